@@ -1,0 +1,27 @@
+// Where setup reads and writes. Everything outside the checkout lives under one cache directory so
+// that a fresh clone reuses slow downloads and builds (toolchain binaries, model files).
+import { homedir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+export function cacheDir(env = process.env) {
+  if (env.RIPPLE_CACHE_DIR) return resolve(env.RIPPLE_CACHE_DIR);
+  const xdg = env.XDG_CACHE_HOME || join(homedir(), ".cache");
+  return join(xdg, "ripple-mesh");
+}
+
+/** Toolchain binaries (holochain, hc-dna, hc-app, kitsune2-bootstrap-srv, ipfs). */
+export function binDir(env = process.env) {
+  return env.RIPPLE_BIN_DIR ? resolve(env.RIPPLE_BIN_DIR) : join(cacheDir(env), "bin");
+}
+
+/** The node's models directory (GGUF files). */
+export function modelsDir(env = process.env) {
+  return env.RIPPLE_MODELS_DIR ? resolve(env.RIPPLE_MODELS_DIR) : join(repoRoot, "workdir", "models");
+}
+
+export const versionsFile = join(repoRoot, "manifests", "holochain", "versions.json");
+export const happFile = join(repoRoot, "happ", "ripple.happ");
+export const setupReportFile = join(repoRoot, "workdir", "setup-report.json");

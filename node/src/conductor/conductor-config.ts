@@ -1,0 +1,86 @@
+// Writes the Holochain 0.7 conductor config. The daemon owns the keys that wire the conductor into
+// the node (data path, keystore, admin interface, network); any other key a person set in an
+// existing file is kept. An existing file that is not valid YAML or has unknown keys is an error
+// that names the file, rather than something silently overwritten.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { parse, stringify } from "yaml";
+import { z } from "zod";
+import { ConductorConfigError } from "../errors.ts";
+
+/** The only Origin the admin and app websockets accept; the daemon sends it on every connection. */
+export const daemonOrigin = "ripple-mesh-daemon";
+
+/** Gossip fast enough for tests and a local mesh (the defaults initiate every 2 minutes). */
+export const fastGossip = {
+  k2Gossip: { initiateIntervalMs: 1000, initiateJitterMs: 100, minInitiateIntervalMs: 1000, roundTimeoutMs: 10_000 },
+  coreBootstrap: { backoffMinMs: 1000, backoffMaxMs: 5000 },
+};
+
+// Top-level keys of `holochain --config-schema` (0.7.0). Holochain itself rejects unknown keys.
+const conductorConfigSchema = z.strictObject({
+  tracing_override: z.unknown().optional(),
+  wasm_backend: z.unknown().optional(),
+  data_root_path: z.string().optional(),
+  keystore: z.unknown().optional(),
+  admin_interfaces: z.unknown().optional(),
+  network: z.record(z.string(), z.unknown()).optional(),
+  db_sync_level: z.unknown().optional(),
+  db_max_readers: z.number().int().positive().optional(),
+  incoming_request_concurrency_limit: z.number().int().positive().optional(),
+  restore_chain_quorum: z.unknown().optional(),
+  tuning_params: z.record(z.string(), z.unknown()).optional(),
+  tracing_scope: z.unknown().optional(),
+});
+
+export type ConductorConfig = z.infer<typeof conductorConfigSchema>;
+
+export interface ConductorConfigInput {
+  dataRoot: string;
+  bootstrapUrl: string;
+  relayUrl: string;
+  fastGossip: boolean;
+}
+
+/** The keys the daemon owns, freshly computed on every start. */
+export function ownedConfig(input: ConductorConfigInput): ConductorConfig {
+  return {
+    data_root_path: input.dataRoot,
+    keystore: { type: "lair_server_in_proc" },
+    admin_interfaces: [{ driver: { type: "websocket", port: 0, allowed_origins: daemonOrigin } }],
+    network: {
+      bootstrap_url: input.bootstrapUrl,
+      relay_url: input.relayUrl,
+      advanced: {
+        // The local bootstrap/relay server speaks plain HTTP on loopback or the LAN.
+        irohTransport: { relayAllowPlainText: true },
+        ...(input.fastGossip ? fastGossip : {}),
+      },
+    },
+  };
+}
+
+/** Read and validate an existing config file; undefined when there is none. */
+export function readConductorConfig(file: string): ConductorConfig | undefined {
+  if (!existsSync(file)) return undefined;
+  let raw: unknown;
+  try {
+    raw = parse(readFileSync(file, "utf8"));
+  } catch (cause) {
+    throw new ConductorConfigError(file, `not valid YAML (${(cause as Error).message.split("\n")[0]})`, { cause });
+  }
+  const parsed = conductorConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = issue.path.join(".") || (issue.code === "unrecognized_keys" ? issue.keys.join(", ") : "(top level)");
+    throw new ConductorConfigError(file, `key ${key}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** Merge the owned keys over the existing file (if any) and write it. */
+export function writeConductorConfig(file: string, input: ConductorConfigInput): ConductorConfig {
+  const existing = readConductorConfig(file) ?? {};
+  const config = { ...existing, ...ownedConfig(input) };
+  writeFileSync(file, stringify(config), { mode: 0o600 });
+  return config;
+}

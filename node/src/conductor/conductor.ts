@@ -1,0 +1,170 @@
+// The conductor supervisor: writes the config, starts `holochain --piped` with the lair
+// passphrase on stdin, waits for the admin port, connects the admin and app websockets and
+// installs the hApp; after a crash it restarts the conductor (with backoff) and reconnects.
+// Zome calls made while it is restarting wait until it is ready again.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { AdminWebsocket, type AgentPubKey, type AppWebsocket, type CellId } from "@holochain/client";
+import { RippleError, TimeoutError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { NodePaths } from "../config/node-paths.ts";
+import { SupervisedProcess } from "../supervisor/supervised-process.ts";
+import { connectApp, type AppConnection } from "./app-setup.ts";
+import { daemonOrigin, writeConductorConfig } from "./conductor-config.ts";
+import { loadOrCreatePassphrase } from "./secrets.ts";
+
+export interface ConductorOptions {
+  holochainBinary: string;
+  paths: NodePaths;
+  bootstrapUrl: string;
+  relayUrl: string;
+  /** Picks the mesh: each network seed is a separate DHT. */
+  networkSeed: string;
+  happFile: string;
+  appId?: string;
+  fastGossip?: boolean;
+  log: Logger;
+  readyTimeoutMs?: number;
+  callTimeoutMs?: number;
+  /** RUST_LOG for the conductor; its output goes to logs/conductor.log. */
+  rustLog?: string;
+}
+
+const adminPortMarker = /###ADMIN_PORT:(\d+)###/;
+
+export interface ZomeCallRequest {
+  role: string;
+  zome: string;
+  fn: string;
+  payload?: unknown;
+}
+
+export class Conductor {
+  private readonly process: SupervisedProcess<number>;
+  private readonly log: Logger;
+  private connection: { admin: AdminWebsocket; app: AppConnection } | undefined;
+  private started = false;
+  readonly appId: string;
+
+  constructor(private readonly opts: ConductorOptions) {
+    this.log = opts.log.child({ seam: "conductor" });
+    this.appId = opts.appId ?? "ripple";
+    mkdirSync(opts.paths.conductorData, { recursive: true, mode: 0o700 });
+    this.process = new SupervisedProcess<number>(
+      {
+        name: "holochain conductor",
+        command: opts.holochainBinary,
+        args: ["--piped", "-c", opts.paths.conductorConfig],
+        env: { ...process.env, RUST_LOG: opts.rustLog ?? process.env.RUST_LOG ?? "warn" },
+        // holochain reads the lair passphrase from stdin up to the first newline.
+        stdin: () => `${loadOrCreatePassphrase(opts.paths.lairPassphrase)}\n`,
+        readyWhen: (line) => {
+          const port = line.match(adminPortMarker)?.[1];
+          return port ? Number(port) : undefined;
+        },
+        readyTimeoutMs: opts.readyTimeoutMs ?? 60_000,
+        logFile: join(opts.paths.logDir, "conductor.log"),
+        stopSignal: "SIGINT",
+        stopTimeoutMs: 20_000,
+        startFix: `read ${join(opts.paths.logDir, "conductor.log")}; if the config is at fault, correct or delete ${opts.paths.conductorConfig}`,
+      },
+      this.log,
+    );
+    this.process.on("exit", () => {
+      const stale = this.connection;
+      this.connection = undefined;
+      void closeConnection(stale);
+    });
+    this.process.on("restarted", (adminPort: number) => {
+      this.connect(adminPort).catch((err) => this.log.error({ err }, "could not reconnect to the restarted conductor"));
+    });
+  }
+
+  /** Write the config, start the conductor and make the hApp callable. */
+  async start(): Promise<void> {
+    const { paths } = this.opts;
+    writeConductorConfig(paths.conductorConfig, {
+      dataRoot: paths.conductorData,
+      bootstrapUrl: this.opts.bootstrapUrl,
+      relayUrl: this.opts.relayUrl,
+      fastGossip: this.opts.fastGossip ?? false,
+    });
+    const started = Date.now();
+    const adminPort = await this.process.start();
+    await this.connect(adminPort);
+    this.started = true;
+    this.log.info({ ms: Date.now() - started, adminPort }, "conductor ready");
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    const connection = this.connection;
+    this.connection = undefined;
+    await closeConnection(connection);
+    await this.process.stop();
+  }
+
+  private async connect(adminPort: number): Promise<void> {
+    const timeoutMs = this.opts.callTimeoutMs ?? 30_000;
+    const admin = await AdminWebsocket.connect({
+      url: new URL(`ws://localhost:${adminPort}`),
+      wsClientOptions: { origin: daemonOrigin },
+      defaultTimeout: timeoutMs,
+    });
+    const app = await connectApp(admin, {
+      appId: this.appId,
+      happFile: this.opts.happFile,
+      networkSeed: this.opts.networkSeed,
+      credentialsFile: this.opts.paths.signingCredentials,
+      log: this.log,
+      timeoutMs,
+    });
+    this.connection = { admin, app };
+  }
+
+  /** Resolves once the conductor is up and connected (waits through a restart). */
+  async ready(timeoutMs = 60_000): Promise<{ admin: AdminWebsocket; app: AppWebsocket }> {
+    if (!this.started) throw new RippleError("the conductor is not started", "call start() first");
+    const deadline = Date.now() + timeoutMs;
+    while (!this.connection && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (!this.connection) {
+      throw new TimeoutError(
+        `the conductor was not ready within ${timeoutMs} ms (restarts so far: ${this.process.restarts}); last output:\n${this.process.recentOutput()}`,
+        `read ${join(this.opts.paths.logDir, "conductor.log")}`,
+      );
+    }
+    return { admin: this.connection.admin, app: this.connection.app.app };
+  }
+
+  async callZome<T>(req: ZomeCallRequest): Promise<T> {
+    const { app } = await this.ready();
+    return (await app.callZome({ role_name: req.role, zome_name: req.zome, fn_name: req.fn, payload: req.payload ?? null })) as T;
+  }
+
+  get agentPubKey(): AgentPubKey {
+    if (!this.connection) throw new RippleError("the conductor is not connected", "await ready() first");
+    return this.connection.app.appInfo.agent_pub_key;
+  }
+
+  cellId(role: string): CellId {
+    const cell = this.connection?.app.cells.get(role);
+    if (!cell) throw new RippleError(`no provisioned cell for role ${role}`, "check happ/happ.yaml and await ready() first");
+    return cell;
+  }
+
+  get restarts(): number {
+    return this.process.restarts;
+  }
+
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+}
+
+/** AppWebsocket types its client as a transport without close(); at run time it is a WsClient. */
+async function closeConnection(connection: { admin: AdminWebsocket; app: AppConnection } | undefined): Promise<void> {
+  if (!connection) return;
+  const appClient = connection.app.app.client as unknown as { close?: () => Promise<unknown> };
+  await appClient.close?.().catch(() => {});
+  await connection.admin.client.close().catch(() => {});
+}

@@ -1,0 +1,26 @@
+// The layout of one node's data directory. Holochain's in-process lair puts a socket under
+// `conductor/`, and socket paths must stay under 108 bytes, so that name is kept short.
+import { join } from "node:path";
+
+export interface NodePaths {
+  dataDir: string;
+  /** Holochain's `data_root_path` (databases, lair keystore). */
+  conductorData: string;
+  conductorConfig: string;
+  /** Lair passphrase; 0600. */
+  lairPassphrase: string;
+  /** Zome-call signing credentials per cell; 0600. */
+  signingCredentials: string;
+  logDir: string;
+}
+
+export function nodePaths(dataDir: string): NodePaths {
+  return {
+    dataDir,
+    conductorData: join(dataDir, "hc"),
+    conductorConfig: join(dataDir, "conductor-config.yaml"),
+    lairPassphrase: join(dataDir, "lair-passphrase"),
+    signingCredentials: join(dataDir, "signing-credentials.json"),
+    logDir: join(dataDir, "logs"),
+  };
+}

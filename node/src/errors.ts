@@ -1,0 +1,31 @@
+// Named errors that tell a person what is wrong and what to do. `fix` is always set.
+
+export class RippleError extends Error {
+  readonly fix: string;
+  constructor(message: string, fix: string, options?: { cause?: unknown }) {
+    super(`${message}. Fix: ${fix}`, options);
+    this.name = new.target.name;
+    this.fix = fix;
+  }
+}
+
+/** The conductor config file cannot be used. */
+export class ConductorConfigError extends RippleError {
+  constructor(
+    readonly file: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `${file} is not a usable conductor config: ${detail}`,
+      `correct it, or delete ${file} so that the daemon writes a fresh one (the conductor's data is kept)`,
+      options,
+    );
+  }
+}
+
+/** A supervised process did not become ready. */
+export class ProcessStartError extends RippleError {}
+
+/** Something did not happen within its time limit. */
+export class TimeoutError extends RippleError {}

@@ -1,0 +1,110 @@
+// Our own multi-conductor scenario harness (tryorama 0.19 targets Holochain 0.6): real
+// `kitsune2-bootstrap-srv` and `holochain` processes driven by the daemon's own supervisors, each
+// node in its own temporary data directory, with a wait helper that prints what every node saw
+// when it times out.
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { encodeHashToBase64 } from "@holochain/client";
+import { BootstrapServer } from "@ripple-mesh/node/src/bootstrap/bootstrap-server.ts";
+import { Conductor } from "@ripple-mesh/node/src/conductor/conductor.ts";
+import { nodePaths } from "@ripple-mesh/node/src/config/node-paths.ts";
+import { checkToolchain, type Toolchain } from "@ripple-mesh/node/src/config/toolchain.ts";
+import { createLogger } from "@ripple-mesh/node/src/log.ts";
+import { happFile } from "@ripple-mesh/node/setup/paths.mjs";
+import { agentRegistry } from "@ripple-mesh/zome-bindings";
+
+export const log = createLogger("scenario", process.env.RIPPLE_LOG_LEVEL ?? "warn");
+
+/** Short paths: the in-process lair socket must stay under 108 bytes. */
+export function tempDir(prefix = "rm-"): string {
+  return mkdtempSync(join("/tmp", prefix));
+}
+
+export function toolchain(): Promise<Toolchain> {
+  return checkToolchain({ only: ["holochain", "kitsune2-bootstrap-srv"] });
+}
+
+export async function startBootstrap(tc: Toolchain, logDir: string): Promise<BootstrapServer> {
+  const server = new BootstrapServer({ binary: tc.path("kitsune2-bootstrap-srv"), logDir, log });
+  await server.start();
+  return server;
+}
+
+export interface TestNode {
+  name: string;
+  dataDir: string;
+  conductor: Conductor;
+  registry: ReturnType<typeof agentRegistry>;
+}
+
+export function makeNode(tc: Toolchain, name: string, dataDir: string, bootstrapUrl: string, networkSeed: string): TestNode {
+  const conductor = new Conductor({
+    holochainBinary: tc.path("holochain"),
+    paths: nodePaths(dataDir),
+    bootstrapUrl,
+    relayUrl: bootstrapUrl,
+    networkSeed,
+    happFile,
+    fastGossip: true,
+    log: log.child({ node: name }),
+  });
+  return { name, dataDir, conductor, registry: agentRegistry(conductor) };
+}
+
+export async function startNode(tc: Toolchain, name: string, bootstrapUrl: string, networkSeed: string): Promise<TestNode> {
+  const node = makeNode(tc, name, tempDir(`rm-${name}-`), bootstrapUrl, networkSeed);
+  await node.conductor.start();
+  return node;
+}
+
+export async function stopAll(nodes: TestNode[], bootstrap?: BootstrapServer, removeData = true): Promise<void> {
+  await Promise.all(nodes.map((n) => n.conductor.stop().catch(() => {})));
+  await bootstrap?.stop();
+  if (removeData) for (const n of nodes) rmSync(n.dataDir, { recursive: true, force: true });
+}
+
+/** Each node's view of the network (agent infos: who it knows, with URL and arc), for diagnostics. */
+export async function describeNodes(nodes: TestNode[]): Promise<string> {
+  const lines: string[] = [];
+  for (const n of nodes) {
+    try {
+      const { admin } = await n.conductor.ready(5_000);
+      const infos = (await admin.agentInfo({ dna_hashes: null })).map((i) => {
+        const parsed = JSON.parse(JSON.parse(i).agentInfo) as { agent: string; url?: string | null; storageArc?: unknown };
+        return `${parsed.agent.slice(0, 12)} url=${parsed.url ?? "null"} arc=${JSON.stringify(parsed.storageArc)}`;
+      });
+      const caps = await n.registry.listCapabilities().catch((e: Error) => `error: ${e.message}`);
+      const capNames = Array.isArray(caps) ? caps.map((c) => c.capability.agent_name).join(",") : caps;
+      lines.push(`${n.name} (${encodeHashToBase64(n.conductor.agentPubKey).slice(0, 12)}): agent infos [${infos.join("; ")}]; capabilities [${capNames}]`);
+    } catch (err) {
+      lines.push(`${n.name}: unavailable (${(err as Error).message})`);
+    }
+  }
+  return lines.join("\n");
+}
+
+/** Poll `probe` until it returns a value; on timeout, throw with `diagnostics()` in the message. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  opts: { timeoutMs?: number; intervalMs?: number; diagnostics?: () => Promise<string> } = {},
+): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
+  }
+  const seen = opts.diagnostics ? `\nwhat each node saw:\n${await opts.diagnostics()}` : "";
+  const last = lastError ? `\nlast error: ${(lastError as Error).message}` : "";
+  throw new Error(`timed out after ${opts.timeoutMs ?? 60_000} ms waiting for ${what}${last}${seen}`);
+}
+
+export function capabilityOf(node: TestNode, name = node.name) {
+  return { agent: node.conductor.agentPubKey, agent_name: name, hardware_class: "cpu-small", cpu_cores: 2, ram_gb: 24 };
+}

@@ -1,0 +1,3 @@
+export * from "./agent-registry.ts";
+export * from "./hashes.ts";
+export type { ZomeCaller } from "./zome-caller.ts";
