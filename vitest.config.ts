@@ -7,6 +7,7 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    reporters: ["default"],
+    // The JSON report feeds the one-line summary printed by .ci/run (scripts/test-summary.mjs).
+    reporters: ["default", ["json", { outputFile: "workdir/test-results.json" }]],
   },
 });

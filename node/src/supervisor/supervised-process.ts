@@ -117,7 +117,9 @@ export class SupervisedProcess<Ready> extends EventEmitter {
     return new Promise<Ready>((resolve, reject) => {
       let settled = false;
       const args = typeof spec.args === "function" ? spec.args() : spec.args;
-      const child = spawn(spec.command, args, { env: spec.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
+      // Own process group: a Ctrl-C in the terminal reaches only the daemon, which then stops its
+      // children in order, instead of every child dying at once and looking like a crash.
+      const child = spawn(spec.command, args, { env: spec.env ?? process.env, stdio: ["pipe", "pipe", "pipe"], detached: true });
       this.child = child;
       const fail = (why: string, cause?: unknown) => {
         if (settled) return;

@@ -1,0 +1,94 @@
+// The one lifecycle owner: starts the node's seams in order (toolchain check → local
+// bootstrap/relay server → conductor → capability advertised) and stops them in reverse.
+import { existsSync } from "node:fs";
+import { cpus, hostname, totalmem } from "node:os";
+import { encodeHashToBase64 } from "@holochain/client";
+import { agentRegistry } from "@ripple-mesh/zome-bindings";
+import { happFile } from "../setup/paths.mjs";
+import { BootstrapServer } from "./bootstrap/bootstrap-server.ts";
+import { Conductor } from "./conductor/conductor.ts";
+import { nodePaths } from "./config/node-paths.ts";
+import { checkToolchain } from "./config/toolchain.ts";
+import { RippleError } from "./errors.ts";
+import type { Logger } from "./log.ts";
+
+export interface DaemonOptions {
+  dataDir: string;
+  name: string;
+  log: Logger;
+  binDir?: string;
+}
+
+export interface DaemonStatus {
+  name: string;
+  network: "local";
+  agentPubKey: string;
+  bootstrapUrl: string;
+  dataDir: string;
+  peers: number;
+}
+
+export class Daemon {
+  private bootstrap: BootstrapServer | undefined;
+  private conductor: Conductor | undefined;
+
+  constructor(private readonly opts: DaemonOptions) {}
+
+  async start(): Promise<DaemonStatus> {
+    const { log } = this.opts;
+    const paths = nodePaths(this.opts.dataDir);
+    log.info({ step: "toolchain" }, "checking the pinned toolchain");
+    const tc = await checkToolchain(this.opts.binDir ? { binDir: this.opts.binDir } : {});
+    if (!existsSync(happFile)) throw new RippleError(`${happFile} does not exist`, "run `npm run setup` to build it");
+
+    log.info({ step: "bootstrap" }, "starting the local mesh's bootstrap/relay server");
+    this.bootstrap = new BootstrapServer({ binary: tc.path("kitsune2-bootstrap-srv"), logDir: paths.logDir, log });
+    const bootstrapUrl = await this.bootstrap.start();
+
+    log.info({ step: "conductor", bootstrapUrl }, "starting the Holochain conductor");
+    this.conductor = new Conductor({
+      holochainBinary: tc.path("holochain"),
+      paths,
+      bootstrapUrl,
+      relayUrl: bootstrapUrl,
+      networkSeed: "ripple-mesh/local",
+      happFile,
+      fastGossip: true,
+      log,
+    });
+    await this.conductor.start();
+
+    log.info({ step: "advertise" }, "publishing this node's capability");
+    await agentRegistry(this.conductor).publishCapability({
+      agent: this.conductor.agentPubKey,
+      agent_name: this.opts.name,
+      hardware_class: "unclassified", // the capability probe (systeminformation + measured tok/s) replaces this
+      cpu_cores: cpus().length,
+      ram_gb: Math.round(totalmem() / 2 ** 30),
+    });
+    return this.status();
+  }
+
+  async status(): Promise<DaemonStatus> {
+    if (!this.conductor || !this.bootstrap) throw new RippleError("the daemon is not running", "start it with `npm start`");
+    const peers = await agentRegistry(this.conductor).listCapabilities();
+    const agents = new Set(peers.map((p) => encodeHashToBase64(p.author)));
+    return {
+      name: this.opts.name,
+      network: "local",
+      agentPubKey: encodeHashToBase64(this.conductor.agentPubKey),
+      bootstrapUrl: this.bootstrap.url,
+      dataDir: this.opts.dataDir,
+      peers: agents.size,
+    };
+  }
+
+  async stop(): Promise<void> {
+    await this.conductor?.stop();
+    await this.bootstrap?.stop();
+  }
+}
+
+export function defaultNodeName(): string {
+  return hostname().slice(0, 64) || "ripple-node";
+}

@@ -1,0 +1,91 @@
+// The conductor config: written with the daemon's keys, a person's other keys kept, and a
+// corrupt file refused with an error naming it (never silently overwritten). Includes a config
+// that passes our checks but that the real conductor rejects at start.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { Conductor } from "../src/conductor/conductor.ts";
+import { writeConductorConfig } from "../src/conductor/conductor-config.ts";
+import { nodePaths } from "../src/config/node-paths.ts";
+import { checkToolchain } from "../src/config/toolchain.ts";
+import { ConductorConfigError, ProcessStartError } from "../src/errors.ts";
+import { createLogger } from "../src/log.ts";
+import { happFile } from "../setup/paths.mjs";
+
+const dirs: string[] = [];
+const dataDir = () => {
+  const d = mkdtempSync("/tmp/rm-cfg-");
+  dirs.push(d);
+  return d;
+};
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const input = { dataRoot: "/tmp/x/hc", bootstrapUrl: "http://127.0.0.1:1", relayUrl: "http://127.0.0.1:1", fastGossip: false };
+
+async function conductorFor(dir: string) {
+  const tc = await checkToolchain({ only: ["holochain"] });
+  return new Conductor({
+    holochainBinary: tc.path("holochain"),
+    paths: nodePaths(dir),
+    bootstrapUrl: "http://127.0.0.1:9",
+    relayUrl: "http://127.0.0.1:9",
+    networkSeed: "config-test",
+    happFile,
+    log: createLogger("test", "silent"),
+    readyTimeoutMs: 30_000,
+  });
+}
+
+describe("conductor config", () => {
+  it("writes the owned keys: in-process lair, loopback admin websocket with a fixed origin, both URLs", () => {
+    const file = join(dataDir(), "conductor-config.yaml");
+    writeConductorConfig(file, input);
+    const config = parse(readFileSync(file, "utf8"));
+    expect(config.keystore).toEqual({ type: "lair_server_in_proc" });
+    expect(config.admin_interfaces[0].driver).toEqual({ type: "websocket", port: 0, allowed_origins: "ripple-mesh-daemon" });
+    expect(config.admin_interfaces[0].driver.danger_bind_addr).toBeUndefined();
+    expect(config.network.bootstrap_url).toBe(input.bootstrapUrl);
+    expect(config.network.relay_url).toBe(input.relayUrl);
+  });
+
+  it("keeps keys a person added and replaces the daemon's own", () => {
+    const file = join(dataDir(), "conductor-config.yaml");
+    writeFileSync(file, "db_max_readers: 7\nnetwork:\n  bootstrap_url: http://old\n  relay_url: http://old\n");
+    writeConductorConfig(file, input);
+    const config = parse(readFileSync(file, "utf8"));
+    expect(config.db_max_readers).toBe(7);
+    expect(config.network.bootstrap_url).toBe(input.bootstrapUrl);
+  });
+
+  it("refuses a corrupt config file, naming it, and leaves it untouched", async () => {
+    const dir = dataDir();
+    const file = nodePaths(dir).conductorConfig;
+    const corrupt = "admin_interfaces: [\n  {driver: \u0000\n";
+    writeFileSync(file, corrupt);
+    const conductor = await conductorFor(dir);
+    const err = await conductor.start().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConductorConfigError);
+    expect((err as Error).message).toContain(`${file} is not a usable conductor config: not valid YAML`);
+    expect((err as Error).message).toContain(`Fix: correct it, or delete ${file}`);
+    expect(readFileSync(file, "utf8")).toBe(corrupt);
+  });
+
+  it("refuses an unknown key, naming it", async () => {
+    const dir = dataDir();
+    writeFileSync(nodePaths(dir).conductorConfig, "data_root_pth: /tmp/typo\n");
+    const err = await (await conductorFor(dir)).start().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConductorConfigError);
+    expect((err as Error).message).toMatch(/key data_root_pth: Unrecognized key/);
+  });
+
+  it("reports the conductor's own rejection of a config, with its output and the file to fix", async () => {
+    const dir = dataDir();
+    const file = nodePaths(dir).conductorConfig;
+    writeFileSync(file, "tuning_params:\n  no_such_tuning_param: 1\n");
+    const err = await (await conductorFor(dir)).start().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProcessStartError);
+    expect((err as Error).message).toMatch(/holochain conductor .* exited during start-up/);
+    expect((err as Error).message).toContain("no_such_tuning_param");
+    expect((err as Error).message).toContain(`correct or delete ${file}`);
+  });
+});
