@@ -1,7 +1,7 @@
 // A missing binary, a binary of the wrong version, a toolchain archive whose checksum does not
 // match and a broken versions.json each fail with an error that names the file and the fix.
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
@@ -86,7 +86,6 @@ describe("toolchain checks", () => {
     expect(() => loadVersions(broken)).toThrow(/versions\.json is not a valid versions manifest: key binaries\.holochain\.version/);
     writeFileSync(broken, "{ not json");
     expect(() => loadVersions(broken)).toThrow(new RegExp(`${broken}.*Fix: restore it`));
-    mkdirSync(join(dir, "unused"));
     copyFileSync(versionsFile, join(dir, "ok.json"));
     expect(loadVersions(join(dir, "ok.json")).binaries.holochain.version).toBe("0.7.0");
   });
