@@ -2,7 +2,7 @@
 // `kitsune2-bootstrap-srv` and `holochain` processes driven by the daemon's own supervisors, each
 // node in its own temporary data directory, with a wait helper that prints what every node saw
 // when it times out.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { encodeHashToBase64 } from "@holochain/client";
 import { BootstrapServer } from "@ripple-mesh/node/src/bootstrap/bootstrap-server.ts";
@@ -11,7 +11,7 @@ import { nodePaths } from "@ripple-mesh/node/src/config/node-paths.ts";
 import { checkToolchain, type Toolchain } from "@ripple-mesh/node/src/config/toolchain.ts";
 import { createLogger } from "@ripple-mesh/node/src/log.ts";
 import { happFile } from "@ripple-mesh/node/setup/paths.mjs";
-import { agentRegistry } from "@ripple-mesh/zome-bindings";
+import { agentRegistry, resourceMesh } from "@ripple-mesh/zome-bindings";
 
 export const log = createLogger("scenario", process.env.RIPPLE_LOG_LEVEL ?? "warn");
 
@@ -35,6 +35,7 @@ export interface TestNode {
   dataDir: string;
   conductor: Conductor;
   registry: ReturnType<typeof agentRegistry>;
+  mesh: ReturnType<typeof resourceMesh>;
 }
 
 export function makeNode(tc: Toolchain, name: string, dataDir: string, bootstrapUrl: string, networkSeed: string): TestNode {
@@ -46,13 +47,21 @@ export function makeNode(tc: Toolchain, name: string, dataDir: string, bootstrap
     networkSeed,
     happFile,
     fastGossip: true,
+    // A conductor that skips self-validation can take long to stop; tests need not wait for it.
+    stopTimeoutMs: 5_000,
     log: log.child({ node: name }),
   });
-  return { name, dataDir, conductor, registry: agentRegistry(conductor) };
+  return { name, dataDir, conductor, registry: agentRegistry(conductor), mesh: resourceMesh(conductor) };
 }
 
-export async function startNode(tc: Toolchain, name: string, bootstrapUrl: string, networkSeed: string): Promise<TestNode> {
-  const node = makeNode(tc, name, tempDir(`rm-${name}-`), bootstrapUrl, networkSeed);
+/**
+ * Start a node. A `rogue` node runs with `disable_self_validation: true`: it commits and publishes
+ * what its own integrity zome would reject, as a modified peer could; honest peers must reject it.
+ */
+export async function startNode(tc: Toolchain, name: string, bootstrapUrl: string, networkSeed: string, opts: { rogue?: boolean } = {}): Promise<TestNode> {
+  const dataDir = tempDir(`rm-${name}-`);
+  if (opts.rogue) writeFileSync(nodePaths(dataDir).conductorConfig, "tuning_params:\n  disable_self_validation: true\n");
+  const node = makeNode(tc, name, dataDir, bootstrapUrl, networkSeed);
   await node.conductor.start();
   return node;
 }

@@ -26,6 +26,8 @@ export interface ConductorOptions {
   log: Logger;
   readyTimeoutMs?: number;
   callTimeoutMs?: number;
+  /** How long SIGINT may take before SIGKILL (default 20 s). */
+  stopTimeoutMs?: number;
   /** RUST_LOG for the conductor; its output goes to logs/conductor.log. */
   rustLog?: string;
 }
@@ -65,7 +67,7 @@ export class Conductor {
         readyTimeoutMs: opts.readyTimeoutMs ?? 60_000,
         logFile: join(opts.paths.logDir, "conductor.log"),
         stopSignal: "SIGINT",
-        stopTimeoutMs: 20_000,
+        stopTimeoutMs: opts.stopTimeoutMs ?? 20_000,
         startFix: `read ${join(opts.paths.logDir, "conductor.log")}; if the config is at fault, correct or delete ${opts.paths.conductorConfig}`,
       },
       this.log,
