@@ -4,7 +4,6 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { repoRoot } from "../setup/paths.mjs";
 import { Daemon, defaultNodeName } from "./daemon.ts";
-import { RippleError } from "./errors.ts";
 import { createLogger } from "./log.ts";
 
 const { values } = parseArgs({
@@ -33,11 +32,8 @@ try {
   const status = await daemon.start();
   log.info({ node: status }, "node running on the local mesh; Ctrl-C stops it");
 } catch (err) {
-  if (err instanceof RippleError || (err instanceof Error && /Error$/.test(err.name))) {
-    log.error({ err: { name: err.name, message: err.message } }, "could not start the node");
-  } else {
-    log.error({ err }, "could not start the node");
-  }
+  // Our errors carry the fix in their message; a stack trace would only bury it.
+  log.error({ err: err instanceof Error ? { name: err.name, message: err.message } : err }, "could not start the node");
   await daemon.stop().catch(() => {});
   process.exit(1);
 }
