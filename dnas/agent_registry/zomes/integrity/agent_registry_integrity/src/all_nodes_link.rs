@@ -1,6 +1,7 @@
 //! `AllNodes` links: the `all_nodes` anchor → a capability record of the link's author.
-use crate::{invalid, NodeCapability};
+use crate::NodeCapability;
 use hdi::prelude::*;
+use ripple_integrity_common::{invalid, must_get_typed_record};
 
 pub const ALL_NODES_ANCHOR: &str = "all_nodes";
 
@@ -20,14 +21,12 @@ pub fn validate_create_all_nodes_link(
     let Some(target) = action.target_address.clone().into_action_hash() else {
         return invalid("an AllNodes link must point at a NodeCapability action");
     };
-    // A missing target is retried by the conductor rather than judged invalid.
-    let record = must_get_valid_record(target)?;
-    if record.action().author() != action.author() {
-        return invalid("an AllNodes link may only point at its author's own capability");
-    }
-    match record.entry().to_app_option::<NodeCapability>() {
-        Ok(Some(_)) => Ok(ValidateCallbackResult::Valid),
-        _ => invalid("an AllNodes link must point at a NodeCapability record"),
+    match must_get_typed_record::<NodeCapability>(target, "NodeCapability")? {
+        Ok((record, _)) if record.action().author() != action.author() => {
+            invalid("an AllNodes link may only point at its author's own capability")
+        }
+        Ok(_) => Ok(ValidateCallbackResult::Valid),
+        Err(reason) => invalid(format!("an AllNodes link must point at a NodeCapability record: {reason}")),
     }
 }
 

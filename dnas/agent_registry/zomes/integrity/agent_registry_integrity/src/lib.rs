@@ -1,6 +1,7 @@
 //! Integrity zome of `agent_registry`: the rules every peer enforces on what a node may publish
 //! about itself. Deny by default: an op this file does not recognise is invalid.
 use hdi::prelude::*;
+use ripple_integrity_common::validate_append_only_activity;
 
 mod all_nodes_link;
 mod node_capability;
@@ -45,7 +46,7 @@ pub fn validate(op: Op) -> ExternResult<ValidateCallbackResult> {
         | FlatOp::CreateRecord(OpRecord::CreateLink { link_type, action }) => match link_type {
             LinkTypes::AllNodes => validate_create_all_nodes_link(&action),
         },
-        FlatOp::AgentActivity(activity) => validate_agent_activity(activity),
+        FlatOp::AgentActivity(activity) => Ok(validate_append_only_activity("agent_registry", activity)),
         // Agent keys, the DNA action and the genesis actions are checked by sys validation.
         FlatOp::CreateEntry(OpEntry::CreateAgent { .. })
         | FlatOp::CreateRecord(OpRecord::CreateAgent { .. })
@@ -61,23 +62,5 @@ pub fn validate(op: Op) -> ExternResult<ValidateCallbackResult> {
         other => Ok(ValidateCallbackResult::Invalid(format!(
             "agent_registry does not allow this operation yet: {other:?}"
         ))),
-    }
-}
-
-/// Register-agent-activity ops: allow what the other ops above allow; deny updates, deletes and
-/// chain migration, which no agent_registry flow writes yet.
-fn validate_agent_activity(
-    activity: OpActivity<UnitEntryTypes, LinkTypes>,
-) -> ExternResult<ValidateCallbackResult> {
-    match activity {
-        OpActivity::UpdateEntry { .. }
-        | OpActivity::UpdatePrivateEntry { .. }
-        | OpActivity::DeleteEntry { .. }
-        | OpActivity::DeleteLink { .. }
-        | OpActivity::OpenChain { .. }
-        | OpActivity::CloseChain { .. } => Ok(ValidateCallbackResult::Invalid(
-            "agent_registry does not allow updates, deletes or chain migration yet".into(),
-        )),
-        _ => Ok(ValidateCallbackResult::Valid),
     }
 }

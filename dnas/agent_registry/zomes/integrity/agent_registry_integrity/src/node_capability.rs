@@ -1,5 +1,6 @@
 //! `NodeCapability`: what a node says it can do. Only its author may write it; fields are bounded.
 use hdi::prelude::*;
+use ripple_integrity_common::{bad_len, invalid};
 
 pub const MAX_AGENT_NAME_LEN: usize = 64;
 pub const MAX_HARDWARE_CLASS_LEN: usize = 32;
@@ -24,36 +25,23 @@ pub fn validate_create_node_capability(
     if &capability.agent != author {
         return invalid("a NodeCapability can only be written by the agent it describes");
     }
-    if capability.agent_name.is_empty() || capability.agent_name.len() > MAX_AGENT_NAME_LEN {
-        return invalid(&format!(
-            "agent_name must be 1..={MAX_AGENT_NAME_LEN} bytes, got {}",
-            capability.agent_name.len()
-        ));
-    }
-    if capability.hardware_class.is_empty()
-        || capability.hardware_class.len() > MAX_HARDWARE_CLASS_LEN
+    if let Some(reason) = bad_len("agent_name", &capability.agent_name, MAX_AGENT_NAME_LEN)
+        .or_else(|| bad_len("hardware_class", &capability.hardware_class, MAX_HARDWARE_CLASS_LEN))
     {
-        return invalid(&format!(
-            "hardware_class must be 1..={MAX_HARDWARE_CLASS_LEN} bytes, got {}",
-            capability.hardware_class.len()
-        ));
+        return invalid(reason);
     }
     if capability.cpu_cores == 0 || capability.cpu_cores > MAX_CPU_CORES {
-        return invalid(&format!(
+        return invalid(format!(
             "cpu_cores must be 1..={MAX_CPU_CORES}, got {}",
             capability.cpu_cores
         ));
     }
     if !(capability.ram_gb.is_finite() && capability.ram_gb > 0.0 && capability.ram_gb <= MAX_RAM_GB)
     {
-        return invalid(&format!(
+        return invalid(format!(
             "ram_gb must be in (0, {MAX_RAM_GB}], got {}",
             capability.ram_gb
         ));
     }
     Ok(ValidateCallbackResult::Valid)
-}
-
-pub(crate) fn invalid(reason: &str) -> ExternResult<ValidateCallbackResult> {
-    Ok(ValidateCallbackResult::Invalid(reason.to_string()))
 }

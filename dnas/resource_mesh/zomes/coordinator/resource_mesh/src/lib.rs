@@ -1,6 +1,7 @@
 //! Coordinator zome of `resource_mesh`: post jobs, assign them, post results, and read them back.
-//! Reads go through `get_details` and keep only records the network validated.
+//! Reads keep only records the network validated (ripple_coordinator_common).
 use hdk::prelude::*;
+use ripple_coordinator_common::{get_valid_entry, linked_valid_entries};
 use resource_mesh_integrity::*;
 
 /// A record as readers see it: hash, author and typed content.
@@ -59,31 +60,14 @@ fn linked<T>(base: AnyLinkableHash, link_type: LinkTypes) -> ExternResult<Vec<Fo
 where
     T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
 {
-    let links = get_links(LinkQuery::try_new(base, link_type)?, GetStrategy::Network)?;
-    let mut found = Vec::with_capacity(links.len());
-    for link in links {
-        if let Some(hash) = link.target.into_action_hash() {
-            if let Some(record) = get_valid(hash)? {
-                found.push(record);
-            }
-        }
-    }
-    Ok(found)
+    let found = linked_valid_entries::<T>(base, link_type)?;
+    Ok(found.into_iter().map(|(action_hash, record, entry)| Found { action_hash, author: record.action().author().clone(), entry }).collect())
 }
 
-/// Plain `get` returns records the network rejected (DESIGN.md); keep only `Valid` ones.
 fn get_valid<T>(hash: ActionHash) -> ExternResult<Option<Found<T>>>
 where
     T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
 {
-    let Some(Details::Record(details)) = get_details(hash.clone(), GetOptions::network())? else {
-        return Ok(None);
-    };
-    if details.validation_status != ValidationStatus::Valid {
-        return Ok(None);
-    }
-    let Ok(Some(entry)) = details.record.entry().to_app_option::<T>() else {
-        return Ok(None);
-    };
-    Ok(Some(Found { action_hash: hash, author: details.record.action().author().clone(), entry }))
+    let found = get_valid_entry::<T>(hash.clone())?;
+    Ok(found.map(|(record, entry)| Found { action_hash: hash, author: record.action().author().clone(), entry }))
 }

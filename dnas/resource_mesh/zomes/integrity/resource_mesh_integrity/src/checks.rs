@@ -1,14 +1,5 @@
-//! Small shared checks for field bounds and for records an entry points at.
-use hdi::prelude::*;
-
-pub fn invalid(reason: impl Into<String>) -> ExternResult<ValidateCallbackResult> {
-    Ok(ValidateCallbackResult::Invalid(reason.into()))
-}
-
-/// `Some(reason)` when `value` is not 1..=max bytes long.
-pub fn bad_len(field: &str, value: &str, max: usize) -> Option<String> {
-    (value.is_empty() || value.len() > max).then(|| format!("{field} must be 1..={max} bytes, got {}", value.len()))
-}
+//! Field checks specific to resource_mesh; the general ones come from ripple_integrity_common.
+pub use ripple_integrity_common::{bad_len, invalid, must_get_typed_record};
 
 /// `Some(reason)` unless exactly one of an inline value and a CID is given, each within bounds.
 pub fn bad_inline_or_cid(field: &str, inline: &Option<String>, cid: &Option<String>, max_inline: usize) -> Option<String> {
@@ -24,15 +15,3 @@ pub fn is_hex_sha256(value: &str) -> bool {
 }
 
 pub const MAX_CID_LEN: usize = 128;
-
-/// The valid record at `hash` and its entry as `T` (a missing record makes the conductor retry).
-pub fn must_get_typed_record<T>(hash: ActionHash, what: &str) -> ExternResult<Result<(Record, T), String>>
-where
-    T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
-{
-    let record = must_get_valid_record(hash)?;
-    match record.entry().to_app_option::<T>() {
-        Ok(Some(entry)) => Ok(Ok((record, entry))),
-        _ => Ok(Err(format!("the referenced record is not a {what}"))),
-    }
-}

@@ -2,6 +2,7 @@
 //! The rule that matters most: only the agent an assignment names may post its result.
 //! Deny by default: an op this file does not recognise is invalid.
 use hdi::prelude::*;
+use ripple_integrity_common::validate_append_only_activity;
 
 mod assignment;
 mod checks;
@@ -66,7 +67,8 @@ pub fn validate(op: Op) -> ExternResult<ValidateCallbackResult> {
         FlatOp::CreateRecord(OpRecord::CreateEntry { app_entry, action }) => validate_create_entry(action.author(), app_entry),
         FlatOp::Link(OpLink::CreateLink { link_type, action })
         | FlatOp::CreateRecord(OpRecord::CreateLink { link_type, action }) => validate_create_link(link_type, &action),
-        FlatOp::AgentActivity(activity) => Ok(validate_agent_activity(activity)),
+        // A reassignment is a new assignment with a higher epoch, never an update.
+        FlatOp::AgentActivity(activity) => Ok(validate_append_only_activity("resource_mesh", activity)),
         FlatOp::CreateEntry(OpEntry::CreateAgent { .. })
         | FlatOp::CreateRecord(OpRecord::CreateAgent { .. })
         | FlatOp::CreateRecord(OpRecord::Dna { .. })
@@ -77,21 +79,5 @@ pub fn validate(op: Op) -> ExternResult<ValidateCallbackResult> {
         other => Ok(ValidateCallbackResult::Invalid(format!(
             "resource_mesh does not allow this operation: {other:?}"
         ))),
-    }
-}
-
-/// Jobs, assignments and results are append-only: a reassignment is a new assignment with a
-/// higher epoch, never an update.
-fn validate_agent_activity(activity: OpActivity<UnitEntryTypes, LinkTypes>) -> ValidateCallbackResult {
-    match activity {
-        OpActivity::UpdateEntry { .. }
-        | OpActivity::UpdatePrivateEntry { .. }
-        | OpActivity::DeleteEntry { .. }
-        | OpActivity::DeleteLink { .. }
-        | OpActivity::OpenChain { .. }
-        | OpActivity::CloseChain { .. } => ValidateCallbackResult::Invalid(
-            "resource_mesh records are append-only: no updates, deletes or chain migration".into(),
-        ),
-        _ => ValidateCallbackResult::Valid,
     }
 }
