@@ -2,19 +2,17 @@
 // called from TypeScript, with the integrity zome's validation enforced by that conductor.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeHashToBase64 } from "@holochain/client";
-import type { BootstrapServer } from "@ripple-mesh/node/src/bootstrap/bootstrap-server.ts";
-import { startBootstrap, startNode, stopAll, tempDir, toolchain, capabilityOf, type TestNode } from "./harness.ts";
+import { capabilityOf, startMesh, stopAll, type Mesh, type TestNode } from "./harness.ts";
 
 describe("a single supervised conductor", () => {
-  let bootstrap: BootstrapServer;
+  let mesh: Mesh | undefined;
   let node: TestNode;
 
   beforeAll(async () => {
-    const tc = await toolchain();
-    bootstrap = await startBootstrap(tc, tempDir());
-    node = await startNode(tc, "solo", bootstrap.url, `roundtrip-${Date.now()}`);
+    mesh = await startMesh("roundtrip", [{ name: "solo" }]);
+    node = mesh.nodes[0]!;
   });
-  afterAll(() => stopAll(node ? [node] : [], bootstrap));
+  afterAll(() => (mesh ? stopAll(mesh.nodes, mesh.bootstrap) : undefined));
 
   it("installs the freshly built hApp and round-trips a capability through a zome call", async () => {
     const capability = { ...capabilityOf(node), ram_gb: 23.5 };

@@ -66,6 +66,21 @@ export async function startNode(tc: Toolchain, name: string, bootstrapUrl: strin
   return node;
 }
 
+export interface Mesh {
+  bootstrap: BootstrapServer;
+  nodes: TestNode[];
+}
+
+/** A bootstrap/relay server and one node per spec, all on a fresh network seed (their own DHT). */
+export async function startMesh(seedPrefix: string, specs: Array<{ name: string; rogue?: boolean }>): Promise<Mesh> {
+  const tc = await toolchain();
+  const bootstrap = await startBootstrap(tc, tempDir());
+  const seed = `${seedPrefix}-${Date.now()}`;
+  const nodes: TestNode[] = [];
+  for (const spec of specs) nodes.push(await startNode(tc, spec.name, bootstrap.url, seed, { rogue: spec.rogue ?? false }));
+  return { bootstrap, nodes };
+}
+
 export async function stopAll(nodes: TestNode[], bootstrap?: BootstrapServer, removeData = true): Promise<void> {
   await Promise.all(nodes.map((n) => n.conductor.stop().catch(() => {})));
   await bootstrap?.stop();

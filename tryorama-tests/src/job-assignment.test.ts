@@ -4,9 +4,8 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeHashToBase64 } from "@holochain/client";
-import type { BootstrapServer } from "@ripple-mesh/node/src/bootstrap/bootstrap-server.ts";
 import type { JobResult } from "@ripple-mesh/zome-bindings";
-import { describeNodes, startBootstrap, startNode, stopAll, tempDir, toolchain, waitFor, type TestNode } from "./harness.ts";
+import { describeNodes, startMesh, stopAll, waitFor, type Mesh, type TestNode } from "./harness.ts";
 
 const b64 = encodeHashToBase64;
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -25,20 +24,14 @@ function resultFor(assignment: Uint8Array, job: Uint8Array, output: string): Job
 }
 
 describe("resource_mesh: only the named assignee completes a job", () => {
-  let bootstrap: BootstrapServer;
+  let mesh: Mesh | undefined;
   let nodes: TestNode[] = [];
 
   beforeAll(async () => {
-    const tc = await toolchain();
-    bootstrap = await startBootstrap(tc, tempDir());
-    const seed = `jobs-${Date.now()}`;
-    nodes = [
-      await startNode(tc, "alice", bootstrap.url, seed),
-      await startNode(tc, "bob", bootstrap.url, seed),
-      await startNode(tc, "carol", bootstrap.url, seed, { rogue: true }),
-    ];
+    mesh = await startMesh("jobs", [{ name: "alice" }, { name: "bob" }, { name: "carol", rogue: true }]);
+    nodes = mesh.nodes;
   });
-  afterAll(() => stopAll(nodes, bootstrap));
+  afterAll(() => (mesh ? stopAll(mesh.nodes, mesh.bootstrap) : undefined));
 
   it("accepts bob's result and rejects alice's and carol's on every honest node", async () => {
     const [alice, bob, carol] = nodes as [TestNode, TestNode, TestNode];

@@ -2,20 +2,17 @@
 // the real network stack (iroh transport, kitsune2 gossip), not through any shortcut.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeHashToBase64 } from "@holochain/client";
-import type { BootstrapServer } from "@ripple-mesh/node/src/bootstrap/bootstrap-server.ts";
-import { capabilityOf, describeNodes, startBootstrap, startNode, stopAll, tempDir, toolchain, waitFor, type TestNode } from "./harness.ts";
+import { capabilityOf, describeNodes, startMesh, stopAll, waitFor, type Mesh, type TestNode } from "./harness.ts";
 
 describe("two conductors on one local bootstrap/relay server", () => {
-  let bootstrap: BootstrapServer;
+  let mesh: Mesh | undefined;
   let nodes: TestNode[] = [];
 
   beforeAll(async () => {
-    const tc = await toolchain();
-    bootstrap = await startBootstrap(tc, tempDir());
-    const seed = `two-${Date.now()}`;
-    nodes = [await startNode(tc, "alice", bootstrap.url, seed), await startNode(tc, "bob", bootstrap.url, seed)];
+    mesh = await startMesh("two", [{ name: "alice" }, { name: "bob" }]);
+    nodes = mesh.nodes;
   });
-  afterAll(() => stopAll(nodes, bootstrap));
+  afterAll(() => (mesh ? stopAll(mesh.nodes, mesh.bootstrap) : undefined));
 
   it("each reads the capability the other published", async () => {
     const [alice, bob] = nodes as [TestNode, TestNode];
