@@ -24,4 +24,6 @@ export function modelsDir(env = process.env) {
 
 export const versionsFile = join(repoRoot, "manifests", "holochain", "versions.json");
 export const happFile = join(repoRoot, "happ", "ripple.happ");
+/** Test-only twin of the hApp with forging coordinators (dnas/rogue). */
+export const rogueHappFile = join(repoRoot, "dnas", "rogue", "ripple-rogue.happ");
 export const setupReportFile = join(repoRoot, "workdir", "setup-report.json");

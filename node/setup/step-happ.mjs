@@ -11,6 +11,7 @@ import { findWasmToolchain } from "./wasm-toolchain.mjs";
 
 const dnasDir = join(repoRoot, "dnas");
 const happDir = join(repoRoot, "happ");
+const rogueDir = join(dnasDir, "rogue");
 const stampFile = join(happDir, ".build-inputs.sha256");
 
 /** Every file the build reads: zome sources, Cargo files, DNA and hApp manifests. */
@@ -67,6 +68,11 @@ export const happStep = {
       await run(join(binDir(), "hc-dna"), ["pack", workdir], { capture: true });
     }
     await run(join(binDir(), "hc-app"), ["pack", happDir], { capture: true });
+    // The rogue twins (same integrity zomes, forging coordinators) for the rogue-peer tests.
+    for (const dna of ["agent_registry", "resource_mesh"]) {
+      await run(join(binDir(), "hc-dna"), ["pack", join(rogueDir, dna)], { capture: true });
+    }
+    await run(join(binDir(), "hc-app"), ["pack", rogueDir], { capture: true });
     writeFileSync(stampFile, (await inputsHash(toolchain)) + "\n");
     return `${relative(repoRoot, happFile)} (${(statSync(happFile).size / 1e6).toFixed(2)} MB, ${toolchain.mode} ${toolchain.rustcVersion})`;
   },

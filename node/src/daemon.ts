@@ -1,15 +1,17 @@
 // The one lifecycle owner: starts the node's seams in order (toolchain check → local
 // bootstrap/relay server → conductor → capability advertised) and stops them in reverse.
 import { existsSync } from "node:fs";
-import { cpus, hostname, totalmem } from "node:os";
+import { hostname } from "node:os";
 import { encodeHashToBase64 } from "@holochain/client";
 import { agentRegistry } from "@ripple-mesh/zome-bindings";
 import { happFile } from "../setup/paths.mjs";
 import { BootstrapServer } from "./bootstrap/bootstrap-server.ts";
+import { capabilityDraft } from "./capability/capability-draft.ts";
 import { Conductor } from "./conductor/conductor.ts";
 import { nodePaths } from "./config/node-paths.ts";
 import { checkToolchain } from "./config/toolchain.ts";
 import { RippleError } from "./errors.ts";
+import { loadOrCreateLibp2pKey } from "./identity/libp2p-key.ts";
 import type { Logger } from "./log.ts";
 
 export interface DaemonOptions {
@@ -59,19 +61,15 @@ export class Daemon {
     await this.conductor.start();
 
     log.info({ step: "advertise" }, "publishing this node's capability");
-    await agentRegistry(this.conductor).publishCapability({
-      agent: this.conductor.agentPubKey,
-      agent_name: this.opts.name,
-      hardware_class: "unclassified", // the capability probe (systeminformation + measured tok/s) replaces this
-      cpu_cores: cpus().length,
-      ram_gb: Math.round(totalmem() / 2 ** 30),
-    });
+    const libp2pKey = await loadOrCreateLibp2pKey(paths.libp2pKey);
+    const draft = await capabilityDraft({ name: this.opts.name, agentPubKey: this.conductor.agentPubKey, libp2pKey });
+    await agentRegistry(this.conductor).publishCapability(draft);
     return this.status();
   }
 
   async status(): Promise<DaemonStatus> {
     if (!this.conductor || !this.bootstrap) throw new RippleError("the daemon is not running", "start it with `npm start`");
-    const peers = await agentRegistry(this.conductor).listCapabilities();
+    const peers = await agentRegistry(this.conductor).listNodes();
     const agents = new Set(peers.map((p) => encodeHashToBase64(p.author)));
     return {
       name: this.opts.name,

@@ -24,7 +24,7 @@ describe("conductor supervision", () => {
 
   it("restarts a SIGKILLed conductor and keeps the data written before", async () => {
     const agentBefore = encodeHashToBase64(node.conductor.agentPubKey);
-    const written = encodeHashToBase64(await node.registry.publishCapability(capabilityOf(node)));
+    const written = encodeHashToBase64(await node.registry.publishCapability(await capabilityOf(node)));
     const pidBefore = node.conductor.pid!;
 
     process.kill(pidBefore, "SIGKILL");
@@ -36,7 +36,7 @@ describe("conductor supervision", () => {
     const records = await node.registry.listCapabilities();
     expect(records.map((r) => encodeHashToBase64(r.action_hash))).toContain(written);
     // And the restarted conductor accepts new writes with the restored signing credentials.
-    await node.registry.publishCapability({ ...capabilityOf(node), cpu_cores: 4 });
+    await node.registry.publishCapability(await capabilityOf(node, { hardwareClass: "cpu-medium" }));
   });
 
   it("reuses the agent, the data and the signing credentials across a daemon restart", async () => {
@@ -54,7 +54,7 @@ describe("conductor supervision", () => {
     expect(encodeHashToBase64(node.conductor.agentPubKey)).toBe(agentBefore);
     expect(readFileSync(paths.signingCredentials, "utf8")).toBe(credentialsBefore);
     expect((await node.registry.listCapabilities()).length).toBe(countBefore);
-    await node.registry.publishCapability({ ...capabilityOf(node), cpu_cores: 8 });
+    await node.registry.publishCapability(await capabilityOf(node, { hardwareClass: "cpu-large" }));
     expect((await node.registry.listCapabilities()).length).toBe(countBefore + 1);
   });
 });

@@ -10,8 +10,10 @@ import { Conductor } from "@ripple-mesh/node/src/conductor/conductor.ts";
 import { nodePaths } from "@ripple-mesh/node/src/config/node-paths.ts";
 import { checkToolchain, type Toolchain } from "@ripple-mesh/node/src/config/toolchain.ts";
 import { createLogger } from "@ripple-mesh/node/src/log.ts";
-import { happFile } from "@ripple-mesh/node/setup/paths.mjs";
-import { agentRegistry, resourceMesh } from "@ripple-mesh/zome-bindings";
+import { happFile, rogueHappFile } from "@ripple-mesh/node/setup/paths.mjs";
+import { capabilityDraft, type DraftInput } from "@ripple-mesh/node/src/capability/capability-draft.ts";
+import { loadOrCreateLibp2pKey } from "@ripple-mesh/node/src/identity/libp2p-key.ts";
+import { agentRegistry, artifactIndex, resourceMesh, type CapabilityDraft, type ZomeCaller } from "@ripple-mesh/zome-bindings";
 
 export const log = createLogger("scenario", process.env.RIPPLE_LOG_LEVEL ?? "warn");
 
@@ -36,32 +38,44 @@ export interface TestNode {
   conductor: Conductor;
   registry: ReturnType<typeof agentRegistry>;
   mesh: ReturnType<typeof resourceMesh>;
+  artifacts: ReturnType<typeof artifactIndex>;
+  /** Raw zome calls, e.g. to a rogue node's forging functions. */
+  call: ZomeCaller["callZome"];
 }
 
-export function makeNode(tc: Toolchain, name: string, dataDir: string, bootstrapUrl: string, networkSeed: string): TestNode {
+export function makeNode(tc: Toolchain, name: string, dataDir: string, bootstrapUrl: string, networkSeed: string, happ = happFile): TestNode {
   const conductor = new Conductor({
     holochainBinary: tc.path("holochain"),
     paths: nodePaths(dataDir),
     bootstrapUrl,
     relayUrl: bootstrapUrl,
     networkSeed,
-    happFile,
+    happFile: happ,
     fastGossip: true,
     // A conductor that skips self-validation can take long to stop; tests need not wait for it.
     stopTimeoutMs: 5_000,
     log: log.child({ node: name }),
   });
-  return { name, dataDir, conductor, registry: agentRegistry(conductor), mesh: resourceMesh(conductor) };
+  return {
+    name,
+    dataDir,
+    conductor,
+    registry: agentRegistry(conductor),
+    mesh: resourceMesh(conductor),
+    artifacts: artifactIndex(conductor),
+    call: (req) => conductor.callZome(req),
+  };
 }
 
 /**
- * Start a node. A `rogue` node runs with `disable_self_validation: true`: it commits and publishes
- * what its own integrity zome would reject, as a modified peer could; honest peers must reject it.
+ * Start a node. A `rogue` node runs with `disable_self_validation: true` and the rogue hApp (our
+ * integrity zomes, forging coordinators from dnas/rogue): it commits and publishes what its own
+ * integrity zome would reject, as a modified peer could; honest peers must reject it.
  */
 export async function startNode(tc: Toolchain, name: string, bootstrapUrl: string, networkSeed: string, opts: { rogue?: boolean } = {}): Promise<TestNode> {
   const dataDir = tempDir(`rm-${name}-`);
   if (opts.rogue) writeFileSync(nodePaths(dataDir).conductorConfig, "tuning_params:\n  disable_self_validation: true\n");
-  const node = makeNode(tc, name, dataDir, bootstrapUrl, networkSeed);
+  const node = makeNode(tc, name, dataDir, bootstrapUrl, networkSeed, opts.rogue ? rogueHappFile : happFile);
   await node.conductor.start();
   return node;
 }
@@ -129,6 +143,8 @@ export async function waitFor<T>(
   throw new Error(`timed out after ${opts.timeoutMs ?? 60_000} ms waiting for ${what}${last}${seen}`);
 }
 
-export function capabilityOf(node: TestNode, name = node.name) {
-  return { agent: node.conductor.agentPubKey, agent_name: name, hardware_class: "cpu-small", cpu_cores: 2, ram_gb: 24 };
+/** A valid capability draft for `node` (its own libp2p key, kept in its data dir). */
+export async function capabilityOf(node: TestNode, extra: Partial<DraftInput> = {}): Promise<CapabilityDraft> {
+  const libp2pKey = await loadOrCreateLibp2pKey(nodePaths(node.dataDir).libp2pKey);
+  return capabilityDraft({ name: node.name, agentPubKey: node.conductor.agentPubKey, libp2pKey, hardwareClass: "cpu-small", ...extra });
 }

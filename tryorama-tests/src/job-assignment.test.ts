@@ -43,6 +43,7 @@ describe("resource_mesh: only the named assignee completes a job", () => {
       deadline_ms: Date.now() + 60_000,
       moe_group: null,
       trace_id: "trace-1",
+      claim_window_ms: 0,
     });
     const assignment = await alice.mesh.assignJob({ job, assignee: bob.conductor.agentPubKey, slot: 0, epoch: 1 });
 

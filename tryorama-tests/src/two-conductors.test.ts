@@ -16,8 +16,8 @@ describe("two conductors on one local bootstrap/relay server", () => {
 
   it("each reads the capability the other published", async () => {
     const [alice, bob] = nodes as [TestNode, TestNode];
-    const aliceHash = encodeHashToBase64(await alice.registry.publishCapability(capabilityOf(alice)));
-    const bobHash = encodeHashToBase64(await bob.registry.publishCapability(capabilityOf(bob)));
+    const aliceHash = encodeHashToBase64(await alice.registry.publishCapability(await capabilityOf(alice)));
+    const bobHash = encodeHashToBase64(await bob.registry.publishCapability(await capabilityOf(bob)));
 
     const seenByBob = await waitFor(
       "bob to read alice's capability",

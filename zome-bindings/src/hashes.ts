@@ -12,3 +12,22 @@ export const agentPubKeySchema = holoHash([0x84, 0x20, 0x24], "AgentPubKey");
 export const actionHashSchema = holoHash([0x84, 0x29, 0x24], "ActionHash");
 /** Microseconds since the Unix epoch. */
 export const timestampSchema = z.number().int();
+
+/** A 64-byte Ed25519 signature. */
+export const signatureSchema = z.custom<Uint8Array>((v) => v instanceof Uint8Array, "signature must be bytes").refine(
+  (b) => b.length === 64,
+  "must be a 64-byte Ed25519 signature",
+);
+
+/** How a node's view of the network judged a record (the `validation_status` diagnostics). */
+export const validationStatusSchema = z.enum(["Valid", "Rejected", "Abandoned"]).nullable();
+
+/** A record as the coordinators return it: hash, author, time and typed content. */
+export const foundSchema = <T extends z.ZodType>(entry: T) =>
+  z.strictObject({ action_hash: actionHashSchema, author: agentPubKeySchema, timestamp: timestampSchema, entry });
+
+/** Shared field schemas; limits mirror ripple_integrity_common. */
+export const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256");
+export const cidSchema = z.string().min(1).max(128);
+export const boundedText = (max: number) => z.string().min(1).max(max);
+export const optionalText = (max: number) => z.string().min(1).max(max).nullable();

@@ -1,24 +1,37 @@
 // Types and typed calls for the resource_mesh DNA. Limits mirror the integrity zome's
 // (dnas/resource_mesh/zomes/integrity/resource_mesh_integrity/src/*.rs).
 import { z } from "zod";
-import { actionHashSchema, agentPubKeySchema } from "./hashes.ts";
+import {
+  actionHashSchema,
+  agentPubKeySchema,
+  boundedText,
+  cidSchema,
+  foundSchema,
+  optionalText,
+  sha256HexSchema,
+  validationStatusSchema,
+} from "./hashes.ts";
 import type { ZomeCaller } from "./zome-caller.ts";
 
 export const resourceMeshRole = "resource_mesh";
 const zome = "resource_mesh";
 
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "a lowercase hex sha256");
-const optionalText = (max: number) => z.string().max(max).nullable();
+const u32 = z.number().int().min(0).max(0xffffffff);
+const inlineOrCid = (field: string) => (v: Record<string, unknown>) =>
+  (v[`${field}_inline`] === null) !== (v[`${field}_cid`] === null);
 
-export const jobSchema = z.strictObject({
-  kind: z.enum(["inference", "compute", "storage"]),
-  requirements: z.string().min(1).max(4096),
-  payload_inline: optionalText(64 * 1024),
-  payload_cid: optionalText(128),
-  deadline_ms: z.number().int().positive(),
-  moe_group: optionalText(64),
-  trace_id: z.string().min(1).max(64),
-});
+export const jobSchema = z
+  .strictObject({
+    kind: z.enum(["inference", "compute", "storage"]),
+    requirements: boundedText(4096),
+    payload_inline: z.string().max(64 * 1024).nullable(),
+    payload_cid: cidSchema.nullable(),
+    deadline_ms: z.number().int().positive(),
+    moe_group: optionalText(64),
+    trace_id: boundedText(64),
+    claim_window_ms: z.number().int().min(0).max(600_000),
+  })
+  .refine(inlineOrCid("payload"), "exactly one of payload_inline and payload_cid must be set");
 export type Job = z.infer<typeof jobSchema>;
 
 export const assignmentSchema = z.strictObject({
@@ -29,41 +42,89 @@ export const assignmentSchema = z.strictObject({
 });
 export type Assignment = z.infer<typeof assignmentSchema>;
 
-export const jobResultSchema = z.strictObject({
-  assignment: actionHashSchema,
-  job: actionHashSchema,
-  output_inline: optionalText(64 * 1024),
-  output_cid: optionalText(128),
-  response_hash: sha256Hex,
-  tokens: z.number().int().min(0),
-  latency_ms: z.number().int().min(0),
-  model: z.string().min(1).max(128),
-});
+export const jobResultSchema = z
+  .strictObject({
+    assignment: actionHashSchema,
+    job: actionHashSchema,
+    output_inline: z.string().max(64 * 1024).nullable(),
+    output_cid: cidSchema.nullable(),
+    response_hash: sha256HexSchema,
+    tokens: u32,
+    latency_ms: u32,
+    model: boundedText(128),
+  })
+  .refine(inlineOrCid("output"), "exactly one of output_inline and output_cid must be set");
 export type JobResult = z.infer<typeof jobResultSchema>;
 
-const found = <T extends z.ZodType>(entry: T) =>
-  z.strictObject({ action_hash: actionHashSchema, author: agentPubKeySchema, entry });
+export const claimSchema = z.strictObject({ job: actionHashSchema, slot: z.number().int().min(0).max(63) });
+export type Claim = z.infer<typeof claimSchema>;
+
+export const allocationSchema = z.strictObject({
+  resource_type: z.enum(["cpu", "gpu", "memory", "storage", "inference"]),
+  requirements: boundedText(4096),
+  locality_preference: optionalText(32),
+  duration_seconds: z.number().int().min(1).max(7 * 24 * 3600),
+  expires_at_ms: z.number().int().positive(),
+  provider: agentPubKeySchema.nullable(),
+});
+export type Allocation = z.infer<typeof allocationSchema>;
+
+export const allocationReleaseSchema = z.strictObject({ allocation: actionHashSchema, reason: boundedText(256) });
+export type AllocationRelease = z.infer<typeof allocationReleaseSchema>;
+
+export const accountingRecordSchema = z.strictObject({
+  job: actionHashSchema,
+  assignment: actionHashSchema,
+  agent: agentPubKeySchema,
+  tokens: z.number().int().min(0).max(10_000_000),
+  served_ms: z.number().int().min(0).max(7 * 24 * 3600 * 1000),
+});
+export type AccountingRecord = z.infer<typeof accountingRecordSchema>;
+
+export const claimWinnerSchema = z.strictObject({
+  claimant: agentPubKeySchema,
+  claim: actionHashSchema,
+  ranked: z.array(agentPubKeySchema),
+});
+export const allocationStatusSchema = z.strictObject({
+  allocation: foundSchema(allocationSchema),
+  released: z.boolean(),
+  expired: z.boolean(),
+});
+export const agentTotalsSchema = z.strictObject({
+  agent: agentPubKeySchema,
+  records: z.number().int(),
+  tokens: z.number().int(),
+  served_ms: z.number().int(),
+});
 
 export function resourceMesh(conductor: ZomeCaller) {
   const call = (fn: string, payload: unknown) => conductor.callZome({ role: resourceMeshRole, zome, fn, payload });
+  const hash = async (fn: string, payload: unknown) => actionHashSchema.parse(await call(fn, payload));
+  const list = async <T extends z.ZodType>(fn: string, payload: unknown, entry: T) => z.array(foundSchema(entry)).parse(await call(fn, payload));
   return {
-    async createJob(job: Job): Promise<Uint8Array> {
-      return actionHashSchema.parse(await call("create_job", jobSchema.parse(job)));
-    },
-    async assignJob(assignment: Assignment): Promise<Uint8Array> {
-      return actionHashSchema.parse(await call("assign_job", assignmentSchema.parse(assignment)));
-    },
-    async postResult(result: JobResult): Promise<Uint8Array> {
-      return actionHashSchema.parse(await call("post_result", jobResultSchema.parse(result)));
-    },
-    async getAssignments(job: Uint8Array) {
-      return z.array(found(assignmentSchema)).parse(await call("get_assignments", job));
-    },
-    async getMyAssignments() {
-      return z.array(found(assignmentSchema)).parse(await call("get_my_assignments", null));
-    },
-    async getJobResults(job: Uint8Array) {
-      return z.array(found(jobResultSchema)).parse(await call("get_job_results", job));
-    },
+    createJob: (job: Job) => hash("create_job", jobSchema.parse(job)),
+    assignJob: (assignment: Assignment) => hash("assign_job", assignmentSchema.parse(assignment)),
+    postResult: (result: JobResult) => hash("post_result", jobResultSchema.parse(result)),
+    claimJob: (claim: Claim) => hash("claim_job", claimSchema.parse(claim)),
+    allocate: (allocation: Allocation) => hash("allocate", allocationSchema.parse(allocation)),
+    release: (release: AllocationRelease) => hash("release", allocationReleaseSchema.parse(release)),
+    recordAccounting: (record: AccountingRecord) => hash("record_accounting", accountingRecordSchema.parse(record)),
+    getJob: async (job: Uint8Array) => foundSchema(jobSchema).nullable().parse(await call("get_job", job)),
+    listJobs: () => list("list_jobs", null, jobSchema),
+    getAssignments: (job: Uint8Array) => list("get_assignments", job, assignmentSchema),
+    getCurrentAssignments: (job: Uint8Array) => list("get_current_assignments", job, assignmentSchema),
+    getMyAssignments: () => list("get_my_assignments", null, assignmentSchema),
+    /** Every valid result of the job, including superseded epochs. */
+    getJobResults: (job: Uint8Array) => list("get_job_results", job, jobResultSchema),
+    /** At most one result per slot, written against the slot's current (highest-epoch) assignment. */
+    getCountedResults: (job: Uint8Array) => list("get_counted_results", job, jobResultSchema),
+    getClaims: (job: Uint8Array) => list("get_claims", job, claimSchema),
+    /** The winning claim of a slot by the deterministic tie-break, with every claimant ranked. */
+    getClaimWinner: async (job: Uint8Array, slot: number) => claimWinnerSchema.nullable().parse(await call("get_claim_winner", { job, slot })),
+    getMyAllocations: async () => z.array(allocationStatusSchema).parse(await call("get_my_allocations", null)),
+    getJobAccounting: (job: Uint8Array) => list("get_job_accounting", job, accountingRecordSchema),
+    getAgentTotals: async (agent: Uint8Array) => agentTotalsSchema.parse(await call("get_agent_totals", agent)),
+    validationStatus: async (hash: Uint8Array) => validationStatusSchema.parse(await call("validation_status", hash)),
   };
 }

@@ -11,6 +11,8 @@ export interface NodePaths {
   lairPassphrase: string;
   /** Zome-call signing credentials per cell; 0600. */
   signingCredentials: string;
+  /** The node's libp2p Ed25519 private key (protobuf); 0600. */
+  libp2pKey: string;
   logDir: string;
 }
 
@@ -21,6 +23,7 @@ export function nodePaths(dataDir: string): NodePaths {
     conductorConfig: join(dataDir, "conductor-config.yaml"),
     lairPassphrase: join(dataDir, "lair-passphrase"),
     signingCredentials: join(dataDir, "signing-credentials.json"),
+    libp2pKey: join(dataDir, "libp2p-key"),
     logDir: join(dataDir, "logs"),
   };
 }

@@ -1,8 +1,25 @@
-//! Read helpers shared by Ripple Mesh's coordinator zomes.
+//! Read helpers shared by Ripple Mesh's coordinator zomes. Plain `get`/`get_links` also return
+//! records and links the network rejected (DESIGN.md, "Rogue data is returned unless you filter
+//! it"), so every read here keeps only what validated.
 use hdk::prelude::*;
+use std::collections::HashMap;
 
-/// The record at `hash` and its entry as `T`, only if the network validated it. Plain `get`
-/// returns records the network rejected too (DESIGN.md, "Rogue data is returned unless you filter it").
+/// A record as readers see it: hash, author, time and typed content.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Found<T> {
+    pub action_hash: ActionHash,
+    pub author: AgentPubKey,
+    pub timestamp: Timestamp,
+    pub entry: T,
+}
+
+impl<T> Found<T> {
+    pub fn new(action_hash: ActionHash, record: &Record, entry: T) -> Self {
+        Found { action_hash, author: record.action().author().clone(), timestamp: record.action().timestamp(), entry }
+    }
+}
+
+/// The record at `hash` and its entry as `T`, only if the network validated it.
 pub fn get_valid_entry<T>(hash: ActionHash) -> ExternResult<Option<(Record, T)>>
 where
     T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
@@ -19,18 +36,64 @@ where
     Ok(Some((details.record, entry)))
 }
 
-/// The valid `T` records linked from `base` by `link_type`.
-pub fn linked_valid_entries<T>(base: AnyLinkableHash, link_type: impl LinkTypeFilterExt) -> ExternResult<Vec<(ActionHash, Record, T)>>
+/// `get_valid_entry` as a `Found`.
+pub fn get_valid<T>(hash: ActionHash) -> ExternResult<Option<Found<T>>>
 where
     T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
 {
-    let links = get_links(LinkQuery::new(base, link_type.try_into_filter()?), GetStrategy::Network)?;
-    let mut found = Vec::with_capacity(links.len());
-    for link in links {
-        let Some(hash) = link.target.into_action_hash() else { continue };
-        if let Some((record, entry)) = get_valid_entry::<T>(hash.clone())? {
-            found.push((hash, record, entry));
+    Ok(get_valid_entry::<T>(hash.clone())?.map(|(record, entry)| Found::new(hash, &record, entry)))
+}
+
+/// How this node's view of the network judged a record: Valid, Rejected or Abandoned
+/// (`None` when it has not seen it). A diagnostic: tests use it to see rogue data marked Rejected.
+pub fn validation_status_of(hash: ActionHash) -> ExternResult<Option<ValidationStatus>> {
+    Ok(match get_details(hash, GetOptions::network())? {
+        Some(Details::Record(details)) => Some(details.validation_status),
+        _ => None,
+    })
+}
+
+/// Links from `base` of `link_type`, newest first (ties broken by the link's create hash).
+pub fn links_newest_first(base: impl Into<AnyLinkableHash>, link_type: impl LinkTypeFilterExt) -> ExternResult<Vec<Link>> {
+    let mut links = get_links(LinkQuery::new(base.into(), link_type.try_into_filter()?), GetStrategy::Network)?;
+    links.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.create_link_hash.get_raw_39().cmp(b.create_link_hash.get_raw_39())));
+    Ok(links)
+}
+
+/// The valid `T` records linked from `base` by `link_type`, newest first.
+pub fn linked_valid<T>(base: impl Into<AnyLinkableHash>, link_type: impl LinkTypeFilterExt) -> ExternResult<Vec<Found<T>>>
+where
+    T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
+{
+    let mut found = Vec::new();
+    for link in links_newest_first(base, link_type)? {
+        if let Some(hash) = link.target.into_action_hash() {
+            found.extend(get_valid::<T>(hash)?);
         }
     }
     Ok(found)
+}
+
+/// The newest valid `T` among `links` (newest first) that was written by `author`.
+pub fn newest_valid_by<T>(links: &[Link], author: &AgentPubKey) -> ExternResult<Option<Found<T>>>
+where
+    T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
+{
+    for link in links.iter().filter(|l| &l.author == author) {
+        let Some(hash) = link.target.clone().into_action_hash() else { continue };
+        if let Some(found) = get_valid::<T>(hash)? {
+            if &found.author == author {
+                return Ok(Some(found));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The link authors of `links`, in a stable order (by key bytes), each once.
+pub fn link_authors(links: &[Link]) -> Vec<AgentPubKey> {
+    let mut seen: HashMap<AgentPubKey, ()> = HashMap::new();
+    let mut authors: Vec<AgentPubKey> = links.iter().filter(|l| seen.insert(l.author.clone(), ()).is_none()).map(|l| l.author.clone()).collect();
+    authors.sort_by(|a, b| a.get_raw_39().cmp(b.get_raw_39()));
+    authors
 }

@@ -1,13 +1,72 @@
 //! Validation helpers shared by Ripple Mesh's integrity zomes.
 use hdi::prelude::*;
 
+pub const MAX_CID_LEN: usize = 128;
+
 pub fn invalid(reason: impl Into<String>) -> ExternResult<ValidateCallbackResult> {
     Ok(ValidateCallbackResult::Invalid(reason.into()))
+}
+
+/// `Valid` unless a check found a problem.
+pub fn verdict(problem: Option<String>) -> ExternResult<ValidateCallbackResult> {
+    match problem {
+        Some(reason) => invalid(reason),
+        None => Ok(ValidateCallbackResult::Valid),
+    }
 }
 
 /// `Some(reason)` when `value` is not 1..=max bytes long.
 pub fn bad_len(field: &str, value: &str, max: usize) -> Option<String> {
     (value.is_empty() || value.len() > max).then(|| format!("{field} must be 1..={max} bytes, got {}", value.len()))
+}
+
+/// `Some(reason)` when an optional text is present but not 1..=max bytes long.
+pub fn bad_optional_len(field: &str, value: &Option<String>, max: usize) -> Option<String> {
+    value.as_ref().and_then(|v| bad_len(field, v, max))
+}
+
+/// `Some(reason)` when `value` is not a finite number in `min..=max`.
+pub fn bad_f64(field: &str, value: f64, min: f64, max: f64) -> Option<String> {
+    (!(value.is_finite() && value >= min && value <= max)).then(|| format!("{field} must be in {min}..={max}, got {value}"))
+}
+
+/// `Some(reason)` when `value` is not in `min..=max`.
+pub fn bad_u64(field: &str, value: u64, min: u64, max: u64) -> Option<String> {
+    (value < min || value > max).then(|| format!("{field} must be {min}..={max}, got {value}"))
+}
+
+/// `Some(reason)` when a list has more than `max` items.
+pub fn too_many<T>(field: &str, items: &[T], max: usize) -> Option<String> {
+    (items.len() > max).then(|| format!("{field} may hold at most {max} items, got {}", items.len()))
+}
+
+/// `Some(reason)` when `value` is not one of `allowed`.
+pub fn not_one_of(field: &str, value: &str, allowed: &[&str]) -> Option<String> {
+    (!allowed.contains(&value)).then(|| format!("{field} must be one of {allowed:?}, got {value:?}"))
+}
+
+pub fn is_hex_sha256(value: &str) -> bool {
+    value.len() == 64 && value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// `Some(reason)` unless `value` is a lowercase hex sha256.
+pub fn bad_sha256(field: &str, value: &str) -> Option<String> {
+    (!is_hex_sha256(value)).then(|| format!("{field} must be a lowercase hex sha256"))
+}
+
+/// `Some(reason)` unless exactly one of an inline value and a CID is given, each within bounds.
+pub fn bad_inline_or_cid(field: &str, inline: &Option<String>, cid: &Option<String>, max_inline: usize) -> Option<String> {
+    match (inline, cid) {
+        (Some(text), None) => (text.len() > max_inline).then(|| format!("{field}_inline must be at most {max_inline} bytes (larger content goes to IPFS by CID)")),
+        (None, Some(cid)) => bad_len(&format!("{field}_cid"), cid, MAX_CID_LEN),
+        _ => Some(format!("exactly one of {field}_inline and {field}_cid must be set")),
+    }
+}
+
+/// The entry hash of a path made of the given components (anchors and index keys).
+/// Components are taken whole, so a key may contain dots.
+pub fn path_hash(components: &[&str]) -> ExternResult<EntryHash> {
+    Path::from(components.iter().map(|c| Component::from(c.as_bytes().to_vec())).collect::<Vec<_>>()).path_entry_hash()
 }
 
 /// Our DNAs are append-only: deny updates, deletes and chain migration in agent activity;
@@ -36,4 +95,23 @@ where
         Ok(Some(entry)) => Ok(Ok((record, entry))),
         _ => Ok(Err(format!("the referenced record is not a {what}"))),
     }
+}
+
+/// The target of a link as a valid record of type `T` written by the link's own author.
+pub fn own_link_target<T>(action: &TypedAction<CreateLinkData>, what: &str) -> ExternResult<Result<(Record, T), String>>
+where
+    T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
+{
+    let Some(target) = action.target_address.clone().into_action_hash() else {
+        return Ok(Err(format!("the link must point at a {what} action")));
+    };
+    Ok(match must_get_typed_record::<T>(target, what)? {
+        Ok((record, _)) if record.action().author() != action.author() => Err(format!("a link may only point at its author's own {what}")),
+        other => other,
+    })
+}
+
+/// Deny by default, with the operation named so a developer sees what slipped through.
+pub fn not_allowed(dna: &str, op: impl core::fmt::Debug) -> ExternResult<ValidateCallbackResult> {
+    invalid(format!("{dna} does not allow this operation: {op:?}"))
 }

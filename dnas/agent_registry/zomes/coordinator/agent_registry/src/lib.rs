@@ -1,9 +1,14 @@
-//! Coordinator zome of `agent_registry`: publish this node's capability and list everyone's.
+//! Coordinator zome of `agent_registry`: publish this node's capability and heartbeats; list the
+//! mesh's nodes (latest capability per agent), the nodes holding a model, and the nodes heard
+//! from since a time. Reads keep only validated records (ripple_coordinator_common).
 use agent_registry_integrity::*;
 use hdk::prelude::*;
-use ripple_coordinator_common::linked_valid_entries;
+use ripple_coordinator_common::*;
 
-/// A capability as other nodes see it: the record's hash, author and content.
+/// How far back `get_nodes_since` may look: it reads one bucket per minute.
+pub const MAX_SINCE_BUCKETS: i64 = 120;
+
+/// A capability as other nodes see it.
 #[derive(Serialize, Deserialize, Debug)]
 pub struct CapabilityRecord {
     pub action_hash: ActionHash,
@@ -12,30 +17,131 @@ pub struct CapabilityRecord {
     pub capability: NodeCapability,
 }
 
-/// Publish (a new version of) this node's capability and index it under `all_nodes`.
-#[hdk_extern]
-pub fn publish_capability(capability: NodeCapability) -> ExternResult<ActionHash> {
-    let action_hash = create_entry(&EntryTypes::NodeCapability(capability))?;
-    create_link(
-        all_nodes_anchor_hash()?,
-        action_hash.clone(),
-        LinkTypes::AllNodes,
-        (),
-    )?;
-    Ok(action_hash)
+impl From<Found<NodeCapability>> for CapabilityRecord {
+    fn from(f: Found<NodeCapability>) -> Self {
+        CapabilityRecord { action_hash: f.action_hash, author: f.author, timestamp: f.timestamp, capability: f.entry }
+    }
 }
 
-/// Every valid capability record indexed under `all_nodes`, as seen from the network.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct HeartbeatInput {
+    pub status: String,
+    pub load: Load,
+    pub active_jobs: u32,
+}
+
+/// A node heard from: its newest heartbeat and, if it published one, its latest capability.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct NodeStatus {
+    pub agent: AgentPubKey,
+    pub heartbeat: Found<Heartbeat>,
+    pub capability: Option<CapabilityRecord>,
+}
+
+/// Publish (a new version of) this node's capability. `agent` and `peer.agent_signature` are
+/// filled in here from this cell's agent key; the caller provides `peer.peer_signature`.
+#[hdk_extern]
+pub fn publish_capability(mut capability: NodeCapability) -> ExternResult<ActionHash> {
+    let me = agent_info()?.agent_initial_pubkey;
+    capability.agent = me.clone();
+    capability.peer.agent_signature = sign_raw(me.clone(), peer_binding_message(&capability.peer.peer_id))?;
+    let model_keys: Vec<String> = capability
+        .inference
+        .models_loaded
+        .iter()
+        .flat_map(|m| m.sha256.iter().chain(m.cid.iter()).cloned())
+        .collect();
+    let hash = create_entry(&EntryTypes::NodeCapability(capability))?;
+    create_link(all_nodes_anchor_hash()?, hash.clone(), LinkTypes::AllNodes, ())?;
+    create_link(me, hash.clone(), LinkTypes::AgentToCapabilities, ())?;
+    for key in model_keys {
+        create_link(model_index_hash(&key)?, hash.clone(), LinkTypes::ModelToCapabilities, LinkTag::new(key.into_bytes()))?;
+    }
+    Ok(hash)
+}
+
+/// Every valid capability version indexed under `all_nodes`, newest first.
 #[hdk_extern]
 pub fn list_capabilities(_: ()) -> ExternResult<Vec<CapabilityRecord>> {
-    let found = linked_valid_entries::<NodeCapability>(all_nodes_anchor_hash()?.into(), LinkTypes::AllNodes)?;
-    Ok(found
-        .into_iter()
-        .map(|(action_hash, record, capability)| CapabilityRecord {
-            action_hash,
-            author: record.action().author().clone(),
-            timestamp: record.action().timestamp(),
-            capability,
-        })
-        .collect())
+    Ok(linked_valid::<NodeCapability>(all_nodes_anchor_hash()?, LinkTypes::AllNodes)?.into_iter().map(Into::into).collect())
+}
+
+/// One entry per node: its latest valid capability.
+#[hdk_extern]
+pub fn list_nodes(_: ()) -> ExternResult<Vec<CapabilityRecord>> {
+    let links = links_newest_first(all_nodes_anchor_hash()?, LinkTypes::AllNodes)?;
+    let mut nodes = Vec::new();
+    for author in link_authors(&links) {
+        nodes.extend(newest_valid_by::<NodeCapability>(&links, &author)?.map(CapabilityRecord::from));
+    }
+    Ok(nodes)
+}
+
+/// The latest valid capability of `agent`.
+#[hdk_extern]
+pub fn get_capability(agent: AgentPubKey) -> ExternResult<Option<CapabilityRecord>> {
+    let links = links_newest_first(agent.clone(), LinkTypes::AgentToCapabilities)?;
+    Ok(newest_valid_by::<NodeCapability>(&links, &agent)?.map(Into::into))
+}
+
+/// Nodes whose *latest* capability holds the model with this sha256 or CID: a node that dropped
+/// the model in a newer capability is not returned.
+#[hdk_extern]
+pub fn get_nodes_with_model(model_key: String) -> ExternResult<Vec<CapabilityRecord>> {
+    let links = links_newest_first(model_index_hash(&model_key)?, LinkTypes::ModelToCapabilities)?;
+    let mut holders = Vec::new();
+    for author in link_authors(&links) {
+        if let Some(latest) = get_capability(author)? {
+            if latest.capability.inference.models_loaded.iter().any(|m| m.is_identified_by(&model_key)) {
+                holders.push(latest);
+            }
+        }
+    }
+    Ok(holders)
+}
+
+#[hdk_extern]
+pub fn publish_heartbeat(input: HeartbeatInput) -> ExternResult<ActionHash> {
+    let heartbeat = Heartbeat { agent: agent_info()?.agent_initial_pubkey, status: input.status, load: input.load, active_jobs: input.active_jobs };
+    let hash = create_entry(&EntryTypes::Heartbeat(heartbeat))?;
+    // The link must sit in the bucket of the heartbeat's own action timestamp.
+    let Some(record) = get(hash.clone(), GetOptions::local())? else {
+        return Err(wasm_error!(WasmErrorInner::Guest("the heartbeat just written is missing from the source chain".into())));
+    };
+    let bucket = heartbeat_bucket(record.action().timestamp());
+    create_link(heartbeat_bucket_hash(bucket)?, hash.clone(), LinkTypes::HeartbeatBucket, ())?;
+    Ok(hash)
+}
+
+/// Every node whose newest valid heartbeat is at or after `since`, with its latest capability.
+#[hdk_extern]
+pub fn get_nodes_since(since: Timestamp) -> ExternResult<Vec<NodeStatus>> {
+    let (first, last) = (heartbeat_bucket(since), heartbeat_bucket(sys_time()?));
+    if last - first >= MAX_SINCE_BUCKETS {
+        return Err(wasm_error!(WasmErrorInner::Guest(format!(
+            "since must be within the last {MAX_SINCE_BUCKETS} minutes; use list_nodes for older nodes"
+        ))));
+    }
+    let mut links = Vec::new();
+    for bucket in first..=last {
+        links.extend(get_links(LinkQuery::new(heartbeat_bucket_hash(bucket)?, LinkTypes::HeartbeatBucket.try_into_filter()?), GetStrategy::Network)?);
+    }
+    links.retain(|l| l.timestamp >= since);
+    links.sort_by(|a, b| b.timestamp.cmp(&a.timestamp));
+    let mut nodes = Vec::new();
+    for agent in link_authors(&links) {
+        if let Some(heartbeat) = newest_valid_by::<Heartbeat>(&links, &agent)? {
+            if heartbeat.timestamp >= since {
+                let capability = get_capability(agent.clone())?;
+                nodes.push(NodeStatus { agent, heartbeat, capability });
+            }
+        }
+    }
+    Ok(nodes)
+}
+
+/// Diagnostic: how this node sees the record at `hash` (Valid / Rejected / Abandoned).
+#[hdk_extern]
+pub fn validation_status(hash: ActionHash) -> ExternResult<Option<ValidationStatus>> {
+    validation_status_of(hash)
 }

@@ -1,13 +1,17 @@
 //! Integrity zome of `agent_registry`: the rules every peer enforces on what a node may publish
 //! about itself. Deny by default: an op this file does not recognise is invalid.
 use hdi::prelude::*;
-use ripple_integrity_common::validate_append_only_activity;
+use ripple_integrity_common::{not_allowed, validate_append_only_activity};
 
-mod all_nodes_link;
+mod heartbeat;
+mod links;
 mod node_capability;
+mod peer_binding;
 
-pub use all_nodes_link::*;
+pub use heartbeat::*;
+pub use links::*;
 pub use node_capability::*;
+pub use peer_binding::*;
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -15,13 +19,20 @@ pub use node_capability::*;
 #[unit_enum(UnitEntryTypes)]
 pub enum EntryTypes {
     NodeCapability(NodeCapability),
+    Heartbeat(Heartbeat),
 }
 
 #[derive(Serialize, Deserialize)]
 #[hdk_link_types]
 pub enum LinkTypes {
-    /// From the `all_nodes` anchor to every capability record.
+    /// `all_nodes` anchor → every capability record.
     AllNodes,
+    /// Agent key → its own capability records (the latest one is current).
+    AgentToCapabilities,
+    /// `models/<sha256 or CID>` → capabilities that hold the model (tag = the key).
+    ModelToCapabilities,
+    /// `heartbeats/<minute>` → heartbeats written in that minute.
+    HeartbeatBucket,
 }
 
 #[hdk_extern]
@@ -29,38 +40,40 @@ pub fn genesis_self_check(_data: GenesisSelfCheckData) -> ExternResult<ValidateC
     Ok(ValidateCallbackResult::Valid)
 }
 
+fn validate_create_entry(author: &AgentPubKey, entry: EntryTypes) -> ExternResult<ValidateCallbackResult> {
+    match entry {
+        EntryTypes::NodeCapability(capability) => validate_create_node_capability(author, &capability),
+        EntryTypes::Heartbeat(heartbeat) => validate_create_heartbeat(author, &heartbeat),
+    }
+}
+
+fn validate_create_link(link_type: LinkTypes, action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
+    match link_type {
+        LinkTypes::AllNodes => validate_all_nodes_link(action),
+        LinkTypes::AgentToCapabilities => validate_agent_to_capabilities_link(action),
+        LinkTypes::ModelToCapabilities => validate_model_to_capabilities_link(action),
+        LinkTypes::HeartbeatBucket => validate_heartbeat_bucket_link(action),
+    }
+}
+
 #[hdk_extern]
 pub fn validate(op: Op) -> ExternResult<ValidateCallbackResult> {
     match op.flattened::<EntryTypes, LinkTypes>()? {
-        FlatOp::CreateEntry(OpEntry::CreateEntry { app_entry, action }) => match app_entry {
-            EntryTypes::NodeCapability(capability) => {
-                validate_create_node_capability(action.author(), &capability)
-            }
-        },
-        FlatOp::CreateRecord(OpRecord::CreateEntry { app_entry, action }) => match app_entry {
-            EntryTypes::NodeCapability(capability) => {
-                validate_create_node_capability(action.author(), &capability)
-            }
-        },
+        FlatOp::CreateEntry(OpEntry::CreateEntry { app_entry, action }) => validate_create_entry(action.author(), app_entry),
+        FlatOp::CreateRecord(OpRecord::CreateEntry { app_entry, action }) => validate_create_entry(action.author(), app_entry),
         FlatOp::Link(OpLink::CreateLink { link_type, action })
-        | FlatOp::CreateRecord(OpRecord::CreateLink { link_type, action }) => match link_type {
-            LinkTypes::AllNodes => validate_create_all_nodes_link(&action),
-        },
+        | FlatOp::CreateRecord(OpRecord::CreateLink { link_type, action }) => validate_create_link(link_type, &action),
+        // A new capability version is a new record, never an update.
         FlatOp::AgentActivity(activity) => Ok(validate_append_only_activity("agent_registry", activity)),
-        // Agent keys, the DNA action and the genesis actions are checked by sys validation.
+        // Agent keys, the DNA action and the genesis actions are checked by sys validation;
+        // capability grants are private (the conductor writes them for signing credentials).
         FlatOp::CreateEntry(OpEntry::CreateAgent { .. })
         | FlatOp::CreateRecord(OpRecord::CreateAgent { .. })
         | FlatOp::CreateRecord(OpRecord::Dna { .. })
         | FlatOp::CreateRecord(OpRecord::AgentValidationPkg { .. })
-        | FlatOp::CreateRecord(OpRecord::InitZomesComplete { .. }) => {
-            Ok(ValidateCallbackResult::Valid)
-        }
-        // Capability grants are private to their author's source chain (the conductor writes them
-        // for signing credentials); they only reach validation as activity and records.
-        FlatOp::CreateEntry(OpEntry::CreateCapGrant { .. })
+        | FlatOp::CreateRecord(OpRecord::InitZomesComplete { .. })
+        | FlatOp::CreateEntry(OpEntry::CreateCapGrant { .. })
         | FlatOp::CreateRecord(OpRecord::CreateCapGrant { .. }) => Ok(ValidateCallbackResult::Valid),
-        other => Ok(ValidateCallbackResult::Invalid(format!(
-            "agent_registry does not allow this operation yet: {other:?}"
-        ))),
+        other => not_allowed("agent_registry", other),
     }
 }

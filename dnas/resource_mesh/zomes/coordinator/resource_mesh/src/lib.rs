@@ -1,16 +1,12 @@
-//! Coordinator zome of `resource_mesh`: post jobs, assign them, post results, and read them back.
-//! Reads keep only records the network validated (ripple_coordinator_common).
+//! Coordinator zome of `resource_mesh`: post jobs, assign or claim them, post results, allocate
+//! resources, account for work, and read all of it back. Reads keep only records the network
+//! validated (ripple_coordinator_common); "counted" reads apply the epoch and tie-break rules.
 use hdk::prelude::*;
-use ripple_coordinator_common::{get_valid_entry, linked_valid_entries};
 use resource_mesh_integrity::*;
+use ripple_coordinator_common::*;
 
-/// A record as readers see it: hash, author and typed content.
-#[derive(Serialize, Deserialize, Debug)]
-pub struct Found<T> {
-    pub action_hash: ActionHash,
-    pub author: AgentPubKey,
-    pub entry: T,
-}
+mod counting;
+pub use counting::*;
 
 #[hdk_extern]
 pub fn create_job(job: Job) -> ExternResult<ActionHash> {
@@ -37,37 +33,121 @@ pub fn post_result(result: JobResult) -> ExternResult<ActionHash> {
 }
 
 #[hdk_extern]
+pub fn claim_job(claim: Claim) -> ExternResult<ActionHash> {
+    let job = claim.job.clone();
+    let hash = create_entry(&EntryTypes::Claim(claim))?;
+    create_link(job, hash.clone(), LinkTypes::JobToClaims, ())?;
+    Ok(hash)
+}
+
+#[hdk_extern]
+pub fn allocate(allocation: Allocation) -> ExternResult<ActionHash> {
+    let provider = allocation.provider.clone();
+    let hash = create_entry(&EntryTypes::Allocation(allocation))?;
+    create_link(agent_info()?.agent_initial_pubkey, hash.clone(), LinkTypes::AgentToAllocations, ())?;
+    if let Some(provider) = provider {
+        create_link(provider, hash.clone(), LinkTypes::AgentToAllocations, ())?;
+    }
+    Ok(hash)
+}
+
+#[hdk_extern]
+pub fn release(release: AllocationRelease) -> ExternResult<ActionHash> {
+    let allocation = release.allocation.clone();
+    let hash = create_entry(&EntryTypes::AllocationRelease(release))?;
+    create_link(allocation, hash.clone(), LinkTypes::AllocationToReleases, ())?;
+    Ok(hash)
+}
+
+#[hdk_extern]
+pub fn record_accounting(record: AccountingRecord) -> ExternResult<ActionHash> {
+    let (job, agent) = (record.job.clone(), record.agent.clone());
+    let hash = create_entry(&EntryTypes::AccountingRecord(record))?;
+    create_link(job, hash.clone(), LinkTypes::JobToAccounting, ())?;
+    create_link(agent, hash.clone(), LinkTypes::AgentToAccounting, ())?;
+    Ok(hash)
+}
+
+#[hdk_extern]
 pub fn get_job(job: ActionHash) -> ExternResult<Option<Found<Job>>> {
     get_valid(job)
 }
 
 #[hdk_extern]
+pub fn list_jobs(_: ()) -> ExternResult<Vec<Found<Job>>> {
+    linked_valid(all_jobs_anchor_hash()?, LinkTypes::AllJobs)
+}
+
+#[hdk_extern]
 pub fn get_assignments(job: ActionHash) -> ExternResult<Vec<Found<Assignment>>> {
-    linked(job.into(), LinkTypes::JobToAssignments)
+    Ok(linked_valid::<Assignment>(job.clone(), LinkTypes::JobToAssignments)?.into_iter().filter(|a| a.entry.job == job).collect())
 }
 
 #[hdk_extern]
 pub fn get_my_assignments(_: ()) -> ExternResult<Vec<Found<Assignment>>> {
-    linked(agent_info()?.agent_initial_pubkey.into(), LinkTypes::AssigneeToAssignments)
+    let me = agent_info()?.agent_initial_pubkey;
+    Ok(linked_valid::<Assignment>(me.clone(), LinkTypes::AssigneeToAssignments)?.into_iter().filter(|a| a.entry.assignee == me).collect())
+}
+
+/// Every valid result linked to the job, counted or not (see `get_counted_results`).
+#[hdk_extern]
+pub fn get_job_results(job: ActionHash) -> ExternResult<Vec<Found<JobResult>>> {
+    Ok(linked_valid::<JobResult>(job.clone(), LinkTypes::JobToResults)?.into_iter().filter(|r| r.entry.job == job).collect())
 }
 
 #[hdk_extern]
-pub fn get_job_results(job: ActionHash) -> ExternResult<Vec<Found<JobResult>>> {
-    linked(job.into(), LinkTypes::JobToResults)
+pub fn get_claims(job: ActionHash) -> ExternResult<Vec<Found<Claim>>> {
+    Ok(linked_valid::<Claim>(job.clone(), LinkTypes::JobToClaims)?.into_iter().filter(|c| c.entry.job == job).collect())
 }
 
-fn linked<T>(base: AnyLinkableHash, link_type: LinkTypes) -> ExternResult<Vec<Found<T>>>
-where
-    T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
-{
-    let found = linked_valid_entries::<T>(base, link_type)?;
-    Ok(found.into_iter().map(|(action_hash, record, entry)| Found { action_hash, author: record.action().author().clone(), entry }).collect())
+#[hdk_extern]
+pub fn get_my_allocations(_: ()) -> ExternResult<Vec<AllocationStatus>> {
+    let me = agent_info()?.agent_initial_pubkey;
+    let now_ms = sys_time()?.as_millis();
+    let mut statuses = Vec::new();
+    for allocation in linked_valid::<Allocation>(me.clone(), LinkTypes::AgentToAllocations)? {
+        if allocation.author != me && allocation.entry.provider.as_ref() != Some(&me) {
+            continue;
+        }
+        let releases = linked_valid::<AllocationRelease>(allocation.action_hash.clone(), LinkTypes::AllocationToReleases)?;
+        let released = releases.iter().any(|r| r.entry.allocation == allocation.action_hash);
+        let expired = now_ms >= allocation.entry.expires_at_ms;
+        statuses.push(AllocationStatus { allocation, released, expired });
+    }
+    Ok(statuses)
 }
 
-fn get_valid<T>(hash: ActionHash) -> ExternResult<Option<Found<T>>>
-where
-    T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
-{
-    let found = get_valid_entry::<T>(hash.clone())?;
-    Ok(found.map(|(record, entry)| Found { action_hash: hash, author: record.action().author().clone(), entry }))
+#[hdk_extern]
+pub fn get_job_accounting(job: ActionHash) -> ExternResult<Vec<Found<AccountingRecord>>> {
+    Ok(linked_valid::<AccountingRecord>(job.clone(), LinkTypes::JobToAccounting)?.into_iter().filter(|r| r.entry.job == job).collect())
+}
+
+/// Totals served by `agent` over every valid accounting record it wrote.
+#[hdk_extern]
+pub fn get_agent_totals(agent: AgentPubKey) -> ExternResult<AgentTotals> {
+    let records = linked_valid::<AccountingRecord>(agent.clone(), LinkTypes::AgentToAccounting)?;
+    let mine = records.iter().filter(|r| r.entry.agent == agent);
+    let (jobs, tokens, served_ms) = mine.fold((0u64, 0u64, 0u64), |(j, t, s), r| (j + 1, t + r.entry.tokens, s + r.entry.served_ms));
+    Ok(AgentTotals { agent, records: jobs, tokens, served_ms })
+}
+
+/// Diagnostic: how this node sees the record at `hash` (Valid / Rejected / Abandoned).
+#[hdk_extern]
+pub fn validation_status(hash: ActionHash) -> ExternResult<Option<ValidationStatus>> {
+    validation_status_of(hash)
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct AllocationStatus {
+    pub allocation: Found<Allocation>,
+    pub released: bool,
+    pub expired: bool,
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct AgentTotals {
+    pub agent: AgentPubKey,
+    pub records: u64,
+    pub tokens: u64,
+    pub served_ms: u64,
 }

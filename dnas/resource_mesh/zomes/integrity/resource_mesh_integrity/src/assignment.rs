@@ -1,6 +1,6 @@
 //! `Assignment`: the job's author names the agent that runs one slot of the job, with an epoch.
 //! A reassignment (after a timeout) is a new assignment with a higher epoch.
-use crate::checks::*;
+use ripple_integrity_common::*;
 use crate::Job;
 use hdi::prelude::*;
 

@@ -1,11 +1,13 @@
 //! `Job`: a unit of work posted by a requester. Bounded; the payload is inline or by CID.
-use crate::checks::*;
+use ripple_integrity_common::*;
 use hdi::prelude::*;
 
 pub const JOB_KINDS: [&str; 3] = ["inference", "compute", "storage"];
 pub const MAX_REQUIREMENTS_LEN: usize = 4096;
 pub const MAX_PAYLOAD_INLINE_LEN: usize = 64 * 1024;
 pub const MAX_ID_LEN: usize = 64;
+/// Longest claim window of an open job (10 minutes).
+pub const MAX_CLAIM_WINDOW_MS: u32 = 600_000;
 
 #[hdk_entry_helper]
 #[derive(Clone, PartialEq)]
@@ -19,19 +21,18 @@ pub struct Job {
     pub deadline_ms: i64,
     pub moe_group: Option<String>,
     pub trace_id: String,
+    /// 0 for a job its author assigns; otherwise the job is open and peers may claim it for
+    /// this many milliseconds after it was written.
+    pub claim_window_ms: u32,
 }
 
 pub fn validate_create_job(job: &Job) -> ExternResult<ValidateCallbackResult> {
-    if !JOB_KINDS.contains(&job.kind.as_str()) {
-        return invalid(format!("kind must be one of {JOB_KINDS:?}, got {:?}", job.kind));
-    }
-    let problem = bad_len("requirements", &job.requirements, MAX_REQUIREMENTS_LEN)
+    let problem = not_one_of("kind", &job.kind, &JOB_KINDS)
+        .or_else(|| bad_len("requirements", &job.requirements, MAX_REQUIREMENTS_LEN))
         .or_else(|| bad_inline_or_cid("payload", &job.payload_inline, &job.payload_cid, MAX_PAYLOAD_INLINE_LEN))
         .or_else(|| bad_len("trace_id", &job.trace_id, MAX_ID_LEN))
-        .or_else(|| job.moe_group.as_ref().and_then(|g| bad_len("moe_group", g, MAX_ID_LEN)))
-        .or_else(|| (job.deadline_ms <= 0).then(|| "deadline_ms must be positive".to_string()));
-    match problem {
-        Some(reason) => invalid(reason),
-        None => Ok(ValidateCallbackResult::Valid),
-    }
+        .or_else(|| bad_optional_len("moe_group", &job.moe_group, MAX_ID_LEN))
+        .or_else(|| (job.deadline_ms <= 0).then(|| "deadline_ms must be positive".to_string()))
+        .or_else(|| bad_u64("claim_window_ms", job.claim_window_ms.into(), 0, MAX_CLAIM_WINDOW_MS.into()));
+    verdict(problem)
 }

@@ -1,5 +1,5 @@
 //! `JobResult`: the output of one assignment. Only the agent the assignment names may write it.
-use crate::checks::*;
+use ripple_integrity_common::*;
 use crate::Assignment;
 use hdi::prelude::*;
 
@@ -22,7 +22,7 @@ pub struct JobResult {
 
 pub fn validate_create_job_result(author: &AgentPubKey, result: &JobResult) -> ExternResult<ValidateCallbackResult> {
     if let Some(reason) = bad_inline_or_cid("output", &result.output_inline, &result.output_cid, MAX_OUTPUT_INLINE_LEN)
-        .or_else(|| (!is_hex_sha256(&result.response_hash)).then(|| "response_hash must be a lowercase hex sha256".to_string()))
+        .or_else(|| bad_sha256("response_hash", &result.response_hash))
         .or_else(|| bad_len("model", &result.model, MAX_CID_LEN))
     {
         return invalid(reason);

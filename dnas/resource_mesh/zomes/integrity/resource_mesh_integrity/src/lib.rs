@@ -1,16 +1,21 @@
-//! Integrity zome of `resource_mesh`: who may post jobs, assign them and report results.
-//! The rule that matters most: only the agent an assignment names may post its result.
-//! Deny by default: an op this file does not recognise is invalid.
+//! Integrity zome of `resource_mesh`: who may post jobs, assign or claim them, report results,
+//! allocate resources and account for work. The rule that matters most: only the agent an
+//! assignment names may post its result. Deny by default: an op not recognised here is invalid.
 use hdi::prelude::*;
-use ripple_integrity_common::validate_append_only_activity;
+use ripple_integrity_common::{not_allowed, validate_append_only_activity};
 
+mod accounting;
+mod allocation;
 mod assignment;
-mod checks;
+mod claim;
 mod job;
 mod job_result;
 mod links;
 
+pub use accounting::*;
+pub use allocation::*;
 pub use assignment::*;
+pub use claim::*;
 pub use job::*;
 pub use job_result::*;
 pub use links::*;
@@ -23,6 +28,10 @@ pub enum EntryTypes {
     Job(Job),
     Assignment(Assignment),
     JobResult(JobResult),
+    Claim(Claim),
+    Allocation(Allocation),
+    AllocationRelease(AllocationRelease),
+    AccountingRecord(AccountingRecord),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -36,6 +45,16 @@ pub enum LinkTypes {
     AssigneeToAssignments,
     /// Job → results (written by each result's author).
     JobToResults,
+    /// Open job → claims on it.
+    JobToClaims,
+    /// Requester or provider → allocation.
+    AgentToAllocations,
+    /// Allocation → its releases.
+    AllocationToReleases,
+    /// Job → accounting records.
+    JobToAccounting,
+    /// Serving agent → its accounting records.
+    AgentToAccounting,
 }
 
 #[hdk_extern]
@@ -43,11 +62,15 @@ pub fn genesis_self_check(_data: GenesisSelfCheckData) -> ExternResult<ValidateC
     Ok(ValidateCallbackResult::Valid)
 }
 
-fn validate_create_entry(author: &AgentPubKey, entry: EntryTypes) -> ExternResult<ValidateCallbackResult> {
+fn validate_create_entry(author: &AgentPubKey, at: Timestamp, entry: EntryTypes) -> ExternResult<ValidateCallbackResult> {
     match entry {
         EntryTypes::Job(job) => validate_create_job(&job),
         EntryTypes::Assignment(assignment) => validate_create_assignment(author, &assignment),
         EntryTypes::JobResult(result) => validate_create_job_result(author, &result),
+        EntryTypes::Claim(claim) => validate_create_claim(at, &claim),
+        EntryTypes::Allocation(allocation) => validate_create_allocation(&allocation),
+        EntryTypes::AllocationRelease(release) => validate_create_allocation_release(author, &release),
+        EntryTypes::AccountingRecord(record) => validate_create_accounting(author, &record),
     }
 }
 
@@ -57,14 +80,19 @@ fn validate_create_link(link_type: LinkTypes, action: &TypedAction<CreateLinkDat
         LinkTypes::JobToAssignments => validate_job_to_assignments_link(action),
         LinkTypes::AssigneeToAssignments => validate_assignee_to_assignments_link(action),
         LinkTypes::JobToResults => validate_job_to_results_link(action),
+        LinkTypes::JobToClaims => validate_job_to_claims_link(action),
+        LinkTypes::AgentToAllocations => validate_agent_to_allocations_link(action),
+        LinkTypes::AllocationToReleases => validate_allocation_to_releases_link(action),
+        LinkTypes::JobToAccounting => validate_job_to_accounting_link(action),
+        LinkTypes::AgentToAccounting => validate_agent_to_accounting_link(action),
     }
 }
 
 #[hdk_extern]
 pub fn validate(op: Op) -> ExternResult<ValidateCallbackResult> {
     match op.flattened::<EntryTypes, LinkTypes>()? {
-        FlatOp::CreateEntry(OpEntry::CreateEntry { app_entry, action }) => validate_create_entry(action.author(), app_entry),
-        FlatOp::CreateRecord(OpRecord::CreateEntry { app_entry, action }) => validate_create_entry(action.author(), app_entry),
+        FlatOp::CreateEntry(OpEntry::CreateEntry { app_entry, action }) => validate_create_entry(action.author(), action.timestamp(), app_entry),
+        FlatOp::CreateRecord(OpRecord::CreateEntry { app_entry, action }) => validate_create_entry(action.author(), action.timestamp(), app_entry),
         FlatOp::Link(OpLink::CreateLink { link_type, action })
         | FlatOp::CreateRecord(OpRecord::CreateLink { link_type, action }) => validate_create_link(link_type, &action),
         // A reassignment is a new assignment with a higher epoch, never an update.
@@ -76,8 +104,6 @@ pub fn validate(op: Op) -> ExternResult<ValidateCallbackResult> {
         | FlatOp::CreateRecord(OpRecord::InitZomesComplete { .. })
         | FlatOp::CreateEntry(OpEntry::CreateCapGrant { .. })
         | FlatOp::CreateRecord(OpRecord::CreateCapGrant { .. }) => Ok(ValidateCallbackResult::Valid),
-        other => Ok(ValidateCallbackResult::Invalid(format!(
-            "resource_mesh does not allow this operation: {other:?}"
-        ))),
+        other => not_allowed("resource_mesh", other),
     }
 }

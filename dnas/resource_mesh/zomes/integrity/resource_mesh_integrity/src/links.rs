@@ -1,61 +1,68 @@
 //! Link rules: each link points at a valid record of the kind its type names, written by the
 //! link's author, and hangs off the base that record belongs to.
-use crate::checks::*;
-use crate::{Assignment, Job, JobResult};
+use crate::{AccountingRecord, Allocation, AllocationRelease, Assignment, Claim, Job, JobResult};
 use hdi::prelude::*;
-
-pub const ALL_JOBS_ANCHOR: &str = "all_jobs";
+use ripple_integrity_common::*;
 
 pub fn all_jobs_anchor_hash() -> ExternResult<EntryHash> {
-    Path::from(ALL_JOBS_ANCHOR).path_entry_hash()
+    path_hash(&["all_jobs"])
 }
 
-/// The target record (of type T) of a link, required to be authored by the link's author.
-fn own_target<T>(action: &TypedAction<CreateLinkData>, what: &str) -> ExternResult<Result<T, String>>
+/// Check the link's target (own, valid, of type T), then that its base is `expected_base(target)`.
+fn linked_from<T>(
+    action: &TypedAction<CreateLinkData>,
+    what: &str,
+    expected_base: impl Fn(&Record, &T) -> Vec<AnyLinkableHash>,
+    base_rule: &str,
+) -> ExternResult<ValidateCallbackResult>
 where
     T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
 {
-    let Some(target) = action.target_address.clone().into_action_hash() else {
-        return Ok(Err(format!("the link must point at a {what} action")));
-    };
-    Ok(match must_get_typed_record::<T>(target, what)? {
-        Ok((record, _)) if record.action().author() != action.author() => Err(format!("a link may only point at its author's own {what}")),
-        Ok((_, entry)) => Ok(entry),
-        Err(reason) => Err(reason),
+    verdict(match own_link_target::<T>(action, what)? {
+        Ok((record, entry)) => (!expected_base(&record, &entry).contains(&action.base_address)).then(|| base_rule.to_string()),
+        Err(reason) => Some(reason),
     })
-}
-
-fn verdict(problem: Option<String>) -> ExternResult<ValidateCallbackResult> {
-    match problem {
-        Some(reason) => invalid(reason),
-        None => Ok(ValidateCallbackResult::Valid),
-    }
 }
 
 pub fn validate_all_jobs_link(action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
-    if action.base_address != all_jobs_anchor_hash()?.into() {
-        return invalid("an AllJobs link must start at the all_jobs anchor");
-    }
-    verdict(own_target::<Job>(action, "Job")?.err())
+    let anchor: AnyLinkableHash = all_jobs_anchor_hash()?.into();
+    linked_from::<Job>(action, "Job", |_, _| vec![anchor.clone()], "an AllJobs link must start at the all_jobs anchor")
 }
 
 pub fn validate_job_to_assignments_link(action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
-    verdict(match own_target::<Assignment>(action, "Assignment")? {
-        Ok(a) => (action.base_address != a.job.into()).then(|| "a JobToAssignments link must start at the assignment's job".into()),
-        Err(reason) => Some(reason),
-    })
+    linked_from::<Assignment>(action, "Assignment", |_, a| vec![a.job.clone().into()], "a JobToAssignments link must start at the assignment's job")
 }
 
 pub fn validate_assignee_to_assignments_link(action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
-    verdict(match own_target::<Assignment>(action, "Assignment")? {
-        Ok(a) => (action.base_address != a.assignee.into()).then(|| "an AssigneeToAssignments link must start at the assignee".into()),
-        Err(reason) => Some(reason),
-    })
+    linked_from::<Assignment>(action, "Assignment", |_, a| vec![a.assignee.clone().into()], "an AssigneeToAssignments link must start at the assignee")
 }
 
 pub fn validate_job_to_results_link(action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
-    verdict(match own_target::<JobResult>(action, "JobResult")? {
-        Ok(r) => (action.base_address != r.job.into()).then(|| "a JobToResults link must start at the result's job".into()),
-        Err(reason) => Some(reason),
-    })
+    linked_from::<JobResult>(action, "JobResult", |_, r| vec![r.job.clone().into()], "a JobToResults link must start at the result's job")
+}
+
+pub fn validate_job_to_claims_link(action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
+    linked_from::<Claim>(action, "Claim", |_, c| vec![c.job.clone().into()], "a JobToClaims link must start at the claim's job")
+}
+
+/// Requester → allocation, and provider → allocation when one is named.
+pub fn validate_agent_to_allocations_link(action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
+    linked_from::<Allocation>(
+        action,
+        "Allocation",
+        |record, a| std::iter::once(record.action().author().clone()).chain(a.provider.clone()).map(Into::into).collect(),
+        "an AgentToAllocations link must start at the allocation's requester or provider",
+    )
+}
+
+pub fn validate_allocation_to_releases_link(action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
+    linked_from::<AllocationRelease>(action, "AllocationRelease", |_, r| vec![r.allocation.clone().into()], "an AllocationToReleases link must start at the released allocation")
+}
+
+pub fn validate_job_to_accounting_link(action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
+    linked_from::<AccountingRecord>(action, "AccountingRecord", |_, r| vec![r.job.clone().into()], "a JobToAccounting link must start at the record's job")
+}
+
+pub fn validate_agent_to_accounting_link(action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
+    linked_from::<AccountingRecord>(action, "AccountingRecord", |_, r| vec![r.agent.clone().into()], "an AgentToAccounting link must start at the serving agent")
 }

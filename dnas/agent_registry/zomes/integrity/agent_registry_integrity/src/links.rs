@@ -1,0 +1,62 @@
+//! Index links. Each points at a valid record of its author, from the base that record belongs
+//! under, so nobody can list a node they are not or file a record under the wrong key.
+use crate::{heartbeat_bucket, heartbeat_bucket_hash, Heartbeat, NodeCapability};
+use hdi::prelude::*;
+use ripple_integrity_common::*;
+
+pub fn all_nodes_anchor_hash() -> ExternResult<EntryHash> {
+    path_hash(&["all_nodes"])
+}
+
+pub fn model_index_hash(model_key: &str) -> ExternResult<EntryHash> {
+    path_hash(&["models", model_key])
+}
+
+fn no_tag(action: &TypedAction<CreateLinkData>) -> Option<String> {
+    (!action.tag.0.is_empty()).then(|| "this link carries no tag".to_string())
+}
+
+fn own_capability(action: &TypedAction<CreateLinkData>) -> ExternResult<Result<NodeCapability, String>> {
+    Ok(own_link_target::<NodeCapability>(action, "NodeCapability")?.map(|(_, c)| c))
+}
+
+pub fn validate_all_nodes_link(action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
+    if action.base_address != all_nodes_anchor_hash()?.into() {
+        return invalid("an AllNodes link must start at the all_nodes anchor");
+    }
+    verdict(no_tag(action).or(own_capability(action)?.err()))
+}
+
+pub fn validate_agent_to_capabilities_link(action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
+    if action.base_address != action.author().clone().into() {
+        return invalid("an AgentToCapabilities link must start at its author's agent key");
+    }
+    verdict(no_tag(action).or(own_capability(action)?.err()))
+}
+
+/// The tag holds the model key (sha256 or CID) so the base can be checked against it.
+pub fn validate_model_to_capabilities_link(action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
+    let Ok(key) = String::from_utf8(action.tag.0.clone()) else {
+        return invalid("a ModelToCapabilities tag must be the model key (utf-8)");
+    };
+    if action.base_address != model_index_hash(&key)?.into() {
+        return invalid("a ModelToCapabilities link must start at the index entry of the model in its tag");
+    }
+    verdict(match own_capability(action)? {
+        Ok(c) if c.inference.models_loaded.iter().any(|m| m.is_identified_by(&key)) => None,
+        Ok(_) => Some(format!("the linked capability does not hold model {key}")),
+        Err(reason) => Some(reason),
+    })
+}
+
+pub fn validate_heartbeat_bucket_link(action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
+    let (record, _) = match own_link_target::<Heartbeat>(action, "Heartbeat")? {
+        Ok(found) => found,
+        Err(reason) => return invalid(reason),
+    };
+    let bucket = heartbeat_bucket(record.action().timestamp());
+    if action.base_address != heartbeat_bucket_hash(bucket)?.into() {
+        return invalid("a HeartbeatBucket link must start at the bucket of the heartbeat's timestamp");
+    }
+    verdict(no_tag(action))
+}
