@@ -1,89 +1,126 @@
 // A job assigned to bob can only be completed by bob. alice (the job's author) is refused at
-// commit by her own conductor; carol runs a modified conductor that skips self-validation and
-// publishes a result anyway: the honest nodes reject it and never return it.
+// commit by her own conductor; carol is a rogue peer: her conductor skips self-validation and runs
+// forging coordinators (dnas/rogue) against our integrity zomes. Every honest node marks what she
+// forges Rejected, and no honest coordinator function returns or counts it. Reassignment to carol
+// with a higher epoch works, and bob's late result for the old epoch is not counted.
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeHashToBase64 } from "@holochain/client";
-import type { JobResult } from "@ripple-mesh/zome-bindings";
-import { describeNodes, startMesh, stopAll, waitFor, type Mesh, type TestNode } from "./harness.ts";
+import type { Job, JobResult } from "@ripple-mesh/zome-bindings";
+import { capabilityOf, describeNodes, startMesh, stopAll, waitFor, type Mesh, type TestNode } from "./harness.ts";
 
 const b64 = encodeHashToBase64;
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 function resultFor(assignment: Uint8Array, job: Uint8Array, output: string): JobResult {
+  return { assignment, job, output_inline: output, output_cid: null, response_hash: sha256(output), tokens: 3, latency_ms: 42, model: sha256("model") };
+}
+
+function jobNamed(trace_id: string): Job {
   return {
-    assignment,
-    job,
-    output_inline: output,
-    output_cid: null,
-    response_hash: sha256(output),
-    tokens: 3,
-    latency_ms: 42,
-    model: sha256("model"),
+    kind: "inference",
+    requirements: JSON.stringify({ model: "tiny" }),
+    payload_inline: "What is 2+2?",
+    payload_cid: null,
+    deadline_ms: Date.now() + 60_000,
+    moe_group: null,
+    trace_id,
+    claim_window_ms: 0,
   };
 }
 
-describe("resource_mesh: only the named assignee completes a job", () => {
+describe("resource_mesh: only the named assignee completes a job, even with a rogue peer", () => {
   let mesh: Mesh | undefined;
   let nodes: TestNode[] = [];
+  let alice: TestNode, bob: TestNode, carol: TestNode;
+  let honest: TestNode[] = [];
+  const diagnostics = () => describeNodes(honest);
+  const forge = (role: string, fn: string, payload: unknown) => carol.call<Uint8Array>({ role, zome: role, fn, payload });
+
+  /** Wait until every honest node has judged `hash` (gossip + validation), and return the verdicts. */
+  async function verdicts(hash: Uint8Array, read: (n: TestNode) => Promise<string | null>) {
+    const seen: Record<string, string | null> = {};
+    for (const node of honest) {
+      seen[node.name] = await waitFor(`${node.name} to judge ${b64(hash)}`, async () => (await read(node)) ?? undefined, { diagnostics, timeoutMs: 60_000 });
+    }
+    return seen;
+  }
 
   beforeAll(async () => {
     mesh = await startMesh("jobs", [{ name: "alice" }, { name: "bob" }, { name: "carol", rogue: true }]);
     nodes = mesh.nodes;
+    [alice, bob, carol] = nodes as [TestNode, TestNode, TestNode];
+    honest = [alice, bob];
   });
   afterAll(() => (mesh ? stopAll(mesh.nodes, mesh.bootstrap) : undefined));
 
-  it("accepts bob's result and rejects alice's and carol's on every honest node", async () => {
-    const [alice, bob, carol] = nodes as [TestNode, TestNode, TestNode];
-    const job = await alice.mesh.createJob({
-      kind: "inference",
-      requirements: JSON.stringify({ model: "tiny" }),
-      payload_inline: "What is 2+2?",
-      payload_cid: null,
-      deadline_ms: Date.now() + 60_000,
-      moe_group: null,
-      trace_id: "trace-1",
-      claim_window_ms: 0,
-    });
+  it("accepts bob's result and accounting, refuses alice's at commit, and rejects carol's forgery everywhere", async () => {
+    const job = await alice.mesh.createJob(jobNamed("assign-1"));
     const assignment = await alice.mesh.assignJob({ job, assignee: bob.conductor.agentPubKey, slot: 0, epoch: 1 });
 
     // bob finds his work through the assignee index and completes it.
-    const mine = await waitFor(
-      "bob to see his assignment",
-      async () => (await bob.mesh.getMyAssignments()).find((a) => b64(a.action_hash) === b64(assignment)),
-      { diagnostics: () => describeNodes(nodes) },
-    );
+    const mine = await waitFor("bob to see his assignment", async () => (await bob.mesh.getMyAssignments()).find((a) => b64(a.action_hash) === b64(assignment)), { diagnostics });
     expect(b64(mine.author)).toBe(b64(alice.conductor.agentPubKey));
     const bobResult = await bob.mesh.postResult(resultFor(assignment, job, "4"));
+    await bob.mesh.recordAccounting({ job, assignment, agent: bob.conductor.agentPubKey, tokens: 3, served_ms: 42 });
 
-    // alice may not complete bob's assignment: her own conductor refuses the commit.
+    // alice may not complete or account for bob's assignment; bob may not assign alice's job.
     await expect(alice.mesh.postResult(resultFor(assignment, job, "5"))).rejects.toThrow(/only the agent named by the assignment may post its result/);
-    // Nor may bob assign alice's job.
+    await expect(alice.mesh.recordAccounting({ job, assignment, agent: alice.conductor.agentPubKey, tokens: 1, served_ms: 1 })).rejects.toThrow(/only the assignee of an assignment may account for it/);
     await expect(bob.mesh.assignJob({ job, assignee: bob.conductor.agentPubKey, slot: 1, epoch: 2 })).rejects.toThrow(/only the job's author may assign/);
 
-    // carol's modified conductor commits and publishes an invalid result.
-    const rogue = b64(await carol.mesh.postResult(resultFor(assignment, job, "22")));
+    // carol forges a result for bob's assignment, and links the job to alice's assignment as a "result".
+    // carol's conductor skips self-validation, so her commits succeed whatever they hold.
+    const forgedResult = await forge("resource_mesh", "forge_result", resultFor(assignment, job, "22"));
+    const forgedLink = await forge("resource_mesh", "forge_result_link", { job, target: assignment });
 
-    for (const honest of [alice, bob]) {
-      const results = await waitFor(
-        `${honest.name} to read bob's result`,
-        async () => {
-          const rs = await honest.mesh.getJobResults(job);
-          return rs.some((r) => b64(r.action_hash) === b64(bobResult)) ? rs : undefined;
-        },
-        { diagnostics: () => describeNodes(nodes) },
-      );
-      expect(results.map((r) => b64(r.author))).toEqual([b64(bob.conductor.agentPubKey)]);
-      expect(results[0]!.entry.output_inline).toBe("4");
+    expect(await verdicts(forgedResult, (n) => n.mesh.validationStatus(forgedResult))).toEqual({ alice: "Rejected", bob: "Rejected" });
+    expect(await verdicts(forgedLink, (n) => n.mesh.validationStatus(forgedLink))).toEqual({ alice: "Rejected", bob: "Rejected" });
+    for (const node of honest) {
+      const results = await waitFor(`${node.name} to read bob's result`, async () => {
+        const rs = await node.mesh.getJobResults(job);
+        return rs.some((r) => b64(r.action_hash) === b64(bobResult)) ? rs : undefined;
+      }, { diagnostics });
+      expect(results.map((r) => `${r.entry.output_inline} by ${b64(r.author)}`)).toEqual([`4 by ${b64(bob.conductor.agentPubKey)}`]);
+      expect((await node.mesh.getCountedResults(job)).map((r) => b64(r.action_hash))).toEqual([b64(bobResult)]);
+      const accounting = await waitFor(`${node.name} to read bob's accounting`, async () => ((await node.mesh.getJobAccounting(job)).length ? node.mesh.getJobAccounting(job) : undefined), { diagnostics });
+      expect(accounting.map((a) => [b64(a.author), a.entry.tokens])).toEqual([[b64(bob.conductor.agentPubKey), 3]]);
     }
-    // Give carol's ops time to be gossiped and validated; honest reads must never return them.
-    const deadline = Date.now() + 8_000;
-    while (Date.now() < deadline) {
-      for (const honest of [alice, bob]) {
-        const seen = (await honest.mesh.getJobResults(job)).map((r) => b64(r.action_hash));
-        expect(seen, `${honest.name} returned carol's invalid result`).not.toContain(rogue);
-      }
-      await new Promise((r) => setTimeout(r, 1_000));
+  });
+
+  it("rejects a capability carol publishes in bob's name on every honest node and never lists it", async () => {
+    const model = { name: "forged-model", sha256: sha256("forged-model"), cid: null };
+    const draft = await capabilityOf(bob, { models: [model] });
+    const forged = { ...draft, agent: bob.conductor.agentPubKey, agent_name: "bob-impostor", peer: { ...draft.peer, agent_signature: new Uint8Array(64) } };
+    const forgedHash = await forge("agent_registry", "forge_capability", forged);
+    expect(await verdicts(forgedHash, (n) => n.registry.validationStatus(forgedHash))).toEqual({ alice: "Rejected", bob: "Rejected" });
+    for (const node of honest) {
+      expect((await node.registry.listCapabilities()).map((r) => r.capability.agent_name)).not.toContain("bob-impostor");
+      expect((await node.registry.listNodes()).map((r) => r.capability.agent_name)).not.toContain("bob-impostor");
+      expect(await node.registry.getNodesWithModel(model.sha256)).toEqual([]);
+    }
+  });
+
+  it("reassigns to carol with a higher epoch and does not count bob's late result", async () => {
+    const job = await alice.mesh.createJob(jobNamed("reassign-1"));
+    const first = await alice.mesh.assignJob({ job, assignee: bob.conductor.agentPubKey, slot: 0, epoch: 1 });
+    // bob times out; alice reassigns the slot to carol.
+    const second = await alice.mesh.assignJob({ job, assignee: carol.conductor.agentPubKey, slot: 0, epoch: 2 });
+    // carol's own result is valid (forge_result commits it like post_result would).
+    await forge("resource_mesh", "forge_result", resultFor(second, job, "4"));
+    await waitFor("bob to see his old assignment", async () => (await bob.mesh.getMyAssignments()).find((a) => b64(a.action_hash) === b64(first)), { diagnostics });
+    const late = await bob.mesh.postResult(resultFor(first, job, "four"));
+
+    for (const node of honest) {
+      const all = await waitFor(`${node.name} to see both results`, async () => {
+        const rs = await node.mesh.getJobResults(job);
+        return rs.length === 2 ? rs : undefined;
+      }, { diagnostics });
+      expect(all.map((r) => b64(r.action_hash))).toContain(b64(late));
+      const current = await node.mesh.getCurrentAssignments(job);
+      expect(current.map((a) => [b64(a.entry.assignee), a.entry.epoch])).toEqual([[b64(carol.conductor.agentPubKey), 2]]);
+      const counted = await node.mesh.getCountedResults(job);
+      expect(counted.map((r) => `${r.entry.output_inline} by ${b64(r.author)}`)).toEqual([`4 by ${b64(carol.conductor.agentPubKey)}`]);
     }
   });
 });

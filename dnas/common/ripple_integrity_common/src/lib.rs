@@ -85,28 +85,43 @@ pub fn validate_append_only_activity<U, L>(dna: &str, activity: OpActivity<U, L>
     }
 }
 
-/// The valid record at `hash` and its entry as `T` (a missing record makes the conductor retry).
-pub fn must_get_typed_record<T>(hash: ActionHash, what: &str) -> ExternResult<Result<(Record, T), String>>
+/// The valid record at `hash` and its entry as `T`, which must be of the entry type `unit` (a
+/// zome's `UnitEntryTypes` variant). Checking the type, not only that the bytes deserialize, matters:
+/// an Assignment {job, assignee, slot, epoch} also deserializes as a Claim {job, slot}.
+/// A missing record makes the conductor retry validation later.
+pub fn must_get_typed_record<T, U>(hash: ActionHash, unit: U) -> ExternResult<Result<(Record, T), String>>
 where
     T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
+    U: core::fmt::Debug + Copy,
+    ScopedEntryDefIndex: TryFrom<U, Error = WasmError>,
 {
     let record = must_get_valid_record(hash)?;
+    let expected = ScopedEntryDefIndex::try_from(unit)?;
+    let is_expected_type = matches!(
+        record.action().entry_type(),
+        Some(EntryType::App(def)) if def.zome_index == expected.zome_index && def.entry_index == expected.zome_type
+    );
+    if !is_expected_type {
+        return Ok(Err(format!("the referenced record is not a {unit:?}")));
+    }
     match record.entry().to_app_option::<T>() {
         Ok(Some(entry)) => Ok(Ok((record, entry))),
-        _ => Ok(Err(format!("the referenced record is not a {what}"))),
+        _ => Ok(Err(format!("the referenced record is not a {unit:?}"))),
     }
 }
 
-/// The target of a link as a valid record of type `T` written by the link's own author.
-pub fn own_link_target<T>(action: &TypedAction<CreateLinkData>, what: &str) -> ExternResult<Result<(Record, T), String>>
+/// The target of a link as a valid record of entry type `unit` written by the link's own author.
+pub fn own_link_target<T, U>(action: &TypedAction<CreateLinkData>, unit: U) -> ExternResult<Result<(Record, T), String>>
 where
     T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
+    U: core::fmt::Debug + Copy,
+    ScopedEntryDefIndex: TryFrom<U, Error = WasmError>,
 {
     let Some(target) = action.target_address.clone().into_action_hash() else {
-        return Ok(Err(format!("the link must point at a {what} action")));
+        return Ok(Err(format!("the link must point at a {unit:?} action")));
     };
-    Ok(match must_get_typed_record::<T>(target, what)? {
-        Ok((record, _)) if record.action().author() != action.author() => Err(format!("a link may only point at its author's own {what}")),
+    Ok(match must_get_typed_record::<T, U>(target, unit)? {
+        Ok((record, _)) if record.action().author() != action.author() => Err(format!("a link may only point at its author's own {unit:?}")),
         other => other,
     })
 }

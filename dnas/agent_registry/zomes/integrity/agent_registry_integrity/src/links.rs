@@ -1,6 +1,6 @@
 //! Index links. Each points at a valid record of its author, from the base that record belongs
 //! under, so nobody can list a node they are not or file a record under the wrong key.
-use crate::{heartbeat_bucket, heartbeat_bucket_hash, Heartbeat, NodeCapability};
+use crate::{UnitEntryTypes, heartbeat_bucket, heartbeat_bucket_hash, Heartbeat, NodeCapability};
 use hdi::prelude::*;
 use ripple_integrity_common::*;
 
@@ -17,7 +17,7 @@ fn no_tag(action: &TypedAction<CreateLinkData>) -> Option<String> {
 }
 
 fn own_capability(action: &TypedAction<CreateLinkData>) -> ExternResult<Result<NodeCapability, String>> {
-    Ok(own_link_target::<NodeCapability>(action, "NodeCapability")?.map(|(_, c)| c))
+    Ok(own_link_target::<NodeCapability, _>(action, UnitEntryTypes::NodeCapability)?.map(|(_, c)| c))
 }
 
 pub fn validate_all_nodes_link(action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
@@ -50,7 +50,7 @@ pub fn validate_model_to_capabilities_link(action: &TypedAction<CreateLinkData>)
 }
 
 pub fn validate_heartbeat_bucket_link(action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
-    let (record, _) = match own_link_target::<Heartbeat>(action, "Heartbeat")? {
+    let (record, _) = match own_link_target::<Heartbeat, _>(action, UnitEntryTypes::Heartbeat)? {
         Ok(found) => found,
         Err(reason) => return invalid(reason),
     };

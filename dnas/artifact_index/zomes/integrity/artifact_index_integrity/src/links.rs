@@ -1,6 +1,6 @@
 //! Lookup indexes: by CID, name, kind and job, and a CID's providers. Each link points at a valid
 //! record of its author and starts at the index entry that record's own fields name.
-use crate::{Artifact, ProviderRecord};
+use crate::{UnitEntryTypes, Artifact, ProviderRecord};
 use hdi::prelude::*;
 use ripple_integrity_common::*;
 
@@ -22,7 +22,7 @@ fn artifact_link(
     expected_base: impl Fn(&Artifact) -> ExternResult<Option<AnyLinkableHash>>,
     base_rule: &str,
 ) -> ExternResult<ValidateCallbackResult> {
-    let artifact = match own_link_target::<Artifact>(action, "Artifact")? {
+    let artifact = match own_link_target::<Artifact, _>(action, UnitEntryTypes::Artifact)? {
         Ok((_, artifact)) => artifact,
         Err(reason) => return invalid(reason),
     };
@@ -46,7 +46,7 @@ pub fn validate_job_to_artifacts_link(action: &TypedAction<CreateLinkData>) -> E
 }
 
 pub fn validate_cid_to_providers_link(action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
-    verdict(match own_link_target::<ProviderRecord>(action, "ProviderRecord")? {
+    verdict(match own_link_target::<ProviderRecord, _>(action, UnitEntryTypes::ProviderRecord)? {
         Ok((_, p)) => (AnyLinkableHash::from(providers_index_hash(&p.cid)?) != action.base_address)
             .then(|| "a CidToProviders link must start at the provider record's CID".to_string()),
         Err(reason) => Some(reason),

@@ -1,6 +1,6 @@
 //! `AccountingRecord`: tokens and time an agent served for one assignment. Written by the agent
 //! that served it, which must be the assignment's assignee.
-use crate::Assignment;
+use crate::{Assignment, UnitEntryTypes};
 use hdi::prelude::*;
 use ripple_integrity_common::*;
 
@@ -24,7 +24,7 @@ pub fn validate_create_accounting(author: &AgentPubKey, r: &AccountingRecord) ->
     if let Some(reason) = bad_u64("tokens", r.tokens, 0, MAX_TOKENS).or_else(|| bad_u64("served_ms", r.served_ms, 0, MAX_SERVED_MS)) {
         return invalid(reason);
     }
-    let (_, assignment) = match must_get_typed_record::<Assignment>(r.assignment.clone(), "Assignment")? {
+    let (_, assignment) = match must_get_typed_record::<Assignment, _>(r.assignment.clone(), UnitEntryTypes::Assignment)? {
         Ok(found) => found,
         Err(reason) => return invalid(format!("accounting.assignment: {reason}")),
     };

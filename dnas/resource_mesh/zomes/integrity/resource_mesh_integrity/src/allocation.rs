@@ -1,6 +1,7 @@
 //! `Allocation` and `AllocationRelease` (seed §11.4 `resources.allocate` / `release`): a requester
 //! reserves resources of one type, optionally on a named provider, for a duration. The requester
 //! or the provider may release it; nobody else.
+use crate::UnitEntryTypes;
 use hdi::prelude::*;
 use ripple_integrity_common::*;
 
@@ -43,7 +44,7 @@ pub fn validate_create_allocation_release(author: &AgentPubKey, r: &AllocationRe
     if let Some(reason) = bad_len("reason", &r.reason, MAX_REASON_LEN) {
         return invalid(reason);
     }
-    let (record, allocation) = match must_get_typed_record::<Allocation>(r.allocation.clone(), "Allocation")? {
+    let (record, allocation) = match must_get_typed_record::<Allocation, _>(r.allocation.clone(), UnitEntryTypes::Allocation)? {
         Ok(found) => found,
         Err(reason) => return invalid(format!("release.allocation: {reason}")),
     };

@@ -1,7 +1,7 @@
 //! `Assignment`: the job's author names the agent that runs one slot of the job, with an epoch.
 //! A reassignment (after a timeout) is a new assignment with a higher epoch.
 use ripple_integrity_common::*;
-use crate::Job;
+use crate::{Job, UnitEntryTypes};
 use hdi::prelude::*;
 
 pub const MAX_EPOCH: u32 = 1000;
@@ -23,7 +23,7 @@ pub fn validate_create_assignment(author: &AgentPubKey, assignment: &Assignment)
     if assignment.slot >= MAX_SLOT {
         return invalid(format!("slot must be below {MAX_SLOT}, got {}", assignment.slot));
     }
-    let (job_record, _job) = match must_get_typed_record::<Job>(assignment.job.clone(), "Job")? {
+    let (job_record, _job) = match must_get_typed_record::<Job, _>(assignment.job.clone(), UnitEntryTypes::Job)? {
         Ok(found) => found,
         Err(reason) => return invalid(format!("assignment.job: {reason}")),
     };

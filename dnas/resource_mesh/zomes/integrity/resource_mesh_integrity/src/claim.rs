@@ -1,7 +1,7 @@
 //! `Claim`: a peer offers to run one slot of an open job. Claims are accepted only inside the
 //! job's claim window; which claim wins is decided by the coordinator's `claim_rank`, a pure
 //! function of the job, slot and claimant that every node computes the same way.
-use crate::{Job, MAX_SLOT};
+use crate::{UnitEntryTypes, Job, MAX_SLOT};
 use hdi::prelude::*;
 use ripple_integrity_common::*;
 
@@ -16,7 +16,7 @@ pub fn validate_create_claim(at: Timestamp, claim: &Claim) -> ExternResult<Valid
     if claim.slot >= MAX_SLOT {
         return invalid(format!("slot must be below {MAX_SLOT}, got {}", claim.slot));
     }
-    let (job_record, job) = match must_get_typed_record::<Job>(claim.job.clone(), "Job")? {
+    let (job_record, job) = match must_get_typed_record::<Job, _>(claim.job.clone(), UnitEntryTypes::Job)? {
         Ok(found) => found,
         Err(reason) => return invalid(format!("claim.job: {reason}")),
     };

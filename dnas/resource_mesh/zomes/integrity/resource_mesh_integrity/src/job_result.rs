@@ -1,6 +1,6 @@
 //! `JobResult`: the output of one assignment. Only the agent the assignment names may write it.
 use ripple_integrity_common::*;
-use crate::Assignment;
+use crate::{Assignment, UnitEntryTypes};
 use hdi::prelude::*;
 
 pub const MAX_OUTPUT_INLINE_LEN: usize = 64 * 1024;
@@ -27,7 +27,7 @@ pub fn validate_create_job_result(author: &AgentPubKey, result: &JobResult) -> E
     {
         return invalid(reason);
     }
-    let (_, assignment) = match must_get_typed_record::<Assignment>(result.assignment.clone(), "Assignment")? {
+    let (_, assignment) = match must_get_typed_record::<Assignment, _>(result.assignment.clone(), UnitEntryTypes::Assignment)? {
         Ok(found) => found,
         Err(reason) => return invalid(format!("result.assignment: {reason}")),
     };
