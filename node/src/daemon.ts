@@ -8,6 +8,8 @@ import { happFile } from "../setup/paths.mjs";
 import { BootstrapServer } from "./bootstrap/bootstrap-server.ts";
 import { capabilityDraft } from "./capability/capability-draft.ts";
 import { Conductor } from "./conductor/conductor.ts";
+import { assertPinnedDnaHashes, type NetworkName } from "./conductor/dna-pins.ts";
+import { loadNetworks } from "../setup/networks.mjs";
 import { nodePaths } from "./config/node-paths.ts";
 import { checkToolchain } from "./config/toolchain.ts";
 import { RippleError } from "./errors.ts";
@@ -19,6 +21,8 @@ export interface DaemonOptions {
   name: string;
   log: Logger;
   binDir?: string;
+  /** The mesh to join; only `local` can be started yet (the `ripple` CLI brings testnet/mainnet). */
+  network?: NetworkName;
 }
 
 export interface DaemonStatus {
@@ -42,6 +46,10 @@ export class Daemon {
     log.info({ step: "toolchain" }, "checking the pinned toolchain");
     const tc = await checkToolchain(this.opts.binDir ? { binDir: this.opts.binDir } : {});
     if (!existsSync(happFile)) throw new RippleError(`${happFile} does not exist`, "run `npm run setup` to build it");
+    const network = this.opts.network ?? "local";
+    log.info({ step: "dna-pins", network }, "checking this build's DNA hashes against the network's pins");
+    await assertPinnedDnaHashes(network, happFile);
+    const networkSeed = loadNetworks().networks[network]!.network_seed;
 
     log.info({ step: "bootstrap" }, "starting the local mesh's bootstrap/relay server");
     this.bootstrap = new BootstrapServer({ binary: tc.path("kitsune2-bootstrap-srv"), logDir: paths.logDir, log });
@@ -53,7 +61,7 @@ export class Daemon {
       paths,
       bootstrapUrl,
       relayUrl: bootstrapUrl,
-      networkSeed: "ripple-mesh/local",
+      networkSeed,
       happFile,
       fastGossip: true,
       log,

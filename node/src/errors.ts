@@ -29,3 +29,6 @@ export class ProcessStartError extends RippleError {}
 
 /** Something did not happen within its time limit. */
 export class TimeoutError extends RippleError {}
+
+/** This build's DNAs are not the ones a pinned network runs: joining would put the node on another DHT. */
+export class DnaHashMismatchError extends RippleError {}

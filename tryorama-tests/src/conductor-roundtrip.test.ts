@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeHashToBase64 } from "@holochain/client";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerBindingProblem, signAgentBinding } from "@ripple-mesh/zome-bindings";
+import { dnaHashesFor } from "@ripple-mesh/node/setup/dna-hashes.mjs";
+import { happFile } from "@ripple-mesh/node/setup/paths.mjs";
 import { capabilityOf, startMesh, stopAll, type Mesh, type TestNode } from "./harness.ts";
 
 describe("a single supervised conductor", () => {
@@ -30,6 +32,13 @@ describe("a single supervised conductor", () => {
     expect(encodeHashToBase64(mine!.author)).toBe(encodeHashToBase64(node.conductor.agentPubKey));
     // The zome signed the binding with the agent key; TypeScript verifies both halves the same way.
     expect(await peerBindingProblem(peer, node.conductor.agentPubKey)).toBeNull();
+  });
+
+  it("installs DNAs with the hashes that dnaHashesFor computes offline (what the pins rely on)", async () => {
+    const expected = await dnaHashesFor(happFile, node.conductor.networkSeed);
+    for (const role of ["agent_registry", "resource_mesh", "artifact_index"]) {
+      expect(encodeHashToBase64(node.conductor.cellId(role)[0]), role).toBe(expected[role]);
+    }
   });
 
   it("rejects a peer binding whose libp2p signature was made by another key", async () => {

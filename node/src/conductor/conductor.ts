@@ -154,6 +154,11 @@ export class Conductor {
     return cell;
   }
 
+  /** The mesh this conductor joins (its DNAs' network seed). */
+  get networkSeed(): string {
+    return this.opts.networkSeed;
+  }
+
   get restarts(): number {
     return this.process.restarts;
   }

@@ -1,0 +1,24 @@
+// A node joins testnet/mainnet only with the DNA hashes pinned in manifests/holochain/dnas/index.json.
+// Other wasm bytes (another compiler, a local change) mean other DNA hashes, i.e. a different DHT:
+// the node would see nobody and nobody would see it, so refuse and say why.
+import { dnaHashesFor } from "../../setup/dna-hashes.mjs";
+import { loadDnaIndex, loadNetworks } from "../../setup/networks.mjs";
+import { DnaHashMismatchError } from "../errors.ts";
+
+export type NetworkName = "local" | "testnet" | "mainnet";
+
+export async function assertPinnedDnaHashes(network: NetworkName, happFile: string, index = loadDnaIndex()): Promise<void> {
+  const spec = loadNetworks().networks[network];
+  if (!spec?.pinned_dna_hashes) return;
+  const pinned = index.networks[network];
+  if (!pinned) throw new DnaHashMismatchError(`no DNA hashes are pinned for ${network}`, "restore manifests/holochain/dnas/index.json from git");
+  const built = await dnaHashesFor(happFile, spec.network_seed);
+  const roles = [...new Set([...Object.keys(pinned), ...Object.keys(built)])].sort();
+  const differences = roles.filter((r) => pinned[r] !== built[r]).map((r) => `${r}: built ${built[r] ?? "(missing)"}, pinned ${pinned[r] ?? "(missing)"}`);
+  if (differences.length > 0) {
+    throw new DnaHashMismatchError(
+      `this build's DNAs differ from the ones ${network} runs (${differences.join("; ")})`,
+      `build with the pinned compiler (${index.compiler}) from an unmodified checkout — \`npm run setup\` does that when rustup can add the wasm target — or join the \`local\` mesh`,
+    );
+  }
+}
