@@ -126,6 +126,11 @@ where
     })
 }
 
+/// `Some(reason)` when a link that carries no tag has one (a tag is free storage otherwise).
+pub fn bad_tag(action: &TypedAction<CreateLinkData>) -> Option<String> {
+    (!action.tag.0.is_empty()).then(|| "this link carries no tag".to_string())
+}
+
 /// Deny by default, with the operation named so a developer sees what slipped through.
 pub fn not_allowed(dna: &str, op: impl core::fmt::Debug) -> ExternResult<ValidateCallbackResult> {
     invalid(format!("{dna} does not allow this operation: {op:?}"))

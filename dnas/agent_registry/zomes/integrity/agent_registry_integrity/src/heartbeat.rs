@@ -10,6 +10,7 @@ pub const HEARTBEAT_BUCKET_SECONDS: i64 = 60;
 
 #[hdk_entry_helper]
 #[derive(Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Heartbeat {
     pub agent: AgentPubKey,
     /// "offline" is written on a clean shutdown.

@@ -12,10 +12,6 @@ pub fn model_index_hash(model_key: &str) -> ExternResult<EntryHash> {
     path_hash(&["models", model_key])
 }
 
-fn no_tag(action: &TypedAction<CreateLinkData>) -> Option<String> {
-    (!action.tag.0.is_empty()).then(|| "this link carries no tag".to_string())
-}
-
 fn own_capability(action: &TypedAction<CreateLinkData>) -> ExternResult<Result<NodeCapability, String>> {
     Ok(own_link_target::<NodeCapability, _>(action, UnitEntryTypes::NodeCapability)?.map(|(_, c)| c))
 }
@@ -24,14 +20,14 @@ pub fn validate_all_nodes_link(action: &TypedAction<CreateLinkData>) -> ExternRe
     if action.base_address != all_nodes_anchor_hash()?.into() {
         return invalid("an AllNodes link must start at the all_nodes anchor");
     }
-    verdict(no_tag(action).or(own_capability(action)?.err()))
+    verdict(bad_tag(action).or(own_capability(action)?.err()))
 }
 
 pub fn validate_agent_to_capabilities_link(action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
     if action.base_address != action.author().clone().into() {
         return invalid("an AgentToCapabilities link must start at its author's agent key");
     }
-    verdict(no_tag(action).or(own_capability(action)?.err()))
+    verdict(bad_tag(action).or(own_capability(action)?.err()))
 }
 
 /// The tag holds the model key (sha256 or CID) so the base can be checked against it.
@@ -58,5 +54,5 @@ pub fn validate_heartbeat_bucket_link(action: &TypedAction<CreateLinkData>) -> E
     if action.base_address != heartbeat_bucket_hash(bucket)?.into() {
         return invalid("a HeartbeatBucket link must start at the bucket of the heartbeat's timestamp");
     }
-    verdict(no_tag(action))
+    verdict(bad_tag(action))
 }

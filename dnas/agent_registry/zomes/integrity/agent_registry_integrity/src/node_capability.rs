@@ -17,6 +17,7 @@ pub const MAX_CONCURRENT_JOBS: u64 = 1024;
 pub const AVAILABILITY: [&str; 4] = ["online", "busy", "draining", "offline"];
 
 #[derive(Serialize, Deserialize, SerializedBytes, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Gpu {
     pub vendor: String,
     pub model: String,
@@ -24,6 +25,7 @@ pub struct Gpu {
 }
 
 #[derive(Serialize, Deserialize, SerializedBytes, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Compute {
     pub cpu_cores: u32,
     pub cpu_arch: String,
@@ -32,6 +34,7 @@ pub struct Compute {
 }
 
 #[derive(Serialize, Deserialize, SerializedBytes, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Storage {
     pub local_ssd_gb: f64,
     pub ipfs_pinned_gb: f64,
@@ -39,6 +42,7 @@ pub struct Storage {
 
 /// A model a node holds, named and identified by its GGUF's sha256 and/or IPFS CID.
 #[derive(Serialize, Deserialize, SerializedBytes, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct ModelRef {
     pub name: String,
     pub sha256: Option<String>,
@@ -53,6 +57,7 @@ impl ModelRef {
 }
 
 #[derive(Serialize, Deserialize, SerializedBytes, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Inference {
     pub models_loaded: Vec<ModelRef>,
     pub max_batch_size: u32,
@@ -60,18 +65,21 @@ pub struct Inference {
 }
 
 #[derive(Serialize, Deserialize, SerializedBytes, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Memory {
     pub total_gb: f64,
     pub available_gb: f64,
 }
 
 #[derive(Serialize, Deserialize, SerializedBytes, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Network {
     pub bandwidth_mbps: f64,
     pub latency_region: String,
 }
 
 #[derive(Serialize, Deserialize, SerializedBytes, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Availability {
     /// One of `AVAILABILITY`.
     pub status: String,
@@ -79,6 +87,7 @@ pub struct Availability {
 }
 
 #[derive(Serialize, Deserialize, SerializedBytes, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Load {
     pub cpu_percent: f64,
     pub gpu_percent: f64,
@@ -87,6 +96,7 @@ pub struct Load {
 
 #[hdk_entry_helper]
 #[derive(Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct NodeCapability {
     /// The agent this capability describes; must be the author of the record.
     pub agent: AgentPubKey,

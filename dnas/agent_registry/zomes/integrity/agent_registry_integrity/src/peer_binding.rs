@@ -13,6 +13,7 @@ pub const MAX_MULTIADDRS: usize = 16;
 pub const MAX_MULTIADDR_LEN: usize = 256;
 
 #[derive(Serialize, Deserialize, SerializedBytes, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct PeerBinding {
     /// base58btc libp2p peer id of an Ed25519 key.
     pub peer_id: String,

@@ -11,6 +11,7 @@ pub const MAX_PARENTS: usize = 32;
 pub const MAX_ARTIFACT_SIZE: u64 = 1 << 40;
 
 #[derive(Serialize, Deserialize, SerializedBytes, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Provenance {
     /// The resource_mesh job that produced it (an action hash in that DNA), if any.
     pub job: Option<ActionHash>,
@@ -24,6 +25,7 @@ pub struct Provenance {
 
 #[hdk_entry_helper]
 #[derive(Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Artifact {
     pub cid: String,
     pub name: String,

@@ -26,7 +26,8 @@ fn artifact_link(
         Ok((_, artifact)) => artifact,
         Err(reason) => return invalid(reason),
     };
-    verdict((expected_base(&artifact)?.as_ref() != Some(&action.base_address)).then(|| base_rule.to_string()))
+    let wrong_base = expected_base(&artifact)?.as_ref() != Some(&action.base_address);
+    verdict(bad_tag(action).or_else(|| wrong_base.then(|| base_rule.to_string())))
 }
 
 pub fn validate_cid_to_artifacts_link(action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
@@ -47,8 +48,8 @@ pub fn validate_job_to_artifacts_link(action: &TypedAction<CreateLinkData>) -> E
 
 pub fn validate_cid_to_providers_link(action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
     verdict(match own_link_target::<ProviderRecord, _>(action, UnitEntryTypes::ProviderRecord)? {
-        Ok((_, p)) => (AnyLinkableHash::from(providers_index_hash(&p.cid)?) != action.base_address)
-            .then(|| "a CidToProviders link must start at the provider record's CID".to_string()),
+        Ok((_, p)) => bad_tag(action).or((AnyLinkableHash::from(providers_index_hash(&p.cid)?) != action.base_address)
+            .then(|| "a CidToProviders link must start at the provider record's CID".to_string())),
         Err(reason) => Some(reason),
     })
 }

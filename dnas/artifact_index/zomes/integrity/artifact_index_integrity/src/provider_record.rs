@@ -5,6 +5,7 @@ use ripple_integrity_common::*;
 
 #[hdk_entry_helper]
 #[derive(Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct ProviderRecord {
     pub cid: String,
     pub agent: AgentPubKey,

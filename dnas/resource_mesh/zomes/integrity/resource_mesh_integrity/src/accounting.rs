@@ -9,6 +9,7 @@ pub const MAX_SERVED_MS: u64 = 7 * 24 * 3600 * 1000;
 
 #[hdk_entry_helper]
 #[derive(Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct AccountingRecord {
     pub job: ActionHash,
     pub assignment: ActionHash,

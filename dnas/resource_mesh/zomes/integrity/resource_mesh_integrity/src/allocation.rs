@@ -11,6 +11,7 @@ pub const MAX_REASON_LEN: usize = 256;
 
 #[hdk_entry_helper]
 #[derive(Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Allocation {
     pub resource_type: String,
     /// JSON object (cores, memory_gb, model, …), opaque to validation.
@@ -25,6 +26,7 @@ pub struct Allocation {
 
 #[hdk_entry_helper]
 #[derive(Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct AllocationRelease {
     pub allocation: ActionHash,
     pub reason: String,

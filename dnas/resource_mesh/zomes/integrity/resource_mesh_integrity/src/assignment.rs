@@ -9,6 +9,7 @@ pub const MAX_SLOT: u32 = 64;
 
 #[hdk_entry_helper]
 #[derive(Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Assignment {
     pub job: ActionHash,
     pub assignee: AgentPubKey,

@@ -7,6 +7,7 @@ use ripple_integrity_common::*;
 
 #[hdk_entry_helper]
 #[derive(Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Claim {
     pub job: ActionHash,
     pub slot: u32,

@@ -11,6 +11,7 @@ pub const MAX_CLAIM_WINDOW_MS: u32 = 600_000;
 
 #[hdk_entry_helper]
 #[derive(Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Job {
     pub kind: String,
     /// JSON object of requirements (model, min memory, …), kept opaque to validation.

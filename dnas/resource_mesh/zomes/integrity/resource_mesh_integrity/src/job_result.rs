@@ -7,6 +7,7 @@ pub const MAX_OUTPUT_INLINE_LEN: usize = 64 * 1024;
 
 #[hdk_entry_helper]
 #[derive(Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct JobResult {
     pub assignment: ActionHash,
     pub job: ActionHash,

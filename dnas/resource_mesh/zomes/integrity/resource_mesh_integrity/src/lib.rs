@@ -90,7 +90,13 @@ fn validate_create_link(link_type: LinkTypes, action: &TypedAction<CreateLinkDat
 
 #[hdk_extern]
 pub fn validate(op: Op) -> ExternResult<ValidateCallbackResult> {
-    match op.flattened::<EntryTypes, LinkTypes>()? {
+    // An entry that does not deserialize as its declared type (e.g. an unknown field: every
+    // entry type denies them, or extra data would ride past the length limits) is invalid.
+    let flat = match op.flattened::<EntryTypes, LinkTypes>() {
+        Ok(flat) => flat,
+        Err(e) => return Ok(ValidateCallbackResult::Invalid(format!("the op does not match its declared type: {e:?}"))),
+    };
+    match flat {
         FlatOp::CreateEntry(OpEntry::CreateEntry { app_entry, action }) => validate_create_entry(action.author(), action.timestamp(), app_entry),
         FlatOp::CreateRecord(OpRecord::CreateEntry { app_entry, action }) => validate_create_entry(action.author(), action.timestamp(), app_entry),
         FlatOp::Link(OpLink::CreateLink { link_type, action })

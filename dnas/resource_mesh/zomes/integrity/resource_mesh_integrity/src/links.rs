@@ -19,7 +19,7 @@ where
     T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
 {
     verdict(match own_link_target::<T, _>(action, unit)? {
-        Ok((record, entry)) => (!expected_base(&record, &entry).contains(&action.base_address)).then(|| base_rule.to_string()),
+        Ok((record, entry)) => bad_tag(action).or((!expected_base(&record, &entry).contains(&action.base_address)).then(|| base_rule.to_string())),
         Err(reason) => Some(reason),
     })
 }

@@ -868,3 +868,33 @@ fn link_job_to_claims_rejects_an_assignment_posing_as_a_claim() {
     let own_assignment = w.store(&w.requester, EntryTypes::Assignment(assignment(&job, &w.worker)), 7_000);
     expect_invalid(w.link(&w.requester, c.link, c.base, own_assignment.into()), &["not a Claim"]);
 }
+
+// --- unknown fields and tags ----------------------------------------------------------------
+
+/// Every entry type denies unknown fields: otherwise extra data of any size would ride past
+/// the length limits (validation sees only known fields; the DHT stores the whole entry).
+#[test]
+fn rejects_a_job_with_unknown_fields() {
+    #[derive(Serialize, Debug)]
+    struct Padded {
+        #[serde(flatten)]
+        job: Job,
+        padding: String,
+    }
+    let w = world();
+    let bytes = holochain_serialized_bytes::encode(&Padded { job: job(), padding: "x".repeat(100_000) }).unwrap();
+    let entry = Entry::App(AppEntryBytes(SerializedBytes::from(UnsafeBytes::from(bytes))));
+    let scoped = ScopedEntryDefIndex::try_from(UnitEntryTypes::Job).unwrap();
+    let ops = w.hdi.create_entry_ops(&w.requester, scoped.zome_index.0, scoped.zome_type.0, entry, at(0));
+    expect_invalid(ops, &["does not match its declared type"]);
+}
+
+/// None of resource_mesh's links carries a tag.
+#[test]
+fn links_reject_a_tag() {
+    for link in LinkTypes::iter() {
+        let (w, c) = link_case(link);
+        let ops = w.hdi.typed_create_link_ops(&c.author, c.link, c.base, AnyLinkableHash::from(c.target), LinkTag::new(vec![0xff; 512]), at(10_000));
+        expect_invalid(ops, &["carries no tag"]);
+    }
+}

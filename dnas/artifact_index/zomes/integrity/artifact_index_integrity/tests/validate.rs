@@ -1,0 +1,613 @@
+//! Host-side tests of artifact_index's `validate` callback: plain `cargo test`, no conductor and
+//! no wasm. `ripple_test_hdi::TestHdi` stands in for the host: it gives `op.flattened()` this
+//! zome's types and serves `must_get_valid_record` from an in-memory store of signed records.
+//!
+//! Every create is validated in both forms `validate` sees it in: the entry authority's
+//! `Op::CreateEntry` (or the base authority's `Op::CreateLink`) and the record authority's
+//! `Op::CreateRecord`; both must agree.
+//!
+//! Dangling references (a link's target absent from the store) are neither valid nor invalid:
+//! the conductor's `must_get_valid_record` raises `HostShortCircuit(UnresolvedDependencies)`,
+//! the op stays pending and is retried later. On the host the zome's `?` returns that error;
+//! the tests assert it and that the conductor would read it as `UnresolvedDependencies([hash])`
+//! (see resource_mesh_integrity/tests/validate.rs for the long story). An artifact's
+//! `provenance.job` is an action hash in another DNA (resource_mesh): nothing here fetches it.
+use artifact_index_integrity::*;
+use hdi::prelude::*;
+use ripple_integrity_common::MAX_CID_LEN;
+use ripple_test_hdi::*;
+use std::collections::BTreeSet;
+
+// --- set-up -------------------------------------------------------------------------------
+
+/// 2023-11-14T22:13:20Z in microseconds; every action is timed relative to it.
+const T0_MICROS: i64 = 1_700_000_000_000_000;
+
+fn at(ms_after_t0: i64) -> Timestamp {
+    Timestamp::from_micros(T0_MICROS + ms_after_t0 * 1000)
+}
+
+struct World {
+    hdi: TestHdi,
+    /// The agent that produced and registers the artifact, and pins it.
+    registrar: TestAgent,
+    other: TestAgent,
+}
+
+/// A fresh HDI (one per test: the HDI is per thread) with this zome's entry and link types.
+fn world() -> World {
+    World { hdi: TestHdi::install_for::<UnitEntryTypes, LinkTypes>(0), registrar: test_agent(1), other: test_agent(2) }
+}
+
+impl World {
+    /// Stores `entry` as a valid record by `author`, written `ms` after T0.
+    fn store(&self, author: &TestAgent, entry: EntryTypes, ms: i64) -> ActionHash {
+        self.hdi.store_typed_entry(author, &entry, at(ms))
+    }
+
+    /// Both ops of `author` creating `entry` `ms` after T0.
+    fn create(&self, author: &TestAgent, entry: EntryTypes, ms: i64) -> [Op; 2] {
+        self.hdi.typed_create_entry_ops(author, &entry, at(ms))
+    }
+
+    /// Both ops of `author` creating a link (with `tag`) 10 s after T0.
+    fn tagged_link(&self, author: &TestAgent, link: LinkTypes, base: AnyLinkableHash, target: AnyLinkableHash, tag: LinkTag) -> [Op; 2] {
+        self.hdi.typed_create_link_ops(author, link, base, target, tag, at(10_000))
+    }
+
+    fn link(&self, author: &TestAgent, link: LinkTypes, base: AnyLinkableHash, target: AnyLinkableHash) -> [Op; 2] {
+        self.tagged_link(author, link, base, target, ().into())
+    }
+}
+
+// --- entries that pass ----------------------------------------------------------------------
+
+const SHA256_HEX: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+const MODEL_SHA256_HEX: &str = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+const OUTPUT_CID: &str = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
+const PROMPT_CID: &str = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
+
+/// The resource_mesh job that produced the output: an action hash in another DNA.
+fn job_hash() -> ActionHash {
+    ActionHash::from_raw_32(vec![0x1b; 32])
+}
+
+fn artifact(agent: &TestAgent) -> Artifact {
+    Artifact {
+        cid: OUTPUT_CID.into(),
+        name: "answer.txt".into(),
+        kind: "output".into(),
+        size: 1234,
+        sha256: SHA256_HEX.into(),
+        mime: "text/plain".into(),
+        provenance: Provenance {
+            job: Some(job_hash()),
+            model: Some(MODEL_SHA256_HEX.into()),
+            agent: agent.pub_key(),
+            parent_cids: vec![PROMPT_CID.into()],
+        },
+    }
+}
+
+fn provider(agent: &TestAgent) -> ProviderRecord {
+    ProviderRecord { cid: OUTPUT_CID.into(), agent: agent.pub_key() }
+}
+
+// --- verdicts -------------------------------------------------------------------------------
+
+const FORMS: [&str; 2] = ["entry/base authority op", "record authority op"];
+
+#[track_caller]
+fn expect_valid(ops: [Op; 2]) {
+    for (form, op) in FORMS.iter().zip(ops) {
+        let result = validate(op);
+        assert!(matches!(result, Ok(ValidateCallbackResult::Valid)), "{form}: expected Valid, got {result:?}");
+    }
+}
+
+/// Rejected, with a reason that mentions every needle.
+#[track_caller]
+fn expect_invalid(ops: [Op; 2], needles: &[&str]) {
+    for (form, op) in FORMS.iter().zip(ops) {
+        match validate(op) {
+            Ok(ValidateCallbackResult::Invalid(reason)) => {
+                for needle in needles {
+                    assert!(reason.contains(needle), "{form}: reason {reason:?} does not mention {needle:?}");
+                }
+            }
+            other => panic!("{form}: expected Invalid mentioning {needles:?}, got {other:?}"),
+        }
+    }
+}
+
+/// Neither valid nor invalid: the dependency `missing` is unresolved (see the file's header).
+#[track_caller]
+fn expect_unresolved(ops: [Op; 2], missing: &ActionHash) {
+    for (form, op) in FORMS.iter().zip(ops) {
+        let result = validate(op);
+        assert!(
+            matches!(&result, Err(WasmError { error: WasmErrorInner::HostShortCircuit(_), .. })),
+            "{form}: expected the host's short circuit, got {result:?}"
+        );
+        let expected = ValidateCallbackResult::UnresolvedDependencies(UnresolvedDependencies::Hashes(vec![missing.clone().into()]));
+        assert_eq!(as_conductor_sees_it(result), Ok(expected), "{form}");
+    }
+}
+
+/// The set-up itself: stored records really are signed by their authors.
+#[test]
+fn stored_records_are_signed_by_their_authors() {
+    let w = world();
+    let hash = w.store(&w.registrar, EntryTypes::Artifact(artifact(&w.registrar)), 0);
+    let record = must_get_valid_record(hash).unwrap();
+    assert_eq!(record.action().author(), &w.registrar.key);
+    assert!(verify_signature(w.registrar.pub_key(), record.signature().clone(), record.action().clone()).unwrap());
+    assert!(!verify_signature(w.other.pub_key(), record.signature().clone(), record.action().clone()).unwrap());
+}
+
+// --- entry types ----------------------------------------------------------------------------
+
+/// One valid create of every entry type; fails when the zome gains a type without a case here.
+#[test]
+fn every_entry_type_has_a_valid_case() {
+    let w = world();
+    let cases = [
+        (&w.registrar, EntryTypes::Artifact(artifact(&w.registrar))),
+        (&w.registrar, EntryTypes::ProviderRecord(provider(&w.registrar))),
+    ];
+    let covered: BTreeSet<UnitEntryTypes> = cases.iter().map(|(_, entry)| entry.to_unit()).collect();
+    assert_eq!(covered, UnitEntryTypes::iter().collect(), "an entry type has no test case");
+    for (author, entry) in cases {
+        expect_valid(w.create(author, entry, 1_000));
+    }
+}
+
+mod artifact {
+    use super::*;
+
+    fn check(edit: impl FnOnce(&mut Artifact)) -> [Op; 2] {
+        let w = world();
+        let mut a = artifact(&w.registrar);
+        edit(&mut a);
+        w.create(&w.registrar, EntryTypes::Artifact(a), 0)
+    }
+
+    type StringField = (&'static str, usize, fn(&mut Artifact, String));
+
+    /// Every bounded text field (1..=max bytes).
+    fn string_fields() -> Vec<StringField> {
+        vec![
+            ("cid", MAX_CID_LEN, |a, s| a.cid = s),
+            ("name", MAX_ARTIFACT_NAME_LEN, |a, s| a.name = s),
+            ("mime", MAX_MIME_LEN, |a, s| a.mime = s),
+            ("provenance.model", MAX_CID_LEN, |a, s| a.provenance.model = Some(s)),
+            ("provenance.parent_cids[]", MAX_CID_LEN, |a, s| a.provenance.parent_cids.push(s)),
+        ]
+    }
+
+    #[test]
+    fn valid() {
+        expect_valid(check(|_| {}));
+        for kind in ARTIFACT_KINDS {
+            expect_valid(check(|a| a.kind = kind.into()));
+        }
+        // A model uploaded by hand: no job, no model, no parents.
+        expect_valid(check(|a| {
+            a.kind = "model".into();
+            a.provenance = Provenance { job: None, model: None, agent: a.provenance.agent.clone(), parent_cids: Vec::new() };
+        }));
+        // The empty file.
+        expect_valid(check(|a| {
+            a.size = 0;
+            a.sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into();
+        }));
+    }
+
+    #[test]
+    fn valid_at_every_bound() {
+        expect_valid(check(|a| a.size = MAX_ARTIFACT_SIZE));
+        for (_, max, set) in string_fields() {
+            expect_valid(check(|a| set(a, "a".repeat(max))));
+        }
+        expect_valid(check(|a| a.provenance.parent_cids = vec![PROMPT_CID.into(); MAX_PARENTS]));
+    }
+
+    /// Any agent may register content, but only as itself.
+    #[test]
+    fn any_agent_may_register_as_itself() {
+        let w = world();
+        expect_valid(w.create(&w.other, EntryTypes::Artifact(artifact(&w.other)), 0));
+    }
+
+    #[test]
+    fn rejects_an_author_other_than_the_provenance_agent() {
+        let w = world();
+        let reason = "an Artifact's provenance.agent must be the agent registering it";
+        expect_invalid(w.create(&w.other, EntryTypes::Artifact(artifact(&w.registrar)), 0), &[reason]);
+        expect_invalid(w.create(&w.registrar, EntryTypes::Artifact(artifact(&w.other)), 0), &[reason]);
+    }
+
+    /// The producing job lives in another DNA: a job hash nobody here holds is fine.
+    #[test]
+    fn a_job_outside_this_dna_is_not_fetched() {
+        let w = world();
+        assert!(!w.hdi.contains(&job_hash()));
+        expect_valid(check(|a| a.provenance.job = Some(ActionHash::from_raw_32(vec![0xee; 32]))));
+    }
+
+    #[test]
+    fn rejects_size_over_max() {
+        for size in [MAX_ARTIFACT_SIZE + 1, u64::MAX] {
+            expect_invalid(check(|a| a.size = size), &["size", &format!("0..={MAX_ARTIFACT_SIZE}"), &format!("got {size}")]);
+        }
+    }
+
+    #[test]
+    fn rejects_oversize_or_empty_text() {
+        for (field, max, set) in string_fields() {
+            expect_invalid(check(|a| set(a, "a".repeat(max + 1))), &[field, &format!("1..={max} bytes"), &format!("got {}", max + 1)]);
+            expect_invalid(check(|a| set(a, String::new())), &[field, "got 0"]);
+        }
+    }
+
+    /// Lengths are bytes, not characters.
+    #[test]
+    fn counts_text_length_in_bytes() {
+        let name = "é".repeat(MAX_ARTIFACT_NAME_LEN / 2 + 1);
+        let bytes = name.len();
+        expect_invalid(check(|a| a.name = name), &["name", &format!("got {bytes}")]);
+    }
+
+    #[test]
+    fn rejects_an_unknown_kind() {
+        for kind in ["weights", "Model", ""] {
+            expect_invalid(check(|a| a.kind = kind.into()), &["kind", &format!("{ARTIFACT_KINDS:?}"), &format!("got {kind:?}")]);
+        }
+    }
+
+    #[test]
+    fn rejects_a_sha256_that_is_not_lowercase_hex() {
+        for bad in [SHA256_HEX.to_uppercase(), SHA256_HEX[..63].to_string(), format!("{SHA256_HEX}0"), "z".repeat(64), String::new()] {
+            expect_invalid(check(|a| a.sha256 = bad), &["sha256 must be a lowercase hex sha256"]);
+        }
+    }
+
+    #[test]
+    fn rejects_too_many_parents() {
+        expect_invalid(
+            check(|a| a.provenance.parent_cids = vec![PROMPT_CID.into(); MAX_PARENTS + 1]),
+            &["provenance.parent_cids", &format!("at most {MAX_PARENTS} items, got {}", MAX_PARENTS + 1)],
+        );
+    }
+}
+
+mod provider_record {
+    use super::*;
+
+    fn check(edit: impl FnOnce(&mut ProviderRecord)) -> [Op; 2] {
+        let w = world();
+        let mut p = provider(&w.registrar);
+        edit(&mut p);
+        w.create(&w.registrar, EntryTypes::ProviderRecord(p), 0)
+    }
+
+    #[test]
+    fn valid() {
+        expect_valid(check(|_| {}));
+        expect_valid(check(|p| p.cid = "a".repeat(MAX_CID_LEN)));
+    }
+
+    /// Pinning needs no Artifact record: anyone may serve any CID (readers check the content).
+    #[test]
+    fn any_agent_may_provide_any_cid() {
+        let w = world();
+        expect_valid(w.create(&w.other, EntryTypes::ProviderRecord(ProviderRecord { cid: PROMPT_CID.into(), ..provider(&w.other) }), 0));
+    }
+
+    #[test]
+    fn rejects_an_author_other_than_the_agent() {
+        let w = world();
+        let reason = "a ProviderRecord can only be written by the agent that pins the CID";
+        expect_invalid(w.create(&w.other, EntryTypes::ProviderRecord(provider(&w.registrar)), 0), &[reason]);
+        expect_invalid(w.create(&w.registrar, EntryTypes::ProviderRecord(provider(&w.other)), 0), &[reason]);
+    }
+
+    #[test]
+    fn rejects_oversize_or_empty_cid() {
+        expect_invalid(check(|p| p.cid = "a".repeat(MAX_CID_LEN + 1)), &["cid", &format!("1..={MAX_CID_LEN} bytes"), &format!("got {}", MAX_CID_LEN + 1)]);
+        expect_invalid(check(|p| p.cid = String::new()), &["cid", "got 0"]);
+    }
+}
+
+/// Updates and deletes are not part of this DNA.
+mod append_only {
+    use super::*;
+
+    const NOT_ALLOWED: &str = "artifact_index does not allow this operation";
+    const APPEND_ONLY: &str = "artifact_index records are append-only";
+
+    /// The record, entry and update/delete authorities' ops say "not allowed", the agent
+    /// activity authority says "append-only".
+    #[track_caller]
+    fn expect_all_rejected<const N: usize>(ops: [Op; N]) {
+        for op in ops {
+            let needle = if matches!(op, Op::AgentActivity(_)) { APPEND_ONLY } else { NOT_ALLOWED };
+            let what = format!("{op:?}").chars().take(40).collect::<String>();
+            match validate(op) {
+                Ok(ValidateCallbackResult::Invalid(reason)) => assert!(reason.contains(needle), "{what}: {reason}"),
+                other => panic!("{what}: expected Invalid, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_updating_an_artifact() {
+        let w = world();
+        let original = w.store(&w.registrar, EntryTypes::Artifact(artifact(&w.registrar)), 0);
+        let entry = Entry::try_from(&EntryTypes::Artifact(Artifact { name: "renamed.txt".into(), ..artifact(&w.registrar) })).unwrap();
+        expect_all_rejected(w.hdi.update_entry_ops(&w.registrar, &original, entry, at(1_000)));
+    }
+
+    #[test]
+    fn rejects_updating_a_provider_record() {
+        let w = world();
+        let original = w.store(&w.registrar, EntryTypes::ProviderRecord(provider(&w.registrar)), 0);
+        let entry = Entry::try_from(&EntryTypes::ProviderRecord(ProviderRecord { cid: PROMPT_CID.into(), ..provider(&w.registrar) })).unwrap();
+        expect_all_rejected(w.hdi.update_entry_ops(&w.registrar, &original, entry, at(1_000)));
+    }
+
+    /// Unpinning is not a delete (readers check providers); neither entry can be deleted.
+    #[test]
+    fn rejects_deleting_an_artifact_or_provider_record() {
+        let w = world();
+        let artifact = w.store(&w.registrar, EntryTypes::Artifact(artifact(&w.registrar)), 0);
+        expect_all_rejected(w.hdi.delete_entry_ops(&w.registrar, &artifact, at(1_000)));
+        let provider = w.store(&w.registrar, EntryTypes::ProviderRecord(provider(&w.registrar)), 0);
+        expect_all_rejected(w.hdi.delete_entry_ops(&w.registrar, &provider, at(1_000)));
+    }
+
+    /// The agent activity authority passes creates (their content is judged by the other ops).
+    #[test]
+    fn agent_activity_accepts_creates() {
+        let w = world();
+        let create = w.hdi.typed_entry_record(&w.registrar, &EntryTypes::Artifact(artifact(&w.registrar)), at(0));
+        let op = agent_activity_op(create.signed_action().clone(), create.entry().as_option().cloned());
+        assert_eq!(validate(op), Ok(ValidateCallbackResult::Valid));
+        let scoped = ScopedLinkType::try_from(LinkTypes::CidToArtifacts).unwrap();
+        let target = create.action_address().clone();
+        let link = w.hdi.create_link_action(&w.registrar, scoped.zome_index.0, scoped.zome_type.0, cid_index_hash(OUTPUT_CID).unwrap(), target, (), at(1_000));
+        assert_eq!(validate(agent_activity_op(link, None)), Ok(ValidateCallbackResult::Valid));
+    }
+
+    pub(super) fn link_delete_is_rejected(link: LinkTypes) {
+        let (w, c) = super::link_case(link);
+        let scoped = ScopedLinkType::try_from(c.link).unwrap();
+        let create = w.hdi.create_link_action(&c.author, scoped.zome_index.0, scoped.zome_type.0, c.base, c.target, (), at(10_000));
+        w.hdi.store(Record::new(create.clone(), RecordEntry::NA));
+        expect_all_rejected(w.hdi.delete_link_ops(&c.author, &create, at(20_000)));
+    }
+}
+
+// --- link types -----------------------------------------------------------------------------
+
+/// One link type with everything needed to write it validly, and what its rules say.
+struct LinkCase {
+    link: LinkTypes,
+    /// Who may write it: the target's author.
+    author: TestAgent,
+    base: AnyLinkableHash,
+    target: ActionHash,
+    /// The type name the zome uses in its messages.
+    what: &'static str,
+    /// A base this link may not start at (the index of another value), and the rule it breaks.
+    wrong_base: AnyLinkableHash,
+    /// The same key in another index (CID index vs providers index, name vs kind, …).
+    other_index: AnyLinkableHash,
+    base_rule: &'static str,
+    /// A stored record of the author's of another type.
+    other_type: ActionHash,
+}
+
+/// The registrar's artifact and provider record, and a case for every link type.
+fn link_cases() -> (World, Vec<LinkCase>) {
+    let w = world();
+    let a = artifact(&w.registrar);
+    let artifact = w.store(&w.registrar, EntryTypes::Artifact(a.clone()), 0);
+    let provider = w.store(&w.registrar, EntryTypes::ProviderRecord(provider(&w.registrar)), 1_000);
+    let h = |hash: ExternResult<EntryHash>| AnyLinkableHash::from(hash.unwrap());
+    let r = w.registrar.clone();
+    #[rustfmt::skip]
+    let cases = vec![
+        LinkCase { link: LinkTypes::CidToArtifacts, author: r.clone(), base: h(cid_index_hash(&a.cid)), target: artifact.clone(), what: "Artifact",
+                   wrong_base: h(cid_index_hash(PROMPT_CID)), other_index: h(providers_index_hash(&a.cid)),
+                   base_rule: "a CidToArtifacts link must start at the artifact's CID index", other_type: provider.clone() },
+        LinkCase { link: LinkTypes::NameToArtifacts, author: r.clone(), base: h(name_index_hash(&a.name)), target: artifact.clone(), what: "Artifact",
+                   wrong_base: h(name_index_hash("question.txt")), other_index: h(cid_index_hash(&a.name)),
+                   base_rule: "a NameToArtifacts link must start at the artifact's name index", other_type: provider.clone() },
+        LinkCase { link: LinkTypes::KindToArtifacts, author: r.clone(), base: h(kind_index_hash(&a.kind)), target: artifact.clone(), what: "Artifact",
+                   wrong_base: h(kind_index_hash("model")), other_index: h(name_index_hash(&a.kind)),
+                   base_rule: "a KindToArtifacts link must start at the artifact's kind index", other_type: provider.clone() },
+        LinkCase { link: LinkTypes::JobToArtifacts, author: r.clone(), base: job_hash().into(), target: artifact.clone(), what: "Artifact",
+                   wrong_base: ActionHash::from_raw_32(vec![0xee; 32]).into(), other_index: EntryHash::from_raw_32(job_hash().get_raw_32().to_vec()).into(),
+                   base_rule: "a JobToArtifacts link must start at the job named in the artifact's provenance", other_type: provider.clone() },
+        LinkCase { link: LinkTypes::CidToProviders, author: r.clone(), base: h(providers_index_hash(&a.cid)), target: provider.clone(), what: "ProviderRecord",
+                   wrong_base: h(providers_index_hash(PROMPT_CID)), other_index: h(cid_index_hash(&a.cid)),
+                   base_rule: "a CidToProviders link must start at the provider record's CID", other_type: artifact.clone() },
+    ];
+    (w, cases)
+}
+
+fn link_case(link: LinkTypes) -> (World, LinkCase) {
+    let (w, cases) = link_cases();
+    let case = cases.into_iter().find(|c| c.link == link).expect("a case for every link type");
+    (w, case)
+}
+
+#[test]
+fn every_link_type_has_a_case() {
+    let (_, cases) = link_cases();
+    let covered: BTreeSet<LinkTypes> = cases.iter().map(|c| c.link).collect();
+    assert_eq!(covered, LinkTypes::iter().collect(), "a link type has no test case");
+}
+
+fn link_valid(link: LinkTypes) {
+    let (w, c) = link_case(link);
+    expect_valid(w.link(&c.author, c.link, c.base, c.target.into()));
+}
+
+/// Wrong author: the other agent links the registrar's record.
+fn link_rejects_anothers_target(link: LinkTypes) {
+    let (w, c) = link_case(link);
+    expect_invalid(w.link(&w.other, c.link, c.base, c.target.into()), &["a link may only point at its author's own", c.what]);
+}
+
+fn link_rejects_wrong_base(link: LinkTypes) {
+    let (w, c) = link_case(link);
+    expect_invalid(w.link(&c.author, c.link, c.wrong_base, c.target.clone().into()), &[c.base_rule]);
+    expect_invalid(w.link(&c.author, c.link, c.other_index, c.target.clone().into()), &[c.base_rule]);
+    expect_invalid(w.link(&c.author, c.link, c.author.pub_key().into(), c.target.into()), &[c.base_rule]);
+}
+
+fn link_rejects_target_that_is_not_an_action(link: LinkTypes) {
+    let (w, c) = link_case(link);
+    let entry_hash = must_get_valid_record(c.target.clone()).unwrap().action().entry_hash().unwrap().clone();
+    expect_invalid(w.link(&c.author, c.link, c.base.clone(), entry_hash.into()), &[&format!("must point at a {} action", c.what)]);
+    expect_invalid(w.link(&c.author, c.link, c.base, w.registrar.pub_key().into()), &[&format!("must point at a {} action", c.what)]);
+}
+
+fn link_rejects_target_of_another_type(link: LinkTypes) {
+    let (w, c) = link_case(link);
+    expect_invalid(w.link(&c.author, c.link, c.base, c.other_type.into()), &[&format!("the referenced record is not a {}", c.what)]);
+}
+
+fn link_dangling_target_is_unresolved(link: LinkTypes) {
+    let (w, c) = link_case(link);
+    w.hdi.remove(&c.target).expect("the target was stored");
+    expect_unresolved(w.link(&c.author, c.link, c.base, c.target.clone().into()), &c.target);
+}
+
+/// A target the network rejected is no better than a missing one.
+fn link_rejected_target_is_unresolved(link: LinkTypes) {
+    let (w, c) = link_case(link);
+    let record = w.hdi.remove(&c.target).expect("the target was stored");
+    w.hdi.store_rejected(record);
+    expect_unresolved(w.link(&c.author, c.link, c.base, c.target.clone().into()), &c.target);
+}
+
+macro_rules! link_type_tests {
+    ($($module:ident => $link:expr),* $(,)?) => {$(
+        mod $module {
+            use super::*;
+            #[test]
+            fn valid() { link_valid($link) }
+            #[test]
+            fn rejects_a_target_written_by_another_agent() { link_rejects_anothers_target($link) }
+            #[test]
+            fn rejects_a_wrong_base() { link_rejects_wrong_base($link) }
+            #[test]
+            fn rejects_a_target_that_is_not_an_action() { link_rejects_target_that_is_not_an_action($link) }
+            #[test]
+            fn rejects_a_target_of_another_type() { link_rejects_target_of_another_type($link) }
+            #[test]
+            fn dangling_target_is_unresolved() { link_dangling_target_is_unresolved($link) }
+            #[test]
+            fn rejected_target_is_unresolved() { link_rejected_target_is_unresolved($link) }
+            #[test]
+            fn rejects_a_delete() { append_only::link_delete_is_rejected($link) }
+        }
+    )*};
+}
+
+link_type_tests! {
+    link_cid_to_artifacts => LinkTypes::CidToArtifacts,
+    link_name_to_artifacts => LinkTypes::NameToArtifacts,
+    link_kind_to_artifacts => LinkTypes::KindToArtifacts,
+    link_job_to_artifacts => LinkTypes::JobToArtifacts,
+    link_cid_to_providers => LinkTypes::CidToProviders,
+}
+
+/// An artifact that names no job cannot be linked from any job.
+#[test]
+fn link_job_to_artifacts_rejects_an_artifact_without_a_job() {
+    let (w, c) = link_case(LinkTypes::JobToArtifacts);
+    let jobless = Artifact { provenance: Provenance { job: None, ..artifact(&w.registrar).provenance }, ..artifact(&w.registrar) };
+    let target = w.store(&w.registrar, EntryTypes::Artifact(jobless), 2_000);
+    expect_invalid(w.link(&c.author, c.link, c.base, target.into()), &[c.base_rule]);
+}
+
+/// Each index takes every artifact under its own key: a second artifact of the same kind but
+/// another CID and name.
+#[test]
+fn links_follow_the_targets_own_fields() {
+    let w = world();
+    let a = Artifact { cid: PROMPT_CID.into(), name: "question.txt".into(), ..artifact(&w.registrar) };
+    let target: AnyLinkableHash = w.store(&w.registrar, EntryTypes::Artifact(a.clone()), 0).into();
+    let h = |hash: ExternResult<EntryHash>| AnyLinkableHash::from(hash.unwrap());
+    expect_valid(w.link(&w.registrar, LinkTypes::CidToArtifacts, h(cid_index_hash(PROMPT_CID)), target.clone()));
+    expect_valid(w.link(&w.registrar, LinkTypes::NameToArtifacts, h(name_index_hash("question.txt")), target.clone()));
+    expect_valid(w.link(&w.registrar, LinkTypes::KindToArtifacts, h(kind_index_hash("output")), target.clone()));
+    expect_invalid(w.link(&w.registrar, LinkTypes::CidToArtifacts, h(cid_index_hash(OUTPUT_CID)), target.clone()), &["must start at the artifact's CID index"]);
+    expect_invalid(w.link(&w.registrar, LinkTypes::NameToArtifacts, h(name_index_hash("answer.txt")), target), &["must start at the artifact's name index"]);
+}
+
+// --- closed gaps (found by these tests, fixed in the zomes) ---------------------------------
+
+/// agent_registry rejects a tag on its untagged index links ("this link carries no tag");
+/// artifact_index checks no tag at all, so every one of its links can carry arbitrary bytes
+/// that nothing validates (bounded only by Holochain's own limits).
+#[test]
+fn links_reject_a_tag() {
+    for link in LinkTypes::iter() {
+        let (w, c) = link_case(link);
+        let tag = LinkTag::new(vec![0xff; 512]);
+        expect_invalid(w.tagged_link(&c.author, c.link, c.base, c.target.into(), tag), &[]);
+    }
+}
+
+/// Entries are msgpack maps and serde ignores fields it does not know, so an entry may carry
+/// extra fields of any size past every length bound: validation sees only the known fields,
+/// while the DHT stores (and serves) the whole entry, bounded only by Holochain's own entry size
+/// limit.
+mod unknown_fields {
+    use super::*;
+
+    #[derive(Serialize, Debug)]
+    struct Padded<T> {
+        #[serde(flatten)]
+        entry: T,
+        padding: String,
+    }
+
+    /// `entry` plus a 100 kB field the type does not have.
+    fn padded<T: Serialize + std::fmt::Debug>(entry: T) -> Entry {
+        let bytes = holochain_serialized_bytes::encode(&Padded { entry, padding: "x".repeat(100_000) }).unwrap();
+        Entry::App(AppEntryBytes(SerializedBytes::from(UnsafeBytes::from(bytes))))
+    }
+
+    /// Today both ops pass (the padding is never looked at). A fix may reject the entry as
+    /// Invalid, or refuse to deserialize it (`deny_unknown_fields`: an error out of `validate`).
+    #[track_caller]
+    fn expect_not_valid(ops: [Op; 2]) {
+        for (form, op) in FORMS.iter().zip(ops) {
+            let result = validate(op);
+            assert!(!matches!(result, Ok(ValidateCallbackResult::Valid)), "{form}: a padded entry passed: {result:?}");
+        }
+    }
+
+    fn ops_of(w: &World, unit: UnitEntryTypes, entry: Entry) -> [Op; 2] {
+        let scoped = ScopedEntryDefIndex::try_from(unit).unwrap();
+        w.hdi.create_entry_ops(&w.registrar, scoped.zome_index.0, scoped.zome_type.0, entry, at(0))
+    }
+
+    #[test]
+    fn rejects_an_artifact_with_unknown_fields() {
+        let w = world();
+        expect_not_valid(ops_of(&w, UnitEntryTypes::Artifact, padded(artifact(&w.registrar))));
+    }
+
+    #[test]
+    fn rejects_a_provider_record_with_unknown_fields() {
+        let w = world();
+        expect_not_valid(ops_of(&w, UnitEntryTypes::ProviderRecord, padded(provider(&w.registrar))));
+    }
+}
