@@ -19,12 +19,19 @@ impl<T> Found<T> {
     }
 }
 
-/// The record at `hash` and its entry as `T`, only if the network validated it.
+/// The record at `hash` and its entry as `T`, only if validated. This node's own judgement comes
+/// first: asked over the network, whichever authority answers reports the status, and a rogue
+/// authority can call its own forgery Valid. Only a record this node does not hold is taken from
+/// the network (in our meshes every node holds the full arc, so that is a window before gossip).
 pub fn get_valid_entry<T>(hash: ActionHash) -> ExternResult<Option<(Record, T)>>
 where
     T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
 {
-    let Some(Details::Record(details)) = get_details(hash, GetOptions::network())? else {
+    let details = match get_details(hash.clone(), GetOptions::local())? {
+        Some(local) => Some(local),
+        None => get_details(hash, GetOptions::network())?,
+    };
+    let Some(Details::Record(details)) = details else {
         return Ok(None);
     };
     if details.validation_status != ValidationStatus::Valid {
@@ -44,10 +51,11 @@ where
     Ok(get_valid_entry::<T>(hash.clone())?.map(|(record, entry)| Found::new(hash, &record, entry)))
 }
 
-/// How this node's view of the network judged a record: Valid, Rejected or Abandoned
-/// (`None` when it has not seen it). A diagnostic: tests use it to see rogue data marked Rejected.
+/// How this node itself judged a record: Valid, Rejected or Abandoned (`None` until it holds
+/// it). Local only, so a rogue authority's answer never stands in for it. A diagnostic: tests use
+/// it to see that every honest node marked rogue data Rejected.
 pub fn validation_status_of(hash: ActionHash) -> ExternResult<Option<ValidationStatus>> {
-    Ok(match get_details(hash, GetOptions::network())? {
+    Ok(match get_details(hash, GetOptions::local())? {
         Some(Details::Record(details)) => Some(details.validation_status),
         _ => None,
     })
