@@ -131,7 +131,41 @@ pub fn bad_tag(action: &TypedAction<CreateLinkData>) -> Option<String> {
     (!action.tag.0.is_empty()).then(|| "this link carries no tag".to_string())
 }
 
-/// Deny by default, with the operation named so a developer sees what slipped through.
-pub fn not_allowed(dna: &str, op: impl core::fmt::Debug) -> ExternResult<ValidateCallbackResult> {
-    invalid(format!("{dna} does not allow this operation: {op:?}"))
+/// The `validate` callback of every Ripple Mesh DNA: entry creates go to `on_entry` (author, action
+/// time, entry), link creates to `on_link`; agent activity is append-only; the genesis actions and
+/// capability grants (sys-validated; grants are the conductor's signing credentials) are allowed;
+/// everything else is denied with the operation named, so nobody's forgotten op type slips through.
+pub fn validate_op<ET, LT>(
+    dna: &str,
+    op: &Op,
+    on_entry: impl FnOnce(&AgentPubKey, Timestamp, ET) -> ExternResult<ValidateCallbackResult>,
+    on_link: impl FnOnce(LT, &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult>,
+) -> ExternResult<ValidateCallbackResult>
+where
+    ET: EntryTypesHelper + UnitEnum + core::fmt::Debug,
+    <ET as UnitEnum>::Unit: Into<ZomeEntryTypesKey> + core::fmt::Debug,
+    LT: LinkTypesHelper + core::fmt::Debug,
+    WasmError: From<<ET as EntryTypesHelper>::Error> + From<<LT as LinkTypesHelper>::Error>,
+{
+    // An entry that does not deserialize as its declared type (e.g. an unknown field: every
+    // entry type denies them, or extra data would ride past the length limits) is invalid.
+    let flat = match op.flattened::<ET, LT>() {
+        Ok(flat) => flat,
+        Err(e) => return invalid(format!("the op does not match its declared type: {e:?}")),
+    };
+    match flat {
+        FlatOp::CreateEntry(OpEntry::CreateEntry { app_entry, action })
+        | FlatOp::CreateRecord(OpRecord::CreateEntry { app_entry, action }) => on_entry(action.author(), action.timestamp(), app_entry),
+        FlatOp::Link(OpLink::CreateLink { link_type, action })
+        | FlatOp::CreateRecord(OpRecord::CreateLink { link_type, action }) => on_link(link_type, &action),
+        FlatOp::AgentActivity(activity) => Ok(validate_append_only_activity(dna, activity)),
+        FlatOp::CreateEntry(OpEntry::CreateAgent { .. })
+        | FlatOp::CreateRecord(OpRecord::CreateAgent { .. })
+        | FlatOp::CreateRecord(OpRecord::Dna { .. })
+        | FlatOp::CreateRecord(OpRecord::AgentValidationPkg { .. })
+        | FlatOp::CreateRecord(OpRecord::InitZomesComplete { .. })
+        | FlatOp::CreateEntry(OpEntry::CreateCapGrant { .. })
+        | FlatOp::CreateRecord(OpRecord::CreateCapGrant { .. }) => Ok(ValidateCallbackResult::Valid),
+        other => invalid(format!("{dna} does not allow this operation: {other:?}")),
+    }
 }

@@ -1,7 +1,7 @@
 //! Integrity zome of `agent_registry`: the rules every peer enforces on what a node may publish
 //! about itself. Deny by default: an op this file does not recognise is invalid.
 use hdi::prelude::*;
-use ripple_integrity_common::{not_allowed, validate_append_only_activity};
+use ripple_integrity_common::validate_op;
 
 mod heartbeat;
 mod links;
@@ -40,7 +40,7 @@ pub fn genesis_self_check(_data: GenesisSelfCheckData) -> ExternResult<ValidateC
     Ok(ValidateCallbackResult::Valid)
 }
 
-fn validate_create_entry(author: &AgentPubKey, entry: EntryTypes) -> ExternResult<ValidateCallbackResult> {
+fn validate_create_entry(author: &AgentPubKey, _at: Timestamp, entry: EntryTypes) -> ExternResult<ValidateCallbackResult> {
     match entry {
         EntryTypes::NodeCapability(capability) => validate_create_node_capability(author, &capability),
         EntryTypes::Heartbeat(heartbeat) => validate_create_heartbeat(author, &heartbeat),
@@ -58,28 +58,5 @@ fn validate_create_link(link_type: LinkTypes, action: &TypedAction<CreateLinkDat
 
 #[hdk_extern]
 pub fn validate(op: Op) -> ExternResult<ValidateCallbackResult> {
-    // An entry that does not deserialize as its declared type (e.g. an unknown field: every
-    // entry type denies them, or extra data would ride past the length limits) is invalid.
-    let flat = match op.flattened::<EntryTypes, LinkTypes>() {
-        Ok(flat) => flat,
-        Err(e) => return Ok(ValidateCallbackResult::Invalid(format!("the op does not match its declared type: {e:?}"))),
-    };
-    match flat {
-        FlatOp::CreateEntry(OpEntry::CreateEntry { app_entry, action }) => validate_create_entry(action.author(), app_entry),
-        FlatOp::CreateRecord(OpRecord::CreateEntry { app_entry, action }) => validate_create_entry(action.author(), app_entry),
-        FlatOp::Link(OpLink::CreateLink { link_type, action })
-        | FlatOp::CreateRecord(OpRecord::CreateLink { link_type, action }) => validate_create_link(link_type, &action),
-        // A new capability version is a new record, never an update.
-        FlatOp::AgentActivity(activity) => Ok(validate_append_only_activity("agent_registry", activity)),
-        // Agent keys, the DNA action and the genesis actions are checked by sys validation;
-        // capability grants are private (the conductor writes them for signing credentials).
-        FlatOp::CreateEntry(OpEntry::CreateAgent { .. })
-        | FlatOp::CreateRecord(OpRecord::CreateAgent { .. })
-        | FlatOp::CreateRecord(OpRecord::Dna { .. })
-        | FlatOp::CreateRecord(OpRecord::AgentValidationPkg { .. })
-        | FlatOp::CreateRecord(OpRecord::InitZomesComplete { .. })
-        | FlatOp::CreateEntry(OpEntry::CreateCapGrant { .. })
-        | FlatOp::CreateRecord(OpRecord::CreateCapGrant { .. }) => Ok(ValidateCallbackResult::Valid),
-        other => not_allowed("agent_registry", other),
-    }
+    validate_op::<EntryTypes, LinkTypes>("agent_registry", &op, validate_create_entry, validate_create_link)
 }

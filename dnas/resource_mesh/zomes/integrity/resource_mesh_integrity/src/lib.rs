@@ -2,7 +2,7 @@
 //! allocate resources and account for work. The rule that matters most: only the agent an
 //! assignment names may post its result. Deny by default: an op not recognised here is invalid.
 use hdi::prelude::*;
-use ripple_integrity_common::{not_allowed, validate_append_only_activity};
+use ripple_integrity_common::validate_op;
 
 mod accounting;
 mod allocation;
@@ -90,26 +90,5 @@ fn validate_create_link(link_type: LinkTypes, action: &TypedAction<CreateLinkDat
 
 #[hdk_extern]
 pub fn validate(op: Op) -> ExternResult<ValidateCallbackResult> {
-    // An entry that does not deserialize as its declared type (e.g. an unknown field: every
-    // entry type denies them, or extra data would ride past the length limits) is invalid.
-    let flat = match op.flattened::<EntryTypes, LinkTypes>() {
-        Ok(flat) => flat,
-        Err(e) => return Ok(ValidateCallbackResult::Invalid(format!("the op does not match its declared type: {e:?}"))),
-    };
-    match flat {
-        FlatOp::CreateEntry(OpEntry::CreateEntry { app_entry, action }) => validate_create_entry(action.author(), action.timestamp(), app_entry),
-        FlatOp::CreateRecord(OpRecord::CreateEntry { app_entry, action }) => validate_create_entry(action.author(), action.timestamp(), app_entry),
-        FlatOp::Link(OpLink::CreateLink { link_type, action })
-        | FlatOp::CreateRecord(OpRecord::CreateLink { link_type, action }) => validate_create_link(link_type, &action),
-        // A reassignment is a new assignment with a higher epoch, never an update.
-        FlatOp::AgentActivity(activity) => Ok(validate_append_only_activity("resource_mesh", activity)),
-        FlatOp::CreateEntry(OpEntry::CreateAgent { .. })
-        | FlatOp::CreateRecord(OpRecord::CreateAgent { .. })
-        | FlatOp::CreateRecord(OpRecord::Dna { .. })
-        | FlatOp::CreateRecord(OpRecord::AgentValidationPkg { .. })
-        | FlatOp::CreateRecord(OpRecord::InitZomesComplete { .. })
-        | FlatOp::CreateEntry(OpEntry::CreateCapGrant { .. })
-        | FlatOp::CreateRecord(OpRecord::CreateCapGrant { .. }) => Ok(ValidateCallbackResult::Valid),
-        other => not_allowed("resource_mesh", other),
-    }
+    validate_op::<EntryTypes, LinkTypes>("resource_mesh", &op, validate_create_entry, validate_create_link)
 }
