@@ -106,16 +106,27 @@ describe("resource_mesh: only the named assignee completes a job, even with a ro
     const first = await alice.mesh.assignJob({ job, assignee: bob.conductor.agentPubKey, slot: 0, epoch: 1 });
     // bob times out; alice reassigns the slot to carol.
     const second = await alice.mesh.assignJob({ job, assignee: carol.conductor.agentPubKey, slot: 0, epoch: 2 });
-    // carol's own result is valid (forge_result commits it like post_result would).
-    await forge("resource_mesh", "forge_result", resultFor(second, job, "4"));
+    // carol works once her assignment has spread (an op whose dependency its authorities lack is
+    // held back and re-published much later: seen here as a >60 s stall). Her result is valid:
+    // forge_result commits it like post_result would.
+    await verdicts(second, async (n) => ((await n.mesh.validationStatus(second)) === "Valid" ? "Valid" : null));
+    const carols = await forge("resource_mesh", "forge_result", resultFor(second, job, "4"));
     await waitFor("bob to see his old assignment", async () => (await bob.mesh.getMyAssignments()).find((a) => b64(a.action_hash) === b64(first)), { diagnostics });
     const late = await bob.mesh.postResult(resultFor(first, job, "four"));
 
+    const resultDiagnostics = async () => {
+      const lines = [];
+      for (const n of honest) {
+        const seen = (await n.mesh.getJobResults(job)).map((r) => b64(r.action_hash).slice(0, 12));
+        lines.push(`${n.name}: results [${seen.join(", ")}]; carol's ${b64(carols).slice(0, 12)} ${await n.mesh.validationStatus(carols)}; bob's late ${b64(late).slice(0, 12)} ${await n.mesh.validationStatus(late)}`);
+      }
+      return `${lines.join("\n")}\n${await describeNodes(honest)}`;
+    };
     for (const node of honest) {
       const all = await waitFor(`${node.name} to see both results`, async () => {
         const rs = await node.mesh.getJobResults(job);
         return rs.length === 2 ? rs : undefined;
-      }, { diagnostics });
+      }, { diagnostics: resultDiagnostics });
       expect(all.map((r) => b64(r.action_hash))).toContain(b64(late));
       const current = await node.mesh.getCurrentAssignments(job);
       expect(current.map((a) => [b64(a.entry.assignee), a.entry.epoch])).toEqual([[b64(carol.conductor.agentPubKey), 2]]);

@@ -15,6 +15,11 @@
 //! * Builders for app-entry records and for the create-entry and create-link ops in both the
 //!   authority forms (`Op::CreateEntry` / `Op::CreateLink`, formerly StoreEntry /
 //!   RegisterCreateLink) and the record form (`Op::CreateRecord`, formerly StoreRecord).
+//! * What the zomes' `tests/validate.rs` share, generic over each zome's types and taking its
+//!   `validate` callback: the T0 clock ([`at`]), the [`HdiWorld`] write helpers, verdicts on
+//!   both forms of a create ([`validate_verdicts!`], [`expect_valid_by`], …), coverage of every
+//!   type ([`assert_covers_every`]), [`padded_entry`] and the per-link-type tests
+//!   ([`link_type_tests!`]).
 //!
 //! The HDI is a thread-local (`set_hdi`), and cargo runs each test on its own thread: install
 //! one [`TestHdi`] per test.
@@ -149,26 +154,26 @@ impl TestHdi {
 
     /// Stores a valid record (and its entry, if any); returns its action hash.
     pub fn store(&self, record: Record) -> ActionHash {
-        let hash = record.action_address().clone();
-        let mut state = self.state();
-        if let (Some(entry_hash), Some(entry)) = (record.action().entry_hash(), record.entry().as_option()) {
-            state.entries.insert(entry_hash.clone(), entry.clone());
-        }
-        state.rejected.remove(&hash);
-        state.records.insert(hash.clone(), record);
-        hash
+        self.put(record, true)
     }
 
     /// Stores a record the network judged invalid: `must_get_action` and `must_get_entry`
     /// return it, `must_get_valid_record` does not.
     pub fn store_rejected(&self, record: Record) -> ActionHash {
+        self.put(record, false)
+    }
+
+    /// Stores `record` (and its entry, if any) as valid or as rejected, and not as the other.
+    fn put(&self, record: Record, valid: bool) -> ActionHash {
         let hash = record.action_address().clone();
         let mut state = self.state();
         if let (Some(entry_hash), Some(entry)) = (record.action().entry_hash(), record.entry().as_option()) {
             state.entries.insert(entry_hash.clone(), entry.clone());
         }
-        state.records.remove(&hash);
-        state.rejected.insert(hash.clone(), record);
+        let State { records, rejected, .. } = &mut *state;
+        let (into, out_of) = if valid { (records, rejected) } else { (rejected, records) };
+        out_of.remove(&hash);
+        into.insert(hash.clone(), record);
         hash
     }
 
@@ -305,6 +310,29 @@ impl TestHdi {
         self.author_action(agent, timestamp, data)
     }
 
+    /// [`Self::create_link_action`] for a zome's link type (e.g. `LinkTypes::AllJobs`).
+    pub fn typed_create_link_action<L>(
+        &self,
+        agent: &TestAgent,
+        link_type: L,
+        base: impl Into<AnyLinkableHash>,
+        target: impl Into<AnyLinkableHash>,
+        tag: impl Into<LinkTag>,
+        timestamp: Timestamp,
+    ) -> SignedActionHashed
+    where
+        ScopedLinkType: TryFrom<L, Error = WasmError>,
+    {
+        let scoped = ScopedLinkType::try_from(link_type).expect("link type in scope of the installed zome types");
+        self.create_link_action(agent, scoped.zome_index.0, scoped.zome_type.0, base, target, tag, timestamp)
+    }
+
+    /// Stores the record of `action`, an action without an entry (e.g. a `CreateLink`, so that
+    /// the link exists for [`Self::delete_link_ops`]), as valid; returns its hash.
+    pub fn store_action(&self, action: &SignedActionHashed) -> ActionHash {
+        self.store(Record::new(action.clone(), RecordEntry::NA))
+    }
+
     // -- ops, both forms at once --
 
     /// The two ops a create of an app entry produces that `validate` judges by content:
@@ -318,8 +346,18 @@ impl TestHdi {
         entry: Entry,
         timestamp: Timestamp,
     ) -> [Op; 2] {
-        let record = self.app_entry_record(agent, zome_index, entry_index, entry, timestamp);
-        [store_entry_op_from_record(&record), store_record_op(record)]
+        create_entry_ops_of(self.app_entry_record(agent, zome_index, entry_index, entry, timestamp))
+    }
+
+    /// [`Self::create_entry_ops`] for raw `entry` bytes declared as the zome entry type
+    /// `entry_type` (e.g. `UnitEntryTypes::Job`): for entries the zome's typed enum cannot
+    /// build, such as one with fields its type does not have ([`padded_entry`]).
+    pub fn create_entry_ops_as<U>(&self, agent: &TestAgent, entry_type: U, entry: Entry, timestamp: Timestamp) -> [Op; 2]
+    where
+        ScopedEntryDefIndex: TryFrom<U, Error = WasmError>,
+    {
+        let scoped = ScopedEntryDefIndex::try_from(entry_type).expect("entry type in scope of the installed zome types");
+        self.create_entry_ops(agent, scoped.zome_index.0, scoped.zome_type.0, entry, timestamp)
     }
 
     /// [`Self::create_entry_ops`] for a zome's typed entry (e.g. `EntryTypes::Job(job)`).
@@ -328,8 +366,7 @@ impl TestHdi {
         for<'a> EntryType: TryFrom<&'a E, Error = WasmError>,
         for<'a> Entry: TryFrom<&'a E, Error = WasmError>,
     {
-        let record = self.typed_entry_record(agent, entry, timestamp);
-        [store_entry_op_from_record(&record), store_record_op(record)]
+        create_entry_ops_of(self.typed_entry_record(agent, entry, timestamp))
     }
 
     /// The two ops a create-link produces that `validate` judges by content:
@@ -345,8 +382,7 @@ impl TestHdi {
         tag: impl Into<LinkTag>,
         timestamp: Timestamp,
     ) -> [Op; 2] {
-        let signed = self.create_link_action(agent, zome_index, link_type, base, target, tag, timestamp);
-        [register_create_link_op(signed.clone()), store_record_op(Record::new(signed, RecordEntry::NA))]
+        create_link_ops_of(self.create_link_action(agent, zome_index, link_type, base, target, tag, timestamp))
     }
 
     /// [`Self::create_link_ops`] for a zome's link type (e.g. `LinkTypes::AllJobs`).
@@ -362,9 +398,19 @@ impl TestHdi {
     where
         ScopedLinkType: TryFrom<L, Error = WasmError>,
     {
-        let scoped = ScopedLinkType::try_from(link_type).expect("link type in scope of the installed zome types");
-        self.create_link_ops(agent, scoped.zome_index.0, scoped.zome_type.0, base, target, tag, timestamp)
+        let signed = self.typed_create_link_action(agent, link_type, base, target, tag, timestamp);
+        create_link_ops_of(signed)
     }
+}
+
+/// `[Op::CreateEntry, Op::CreateRecord]` of a create's record (which carries its entry).
+fn create_entry_ops_of(record: Record) -> [Op; 2] {
+    [store_entry_op_from_record(&record), store_record_op(record)]
+}
+
+/// `[Op::CreateLink, Op::CreateRecord]` of a signed `CreateLink`.
+fn create_link_ops_of(create_link: SignedActionHashed) -> [Op; 2] {
+    [register_create_link_op(create_link.clone()), store_record_op(Record::new(create_link, RecordEntry::NA))]
 }
 
 // --- updates and deletes ----------------------------------------------------------------------
@@ -455,6 +501,11 @@ pub fn agent_activity_op(action: SignedActionHashed, cached_entry: Option<Entry>
     Op::AgentActivity(AgentActivity { action, cached_entry })
 }
 
+/// [`agent_activity_op`] for a record (with its entry cached, if it carries one).
+pub fn agent_activity_op_from_record(record: &Record) -> Op {
+    agent_activity_op(record.signed_action().clone(), record.entry().as_option().cloned())
+}
+
 // --- results ------------------------------------------------------------------------------
 
 /// The error the conductor raises in a validation context when a `must_get_*` dependency is
@@ -513,6 +564,285 @@ pub fn assert_unresolved(result: ExternResult<ValidateCallbackResult>, hash: imp
     );
     let expected = ValidateCallbackResult::UnresolvedDependencies(UnresolvedDependencies::Hashes(vec![hash.into()]));
     assert_eq!(as_conductor_sees_it(result), Ok(expected));
+}
+
+// --- helpers for a zome's tests/validate.rs ---------------------------------------------------
+//
+// What the three integrity zomes' host-side tests share. They stay generic over each zome's
+// `EntryTypes` / `UnitEntryTypes` / `LinkTypes` and take the zome's `validate` callback as an
+// argument (each integrity crate exports its own `validate`; a test binary links one of them).
+
+/// 2023-11-14T22:13:20Z in microseconds (20 s into its minute); every action of a validate test
+/// is timed from it with [`at`].
+pub const T0_MICROS: i64 = 1_700_000_000_000_000;
+
+/// When [`HdiWorld::link`] and [`HdiWorld::tagged_link`] write their links: 10 s after T0.
+pub const LINKED_AT_MS: i64 = 10_000;
+
+/// `ms_after_t0` milliseconds after [`T0_MICROS`].
+pub fn at(ms_after_t0: i64) -> Timestamp {
+    Timestamp::from_micros(T0_MICROS + ms_after_t0 * 1000)
+}
+
+/// A validate test's world: a [`TestHdi`] (one per test: the HDI is per thread) plus the
+/// test's agents. Writes are timed in milliseconds after T0 ([`at`]).
+pub trait HdiWorld {
+    fn hdi(&self) -> &TestHdi;
+
+    /// Stores `entry` (a zome's `EntryTypes` value) as a valid record by `author`, written `ms`
+    /// after T0.
+    fn store<E>(&self, author: &TestAgent, entry: E, ms: i64) -> ActionHash
+    where
+        for<'a> EntryType: TryFrom<&'a E, Error = WasmError>,
+        for<'a> Entry: TryFrom<&'a E, Error = WasmError>,
+    {
+        self.hdi().store_typed_entry(author, &entry, at(ms))
+    }
+
+    /// Both ops of `author` creating `entry` `ms` after T0.
+    fn create<E>(&self, author: &TestAgent, entry: E, ms: i64) -> [Op; 2]
+    where
+        for<'a> EntryType: TryFrom<&'a E, Error = WasmError>,
+        for<'a> Entry: TryFrom<&'a E, Error = WasmError>,
+    {
+        self.hdi().typed_create_entry_ops(author, &entry, at(ms))
+    }
+
+    /// Both ops of `author` creating a link (with `tag`) `ms` after T0.
+    fn link_at<L>(&self, author: &TestAgent, link: L, base: AnyLinkableHash, target: AnyLinkableHash, tag: LinkTag, ms: i64) -> [Op; 2]
+    where
+        ScopedLinkType: TryFrom<L, Error = WasmError>,
+    {
+        self.hdi().typed_create_link_ops(author, link, base, target, tag, at(ms))
+    }
+
+    /// Both ops of `author` creating a link with `tag` at [`LINKED_AT_MS`].
+    fn tagged_link<L>(&self, author: &TestAgent, link: L, base: AnyLinkableHash, target: AnyLinkableHash, tag: LinkTag) -> [Op; 2]
+    where
+        ScopedLinkType: TryFrom<L, Error = WasmError>,
+    {
+        self.link_at(author, link, base, target, tag, LINKED_AT_MS)
+    }
+
+    /// Both ops of `author` creating an untagged link at [`LINKED_AT_MS`].
+    fn link<L>(&self, author: &TestAgent, link: L, base: AnyLinkableHash, target: AnyLinkableHash) -> [Op; 2]
+    where
+        ScopedLinkType: TryFrom<L, Error = WasmError>,
+    {
+        self.tagged_link(author, link, base, target, ().into())
+    }
+}
+
+/// How long the unknown field of [`padded_entry`] is.
+pub const PADDING_LEN: usize = 100_000;
+
+/// The app entry of `value` plus a field its type does not have, `"padding"`, of
+/// [`PADDING_LEN`] bytes: the msgpack map `value` encodes to, one entry longer (what
+/// `#[serde(flatten)]` of `value` next to a `padding: String` field writes). An entry type that
+/// does not deny unknown fields would let such data ride past every length bound.
+pub fn padded_entry<T: Serialize + std::fmt::Debug>(value: &T) -> Entry {
+    let bytes = holochain_serialized_bytes::encode(value).expect("encode entry");
+    let (len, header) = match bytes[0] {
+        b @ 0x80..=0x8f => (usize::from(b & 0x0f), 1),
+        0xde => (usize::from(u16::from_be_bytes([bytes[1], bytes[2]])), 3),
+        0xdf => (u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]) as usize, 5),
+        other => panic!("padded_entry needs a value that encodes as a msgpack map, got marker {other:#04x}"),
+    };
+    let mut out = match len + 1 {
+        n @ 0..=15 => vec![0x80 | n as u8],
+        n @ 16..=0xffff => [&[0xde][..], &(n as u16).to_be_bytes()].concat(),
+        n => [&[0xdf][..], &(n as u32).to_be_bytes()].concat(),
+    };
+    out.extend_from_slice(&bytes[header..]);
+    out.extend(holochain_serialized_bytes::encode(&"padding").expect("encode key"));
+    out.extend(holochain_serialized_bytes::encode(&"x".repeat(PADDING_LEN)).expect("encode padding"));
+    Entry::App(AppEntryBytes(SerializedBytes::from(UnsafeBytes::from(out))))
+}
+
+/// The two forms in which `validate` judges a create by its content, in the order the
+/// `*_create_*_ops` builders return them.
+pub const FORMS: [&str; 2] = ["entry/base authority op", "record authority op"];
+
+/// Panics unless `validate` finds both forms of a create (`ops`) valid.
+#[track_caller]
+pub fn expect_valid_by(validate: impl Fn(Op) -> ExternResult<ValidateCallbackResult>, ops: [Op; 2]) {
+    for (form, op) in FORMS.iter().zip(ops) {
+        let result = validate(op);
+        assert!(matches!(result, Ok(ValidateCallbackResult::Valid)), "{form}: expected Valid, got {result:?}");
+    }
+}
+
+/// Panics unless `validate` rejects both forms, with a reason that mentions every needle.
+#[track_caller]
+pub fn expect_invalid_by(validate: impl Fn(Op) -> ExternResult<ValidateCallbackResult>, ops: [Op; 2], needles: &[&str]) {
+    for (form, op) in FORMS.iter().zip(ops) {
+        match validate(op) {
+            Ok(ValidateCallbackResult::Invalid(reason)) => {
+                for needle in needles {
+                    assert!(reason.contains(needle), "{form}: reason {reason:?} does not mention {needle:?}");
+                }
+            }
+            other => panic!("{form}: expected Invalid mentioning {needles:?}, got {other:?}"),
+        }
+    }
+}
+
+/// Panics unless both forms are neither valid nor invalid: `validate` returns the host's short
+/// circuit, which the conductor reads as `UnresolvedDependencies([missing])` (retry later).
+#[track_caller]
+pub fn expect_unresolved_by(validate: impl Fn(Op) -> ExternResult<ValidateCallbackResult>, ops: [Op; 2], missing: &ActionHash) {
+    for (form, op) in FORMS.iter().zip(ops) {
+        let result = validate(op);
+        assert!(
+            matches!(&result, Err(WasmError { error: WasmErrorInner::HostShortCircuit(_), .. })),
+            "{form}: expected the host's short circuit, got {result:?}"
+        );
+        let expected = ValidateCallbackResult::UnresolvedDependencies(UnresolvedDependencies::Hashes(vec![missing.clone().into()]));
+        assert_eq!(as_conductor_sees_it(result), Ok(expected), "{form}");
+    }
+}
+
+/// Panics if `validate` finds either form valid (Invalid and an error out of `validate` both do).
+#[track_caller]
+pub fn expect_not_valid_by(validate: impl Fn(Op) -> ExternResult<ValidateCallbackResult>, ops: [Op; 2]) {
+    for (form, op) in FORMS.iter().zip(ops) {
+        let result = validate(op);
+        assert!(!matches!(result, Ok(ValidateCallbackResult::Valid)), "{form}: a padded entry passed: {result:?}");
+    }
+}
+
+/// Panics unless `validate` rejects every op of an update or delete (`ops`, from
+/// [`TestHdi::update_entry_ops`] and the like) of an append-only zome: the agent activity
+/// authority's op with a reason mentioning `append_only`, every other op `not_allowed`.
+#[track_caller]
+pub fn expect_all_rejected_by<const N: usize>(
+    validate: impl Fn(Op) -> ExternResult<ValidateCallbackResult>,
+    ops: [Op; N],
+    not_allowed: &str,
+    append_only: &str,
+) {
+    for op in ops {
+        let needle = if matches!(op, Op::AgentActivity(_)) { append_only } else { not_allowed };
+        let what = format!("{op:?}").chars().take(40).collect::<String>();
+        match validate(op) {
+            Ok(ValidateCallbackResult::Invalid(reason)) => assert!(reason.contains(needle), "{what}: {reason}"),
+            other => panic!("{what}: expected Invalid, got {other:?}"),
+        }
+    }
+}
+
+/// Defines the verdict helpers of a zome's tests/validate.rs, bound to its `validate` callback
+/// (`ripple_test_hdi::validate_verdicts!(validate);` at the top level of the test file):
+/// `expect_valid(ops)`, `expect_invalid(ops, needles)`, `expect_unresolved(ops, missing)` and
+/// `expect_not_valid(ops)`, each judging both forms of a create ([`FORMS`]); see
+/// [`expect_valid_by`] and the others.
+#[macro_export]
+macro_rules! validate_verdicts {
+    ($validate:path) => {
+        /// Both forms valid.
+        #[allow(dead_code)]
+        #[track_caller]
+        fn expect_valid(ops: [$crate::__macro_support::Op; 2]) {
+            $crate::expect_valid_by($validate, ops)
+        }
+
+        /// Both forms rejected, with a reason that mentions every needle.
+        #[allow(dead_code)]
+        #[track_caller]
+        fn expect_invalid(ops: [$crate::__macro_support::Op; 2], needles: &[&str]) {
+            $crate::expect_invalid_by($validate, ops, needles)
+        }
+
+        /// Neither valid nor invalid: the dependency `missing` is unresolved (retry later).
+        #[allow(dead_code)]
+        #[track_caller]
+        fn expect_unresolved(ops: [$crate::__macro_support::Op; 2], missing: &$crate::__macro_support::ActionHash) {
+            $crate::expect_unresolved_by($validate, ops, missing)
+        }
+
+        /// Neither form valid: rejected, or refused with an error.
+        #[allow(dead_code)]
+        #[track_caller]
+        fn expect_not_valid(ops: [$crate::__macro_support::Op; 2]) {
+            $crate::expect_not_valid_by($validate, ops)
+        }
+    };
+}
+
+#[doc(hidden)]
+pub mod __macro_support {
+    pub use hdi::prelude::{ActionHash, Op};
+}
+
+/// Panics unless the test cases cover every value of a type (`covered`, e.g. the unit entry
+/// type of each case, against `all`, e.g. `UnitEntryTypes::iter()`): a zome that gains a type
+/// without a test case fails with `message`.
+#[track_caller]
+pub fn assert_covers_every<T: Ord + std::fmt::Debug>(
+    covered: impl IntoIterator<Item = T>,
+    all: impl IntoIterator<Item = T>,
+    message: &str,
+) {
+    let covered: std::collections::BTreeSet<T> = covered.into_iter().collect();
+    assert_eq!(covered, all.into_iter().collect(), "{message}");
+}
+
+/// The case for `key` out of a link-case table built with its world (e.g. a zome's
+/// `link_cases()`, keyed by `|c| c.link`), with that world.
+#[track_caller]
+pub fn pick_case<W, C, K: PartialEq>((world, cases): (W, Vec<C>), key: K, key_of: impl Fn(&C) -> K) -> (W, C) {
+    let case = cases.into_iter().find(|c| key_of(c) == key).expect("a case for every link type");
+    (world, case)
+}
+
+/// Panics unless the stored valid record `hash` was written by `author`, whose key signed it,
+/// and `other`'s key did not (the set-up of a validate test: real signatures).
+#[track_caller]
+pub fn assert_signed_by(hash: ActionHash, author: &TestAgent, other: &TestAgent) {
+    let record = must_get_valid_record(hash).expect("a stored valid record");
+    assert_eq!(record.action().author(), &author.key);
+    assert!(verify_signature(author.pub_key(), record.signature().clone(), record.action().clone()).unwrap());
+    assert!(!verify_signature(other.pub_key(), record.signature().clone(), record.action().clone()).unwrap());
+}
+
+/// The tests every link type of a zome gets, one module per link type
+/// (`link_all_jobs => LinkTypes::AllJobs, …`). Each test calls the invoking file's function of
+/// the same purpose with the link type: `valid` → `link_valid`,
+/// `rejects_a_target_written_by_another_agent` → `link_rejects_anothers_target`,
+/// `rejects_a_wrong_base` → `link_rejects_wrong_base`, `rejects_a_target_that_is_not_an_action`
+/// → `link_rejects_target_that_is_not_an_action`, `rejects_a_target_of_another_type` →
+/// `link_rejects_target_of_another_type`, `dangling_target_is_unresolved` →
+/// `link_dangling_target_is_unresolved`. More tests per link type go in a leading
+/// `extra { test_name => function, … }`.
+#[macro_export]
+macro_rules! link_type_tests {
+    (@module $module:ident, $link:expr, { $($test:ident => $check:path),* $(,)? }) => {
+        mod $module {
+            use super::*;
+            #[test]
+            fn valid() { link_valid($link) }
+            #[test]
+            fn rejects_a_target_written_by_another_agent() { link_rejects_anothers_target($link) }
+            #[test]
+            fn rejects_a_wrong_base() { link_rejects_wrong_base($link) }
+            #[test]
+            fn rejects_a_target_that_is_not_an_action() { link_rejects_target_that_is_not_an_action($link) }
+            #[test]
+            fn rejects_a_target_of_another_type() { link_rejects_target_of_another_type($link) }
+            #[test]
+            fn dangling_target_is_unresolved() { link_dangling_target_is_unresolved($link) }
+            $(
+                #[test]
+                fn $test() { $check($link) }
+            )*
+        }
+    };
+    (extra $extra:tt $($module:ident => $link:expr),* $(,)?) => {
+        $( $crate::link_type_tests!(@module $module, $link, $extra); )*
+    };
+    ($($module:ident => $link:expr),* $(,)?) => {
+        $crate::link_type_tests!(extra {} $($module => $link),*);
+    };
 }
 
 // --- HdiT -----------------------------------------------------------------------------------

@@ -76,6 +76,16 @@ pub struct Found<T> {
     pub entry: T,
 }
 
+/// The sha256 of the model the samples run and register (llama-3.1-8b-instruct, q4_k_m GGUF):
+/// a NodeCapability's model by sha256, a JobResult's `model`, the model Artifact's `sha256`.
+pub const SHA_MODEL: &str = "5f2e3c4d6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f";
+/// The CID (v1) of that model: a JobResult's `model` by CID, the model Artifact's `cid`.
+pub const CID_MODEL: &str = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
+/// The CID (v1, raw) of a job's output: a JobResult's `output_cid`, a parent of an Artifact.
+pub const CID_OUTPUT: &str = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
+/// The CID (v0) of a prompt: a Job's `payload_cid`, the prompt Artifact's `cid`.
+pub const CID_PROMPT: &str = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG";
+
 /// A `Found` at `T0 + micros_later`.
 pub fn found<T>(action_seed: u8, author_seed: u8, micros_later: i64, entry: T) -> Found<T> {
     Found { action_hash: action(action_seed), author: agent(author_seed), timestamp: Timestamp(T0 + micros_later), entry }
@@ -193,21 +203,21 @@ pub const VECTORS: &[VectorInfo] = {
 
 // --- encoding -------------------------------------------------------------------------------
 
-/// The bytes `create_entry(&EntryTypes::X(value))` stores (`wrapped` is `EntryTypes::X(value)`),
+/// The bytes `create_entry(&EntryTypes::X(value))` stores (`variant` is `EntryTypes::X`),
 /// checked against `holochain_serialized_bytes::encode` and decoded back.
-pub fn entry_bytes<E, T>(wrapped: E, value: &T) -> Vec<u8>
+pub fn entry_bytes<E, T>(variant: impl FnOnce(T) -> E, value: T) -> Vec<u8>
 where
     for<'a> Entry: TryFrom<&'a E, Error = WasmError>,
-    T: Serialize + DeserializeOwned + PartialEq + Debug,
+    T: Serialize + DeserializeOwned + PartialEq + Debug + Clone,
     for<'a> T: TryFrom<&'a Entry, Error = WasmError>,
 {
-    let entry = Entry::try_from(&wrapped).expect("entry serializes");
+    let entry = Entry::try_from(&variant(value.clone())).expect("entry serializes");
     let bytes = match &entry {
         Entry::App(app) => SerializedBytes::from(app.clone()).bytes().to_vec(),
         other => panic!("expected Entry::App, got {other:?}"),
     };
-    assert_eq!(bytes, holochain_serialized_bytes::encode(value).unwrap(), "entry bytes are holochain_serialized_bytes::encode");
-    assert_eq!(&T::try_from(&entry).expect("entry deserializes"), value, "entry round trip");
+    assert_eq!(bytes, holochain_serialized_bytes::encode(&value).unwrap(), "entry bytes are holochain_serialized_bytes::encode");
+    assert_eq!(T::try_from(&entry).expect("entry deserializes"), value, "entry round trip");
     bytes
 }
 
@@ -383,6 +393,17 @@ fn first_difference(file: &[u8], rust: &[u8]) -> String {
         window(file),
         window(rust)
     )
+}
+
+/// Panics unless every entry type of the integrity crate `integrity_crate` (`units`, e.g.
+/// `EntryTypes::unit_iter()`) has an [`Kind::Entry`] vector in [`VECTORS`], listed by its
+/// `rust_type` `<integrity_crate>::<Type>`.
+#[track_caller]
+pub fn assert_every_entry_type_has_a_vector<U: Debug>(integrity_crate: &str, units: impl IntoIterator<Item = U>) {
+    for unit in units {
+        let ty = format!("{integrity_crate}::{unit:?}");
+        assert!(VECTORS.iter().any(|v| v.kind == Kind::Entry && v.rust_type == ty), "no vector for entry type {ty}");
+    }
 }
 
 /// Compares the vectors of `dna` with the committed files, or writes them when

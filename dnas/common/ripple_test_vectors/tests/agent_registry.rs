@@ -5,7 +5,7 @@ use agent_registry_integrity::*;
 use hdi::prelude::*;
 use ripple_test_vectors::*;
 
-const SHA_MODEL: &str = "5f2e3c4d6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f";
+// SHA_MODEL: shared with the other DNAs' vectors. The phi and qwen models are this DNA's own.
 const SHA_PHI: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b856";
 const CID_QWEN: &str = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
 const CID_PHI: &str = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG";
@@ -133,14 +133,13 @@ fn client_bytes_integral_floats() -> Vec<u8> {
 
 #[test]
 fn agent_registry_vectors_match_committed_files() {
-    let capability = |c: NodeCapability| entry_bytes(EntryTypes::NodeCapability(c.clone()), &c);
     check_or_write(
         AGENT_REGISTRY,
         &[
-            ("node_capability_gpu", capability(capability_gpu())),
-            ("node_capability_no_gpu", capability(capability_no_gpu())),
+            ("node_capability_gpu", entry_bytes(EntryTypes::NodeCapability, capability_gpu())),
+            ("node_capability_no_gpu", entry_bytes(EntryTypes::NodeCapability, capability_no_gpu())),
             ("node_capability_integral_floats", client_bytes_integral_floats()),
-            ("heartbeat", entry_bytes(EntryTypes::Heartbeat(heartbeat()), &heartbeat())),
+            ("heartbeat", entry_bytes(EntryTypes::Heartbeat, heartbeat())),
             (
                 "heartbeat_input",
                 extern_bytes(&HeartbeatInput { status: "offline".into(), load: Load { cpu_percent: 0.5, gpu_percent: 1.25, memory_percent: 20.75 }, active_jobs: 0 }),
@@ -156,10 +155,7 @@ fn agent_registry_vectors_match_committed_files() {
 
 #[test]
 fn every_agent_registry_entry_type_has_a_vector() {
-    for unit in EntryTypes::unit_iter() {
-        let ty = format!("agent_registry_integrity::{unit:?}");
-        assert!(VECTORS.iter().any(|v| v.kind == Kind::Entry && v.rust_type == ty), "no vector for entry type {ty}");
-    }
+    assert_every_entry_type_has_a_vector("agent_registry_integrity", EntryTypes::unit_iter());
 }
 
 /// The TS client (@msgpack/msgpack) writes an integral JS number as a msgpack int, not as

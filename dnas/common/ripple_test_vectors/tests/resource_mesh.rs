@@ -5,11 +5,8 @@ use hdi::prelude::*;
 use resource_mesh_integrity::*;
 use ripple_test_vectors::*;
 
-const SHA_MODEL: &str = "5f2e3c4d6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f";
+// SHA_MODEL, CID_MODEL, CID_OUTPUT and CID_PROMPT: the samples all three DNAs' vectors share.
 const SHA_OUTPUT: &str = "9c56cc51b374c3ba189210d5b6d4bf57790d351c96c47c02190ecf1e430635ab";
-const CID_MODEL: &str = "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
-const CID_OUTPUT: &str = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
-const CID_PROMPT: &str = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG";
 
 // --- mirrors of dnas/resource_mesh/zomes/coordinator/resource_mesh/src/{lib,counting}.rs -----
 
@@ -140,22 +137,19 @@ fn accounting_record() -> AccountingRecord {
 
 #[test]
 fn resource_mesh_vectors_match_committed_files() {
-    let job = |j: Job| entry_bytes(EntryTypes::Job(j.clone()), &j);
-    let result = |r: JobResult| entry_bytes(EntryTypes::JobResult(r.clone()), &r);
-    let allocation = |a: Allocation| entry_bytes(EntryTypes::Allocation(a.clone()), &a);
     check_or_write(
         RESOURCE_MESH,
         &[
-            ("job_inline", job(job_inline())),
-            ("job_cid", job(job_cid())),
-            ("assignment", entry_bytes(EntryTypes::Assignment(assignment()), &assignment())),
-            ("job_result_inline", result(job_result_inline())),
-            ("job_result_cid", result(job_result_cid())),
-            ("claim", entry_bytes(EntryTypes::Claim(claim()), &claim())),
-            ("allocation_with_provider", allocation(allocation_with_provider())),
-            ("allocation_no_provider", allocation(allocation_no_provider())),
-            ("allocation_release", entry_bytes(EntryTypes::AllocationRelease(allocation_release()), &allocation_release())),
-            ("accounting_record", entry_bytes(EntryTypes::AccountingRecord(accounting_record()), &accounting_record())),
+            ("job_inline", entry_bytes(EntryTypes::Job, job_inline())),
+            ("job_cid", entry_bytes(EntryTypes::Job, job_cid())),
+            ("assignment", entry_bytes(EntryTypes::Assignment, assignment())),
+            ("job_result_inline", entry_bytes(EntryTypes::JobResult, job_result_inline())),
+            ("job_result_cid", entry_bytes(EntryTypes::JobResult, job_result_cid())),
+            ("claim", entry_bytes(EntryTypes::Claim, claim())),
+            ("allocation_with_provider", entry_bytes(EntryTypes::Allocation, allocation_with_provider())),
+            ("allocation_no_provider", entry_bytes(EntryTypes::Allocation, allocation_no_provider())),
+            ("allocation_release", entry_bytes(EntryTypes::AllocationRelease, allocation_release())),
+            ("accounting_record", entry_bytes(EntryTypes::AccountingRecord, accounting_record())),
             ("found_job", extern_bytes(&found(0x21, 0x10, 0, job_inline()))),
             ("slot_input", extern_bytes(&SlotInput { job: action(0x21), slot: 3 })),
             ("claim_winner", extern_bytes(&ClaimWinner { claimant: agent(0x12), claim: action(0x24), ranked: vec![agent(0x12), agent(0x11)] })),
@@ -171,8 +165,5 @@ fn resource_mesh_vectors_match_committed_files() {
 
 #[test]
 fn every_resource_mesh_entry_type_has_a_vector() {
-    for unit in EntryTypes::unit_iter() {
-        let ty = format!("resource_mesh_integrity::{unit:?}");
-        assert!(VECTORS.iter().any(|v| v.kind == Kind::Entry && v.rust_type == ty), "no vector for entry type {ty}");
-    }
+    assert_every_entry_type_has_a_vector("resource_mesh_integrity", EntryTypes::unit_iter());
 }

@@ -20,18 +20,13 @@ use agent_registry_integrity::*;
 use hdi::prelude::*;
 use ripple_integrity_common::MAX_CID_LEN;
 use ripple_test_hdi::*;
-use std::collections::BTreeSet;
 
 // --- set-up -------------------------------------------------------------------------------
+//
+// Every action is timed from `ripple_test_hdi::T0_MICROS` (`at(ms)`), 20 s into its minute.
 
-/// 2023-11-14T22:13:20Z in microseconds (20 s into its minute); every action is timed from it.
-const T0_MICROS: i64 = 1_700_000_000_000_000;
 /// The last millisecond of T0's minute (heartbeat buckets are minutes).
 const END_OF_T0_MINUTE_MS: i64 = 39_999;
-
-fn at(ms_after_t0: i64) -> Timestamp {
-    Timestamp::from_micros(T0_MICROS + ms_after_t0 * 1000)
-}
 
 struct World {
     hdi: TestHdi,
@@ -55,22 +50,14 @@ fn world() -> World {
     }
 }
 
+/// `store`, `create`, `tagged_link` (10 s after T0) and `link_at` come from `HdiWorld`.
+impl HdiWorld for World {
+    fn hdi(&self) -> &TestHdi {
+        &self.hdi
+    }
+}
+
 impl World {
-    /// Stores `entry` as a valid record by `author`, written `ms` after T0.
-    fn store(&self, author: &TestAgent, entry: EntryTypes, ms: i64) -> ActionHash {
-        self.hdi.store_typed_entry(author, &entry, at(ms))
-    }
-
-    /// Both ops of `author` creating `entry` `ms` after T0.
-    fn create(&self, author: &TestAgent, entry: EntryTypes, ms: i64) -> [Op; 2] {
-        self.hdi.typed_create_entry_ops(author, &entry, at(ms))
-    }
-
-    /// Both ops of `author` creating a link `ms` after T0.
-    fn tagged_link(&self, author: &TestAgent, link: LinkTypes, base: AnyLinkableHash, target: AnyLinkableHash, tag: LinkTag, ms: i64) -> [Op; 2] {
-        self.hdi.typed_create_link_ops(author, link, base, target, tag, at(ms))
-    }
-
     /// The node's stored capability.
     fn node_capability(&self) -> ActionHash {
         self.store(&self.node, EntryTypes::NodeCapability(capability(&self.node, &self.node_p2p)), 0)
@@ -154,44 +141,9 @@ fn heartbeat(agent: &TestAgent) -> Heartbeat {
 
 // --- verdicts -------------------------------------------------------------------------------
 
-const FORMS: [&str; 2] = ["entry/base authority op", "record authority op"];
-
-#[track_caller]
-fn expect_valid(ops: [Op; 2]) {
-    for (form, op) in FORMS.iter().zip(ops) {
-        let result = validate(op);
-        assert!(matches!(result, Ok(ValidateCallbackResult::Valid)), "{form}: expected Valid, got {result:?}");
-    }
-}
-
-/// Rejected, with a reason that mentions every needle.
-#[track_caller]
-fn expect_invalid(ops: [Op; 2], needles: &[&str]) {
-    for (form, op) in FORMS.iter().zip(ops) {
-        match validate(op) {
-            Ok(ValidateCallbackResult::Invalid(reason)) => {
-                for needle in needles {
-                    assert!(reason.contains(needle), "{form}: reason {reason:?} does not mention {needle:?}");
-                }
-            }
-            other => panic!("{form}: expected Invalid mentioning {needles:?}, got {other:?}"),
-        }
-    }
-}
-
-/// Neither valid nor invalid: the dependency `missing` is unresolved (see the file's header).
-#[track_caller]
-fn expect_unresolved(ops: [Op; 2], missing: &ActionHash) {
-    for (form, op) in FORMS.iter().zip(ops) {
-        let result = validate(op);
-        assert!(
-            matches!(&result, Err(WasmError { error: WasmErrorInner::HostShortCircuit(_), .. })),
-            "{form}: expected the host's short circuit, got {result:?}"
-        );
-        let expected = ValidateCallbackResult::UnresolvedDependencies(UnresolvedDependencies::Hashes(vec![missing.clone().into()]));
-        assert_eq!(as_conductor_sees_it(result), Ok(expected), "{form}");
-    }
-}
+// expect_valid / expect_invalid / expect_unresolved (see the file's header) / expect_not_valid,
+// on both forms of a create, judged by this zome's `validate`.
+ripple_test_hdi::validate_verdicts!(validate);
 
 /// The fragments of `bad_f64`'s reason for `field` outside `min..=max` at `value`.
 fn f64_needles(field: &str, min: f64, max: f64, value: f64) -> Vec<String> {
@@ -232,8 +184,7 @@ fn every_entry_type_has_a_valid_case() {
         (&w.node, EntryTypes::NodeCapability(capability(&w.node, &w.node_p2p))),
         (&w.node, EntryTypes::Heartbeat(heartbeat(&w.node))),
     ];
-    let covered: BTreeSet<UnitEntryTypes> = cases.iter().map(|(_, entry)| entry.to_unit()).collect();
-    assert_eq!(covered, UnitEntryTypes::iter().collect(), "an entry type has no test case");
+    assert_covers_every(cases.iter().map(|(_, entry)| entry.to_unit()), UnitEntryTypes::iter(), "an entry type has no test case");
     for (author, entry) in cases {
         expect_valid(w.create(author, entry, 1_000));
     }
@@ -666,14 +617,7 @@ mod append_only {
     /// authority says "append-only".
     #[track_caller]
     fn expect_all_rejected<const N: usize>(ops: [Op; N]) {
-        for op in ops {
-            let needle = if matches!(op, Op::AgentActivity(_)) { APPEND_ONLY } else { NOT_ALLOWED };
-            let what = format!("{op:?}").chars().take(40).collect::<String>();
-            match validate(op) {
-                Ok(ValidateCallbackResult::Invalid(reason)) => assert!(reason.contains(needle), "{what}: {reason}"),
-                other => panic!("{what}: expected Invalid, got {other:?}"),
-            }
-        }
+        expect_all_rejected_by(validate, ops, NOT_ALLOWED, APPEND_ONLY)
     }
 
     #[test]
@@ -708,19 +652,16 @@ mod append_only {
     fn agent_activity_accepts_creates() {
         let w = world();
         let create = w.hdi.typed_entry_record(&w.node, &EntryTypes::NodeCapability(capability(&w.node, &w.node_p2p)), at(0));
-        let op = agent_activity_op(create.signed_action().clone(), create.entry().as_option().cloned());
-        assert_eq!(validate(op), Ok(ValidateCallbackResult::Valid));
+        assert_eq!(validate(agent_activity_op_from_record(&create)), Ok(ValidateCallbackResult::Valid));
         let capability = create.action_address().clone();
-        let scoped = ScopedLinkType::try_from(LinkTypes::AllNodes).unwrap();
-        let link = w.hdi.create_link_action(&w.node, scoped.zome_index.0, scoped.zome_type.0, all_nodes_anchor_hash().unwrap(), capability, (), at(1_000));
+        let link = w.hdi.typed_create_link_action(&w.node, LinkTypes::AllNodes, all_nodes_anchor_hash().unwrap(), capability, (), at(1_000));
         assert_eq!(validate(agent_activity_op(link, None)), Ok(ValidateCallbackResult::Valid));
     }
 
     pub(super) fn link_delete_is_rejected(link: LinkTypes) {
         let (w, c) = super::link_case(link);
-        let scoped = ScopedLinkType::try_from(c.link).unwrap();
-        let create = w.hdi.create_link_action(&c.author, scoped.zome_index.0, scoped.zome_type.0, c.base, c.target, c.tag, at(10_000));
-        w.hdi.store(Record::new(create.clone(), RecordEntry::NA));
+        let create = w.hdi.typed_create_link_action(&c.author, c.link, c.base, c.target, c.tag, at(10_000));
+        w.hdi.store_action(&create);
         expect_all_rejected(w.hdi.delete_link_ops(&c.author, &create, at(20_000)));
     }
 }
@@ -769,21 +710,18 @@ fn link_cases() -> (World, Vec<LinkCase>) {
 }
 
 fn link_case(link: LinkTypes) -> (World, LinkCase) {
-    let (w, cases) = link_cases();
-    let case = cases.into_iter().find(|c| c.link == link).expect("a case for every link type");
-    (w, case)
+    pick_case(link_cases(), link, |c| c.link)
 }
 
 #[test]
 fn every_link_type_has_a_case() {
-    let (_, cases) = link_cases();
-    let covered: BTreeSet<LinkTypes> = cases.iter().map(|c| c.link).collect();
-    assert_eq!(covered, LinkTypes::iter().collect(), "a link type has no test case");
+    assert_covers_every(link_cases().1.iter().map(|c| c.link), LinkTypes::iter(), "a link type has no test case");
 }
 
 impl World {
+    /// Both ops of `author` creating a link of `c`'s type, with `c`'s tag, 10 s after T0.
     fn case_link(&self, c: &LinkCase, author: &TestAgent, base: AnyLinkableHash, target: AnyLinkableHash) -> [Op; 2] {
-        self.tagged_link(author, c.link, base, target, c.tag.clone(), 10_000)
+        self.tagged_link(author, c.link, base, target, c.tag.clone())
     }
 }
 
@@ -831,31 +769,13 @@ fn link_rejected_target_is_unresolved(link: LinkTypes) {
     expect_unresolved(w.case_link(&c, &c.author, c.base.clone(), c.target.clone().into()), &c.target);
 }
 
-macro_rules! link_type_tests {
-    ($($module:ident => $link:expr),* $(,)?) => {$(
-        mod $module {
-            use super::*;
-            #[test]
-            fn valid() { link_valid($link) }
-            #[test]
-            fn rejects_a_target_written_by_another_agent() { link_rejects_anothers_target($link) }
-            #[test]
-            fn rejects_a_wrong_base() { link_rejects_wrong_base($link) }
-            #[test]
-            fn rejects_a_target_that_is_not_an_action() { link_rejects_target_that_is_not_an_action($link) }
-            #[test]
-            fn rejects_a_target_of_another_type() { link_rejects_target_of_another_type($link) }
-            #[test]
-            fn dangling_target_is_unresolved() { link_dangling_target_is_unresolved($link) }
-            #[test]
-            fn rejected_target_is_unresolved() { link_rejected_target_is_unresolved($link) }
-            #[test]
-            fn rejects_a_delete() { append_only::link_delete_is_rejected($link) }
-        }
-    )*};
-}
-
-link_type_tests! {
+// A module per link type, with the six tests above (`ripple_test_hdi::link_type_tests!`) and two
+// more.
+ripple_test_hdi::link_type_tests! {
+    extra {
+        rejected_target_is_unresolved => link_rejected_target_is_unresolved,
+        rejects_a_delete => append_only::link_delete_is_rejected,
+    }
     link_all_nodes => LinkTypes::AllNodes,
     link_agent_to_capabilities => LinkTypes::AgentToCapabilities,
     link_model_to_capabilities => LinkTypes::ModelToCapabilities,
@@ -867,7 +787,7 @@ link_type_tests! {
 fn untagged_links_reject_a_tag() {
     for link in [LinkTypes::AllNodes, LinkTypes::AgentToCapabilities, LinkTypes::HeartbeatBucket] {
         let (w, c) = link_case(link);
-        let tagged = w.tagged_link(&c.author, c.link, c.base.clone(), c.target.clone().into(), LinkTag::new("x"), 10_000);
+        let tagged = w.tagged_link(&c.author, c.link, c.base.clone(), c.target.clone().into(), LinkTag::new("x"));
         expect_invalid(tagged, &["this link carries no tag"]);
     }
 }
@@ -878,7 +798,7 @@ mod link_model_to_capabilities_tag {
     fn check(tag: impl Into<Vec<u8>>, base_key: &str) -> [Op; 2] {
         let (w, c) = link_case(LinkTypes::ModelToCapabilities);
         let base = model_index_hash(base_key).unwrap().into();
-        w.tagged_link(&c.author, c.link, base, c.target.into(), LinkTag::new(tag.into()), 10_000)
+        w.tagged_link(&c.author, c.link, base, c.target.into(), LinkTag::new(tag.into()))
     }
 
     /// A model is indexed under each of its keys.
@@ -933,7 +853,7 @@ mod link_heartbeat_bucket_timing {
         let hb = w.store(&w.node, EntryTypes::Heartbeat(heartbeat(&w.node)), END_OF_T0_MINUTE_MS);
         let link_ms = END_OF_T0_MINUTE_MS + 1;
         assert_eq!(heartbeat_bucket(at(link_ms)), heartbeat_bucket(at(END_OF_T0_MINUTE_MS)) + 1, "the set-up crosses a minute");
-        let link = |base| w.tagged_link(&w.node, LinkTypes::HeartbeatBucket, base, hb.clone().into(), ().into(), link_ms);
+        let link = |base| w.link_at(&w.node, LinkTypes::HeartbeatBucket, base, hb.clone().into(), ().into(), link_ms);
         expect_valid(link(bucket_hash(at(END_OF_T0_MINUTE_MS))));
         expect_invalid(link(bucket_hash(at(link_ms))), &["must start at the bucket of the heartbeat's timestamp"]);
     }
@@ -959,46 +879,27 @@ mod link_heartbeat_bucket_timing {
 /// extra fields of any size past every length bound: validation sees only the known fields,
 /// while the DHT stores (and serves) the whole entry, bounded only by Holochain's own entry size
 /// limit.
+///
+/// Each test writes the entry plus a 100 kB field its type does not have (`padded_entry`).
+/// Before the fix both ops passed (the padding was never looked at). A fix may reject the entry
+/// as Invalid, or refuse to deserialize it (`deny_unknown_fields`: an error out of `validate`):
+/// `expect_not_valid` takes either.
 mod unknown_fields {
     use super::*;
 
-    #[derive(Serialize, Debug)]
-    struct Padded<T> {
-        #[serde(flatten)]
-        entry: T,
-        padding: String,
-    }
-
-    /// `entry` plus a 100 kB field the type does not have.
-    fn padded<T: Serialize + std::fmt::Debug>(entry: T) -> Entry {
-        let bytes = holochain_serialized_bytes::encode(&Padded { entry, padding: "x".repeat(100_000) }).unwrap();
-        Entry::App(AppEntryBytes(SerializedBytes::from(UnsafeBytes::from(bytes))))
-    }
-
-    /// Today both ops pass (the padding is never looked at). A fix may reject the entry as
-    /// Invalid, or refuse to deserialize it (`deny_unknown_fields`: an error out of `validate`).
-    #[track_caller]
-    fn expect_not_valid(ops: [Op; 2]) {
-        for (form, op) in FORMS.iter().zip(ops) {
-            let result = validate(op);
-            assert!(!matches!(result, Ok(ValidateCallbackResult::Valid)), "{form}: a padded entry passed: {result:?}");
-        }
-    }
-
     fn ops_of(w: &World, unit: UnitEntryTypes, entry: Entry) -> [Op; 2] {
-        let scoped = ScopedEntryDefIndex::try_from(unit).unwrap();
-        w.hdi.create_entry_ops(&w.node, scoped.zome_index.0, scoped.zome_type.0, entry, at(0))
+        w.hdi.create_entry_ops_as(&w.node, unit, entry, at(0))
     }
 
     #[test]
     fn rejects_a_capability_with_unknown_fields() {
         let w = world();
-        expect_not_valid(ops_of(&w, UnitEntryTypes::NodeCapability, padded(capability(&w.node, &w.node_p2p))));
+        expect_not_valid(ops_of(&w, UnitEntryTypes::NodeCapability, padded_entry(&capability(&w.node, &w.node_p2p))));
     }
 
     #[test]
     fn rejects_a_heartbeat_with_unknown_fields() {
         let w = world();
-        expect_not_valid(ops_of(&w, UnitEntryTypes::Heartbeat, padded(heartbeat(&w.node))));
+        expect_not_valid(ops_of(&w, UnitEntryTypes::Heartbeat, padded_entry(&heartbeat(&w.node))));
     }
 }

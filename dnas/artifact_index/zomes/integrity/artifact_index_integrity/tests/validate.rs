@@ -16,16 +16,10 @@ use artifact_index_integrity::*;
 use hdi::prelude::*;
 use ripple_integrity_common::MAX_CID_LEN;
 use ripple_test_hdi::*;
-use std::collections::BTreeSet;
 
 // --- set-up -------------------------------------------------------------------------------
-
-/// 2023-11-14T22:13:20Z in microseconds; every action is timed relative to it.
-const T0_MICROS: i64 = 1_700_000_000_000_000;
-
-fn at(ms_after_t0: i64) -> Timestamp {
-    Timestamp::from_micros(T0_MICROS + ms_after_t0 * 1000)
-}
+//
+// Every action is timed from `ripple_test_hdi::T0_MICROS` (`at(ms)`).
 
 struct World {
     hdi: TestHdi,
@@ -39,24 +33,10 @@ fn world() -> World {
     World { hdi: TestHdi::install_for::<UnitEntryTypes, LinkTypes>(0), registrar: test_agent(1), other: test_agent(2) }
 }
 
-impl World {
-    /// Stores `entry` as a valid record by `author`, written `ms` after T0.
-    fn store(&self, author: &TestAgent, entry: EntryTypes, ms: i64) -> ActionHash {
-        self.hdi.store_typed_entry(author, &entry, at(ms))
-    }
-
-    /// Both ops of `author` creating `entry` `ms` after T0.
-    fn create(&self, author: &TestAgent, entry: EntryTypes, ms: i64) -> [Op; 2] {
-        self.hdi.typed_create_entry_ops(author, &entry, at(ms))
-    }
-
-    /// Both ops of `author` creating a link (with `tag`) 10 s after T0.
-    fn tagged_link(&self, author: &TestAgent, link: LinkTypes, base: AnyLinkableHash, target: AnyLinkableHash, tag: LinkTag) -> [Op; 2] {
-        self.hdi.typed_create_link_ops(author, link, base, target, tag, at(10_000))
-    }
-
-    fn link(&self, author: &TestAgent, link: LinkTypes, base: AnyLinkableHash, target: AnyLinkableHash) -> [Op; 2] {
-        self.tagged_link(author, link, base, target, ().into())
+/// `store`, `create`, `link` and `tagged_link` (10 s after T0) come from `HdiWorld`.
+impl HdiWorld for World {
+    fn hdi(&self) -> &TestHdi {
+        &self.hdi
     }
 }
 
@@ -95,54 +75,16 @@ fn provider(agent: &TestAgent) -> ProviderRecord {
 
 // --- verdicts -------------------------------------------------------------------------------
 
-const FORMS: [&str; 2] = ["entry/base authority op", "record authority op"];
-
-#[track_caller]
-fn expect_valid(ops: [Op; 2]) {
-    for (form, op) in FORMS.iter().zip(ops) {
-        let result = validate(op);
-        assert!(matches!(result, Ok(ValidateCallbackResult::Valid)), "{form}: expected Valid, got {result:?}");
-    }
-}
-
-/// Rejected, with a reason that mentions every needle.
-#[track_caller]
-fn expect_invalid(ops: [Op; 2], needles: &[&str]) {
-    for (form, op) in FORMS.iter().zip(ops) {
-        match validate(op) {
-            Ok(ValidateCallbackResult::Invalid(reason)) => {
-                for needle in needles {
-                    assert!(reason.contains(needle), "{form}: reason {reason:?} does not mention {needle:?}");
-                }
-            }
-            other => panic!("{form}: expected Invalid mentioning {needles:?}, got {other:?}"),
-        }
-    }
-}
-
-/// Neither valid nor invalid: the dependency `missing` is unresolved (see the file's header).
-#[track_caller]
-fn expect_unresolved(ops: [Op; 2], missing: &ActionHash) {
-    for (form, op) in FORMS.iter().zip(ops) {
-        let result = validate(op);
-        assert!(
-            matches!(&result, Err(WasmError { error: WasmErrorInner::HostShortCircuit(_), .. })),
-            "{form}: expected the host's short circuit, got {result:?}"
-        );
-        let expected = ValidateCallbackResult::UnresolvedDependencies(UnresolvedDependencies::Hashes(vec![missing.clone().into()]));
-        assert_eq!(as_conductor_sees_it(result), Ok(expected), "{form}");
-    }
-}
+// expect_valid / expect_invalid / expect_unresolved (see the file's header) / expect_not_valid,
+// on both forms of a create, judged by this zome's `validate`.
+ripple_test_hdi::validate_verdicts!(validate);
 
 /// The set-up itself: stored records really are signed by their authors.
 #[test]
 fn stored_records_are_signed_by_their_authors() {
     let w = world();
     let hash = w.store(&w.registrar, EntryTypes::Artifact(artifact(&w.registrar)), 0);
-    let record = must_get_valid_record(hash).unwrap();
-    assert_eq!(record.action().author(), &w.registrar.key);
-    assert!(verify_signature(w.registrar.pub_key(), record.signature().clone(), record.action().clone()).unwrap());
-    assert!(!verify_signature(w.other.pub_key(), record.signature().clone(), record.action().clone()).unwrap());
+    assert_signed_by(hash, &w.registrar, &w.other);
 }
 
 // --- entry types ----------------------------------------------------------------------------
@@ -155,8 +97,7 @@ fn every_entry_type_has_a_valid_case() {
         (&w.registrar, EntryTypes::Artifact(artifact(&w.registrar))),
         (&w.registrar, EntryTypes::ProviderRecord(provider(&w.registrar))),
     ];
-    let covered: BTreeSet<UnitEntryTypes> = cases.iter().map(|(_, entry)| entry.to_unit()).collect();
-    assert_eq!(covered, UnitEntryTypes::iter().collect(), "an entry type has no test case");
+    assert_covers_every(cases.iter().map(|(_, entry)| entry.to_unit()), UnitEntryTypes::iter(), "an entry type has no test case");
     for (author, entry) in cases {
         expect_valid(w.create(author, entry, 1_000));
     }
@@ -330,14 +271,7 @@ mod append_only {
     /// activity authority says "append-only".
     #[track_caller]
     fn expect_all_rejected<const N: usize>(ops: [Op; N]) {
-        for op in ops {
-            let needle = if matches!(op, Op::AgentActivity(_)) { APPEND_ONLY } else { NOT_ALLOWED };
-            let what = format!("{op:?}").chars().take(40).collect::<String>();
-            match validate(op) {
-                Ok(ValidateCallbackResult::Invalid(reason)) => assert!(reason.contains(needle), "{what}: {reason}"),
-                other => panic!("{what}: expected Invalid, got {other:?}"),
-            }
-        }
+        expect_all_rejected_by(validate, ops, NOT_ALLOWED, APPEND_ONLY)
     }
 
     #[test]
@@ -371,19 +305,16 @@ mod append_only {
     fn agent_activity_accepts_creates() {
         let w = world();
         let create = w.hdi.typed_entry_record(&w.registrar, &EntryTypes::Artifact(artifact(&w.registrar)), at(0));
-        let op = agent_activity_op(create.signed_action().clone(), create.entry().as_option().cloned());
-        assert_eq!(validate(op), Ok(ValidateCallbackResult::Valid));
-        let scoped = ScopedLinkType::try_from(LinkTypes::CidToArtifacts).unwrap();
+        assert_eq!(validate(agent_activity_op_from_record(&create)), Ok(ValidateCallbackResult::Valid));
         let target = create.action_address().clone();
-        let link = w.hdi.create_link_action(&w.registrar, scoped.zome_index.0, scoped.zome_type.0, cid_index_hash(OUTPUT_CID).unwrap(), target, (), at(1_000));
+        let link = w.hdi.typed_create_link_action(&w.registrar, LinkTypes::CidToArtifacts, cid_index_hash(OUTPUT_CID).unwrap(), target, (), at(1_000));
         assert_eq!(validate(agent_activity_op(link, None)), Ok(ValidateCallbackResult::Valid));
     }
 
     pub(super) fn link_delete_is_rejected(link: LinkTypes) {
         let (w, c) = super::link_case(link);
-        let scoped = ScopedLinkType::try_from(c.link).unwrap();
-        let create = w.hdi.create_link_action(&c.author, scoped.zome_index.0, scoped.zome_type.0, c.base, c.target, (), at(10_000));
-        w.hdi.store(Record::new(create.clone(), RecordEntry::NA));
+        let create = w.hdi.typed_create_link_action(&c.author, c.link, c.base, c.target, (), at(10_000));
+        w.hdi.store_action(&create);
         expect_all_rejected(w.hdi.delete_link_ops(&c.author, &create, at(20_000)));
     }
 }
@@ -438,16 +369,12 @@ fn link_cases() -> (World, Vec<LinkCase>) {
 }
 
 fn link_case(link: LinkTypes) -> (World, LinkCase) {
-    let (w, cases) = link_cases();
-    let case = cases.into_iter().find(|c| c.link == link).expect("a case for every link type");
-    (w, case)
+    pick_case(link_cases(), link, |c| c.link)
 }
 
 #[test]
 fn every_link_type_has_a_case() {
-    let (_, cases) = link_cases();
-    let covered: BTreeSet<LinkTypes> = cases.iter().map(|c| c.link).collect();
-    assert_eq!(covered, LinkTypes::iter().collect(), "a link type has no test case");
+    assert_covers_every(link_cases().1.iter().map(|c| c.link), LinkTypes::iter(), "a link type has no test case");
 }
 
 fn link_valid(link: LinkTypes) {
@@ -494,31 +421,13 @@ fn link_rejected_target_is_unresolved(link: LinkTypes) {
     expect_unresolved(w.link(&c.author, c.link, c.base, c.target.clone().into()), &c.target);
 }
 
-macro_rules! link_type_tests {
-    ($($module:ident => $link:expr),* $(,)?) => {$(
-        mod $module {
-            use super::*;
-            #[test]
-            fn valid() { link_valid($link) }
-            #[test]
-            fn rejects_a_target_written_by_another_agent() { link_rejects_anothers_target($link) }
-            #[test]
-            fn rejects_a_wrong_base() { link_rejects_wrong_base($link) }
-            #[test]
-            fn rejects_a_target_that_is_not_an_action() { link_rejects_target_that_is_not_an_action($link) }
-            #[test]
-            fn rejects_a_target_of_another_type() { link_rejects_target_of_another_type($link) }
-            #[test]
-            fn dangling_target_is_unresolved() { link_dangling_target_is_unresolved($link) }
-            #[test]
-            fn rejected_target_is_unresolved() { link_rejected_target_is_unresolved($link) }
-            #[test]
-            fn rejects_a_delete() { append_only::link_delete_is_rejected($link) }
-        }
-    )*};
-}
-
-link_type_tests! {
+// A module per link type, with the six tests above (`ripple_test_hdi::link_type_tests!`) and two
+// more.
+ripple_test_hdi::link_type_tests! {
+    extra {
+        rejected_target_is_unresolved => link_rejected_target_is_unresolved,
+        rejects_a_delete => append_only::link_delete_is_rejected,
+    }
     link_cid_to_artifacts => LinkTypes::CidToArtifacts,
     link_name_to_artifacts => LinkTypes::NameToArtifacts,
     link_kind_to_artifacts => LinkTypes::KindToArtifacts,
@@ -568,46 +477,27 @@ fn links_reject_a_tag() {
 /// extra fields of any size past every length bound: validation sees only the known fields,
 /// while the DHT stores (and serves) the whole entry, bounded only by Holochain's own entry size
 /// limit.
+///
+/// Each test writes the entry plus a 100 kB field its type does not have (`padded_entry`).
+/// Before the fix both ops passed (the padding was never looked at). A fix may reject the entry
+/// as Invalid, or refuse to deserialize it (`deny_unknown_fields`: an error out of `validate`):
+/// `expect_not_valid` takes either.
 mod unknown_fields {
     use super::*;
 
-    #[derive(Serialize, Debug)]
-    struct Padded<T> {
-        #[serde(flatten)]
-        entry: T,
-        padding: String,
-    }
-
-    /// `entry` plus a 100 kB field the type does not have.
-    fn padded<T: Serialize + std::fmt::Debug>(entry: T) -> Entry {
-        let bytes = holochain_serialized_bytes::encode(&Padded { entry, padding: "x".repeat(100_000) }).unwrap();
-        Entry::App(AppEntryBytes(SerializedBytes::from(UnsafeBytes::from(bytes))))
-    }
-
-    /// Today both ops pass (the padding is never looked at). A fix may reject the entry as
-    /// Invalid, or refuse to deserialize it (`deny_unknown_fields`: an error out of `validate`).
-    #[track_caller]
-    fn expect_not_valid(ops: [Op; 2]) {
-        for (form, op) in FORMS.iter().zip(ops) {
-            let result = validate(op);
-            assert!(!matches!(result, Ok(ValidateCallbackResult::Valid)), "{form}: a padded entry passed: {result:?}");
-        }
-    }
-
     fn ops_of(w: &World, unit: UnitEntryTypes, entry: Entry) -> [Op; 2] {
-        let scoped = ScopedEntryDefIndex::try_from(unit).unwrap();
-        w.hdi.create_entry_ops(&w.registrar, scoped.zome_index.0, scoped.zome_type.0, entry, at(0))
+        w.hdi.create_entry_ops_as(&w.registrar, unit, entry, at(0))
     }
 
     #[test]
     fn rejects_an_artifact_with_unknown_fields() {
         let w = world();
-        expect_not_valid(ops_of(&w, UnitEntryTypes::Artifact, padded(artifact(&w.registrar))));
+        expect_not_valid(ops_of(&w, UnitEntryTypes::Artifact, padded_entry(&artifact(&w.registrar))));
     }
 
     #[test]
     fn rejects_a_provider_record_with_unknown_fields() {
         let w = world();
-        expect_not_valid(ops_of(&w, UnitEntryTypes::ProviderRecord, padded(provider(&w.registrar))));
+        expect_not_valid(ops_of(&w, UnitEntryTypes::ProviderRecord, padded_entry(&provider(&w.registrar))));
     }
 }

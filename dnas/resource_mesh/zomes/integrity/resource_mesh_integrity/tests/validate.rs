@@ -19,16 +19,10 @@
 use hdi::prelude::*;
 use resource_mesh_integrity::*;
 use ripple_test_hdi::*;
-use std::collections::BTreeSet;
 
 // --- set-up -------------------------------------------------------------------------------
-
-/// 2023-11-14T22:13:20Z in microseconds; every action is timed relative to it.
-const T0_MICROS: i64 = 1_700_000_000_000_000;
-
-fn at(ms_after_t0: i64) -> Timestamp {
-    Timestamp::from_micros(T0_MICROS + ms_after_t0 * 1000)
-}
+//
+// Every action is timed from `ripple_test_hdi::T0_MICROS` (`at(ms)`).
 
 struct World {
     hdi: TestHdi,
@@ -47,25 +41,17 @@ fn world() -> World {
     }
 }
 
-impl World {
-    /// Stores `entry` as a valid record by `author`, written `ms` after T0.
-    fn store(&self, author: &TestAgent, entry: EntryTypes, ms: i64) -> ActionHash {
-        self.hdi.store_typed_entry(author, &entry, at(ms))
+/// `store`, `create` and `link` (untagged, 10 s after T0) come from `HdiWorld`.
+impl HdiWorld for World {
+    fn hdi(&self) -> &TestHdi {
+        &self.hdi
     }
+}
 
+impl World {
     /// A record of `entry` by `author` that the store never receives.
     fn unstored(&self, author: &TestAgent, entry: EntryTypes) -> ActionHash {
         self.hdi.typed_entry_record(author, &entry, at(0)).action_address().clone()
-    }
-
-    /// Both ops of `author` creating `entry` `ms` after T0.
-    fn create(&self, author: &TestAgent, entry: EntryTypes, ms: i64) -> [Op; 2] {
-        self.hdi.typed_create_entry_ops(author, &entry, at(ms))
-    }
-
-    /// Both ops of `author` creating a link.
-    fn link(&self, author: &TestAgent, link: LinkTypes, base: AnyLinkableHash, target: AnyLinkableHash) -> [Op; 2] {
-        self.hdi.typed_create_link_ops(author, link, base, target, (), at(10_000))
     }
 
     fn posted_job(&self) -> ActionHash {
@@ -143,54 +129,15 @@ fn accounting(job: &ActionHash, assignment: &ActionHash, agent: &TestAgent) -> A
 
 // --- verdicts -------------------------------------------------------------------------------
 
-const FORMS: [&str; 2] = ["entry/base authority op", "record authority op"];
-
-#[track_caller]
-fn expect_valid(ops: [Op; 2]) {
-    for (form, op) in FORMS.iter().zip(ops) {
-        let result = validate(op);
-        assert!(matches!(result, Ok(ValidateCallbackResult::Valid)), "{form}: expected Valid, got {result:?}");
-    }
-}
-
-/// Rejected, with a reason that mentions every needle.
-#[track_caller]
-fn expect_invalid(ops: [Op; 2], needles: &[&str]) {
-    for (form, op) in FORMS.iter().zip(ops) {
-        match validate(op) {
-            Ok(ValidateCallbackResult::Invalid(reason)) => {
-                for needle in needles {
-                    assert!(reason.contains(needle), "{form}: reason {reason:?} does not mention {needle:?}");
-                }
-            }
-            other => panic!("{form}: expected Invalid mentioning {needles:?}, got {other:?}"),
-        }
-    }
-}
-
-/// Neither valid nor invalid: the dependency `missing` is unresolved (see the file's header).
-#[track_caller]
-fn expect_unresolved(ops: [Op; 2], missing: &ActionHash) {
-    for (form, op) in FORMS.iter().zip(ops) {
-        let result = validate(op);
-        assert!(
-            matches!(&result, Err(WasmError { error: WasmErrorInner::HostShortCircuit(_), .. })),
-            "{form}: expected the host's short circuit, got {result:?}"
-        );
-        let expected = ValidateCallbackResult::UnresolvedDependencies(UnresolvedDependencies::Hashes(vec![missing.clone().into()]));
-        assert_eq!(as_conductor_sees_it(result), Ok(expected), "{form}");
-    }
-}
+// expect_valid / expect_invalid / expect_unresolved (see the file's header) / expect_not_valid,
+// on both forms of a create, judged by this zome's `validate`.
+ripple_test_hdi::validate_verdicts!(validate);
 
 /// The set-up itself: stored records really are signed by their authors.
 #[test]
 fn stored_records_are_signed_by_their_authors() {
     let w = world();
-    let hash = w.posted_job();
-    let record = must_get_valid_record(hash).unwrap();
-    assert_eq!(record.action().author(), &w.requester.key);
-    assert!(verify_signature(w.requester.pub_key(), record.signature().clone(), record.action().clone()).unwrap());
-    assert!(!verify_signature(w.worker.pub_key(), record.signature().clone(), record.action().clone()).unwrap());
+    assert_signed_by(w.posted_job(), &w.requester, &w.worker);
 }
 
 // --- entry types ----------------------------------------------------------------------------
@@ -211,8 +158,7 @@ fn every_entry_type_has_a_valid_case() {
         (&w.requester, EntryTypes::AllocationRelease(release(&alloc))),
         (&w.worker, EntryTypes::AccountingRecord(accounting(&job, &assignment, &w.worker))),
     ];
-    let covered: BTreeSet<UnitEntryTypes> = cases.iter().map(|(_, entry)| entry.to_unit()).collect();
-    assert_eq!(covered, UnitEntryTypes::iter().collect(), "an entry type has no test case");
+    assert_covers_every(cases.iter().map(|(_, entry)| entry.to_unit()), UnitEntryTypes::iter(), "an entry type has no test case");
     for (author, entry) in cases {
         expect_valid(w.create(author, entry, 2_000));
     }
@@ -711,8 +657,7 @@ mod append_only {
             other => panic!("expected Invalid, got {other:?}"),
         }
         let create = w.hdi.typed_entry_record(&w.requester, &EntryTypes::Job(job()), at(2_000));
-        let op = agent_activity_op(create.signed_action().clone(), create.entry().as_option().cloned());
-        assert_eq!(validate(op), Ok(ValidateCallbackResult::Valid));
+        assert_eq!(validate(agent_activity_op_from_record(&create)), Ok(ValidateCallbackResult::Valid));
     }
 }
 
@@ -772,16 +717,12 @@ fn link_cases() -> (World, Vec<LinkCase>) {
 }
 
 fn link_case(link: LinkTypes) -> (World, LinkCase) {
-    let (w, cases) = link_cases();
-    let case = cases.into_iter().find(|c| c.link == link).expect("a case for every link type");
-    (w, case)
+    pick_case(link_cases(), link, |c| c.link)
 }
 
 #[test]
 fn every_link_type_has_a_case() {
-    let (_, cases) = link_cases();
-    let covered: BTreeSet<LinkTypes> = cases.iter().map(|c| c.link).collect();
-    assert_eq!(covered, LinkTypes::iter().collect(), "a link type has no test case");
+    assert_covers_every(link_cases().1.iter().map(|c| c.link), LinkTypes::iter(), "a link type has no test case");
 }
 
 fn link_valid(link: LinkTypes) {
@@ -818,27 +759,8 @@ fn link_dangling_target_is_unresolved(link: LinkTypes) {
     expect_unresolved(w.link(&c.author, c.link, c.base, c.target.clone().into()), &c.target);
 }
 
-macro_rules! link_type_tests {
-    ($($module:ident => $link:expr),* $(,)?) => {$(
-        mod $module {
-            use super::*;
-            #[test]
-            fn valid() { link_valid($link) }
-            #[test]
-            fn rejects_a_target_written_by_another_agent() { link_rejects_anothers_target($link) }
-            #[test]
-            fn rejects_a_wrong_base() { link_rejects_wrong_base($link) }
-            #[test]
-            fn rejects_a_target_that_is_not_an_action() { link_rejects_target_that_is_not_an_action($link) }
-            #[test]
-            fn rejects_a_target_of_another_type() { link_rejects_target_of_another_type($link) }
-            #[test]
-            fn dangling_target_is_unresolved() { link_dangling_target_is_unresolved($link) }
-        }
-    )*};
-}
-
-link_type_tests! {
+// A module per link type, with the six tests above (`ripple_test_hdi::link_type_tests!`).
+ripple_test_hdi::link_type_tests! {
     link_all_jobs => LinkTypes::AllJobs,
     link_job_to_assignments => LinkTypes::JobToAssignments,
     link_assignee_to_assignments => LinkTypes::AssigneeToAssignments,
@@ -875,17 +797,9 @@ fn link_job_to_claims_rejects_an_assignment_posing_as_a_claim() {
 /// the length limits (validation sees only known fields; the DHT stores the whole entry).
 #[test]
 fn rejects_a_job_with_unknown_fields() {
-    #[derive(Serialize, Debug)]
-    struct Padded {
-        #[serde(flatten)]
-        job: Job,
-        padding: String,
-    }
     let w = world();
-    let bytes = holochain_serialized_bytes::encode(&Padded { job: job(), padding: "x".repeat(100_000) }).unwrap();
-    let entry = Entry::App(AppEntryBytes(SerializedBytes::from(UnsafeBytes::from(bytes))));
-    let scoped = ScopedEntryDefIndex::try_from(UnitEntryTypes::Job).unwrap();
-    let ops = w.hdi.create_entry_ops(&w.requester, scoped.zome_index.0, scoped.zome_type.0, entry, at(0));
+    // The job plus a 100 kB field `Job` does not have.
+    let ops = w.hdi.create_entry_ops_as(&w.requester, UnitEntryTypes::Job, padded_entry(&job()), at(0));
     expect_invalid(ops, &["does not match its declared type"]);
 }
 
@@ -894,7 +808,7 @@ fn rejects_a_job_with_unknown_fields() {
 fn links_reject_a_tag() {
     for link in LinkTypes::iter() {
         let (w, c) = link_case(link);
-        let ops = w.hdi.typed_create_link_ops(&c.author, c.link, c.base, AnyLinkableHash::from(c.target), LinkTag::new(vec![0xff; 512]), at(10_000));
+        let ops = w.tagged_link(&c.author, c.link, c.base, AnyLinkableHash::from(c.target), LinkTag::new(vec![0xff; 512]));
         expect_invalid(ops, &["carries no tag"]);
     }
 }
