@@ -1,9 +1,9 @@
 // The mesh networks (manifests/holochain/networks.json) and the pinned DNA hashes
 // (manifests/holochain/dnas/index.json), validated with zod at load. Plain JS so setup scripts and
 // the daemon share one reader.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { loadJsonManifest } from "./json-manifest.mjs";
 import { happFile, repoRoot } from "./paths.mjs";
 
 export { happFile };
@@ -24,25 +24,15 @@ export const dnaIndexSchema = z.object({
   networks: z.record(z.string(), z.record(z.string(), dnaHash)),
 });
 
-/** @param {string} file @param {z.ZodType} schema */
-function loadJson(file, schema) {
-  let raw;
-  try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new Error(`${file} could not be read as JSON: ${/** @type {Error} */ (e).message}. Restore it from git.`);
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new Error(`${file} is invalid: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}. Restore it from git.`);
-  return parsed.data;
-}
+/** @param {string} file @param {string} detail */
+const manifestError = (file, detail) => new Error(`${file} is not a valid manifest: ${detail}. Fix: restore it with \`git checkout -- ${file}\` or correct the named key.`);
 
 /** @returns {z.infer<typeof networksSchema>} */
 export function loadNetworks(file = networksFile) {
-  return loadJson(file, networksSchema);
+  return loadJsonManifest(file, networksSchema, (detail) => manifestError(file, detail));
 }
 
 /** @returns {z.infer<typeof dnaIndexSchema>} */
 export function loadDnaIndex(file = dnaIndexFile) {
-  return loadJson(file, dnaIndexSchema);
+  return loadJsonManifest(file, dnaIndexSchema, (detail) => manifestError(file, detail));
 }

@@ -1,6 +1,6 @@
 // The zod schema of manifests/holochain/versions.json. Plain JS so that setup (which runs before
 // any TypeScript tooling) and the daemon (which imports it from TS) share one definition.
-import { readFileSync } from "node:fs";
+import { loadJsonManifest } from "./json-manifest.mjs";
 import { z } from "zod";
 
 const cargoBuild = z.strictObject({
@@ -82,17 +82,5 @@ export class VersionsManifestError extends Error {
  * @returns {z.infer<typeof versionsSchema>}
  */
 export function loadVersions(file) {
-  let raw;
-  try {
-    raw = JSON.parse(readFileSync(file, "utf8"));
-  } catch (cause) {
-    throw new VersionsManifestError(file, cause instanceof Error ? cause.message : String(cause), { cause });
-  }
-  const parsed = versionsSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue.path.length ? issue.path.join(".") : "(top level)";
-    throw new VersionsManifestError(file, `key ${where}: ${issue.message}`);
-  }
-  return parsed.data;
+  return loadJsonManifest(file, versionsSchema, (detail, cause) => new VersionsManifestError(file, detail, cause ? { cause } : undefined));
 }
