@@ -82,20 +82,29 @@ where
     Ok(found)
 }
 
-/// The newest valid `T` among `links` (newest first) that was written by `author`.
-pub fn newest_valid_by<T>(links: &[Link], author: &AgentPubKey) -> ExternResult<Option<Found<T>>>
+/// The newest valid `T` among `links` (newest first) that was written by `author` and that `keep`
+/// accepts (see `entry_rules_hold`).
+pub fn newest_valid_by<T>(links: &[Link], author: &AgentPubKey, keep: impl Fn(&Found<T>) -> ExternResult<bool>) -> ExternResult<Option<Found<T>>>
 where
     T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
 {
     for link in links.iter().filter(|l| &l.author == author) {
         let Some(hash) = link.target.clone().into_action_hash() else { continue };
         if let Some(found) = get_valid::<T>(hash)? {
-            if &found.author == author {
+            if &found.author == author && keep(&found)? {
                 return Ok(Some(found));
             }
         }
     }
     Ok(None)
+}
+
+/// Re-apply an entry's own validation rule on read. A node that does not yet hold a record takes
+/// its validation status from whichever authority answers, and caches it: a rogue authority can
+/// report its own forgery as Valid (seen here with a capability in another agent's name). Rules
+/// that need only the record itself are cheap to check again, so honest reads do.
+pub fn entry_rules_hold(verdict: ExternResult<ValidateCallbackResult>) -> ExternResult<bool> {
+    Ok(matches!(verdict?, ValidateCallbackResult::Valid))
 }
 
 /// The link authors of `links`, in a stable order (by key bytes), each once.

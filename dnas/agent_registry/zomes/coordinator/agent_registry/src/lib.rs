@@ -60,10 +60,24 @@ pub fn publish_capability(mut capability: NodeCapability) -> ExternResult<Action
     Ok(hash)
 }
 
+fn honest_capability(found: &Found<NodeCapability>) -> ExternResult<bool> {
+    entry_rules_hold(validate_create_node_capability(&found.author, &found.entry))
+}
+
+fn honest_heartbeat(found: &Found<Heartbeat>) -> ExternResult<bool> {
+    entry_rules_hold(validate_create_heartbeat(&found.author, &found.entry))
+}
+
 /// Every valid capability version indexed under `all_nodes`, newest first.
 #[hdk_extern]
 pub fn list_capabilities(_: ()) -> ExternResult<Vec<CapabilityRecord>> {
-    Ok(linked_valid::<NodeCapability>(all_nodes_anchor_hash()?, LinkTypes::AllNodes)?.into_iter().map(Into::into).collect())
+    let mut records = Vec::new();
+    for found in linked_valid::<NodeCapability>(all_nodes_anchor_hash()?, LinkTypes::AllNodes)? {
+        if honest_capability(&found)? {
+            records.push(found.into());
+        }
+    }
+    Ok(records)
 }
 
 /// One entry per node: its latest valid capability.
@@ -72,7 +86,7 @@ pub fn list_nodes(_: ()) -> ExternResult<Vec<CapabilityRecord>> {
     let links = links_newest_first(all_nodes_anchor_hash()?, LinkTypes::AllNodes)?;
     let mut nodes = Vec::new();
     for author in link_authors(&links) {
-        nodes.extend(newest_valid_by::<NodeCapability>(&links, &author)?.map(CapabilityRecord::from));
+        nodes.extend(newest_valid_by::<NodeCapability>(&links, &author, honest_capability)?.map(CapabilityRecord::from));
     }
     Ok(nodes)
 }
@@ -81,7 +95,7 @@ pub fn list_nodes(_: ()) -> ExternResult<Vec<CapabilityRecord>> {
 #[hdk_extern]
 pub fn get_capability(agent: AgentPubKey) -> ExternResult<Option<CapabilityRecord>> {
     let links = links_newest_first(agent.clone(), LinkTypes::AgentToCapabilities)?;
-    Ok(newest_valid_by::<NodeCapability>(&links, &agent)?.map(Into::into))
+    Ok(newest_valid_by::<NodeCapability>(&links, &agent, honest_capability)?.map(Into::into))
 }
 
 /// Nodes whose *latest* capability holds the model with this sha256 or CID: a node that dropped
@@ -130,7 +144,7 @@ pub fn get_nodes_since(since: Timestamp) -> ExternResult<Vec<NodeStatus>> {
     links.sort_by(|a, b| b.timestamp.cmp(&a.timestamp));
     let mut nodes = Vec::new();
     for agent in link_authors(&links) {
-        if let Some(heartbeat) = newest_valid_by::<Heartbeat>(&links, &agent)? {
+        if let Some(heartbeat) = newest_valid_by::<Heartbeat>(&links, &agent, honest_heartbeat)? {
             if heartbeat.timestamp >= since {
                 let capability = get_capability(agent.clone())?;
                 nodes.push(NodeStatus { agent, heartbeat, capability });

@@ -26,24 +26,36 @@ pub fn add_provider(cid: String) -> ExternResult<ActionHash> {
     Ok(hash)
 }
 
+/// Artifacts linked from `base` that match `matches` and pass their own entry rules again on read
+/// (see `entry_rules_hold`).
+fn artifacts_at(base: impl Into<AnyLinkableHash>, link_type: LinkTypes, matches: impl Fn(&Artifact) -> bool) -> ExternResult<Vec<Found<Artifact>>> {
+    let mut kept = Vec::new();
+    for found in linked_valid::<Artifact>(base, link_type)? {
+        if matches(&found.entry) && entry_rules_hold(validate_create_artifact(&found.author, &found.entry))? {
+            kept.push(found);
+        }
+    }
+    Ok(kept)
+}
+
 #[hdk_extern]
 pub fn get_artifacts_by_cid(cid: String) -> ExternResult<Vec<Found<Artifact>>> {
-    Ok(linked_valid::<Artifact>(cid_index_hash(&cid)?, LinkTypes::CidToArtifacts)?.into_iter().filter(|a| a.entry.cid == cid).collect())
+    artifacts_at(cid_index_hash(&cid)?, LinkTypes::CidToArtifacts, |a| a.cid == cid)
 }
 
 #[hdk_extern]
 pub fn get_artifacts_by_name(name: String) -> ExternResult<Vec<Found<Artifact>>> {
-    Ok(linked_valid::<Artifact>(name_index_hash(&name)?, LinkTypes::NameToArtifacts)?.into_iter().filter(|a| a.entry.name == name).collect())
+    artifacts_at(name_index_hash(&name)?, LinkTypes::NameToArtifacts, |a| a.name == name)
 }
 
 #[hdk_extern]
 pub fn get_artifacts_by_kind(kind: String) -> ExternResult<Vec<Found<Artifact>>> {
-    Ok(linked_valid::<Artifact>(kind_index_hash(&kind)?, LinkTypes::KindToArtifacts)?.into_iter().filter(|a| a.entry.kind == kind).collect())
+    artifacts_at(kind_index_hash(&kind)?, LinkTypes::KindToArtifacts, |a| a.kind == kind)
 }
 
 #[hdk_extern]
 pub fn get_artifacts_by_job(job: ActionHash) -> ExternResult<Vec<Found<Artifact>>> {
-    Ok(linked_valid::<Artifact>(job.clone(), LinkTypes::JobToArtifacts)?.into_iter().filter(|a| a.entry.provenance.job.as_ref() == Some(&job)).collect())
+    artifacts_at(job.clone(), LinkTypes::JobToArtifacts, |a| a.provenance.job.as_ref() == Some(&job))
 }
 
 /// Agents that say they pin `cid`, each once (their newest record).

@@ -78,9 +78,14 @@ pub fn list_jobs(_: ()) -> ExternResult<Vec<Found<Job>>> {
     linked_valid(all_jobs_anchor_hash()?, LinkTypes::AllJobs)
 }
 
+/// The job's assignments written by the job's author (re-checked on read: see `entry_rules_hold`).
 #[hdk_extern]
 pub fn get_assignments(job: ActionHash) -> ExternResult<Vec<Found<Assignment>>> {
-    Ok(linked_valid::<Assignment>(job.clone(), LinkTypes::JobToAssignments)?.into_iter().filter(|a| a.entry.job == job).collect())
+    let Some(job_record) = get_valid::<Job>(job.clone())? else { return Ok(vec![]) };
+    Ok(linked_valid::<Assignment>(job.clone(), LinkTypes::JobToAssignments)?
+        .into_iter()
+        .filter(|a| a.entry.job == job && a.author == job_record.author)
+        .collect())
 }
 
 #[hdk_extern]
@@ -89,10 +94,15 @@ pub fn get_my_assignments(_: ()) -> ExternResult<Vec<Found<Assignment>>> {
     Ok(linked_valid::<Assignment>(me.clone(), LinkTypes::AssigneeToAssignments)?.into_iter().filter(|a| a.entry.assignee == me).collect())
 }
 
-/// Every valid result linked to the job, counted or not (see `get_counted_results`).
+/// Every valid result linked to the job, counted or not (see `get_counted_results`): each written
+/// by the assignee of one of the job's assignments (re-checked on read: see `entry_rules_hold`).
 #[hdk_extern]
 pub fn get_job_results(job: ActionHash) -> ExternResult<Vec<Found<JobResult>>> {
-    Ok(linked_valid::<JobResult>(job.clone(), LinkTypes::JobToResults)?.into_iter().filter(|r| r.entry.job == job).collect())
+    let assignments = get_assignments(job.clone())?;
+    Ok(linked_valid::<JobResult>(job.clone(), LinkTypes::JobToResults)?
+        .into_iter()
+        .filter(|r| r.entry.job == job && assignments.iter().any(|a| a.action_hash == r.entry.assignment && a.entry.assignee == r.author))
+        .collect())
 }
 
 #[hdk_extern]
