@@ -35,7 +35,7 @@ function jobNamed(trace_id: string): Job {
   };
 }
 
-describe("resource_mesh: only the named assignee completes a job, even with a rogue peer", () => {
+describe("resource_mesh: only the named assignee completes a job, even with a rogue peer", { timeout: 4 * propagationMs }, () => {
   let mesh: Mesh | undefined;
   let nodes: TestNode[] = [];
   let alice: TestNode, bob: TestNode, carol: TestNode, mallory: TestNode;
