@@ -2,7 +2,7 @@
 //! records and links the network rejected (DESIGN.md, "Rogue data is returned unless you filter
 //! it"), so every read here keeps only what validated.
 use hdk::prelude::*;
-use std::collections::HashMap;
+use std::collections::HashSet;
 
 /// A record as readers see it: hash, author, time and typed content.
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -61,10 +61,15 @@ pub fn validation_status_of(hash: ActionHash) -> ExternResult<Option<ValidationS
     })
 }
 
-/// Links from `base` of `link_type`, newest first (ties broken by the link's create hash).
+/// Order links newest first (ties broken by the link's create hash), so every node reads alike.
+pub fn sort_newest_first(links: &mut [Link]) {
+    links.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.create_link_hash.get_raw_39().cmp(b.create_link_hash.get_raw_39())));
+}
+
+/// Links from `base` of `link_type`, newest first.
 pub fn links_newest_first(base: impl Into<AnyLinkableHash>, link_type: impl LinkTypeFilterExt) -> ExternResult<Vec<Link>> {
     let mut links = get_links(LinkQuery::new(base.into(), link_type.try_into_filter()?), GetStrategy::Network)?;
-    links.sort_by(|a, b| b.timestamp.cmp(&a.timestamp).then_with(|| a.create_link_hash.get_raw_39().cmp(b.create_link_hash.get_raw_39())));
+    sort_newest_first(&mut links);
     Ok(links)
 }
 
@@ -73,10 +78,21 @@ pub fn linked_valid<T>(base: impl Into<AnyLinkableHash>, link_type: impl LinkTyp
 where
     T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
 {
+    linked_valid_where(base, link_type, |_| Ok(true))
+}
+
+/// `linked_valid`, keeping only the records `keep` accepts (see `entry_rules_hold`).
+pub fn linked_valid_where<T>(base: impl Into<AnyLinkableHash>, link_type: impl LinkTypeFilterExt, keep: impl Fn(&Found<T>) -> ExternResult<bool>) -> ExternResult<Vec<Found<T>>>
+where
+    T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
+{
     let mut found = Vec::new();
     for link in links_newest_first(base, link_type)? {
-        if let Some(hash) = link.target.into_action_hash() {
-            found.extend(get_valid::<T>(hash)?);
+        let Some(hash) = link.target.into_action_hash() else { continue };
+        if let Some(record) = get_valid::<T>(hash)? {
+            if keep(&record)? {
+                found.push(record);
+            }
         }
     }
     Ok(found)
@@ -109,8 +125,8 @@ pub fn entry_rules_hold(verdict: ExternResult<ValidateCallbackResult>) -> Extern
 
 /// The link authors of `links`, in a stable order (by key bytes), each once.
 pub fn link_authors(links: &[Link]) -> Vec<AgentPubKey> {
-    let mut seen: HashMap<AgentPubKey, ()> = HashMap::new();
-    let mut authors: Vec<AgentPubKey> = links.iter().filter(|l| seen.insert(l.author.clone(), ()).is_none()).map(|l| l.author.clone()).collect();
+    let mut seen = HashSet::new();
+    let mut authors: Vec<AgentPubKey> = links.iter().filter(|l| seen.insert(l.author.clone())).map(|l| l.author.clone()).collect();
     authors.sort_by(|a, b| a.get_raw_39().cmp(b.get_raw_39()));
     authors
 }

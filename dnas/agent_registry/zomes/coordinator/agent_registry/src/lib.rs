@@ -71,13 +71,8 @@ fn honest_heartbeat(found: &Found<Heartbeat>) -> ExternResult<bool> {
 /// Every valid capability version indexed under `all_nodes`, newest first.
 #[hdk_extern]
 pub fn list_capabilities(_: ()) -> ExternResult<Vec<CapabilityRecord>> {
-    let mut records = Vec::new();
-    for found in linked_valid::<NodeCapability>(all_nodes_anchor_hash()?, LinkTypes::AllNodes)? {
-        if honest_capability(&found)? {
-            records.push(found.into());
-        }
-    }
-    Ok(records)
+    let found = linked_valid_where(all_nodes_anchor_hash()?, LinkTypes::AllNodes, honest_capability)?;
+    Ok(found.into_iter().map(Into::into).collect())
 }
 
 /// One entry per node: its latest valid capability.
@@ -138,10 +133,10 @@ pub fn get_nodes_since(since: Timestamp) -> ExternResult<Vec<NodeStatus>> {
     }
     let mut links = Vec::new();
     for bucket in first..=last {
-        links.extend(get_links(LinkQuery::new(heartbeat_bucket_hash(bucket)?, LinkTypes::HeartbeatBucket.try_into_filter()?), GetStrategy::Network)?);
+        links.extend(links_newest_first(heartbeat_bucket_hash(bucket)?, LinkTypes::HeartbeatBucket)?);
     }
     links.retain(|l| l.timestamp >= since);
-    links.sort_by(|a, b| b.timestamp.cmp(&a.timestamp));
+    sort_newest_first(&mut links);
     let mut nodes = Vec::new();
     for agent in link_authors(&links) {
         if let Some(heartbeat) = newest_valid_by::<Heartbeat>(&links, &agent, honest_heartbeat)? {

@@ -29,13 +29,9 @@ pub fn add_provider(cid: String) -> ExternResult<ActionHash> {
 /// Artifacts linked from `base` that match `matches` and pass their own entry rules again on read
 /// (see `entry_rules_hold`).
 fn artifacts_at(base: impl Into<AnyLinkableHash>, link_type: LinkTypes, matches: impl Fn(&Artifact) -> bool) -> ExternResult<Vec<Found<Artifact>>> {
-    let mut kept = Vec::new();
-    for found in linked_valid::<Artifact>(base, link_type)? {
-        if matches(&found.entry) && entry_rules_hold(validate_create_artifact(&found.author, &found.entry))? {
-            kept.push(found);
-        }
-    }
-    Ok(kept)
+    linked_valid_where(base, link_type, |found: &Found<Artifact>| {
+        Ok(matches(&found.entry) && entry_rules_hold(validate_create_artifact(&found.author, &found.entry))?)
+    })
 }
 
 #[hdk_extern]
