@@ -27,7 +27,7 @@ export interface DaemonOptions {
 
 export interface DaemonStatus {
   name: string;
-  network: "local";
+  network: NetworkName;
   agentPubKey: string;
   bootstrapUrl: string;
   dataDir: string;
@@ -40,13 +40,17 @@ export class Daemon {
 
   constructor(private readonly opts: DaemonOptions) {}
 
+  private get network(): NetworkName {
+    return this.opts.network ?? "local";
+  }
+
   async start(): Promise<DaemonStatus> {
     const { log } = this.opts;
     const paths = nodePaths(this.opts.dataDir);
     log.info({ step: "toolchain" }, "checking the pinned toolchain");
     const tc = await checkToolchain(this.opts.binDir ? { binDir: this.opts.binDir } : {});
     if (!existsSync(happFile)) throw new RippleError(`${happFile} does not exist`, "run `npm run setup` to build it");
-    const network = this.opts.network ?? "local";
+    const network = this.network;
     log.info({ step: "dna-pins", network }, "checking this build's DNA hashes against the network's pins");
     await assertPinnedDnaHashes(network, happFile);
     const networkSeed = loadNetworks().networks[network]!.network_seed;
@@ -81,7 +85,7 @@ export class Daemon {
     const agents = new Set(peers.map((p) => encodeHashToBase64(p.author)));
     return {
       name: this.opts.name,
-      network: "local",
+      network: this.network,
       agentPubKey: encodeHashToBase64(this.conductor.agentPubKey),
       bootstrapUrl: this.bootstrap.url,
       dataDir: this.opts.dataDir,
