@@ -1,10 +1,12 @@
-// The capability a node advertises in agent_registry. This first version reads what Node's `os`
-// module knows; the capability probe (systeminformation, GPU, measured tokens/s) will fill in the
-// rest. The libp2p half of the peer binding is signed here; the zome adds the agent's half.
+// The capability a node advertises in agent_registry, built from the capability probe's facts
+// (probe.ts) when given, else from what Node's `os` module knows. Numbers are rounded and clamped
+// to the entry's limits, texts cut to their byte limits. The libp2p half of the peer binding is
+// signed here; the zome adds the agent's half.
 import type { PrivateKey } from "@libp2p/interface";
-import { signAgentBinding, type CapabilityDraft, type ModelRef } from "@ripple-mesh/zome-bindings";
+import { signAgentBinding, type CapabilityDraft, type Load, type ModelRef } from "@ripple-mesh/zome-bindings";
 import { arch, availableParallelism, freemem, totalmem } from "node:os";
 import { peerIdOf } from "../identity/libp2p-key.ts";
+import type { MachineFacts } from "./probe.ts";
 
 export interface DraftInput {
   name: string;
@@ -12,25 +14,49 @@ export interface DraftInput {
   libp2pKey: PrivateKey;
   multiaddrs?: string[];
   models?: ModelRef[];
+  /** Overrides the probe's class. */
   hardwareClass?: string;
+  /** Overrides the probe's measurement. */
   tokensPerSecond?: number;
+  /** What probeMachine found; without it only Node's `os` figures are used. */
+  probe?: MachineFacts;
+  /** The current load (sampleLoad); without it only the memory share is filled in. */
+  load?: Load;
 }
 
-const gib = (bytes: number) => Math.round((bytes / 2 ** 30) * 100) / 100;
+const MAX_GB = 1e7;
+const clamp = (n: number, min: number, max: number) => (Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : min);
+const gb = (n: number) => clamp(Math.round(n * 100) / 100, 0, MAX_GB);
+const gib = (bytes: number) => gb(bytes / 2 ** 30);
+/** Non-empty and at most `max` UTF-8 bytes (the zome counts bytes). */
+function text(s: string, max: number): string {
+  let out = s.trim() || "unknown";
+  while (Buffer.byteLength(out) > max) out = out.slice(0, -1);
+  return out;
+}
 
 export async function capabilityDraft(input: DraftInput): Promise<CapabilityDraft> {
-  const [total, free] = [gib(totalmem()), gib(freemem())];
-  const peerId = peerIdOf(input.libp2pKey);
+  const facts = input.probe;
+  const total = gb(facts?.memory.totalGb ?? gib(totalmem()));
+  const available = Math.min(gb(facts?.memory.availableGb ?? gib(freemem())), total);
+  const gpu = facts?.gpu ? { vendor: text(facts.gpu.vendor, 32), model: text(facts.gpu.model, 128), vram_gb: gb(facts.gpu.vramGb ?? 0) } : null;
+  const tokensPerSecond = input.tokensPerSecond ?? facts?.tokensPerSecond?.tokensPerSecond ?? 0;
+  const memoryPercent = total > 0 ? clamp(Math.round((1 - available / total) * 1000) / 10, 0, 100) : 0;
   return {
     agent_name: input.name,
-    hardware_class: input.hardwareClass ?? "unclassified",
-    compute: { cpu_cores: availableParallelism(), cpu_arch: arch(), ram_gb: total, gpu: null },
-    storage: { local_ssd_gb: 0, ipfs_pinned_gb: 0 },
-    inference: { models_loaded: input.models ?? [], max_batch_size: 1, tokens_per_second: input.tokensPerSecond ?? 0 },
-    memory: { total_gb: total, available_gb: Math.min(free, total) },
+    hardware_class: text(input.hardwareClass ?? facts?.hardwareClass ?? "unclassified", 32),
+    compute: {
+      cpu_cores: clamp(Math.round(facts?.cpu.logicalCores ?? availableParallelism()), 1, 4096),
+      cpu_arch: text(facts?.cpu.arch ?? arch(), 32),
+      ram_gb: total,
+      gpu,
+    },
+    storage: { local_ssd_gb: gb(facts?.disk.freeGb ?? 0), ipfs_pinned_gb: 0 },
+    inference: { models_loaded: input.models ?? [], max_batch_size: 1, tokens_per_second: clamp(Math.round(tokensPerSecond * 100) / 100, 0, 1e6) },
+    memory: { total_gb: total, available_gb: available },
     network: { bandwidth_mbps: 0, latency_region: "local" },
     availability: { status: "online", max_concurrent_jobs: 1 },
-    load: { cpu_percent: 0, gpu_percent: 0, memory_percent: Math.round((1 - free / total) * 100) },
-    peer: { peer_id: peerId, multiaddrs: input.multiaddrs ?? [], peer_signature: await signAgentBinding(input.libp2pKey, input.agentPubKey) },
+    load: input.load ?? { cpu_percent: 0, gpu_percent: 0, memory_percent: memoryPercent },
+    peer: { peer_id: peerIdOf(input.libp2pKey), multiaddrs: input.multiaddrs ?? [], peer_signature: await signAgentBinding(input.libp2pKey, input.agentPubKey) },
   };
 }
