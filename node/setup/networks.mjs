@@ -14,9 +14,22 @@ const url = z.string().url().nullable();
 export const networksSchema = z.object({
   networks: z.record(
     z.enum(["local", "testnet", "mainnet"]),
-    z.strictObject({ network_seed: z.string().min(1).max(128), bootstrap_url: url, relay_url: url, pinned_dna_hashes: z.boolean() }),
+    z
+      .strictObject({
+        network_seed: z.string().min(1).max(128),
+        bootstrap_url: url,
+        relay_url: url,
+        pinned_dna_hashes: z.boolean(),
+        heartbeat_interval_ms: z.number().int().min(1000).max(600_000),
+        liveness_window_ms: z.number().int().min(2000).max(3_600_000),
+        fast_gossip: z.boolean(),
+        mdns: z.boolean(),
+      })
+      .refine((n) => n.liveness_window_ms > n.heartbeat_interval_ms, "liveness_window_ms must be longer than heartbeat_interval_ms"),
   ),
 });
+
+/** @typedef {z.infer<typeof networksSchema>["networks"][string]} NetworkSpec */
 
 const dnaHash = z.string().regex(/^uhC0k[A-Za-z0-9_-]{48}$/, "a base64 DNA hash (uhC0k…)");
 export const dnaIndexSchema = z.object({

@@ -1,101 +1,204 @@
-// The one lifecycle owner: starts the node's seams in order (toolchain check → local
-// bootstrap/relay server → conductor → capability advertised) and stops them in reverse.
+// The one lifecycle owner. Node level: data directory, local API, libp2p identity. Mesh level (a
+// MeshSession): libp2p, bootstrap/relay, conductor, capability, heartbeats, peer view. `join`
+// leaves the current mesh cleanly and joins another without restarting the process.
+import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
-import { encodeHashToBase64 } from "@holochain/client";
-import { agentRegistry } from "@ripple-mesh/zome-bindings";
 import { happFile } from "../setup/paths.mjs";
-import { BootstrapServer } from "./bootstrap/bootstrap-server.ts";
-import { capabilityDraft } from "./capability/capability-draft.ts";
-import { Conductor } from "./conductor/conductor.ts";
-import { assertPinnedDnaHashes, type NetworkName } from "./conductor/dna-pins.ts";
-import { loadNetworks } from "../setup/networks.mjs";
+import { startLocalApi, type LocalApi } from "./api/local-api.ts";
+import { readApiDescriptor, removeApiDescriptor, writeApiDescriptor } from "./api/api-descriptor.ts";
+import { assertPinnedDnaHashes } from "./conductor/dna-pins.ts";
+import { ensureWritableDataDir } from "./config/data-dir.ts";
+import { chooseNetwork, type NetworkChoice } from "./config/network-choice.ts";
 import { nodePaths } from "./config/node-paths.ts";
-import { checkToolchain } from "./config/toolchain.ts";
+import { checkToolchain, type Toolchain } from "./config/toolchain.ts";
 import { RippleError } from "./errors.ts";
 import { loadOrCreateLibp2pKey } from "./identity/libp2p-key.ts";
 import type { Logger } from "./log.ts";
+import type { PrivateKey } from "@libp2p/interface";
+import { MeshSession } from "./mesh/mesh-session.ts";
+import type { PeerInfo } from "./mesh/peer-view.ts";
+import { NodeFacts } from "./capability/node-facts.ts";
 
 export interface DaemonOptions {
   dataDir: string;
   name: string;
   log: Logger;
   binDir?: string;
-  /** The mesh to join; only `local` can be started yet (the `ripple` CLI brings testnet/mainnet). */
-  network?: NetworkName;
+  network?: string;
+  /** Replaces the network's configured bootstrap/relay URL (required for testnet/mainnet until operators publish theirs). */
+  bootstrapUrl?: string;
+  apiHost?: string;
+  apiPort?: number;
+  apiToken?: string;
+  /** libp2p TCP port (0 = any free one). */
+  p2pPort?: number;
+  livenessWindowMs?: number;
+  heartbeatIntervalMs?: number;
+  /** Skip the measured tokens/s (tests that do not need it start faster). */
+  measureTokens?: boolean;
 }
 
-export interface DaemonStatus {
-  name: string;
-  network: NetworkName;
-  agentPubKey: string;
-  bootstrapUrl: string;
-  dataDir: string;
-  peers: number;
-}
+export type DaemonPhase = "starting" | "running" | "switching" | "stopping" | "stopped";
+
+export class AlreadyRunningError extends RippleError {}
 
 export class Daemon {
-  private bootstrap: BootstrapServer | undefined;
-  private conductor: Conductor | undefined;
+  readonly events = new EventEmitter();
+  private api: LocalApi | undefined;
+  private session: MeshSession | undefined;
+  private toolchain: Toolchain | undefined;
+  private facts: NodeFacts | undefined;
+  private libp2pKey: PrivateKey | undefined;
+  private phase: DaemonPhase = "starting";
+  private readonly startedAt = Date.now();
+  /** Called when the API asks the node to shut down (main exits the process). */
+  onShutdownRequest: () => void = () => {};
 
   constructor(private readonly opts: DaemonOptions) {}
 
-  private get network(): NetworkName {
-    return this.opts.network ?? "local";
-  }
-
   async start(): Promise<DaemonStatus> {
-    const { log } = this.opts;
-    const paths = nodePaths(this.opts.dataDir);
+    const { log, dataDir } = this.opts;
+    ensureWritableDataDir(dataDir);
+    await assertNoDaemonRunning(dataDir);
+    // Validate the network choice before anything starts, so a typo fails in milliseconds.
+    const choice = chooseNetwork(this.opts.network ?? "local", { bootstrapUrl: this.opts.bootstrapUrl });
+    await this.startApi();
+
     log.info({ step: "toolchain" }, "checking the pinned toolchain");
-    const tc = await checkToolchain(this.opts.binDir ? { binDir: this.opts.binDir } : {});
+    this.toolchain = await checkToolchain(this.opts.binDir ? { binDir: this.opts.binDir } : {});
     if (!existsSync(happFile)) throw new RippleError(`${happFile} does not exist`, "run `npm run setup` to build it");
-    const network = this.network;
-    log.info({ step: "dna-pins", network }, "checking this build's DNA hashes against the network's pins");
-    await assertPinnedDnaHashes(network, happFile);
-    const networkSeed = loadNetworks().networks[network]!.network_seed;
-
-    log.info({ step: "bootstrap" }, "starting the local mesh's bootstrap/relay server");
-    this.bootstrap = new BootstrapServer({ binary: tc.path("kitsune2-bootstrap-srv"), logDir: paths.logDir, log });
-    const bootstrapUrl = await this.bootstrap.start();
-
-    log.info({ step: "conductor", bootstrapUrl }, "starting the Holochain conductor");
-    this.conductor = new Conductor({
-      holochainBinary: tc.path("holochain"),
-      paths,
-      bootstrapUrl,
-      relayUrl: bootstrapUrl,
-      networkSeed,
-      happFile,
-      fastGossip: true,
-      log,
-    });
-    await this.conductor.start();
-
-    log.info({ step: "advertise" }, "publishing this node's capability");
-    const libp2pKey = await loadOrCreateLibp2pKey(paths.libp2pKey);
-    const draft = await capabilityDraft({ name: this.opts.name, agentPubKey: this.conductor.agentPubKey, libp2pKey });
-    await agentRegistry(this.conductor).publishCapability(draft);
+    this.facts = new NodeFacts({ dataDir, log, measureTokens: this.opts.measureTokens ?? true });
+    await this.facts.probe();
+    // The peer id survives restarts and network switches, like the agent key.
+    this.libp2pKey = await loadOrCreateLibp2pKey(nodePaths(dataDir).libp2pKey);
+    await this.joinMesh(choice);
+    this.phase = "running";
     return this.status();
   }
 
+  /** Leave the current mesh (announcing it) and join another. */
+  async join(network: string, bootstrapUrl?: string): Promise<DaemonStatus> {
+    const choice = chooseNetwork(network, { bootstrapUrl });
+    if (this.phase !== "running") throw new RippleError(`the node is ${this.phase}`, "wait until it is running, then try again");
+    this.phase = "switching";
+    try {
+      await this.session?.stop();
+      this.session = undefined;
+      await this.joinMesh(choice);
+    } finally {
+      this.phase = "running";
+    }
+    return this.status();
+  }
+
+  private async joinMesh(choice: NetworkChoice): Promise<void> {
+    const { log, dataDir } = this.opts;
+    log.info({ step: "dna-pins", network: choice.name }, "checking this build's DNA hashes against the network's pins");
+    await assertPinnedDnaHashes(choice.name, happFile);
+    const facts = this.facts!;
+    const session = new MeshSession({
+      dataDir,
+      choice,
+      toolchain: this.toolchain!,
+      happFile,
+      libp2pKey: this.libp2pKey!,
+      draft: (agent, multiaddrs) => facts.draft({ name: this.opts.name, agentPubKey: agent, multiaddrs, libp2pKey: this.libp2pKey! }),
+      sampleLoad: () => facts.sampleLoad(),
+      activeJobs: () => 0,
+      p2pListen: [`/ip4/0.0.0.0/tcp/${this.opts.p2pPort ?? 0}`],
+      livenessWindowMs: this.opts.livenessWindowMs ?? choice.spec.liveness_window_ms,
+      heartbeatIntervalMs: this.opts.heartbeatIntervalMs ?? choice.spec.heartbeat_interval_ms,
+      log,
+    });
+    session.on("event", (event: object) => this.events.emit("event", event));
+    this.session = session;
+    await session.start();
+    this.events.emit("event", { type: "mesh:joined", network: choice.name });
+  }
+
+  private async startApi(): Promise<void> {
+    const { log, dataDir } = this.opts;
+    this.api = await startLocalApi({
+      ...(this.opts.apiHost ? { host: this.opts.apiHost } : {}),
+      port: this.opts.apiPort ?? 0,
+      ...(this.opts.apiToken ? { token: this.opts.apiToken } : {}),
+      log,
+      source: {
+        status: () => this.status(),
+        peers: async () => this.peers(),
+        shutdown: async () => this.onShutdownRequest(),
+        join: (req: { network: string; bootstrapUrl?: string }) => this.join(req.network, req.bootstrapUrl),
+        events: this.events,
+      },
+    });
+    await writeApiDescriptor(dataDir, { url: this.api.url, ...(this.opts.apiToken ? { token: this.opts.apiToken } : {}) });
+  }
+
+  peers(): PeerInfo[] {
+    return this.session?.peers() ?? [];
+  }
+
   async status(): Promise<DaemonStatus> {
-    if (!this.conductor || !this.bootstrap) throw new RippleError("the daemon is not running", "start it with `npm start`");
-    const peers = await agentRegistry(this.conductor).listNodes();
-    const agents = new Set(peers.map((p) => encodeHashToBase64(p.author)));
+    const session = this.session?.describe();
     return {
       name: this.opts.name,
-      network: this.network,
-      agentPubKey: encodeHashToBase64(this.conductor.agentPubKey),
-      bootstrapUrl: this.bootstrap.url,
+      phase: this.phase,
+      pid: process.pid,
       dataDir: this.opts.dataDir,
-      peers: agents.size,
+      api: this.api?.url ?? null,
+      uptimeMs: Date.now() - this.startedAt,
+      hardwareClass: this.facts?.hardwareClass ?? null,
+      tokensPerSecond: this.facts?.tokensPerSecond ?? null,
+      network: session?.network ?? this.opts.network ?? "local",
+      agentPubKey: session?.agentPubKey ?? null,
+      peerId: session?.peerId ?? null,
+      multiaddrs: session?.multiaddrs ?? [],
+      relayUrl: session?.relayUrl ?? null,
+      localHost: session?.localHost ?? null,
+      conductor: session?.conductor ?? null,
+      livenessWindowMs: session?.livenessWindowMs ?? null,
+      mesh: session?.mesh ?? { state: "isolated", knownAgents: 0, visibleNodes: 0, onlineNodes: 0 },
     };
   }
 
   async stop(): Promise<void> {
-    await this.conductor?.stop();
-    await this.bootstrap?.stop();
+    this.phase = "stopping";
+    await this.session?.stop().catch((err) => this.opts.log.error({ err }, "error while leaving the mesh"));
+    await this.facts?.dispose();
+    await this.api?.close();
+    if (this.api) await removeApiDescriptor(this.opts.dataDir);
+    this.phase = "stopped";
+  }
+}
+
+export interface DaemonStatus {
+  name: string;
+  phase: DaemonPhase;
+  pid: number;
+  dataDir: string;
+  api: string | null;
+  uptimeMs: number;
+  hardwareClass: string | null;
+  tokensPerSecond: number | null;
+  network: string;
+  agentPubKey: string | null;
+  peerId: string | null;
+  multiaddrs: string[];
+  relayUrl: string | null;
+  localHost: { url: string; hostPeerId: string; self: boolean } | null;
+  conductor: { pid: number | null; restarts: number } | null;
+  livenessWindowMs: number | null;
+  mesh: { state: "connected" | "syncing" | "isolated"; knownAgents: number; visibleNodes: number; onlineNodes: number };
+}
+
+async function assertNoDaemonRunning(dataDir: string): Promise<void> {
+  const running = await readApiDescriptor(dataDir).catch(() => undefined);
+  if (running) {
+    throw new AlreadyRunningError(
+      `a node is already running for ${dataDir} (pid ${running.pid}, API ${running.url})`,
+      "stop it with `ripple down`, or start this one with another --data-dir",
+    );
   }
 }
 

@@ -1,5 +1,6 @@
-// What `npm start` runs: the daemon brings up the local bootstrap/relay server and the conductor,
-// advertises the node, and on SIGTERM stops the conductor (with SIGINT) and exits cleanly.
+// What `npm start` runs (`ripple up --network local`): alone on the local mesh the node hosts the
+// bootstrap/relay server itself, starts the conductor, advertises itself, and on SIGTERM stops
+// the conductor (with SIGINT) and exits cleanly.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -20,7 +21,7 @@ function alive(pid: number): boolean {
 
 describe("the daemon", () => {
   it("starts a local single-node mesh and shuts everything down on SIGTERM", async () => {
-    const daemon = spawn(process.execPath, ["--import", "tsx", "node/src/main.ts", "--data-dir", dataDir, "--name", "lifecycle"], {
+    const daemon = spawn(process.execPath, ["node/bin/ripple.mjs", "--data-dir", dataDir, "up", "--network", "local", "--name", "lifecycle", "--no-measure"], {
       cwd: repoRoot,
       env: { ...process.env, RIPPLE_LOG_LEVEL: "info" },
       stdio: ["ignore", "pipe", "pipe"],
@@ -35,13 +36,15 @@ describe("the daemon", () => {
       daemon.on("exit", (code) => reject(new Error(`daemon exited with ${code}: ${JSON.stringify(logs.slice(-5))}`)));
     });
     const entry = await running;
-    const node = entry.node as { name: string; peers: number; agentPubKey: string; bootstrapUrl: string };
+    const node = entry.node as { name: string; network: string; agentPubKey: string; relayUrl: string; localHost: { self: boolean }; mesh: { state: string } };
     expect(node.name).toBe("lifecycle");
-    expect(node.peers).toBe(1);
+    expect(node.network).toBe("local");
     expect(node.agentPubKey).toMatch(/^uhCAk/);
-    expect(node.bootstrapUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(node.relayUrl).toMatch(/^http:\/\/[\d.]+:\d+$/);
+    expect(node.localHost.self).toBe(true);
+    expect(node.mesh.state).toBe("isolated");
 
-    const children = execFileSync("pgrep", ["-f", `${dataDir}/conductor-config.yaml`]).toString().trim().split("\n").map(Number);
+    const children = execFileSync("pgrep", ["-f", `${dataDir}/local/conductor-config.yaml`]).toString().trim().split("\n").map(Number);
     expect(children.length).toBeGreaterThan(0);
 
     const exitCode = new Promise<number | null>((resolve) => daemon.on("exit", (code) => resolve(code)));

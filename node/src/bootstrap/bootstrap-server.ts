@@ -32,6 +32,7 @@ export class BootstrapServer {
         // It prints nothing and waits forever when it cannot bind (DESIGN.md): the timeout is the error.
         readyTimeoutMs: opts.readyTimeoutMs ?? 15_000,
         logFile: join(opts.logDir, "bootstrap-server.log"),
+        pidFile: join(opts.logDir, "bootstrap-server.pid"),
         stopSignal: "SIGINT",
         startFix: `check that ${this.listen} is free and can be bound (another server may hold the port)`,
       },

@@ -66,6 +66,7 @@ export class Conductor {
         },
         readyTimeoutMs: opts.readyTimeoutMs ?? 60_000,
         logFile: join(opts.paths.logDir, "conductor.log"),
+        pidFile: join(opts.paths.logDir, "conductor.pid"),
         stopSignal: "SIGINT",
         stopTimeoutMs: opts.stopTimeoutMs ?? 20_000,
         startFix: `read ${join(opts.paths.logDir, "conductor.log")}; if the config is at fault, correct or delete ${opts.paths.conductorConfig}`,

@@ -3,7 +3,7 @@
 // signal and killed if it does not exit in time. The conductor and the bootstrap server use it.
 import { spawn, type ChildProcess } from "node:child_process";
 import { EventEmitter } from "node:events";
-import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, type WriteStream } from "node:fs";
 import { dirname } from "node:path";
 import { createInterface } from "node:readline";
 import { ProcessStartError } from "../errors.ts";
@@ -28,6 +28,11 @@ export interface ProcessSpec<Ready> {
   stopTimeoutMs?: number;
   /** What to tell a person when the process does not come up. */
   startFix: string;
+  /**
+   * Where the child's pid is kept. If the daemon was killed without stopping its children, the
+   * next start finds the orphan there and kills it (it would hold the conductor's databases).
+   */
+  pidFile?: string;
 }
 
 export interface RestartPolicy {
@@ -75,7 +80,27 @@ export class SupervisedProcess<Ready> extends EventEmitter {
   /** Start and wait until ready. Rejects with ProcessStartError (including the last output lines). */
   async start(): Promise<Ready> {
     this.stopping = false;
+    await this.killOrphan();
     return this.spawnUntilReady();
+  }
+
+  /** A child left running by a daemon that was killed (SIGKILL) before it could stop it. */
+  private async killOrphan(): Promise<void> {
+    const file = this.spec.pidFile;
+    if (!file || !existsSync(file)) return;
+    const pid = Number(readFileSync(file, "utf8").trim());
+    let cmdline = "";
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {
+      // not running any more
+    }
+    if (pid > 0 && cmdline.split("\0")[0] === this.spec.command) {
+      this.log.warn({ process: this.spec.name, pid }, "killing a copy left running by a previous daemon");
+      process.kill(pid, "SIGKILL");
+      for (let i = 0; i < 100 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 50));
+    }
+    rmSync(file, { force: true });
   }
 
   /** Stop gracefully; no restart follows. */
@@ -94,6 +119,7 @@ export class SupervisedProcess<Ready> extends EventEmitter {
       clearTimeout(killTimer);
     }
     this.child = undefined;
+    if (this.spec.pidFile) rmSync(this.spec.pidFile, { force: true });
     await new Promise<void>((resolve) => (this.logStream ? this.logStream.end(resolve) : resolve()));
     this.logStream = undefined;
   }
@@ -121,6 +147,10 @@ export class SupervisedProcess<Ready> extends EventEmitter {
       // children in order, instead of every child dying at once and looking like a crash.
       const child = spawn(spec.command, args, { env: spec.env ?? process.env, stdio: ["pipe", "pipe", "pipe"], detached: true });
       this.child = child;
+      if (spec.pidFile && child.pid) {
+        mkdirSync(dirname(spec.pidFile), { recursive: true });
+        writeFileSync(spec.pidFile, `${child.pid}\n`);
+      }
       const fail = (why: string, cause?: unknown) => {
         if (settled) return;
         settled = true;

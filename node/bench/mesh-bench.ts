@@ -1,0 +1,133 @@
+// `npm run bench` (part): the local mesh with real daemons and conductors, in the loopback-only
+// namespace. Prints, from one run:
+//   - cold start: 3 nodes started at once until every node sees every other online (p50 over runs)
+//   - a new node visible to every existing peer (p50, p95), from spawn and from "node running"
+//   - a SIGKILLed node seen offline by every peer (p50), against the liveness window
+//   - idle RSS of one node: daemon + conductor (+ the bootstrap/relay server when it hosts it)
+import { execFileSync } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import { LocalApiClient } from "../src/api/api-client.ts";
+import type { DaemonStatus } from "../src/daemon.ts";
+import type { PeerInfo } from "../src/mesh/peer-view.ts";
+import { killNodeHard } from "../test/support/mesh-views.ts";
+import { RippleDaemon } from "../test/support/ripple-process.ts";
+
+const coldRuns = Number(process.env.RIPPLE_BENCH_COLD_RUNS ?? 3);
+const joinRuns = Number(process.env.RIPPLE_BENCH_JOIN_RUNS ?? 5);
+const livenessWindowMs = 8000;
+const dirs: string[] = [];
+
+function up(name: string): RippleDaemon {
+  const dir = RippleDaemon.tempDir(`rm-bench-${name}-`);
+  dirs.push(dir);
+  return RippleDaemon.up(name, dir, ["--no-measure", "--liveness-window", String(livenessWindowMs)]);
+}
+
+const client = (n: RippleDaemon) => LocalApiClient.forDataDir(n.dataDir);
+const peers = async (n: RippleDaemon) => (await (await client(n)).peers()) as PeerInfo[];
+const status = async (n: RippleDaemon) => (await (await client(n)).status()) as DaemonStatus;
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 180_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return Date.now();
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const onlineIn = async (viewer: RippleDaemon, agent: string, online: boolean) => (await peers(viewer)).some((p) => p.agent === agent && p.online === online);
+
+async function stopAll(nodes: RippleDaemon[]): Promise<void> {
+  await Promise.all(nodes.map((n) => n.kill("SIGTERM")));
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function rssMb(pid: number): number {
+  const kb = Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+const childrenOf = (pid: number) => {
+  try {
+    return execFileSync("pgrep", ["-P", String(pid)]).toString().trim().split("\n").map(Number);
+  } catch {
+    return [];
+  }
+};
+
+async function coldStart(): Promise<number> {
+  const started = Date.now();
+  const nodes = ["c1", "c2", "c3"].map(up);
+  try {
+    await Promise.all(nodes.map((n) => n.waitUntilRunning()));
+    const agents = await Promise.all(nodes.map(async (n) => (await status(n)).agentPubKey!));
+    const done = await until("all see all", async () => (await Promise.all(nodes.map(async (n) => (await Promise.all(agents.map((a) => onlineIn(n, a, true)))).every(Boolean)))).every(Boolean));
+    return done - started;
+  } finally {
+    await stopAll(nodes);
+  }
+}
+
+async function main(): Promise<void> {
+  const cold: number[] = [];
+  for (let i = 0; i < coldRuns; i++) {
+    cold.push(await coldStart());
+    console.log(`cold start run ${i + 1}: ${cold.at(-1)} ms`);
+  }
+
+  const base = [up("a"), up("b")];
+  const visibleFromSpawn: number[] = [];
+  const visibleFromReady: number[] = [];
+  const deadDetected: number[] = [];
+  let rss: { daemon: number; conductor: number; relay: number } | undefined;
+  try {
+    await Promise.all(base.map((n) => n.waitUntilRunning()));
+    for (let i = 0; i < joinRuns; i++) {
+      const spawnedAt = Date.now();
+      const joiner = up(`j${i}`);
+      const ready = await joiner.waitUntilRunning();
+      const readyAt = Number(ready.time);
+      const agent = (await status(joiner)).agentPubKey!;
+      const seen = await until("joiner visible to every peer", async () => (await Promise.all(base.map((b) => onlineIn(b, agent, true)))).every(Boolean));
+      visibleFromSpawn.push(seen - spawnedAt);
+      visibleFromReady.push(seen - readyAt);
+      if (!rss) {
+        await new Promise((r) => setTimeout(r, 10_000)); // let start-up allocations settle
+        const s = await status(joiner);
+        const host = (await status(base[0]!)).localHost?.self ? base[0]! : base[1]!;
+        const relayPid = childrenOf(host.pid).find((p) => readFileSync(`/proc/${p}/cmdline`, "utf8").includes("kitsune2-bootstrap-srv"));
+        rss = { daemon: rssMb(joiner.pid), conductor: rssMb(s.conductor!.pid!), relay: relayPid ? rssMb(relayPid) : 0 };
+      }
+      const killedAt = Date.now();
+      killNodeHard(joiner.pid, childrenOf(joiner.pid));
+      await joiner.kill("SIGKILL");
+      const offline = await until("dead joiner offline everywhere", async () => (await Promise.all(base.map((b) => onlineIn(b, agent, false)))).every(Boolean));
+      deadDetected.push(offline - killedAt);
+      console.log(`join run ${i + 1}: visible ${visibleFromSpawn.at(-1)} ms after spawn (${visibleFromReady.at(-1)} ms after ready); dead seen offline after ${deadDetected.at(-1)} ms`);
+    }
+  } finally {
+    await stopAll(base);
+  }
+
+  const row = (label: string, v: number[]) => `${label.padEnd(52)} p50 ${String(percentile(v, 50)).padStart(6)} ms   p95 ${String(percentile(v, 95)).padStart(6)} ms   (n=${v.length})`;
+  console.log("\n== local mesh (real daemons + conductors, loopback namespace, 2 cores) ==");
+  console.log(row("3 nodes cold start → all see all online", cold));
+  console.log(row("new node visible to every peer (from spawn)", visibleFromSpawn));
+  console.log(row("new node visible to every peer (from ready)", visibleFromReady));
+  console.log(row(`SIGKILLed node seen offline (window ${livenessWindowMs} ms)`, deadDetected));
+  console.log(`dead-peer detection ÷ 10 s target: ${(percentile(deadDetected, 50) / 10_000).toFixed(2)}`);
+  if (rss) {
+    console.log(`idle RSS of one node: daemon ${rss.daemon.toFixed(0)} MB + conductor ${rss.conductor.toFixed(0)} MB = ${(rss.daemon + rss.conductor).toFixed(0)} MB; the host also runs the relay: ${rss.relay.toFixed(0)} MB`);
+  }
+}
+
+try {
+  await main();
+} finally {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}

@@ -1,0 +1,221 @@
+// The client side of the local API, for the `ripple` CLI (status, peers, down, watching events).
+// Every call has a time limit; every failure says what to do.
+import { join } from "node:path";
+import { RippleError, TimeoutError } from "../errors.ts";
+import { readApiDescriptor, type ApiDescriptor } from "./api-descriptor.ts";
+import type { ApiEvent, JoinRequest } from "./local-api.ts";
+import { WebSocket } from "./ws.ts";
+
+export interface LocalApiClientOptions {
+  /** Per request (and per WebSocket handshake). Default 5 s. */
+  timeoutMs?: number;
+  /** Named in error messages (where the daemon's logs are). */
+  dataDir?: string;
+}
+
+export interface EventStreamOptions {
+  /** Ends the stream (the iterator returns). */
+  signal?: AbortSignal;
+}
+
+/** Nothing answers at the daemon's URL. */
+export class DaemonUnreachableError extends RippleError {}
+
+/** The daemon answered with an error. */
+export class LocalApiRequestError extends RippleError {
+  constructor(
+    message: string,
+    fix: string,
+    readonly status: number,
+    readonly code: string,
+  ) {
+    super(message, fix);
+  }
+}
+
+/** Events queued beyond this pause reading from the socket (the daemon drops us if we stay behind). */
+const EVENTS_HIGH_WATER = 256;
+
+export class LocalApiClient {
+  readonly url: string;
+  private readonly token: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly dataDir: string | undefined;
+
+  constructor(descriptor: Pick<ApiDescriptor, "url" | "token">, opts: LocalApiClientOptions = {}) {
+    this.url = descriptor.url.replace(/\/+$/, "");
+    this.token = descriptor.token;
+    this.timeoutMs = opts.timeoutMs ?? 5000;
+    this.dataDir = opts.dataDir;
+  }
+
+  /** The client of the daemon running for `dataDir`; throws `NoDaemonRunningError` when none is. */
+  static async forDataDir(dataDir: string, opts: Omit<LocalApiClientOptions, "dataDir"> = {}): Promise<LocalApiClient> {
+    return new LocalApiClient(await readApiDescriptor(dataDir), { ...opts, dataDir });
+  }
+
+  health(): Promise<{ ok: boolean }> {
+    return this.request("GET", "/healthz") as Promise<{ ok: boolean }>;
+  }
+
+  status(): Promise<unknown> {
+    return this.request("GET", "/v1/status");
+  }
+
+  peers(): Promise<unknown> {
+    return this.request("GET", "/v1/peers");
+  }
+
+  /** Asks the daemon to stop; resolves once it has accepted (it then stops in the background). */
+  async shutdown(): Promise<void> {
+    await this.request("POST", "/v1/shutdown");
+  }
+
+  /**
+   * Moves the running node to another mesh; resolves with what the daemon answers once it has joined.
+   * Joining starts services, so its time limit is its own (default 120 s).
+   */
+  join(req: JoinRequest, opts: { timeoutMs?: number } = {}): Promise<unknown> {
+    return this.request("POST", "/v1/join", req, opts.timeoutMs ?? 120_000);
+  }
+
+  /** The daemon's events, starting with its `{type: "hello"}`; ends when the daemon closes the stream. */
+  async *events(opts: EventStreamOptions = {}): AsyncGenerator<ApiEvent, void, undefined> {
+    const wsUrl = `${this.url.replace(/^http/, "ws")}/v1/events`;
+    const ws = new WebSocket(wsUrl, {
+      handshakeTimeout: this.timeoutMs,
+      maxPayload: 16 * 1024 * 1024,
+      ...(this.token ? { headers: { authorization: `Bearer ${this.token}` } } : {}),
+    });
+    const queue: ApiEvent[] = [];
+    let ended = false;
+    let closingLocally = false;
+    let failure: Error | undefined;
+    let wake: (() => void) | undefined;
+    const notify = (): void => {
+      wake?.();
+      wake = undefined;
+    };
+
+    ws.on("message", (data: Buffer) => {
+      try {
+        queue.push(JSON.parse(data.toString("utf8")) as ApiEvent);
+      } catch (err) {
+        failure ??= new RippleError(`the daemon at ${this.url} sent an event that is not JSON`, "check that the daemon and the CLI are the same version", { cause: err });
+        ws.terminate();
+      }
+      if (queue.length >= EVENTS_HIGH_WATER) ws.pause();
+      notify();
+    });
+    ws.on("unexpected-response", (_req: unknown, res: NodeJS.ReadableStream & { statusCode?: number }) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        failure ??= this.errorFromBody(res.statusCode ?? 0, Buffer.concat(chunks).toString("utf8"), "GET /v1/events");
+        ws.terminate();
+        notify();
+      });
+    });
+    ws.on("error", (err: Error) => {
+      failure ??= this.transportError(err, "GET /v1/events");
+      notify();
+    });
+    ws.on("close", (code: number, reason: Buffer) => {
+      ended = true;
+      if (!closingLocally && code === 1013) {
+        failure ??= new RippleError(`the daemon at ${this.url} dropped this event stream: ${reason.toString() || "it was read too slowly"}`, "reconnect, and consume events promptly");
+      } else if (!closingLocally && code !== 1000 && code !== 1001 && code !== 1005) {
+        failure ??= new DaemonUnreachableError(`the event stream from ${this.url} ended abruptly (code ${code})`, this.unreachableFix());
+      }
+      notify();
+    });
+    const onAbort = (): void => {
+      closingLocally = true;
+      ws.terminate();
+    };
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
+
+    try {
+      for (;;) {
+        const next = queue.shift();
+        if (next !== undefined) {
+          if (queue.length < EVENTS_HIGH_WATER / 2) ws.resume();
+          yield next;
+          continue;
+        }
+        if (ended) {
+          if (failure && !closingLocally) throw failure;
+          return;
+        }
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    } finally {
+      opts.signal?.removeEventListener("abort", onAbort);
+      if (!ended) {
+        closingLocally = true;
+        ws.close(1000, "client done");
+        setTimeout(() => ws.terminate(), 1000).unref();
+      }
+    }
+  }
+
+  private async request(method: "GET" | "POST", path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<unknown> {
+    const what = `${method} ${path}`;
+    const headers: Record<string, string> = {};
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(this.url + path, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      text = await res.text();
+    } catch (err) {
+      throw this.transportError(err, what, timeoutMs);
+    }
+    if (!res.ok) throw this.errorFromBody(res.status, text, what);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (err) {
+      throw new RippleError(`the daemon at ${this.url} answered ${what} with something that is not JSON`, "check that the daemon and the CLI are the same version", { cause: err });
+    }
+  }
+
+  private unreachableFix(): string {
+    const logs = this.dataDir ? join(this.dataDir, "logs") : "the daemon's logs";
+    return `is \`ripple up\` still running? see ${logs}`;
+  }
+
+  private transportError(err: unknown, what: string, timeoutMs = this.timeoutMs): RippleError {
+    const e = err as Error & { cause?: { code?: string }; code?: string };
+    if (e.name === "TimeoutError" || /handshake has timed out/i.test(e.message)) {
+      return new TimeoutError(`the daemon at ${this.url} did not answer ${what} within ${timeoutMs} ms`, this.unreachableFix(), { cause: err });
+    }
+    const code = e.cause?.code ?? e.code;
+    const detail = code ?? e.message;
+    return new DaemonUnreachableError(`the daemon is not reachable at ${this.url} (${what}: ${detail})`, this.unreachableFix(), { cause: err });
+  }
+
+  private errorFromBody(status: number, text: string, what: string): LocalApiRequestError {
+    try {
+      const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; fix?: unknown } };
+      const e = body.error;
+      if (e && typeof e.message === "string") {
+        return new LocalApiRequestError(
+          `the daemon refused ${what} (${status}): ${e.message}`,
+          typeof e.fix === "string" ? e.fix : "see the daemon's logs",
+          status,
+          typeof e.code === "string" ? e.code : "unknown",
+        );
+      }
+    } catch {
+      // not our JSON error body: fall through
+    }
+    return new LocalApiRequestError(`the daemon at ${this.url} answered ${what} with HTTP ${status}`, this.unreachableFix(), status, "unknown");
+  }
+}

@@ -1,0 +1,323 @@
+// The daemon's local HTTP + WebSocket API, used by the `ripple` CLI and the web UI.
+//   GET  /healthz     {ok: true}
+//   GET  /v1/status   source.status()
+//   GET  /v1/peers    source.peers()
+//   POST /v1/shutdown 202, then source.shutdown() once the response is sent
+//   POST /v1/join     {network, bootstrapUrl?} → source.join() (only when the source has join)
+//   GET  /v1/events   WebSocket: {type:"hello"} then every source event as one JSON text message
+// Who may call it is decided in request-guard.ts (loopback by default; a token beyond loopback).
+import type { EventEmitter } from "node:events";
+import type { AddressInfo } from "node:net";
+import fastifyWebsocket from "@fastify/websocket";
+import { fastify, LogController, type FastifyError, type FastifyReply } from "fastify";
+import { z } from "zod";
+import { RippleError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { removeApiDescriptor, writeApiDescriptor } from "./api-descriptor.ts";
+import { allowedHostnames, checkRequest, isLoopbackHost, isWildcardHost, normalizeHostname, type ApiErrorBody } from "./request-guard.ts";
+import { WS_OPEN, type WsSocket } from "./ws.ts";
+
+export { isLoopbackHost } from "./request-guard.ts";
+
+/** What travels on /v1/events. */
+export interface ApiEvent {
+  type: string;
+  [key: string]: unknown;
+}
+
+export const joinRequestSchema = z.strictObject({
+  network: z.string().min(1).max(64),
+  bootstrapUrl: z.url({ protocol: /^(https?|wss?)$/ }).optional(),
+});
+export type JoinRequest = z.infer<typeof joinRequestSchema>;
+
+/** What the API serves; the daemon implements it. */
+export interface ApiSource {
+  status(): Promise<unknown>;
+  peers(): Promise<unknown>;
+  shutdown(): Promise<void>;
+  /** Switch this node to another mesh; without it POST /v1/join is 404. */
+  join?(req: JoinRequest): Promise<unknown>;
+  /** Emits "event" with a JSON-serialisable `ApiEvent`. */
+  events: EventEmitter;
+}
+
+export interface LocalApiOptions {
+  /** Default 127.0.0.1. Anything but loopback requires `token`. */
+  host?: string;
+  /** Default 0: any free port. */
+  port?: number;
+  /** Required beyond loopback; when set it is checked on every request, loopback included. */
+  token?: string;
+  source: ApiSource;
+  log: Logger;
+  /** Default 64 KiB. */
+  bodyLimitBytes?: number;
+  /** When set, `<dataDir>/api.json` is written once listening and removed on close. */
+  dataDir?: string;
+  /** Extra names the API may be addressed as in `Host` (e.g. this machine's DNS name). */
+  allowedHosts?: string[];
+  /** A WebSocket client with more than this many bytes queued is dropped. Default 1 MiB. */
+  wsMaxBufferedBytes?: number;
+  /** How long status()/peers() may take before the request fails with 504. Default 10 s. */
+  sourceTimeoutMs?: number;
+}
+
+export interface LocalApi {
+  /** Where a client on this machine reaches the API (a wildcard bind is reached via 127.0.0.1). */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Thrown by an `ApiSource` while the daemon is still starting (or stopping): the API answers 503. */
+export class DaemonNotReadyError extends RippleError {}
+
+/** The local API could not start. */
+export class LocalApiStartError extends RippleError {}
+
+export const API_VERSION = 1;
+const MIN_TOKEN_LENGTH = 16;
+/** Close code for a client dropped for reading too slowly ("try again later"). */
+export const WS_CLOSE_TOO_SLOW = 1013;
+
+export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi> {
+  const host = normalizeHostname(opts.host ?? "127.0.0.1");
+  const requestedPort = opts.port ?? 0;
+  const token = opts.token === "" ? undefined : opts.token;
+  const log = opts.log.child({ seam: "local-api" });
+  const wsMaxBufferedBytes = opts.wsMaxBufferedBytes ?? 1024 * 1024;
+  const sourceTimeoutMs = opts.sourceTimeoutMs ?? 10_000;
+
+  if (!isLoopbackHost(host) && token === undefined) {
+    throw new LocalApiStartError(
+      `refusing to serve the local API on ${host} without a token: anyone who can reach that address could control this node`,
+      "set a token (`export RIPPLE_API_TOKEN=$(openssl rand -hex 32)` before `ripple up`), or keep the API on loopback with --api-host 127.0.0.1",
+    );
+  }
+  if (token !== undefined && token.length < MIN_TOKEN_LENGTH) {
+    throw new LocalApiStartError(
+      `the API token is too short (${token.length} characters, at least ${MIN_TOKEN_LENGTH} required)`,
+      "use a longer RIPPLE_API_TOKEN, e.g. `export RIPPLE_API_TOKEN=$(openssl rand -hex 32)`",
+    );
+  }
+
+  const app = fastify({
+    loggerInstance: log,
+    // Per-request info lines would drown the daemon's log (the UI polls); refusals and failures are logged below.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: opts.bodyLimitBytes ?? 64 * 1024,
+    requestTimeout: 30_000,
+  });
+  // Added before the plugin so that it runs before the plugin's own preClose (which closes clients
+  // without a code): clients learn the daemon is going away (1001), and one that never answers the
+  // close handshake would hold fastify.close() for ws's 30 s close timeout, so it is cut after a grace.
+  app.addHook("preClose", async () => {
+    const open = [...app.websocketServer.clients] as WsSocket[];
+    for (const ws of open) ws.close(1001, "daemon shutting down");
+    await Promise.race([
+      Promise.all(open.map((ws) => (ws.readyState === 3 ? undefined : new Promise((r) => ws.once("close", r))))),
+      new Promise((r) => setTimeout(r, 1000).unref()),
+    ]);
+    for (const ws of open) ws.terminate();
+  });
+
+  // Inbound WebSocket messages are not part of the protocol; keep what a client can make us buffer small.
+  await app.register(fastifyWebsocket, { options: { maxPayload: 4096 } });
+
+  const urlHost = isWildcardHost(host) ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  let url = `http://${urlHost}:${requestedPort}`; // the real port is known after listen
+  const guard = { allowedHostnames: allowedHostnames(host, opts.allowedHosts), token, get url() { return url; } };
+
+  app.addHook("onRequest", async (req, reply) => {
+    const rejection = checkRequest({ headers: req.headers, url: req.url, isWebSocket: req.ws }, guard);
+    if (rejection) {
+      log.warn({ method: req.method, path: req.routeOptions.url ?? "?", code: rejection.code, remote: req.ip }, "local API request refused");
+      return sendError(reply, rejection.status, rejection);
+    }
+  });
+
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, 404, {
+      code: "not_found",
+      message: `no route ${req.method} ${req.url.split("?")[0]}`,
+      fix: `the local API serves GET /healthz, GET /v1/status, GET /v1/peers, POST /v1/shutdown,${opts.source.join ? " POST /v1/join," : ""} GET /v1/events (WebSocket)`,
+    }),
+  );
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof RippleError) {
+      const status = err instanceof DaemonNotReadyError ? 503 : err instanceof SourceTimeoutError ? 504 : 500;
+      if (status === 500) log.error({ err, path: req.url }, "local API request failed");
+      return sendError(reply, status, { code: status === 503 ? "not_ready" : status === 504 ? "timeout" : "failed", message: messageOf(err), fix: err.fix });
+    }
+    const status = err.statusCode ?? 500;
+    if (status === 413) {
+      return sendError(reply, 413, {
+        code: "body_too_large",
+        message: `the request body is larger than ${app.initialConfig.bodyLimit} bytes`,
+        fix: "send a smaller body",
+      });
+    }
+    if (err.code === "FST_ERR_CTP_INVALID_JSON_BODY" || err.code === "FST_ERR_CTP_EMPTY_JSON_BODY" || (status === 400 && err instanceof SyntaxError)) {
+      return sendError(reply, 400, { code: "invalid_json", message: `the request body is not valid JSON: ${err.message}`, fix: "send a valid JSON body (or none)" });
+    }
+    if (status >= 400 && status < 500) {
+      return sendError(reply, status, { code: "bad_request", message: err.message, fix: "correct the request" });
+    }
+    log.error({ err, path: req.url }, "local API request failed");
+    return sendError(reply, 500, { code: "internal", message: `internal error: ${err.message}`, fix: "see the daemon's log for details" });
+  });
+
+  app.get("/healthz", async () => ({ ok: true }));
+  app.get("/v1/status", async (_req, reply) => sendJson(reply, await withTimeout(opts.source.status(), sourceTimeoutMs, "status")));
+  app.get("/v1/peers", async (_req, reply) => sendJson(reply, await withTimeout(opts.source.peers(), sourceTimeoutMs, "peers")));
+
+  let shutdownRequested = false;
+  app.post(
+    "/v1/shutdown",
+    {
+      // Runs after the 202 has been written, so the caller learns that shutdown began before the API goes away.
+      onResponse: async (_req, reply) => {
+        if (reply.statusCode !== 202 || shutdownRequested) return;
+        shutdownRequested = true;
+        log.info("shutdown requested over the local API");
+        setImmediate(() => {
+          opts.source.shutdown().catch((err: unknown) => log.error({ err }, "shutdown requested over the local API failed"));
+        });
+      },
+    },
+    async (_req, reply) => reply.code(202).send({ ok: true, shuttingDown: true }),
+  );
+
+  const { join } = opts.source;
+  if (join) {
+    app.post("/v1/join", async (req, reply) => {
+      const parsed = joinRequestSchema.safeParse(req.body);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        return sendError(reply, 400, {
+          code: "invalid_request",
+          message: `invalid join request: ${issue?.path.join(".") || "(body)"}: ${issue?.message}`,
+          fix: 'send a JSON body {"network": "<name>", "bootstrapUrl"?: "<url>"}',
+        });
+      }
+      return sendJson(reply, await join.call(opts.source, parsed.data));
+    });
+  }
+
+  // One listener on the source for all clients: each event is serialised once.
+  const clients = new Set<WsSocket>();
+  const onEvent = (event: unknown): void => {
+    if (clients.size === 0) return;
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(event);
+    } catch (err) {
+      log.warn({ err }, "an event could not be serialised to JSON; not sent");
+      return;
+    }
+    if (text === undefined) return;
+    for (const ws of clients) sendOrDrop(ws, text);
+  };
+  const sendOrDrop = (ws: WsSocket, text: string): void => {
+    if (ws.readyState !== WS_OPEN) return;
+    // A client that does not read would otherwise make us queue every event in memory forever.
+    if (ws.bufferedAmount > wsMaxBufferedBytes) {
+      clients.delete(ws);
+      log.warn({ bufferedAmount: ws.bufferedAmount, limit: wsMaxBufferedBytes }, "dropping an event stream client that reads too slowly");
+      ws.close(WS_CLOSE_TOO_SLOW, "too slow: events were dropped; reconnect");
+      setTimeout(() => ws.terminate(), 2000).unref();
+      return;
+    }
+    ws.send(text);
+  };
+
+  app.get("/v1/events", { websocket: true }, (socket) => {
+    const ws = socket as WsSocket;
+    clients.add(ws);
+    ws.on("close", () => clients.delete(ws));
+    ws.on("error", () => clients.delete(ws));
+    sendOrDrop(ws, JSON.stringify({ type: "hello", api: "ripple-local-api", version: API_VERSION, time: new Date().toISOString() }));
+  });
+
+  try {
+    await app.listen({ host, port: requestedPort });
+  } catch (err) {
+    await app.close().catch(() => {});
+    throw listenError(err, host, requestedPort);
+  }
+  const port = (app.server.address() as AddressInfo).port;
+  url = `http://${urlHost}:${port}`;
+  opts.source.events.on("event", onEvent);
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      opts.source.events.off("event", onEvent);
+      try {
+        await app.close();
+      } finally {
+        if (opts.dataDir !== undefined) await removeApiDescriptor(opts.dataDir);
+      }
+      log.info({ url }, "local API closed");
+    })());
+
+  if (opts.dataDir !== undefined) {
+    try {
+      await writeApiDescriptor(opts.dataDir, { url, ...(token ? { token } : {}) });
+    } catch (err) {
+      opts.source.events.off("event", onEvent);
+      await app.close().catch(() => {});
+      throw err;
+    }
+  }
+  log.info({ url, tokenRequired: token !== undefined }, "local API listening");
+  return { url, port, close };
+}
+
+class SourceTimeoutError extends RippleError {}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new SourceTimeoutError(`the daemon did not produce its ${what} within ${ms} ms`, "retry; if it persists, see the daemon's logs")),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function sendJson(reply: FastifyReply, value: unknown): FastifyReply {
+  return reply.header("content-type", "application/json; charset=utf-8").send(JSON.stringify(value ?? null));
+}
+
+function sendError(reply: FastifyReply, status: number, body: ApiErrorBody): FastifyReply {
+  return reply.code(status).header("content-type", "application/json; charset=utf-8").send(JSON.stringify({ error: { code: body.code, message: body.message, fix: body.fix } }));
+}
+
+/** A RippleError's message without the ". Fix: …" suffix (the fix travels in its own field). */
+function messageOf(err: RippleError): string {
+  const suffix = `. Fix: ${err.fix}`;
+  return err.message.endsWith(suffix) ? err.message.slice(0, -suffix.length) : err.message;
+}
+
+function listenError(err: unknown, host: string, port: number): RippleError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  if (code === "EADDRINUSE") {
+    return new LocalApiStartError(`cannot serve the local API on ${where}: the port is already in use`, "pick another port with --api-port (0 picks a free one), or stop the other process using it", { cause: err });
+  }
+  if (code === "EADDRNOTAVAIL" || code === "ENOTFOUND" || code === "EAI_AGAIN") {
+    return new LocalApiStartError(`cannot serve the local API on ${where}: ${host} is not an address of this machine`, "pick one of this machine's addresses with --api-host (default 127.0.0.1)", { cause: err });
+  }
+  if (code === "EACCES") {
+    return new LocalApiStartError(`cannot serve the local API on ${where}: permission denied`, "pick a port above 1023 with --api-port", { cause: err });
+  }
+  return new LocalApiStartError(`cannot serve the local API on ${where}: ${(err as Error).message}`, "check --api-host and --api-port", { cause: err });
+}

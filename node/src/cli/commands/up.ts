@@ -1,0 +1,80 @@
+// `ripple up`: run this machine's node in the foreground until Ctrl-C / SIGTERM / `ripple down`.
+import type { Command } from "commander";
+import { hostname } from "node:os";
+import { readPreferences } from "../../config/node-preferences.ts";
+import { assertPortFree } from "../../config/port-check.ts";
+import { createLogger } from "../../log.ts";
+import { milliseconds, nodeName, port } from "../options.ts";
+import { fail, globalOptions } from "../run.ts";
+
+interface UpOptions {
+  network?: string;
+  name: string;
+  bootstrap?: string;
+  apiHost?: string;
+  apiPort?: number;
+  p2pPort?: number;
+  livenessWindow?: number;
+  heartbeatInterval?: number;
+  measure: boolean;
+}
+
+export function upCommand(program: Command): void {
+  program
+    .command("up")
+    .description("start this machine's node and join a mesh (runs until Ctrl-C or `ripple down`)")
+    .option("--network <name>", "local | testnet | mainnet (default: the last `ripple join`, else local)")
+    .option("--name <name>", "the name peers see", nodeName, hostname().slice(0, 64) || "ripple-node")
+    .option("--bootstrap <url>", "bootstrap/relay server URL (overrides the network's; required for testnet/mainnet)")
+    .option("--api-host <host>", "address of the local API; anything but loopback needs RIPPLE_API_TOKEN")
+    .option("--api-port <port>", "port of the local API (default: any free port)", port)
+    .option("--p2p-port <port>", "libp2p TCP port (default: any free port)", port)
+    .option("--liveness-window <ms>", "a peer silent this long shows as offline (default: the network's)", milliseconds(2000, 3_600_000))
+    .option("--heartbeat-interval <ms>", "how often this node writes a heartbeat (default: the network's)", milliseconds(1000, 600_000))
+    .option("--no-measure", "skip measuring tokens/s on the default model at start")
+    .action(async (opts: UpOptions, cmd: Command) => {
+      const { dataDir } = globalOptions(cmd);
+      const log = createLogger("ripple");
+      const prefs = readPreferences(dataDir);
+      if (opts.p2pPort) await assertPortFree("0.0.0.0", opts.p2pPort, "--p2p-port");
+      // Loaded here so that the light commands (status, peers, …) do not pay for the daemon's imports.
+      const { Daemon } = await import("../../daemon.ts");
+      const daemon = new Daemon({
+        dataDir,
+        name: opts.name,
+        log,
+        network: opts.network ?? prefs?.network ?? "local",
+        ...defined({ bootstrapUrl: opts.bootstrap ?? (opts.network ? undefined : prefs?.bootstrapUrl) }),
+        ...defined({ apiHost: opts.apiHost, apiPort: opts.apiPort, apiToken: process.env.RIPPLE_API_TOKEN, p2pPort: opts.p2pPort }),
+        ...defined({ livenessWindowMs: opts.livenessWindow, heartbeatIntervalMs: opts.heartbeatInterval }),
+        measureTokens: opts.measure,
+        ...defined({ binDir: process.env.RIPPLE_BIN_DIR }),
+      });
+
+      let stopping = false;
+      const shutdown = async (reason: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal: reason }, "shutting down");
+        await daemon.stop();
+        process.exit(0);
+      };
+      process.on("SIGINT", () => void shutdown("SIGINT"));
+      process.on("SIGTERM", () => void shutdown("SIGTERM"));
+      daemon.onShutdownRequest = () => void shutdown("ripple down");
+
+      try {
+        const status = await daemon.start();
+        log.info({ node: status }, `node running on the ${status.network} mesh; Ctrl-C stops it`);
+        process.stderr.write(`ripple: ${status.name} is up on ${status.network} (API ${status.api}); \`ripple status\` and \`ripple peers\` show the mesh\n`);
+      } catch (err) {
+        await daemon.stop().catch(() => {});
+        fail(err);
+      }
+    });
+}
+
+/** Drops undefined values: the daemon's options must not receive keys set to undefined. */
+function defined<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

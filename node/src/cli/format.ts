@@ -1,0 +1,39 @@
+// Human-readable output of the read commands (`--json` prints the same data unformatted).
+import type { DaemonStatus } from "../daemon.ts";
+import type { PeerInfo } from "../mesh/peer-view.ts";
+
+export function formatStatus(s: DaemonStatus): string {
+  const others = s.mesh.visibleNodes;
+  const relay = s.localHost ? `${s.relayUrl} (${s.localHost.self ? "hosted by this node" : `hosted by ${s.localHost.hostPeerId}`})` : (s.relayUrl ?? "-");
+  const rows: Array<[string, string]> = [
+    ["node", `${s.name} (${s.phase}, pid ${s.pid}, up ${Math.round(s.uptimeMs / 1000)} s)`],
+    ["network", `${s.network}: mesh ${s.mesh.state}, ${others} peer${others === 1 ? "" : "s"} (${s.mesh.onlineNodes} online, ${s.mesh.knownAgents} known to the conductor)`],
+    ["agent", s.agentPubKey ?? "-"],
+    ["peer id", s.peerId ?? "-"],
+    ["relay", relay],
+    ["hardware", `${s.hardwareClass ?? "-"}, ${s.tokensPerSecond ?? 0} tokens/s measured`],
+    ["conductor", s.conductor ? `pid ${s.conductor.pid ?? "-"}, ${s.conductor.restarts} restarts` : "-"],
+    ["api", s.api ?? "-"],
+    ["data dir", s.dataDir],
+  ];
+  return rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join("\n") + "\n";
+}
+
+export function formatPeers(peers: PeerInfo[], nowMs: number): string {
+  if (peers.length === 0) return "no nodes yet: this node has not advertised itself (is it still starting?)\n";
+  const header = ["NAME", "STATE", "CLASS", "CPU", "RAM", "GPU", "TOK/S", "LOAD", "LAST HEARD", "MODELS"];
+  const rows = peers.map((p) => [
+    p.self ? `${p.name} (this node)` : p.name,
+    p.online ? "online" : "offline",
+    p.hardwareClass,
+    `${p.cpuCores}×${p.cpuArch}`,
+    `${p.ramGb} GB`,
+    p.gpu ? `${p.gpu.model} ${p.gpu.vram_gb} GB` : "-",
+    String(p.tokensPerSecond),
+    `cpu ${p.load.cpu_percent}% mem ${p.load.memory_percent}%`,
+    p.self || p.lastHeardMs === null ? (p.self ? "now" : "never") : `${Math.max(0, Math.round((nowMs - p.lastHeardMs) / 1000))} s ago`,
+    p.models.join(", ") || "-",
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n") + "\n";
+}

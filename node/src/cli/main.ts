@@ -1,0 +1,30 @@
+// The `ripple` command line (commander parses it; each command lives in commands/).
+import { Command, CommanderError } from "commander";
+import { bootstrapCommand } from "./commands/bootstrap-serve.ts";
+import { downCommand } from "./commands/down.ts";
+import { joinCommand } from "./commands/join.ts";
+import { peersCommand, statusCommand } from "./commands/read-commands.ts";
+import { upCommand } from "./commands/up.ts";
+import { exitCodes } from "./exit-codes.ts";
+import { defaultDataDir } from "./options.ts";
+
+const program = new Command("ripple")
+  .description("Ripple Mesh node: join a peer-to-peer inference mesh")
+  .option("--data-dir <dir>", "this node's data directory (env RIPPLE_DATA_DIR)", defaultDataDir())
+  .showHelpAfterError("(run `ripple --help` for usage)")
+  .exitOverride();
+
+upCommand(program);
+statusCommand(program);
+peersCommand(program);
+joinCommand(program);
+downCommand(program);
+bootstrapCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // Commander has already printed what was wrong with the command line.
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? exitCodes.ok : exitCodes.usage);
+  throw err;
+}

@@ -1,0 +1,267 @@
+// One joined mesh: the libp2p node (mDNS only where the network uses it), the bootstrap/relay URL
+// (elected among local nodes, or the network's configured server), the conductor on that mesh's
+// DNAs, the advertised capability and its libp2p binding, heartbeats, and the peer view.
+// The daemon starts one session per `ripple up`/`ripple join` and stops it before another.
+import { EventEmitter } from "node:events";
+import { join } from "node:path";
+import { encodeHashToBase64 } from "@holochain/client";
+import type { PrivateKey } from "@libp2p/interface";
+import { agentRegistry, type CapabilityDraft, type Load, type ZomeCaller } from "@ripple-mesh/zome-bindings";
+import { BootstrapServer } from "../bootstrap/bootstrap-server.ts";
+import { assertBootstrapReachable } from "../bootstrap/bootstrap-probe.ts";
+import { LocalMeshHost, type MeshHostState } from "../bootstrap/local-mesh-host.ts";
+import { Conductor } from "../conductor/conductor.ts";
+import { nodePaths } from "../config/node-paths.ts";
+import type { NetworkChoice } from "../config/network-choice.ts";
+import type { Toolchain } from "../config/toolchain.ts";
+import type { Logger } from "../log.ts";
+import { P2pNode } from "../p2p/p2p-node.ts";
+import { HeartbeatLoop } from "./heartbeat-loop.ts";
+import { meshState, otherAgentsInPeerStore, type MeshStatus } from "./mesh-status.ts";
+import { buildPeerView, type PeerInfo } from "./peer-view.ts";
+import { lanAddress } from "./lan-address.ts";
+
+export interface MeshSessionOptions {
+  dataDir: string;
+  choice: NetworkChoice;
+  toolchain: Toolchain;
+  happFile: string;
+  libp2pKey: PrivateKey;
+  /** Builds the capability to advertise (probe figures, models); multiaddrs are added here. */
+  draft: (agentPubKey: Uint8Array, multiaddrs: string[]) => Promise<CapabilityDraft>;
+  sampleLoad: () => Promise<Load>;
+  activeJobs: () => number;
+  p2pListen: string[];
+  livenessWindowMs: number;
+  heartbeatIntervalMs: number;
+  log: Logger;
+}
+
+/** How often the peer view is recomputed (and online/offline changes announced). */
+const peerWatchIntervalMs = 1000;
+/** How long a peer's capability multiaddrs are left alone after a failed dial. */
+const redialAfterMs = 10_000;
+
+export class MeshSession extends EventEmitter {
+  private p2p: P2pNode | undefined;
+  private host: LocalMeshHost | undefined;
+  private conductor: Conductor | undefined;
+  private heartbeats: HeartbeatLoop | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
+  private watching = false;
+  private view: PeerInfo[] = [];
+  private status: MeshStatus = { state: "isolated", knownAgents: 0, visibleNodes: 0, onlineNodes: 0 };
+  private relayUrl: string | undefined;
+  private readonly lastDial = new Map<string, number>();
+  private readonly log: Logger;
+  /** Zome calls go to whichever conductor is current (it is replaced when the relay moves). */
+  readonly zomes: ZomeCaller = { callZome: (req) => this.requireConductor().callZome(req) };
+
+  constructor(private readonly opts: MeshSessionOptions) {
+    super();
+    this.log = opts.log.child({ network: opts.choice.name });
+  }
+
+  get network(): string {
+    return this.opts.choice.name;
+  }
+
+  async start(): Promise<void> {
+    const { choice } = this.opts;
+    this.log.info({ step: "p2p" }, "starting the libp2p node");
+    this.p2p = await P2pNode.start({
+      privateKey: this.opts.libp2pKey,
+      listen: this.opts.p2pListen,
+      mdnsServiceTag: choice.spec.mdns ? `ripple-mesh-${choice.name}` : null,
+      log: this.log,
+    });
+    this.p2p.on("peer:refused", (e: { peerId: string; reason: string }) => this.emit("event", { type: "peer:refused", ...e }));
+
+    this.relayUrl = await this.findRelay();
+    await this.startConductor(this.relayUrl);
+
+    this.log.info({ step: "advertise" }, "publishing this node's capability");
+    const registry = agentRegistry(this.zomes);
+    const agent = this.requireConductor().agentPubKey;
+    await registry.publishCapability(await this.opts.draft(agent, this.p2p.multiaddrs().slice(0, 16)));
+    const own = await registry.getCapability(agent);
+    if (own) this.p2p.setBinding({ agentPubKey: agent, agentSignature: own.capability.peer.agent_signature, peerSignature: own.capability.peer.peer_signature });
+
+    this.heartbeats = new HeartbeatLoop({
+      intervalMs: this.opts.heartbeatIntervalMs,
+      publish: (hb) => registry.publishHeartbeat(hb),
+      sampleLoad: this.opts.sampleLoad,
+      activeJobs: this.opts.activeJobs,
+      log: this.log,
+    });
+    await this.heartbeats.start();
+    await this.refresh();
+    this.watchTimer = setInterval(() => void this.refresh(), peerWatchIntervalMs);
+  }
+
+  /** Clean leave: an offline heartbeat, then everything stopped in reverse order. */
+  async stop(): Promise<void> {
+    clearInterval(this.watchTimer);
+    this.host?.stopWatching();
+    await this.heartbeats?.stop(true);
+    await this.conductor?.stop();
+    await this.host?.stop();
+    await this.p2p?.stop();
+  }
+
+  /** The relay: the network's configured server, or the local mesh's elected host. */
+  private async findRelay(): Promise<string> {
+    const { choice, toolchain } = this.opts;
+    if (choice.relayUrl) {
+      this.log.info({ step: "bootstrap", url: choice.bootstrapUrl }, "checking the network's bootstrap server");
+      await assertBootstrapReachable(choice.bootstrapUrl!);
+      return choice.relayUrl;
+    }
+    this.log.info({ step: "bootstrap" }, "looking for the local mesh's host (mDNS)");
+    const logDir = join(this.opts.dataDir, choice.name, "logs");
+    this.host = new LocalMeshHost({
+      transport: this.p2p!,
+      newServer: () => new BootstrapServer({ binary: toolchain.path("kitsune2-bootstrap-srv"), listen: `${lanAddress()}:0`, logDir, log: this.log }),
+      log: this.log,
+    });
+    this.host.on("changed", (state: MeshHostState) => void this.moveRelay(state.url));
+    return (await this.host.start()).url;
+  }
+
+  private async startConductor(relayUrl: string): Promise<void> {
+    const { choice } = this.opts;
+    this.log.info({ step: "conductor", relayUrl }, "starting the Holochain conductor");
+    this.conductor = new Conductor({
+      holochainBinary: this.opts.toolchain.path("holochain"),
+      paths: nodePaths(join(this.opts.dataDir, choice.name)),
+      bootstrapUrl: relayUrl,
+      relayUrl,
+      networkSeed: choice.spec.network_seed,
+      happFile: this.opts.happFile,
+      fastGossip: choice.spec.fast_gossip,
+      log: this.log,
+    });
+    await this.conductor.start();
+  }
+
+  /** The conductor reads its relay URL only at start, so a new host means a conductor restart. */
+  private async moveRelay(url: string): Promise<void> {
+    if (url === this.relayUrl) return;
+    this.log.info({ from: this.relayUrl, to: url }, "the local mesh moved to another host; restarting the conductor on it");
+    this.relayUrl = url;
+    const old = this.conductor;
+    this.conductor = undefined;
+    await old?.stop();
+    try {
+      await this.startConductor(url);
+      this.emit("event", { type: "relay:changed", url });
+    } catch (err) {
+      this.log.error({ err }, "could not restart the conductor on the new host");
+    }
+  }
+
+  private requireConductor(): Conductor {
+    if (!this.conductor) throw new Error("the conductor is restarting");
+    return this.conductor;
+  }
+
+  peers(): PeerInfo[] {
+    return this.view;
+  }
+
+  meshStatus(): MeshStatus {
+    return this.status;
+  }
+
+  describe() {
+    return {
+      network: this.opts.choice.name,
+      networkSeed: this.opts.choice.spec.network_seed,
+      relayUrl: this.relayUrl ?? null,
+      localHost: this.host?.current ?? null,
+      agentPubKey: this.conductor ? encodeHashToBase64(this.conductor.agentPubKey) : null,
+      peerId: this.p2p?.peerId ?? null,
+      multiaddrs: this.p2p?.multiaddrs() ?? [],
+      conductor: { pid: this.conductor?.pid ?? null, restarts: this.conductor?.restarts ?? 0 },
+      livenessWindowMs: this.opts.livenessWindowMs,
+      heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
+      mesh: this.status,
+    };
+  }
+
+  /** Recompute the peer view; announce peers that came online or went offline. */
+  private async refresh(): Promise<void> {
+    if (this.watching || !this.conductor || !this.p2p) return;
+    this.watching = true;
+    try {
+      const registry = agentRegistry(this.zomes);
+      const now = Date.now();
+      const [nodes, recent] = await Promise.all([registry.listNodes(), registry.getNodesSince((now - 10 * 60_000) * 1000)]);
+      const bound = new Map(this.p2p.boundPeers().map((p) => [p.peerId, p]));
+      const view = buildPeerView({
+        nodes,
+        recent,
+        p2pSeen: (peerId, agent) => {
+          const peer = bound.get(peerId);
+          return peer && sameBytes(peer.agentPubKey, agent) ? peer.lastSeenMs : undefined;
+        },
+        self: this.conductor.agentPubKey,
+        nowMs: now,
+        livenessWindowMs: this.opts.livenessWindowMs,
+      });
+      this.announceChanges(view);
+      this.view = view;
+      const others = view.filter((p) => !p.self);
+      const knownAgents = await otherAgentsInPeerStore(this.conductor);
+      this.status = { state: meshState(knownAgents, others.length), knownAgents, visibleNodes: others.length, onlineNodes: others.filter((p) => p.online).length };
+      this.dialUnconnected(others);
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, "could not refresh the peer view (conductor restarting?)");
+    } finally {
+      this.watching = false;
+    }
+  }
+
+  private announceChanges(view: PeerInfo[]): void {
+    const before = new Map(this.view.map((p) => [p.agent, p]));
+    for (const peer of view) {
+      const old = before.get(peer.agent);
+      if (!old) this.emit("event", { type: "peer:joined", peer });
+      if (!old || old.online !== peer.online) {
+        this.log.info({ peer: peer.name, agent: peer.agent, online: peer.online, reason: peer.reason }, peer.online ? "peer online" : "peer offline");
+        this.emit("event", { type: peer.online ? "peer:online" : "peer:offline", peer });
+      }
+    }
+  }
+
+  /** Peers found through the DHT (not mDNS) are dialled at their advertised multiaddrs for liveness pings. */
+  private dialUnconnected(peers: PeerInfo[]): void {
+    const connected = new Set(this.p2p!.connectedPeers());
+    const now = Date.now();
+    for (const peer of peers) {
+      if (connected.has(peer.peerId) || now - (this.lastDial.get(peer.peerId) ?? 0) < redialAfterMs) continue;
+      this.lastDial.set(peer.peerId, now);
+      void this.dialAny(peer).catch((err: Error) => this.log.debug({ peer: peer.name, err: err.message }, "could not dial peer"));
+    }
+  }
+
+  /** LAN addresses first; loopback ones only reach a peer on this same machine. */
+  private async dialAny(peer: PeerInfo): Promise<void> {
+    const loopback = (a: string) => a.startsWith("/ip4/127.") || a.startsWith("/ip6/::1/");
+    const addrs = [...peer.multiaddrs.filter((a) => !loopback(a)), ...peer.multiaddrs.filter(loopback)];
+    let lastError: unknown = new Error("no multiaddrs advertised");
+    for (const addr of addrs) {
+      try {
+        await this.p2p!.dial(`${addr}/p2p/${peer.peerId}`, AbortSignal.timeout(3000));
+        return;
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw lastError;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -1,0 +1,102 @@
+// The node's view of its mesh: every node that advertised a capability, with its latest heartbeat
+// and when this node last heard from it (DHT heartbeat or libp2p ping, whichever is newer). A peer
+// is online while it was heard from within the liveness window and its last word was not "offline".
+import { encodeHashToBase64 } from "@holochain/client";
+import type { CapabilityRecord, NodeStatus } from "@ripple-mesh/zome-bindings";
+
+export interface PeerInfo {
+  agent: string;
+  name: string;
+  self: boolean;
+  online: boolean;
+  /** Why it counts as online/offline, for people reading `ripple peers`. */
+  reason: string;
+  peerId: string;
+  multiaddrs: string[];
+  hardwareClass: string;
+  cpuCores: number;
+  cpuArch: string;
+  ramGb: number;
+  gpu: { vendor: string; model: string; vram_gb: number } | null;
+  models: string[];
+  tokensPerSecond: number;
+  load: { cpu_percent: number; gpu_percent: number; memory_percent: number };
+  activeJobs: number;
+  /** Unix ms, or null when never heard of that way. */
+  lastHeartbeatMs: number | null;
+  lastP2pMs: number | null;
+  lastHeardMs: number | null;
+}
+
+export interface PeerViewInput {
+  nodes: CapabilityRecord[];
+  recent: NodeStatus[];
+  /** libp2p peer id → Unix ms of the last successful ping/handshake with a verified binding. */
+  p2pSeen: (peerId: string, agent: Uint8Array) => number | undefined;
+  self: Uint8Array;
+  nowMs: number;
+  livenessWindowMs: number;
+}
+
+const micros = (t: number | bigint) => Number(t) / 1000;
+
+export function buildPeerView(input: PeerViewInput): PeerInfo[] {
+  const heartbeats = new Map(input.recent.map((s) => [encodeHashToBase64(s.agent), s.heartbeat]));
+  const selfKey = encodeHashToBase64(input.self);
+  return input.nodes
+    .map((record) => {
+      const agent = encodeHashToBase64(record.author);
+      const cap = record.capability;
+      const heartbeat = heartbeats.get(agent);
+      const lastHeartbeatMs = heartbeat ? micros(heartbeat.timestamp) : null;
+      const lastP2pMs = input.p2pSeen(cap.peer.peer_id, record.author) ?? null;
+      const lastHeardMs = maxOrNull(lastHeartbeatMs, lastP2pMs);
+      const self = agent === selfKey;
+      const { online, reason } = self ? { online: true, reason: "this node" } : liveness(input, heartbeat?.entry.status, lastHeartbeatMs, lastP2pMs, lastHeardMs);
+      return {
+        agent,
+        name: cap.agent_name,
+        self,
+        online,
+        reason,
+        peerId: cap.peer.peer_id,
+        multiaddrs: cap.peer.multiaddrs,
+        hardwareClass: cap.hardware_class,
+        cpuCores: cap.compute.cpu_cores,
+        cpuArch: cap.compute.cpu_arch,
+        ramGb: cap.compute.ram_gb,
+        gpu: cap.compute.gpu,
+        models: cap.inference.models_loaded.map((m) => m.name),
+        tokensPerSecond: cap.inference.tokens_per_second,
+        load: heartbeat?.entry.load ?? cap.load,
+        activeJobs: heartbeat?.entry.active_jobs ?? 0,
+        lastHeartbeatMs,
+        lastP2pMs,
+        lastHeardMs: self ? input.nowMs : lastHeardMs,
+      } satisfies PeerInfo;
+    })
+    .sort((a, b) => Number(b.self) - Number(a.self) || a.name.localeCompare(b.name) || a.agent.localeCompare(b.agent));
+}
+
+function liveness(
+  input: PeerViewInput,
+  status: "online" | "offline" | undefined,
+  lastHeartbeatMs: number | null,
+  lastP2pMs: number | null,
+  lastHeardMs: number | null,
+): { online: boolean; reason: string } {
+  if (lastHeardMs === null) return { online: false, reason: "never heard from" };
+  // A clean shutdown writes an "offline" heartbeat; it wins unless a ping came after it.
+  if (status === "offline" && lastHeartbeatMs !== null && (lastP2pMs === null || lastP2pMs <= lastHeartbeatMs)) {
+    return { online: false, reason: "announced it went offline" };
+  }
+  const silentMs = input.nowMs - lastHeardMs;
+  if (silentMs > input.livenessWindowMs) return { online: false, reason: `silent for ${Math.round(silentMs / 1000)} s (window ${input.livenessWindowMs / 1000} s)` };
+  return { online: true, reason: lastP2pMs !== null && lastP2pMs === lastHeardMs ? "libp2p ping" : "DHT heartbeat" };
+}
+
+function maxOrNull(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.max(a, b);
+}

@@ -1,0 +1,165 @@
+// Three real nodes (`ripple up`, each with its own conductor) on one machine join the `local` mesh
+// with no configuration: mDNS finds the peers, one node hosts the bootstrap/relay server, all list
+// each other. Then the host is SIGKILLed: it goes offline in the others' view within the liveness
+// window, the others elect a new host and keep seeing each other's new heartbeats, and the killed
+// node comes back with the same agent key. A libp2p peer with a forged binding is refused.
+import { execFileSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { decodeHashFromBase64 } from "@holochain/client";
+import { LocalApiClient } from "../src/api/api-client.ts";
+import { P2pNode } from "../src/p2p/p2p-node.ts";
+import { createLogger } from "../src/log.ts";
+import { eventually, RippleDaemon } from "./support/ripple-process.ts";
+import { describeViews, killNodeHard, peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
+import { signAgentBinding } from "@ripple-mesh/zome-bindings";
+
+const livenessWindowMs = 8000;
+const dirs: string[] = [];
+const nodes: RippleDaemon[] = [];
+
+function startNode(name: string, dataDir = RippleDaemon.tempDir(`rm-${name}-`)): RippleDaemon {
+  if (!dirs.includes(dataDir)) dirs.push(dataDir);
+  const node = RippleDaemon.up(name, dataDir, ["--no-measure", "--liveness-window", String(livenessWindowMs)]);
+  nodes.push(node);
+  return node;
+}
+
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.kill("SIGTERM")));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}, 90_000);
+
+const live = () => nodes.filter((n) => n.exitCode === undefined);
+const diagnostics = () => describeViews(live());
+
+describe("the local mesh", { timeout: 300_000 }, () => {
+  let alice: RippleDaemon, bob: RippleDaemon, carol: RippleDaemon;
+  const agents = new Map<string, string>();
+
+  it("three nodes started with no configuration all list each other online", async () => {
+    const started = Date.now();
+    [alice, bob, carol] = [startNode("alice"), startNode("bob"), startNode("carol")];
+    await Promise.all([alice, bob, carol].map((n) => n.waitUntilRunning()));
+    for (const n of [alice, bob, carol]) agents.set(n.name, (await statusOf(n)).agentPubKey!);
+    const all = [...agents.values()];
+    await eventually("every node sees every other online", async () => ((await Promise.all([alice, bob, carol].map((n) => seesOnline(n, all)))).every(Boolean) ? true : undefined), 120_000, diagnostics);
+    console.log(`[local-mesh] 3 nodes up and all visible to each other ${((Date.now() - started) / 1000).toFixed(1)} s after start`);
+
+    const statuses = await Promise.all([alice, bob, carol].map(statusOf));
+    // One relay for the whole mesh, hosted by exactly one of them, and the same URL string everywhere.
+    expect(new Set(statuses.map((s) => s.relayUrl)).size).toBe(1);
+    expect(statuses.filter((s) => s.localHost?.self).length).toBe(1);
+    for (const s of statuses) {
+      expect(s.network).toBe("local");
+      expect(["connected", "syncing"]).toContain(s.mesh.state);
+      expect(s.mesh.visibleNodes).toBe(2);
+    }
+    await eventually("mesh status connected everywhere", async () => ((await Promise.all([alice, bob, carol].map(statusOf))).every((s) => s.mesh.state === "connected") ? true : undefined), 60_000, diagnostics);
+  });
+
+  it("a libp2p peer whose binding is forged is refused and never listed", async () => {
+    const events: Array<{ type: string; peerId?: string; reason?: string }> = [];
+    const client = await LocalApiClient.forDataDir(alice.dataDir);
+    const stop = new AbortController();
+    const stream = client.events({ signal: stop.signal });
+    const collecting = (async () => {
+      for await (const e of stream) events.push(e as (typeof events)[number]);
+    })();
+    // Claims to be bob's agent, but its agent signature is made by another key.
+    const bobAgent = decodeHashFromBase64(agents.get("bob")!);
+    const mallory = await generateKeyPair("Ed25519");
+    const otherAgent = await generateKeyPair("Ed25519");
+    const p2p = await P2pNode.start({ privateKey: mallory, listen: ["/ip4/127.0.0.1/tcp/0"], mdnsServiceTag: null, log: createLogger("mallory", "silent") });
+    try {
+      const { peerIdOf } = await import("../src/identity/libp2p-key.ts");
+      const { peerBindingMessage } = await import("@ripple-mesh/zome-bindings");
+      p2p.setBinding({ agentPubKey: bobAgent, agentSignature: await otherAgent.sign(peerBindingMessage(peerIdOf(mallory))), peerSignature: await signAgentBinding(mallory, bobAgent) });
+      const aliceStatus = await statusOf(alice);
+      const addr = aliceStatus.multiaddrs.find((a) => a.startsWith("/ip4/127.0.0.1/"))!;
+      await p2p.dial(`${addr}/p2p/${aliceStatus.peerId}`).catch(() => {});
+      const refused = await eventually("alice refuses the forged binding", async () => events.find((e) => e.type === "peer:refused" && e.peerId === p2p.peerId), 20_000);
+      expect(refused.reason).toMatch(/agent_signature/);
+      await eventually("the connection is closed", async () => (p2p.connectedPeers().includes(aliceStatus.peerId!) ? undefined : true), 10_000);
+      expect((await peersOf(alice)).some((p) => p.peerId === p2p.peerId)).toBe(false);
+    } finally {
+      await p2p.stop();
+      stop.abort(); // ends the event stream (a pending next() would otherwise wait for another event)
+      await collecting.catch(() => {});
+    }
+  });
+
+  it("a SIGKILLed host goes offline within the liveness window; the others elect a new host and still see each other", async () => {
+    const statuses = await Promise.all([alice, bob, carol].map(async (n) => ({ n, s: await statusOf(n) })));
+    const { n: host, s: hostStatus } = statuses.find((x) => x.s.localHost?.self)!;
+    const survivors = [alice, bob, carol].filter((n) => n !== host);
+    const children = execFileSync("pgrep", ["-P", String(host.pid)]).toString().trim().split("\n").map(Number);
+    const killedAt = Date.now();
+    killNodeHard(host.pid, children);
+    await host.kill("SIGKILL");
+
+    const hostAgent = hostStatus.agentPubKey!;
+    await Promise.all(
+      survivors.map((n) =>
+        eventually(`${n.name} sees ${host.name} offline`, async () => ((await peersOf(n)).find((p) => p.agent === hostAgent)?.online === false ? true : undefined), livenessWindowMs + 10_000, diagnostics),
+      ),
+    );
+    const detectedMs = Date.now() - killedAt;
+    console.log(`[local-mesh] killed host seen offline by both survivors after ${detectedMs} ms (window ${livenessWindowMs} ms)`);
+    // Polling `ripple peers` adds up to ~1 s per check; the view itself flips at the window.
+    expect(detectedMs).toBeLessThan(livenessWindowMs + 4000);
+
+    const newHost = await eventually(
+      "the survivors agree on a new host",
+      async () => {
+        const s = await Promise.all(survivors.map(statusOf));
+        const urls = new Set(s.map((x) => x.relayUrl));
+        return urls.size === 1 && s[0]!.relayUrl !== hostStatus.relayUrl && s.some((x) => x.localHost?.self) ? s[0]!.relayUrl : undefined;
+      },
+      60_000,
+      diagnostics,
+    );
+    expect(newHost).toMatch(/^http:\/\//);
+    // New heartbeats written after the handover reach the other survivor through the new relay.
+    const [one, two] = survivors as [RippleDaemon, RippleDaemon];
+    const oneAgent = agents.get(one.name)!;
+    const handoverAt = Date.now();
+    await eventually(
+      `${two.name} receives ${one.name}'s heartbeats after the handover`,
+      async () => {
+        const p = (await peersOf(two)).find((x) => x.agent === oneAgent);
+        return p && p.online && p.lastHeartbeatMs !== null && p.lastHeartbeatMs > handoverAt ? true : undefined;
+      },
+      60_000,
+      diagnostics,
+    );
+  });
+
+  it("the killed node restarts with the same agent key, its history, and joins the current host", async () => {
+    const killed = nodes.find((n) => n.exitCode !== undefined && [alice, bob, carol].includes(n))!;
+    const before = agents.get(killed.name)!;
+    const again = startNode(killed.name, killed.dataDir);
+    await again.waitUntilRunning();
+    const s = await statusOf(again);
+    expect(s.agentPubKey).toBe(before);
+    expect(s.localHost?.self).toBe(false);
+    // Its history survived: before any gossip, its own database already lists the peers it knew.
+    const knownBefore = [...agents.values()];
+    const view = await peersOf(again);
+    for (const agent of knownBefore) expect(view.some((p) => p.agent === agent)).toBe(true);
+    const others = live().filter((n) => n !== again);
+    await eventually("everyone sees the restarted node online again", async () => ((await Promise.all(others.map((n) => seesOnline(n, [before])))).every(Boolean) ? true : undefined), 60_000, diagnostics);
+  });
+
+  it("`ripple down` announces offline at once and stops the node", async () => {
+    const target = live()[0]!;
+    const targetAgent = (await statusOf(target)).agentPubKey!;
+    const watcher = live()[1]!;
+    const r = await target.cli(["down"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(target.exitCode ?? (await target.kill("SIGTERM"))).toBe(0);
+    const seen = await eventually("the watcher sees the announced offline", async () => (await peersOf(watcher)).find((p) => p.agent === targetAgent && !p.online), 30_000, diagnostics);
+    expect(seen.reason).toMatch(/announced|silent/);
+  });
+});

@@ -1,0 +1,63 @@
+// A node joins `testnet` through a bootstrap/relay server that runs on "another host" (a second
+// network namespace behind a veth pair, as `ripple bootstrap serve` would run at an operator):
+// it then sees the testnet's nodes and none of the local mesh it was on before.
+import { rmSync } from "node:fs";
+import { afterAll, describe, expect, it } from "vitest";
+import { eventually, RippleDaemon } from "./support/ripple-process.ts";
+import { describeViews, peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
+import { VethNamespace } from "./support/veth-namespace.ts";
+
+const dirs: string[] = [];
+const procs: RippleDaemon[] = [];
+let ns: VethNamespace | undefined;
+
+function track(p: RippleDaemon): RippleDaemon {
+  dirs.push(p.dataDir);
+  procs.push(p);
+  return p;
+}
+
+afterAll(async () => {
+  await Promise.all(procs.map((p) => p.kill("SIGTERM")));
+  ns?.destroy();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}, 90_000);
+
+const diagnostics = () => describeViews(procs.filter((p) => p.name !== "operator" && p.exitCode === undefined));
+
+describe.runIf(VethNamespace.available())("joining testnet through another host's bootstrap server", { timeout: 300_000 }, () => {
+  it("sees the testnet peers and none of the local ones", async () => {
+    // Two nodes on the local mesh first (loopback only, before the veth exists).
+    const lou = track(RippleDaemon.up("lou", RippleDaemon.tempDir("rm-lou-"), ["--no-measure"]));
+    const xavier = track(RippleDaemon.up("xavier", RippleDaemon.tempDir("rm-xavier-"), ["--no-measure"]));
+    await Promise.all([lou.waitUntilRunning(), xavier.waitUntilRunning()]);
+    const [louAgent, xavierLocalAgent] = (await Promise.all([lou, xavier].map(async (n) => (await statusOf(n)).agentPubKey!))) as [string, string];
+    await eventually("lou and xavier see each other on local", async () => ((await seesOnline(xavier, [louAgent])) && (await seesOnline(lou, [xavierLocalAgent])) ? true : undefined), 120_000, diagnostics);
+
+    // The operator's host runs the testnet's bootstrap/relay server.
+    ns = await VethNamespace.create();
+    const url = `http://${ns.nsIp}:18787`;
+    const operator = track(new RippleDaemon("operator", RippleDaemon.tempDir("rm-op-"), ["bootstrap", "serve", "--listen", `${ns.nsIp}:18787`], { wrap: ns.wrap }));
+    await operator.waitForLog((l) => l.msg === "bootstrap/relay server listening", 30_000);
+
+    const tess = track(RippleDaemon.up("tess", RippleDaemon.tempDir("rm-tess-"), ["--no-measure", "--network", "testnet", "--bootstrap", url]));
+    await tess.waitUntilRunning();
+    const tessAgent = (await statusOf(tess)).agentPubKey!;
+
+    // xavier leaves the local mesh for testnet.
+    const joined = await xavier.cli(["join", "testnet", "--bootstrap", url, "--json"]);
+    expect(joined.code, joined.stderr).toBe(0);
+    const status = await statusOf(xavier);
+    expect(status.network).toBe("testnet");
+    expect(status.relayUrl).toBe(url);
+    expect(status.localHost).toBeNull();
+
+    await eventually("xavier sees tess on testnet", async () => ((await seesOnline(xavier, [tessAgent])) ? true : undefined), 120_000, diagnostics);
+    await eventually("tess sees xavier", async () => ((await seesOnline(tess, [status.agentPubKey!])) ? true : undefined), 60_000, diagnostics);
+    const view = await peersOf(xavier);
+    expect(view.map((p) => p.agent).sort()).toEqual([status.agentPubKey!, tessAgent].sort());
+    expect(view.some((p) => p.agent === louAgent)).toBe(false);
+    // And the local mesh never hears of the testnet node.
+    expect((await peersOf(lou)).some((p) => p.agent === tessAgent)).toBe(false);
+  });
+});
