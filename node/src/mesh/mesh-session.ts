@@ -6,7 +6,7 @@ import { EventEmitter } from "node:events";
 import { join } from "node:path";
 import { encodeHashToBase64 } from "@holochain/client";
 import type { PrivateKey } from "@libp2p/interface";
-import { agentRegistry, type CapabilityDraft, type Load, type ZomeCaller } from "@ripple-mesh/zome-bindings";
+import { agentRegistry, type CapabilityDraft, type CapabilityRecord, type Load, type NodeStatus, type ZomeCaller } from "@ripple-mesh/zome-bindings";
 import { BootstrapServer } from "../bootstrap/bootstrap-server.ts";
 import { assertBootstrapReachable } from "../bootstrap/bootstrap-probe.ts";
 import { LocalMeshHost, type MeshHostState } from "../bootstrap/local-mesh-host.ts";
@@ -48,9 +48,11 @@ export class MeshSession extends EventEmitter {
   private conductor: Conductor | undefined;
   private heartbeats: HeartbeatLoop | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
-  private watching = false;
-  private view: PeerInfo[] = [];
-  private status: MeshStatus = { state: "isolated", knownAgents: 0, visibleNodes: 0, onlineNodes: 0 };
+  private reading = false;
+  private readTimer: NodeJS.Timeout | undefined;
+  private snapshot: { nodes: CapabilityRecord[]; recent: NodeStatus[]; knownAgents: number; self: Uint8Array } | undefined;
+  private lastView: PeerInfo[] = [];
+  private agentPubKey: Uint8Array | undefined;
   private relayUrl: string | undefined;
   private readonly lastDial = new Map<string, number>();
   private readonly log: Logger;
@@ -83,6 +85,7 @@ export class MeshSession extends EventEmitter {
     this.log.info({ step: "advertise" }, "publishing this node's capability");
     const registry = agentRegistry(this.zomes);
     const agent = this.requireConductor().agentPubKey;
+    this.agentPubKey = agent;
     await registry.publishCapability(await this.opts.draft(agent, this.p2p.multiaddrs().slice(0, 16)));
     const own = await registry.getCapability(agent);
     if (own) this.p2p.setBinding({ agentPubKey: agent, agentSignature: own.capability.peer.agent_signature, peerSignature: own.capability.peer.peer_signature });
@@ -95,13 +98,16 @@ export class MeshSession extends EventEmitter {
       log: this.log,
     });
     await this.heartbeats.start();
-    await this.refresh();
-    this.watchTimer = setInterval(() => void this.refresh(), peerWatchIntervalMs);
+    await this.readDht();
+    this.watch();
+    this.readTimer = setInterval(() => void this.readDht(), peerWatchIntervalMs);
+    this.watchTimer = setInterval(() => this.watch(), peerWatchIntervalMs);
   }
 
   /** Clean leave: an offline heartbeat, then everything stopped in reverse order. */
   async stop(): Promise<void> {
     clearInterval(this.watchTimer);
+    clearInterval(this.readTimer);
     this.host?.stopWatching();
     await this.heartbeats?.stop(true);
     await this.conductor?.stop();
@@ -165,12 +171,26 @@ export class MeshSession extends EventEmitter {
     return this.conductor;
   }
 
+  /** The peer view as of now: liveness is judged at read time, not when the DHT was last read. */
   peers(): PeerInfo[] {
-    return this.view;
+    const snapshot = this.snapshot;
+    if (!snapshot || !this.p2p) return [];
+    const bound = new Map(this.p2p.boundPeers().map((p) => [p.peerId, p]));
+    return buildPeerView({
+      ...snapshot,
+      p2pSeen: (peerId, agent) => {
+        const peer = bound.get(peerId);
+        return peer && sameBytes(peer.agentPubKey, agent) ? peer.lastSeenMs : undefined;
+      },
+      nowMs: Date.now(),
+      livenessWindowMs: this.opts.livenessWindowMs,
+    });
   }
 
   meshStatus(): MeshStatus {
-    return this.status;
+    const others = this.peers().filter((p) => !p.self);
+    const knownAgents = this.snapshot?.knownAgents ?? 0;
+    return { state: meshState(knownAgents, others.length), knownAgents, visibleNodes: others.length, onlineNodes: others.filter((p) => p.online).length };
   }
 
   describe() {
@@ -179,51 +199,45 @@ export class MeshSession extends EventEmitter {
       networkSeed: this.opts.choice.spec.network_seed,
       relayUrl: this.relayUrl ?? null,
       localHost: this.host?.current ?? null,
-      agentPubKey: this.conductor ? encodeHashToBase64(this.conductor.agentPubKey) : null,
+      agentPubKey: this.agentPubKey ? encodeHashToBase64(this.agentPubKey) : null,
       peerId: this.p2p?.peerId ?? null,
       multiaddrs: this.p2p?.multiaddrs() ?? [],
       conductor: { pid: this.conductor?.pid ?? null, restarts: this.conductor?.restarts ?? 0 },
       livenessWindowMs: this.opts.livenessWindowMs,
       heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
-      mesh: this.status,
+      mesh: this.meshStatus(),
     };
   }
 
-  /** Recompute the peer view; announce peers that came online or went offline. */
-  private async refresh(): Promise<void> {
-    if (this.watching || !this.conductor || !this.p2p) return;
-    this.watching = true;
+  /**
+   * Read what the DHT says (nodes, their latest heartbeats, the conductor's peer store). A slow or
+   * restarting conductor only delays this; liveness from libp2p keeps being judged in peers().
+   */
+  private async readDht(): Promise<void> {
+    if (this.reading || !this.conductor || !this.agentPubKey) return;
+    this.reading = true;
     try {
       const registry = agentRegistry(this.zomes);
-      const now = Date.now();
-      const [nodes, recent] = await Promise.all([registry.listNodes(), registry.getNodesSince((now - 10 * 60_000) * 1000)]);
-      const bound = new Map(this.p2p.boundPeers().map((p) => [p.peerId, p]));
-      const view = buildPeerView({
-        nodes,
-        recent,
-        p2pSeen: (peerId, agent) => {
-          const peer = bound.get(peerId);
-          return peer && sameBytes(peer.agentPubKey, agent) ? peer.lastSeenMs : undefined;
-        },
-        self: this.conductor.agentPubKey,
-        nowMs: now,
-        livenessWindowMs: this.opts.livenessWindowMs,
-      });
-      this.announceChanges(view);
-      this.view = view;
-      const others = view.filter((p) => !p.self);
-      const knownAgents = await otherAgentsInPeerStore(this.conductor);
-      this.status = { state: meshState(knownAgents, others.length), knownAgents, visibleNodes: others.length, onlineNodes: others.filter((p) => p.online).length };
-      this.dialUnconnected(others);
+      const since = (Date.now() - 10 * 60_000) * 1000;
+      const [nodes, recent, knownAgents] = await Promise.all([registry.listNodes(), registry.getNodesSince(since), otherAgentsInPeerStore(this.conductor)]);
+      this.snapshot = { nodes, recent, knownAgents, self: this.agentPubKey };
     } catch (err) {
-      this.log.debug({ err: (err as Error).message }, "could not refresh the peer view (conductor restarting?)");
+      this.log.debug({ err: (err as Error).message }, "could not read the mesh from the DHT (conductor restarting?)");
     } finally {
-      this.watching = false;
+      this.reading = false;
     }
   }
 
+  /** Every second: announce peers that joined, came online or went offline; dial unconnected ones. */
+  private watch(): void {
+    const view = this.peers();
+    this.announceChanges(view);
+    this.lastView = view;
+    if (this.p2p) this.dialUnconnected(view.filter((p) => !p.self));
+  }
+
   private announceChanges(view: PeerInfo[]): void {
-    const before = new Map(this.view.map((p) => [p.agent, p]));
+    const before = new Map(this.lastView.map((p) => [p.agent, p]));
     for (const peer of view) {
       const old = before.get(peer.agent);
       if (!old) this.emit("event", { type: "peer:joined", peer });
