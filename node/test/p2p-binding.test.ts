@@ -128,6 +128,17 @@ suite("p2p binding handshake", () => {
   });
 });
 
+/** A plain libp2p node with none of our protocols (tests give it bad ones). */
+function bareLibp2p(): Promise<Libp2p> {
+  return createLibp2p({
+    addresses: { listen: ["/ip4/127.0.0.1/tcp/0"] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify() },
+  });
+}
+
 function describe_garbage() {
   let raw: Libp2p | undefined;
   afterEach(async () => {
@@ -138,13 +149,7 @@ function describe_garbage() {
   it("refuses a peer that answers the binding request with garbage instead of JSON", async () => {
     const honest = await startNode("honest");
     // A bare libp2p node that speaks the binding protocol badly: a well-framed answer that is not JSON.
-    raw = await createLibp2p({
-      addresses: { listen: ["/ip4/127.0.0.1/tcp/0"] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      services: { identify: identify() },
-    });
+    raw = await bareLibp2p();
     const garbage = new TextEncoder().encode("{not json at all");
     await raw.handle(bindingProtocol, (stream) => {
       stream.send(Uint8Array.from([garbage.length, ...garbage]));
@@ -163,13 +168,7 @@ function describe_garbage() {
 
   it("closes, without denying, a libp2p node that does not speak the binding protocol (no retries)", async () => {
     const honest = await startNode("honest");
-    raw = await createLibp2p({
-      addresses: { listen: ["/ip4/127.0.0.1/tcp/0"] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      services: { identify: identify() },
-    });
+    raw = await bareLibp2p();
     const rawPeer = raw.peerId.toString();
     await raw.dial(multiaddr(honest.node.multiaddrs()[0]!));
     await waitFor("the honest node to give up on the foreign node", () => refusalsOf(honest, rawPeer).length > 0, { diagnose: () => describe(honest) });

@@ -6,36 +6,27 @@ import type { PeerInfo } from "../../mesh/peer-view.ts";
 import { fail, globalOptions, printJson } from "../run.ts";
 import { formatPeers, formatStatus } from "../format.ts";
 
-export function statusCommand(program: Command): void {
+/** A read command: fetch from the running node, print as JSON or for people. */
+function readCommand<T>(program: Command, name: string, description: string, fetch: (c: LocalApiClient) => Promise<unknown>, format: (v: T) => string): void {
   program
-    .command("status")
-    .description("this node: network, mesh status (connected/syncing/isolated), identity, relay")
+    .command(name)
+    .description(description)
     .option("--json", "print JSON for scripts")
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       try {
-        const client = await LocalApiClient.forDataDir(globalOptions(cmd).dataDir);
-        const status = (await client.status()) as DaemonStatus;
-        if (opts.json) printJson(status);
-        else process.stdout.write(formatStatus(status));
+        const value = (await fetch(await LocalApiClient.forDataDir(globalOptions(cmd).dataDir))) as T;
+        if (opts.json) printJson(value);
+        else process.stdout.write(format(value));
       } catch (err) {
         fail(err);
       }
     });
 }
 
+export function statusCommand(program: Command): void {
+  readCommand<DaemonStatus>(program, "status", "this node: network, mesh status (connected/syncing/isolated), identity, relay", (c) => c.status(), formatStatus);
+}
+
 export function peersCommand(program: Command): void {
-  program
-    .command("peers")
-    .description("every node of the current mesh, online or offline, with its hardware and load")
-    .option("--json", "print JSON for scripts")
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
-      try {
-        const client = await LocalApiClient.forDataDir(globalOptions(cmd).dataDir);
-        const peers = (await client.peers()) as PeerInfo[];
-        if (opts.json) printJson(peers);
-        else process.stdout.write(formatPeers(peers, Date.now()));
-      } catch (err) {
-        fail(err);
-      }
-    });
+  readCommand<PeerInfo[]>(program, "peers", "every node of the current mesh, online or offline, with its hardware and load", (c) => c.peers(), (p) => formatPeers(p, Date.now()));
 }
