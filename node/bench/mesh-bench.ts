@@ -116,7 +116,7 @@ async function main(): Promise<void> {
 
   const row = (label: string, v: number[]) => `${label.padEnd(52)} p50 ${String(percentile(v, 50)).padStart(6)} ms   p95 ${String(percentile(v, 95)).padStart(6)} ms   (n=${v.length})`;
   console.log("\n== local mesh (real daemons + conductors, loopback namespace, 2 cores) ==");
-  console.log(row("3 nodes cold start → all see all online", cold));
+  if (cold.length) console.log(row("3 nodes cold start → all see all online", cold));
   console.log(row("new node visible to every peer (from spawn)", visibleFromSpawn));
   console.log(row("new node visible to every peer (from ready)", visibleFromReady));
   console.log(row(`SIGKILLed node seen offline (window ${livenessWindowMs} ms)`, deadDetected));

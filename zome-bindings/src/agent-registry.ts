@@ -92,6 +92,12 @@ export const nodeStatusSchema = z.strictObject({
 });
 export type NodeStatus = z.infer<typeof nodeStatusSchema>;
 
+export const meshViewSchema = z.strictObject({
+  nodes: z.array(capabilityRecordSchema),
+  heartbeats: z.array(foundSchema(heartbeatSchema)),
+});
+export type MeshView = z.infer<typeof meshViewSchema>;
+
 /** Placeholder bytes the zome overwrites (agent key and agent signature are the cell's own). */
 const unsetAgent = new Uint8Array([0x84, 0x20, 0x24, ...new Array<number>(36).fill(0)]);
 const unsetSignature = new Uint8Array(64);
@@ -115,6 +121,10 @@ export function agentRegistry(conductor: ZomeCaller) {
     async getCapability(agent: Uint8Array): Promise<CapabilityRecord | null> {
       return capabilityRecordSchema.nullable().parse(await call("get_capability", agent));
     },
+    /** This node's latest capability from its own source chain (no network round trip). */
+    async getMyCapability(): Promise<CapabilityRecord | null> {
+      return capabilityRecordSchema.nullable().parse(await call("get_my_capability", null));
+    },
     /** Nodes whose latest capability holds the model with this sha256 or CID. */
     async getNodesWithModel(modelKey: string): Promise<CapabilityRecord[]> {
       return z.array(capabilityRecordSchema).parse(await call("get_nodes_with_model", modelKey));
@@ -126,6 +136,13 @@ export function agentRegistry(conductor: ZomeCaller) {
     /** Nodes heard from at or after `sinceMicros` (at most 120 minutes back). */
     async getNodesSince(sinceMicros: number): Promise<NodeStatus[]> {
       return z.array(nodeStatusSchema).parse(await call("get_nodes_since", sinceMicros));
+    },
+    /**
+     * Every node's latest capability and newest heartbeat since `sinceMicros`, in one call.
+     * `localOnly` reads this node's own store: fast, and never waits on a dead peer.
+     */
+    async getMeshView(sinceMicros: number, localOnly: boolean): Promise<MeshView> {
+      return meshViewSchema.parse(await call("get_mesh_view", { since: timestampSchema.parse(sinceMicros), local_only: localOnly }));
     },
     async validationStatus(hash: Uint8Array) {
       return validationStatusSchema.parse(await call("validation_status", hash));

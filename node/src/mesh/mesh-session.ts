@@ -6,7 +6,7 @@ import { EventEmitter } from "node:events";
 import { join } from "node:path";
 import { encodeHashToBase64 } from "@holochain/client";
 import type { PrivateKey } from "@libp2p/interface";
-import { agentRegistry, type CapabilityDraft, type CapabilityRecord, type Load, type NodeStatus, type ZomeCaller } from "@ripple-mesh/zome-bindings";
+import { agentRegistry, type CapabilityDraft, type Load, type MeshView, type ZomeCaller } from "@ripple-mesh/zome-bindings";
 import { BootstrapServer } from "../bootstrap/bootstrap-server.ts";
 import { assertBootstrapReachable } from "../bootstrap/bootstrap-probe.ts";
 import { LocalMeshHost, type MeshHostState } from "../bootstrap/local-mesh-host.ts";
@@ -18,7 +18,7 @@ import type { Logger } from "../log.ts";
 import { P2pNode } from "../p2p/p2p-node.ts";
 import { HeartbeatLoop } from "./heartbeat-loop.ts";
 import { meshState, otherAgentsInPeerStore, type MeshStatus } from "./mesh-status.ts";
-import { buildPeerView, type PeerInfo } from "./peer-view.ts";
+import { buildPeerView, mergeMeshViews, type PeerInfo } from "./peer-view.ts";
 import { lanAddress } from "./lan-address.ts";
 
 export interface MeshSessionOptions {
@@ -39,6 +39,8 @@ export interface MeshSessionOptions {
 
 /** How often the peer view is recomputed (and online/offline changes announced). */
 const peerWatchIntervalMs = 1000;
+/** How often the mesh is also read from the network (local reads happen every watch interval). */
+const networkReadEveryMs = 10_000;
 /** How long a peer's capability multiaddrs are left alone after a failed dial. */
 const redialAfterMs = 10_000;
 
@@ -48,9 +50,10 @@ export class MeshSession extends EventEmitter {
   private conductor: Conductor | undefined;
   private heartbeats: HeartbeatLoop | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
-  private reading = false;
-  private readTimer: NodeJS.Timeout | undefined;
-  private snapshot: { nodes: CapabilityRecord[]; recent: NodeStatus[]; knownAgents: number; self: Uint8Array } | undefined;
+  private readingLocal = false;
+  private readingNetwork = false;
+  private readTimers: NodeJS.Timeout[] = [];
+  private snapshot: (MeshView & { knownAgents: number; self: Uint8Array }) | undefined;
   private lastView: PeerInfo[] = [];
   private agentPubKey: Uint8Array | undefined;
   private relayUrl: string | undefined;
@@ -87,7 +90,7 @@ export class MeshSession extends EventEmitter {
     const agent = this.requireConductor().agentPubKey;
     this.agentPubKey = agent;
     await registry.publishCapability(await this.opts.draft(agent, this.p2p.multiaddrs().slice(0, 16)));
-    const own = await registry.getCapability(agent);
+    const own = await registry.getMyCapability();
     if (own) this.p2p.setBinding({ agentPubKey: agent, agentSignature: own.capability.peer.agent_signature, peerSignature: own.capability.peer.peer_signature });
 
     this.heartbeats = new HeartbeatLoop({
@@ -98,16 +101,17 @@ export class MeshSession extends EventEmitter {
       log: this.log,
     });
     await this.heartbeats.start();
-    await this.readDht();
+    await this.readDht(true);
+    void this.readDht(false);
     this.watch();
-    this.readTimer = setInterval(() => void this.readDht(), peerWatchIntervalMs);
+    this.readTimers = [setInterval(() => void this.readDht(true), peerWatchIntervalMs), setInterval(() => void this.readDht(false), networkReadEveryMs)];
     this.watchTimer = setInterval(() => this.watch(), peerWatchIntervalMs);
   }
 
   /** Clean leave: an offline heartbeat, then everything stopped in reverse order. */
   async stop(): Promise<void> {
     clearInterval(this.watchTimer);
-    clearInterval(this.readTimer);
+    this.readTimers.forEach(clearInterval);
     this.host?.stopWatching();
     await this.heartbeats?.stop(true);
     await this.conductor?.stop();
@@ -210,21 +214,22 @@ export class MeshSession extends EventEmitter {
   }
 
   /**
-   * Read what the DHT says (nodes, their latest heartbeats, the conductor's peer store). A slow or
-   * restarting conductor only delays this; liveness from libp2p keeps being judged in peers().
+   * Read what the DHT says: from this node's own store every second (never waits on the network),
+   * and from the network every `networkReadEveryMs` for what gossip has not brought yet. A dead peer
+   * still in the peer store can make a network read wait out a timeout; it only delays that read.
    */
-  private async readDht(): Promise<void> {
-    if (this.reading || !this.conductor || !this.agentPubKey) return;
-    this.reading = true;
+  private async readDht(localOnly: boolean): Promise<void> {
+    const flag = localOnly ? "readingLocal" : "readingNetwork";
+    if (this[flag] || !this.conductor || !this.agentPubKey) return;
+    this[flag] = true;
     try {
-      const registry = agentRegistry(this.zomes);
       const since = (Date.now() - 10 * 60_000) * 1000;
-      const [nodes, recent, knownAgents] = await Promise.all([registry.listNodes(), registry.getNodesSince(since), otherAgentsInPeerStore(this.conductor)]);
-      this.snapshot = { nodes, recent, knownAgents, self: this.agentPubKey };
+      const [view, knownAgents] = await Promise.all([agentRegistry(this.zomes).getMeshView(since, localOnly), otherAgentsInPeerStore(this.conductor)]);
+      this.snapshot = { ...mergeMeshViews(this.snapshot, view), knownAgents, self: this.agentPubKey };
     } catch (err) {
-      this.log.debug({ err: (err as Error).message }, "could not read the mesh from the DHT (conductor restarting?)");
+      this.log.debug({ err: (err as Error).message, localOnly }, "could not read the mesh from the DHT (conductor restarting?)");
     } finally {
-      this.reading = false;
+      this[flag] = false;
     }
   }
 

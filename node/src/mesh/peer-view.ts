@@ -2,7 +2,7 @@
 // and when this node last heard from it (DHT heartbeat or libp2p ping, whichever is newer). A peer
 // is online while it was heard from within the liveness window and its last word was not "offline".
 import { encodeHashToBase64 } from "@holochain/client";
-import type { CapabilityRecord, NodeStatus } from "@ripple-mesh/zome-bindings";
+import type { CapabilityRecord, MeshView } from "@ripple-mesh/zome-bindings";
 
 export interface PeerInfo {
   agent: string;
@@ -30,7 +30,8 @@ export interface PeerInfo {
 
 export interface PeerViewInput {
   nodes: CapabilityRecord[];
-  recent: NodeStatus[];
+  /** Each node's newest heartbeat (recent ones only). */
+  heartbeats: MeshView["heartbeats"];
   /** libp2p peer id → Unix ms of the last successful ping/handshake with a verified binding. */
   p2pSeen: (peerId: string, agent: Uint8Array) => number | undefined;
   self: Uint8Array;
@@ -41,7 +42,7 @@ export interface PeerViewInput {
 const micros = (t: number | bigint) => Number(t) / 1000;
 
 export function buildPeerView(input: PeerViewInput): PeerInfo[] {
-  const heartbeats = new Map(input.recent.map((s) => [encodeHashToBase64(s.agent), s.heartbeat]));
+  const heartbeats = new Map(input.heartbeats.map((h) => [encodeHashToBase64(h.author), h]));
   const selfKey = encodeHashToBase64(input.self);
   return input.nodes
     .map((record) => {
@@ -99,4 +100,22 @@ function maxOrNull(a: number | null, b: number | null): number | null {
   if (a === null) return b;
   if (b === null) return a;
   return Math.max(a, b);
+}
+
+/**
+ * Two reads of the mesh (a fast local one, a slower network one) that finish in any order: keep,
+ * per agent, the newest capability and the newest heartbeat either has seen.
+ */
+export function mergeMeshViews(a: MeshView | undefined, b: MeshView): MeshView {
+  if (!a) return b;
+  const newest = <T extends { author: Uint8Array; timestamp: number }>(xs: T[]): T[] => {
+    const byAgent = new Map<string, T>();
+    for (const x of xs) {
+      const key = encodeHashToBase64(x.author);
+      const kept = byAgent.get(key);
+      if (!kept || x.timestamp > kept.timestamp) byAgent.set(key, x);
+    }
+    return [...byAgent.values()];
+  };
+  return { nodes: newest([...a.nodes, ...b.nodes]), heartbeats: newest([...a.heartbeats, ...b.heartbeats]) };
 }

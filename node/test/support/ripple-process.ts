@@ -71,7 +71,8 @@ export class RippleDaemon {
       }
     });
     createInterface({ input: this.child.stderr! }).on("line", (line) => this.logs.push({ msg: line, stream: "stderr" }));
-    this.exited = new Promise((resolve) => this.child.on("exit", (code) => resolve((this.exitCode = code))));
+    // "close" (not "exit"): by then every output line has been read, so a failure shows its message.
+    this.exited = new Promise((resolve) => this.child.on("close", (code) => resolve((this.exitCode = code))));
   }
 
   /** `ripple up --name NAME EXTRA...` */
@@ -93,7 +94,7 @@ export class RippleDaemon {
     for (;;) {
       const found = this.logs.find(match);
       if (found) return found;
-      if (this.exitCode !== undefined) throw new Error(`${this.name} exited (${this.exitCode}) before the expected log line:\n${this.tail()}`);
+      if (this.exitCode !== undefined) throw new Error(`${this.name} (${this.child.spawnargs.join(" ")}) exited (${this.exitCode}) before the expected log line:\n${this.tail()}`);
       if (Date.now() > deadline) throw new Error(`${this.name}: expected log line not seen within ${timeoutMs} ms:\n${this.tail()}`);
       await new Promise((r) => setTimeout(r, 50));
     }

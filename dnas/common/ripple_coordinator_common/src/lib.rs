@@ -68,7 +68,13 @@ pub fn sort_newest_first(links: &mut [Link]) {
 
 /// Links from `base` of `link_type`, newest first.
 pub fn links_newest_first(base: impl Into<AnyLinkableHash>, link_type: impl LinkTypeFilterExt) -> ExternResult<Vec<Link>> {
-    let mut links = get_links(LinkQuery::new(base.into(), link_type.try_into_filter()?), GetStrategy::Network)?;
+    links_newest_first_by(base, link_type, GetStrategy::Network)
+}
+
+/// `links_newest_first` with a chosen strategy: `Local` answers from this node's own store at once,
+/// where a network read can wait out a timeout on a peer that died but is still in the peer store.
+pub fn links_newest_first_by(base: impl Into<AnyLinkableHash>, link_type: impl LinkTypeFilterExt, strategy: GetStrategy) -> ExternResult<Vec<Link>> {
+    let mut links = get_links(LinkQuery::new(base.into(), link_type.try_into_filter()?), strategy)?;
     sort_newest_first(&mut links);
     Ok(links)
 }

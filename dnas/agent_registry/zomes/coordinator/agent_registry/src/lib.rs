@@ -109,6 +109,19 @@ pub fn get_nodes_with_model(model_key: String) -> ExternResult<Vec<CapabilityRec
     Ok(holders)
 }
 
+/// This node's latest capability, read from its own source chain only: no network round trip, so it
+/// answers at once even while peers that died are still in the peer store.
+#[hdk_extern]
+pub fn get_my_capability(_: ()) -> ExternResult<Option<CapabilityRecord>> {
+    let filter = ChainQueryFilter::new()
+        .entry_type(UnitEntryTypes::NodeCapability.try_into()?)
+        .include_entries(true);
+    let Some(record) = query(filter)?.pop() else { return Ok(None) };
+    let Some(capability) = record.entry().to_app_option::<NodeCapability>().map_err(|e| wasm_error!(e))? else { return Ok(None) };
+    let action = record.action();
+    Ok(Some(CapabilityRecord { action_hash: record.action_address().clone(), author: action.author().clone(), timestamp: action.timestamp(), capability }))
+}
+
 #[hdk_extern]
 pub fn publish_heartbeat(input: HeartbeatInput) -> ExternResult<ActionHash> {
     let heartbeat = Heartbeat { agent: agent_info()?.agent_initial_pubkey, status: input.status, load: input.load, active_jobs: input.active_jobs };
@@ -125,6 +138,43 @@ pub fn publish_heartbeat(input: HeartbeatInput) -> ExternResult<ActionHash> {
 /// Every node whose newest valid heartbeat is at or after `since`, with its latest capability.
 #[hdk_extern]
 pub fn get_nodes_since(since: Timestamp) -> ExternResult<Vec<NodeStatus>> {
+    let mut nodes = Vec::new();
+    for heartbeat in newest_heartbeats_since(since, GetStrategy::Network)? {
+        let capability = get_capability(heartbeat.author.clone())?;
+        nodes.push(NodeStatus { agent: heartbeat.author.clone(), heartbeat, capability });
+    }
+    Ok(nodes)
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct MeshViewInput {
+    /// Heartbeats at or after this time (within the last MAX_SINCE_BUCKETS minutes).
+    pub since: Timestamp,
+    /// Read only this node's own store (fast, never waits on the network).
+    pub local_only: bool,
+}
+
+/// What a node needs to show its mesh, in one call: every node's latest capability and every
+/// node's newest heartbeat since `since`.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct MeshView {
+    pub nodes: Vec<CapabilityRecord>,
+    pub heartbeats: Vec<Found<Heartbeat>>,
+}
+
+#[hdk_extern]
+pub fn get_mesh_view(input: MeshViewInput) -> ExternResult<MeshView> {
+    let strategy = if input.local_only { GetStrategy::Local } else { GetStrategy::Network };
+    let links = links_newest_first_by(all_nodes_anchor_hash()?, LinkTypes::AllNodes, strategy)?;
+    let mut nodes = Vec::new();
+    for author in link_authors(&links) {
+        nodes.extend(newest_valid_by::<NodeCapability>(&links, &author, honest_capability)?.map(CapabilityRecord::from));
+    }
+    Ok(MeshView { nodes, heartbeats: newest_heartbeats_since(input.since, strategy)? })
+}
+
+/// Per agent, its newest valid heartbeat at or after `since`, read from the per-minute buckets.
+fn newest_heartbeats_since(since: Timestamp, strategy: GetStrategy) -> ExternResult<Vec<Found<Heartbeat>>> {
     let (first, last) = (heartbeat_bucket(since), heartbeat_bucket(sys_time()?));
     if last - first >= MAX_SINCE_BUCKETS {
         return Err(wasm_error!(WasmErrorInner::Guest(format!(
@@ -133,20 +183,19 @@ pub fn get_nodes_since(since: Timestamp) -> ExternResult<Vec<NodeStatus>> {
     }
     let mut links = Vec::new();
     for bucket in first..=last {
-        links.extend(links_newest_first(heartbeat_bucket_hash(bucket)?, LinkTypes::HeartbeatBucket)?);
+        links.extend(links_newest_first_by(heartbeat_bucket_hash(bucket)?, LinkTypes::HeartbeatBucket, strategy.clone())?);
     }
     links.retain(|l| l.timestamp >= since);
     sort_newest_first(&mut links);
-    let mut nodes = Vec::new();
+    let mut heartbeats = Vec::new();
     for agent in link_authors(&links) {
         if let Some(heartbeat) = newest_valid_by::<Heartbeat>(&links, &agent, honest_heartbeat)? {
             if heartbeat.timestamp >= since {
-                let capability = get_capability(agent.clone())?;
-                nodes.push(NodeStatus { agent, heartbeat, capability });
+                heartbeats.push(heartbeat);
             }
         }
     }
-    Ok(nodes)
+    Ok(heartbeats)
 }
 
 /// Diagnostic: how this node sees the record at `hash` (Valid / Rejected / Abandoned).
