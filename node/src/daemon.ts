@@ -3,7 +3,6 @@
 // leaves the current mesh cleanly and joins another without restarting the process.
 import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
-import { hostname } from "node:os";
 import { happFile } from "../setup/paths.mjs";
 import { startLocalApi, type LocalApi } from "./api/local-api.ts";
 import { readApiDescriptor, removeApiDescriptor, writeApiDescriptor } from "./api/api-descriptor.ts";
@@ -165,7 +164,6 @@ export class Daemon {
   async stop(): Promise<void> {
     this.phase = "stopping";
     await this.session?.stop().catch((err) => this.opts.log.error({ err }, "error while leaving the mesh"));
-    await this.facts?.dispose();
     await this.api?.close();
     if (this.api) await removeApiDescriptor(this.opts.dataDir);
     this.phase = "stopped";
@@ -200,8 +198,4 @@ async function assertNoDaemonRunning(dataDir: string): Promise<void> {
       "stop it with `ripple down`, or start this one with another --data-dir",
     );
   }
-}
-
-export function defaultNodeName(): string {
-  return hostname().slice(0, 64) || "ripple-node";
 }

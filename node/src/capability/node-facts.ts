@@ -55,6 +55,4 @@ export class NodeFacts {
   sampleLoad(): Promise<Load> {
     return sampleLoad();
   }
-
-  async dispose(): Promise<void> {}
 }
