@@ -11,6 +11,7 @@ import type { DaemonStatus } from "../src/daemon.ts";
 import type { PeerInfo } from "../src/mesh/peer-view.ts";
 import { killNodeHard } from "../test/support/mesh-views.ts";
 import { RippleDaemon } from "../test/support/ripple-process.ts";
+import { waitFor } from "../test/support/wait-for.ts";
 
 const coldRuns = Number(process.env.RIPPLE_BENCH_COLD_RUNS ?? 3);
 const joinRuns = Number(process.env.RIPPLE_BENCH_JOIN_RUNS ?? 5);
@@ -27,14 +28,9 @@ const client = (n: RippleDaemon) => LocalApiClient.forDataDir(n.dataDir);
 const peers = async (n: RippleDaemon) => (await (await client(n)).peers()) as PeerInfo[];
 const status = async (n: RippleDaemon) => (await (await client(n)).status()) as DaemonStatus;
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 180_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return Date.now();
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Resolves with the time at which `check` first held (polled every 100 ms). */
+const until = (what: string, check: () => Promise<boolean>, timeoutMs = 180_000) =>
+  waitFor(what, async () => ((await check()) ? Date.now() : undefined), { timeoutMs, intervalMs: 100 });
 
 const onlineIn = async (viewer: RippleDaemon, agent: string, online: boolean) => (await peers(viewer)).some((p) => p.agent === agent && p.online === online);
 

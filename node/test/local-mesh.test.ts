@@ -11,7 +11,8 @@ import { decodeHashFromBase64 } from "@holochain/client";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import { P2pNode } from "../src/p2p/p2p-node.ts";
 import { createLogger } from "../src/log.ts";
-import { eventually, RippleDaemon } from "./support/ripple-process.ts";
+import { RippleDaemon } from "./support/ripple-process.ts";
+import { waitFor } from "./support/wait-for.ts";
 import { describeViews, killNodeHard, peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
 import { signAgentBinding } from "@ripple-mesh/zome-bindings";
 
@@ -44,7 +45,7 @@ describe("the local mesh", { timeout: 300_000 }, () => {
     await Promise.all([alice, bob, carol].map((n) => n.waitUntilRunning()));
     for (const n of [alice, bob, carol]) agents.set(n.name, (await statusOf(n)).agentPubKey!);
     const all = [...agents.values()];
-    await eventually("every node sees every other online", async () => ((await Promise.all([alice, bob, carol].map((n) => seesOnline(n, all)))).every(Boolean) ? true : undefined), 120_000, diagnostics);
+    await waitFor("every node sees every other online", async () => ((await Promise.all([alice, bob, carol].map((n) => seesOnline(n, all)))).every(Boolean) ? true : undefined), { timeoutMs: 120_000, intervalMs: 250, diagnostics });
     console.log(`[local-mesh] 3 nodes up and all visible to each other ${((Date.now() - started) / 1000).toFixed(1)} s after start`);
 
     const statuses = await Promise.all([alice, bob, carol].map(statusOf));
@@ -56,7 +57,7 @@ describe("the local mesh", { timeout: 300_000 }, () => {
       expect(["connected", "syncing"]).toContain(s.mesh.state);
       expect(s.mesh.visibleNodes).toBe(2);
     }
-    await eventually("mesh status connected everywhere", async () => ((await Promise.all([alice, bob, carol].map(statusOf))).every((s) => s.mesh.state === "connected") ? true : undefined), 60_000, diagnostics);
+    await waitFor("mesh status connected everywhere", async () => ((await Promise.all([alice, bob, carol].map(statusOf))).every((s) => s.mesh.state === "connected") ? true : undefined), { timeoutMs: 60_000, intervalMs: 250, diagnostics });
   });
 
   it("a libp2p peer whose binding is forged is refused and never listed", async () => {
@@ -79,9 +80,9 @@ describe("the local mesh", { timeout: 300_000 }, () => {
       const aliceStatus = await statusOf(alice);
       const addr = aliceStatus.multiaddrs.find((a) => a.startsWith("/ip4/127.0.0.1/"))!;
       await p2p.dial(`${addr}/p2p/${aliceStatus.peerId}`).catch(() => {});
-      const refused = await eventually("alice refuses the forged binding", async () => events.find((e) => e.type === "peer:refused" && e.peerId === p2p.peerId), 20_000);
+      const refused = await waitFor("alice refuses the forged binding", async () => events.find((e) => e.type === "peer:refused" && e.peerId === p2p.peerId), { timeoutMs: 20_000, intervalMs: 250 });
       expect(refused.reason).toMatch(/agent_signature/);
-      await eventually("the connection is closed", async () => (p2p.connectedPeers().includes(aliceStatus.peerId!) ? undefined : true), 10_000);
+      await waitFor("the connection is closed", async () => (p2p.connectedPeers().includes(aliceStatus.peerId!) ? undefined : true), { timeoutMs: 10_000, intervalMs: 250 });
       expect((await peersOf(alice)).some((p) => p.peerId === p2p.peerId)).toBe(false);
     } finally {
       await p2p.stop();
@@ -102,7 +103,7 @@ describe("the local mesh", { timeout: 300_000 }, () => {
     const hostAgent = hostStatus.agentPubKey!;
     await Promise.all(
       survivors.map((n) =>
-        eventually(`${n.name} sees ${host.name} offline`, async () => ((await peersOf(n)).find((p) => p.agent === hostAgent)?.online === false ? true : undefined), livenessWindowMs + 10_000, diagnostics),
+        waitFor(`${n.name} sees ${host.name} offline`, async () => ((await peersOf(n)).find((p) => p.agent === hostAgent)?.online === false ? true : undefined), { timeoutMs: livenessWindowMs + 10_000, intervalMs: 250, diagnostics }),
       ),
     );
     const detectedMs = Date.now() - killedAt;
@@ -110,30 +111,20 @@ describe("the local mesh", { timeout: 300_000 }, () => {
     // Polling `ripple peers` adds up to ~1 s per check; the view itself flips at the window.
     expect(detectedMs).toBeLessThan(livenessWindowMs + 4000);
 
-    const newHost = await eventually(
-      "the survivors agree on a new host",
-      async () => {
+    const newHost = await waitFor("the survivors agree on a new host", async () => {
         const s = await Promise.all(survivors.map(statusOf));
         const urls = new Set(s.map((x) => x.relayUrl));
         return urls.size === 1 && s[0]!.relayUrl !== hostStatus.relayUrl && s.some((x) => x.localHost?.self) ? s[0]!.relayUrl : undefined;
-      },
-      60_000,
-      diagnostics,
-    );
+      }, { timeoutMs: 60_000, intervalMs: 250, diagnostics });
     expect(newHost).toMatch(/^http:\/\//);
     // New heartbeats written after the handover reach the other survivor through the new relay.
     const [one, two] = survivors as [RippleDaemon, RippleDaemon];
     const oneAgent = agents.get(one.name)!;
     const handoverAt = Date.now();
-    await eventually(
-      `${two.name} receives ${one.name}'s heartbeats after the handover`,
-      async () => {
+    await waitFor(`${two.name} receives ${one.name}'s heartbeats after the handover`, async () => {
         const p = (await peersOf(two)).find((x) => x.agent === oneAgent);
         return p && p.online && p.lastHeartbeatMs !== null && p.lastHeartbeatMs > handoverAt ? true : undefined;
-      },
-      60_000,
-      diagnostics,
-    );
+      }, { timeoutMs: 60_000, intervalMs: 250, diagnostics });
   });
 
   it("the killed node restarts with the same agent key, its history, and joins the current host", async () => {
@@ -149,7 +140,7 @@ describe("the local mesh", { timeout: 300_000 }, () => {
     const view = await peersOf(again);
     for (const agent of knownBefore) expect(view.some((p) => p.agent === agent)).toBe(true);
     const others = live().filter((n) => n !== again);
-    await eventually("everyone sees the restarted node online again", async () => ((await Promise.all(others.map((n) => seesOnline(n, [before])))).every(Boolean) ? true : undefined), 60_000, diagnostics);
+    await waitFor("everyone sees the restarted node online again", async () => ((await Promise.all(others.map((n) => seesOnline(n, [before])))).every(Boolean) ? true : undefined), { timeoutMs: 60_000, intervalMs: 250, diagnostics });
   });
 
   it("`ripple down` announces offline at once and stops the node", async () => {
@@ -159,7 +150,7 @@ describe("the local mesh", { timeout: 300_000 }, () => {
     const r = await target.cli(["down"]);
     expect(r.code, r.stderr).toBe(0);
     expect(target.exitCode ?? (await target.kill("SIGTERM"))).toBe(0);
-    const seen = await eventually("the watcher sees the announced offline", async () => (await peersOf(watcher)).find((p) => p.agent === targetAgent && !p.online), 30_000, diagnostics);
+    const seen = await waitFor("the watcher sees the announced offline", async () => (await peersOf(watcher)).find((p) => p.agent === targetAgent && !p.online), { timeoutMs: 30_000, intervalMs: 250, diagnostics });
     expect(seen.reason).toMatch(/announced|silent/);
   });
 });

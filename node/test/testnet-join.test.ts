@@ -3,7 +3,8 @@
 // it then sees the testnet's nodes and none of the local mesh it was on before.
 import { rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
-import { eventually, RippleDaemon } from "./support/ripple-process.ts";
+import { RippleDaemon } from "./support/ripple-process.ts";
+import { waitFor } from "./support/wait-for.ts";
 import { describeViews, peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
 import { VethNamespace } from "./support/veth-namespace.ts";
 
@@ -32,7 +33,7 @@ describe.runIf(VethNamespace.available())("joining testnet through another host'
     const xavier = track(RippleDaemon.up("xavier", RippleDaemon.tempDir("rm-xavier-"), ["--no-measure"]));
     await Promise.all([lou.waitUntilRunning(), xavier.waitUntilRunning()]);
     const [louAgent, xavierLocalAgent] = (await Promise.all([lou, xavier].map(async (n) => (await statusOf(n)).agentPubKey!))) as [string, string];
-    await eventually("lou and xavier see each other on local", async () => ((await seesOnline(xavier, [louAgent])) && (await seesOnline(lou, [xavierLocalAgent])) ? true : undefined), 120_000, diagnostics);
+    await waitFor("lou and xavier see each other on local", async () => ((await seesOnline(xavier, [louAgent])) && (await seesOnline(lou, [xavierLocalAgent])) ? true : undefined), { timeoutMs: 120_000, intervalMs: 250, diagnostics });
 
     // The operator's host runs the testnet's bootstrap/relay server.
     ns = await VethNamespace.create();
@@ -52,8 +53,8 @@ describe.runIf(VethNamespace.available())("joining testnet through another host'
     expect(status.relayUrl).toBe(url);
     expect(status.localHost).toBeNull();
 
-    await eventually("xavier sees tess on testnet", async () => ((await seesOnline(xavier, [tessAgent])) ? true : undefined), 120_000, diagnostics);
-    await eventually("tess sees xavier", async () => ((await seesOnline(tess, [status.agentPubKey!])) ? true : undefined), 60_000, diagnostics);
+    await waitFor("xavier sees tess on testnet", async () => ((await seesOnline(xavier, [tessAgent])) ? true : undefined), { timeoutMs: 120_000, intervalMs: 250, diagnostics });
+    await waitFor("tess sees xavier", async () => ((await seesOnline(tess, [status.agentPubKey!])) ? true : undefined), { timeoutMs: 60_000, intervalMs: 250, diagnostics });
     const view = await peersOf(xavier);
     expect(view.map((p) => p.agent).sort()).toEqual([status.agentPubKey!, tessAgent].sort());
     expect(view.some((p) => p.agent === louAgent)).toBe(false);

@@ -14,6 +14,9 @@ import { happFile, rogueHappFile } from "@ripple-mesh/node/setup/paths.mjs";
 import { capabilityDraft, type DraftInput } from "@ripple-mesh/node/src/capability/capability-draft.ts";
 import { loadOrCreateLibp2pKey } from "@ripple-mesh/node/src/identity/libp2p-key.ts";
 import { agentRegistry, artifactIndex, resourceMesh, type CapabilityDraft, type ZomeCaller } from "@ripple-mesh/zome-bindings";
+import { waitFor } from "@ripple-mesh/node/test/support/wait-for.ts";
+
+export { waitFor };
 
 export const log = createLogger("scenario", process.env.RIPPLE_LOG_LEVEL ?? "warn");
 
@@ -119,28 +122,6 @@ export async function describeNodes(nodes: TestNode[]): Promise<string> {
     }
   }
   return lines.join("\n");
-}
-
-/** Poll `probe` until it returns a value; on timeout, throw with `diagnostics()` in the message. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  opts: { timeoutMs?: number; intervalMs?: number; diagnostics?: () => Promise<string> } = {},
-): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 500));
-  }
-  const seen = opts.diagnostics ? `\nwhat each node saw:\n${await opts.diagnostics()}` : "";
-  const last = lastError ? `\nlast error: ${(lastError as Error).message}` : "";
-  throw new Error(`timed out after ${opts.timeoutMs ?? 60_000} ms waiting for ${what}${last}${seen}`);
 }
 
 /** A valid capability draft for `node` (its own libp2p key, kept in its data dir). */

@@ -49,11 +49,10 @@ export class MeshSession extends EventEmitter {
   private host: LocalMeshHost | undefined;
   private conductor: Conductor | undefined;
   private heartbeats: HeartbeatLoop | undefined;
-  private watchTimer: NodeJS.Timeout | undefined;
   private readingLocal = false;
   private readingNetwork = false;
-  private readTimers: NodeJS.Timeout[] = [];
-  private snapshot: (MeshView & { knownAgents: number; self: Uint8Array }) | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private snapshot: (MeshView & { knownAgents: number }) | undefined;
   private lastView: PeerInfo[] = [];
   private agentPubKey: Uint8Array | undefined;
   private relayUrl: string | undefined;
@@ -104,14 +103,18 @@ export class MeshSession extends EventEmitter {
     await this.readDht(true);
     void this.readDht(false);
     this.watch();
-    this.readTimers = [setInterval(() => void this.readDht(true), peerWatchIntervalMs), setInterval(() => void this.readDht(false), networkReadEveryMs)];
-    this.watchTimer = setInterval(() => this.watch(), peerWatchIntervalMs);
+    this.timers = [
+      setInterval(() => {
+        void this.readDht(true);
+        this.watch();
+      }, peerWatchIntervalMs),
+      setInterval(() => void this.readDht(false), networkReadEveryMs),
+    ];
   }
 
   /** Clean leave: an offline heartbeat, then everything stopped in reverse order. */
   async stop(): Promise<void> {
-    clearInterval(this.watchTimer);
-    this.readTimers.forEach(clearInterval);
+    this.timers.forEach(clearInterval);
     this.host?.stopWatching();
     await this.heartbeats?.stop(true);
     await this.conductor?.stop();
@@ -178,10 +181,12 @@ export class MeshSession extends EventEmitter {
   /** The peer view as of now: liveness is judged at read time, not when the DHT was last read. */
   peers(): PeerInfo[] {
     const snapshot = this.snapshot;
-    if (!snapshot || !this.p2p) return [];
+    if (!snapshot || !this.p2p || !this.agentPubKey) return [];
     const bound = new Map(this.p2p.boundPeers().map((p) => [p.peerId, p]));
     return buildPeerView({
-      ...snapshot,
+      nodes: snapshot.nodes,
+      heartbeats: snapshot.heartbeats,
+      self: this.agentPubKey,
       p2pSeen: (peerId, agent) => {
         const peer = bound.get(peerId);
         return peer && sameBytes(peer.agentPubKey, agent) ? peer.lastSeenMs : undefined;
@@ -225,7 +230,7 @@ export class MeshSession extends EventEmitter {
     try {
       const since = (Date.now() - 10 * 60_000) * 1000;
       const [view, knownAgents] = await Promise.all([agentRegistry(this.zomes).getMeshView(since, localOnly), otherAgentsInPeerStore(this.conductor)]);
-      this.snapshot = { ...mergeMeshViews(this.snapshot, view), knownAgents, self: this.agentPubKey };
+      this.snapshot = { ...mergeMeshViews(this.snapshot, view), knownAgents };
     } catch (err) {
       this.log.debug({ err: (err as Error).message, localOnly }, "could not read the mesh from the DHT (conductor restarting?)");
     } finally {

@@ -125,22 +125,3 @@ export class RippleDaemon {
     return this.exited;
   }
 }
-
-/** Poll until `probe` returns a value (not undefined); on timeout say what was last seen. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, diagnostics?: () => Promise<string> | string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      const extra = diagnostics ? await diagnostics() : "";
-      throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (last error: ${(last as Error).message})` : ""}\n${extra}`);
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
