@@ -8,7 +8,7 @@ import { RippleError } from "../errors.ts";
  * unbound: the protocol is bound-only and the requester has no verified binding;
  * not-ready: the server cannot answer yet (e.g. its own binding is not set); handler-error: the handler threw.
  */
-export const remoteErrorCodes = ["too-large", "bad-request", "unbound", "not-ready", "handler-error"] as const;
+export const remoteErrorCodes = ["too-large", "bad-request", "unbound", "not-ready", "refused", "handler-error"] as const;
 export type RemoteErrorCode = (typeof remoteErrorCodes)[number];
 
 /** One request/response exchange with a peer failed (stream reset, closed early, dial failed…). */

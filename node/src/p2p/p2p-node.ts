@@ -19,6 +19,7 @@ import { RippleError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { BindingHandshake, defaultHandshakeTimings, type HandshakeTimings, type LocalBinding } from "./binding-handshake.ts";
 import { BoundPeers, type BoundPeer } from "./bound-peers.ts";
+import { requestProgressOver, serveProgressStream, type ProgressContext } from "./json-progress-stream.ts";
 import { JsonRefusal, requestJsonOver, serveJson } from "./json-stream.ts";
 import { Liveness } from "./liveness.ts";
 import { MdnsDialer } from "./mdns-dialer.ts";
@@ -66,7 +67,18 @@ export interface JsonRequestOptions {
   signal?: AbortSignal;
 }
 
-export type JsonHandler = (request: unknown, from: { peerId: string; agentPubKey?: Uint8Array }) => Promise<unknown>;
+export type JsonHandler = (request: unknown, from: RequestSender) => Promise<unknown>;
+export interface RequestSender {
+  peerId: string;
+  /** Set when the peer's binding verified: the Holochain agent that speaks through this peer id. */
+  agentPubKey?: Uint8Array;
+}
+/** A handler that streams progress frames before its result (see json-progress-stream.ts). */
+export type ProgressHandler = (request: unknown, from: RequestSender, ctx: ProgressContext) => Promise<unknown>;
+export interface ProgressRequestOptions extends JsonRequestOptions {
+  idleTimeoutMs?: number;
+  onProgress: (progress: unknown) => void;
+}
 
 export interface P2pNodeEvents {
   /** mDNS reported this peer (once per peer until it disconnects). */
@@ -206,21 +218,39 @@ export class P2pNode extends EventEmitter<P2pNodeEvents> {
       protocol,
       async (stream, connection) => {
         const peerId = connection.remotePeer.toString();
-        await serveJson(stream, {
-          maxBytes: opts.maxBytes,
-          handle: async (request) => {
-            // A bound-only request may race the requester's handshake with us: give that a moment.
-            const verified = this.handshake.isVerified(peerId) || (!opts.allowUnbound && (await this.handshake.settle(peerId, this.unboundGraceMs)));
-            if (!verified && !opts.allowUnbound) {
-              throw new JsonRefusal("unbound", `${protocol} serves only peers with a verified binding, and ${peerId} has none`);
-            }
-            const agentPubKey = verified ? this.bound.get(peerId)?.agentPubKey : undefined;
-            return handler(request, agentPubKey ? { peerId, agentPubKey } : { peerId });
-          },
-        });
+        await serveJson(stream, { maxBytes: opts.maxBytes, handle: async (request) => handler(request, await this.sender(protocol, peerId, opts)) });
       },
       { maxInboundStreams: opts.maxInboundStreams ?? 32 },
     );
+  }
+
+  /** Serve one JSON request → progress frames → one result on `protocol`. Bound peers only unless allowUnbound. */
+  async handleProgress(protocol: string, handler: ProgressHandler, opts: JsonHandlerOptions): Promise<void> {
+    await this.libp2p.handle(
+      protocol,
+      async (stream, connection) => {
+        const peerId = connection.remotePeer.toString();
+        await serveProgressStream(stream, { maxBytes: opts.maxBytes, handle: async (request, ctx) => handler(request, await this.sender(protocol, peerId, opts), ctx) });
+      },
+      { maxInboundStreams: opts.maxInboundStreams ?? 32 },
+    );
+  }
+
+  /** Who sent a request; throws an "unbound" refusal for unbound peers unless the protocol allows them. */
+  private async sender(protocol: string, peerId: string, opts: JsonHandlerOptions): Promise<RequestSender> {
+    // A bound-only request may race the requester's handshake with us: give that a moment.
+    const verified = this.handshake.isVerified(peerId) || (!opts.allowUnbound && (await this.handshake.settle(peerId, this.unboundGraceMs)));
+    if (!verified && !opts.allowUnbound) {
+      throw new JsonRefusal("unbound", `${protocol} serves only peers with a verified binding, and ${peerId} has none`);
+    }
+    const agentPubKey = verified ? this.bound.get(peerId)?.agentPubKey : undefined;
+    return agentPubKey ? { peerId, agentPubKey } : { peerId };
+  }
+
+  /** Send one request and receive its progress frames and result (dialing the peer if needed). */
+  async requestProgress(peerId: string, protocol: string, request: unknown, opts: ProgressRequestOptions): Promise<unknown> {
+    const peer = peerIdFromString(peerId);
+    return requestProgressOver((signal) => this.libp2p.dialProtocol(peer, protocol, { signal }), { peerId, protocol }, request, opts);
   }
 
   /**

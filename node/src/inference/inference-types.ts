@@ -1,0 +1,54 @@
+// The inference seam's data shapes, shared by the engine, the worker, the MOE coordinator and the API.
+
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+/** A chat (the model's own chat template renders it) or a raw completion prompt (base models, few-shot). */
+export type PromptSpec = { kind: "chat"; messages: ChatMessage[] } | { kind: "completion"; text: string };
+
+export interface Sampling {
+  /** 0 = greedy. */
+  temperature: number;
+  topP?: number;
+  topK?: number;
+  /** Fixes the sampler's randomness, so temperature > 0 is repeatable. */
+  seed?: number;
+  repeatPenalty?: number;
+}
+
+export interface GenerateRequest {
+  /** A registered model name (see model-store.ts). */
+  model: string;
+  prompt: PromptSpec;
+  maxTokens: number;
+  sampling: Sampling;
+  /** Generation ends before any of these strings (they are not part of the text). */
+  stop?: string[];
+  signal?: AbortSignal;
+  /** Each decoded piece of text, in order, as it is generated. */
+  onToken?: (text: string) => void;
+}
+
+export type FinishReason = "stop" | "length" | "aborted";
+
+export interface GenerateResult {
+  text: string;
+  /** Generated tokens. */
+  tokens: number;
+  promptTokens: number;
+  latencyMs: number;
+  firstTokenMs: number | null;
+  model: { name: string; sha256: string };
+  finishReason: FinishReason;
+}
+
+/** A GGUF file this node serves under a name. */
+export interface RegisteredModel {
+  name: string;
+  /** Absolute path. */
+  file: string;
+  sha256: string;
+  bytes: number;
+}
