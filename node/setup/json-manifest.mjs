@@ -16,6 +16,18 @@ export function loadJsonManifest(file, schema, error) {
   } catch (cause) {
     throw error(cause instanceof Error ? cause.message : String(cause), cause);
   }
+  return validateManifest(raw, schema, error);
+}
+
+/**
+ * Validate an already-parsed manifest (JSON or YAML); the error names the first offending key.
+ * @template T
+ * @param {unknown} raw
+ * @param {import("zod").ZodType<T>} schema
+ * @param {(detail: string, cause?: unknown) => Error} error
+ * @returns {T}
+ */
+export function validateManifest(raw, schema, error) {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

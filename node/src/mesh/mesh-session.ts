@@ -70,6 +70,18 @@ export class MeshSession extends EventEmitter {
     return this.opts.choice.name;
   }
 
+  /** The libp2p node, once started (jobs register their protocol on it). */
+  get p2pNode(): P2pNode {
+    if (!this.p2p) throw new Error("the mesh session has not started");
+    return this.p2p;
+  }
+
+  /** This node's agent key in this mesh, once started. */
+  get agentKey(): Uint8Array {
+    if (!this.agentPubKey) throw new Error("the mesh session has not started");
+    return this.agentPubKey;
+  }
+
   async start(): Promise<void> {
     const { choice } = this.opts;
     this.log.info({ step: "p2p" }, "starting the libp2p node");

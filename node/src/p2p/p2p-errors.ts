@@ -52,6 +52,8 @@ function remoteFix(code: RemoteErrorCode): string {
       return "wait until both nodes have verified each other's peer binding (peer:bound), then retry";
     case "not-ready":
       return "retry shortly; the peer is still starting";
+    case "refused":
+      return "the peer's policy does not allow this request; the message says which rule";
     case "handler-error":
       return "see the peer's logs; the message says what its handler reported";
   }

@@ -17,6 +17,8 @@ interface UpOptions {
   livenessWindow?: number;
   heartbeatInterval?: number;
   measure: boolean;
+  computePolicy?: string;
+  inferencePolicy?: string;
 }
 
 export function upCommand(program: Command): void {
@@ -32,6 +34,8 @@ export function upCommand(program: Command): void {
     .option("--liveness-window <ms>", "a peer silent this long shows as offline (default: the network's)", milliseconds(2000, 3_600_000))
     .option("--heartbeat-interval <ms>", "how often this node writes a heartbeat (default: the network's)", milliseconds(1000, 600_000))
     .option("--no-measure", "skip measuring tokens/s on the default model at start")
+    .option("--compute-policy <file>", "what this node runs for others (default: DATA_DIR/compute_policy.yaml, else manifests/distributed/compute_policy.yaml)")
+    .option("--inference-policy <file>", "how this node runs MOE jobs (default: manifests/distributed/inference_policy.yaml)")
     .action(async (opts: UpOptions, cmd: Command) => {
       const { dataDir } = globalOptions(cmd);
       const log = createLogger("ripple");
@@ -48,6 +52,7 @@ export function upCommand(program: Command): void {
         ...defined({ apiHost: opts.apiHost, apiPort: opts.apiPort, apiToken: process.env.RIPPLE_API_TOKEN, p2pPort: opts.p2pPort }),
         ...defined({ livenessWindowMs: opts.livenessWindow, heartbeatIntervalMs: opts.heartbeatInterval }),
         measureTokens: opts.measure,
+        ...defined({ computePolicyFile: opts.computePolicy, inferencePolicyFile: opts.inferencePolicy }),
         ...defined({ binDir: process.env.RIPPLE_BIN_DIR }),
       });
 

@@ -1,0 +1,54 @@
+// `ripple ask --model M "prompt"`: ask one model of the mesh (this node or a peer that serves it);
+// the answer streams to stdout as it is generated, the run's figures go to stderr.
+import type { Command } from "commander";
+import { LocalApiClient } from "../../api/api-client.ts";
+import type { AskBodyInput } from "../../api/inference-schemas.ts";
+import { fail, globalOptions, printJson } from "../run.ts";
+import { decimal, prompt, wholeNumber } from "./inference-options.ts";
+
+interface AskOptions {
+  model: string;
+  maxTokens?: number;
+  temperature?: number;
+  seed?: number;
+  json?: boolean;
+}
+
+export function askCommand(program: Command): void {
+  program
+    .command("ask")
+    .description("ask one model of the mesh; the answer streams in as it is generated")
+    .argument("<prompt>", "the question (at most 32 KiB)", prompt)
+    .requiredOption("--model <name>", "a model some node of the mesh serves (`ripple models list` shows this node's)")
+    .option("--max-tokens <n>", "at most this many tokens", wholeNumber(1, 2048))
+    .option("--temperature <t>", "0 (greedy, the default) to 2", decimal(0, 2))
+    .option("--seed <n>", "fixes the sampler's randomness (repeatable answers with temperature > 0)", wholeNumber(0, 2 ** 32 - 1))
+    .option("--json", "print the result as JSON for scripts (no streaming)")
+    .action(async (text: string, opts: AskOptions, cmd: Command) => {
+      try {
+        const client = await LocalApiClient.forDataDir(globalOptions(cmd).dataDir);
+        const req: AskBodyInput = {
+          model: opts.model,
+          prompt: text,
+          ...(opts.maxTokens !== undefined ? { max_tokens: opts.maxTokens } : {}),
+          ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
+          ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+        };
+        if (opts.json) {
+          printJson(await client.ask(req));
+          return;
+        }
+        let last = "";
+        const r = await client.ask(req, {
+          onToken: (t) => {
+            process.stdout.write(t);
+            if (t !== "") last = t;
+          },
+        });
+        if (!last.endsWith("\n")) process.stdout.write("\n");
+        process.stderr.write(`(${r.model} on ${r.peer}: ${r.tokens} tokens in ${r.latencyMs} ms, ${r.finishReason === "length" ? "stopped at --max-tokens" : r.finishReason}; trace ${r.traceId})\n`);
+      } catch (err) {
+        fail(err);
+      }
+    });
+}

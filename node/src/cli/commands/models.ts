@@ -1,0 +1,120 @@
+// `ripple models list|add|rm|load|unload`: the GGUF models this node serves.
+// list: from the running node (with what is loaded), else from <data dir>/models.json.
+// add/rm: edit models.json directly (a running node serves the change from its next start).
+// load/unload: ask the running node to load a model into memory, or free it.
+import type { Command } from "commander";
+import { pino } from "pino";
+import { LocalApiClient, LocalApiRequestError } from "../../api/api-client.ts";
+import { readApiDescriptor } from "../../api/api-descriptor.ts";
+import type { LocalModel } from "../../api/inference-source.ts";
+import { modelsDir } from "../../../setup/paths.mjs";
+import { formatModels } from "../inference-format.ts";
+import { fail, globalOptions, printJson } from "../run.ts";
+
+const RESTART_NOTE = "note: a node is running; it serves this change from its next start (`ripple down`, then `ripple up`)\n";
+
+/** The registry on disk. Loaded on use: the light commands do not pay for its imports. */
+async function openStore(dataDir: string) {
+  const { ModelStore } = await import("../../inference/model-store.ts");
+  // Logs (e.g. hashing progress of a big file) go to stderr: stdout is the command's output.
+  const log = pino({ name: "ripple", level: process.env.RIPPLE_LOG_LEVEL ?? "warn" }, pino.destination(2));
+  return ModelStore.open({ dataDir, modelsDir: modelsDir(), log });
+}
+
+async function isNodeRunning(dataDir: string): Promise<boolean> {
+  return readApiDescriptor(dataDir).then(
+    () => true,
+    () => false,
+  );
+}
+
+export function modelsCommand(program: Command): void {
+  const models = program.command("models").description("the GGUF models this node serves: list, add, rm, load, unload");
+
+  models
+    .command("list")
+    .description("registered models, and which are loaded when the node runs")
+    .option("--json", "print JSON for scripts")
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      try {
+        const { dataDir } = globalOptions(cmd);
+        let list: LocalModel[] | undefined;
+        if (await isNodeRunning(dataDir)) {
+          list = await (await LocalApiClient.forDataDir(dataDir)).localModels().catch((err: unknown) => {
+            // A node without inference routes: fall back to the registry on disk.
+            if (err instanceof LocalApiRequestError && err.status === 404 && err.code === "not_found") return undefined;
+            throw err;
+          });
+        }
+        const running = list !== undefined;
+        list ??= (await openStore(dataDir)).list().map((m) => ({ ...m, loaded: false }));
+        if (opts.json) printJson(list);
+        else {
+          process.stdout.write(formatModels(list, running));
+          if (!running && list.length > 0) process.stderr.write("(the node's model state is unknown: it is not running)\n");
+        }
+      } catch (err) {
+        fail(err);
+      }
+    });
+
+  models
+    .command("add")
+    .description("register a GGUF file (outside the models directory it is hard-linked or copied there)")
+    .argument("<file>", "a .gguf model file")
+    .option("--name <name>", "the name the mesh knows it by (default: the file name without .gguf)")
+    .option("--sha256 <hash>", "refuse the file unless it has this sha256")
+    .option("--json", "print JSON for scripts")
+    .action(async (file: string, opts: { name?: string; sha256?: string; json?: boolean }, cmd: Command) => {
+      try {
+        const { dataDir } = globalOptions(cmd);
+        const store = await openStore(dataDir);
+        const model = await store.add(file, { ...(opts.name !== undefined ? { name: opts.name } : {}), ...(opts.sha256 !== undefined ? { sha256: opts.sha256 } : {}) });
+        const running = await isNodeRunning(dataDir);
+        if (opts.json) return printJson({ model, running });
+        process.stdout.write(`registered ${model.name}: ${model.file} (${(model.bytes / 1e6).toFixed(1)} MB, sha256 ${model.sha256})\n`);
+        if (running) process.stderr.write(RESTART_NOTE);
+      } catch (err) {
+        fail(err);
+      }
+    });
+
+  models
+    .command("rm")
+    .description("unregister a model (its file is kept)")
+    .argument("<name>", "a registered model's name")
+    .option("--json", "print JSON for scripts")
+    .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
+      try {
+        const { dataDir } = globalOptions(cmd);
+        const { removed, fileKept } = await (await openStore(dataDir)).remove(name);
+        const running = await isNodeRunning(dataDir);
+        if (opts.json) return printJson({ removed, fileKept, running });
+        process.stdout.write(`unregistered ${removed.name} (its file is kept: ${fileKept})\n`);
+        if (running) process.stderr.write(RESTART_NOTE);
+      } catch (err) {
+        fail(err);
+      }
+    });
+
+  for (const [action, description] of [
+    ["load", "load a registered model into memory on the running node"],
+    ["unload", "free a loaded model's memory on the running node"],
+  ] as const) {
+    models
+      .command(action)
+      .description(description)
+      .argument("<name>", "a registered model's name")
+      .option("--json", "print JSON for scripts")
+      .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
+        try {
+          const client = await LocalApiClient.forDataDir(globalOptions(cmd).dataDir);
+          const model = action === "load" ? await client.loadModel(name) : await client.unloadModel(name);
+          if (opts.json) printJson(model);
+          else process.stdout.write(`${model.name}: ${model.loaded ? "loaded" : "not loaded"}\n`);
+        } catch (err) {
+          fail(err);
+        }
+      });
+  }
+}

@@ -1,0 +1,49 @@
+// `ripple moe "prompt"`: run an MOE job on the running node's mesh. Progress (assignments, answers)
+// goes to stderr as it happens; the merged answer, the consensus and each expert's vote to stdout.
+import type { Command } from "commander";
+import { LocalApiClient } from "../../api/api-client.ts";
+import type { MoeBody } from "../../api/inference-schemas.ts";
+import { formatMoeEvent, formatMoeResult } from "../inference-format.ts";
+import { fail, globalOptions, printJson } from "../run.ts";
+import { prompt, wholeNumber } from "./inference-options.ts";
+
+interface MoeOptions {
+  taskType?: string;
+  experts?: number;
+  maxTokens?: number;
+  requireConsensus?: boolean;
+  json?: boolean;
+}
+
+export function moeCommand(program: Command): void {
+  program
+    .command("moe")
+    .description("ask the mesh's mixture of experts: several models answer, the answers are merged by weighted vote")
+    .argument("<prompt>", "the question (at most 32 KiB)", prompt)
+    .option("--task-type <type>", "a task type of inference_policy.yaml, e.g. short_answer, math, code_generation (default: the policy's)")
+    .option("--experts <n>", "how many experts to ask (the policy clamps it)", wholeNumber(1, 16))
+    .option("--max-tokens <n>", "at most this many tokens per expert answer", wholeNumber(1, 2048))
+    .option("--require-consensus", "fail unless the experts reach the policy's agreement (default: the policy's)")
+    .option("--no-require-consensus", "return the best-weighted answer even below the policy's agreement")
+    .option("--json", "print the MOE result as JSON for scripts")
+    .action(async (text: string, opts: MoeOptions, cmd: Command) => {
+      try {
+        const client = await LocalApiClient.forDataDir(globalOptions(cmd).dataDir);
+        const req: MoeBody = {
+          prompt: text,
+          ...(opts.taskType !== undefined ? { task_type: opts.taskType } : {}),
+          ...(opts.experts !== undefined ? { experts: opts.experts } : {}),
+          ...(opts.maxTokens !== undefined ? { max_tokens: opts.maxTokens } : {}),
+          ...(opts.requireConsensus !== undefined ? { require_consensus: opts.requireConsensus } : {}),
+        };
+        if (opts.json) {
+          printJson(await client.moe(req));
+          return;
+        }
+        const result = await client.moe(req, { onEvent: (e) => process.stderr.write(formatMoeEvent(e)) });
+        process.stdout.write(formatMoeResult(result));
+      } catch (err) {
+        fail(err);
+      }
+    });
+}

@@ -1,0 +1,21 @@
+// Reading a YAML manifest that a zod schema validates (the distributed policies), with one error
+// that names the file and the first offending key, like the JSON manifests.
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+import type { z } from "zod";
+import { validateManifest } from "../../setup/json-manifest.mjs";
+
+/** Manifests are small; anything larger is a mistake (or an attack through a shared policy file). */
+const MAX_MANIFEST_BYTES = 256 * 1024;
+
+export function loadYamlManifest<T extends z.ZodType>(file: string, schema: T, error: (detail: string, cause?: unknown) => Error): z.infer<T> {
+  let raw: unknown;
+  try {
+    const text = readFileSync(file, "utf8");
+    if (text.length > MAX_MANIFEST_BYTES) throw new Error(`it is ${text.length} bytes, over the limit of ${MAX_MANIFEST_BYTES}`);
+    raw = parse(text, { maxAliasCount: 100 });
+  } catch (cause) {
+    throw error(cause instanceof Error ? cause.message : String(cause), cause);
+  }
+  return validateManifest(raw, schema, error) as z.infer<T>;
+}

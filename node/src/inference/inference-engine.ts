@@ -1,0 +1,295 @@
+// The local inference seam: GGUF models on node-llama-cpp, behind generate(). One lifecycle owner
+// (the daemon) creates it with explicit threads and a memory budget, and disposes it.
+//
+// - Models load on first use. Before a load, the least-recently-used idle models are unloaded until
+//   file + context fit the budget; a model that alone exceeds the budget is InferenceError "over_limit";
+//   one that would fit once busy models finish is "busy" (retryable, unlike over_limit).
+// - At most `maxConcurrent` requests run at once on the node (all models together); up to `maxQueued`
+//   (default 4 × maxConcurrent) wait in FIFO order; beyond that, "busy" at once.
+// - Abort (the request's signal, or dispose()): generate resolves with finishReason "aborted" and the
+//   text generated so far (empty when the request was still queued); it never throws for an abort.
+//   The request's sequence is disposed in every case, so its slot is free for the next request.
+// - unload(name) refuses with "busy" while the model serves requests (abort them, or wait for them).
+import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
+import type { Logger } from "../log.ts";
+import { ConcurrencyGate } from "./concurrency-gate.ts";
+import { InferenceError } from "./inference-errors.ts";
+import type { GenerateRequest, GenerateResult, RegisteredModel } from "./inference-types.ts";
+import { estimateResidentBytes, LoadedModel, type ContextShape } from "./loaded-model.ts";
+import { checkGenerateRequest } from "./request-check.ts";
+
+export { freeCoreThreads } from "./thread-budget.ts";
+
+export interface InferenceEngineOptions {
+  /** The registered model of a name; throws InferenceError "model_not_found" for an unknown one. */
+  resolveModel: (name: string) => RegisteredModel;
+  /** llama.cpp threads (getLlama maxThreads and every context); see freeCoreThreads(). */
+  threads: number;
+  /** Resident bytes all loaded models (file + context) may take together. */
+  memoryBudgetBytes: number;
+  /** Requests that run at once on this node; each loaded model gets this many sequences. */
+  maxConcurrent: number;
+  /** Requests that may wait for a slot (default 4 × maxConcurrent). */
+  maxQueued?: number;
+  /** Tokens per request, prompt + generated (default 2048). */
+  contextSize?: number;
+  log: Logger;
+}
+
+export interface LoadedModelInfo {
+  name: string;
+  sha256: string;
+  /** Estimated resident bytes: file + context. */
+  bytes: number;
+  lastUsedMs: number;
+  busy: boolean;
+}
+
+export const defaultContextSize = 2048;
+
+export class InferenceEngine {
+  readonly #models = new Map<string, LoadedModel>();
+  /** Loads in progress, so concurrent first requests for one model share one load. */
+  readonly #loading = new Map<string, Promise<LoadedModel>>();
+  /** Serializes loads, unloads and evictions so that the budget's arithmetic holds. */
+  #lock: Promise<unknown> = Promise.resolve();
+  readonly #estimates = new Map<string, number>();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #shutdown = new AbortController();
+  readonly #gate: ConcurrencyGate;
+  readonly #shape: ContextShape;
+  #disposed = false;
+
+  private constructor(
+    private readonly llama: Llama,
+    private readonly opts: InferenceEngineOptions,
+  ) {
+    this.#shape = { contextSize: opts.contextSize ?? defaultContextSize, sequences: opts.maxConcurrent, threads: opts.threads };
+    this.#gate = new ConcurrencyGate(opts.maxConcurrent, opts.maxQueued ?? 4 * opts.maxConcurrent);
+  }
+
+  static async create(opts: InferenceEngineOptions): Promise<InferenceEngine> {
+    const positive = (name: string, v: unknown, min = 1) => {
+      if (!Number.isInteger(v) || (v as number) < min) throw new RangeError(`InferenceEngine: ${name} must be an integer >= ${min}, got ${String(v)}`);
+    };
+    positive("threads", opts.threads);
+    positive("maxConcurrent", opts.maxConcurrent);
+    if (opts.maxQueued !== undefined) positive("maxQueued", opts.maxQueued, 0);
+    if (opts.contextSize !== undefined) positive("contextSize", opts.contextSize, 64);
+    if (typeof opts.memoryBudgetBytes !== "number" || !(opts.memoryBudgetBytes > 0)) throw new RangeError(`InferenceEngine: memoryBudgetBytes must be a positive number, got ${opts.memoryBudgetBytes}`);
+    // CPU only; never a build or a download at run time; llama.cpp's own logs only when they are errors.
+    const llama = await getLlama({ gpu: false, build: "never", maxThreads: opts.threads, logLevel: LlamaLogLevel.error, progressLogs: false });
+    opts.log.info({ threads: opts.threads, maxConcurrent: opts.maxConcurrent, memoryBudgetBytes: opts.memoryBudgetBytes, contextSize: opts.contextSize ?? defaultContextSize }, "inference engine ready");
+    return new InferenceEngine(llama, opts);
+  }
+
+  get threads(): number {
+    return this.#shape.threads;
+  }
+
+  get contextSize(): number {
+    return this.#shape.contextSize;
+  }
+
+  /** Requests running and waiting now, with their limits. */
+  queueState(): { running: number; queued: number; maxConcurrent: number; maxQueued: number } {
+    return { running: this.#gate.running, queued: this.#gate.queued, maxConcurrent: this.#gate.limit, maxQueued: this.#gate.maxQueued };
+  }
+
+  loaded(): LoadedModelInfo[] {
+    return [...this.#models.values()].map((m) => ({ name: m.name, sha256: m.registered.sha256, bytes: m.bytes, lastUsedMs: m.lastUsedMs, busy: m.active > 0 }));
+  }
+
+  /** Estimated resident bytes of a model once loaded here (file + a context of this engine's shape). */
+  async estimateBytes(name: string): Promise<number> {
+    this.#assertOpen();
+    return this.#estimate(this.#resolve(name));
+  }
+
+  generate(req: GenerateRequest): Promise<GenerateResult> {
+    const run = this.#generate(req);
+    this.#inFlight.add(run);
+    void run.finally(() => this.#inFlight.delete(run)).catch(() => {});
+    return run;
+  }
+
+  async #generate(req: GenerateRequest): Promise<GenerateResult> {
+    const startedAt = performance.now();
+    this.#assertOpen();
+    checkGenerateRequest(req);
+    const registered = this.#resolve(req.model);
+    const signal = req.signal ? AbortSignal.any([req.signal, this.#shutdown.signal]) : this.#shutdown.signal;
+    const aborted = (): GenerateResult => ({
+      text: "",
+      tokens: 0,
+      promptTokens: 0,
+      latencyMs: performance.now() - startedAt,
+      firstTokenMs: null,
+      model: { name: registered.name, sha256: registered.sha256 },
+      finishReason: "aborted",
+    });
+    if (signal.aborted) return aborted();
+
+    let release: () => void;
+    try {
+      // Takes a slot or a place in line synchronously, before this function first awaits.
+      release = await this.#gate.acquire(signal);
+    } catch (err) {
+      if (signal.aborted) return aborted();
+      throw err;
+    }
+    let model: LoadedModel | undefined;
+    try {
+      model = await this.#acquireModel(registered);
+      if (signal.aborted) return aborted();
+      return await model.run(req, signal, startedAt);
+    } finally {
+      if (model) {
+        model.active--;
+        model.lastUsedMs = Date.now();
+      }
+      release();
+    }
+  }
+
+  /** Loads a model now (subject to the budget), or finds it loaded. */
+  async load(name: string): Promise<LoadedModelInfo> {
+    this.#assertOpen();
+    const model = await this.#acquireModel(this.#resolve(name));
+    model.active--;
+    return this.loaded().find((m) => m.name === model.name)!;
+  }
+
+  /** Unloads an idle model; refuses with "busy" while it serves requests. False if it was not loaded. */
+  async unload(name: string): Promise<boolean> {
+    this.#assertOpen();
+    return this.#locked(async () => {
+      const model = this.#models.get(name);
+      if (!model) return false;
+      if (model.active > 0) {
+        throw new InferenceError("busy", `model ${name} is serving ${model.active} request(s) and cannot be unloaded now`, "wait for them to finish (or abort them) and unload again");
+      }
+      await this.#unloadNow(model, "unload");
+      return true;
+    });
+  }
+
+  /** Ends every request (queued: refused; running: aborted), then frees every model and llama.cpp. */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#gate.close(this.#disposedError());
+    this.#shutdown.abort(new Error("inference engine disposed"));
+    await Promise.allSettled([...this.#inFlight]);
+    await this.#locked(async () => {
+      for (const model of [...this.#models.values()]) await this.#unloadNow(model, "dispose");
+    });
+    await this.llama.dispose();
+    this.opts.log.info("inference engine disposed");
+  }
+
+  #assertOpen(): void {
+    if (this.#disposed) throw this.#disposedError();
+  }
+
+  #disposedError(): InferenceError {
+    return new InferenceError("failed", "the inference engine has been disposed (the node is stopping)", "create a new InferenceEngine, or restart the node");
+  }
+
+  #resolve(name: string): RegisteredModel {
+    try {
+      return this.opts.resolveModel(name);
+    } catch (err) {
+      if (err instanceof InferenceError) throw err;
+      throw new InferenceError("model_not_found", `model ${name} cannot be resolved: ${(err as Error).message}`, "register the model (see `ripple models`) or use another name", { cause: err });
+    }
+  }
+
+  /** The loaded model, marked busy (active + 1) before anything can evict it. */
+  async #acquireModel(registered: RegisteredModel): Promise<LoadedModel> {
+    const ready = this.#models.get(registered.name);
+    if (ready) {
+      ready.active++;
+      return ready;
+    }
+    let loading = this.#loading.get(registered.name);
+    if (!loading) {
+      loading = this.#locked(() => this.#loadNow(registered)).finally(() => this.#loading.delete(registered.name));
+      this.#loading.set(registered.name, loading);
+    }
+    const model = await loading;
+    if (this.#models.get(registered.name) !== model) return this.#acquireModel(registered); // unloaded meanwhile
+    model.active++;
+    return model;
+  }
+
+  async #loadNow(registered: RegisteredModel): Promise<LoadedModel> {
+    this.#assertOpen();
+    const existing = this.#models.get(registered.name);
+    if (existing) return existing;
+    const need = await this.#estimate(registered);
+    const budget = this.opts.memoryBudgetBytes;
+    if (need > budget) {
+      throw new InferenceError(
+        "over_limit",
+        `model ${registered.name} needs ~${mib(need)} (file ${mib(registered.bytes)} + context ${mib(need - registered.bytes)} for ${this.#shape.sequences} × ${this.#shape.contextSize} tokens) but the inference memory budget is ${mib(budget)}`,
+        "raise the node's inference memory budget, or lower its context size or max concurrent requests, or use a smaller model",
+      );
+    }
+    // Least recently used idle models go first, until the new one fits. Chosen afresh each time: a
+    // model may have taken a request while the previous one was being freed.
+    while (this.#used() + need > budget) {
+      const victim = [...this.#models.values()].filter((m) => m.active === 0).sort((a, b) => a.lastUsedMs - b.lastUsedMs)[0];
+      if (!victim) break;
+      await this.#unloadNow(victim, `evicted for ${registered.name}`);
+    }
+    if (this.#used() + need > budget) {
+      const busy = [...this.#models.values()].map((m) => `${m.name} ${mib(m.bytes)}`).join(", ");
+      throw new InferenceError(
+        "busy",
+        `model ${registered.name} needs ~${mib(need)} but busy models hold ${mib(this.#used())} of the ${mib(budget)} budget (${busy})`,
+        "retry when their requests finish, or raise the node's inference memory budget",
+      );
+    }
+    const t0 = performance.now();
+    const model = await LoadedModel.load(this.llama, registered, need, this.#shape, this.opts.log);
+    if (this.#disposed) {
+      await model.dispose();
+      throw this.#disposedError();
+    }
+    this.#models.set(registered.name, model);
+    this.opts.log.info({ model: registered.name, bytes: need, ms: Math.round(performance.now() - t0), chatWrapper: model.chatWrapperName }, "inference: model loaded");
+    return model;
+  }
+
+  async #unloadNow(model: LoadedModel, why: string): Promise<void> {
+    // Removed from the map first (synchronously), so no new request can take it while it is freed.
+    this.#models.delete(model.name);
+    await model.dispose();
+    this.opts.log.info({ model: model.name, bytes: model.bytes, why }, "inference: model unloaded");
+  }
+
+  #used(): number {
+    let sum = 0;
+    for (const m of this.#models.values()) sum += m.bytes;
+    return sum;
+  }
+
+  async #estimate(registered: RegisteredModel): Promise<number> {
+    const key = `${registered.file}\0${registered.bytes}`;
+    let bytes = this.#estimates.get(key);
+    if (bytes === undefined) {
+      bytes = await estimateResidentBytes(this.llama, registered, this.#shape);
+      this.#estimates.set(key, bytes);
+    }
+    return bytes;
+  }
+
+  #locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.catch(() => {});
+    return run;
+  }
+}
+
+const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;

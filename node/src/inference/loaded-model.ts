@@ -1,0 +1,222 @@
+// One GGUF model in memory with one context of `sequences` slots, and the generation of one request
+// on a slot. A context is created once per model, not per request: creating a context for the Qwen
+// 0.5B model costs ~30 ms (230 ms the first time) against ~0.1 ms for taking a sequence of a live one
+// (see node/bench/inference-bench.ts). Each request takes a fresh sequence and disposes it at the
+// end, which clears its KV cells, so nothing of one request can leak into the next.
+import { existsSync } from "node:fs";
+import {
+  GgufInsights,
+  LlamaChat,
+  LlamaCompletion,
+  readGgufFileInfo,
+  resolveChatWrapper,
+  type ChatHistoryItem,
+  type ChatWrapper,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaModel,
+  type Token,
+} from "node-llama-cpp";
+import type { Logger } from "../log.ts";
+import { InferenceError } from "./inference-errors.ts";
+import type { ChatMessage, FinishReason, GenerateRequest, GenerateResult, RegisteredModel } from "./inference-types.ts";
+
+export interface ContextShape {
+  /** Tokens one request may hold: prompt + generated. */
+  contextSize: number;
+  /** Requests that run on this model at once (one sequence each). */
+  sequences: number;
+  threads: number;
+}
+
+/** Recent tokens the repeat penalty looks at (llama.cpp's default window). */
+const repeatPenaltyWindow = 64;
+
+/**
+ * Resident bytes a model needs once loaded: its file (weights are mmapped and end up resident) plus
+ * node-llama-cpp's estimate of the context (KV cache of every sequence, compute and output buffers).
+ */
+export async function estimateResidentBytes(llama: Llama, model: RegisteredModel, shape: Pick<ContextShape, "contextSize" | "sequences">): Promise<number> {
+  if (!existsSync(model.file)) throw missingFile(model);
+  try {
+    const insights = await GgufInsights.from(await readGgufFileInfo(model.file, { readTensorInfo: true, logWarnings: false }), llama);
+    const context = await insights.estimateContextResourceRequirementsV2({ contextSize: shape.contextSize, sequences: shape.sequences, modelGpuLayers: 0 });
+    return model.bytes + Math.ceil(context.cpuRam);
+  } catch (cause) {
+    throw new InferenceError("failed", `cannot read the GGUF header of model ${model.name} (${model.file}): ${(cause as Error).message}`, "check that the file is a complete GGUF file (re-run `npm run setup` for pinned models)", { cause });
+  }
+}
+
+function missingFile(model: RegisteredModel): InferenceError {
+  return new InferenceError("model_not_found", `model ${model.name} is registered but its file ${model.file} does not exist`, "re-run `npm run setup` or register the model again");
+}
+
+export class LoadedModel {
+  /** Requests running on it now. */
+  active = 0;
+  /** Date.now() of the end of its last request (or of its load). */
+  lastUsedMs = Date.now();
+
+  private constructor(
+    readonly registered: RegisteredModel,
+    /** Estimated resident bytes (file + context), the figure the memory budget counts. */
+    readonly bytes: number,
+    private readonly model: LlamaModel,
+    private readonly context: LlamaContext,
+    private readonly chatWrapper: ChatWrapper,
+    private readonly log: Logger,
+  ) {}
+
+  static async load(llama: Llama, registered: RegisteredModel, bytes: number, shape: ContextShape, log: Logger): Promise<LoadedModel> {
+    if (!existsSync(registered.file)) throw missingFile(registered);
+    let model: LlamaModel | undefined;
+    try {
+      model = await llama.loadModel({ modelPath: registered.file });
+      const context = await model.createContext({ contextSize: shape.contextSize, sequences: shape.sequences, threads: shape.threads });
+      // The model's own template (ChatML for Qwen and the tiny test model), resolved once per load.
+      const chatWrapper = resolveChatWrapper(model);
+      return new LoadedModel(registered, bytes, model, context, chatWrapper, log);
+    } catch (cause) {
+      await model?.dispose().catch(() => {});
+      throw new InferenceError("failed", `cannot load model ${registered.name} from ${registered.file}: ${(cause as Error).message}`, "check that the file is a complete GGUF file that llama.cpp supports, and that the machine has the memory for it", { cause });
+    }
+  }
+
+  get name(): string {
+    return this.registered.name;
+  }
+
+  get chatWrapperName(): string {
+    return this.chatWrapper.wrapperName;
+  }
+
+  /**
+   * Runs one request on a fresh sequence. `startedAt` (performance.now()) is when the caller asked,
+   * so latency and first-token time include the queue and the load. An abort ends the generation after
+   * the current token and resolves with finishReason "aborted" and the text generated so far.
+   */
+  async run(req: GenerateRequest, signal: AbortSignal, startedAt: number): Promise<GenerateResult> {
+    const chunks: string[] = [];
+    let firstTokenAt: number | null = null;
+    let callbackFailed = false;
+    const onTextChunk = (text: string) => {
+      if (text.length === 0) return;
+      firstTokenAt ??= performance.now();
+      chunks.push(text);
+      try {
+        req.onToken?.(text);
+      } catch (err) {
+        if (!callbackFailed) this.log.warn({ model: this.name, err: (err as Error).message }, "inference: onToken threw; the text is still collected");
+        callbackFailed = true;
+      }
+    };
+
+    const sequence = this.context.getSequence();
+    let promptTokens = 0;
+    let finishReason: FinishReason;
+    try {
+      const input = this.#renderPrompt(req);
+      promptTokens = input.promptTokens;
+      if (promptTokens + req.maxTokens >= this.context.contextSize) {
+        throw new InferenceError(
+          "over_limit",
+          `prompt (${promptTokens} tokens) + maxTokens (${req.maxTokens}) do not fit the ${this.context.contextSize}-token context of model ${this.name}`,
+          "shorten the prompt, lower maxTokens, or give the node a larger inference context size",
+        );
+      }
+      finishReason = await this.#generate(sequence, req, input, signal, onTextChunk);
+    } catch (err) {
+      if (err instanceof InferenceError) throw err;
+      if (!signal.aborted) {
+        throw new InferenceError("failed", `model ${this.name} failed to generate: ${(err as Error).message}`, "retry; if it fails again, unload and reload the model", { cause: err });
+      }
+      // Aborted during the prompt evaluation, before node-llama-cpp had a response to return.
+      finishReason = "aborted";
+    } finally {
+      await sequence.dispose();
+    }
+    const endAt = performance.now();
+    return {
+      text: chunks.join(""),
+      tokens: sequence.tokenMeter.usedOutputTokens,
+      promptTokens,
+      latencyMs: endAt - startedAt,
+      firstTokenMs: firstTokenAt === null ? null : firstTokenAt - startedAt,
+      model: { name: this.registered.name, sha256: this.registered.sha256 },
+      finishReason,
+    };
+  }
+
+  #renderPrompt(req: GenerateRequest): { promptTokens: number; history?: ChatHistoryItem[]; tokens?: Token[] } {
+    if (req.prompt.kind === "chat") {
+      const history = toChatHistory(req.prompt.messages);
+      // The same rendering LlamaChat evaluates; counted here to check the context size first.
+      const { contextText } = this.chatWrapper.generateContextState({ chatHistory: history });
+      return { promptTokens: contextText.tokenize(this.model.tokenizer).length, history };
+    }
+    // LlamaCompletion prepends BOS itself (and tokenizes with "trimLeadingSpace" when it does).
+    const bos = this.model.tokens.shouldPrependBosToken && this.model.tokens.bos != null;
+    const tokens = this.model.tokenize(req.prompt.text, false, bos ? "trimLeadingSpace" : undefined);
+    return { promptTokens: tokens.length + (bos ? 1 : 0), tokens };
+  }
+
+  async #generate(
+    sequence: LlamaContextSequence,
+    req: GenerateRequest,
+    input: { history?: ChatHistoryItem[]; tokens?: Token[] },
+    signal: AbortSignal,
+    onTextChunk: (text: string) => void,
+  ): Promise<FinishReason> {
+    const { temperature, topP, topK, seed, repeatPenalty } = req.sampling;
+    const options = {
+      maxTokens: req.maxTokens,
+      temperature,
+      ...(topP !== undefined && { topP }),
+      ...(topK !== undefined && { topK }),
+      ...(seed !== undefined && { seed }),
+      // node-llama-cpp applies a 1.1 repeat penalty unless told not to; the request's value rules.
+      repeatPenalty: repeatPenalty === undefined || repeatPenalty === 1 ? (false as const) : { penalty: repeatPenalty, lastTokens: repeatPenaltyWindow },
+      ...(req.stop?.length && { customStopTriggers: req.stop }),
+      signal,
+      stopOnAbortSignal: true,
+      onTextChunk,
+    };
+    if (input.history) {
+      const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: this.chatWrapper });
+      try {
+        const res = await chat.generateResponse(input.history, options);
+        return finishReasonOf(res.metadata.stopReason);
+      } finally {
+        chat.dispose({ disposeSequence: false });
+      }
+    }
+    const completion = new LlamaCompletion({ contextSequence: sequence });
+    try {
+      const res = await completion.generateCompletionWithMeta(input.tokens!, { ...options, disableContextShift: true });
+      return finishReasonOf(res.metadata.stopReason);
+    } finally {
+      completion.dispose({ disposeSequence: false });
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.context.dispose().catch(() => {});
+    await this.model.dispose().catch(() => {});
+  }
+}
+
+function finishReasonOf(stopReason: string): FinishReason {
+  if (stopReason === "maxTokens") return "length";
+  if (stopReason === "abort") return "aborted";
+  return "stop";
+}
+
+/** A trailing assistant message is a prefill: the model continues it, and only the continuation is returned. */
+function toChatHistory(messages: ChatMessage[]): ChatHistoryItem[] {
+  const history: ChatHistoryItem[] = messages.map((m) =>
+    m.role === "system" ? { type: "system", text: m.content } : m.role === "user" ? { type: "user", text: m.content } : { type: "model", response: [m.content] },
+  );
+  if (history.at(-1)?.type !== "model") history.push({ type: "model", response: [] });
+  return history;
+}

@@ -1,0 +1,424 @@
+// A node's registry of the GGUF models it serves, by name: `<dataDir>/models.json`. Entries only
+// point into the models directory (a file added from elsewhere is hard-linked there), carry the
+// sha256 the mesh advertises, and the file's size and mtime, so that "is it still the same file"
+// costs one stat instead of hashing half a gigabyte.
+import { randomBytes } from "node:crypto";
+import {
+  closeSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  fchmodSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  type Stats,
+} from "node:fs";
+import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { z } from "zod";
+import type { ModelRef } from "@ripple-mesh/zome-bindings";
+import { sha256File } from "../../setup/hashing.mjs";
+import { versionsFile as pinnedVersionsFile } from "../../setup/paths.mjs";
+import { verifiedSha256 } from "../../setup/step-models.mjs";
+import { loadVersions, modelNameSchema } from "../../setup/versions-schema.mjs";
+import { RippleError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { InferenceError } from "./inference-errors.ts";
+import type { RegisteredModel } from "./inference-types.ts";
+
+const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, "a lowercase hex sha256");
+
+const storedModelSchema = z.strictObject({
+  name: modelNameSchema,
+  file: z.string().refine(isAbsolute, "an absolute path"),
+  sha256: sha256Schema,
+  bytes: z.number().int().nonnegative(),
+  mtimeMs: z.number().nonnegative(),
+});
+type StoredModel = z.infer<typeof storedModelSchema>;
+
+const registrySchema = z
+  .strictObject({ schema: z.literal(1), models: z.array(storedModelSchema).max(10_000) })
+  .superRefine((reg, ctx) => {
+    const seen = new Set<string>();
+    for (const [i, m] of reg.models.entries()) {
+      if (seen.has(m.name)) ctx.addIssue({ code: "custom", path: ["models", i, "name"], message: `"${m.name}" is registered twice` });
+      seen.add(m.name);
+    }
+  });
+
+/** Hashing a file at least this big logs its progress (every 10 %). */
+const PROGRESS_MIN_BYTES = 64 * 2 ** 20;
+
+/** models.json cannot be read, parsed or written. Names the file; no GGUF file is ever touched. */
+export class ModelRegistryError extends RippleError {
+  constructor(
+    readonly file: string,
+    detail: string,
+    fix: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file}: ${detail}`, fix, options);
+  }
+}
+
+/** What `remove` did: the entry is gone from the registry; its GGUF file stays where it was. */
+export interface RemovedModel {
+  removed: RegisteredModel;
+  /** The GGUF file, still on disk: `remove` never deletes it. */
+  fileKept: string;
+}
+
+export interface ModelStoreOptions {
+  dataDir: string;
+  /** The node's models directory (setup's `modelsDir()`); every registered file lives under it. */
+  modelsDir: string;
+  log: Logger;
+  /** The pins registered on first open; defaults to manifests/holochain/versions.json. */
+  versionsFile?: string;
+}
+
+export class ModelStore {
+  private models: Map<string, StoredModel>;
+  /** Mutations run one at a time, each reading models.json afresh (the CLI may have changed it). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly file: string,
+    readonly modelsDir: string,
+    private readonly log: Logger,
+    models: StoredModel[],
+  ) {
+    this.models = new Map(models.map((m) => [m.name, m]));
+  }
+
+  /** Read `<dataDir>/models.json`; when there is none, register the pinned models found in modelsDir. */
+  static async open(opts: ModelStoreOptions): Promise<ModelStore> {
+    const file = join(resolve(opts.dataDir), "models.json");
+    const log = opts.log.child({ seam: "model-store" });
+    const existing = readRegistry(file);
+    const store = new ModelStore(file, resolve(opts.modelsDir), log, existing ?? []);
+    if (existing === null) {
+      await store.registerPinned(opts.versionsFile ?? pinnedVersionsFile);
+    } else {
+      for (const m of existing) {
+        if (!existsSync(m.file)) log.warn({ model: m.name, file: m.file }, `the file of model "${m.name}" is missing`);
+      }
+    }
+    return store;
+  }
+
+  list(): RegisteredModel[] {
+    return [...this.models.values()].sort((a, b) => a.name.localeCompare(b.name)).map(publicView);
+  }
+
+  has(name: string): boolean {
+    return this.models.has(name);
+  }
+
+  get(name: string): RegisteredModel {
+    const m = this.models.get(name);
+    if (!m) throw this.notFound(name);
+    return publicView(m);
+  }
+
+  /**
+   * Register a GGUF file under `name` (default: its file name without `.gguf`, lowercased). A file
+   * outside the models directory is hard-linked (across file systems: copied) into it. Nothing that
+   * is registered changes unless the whole add succeeds.
+   */
+  add(path: string, opts: { name?: string; sha256?: string } = {}): Promise<RegisteredModel> {
+    return this.serialize(async () => {
+      const source = checkGgufFile(path);
+      const name = opts.name ?? basename(source).replace(/\.gguf$/i, "").toLowerCase();
+      checkName(name, opts.name === undefined ? source : undefined);
+      const expected = opts.sha256?.toLowerCase();
+      if (expected !== undefined && !sha256Schema.safeParse(expected).success) {
+        throw badRequest(`the expected sha256 "${opts.sha256}" is not 64 hex digits`, "pass the file's sha256 as printed by `sha256sum`, or leave out --sha256");
+      }
+      const models = this.reload();
+      const placed = this.placeInModelsDir(source);
+      try {
+        const sha256 = await hashFile(placed.file, this.log);
+        if (expected !== undefined && sha256 !== expected) {
+          throw badRequest(
+            `${source} has sha256 ${sha256}, but ${expected} was expected`,
+            "check that this is the file you meant (download it again if it is damaged), or leave out --sha256",
+          );
+        }
+        const existing = models.get(name);
+        if (existing && existing.sha256 !== sha256) {
+          throw badRequest(
+            `a model named "${name}" is already registered with sha256 ${existing.sha256} (${existing.file}); ${source} has sha256 ${sha256}`,
+            `unregister it first with \`ripple models rm ${name}\`, or give this file another name with --name`,
+          );
+        }
+        const st = statSync(placed.file);
+        const entry: StoredModel = { name, file: placed.file, sha256, bytes: st.size, mtimeMs: st.mtimeMs };
+        this.commit(new Map(models).set(name, entry));
+        this.log.info({ model: name, file: entry.file, sha256, bytes: entry.bytes, linked: placed.created }, `registered model "${name}"`);
+        return publicView(entry);
+      } catch (err) {
+        if (placed.created) rmSync(placed.file, { force: true });
+        throw err;
+      }
+    });
+  }
+
+  /** Unregister `name`. The GGUF file is NOT deleted (other names or nodes may share it); see `fileKept`. */
+  remove(name: string): Promise<RemovedModel> {
+    return this.serialize(async () => {
+      const models = this.reload();
+      const m = models.get(name);
+      if (!m) throw this.notFound(name);
+      const next = new Map(models);
+      next.delete(name);
+      this.commit(next);
+      this.log.info({ model: name, file: m.file }, `unregistered model "${name}" (its file is kept)`);
+      return { removed: publicView(m), fileKept: m.file };
+    });
+  }
+
+  /**
+   * Check that `name`'s file is still the one registered: same size and mtime, or else (or with
+   * `rehash`) the same sha256, in which case the new mtime is recorded.
+   */
+  verify(name: string, opts: { rehash?: boolean } = {}): Promise<{ model: RegisteredModel; rehashed: boolean }> {
+    return this.serialize(async () => {
+      const models = this.reload();
+      const m = models.get(name);
+      if (!m) throw this.notFound(name);
+      let st: Stats;
+      try {
+        st = statSync(m.file);
+      } catch (err) {
+        throw new InferenceError("failed", `the file of model "${name}" (${m.file}) is gone`, `restore it, or unregister the model with \`ripple models rm ${name}\``, {
+          cause: err,
+        });
+      }
+      if (!opts.rehash && st.size === m.bytes && st.mtimeMs === m.mtimeMs) return { model: publicView(m), rehashed: false };
+      const sha256 = await hashFile(m.file, this.log);
+      if (sha256 !== m.sha256) {
+        throw new InferenceError(
+          "failed",
+          `model "${name}": ${m.file} changed since it was registered (sha256 now ${sha256}, registered ${m.sha256})`,
+          `restore the original file, or register the new one: \`ripple models rm ${name}\` then \`ripple models add ${m.file} --name ${name}\``,
+        );
+      }
+      const entry = { ...m, bytes: st.size, mtimeMs: st.mtimeMs };
+      this.commit(new Map(models).set(name, entry));
+      return { model: publicView(entry), rehashed: true };
+    });
+  }
+
+  private serialize<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private reload(): Map<string, StoredModel> {
+    const models = readRegistry(this.file) ?? [];
+    this.models = new Map(models.map((m) => [m.name, m]));
+    return new Map(this.models);
+  }
+
+  /** Write first, then adopt: a failed write leaves both models.json and memory as they were. */
+  private commit(next: Map<string, StoredModel>): void {
+    writeRegistry(this.file, [...next.values()]);
+    this.models = next;
+  }
+
+  private notFound(name: string): InferenceError {
+    const names = [...this.models.keys()].sort();
+    const nameArg = modelNameSchema.safeParse(name).success ? name : "<name>";
+    return new InferenceError(
+      "model_not_found",
+      `model "${name}" is not registered on this node (${names.length ? `registered: ${names.join(", ")}` : "no model is registered"})`,
+      `register it with \`ripple models add <file.gguf> --name ${nameArg}\``,
+    );
+  }
+
+  /** The file's path under modelsDir: itself when it is already there, else a new hard link (or copy). */
+  private placeInModelsDir(source: string): { file: string; created: boolean } {
+    const dir = existsSync(this.modelsDir) ? realpathSync(this.modelsDir) : this.modelsDir;
+    const rel = relative(dir, source);
+    if (rel && !rel.startsWith("..") && !isAbsolute(rel)) return { file: join(this.modelsDir, rel), created: false };
+    const target = join(this.modelsDir, basename(source));
+    if (existsSync(target)) {
+      if (sameInode(statSync(target), statSync(source))) return { file: target, created: false };
+      throw badRequest(
+        `${target} already exists and is not ${source}`,
+        `register that file instead (\`ripple models add ${target}\`), or rename yours before adding it`,
+      );
+    }
+    mkdirSync(this.modelsDir, { recursive: true });
+    try {
+      linkSync(source, target);
+    } catch (err) {
+      // Another file system (EXDEV) or one without hard links: copy, through a temporary name so
+      // that a half-written copy never sits at `target`.
+      const tmp = `${target}.${randomBytes(4).toString("hex")}.partial`;
+      try {
+        copyFileSync(source, tmp, constants.COPYFILE_FICLONE);
+        renameSync(tmp, target);
+      } catch (copyErr) {
+        rmSync(tmp, { force: true });
+        throw badRequest(`cannot link or copy ${source} into ${this.modelsDir} (${errText(err)}; ${errText(copyErr)})`, `check that ${this.modelsDir} is writable and has room`, copyErr);
+      }
+      this.log.info({ from: source, to: target, linkError: errText(err) }, "copied the model into the models directory (no hard link possible)");
+    }
+    return { file: target, created: true };
+  }
+
+  /** First open: register the models setup installs (versions.json) that are in modelsDir. */
+  private async registerPinned(versionsFile: string): Promise<void> {
+    const pins: Array<{ name: string; file: string; sha256?: string }> = Object.values(loadVersions(versionsFile).models);
+    const next = new Map<string, StoredModel>();
+    for (const pin of pins) {
+      const file = join(this.modelsDir, pin.file);
+      if (!existsSync(file)) {
+        this.log.debug({ model: pin.name, file }, "pinned model not installed here");
+        continue;
+      }
+      if (!hasGgufMagic(file)) {
+        this.log.warn({ model: pin.name, file }, `not registering "${pin.name}": ${file} is not a GGUF file (run \`npm run setup\`)`);
+        continue;
+      }
+      const st = statSync(file);
+      const stamped = verifiedSha256(file);
+      const sha256 = stamped ?? (await hashFile(file, this.log));
+      if (pin.sha256 !== undefined && sha256 !== pin.sha256) {
+        this.log.warn({ model: pin.name, file, sha256, pinned: pin.sha256 }, `not registering "${pin.name}": ${file} is not the pinned file (run \`npm run setup\`)`);
+        continue;
+      }
+      next.set(pin.name, { name: pin.name, file, sha256, bytes: st.size, mtimeMs: st.mtimeMs });
+      this.log.info({ model: pin.name, file, sha256, from: stamped ? "setup stamp" : "hashed" }, `registered pinned model "${pin.name}"`);
+    }
+    this.commit(next);
+  }
+}
+
+/** The capability advert's model list: each registered model by name and sha256 (no IPFS CID yet). */
+export function modelRefs(store: ModelStore): ModelRef[] {
+  return store.list().map((m) => ({ name: m.name, sha256: m.sha256, cid: null }));
+}
+
+function publicView(m: StoredModel): RegisteredModel {
+  return { name: m.name, file: m.file, sha256: m.sha256, bytes: m.bytes };
+}
+
+function badRequest(message: string, fix: string, cause?: unknown): InferenceError {
+  return new InferenceError("bad_request", message, fix, cause === undefined ? undefined : { cause });
+}
+
+function errText(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? String(err);
+}
+
+function sameInode(a: Stats, b: Stats): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
+/** The real path of an existing regular file that starts with the GGUF magic, or a bad_request error. */
+function checkGgufFile(path: string): string {
+  const abs = resolve(path);
+  let st: Stats;
+  try {
+    st = statSync(abs);
+  } catch (err) {
+    throw badRequest(`${abs} does not exist (${errText(err)})`, "give the path of a .gguf model file", err);
+  }
+  if (!st.isFile()) throw badRequest(`${abs} is not a file`, "give the path of a .gguf model file");
+  if (!hasGgufMagic(abs)) {
+    throw badRequest(`${abs} is not a GGUF file (it does not start with the bytes "GGUF")`, "give a model in llama.cpp's GGUF format (convert others with llama.cpp's convert_hf_to_gguf.py)");
+  }
+  return realpathSync(abs);
+}
+
+function checkName(name: string, defaultedFrom: string | undefined): void {
+  if (modelNameSchema.safeParse(name).success) return;
+  const why = defaultedFrom ? ` (taken from the file name of ${defaultedFrom})` : "";
+  throw badRequest(`"${name}" is not a valid model name${why}: use 1-64 characters of a-z 0-9 . _ -`, "pass a valid name with --name, e.g. --name my-model-q4_k_m");
+}
+
+function hasGgufMagic(file: string): boolean {
+  const fd = openSync(file, "r");
+  try {
+    const magic = Buffer.alloc(4);
+    return readSync(fd, magic, 0, 4, 0) === 4 && magic.toString("latin1") === "GGUF";
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Streamed sha256; for big files, an info log line every 10 %. */
+async function hashFile(file: string, log: Logger): Promise<string> {
+  let next = 10;
+  const started = Date.now();
+  const sha = await sha256File(file, (done, total) => {
+    if (total < PROGRESS_MIN_BYTES) return;
+    const percent = Math.floor((done / total) * 100);
+    if (percent < next) return;
+    next = percent - (percent % 10) + 10;
+    log.info({ file, percent, doneMB: Math.round(done / 1e6), totalMB: Math.round(total / 1e6) }, `hashing ${basename(file)}: ${percent}%`);
+  });
+  log.debug({ file, ms: Date.now() - started }, "hashed");
+  return sha;
+}
+
+/** null when there is no models.json yet; a ModelRegistryError naming the file and key when it is unusable. */
+function readRegistry(file: string): StoredModel[] | null {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new ModelRegistryError(file, `cannot read it (${errText(err)})`, `check its permissions (\`ls -l ${file}\`)`, { cause: err });
+  }
+  const fix =
+    `correct it, or move it aside (\`mv ${file} ${file}.bad\`): the node then registers the pinned models again, ` +
+    "and others are re-added with `ripple models add <file.gguf> --name <name>` (no GGUF file is touched)";
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ModelRegistryError(file, `is not valid JSON (${(err as Error).message})`, fix, { cause: err });
+  }
+  const parsed = registrySchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue?.path.length ? issue.path.join(".") : "(top level)";
+    throw new ModelRegistryError(file, `is not a valid model registry: key ${where}: ${issue?.message}`, fix);
+  }
+  return parsed.data.models;
+}
+
+/** Write to a temporary file, fsync, rename: readers see the old registry or the new one, never half. */
+function writeRegistry(file: string, models: StoredModel[]): void {
+  const body = JSON.stringify({ schema: 1, models: [...models].sort((a, b) => a.name.localeCompare(b.name)) }, null, 2) + "\n";
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    const fd = openSync(tmp, "wx", 0o644);
+    try {
+      fchmodSync(fd, 0o644); // whatever the umask
+      writeFileSync(fd, body);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new ModelRegistryError(file, `cannot write it (${errText(err)})`, `check that ${dirname(file)} is writable and has room`, { cause: err });
+  }
+}

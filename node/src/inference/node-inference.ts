@@ -1,0 +1,83 @@
+// Everything inference needs at node level, started once per `ripple up` and kept across mesh
+// switches: the model store (what this node serves), the engine (what is loaded, threads, memory
+// budget, concurrency) and the two policies (what it runs for others, how it runs MOE jobs).
+import type { ModelRef } from "@ripple-mesh/zome-bindings";
+import { modelsDir as defaultModelsDir } from "../../setup/paths.mjs";
+import type { LocalModel } from "../api/inference-source.ts";
+import { computePolicyFileFor, loadComputePolicy, type ComputePolicy } from "../jobs/compute-policy.ts";
+import type { Logger } from "../log.ts";
+import { loadInferencePolicy, type InferencePolicy } from "../moe/inference-policy.ts";
+import { freeCoreThreads, InferenceEngine } from "./inference-engine.ts";
+import { InferenceError } from "./inference-errors.ts";
+import { ModelStore, modelRefs } from "./model-store.ts";
+
+const GIB = 2 ** 30;
+
+export interface NodeInferenceOptions {
+  dataDir: string;
+  log: Logger;
+  modelsDir?: string;
+  computePolicyFile?: string;
+  inferencePolicyFile?: string;
+}
+
+export class NodeInference {
+  private constructor(
+    readonly store: ModelStore,
+    readonly engine: InferenceEngine,
+    readonly computePolicy: ComputePolicy,
+    readonly inferencePolicy: InferencePolicy,
+  ) {}
+
+  static async start(opts: NodeInferenceOptions): Promise<NodeInference> {
+    const { log } = opts;
+    // Policies first: a typo in either fails the start before anything heavy happens.
+    const computeFile = computePolicyFileFor(opts.dataDir, opts.computePolicyFile);
+    const computePolicy = loadComputePolicy(computeFile);
+    const inferencePolicy = loadInferencePolicy(opts.inferencePolicyFile);
+    const store = await ModelStore.open({ dataDir: opts.dataDir, modelsDir: opts.modelsDir ?? defaultModelsDir(), log });
+    const { inference } = computePolicy;
+    const threads = inference.threads === "auto" ? freeCoreThreads() : inference.threads;
+    const engine = await InferenceEngine.create({
+      resolveModel: (name) => store.get(name),
+      threads,
+      memoryBudgetBytes: inference.memory_budget_gb * GIB,
+      maxConcurrent: inference.max_concurrent,
+      maxQueued: inference.max_queue,
+      log,
+    });
+    log.info({ step: "inference", computePolicy: computeFile, models: store.list().map((m) => m.name), threads, maxConcurrent: inference.max_concurrent }, "inference ready");
+    return new NodeInference(store, engine, computePolicy, inferencePolicy);
+  }
+
+  /** The models this node serves, as advertised in its capability. */
+  modelRefs(): ModelRef[] {
+    return modelRefs(this.store);
+  }
+
+  localModels(): LocalModel[] {
+    const loaded = new Set(this.engine.loaded().map((m) => m.name));
+    return this.store.list().map((m) => ({ name: m.name, sha256: m.sha256, bytes: m.bytes, file: m.file, loaded: loaded.has(m.name) }));
+  }
+
+  async loadModel(name: string): Promise<LocalModel> {
+    await this.engine.load(name);
+    return this.localModel(name);
+  }
+
+  async unloadModel(name: string): Promise<LocalModel> {
+    this.store.get(name); // unknown name → model_not_found, not a silent "was not loaded"
+    await this.engine.unload(name);
+    return this.localModel(name);
+  }
+
+  private localModel(name: string): LocalModel {
+    const m = this.localModels().find((x) => x.name === name);
+    if (!m) throw new InferenceError("model_not_found", `no model named ${name}`, "see `ripple models list`");
+    return m;
+  }
+
+  async dispose(): Promise<void> {
+    await this.engine.dispose();
+  }
+}

@@ -1,0 +1,57 @@
+// manifests/distributed/compute_policy.yaml: what a node lets the mesh run on it (models, token
+// limits, who may submit) and how much of the machine inference may use. A node's own copy in its
+// data dir overrides the default. Nothing from a peer runs unless this policy allows it.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { repoRoot } from "../../setup/paths.mjs";
+import { loadYamlManifest } from "../config/yaml-manifest.ts";
+import { RippleError } from "../errors.ts";
+
+export const defaultComputePolicyFile = join(repoRoot, "manifests", "distributed", "compute_policy.yaml");
+
+/** Holochain agent keys as the CLI and logs print them: "u" + base64url of 39 bytes. */
+const agentKeyText = z.string().regex(/^uhCAk[A-Za-z0-9_-]{48}$/, 'an agent key as `ripple status` prints it ("uhCAk…", 53 characters)');
+
+export const computePolicySchema = z.strictObject({
+  version: z.literal(1),
+  inference: z.strictObject({
+    threads: z.union([z.literal("auto"), z.number().int().min(1).max(256)]),
+    memory_budget_gb: z.number().gt(0).max(4096),
+    max_concurrent: z.number().int().min(1).max(64),
+    max_queue: z.number().int().min(0).max(1024),
+  }),
+  worker: z.strictObject({
+    serve_assigned_jobs: z.boolean(),
+    allowed_models: z.array(z.string().min(1).max(64)).max(256),
+    max_tokens: z.number().int().min(1).max(32768),
+    requesters: z.strictObject({
+      default: z.enum(["mesh", "deny"]),
+      allow: z.array(agentKeyText).max(1024),
+      deny: z.array(agentKeyText).max(1024),
+    }),
+  }),
+});
+export type ComputePolicy = z.infer<typeof computePolicySchema>;
+
+export class ComputePolicyError extends RippleError {
+  constructor(
+    readonly file: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file} is not a valid compute policy: ${detail}`, `correct the named key (the default is ${defaultComputePolicyFile})`, options);
+  }
+}
+
+/** The explicit file, else DATA_DIR/compute_policy.yaml when present, else the default. */
+export function computePolicyFileFor(dataDir: string, explicit?: string): string {
+  if (explicit) return explicit;
+  const own = join(dataDir, "compute_policy.yaml");
+  return existsSync(own) ? own : defaultComputePolicyFile;
+}
+
+export function loadComputePolicy(file = defaultComputePolicyFile): ComputePolicy {
+  if (!existsSync(file)) throw new ComputePolicyError(file, "the file does not exist");
+  return loadYamlManifest(file, computePolicySchema, (detail, cause) => new ComputePolicyError(file, detail, cause ? { cause } : undefined));
+}

@@ -1,0 +1,152 @@
+// The worker: runs the expert tasks this node is assigned, for requesters its compute policy allows.
+// A requester wakes it over libp2p (job-protocol.ts) with the slot's task; the worker checks policy
+// before anything runs, streams the answer back as it is generated, then writes the signed result
+// and accounting record to resource_mesh in the background. A requester that goes away (timeout,
+// reassignment) aborts the generation, and nothing is written for it.
+import { encodeHashToBase64 } from "@holochain/client";
+import type { GenerateRequest, GenerateResult } from "../inference/inference-types.ts";
+import { InferenceError } from "../inference/inference-errors.ts";
+import type { Logger } from "../log.ts";
+import { JsonRefusal } from "../p2p/json-stream.ts";
+import type { ProgressContext } from "../p2p/json-progress-stream.ts";
+import type { P2pNode, RequestSender } from "../p2p/p2p-node.ts";
+import type { ComputePolicy } from "./compute-policy.ts";
+import { jobProtocol, jobProtocolMaxBytes, jobRequestSchema, responseHash, type JobAnswer, type JobProgress, type JobRequest } from "./job-protocol.ts";
+import type { ResultWriter } from "./result-writer.ts";
+import { garbageAnswer } from "./test-experts.ts";
+import { checkJobAllowed } from "./worker-policy.ts";
+
+export interface Generator {
+  generate(req: GenerateRequest): Promise<GenerateResult>;
+}
+
+export interface JobWorkerOptions {
+  p2p: P2pNode;
+  engine: Generator;
+  hasModel: (name: string) => boolean;
+  policy: ComputePolicy;
+  /** Whether an agent (base64) advertises a capability in this node's mesh. */
+  isMeshMember: (agent: string) => boolean;
+  results: ResultWriter;
+  agentPubKey: Uint8Array;
+  /** Honour test-only expert kinds (RIPPLE_TEST_EXPERTS=1). */
+  testExperts: boolean;
+  log: Logger;
+  emit: (event: { type: string; [k: string]: unknown }) => void;
+}
+
+/** Streamed text is sent in batches at most this often, so a fast model does not send a frame per token. */
+const TOKEN_FLUSH_MS = 50;
+
+export class JobWorker {
+  private running = 0;
+
+  constructor(private readonly opts: JobWorkerOptions) {}
+
+  async start(): Promise<void> {
+    await this.opts.p2p.handleProgress(jobProtocol, (req, from, ctx) => this.handle(req, from, ctx), { maxBytes: jobProtocolMaxBytes });
+  }
+
+  /** Jobs running now (advertised in heartbeats). */
+  get active(): number {
+    return this.running;
+  }
+
+  private async handle(raw: unknown, from: RequestSender, ctx: ProgressContext): Promise<JobAnswer> {
+    const parsed = jobRequestSchema.safeParse(raw);
+    if (!parsed.success) throw new JsonRefusal("bad-request", `not a job request: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
+    return this.serve(parsed.data, from.agentPubKey!, ctx);
+  }
+
+  /** Runs one slot for a requester (a peer over libp2p, or this node's own coordinator in-process). */
+  async serve(req: JobRequest, requesterKey: Uint8Array, ctx: ProgressContext): Promise<JobAnswer> {
+    const requester = encodeHashToBase64(requesterKey);
+    const log = this.opts.log.child({ job: req.job, slot: req.slot, epoch: req.epoch, trace: req.trace_id, expert: req.task.expert });
+    try {
+      checkJobAllowed(this.opts.policy, req.task, {
+        requester,
+        requesterInMesh: this.opts.isMeshMember(requester),
+        modelRegistered: this.opts.hasModel(req.task.model),
+        testExperts: this.opts.testExperts,
+      });
+    } catch (err) {
+      if (!(err instanceof InferenceError)) throw err;
+      log.warn({ requester, code: err.code, reason: err.message }, "job refused by policy");
+      this.opts.emit({ type: "job:refused", job: req.job, slot: req.slot, requester, code: err.code, reason: err.message });
+      return { outcome: "refused", code: err.code, message: err.message };
+    }
+    this.running++;
+    this.opts.emit({ type: "job:started", job: req.job, slot: req.slot, epoch: req.epoch, expert: req.task.expert, requester });
+    try {
+      return await this.run(req, ctx, log);
+    } finally {
+      this.running--;
+    }
+  }
+
+  private async run(req: JobRequest, ctx: ProgressContext, log: Logger): Promise<JobAnswer> {
+    await ctx.emit({ type: "started" } satisfies JobProgress);
+    const stream = new TokenBatcher((text) => ctx.emit({ type: "tokens", text } satisfies JobProgress));
+    let result: GenerateResult;
+    try {
+      result = req.task.kind === "garbage" ? garbageAnswer(req.task) : await this.opts.engine.generate({ ...req.task, signal: ctx.signal, onToken: (t) => stream.push(t) });
+    } catch (err) {
+      if (ctx.signal.aborted) log.info("the requester left; generation stopped");
+      if (err instanceof InferenceError) return { outcome: "refused", code: err.code, message: err.message };
+      log.error({ err }, "generation failed");
+      return { outcome: "refused", code: "failed", message: (err as Error).message };
+    } finally {
+      await stream.flush();
+    }
+    if (ctx.signal.aborted || result.finishReason === "aborted") {
+      log.info({ tokens: result.tokens }, "the requester left; no result written");
+      return { outcome: "refused", code: "cancelled", message: "the requester left" };
+    }
+    const hash = responseHash(result.text);
+    this.opts.results.write({
+      job: req.job,
+      assignment: req.assignment,
+      output: result.text,
+      responseHash: hash,
+      tokens: result.tokens,
+      latencyMs: Math.round(result.latencyMs),
+      modelSha256: result.model.sha256,
+      agent: this.opts.agentPubKey,
+    });
+    log.info({ tokens: result.tokens, ms: Math.round(result.latencyMs) }, "job slot answered");
+    this.opts.emit({ type: "job:answered", job: req.job, slot: req.slot, epoch: req.epoch, tokens: result.tokens, latency_ms: Math.round(result.latencyMs) });
+    return {
+      outcome: "done",
+      output: result.text,
+      response_hash: hash,
+      tokens: result.tokens,
+      prompt_tokens: result.promptTokens,
+      latency_ms: Math.round(result.latencyMs),
+      model: result.model,
+      finish_reason: result.finishReason,
+    };
+  }
+}
+
+/** Collects streamed text and sends it in batches, in order, one send at a time. */
+class TokenBatcher {
+  private buffer = "";
+  private timer: NodeJS.Timeout | undefined;
+  private sending: Promise<void> = Promise.resolve();
+
+  constructor(private readonly send: (text: string) => Promise<void>) {}
+
+  push(text: string): void {
+    this.buffer += text;
+    this.timer ??= setTimeout(() => void this.flush(), TOKEN_FLUSH_MS);
+  }
+
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const text = this.buffer;
+    this.buffer = "";
+    if (text) this.sending = this.sending.then(() => this.send(text)).catch(() => {});
+    return this.sending;
+  }
+}

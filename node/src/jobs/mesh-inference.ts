@@ -1,0 +1,109 @@
+// Inference within one joined mesh: the worker that serves this node's assignments, the writer of
+// its results, and the coordinator that runs this node's own MOE and single-model requests on the
+// mesh. Started after the mesh session, stopped before it.
+import type { ZomeCaller } from "@ripple-mesh/zome-bindings";
+import type { AskRequest, AskResult, MoeEvent } from "../api/inference-source.ts";
+import type { NodeInference } from "../inference/node-inference.ts";
+import type { Logger } from "../log.ts";
+import type { PeerInfo } from "../mesh/peer-view.ts";
+import { MoeAudit } from "../moe/moe-audit.ts";
+import { MoeCoordinator } from "../moe/moe-coordinator.ts";
+import type { MoeRequest, MoeResult } from "../moe/moe-types.ts";
+import type { Dispatch } from "../moe/slot-runner.ts";
+import type { P2pNode } from "../p2p/p2p-node.ts";
+import { jobAnswerSchema, jobProtocol, jobProtocolMaxBytes, type JobProgress } from "./job-protocol.ts";
+import { JobWorker } from "./job-worker.ts";
+import { ResultWriter } from "./result-writer.ts";
+
+export interface MeshInferenceOptions {
+  dataDir: string;
+  p2p: P2pNode;
+  zomes: ZomeCaller;
+  agentPubKey: Uint8Array;
+  peers: () => PeerInfo[];
+  inference: NodeInference;
+  log: Logger;
+  emit: (event: { type: string; [k: string]: unknown }) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+export class MeshInference {
+  private readonly results: ResultWriter;
+  private readonly worker: JobWorker;
+  private readonly coordinator: MoeCoordinator;
+  private readonly running = new Set<AbortController>();
+
+  constructor(private readonly opts: MeshInferenceOptions) {
+    const env = opts.env ?? process.env;
+    const log = opts.log.child({ seam: "jobs" });
+    this.results = new ResultWriter({ zomes: opts.zomes, log, onWritten: (e) => opts.emit({ type: "job:result-written", ...e }) });
+    this.worker = new JobWorker({
+      p2p: opts.p2p,
+      engine: opts.inference.engine,
+      hasModel: (name) => opts.inference.store.has(name),
+      policy: opts.inference.computePolicy,
+      isMeshMember: (agent) => opts.peers().some((p) => p.agent === agent),
+      results: this.results,
+      agentPubKey: opts.agentPubKey,
+      testExperts: env.RIPPLE_TEST_EXPERTS === "1",
+      log,
+      emit: opts.emit,
+    });
+    this.coordinator = new MoeCoordinator({
+      zomes: opts.zomes,
+      policy: opts.inference.inferencePolicy,
+      peers: opts.peers,
+      dispatch: this.dispatch,
+      audit: new MoeAudit(opts.dataDir, opts.inference.inferencePolicy.audit, log),
+      log,
+      env,
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.worker.start();
+  }
+
+  get activeJobs(): number {
+    return this.worker.active;
+  }
+
+  moe(req: MoeRequest, ctl: { signal: AbortSignal; onEvent?: (e: MoeEvent) => void }): Promise<MoeResult> {
+    return this.tracked(ctl.signal, (signal) => this.coordinator.moe(req, { ...ctl, signal }));
+  }
+
+  ask(req: AskRequest, ctl: { signal: AbortSignal; onToken?: (text: string) => void }): Promise<AskResult> {
+    return this.tracked(ctl.signal, (signal) => this.coordinator.ask(req, { ...ctl, signal }));
+  }
+
+  /** Aborts this node's own requests, then waits briefly for result writes in flight. */
+  async stop(): Promise<void> {
+    for (const c of this.running) c.abort(new Error("the node is leaving the mesh"));
+    await this.results.stop();
+  }
+
+  private async tracked<T>(signal: AbortSignal, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const own = new AbortController();
+    this.running.add(own);
+    try {
+      return await run(AbortSignal.any([signal, own.signal]));
+    } finally {
+      this.running.delete(own);
+    }
+  }
+
+  /** A slot on this node runs in-process; on a peer, over the job protocol. */
+  private readonly dispatch: Dispatch = async (peer, req, o) => {
+    if (peer.self) {
+      return this.worker.serve(req, this.opts.agentPubKey, { signal: o.signal, emit: async (p) => o.onProgress(p as JobProgress) });
+    }
+    const answer = await this.opts.p2p.requestProgress(peer.peerId, jobProtocol, req, {
+      maxBytes: jobProtocolMaxBytes,
+      timeoutMs: o.timeoutMs,
+      idleTimeoutMs: o.idleTimeoutMs,
+      signal: o.signal,
+      onProgress: (p) => o.onProgress(p as JobProgress),
+    });
+    return jobAnswerSchema.parse(answer);
+  };
+}

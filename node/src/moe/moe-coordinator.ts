@@ -1,0 +1,259 @@
+// The requester side of inference: turns an MOE request (or a single-model ask) into one
+// resource_mesh job with one slot per expert, places each slot on a live peer, runs the slots in
+// parallel (with reassignment), merges the answers by weighted consensus and records the outcome.
+import { randomUUID } from "node:crypto";
+import { encodeHashToBase64 } from "@holochain/client";
+import { resourceMesh, type ZomeCaller } from "@ripple-mesh/zome-bindings";
+import type { AskRequest, AskResult, MoeEvent } from "../api/inference-source.ts";
+import { InferenceError } from "../inference/inference-errors.ts";
+import type { Logger } from "../log.ts";
+import type { PeerInfo } from "../mesh/peer-view.ts";
+import { callCloudExpert, type CloudAnswer } from "./cloud-expert.ts";
+import { expertTask, type ExpertTask } from "./expert-task.ts";
+import { placeExpert } from "./expert-placement.ts";
+import type { ExpertSpec, InferencePolicy } from "./inference-policy.ts";
+import type { ModelVote, MoeRequest, MoeResult } from "./moe-types.ts";
+import { MoeAudit } from "./moe-audit.ts";
+import { NoConsensusError, reduce, type ReducerAnswer } from "./reducer.ts";
+import { runSlot, type Dispatch, type SlotContext, type SlotOutcome } from "./slot-runner.ts";
+
+export interface MoeCoordinatorOptions {
+  zomes: ZomeCaller;
+  policy: InferencePolicy;
+  peers: () => PeerInfo[];
+  dispatch: Dispatch;
+  audit: MoeAudit;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+interface PlannedSlot {
+  slot: number;
+  expert: ExpertSpec;
+  task: ExpertTask;
+  peer: PeerInfo;
+}
+
+/** Longest silence from a working peer before its slot is reassigned (a hung or wedged worker). */
+const IDLE_FRACTION = 0.5;
+
+export class MoeCoordinator {
+  constructor(private readonly opts: MoeCoordinatorOptions) {}
+
+  async moe(req: MoeRequest, ctl: { signal: AbortSignal; onEvent?: (e: MoeEvent) => void }): Promise<MoeResult> {
+    const started = performance.now();
+    const { policy } = this.opts;
+    const taskType = req.taskType ?? policy.default_task_type;
+    const kind = policy.task_types[taskType];
+    if (!kind) throw new InferenceError("bad_request", `unknown task type "${taskType}"`, `use one of: ${Object.keys(policy.task_types).join(", ")}`);
+    const maxTokens = this.checkMaxTokens(req.maxTokens);
+    const experts = this.chooseExperts(taskType, req.experts);
+    const traceId = req.traceId ?? randomUUID();
+    const cloud = this.cloudProviders();
+    const plan = this.place(experts.map((e) => ({ expert: e, task: expertTask(policy, e, { prompt: req.prompt, taskType, maxTokens }) })));
+    if (plan.length === 0 && cloud.length === 0) throw this.noPeerError(experts.map((e) => e.model));
+    const job = await this.writeJob({ prompt: req.prompt, taskType, traceId, slots: plan.map((p) => ({ slot: p.slot, expert: p.expert.name, model: p.expert.model })), kind: "moe" });
+    const onEvent = ctl.onEvent ?? (() => {});
+    const ctx = this.slotContext(job, traceId, plan, ctl.signal, onEvent);
+    const cloudPrompt = { prompt: req.prompt, instruction: kind.instruction, maxTokens, signal: ctl.signal, env: this.opts.env ?? process.env };
+    const [outcomes, cloudAnswers] = await Promise.all([
+      Promise.all(plan.map((p) => runSlot(ctx, p.slot, p.task, p.peer))),
+      Promise.all(cloud.map((provider, i) => callCloudExpert(provider, cloudPrompt, plan.length + i))),
+    ]);
+    // A cloud provider that timed out with fallback_on_timeout hands its slot to the heaviest local expert.
+    for (const c of cloudAnswers) {
+      if (c.ok || !c.timedOut || !c.fallback || plan.length === 0) continue;
+      const fallback = { ...plan[0]!, slot: plan.length };
+      plan.push(fallback);
+      outcomes.push(await runSlot(ctx, fallback.slot, fallback.task, fallback.peer));
+    }
+    const skipped = experts.filter((e) => !plan.some((p) => p.expert === e));
+    return this.conclude({ req, taskType, answerKind: kind.answer, traceId, job, plan, outcomes, cloudAnswers, skipped, started });
+  }
+
+  /** One model somewhere on the mesh (inference.single_query): a job with one slot, no vote. */
+  async ask(req: AskRequest, ctl: { signal: AbortSignal; onToken?: (text: string) => void }): Promise<AskResult> {
+    const started = performance.now();
+    const maxTokens = this.checkMaxTokens(req.maxTokens);
+    const traceId = randomUUID();
+    const task: ExpertTask = {
+      expert: `ask:${req.model}`.slice(0, 64),
+      kind: "model",
+      model: req.model,
+      prompt: { kind: "chat", messages: req.messages },
+      sampling: { temperature: req.temperature ?? 0, ...(req.topP !== undefined ? { topP: req.topP } : {}), ...(req.seed !== undefined ? { seed: req.seed } : {}) },
+      maxTokens,
+      ...(req.stop ? { stop: req.stop } : {}),
+    };
+    const expert = { name: task.expert, model: req.model, weight: 1 } as ExpertSpec;
+    const plan = this.place([{ expert, task }]);
+    if (plan.length === 0) throw this.noPeerError([req.model]);
+    const prompt = req.messages.filter((m) => m.role === "user").at(-1)?.content ?? "";
+    const job = await this.writeJob({ prompt, taskType: "single_query", traceId, slots: [{ slot: 0, expert: task.expert, model: req.model }], kind: "ask" });
+    const ctx = this.slotContext(job, traceId, plan, ctl.signal, (e) => {
+      if (e.type === "moe:token") ctl.onToken?.(e.text);
+    });
+    const outcome = await runSlot(ctx, 0, task, plan[0]!.peer);
+    if (!outcome.ok) throw new InferenceError("failed", `${req.model} did not answer: ${outcome.error}`, "see the named peers' logs; retry, or ask another model");
+    const { answer } = outcome;
+    this.opts.log.info({ job, model: req.model, peer: outcome.peer.name, tokens: answer.tokens, ms: Math.round(performance.now() - started) }, "single query answered");
+    return {
+      text: answer.output,
+      model: req.model,
+      peer: outcome.peer.name,
+      tokens: answer.tokens,
+      promptTokens: answer.prompt_tokens,
+      latencyMs: Math.round(performance.now() - started),
+      finishReason: answer.finish_reason,
+      traceId,
+    };
+  }
+
+  private checkMaxTokens(requested: number | undefined): number {
+    const limit = 4096;
+    const maxTokens = requested ?? this.opts.policy.local_tier.max_tokens;
+    if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > limit) {
+      throw new InferenceError("over_limit", `max_tokens ${requested} is outside 1..${limit}`, `ask for at most ${limit} tokens`);
+    }
+    return maxTokens;
+  }
+
+  /** The experts specialised in the task type, heaviest first, as many as asked within the policy's bounds. */
+  private chooseExperts(taskType: string, wanted: number | undefined): ExpertSpec[] {
+    const tier = this.opts.policy.local_tier;
+    if (wanted !== undefined && (wanted < 1 || wanted > tier.max_parallel)) {
+      throw new InferenceError("over_limit", `${wanted} experts asked for; this node's policy allows 1..${tier.max_parallel}`, `ask for at most ${tier.max_parallel} experts (local_tier.max_parallel)`);
+    }
+    const eligible = tier.experts.filter((e) => e.specialization.includes(taskType));
+    const pool = eligible.length > 0 ? eligible : tier.experts;
+    const count = Math.min(wanted ?? tier.max_parallel, pool.length);
+    // Stable: policy order breaks weight ties.
+    return pool
+      .map((e, i) => ({ e, i }))
+      .sort((a, b) => b.e.weight - a.e.weight || a.i - b.i)
+      .slice(0, count)
+      .map(({ e }) => e);
+  }
+
+  /** Places each expert on a peer; experts whose model no online peer serves are left out. */
+  private place(items: Array<{ expert: ExpertSpec; task: ExpertTask }>): PlannedSlot[] {
+    const peers = this.opts.peers();
+    const planned = new Map<string, number>();
+    const plan: PlannedSlot[] = [];
+    for (const item of items) {
+      const peer = placeExpert({ model: item.task.model, anyPeer: item.task.kind !== "model", peers, planned, exclude: new Set() });
+      if (!peer) continue;
+      planned.set(peer.agent, (planned.get(peer.agent) ?? 0) + 1);
+      plan.push({ slot: plan.length, ...item, peer });
+    }
+    return plan;
+  }
+
+  private noPeerError(models: string[]): InferenceError {
+    const online = this.opts.peers().filter((p) => p.online);
+    const held = [...new Set(online.flatMap((p) => p.models))];
+    return new InferenceError(
+      "no_peer",
+      `no online node of this mesh serves ${[...new Set(models)].join(", ")} (${online.length} online node(s) serve: ${held.join(", ") || "nothing"})`,
+      "register the model on a node (`ripple models add FILE --name NAME`) or pick a model from `ripple models list`",
+    );
+  }
+
+  private cloudProviders() {
+    const tier = this.opts.policy.cloud_tier;
+    return tier.enabled ? [...tier.providers].sort((a, b) => a.priority - b.priority) : [];
+  }
+
+  private async writeJob(input: { prompt: string; taskType: string; traceId: string; slots: unknown[]; kind: "moe" | "ask" }): Promise<string> {
+    const tier = this.opts.policy.local_tier;
+    const payload = JSON.stringify({ kind: input.kind, prompt: input.prompt, task_type: input.taskType, slots: input.slots });
+    const hash = await resourceMesh(this.opts.zomes).createJob({
+      kind: "inference",
+      requirements: JSON.stringify({ task_type: input.taskType, slots: input.slots.length }),
+      payload_inline: payload.slice(0, 64 * 1024),
+      payload_cid: null,
+      deadline_ms: Date.now() + tier.timeout_ms * (1 + tier.max_reassignments),
+      moe_group: input.kind === "moe" ? input.taskType.slice(0, 64) : null,
+      trace_id: input.traceId,
+      claim_window_ms: 0,
+    });
+    return encodeHashToBase64(hash);
+  }
+
+  private slotContext(job: string, traceId: string, plan: PlannedSlot[], signal: AbortSignal, onEvent: (e: MoeEvent) => void): SlotContext {
+    const tier = this.opts.policy.local_tier;
+    const planned = new Map<string, number>();
+    for (const p of plan) planned.set(p.peer.agent, (planned.get(p.peer.agent) ?? 0) + 1);
+    return {
+      job,
+      traceId,
+      mesh: resourceMesh(this.opts.zomes),
+      dispatch: this.opts.dispatch,
+      peers: this.opts.peers,
+      planned,
+      timeoutMs: tier.timeout_ms,
+      idleTimeoutMs: Math.round(tier.timeout_ms * IDLE_FRACTION),
+      maxReassignments: tier.max_reassignments,
+      signal,
+      onEvent,
+      log: this.opts.log.child({ job, trace: traceId }),
+    };
+  }
+
+  private async conclude(input: {
+    req: MoeRequest;
+    taskType: string;
+    answerKind: "short" | "long";
+    traceId: string;
+    job: string;
+    plan: PlannedSlot[];
+    outcomes: SlotOutcome[];
+    cloudAnswers: CloudAnswer[];
+    skipped: ExpertSpec[];
+    started: number;
+  }): Promise<MoeResult> {
+    const { policy } = this.opts;
+    const votes: Omit<ModelVote, "agreed">[] = [];
+    const failed: MoeResult["failed_slots"] = input.skipped.map((e) => ({ slot: -1, expert: e.name, error: `no online node serves ${e.model}` }));
+    for (const o of input.outcomes) {
+      const p = input.plan[o.slot]!;
+      if (!o.ok) {
+        failed.push({ slot: o.slot, expert: p.expert.name, error: o.error });
+        continue;
+      }
+      const a = o.answer;
+      votes.push({ model: p.expert.model, expert: p.expert.name, peer: o.peer.name, response_hash: a.response_hash, weight: p.expert.weight, latency_ms: a.latency_ms, slot: o.slot, epoch: o.epoch, tokens: a.tokens, output: a.output });
+    }
+    for (const c of input.cloudAnswers) {
+      if (c.ok) votes.push(c.vote);
+      else failed.push({ slot: c.slot, expert: c.expert, error: c.error });
+    }
+    if (votes.length === 0) {
+      throw new InferenceError("failed", `no expert answered: ${failed.map((f) => `${f.expert}: ${f.error}`).join("; ")}`, "check that the named peers are online and allow this node (ripple peers); retry");
+    }
+    const answers: ReducerAnswer[] = votes.map((v) => ({ slot: v.slot, expert: v.expert, weight: v.weight, text: v.output }));
+    const requireConsensus = input.req.requireConsensus ?? policy.reducer.require_consensus;
+    let reduction;
+    try {
+      reduction = reduce(answers, { answerKind: input.answerKind, minAgreement: policy.reducer.min_agreement, requireConsensus, conflictResolution: policy.reducer.conflict_resolution });
+    } catch (err) {
+      if (err instanceof NoConsensusError) throw new InferenceError("failed", err.message, err.fix, { cause: err });
+      throw err;
+    }
+    const model_votes: ModelVote[] = votes.map((v, i) => ({ ...v, agreed: reduction.agreed[i]! }));
+    const result: MoeResult = {
+      response: reduction.response,
+      consensus_score: reduction.consensusScore,
+      consensus_reached: reduction.consensusReached,
+      model_votes,
+      trace_id: input.traceId,
+      task_type: input.taskType,
+      job: input.job,
+      wall_ms: Math.round(performance.now() - input.started),
+      failed_slots: failed,
+    };
+    await this.opts.audit.record(input.req.prompt, result);
+    return result;
+  }
+}
+

@@ -1,0 +1,388 @@
+// The model store on real files: copies of the tiny test GGUF in temporary data and models
+// directories (never workdir/), every error path of add/get/remove/verify, models.json read back by a
+// fresh store, and a corrupt models.json left exactly as it was.
+import { modelRefSchema } from "@ripple-mesh/zome-bindings";
+import { createHash } from "node:crypto";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { pino } from "pino";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { modelsDir as realModelsDir, versionsFile } from "../setup/paths.mjs";
+import { verifiedSha256 } from "../setup/step-models.mjs";
+import { InferenceError } from "../src/inference/inference-errors.ts";
+import { ModelRegistryError, ModelStore, modelRefs } from "../src/inference/model-store.ts";
+import { loadVersions } from "../src/config/toolchain.ts";
+
+const pins = loadVersions(versionsFile).models;
+const tinySource = join(realModelsDir(), pins.tiny.file);
+const sha256Of = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
+const tinySha = sha256Of(tinySource);
+
+interface LogLine {
+  level: number;
+  msg: string;
+  [k: string]: unknown;
+}
+function capturingLogger() {
+  const lines: LogLine[] = [];
+  const stream = new Writable({ write: (chunk, _enc, done) => (lines.push(JSON.parse(String(chunk))), done()) });
+  return { log: pino({ level: "debug" }, stream), lines };
+}
+
+/** Run `fn`, expect it to reject with an InferenceError, return that error. */
+async function inferenceError(fn: () => unknown): Promise<InferenceError> {
+  try {
+    await fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(InferenceError);
+    return err as InferenceError;
+  }
+  throw new Error("expected an InferenceError, nothing was thrown");
+}
+
+let root: string;
+let dataDir: string;
+let modelsDir: string;
+let registryFile: string;
+let logs: ReturnType<typeof capturingLogger>;
+const open = (extra: { versionsFile?: string } = {}) => ModelStore.open({ dataDir, modelsDir, log: logs.log, ...extra });
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), "model-store-"));
+  dataDir = join(root, "data");
+  modelsDir = join(root, "models");
+  registryFile = join(dataDir, "models.json");
+  mkdirSync(modelsDir);
+  copyFileSync(tinySource, join(modelsDir, pins.tiny.file));
+  logs = capturingLogger();
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+describe("first open registers the pinned models present in modelsDir", () => {
+  it("registers the tiny model (hashed: it has no setup stamp) and writes models.json 0644", async () => {
+    const store = await open();
+    expect(store.list()).toEqual([{ name: pins.tiny.name, file: join(modelsDir, pins.tiny.file), sha256: tinySha, bytes: statSync(tinySource).size }]);
+    expect(store.has(pins.default.name)).toBe(false);
+    expect(store.has(pins.gemma.name)).toBe(false);
+    expect(logs.lines.find((l) => l.model === pins.tiny.name && l.from)).toMatchObject({ from: "hashed" });
+    expect(statSync(registryFile).mode & 0o777).toBe(0o644);
+    expect(JSON.parse(readFileSync(registryFile, "utf8")).models.map((m: { name: string }) => m.name)).toEqual([pins.tiny.name]);
+    expect(readdirSync(dataDir)).toEqual(["models.json"]); // no temporary file left behind
+  });
+
+  const installed = [pins.default, pins.gemma].every((p) => verifiedSha256(join(realModelsDir(), p.file)) === p.sha256);
+  it.skipIf(!installed)("registers the installed Qwen and Gemma from their setup stamps, without hashing them", async () => {
+    const started = Date.now();
+    const store = await ModelStore.open({ dataDir, modelsDir: realModelsDir(), log: logs.log });
+    const ms = Date.now() - started;
+    for (const pin of [pins.default, pins.gemma]) {
+      expect(store.get(pin.name)).toEqual({ name: pin.name, file: join(realModelsDir(), pin.file), sha256: pin.sha256, bytes: pin.bytes });
+      expect(logs.lines.find((l) => l.model === pin.name && l.from)).toMatchObject({ from: "setup stamp" });
+    }
+    expect(store.get(pins.tiny.name).sha256).toBe(tinySha);
+    expect(ms, "750 MB were hashed instead of read from the stamps").toBeLessThan(1500);
+  });
+
+  describe("with a pin pointing at a copy of the tiny model", () => {
+    let pinnedFile: string;
+    let customVersions: string;
+    beforeEach(() => {
+      pinnedFile = join(modelsDir, "pinned.gguf");
+      copyFileSync(tinySource, pinnedFile);
+      const raw = JSON.parse(readFileSync(versionsFile, "utf8"));
+      raw.models.default = { ...raw.models.default, name: "pinned", file: "pinned.gguf", sha256: tinySha, bytes: statSync(pinnedFile).size };
+      customVersions = join(root, "versions.json");
+      writeFileSync(customVersions, JSON.stringify(raw));
+    });
+    const stamp = (sha: string, mtimeMs = statSync(pinnedFile).mtimeMs) =>
+      writeFileSync(`${pinnedFile}.verified.json`, JSON.stringify({ sha256: sha, size: statSync(pinnedFile).size, mtimeMs }));
+    const from = () => logs.lines.find((l) => l.model === "pinned" && l.from)?.from;
+
+    it("trusts a stamp written for this size and mtime", async () => {
+      stamp(tinySha);
+      expect((await open({ versionsFile: customVersions })).get("pinned").sha256).toBe(tinySha);
+      expect(from()).toBe("setup stamp");
+    });
+
+    it("hashes when the stamp is stale (another mtime)", async () => {
+      stamp(tinySha, 12345);
+      expect((await open({ versionsFile: customVersions })).get("pinned").sha256).toBe(tinySha);
+      expect(from()).toBe("hashed");
+    });
+
+    it("skips, with a warning, a file that is not the pinned one", async () => {
+      const fd = openSync(pinnedFile, "r+");
+      writeSync(fd, Buffer.from([0xff]), 0, 1, 1000); // same size, other content
+      closeSync(fd);
+      const store = await open({ versionsFile: customVersions });
+      expect(store.has("pinned")).toBe(false);
+      expect(store.has(pins.tiny.name)).toBe(true);
+      expect(logs.lines.find((l) => l.level === 40 && l.model === "pinned")?.msg).toMatch(/not the pinned file/);
+    });
+  });
+});
+
+describe("models.json", () => {
+  it("is read back by a fresh store, which does not register the pins again", async () => {
+    const store = await open();
+    const outside = join(root, "Other-Model.gguf");
+    copyFileSync(tinySource, outside);
+    await store.add(outside);
+    await store.remove(pins.tiny.name);
+    const again = await open();
+    expect(again.list()).toEqual(store.list());
+    expect(again.list().map((m) => m.name)).toEqual(["other-model"]);
+  });
+
+  it("a corrupt file is a ModelRegistryError naming it and the fix, and is left untouched", async () => {
+    mkdirSync(dataDir);
+    writeFileSync(registryFile, '{"schema": 1, "models": [');
+    const before = readFileSync(registryFile);
+    const err = await open().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelRegistryError);
+    expect((err as Error).message).toContain(registryFile);
+    expect((err as Error).message).toMatch(/not valid JSON/);
+    expect((err as ModelRegistryError).fix).toMatch(/mv .*models\.json/);
+    expect(readFileSync(registryFile).equals(before)).toBe(true);
+  });
+
+  it("an invalid entry names the key", async () => {
+    mkdirSync(dataDir);
+    const entry = { name: "x", file: join(modelsDir, pins.tiny.file), sha256: "abc", bytes: 1, mtimeMs: 1 };
+    writeFileSync(registryFile, JSON.stringify({ schema: 1, models: [entry] }));
+    await expect(open()).rejects.toThrow(/key models\.0\.sha256/);
+    writeFileSync(registryFile, JSON.stringify({ schema: 1, models: [{ ...entry, sha256: tinySha }, { ...entry, sha256: tinySha }] }));
+    await expect(open()).rejects.toThrow(/models\.1\.name: "x" is registered twice/);
+    writeFileSync(registryFile, JSON.stringify({ schema: 1, models: [], extra: true }));
+    await expect(open()).rejects.toThrow(ModelRegistryError);
+  });
+
+  it("corrupted while the store is open: add fails, nothing is lost, no link is left behind", async () => {
+    const store = await open();
+    const before = store.list();
+    writeFileSync(registryFile, "garbage");
+    const outside = join(root, "late.gguf");
+    copyFileSync(tinySource, outside);
+    await expect(store.add(outside)).rejects.toThrow(ModelRegistryError);
+    expect(readFileSync(registryFile, "utf8")).toBe("garbage");
+    expect(store.list()).toEqual(before);
+    expect(existsSync(join(modelsDir, "late.gguf"))).toBe(false);
+  });
+});
+
+describe("get", () => {
+  it("an unknown name is model_not_found, naming it and the registered names, with the add command", async () => {
+    const store = await open();
+    const err = await inferenceError(() => store.get("nope"));
+    expect(err.code).toBe("model_not_found");
+    expect(err.httpStatus).toBe(404);
+    expect(err.message).toContain('"nope"');
+    expect(err.message).toContain(`registered: ${pins.tiny.name}`);
+    expect(err.fix).toBe("register it with `ripple models add <file.gguf> --name nope`");
+  });
+});
+
+describe("add", () => {
+  let store: ModelStore;
+  let registryBefore: string;
+  beforeEach(async () => {
+    store = await open();
+    registryBefore = readFileSync(registryFile, "utf8");
+  });
+  /** The error path left models.json, the store and modelsDir as they were. */
+  const expectUnchanged = () => {
+    expect(readFileSync(registryFile, "utf8")).toBe(registryBefore);
+    expect(store.list().map((m) => m.name)).toEqual([pins.tiny.name]);
+    expect(readdirSync(modelsDir).sort()).toEqual([pins.tiny.file]);
+  };
+  const outsideCopy = (name: string) => {
+    const file = join(root, name);
+    copyFileSync(tinySource, file);
+    return file;
+  };
+
+  it("hard-links a file from outside modelsDir, names it after the file, lowercased", async () => {
+    const source = outsideCopy("Tiny-Copy.GGUF");
+    const entry = await store.add(source);
+    expect(entry).toEqual({ name: "tiny-copy", file: join(modelsDir, "Tiny-Copy.GGUF"), sha256: tinySha, bytes: statSync(source).size });
+    expect(statSync(entry.file).ino).toBe(statSync(source).ino);
+    expect(statSync(source).nlink).toBe(2);
+    expect(store.get("tiny-copy")).toEqual(entry);
+    // Adding it again is a no-op; under another name it shares the link.
+    expect(await store.add(source)).toEqual(entry);
+    expect((await store.add(source, { name: "alias" })).file).toBe(entry.file);
+    expect(statSync(source).nlink).toBe(2);
+  });
+
+  it("registers a file inside modelsDir where it is, checking an expected sha256 (any case)", async () => {
+    const inside = join(modelsDir, "sub", "x.gguf");
+    mkdirSync(join(modelsDir, "sub"));
+    copyFileSync(tinySource, inside);
+    const entry = await store.add(inside, { name: "x", sha256: tinySha.toUpperCase() });
+    expect(entry.file).toBe(inside);
+    expect(statSync(inside).nlink).toBe(1);
+  });
+
+  it("serializes concurrent adds", async () => {
+    const [a, b] = await Promise.all([store.add(outsideCopy("a.gguf")), store.add(outsideCopy("b.gguf"))]);
+    expect([a.name, b.name]).toEqual(["a", "b"]);
+    expect((await open()).list().map((m) => m.name)).toEqual(["a", "b", pins.tiny.name]);
+  });
+
+  const shm = "/dev/shm";
+  const otherFs = existsSync(shm) && statSync(shm).dev !== statSync(tmpdir()).dev;
+  it.skipIf(!otherFs)("copies a file from another file system", async () => {
+    const dir = mkdtempSync(join(shm, "model-store-"));
+    try {
+      const source = join(dir, "far.gguf");
+      copyFileSync(tinySource, source);
+      const entry = await store.add(source);
+      expect(entry.file).toBe(join(modelsDir, "far.gguf"));
+      expect(statSync(entry.file).ino).not.toBe(statSync(source).ino);
+      expect(sha256Of(entry.file)).toBe(tinySha);
+      expect(readdirSync(modelsDir).filter((f) => f.endsWith(".partial"))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("logs hashing progress every 10 % for a big file", async () => {
+    const big = join(root, "big.gguf");
+    writeFileSync(big, "GGUF");
+    truncateSync(big, 70 * 2 ** 20); // sparse
+    await store.add(big);
+    const percents = logs.lines.filter((l) => l.msg.startsWith("hashing big.gguf")).map((l) => l.percent as number);
+    expect(percents.length).toBeGreaterThanOrEqual(9);
+    expect(percents.length).toBeLessThanOrEqual(11);
+    expect(percents.at(-1)).toBe(100);
+    expect([...percents].sort((x, y) => x - y)).toEqual(percents);
+  });
+
+  it("refuses a missing file, a directory and a file that is not GGUF", async () => {
+    const missing = await inferenceError(() => store.add(join(root, "missing.gguf")));
+    expect(missing.code).toBe("bad_request");
+    expect(missing.message).toMatch(/missing\.gguf does not exist/);
+    expect((await inferenceError(() => store.add(root))).message).toMatch(/is not a file/);
+    const text = join(root, "notes.gguf");
+    writeFileSync(text, "hello, not a model");
+    const notGguf = await inferenceError(() => store.add(text));
+    expect(notGguf.message).toMatch(/notes\.gguf is not a GGUF file/);
+    expect(notGguf.fix).toMatch(/GGUF format/);
+    expectUnchanged();
+  });
+
+  it("refuses invalid names, given or taken from the file name", async () => {
+    const source = outsideCopy("My Model.gguf");
+    const fromFile = await inferenceError(() => store.add(source));
+    expect(fromFile.message).toMatch(/"my model" is not a valid model name \(taken from the file name/);
+    expect(fromFile.fix).toMatch(/--name/);
+    for (const name of ["Upper", "", "a/b", "x".repeat(65)]) {
+      expect((await inferenceError(() => store.add(source, { name }))).message).toContain("is not a valid model name");
+    }
+    expectUnchanged();
+  });
+
+  it("refuses a malformed or different expected sha256, showing both; the new link is removed", async () => {
+    const source = outsideCopy("t.gguf");
+    expect((await inferenceError(() => store.add(source, { sha256: "abc" }))).message).toMatch(/not 64 hex digits/);
+    const wrong = "0".repeat(64);
+    const err = await inferenceError(() => store.add(source, { sha256: wrong }));
+    expect(err.message).toContain(`has sha256 ${tinySha}, but ${wrong} was expected`);
+    expectUnchanged();
+  });
+
+  it("refuses a name registered with another sha256, telling to rm it first", async () => {
+    const other = outsideCopy("other.gguf");
+    const fd = openSync(other, "r+");
+    writeSync(fd, Buffer.from([0x42]), 0, 1, 2000);
+    closeSync(fd);
+    const err = await inferenceError(() => store.add(other, { name: pins.tiny.name }));
+    expect(err.message).toContain(`"${pins.tiny.name}" is already registered with sha256 ${tinySha}`);
+    expect(err.fix).toContain(`ripple models rm ${pins.tiny.name}`);
+    expect(store.get(pins.tiny.name).sha256).toBe(tinySha);
+    expectUnchanged();
+  });
+
+  it("refuses when modelsDir already has another file of that name", async () => {
+    const source = outsideCopy(pins.tiny.file); // same name, another inode
+    const err = await inferenceError(() => store.add(source, { name: "clash" }));
+    expect(err.message).toContain(`${join(modelsDir, pins.tiny.file)} already exists`);
+    expectUnchanged();
+  });
+});
+
+describe("remove", () => {
+  it("unregisters and keeps the file", async () => {
+    const store = await open();
+    const file = store.get(pins.tiny.name).file;
+    const result = await store.remove(pins.tiny.name);
+    expect(result).toEqual({ removed: { name: pins.tiny.name, file, sha256: tinySha, bytes: statSync(file).size }, fileKept: file });
+    expect(existsSync(file)).toBe(true);
+    expect(store.has(pins.tiny.name)).toBe(false);
+    expect((await open()).list()).toEqual([]);
+    const err = await inferenceError(() => store.remove(pins.tiny.name));
+    expect(err.code).toBe("model_not_found");
+    expect(err.message).toMatch(/no model is registered/);
+  });
+});
+
+describe("verify", () => {
+  it("stat only when unchanged; re-hashes on a new mtime and records it", async () => {
+    const store = await open();
+    const file = store.get(pins.tiny.name).file;
+    expect(await store.verify(pins.tiny.name)).toMatchObject({ rehashed: false, model: { sha256: tinySha } });
+    utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    expect(await store.verify(pins.tiny.name)).toMatchObject({ rehashed: true, model: { sha256: tinySha } });
+    expect((await (await open()).verify(pins.tiny.name)).rehashed).toBe(false);
+    expect((await store.verify(pins.tiny.name, { rehash: true })).rehashed).toBe(true);
+  });
+
+  it("a changed file is an error showing both sha256s, and the entry stays", async () => {
+    const store = await open();
+    const file = store.get(pins.tiny.name).file;
+    const fd = openSync(file, "r+");
+    writeSync(fd, Buffer.from([0x13]), 0, 1, 3000);
+    closeSync(fd);
+    const err = await inferenceError(() => store.verify(pins.tiny.name));
+    expect(err.message).toMatch(/changed since it was registered/);
+    expect(err.message).toContain(`sha256 now ${sha256Of(file)}, registered ${tinySha}`);
+    expect(store.get(pins.tiny.name).sha256).toBe(tinySha);
+  });
+
+  it("a deleted file is an error; unknown names are model_not_found", async () => {
+    const store = await open();
+    rmSync(store.get(pins.tiny.name).file);
+    expect((await inferenceError(() => store.verify(pins.tiny.name))).message).toMatch(/is gone/);
+    expect((await inferenceError(() => store.verify("nope"))).code).toBe("model_not_found");
+  });
+});
+
+describe("modelRefs", () => {
+  it("lists every registered model by name and sha256 in the advert's shape", async () => {
+    const store = await open();
+    await store.add(join(modelsDir, pins.tiny.file), { name: "second" });
+    const refs = modelRefs(store);
+    expect(refs).toEqual([
+      { name: pins.tiny.name, sha256: tinySha, cid: null },
+      { name: "second", sha256: tinySha, cid: null },
+    ]);
+    for (const ref of refs) expect(modelRefSchema.safeParse(ref).success).toBe(true);
+  });
+});
