@@ -54,6 +54,26 @@ export function startInferenceCall(reply: FastifyReply, timeoutMs: number, what:
 }
 
 /**
+ * Runs a plain (not streamed) source call and returns what `send` makes of its result. A client that
+ * left gets no answer: its socket is closed at once (a reply written after it left would keep the
+ * connection, and so the API's shutdown, waiting).
+ */
+export async function plainInference<T>(reply: FastifyReply, call: InferenceCall, run: () => Promise<T>, send: (result: T) => unknown): Promise<unknown> {
+  try {
+    return send(await run());
+  } catch (err) {
+    if (call.clientGone) {
+      reply.hijack();
+      reply.raw.destroy();
+      return undefined;
+    }
+    throw call.failure(err);
+  } finally {
+    call.dispose();
+  }
+}
+
+/**
  * Runs a streamed source call: `finish` writes the result events. An error before the stream opened
  * is thrown (the route's error handler answers with its status); after, `errorEvent` writes it into the
  * stream, which then ends.

@@ -12,7 +12,7 @@ import type { Logger } from "../log.ts";
 import { InferenceError } from "../inference/inference-errors.ts";
 import type { MoeRequest } from "../moe/moe-types.ts";
 import { failureOf, sendJson, withTimeout, type ApiApp } from "./api-reply.ts";
-import { startInferenceCall, streamInference, wantsEventStream } from "./inference-call.ts";
+import { plainInference, startInferenceCall, streamInference, wantsEventStream } from "./inference-call.ts";
 import {
   askBodySchema,
   askHints,
@@ -90,13 +90,7 @@ export function registerInferenceRoutes(app: ApiApp, opts: InferenceRoutesOption
     const moeReq = toMoeRequest(parseBody(moeBodySchema, req.body, "moe", moeHints, moeShape));
     const call = startInferenceCall(reply, opts.inferenceTimeoutMs, "the MOE job");
     if (!wantsEventStream(req.url, req.headers.accept)) {
-      try {
-        return sendJson(reply, await inference.moe(moeReq, { signal: call.signal }));
-      } catch (err) {
-        throw call.failure(err);
-      } finally {
-        call.dispose();
-      }
+      return plainInference(reply, call, () => inference.moe(moeReq, { signal: call.signal }), (r) => sendJson(reply, r));
     }
     const sse = new SseWriter(reply, sseOptions);
     await streamInference(
@@ -120,13 +114,7 @@ export function registerInferenceRoutes(app: ApiApp, opts: InferenceRoutesOption
     await requireMeshModel(inference, b.model, opts.sourceTimeoutMs);
     const call = startInferenceCall(reply, opts.inferenceTimeoutMs, `asking ${b.model}`);
     if (!wantsEventStream(req.url, req.headers.accept)) {
-      try {
-        return sendJson(reply, await inference.ask(askReq, { signal: call.signal }));
-      } catch (err) {
-        throw call.failure(err);
-      } finally {
-        call.dispose();
-      }
+      return plainInference(reply, call, () => inference.ask(askReq, { signal: call.signal }), (r) => sendJson(reply, r));
     }
     const sse = new SseWriter(reply, sseOptions);
     await streamInference(

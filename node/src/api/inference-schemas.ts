@@ -132,7 +132,7 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown, what: s
   if (issue.code === "unrecognized_keys") {
     const where = issue.path.length ? `${fieldPath(issue.path)}.` : "";
     const keys = issue.keys.map((k) => `${where}${k}`);
-    return fail(keys[0], `invalid ${what} request: unknown field${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}`, `remove ${keys.length > 1 ? "them" : "it"}; the body is ${shape}`);
+    return fail(keys[0], `invalid ${what} request: unknown field${keys.length > 1 ? "s" : ""} ${keys.map((k) => `"${k}"`).join(", ")}`, `remove ${keys.map((k) => `"${k}"`).join(", ")}; the body is ${shape}`);
   }
   if (issue.path.length === 0) return fail(undefined, `invalid ${what} request: ${issue.message}`, `send a JSON object ${shape}`);
   const field = fieldPath(issue.path);

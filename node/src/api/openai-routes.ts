@@ -9,7 +9,7 @@ import type { FastifyError, FastifyInstance } from "fastify";
 import type { Logger } from "../log.ts";
 import type { MoeResult } from "../moe/moe-types.ts";
 import { failureOf, withTimeout, type ApiApp, type ApiFailure } from "./api-reply.ts";
-import { startInferenceCall, streamInference } from "./inference-call.ts";
+import { plainInference, startInferenceCall, streamInference } from "./inference-call.ts";
 import { requireMeshModel, toMoeRequest } from "./inference-routes.ts";
 import { INFERENCE_BODY_LIMIT_BYTES, InvalidBodyError, parseBody } from "./inference-schemas.ts";
 import { MOE_MODEL_ID, type AskRequest, type AskResult, type InferenceSource } from "./inference-source.ts";
@@ -79,14 +79,9 @@ function openAiScope(app: FastifyInstance, opts: OpenAiRoutesOptions): void {
       const moeReq = toMoeRequest({ prompt: moePromptOf(messages), ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}), ...body.ripple });
       const call = startInferenceCall(reply, opts.inferenceTimeoutMs, "the MOE job");
       if (!body.stream) {
-        try {
-          const r = await inference.moe(moeReq, { signal: call.signal });
-          return completion(id, created, body.model, r.response, "stop", moeUsage(r), { ripple: moeExtension(r) });
-        } catch (err) {
-          throw call.failure(err);
-        } finally {
-          call.dispose();
-        }
+        return plainInference(reply, call, () => inference.moe(moeReq, { signal: call.signal }), (r) =>
+          completion(id, created, body.model, r.response, "stop", moeUsage(r), { ripple: moeExtension(r) }),
+        );
       }
       const sse = new SseWriter(reply, sseOptions);
       let began = false;
@@ -124,14 +119,9 @@ function openAiScope(app: FastifyInstance, opts: OpenAiRoutesOptions): void {
     };
     const call = startInferenceCall(reply, opts.inferenceTimeoutMs, `asking ${body.model}`);
     if (!body.stream) {
-      try {
-        const r = await inference.ask(askReq, { signal: call.signal });
-        return completion(id, created, body.model, r.text, finishOf(r), askUsage(r), { ripple: askExtension(r) });
-      } catch (err) {
-        throw call.failure(err);
-      } finally {
-        call.dispose();
-      }
+      return plainInference(reply, call, () => inference.ask(askReq, { signal: call.signal }), (r) =>
+        completion(id, created, body.model, r.text, finishOf(r), askUsage(r), { ripple: askExtension(r) }),
+      );
     }
     const sse = new SseWriter(reply, sseOptions);
     let began = false;

@@ -103,7 +103,7 @@ export class SseMessageTooLargeError extends RippleError {}
  * The messages of an event stream (https://html.spec.whatwg.org/multipage/server-sent-events.html):
  * comments are skipped, `data:` lines are joined with "\n", a message ends at a blank line.
  */
-export async function* readSse(body: AsyncIterable<Uint8Array>, maxMessageBytes = 8 * 1024 * 1024): AsyncGenerator<SseMessage, void, undefined> {
+export async function* readSse(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, maxMessageBytes = 8 * 1024 * 1024): AsyncGenerator<SseMessage, void, undefined> {
   const decoder = new TextDecoder();
   let buffer = "";
   let event: string | undefined;

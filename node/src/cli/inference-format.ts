@@ -21,7 +21,7 @@ export function formatMoeResult(r: MoeResult): string {
   const agreed = r.model_votes.filter((v) => v.agreed).length;
   lines.push(
     `consensus ${r.consensus_score.toFixed(2)} (${r.consensus_reached ? "reached" : "not reached"}): ${agreed} of ${r.model_votes.length} answers agree` +
-      ` · task ${r.task_type} · ${(r.wall_ms / 1000).toFixed(1)} s · trace ${r.trace_id}`,
+      ` · task ${r.task_type} · ${r.wall_ms < 1000 ? `${r.wall_ms} ms` : `${(r.wall_ms / 1000).toFixed(1)} s`} · trace ${r.trace_id}`,
   );
   if (r.model_votes.length > 0) {
     const header = ["EXPERT", "MODEL", "PEER", "WEIGHT", "LATENCY", "AGREED"];

@@ -118,7 +118,9 @@ export class LoadedModel {
     try {
       const input = this.#renderPrompt(req);
       promptTokens = input.promptTokens;
-      if (promptTokens + req.maxTokens >= this.context.contextSize) {
+      // +2: the token that may complete a UTF-8 character, and llama.cpp's last cell, so that a
+      // request never reaches a context shift (which would silently drop the start of the prompt).
+      if (promptTokens + req.maxTokens + 2 > this.context.contextSize) {
         throw new InferenceError(
           "over_limit",
           `prompt (${promptTokens} tokens) + maxTokens (${req.maxTokens}) do not fit the ${this.context.contextSize}-token context of model ${this.name}`,
@@ -139,6 +141,9 @@ export class LoadedModel {
     const endAt = performance.now();
     return {
       text: chunks.join(""),
+      // Tokens the model sampled (the EOG or stop-string tokens included). It can exceed maxTokens by
+      // one: when the last allowed token ends inside a UTF-8 character, node-llama-cpp samples one
+      // more to complete it rather than return broken text.
       tokens: sequence.tokenMeter.usedOutputTokens,
       promptTokens,
       latencyMs: endAt - startedAt,

@@ -14,6 +14,7 @@ import type { P2pNode } from "../p2p/p2p-node.ts";
 import { jobAnswerSchema, jobProtocol, jobProtocolMaxBytes, type JobProgress } from "./job-protocol.ts";
 import { JobWorker } from "./job-worker.ts";
 import { ResultWriter } from "./result-writer.ts";
+import { serialWrites } from "./serial-writes.ts";
 
 export interface MeshInferenceOptions {
   dataDir: string;
@@ -36,7 +37,8 @@ export class MeshInference {
   constructor(private readonly opts: MeshInferenceOptions) {
     const env = opts.env ?? process.env;
     const log = opts.log.child({ seam: "jobs" });
-    this.results = new ResultWriter({ zomes: opts.zomes, log, onWritten: (e) => opts.emit({ type: "job:result-written", ...e }) });
+    const zomes = serialWrites(opts.zomes);
+    this.results = new ResultWriter({ zomes, log, onWritten: (e) => opts.emit({ type: "job:result-written", ...e }) });
     this.worker = new JobWorker({
       p2p: opts.p2p,
       engine: opts.inference.engine,
@@ -50,7 +52,7 @@ export class MeshInference {
       emit: opts.emit,
     });
     this.coordinator = new MoeCoordinator({
-      zomes: opts.zomes,
+      zomes,
       policy: opts.inference.inferencePolicy,
       peers: opts.peers,
       dispatch: this.dispatch,

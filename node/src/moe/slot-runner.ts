@@ -8,6 +8,7 @@ import type { JobAnswer, JobProgress, JobRequest } from "../jobs/job-protocol.ts
 import type { Logger } from "../log.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 import type { MoeEvent } from "../api/inference-source.ts";
+import { P2pRemoteError, P2pRequestError } from "../p2p/p2p-errors.ts";
 import type { ExpertTask } from "./expert-task.ts";
 import { placeExpert } from "./expert-placement.ts";
 
@@ -71,19 +72,32 @@ async function tryPeer(ctx: SlotContext, slot: number, epoch: number, task: Expe
   }
   if (epoch === 1) ctx.onEvent({ type: "moe:assigned", slot, expert: task.expert, model: task.model, peer: peer.name, epoch });
   const req: JobRequest = { job: ctx.job, assignment, slot, epoch, trace_id: ctx.traceId, task };
-  try {
-    const answer = await ctx.dispatch(peer, req, {
-      signal: ctx.signal,
-      timeoutMs: ctx.timeoutMs,
-      idleTimeoutMs: ctx.idleTimeoutMs,
-      onProgress: (p) => {
-        if (p.type === "tokens") ctx.onEvent({ type: "moe:token", slot, text: p.text });
-      },
-    });
-    if (answer.outcome === "done") return answer;
-    return `${answer.code}: ${answer.message}`;
-  } catch (err) {
-    ctx.signal.throwIfAborted();
-    return (err as Error).message;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await dispatchOnce(ctx, slot, peer, req);
+    } catch (err) {
+      ctx.signal.throwIfAborted();
+      // A reset stream or failed dial (not a refusal, not a timeout) may be the connection, not the
+      // peer: send the same assignment once more before giving the slot to someone else. The worker
+      // stopped the first run when its stream went away, so it cannot answer twice.
+      if (!(err instanceof P2pRequestError) || err instanceof P2pRemoteError || attempt >= TRANSPORT_ATTEMPTS) return (err as Error).message;
+      ctx.log.info({ slot, peer: peer.name, err: (err as Error).message }, "job stream failed; retrying the same assignment");
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
+}
+
+const TRANSPORT_ATTEMPTS = 2;
+
+/** The answer, or the worker's refusal as text; throws when the exchange itself failed. */
+async function dispatchOnce(ctx: SlotContext, slot: number, peer: PeerInfo, req: JobRequest): Promise<Extract<JobAnswer, { outcome: "done" }> | string> {
+  const answer = await ctx.dispatch(peer, req, {
+    signal: ctx.signal,
+    timeoutMs: ctx.timeoutMs,
+    idleTimeoutMs: ctx.idleTimeoutMs,
+    onProgress: (p) => {
+      if (p.type === "tokens") ctx.onEvent({ type: "moe:token", slot, text: p.text });
+    },
+  });
+  return answer.outcome === "done" ? answer : `${answer.code}: ${answer.message}`;
 }

@@ -1,0 +1,104 @@
+// `npm run bench` (part): inference through a real 3-node local mesh against the same work done
+// directly in this process, side by side from one run:
+//   - a single-expert job (64 tokens, greedy) through the mesh on another node ÷ direct local
+//     generation with the same model and threads (target ≤ 1.20);
+//   - an MOE job with the default policy's 5 experts ÷ the same 5 expert tasks run directly in one
+//     process with the same total threads and parallelism (target ≤ 1.15), and the mesh's own
+//     overhead in ms (MOE wall time − the slowest slot's generation time).
+import { mkdtempSync, rmSync } from "node:fs";
+import { modelsDir } from "../setup/paths.mjs";
+import { LocalApiClient } from "../src/api/api-client.ts";
+import type { DaemonStatus } from "../src/daemon.ts";
+import { InferenceEngine } from "../src/inference/inference-engine.ts";
+import { ModelStore } from "../src/inference/model-store.ts";
+import { createLogger } from "../src/log.ts";
+import { expertTask } from "../src/moe/expert-task.ts";
+import { loadInferencePolicy } from "../src/moe/inference-policy.ts";
+import type { PeerInfo } from "../src/mesh/peer-view.ts";
+import { RippleDaemon } from "../test/support/ripple-process.ts";
+import { waitFor } from "../test/support/wait-for.ts";
+
+const runs = Number(process.env.RIPPLE_BENCH_INFER_RUNS ?? 3);
+const qwen = "qwen2.5-coder-0.5b-instruct-q4_k_m";
+const prompt64 = "Write a short story about a lighthouse keeper who finds a message in a bottle.";
+const moePrompt = "What is the capital of Canada?";
+const log = createLogger("moe-bench", "warn");
+const dirs: string[] = [];
+
+function up(name: string): RippleDaemon {
+  const dir = RippleDaemon.tempDir(`rm-bench-moe-${name}-`);
+  dirs.push(dir);
+  // One thread per node and one generation at a time: the mesh's default on this 2-core machine.
+  return RippleDaemon.up(name, dir, ["--no-measure"]);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+const nodes = [up("alice"), up("bob"), up("carol")];
+const dataDir = mkdtempSync("/tmp/rm-bench-direct-");
+dirs.push(dataDir);
+try {
+  await Promise.all(nodes.map((n) => n.waitUntilRunning()));
+  const alice = await LocalApiClient.forDataDir(nodes[0]!.dataDir);
+  const agents = await Promise.all(nodes.map(async (n) => ((await (await LocalApiClient.forDataDir(n.dataDir)).status()) as DaemonStatus).agentPubKey!));
+  await waitFor("alice sees both peers online with their models", async () => {
+    const peers = (await alice.peers()) as PeerInfo[];
+    return agents.every((a) => peers.some((p) => p.agent === a && p.online && p.models.includes(qwen))) ? true : undefined;
+  }, { timeoutMs: 180_000, intervalMs: 500 });
+
+  const policy = loadInferencePolicy();
+  const store = await ModelStore.open({ dataDir, modelsDir: modelsDir(), log });
+  const threads = 1;
+  const direct1 = await InferenceEngine.create({ resolveModel: (n) => store.get(n), threads, memoryBudgetBytes: 4 * 2 ** 30, maxConcurrent: 1, log });
+  const messages = [{ role: "user" as const, content: prompt64 }];
+
+  // Warm both sides (model loads are not what is measured).
+  await alice.ask({ model: qwen, messages, max_tokens: 8 });
+  await direct1.generate({ model: qwen, prompt: { kind: "chat", messages }, maxTokens: 8, sampling: { temperature: 0 } });
+
+  const single = { mesh: [] as number[], direct: [] as number[], tokens: [] as number[], peers: new Set<string>() };
+  for (let i = 0; i < runs; i++) {
+    let t = performance.now();
+    const d = await direct1.generate({ model: qwen, prompt: { kind: "chat", messages }, maxTokens: 64, sampling: { temperature: 0 } });
+    single.direct.push(performance.now() - t);
+    t = performance.now();
+    const m = await alice.ask({ model: qwen, messages, max_tokens: 64 });
+    single.mesh.push(performance.now() - t);
+    single.tokens.push(m.tokens, d.tokens);
+    single.peers.add(m.peer);
+  }
+  await direct1.dispose();
+
+  // The same expert tasks, all at once in one process: one engine, 3 parallel sequences of 1 thread
+  // each — the mesh's 3 nodes × 1 thread.
+  const tasks = policy.local_tier.experts.map((e) => expertTask(policy, e, { prompt: moePrompt, taskType: "short_answer" }));
+  const direct3 = await InferenceEngine.create({ resolveModel: (n) => store.get(n), threads, memoryBudgetBytes: 4 * 2 ** 30, maxConcurrent: 3, log });
+  const runTask = (t: (typeof tasks)[number]) => direct3.generate({ model: t.model, prompt: t.prompt, sampling: t.sampling, maxTokens: t.maxTokens, ...(t.stop ? { stop: t.stop } : {}) });
+  await Promise.all(tasks.map(runTask));
+  await alice.moe({ prompt: moePrompt });
+
+  const moe = { mesh: [] as number[], direct: [] as number[], overhead: [] as number[], score: [] as number[], peers: [] as number[] };
+  for (let i = 0; i < runs; i++) {
+    let t = performance.now();
+    await Promise.all(tasks.map(runTask));
+    moe.direct.push(performance.now() - t);
+    t = performance.now();
+    const r = await alice.moe({ prompt: moePrompt });
+    const wall = performance.now() - t;
+    moe.mesh.push(wall);
+    moe.overhead.push(wall - Math.max(...r.model_votes.map((v) => v.latency_ms)));
+    moe.score.push(r.consensus_score);
+    moe.peers.push(new Set(r.model_votes.map((v) => v.peer)).size);
+  }
+  await direct3.dispose();
+
+  console.log(`\nInference through a 3-node local mesh vs direct in this process (2 cores, 1 thread per node, medians of ${runs} runs)`);
+  console.log("| measure | mesh | direct | mesh ÷ direct | target |\n|---|---|---|---|---|");
+  console.log(`| single expert, 64 tokens greedy (ran on ${[...single.peers].join(", ")}) | ${fmt(median(single.mesh))} | ${fmt(median(single.direct))} | ${(median(single.mesh) / median(single.direct)).toFixed(2)} | ≤ 1.20 |`);
+  console.log(`| MOE, ${tasks.length} experts over ${median(moe.peers)} nodes vs 3 parallel sequences | ${fmt(median(moe.mesh))} | ${fmt(median(moe.direct))} | ${(median(moe.mesh) / median(moe.direct)).toFixed(2)} | ≤ 1.15 |`);
+  console.log(`MOE mesh overhead (wall − slowest slot's generation): median ${Math.round(median(moe.overhead))} ms; consensus ${moe.score.join(", ")}`);
+} finally {
+  await Promise.all(nodes.map((n) => n.kill("SIGTERM")));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}

@@ -1,0 +1,167 @@
+// MOE inference on a real 3-node local mesh (real daemons, conductors and GGUF models): a job with
+// five experts spread over the peers, answered by weighted consensus; a worker SIGKILLed mid-job
+// whose slot is reassigned with a higher epoch; a garbage expert outvoted; fast failures for a
+// model nobody serves and for requests over policy; a requester refused by a worker's allow list.
+import { execFileSync } from "node:child_process";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
+import { repoRoot } from "../setup/paths.mjs";
+import { LocalApiClient } from "../src/api/api-client.ts";
+import type { MoeEvent } from "../src/api/inference-source.ts";
+import type { MoeResult } from "../src/moe/moe-types.ts";
+import { RippleDaemon } from "./support/ripple-process.ts";
+import { describeViews, killNodeHard, seesOnline, statusOf } from "./support/mesh-views.ts";
+import { waitFor } from "./support/wait-for.ts";
+
+const dirs: string[] = [];
+const nodes: RippleDaemon[] = [];
+const policyDir = RippleDaemon.tempDir("rm-moe-policy-");
+dirs.push(policyDir);
+
+/** The default inference policy plus a test-only garbage expert, weighted below the real ones. */
+function policyWithGarbageExpert(): string {
+  const policy = parse(readFileSync(join(repoRoot, "manifests", "distributed", "inference_policy.yaml"), "utf8"));
+  policy.local_tier.max_parallel = 6;
+  policy.local_tier.experts.push({ name: "garbage-expert", kind: "garbage", model: "none", template: "chat_direct", sampling: { temperature: 0, seed: 3 }, weight: 0.95, specialization: ["short_answer"] });
+  const file = join(policyDir, "with-garbage.yaml");
+  writeFileSync(file, stringify(policy));
+  return file;
+}
+
+function startNode(name: string, extra: string[] = []): RippleDaemon {
+  const dataDir = RippleDaemon.tempDir(`rm-moe-${name}-`);
+  dirs.push(dataDir);
+  const node = RippleDaemon.up(name, dataDir, ["--no-measure", "--liveness-window", "8000", ...extra], { env: { RIPPLE_TEST_EXPERTS: "1" } });
+  nodes.push(node);
+  return node;
+}
+
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.kill("SIGTERM")));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}, 90_000);
+
+const live = () => nodes.filter((n) => n.exitCode === undefined);
+const diagnostics = () => describeViews(live());
+
+function printVotes(label: string, r: MoeResult): void {
+  console.log(`[moe-mesh] ${label}: "${r.response}" consensus ${r.consensus_score} (${r.consensus_reached ? "reached" : "not reached"}) in ${r.wall_ms} ms`);
+  for (const f of r.failed_slots) console.log(`  slot ${f.slot} ${f.expert} FAILED: ${f.error}`);
+  for (const n of nodes) for (const l of n.logs.filter((l) => l.msg === "reassigning a slot")) console.log(`  ${n.name}: ${JSON.stringify(l)}`);
+  for (const v of r.model_votes) console.log(`  slot ${v.slot} epoch ${v.epoch} ${v.expert.padEnd(26)} on ${v.peer.padEnd(6)} w=${v.weight} ${v.latency_ms} ms ${v.agreed ? "agreed" : "DISAGREED"}: ${JSON.stringify(v.output.slice(0, 60))}`);
+}
+
+describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
+  let alice: RippleDaemon, bob: RippleDaemon, carol: RippleDaemon;
+
+  it("answers an MOE job with 5 experts spread over at least 2 peers, with votes and a consensus score", async () => {
+    [alice, bob, carol] = [startNode("alice"), startNode("bob"), startNode("carol", ["--inference-policy", policyWithGarbageExpert()])];
+    await Promise.all([alice, bob, carol].map((n) => n.waitUntilRunning()));
+    const agents = await Promise.all([alice, bob, carol].map(async (n) => (await statusOf(n)).agentPubKey!));
+    await waitFor("every node sees every other online", async () => ((await Promise.all([alice, bob, carol].map((n) => seesOnline(n, agents)))).every(Boolean) ? true : undefined), {
+      timeoutMs: 180_000,
+      intervalMs: 500,
+      diagnostics,
+    });
+
+    const client = await LocalApiClient.forDataDir(alice.dataDir);
+    const events: MoeEvent[] = [];
+    const result = await client.moe({ prompt: "What is the capital of France?" }, { onEvent: (e) => events.push(e) });
+    printVotes("capital of France", result);
+
+    expect(result.model_votes).toHaveLength(5);
+    expect(new Set(result.model_votes.map((v) => v.expert)).size).toBe(5);
+    expect(new Set(result.model_votes.map((v) => v.peer)).size).toBeGreaterThanOrEqual(2);
+    expect(new Set(result.model_votes.map((v) => v.model))).toEqual(new Set(["qwen2.5-coder-0.5b-instruct-q4_k_m", "gemma-3-270m-q4_k_m"]));
+    expect(result.response.toLowerCase()).toContain("paris");
+    expect(result.consensus_score).toBeGreaterThanOrEqual(0.5);
+    expect(result.consensus_reached).toBe(true);
+    expect(result.trace_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(result.job).toMatch(/^uhCkk/);
+    for (const v of result.model_votes) expect(v.response_hash).toMatch(/^[0-9a-f]{64}$/);
+    // The score is the agreeing weight's share, so it follows from the votes.
+    const total = result.model_votes.reduce((s, v) => s + v.weight, 0);
+    const agreed = result.model_votes.filter((v) => v.agreed).reduce((s, v) => s + v.weight, 0);
+    expect(result.consensus_score).toBeCloseTo(agreed / total, 3);
+    // Progress streamed while the job ran: one assignment per slot, and tokens.
+    expect(events.filter((e) => e.type === "moe:assigned")).toHaveLength(5);
+    expect(events.some((e) => e.type === "moe:token")).toBe(true);
+  });
+
+  it("shows the votes in `ripple moe`", async () => {
+    const r = await alice.cli(["moe", "What is 12 plus 30?", "--task-type", "math", "--experts", "3"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/42/);
+    expect(r.stdout).toMatch(/consensus/i);
+    expect(r.stdout).toMatch(/qwen-chat-greedy/);
+  });
+
+  it("outvotes a garbage expert and records it as disagreeing", async () => {
+    const client = await LocalApiClient.forDataDir(carol.dataDir);
+    const result = await client.moe({ prompt: "What is the capital of Japan?", experts: 6 });
+    printVotes("with a garbage expert", result);
+    const garbage = result.model_votes.find((v) => v.expert === "garbage-expert");
+    expect(garbage, "the garbage expert answered").toBeDefined();
+    expect(garbage!.agreed).toBe(false);
+    expect(result.response.toLowerCase()).toContain("tokyo");
+    // The audit keeps jobs with disagreements, with their trace id.
+    const audit = readFileSync(join(carol.dataDir, "audit", "disagreements.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const entry = audit.find((a) => a.trace_id === result.trace_id);
+    expect(entry.votes.find((v: { expert: string }) => v.expert === "garbage-expert").agreed).toBe(false);
+  });
+
+  it("fails fast with a clear error for a model no peer serves and for requests over policy", async () => {
+    let started = Date.now();
+    const noModel = await alice.cli(["ask", "--model", "llama-9000b", "hello"]);
+    expect(noModel.code).toBe(1);
+    expect(noModel.stderr).toMatch(/llama-9000b/);
+    expect(noModel.stderr).toMatch(/no (online )?node/i);
+    expect(Date.now() - started).toBeLessThan(10_000);
+
+    started = Date.now();
+    const tooMany = await alice.cli(["moe", "hi", "--experts", "9"]);
+    expect(tooMany.code).not.toBe(0);
+    expect(tooMany.stderr).toMatch(/9 experts/);
+    const tooLong = await alice.cli(["moe", "hi", "--max-tokens", "5000"]);
+    expect(tooLong.code).not.toBe(0);
+    expect(tooLong.stderr).toMatch(/max_tokens|max-tokens/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it("reassigns the slot of a worker SIGKILLed mid-job; the job completes with one answer per slot", async () => {
+    const statuses = await Promise.all([bob, carol].map(async (n) => ({ n, s: await statusOf(n) })));
+    // Kill a worker that does not host the relay, so the survivors' conductors keep running.
+    const victim = statuses.find((x) => !x.s.localHost?.self)!.n;
+    const client = await LocalApiClient.forDataDir(alice.dataDir);
+    // Placement weighs each peer's reported active jobs: let the previous jobs' heartbeats settle,
+    // so the three slots go to the three nodes.
+    await waitFor("no node reports active jobs", async () => ((await client.peers()) as Array<{ activeJobs: number }>).every((p) => p.activeJobs === 0) || undefined, { timeoutMs: 30_000, intervalMs: 500 });
+    let killedSlot: number | undefined;
+    const assigned = new Map<number, string>();
+    const result = await client.moe(
+      { prompt: "List the first 80 prime numbers, separated by commas.", experts: 3, max_tokens: 300 },
+      {
+        onEvent: (e) => {
+          if (e.type === "moe:assigned") assigned.set(e.slot, e.peer);
+          if (e.type === "moe:token" && killedSlot === undefined && assigned.get(e.slot) === victim.name) {
+            killedSlot = e.slot;
+            const children = execFileSync("pgrep", ["-P", String(victim.pid)]).toString().trim().split("\n").map(Number);
+            killNodeHard(victim.pid, children);
+          }
+        },
+      },
+    );
+    printVotes("worker killed mid-job", result);
+    expect(killedSlot, `a slot ran on ${victim.name} (assignments: ${[...assigned].join(", ")})`).toBeDefined();
+    const slots = result.model_votes.map((v) => v.slot).sort();
+    expect(slots).toEqual([...new Set(slots)]);
+    expect(result.model_votes).toHaveLength(3);
+    const reassigned = result.model_votes.find((v) => v.slot === killedSlot)!;
+    expect(reassigned.epoch).toBe(2);
+    expect(reassigned.peer).not.toBe(victim.name);
+    expect(result.failed_slots).toEqual([]);
+  });
+});
+
