@@ -1,6 +1,7 @@
 // Everything inference needs at node level, started once per `ripple up` and kept across mesh
 // switches: the model store (what this node serves), the engine (what is loaded, threads, memory
 // budget, concurrency) and the two policies (what it runs for others, how it runs MOE jobs).
+import { statSync } from "node:fs";
 import type { ModelRef } from "@ripple-mesh/zome-bindings";
 import { modelsDir as defaultModelsDir } from "../../setup/paths.mjs";
 import type { LocalModel } from "../api/inference-source.ts";
@@ -25,15 +26,20 @@ export class NodeInference {
   private constructor(
     readonly store: ModelStore,
     readonly engine: InferenceEngine,
-    readonly computePolicy: ComputePolicy,
+    private readonly computePolicyFile: LiveComputePolicy,
     readonly inferencePolicy: InferencePolicy,
   ) {}
+
+  /** The compute policy as of now: edits to its file apply to the next job without a restart. */
+  get computePolicy(): ComputePolicy {
+    return this.computePolicyFile.current();
+  }
 
   static async start(opts: NodeInferenceOptions): Promise<NodeInference> {
     const { log } = opts;
     // Policies first: a typo in either fails the start before anything heavy happens.
-    const computeFile = computePolicyFileFor(opts.dataDir, opts.computePolicyFile);
-    const computePolicy = loadComputePolicy(computeFile);
+    const live = new LiveComputePolicy(opts.dataDir, opts.computePolicyFile, log);
+    const computePolicy = live.current();
     const inferencePolicy = loadInferencePolicy(opts.inferencePolicyFile);
     const store = await ModelStore.open({ dataDir: opts.dataDir, modelsDir: opts.modelsDir ?? defaultModelsDir(), log });
     const { inference } = computePolicy;
@@ -46,8 +52,8 @@ export class NodeInference {
       maxQueued: inference.max_queue,
       log,
     });
-    log.info({ step: "inference", computePolicy: computeFile, models: store.list().map((m) => m.name), threads, maxConcurrent: inference.max_concurrent }, "inference ready");
-    return new NodeInference(store, engine, computePolicy, inferencePolicy);
+    log.info({ step: "inference", computePolicy: live.file, models: store.list().map((m) => m.name), threads, maxConcurrent: inference.max_concurrent }, "inference ready");
+    return new NodeInference(store, engine, live, inferencePolicy);
   }
 
   /** The models this node serves, as advertised in its capability. */
@@ -79,5 +85,38 @@ export class NodeInference {
 
   async dispose(): Promise<void> {
     await this.engine.dispose();
+  }
+}
+
+/**
+ * The compute policy file, re-read when it changes (by path or mtime). A broken edit is logged and
+ * the last good policy stays in force, so a typo cannot open the node up or stop it serving.
+ */
+class LiveComputePolicy {
+  private loaded: { file: string; mtimeMs: number; policy: ComputePolicy } | undefined;
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly explicit: string | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  get file(): string {
+    return computePolicyFileFor(this.dataDir, this.explicit);
+  }
+
+  current(): ComputePolicy {
+    const file = this.file;
+    const mtimeMs = statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+    if (this.loaded && this.loaded.file === file && this.loaded.mtimeMs === mtimeMs) return this.loaded.policy;
+    try {
+      const policy = loadComputePolicy(file);
+      if (this.loaded) this.log.info({ file }, "compute policy changed; applying it to new jobs");
+      this.loaded = { file, mtimeMs, policy };
+    } catch (err) {
+      if (!this.loaded) throw err;
+      this.log.error({ err: (err as Error).message, file }, "the edited compute policy is invalid; keeping the previous one");
+    }
+    return this.loaded.policy;
   }
 }

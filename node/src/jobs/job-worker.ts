@@ -24,7 +24,8 @@ export interface JobWorkerOptions {
   p2p: P2pNode;
   engine: Generator;
   hasModel: (name: string) => boolean;
-  policy: ComputePolicy;
+  /** Read for every job, so policy edits apply at once. */
+  policy: () => ComputePolicy;
   /** Whether an agent (base64) advertises a capability in this node's mesh. */
   isMeshMember: (agent: string) => boolean;
   results: ResultWriter;
@@ -63,7 +64,7 @@ export class JobWorker {
     const requester = encodeHashToBase64(requesterKey);
     const log = this.opts.log.child({ job: req.job, slot: req.slot, epoch: req.epoch, trace: req.trace_id, expert: req.task.expert });
     try {
-      checkJobAllowed(this.opts.policy, req.task, {
+      checkJobAllowed(this.opts.policy(), req.task, {
         requester,
         requesterInMesh: this.opts.isMeshMember(requester),
         modelRegistered: this.opts.hasModel(req.task.model),

@@ -43,7 +43,7 @@ export class MeshInference {
       p2p: opts.p2p,
       engine: opts.inference.engine,
       hasModel: (name) => opts.inference.store.has(name),
-      policy: opts.inference.computePolicy,
+      policy: () => opts.inference.computePolicy,
       isMeshMember: (agent) => opts.peers().some((p) => p.agent === agent),
       results: this.results,
       agentPubKey: opts.agentPubKey,

@@ -22,7 +22,8 @@ const ANSWER_MARKER = /(?:\b(?:final answer|answer|result)\s*(?:is\b|:|=)|^a\s*:
 const LEAD_IN = /(?::$|^(?:to |let's |let us |first\b|step\b|we |here's how|here is how))/i;
 // Words a reply puts before the answer that never are the answer.
 const CONNECTIVE = /^(?:so|therefore|thus|hence|well|ok|okay|sure|great)\b[,:]?\s*/;
-const FILLER = /^(?:i think|i believe|it's|it is|its|that's|that is|this is|it was|they are|approximately|about|around|roughly|exactly|just|in|on)\s+/;
+const FILLER =
+  /^(?:i think|i believe|it's|it is|its|that's|that is|this is|it was|they are|approximately|about|around|roughly|exactly|just|in|on)\s+/;
 // "Sentiment: positive", "Capital: Paris": a short label before a colon.
 const LABEL_PREFIX = /^[\p{L} ]{1,24}:\s*(?=\S)/u;
 const ARTICLE = /^(?:the|an|a)\s+(?=\S)/;

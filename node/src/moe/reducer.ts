@@ -60,7 +60,8 @@ export class NoAnswersError extends RippleError {
   constructor() {
     super(
       "the reducer got no answers to merge",
-      "every expert slot failed, so there is nothing to vote on: read the job's failed_slots, fix those experts or raise local_tier.timeout_ms",
+      "every expert slot failed, so there is nothing to vote on: " +
+        "read the job's failed_slots, fix those experts or raise local_tier.timeout_ms",
     );
   }
 }
@@ -76,8 +77,10 @@ export class NoConsensusError extends RippleError {
     readonly groups: ReductionGroup[],
   ) {
     super(
-      `the experts did not agree: the best answer has ${consensusScore} of the weight, min_agreement is ${minAgreement}; groups: ${describeGroups(groups)}`,
-      "ask more experts, lower reducer.min_agreement, or send requireConsensus: false (reducer.require_consensus: false) to accept the best-weighted answer marked consensus_reached: false",
+      `the experts did not agree: the best answer has ${consensusScore} of the weight, ` +
+        `min_agreement is ${minAgreement}; groups: ${describeGroups(groups)}`,
+      "ask more experts, lower reducer.min_agreement, or send requireConsensus: false " +
+        "(reducer.require_consensus: false) to accept the best-weighted answer marked consensus_reached: false",
     );
   }
 }
@@ -183,7 +186,9 @@ function reduceLong(entries: Entry[]): KindResult {
   const sim = similarityMatrix(texts);
   const support = entries.map((_, i) => weightedSupport(i, entries, sim));
   const candidates = entries.map((_, i) => i).filter((i) => texts[i] !== "");
-  if (candidates.length === 0) return { ...nothingUsable(), groups: longGroups(entries, texts, undefined, new Set()) };
+  if (candidates.length === 0) {
+    return { ...nothingUsable(), groups: longGroups(entries, texts, undefined, new Set()) };
+  }
   const w = candidates.sort((i, j) => compareCandidates(i, j, entries, support))[0]!;
   const agreeing = entries.filter((_, i) => i === w || sim[w]![i]! >= LONG_AGREEMENT_THRESHOLD);
   const agreedSlots = new Set(agreeing.map((e) => e.slot));
@@ -246,13 +251,15 @@ function nothingUsable(): Omit<KindResult, "groups"> {
 
 function checkOptions(opts: ReducerOptions): void {
   if (opts.answerKind !== "short" && opts.answerKind !== "long") {
-    throw new ReducerInputError(`answerKind is ${JSON.stringify(opts.answerKind)}`, 'pass "short" or "long" (the task type\'s `answer` in inference_policy.yaml)');
+    const fix = 'pass "short" or "long" (the task type\'s `answer` in inference_policy.yaml)';
+    throw new ReducerInputError(`answerKind is ${JSON.stringify(opts.answerKind)}`, fix);
   }
   if (!(opts.minAgreement >= 0 && opts.minAgreement <= 1)) {
     throw new ReducerInputError(`minAgreement is ${opts.minAgreement}`, "pass reducer.min_agreement, a number from 0 to 1");
   }
   if (opts.conflictResolution !== "highest_weight_wins") {
-    throw new ReducerInputError(`conflictResolution ${JSON.stringify(opts.conflictResolution)} is not supported`, 'use "highest_weight_wins"');
+    const what = `conflictResolution ${JSON.stringify(opts.conflictResolution)} is not supported`;
+    throw new ReducerInputError(what, 'use "highest_weight_wins"');
   }
 }
 
@@ -261,22 +268,24 @@ function sortedEntries(answers: readonly ReducerAnswer[]): Entry[] {
   const entries = answers.map((a, index) => ({ ...checkAnswer(a), index }));
   entries.sort((a, b) => a.slot - b.slot);
   for (let i = 1; i < entries.length; i++) {
-    if (entries[i]!.slot === entries[i - 1]!.slot) {
-      throw new ReducerInputError(`two answers have slot ${entries[i]!.slot}`, "pass one answer per slot (the newest epoch's)");
+    const slot = entries[i]!.slot;
+    if (slot === entries[i - 1]!.slot) {
+      throw new ReducerInputError(`two answers have slot ${slot}`, "pass one answer per slot (the newest epoch's)");
     }
   }
   return entries;
 }
 
 function checkAnswer(a: ReducerAnswer): ReducerAnswer {
+  const which = `answer in slot ${a.slot} (expert ${a.expert})`;
   if (!Number.isInteger(a.slot) || a.slot < 0) {
-    throw new ReducerInputError(`answer of expert ${a.expert} has slot ${a.slot}`, "slots are integers from 0");
+    throw new ReducerInputError(`${which} has a bad slot`, "slots are integers from 0");
   }
   if (!(Number.isFinite(a.weight) && a.weight > 0)) {
-    throw new ReducerInputError(`answer in slot ${a.slot} (expert ${a.expert}) has weight ${a.weight}`, "give every expert a positive weight in inference_policy.yaml");
+    throw new ReducerInputError(`${which} has weight ${a.weight}`, "give every expert a positive weight in inference_policy.yaml");
   }
   if (typeof a.text !== "string") {
-    throw new ReducerInputError(`answer in slot ${a.slot} (expert ${a.expert}) has no text`, "pass the generated text, \"\" if the expert produced nothing");
+    throw new ReducerInputError(`${which} has no text`, 'pass the generated text, "" if the expert produced nothing');
   }
   return a;
 }
@@ -302,6 +311,9 @@ function round4(x: number): number {
 
 function describeGroups(groups: ReductionGroup[]): string {
   return groups
-    .map((g) => `${JSON.stringify(g.key.length > 40 ? `${g.key.slice(0, 40)}…` : g.key)}=${g.weight} (slots ${g.slots.join(",")})`)
+    .map((g) => {
+      const key = g.key.length > 40 ? `${g.key.slice(0, 40)}…` : g.key;
+      return `${JSON.stringify(key)}=${g.weight} (slots ${g.slots.join(",")})`;
+    })
     .join("; ");
 }
