@@ -84,12 +84,8 @@ function openAiScope(app: FastifyInstance, opts: OpenAiRoutesOptions): void {
         );
       }
       const sse = new SseWriter(reply, sseOptions);
-      let began = false;
-      const begin = (): void => {
-        if (began) return;
-        began = true;
-        sse.event(undefined, chunk({ role: "assistant", content: "" }, null));
-      };
+      // The role chunk opens the stream, at the first sign of progress.
+      const begin = once(() => sse.event(undefined, chunk({ role: "assistant", content: "" }, null)));
       await streamInference(
         call,
         sse,
@@ -124,12 +120,7 @@ function openAiScope(app: FastifyInstance, opts: OpenAiRoutesOptions): void {
       );
     }
     const sse = new SseWriter(reply, sseOptions);
-    let began = false;
-    const begin = (): void => {
-      if (began) return;
-      began = true;
-      sse.event(undefined, chunk({ role: "assistant", content: "" }, null));
-    };
+    const begin = once(() => sse.event(undefined, chunk({ role: "assistant", content: "" }, null)));
     await streamInference(
       call,
       sse,
@@ -222,5 +213,15 @@ function openAiError(f: ApiFailure, err: unknown) {
       param: err instanceof InvalidBodyError ? (err.param ?? null) : null,
       fix: f.fix,
     },
+  };
+}
+
+/** Runs `fn` the first time the returned function is called; later calls do nothing. */
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
   };
 }

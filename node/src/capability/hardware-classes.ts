@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { loadJsonManifest } from "../../setup/json-manifest.mjs";
 import { repoRoot } from "../../setup/paths.mjs";
+import { ManifestError } from "../config/manifest-error.ts";
 import { RippleError } from "../errors.ts";
 
 export const hardwareClassesFile = join(repoRoot, "manifests", "distributed", "hardware_classes.json");
@@ -47,13 +48,9 @@ export const hardwareClassesSchema = z
 export type HardwareClasses = z.infer<typeof hardwareClassesSchema>;
 
 /** hardware_classes.json is missing or does not match its schema. */
-export class HardwareClassesManifestError extends RippleError {
-  constructor(
-    readonly file: string,
-    detail: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${file} is not a valid hardware classes manifest: ${detail}`, `correct the named key (or restore the file with \`git checkout -- ${file}\`)`, options);
+export class HardwareClassesManifestError extends ManifestError {
+  constructor(file: string, detail: string, options?: { cause?: unknown }) {
+    super(file, "hardware classes manifest", detail, options);
   }
 }
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { repoRoot } from "../../setup/paths.mjs";
 import { loadYamlManifest } from "../config/yaml-manifest.ts";
-import { RippleError } from "../errors.ts";
+import { ManifestError } from "../config/manifest-error.ts";
 
 export const defaultComputePolicyFile = join(repoRoot, "manifests", "distributed", "compute_policy.yaml");
 
@@ -34,13 +34,9 @@ export const computePolicySchema = z.strictObject({
 });
 export type ComputePolicy = z.infer<typeof computePolicySchema>;
 
-export class ComputePolicyError extends RippleError {
-  constructor(
-    readonly file: string,
-    detail: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${file} is not a valid compute policy: ${detail}`, `correct the named key (the default is ${defaultComputePolicyFile})`, options);
+export class ComputePolicyError extends ManifestError {
+  constructor(file: string, detail: string, options?: { cause?: unknown }) {
+    super(file, "compute policy", detail, options);
   }
 }
 

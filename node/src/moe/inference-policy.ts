@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { repoRoot } from "../../setup/paths.mjs";
 import { loadYamlManifest } from "../config/yaml-manifest.ts";
-import { RippleError } from "../errors.ts";
+import { ManifestError } from "../config/manifest-error.ts";
 
 export const inferencePolicyFile = join(repoRoot, "manifests", "distributed", "inference_policy.yaml");
 
@@ -99,13 +99,9 @@ export const inferencePolicySchema = z
   });
 export type InferencePolicy = z.infer<typeof inferencePolicySchema>;
 
-export class InferencePolicyError extends RippleError {
-  constructor(
-    readonly file: string,
-    detail: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${file} is not a valid inference policy: ${detail}`, `correct the named key (or restore the file with \`git checkout -- ${file}\`)`, options);
+export class InferencePolicyError extends ManifestError {
+  constructor(file: string, detail: string, options?: { cause?: unknown }) {
+    super(file, "inference policy", detail, options);
   }
 }
 
