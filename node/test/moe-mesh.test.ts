@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { repoRoot } from "../setup/paths.mjs";
 import { LocalApiClient } from "../src/api/api-client.ts";
+import { readApiDescriptor } from "../src/api/api-descriptor.ts";
 import type { MoeEvent } from "../src/api/inference-source.ts";
 import type { MoeResult } from "../src/moe/moe-types.ts";
 import { RippleDaemon } from "./support/ripple-process.ts";
@@ -88,6 +89,34 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     // Progress streamed while the job ran: one assignment per slot, and tokens.
     expect(events.filter((e) => e.type === "moe:assigned")).toHaveLength(5);
     expect(events.some((e) => e.type === "moe:token")).toBe(true);
+  });
+
+  it("streams an answer to the official openai client pointed at a node (one model, and ripple-moe)", async () => {
+    const { default: OpenAI } = await import("openai");
+    const { url } = await readApiDescriptor(alice.dataDir);
+    const openai = new OpenAI({ baseURL: `${url}/v1`, apiKey: "unused-on-loopback" });
+    const ids = (await openai.models.list()).data.map((m) => m.id);
+    expect(ids[0]).toBe("ripple-moe");
+    expect(ids).toContain("qwen2.5-coder-0.5b-instruct-q4_k_m");
+    const stream = await openai.chat.completions.create({
+      model: "qwen2.5-coder-0.5b-instruct-q4_k_m",
+      messages: [{ role: "user", content: "What is the capital of Germany? Answer in one sentence." }],
+      max_tokens: 40,
+      stream: true,
+    });
+    let text = "";
+    let deltas = 0;
+    for await (const chunk of stream) {
+      const piece = chunk.choices[0]?.delta?.content ?? "";
+      if (piece) deltas++;
+      text += piece;
+    }
+    expect(text.toLowerCase()).toContain("berlin");
+    expect(deltas).toBeGreaterThan(1);
+    const moe = await openai.chat.completions.create({ model: "ripple-moe", messages: [{ role: "user", content: "What is the capital of Spain?" }], stream: true });
+    let merged = "";
+    for await (const chunk of moe) merged += chunk.choices[0]?.delta?.content ?? "";
+    expect(merged.toLowerCase()).toContain("madrid");
   });
 
   it("shows the votes in `ripple moe`", async () => {

@@ -38,6 +38,8 @@ export interface JobWorkerOptions {
 
 /** Streamed text is sent in batches at most this often, so a fast model does not send a frame per token. */
 const TOKEN_FLUSH_MS = 50;
+/** Well under the requester's idle timeout (half the slot timeout, 30 s by default). */
+const KEEPALIVE_MS = 5_000;
 
 export class JobWorker {
   private running = 0;
@@ -88,6 +90,9 @@ export class JobWorker {
   private async run(req: JobRequest, ctx: ProgressContext, log: Logger): Promise<JobAnswer> {
     await ctx.emit({ type: "started" } satisfies JobProgress);
     const stream = new TokenBatcher((text) => ctx.emit({ type: "tokens", text } satisfies JobProgress));
+    // A job waiting in the engine's queue or for a model to load sends nothing for a while; the
+    // requester's idle timeout is for dead or wedged workers, so say "still here" regularly.
+    const keepAlive = setInterval(() => void ctx.emit({ type: "queued" } satisfies JobProgress).catch(() => {}), KEEPALIVE_MS);
     let result: GenerateResult;
     try {
       result = req.task.kind === "garbage" ? garbageAnswer(req.task) : await this.opts.engine.generate({ ...req.task, signal: ctx.signal, onToken: (t) => stream.push(t) });
@@ -97,6 +102,7 @@ export class JobWorker {
       log.error({ err }, "generation failed");
       return { outcome: "refused", code: "failed", message: (err as Error).message };
     } finally {
+      clearInterval(keepAlive);
       await stream.flush();
     }
     if (ctx.signal.aborted || result.finishReason === "aborted") {
