@@ -2,8 +2,10 @@
 // (the daemon) creates it with explicit threads and a memory budget, and disposes it.
 //
 // - Models load on first use. Before a load, the least-recently-used idle models are unloaded until
-//   file + context fit the budget; a model that alone exceeds the budget is InferenceError "over_limit";
+//   file + contexts fit the budget; a model that alone exceeds the budget is InferenceError "over_limit";
 //   one that would fit once busy models finish is "busy" (retryable, unlike over_limit).
+// - Contexts are kept and reused (one sequence each, see loaded-model.ts for why and the figures);
+//   every request gets a fresh sequence, so no state passes from one request to the next.
 // - At most `maxConcurrent` requests run at once on the node (all models together); up to `maxQueued`
 //   (default 4 × maxConcurrent) wait in FIFO order; beyond that, "busy" at once.
 // - Abort (the request's signal, or dispose()): generate resolves with finishReason "aborted" and the
@@ -27,7 +29,7 @@ export interface InferenceEngineOptions {
   threads: number;
   /** Resident bytes all loaded models (file + context) may take together. */
   memoryBudgetBytes: number;
-  /** Requests that run at once on this node; each loaded model gets this many sequences. */
+  /** Requests that run at once on this node (all models together); a model gets up to this many contexts. */
   maxConcurrent: number;
   /** Requests that may wait for a slot (default 4 × maxConcurrent). */
   maxQueued?: number;
@@ -39,7 +41,7 @@ export interface InferenceEngineOptions {
 export interface LoadedModelInfo {
   name: string;
   sha256: string;
-  /** Estimated resident bytes: file + context. */
+  /** Estimated bytes: file + a context per slot (an upper bound). */
   bytes: number;
   lastUsedMs: number;
   busy: boolean;
@@ -64,7 +66,7 @@ export class InferenceEngine {
     private readonly llama: Llama,
     private readonly opts: InferenceEngineOptions,
   ) {
-    this.#shape = { contextSize: opts.contextSize ?? defaultContextSize, sequences: opts.maxConcurrent, threads: opts.threads };
+    this.#shape = { contextSize: opts.contextSize ?? defaultContextSize, slots: opts.maxConcurrent, threads: opts.threads };
     this.#gate = new ConcurrencyGate(opts.maxConcurrent, opts.maxQueued ?? 4 * opts.maxConcurrent);
   }
 
@@ -100,7 +102,7 @@ export class InferenceEngine {
     return [...this.#models.values()].map((m) => ({ name: m.name, sha256: m.registered.sha256, bytes: m.bytes, lastUsedMs: m.lastUsedMs, busy: m.active > 0 }));
   }
 
-  /** Estimated resident bytes of a model once loaded here (file + a context of this engine's shape). */
+  /** Estimated bytes of a model once loaded here (file + maxConcurrent contexts of this engine's shape). */
   async estimateBytes(name: string): Promise<number> {
     this.#assertOpen();
     return this.#estimate(this.#resolve(name));
@@ -232,7 +234,7 @@ export class InferenceEngine {
     if (need > budget) {
       throw new InferenceError(
         "over_limit",
-        `model ${registered.name} needs ~${mib(need)} (file ${mib(registered.bytes)} + context ${mib(need - registered.bytes)} for ${this.#shape.sequences} × ${this.#shape.contextSize} tokens) but the inference memory budget is ${mib(budget)}`,
+        `model ${registered.name} needs ~${mib(need)} (file ${mib(registered.bytes)} + contexts ${mib(need - registered.bytes)} for ${this.#shape.slots} × ${this.#shape.contextSize} tokens) but the inference memory budget is ${mib(budget)}`,
         "raise the node's inference memory budget, or lower its context size or max concurrent requests, or use a smaller model",
       );
     }

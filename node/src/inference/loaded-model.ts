@@ -1,6 +1,12 @@
-// One GGUF model in memory with one context of `sequences` slots, and the generation of one request
-// on a slot. A context is created once per model, not per request: creating a context for the Qwen
-// 0.5B model costs ~30 ms (230 ms the first time) against ~0.1 ms for taking a sequence of a live one
+// One GGUF model in memory with its contexts, and the generation of one request.
+//
+// Contexts are reused, not made per request: creating one for the Qwen 0.5B model costs ~16 ms
+// (~230 ms the first time) against ~0.1 ms for taking a sequence of a live one. And each context has
+// ONE sequence; a second one is created (and then kept) only when requests run on the model at the
+// same time, up to `slots`. One context with `slots` sequences was measured and is worse on this
+// node-llama-cpp (its llama.cpp keeps one KV stream per sequence, kv_unified off): with 2 sequences a
+// lone request decodes 6-8% slower at 2 threads, and two concurrent requests get 35 tok/s together
+// against 50 tok/s on two 1-sequence contexts; an extra context costs ~40 MB of resident memory
 // (see node/bench/inference-bench.ts). Each request takes a fresh sequence and disposes it at the
 // end, which clears its KV cells, so nothing of one request can leak into the next.
 import { existsSync } from "node:fs";
@@ -25,8 +31,8 @@ import type { ChatMessage, FinishReason, GenerateRequest, GenerateResult, Regist
 export interface ContextShape {
   /** Tokens one request may hold: prompt + generated. */
   contextSize: number;
-  /** Requests that run on this model at once (one sequence each). */
-  sequences: number;
+  /** Requests that may run on this model at once (one context of one sequence each). */
+  slots: number;
   threads: number;
 }
 
@@ -34,15 +40,17 @@ export interface ContextShape {
 const repeatPenaltyWindow = 64;
 
 /**
- * Resident bytes a model needs once loaded: its file (weights are mmapped and end up resident) plus
- * node-llama-cpp's estimate of the context (KV cache of every sequence, compute and output buffers).
+ * Bytes a model may take once loaded: its file (weights are mmapped and end up resident) plus
+ * node-llama-cpp's estimate of a context (KV cache, compute and output buffers) for every slot. The
+ * estimate is an upper bound (it counts buffers that are allocated but mostly never touched), which
+ * is the safe side for a budget.
  */
-export async function estimateResidentBytes(llama: Llama, model: RegisteredModel, shape: Pick<ContextShape, "contextSize" | "sequences">): Promise<number> {
+export async function estimateResidentBytes(llama: Llama, model: RegisteredModel, shape: Pick<ContextShape, "contextSize" | "slots">): Promise<number> {
   if (!existsSync(model.file)) throw missingFile(model);
   try {
     const insights = await GgufInsights.from(await readGgufFileInfo(model.file, { readTensorInfo: true, logWarnings: false }), llama);
-    const context = await insights.estimateContextResourceRequirementsV2({ contextSize: shape.contextSize, sequences: shape.sequences, modelGpuLayers: 0 });
-    return model.bytes + Math.ceil(context.cpuRam);
+    const context = await insights.estimateContextResourceRequirementsV2({ contextSize: shape.contextSize, sequences: 1, modelGpuLayers: 0 });
+    return model.bytes + shape.slots * Math.ceil(context.cpuRam);
   } catch (cause) {
     throw new InferenceError("failed", `cannot read the GGUF header of model ${model.name} (${model.file}): ${(cause as Error).message}`, "check that the file is a complete GGUF file (re-run `npm run setup` for pinned models)", { cause });
   }
@@ -57,29 +65,56 @@ export class LoadedModel {
   active = 0;
   /** Date.now() of the end of its last request (or of its load). */
   lastUsedMs = Date.now();
+  /** Every context of this model, and those no request uses now (most recently used last). */
+  readonly #contexts: LlamaContext[];
+  readonly #idle: LlamaContext[];
 
   private constructor(
     readonly registered: RegisteredModel,
-    /** Estimated resident bytes (file + context), the figure the memory budget counts. */
+    /** Estimated bytes (file + a context per slot), the figure the memory budget counts. */
     readonly bytes: number,
     private readonly model: LlamaModel,
-    private readonly context: LlamaContext,
+    first: LlamaContext,
+    private readonly shape: ContextShape,
     private readonly chatWrapper: ChatWrapper,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.#contexts = [first];
+    this.#idle = [first];
+  }
 
   static async load(llama: Llama, registered: RegisteredModel, bytes: number, shape: ContextShape, log: Logger): Promise<LoadedModel> {
     if (!existsSync(registered.file)) throw missingFile(registered);
     let model: LlamaModel | undefined;
     try {
       model = await llama.loadModel({ modelPath: registered.file });
-      const context = await model.createContext({ contextSize: shape.contextSize, sequences: shape.sequences, threads: shape.threads });
+      // The first context is made now: the slowest one (~230 ms for Qwen 0.5B), and proof that it fits.
+      const first = await model.createContext({ contextSize: shape.contextSize, sequences: 1, threads: shape.threads });
       // The model's own template (ChatML for Qwen and the tiny test model), resolved once per load.
       const chatWrapper = resolveChatWrapper(model);
-      return new LoadedModel(registered, bytes, model, context, chatWrapper, log);
+      return new LoadedModel(registered, bytes, model, first, shape, chatWrapper, log);
     } catch (cause) {
       await model?.dispose().catch(() => {});
       throw new InferenceError("failed", `cannot load model ${registered.name} from ${registered.file}: ${(cause as Error).message}`, "check that the file is a complete GGUF file that llama.cpp supports, and that the machine has the memory for it", { cause });
+    }
+  }
+
+  /** Contexts made so far (1 after the load, at most `slots`). */
+  get contexts(): number {
+    return this.#contexts.length;
+  }
+
+  /** An idle context, or a new one while there are fewer than `slots` (the engine's gate admits no more requests than that). */
+  async #takeContext(): Promise<LlamaContext> {
+    const idle = this.#idle.pop();
+    if (idle) return idle;
+    if (this.#contexts.length >= this.shape.slots) throw new Error(`all ${this.shape.slots} contexts of model ${this.name} are in use`);
+    try {
+      const context = await this.model.createContext({ contextSize: this.shape.contextSize, sequences: 1, threads: this.shape.threads });
+      this.#contexts.push(context);
+      return context;
+    } catch (cause) {
+      throw new InferenceError("failed", `cannot create another context for model ${this.name}: ${(cause as Error).message}`, "lower the node's max concurrent requests or context size, or free memory", { cause });
     }
   }
 
@@ -112,7 +147,8 @@ export class LoadedModel {
       }
     };
 
-    const sequence = this.context.getSequence();
+    const context = await this.#takeContext();
+    const sequence = context.getSequence();
     let promptTokens = 0;
     let finishReason: FinishReason;
     try {
@@ -120,10 +156,10 @@ export class LoadedModel {
       promptTokens = input.promptTokens;
       // +2: the token that may complete a UTF-8 character, and llama.cpp's last cell, so that a
       // request never reaches a context shift (which would silently drop the start of the prompt).
-      if (promptTokens + req.maxTokens + 2 > this.context.contextSize) {
+      if (promptTokens + req.maxTokens + 2 > context.contextSize) {
         throw new InferenceError(
           "over_limit",
-          `prompt (${promptTokens} tokens) + maxTokens (${req.maxTokens}) do not fit the ${this.context.contextSize}-token context of model ${this.name}`,
+          `prompt (${promptTokens} tokens) + maxTokens (${req.maxTokens}) do not fit the ${context.contextSize}-token context of model ${this.name}`,
           "shorten the prompt, lower maxTokens, or give the node a larger inference context size",
         );
       }
@@ -137,6 +173,7 @@ export class LoadedModel {
       finishReason = "aborted";
     } finally {
       await sequence.dispose();
+      this.#idle.push(context);
     }
     const endAt = performance.now();
     return {
@@ -206,7 +243,7 @@ export class LoadedModel {
   }
 
   async dispose(): Promise<void> {
-    await this.context.dispose().catch(() => {});
+    for (const context of this.#contexts) await context.dispose().catch(() => {});
     await this.model.dispose().catch(() => {});
   }
 }
