@@ -21,7 +21,7 @@ export function moeCommand(program: Command): void {
     .description("ask the mesh's mixture of experts: several models answer, the answers are merged by weighted vote")
     .argument("<prompt>", "the question (at most 32 KiB)", prompt)
     .option("--task-type <type>", "a task type of inference_policy.yaml, e.g. short_answer, math, code_generation (default: the policy's)")
-    .option("--experts <n>", "how many experts to ask (the policy clamps it)", wholeNumber(1, 16))
+    .option("--experts <n>", "how many experts to ask (1 to the policy's local_tier.max_parallel)", wholeNumber(1, 16))
     .option("--max-tokens <n>", "at most this many tokens per expert answer", wholeNumber(1, 2048))
     .option("--require-consensus", "fail unless the experts reach the policy's agreement (default: the policy's)")
     .option("--no-require-consensus", "return the best-weighted answer even below the policy's agreement")
