@@ -89,6 +89,12 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     // Progress streamed while the job ran: one assignment per slot, and tokens.
     expect(events.filter((e) => e.type === "moe:assigned")).toHaveLength(5);
     expect(events.some((e) => e.type === "moe:token")).toBe(true);
+    // The durable record: every worker wrote its result and accounting against its own assignment
+    // (the job and its five first assignments were posted in one commit).
+    const written = () => nodes.flatMap((n) => n.logs.filter((l) => l.msg === "result and accounting written" && l.job === result.job).map((l) => ({ node: n.name, assignment: String(l.assignment) })));
+    await waitFor("every slot's result written to resource_mesh", async () => (written().length >= 5 ? true : undefined), { timeoutMs: 120_000, diagnostics });
+    expect(new Set(written().map((w) => w.assignment)).size).toBe(5);
+    expect(new Set(written().map((w) => w.node))).toEqual(new Set(result.model_votes.map((v) => v.peer)));
   });
 
   it("streams an answer to the official openai client pointed at a node (one model, and ripple-moe)", async () => {

@@ -42,6 +42,17 @@ export const assignmentSchema = z.strictObject({
 });
 export type Assignment = z.infer<typeof assignmentSchema>;
 
+/** `post_assigned_job`: a job plus the epoch-1 assignee of each slot, written in one commit. */
+export const assignedJobSchema = z.strictObject({
+  job: jobSchema,
+  slots: z
+    .array(z.strictObject({ slot: z.number().int().min(0).max(63), assignee: agentPubKeySchema }))
+    .min(1)
+    .max(64),
+});
+export type AssignedJob = z.infer<typeof assignedJobSchema>;
+export const postedJobSchema = z.strictObject({ job: actionHashSchema, assignments: z.array(actionHashSchema) });
+
 export const jobResultSchema = z
   .strictObject({
     assignment: actionHashSchema,
@@ -105,6 +116,8 @@ export function resourceMesh(conductor: ZomeCaller) {
   return {
     createJob: (job: Job) => hash("create_job", jobSchema.parse(job)),
     assignJob: (assignment: Assignment) => hash("assign_job", assignmentSchema.parse(assignment)),
+    /** The job and its slots' first assignments; `assignments[i]` belongs to `slots[i]`. */
+    postAssignedJob: async (input: AssignedJob) => postedJobSchema.parse(await call("post_assigned_job", assignedJobSchema.parse(input))),
     postResult: (result: JobResult) => hash("post_result", jobResultSchema.parse(result)),
     claimJob: (claim: Claim) => hash("claim_job", claimSchema.parse(claim)),
     allocate: (allocation: Allocation) => hash("allocate", allocationSchema.parse(allocation)),

@@ -4,7 +4,7 @@
 // and a write that still loses the race (to a heartbeat, say) is retried.
 import type { ZomeCaller } from "@ripple-mesh/zome-bindings";
 
-const WRITE_FNS = new Set(["create_job", "assign_job", "post_result", "claim_job", "record_accounting", "allocate", "release"]);
+const WRITE_FNS = new Set(["create_job", "post_assigned_job", "assign_job", "post_result", "claim_job", "record_accounting", "allocate", "release"]);
 const HEAD_MOVED = /head has moved/i;
 const MAX_ATTEMPTS = 4;
 

@@ -2,7 +2,7 @@
 // resource_mesh job with one slot per expert, places each slot on a live peer, runs the slots in
 // parallel (with reassignment), merges the answers by weighted consensus and records the outcome.
 import { randomUUID } from "node:crypto";
-import { encodeHashToBase64 } from "@holochain/client";
+import { decodeHashFromBase64, encodeHashToBase64 } from "@holochain/client";
 import { resourceMesh, type ZomeCaller } from "@ripple-mesh/zome-bindings";
 import type { AskRequest, AskResult, MoeEvent } from "../api/inference-source.ts";
 import { InferenceError } from "../inference/inference-errors.ts";
@@ -52,12 +52,12 @@ export class MoeCoordinator {
     const cloud = this.cloudProviders();
     const plan = this.place(experts.map((e) => ({ expert: e, task: expertTask(policy, e, { prompt: req.prompt, taskType, maxTokens }) })));
     if (plan.length === 0 && cloud.length === 0) throw this.noPeerError(experts.map((e) => e.model));
-    const job = await this.writeJob({ prompt: req.prompt, taskType, traceId, slots: plan.map((p) => ({ slot: p.slot, expert: p.expert.name, model: p.expert.model })), kind: "moe" });
+    const { job, assignments } = await this.writeJob({ prompt: req.prompt, taskType, traceId, plan, kind: "moe" });
     const onEvent = ctl.onEvent ?? (() => {});
     const ctx = this.slotContext(job, traceId, plan, ctl.signal, onEvent);
     const cloudPrompt = { prompt: req.prompt, instruction: kind.instruction, maxTokens, signal: ctl.signal, env: this.opts.env ?? process.env };
     const [outcomes, cloudAnswers] = await Promise.all([
-      Promise.all(plan.map((p) => runSlot(ctx, p.slot, p.task, p.peer))),
+      Promise.all(plan.map((p) => runSlot(ctx, p.slot, p.task, p.peer, assignments[p.slot]))),
       Promise.all(cloud.map((provider, i) => callCloudExpert(provider, cloudPrompt, plan.length + i))),
     ]);
     // A cloud provider that timed out with fallback_on_timeout hands its slot to the heaviest local expert.
@@ -89,11 +89,11 @@ export class MoeCoordinator {
     const plan = this.place([{ expert, task }]);
     if (plan.length === 0) throw this.noPeerError([req.model]);
     const prompt = req.messages.filter((m) => m.role === "user").at(-1)?.content ?? "";
-    const job = await this.writeJob({ prompt, taskType: "single_query", traceId, slots: [{ slot: 0, expert: task.expert, model: req.model }], kind: "ask" });
+    const { job, assignments } = await this.writeJob({ prompt, taskType: "single_query", traceId, plan, kind: "ask" });
     const ctx = this.slotContext(job, traceId, plan, ctl.signal, (e) => {
       if (e.type === "moe:token") ctl.onToken?.(e.text);
     });
-    const outcome = await runSlot(ctx, 0, task, plan[0]!.peer);
+    const outcome = await runSlot(ctx, 0, task, plan[0]!.peer, assignments[0]);
     if (!outcome.ok) throw new InferenceError("failed", `${req.model} did not answer: ${outcome.error}`, "see the named peers' logs; retry, or ask another model");
     const { answer } = outcome;
     this.opts.log.info({ job, model: req.model, peer: outcome.peer.name, tokens: answer.tokens, ms: Math.round(performance.now() - started) }, "single query answered");
@@ -164,20 +164,32 @@ export class MoeCoordinator {
     return tier.enabled ? [...tier.providers].sort((a, b) => a.priority - b.priority) : [];
   }
 
-  private async writeJob(input: { prompt: string; taskType: string; traceId: string; slots: unknown[]; kind: "moe" | "ask" }): Promise<string> {
+  /**
+   * Writes the job with every slot's first assignment in one commit (one source-chain write, not
+   * 1 + slots: each write costs a conductor round trip that every slot would otherwise wait for).
+   * Returns the job hash and the epoch-1 assignment hash per slot.
+   */
+  private async writeJob(input: { prompt: string; taskType: string; traceId: string; plan: PlannedSlot[]; kind: "moe" | "ask" }): Promise<{ job: string; assignments: string[] }> {
     const tier = this.opts.policy.local_tier;
-    const payload = JSON.stringify({ kind: input.kind, prompt: input.prompt, task_type: input.taskType, slots: input.slots });
-    const hash = await resourceMesh(this.opts.zomes).createJob({
-      kind: "inference",
-      requirements: JSON.stringify({ task_type: input.taskType, slots: input.slots.length }),
+    const slots = input.plan.map((p) => ({ slot: p.slot, expert: p.expert.name, model: p.expert.model }));
+    const payload = JSON.stringify({ kind: input.kind, prompt: input.prompt, task_type: input.taskType, slots });
+    const job = {
+      kind: "inference" as const,
+      requirements: JSON.stringify({ task_type: input.taskType, slots: slots.length }),
       payload_inline: payload.slice(0, 64 * 1024),
       payload_cid: null,
       deadline_ms: Date.now() + tier.timeout_ms * (1 + tier.max_reassignments),
       moe_group: input.kind === "moe" ? input.taskType.slice(0, 64) : null,
       trace_id: input.traceId,
       claim_window_ms: 0,
-    });
-    return encodeHashToBase64(hash);
+    };
+    const mesh = resourceMesh(this.opts.zomes);
+    // Only cloud experts: a job without local slots.
+    if (input.plan.length === 0) return { job: encodeHashToBase64(await mesh.createJob(job)), assignments: [] };
+    const posted = await mesh.postAssignedJob({ job, slots: input.plan.map((p) => ({ slot: p.slot, assignee: decodeHashFromBase64(p.peer.agent) })) });
+    const assignments: string[] = [];
+    input.plan.forEach((p, i) => (assignments[p.slot] = encodeHashToBase64(posted.assignments[i]!)));
+    return { job: encodeHashToBase64(posted.job), assignments };
   }
 
   private slotContext(job: string, traceId: string, plan: PlannedSlot[], signal: AbortSignal, onEvent: (e: MoeEvent) => void): SlotContext {

@@ -38,13 +38,14 @@ export type SlotOutcome =
   | { ok: true; slot: number; epoch: number; peer: PeerInfo; answer: Extract<JobAnswer, { outcome: "done" }> }
   | { ok: false; slot: number; error: string; attempts: string[] };
 
-export async function runSlot(ctx: SlotContext, slot: number, task: ExpertTask, first: PeerInfo): Promise<SlotOutcome> {
+/** `firstAssignment`: the epoch-1 assignment when the job was written with it (else it is written here). */
+export async function runSlot(ctx: SlotContext, slot: number, task: ExpertTask, first: PeerInfo, firstAssignment?: string): Promise<SlotOutcome> {
   const failed = new Set<string>();
   const attempts: string[] = [];
   let peer: PeerInfo | undefined = first;
   for (let epoch = 1; epoch <= 1 + ctx.maxReassignments; epoch++) {
     if (!peer) break;
-    const reason = await tryPeer(ctx, slot, epoch, task, peer);
+    const reason = await tryPeer(ctx, slot, epoch, task, peer, epoch === 1 ? firstAssignment : undefined);
     if (typeof reason !== "string") return { ok: true, slot, epoch, peer, answer: reason };
     attempts.push(`${peer.name} (epoch ${epoch}): ${reason}`);
     ctx.signal.throwIfAborted();
@@ -62,13 +63,15 @@ export async function runSlot(ctx: SlotContext, slot: number, task: ExpertTask, 
 }
 
 /** The answer, or why this peer did not give one. */
-async function tryPeer(ctx: SlotContext, slot: number, epoch: number, task: ExpertTask, peer: PeerInfo): Promise<Extract<JobAnswer, { outcome: "done" }> | string> {
-  let assignment: string;
-  try {
-    const hash = await ctx.mesh.assignJob({ job: decodeHashFromBase64(ctx.job), assignee: decodeHashFromBase64(peer.agent), slot, epoch });
-    assignment = encodeHashToBase64(hash);
-  } catch (err) {
-    return `could not write the assignment: ${(err as Error).message}`;
+async function tryPeer(ctx: SlotContext, slot: number, epoch: number, task: ExpertTask, peer: PeerInfo, written?: string): Promise<Extract<JobAnswer, { outcome: "done" }> | string> {
+  let assignment = written;
+  if (!assignment) {
+    try {
+      const hash = await ctx.mesh.assignJob({ job: decodeHashFromBase64(ctx.job), assignee: decodeHashFromBase64(peer.agent), slot, epoch });
+      assignment = encodeHashToBase64(hash);
+    } catch (err) {
+      return `could not write the assignment: ${(err as Error).message}`;
+    }
   }
   if (epoch === 1) ctx.onEvent({ type: "moe:assigned", slot, expert: task.expert, model: task.model, peer: peer.name, epoch });
   const req: JobRequest = { job: ctx.job, assignment, slot, epoch, trace_id: ctx.traceId, task };
