@@ -14,9 +14,13 @@ const quoted = command.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
 const localBin = `${process.cwd()}/node_modules/.bin`;
 const env = { ...process.env, PATH: `${localBin}:${process.env.PATH}`, RIPPLE_NETNS: "loopback-only" };
 
-const probe = spawnSync("unshare", ["-rn", "true"], { stdio: "ignore" });
-if (probe.status === 0) {
-  const result = spawnSync("unshare", ["-rn", "sh", "-c", `ip link set lo up && exec ${quoted}`], { stdio: "inherit", env });
+// A PID namespace too, where allowed: when the command ends, every process it left behind (a
+// conductor orphaned by a test that timed out, a kubo whose daemon was SIGKILLed) is killed with
+// it instead of running on and loading the machine for the next test run.
+const pidNamespace = ["--pid", "--fork", "--kill-child", "--mount-proc"];
+const flags = [["-rn", ...pidNamespace], ["-rn"]].find((f) => spawnSync("unshare", [...f, "true"], { stdio: "ignore" }).status === 0);
+if (flags) {
+  const result = spawnSync("unshare", [...flags, "sh", "-c", `ip link set lo up && exec ${quoted}`], { stdio: "inherit", env });
   process.exit(result.status ?? 1);
 }
 process.stderr.write("warning: cannot create a network namespace here (unshare -rn failed); tests run on loopback addresses but are NOT isolated\n");
