@@ -54,7 +54,8 @@ try {
   const messages = [{ role: "user" as const, content: prompt64 }];
 
   // Warm both sides (model loads are not what is measured).
-  await alice.ask({ model: qwen, messages, max_tokens: 8 });
+  // The single expert runs on another node (bob), so the network path is what is measured.
+  await alice.ask({ model: qwen, messages, max_tokens: 8, peer: "bob" });
   await direct1.generate({ model: qwen, prompt: { kind: "chat", messages }, maxTokens: 8, sampling: { temperature: 0 } });
 
   const single = { mesh: [] as number[], direct: [] as number[], tokens: [] as number[], peers: new Set<string>() };
@@ -63,7 +64,7 @@ try {
     const d = await direct1.generate({ model: qwen, prompt: { kind: "chat", messages }, maxTokens: 64, sampling: { temperature: 0 } });
     single.direct.push(performance.now() - t);
     t = performance.now();
-    const m = await alice.ask({ model: qwen, messages, max_tokens: 64 });
+    const m = await alice.ask({ model: qwen, messages, max_tokens: 64, peer: "bob" });
     single.mesh.push(performance.now() - t);
     single.tokens.push(m.tokens, d.tokens);
     single.peers.add(m.peer);

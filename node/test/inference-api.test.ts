@@ -208,8 +208,8 @@ describe("POST /v1/moe", () => {
 describe("POST /v1/ask", () => {
   it("asks the model (prompt or messages) and streams tokens as they come", async () => {
     const { client, fake } = await start();
-    const r = await client.ask({ model: "tiny", prompt: "hi", max_tokens: 3, temperature: 0.5, seed: 7 });
-    expect(fake.state.askCalls[0]!.req).toEqual({ model: "tiny", messages: [{ role: "user", content: "hi" }], maxTokens: 3, temperature: 0.5, seed: 7 });
+    const r = await client.ask({ model: "tiny", prompt: "hi", max_tokens: 3, temperature: 0.5, seed: 7, peer: "bob" });
+    expect(fake.state.askCalls[0]!.req).toEqual({ model: "tiny", messages: [{ role: "user", content: "hi" }], maxTokens: 3, temperature: 0.5, seed: 7, peer: "bob" });
     expect(r).toMatchObject({ text: "Hello, ", tokens: 3, finishReason: "length", model: "tiny" });
 
     const pieces: string[] = [];
@@ -246,6 +246,8 @@ describe("POST /v1/ask", () => {
     expect(big.json.error.message).toMatch(/messages hold 40000 bytes of text, more than 32768/);
     const temp = await http(api.port, "POST", "/v1/ask", { model: "tiny", prompt: "a", temperature: 2.5 });
     expect(temp.json.error).toMatchObject({ code: "bad_request", message: expect.stringContaining("temperature must be a number from 0 to 2") });
+    const peer = await http(api.port, "POST", "/v1/ask", { model: "tiny", prompt: "a", peer: "" });
+    expect(peer.json.error).toMatchObject({ code: "bad_request", message: expect.stringContaining("peer must not be empty"), fix: expect.stringContaining("GET /v1/peers") });
     expect(fake.ask).not.toHaveBeenCalled();
   });
 

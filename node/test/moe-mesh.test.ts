@@ -163,6 +163,16 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     expect(tooLong.code).not.toBe(0);
     expect(tooLong.stderr).toMatch(/max_tokens|max-tokens/);
     expect(Date.now() - started).toBeLessThan(10_000);
+    const nobody = await alice.cli(["ask", "--model", "qwen2.5-coder-0.5b-instruct-q4_k_m", "--peer", "nobody", "hello"]);
+    expect(nobody.code).toBe(1);
+    expect(nobody.stderr).toMatch(/peer "nobody" is not a node of this mesh/);
+  });
+
+  it("runs a single-model ask on the peer asked for", async () => {
+    const client = await LocalApiClient.forDataDir(alice.dataDir);
+    const r = await client.ask({ model: "qwen2.5-coder-0.5b-instruct-q4_k_m", prompt: "What is 2 + 3? Answer with a number.", max_tokens: 8, peer: "bob" });
+    expect(r.peer).toBe("bob");
+    expect(r.text).toContain("5");
   });
 
   it("reassigns the slot of a worker SIGKILLed mid-job; the job completes with one answer per slot", async () => {

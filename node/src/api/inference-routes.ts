@@ -110,6 +110,7 @@ export function registerInferenceRoutes(app: ApiApp, opts: InferenceRoutesOption
       ...(b.max_tokens !== undefined ? { maxTokens: b.max_tokens } : {}),
       ...(b.temperature !== undefined ? { temperature: b.temperature } : {}),
       ...(b.seed !== undefined ? { seed: b.seed } : {}),
+      ...(b.peer !== undefined ? { peer: b.peer } : {}),
     };
     await requireMeshModel(inference, b.model, opts.sourceTimeoutMs);
     const call = startInferenceCall(reply, opts.inferenceTimeoutMs, `asking ${b.model}`);

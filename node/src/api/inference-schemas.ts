@@ -84,6 +84,7 @@ export const askBodySchema = z
     max_tokens: intIn(1, MAX_TOKENS_LIMIT).optional(),
     temperature: numberIn(0, 2).optional(),
     seed: intIn(0, 2 ** 32 - 1).optional(),
+    peer: modelName.optional(),
   })
   .superRefine((b, ctx) => {
     if ((b.prompt === undefined) === (b.messages === undefined)) {
@@ -94,7 +95,7 @@ export const askBodySchema = z
 export type AskBody = z.infer<typeof askBodySchema>;
 
 /** What the CLI and tests may send to POST /v1/ask (one of prompt or messages). */
-export type AskBodyInput = { model: string; max_tokens?: number; temperature?: number; seed?: number } & ({ prompt: string; messages?: never } | { messages: ChatMessage[]; prompt?: never });
+export type AskBodyInput = { model: string; max_tokens?: number; temperature?: number; seed?: number; peer?: string } & ({ prompt: string; messages?: never } | { messages: ChatMessage[]; prompt?: never });
 
 export const moeHints: Record<string, string> = {
   prompt: `send "prompt": a non-empty string of at most ${MAX_PROMPT_BYTES} bytes`,
@@ -113,8 +114,9 @@ export const askHints: Record<string, string> = {
   max_tokens: `set "max_tokens" to a whole number from 1 to ${MAX_TOKENS_LIMIT}, or leave it out`,
   temperature: 'set "temperature" to a number from 0 (greedy) to 2, or leave it out',
   seed: 'set "seed" to a whole number from 0 to 4294967295, or leave it out',
+  peer: 'set "peer" to a node name or agent key from GET /v1/peers, or leave it out to let the mesh choose',
 };
-export const askShape = '{"model": "...", "prompt": "..." | "messages": [...], "max_tokens"?, "temperature"?, "seed"?}';
+export const askShape = '{"model": "...", "prompt": "..." | "messages": [...], "max_tokens"?, "temperature"?, "seed"?, "peer"?}';
 
 /** `a.b[2].c` */
 export function fieldPath(path: ReadonlyArray<PropertyKey>): string {

@@ -15,6 +15,8 @@ export interface AskRequest {
   topP?: number;
   seed?: number;
   stop?: string[];
+  /** Run on this node (name or agent key) instead of the one placement picks. */
+  peer?: string;
 }
 
 export interface AskResult {

@@ -86,8 +86,8 @@ export class MoeCoordinator {
       ...(req.stop ? { stop: req.stop } : {}),
     };
     const expert = { name: task.expert, model: req.model, weight: 1 } as ExpertSpec;
-    const plan = this.place([{ expert, task }]);
-    if (plan.length === 0) throw this.noPeerError([req.model]);
+    const plan = this.place([{ expert, task }], req.peer);
+    if (plan.length === 0) throw req.peer ? this.peerUnavailableError(req.peer, req.model) : this.noPeerError([req.model]);
     const prompt = req.messages.filter((m) => m.role === "user").at(-1)?.content ?? "";
     const { job, assignments } = await this.writeJob({ prompt, taskType: "single_query", traceId, plan, kind: "ask" });
     const ctx = this.slotContext(job, traceId, plan, ctl.signal, (e) => {
@@ -136,8 +136,8 @@ export class MoeCoordinator {
   }
 
   /** Places each expert on a peer; experts whose model no online peer serves are left out. */
-  private place(items: Array<{ expert: ExpertSpec; task: ExpertTask }>): PlannedSlot[] {
-    const peers = this.opts.peers();
+  private place(items: Array<{ expert: ExpertSpec; task: ExpertTask }>, only?: string): PlannedSlot[] {
+    const peers = this.opts.peers().filter((p) => only === undefined || p.name === only || p.agent === only);
     const planned = new Map<string, number>();
     const plan: PlannedSlot[] = [];
     for (const item of items) {
@@ -157,6 +157,12 @@ export class MoeCoordinator {
       `no online node of this mesh serves ${[...new Set(models)].join(", ")} (${online.length} online node(s) serve: ${held.join(", ") || "nothing"})`,
       "register the model on a node (`ripple models add FILE --name NAME`) or pick a model from `ripple models list`",
     );
+  }
+
+  private peerUnavailableError(peer: string, model: string): InferenceError {
+    const found = this.opts.peers().find((p) => p.name === peer || p.agent === peer);
+    const why = !found ? "is not a node of this mesh" : !found.online ? "is offline" : `does not serve ${model} (it serves: ${found.models.join(", ") || "nothing"})`;
+    return new InferenceError("no_peer", `peer "${peer}" ${why}`, "pick an online node that serves the model from `ripple peers`, or leave the peer out");
   }
 
   private cloudProviders() {

@@ -11,6 +11,7 @@ interface AskOptions {
   maxTokens?: number;
   temperature?: number;
   seed?: number;
+  peer?: string;
   json?: boolean;
 }
 
@@ -23,6 +24,7 @@ export function askCommand(program: Command): void {
     .option("--max-tokens <n>", "at most this many tokens", wholeNumber(1, 2048))
     .option("--temperature <t>", "0 (greedy, the default) to 2", decimal(0, 2))
     .option("--seed <n>", "fixes the sampler's randomness (repeatable answers with temperature > 0)", wholeNumber(0, 2 ** 32 - 1))
+    .option("--peer <name>", "run it on this node (a name or agent key from `ripple peers`) instead of letting the mesh choose")
     .option("--json", "print the result as JSON for scripts (no streaming)")
     .action(async (text: string, opts: AskOptions, cmd: Command) => {
       try {
@@ -33,6 +35,7 @@ export function askCommand(program: Command): void {
           ...(opts.maxTokens !== undefined ? { max_tokens: opts.maxTokens } : {}),
           ...(opts.temperature !== undefined ? { temperature: opts.temperature } : {}),
           ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+          ...(opts.peer !== undefined ? { peer: opts.peer } : {}),
         };
         if (opts.json) {
           printJson(await client.ask(req));
