@@ -21,15 +21,28 @@ const nodes: RippleDaemon[] = [];
 const policyDir = RippleDaemon.tempDir("rm-moe-policy-");
 dirs.push(policyDir);
 
-/** The default inference policy plus a test-only garbage expert, weighted below the real ones. */
-function policyWithGarbageExpert(): string {
+/** The default inference policy with an edit, as a file for `ripple up --inference-policy`. */
+function inferencePolicyWith(name: string, edit: (policy: any) => void): string {
   const policy = parse(readFileSync(join(repoRoot, "manifests", "distributed", "inference_policy.yaml"), "utf8"));
-  policy.local_tier.max_parallel = 6;
-  policy.local_tier.experts.push({ name: "garbage-expert", kind: "garbage", model: "none", template: "chat_direct", sampling: { temperature: 0, seed: 3 }, weight: 0.95, specialization: ["short_answer"] });
-  const file = join(policyDir, "with-garbage.yaml");
+  edit(policy);
+  const file = join(policyDir, `${name}.yaml`);
   writeFileSync(file, stringify(policy));
   return file;
 }
+
+/** The default inference policy plus a test-only garbage expert, weighted below the real ones. */
+const policyWithGarbageExpert = () =>
+  inferencePolicyWith("with-garbage", (policy) => {
+    policy.local_tier.max_parallel = 6;
+    policy.local_tier.experts.push({ name: "garbage-expert", kind: "garbage", model: "none", template: "chat_direct", sampling: { temperature: 0, seed: 3 }, weight: 0.95, specialization: ["short_answer"] });
+  });
+
+/**
+ * alice's policy: the default, with a claim window long enough for an open job to reach the other
+ * nodes through the DHT and their claims to come back on a loaded 2-core machine (~1–3 s each way
+ * when quiet; the default window is 5 s).
+ */
+const policyWithLongClaimWindow = () => inferencePolicyWith("long-claim-window", (policy) => (policy.local_tier.claim_window_ms = 15_000));
 
 function startNode(name: string, extra: string[] = []): RippleDaemon {
   const dataDir = RippleDaemon.tempDir(`rm-moe-${name}-`);
@@ -58,7 +71,7 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
   let alice: RippleDaemon, bob: RippleDaemon, carol: RippleDaemon;
 
   it("answers an MOE job with 5 experts spread over at least 2 peers, with votes and a consensus score", async () => {
-    [alice, bob, carol] = [startNode("alice"), startNode("bob"), startNode("carol", ["--inference-policy", policyWithGarbageExpert()])];
+    [alice, bob, carol] = [startNode("alice", ["--inference-policy", policyWithLongClaimWindow()]), startNode("bob"), startNode("carol", ["--inference-policy", policyWithGarbageExpert()])];
     await Promise.all([alice, bob, carol].map((n) => n.waitUntilRunning()));
     const agents = await Promise.all([alice, bob, carol].map(async (n) => (await statusOf(n)).agentPubKey!));
     await waitFor("every node sees every other online", async () => ((await Promise.all([alice, bob, carol].map((n) => seesOnline(n, agents)))).every(Boolean) ? true : undefined), {
@@ -92,7 +105,7 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     // The durable record: every worker wrote its result and accounting against its own assignment
     // (the job and its five first assignments were posted in one commit).
     const written = () => nodes.flatMap((n) => n.logs.filter((l) => l.msg === "result and accounting written" && l.job === result.job).map((l) => ({ node: n.name, assignment: String(l.assignment) })));
-    await waitFor("every slot's result written to resource_mesh", async () => (written().length >= 5 ? true : undefined), { timeoutMs: 120_000, diagnostics });
+    await waitFor("every slot's result written to resource_mesh", async () => (written().length >= 5 ? true : undefined), { timeoutMs: 180_000, diagnostics });
     expect(new Set(written().map((w) => w.assignment)).size).toBe(5);
     expect(new Set(written().map((w) => w.node))).toEqual(new Set(result.model_votes.map((v) => v.peer)));
   });
@@ -173,6 +186,23 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     const r = await client.ask({ model: "qwen2.5-coder-0.5b-instruct-q4_k_m", prompt: "What is 2 + 3? Answer with a number.", max_tokens: 8, peer: "bob" });
     expect(r.peer).toBe("bob");
     expect(r.text).toContain("5");
+  });
+
+  it("serves an open job: peers claim the slots they can serve and each slot goes to its claim winner", async () => {
+    const client = await LocalApiClient.forDataDir(alice.dataDir);
+    const result = await client.moe({ prompt: "What is the capital of Japan?", experts: 3, open: true });
+    printVotes("open job", result);
+    expect(result.model_votes).toHaveLength(3);
+    expect(result.response.toLowerCase()).toContain("tokyo");
+    const claims = [bob, carol].flatMap((n) => n.logs.filter((l) => l.msg === "claimed an open job slot" && l.job === result.job).map((l) => ({ node: n.name, slot: Number(l.slot) })));
+    const decided = alice.logs.find((l) => l.msg === "open job: slots go to their claim winners" && l.job === result.job);
+    expect(decided, "alice logged the claim winners").toBeDefined();
+    // alice does not claim her own job; every slot was claimed, and ran on one of its claimants.
+    for (const v of result.model_votes) {
+      const claimants = claims.filter((c) => c.slot === v.slot).map((c) => c.node);
+      expect(claimants.length, `slot ${v.slot} claimed (claims: ${JSON.stringify(claims)})`).toBeGreaterThan(0);
+      expect(claimants).toContain(v.peer);
+    }
   });
 
   it("reassigns the slot of a worker SIGKILLed mid-job; the job completes with one answer per slot", async () => {

@@ -125,6 +125,8 @@ export function resourceMesh(conductor: ZomeCaller) {
     recordAccounting: (record: AccountingRecord) => hash("record_accounting", accountingRecordSchema.parse(record)),
     getJob: async (job: Uint8Array) => foundSchema(jobSchema).nullable().parse(await call("get_job", job)),
     listJobs: () => list("list_jobs", null, jobSchema),
+    /** Open jobs whose claim window has not closed yet, newest first. */
+    listOpenJobs: () => list("list_open_jobs", null, jobSchema),
     getAssignments: (job: Uint8Array) => list("get_assignments", job, assignmentSchema),
     getCurrentAssignments: (job: Uint8Array) => list("get_current_assignments", job, assignmentSchema),
     getMyAssignments: () => list("get_my_assignments", null, assignmentSchema),

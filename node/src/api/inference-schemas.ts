@@ -58,6 +58,7 @@ export const moeBodySchema = z.strictObject({
   max_tokens: intIn(1, MAX_TOKENS_LIMIT).optional(),
   require_consensus: z.boolean({ error: "must be true or false" }).optional(),
   trace_id: name("trace id").optional(),
+  open: z.boolean({ error: "must be true or false" }).optional(),
 });
 export type MoeBody = z.infer<typeof moeBodySchema>;
 
@@ -104,8 +105,9 @@ export const moeHints: Record<string, string> = {
   max_tokens: `set "max_tokens" to a whole number from 1 to ${MAX_TOKENS_LIMIT}, or leave it out`,
   require_consensus: 'set "require_consensus" to true or false, or leave it out for the policy\'s default',
   trace_id: 'set "trace_id" to at most 128 letters, digits and _ . : -, or leave it out',
+  open: 'set "open" to true (workers claim the slots) or false, or leave it out',
 };
-export const moeShape = '{"prompt": "...", "task_type"?, "experts"?, "max_tokens"?, "require_consensus"?, "trace_id"?}';
+export const moeShape = '{"prompt": "...", "task_type"?, "experts"?, "max_tokens"?, "require_consensus"?, "trace_id"?, "open"?}';
 
 export const askHints: Record<string, string> = {
   model: 'set "model" to a model name the mesh serves (GET /v1/models lists them)',

@@ -23,6 +23,7 @@ export const computePolicySchema = z.strictObject({
   }),
   worker: z.strictObject({
     serve_assigned_jobs: z.boolean(),
+    serve_open_jobs: z.boolean().default(true),
     allowed_models: z.array(z.string().min(1).max(64)).max(256),
     max_tokens: z.number().int().min(1).max(32768),
     requesters: z.strictObject({

@@ -1,6 +1,7 @@
 // Inference within one joined mesh: the worker that serves this node's assignments, the writer of
 // its results, and the coordinator that runs this node's own MOE and single-model requests on the
 // mesh. Started after the mesh session, stopped before it.
+import { encodeHashToBase64 } from "@holochain/client";
 import type { ZomeCaller } from "@ripple-mesh/zome-bindings";
 import type { AskRequest, AskResult, MoeEvent } from "../api/inference-source.ts";
 import type { NodeInference } from "../inference/node-inference.ts";
@@ -13,6 +14,7 @@ import type { Dispatch } from "../moe/slot-runner.ts";
 import type { P2pNode } from "../p2p/p2p-node.ts";
 import { jobAnswerSchema, jobProtocol, jobProtocolMaxBytes, type JobProgress } from "./job-protocol.ts";
 import { JobWorker } from "./job-worker.ts";
+import { OpenJobClaimer } from "./open-job-claimer.ts";
 import { ResultWriter } from "./result-writer.ts";
 import { serialWrites } from "./serial-writes.ts";
 
@@ -26,11 +28,14 @@ export interface MeshInferenceOptions {
   log: Logger;
   emit: (event: { type: string; [k: string]: unknown }) => void;
   env?: NodeJS.ProcessEnv;
+  /** Large outputs to IPFS (artifacts/mesh-artifacts.ts); without it outputs stay inline. */
+  storeOutput?: (o: { output: string; job: string; modelSha256: string }) => Promise<string | null>;
 }
 
 export class MeshInference {
   private readonly results: ResultWriter;
   private readonly worker: JobWorker;
+  private readonly claimer: OpenJobClaimer;
   private readonly coordinator: MoeCoordinator;
   private readonly running = new Set<AbortController>();
 
@@ -38,7 +43,7 @@ export class MeshInference {
     const env = opts.env ?? process.env;
     const log = opts.log.child({ seam: "jobs" });
     const zomes = serialWrites(opts.zomes);
-    this.results = new ResultWriter({ zomes, log, onWritten: (e) => opts.emit({ type: "job:result-written", ...e }) });
+    this.results = new ResultWriter({ zomes, log, onWritten: (e) => opts.emit({ type: "job:result-written", ...e }), ...(opts.storeOutput ? { storeOutput: opts.storeOutput } : {}) });
     this.worker = new JobWorker({
       p2p: opts.p2p,
       engine: opts.inference.engine,
@@ -50,6 +55,15 @@ export class MeshInference {
       testExperts: env.RIPPLE_TEST_EXPERTS === "1",
       log,
       emit: opts.emit,
+    });
+    this.claimer = new OpenJobClaimer({
+      zomes,
+      self: encodeHashToBase64(opts.agentPubKey),
+      policy: () => opts.inference.computePolicy,
+      hasModel: (name) => opts.inference.store.has(name),
+      isMeshMember: (agent) => opts.peers().some((p) => p.agent === agent),
+      testExperts: env.RIPPLE_TEST_EXPERTS === "1",
+      log,
     });
     this.coordinator = new MoeCoordinator({
       zomes,
@@ -64,6 +78,7 @@ export class MeshInference {
 
   async start(): Promise<void> {
     await this.worker.start();
+    this.claimer.start();
   }
 
   get activeJobs(): number {
@@ -81,6 +96,7 @@ export class MeshInference {
   /** Aborts this node's own requests, then waits briefly for result writes in flight. */
   async stop(): Promise<void> {
     for (const c of this.running) c.abort(new Error("the node is leaving the mesh"));
+    await this.claimer.stop();
     await this.results.stop();
   }
 

@@ -23,6 +23,8 @@ export interface ResultWriterOptions {
   /** Give up on one write after this long (default 180 s: a stalled DHT, see README). */
   deadlineMs?: number;
   onWritten?: (e: { job: string; assignment: string; result: string }) => void;
+  /** Stores an output above the storage policy's inline threshold in IPFS; its CID, or null to keep it inline. */
+  storeOutput?: (o: { output: string; job: string; modelSha256: string }) => Promise<string | null>;
 }
 
 const MAX_INLINE_OUTPUT = 64 * 1024;
@@ -50,6 +52,16 @@ export class ResultWriter {
     this.stopping.abort();
   }
 
+  private async storeOutput(r: ResultToWrite): Promise<string | null> {
+    if (!this.opts.storeOutput) return null;
+    try {
+      return await this.opts.storeOutput({ output: r.output, job: r.job, modelSha256: r.modelSha256 });
+    } catch (err) {
+      this.opts.log.warn({ job: r.job, err: (err as Error).message }, "could not store the output in IPFS; keeping it inline");
+      return null;
+    }
+  }
+
   private async writeWithRetry(r: ResultToWrite): Promise<void> {
     const mesh = resourceMesh(this.opts.zomes);
     const job = decodeHashFromBase64(r.job);
@@ -57,13 +69,15 @@ export class ResultWriter {
     const started = Date.now();
     const deadline = started + (this.opts.deadlineMs ?? 180_000);
     let delay = 500;
+    // A large output goes to IPFS once (registered in artifact_index); the result then carries its CID.
+    const outputCid = await this.storeOutput(r);
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await mesh.postResult({
           assignment,
           job,
-          output_inline: r.output.slice(0, MAX_INLINE_OUTPUT),
-          output_cid: null,
+          output_inline: outputCid ? null : r.output.slice(0, MAX_INLINE_OUTPUT),
+          output_cid: outputCid,
           response_hash: r.responseHash,
           tokens: r.tokens,
           latency_ms: r.latencyMs,

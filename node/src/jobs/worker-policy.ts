@@ -15,7 +15,7 @@ export interface JobContext {
   testExperts: boolean;
 }
 
-export function checkJobAllowed(policy: ComputePolicy, task: ExpertTask, ctx: JobContext): void {
+export function checkJobAllowed(policy: ComputePolicy, task: Pick<ExpertTask, "kind" | "model" | "maxTokens">, ctx: JobContext): void {
   const { worker } = policy;
   const refuse = (code: "policy_refused" | "over_limit" | "model_not_found", message: string, fix: string) => {
     throw new InferenceError(code, message, fix);

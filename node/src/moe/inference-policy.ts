@@ -72,6 +72,7 @@ export const inferencePolicySchema = z
       timeout_ms: z.number().int().min(1000).max(3_600_000),
       max_reassignments: z.number().int().min(0).max(10),
       max_tokens: z.number().int().min(1).max(4096),
+      claim_window_ms: z.number().int().min(500).max(600_000).default(5000),
       experts: z.array(expertSchema).min(1).max(64),
     }),
     cloud_tier: z.strictObject({ enabled: z.boolean(), providers: z.array(providerSchema).max(16) }),

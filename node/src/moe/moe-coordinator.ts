@@ -36,6 +36,15 @@ interface PlannedSlot {
 
 /** Longest silence from a working peer before its slot is reassigned (a hung or wedged worker). */
 const IDLE_FRACTION = 0.5;
+/** After an open job's claim window: time for the last claims to arrive through the DHT. */
+const CLAIM_GRACE_MS = 2000;
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => (clearTimeout(t), reject(signal.reason)), { once: true });
+  });
+}
 
 export class MoeCoordinator {
   constructor(private readonly opts: MoeCoordinatorOptions) {}
@@ -52,7 +61,9 @@ export class MoeCoordinator {
     const cloud = this.cloudProviders();
     const plan = this.place(experts.map((e) => ({ expert: e, task: expertTask(policy, e, { prompt: req.prompt, taskType, maxTokens }) })));
     if (plan.length === 0 && cloud.length === 0) throw this.noPeerError(experts.map((e) => e.model));
-    const { job, assignments } = await this.writeJob({ prompt: req.prompt, taskType, traceId, plan, kind: "moe" });
+    const { job, assignments } = req.open
+      ? await this.postOpenJob({ prompt: req.prompt, taskType, traceId, plan, signal: ctl.signal })
+      : await this.writeJob({ prompt: req.prompt, taskType, traceId, plan, kind: "moe" });
     const onEvent = ctl.onEvent ?? (() => {});
     const ctx = this.slotContext(job, traceId, plan, ctl.signal, onEvent);
     const cloudPrompt = { prompt: req.prompt, instruction: kind.instruction, maxTokens, signal: ctl.signal, env: this.opts.env ?? process.env };
@@ -176,19 +187,7 @@ export class MoeCoordinator {
    * Returns the job hash and the epoch-1 assignment hash per slot.
    */
   private async writeJob(input: { prompt: string; taskType: string; traceId: string; plan: PlannedSlot[]; kind: "moe" | "ask" }): Promise<{ job: string; assignments: string[] }> {
-    const tier = this.opts.policy.local_tier;
-    const slots = input.plan.map((p) => ({ slot: p.slot, expert: p.expert.name, model: p.expert.model }));
-    const payload = JSON.stringify({ kind: input.kind, prompt: input.prompt, task_type: input.taskType, slots });
-    const job = {
-      kind: "inference" as const,
-      requirements: JSON.stringify({ task_type: input.taskType, slots: slots.length }),
-      payload_inline: payload.slice(0, 64 * 1024),
-      payload_cid: null,
-      deadline_ms: Date.now() + tier.timeout_ms * (1 + tier.max_reassignments),
-      moe_group: input.kind === "moe" ? input.taskType.slice(0, 64) : null,
-      trace_id: input.traceId,
-      claim_window_ms: 0,
-    };
+    const job = this.jobEntry(input, 0);
     const mesh = resourceMesh(this.opts.zomes);
     // Only cloud experts: a job without local slots.
     if (input.plan.length === 0) return { job: encodeHashToBase64(await mesh.createJob(job)), assignments: [] };
@@ -196,6 +195,47 @@ export class MoeCoordinator {
     const assignments: string[] = [];
     input.plan.forEach((p, i) => (assignments[p.slot] = encodeHashToBase64(posted.assignments[i]!)));
     return { job: encodeHashToBase64(posted.job), assignments };
+  }
+
+  /**
+   * An open job: posted without assignees; nodes that can serve a slot claim it during the policy's
+   * claim window (open-job-claimer.ts). Each slot then goes to its claim winner (resource_mesh's
+   * deterministic tie-break); a slot nobody claimed keeps the placement made here. Claims are
+   * advice: the assignment written next (epoch 1) is what names the worker.
+   */
+  private async postOpenJob(input: { prompt: string; taskType: string; traceId: string; plan: PlannedSlot[]; signal: AbortSignal }): Promise<{ job: string; assignments: string[] }> {
+    const window = this.opts.policy.local_tier.claim_window_ms;
+    const mesh = resourceMesh(this.opts.zomes);
+    const hash = await mesh.createJob(this.jobEntry({ ...input, kind: "moe" }, window));
+    const job = encodeHashToBase64(hash);
+    // Claims written near the end of the window still need a moment to reach this node.
+    await sleep(window + CLAIM_GRACE_MS, input.signal);
+    const peers = this.opts.peers();
+    const winners = await Promise.all(input.plan.map((p) => mesh.getClaimWinner(hash, p.slot)));
+    input.plan.forEach((p, i) => {
+      const claimant = winners[i] ? encodeHashToBase64(winners[i]!.claimant) : undefined;
+      const peer = peers.find((x) => x.agent === claimant && x.online);
+      if (peer) p.peer = peer;
+    });
+    this.opts.log.info({ job, trace: input.traceId, slots: input.plan.map((p, i) => ({ slot: p.slot, claimants: winners[i]?.ranked.length ?? 0, peer: p.peer.name })) }, "open job: slots go to their claim winners");
+    return { job, assignments: [] };
+  }
+
+  /** The resource_mesh Job: the payload names each slot's model, so a worker can decide on a claim. */
+  private jobEntry(input: { prompt: string; taskType: string; traceId: string; plan: PlannedSlot[]; kind: "moe" | "ask" }, claimWindowMs: number) {
+    const tier = this.opts.policy.local_tier;
+    const slots = input.plan.map((p) => ({ slot: p.slot, expert: p.expert.name, model: p.expert.model, kind: p.task.kind, max_tokens: p.task.maxTokens }));
+    const payload = JSON.stringify({ kind: input.kind, prompt: input.prompt, task_type: input.taskType, slots });
+    return {
+      kind: "inference" as const,
+      requirements: JSON.stringify({ task_type: input.taskType, slots: slots.length }),
+      payload_inline: payload.slice(0, 64 * 1024),
+      payload_cid: null,
+      deadline_ms: Date.now() + claimWindowMs + tier.timeout_ms * (1 + tier.max_reassignments),
+      moe_group: input.kind === "moe" ? input.taskType.slice(0, 64) : null,
+      trace_id: input.traceId,
+      claim_window_ms: claimWindowMs,
+    };
   }
 
   private slotContext(job: string, traceId: string, plan: PlannedSlot[], signal: AbortSignal, onEvent: (e: MoeEvent) => void): SlotContext {

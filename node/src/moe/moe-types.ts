@@ -44,4 +44,6 @@ export interface MoeRequest {
   /** false: return the best-weighted answer even below min_agreement (default: the policy's). */
   requireConsensus?: boolean;
   traceId?: string;
+  /** Post the job open: workers that can serve a slot claim it, the claim winner gets the slot. */
+  open?: boolean;
 }

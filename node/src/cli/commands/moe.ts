@@ -12,6 +12,7 @@ interface MoeOptions {
   experts?: number;
   maxTokens?: number;
   requireConsensus?: boolean;
+  open?: boolean;
   json?: boolean;
 }
 
@@ -25,6 +26,7 @@ export function moeCommand(program: Command): void {
     .option("--max-tokens <n>", "at most this many tokens per expert answer", wholeNumber(1, 2048))
     .option("--require-consensus", "fail unless the experts reach the policy's agreement (default: the policy's)")
     .option("--no-require-consensus", "return the best-weighted answer even below the policy's agreement")
+    .option("--open", "post the job open: nodes that can serve a slot claim it (adds the policy's claim window, 5 s by default)")
     .option("--json", "print the MOE result as JSON for scripts")
     .action(async (text: string, opts: MoeOptions, cmd: Command) => {
       try {
@@ -35,6 +37,7 @@ export function moeCommand(program: Command): void {
           ...(opts.experts !== undefined ? { experts: opts.experts } : {}),
           ...(opts.maxTokens !== undefined ? { max_tokens: opts.maxTokens } : {}),
           ...(opts.requireConsensus !== undefined ? { require_consensus: opts.requireConsensus } : {}),
+          ...(opts.open ? { open: true } : {}),
         };
         if (opts.json) {
           printJson(await client.moe(req));

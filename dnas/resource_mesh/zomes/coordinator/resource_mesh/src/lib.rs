@@ -124,6 +124,28 @@ pub fn list_jobs(_: ()) -> ExternResult<Vec<Found<Job>>> {
     linked_valid(all_jobs_anchor_hash()?, LinkTypes::AllJobs)
 }
 
+/// Open jobs (claim_window_ms > 0) whose claim window has not closed, newest first: what a worker
+/// may claim. Only links younger than the longest window are followed, so the cost does not grow
+/// with the job history (links are metadata; records are fetched for the recent ones only).
+#[hdk_extern]
+pub fn list_open_jobs(_: ()) -> ExternResult<Vec<Found<Job>>> {
+    let now = sys_time()?.as_micros();
+    let horizon = now - i64::from(MAX_CLAIM_WINDOW_MS) * 1000;
+    let mut open = Vec::new();
+    for link in links_newest_first(all_jobs_anchor_hash()?, LinkTypes::AllJobs)? {
+        if link.timestamp.as_micros() < horizon {
+            break;
+        }
+        let Some(hash) = link.target.into_action_hash() else { continue };
+        let Some(job) = get_valid::<Job>(hash)? else { continue };
+        let closes = job.timestamp.as_micros() + i64::from(job.entry.claim_window_ms) * 1000;
+        if job.entry.claim_window_ms > 0 && now <= closes {
+            open.push(job);
+        }
+    }
+    Ok(open)
+}
+
 /// The job's assignments written by the job's author (re-checked on read: see `entry_rules_hold`).
 #[hdk_extern]
 pub fn get_assignments(job: ActionHash) -> ExternResult<Vec<Found<Assignment>>> {

@@ -1,0 +1,95 @@
+// The worker's side of open jobs over a recorded zome surface: which slots of which open jobs a node
+// claims under its compute policy. (The whole flow, with real conductors, is in moe-mesh.test.ts.)
+import { decodeHashFromBase64 } from "@holochain/client";
+import type { ZomeCaller } from "@ripple-mesh/zome-bindings";
+import { describe, expect, it } from "vitest";
+import { loadComputePolicy, type ComputePolicy } from "../src/jobs/compute-policy.ts";
+import { OpenJobClaimer } from "../src/jobs/open-job-claimer.ts";
+import { createLogger } from "../src/log.ts";
+
+const key = (c: string) => "uhCAk" + c.repeat(48);
+const [self, alice, stranger] = [key("s"), key("a"), key("x")];
+const jobHash = (n: number) => new Uint8Array([0x84, 0x29, 0x24, ...new Array(36).fill(n)]);
+const qwen = "qwen2.5-coder-0.5b-instruct-q4_k_m";
+
+function openJob(n: number, author: string, slots: Array<{ slot: number; model: string; kind?: string; max_tokens?: number }>) {
+  return {
+    action_hash: jobHash(n),
+    author: decodeHashFromBase64(author),
+    timestamp: Date.now() * 1000,
+    entry: {
+      kind: "inference",
+      requirements: "{}",
+      payload_inline: JSON.stringify({ kind: "moe", prompt: "q", task_type: "short_answer", slots: slots.map((s) => ({ expert: `e${s.slot}`, max_tokens: 48, ...s })) }),
+      payload_cid: null,
+      deadline_ms: Date.now() + 60_000,
+      moe_group: null,
+      trace_id: `t${n}`,
+      claim_window_ms: 5000,
+    },
+  };
+}
+
+function setup(jobs: unknown[], edit: (p: ComputePolicy) => void = () => {}) {
+  const claims: Array<{ job: number; slot: number }> = [];
+  const zomes: ZomeCaller = {
+    callZome: async <T,>(req: { fn: string; payload?: unknown }) => {
+      if (req.fn === "list_open_jobs") return jobs as T;
+      if (req.fn === "claim_job") {
+        const p = req.payload as { job: Uint8Array; slot: number };
+        claims.push({ job: p.job[3]!, slot: p.slot });
+        return jobHash(99) as T;
+      }
+      throw new Error(`unexpected zome call ${req.fn}`);
+    },
+  };
+  const policy = loadComputePolicy();
+  edit(policy);
+  const claimer = new OpenJobClaimer({
+    zomes,
+    self,
+    policy: () => policy,
+    hasModel: (m) => m === qwen,
+    isMeshMember: (a) => a === alice,
+    testExperts: false,
+    log: createLogger("test", "silent"),
+  });
+  return { claimer, claims };
+}
+
+describe("open job claimer", () => {
+  it("claims each slot it can serve, once, and none of its own jobs", async () => {
+    const { claimer, claims } = setup([
+      openJob(1, alice, [{ slot: 0, model: qwen }, { slot: 1, model: "gemma-3-270m-q4_k_m" }, { slot: 2, model: qwen }]),
+      openJob(2, self, [{ slot: 0, model: qwen }]),
+    ]);
+    expect(await claimer.poll()).toBe(2);
+    expect(claims).toEqual([{ job: 1, slot: 0 }, { job: 1, slot: 2 }]);
+    expect(await claimer.poll()).toBe(0);
+    expect(claims).toHaveLength(2);
+  });
+
+  it("does not claim for a requester its policy refuses, over its token limit, or test-only kinds", async () => {
+    const { claimer, claims } = setup([
+      openJob(3, stranger, [{ slot: 0, model: qwen }]),
+      openJob(4, alice, [{ slot: 0, model: qwen, max_tokens: 5000 }, { slot: 1, model: qwen, kind: "garbage" }, { slot: 2, model: qwen }]),
+    ]);
+    expect(await claimer.poll()).toBe(1);
+    expect(claims).toEqual([{ job: 4, slot: 2 }]);
+  });
+
+  it("claims nothing when the policy says serve_open_jobs: false, or for a model outside allowed_models", async () => {
+    const off = setup([openJob(5, alice, [{ slot: 0, model: qwen }])], (p) => (p.worker.serve_open_jobs = false));
+    expect(await off.claimer.poll()).toBe(0);
+    const narrow = setup([openJob(6, alice, [{ slot: 0, model: qwen }])], (p) => (p.worker.allowed_models = ["gemma-3-270m-q4_k_m"]));
+    expect(await narrow.claimer.poll()).toBe(0);
+    expect([...off.claims, ...narrow.claims]).toEqual([]);
+  });
+
+  it("skips a job whose payload is not an MOE slot list", async () => {
+    const bad = { ...openJob(7, alice, []), entry: { ...openJob(7, alice, []).entry, payload_inline: "not json" } };
+    const { claimer, claims } = setup([bad, openJob(8, alice, [{ slot: 0, model: qwen }])]);
+    expect(await claimer.poll()).toBe(1);
+    expect(claims).toEqual([{ job: 8, slot: 0 }]);
+  });
+});
