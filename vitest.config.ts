@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 // Tests that start conductors are slow to start and share two cores: run files one at a time.
 export default defineConfig({
   test: {
-    include: ["node/test/**/*.test.ts", "zome-bindings/test/**/*.test.ts", "tryorama-tests/src/**/*.test.ts"],
+    include: ["node/test/**/*.test.ts", "zome-bindings/test/**/*.test.ts", "tryorama-tests/src/**/*.test.ts", "ui/test/**/*.test.ts"],
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,

@@ -11,9 +11,10 @@ import { toolchainStep } from "./step-toolchain.mjs";
 import { wasmStep } from "./step-wasm.mjs";
 import { happStep } from "./step-happ.mjs";
 import { defaultModelStep, gemmaModelStep, tinyModelStep } from "./step-models.mjs";
+import { uiStep } from "./step-ui.mjs";
 
 // npm first: later steps validate versions.json with zod.
-const steps = [npmStep, debianStep, toolchainStep, wasmStep, happStep, tinyModelStep, defaultModelStep, gemmaModelStep];
+const steps = [npmStep, debianStep, toolchainStep, wasmStep, happStep, tinyModelStep, defaultModelStep, gemmaModelStep, uiStep];
 
 const checkOnly = process.argv.includes("--check");
 try {

@@ -1,9 +1,10 @@
 // Step: Debian packages the project needs outside npm/cargo (nats-server for the NATS seam,
-// iproute2 + util-linux for the loopback-only test namespace, xz-utils for the toolchain archives).
+// iproute2 + util-linux for the loopback-only test namespace, xz-utils for the toolchain archives,
+// chromium + a font for the web UI's browser tests: playwright-core drives Debian's browser, never a download).
 import { run, succeeds } from "./exec.mjs";
 import { SetupError } from "./errors.mjs";
 
-export const debianPackages = ["nats-server", "iproute2", "util-linux", "xz-utils"];
+export const debianPackages = ["nats-server", "iproute2", "util-linux", "xz-utils", "chromium", "fonts-dejavu-core"];
 
 /** Which of `packages` dpkg does not report as installed. */
 export async function missingDebianPackages(packages) {

@@ -3,7 +3,8 @@
 // leaves the current mesh cleanly and joins another without restarting the process.
 import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
-import { happFile } from "../setup/paths.mjs";
+import { join as joinPath } from "node:path";
+import { happFile, repoRoot } from "../setup/paths.mjs";
 import { startLocalApi, type LocalApi } from "./api/local-api.ts";
 import { readApiDescriptor, removeApiDescriptor, writeApiDescriptor } from "./api/api-descriptor.ts";
 import { assertPinnedDnaHashes } from "./conductor/dna-pins.ts";
@@ -22,7 +23,11 @@ import type { AskRequest, InferenceSource, MoeEvent } from "./api/inference-sour
 import { DaemonNotReadyError } from "./api/local-api.ts";
 import { NodeInference } from "./inference/node-inference.ts";
 import { MeshInference } from "./jobs/mesh-inference.ts";
+import { MeshArtifacts } from "./artifacts/mesh-artifacts.ts";
+import { loadStoragePolicy, storagePolicyFileFor, type StoragePolicy } from "./artifacts/storage-policy.ts";
+import { agentRegistry } from "@ripple-mesh/zome-bindings";
 import type { MoeRequest } from "./moe/moe-types.ts";
+import { MoeHistory } from "./moe/moe-history.ts";
 
 export interface DaemonOptions {
   dataDir: string;
@@ -45,6 +50,12 @@ export interface DaemonOptions {
   computePolicyFile?: string;
   /** Inference (MOE) policy file (default: manifests/distributed/inference_policy.yaml). */
   inferencePolicyFile?: string;
+  /** Use this kubo RPC API instead of starting the node's own kubo. */
+  ipfsApiUrl?: string;
+  /** kubo swarm TCP port (overrides the storage policy's). */
+  ipfsSwarmPort?: number;
+  /** Storage policy file (default: DATA_DIR/storage_policy.yaml when present, else the manifest's). */
+  storagePolicyFile?: string;
 }
 
 export type DaemonPhase = "starting" | "running" | "switching" | "stopping" | "stopped";
@@ -53,12 +64,16 @@ export class AlreadyRunningError extends RippleError {}
 
 export class Daemon {
   readonly events = new EventEmitter();
+  /** This node's recent MOE runs (the web UI's Jobs page); every moe() of the API goes through it. */
+  private readonly history = new MoeHistory({ emit: (event) => this.events.emit("event", event) });
   private api: LocalApi | undefined;
   private session: MeshSession | undefined;
   private toolchain: Toolchain | undefined;
   private facts: NodeFacts | undefined;
   private inference: NodeInference | undefined;
   private meshInference: MeshInference | undefined;
+  private meshArtifacts: MeshArtifacts | undefined;
+  private storagePolicy: StoragePolicy | undefined;
   private libp2pKey: PrivateKey | undefined;
   private phase: DaemonPhase = "starting";
   private readonly startedAt = Date.now();
@@ -73,6 +88,7 @@ export class Daemon {
     await assertNoDaemonRunning(dataDir);
     // Validate the network choice before anything starts, so a typo fails in milliseconds.
     const choice = chooseNetwork(this.opts.network ?? "local", { bootstrapUrl: this.opts.bootstrapUrl });
+    this.storagePolicy = loadStoragePolicy(storagePolicyFileFor(dataDir, this.opts.storagePolicyFile));
     await this.startApi();
 
     log.info({ step: "toolchain" }, "checking the pinned toolchain");
@@ -118,7 +134,7 @@ export class Daemon {
       toolchain: this.toolchain!,
       happFile,
       libp2pKey: this.libp2pKey!,
-      draft: (agent, multiaddrs) => facts.draft({ name: this.opts.name, agentPubKey: agent, multiaddrs, libp2pKey: this.libp2pKey!, models: this.inference!.modelRefs() }),
+      draft: (agent, multiaddrs) => facts.draft({ name: this.opts.name, agentPubKey: agent, multiaddrs, libp2pKey: this.libp2pKey!, models: this.meshArtifacts?.withCids(this.inference!.modelRefs()) ?? this.inference!.modelRefs() }),
       sampleLoad: () => facts.sampleLoad(),
       activeJobs: () => this.meshInference?.activeJobs ?? 0,
       p2pListen: [`/ip4/0.0.0.0/tcp/${this.opts.p2pPort ?? 0}`],
@@ -129,6 +145,24 @@ export class Daemon {
     session.on("event", (event: object) => this.events.emit("event", event));
     this.session = session;
     await session.start();
+    const meshArtifacts = new MeshArtifacts({
+      dataDir,
+      network: choice.name,
+      ...(choice.name === "local" ? { privateSwarmSeed: choice.spec.network_seed } : {}),
+      ipfsBinary: this.toolchain!.path("ipfs"),
+      ...(this.opts.ipfsApiUrl ? { ipfsApiUrl: this.opts.ipfsApiUrl } : {}),
+      ...(this.opts.ipfsSwarmPort !== undefined ? { swarmPort: this.opts.ipfsSwarmPort } : {}),
+      policy: this.storagePolicy!,
+      p2p: session.p2pNode,
+      zomes: session.zomes,
+      agentPubKey: session.agentKey,
+      peers: () => session.peers(),
+      store: this.inference!.store,
+      onModelsChanged: () => this.republishCapability(),
+      log,
+    });
+    this.meshArtifacts = meshArtifacts;
+    await meshArtifacts.start();
     const meshInference = new MeshInference({
       dataDir,
       p2p: session.p2pNode,
@@ -138,6 +172,7 @@ export class Daemon {
       inference: this.inference!,
       log,
       emit: (event) => this.events.emit("event", event),
+      storeOutput: (o) => meshArtifacts.jobHooks().storeOutput(o),
     });
     await meshInference.start();
     this.meshInference = meshInference;
@@ -147,6 +182,8 @@ export class Daemon {
   private async leaveMesh(): Promise<void> {
     await this.meshInference?.stop();
     this.meshInference = undefined;
+    await this.meshArtifacts?.stop();
+    this.meshArtifacts = undefined;
     await this.session?.stop();
     this.session = undefined;
   }
@@ -162,7 +199,7 @@ export class Daemon {
       return this.inference;
     };
     return {
-      moe: (req: MoeRequest, ctl: { signal: AbortSignal; onEvent?: (e: MoeEvent) => void }) => mesh().moe(req, ctl),
+      moe: (req: MoeRequest, ctl: { signal: AbortSignal; onEvent?: (e: MoeEvent) => void }) => this.history.run(req, ctl, (r, c) => mesh().moe(r, c)),
       ask: (req: AskRequest, ctl: { signal: AbortSignal; onToken?: (text: string) => void }) => mesh().ask(req, ctl),
       meshModels: async () => meshModels(this.peers()),
       localModels: async () => node().localModels(),
@@ -185,9 +222,52 @@ export class Daemon {
         join: (req: { network: string; bootstrapUrl?: string }) => this.join(req.network, req.bootstrapUrl),
         events: this.events,
         inference: this.inferenceSource(),
+        artifacts: () => this.meshArtifacts,
+        jobs: this.history,
+        policies: async () => this.policies(),
       },
+      uiDir: joinPath(repoRoot, "ui", "dist"),
     });
     await writeApiDescriptor(dataDir, { url: this.api.url, ...(this.opts.apiToken ? { token: this.opts.apiToken } : {}) });
+  }
+
+  /** The compute and inference policies in force (the web UI's Node page). */
+  policies() {
+    if (!this.inference) throw new DaemonNotReadyError("the node is still starting", "wait until `ripple status` says running");
+    const { inferencePolicy: p, computePolicy } = this.inference;
+    return {
+      compute: computePolicy,
+      inference: {
+        default_task_type: p.default_task_type,
+        task_types: Object.keys(p.task_types),
+        local_tier: { ...p.local_tier, experts: p.local_tier.experts.map((e) => ({ name: e.name, model: e.model, template: e.template, weight: e.weight, specialization: e.specialization })) },
+        cloud_tier: { enabled: p.cloud_tier.enabled, providers: p.cloud_tier.providers.map((c) => ({ name: c.name, model: c.model, weight: c.weight })) },
+        reducer: p.reducer,
+        audit: p.audit,
+      },
+    };
+  }
+
+  /** Re-advertise this node's capability (a model got its IPFS CID); retried when it races a heartbeat. */
+  private async republishCapability(): Promise<void> {
+    const session = this.session;
+    if (!session || !this.facts || !this.inference) return;
+    const draft = await this.facts.draft({
+      name: this.opts.name,
+      agentPubKey: session.agentKey,
+      multiaddrs: session.p2pNode.multiaddrs().slice(0, 16),
+      libp2pKey: this.libp2pKey!,
+      models: this.meshArtifacts?.withCids(this.inference.modelRefs()) ?? this.inference.modelRefs(),
+    });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await agentRegistry(session.zomes).publishCapability(draft);
+        return;
+      } catch (err) {
+        if (attempt >= 4 || !/head has moved/i.test((err as Error).message)) throw err;
+        await new Promise((r) => setTimeout(r, 50 * attempt));
+      }
+    }
   }
 
   peers(): PeerInfo[] {

@@ -11,6 +11,8 @@ import type { AskResult, LocalModel, MoeEvent } from "./inference-source.ts";
 import type { ApiEvent, JoinRequest } from "./local-api.ts";
 import { readSse, type SseMessage } from "./sse.ts";
 import { WebSocket } from "./ws.ts";
+import type { ArtifactView, ProviderView } from "../artifacts/artifact-service.ts";
+import type { PublishResult, PullProgress, PullResult, ShardRow } from "../artifacts/model-shards.ts";
 
 export interface LocalApiClientOptions {
   /** Per request (and per WebSocket handshake). Default 5 s. */
@@ -126,6 +128,62 @@ export class LocalApiClient {
 
   unloadModel(name: string): Promise<LocalModel> {
     return this.request("POST", `/v1/models/${encodeURIComponent(name)}/unload`) as Promise<LocalModel>;
+  }
+
+  /** This node's kubo (GET /v1/ipfs). */
+  ipfs(): Promise<Record<string, unknown>> {
+    return this.request("GET", "/v1/ipfs") as Promise<Record<string, unknown>>;
+  }
+
+  /** Artifacts in artifact_index by CID, name, kind or job (base64 action hash). */
+  artifacts(q: { cid?: string; name?: string; kind?: string; job?: string }): Promise<ArtifactView[]> {
+    const qs = new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined) as [string, string][]).toString();
+    return this.request("GET", `/v1/artifacts${qs ? `?${qs}` : ""}`) as Promise<ArtifactView[]>;
+  }
+
+  /** Adds text as an artifact (pinned, registered, provider record written). */
+  putArtifact(body: { content: string; name: string; kind?: string; mime?: string; parents?: string[] }): Promise<ArtifactView> {
+    return this.request("POST", "/v1/artifacts", body, 60_000) as Promise<ArtifactView>;
+  }
+
+  /** The bytes of an artifact and the sha256 the daemon computed over them (checked against artifact_index). */
+  async artifactContent(cid: string, opts: { timeoutMs?: number } = {}): Promise<{ bytes: Buffer; sha256: string | null; registered: boolean }> {
+    const what = `GET /v1/artifacts/${cid}/content`;
+    const timeoutMs = opts.timeoutMs ?? 130_000;
+    let res: Response;
+    try {
+      res = await fetch(`${this.url}/v1/artifacts/${encodeURIComponent(cid)}/content`, { headers: this.token ? { authorization: `Bearer ${this.token}` } : {}, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (err) {
+      throw this.transportError(err, what, timeoutMs);
+    }
+    const bytes = Buffer.from(await res.arrayBuffer());
+    if (!res.ok) throw this.errorFromBody(res.status, bytes.toString("utf8"), what);
+    return { bytes, sha256: res.headers.get("x-ripple-sha256"), registered: res.headers.get("x-ripple-registered") === "1" };
+  }
+
+  /** Who says they provide a CID; with verify, each is asked to prove it holds the content. */
+  providers(cid: string, opts: { verify?: boolean } = {}): Promise<ProviderView[]> {
+    return this.request("GET", `/v1/artifacts/${encodeURIComponent(cid)}/providers${opts.verify ? "?verify=1" : ""}`, undefined, 60_000) as Promise<ProviderView[]>;
+  }
+
+  /** Adds a registered model to IPFS and announces it (its own time limit: hashing a big GGUF takes a while). */
+  publishModel(name: string, opts: { timeoutMs?: number } = {}): Promise<PublishResult> {
+    return this.request("POST", `/v1/models/${encodeURIComponent(name)}/publish`, undefined, opts.timeoutMs ?? 30 * 60_000) as Promise<PublishResult>;
+  }
+
+  /** Fetches a model by name or CID from the peers that provide it; with `onProgress` the transfer streams its progress. */
+  async pullModel(req: { ref: string; name?: string }, opts: InferenceCallOptions & { onProgress?: (p: PullProgress) => void } = {}): Promise<PullResult> {
+    const timeoutMs = opts.timeoutMs ?? 60 * 60_000;
+    const { onProgress } = opts;
+    if (!onProgress) return (await this.request("POST", "/v1/models/pull", req, timeoutMs, opts.signal)) as PullResult;
+    return (await this.stream("/v1/models/pull", req, timeoutMs, opts.signal, (m, data) => {
+      if (m.event?.startsWith("pull:")) onProgress(data as PullProgress);
+    })) as PullResult;
+  }
+
+  /** Models × providers with replica counts; with verify, each provider is asked for a proof. */
+  shards(opts: { verify?: boolean } = {}): Promise<ShardRow[]> {
+    return this.request("GET", `/v1/shards${opts.verify ? "?verify=1" : ""}`, undefined, 120_000) as Promise<ShardRow[]>;
   }
 
   /** The daemon's events, starting with its `{type: "hello"}`; ends when the daemon closes the stream. */

@@ -6,6 +6,8 @@
 //   POST /v1/join     {network, bootstrapUrl?} → source.join() (only when the source has join)
 //   GET  /v1/events   WebSocket: {type:"hello"} then every source event as one JSON text message
 //   inference (only when the source has `inference`): see inference-routes.ts and openai-routes.ts
+//   GET  /v1/jobs, /v1/jobs/:trace, /v1/policies (when the source has them): see job-routes.ts
+//   GET  /           the web UI (when `uiDir` is set): see ui-static.ts
 // Who may call it is decided in request-guard.ts (loopback by default; a token beyond loopback).
 import type { EventEmitter } from "node:events";
 import type { AddressInfo } from "node:net";
@@ -21,6 +23,10 @@ import type { InferenceSource } from "./inference-source.ts";
 import { registerOpenAiRoutes } from "./openai-routes.ts";
 import { allowedHostnames, checkRequest, isLoopbackHost, isWildcardHost, normalizeHostname, type ApiErrorBody } from "./request-guard.ts";
 import { WS_OPEN, type WsSocket } from "./ws.ts";
+import { registerJobRoutes, type JobSource } from "./job-routes.ts";
+import { registerUiStatic } from "./ui-static.ts";
+import { registerArtifactRoutes } from "../artifacts/artifact-routes.ts";
+import type { MeshArtifacts } from "../artifacts/mesh-artifacts.ts";
 
 export { isLoopbackHost } from "./request-guard.ts";
 export { DaemonNotReadyError } from "./api-reply.ts";
@@ -48,6 +54,12 @@ export interface ApiSource {
   events: EventEmitter;
   /** MOE, ask, models, and the OpenAI-compatible routes; without it those routes are 404. */
   inference?: InferenceSource;
+  /** Recent MOE runs for the web UI (GET /v1/jobs, /v1/jobs/:trace); without it those routes are 404. */
+  jobs?: JobSource;
+  /** The compute and inference policies in force (GET /v1/policies). */
+  policies?(): Promise<unknown>;
+  /** IPFS: artifacts, model publish/pull, shards (see artifacts/artifact-routes.ts); without it those routes are 404. */
+  artifacts?: () => MeshArtifacts | undefined;
 }
 
 export interface LocalApiOptions {
@@ -73,6 +85,8 @@ export interface LocalApiOptions {
   inferenceTimeoutMs?: number;
   /** How long loading a model may take (504 after). Default 2 min. */
   modelLoadTimeoutMs?: number;
+  /** The built web UI (ui/dist), served at `/` behind the same guard; without it `/` is 404. */
+  uiDir?: string;
 }
 
 export interface LocalApi {
@@ -150,7 +164,7 @@ export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi> {
     sendError(reply, 404, {
       code: "not_found",
       message: `no route ${req.method} ${req.url.split("?")[0]}`,
-      fix: `the local API serves GET /healthz, GET /v1/status, GET /v1/peers, POST /v1/shutdown,${opts.source.join ? " POST /v1/join," : ""}${opts.source.inference ? ` ${inferenceRouteList},` : ""} GET /v1/events (WebSocket)`,
+      fix: `the local API serves GET /healthz, GET /v1/status, GET /v1/peers, POST /v1/shutdown,${opts.source.join ? " POST /v1/join," : ""}${opts.source.inference ? ` ${inferenceRouteList},` : ""}${opts.source.jobs ? " GET /v1/jobs, GET /v1/jobs/:trace," : ""}${opts.source.policies ? " GET /v1/policies," : ""} GET /v1/events (WebSocket)${opts.uiDir ? ", and the web UI at /" : ""}`,
     }),
   );
 
@@ -212,6 +226,10 @@ export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi> {
     registerInferenceRoutes(app, { ...inferenceOptions, modelLoadTimeoutMs: opts.modelLoadTimeoutMs ?? 120_000 });
     await registerOpenAiRoutes(app, inferenceOptions);
   }
+
+  if (opts.source.artifacts) registerArtifactRoutes(app, { artifacts: opts.source.artifacts, log, testRoutes: process.env.RIPPLE_TEST_ARTIFACTS === "1" });
+  registerJobRoutes(app, { ...(opts.source.jobs ? { jobs: opts.source.jobs } : {}), ...(opts.source.policies ? { policies: () => opts.source.policies!() } : {}), sourceTimeoutMs });
+  if (opts.uiDir) registerUiStatic(app, opts.uiDir);
 
   const { join } = opts.source;
   if (join) {

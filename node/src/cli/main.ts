@@ -5,6 +5,7 @@ import { downCommand } from "./commands/down.ts";
 import { askCommand } from "./commands/ask.ts";
 import { joinCommand } from "./commands/join.ts";
 import { modelsCommand } from "./commands/models.ts";
+import { artifactsCommand, ipfsCommand, modelShardCommands, shardsCommand } from "./commands/shards.ts";
 import { moeCommand } from "./commands/moe.ts";
 import { peersCommand, statusCommand } from "./commands/read-commands.ts";
 import { upCommand } from "./commands/up.ts";
@@ -25,6 +26,10 @@ downCommand(program);
 moeCommand(program);
 askCommand(program);
 modelsCommand(program);
+modelShardCommands(program);
+shardsCommand(program);
+artifactsCommand(program);
+ipfsCommand(program);
 bootstrapCommand(program);
 
 try {

@@ -46,7 +46,10 @@ export async function runSlot(ctx: SlotContext, slot: number, task: ExpertTask, 
   for (let epoch = 1; epoch <= 1 + ctx.maxReassignments; epoch++) {
     if (!peer) break;
     const reason = await tryPeer(ctx, slot, epoch, task, peer, epoch === 1 ? firstAssignment : undefined);
-    if (typeof reason !== "string") return { ok: true, slot, epoch, peer, answer: reason };
+    if (typeof reason !== "string") {
+      ctx.onEvent({ type: "moe:answer", slot, expert: task.expert, peer: peer.name, latency_ms: reason.latency_ms });
+      return { ok: true, slot, epoch, peer, answer: reason };
+    }
     attempts.push(`${peer.name} (epoch ${epoch}): ${reason}`);
     ctx.signal.throwIfAborted();
     failed.add(peer.agent);

@@ -19,6 +19,9 @@ interface UpOptions {
   measure: boolean;
   computePolicy?: string;
   inferencePolicy?: string;
+  ipfsApi?: string;
+  ipfsSwarmPort?: number;
+  storagePolicy?: string;
 }
 
 export function upCommand(program: Command): void {
@@ -36,6 +39,9 @@ export function upCommand(program: Command): void {
     .option("--no-measure", "skip measuring tokens/s on the default model at start")
     .option("--compute-policy <file>", "what this node runs for others (default: DATA_DIR/compute_policy.yaml, else manifests/distributed/compute_policy.yaml)")
     .option("--inference-policy <file>", "how this node runs MOE jobs (default: manifests/distributed/inference_policy.yaml)")
+    .option("--ipfs-api <url>", "use this running kubo's RPC API (e.g. http://127.0.0.1:5001) instead of starting the node's own")
+    .option("--ipfs-swarm-port <port>", "kubo swarm TCP port (default: the storage policy's; 0 = a free port kept across restarts)", port)
+    .option("--storage-policy <file>", "IPFS storage policy (default: DATA_DIR/storage_policy.yaml, else manifests/distributed/storage_policy.yaml)")
     .action(async (opts: UpOptions, cmd: Command) => {
       const { dataDir } = globalOptions(cmd);
       const log = createLogger("ripple");
@@ -53,6 +59,7 @@ export function upCommand(program: Command): void {
         ...defined({ livenessWindowMs: opts.livenessWindow, heartbeatIntervalMs: opts.heartbeatInterval }),
         measureTokens: opts.measure,
         ...defined({ computePolicyFile: opts.computePolicy, inferencePolicyFile: opts.inferencePolicy }),
+        ...defined({ ipfsApiUrl: opts.ipfsApi, ipfsSwarmPort: opts.ipfsSwarmPort, storagePolicyFile: opts.storagePolicy }),
         ...defined({ binDir: process.env.RIPPLE_BIN_DIR }),
       });
 
@@ -72,6 +79,7 @@ export function upCommand(program: Command): void {
         const status = await daemon.start();
         log.info({ node: status }, `node running on the ${status.network} mesh; Ctrl-C stops it`);
         process.stderr.write(`ripple: ${status.name} is up on ${status.network} (API ${status.api}); \`ripple status\` and \`ripple peers\` show the mesh\n`);
+        if (status.api) process.stderr.write(`ripple: web UI at ${status.api}/ (peers, shards, jobs, console)\n`);
       } catch (err) {
         await daemon.stop().catch(() => {});
         fail(err);

@@ -1,0 +1,151 @@
+// Artifacts benchmark (run inside the loopback-only namespace):
+//   node node/setup/in-loopback-netns.mjs npx tsx node/bench/artifacts-bench.ts
+// 1. kubo → kubo: the default GGUF (Qwen, 491 MB) added to one bare kubo node and read by CID on a
+//    peered one (`cat`, streamed), against a local file copy (read + write + fsync) of the same file:
+//    the ratio of throughputs (target ≥ 0.5).
+// 2. Real daemons: `models publish` on alice (add to kubo + register + provider record + capability)
+//    and `models pull` by CID on bob (transfer with sha256, then CID re-check, pin, provider record).
+// Figures are printed, not asserted. Run it when the machine is otherwise idle: it is I/O- and CPU-bound.
+import { createHash } from "node:crypto";
+import { closeSync, createReadStream, createWriteStream, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { pino } from "pino";
+import { binDir, modelsDir } from "../setup/paths.mjs";
+import { LocalApiClient } from "../src/api/api-client.ts";
+import { IpfsStore } from "../src/artifacts/ipfs-store.ts";
+import { KuboNode } from "../src/artifacts/kubo-supervisor.ts";
+import { defaultStoragePolicyFile, loadStoragePolicy, modelChunking } from "../src/artifacts/storage-policy.ts";
+import { RippleDaemon } from "../test/support/ripple-process.ts";
+import { seesOnline, statusOf } from "../test/support/mesh-views.ts";
+import { waitFor } from "../test/support/wait-for.ts";
+
+const QWEN = "qwen2.5-coder-0.5b-instruct-q4_k_m";
+const file = join(modelsDir(), `${QWEN}.gguf`);
+const bytes = statSync(file).size;
+const MB = 1e6;
+const runs = Number(process.env.BENCH_RUNS ?? 3);
+const log = pino({ level: "warn" });
+const dirs: string[] = [];
+const tmp = (p: string) => {
+  const d = mkdtempSync(join("/tmp", p));
+  dirs.push(d);
+  return d;
+};
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function localCopy(): Promise<number> {
+  const out = join(tmp("rm-bench-copy-"), "copy.gguf");
+  const t0 = performance.now();
+  await pipeline(createReadStream(file, { highWaterMark: 1024 * 1024 }), createWriteStream(out));
+  const fd = openSync(out, "r+");
+  fsyncSync(fd);
+  closeSync(fd);
+  const ms = performance.now() - t0;
+  rmSync(out);
+  return ms;
+}
+
+async function kuboPair(): Promise<{ addMs: number; catMs: number[]; catToFileMs: number[] }> {
+  const policy = loadStoragePolicy(defaultStoragePolicyFile);
+  const start = async () => {
+    const d = tmp("rm-bench-kubo-");
+    const kubo = await KuboNode.start({ ipfsBinary: join(binDir(), "ipfs"), repoDir: join(d, "ipfs"), logFile: join(d, "kubo.log"), privateSwarmSeed: "bench", swarmPort: 0, swarmBind: "loopback", log });
+    return { kubo, ipfs: new IpfsStore({ apiUrl: () => kubo.endpoints.apiUrl, timeoutMs: 60_000 }), dir: d };
+  };
+  const a = await start();
+  const t0 = performance.now();
+  const cid = await a.ipfs.addFile(file, modelChunking(policy));
+  const addMs = performance.now() - t0;
+  const catMs: number[] = [];
+  const catToFileMs: number[] = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      const b = await start(); // a fresh receiver each run: nothing cached
+      try {
+        const ida = await a.ipfs.id();
+        await b.ipfs.peer(ida.addrs[0]!);
+        const out = join(b.dir, "pulled.gguf");
+        const fd = openSync(out, "w");
+        const hash = createHash("sha256");
+        const t1 = performance.now();
+        let n = 0;
+        for await (const chunk of b.ipfs.cat(cid, { timeoutMs: 60_000 })) {
+          n += chunk.length;
+          hash.update(chunk);
+          writeFileSync(fd, chunk);
+        }
+        fsyncSync(fd);
+        closeSync(fd);
+        catToFileMs.push(performance.now() - t1);
+        if (n !== bytes) throw new Error(`read ${n} of ${bytes} bytes`);
+        // Second read from the receiver's own blockstore: what kubo's read path alone costs.
+        const t2 = performance.now();
+        for await (const _ of b.ipfs.cat(cid, { timeoutMs: 60_000, offline: true })) void _;
+        catMs.push(performance.now() - t2);
+      } finally {
+        await b.kubo.stop();
+      }
+    }
+  } finally {
+    await a.kubo.stop();
+  }
+  return { addMs, catMs, catToFileMs };
+}
+
+async function daemons(): Promise<{ addMs: number; announceMs: number; publishMs: number; transferMs: number; verifyMs: number; pullMs: number }> {
+  const policyDir = tmp("rm-bench-policy-");
+  const policyFile = join(policyDir, "storage_policy.yaml");
+  writeFileSync(policyFile, readFileSync(defaultStoragePolicyFile, "utf8").replace("swarm_bind: lan", "swarm_bind: loopback"));
+  const alice = RippleDaemon.up("alice", tmp("rm-bench-alice-"), ["--no-measure", "--storage-policy", policyFile]);
+  const bob = RippleDaemon.up("bob", tmp("rm-bench-bob-"), ["--no-measure", "--storage-policy", policyFile], { env: { RIPPLE_MODELS_DIR: tmp("rm-bench-bob-models-") } });
+  try {
+    await Promise.all([alice.waitUntilRunning(), bob.waitUntilRunning()]);
+    const sa = await statusOf(alice);
+    await waitFor("bob sees alice", async () => ((await seesOnline(bob, [sa.agentPubKey!])) ? true : undefined), { timeoutMs: 180_000 });
+    const a = await LocalApiClient.forDataDir(alice.dataDir, { timeoutMs: 30_000 });
+    const b = await LocalApiClient.forDataDir(bob.dataDir, { timeoutMs: 30_000 });
+    const t0 = performance.now();
+    const pub = await a.publishModel(QWEN);
+    const publishMs = performance.now() - t0;
+    await waitFor("bob sees the model and its provider", async () => ((await b.shards({})).find((r) => r.cid === pub.cid && r.replicas >= 1) ? true : undefined), { timeoutMs: 120_000 });
+    const t1 = performance.now();
+    const pulled = await b.pullModel({ ref: pub.cid });
+    const pullMs = performance.now() - t1;
+    return { addMs: pub.addMs, announceMs: pub.announceMs, publishMs, transferMs: pulled.transferMs, verifyMs: pulled.verifyMs, pullMs };
+  } finally {
+    await Promise.all([alice.kill("SIGTERM"), bob.kill("SIGTERM")]);
+  }
+}
+
+try {
+  console.log(`artifacts bench: ${QWEN} (${(bytes / MB).toFixed(1)} MB), ${runs} runs, netns ${process.env.RIPPLE_NETNS ?? "none"}`);
+  const copies: number[] = [];
+  for (let i = 0; i < runs; i++) copies.push(await localCopy());
+  const pair = await kuboPair();
+  const d = process.env.BENCH_SKIP_DAEMONS === "1" ? null : await daemons();
+  const mbps = (ms: number) => bytes / MB / (ms / 1000);
+  const copy = mbps(median(copies));
+  const peer = mbps(median(pair.catToFileMs));
+  const rows: Array<[string, string]> = [
+    ["local file copy (read + write + fsync), median", `${copy.toFixed(0)} MB/s (${median(copies).toFixed(0)} ms)`],
+    ["kubo → peer kubo by CID, to a file (+ sha256, fsync), median", `${peer.toFixed(0)} MB/s (${median(pair.catToFileMs).toFixed(0)} ms)`],
+    ["  ratio peer fetch ÷ local copy (target ≥ 0.5)", (peer / copy).toFixed(2)],
+    ["kubo read from its own blockstore, median", `${mbps(median(pair.catMs)).toFixed(0)} MB/s`],
+    ["ipfs add (1 MiB chunks, raw leaves), bare kubo", `${(pair.addMs / 1000).toFixed(1)} s (${mbps(pair.addMs).toFixed(0)} MB/s)`],
+  ];
+  if (d) {
+    rows.push(
+      ["`models publish` on a daemon: add to kubo", `${(d.addMs / 1000).toFixed(1)} s`],
+      ["  announce (artifact + provider record + capability)", `${(d.announceMs / 1000).toFixed(2)} s`],
+      ["  whole request", `${(d.publishMs / 1000).toFixed(1)} s`],
+      ["`models pull` by CID on a peer: transfer (+ sha256)", `${(d.transferMs / 1000).toFixed(1)} s (${mbps(d.transferMs).toFixed(0)} MB/s; ÷ local copy ${(mbps(d.transferMs) / copy).toFixed(2)})`],
+      ["  verify CID (re-chunk + hash in kubo)", `${(d.verifyMs / 1000).toFixed(1)} s`],
+      ["  whole request (providers proved, store add, pin, announce)", `${(d.pullMs / 1000).toFixed(1)} s`],
+    );
+  }
+  const w = Math.max(...rows.map((r) => r[0].length));
+  console.log(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n"));
+} finally {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+}

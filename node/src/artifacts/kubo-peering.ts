@@ -1,0 +1,134 @@
+// The libp2p protocol between daemons about their kubo nodes (`/ripple-mesh/kubo/1.0.0`, bound
+// peers only):
+//   hello {peerId, addrs} → {peerId, addrs}: each side tells the other where its kubo listens and
+//     both add the other as a kubo peering (kubo keeps that connection up and redials it), so the
+//     mesh's kubo nodes form their own swarm without any DHT or public bootstrap.
+//   prove {cid, block} → {pinned, data}: "show me this block of the CID you say you provide". The
+//     asker picked `block` at random from the CID's DAG and checks the bytes against the block's own
+//     hash, so a provider record by an agent that does not hold the content is caught (the provider
+//     answers from its kubo offline: it cannot borrow the block from the network on the fly).
+import { z } from "zod";
+import type { Logger } from "../log.ts";
+import type { P2pNode, RequestSender } from "../p2p/p2p-node.ts";
+import type { IpfsStore } from "./ipfs-store.ts";
+
+export const kuboProtocol = "/ripple-mesh/kubo/1.0.0";
+/** A proof carries one block (≤ 2 MiB, base64) plus the envelope. */
+export const kuboProtocolMaxBytes = 3 * 1024 * 1024 + 64 * 1024;
+
+const cidText = z.string().min(8).max(128).regex(/^[A-Za-z0-9]+$/, "a CID");
+const helloSchema = z.strictObject({ op: z.literal("hello"), peerId: z.string().min(1).max(128), addrs: z.array(z.string().min(1).max(256)).max(16) });
+const proveSchema = z.strictObject({ op: z.literal("prove"), cid: cidText, block: cidText });
+const requestSchema = z.discriminatedUnion("op", [helloSchema, proveSchema]);
+export const helloAnswerSchema = z.strictObject({ peerId: z.string().min(1).max(128), addrs: z.array(z.string().max(256)).max(16) });
+export const proveAnswerSchema = z.strictObject({ pinned: z.boolean(), data: z.string().max(3 * 1024 * 1024).nullable(), error: z.string().max(512).nullable() });
+export type ProveAnswer = z.infer<typeof proveAnswerSchema>;
+
+export interface KuboPeeringOptions {
+  p2p: P2pNode;
+  ipfs: IpfsStore;
+  log: Logger;
+}
+
+/** Loopback swarm addresses only reach a kubo on this same machine; they go last. */
+function ordered(addrs: string[]): string[] {
+  const lo = (a: string) => a.startsWith("/ip4/127.") || a.startsWith("/ip6/::1/");
+  return [...addrs.filter((a) => !lo(a)), ...addrs.filter(lo)].slice(0, 16);
+}
+
+export class KuboPeering {
+  private readonly log: Logger;
+  /** libp2p peer id → kubo peer id it told us. */
+  private readonly kuboOf = new Map<string, string>();
+  private readonly inFlight = new Map<string, Promise<void>>();
+
+  constructor(private readonly opts: KuboPeeringOptions) {
+    this.log = opts.log.child({ seam: "kubo-peering" });
+  }
+
+  async start(): Promise<void> {
+    await this.opts.p2p.handleJson(kuboProtocol, (req, from) => this.handle(req, from), { maxBytes: kuboProtocolMaxBytes });
+    this.opts.p2p.on("peer:bound", this.onBound);
+    for (const p of this.opts.p2p.boundPeers()) void this.hello(p.peerId);
+  }
+
+  stop(): void {
+    this.opts.p2p.off("peer:bound", this.onBound);
+  }
+
+  private readonly onBound = ({ peerId }: { peerId: string }): void => void this.hello(peerId);
+
+  /** The kubo peer id a daemon told us, if it did. */
+  kuboPeerOf(libp2pPeerId: string): string | undefined {
+    return this.kuboOf.get(libp2pPeerId);
+  }
+
+  /** Tell every connected bound peer again (after our kubo restarted). */
+  rehelloAll(): void {
+    const connected = new Set(this.opts.p2p.connectedPeers());
+    for (const p of this.opts.p2p.boundPeers()) if (connected.has(p.peerId)) void this.hello(p.peerId, true);
+  }
+
+  /** Exchange kubo addresses with one daemon and peer the two kubo nodes (once at a time per peer). */
+  hello(peerId: string, force = false): Promise<void> {
+    if (!force && this.kuboOf.has(peerId)) return Promise.resolve();
+    const running = this.inFlight.get(peerId);
+    if (running) return running;
+    const p = (async () => {
+      try {
+        const me = await this.opts.ipfs.id({ timeoutMs: 5000 });
+        const answer = helloAnswerSchema.parse(
+          await this.opts.p2p.requestJson(peerId, kuboProtocol, { op: "hello", peerId: me.peerId, addrs: ordered(me.addrs) }, { timeoutMs: 10_000, maxBytes: 64 * 1024 }),
+        );
+        await this.peerWith(peerId, answer.peerId, answer.addrs);
+      } catch (err) {
+        this.log.debug({ peer: peerId, err: (err as Error).message }, "kubo hello failed (the peer may run without IPFS)");
+      } finally {
+        this.inFlight.delete(peerId);
+      }
+    })();
+    this.inFlight.set(peerId, p);
+    return p;
+  }
+
+  private async peerWith(libp2pPeer: string, kuboPeer: string, addrs: string[]): Promise<void> {
+    const own = addrs.filter((a) => a.endsWith(`/p2p/${kuboPeer}`));
+    let peered = 0;
+    for (const addr of ordered(own)) {
+      try {
+        await this.opts.ipfs.peer(addr, { timeoutMs: 5000 });
+        peered++;
+      } catch (err) {
+        this.log.debug({ addr, err: (err as Error).message }, "kubo peering add failed");
+      }
+    }
+    if (peered > 0) {
+      const known = this.kuboOf.get(libp2pPeer);
+      this.kuboOf.set(libp2pPeer, kuboPeer);
+      if (known !== kuboPeer) this.log.info({ peer: libp2pPeer, kubo: kuboPeer, addrs: own.length }, "peered with a mesh peer's kubo");
+    }
+  }
+
+  private async handle(raw: unknown, from: RequestSender): Promise<unknown> {
+    const req = requestSchema.parse(raw);
+    if (req.op === "hello") {
+      void this.peerWith(from.peerId, req.peerId, req.addrs);
+      const me = await this.opts.ipfs.id({ timeoutMs: 5000 });
+      return { peerId: me.peerId, addrs: ordered(me.addrs) };
+    }
+    return this.prove(req.cid, req.block);
+  }
+
+  /** Our side of a proof: whether we pin `cid`, and the requested block from our own store only. */
+  private async prove(cid: string, block: string): Promise<ProveAnswer> {
+    const { ipfs } = this.opts;
+    const pinned = await ipfs.isPinned(cid, { timeoutMs: 5000 }).catch(() => false);
+    if (!pinned) return { pinned: false, data: null, error: "not pinned here" };
+    try {
+      const data = await ipfs.blockGet(block, { offline: true, timeoutMs: 5000 });
+      return { pinned: true, data: Buffer.from(data).toString("base64"), error: null };
+    } catch (err) {
+      return { pinned: true, data: null, error: `block not held: ${(err as Error).message.slice(0, 200)}` };
+    }
+  }
+}

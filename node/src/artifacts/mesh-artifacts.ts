@@ -1,0 +1,192 @@
+// IPFS within one joined mesh: this node's kubo (own, supervised, or an existing one by URL), the
+// RPC seam, peering with the mesh's other kubo nodes, artifacts and model shards. Started by the
+// daemon after the mesh session (it needs the libp2p node and the conductor), stopped before it.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { ModelRef, ZomeCaller } from "@ripple-mesh/zome-bindings";
+import type { ModelStore } from "../inference/model-store.ts";
+import type { Logger } from "../log.ts";
+import type { PeerInfo } from "../mesh/peer-view.ts";
+import type { P2pNode } from "../p2p/p2p-node.ts";
+import { ArtifactService, sha256Hex, type ArtifactView } from "./artifact-service.ts";
+import { serialIndexWrites } from "./index-writes.ts";
+import { IpfsStore } from "./ipfs-store.ts";
+import { KuboNode } from "./kubo-supervisor.ts";
+import { KuboPeering } from "./kubo-peering.ts";
+import { ModelShards } from "./model-shards.ts";
+import type { StoragePolicy } from "./storage-policy.ts";
+
+export interface MeshArtifactsOptions {
+  dataDir: string;
+  network: string;
+  /** Makes the swarm private to this mesh (local network only). */
+  privateSwarmSeed?: string;
+  ipfsBinary: string;
+  /** Use this kubo instead of starting one. */
+  ipfsApiUrl?: string;
+  policy: StoragePolicy;
+  /** Overrides the policy's swarm port. */
+  swarmPort?: number;
+  p2p: P2pNode;
+  zomes: ZomeCaller;
+  agentPubKey: Uint8Array;
+  peers: () => PeerInfo[];
+  store: ModelStore;
+  onModelsChanged: () => Promise<void>;
+  log: Logger;
+}
+
+/** What the jobs seam asks of IPFS: large outputs and prompts as artifacts. */
+export interface JobArtifacts {
+  /** The CID to record instead of the inline output, or null to keep it inline. */
+  storeOutput(o: { output: string; job: string; modelSha256: string; modelName?: string }): Promise<string | null>;
+  /** The CID of a job payload too large to stay inline, or null. */
+  storePayload(payload: string): Promise<string | null>;
+  /** Register a stored payload once its job exists (its provenance names the job). */
+  registerPayload(cid: string, payload: string, job: string): Promise<void>;
+}
+
+export class MeshArtifacts {
+  kubo: KuboNode | undefined;
+  ipfs: IpfsStore | undefined;
+  peering: KuboPeering | undefined;
+  artifacts: ArtifactService | undefined;
+  shards: ModelShards | undefined;
+  private readonly log: Logger;
+  private wantTimer: NodeJS.Timeout | undefined;
+  private wantRunning = false;
+
+  get policy(): StoragePolicy {
+    return this.opts.policy;
+  }
+
+  constructor(private readonly opts: MeshArtifactsOptions) {
+    this.log = opts.log.child({ seam: "ipfs" });
+  }
+
+  async start(): Promise<void> {
+    const { opts } = this;
+    const networkDir = join(opts.dataDir, opts.network);
+    mkdirSync(join(networkDir, "logs"), { recursive: true });
+    this.log.info({ step: "ipfs", external: opts.ipfsApiUrl ?? null }, "starting IPFS (kubo)");
+    this.kubo = opts.ipfsApiUrl
+      ? await KuboNode.external(opts.ipfsApiUrl, opts.log)
+      : await KuboNode.start({
+          ipfsBinary: opts.ipfsBinary,
+          repoDir: join(networkDir, "ipfs"),
+          logFile: join(networkDir, "logs", "kubo.log"),
+          ...(opts.privateSwarmSeed ? { privateSwarmSeed: opts.privateSwarmSeed } : {}),
+          swarmPort: opts.swarmPort ?? opts.policy.kubo.swarm_port,
+          swarmBind: opts.policy.kubo.swarm_bind,
+          log: opts.log,
+        });
+    const kubo = this.kubo;
+    this.ipfs = new IpfsStore({ apiUrl: () => kubo.endpoints.apiUrl });
+    this.peering = new KuboPeering({ p2p: opts.p2p, ipfs: this.ipfs, log: opts.log });
+    await this.peering.start();
+    kubo.on("restarted", () => this.peering?.rehelloAll());
+    const zomes = serialIndexWrites(opts.zomes);
+    this.artifacts = new ArtifactService({ ipfs: this.ipfs, zomes, agentPubKey: opts.agentPubKey, p2p: opts.p2p, peers: opts.peers, policy: opts.policy, networkDir, log: opts.log });
+    this.shards = new ModelShards({
+      ipfs: this.ipfs,
+      kubo,
+      peering: this.peering,
+      artifacts: this.artifacts,
+      store: opts.store,
+      policy: opts.policy,
+      networkDir,
+      log: opts.log,
+      onModelsChanged: opts.onModelsChanged,
+    });
+    this.startWanted();
+  }
+
+  /**
+   * Models the policy wants and this node lacks: pulled from verified providers, one at a time,
+   * retried at every check until they arrive (a model nobody publishes yet is simply not there).
+   */
+  private startWanted(): void {
+    const want = this.opts.policy.models.want;
+    if (want.length === 0) return;
+    const check = async () => {
+      if (this.wantRunning) return;
+      this.wantRunning = true;
+      try {
+        for (const name of want) {
+          if (this.opts.store.has(name) || !this.shards) continue;
+          try {
+            await this.shards.resolve(name);
+          } catch {
+            continue; // not published on the mesh (yet)
+          }
+          this.log.info({ model: name }, "the storage policy wants this model and this node lacks it; pulling it from peers");
+          await this.shards.pull(name).catch((err: Error) => this.log.warn({ model: name, err: err.message }, "could not pull a wanted model; retrying at the next check"));
+        }
+      } finally {
+        this.wantRunning = false;
+      }
+    };
+    this.wantTimer = setInterval(() => void check(), this.opts.policy.models.want_check_interval_ms);
+    this.wantTimer.unref();
+    setTimeout(() => void check(), 2000).unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.wantTimer);
+    this.peering?.stop();
+    await this.kubo?.stop();
+  }
+
+  /** The capability's model list with the CIDs this node published or pulled. */
+  withCids(refs: ModelRef[]): ModelRef[] {
+    const shards = this.shards;
+    if (!shards) return refs;
+    return refs.map((r) => ({ ...r, cid: shards.cidOf(r.name, r.sha256) ?? r.cid }));
+  }
+
+  async describe(): Promise<Record<string, unknown>> {
+    const kubo = this.kubo;
+    if (!kubo || !this.ipfs) return { running: false };
+    const [id, peers, repo] = await Promise.all([
+      this.ipfs.id({ timeoutMs: 3000 }).catch(() => null),
+      this.ipfs.connectedPeers({ timeoutMs: 3000 }).catch(() => [] as string[]),
+      this.ipfs.repoStat({ timeoutMs: 3000 }).catch(() => null),
+    ]);
+    return {
+      running: kubo.up,
+      external: !kubo.supervised,
+      pid: kubo.pid,
+      restarts: kubo.restarts,
+      apiUrl: kubo.endpoints.apiUrl,
+      gatewayUrl: kubo.endpoints.gatewayUrl,
+      peerId: id?.peerId ?? null,
+      swarmAddrs: id?.addrs ?? [],
+      connectedPeers: peers.length,
+      repoBytes: repo?.repoSize ?? null,
+      cacheBytes: this.artifacts?.cache.totalBytes ?? 0,
+      cacheMaxBytes: this.opts.policy.cache.max_size_gb * 1e9,
+    };
+  }
+
+  /** Hooks for the jobs seam, or undefined before start. */
+  jobHooks(): JobArtifacts {
+    const policy = this.opts.policy.artifacts;
+    return {
+      storeOutput: async ({ output, job, modelSha256, modelName }) => {
+        const bytes = Buffer.from(output, "utf8");
+        if (bytes.length <= policy.inline_output_max_bytes || !this.artifacts) return null;
+        const a: ArtifactView = await this.artifacts.put(bytes, { name: `output of ${modelName ?? modelSha256.slice(0, 12)} for job ${job.slice(0, 16)}`, kind: "output", mime: "text/plain; charset=utf-8", job, model: modelSha256 });
+        return a.cid;
+      },
+      storePayload: async (payload) => {
+        const bytes = Buffer.from(payload, "utf8");
+        if (bytes.length <= policy.inline_prompt_max_bytes || !this.ipfs) return null;
+        return (await this.ipfs.addBytes(bytes, { pin: true })).cid;
+      },
+      registerPayload: async (cid, payload, job) => {
+        const bytes = Buffer.from(payload, "utf8");
+        await this.artifacts?.register({ cid, size: bytes.length, sha256: sha256Hex(bytes), name: `prompt of job ${job.slice(0, 16)}`, kind: "prompt", mime: "application/json", job });
+      },
+    };
+  }
+}

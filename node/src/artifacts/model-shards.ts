@@ -1,0 +1,340 @@
+// GGUF models as IPFS content ("model shards"): publish a registered model (add it to kubo with the
+// policy's fixed chunking and raw leaves, pin it, register an artifact of kind model with its
+// sha256 and chunking, write the provider record, advertise the CID in the capability); pull one by
+// name or CID from the peers that verifiably provide it (progress, resume after a kubo restart,
+// sha256 AND CID checked before anything is pinned, registered or added to the model store); and
+// list models × providers with replica counts.
+import { randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { RippleError } from "../errors.ts";
+import type { ModelStore } from "../inference/model-store.ts";
+import type { Logger } from "../log.ts";
+import { ArtifactNotFoundError, ArtifactVerificationError, type ArtifactService, type ArtifactView, type ProviderView } from "./artifact-service.ts";
+import { CID, type IpfsStore } from "./ipfs-store.ts";
+import type { KuboNode } from "./kubo-supervisor.ts";
+import type { KuboPeering } from "./kubo-peering.ts";
+import { modelChunking, type ChunkingParams, type StoragePolicy } from "./storage-policy.ts";
+
+export const GGUF_MIME = "application/vnd.gguf";
+
+/** The mime recorded with a model artifact: the type plus the add parameters that give its CID. */
+export function modelMime(c: ChunkingParams): string {
+  return `${GGUF_MIME}; chunker=${c.chunker}; raw-leaves=${c.rawLeaves ? 1 : 0}; cid-version=${c.cidVersion}`;
+}
+
+/** The chunking a model artifact's mime records, or null when it records none we can reproduce. */
+export function chunkingFromMime(mime: string): ChunkingParams | null {
+  const [type, ...params] = mime.split(";").map((s) => s.trim());
+  if (type !== GGUF_MIME) return null;
+  const kv = new Map(params.map((p) => p.split("=", 2) as [string, string]));
+  const chunker = kv.get("chunker");
+  if (!chunker || !/^size-\d+$/.test(chunker)) return null;
+  if (kv.get("cid-version") !== "1") return null;
+  const raw = kv.get("raw-leaves");
+  if (raw !== "0" && raw !== "1") return null;
+  return { chunker, rawLeaves: raw === "1", cidVersion: 1 };
+}
+
+export function looksLikeCid(ref: string): boolean {
+  try {
+    CID.parse(ref);
+    return ref.length >= 40;
+  } catch {
+    return false;
+  }
+}
+
+/** A pull could not complete; nothing was pinned, registered or added. */
+export class ModelPullError extends RippleError {}
+
+export interface PullProgress {
+  type: "pull:resolved" | "pull:progress" | "pull:resumed" | "pull:verifying" | "pull:done";
+  [key: string]: unknown;
+}
+
+export interface PublishResult {
+  name: string;
+  cid: string;
+  sha256: string;
+  size: number;
+  mime: string;
+  addMs: number;
+  announceMs: number;
+  alreadyPublished: boolean;
+}
+
+export interface PullResult {
+  name: string;
+  cid: string;
+  sha256: string;
+  size: number;
+  file: string;
+  providers: ProviderView[];
+  transferMs: number;
+  verifyMs: number;
+  resumed: number;
+  alreadyPresent: boolean;
+}
+
+export interface ShardRow {
+  name: string;
+  cid: string;
+  sha256: string;
+  size: number;
+  publishedBy: string[];
+  providers: ProviderView[];
+  /** Providers online (and verified, when verification was asked for). */
+  replicas: number;
+  minProviders: number;
+  underReplicated: boolean;
+  local: boolean;
+}
+
+export interface ModelShardsOptions {
+  ipfs: IpfsStore;
+  kubo: KuboNode;
+  peering: KuboPeering;
+  artifacts: ArtifactService;
+  store: ModelStore;
+  policy: StoragePolicy;
+  networkDir: string;
+  log: Logger;
+  /** Re-advertise the capability (its models now carry a CID). */
+  onModelsChanged: () => Promise<void>;
+}
+
+/** name → CID of the models this node published or pulled (DATA_DIR/<network>/model-cids.json). */
+class ModelCids {
+  private map: Record<string, { cid: string; sha256: string }> = {};
+  constructor(private readonly file: string) {
+    try {
+      this.map = JSON.parse(readFileSync(file, "utf8")) as typeof this.map;
+    } catch {
+      this.map = {};
+    }
+  }
+  get(name: string) {
+    return this.map[name];
+  }
+  set(name: string, v: { cid: string; sha256: string }): void {
+    this.map[name] = v;
+    const tmp = `${this.file}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.map, null, 2));
+    renameSync(tmp, this.file);
+  }
+}
+
+export class ModelShards {
+  private readonly cids: ModelCids;
+  private readonly log: Logger;
+  private readonly pulling = new Map<string, Promise<PullResult>>();
+
+  constructor(private readonly opts: ModelShardsOptions) {
+    this.cids = new ModelCids(join(opts.networkDir, "model-cids.json"));
+    this.log = opts.log.child({ seam: "model-shards" });
+  }
+
+  /** The CID of a local model with this sha256 (published or pulled here), if any. */
+  cidOf(name: string, sha256: string | null): string | null {
+    const e = this.cids.get(name);
+    return e && (sha256 === null || e.sha256 === sha256) ? e.cid : null;
+  }
+
+  async publish(name: string, o: { signal?: AbortSignal; onProgress?: (p: { bytes: number; total: number }) => void } = {}): Promise<PublishResult> {
+    const { store, ipfs, artifacts } = this.opts;
+    const { model } = await store.verify(name);
+    const chunking = modelChunking(this.opts.policy);
+    const mime = modelMime(chunking);
+    const t0 = performance.now();
+    const cid = await ipfs.addFile(model.file, chunking, {
+      pin: true,
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.onProgress ? { onProgress: (bytes: number) => o.onProgress!({ bytes, total: model.bytes }) } : {}),
+    });
+    const addMs = performance.now() - t0;
+    const t1 = performance.now();
+    const mine = (await artifacts.list({ cid })).filter((a) => a.author === artifacts.agent && a.kind === "model" && a.sha256 === model.sha256 && a.name === name);
+    if (mine.length === 0) {
+      await artifacts.register({ cid, size: model.bytes, sha256: model.sha256, name, kind: "model", mime, model: null });
+    } else {
+      await artifacts.announce(cid);
+    }
+    this.cids.set(name, { cid, sha256: model.sha256 });
+    await this.opts.onModelsChanged();
+    const announceMs = performance.now() - t1;
+    this.log.info({ model: name, cid, bytes: model.bytes, addMs: Math.round(addMs), announceMs: Math.round(announceMs) }, `published model "${name}"`);
+    return { name, cid, sha256: model.sha256, size: model.bytes, mime, addMs: Math.round(addMs), announceMs: Math.round(announceMs), alreadyPublished: mine.length > 0 };
+  }
+
+  /** Which artifact a pull reference means: a CID, or a model name (the newest registration wins). */
+  async resolve(ref: string): Promise<ArtifactView> {
+    const { artifacts } = this.opts;
+    const found = (looksLikeCid(ref) ? await artifacts.list({ cid: ref }) : await artifacts.list({ name: ref })).filter((a) => a.kind === "model");
+    const usable = found.filter((a) => chunkingFromMime(a.mime) !== null);
+    if (usable.length === 0) {
+      throw new ArtifactNotFoundError(
+        found.length ? `the model artifacts registered for "${ref}" do not record how their CID was made (mime ${found[0]!.mime})` : `artifact_index has no model registered as "${ref}"`,
+        "check the name or CID with `ripple shards`; a peer makes a model available with `ripple models publish <name>`",
+      );
+    }
+    return usable[0]!;
+  }
+
+  /** One pull per CID at a time: a second request for the same content joins the first. */
+  pull(ref: string, o: { name?: string; signal?: AbortSignal; onProgress?: (p: PullProgress) => void } = {}): Promise<PullResult> {
+    const key = `${ref}\0${o.name ?? ""}`;
+    const running = this.pulling.get(key);
+    if (running) return running;
+    const p = this.doPull(ref, o).finally(() => this.pulling.delete(key));
+    this.pulling.set(key, p);
+    return p;
+  }
+
+  private async doPull(ref: string, o: { name?: string; signal?: AbortSignal; onProgress?: (p: PullProgress) => void }): Promise<PullResult> {
+    const { store, ipfs, artifacts, kubo, peering, policy } = this.opts;
+    const emit = o.onProgress ?? (() => {});
+    const artifact = await this.resolve(ref);
+    const chunking = chunkingFromMime(artifact.mime)!;
+    const name = o.name ?? artifact.name;
+    const { cid, sha256, size } = artifact;
+
+    if (store.has(name)) {
+      const have = store.get(name);
+      if (have.sha256 !== sha256) {
+        throw new ModelPullError(`a different model is already registered here as "${name}" (sha256 ${have.sha256}, the mesh's is ${sha256})`, `pull it under another name with --name, or \`ripple models rm ${name}\` first`);
+      }
+      // Already here: make sure it is pinned and announced, with the same CID.
+      const pub = await this.publish(name);
+      if (pub.cid !== cid) this.log.warn({ model: name, ours: pub.cid, theirs: cid }, "this node's copy has the same sha256 but another CID (other chunking)");
+      return { name, cid: pub.cid, sha256, size, file: have.file, providers: [], transferMs: 0, verifyMs: 0, resumed: 0, alreadyPresent: true };
+    }
+    const target = join(store.modelsDir, `${name}.gguf`);
+    if (existsSync(target)) throw new ModelPullError(`${target} already exists`, `move it aside, or pull under another name with --name`);
+
+    // Providers: only those that prove they hold the content; peer our kubo with theirs.
+    const providers = await artifacts.providers(cid, { verify: true, ...(o.signal ? { signal: o.signal } : {}) });
+    const trusted = providers.filter((p) => p.verified && !p.self && p.peerId);
+    emit({ type: "pull:resolved", name, cid, sha256, size, providers: providers.map((p) => ({ name: p.name, agent: p.agent, verified: p.verified, reason: p.reason })) });
+    if (trusted.length === 0) {
+      const why = providers.length ? providers.map((p) => `${p.name ?? p.agent.slice(0, 12)}: ${p.reason ?? "ok"}`).join("; ") : "no provider records";
+      throw new ModelPullError(`no online peer verifiably provides ${name} (${cid}): ${why}`, "start a node that serves it and run `ripple models publish <name>` there, then retry");
+    }
+    await Promise.all(trusted.map((p) => peering.hello(p.peerId!)));
+
+    const partial = `${target}.${randomBytes(4).toString("hex")}.partial`;
+    const t0 = performance.now();
+    let resumed = 0;
+    let verifyMs = 0;
+    try {
+      const hash = createHash("sha256");
+      const fd = openSync(partial, "wx", 0o644);
+      let offset = 0;
+      let lastEmit = 0;
+      try {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            for await (const chunk of ipfs.cat(cid, { offset, timeoutMs: policy.models.stall_timeout_ms, ...(o.signal ? { signal: o.signal } : {}) })) {
+              if (offset + chunk.length > size) throw new ArtifactVerificationError(`${cid} is longer than the ${size} bytes registered for ${name}`, "do not trust that registration");
+              writeSync(fd, chunk);
+              hash.update(chunk);
+              offset += chunk.length;
+              const now = performance.now();
+              if (now - lastEmit > 500) {
+                lastEmit = now;
+                const secs = (now - t0) / 1000;
+                emit({ type: "pull:progress", bytes: offset, total: size, percent: Math.floor((offset / size) * 1000) / 10, mbps: Math.round(offset / 1e6 / secs) });
+              }
+            }
+            if (offset < size && !kubo.up) throw new Error("kubo went away during the transfer");
+            break;
+          } catch (err) {
+            if (o.signal?.aborted || err instanceof ArtifactVerificationError) throw err;
+            if (!kubo.supervised || attempt >= 8) {
+              throw new ModelPullError(`the transfer of ${name} stopped at ${offset} of ${size} bytes: ${(err as Error).message}`, "retry `ripple models pull`; blocks already fetched are reused");
+            }
+            this.log.warn({ model: name, cid, offset, err: (err as Error).message }, "model transfer interrupted; resuming when kubo is back");
+            await kubo.whenUp(policy.models.stall_timeout_ms, o.signal).catch((e: Error) => {
+              throw new ModelPullError(`the transfer of ${name} stopped at ${offset} of ${size} bytes and kubo did not come back: ${e.message}`, "see DATA_DIR/<network>/logs/kubo.log, then retry");
+            });
+            await new Promise((r) => setTimeout(r, 500));
+            await Promise.all(trusted.map((p) => peering.hello(p.peerId!, true)));
+            resumed++;
+            emit({ type: "pull:resumed", offset, total: size, attempt: attempt + 1 });
+          }
+        }
+      } finally {
+        closeSync(fd);
+      }
+      const transferMs = performance.now() - t0;
+      emit({ type: "pull:verifying", bytes: offset, total: size });
+      const t1 = performance.now();
+      const gotSha = hash.digest("hex");
+      if (offset !== size || gotSha !== sha256) {
+        throw new ArtifactVerificationError(
+          `${cid} gave ${offset} bytes with sha256 ${gotSha}, but ${name} is registered with ${size} bytes and sha256 ${sha256}${offset < size ? " (truncated)" : ""}`,
+          "the registration or the content is wrong: nothing was pinned or registered; ask its publisher to publish it again",
+        );
+      }
+      const recomputed = await ipfs.addFile(partial, chunking, { onlyHash: true, pin: false });
+      if (recomputed !== cid) {
+        throw new ArtifactVerificationError(`the received bytes of ${name} hash to CID ${recomputed}, not ${cid}`, "nothing was pinned or registered; retry, and report the peer if it persists");
+      }
+      verifyMs = performance.now() - t1;
+      renameSync(partial, target);
+      let added;
+      try {
+        added = await store.add(target, { name, sha256 });
+      } catch (err) {
+        rmSync(target, { force: true });
+        throw err;
+      }
+      await ipfs.pin(cid);
+      await artifacts.announce(cid);
+      this.cids.set(name, { cid, sha256 });
+      await this.opts.onModelsChanged();
+      const result: PullResult = { name, cid, sha256, size, file: added.file, providers, transferMs: Math.round(transferMs), verifyMs: Math.round(verifyMs), resumed, alreadyPresent: false };
+      this.log.info({ model: name, cid, bytes: size, transferMs: result.transferMs, verifyMs: result.verifyMs, resumed, from: trusted.map((p) => p.name) }, `pulled model "${name}"`);
+      emit({ type: "pull:done", name, cid, bytes: size });
+      return result;
+    } catch (err) {
+      rmSync(partial, { force: true });
+      // Whatever was fetched is unpinned: drop it now rather than at the next cache eviction.
+      if (err instanceof ArtifactVerificationError) {
+        this.log.warn({ model: name, cid, err: (err as Error).message }, "rejected a model transfer; nothing pinned or registered");
+        await ipfs.gc().catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
+  /** Models × providers, from artifact_index (kind model), with replica counts against the policy. */
+  async shards(o: { verify: boolean; signal?: AbortSignal }): Promise<ShardRow[]> {
+    const { artifacts, policy, ipfs } = this.opts;
+    const models = await artifacts.list({ kind: "model" });
+    const byCid = new Map<string, ArtifactView[]>();
+    for (const a of models) byCid.set(a.cid, [...(byCid.get(a.cid) ?? []), a]);
+    const rows = await Promise.all(
+      [...byCid.entries()].map(async ([cid, regs]) => {
+        const newest = regs[0]!;
+        const providers = await artifacts.providers(cid, { verify: o.verify, ...(o.signal ? { signal: o.signal } : {}) });
+        const replicas = providers.filter((p) => p.online && (o.verify ? p.verified === true : true)).length;
+        const local = await ipfs.isPinned(cid, { timeoutMs: 5000 }).catch(() => false);
+        return {
+          name: newest.name,
+          cid,
+          sha256: newest.sha256,
+          size: newest.size,
+          publishedBy: [...new Set(regs.map((r) => r.author))],
+          providers,
+          replicas,
+          minProviders: policy.replication.min_providers,
+          underReplicated: replicas < policy.replication.min_providers,
+          local,
+        };
+      }),
+    );
+    return rows.sort((a, b) => a.name.localeCompare(b.name) || a.cid.localeCompare(b.cid));
+  }
+}

@@ -1,0 +1,81 @@
+// manifests/distributed/storage_policy.yaml: how a node stores and shares bytes in IPFS — the
+// replication target, the local cache size (LRU eviction of unpinned content), which outputs and
+// prompts leave the DHT for IPFS, and how models are chunked. A node's own copy in its data dir
+// overrides the default.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { repoRoot } from "../../setup/paths.mjs";
+import { ManifestError } from "../config/manifest-error.ts";
+import { loadYamlManifest } from "../config/yaml-manifest.ts";
+
+export const defaultStoragePolicyFile = join(repoRoot, "manifests", "distributed", "storage_policy.yaml");
+
+/** The DHT's inline limit for outputs and payloads (resource_mesh integrity zome). */
+export const MAX_INLINE_BYTES = 64 * 1024;
+
+const chunkerSchema = z
+  .string()
+  .regex(/^size-\d+$/, 'a fixed-size chunker "size-<bytes>" (e.g. size-1048576): models must chunk the same way on every node')
+  .refine((c) => {
+    const n = Number(c.slice(5));
+    return n >= 1024 && n <= 2 * 1024 * 1024;
+  }, "a chunk size between 1024 and 2097152 bytes (bitswap refuses blocks above 2 MiB)");
+
+export const storagePolicySchema = z.strictObject({
+  version: z.literal(1),
+  replication: z.strictObject({
+    min_providers: z.number().int().min(1).max(64),
+    prefer_local: z.boolean(),
+  }),
+  cache: z.strictObject({
+    max_size_gb: z.number().min(0).max(1_000_000),
+    eviction: z.literal("lru"),
+  }),
+  artifacts: z.strictObject({
+    inline_output_max_bytes: z.number().int().min(0).max(MAX_INLINE_BYTES),
+    inline_prompt_max_bytes: z.number().int().min(0).max(MAX_INLINE_BYTES),
+  }),
+  models: z.strictObject({
+    chunker: chunkerSchema,
+    raw_leaves: z.boolean(),
+    cid_version: z.literal(1),
+    stall_timeout_ms: z.number().int().min(1000).max(3_600_000),
+    want: z.array(z.string().min(1).max(64).regex(/^[a-z0-9._-]+$/, "a model name (a-z 0-9 . _ -)")).max(64),
+    want_check_interval_ms: z.number().int().min(1000).max(86_400_000),
+  }),
+  kubo: z.strictObject({
+    swarm_port: z.number().int().min(0).max(65535),
+    swarm_bind: z.enum(["lan", "loopback"]),
+  }),
+});
+export type StoragePolicy = z.infer<typeof storagePolicySchema>;
+
+export class StoragePolicyError extends ManifestError {
+  constructor(file: string, detail: string, options?: { cause?: unknown }) {
+    super(file, "storage policy", detail, options);
+  }
+}
+
+/** The explicit file, else DATA_DIR/storage_policy.yaml when present, else the default. */
+export function storagePolicyFileFor(dataDir: string, explicit?: string): string {
+  if (explicit) return explicit;
+  const own = join(dataDir, "storage_policy.yaml");
+  return existsSync(own) ? own : defaultStoragePolicyFile;
+}
+
+export function loadStoragePolicy(file = defaultStoragePolicyFile): StoragePolicy {
+  if (!existsSync(file)) throw new StoragePolicyError(file, "the file does not exist");
+  return loadYamlManifest(file, storagePolicySchema, (detail, cause) => new StoragePolicyError(file, detail, cause ? { cause } : undefined));
+}
+
+/** The add options a model is published with; recorded so that a puller can recompute the CID. */
+export interface ChunkingParams {
+  chunker: string;
+  rawLeaves: boolean;
+  cidVersion: 1;
+}
+
+export function modelChunking(policy: StoragePolicy): ChunkingParams {
+  return { chunker: policy.models.chunker, rawLeaves: policy.models.raw_leaves, cidVersion: policy.models.cid_version };
+}

@@ -1,0 +1,248 @@
+// Artifacts and model shards on a real 2-node local mesh (real daemons, conductors, kubo nodes, the
+// real default model), in the loopback-only namespace:
+// - an artifact written on alice is read on bob by CID with a matching sha256; a job output above
+//   the storage policy's inline threshold is stored in IPFS by the worker (alice) with its job as
+//   provenance, and read on bob by CID with a matching hash;
+// - a provider record written by bob for a CID he does not pin is detected and not trusted;
+// - a model named in bob's storage policy (`models.want`) is fetched by bob on his own once alice
+//   publishes it;
+// - forged model registrations (truncated and tampered content) are rejected by `models pull`,
+//   with nothing pinned, registered or left on disk;
+// - Qwen published by alice is pulled by bob by CID with progress; bob's kubo is SIGKILLed
+//   mid-transfer, restarted by the supervisor, and the pull resumes and verifies sha256 + CID;
+//   alice then stops and bob loads and generates with the pulled model.
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { LocalApiClient } from "../src/api/api-client.ts";
+import type { PullProgress } from "../src/artifacts/model-shards.ts";
+import { defaultStoragePolicyFile } from "../src/artifacts/storage-policy.ts";
+import { RippleDaemon } from "./support/ripple-process.ts";
+import { describeViews, peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
+import { waitFor } from "./support/wait-for.ts";
+
+const QWEN = "qwen2.5-coder-0.5b-instruct-q4_k_m";
+const QWEN_SHA = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32";
+const TINY = "ripple-tiny-test";
+
+
+const dirs: string[] = [];
+const nodes: RippleDaemon[] = [];
+const sha256 = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
+const tmp = (prefix: string) => {
+  const d = mkdtempSync(join("/tmp", prefix));
+  dirs.push(d);
+  return d;
+};
+
+// Outputs above 8 bytes go to IPFS, so any real answer becomes an artifact.
+const policyDir = tmp("rm-art-policy-");
+const policyFile = join(policyDir, "storage_policy.yaml");
+const policyText = readFileSync(defaultStoragePolicyFile, "utf8").replace("inline_output_max_bytes: 16384", "inline_output_max_bytes: 8").replace("swarm_bind: lan", "swarm_bind: loopback");
+writeFileSync(policyFile, policyText);
+// bob's policy also wants the tiny model: he fetches it on his own once a peer publishes it.
+const bobPolicyFile = join(policyDir, "bob_storage_policy.yaml");
+writeFileSync(bobPolicyFile, policyText.replace("want: []", "want: [ripple-tiny-test]").replace("want_check_interval_ms: 30000", "want_check_interval_ms: 3000"));
+
+function startNode(name: string, env: NodeJS.ProcessEnv = {}, policy = policyFile): RippleDaemon {
+  const node = RippleDaemon.up(name, tmp(`rm-art-${name}-`), ["--no-measure", "--liveness-window", "8000", "--storage-policy", policy], { env: { RIPPLE_TEST_ARTIFACTS: "1", ...env } });
+  nodes.push(node);
+  return node;
+}
+
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.kill("SIGTERM")));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}, 90_000);
+
+const live = () => nodes.filter((n) => n.exitCode === undefined);
+const diagnostics = () => describeViews(live());
+
+async function kuboPinned(apiUrl: string, cid: string): Promise<boolean> {
+  const res = await fetch(`${apiUrl}/api/v0/pin/ls?arg=${cid}&type=recursive`, { method: "POST" });
+  return res.ok;
+}
+
+describe("artifacts and model shards on a 2-node local mesh", { timeout: 900_000 }, () => {
+  let alice: RippleDaemon, bob: RippleDaemon;
+  let a: LocalApiClient, b: LocalApiClient;
+  let bobModels: string;
+
+  it("starts two nodes, each with its own kubo, peered over the mesh", async () => {
+    bobModels = tmp("rm-art-bob-models-");
+    // bob starts with an empty models directory: every model must come from alice.
+    alice = startNode("alice");
+    bob = startNode("bob", { RIPPLE_MODELS_DIR: bobModels }, bobPolicyFile);
+    await Promise.all([alice.waitUntilRunning(), bob.waitUntilRunning()]);
+    const [sa, sb] = await Promise.all([statusOf(alice), statusOf(bob)]);
+    await waitFor("alice and bob online to each other", async () => ((await seesOnline(alice, [sb.agentPubKey!])) && (await seesOnline(bob, [sa.agentPubKey!])) ? true : undefined), {
+      timeoutMs: 180_000,
+      diagnostics,
+    });
+    a = await LocalApiClient.forDataDir(alice.dataDir, { timeoutMs: 30_000 });
+    b = await LocalApiClient.forDataDir(bob.dataDir, { timeoutMs: 30_000 });
+    const [ia, ib] = await Promise.all([a.ipfs(), b.ipfs()]);
+    expect(ia.running).toBe(true);
+    expect(String(ia.apiUrl)).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    await waitFor("the two kubo nodes peered", async () => ((await b.ipfs()).connectedPeers as number) >= 1 ? true : undefined, { timeoutMs: 30_000 });
+    console.log(`[artifacts] alice kubo ${String(ia.peerId)}, bob kubo ${String(ib.peerId)}`);
+  });
+
+  let secretCid = "";
+
+  it("reads on bob, by CID, an artifact written on alice, with a matching sha256", async () => {
+    const content = `ripple artifact ${randomBytes(16).toString("hex")}\n`.repeat(600); // ~30 KB
+    const put = await a.putArtifact({ content, name: "test output", kind: "output" });
+    expect(put.sha256).toBe(sha256(content));
+    const t0 = Date.now();
+    const got = await waitFor("bob reads the artifact", async () => b.artifactContent(put.cid, { timeoutMs: 30_000 }), { timeoutMs: 60_000 });
+    expect(got.bytes.toString("utf8")).toBe(content);
+    expect(got.sha256).toBe(put.sha256);
+    const onBob = await waitFor("bob sees the registration", async () => ((await b.artifacts({ cid: put.cid }))[0] ?? undefined), { timeoutMs: 60_000 });
+    expect(onBob).toMatchObject({ cid: put.cid, sha256: put.sha256, kind: "output", size: Buffer.byteLength(content) });
+    expect(onBob.provenance.agent).toBe((await statusOf(alice)).agentPubKey);
+    console.log(`[artifacts] ${put.cid} (${put.size} B) written on alice, read on bob in ${Date.now() - t0} ms`);
+
+    // A second artifact bob never reads: the subject of bob's false provider record below.
+    secretCid = (await a.putArtifact({ content: `not on bob ${randomBytes(8).toString("hex")}`, name: "secret" })).cid;
+  });
+
+  it("stores a job output above the inline threshold in IPFS, with its job as provenance, readable on bob", async () => {
+    // Only alice serves the tiny model under its pinned name, so she is the worker.
+    const answer = await b.ask({ model: TINY, prompt: "Say something.", max_tokens: 24 });
+    expect(answer.text.length).toBeGreaterThan(8);
+    const want = sha256(answer.text);
+    const artifact = await waitFor(
+      "the output artifact on bob's view",
+      async () => (await b.artifacts({ kind: "output" })).find((x) => x.sha256 === want && x.provenance.job !== null),
+      { timeoutMs: 120_000 },
+    );
+    expect(artifact.provenance.model).toMatch(/^[0-9a-f]{64}$/);
+    const got = await b.artifactContent(artifact.cid);
+    expect(got.bytes.toString("utf8")).toBe(answer.text);
+    expect(got.sha256).toBe(want);
+    const byJob = await b.artifacts({ job: artifact.provenance.job! });
+    expect(byJob.map((x) => x.cid)).toContain(artifact.cid);
+    console.log(`[artifacts] job output ${artifact.cid} (${artifact.size} B) by ${answer.peer}, job ${artifact.provenance.job}`);
+  });
+
+  it("detects a provider record for a CID its agent does not pin, and does not trust it", async () => {
+    await (b as any).request("POST", `/v1/artifacts/${secretCid}/false-provider`);
+    const providers = await waitFor(
+      "alice sees two provider records",
+      async () => {
+        const list = await a.providers(secretCid, { verify: true });
+        return list.length >= 2 ? list : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    const self = providers.find((p) => p.self)!;
+    const liar = providers.find((p) => !p.self)!;
+    expect(self.verified).toBe(true);
+    expect(liar.name).toBe("bob");
+    expect(liar.verified).toBe(false);
+    expect(liar.reason).toMatch(/does not pin|could not produce/);
+    console.log(`[artifacts] bob's false provider record: not trusted (${liar.reason})`);
+  });
+
+  it("fetches a model the storage policy wants once a peer publishes it", async () => {
+    const pub = await a.publishModel(TINY);
+    expect(pub.cid).toMatch(/^baf[yk]/);
+    const got = await waitFor("bob pulled the wanted tiny model on his own", async () => (await b.localModels()).find((m) => m.name === TINY), { timeoutMs: 120_000 });
+    expect(got.sha256).toBe(pub.sha256);
+    expect(got.file.startsWith(bobModels)).toBe(true);
+    await waitFor("bob announced himself as a provider", async () => ((await b.providers(pub.cid)).some((p) => p.self) ? true : undefined), { timeoutMs: 30_000 });
+    console.log(`[artifacts] bob auto-pulled ${TINY} (${pub.cid}) as the storage policy wants`);
+  });
+
+  it("rejects truncated and tampered model transfers: nothing pinned, registered or left on disk", async () => {
+    // The "model" the forged registrations describe, and what their CIDs really hold.
+    const full = randomBytes(20_000).toString("hex"); // 40,000 ASCII bytes
+    const truncated = full.slice(0, 20_000);
+    const tampered = `${full.slice(0, 30_000)}${full[30_000] === "a" ? "b" : "a"}${full.slice(30_001)}`;
+    const truncatedCid = (await a.putArtifact({ content: truncated, name: "model head", kind: "bundle", mime: "application/octet-stream" })).cid;
+    const tamperedCid = (await a.putArtifact({ content: tampered, name: "model tampered", kind: "bundle", mime: "application/octet-stream" })).cid;
+    await (a as any).request("POST", "/v1/artifacts/forge-model", { cid: truncatedCid, name: "tiny-truncated", size: full.length, sha256: sha256(full) });
+    await (a as any).request("POST", "/v1/artifacts/forge-model", { cid: tamperedCid, name: "tiny-tampered", size: full.length, sha256: sha256(full) });
+    const bobIpfs = String((await b.ipfs()).apiUrl);
+    const bobAgent = (await statusOf(bob)).agentPubKey;
+    for (const [name, cid] of [["tiny-truncated", truncatedCid], ["tiny-tampered", tamperedCid]] as const) {
+      await waitFor(`bob sees ${name}`, async () => ((await b.artifacts({ name })).length ? true : undefined), { timeoutMs: 60_000 });
+      const err = await b.pullModel({ ref: name }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err, `${name} must be rejected`).toBeInstanceOf(Error);
+      expect(err!.message).toMatch(/registered with \d+ bytes and sha256/);
+      console.log(`[artifacts] ${name} rejected: ${err!.message.slice(0, 160)}`);
+      expect(await kuboPinned(bobIpfs, cid)).toBe(false);
+      expect((await b.localModels()).map((m) => m.name)).not.toContain(name);
+      const mine = (await b.artifacts({ cid })).filter((x) => x.author === bobAgent);
+      expect(mine).toEqual([]);
+      expect((await b.providers(cid)).some((p) => p.self)).toBe(false);
+    }
+    expect(readdirSync(bobModels).filter((f) => f.includes(".partial"))).toEqual([]);
+  });
+
+  it("pulls Qwen from alice by CID with progress, survives its kubo being killed mid-transfer, then loads and generates on bob", async () => {
+    const published = await a.publishModel(QWEN);
+    expect(published.sha256).toBe(QWEN_SHA);
+    console.log(`[artifacts] alice published ${QWEN}: ${published.cid}, add ${published.addMs} ms, announce ${published.announceMs} ms`);
+    await waitFor("bob sees the model artifact and its provider", async () => ((await b.shards({})).find((r) => r.cid === published.cid && r.replicas >= 1) ? true : undefined), { timeoutMs: 120_000 });
+
+    const events: PullProgress[] = [];
+    let killed = false;
+    const bobKuboPid = Number((await b.ipfs()).pid);
+    const pulled = await b.pullModel(
+      { ref: published.cid },
+      {
+        onProgress: (p) => {
+          events.push(p);
+          if (!killed && p.type === "pull:progress" && Number(p.percent) >= 15) {
+            killed = true;
+            console.log(`[artifacts] SIGKILL bob's kubo (pid ${bobKuboPid}) at ${String(p.percent)}%`);
+            process.kill(bobKuboPid, "SIGKILL");
+          }
+        },
+      },
+    );
+    expect(killed).toBe(true);
+    expect(pulled).toMatchObject({ name: QWEN, cid: published.cid, sha256: QWEN_SHA, size: 491_400_064, alreadyPresent: false });
+    expect(pulled.resumed).toBeGreaterThanOrEqual(1);
+    expect(events.some((e) => e.type === "pull:resumed")).toBe(true);
+    expect(events.filter((e) => e.type === "pull:progress").length).toBeGreaterThan(2);
+    const ipfsB = await b.ipfs();
+    expect(ipfsB.restarts).toBe(1);
+    expect(await kuboPinned(String(ipfsB.apiUrl), published.cid)).toBe(true);
+    console.log(`[artifacts] bob pulled ${QWEN} in ${pulled.transferMs} ms (${(491.4 / (pulled.transferMs / 1000)).toFixed(0)} MB/s incl. the kill), verified in ${pulled.verifyMs} ms, resumed ${pulled.resumed}×`);
+
+    // bob's provider record reaches alice through the DHT; both providers then prove they hold it.
+    let last = "";
+    const row = await waitFor(
+      "alice counts 2 verified replicas",
+      async () => {
+        const r = (await a.shards({ verify: true })).find((x) => x.cid === published.cid);
+        last = JSON.stringify(r?.providers.map((p) => [p.name, p.verified, p.reason]));
+        return r && r.replicas === 2 ? r : undefined;
+      },
+      { timeoutMs: 60_000, diagnostics: async () => last },
+    );
+    expect(row.providers.every((p) => p.verified)).toBe(true);
+    expect(row.underReplicated).toBe(false);
+
+    // The capability now advertises the CID; bob serves Qwen alone once alice is gone.
+    const sb = await statusOf(bob);
+    await waitFor("alice sees bob's capability with Qwen's CID", async () => ((await peersOf(alice)).find((p) => p.agent === sb.agentPubKey)?.models.includes(QWEN) ? true : undefined), {
+      timeoutMs: 60_000,
+    });
+    await alice.kill("SIGTERM");
+    await waitFor("bob sees alice offline", async () => ((await peersOf(bob)).find((p) => p.name === "alice")?.online === false ? true : undefined), { timeoutMs: 60_000 });
+    const loaded = await b.loadModel(QWEN);
+    expect(loaded.loaded).toBe(true);
+    const answer = await b.ask({ model: QWEN, prompt: "What is the capital of France? Answer with one word.", max_tokens: 8, temperature: 0 });
+    expect(answer.peer).toBe("bob");
+    expect(answer.text).toMatch(/Paris/i);
+    console.log(`[artifacts] bob generated with the pulled Qwen: ${JSON.stringify(answer.text)}`);
+  });
+});

@@ -1,0 +1,121 @@
+// Fast tests of the artifacts seam's pure parts: the storage policy loader (errors name file and
+// key), LRU cache eviction, the chunking recorded in a model artifact's mime, block ↔ CID checks,
+// the kubo config the daemon writes, and the `ripple shards` table.
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { lruEvictions } from "../src/artifacts/cache-ledger.ts";
+import { meshKuboConfig, multiaddrToHttpUrl } from "../src/artifacts/kubo-supervisor.ts";
+import { chunkingFromMime, looksLikeCid, modelMime } from "../src/artifacts/model-shards.ts";
+import { blockMatchesCid } from "../src/artifacts/provider-check.ts";
+import { formatShards } from "../src/artifacts/shards-format.ts";
+import { defaultStoragePolicyFile, loadStoragePolicy, modelChunking, StoragePolicyError, storagePolicyFileFor } from "../src/artifacts/storage-policy.ts";
+import { CID } from "../src/artifacts/ipfs-store.ts";
+
+const dir = mkdtempSync("/tmp/rm-artifacts-units-");
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function policyWith(edit: (text: string) => string): string {
+  const file = join(dir, `p-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, edit(readFileSync(defaultStoragePolicyFile, "utf8")));
+  return file;
+}
+
+describe("storage policy", () => {
+  it("loads the shipped manifest", () => {
+    const p = loadStoragePolicy();
+    expect(p.replication.min_providers).toBeGreaterThanOrEqual(1);
+    expect(p.cache.eviction).toBe("lru");
+    expect(modelChunking(p)).toEqual({ chunker: "size-1048576", rawLeaves: true, cidVersion: 1 });
+  });
+
+  it("names the file and the key of an unknown or bad key", () => {
+    const unknown = policyWith((t) => t.replace("prefer_local: true", "prefer_local: true\n  prefer_lokal: true"));
+    expect(() => loadStoragePolicy(unknown)).toThrow(StoragePolicyError);
+    expect(() => loadStoragePolicy(unknown)).toThrow(new RegExp(`${unknown} is not a valid storage policy: key replication.*prefer_lokal`));
+    const badChunker = policyWith((t) => t.replace("chunker: size-1048576", "chunker: rabin"));
+    expect(() => loadStoragePolicy(badChunker)).toThrow(/key models\.chunker: a fixed-size chunker/);
+    const tooBig = policyWith((t) => t.replace("inline_output_max_bytes: 16384", "inline_output_max_bytes: 70000"));
+    expect(() => loadStoragePolicy(tooBig)).toThrow(/key artifacts\.inline_output_max_bytes/);
+    const notYaml = policyWith(() => "version: [1");
+    expect(() => loadStoragePolicy(notYaml)).toThrow(new RegExp(`${notYaml} is not a valid storage policy`));
+    expect(() => loadStoragePolicy(join(dir, "missing.yaml"))).toThrow(/missing\.yaml is not a valid storage policy: the file does not exist/);
+  });
+
+  it("prefers the data dir's own policy, and an explicit file over both", () => {
+    expect(storagePolicyFileFor(dir)).toBe(defaultStoragePolicyFile);
+    writeFileSync(join(dir, "storage_policy.yaml"), readFileSync(defaultStoragePolicyFile));
+    expect(storagePolicyFileFor(dir)).toBe(join(dir, "storage_policy.yaml"));
+    expect(storagePolicyFileFor(dir, "/x.yaml")).toBe("/x.yaml");
+  });
+});
+
+describe("LRU cache eviction", () => {
+  const e = (cid: string, bytes: number, lastAccessMs: number) => ({ cid, bytes, lastAccessMs });
+  it("evicts the least recently used until the rest fit", () => {
+    const entries = [e("a", 40, 3), e("b", 30, 1), e("c", 50, 2)];
+    expect(lruEvictions(entries, 200)).toEqual([]);
+    expect(lruEvictions(entries, 100).map((x) => x.cid)).toEqual(["b"]);
+    expect(lruEvictions(entries, 45).map((x) => x.cid)).toEqual(["b", "c"]);
+    expect(lruEvictions(entries, 0).map((x) => x.cid)).toEqual(["b", "c", "a"]);
+  });
+});
+
+describe("model chunking recorded in the mime", () => {
+  it("round-trips and refuses what cannot be reproduced", () => {
+    const c = { chunker: "size-1048576", rawLeaves: true, cidVersion: 1 as const };
+    expect(modelMime(c)).toBe("application/vnd.gguf; chunker=size-1048576; raw-leaves=1; cid-version=1");
+    expect(chunkingFromMime(modelMime(c))).toEqual(c);
+    expect(chunkingFromMime("application/vnd.gguf")).toBeNull();
+    expect(chunkingFromMime("application/vnd.gguf; chunker=rabin; raw-leaves=1; cid-version=1")).toBeNull();
+    expect(chunkingFromMime("text/plain; chunker=size-1; raw-leaves=1; cid-version=1")).toBeNull();
+  });
+});
+
+describe("blocks and CIDs", () => {
+  it("accepts exactly the bytes a raw CID names", () => {
+    const bytes = Buffer.from("hello ripple");
+    const digest = createHash("sha256").update(bytes).digest();
+    // CIDv1, raw (0x55), sha2-256 multihash (0x12, 32 bytes)
+    const cid = CID.decode(Uint8Array.from([0x01, 0x55, 0x12, 0x20, ...digest])).toString();
+    expect(cid).toMatch(/^bafkrei/);
+    expect(looksLikeCid(cid)).toBe(true);
+    expect(looksLikeCid("qwen2.5-coder-0.5b-instruct-q4_k_m")).toBe(false);
+    expect(blockMatchesCid(cid, bytes)).toBe(true);
+    expect(blockMatchesCid(cid, Buffer.from("hello rippl3"))).toBe(false);
+    expect(blockMatchesCid("not-a-cid", bytes)).toBe(false);
+  });
+});
+
+describe("kubo config", () => {
+  it("keeps API and gateway on loopback, drops bootstrap/DHT/mDNS/telemetry, TCP only", () => {
+    const c = meshKuboConfig({ Bootstrap: ["/dnsaddr/bootstrap.libp2p.io/p2p/x"], Addresses: {} }, { apiPort: 5001, gatewayPort: 8080, swarmPort: 4001, swarmBind: "lan" });
+    expect(c.Addresses).toMatchObject({ API: "/ip4/127.0.0.1/tcp/5001", Gateway: "/ip4/127.0.0.1/tcp/8080", Swarm: ["/ip4/0.0.0.0/tcp/4001"] });
+    expect(c.Bootstrap).toEqual([]);
+    expect(c.Routing.Type).toBe("none");
+    expect(c.Discovery.MDNS.Enabled).toBe(false);
+    expect(c.AutoConf.Enabled).toBe(false);
+    expect(c.Swarm.Transports.Network).toMatchObject({ QUIC: false, TCP: true });
+    expect(c.Plugins.Plugins.telemetry.Config.Mode).toBe("off");
+    expect(meshKuboConfig({}, { apiPort: 1, gatewayPort: 2, swarmPort: 3, swarmBind: "loopback" }).Addresses.Swarm).toEqual(["/ip4/127.0.0.1/tcp/3"]);
+    expect(multiaddrToHttpUrl("/ip4/127.0.0.1/tcp/5001")).toBe("http://127.0.0.1:5001");
+    expect(multiaddrToHttpUrl("/ip6/::1/tcp/5001")).toBe("http://[::1]:5001");
+  });
+});
+
+describe("ripple shards table", () => {
+  it("shows models × peers with replicas against the policy", () => {
+    const p = (name: string, over: object) => ({ agent: `uhCAk${name}`, name, peerId: "p", online: true, self: false, verified: true, reason: null, ...over });
+    const out = formatShards(
+      [
+        { name: "qwen", cid: "bafybeigdyrztqwenqwenqwenqwen", sha256: "a".repeat(64), size: 491_400_064, publishedBy: ["x"], providers: [p("alice", { self: true }), p("bob", {}), p("mallory", { verified: false, reason: "no block" })], replicas: 2, minProviders: 2, underReplicated: false, local: true },
+        { name: "tiny", cid: "bafkreitiny", sha256: "b".repeat(64), size: 522_368, publishedBy: ["x"], providers: [p("bob", {})], replicas: 1, minProviders: 2, underReplicated: true, local: false },
+      ],
+      true,
+    );
+    expect(out).toMatch(/MODEL\s+CID\s+SIZE\s+REPLICAS\s+bob\s+mallory\s+this node/);
+    expect(out).toMatch(/qwen\s+bafybeigdy…enqwen\s+491\.4 MB\s+2\/2\s+✓\s+✗\s+✓/);
+    expect(out).toMatch(/tiny\s+bafkreitiny\s+0\.5 MB\s+1\/2 \(under\)\s+✓\s+-\s+-/);
+  });
+});

@@ -1,0 +1,223 @@
+// The web UI in a real browser (Debian's Chromium driven by playwright-core; no browser download)
+// against two real daemons on a real local mesh (conductors, libp2p, the real models): every page
+// loads without console errors; a prompt from the Console streams its experts' tokens, then the
+// merged answer and its votes, and the job appears on the Jobs page; a single-model answer grows as
+// it streams; a SIGKILLed peer turns offline on the Peers page within the liveness window without a
+// reload; a stopped daemon makes the page say so and reconnect. Screenshots of each page go to
+// docs/screenshots/ (the README shows them).
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { repoRoot } from "../setup/paths.mjs";
+import { RippleDaemon } from "./support/ripple-process.ts";
+import { describeViews, killNodeHard, seesOnline, statusOf } from "./support/mesh-views.ts";
+import { waitFor } from "./support/wait-for.ts";
+
+const chromiumPath = process.env.RIPPLE_CHROMIUM ?? "/usr/bin/chromium";
+const shotsDir = join(repoRoot, "docs", "screenshots");
+const livenessWindowMs = 8000;
+const dirs: string[] = [];
+const nodes: RippleDaemon[] = [];
+let browser: Browser | undefined;
+
+function startNode(name: string): RippleDaemon {
+  const dataDir = RippleDaemon.tempDir(`rm-ui-${name}-`);
+  dirs.push(dataDir);
+  const node = RippleDaemon.up(name, dataDir, ["--no-measure", "--liveness-window", String(livenessWindowMs)]);
+  nodes.push(node);
+  return node;
+}
+
+afterAll(async () => {
+  await browser?.close().catch(() => {});
+  await Promise.all(nodes.map((n) => n.kill("SIGTERM")));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}, 90_000);
+
+const live = () => nodes.filter((n) => n.exitCode === undefined);
+const diagnostics = () => describeViews(live());
+
+/** Console errors and uncaught exceptions of a page, as they happen. */
+function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(`console: ${m.text()} (${m.location().url})`);
+  });
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  page.on("requestfailed", (r) => errors.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText ?? ""}`));
+  return errors;
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(shotsDir, { recursive: true });
+  await page.screenshot({ path: join(shotsDir, `${name}.png`), fullPage: true });
+}
+
+/** Navigates by the tab (a hash change, not a reload) and waits for the page's root. */
+async function openTab(page: Page, tab: string, root: string): Promise<void> {
+  await page.click(`[data-testid="nav-${tab}"]`);
+  await page.waitForSelector(`[data-testid="${root}"]`, { timeout: 15_000 });
+}
+
+describe("the web UI in Chromium on a 2-node local mesh", { timeout: 600_000 }, () => {
+  let alice: RippleDaemon, bob: RippleDaemon;
+  let url: string;
+  let page: Page;
+  let errors: string[];
+
+  beforeAll(async () => {
+    expect(existsSync(chromiumPath), `${chromiumPath} is missing: run \`npm run setup\` (it installs Debian's chromium)`).toBe(true);
+    expect(existsSync(join(repoRoot, "ui", "dist", "index.html")), "ui/dist is not built: run `npm run setup`").toBe(true);
+    [alice, bob] = [startNode("alice"), startNode("bob")];
+    // Chromium starts while the conductors install the hApp.
+    browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+    await Promise.all([alice, bob].map((n) => n.waitUntilRunning()));
+    const agents = await Promise.all([alice, bob].map(async (n) => (await statusOf(n)).agentPubKey!));
+    await waitFor("both nodes see each other online", async () => ((await Promise.all([alice, bob].map((n) => seesOnline(n, agents)))).every(Boolean) ? true : undefined), {
+      timeoutMs: 180_000,
+      diagnostics,
+    });
+    url = (await statusOf(alice)).api!;
+    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    errors = watchErrors(page);
+  }, 300_000);
+
+  it("loads every page without console errors, each showing the node's real state", async () => {
+    const aliceStatus = await statusOf(alice);
+    await page.goto(`${url}/`);
+    // Marks this document: if the page were reloaded later, the mark would be gone.
+    // (Code run in the page is passed as text: this file is type-checked without the DOM's types.)
+    await page.evaluate("window.__sameDocument = true");
+
+    await page.waitForSelector('[data-testid="page-peers"]');
+    await page.waitForSelector('[data-testid="peer-row"][data-peer="bob"][data-online="true"]', { timeout: 15_000 });
+    await page.waitForSelector('[data-testid="topology"] [data-peer="alice"].tnode-self');
+    expect(await page.locator('[data-testid="peer-row"]').count()).toBe(2);
+    expect(await page.textContent('[data-testid="whoami"]')).toContain("alice");
+
+    await openTab(page, "shards", "page-shards");
+    await page.waitForSelector('[data-testid="shard-row"][data-model="qwen2.5-coder-0.5b-instruct-q4_k_m"]');
+    const qwenRow = await page.textContent('[data-testid="shard-row"][data-model="qwen2.5-coder-0.5b-instruct-q4_k_m"]');
+    expect(qwenRow).toMatch(/on disk|loaded/);
+    expect(qwenRow).toContain("served");
+    expect(qwenRow).toContain("—"); // no CID until models are stored in IPFS
+    await shot(page, "shards");
+
+    await openTab(page, "jobs", "page-jobs");
+    await page.waitForSelector('[data-testid="no-jobs"]');
+
+    await openTab(page, "node", "page-node");
+    await page.waitForSelector('[data-testid="policies"]');
+    expect(await page.textContent('[data-testid="agent-key"]')).toBe(aliceStatus.agentPubKey);
+    expect(await page.textContent('[data-testid="peer-id"]')).toBe(aliceStatus.peerId);
+    await shot(page, "node");
+
+    await openTab(page, "console", "page-console");
+    await page.waitForSelector('[data-testid="console-submit"]');
+
+    await openTab(page, "peers", "page-peers");
+    await page.waitForSelector('[data-testid="peer-row"][data-peer="bob"][data-online="true"]');
+    await shot(page, "peers");
+    expect(errors).toEqual([]);
+  });
+
+  it("streams an MOE prompt from the Console, then shows the answer and its votes; the job is on the Jobs page", async () => {
+    await openTab(page, "console", "page-console");
+    await page.fill('[data-testid="console-prompt"]', "What is the capital of France?");
+    await page.fill('[data-testid="console-experts"]', "3");
+    // Records, in the page, every change of the streamed text and when the votes appear.
+    await page.evaluate(`
+      window.__seen = [];
+      new MutationObserver(() => {
+        const texts = [...document.querySelectorAll('[data-testid="slot-text"]')].map((e) => e.textContent ?? "");
+        window.__seen.push({ t: performance.now(), len: texts.join("").length, votes: document.querySelector('[data-testid="votes"]') !== null });
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    `);
+    const submitted = Date.now();
+    await page.click('[data-testid="console-submit"]');
+    await page.waitForSelector('[data-testid="console-outcome"] [data-testid="votes"]', { timeout: 300_000 });
+    console.log(`[ui-browser] MOE answered in the console after ${((Date.now() - submitted) / 1000).toFixed(1)} s`);
+
+    const seen = (await page.evaluate("window.__seen")) as Array<{ t: number; len: number; votes: boolean }>;
+    const beforeVotes = seen.filter((s) => !s.votes);
+    const lengths = [...new Set(beforeVotes.map((s) => s.len).filter((l) => l > 0))];
+    // Tokens arrived while the job ran, in more than one step, before the votes were shown.
+    expect(lengths.length, JSON.stringify(seen.slice(0, 40))).toBeGreaterThanOrEqual(2);
+    expect(lengths).toEqual([...lengths].sort((a, b) => a - b));
+
+    const answer = (await page.textContent('[data-testid="console-outcome"] [data-testid="final-answer"]')) ?? "";
+    console.log(`[ui-browser] answer: ${JSON.stringify(answer)}`);
+    expect(answer.toLowerCase()).toContain("paris");
+    const votes = await page.locator('[data-testid="console-outcome"] [data-testid="vote-row"]').count();
+    expect(votes).toBeGreaterThanOrEqual(2);
+    expect(await page.locator('[data-testid="console-outcome"] [data-testid="vote-row"][data-agreed="true"]').count()).toBeGreaterThanOrEqual(1);
+    const trace = (await page.textContent('[data-testid="console-outcome"] [data-testid="trace-id"]'))!;
+    expect(trace).toMatch(/^[0-9a-f-]{36}$/);
+    await shot(page, "console");
+
+    // The same job, from the daemon's history, on the Jobs page and its detail page.
+    await openTab(page, "jobs", "page-jobs");
+    await page.waitForSelector(`[data-testid="job-row"][data-trace="${trace}"][data-status="done"]`, { timeout: 10_000 });
+    await shot(page, "jobs");
+    await page.click(`[data-testid="job-row"][data-trace="${trace}"] a`);
+    await page.waitForSelector('[data-testid="page-job-detail"] [data-testid="votes"]');
+    expect((await page.textContent('[data-testid="page-job-detail"] [data-testid="final-answer"]'))?.toLowerCase()).toContain("paris");
+    expect(await page.textContent('[data-testid="page-job-detail"] [data-testid="trace-id"]')).toBe(trace);
+    expect(await page.locator('[data-testid="page-job-detail"] [data-testid="slot-stream"]').count()).toBe(votes);
+    // Each expert's panel says it answered (moe:answer events, or the result's votes).
+    expect(await page.locator('[data-testid="page-job-detail"] [data-testid="slot-stream"].stream-done').count()).toBe(votes);
+    await shot(page, "job-detail");
+    expect(errors).toEqual([]);
+  });
+
+  it("streams a single model's answer into the Console as it is generated", async () => {
+    await openTab(page, "console", "page-console");
+    await page.click('label:has([data-testid="console-mode-ask"])');
+    await page.selectOption('[data-testid="console-model"]', "qwen2.5-coder-0.5b-instruct-q4_k_m");
+    await page.fill('[data-testid="console-prompt"]', "Write a short poem about rivers.");
+    const lengths: number[] = [];
+    await page.click('[data-testid="console-submit"]');
+    const deadline = Date.now() + 180_000;
+    while (Date.now() < deadline) {
+      const len = ((await page.textContent('[data-testid="console-run"] [data-testid="stream"]').catch(() => "")) ?? "").length;
+      if (len > 0 && len !== lengths.at(-1)) lengths.push(len);
+      if (await page.locator('[data-testid="ask-result"]').count()) break;
+      await page.waitForTimeout(50);
+    }
+    await page.waitForSelector('[data-testid="ask-result"]', { timeout: 5000 });
+    // Observed growing at least twice before the final result arrived.
+    expect(lengths.length, JSON.stringify(lengths)).toBeGreaterThanOrEqual(3);
+    expect(await page.textContent('[data-testid="ask-result"]')).toMatch(/alice|bob/);
+    expect(errors).toEqual([]);
+  });
+
+  it("shows a SIGKILLed peer offline on the Peers page within the liveness window, without a reload", async () => {
+    await openTab(page, "peers", "page-peers");
+    await page.waitForSelector('[data-testid="peer-row"][data-peer="bob"][data-online="true"]');
+    const children = execFileSync("pgrep", ["-P", String(bob.pid)]).toString().trim().split("\n").filter(Boolean).map(Number);
+    const killedAt = Date.now();
+    killNodeHard(bob.pid, children);
+    await page.waitForSelector('[data-testid="peer-row"][data-peer="bob"][data-online="false"]', { timeout: livenessWindowMs + 10_000 });
+    const afterMs = Date.now() - killedAt;
+    console.log(`[ui-browser] bob shown offline ${(afterMs / 1000).toFixed(1)} s after SIGKILL (window ${livenessWindowMs / 1000} s)`);
+    // The daemon judges liveness every second and the event reaches the page at once.
+    expect(afterMs).toBeLessThan(livenessWindowMs + 4000);
+    expect(await page.getAttribute('[data-testid="topology"] [data-peer="bob"]', "data-online")).toBe("false");
+    expect(await page.evaluate("window.__sameDocument === true")).toBe(true);
+    await shot(page, "peers-offline");
+    expect(errors).toEqual([]);
+  });
+
+  it("says the daemon is unreachable when it stops, and keeps trying to reconnect", async () => {
+    await alice.kill("SIGTERM");
+    await page.waitForSelector('[data-testid="connection-banner"][data-state="unreachable"]', { timeout: 15_000 });
+    expect(await page.textContent('[data-testid="connection-banner"]')).toMatch(/Reconnecting (in \d+ s|now) \(attempt \d+\)/);
+    // The last known state stays on screen under the banner.
+    expect(await page.locator('[data-testid="peer-row"]').count()).toBe(2);
+    await shot(page, "unreachable");
+    // Failed reconnects are expected now; nothing else may have gone wrong.
+    expect(errors.filter((e) => !/ERR_CONNECTION_REFUSED|WebSocket connection|Failed to load resource/.test(e))).toEqual([]);
+  });
+});

@@ -1,0 +1,92 @@
+// Requests to the daemon that served this page (same origin, so the API's Host/Origin guard lets
+// them through). Every call has a time limit; failures become ApiError with the daemon's message and fix.
+import { SseParser } from "../lib/sse-parser.ts";
+import type { ApiErrorBody } from "./types.ts";
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly fix: string,
+    readonly status: number,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+async function errorOf(res: Response): Promise<ApiError> {
+  let body: Partial<ApiErrorBody> | undefined;
+  try {
+    body = (await res.json()) as Partial<ApiErrorBody>;
+  } catch {
+    // not JSON
+  }
+  const e = body?.error;
+  return new ApiError(e?.message ?? `the daemon answered ${res.status} ${res.statusText}`, e?.fix ?? "see the daemon's log", res.status, e?.code ?? "http_error");
+}
+
+function unreachable(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const timeout = err instanceof DOMException && (err.name === "TimeoutError" || err.name === "AbortError");
+  return new ApiError(timeout ? "the daemon did not answer in time" : "the daemon is unreachable", "check that `ripple up` is still running", 0, timeout ? "timeout" : "unreachable");
+}
+
+export async function getJson<T>(path: string, timeoutMs = 8000): Promise<T> {
+  try {
+    const res = await fetch(path, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) throw await errorOf(res);
+    return (await res.json()) as T;
+  } catch (err) {
+    throw unreachable(err);
+  }
+}
+
+/**
+ * POSTs `body` asking for server-sent events, and calls `onEvent(name, data)` for each one until the
+ * stream ends. Resolves with the `result` event's data; rejects with the `error` event's error.
+ */
+export async function postStream<R>(path: string, body: unknown, onEvent: (name: string, data: unknown) => void, signal?: AbortSignal): Promise<R> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify(body),
+      ...(signal ? { signal } : {}),
+    });
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw unreachable(err);
+  }
+  if (!res.ok || !res.body) throw await errorOf(res);
+  const parser = new SseParser();
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let result: R | undefined;
+  let failure: ApiError | undefined;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      for (const m of parser.push(value)) {
+        let data: unknown;
+        try {
+          data = JSON.parse(m.data);
+        } catch {
+          continue;
+        }
+        const name = m.event ?? "message";
+        if (name === "result") result = data as R;
+        else if (name === "error") {
+          const e = (data as Partial<ApiErrorBody>).error;
+          failure = new ApiError(e?.message ?? "the job failed", e?.fix ?? "see the daemon's log", 200, e?.code ?? "failed");
+        } else onEvent(name, data);
+      }
+    }
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw unreachable(err);
+  }
+  if (failure) throw failure;
+  if (result === undefined) throw new ApiError("the stream ended without a result", "retry; see the daemon's log if it persists", 200, "incomplete");
+  return result;
+}

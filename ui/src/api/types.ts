@@ -1,0 +1,194 @@
+// The shapes the UI reads from the daemon's local API. They mirror the daemon's own types
+// (node/src/daemon.ts DaemonStatus, node/src/mesh/peer-view.ts PeerInfo, node/src/moe/moe-types.ts,
+// node/src/moe/moe-history.ts); node/test/ui-api-types.test.ts checks at compile time that the
+// daemon's types still fit these, so a change there fails `tsc` instead of the UI at run time.
+// Only type declarations here: this file is imported by the daemon's type check too.
+
+export interface PeerInfo {
+  agent: string;
+  name: string;
+  self: boolean;
+  online: boolean;
+  reason: string;
+  peerId: string;
+  multiaddrs: string[];
+  hardwareClass: string;
+  cpuCores: number;
+  cpuArch: string;
+  ramGb: number;
+  gpu: { vendor: string; model: string; vram_gb: number } | null;
+  models: string[];
+  tokensPerSecond: number;
+  load: { cpu_percent: number; gpu_percent: number; memory_percent: number };
+  activeJobs: number;
+  lastHeartbeatMs: number | null;
+  lastP2pMs: number | null;
+  lastHeardMs: number | null;
+}
+
+export type DaemonPhase = "starting" | "running" | "switching" | "stopping" | "stopped";
+export type MeshState = "connected" | "syncing" | "isolated";
+
+export interface DaemonStatus {
+  name: string;
+  phase: DaemonPhase;
+  pid: number;
+  dataDir: string;
+  api: string | null;
+  uptimeMs: number;
+  hardwareClass: string | null;
+  tokensPerSecond: number | null;
+  network: string;
+  agentPubKey: string | null;
+  peerId: string | null;
+  multiaddrs: string[];
+  relayUrl: string | null;
+  localHost: { url: string; hostPeerId: string; self: boolean } | null;
+  conductor: { pid: number | null; restarts: number } | null;
+  livenessWindowMs: number | null;
+  mesh: { state: MeshState; knownAgents: number; visibleNodes: number; onlineNodes: number };
+}
+
+export interface LocalModel {
+  name: string;
+  sha256: string;
+  bytes: number;
+  file: string;
+  loaded: boolean;
+  /** Not served yet: the artifacts work adds the model's IPFS CID and whether this node pins it. */
+  cid?: string | null;
+  pinned?: boolean;
+}
+
+export interface ModelVote {
+  model: string;
+  expert: string;
+  peer: string;
+  response_hash: string;
+  weight: number;
+  latency_ms: number;
+  agreed: boolean;
+  slot: number;
+  epoch: number;
+  tokens: number;
+  output: string;
+}
+
+export interface MoeResult {
+  response: string;
+  consensus_score: number;
+  consensus_reached: boolean;
+  model_votes: ModelVote[];
+  trace_id: string;
+  task_type: string;
+  job: string | null;
+  wall_ms: number;
+  failed_slots: Array<{ slot: number; expert: string; error: string }>;
+}
+
+export interface AskResult {
+  text: string;
+  model: string;
+  peer: string;
+  tokens: number;
+  promptTokens: number;
+  latencyMs: number;
+  finishReason: string;
+  traceId: string;
+}
+
+export type MoeEvent =
+  | { type: "moe:assigned"; slot: number; expert: string; model: string; peer: string; epoch: number }
+  | { type: "moe:token"; slot: number; text: string }
+  | { type: "moe:answer"; slot: number; expert: string; peer: string; latency_ms: number }
+  | { type: "moe:reassigned"; slot: number; expert: string; from: string; to: string; epoch: number; reason: string };
+
+export type JobStatus = "running" | "done" | "failed";
+
+export interface JobSlot {
+  slot: number;
+  expert: string;
+  model: string;
+  peer: string;
+  epoch: number;
+  text: string;
+  truncated: boolean;
+  chunks: number;
+  answered: boolean;
+  latency_ms: number | null;
+  reassigned: Array<{ from: string; to: string; epoch: number; reason: string }>;
+}
+
+export interface JobRecord {
+  trace_id: string;
+  prompt: string;
+  task_type: string | null;
+  experts: number | null;
+  status: JobStatus;
+  started_ms: number;
+  finished_ms: number | null;
+  slots: JobSlot[];
+  result: MoeResult | null;
+  error: { message: string; code?: string } | null;
+}
+
+export interface JobSummary {
+  trace_id: string;
+  prompt: string;
+  status: JobStatus;
+  started_ms: number;
+  finished_ms: number | null;
+  slots: number;
+  answered: number;
+  peers: string[];
+  response: string | null;
+  consensus_score: number | null;
+  consensus_reached: boolean | null;
+  error: string | null;
+}
+
+/** What arrives on /v1/events (the UI reads these; others are ignored). */
+export type ApiEvent =
+  | { type: "hello"; api: string; version: number; time: string }
+  | { type: "peer:joined" | "peer:online" | "peer:offline"; peer: PeerInfo }
+  | { type: "mesh:joined"; network: string }
+  | { type: "relay:changed"; url: string }
+  | { type: "moe:job-started" | "moe:job-finished"; job: JobSummary }
+  | { type: "moe:job-progress"; trace_id: string; event: MoeEvent }
+  | { type: string; [key: string]: unknown };
+
+export interface ComputePolicy {
+  version: number;
+  inference: { threads: "auto" | number; memory_budget_gb: number; max_concurrent: number; max_queue: number };
+  worker: {
+    serve_assigned_jobs: boolean;
+    allowed_models: string[];
+    max_tokens: number;
+    requesters: { default: "mesh" | "deny"; allow: string[]; deny: string[] };
+  };
+}
+
+export interface InferencePolicySummary {
+  default_task_type: string;
+  task_types: string[];
+  local_tier: {
+    min_parallel: number;
+    max_parallel: number;
+    timeout_ms: number;
+    max_reassignments: number;
+    max_tokens: number;
+    experts: Array<{ name: string; model: string; template: string; weight: number; specialization: string[] }>;
+  };
+  cloud_tier: { enabled: boolean; providers: Array<{ name: string; model: string; weight: number }> };
+  reducer: { strategy: string; min_agreement: number; conflict_resolution: string; require_consensus: boolean };
+  audit: { log_all_responses: boolean; store_disagreements: boolean; trace_id_propagation: boolean };
+}
+
+export interface Policies {
+  compute: ComputePolicy;
+  inference: InferencePolicySummary;
+}
+
+export interface ApiErrorBody {
+  error: { code: string; message: string; fix: string };
+}

@@ -1,0 +1,59 @@
+import { useEffect, useState } from "preact/hooks";
+import { ConnectionBanner } from "./components/ConnectionBanner.tsx";
+import { NavTabs } from "./components/NavTabs.tsx";
+import { StatusPill } from "./components/StatusPill.tsx";
+import { parseRoute, type Route } from "./lib/route.ts";
+import { ConsolePage } from "./pages/ConsolePage.tsx";
+import { JobsPage } from "./pages/JobsPage.tsx";
+import { NodePage } from "./pages/NodePage.tsx";
+import { PeersPage } from "./pages/PeersPage.tsx";
+import { ShardsPage } from "./pages/ShardsPage.tsx";
+import { useStore } from "./state/use-store.ts";
+
+function useRoute(): Route {
+  const [route, setRoute] = useState(parseRoute(location.hash));
+  useEffect(() => {
+    const on = () => setRoute(parseRoute(location.hash));
+    addEventListener("hashchange", on);
+    return () => removeEventListener("hashchange", on);
+  }, []);
+  return route;
+}
+
+export function App() {
+  const route = useRoute();
+  const state = useStore();
+  const status = state.status.state === "ready" ? state.status.value : state.status.state === "error" ? state.status.last : undefined;
+  const running = state.jobs.state === "ready" ? state.jobs.value.filter((j) => j.status === "running").length : 0;
+  useEffect(() => {
+    document.title = status ? `${status.name} · Ripple Mesh` : "Ripple Mesh";
+  }, [status?.name]);
+  return (
+    <div class="app">
+      <header class="top">
+        <div class="brand">
+          <span class="logo" aria-hidden="true">◎</span> Ripple Mesh
+        </div>
+        {status ? (
+          <div class="whoami" data-testid="whoami">
+            <span class="strong">{status.name}</span> on <span class="strong">{status.network}</span>{" "}
+            {state.socket.kind === "open" ? (
+              <StatusPill tone={status.mesh.state === "connected" ? "good" : status.mesh.state === "syncing" ? "warn" : "bad"} label={status.mesh.state} />
+            ) : (
+              <StatusPill tone="idle" label="no contact" title="the daemon does not answer: this is the last known state" />
+            )}
+          </div>
+        ) : null}
+        <NavTabs route={route} jobsRunning={running} />
+      </header>
+      <ConnectionBanner socket={state.socket} status={status} />
+      <main class="content">
+        {route.page === "peers" ? <PeersPage /> : null}
+        {route.page === "shards" ? <ShardsPage /> : null}
+        {route.page === "jobs" ? <JobsPage trace={route.trace} /> : null}
+        {route.page === "console" ? <ConsolePage /> : null}
+        {route.page === "node" ? <NodePage /> : null}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,56 @@
+import type { MoeResult } from "../api/types.ts";
+import { formatDuration, truncate } from "../lib/format.ts";
+
+/** Each expert's vote: who ran it where, what it answered, whether it agreed, and how long it took. */
+export function VoteTable(props: { result: MoeResult }) {
+  const { model_votes: votes, failed_slots: failed } = props.result;
+  return (
+    <div class="table-wrap">
+      <table class="table" data-testid="votes">
+        <thead>
+          <tr>
+            <th class="num">Slot</th>
+            <th>Expert</th>
+            <th>Model</th>
+            <th>Peer</th>
+            <th>Vote</th>
+            <th>Agreed</th>
+            <th class="num">Weight</th>
+            <th class="num">Latency</th>
+          </tr>
+        </thead>
+        <tbody>
+          {votes.map((v) => (
+            <tr key={`${v.slot}-${v.epoch}`} data-testid="vote-row" data-agreed={String(v.agreed)}>
+              <td class="num">
+                {v.slot}
+                {v.epoch > 1 ? <span class="muted small"> (epoch {v.epoch})</span> : null}
+              </td>
+              <td>{v.expert}</td>
+              <td class="muted">{v.model}</td>
+              <td>{v.peer}</td>
+              <td title={v.output}>
+                <span class="vote-text">{truncate(v.output, 80) || "(empty)"}</span>
+                <div class="mono muted small" title="sha256 of the response">
+                  {v.response_hash.slice(0, 12)}
+                </div>
+              </td>
+              <td>{v.agreed ? <span class="good">✓ agreed</span> : <span class="bad">✗ disagreed</span>}</td>
+              <td class="num">{v.weight}</td>
+              <td class="num">{formatDuration(v.latency_ms)}</td>
+            </tr>
+          ))}
+          {failed.map((f) => (
+            <tr key={`failed-${f.slot}`} class="row-off" data-testid="failed-slot">
+              <td class="num">{f.slot}</td>
+              <td>{f.expert}</td>
+              <td colSpan={6} class="bad">
+                no answer: {f.error}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,32 @@
+import { Card } from "../components/Card.tsx";
+import { EmptyState } from "../components/EmptyState.tsx";
+import { LoadableView } from "../components/LoadableView.tsx";
+import { ShardMatrix } from "../components/ShardMatrix.tsx";
+import { buildShardMatrix } from "../lib/shards.ts";
+import { useStore } from "../state/use-store.ts";
+
+export function ShardsPage() {
+  const { peers, localModels } = useStore();
+  const local = localModels.state === "ready" ? localModels.value : null;
+  return (
+    <div data-testid="page-shards">
+      <LoadableView value={peers} what="peers">
+        {(list) => {
+          const matrix = buildShardMatrix(list, local);
+          return (
+            <Card title="Models × peers" aside={<span class="muted small">loaded = in memory · on disk = registered here · served = advertised by the peer</span>}>
+              {matrix.rows.length === 0 ? (
+                <EmptyState title="No models yet">
+                  No node of this mesh serves a model. Add one with <code>ripple models add FILE.gguf</code> and restart the node.
+                </EmptyState>
+              ) : (
+                <ShardMatrix matrix={matrix} />
+              )}
+              {localModels.state === "error" ? <div class="warn small">This node's own models could not be read: {localModels.message}</div> : null}
+            </Card>
+          );
+        }}
+      </LoadableView>
+    </div>
+  );
+}

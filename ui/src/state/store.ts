@@ -1,0 +1,152 @@
+// The UI's one state: what the daemon said last (status, peers, local models, jobs, policies), the
+// event stream's state, and per-resource load errors. Filled by `connect()`: REST reads on every
+// (re)connection, live updates from /v1/events, and a slow poll for what has no event (load, last
+// heartbeat, conductor pid). Components read it through useStore().
+import { EventSocket, type SocketState } from "../api/event-socket.ts";
+import { getJson } from "../api/http.ts";
+import type { ApiEvent, DaemonStatus, JobRecord, JobSummary, LocalModel, MoeEvent, PeerInfo, Policies } from "../api/types.ts";
+import { applyJobEvent, upsertJob } from "../lib/jobs.ts";
+
+export type Loadable<T> = { state: "loading" } | { state: "ready"; value: T; at: number } | { state: "error"; message: string; fix: string; last?: T };
+
+export interface UiState {
+  socket: SocketState;
+  status: Loadable<DaemonStatus>;
+  peers: Loadable<PeerInfo[]>;
+  localModels: Loadable<LocalModel[]>;
+  jobs: Loadable<JobSummary[]>;
+  policies: Loadable<Policies>;
+  /** Records of jobs opened on the detail page (and the console's), kept current from events. */
+  jobDetails: Record<string, Loadable<JobRecord>>;
+  /** Events received since the page loaded (shown on the Node page). */
+  eventsSeen: number;
+}
+
+type Listener = () => void;
+
+const POLL_MS = 3000;
+
+export class Store {
+  state: UiState = {
+    socket: { kind: "connecting", attempt: 0 },
+    status: { state: "loading" },
+    peers: { state: "loading" },
+    localModels: { state: "loading" },
+    jobs: { state: "loading" },
+    policies: { state: "loading" },
+    jobDetails: {},
+    eventsSeen: 0,
+  };
+  private readonly listeners = new Set<Listener>();
+  private socket: EventSocket | undefined;
+  private poll: ReturnType<typeof setInterval> | undefined;
+
+  subscribe(l: Listener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  private set(patch: Partial<UiState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const l of this.listeners) l();
+  }
+
+  connect(): void {
+    this.socket = new EventSocket({
+      onEvent: (e) => this.onEvent(e),
+      onState: (socket) => this.set({ socket }),
+      onOpen: () => void this.reloadAll(),
+    });
+    this.socket.start();
+    this.poll = setInterval(() => {
+      if (this.state.socket.kind === "open") void Promise.all([this.load("status", "/v1/status"), this.load("peers", "/v1/peers")]);
+    }, POLL_MS);
+  }
+
+  disconnect(): void {
+    this.socket?.stop();
+    clearInterval(this.poll);
+  }
+
+  retryNow(): void {
+    this.socket?.retryNow();
+  }
+
+  async reloadAll(): Promise<void> {
+    await Promise.all([
+      this.load("status", "/v1/status"),
+      this.load("peers", "/v1/peers"),
+      this.load("localModels", "/v1/models/local"),
+      this.load("jobs", "/v1/jobs"),
+      this.load("policies", "/v1/policies"),
+      ...Object.keys(this.state.jobDetails).map((t) => this.loadJob(t)),
+    ]);
+  }
+
+  async loadJob(trace: string): Promise<void> {
+    if (!this.state.jobDetails[trace]) this.set({ jobDetails: { ...this.state.jobDetails, [trace]: { state: "loading" } } });
+    try {
+      const value = await getJson<JobRecord>(`/v1/jobs/${encodeURIComponent(trace)}`);
+      this.set({ jobDetails: { ...this.state.jobDetails, [trace]: { state: "ready", value, at: Date.now() } } });
+    } catch (err) {
+      const e = err as Error & { fix?: string };
+      this.set({ jobDetails: { ...this.state.jobDetails, [trace]: { state: "error", message: e.message, fix: e.fix ?? "" } } });
+    }
+  }
+
+  async load<K extends "status" | "peers" | "localModels" | "jobs" | "policies">(key: K, path: string): Promise<void> {
+    try {
+      const value = await getJson<unknown>(path);
+      this.set({ [key]: { state: "ready", value, at: Date.now() } } as Partial<UiState>);
+    } catch (err) {
+      const e = err as Error & { fix?: string };
+      const prev = this.state[key];
+      const last = prev.state === "ready" ? prev.value : prev.state === "error" ? prev.last : undefined;
+      this.set({ [key]: { state: "error", message: e.message, fix: e.fix ?? "", ...(last !== undefined ? { last } : {}) } } as Partial<UiState>);
+    }
+  }
+
+  private onEvent(e: ApiEvent): void {
+    const eventsSeen = this.state.eventsSeen + 1;
+    switch (e.type) {
+      case "peer:joined":
+      case "peer:online":
+      case "peer:offline":
+        this.set({ eventsSeen, peers: withPeer(this.state.peers, (e as { peer: PeerInfo }).peer) });
+        return;
+      case "mesh:joined":
+      case "relay:changed":
+        this.set({ eventsSeen });
+        void this.reloadAll();
+        return;
+      case "moe:job-started":
+      case "moe:job-finished": {
+        const job = (e as { job: JobSummary }).job;
+        const jobs = this.state.jobs.state === "ready" ? upsertJob(this.state.jobs.value, job) : [job];
+        this.set({ eventsSeen, jobs: { state: "ready", value: jobs, at: Date.now() } });
+        // A finished job's record has its result: fetch it for any page showing it.
+        if (e.type === "moe:job-finished" && this.state.jobDetails[job.trace_id]) void this.loadJob(job.trace_id);
+        return;
+      }
+      case "moe:job-progress": {
+        const { trace_id, event } = e as { trace_id: string; event: MoeEvent };
+        const detail = this.state.jobDetails[trace_id];
+        if (detail?.state === "ready") {
+          this.set({ eventsSeen, jobDetails: { ...this.state.jobDetails, [trace_id]: { ...detail, value: applyJobEvent(detail.value, event) } } });
+        } else this.set({ eventsSeen });
+        return;
+      }
+      default:
+        this.set({ eventsSeen });
+    }
+  }
+}
+
+/** The peer list with `peer` replaced (or added), in the daemon's order: this node first, then by name. */
+export function withPeer(list: Loadable<PeerInfo[]>, peer: PeerInfo): Loadable<PeerInfo[]> {
+  const peers = list.state === "ready" ? list.value : list.state === "error" ? (list.last ?? []) : [];
+  const next = [...peers.filter((p) => p.agent !== peer.agent), peer].sort((a, b) => Number(b.self) - Number(a.self) || a.name.localeCompare(b.name) || a.agent.localeCompare(b.agent));
+  return { state: "ready", value: next, at: Date.now() };
+}
+
+export const store = new Store();
