@@ -173,6 +173,7 @@ export class Daemon {
       log,
       emit: (event) => this.events.emit("event", event),
       storeOutput: (o) => meshArtifacts.jobHooks().storeOutput(o),
+      payloads: { store: (p) => meshArtifacts.jobHooks().storePayload(p), register: (cid, p, job) => meshArtifacts.jobHooks().registerPayload(cid, p, job) },
     });
     await meshInference.start();
     this.meshInference = meshInference;

@@ -39,7 +39,7 @@ const tmp = (prefix: string) => {
 // Outputs above 8 bytes go to IPFS, so any real answer becomes an artifact.
 const policyDir = tmp("rm-art-policy-");
 const policyFile = join(policyDir, "storage_policy.yaml");
-const policyText = readFileSync(defaultStoragePolicyFile, "utf8").replace("inline_output_max_bytes: 16384", "inline_output_max_bytes: 8").replace("swarm_bind: lan", "swarm_bind: loopback");
+const policyText = readFileSync(defaultStoragePolicyFile, "utf8").replace("inline_output_max_bytes: 16384", "inline_output_max_bytes: 8").replace("inline_prompt_max_bytes: 16384", "inline_prompt_max_bytes: 8").replace("swarm_bind: lan", "swarm_bind: loopback");
 writeFileSync(policyFile, policyText);
 // bob's policy also wants the tiny model: he fetches it on his own once a peer publishes it.
 const bobPolicyFile = join(policyDir, "bob_storage_policy.yaml");
@@ -124,6 +124,9 @@ describe("artifacts and model shards on a 2-node local mesh", { timeout: 900_000
     expect(got.sha256).toBe(want);
     const byJob = await b.artifacts({ job: artifact.provenance.job! });
     expect(byJob.map((x) => x.cid)).toContain(artifact.cid);
+    // The job's prompt (its payload) was above the prompt threshold too: in IPFS, registered by bob.
+    const prompt = await waitFor("the job's prompt artifact", async () => (await b.artifacts({ job: artifact.provenance.job! })).find((x) => x.kind === "prompt"), { timeoutMs: 60_000 });
+    expect((await b.artifactContent(prompt.cid)).bytes.toString("utf8")).toContain("Say something.");
     console.log(`[artifacts] job output ${artifact.cid} (${artifact.size} B) by ${answer.peer}, job ${artifact.provenance.job}`);
   });
 

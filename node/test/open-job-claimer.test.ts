@@ -86,6 +86,14 @@ describe("open job claimer", () => {
     expect([...off.claims, ...narrow.claims]).toEqual([]);
   });
 
+  it("reads the slots from the job's requirements when the payload is in IPFS", async () => {
+    const job = openJob(9, alice, []);
+    const inIpfs = { ...job, entry: { ...job.entry, payload_inline: null, payload_cid: "bafkreiexample", requirements: JSON.stringify({ task_type: "short_answer", slots: [{ slot: 0, model: qwen, kind: "model", max_tokens: 48 }, { slot: 1, model: "gemma-3-270m-q4_k_m", kind: "model", max_tokens: 48 }] }) } };
+    const { claimer, claims } = setup([inIpfs]);
+    expect(await claimer.poll()).toBe(1);
+    expect(claims).toEqual([{ job: 9, slot: 0 }]);
+  });
+
   it("skips a job whose payload is not an MOE slot list", async () => {
     const bad = { ...openJob(7, alice, []), entry: { ...openJob(7, alice, []).entry, payload_inline: "not json" } };
     const { claimer, claims } = setup([bad, openJob(8, alice, [{ slot: 0, model: qwen }])]);

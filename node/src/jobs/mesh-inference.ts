@@ -8,7 +8,7 @@ import type { NodeInference } from "../inference/node-inference.ts";
 import type { Logger } from "../log.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 import { MoeAudit } from "../moe/moe-audit.ts";
-import { MoeCoordinator } from "../moe/moe-coordinator.ts";
+import { MoeCoordinator, type JobPayloadStore } from "../moe/moe-coordinator.ts";
 import type { MoeRequest, MoeResult } from "../moe/moe-types.ts";
 import type { Dispatch } from "../moe/slot-runner.ts";
 import type { P2pNode } from "../p2p/p2p-node.ts";
@@ -30,6 +30,8 @@ export interface MeshInferenceOptions {
   env?: NodeJS.ProcessEnv;
   /** Large outputs to IPFS (artifacts/mesh-artifacts.ts); without it outputs stay inline. */
   storeOutput?: (o: { output: string; job: string; modelSha256: string }) => Promise<string | null>;
+  /** Large job payloads (prompts) to IPFS; without it payloads stay inline. */
+  payloads?: JobPayloadStore;
 }
 
 export class MeshInference {
@@ -71,6 +73,7 @@ export class MeshInference {
       peers: opts.peers,
       dispatch: this.dispatch,
       audit: new MoeAudit(opts.dataDir, opts.inference.inferencePolicy.audit, log),
+      ...(opts.payloads ? { payloads: opts.payloads } : {}),
       log,
       env,
     });

@@ -12,7 +12,7 @@ import type { Logger } from "../log.ts";
 import type { ComputePolicy } from "./compute-policy.ts";
 import { checkJobAllowed } from "./worker-policy.ts";
 
-/** The part of a job's payload (moe-coordinator.ts writeJob) a worker needs to decide on a claim. */
+/** The part of a job's requirements (moe-coordinator.ts jobEntry) a worker needs to decide on a claim. */
 const openPayloadSchema = z.object({
   slots: z
     .array(z.object({ slot: z.number().int().min(0).max(63), model: z.string().min(1).max(128), kind: z.enum(["model", "garbage"]).default("model"), max_tokens: z.number().int().min(1).max(32768) }))
@@ -64,7 +64,9 @@ export class OpenJobClaimer {
       const requester = encodeHashToBase64(job.author);
       const jobHash = encodeHashToBase64(job.action_hash);
       if (requester === this.opts.self) continue;
-      const payload = openPayloadSchema.safeParse(parseJson(job.entry.payload_inline));
+      // The slots are in `requirements` (the payload may be in IPFS); older jobs had them in the payload.
+      const fromRequirements = openPayloadSchema.safeParse(parseJson(job.entry.requirements));
+      const payload = fromRequirements.success ? fromRequirements : openPayloadSchema.safeParse(parseJson(job.entry.payload_inline));
       if (!payload.success) continue;
       for (const s of payload.data.slots) {
         const key = `${jobHash}:${s.slot}`;

@@ -17,6 +17,14 @@ import { MoeAudit } from "./moe-audit.ts";
 import { NoConsensusError, reduce, type ReducerAnswer } from "./reducer.ts";
 import { runSlot, type Dispatch, type SlotContext, type SlotOutcome } from "./slot-runner.ts";
 
+/** Where a job's payload goes when it is too large to sit inline in the Job entry (IPFS). */
+export interface JobPayloadStore {
+  /** The payload's CID, or null to keep it inline (below the storage policy's threshold). */
+  store(payload: string): Promise<string | null>;
+  /** Registers the stored payload in artifact_index once the job exists (its provenance). */
+  register(cid: string, payload: string, job: string): Promise<void>;
+}
+
 export interface MoeCoordinatorOptions {
   zomes: ZomeCaller;
   policy: InferencePolicy;
@@ -25,6 +33,7 @@ export interface MoeCoordinatorOptions {
   audit: MoeAudit;
   log: Logger;
   env?: NodeJS.ProcessEnv;
+  payloads?: JobPayloadStore;
 }
 
 interface PlannedSlot {
@@ -187,14 +196,14 @@ export class MoeCoordinator {
    * Returns the job hash and the epoch-1 assignment hash per slot.
    */
   private async writeJob(input: { prompt: string; taskType: string; traceId: string; plan: PlannedSlot[]; kind: "moe" | "ask" }): Promise<{ job: string; assignments: string[] }> {
-    const job = this.jobEntry(input, 0);
+    const { job, stored } = await this.jobEntry(input, 0);
     const mesh = resourceMesh(this.opts.zomes);
     // Only cloud experts: a job without local slots.
-    if (input.plan.length === 0) return { job: encodeHashToBase64(await mesh.createJob(job)), assignments: [] };
+    if (input.plan.length === 0) return { job: this.registered(encodeHashToBase64(await mesh.createJob(job)), stored), assignments: [] };
     const posted = await mesh.postAssignedJob({ job, slots: input.plan.map((p) => ({ slot: p.slot, assignee: decodeHashFromBase64(p.peer.agent) })) });
     const assignments: string[] = [];
     input.plan.forEach((p, i) => (assignments[p.slot] = encodeHashToBase64(posted.assignments[i]!)));
-    return { job: encodeHashToBase64(posted.job), assignments };
+    return { job: this.registered(encodeHashToBase64(posted.job), stored), assignments };
   }
 
   /**
@@ -206,8 +215,9 @@ export class MoeCoordinator {
   private async postOpenJob(input: { prompt: string; taskType: string; traceId: string; plan: PlannedSlot[]; signal: AbortSignal }): Promise<{ job: string; assignments: string[] }> {
     const window = this.opts.policy.local_tier.claim_window_ms;
     const mesh = resourceMesh(this.opts.zomes);
-    const hash = await mesh.createJob(this.jobEntry({ ...input, kind: "moe" }, window));
-    const job = encodeHashToBase64(hash);
+    const { job: entry, stored } = await this.jobEntry({ ...input, kind: "moe" }, window);
+    const hash = await mesh.createJob(entry);
+    const job = this.registered(encodeHashToBase64(hash), stored);
     // Claims written near the end of the window still need a moment to reach this node.
     await sleep(window + CLAIM_GRACE_MS, input.signal);
     const peers = this.opts.peers();
@@ -221,21 +231,44 @@ export class MoeCoordinator {
     return { job, assignments: [] };
   }
 
-  /** The resource_mesh Job: the payload names each slot's model, so a worker can decide on a claim. */
-  private jobEntry(input: { prompt: string; taskType: string; traceId: string; plan: PlannedSlot[]; kind: "moe" | "ask" }, claimWindowMs: number) {
+  /**
+   * The resource_mesh Job. `requirements` names each slot's model, so a worker can decide on a
+   * claim without the payload; the payload (prompt and slots) goes to IPFS when it is large.
+   */
+  private async jobEntry(input: { prompt: string; taskType: string; traceId: string; plan: PlannedSlot[]; kind: "moe" | "ask" }, claimWindowMs: number) {
     const tier = this.opts.policy.local_tier;
     const slots = input.plan.map((p) => ({ slot: p.slot, expert: p.expert.name, model: p.expert.model, kind: p.task.kind, max_tokens: p.task.maxTokens }));
     const payload = JSON.stringify({ kind: input.kind, prompt: input.prompt, task_type: input.taskType, slots });
-    return {
+    const requirements = JSON.stringify({ task_type: input.taskType, slots: slots.map(({ expert: _, ...s }) => s) });
+    const cid = await this.storePayload(payload);
+    const job = {
       kind: "inference" as const,
-      requirements: JSON.stringify({ task_type: input.taskType, slots: slots.length }),
-      payload_inline: payload.slice(0, 64 * 1024),
-      payload_cid: null,
+      requirements: requirements.length <= 4096 ? requirements : JSON.stringify({ task_type: input.taskType, slots: slots.length }),
+      payload_inline: cid ? null : payload.slice(0, 64 * 1024),
+      payload_cid: cid,
       deadline_ms: Date.now() + claimWindowMs + tier.timeout_ms * (1 + tier.max_reassignments),
       moe_group: input.kind === "moe" ? input.taskType.slice(0, 64) : null,
       trace_id: input.traceId,
       claim_window_ms: claimWindowMs,
     };
+    return { job, stored: cid ? { cid, payload } : undefined };
+  }
+
+  private async storePayload(payload: string): Promise<string | null> {
+    try {
+      return (await this.opts.payloads?.store(payload)) ?? null;
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message }, "could not store a large prompt in IPFS; keeping it inline");
+      return null;
+    }
+  }
+
+  /** Registers a payload stored in IPFS against its job, in the background (it is provenance, not needed to run). */
+  private registered(job: string, stored: { cid: string; payload: string } | undefined): string {
+    if (stored && this.opts.payloads) {
+      this.opts.payloads.register(stored.cid, stored.payload, job).catch((err: Error) => this.opts.log.warn({ job, cid: stored.cid, err: err.message }, "could not register a job's prompt in artifact_index"));
+    }
+    return job;
   }
 
   private slotContext(job: string, traceId: string, plan: PlannedSlot[], signal: AbortSignal, onEvent: (e: MoeEvent) => void): SlotContext {
