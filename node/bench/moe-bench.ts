@@ -77,9 +77,14 @@ try {
   const direct3 = await InferenceEngine.create({ resolveModel: (n) => store.get(n), threads, memoryBudgetBytes: 4 * 2 ** 30, maxConcurrent: 3, log });
   const runTask = (t: (typeof tasks)[number]) => direct3.generate({ model: t.model, prompt: t.prompt, sampling: t.sampling, maxTokens: t.maxTokens, ...(t.stop ? { stop: t.stop } : {}) });
   await Promise.all(tasks.map(runTask));
+  // Every node loads every model before the measured runs (placement may put any expert anywhere),
+  // as the direct side has both loaded: model loads are not what is measured.
+  for (const name of ["alice", "bob", "carol"]) {
+    for (const model of new Set(tasks.map((t) => t.model))) await alice.ask({ model, messages, max_tokens: 4, peer: name });
+  }
   await alice.moe({ prompt: moePrompt });
 
-  const moe = { mesh: [] as number[], direct: [] as number[], overhead: [] as number[], score: [] as number[], peers: [] as number[] };
+  const moe = { mesh: [] as number[], direct: [] as number[], overhead: [] as number[], score: [] as number[], peers: [] as number[], placements: [] as string[] };
   for (let i = 0; i < runs; i++) {
     let t = performance.now();
     await Promise.all(tasks.map(runTask));
@@ -91,6 +96,7 @@ try {
     moe.overhead.push(wall - Math.max(...r.model_votes.map((v) => v.latency_ms)));
     moe.score.push(r.consensus_score);
     moe.peers.push(new Set(r.model_votes.map((v) => v.peer)).size);
+    moe.placements.push(r.model_votes.map((v) => `${v.expert.split("-")[0]}@${v.peer}:${(v.latency_ms / 1000).toFixed(1)}s`).join(" "));
   }
   await direct3.dispose();
 
@@ -99,6 +105,8 @@ try {
   console.log(`| single expert, 64 tokens greedy (ran on ${[...single.peers].join(", ")}) | ${fmt(median(single.mesh))} | ${fmt(median(single.direct))} | ${(median(single.mesh) / median(single.direct)).toFixed(2)} | ≤ 1.20 |`);
   console.log(`| MOE, ${tasks.length} experts over ${median(moe.peers)} nodes vs 3 parallel sequences | ${fmt(median(moe.mesh))} | ${fmt(median(moe.direct))} | ${(median(moe.mesh) / median(moe.direct)).toFixed(2)} | ≤ 1.15 |`);
   console.log(`MOE mesh overhead (wall − slowest slot's generation): median ${Math.round(median(moe.overhead))} ms; consensus ${moe.score.join(", ")}`);
+  const secs = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(", ");
+  console.log(`runs (s): single mesh [${secs(single.mesh)}] direct [${secs(single.direct)}]; MOE mesh [${secs(moe.mesh)}] direct [${secs(moe.direct)}]; slot placements ${moe.placements.join(" | ")}`);
 } finally {
   await Promise.all(nodes.map((n) => n.kill("SIGTERM")));
   for (const d of dirs) rmSync(d, { recursive: true, force: true });

@@ -12,14 +12,15 @@
 //   mid-transfer, restarted by the supervisor, and the pull resumes and verifies sha256 + CID;
 //   alice then stops and bob loads and generates with the pulled model.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import type { PullProgress } from "../src/artifacts/model-shards.ts";
 import { defaultStoragePolicyFile } from "../src/artifacts/storage-policy.ts";
 import { RippleDaemon } from "./support/ripple-process.ts";
-import { describeViews, peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
+import { peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
+import { TestFleet } from "./support/test-fleet.ts";
 import { waitFor } from "./support/wait-for.ts";
 
 const QWEN = "qwen2.5-coder-0.5b-instruct-q4_k_m";
@@ -27,14 +28,10 @@ const QWEN_SHA = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff
 const TINY = "ripple-tiny-test";
 
 
-const dirs: string[] = [];
-const nodes: RippleDaemon[] = [];
+const fleet = new TestFleet();
+const { diagnostics } = fleet;
 const sha256 = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
-const tmp = (prefix: string) => {
-  const d = mkdtempSync(join("/tmp", prefix));
-  dirs.push(d);
-  return d;
-};
+const tmp = (prefix: string) => fleet.tempDir(prefix);
 
 // Outputs above 8 bytes go to IPFS, so any real answer becomes an artifact.
 const policyDir = tmp("rm-art-policy-");
@@ -45,19 +42,8 @@ writeFileSync(policyFile, policyText);
 const bobPolicyFile = join(policyDir, "bob_storage_policy.yaml");
 writeFileSync(bobPolicyFile, policyText.replace("want: []", "want: [ripple-tiny-test]").replace("want_check_interval_ms: 30000", "want_check_interval_ms: 3000"));
 
-function startNode(name: string, env: NodeJS.ProcessEnv = {}, policy = policyFile): RippleDaemon {
-  const node = RippleDaemon.up(name, tmp(`rm-art-${name}-`), ["--no-measure", "--liveness-window", "8000", "--storage-policy", policy], { env: { RIPPLE_TEST_ARTIFACTS: "1", ...env } });
-  nodes.push(node);
-  return node;
-}
-
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.kill("SIGTERM")));
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-}, 90_000);
-
-const live = () => nodes.filter((n) => n.exitCode === undefined);
-const diagnostics = () => describeViews(live());
+const startNode = (name: string, env: NodeJS.ProcessEnv = {}, policy = policyFile): RippleDaemon =>
+  fleet.up(name, ["--no-measure", "--liveness-window", "8000", "--storage-policy", policy], { dataDir: tmp(`rm-art-${name}-`), env: { RIPPLE_TEST_ARTIFACTS: "1", ...env } });
 
 async function kuboPinned(apiUrl: string, cid: string): Promise<boolean> {
   const res = await fetch(`${apiUrl}/api/v0/pin/ls?arg=${cid}&type=recursive`, { method: "POST" });

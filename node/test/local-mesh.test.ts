@@ -4,8 +4,7 @@
 // window, the others elect a new host and keep seeing each other's new heartbeats, and the killed
 // node comes back with the same agent key. A libp2p peer with a forged binding is refused.
 import { execFileSync } from "node:child_process";
-import { rmSync } from "node:fs";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { decodeHashFromBase64 } from "@holochain/client";
 import { LocalApiClient } from "../src/api/api-client.ts";
@@ -13,27 +12,16 @@ import { P2pNode } from "../src/p2p/p2p-node.ts";
 import { createLogger } from "../src/log.ts";
 import { RippleDaemon } from "./support/ripple-process.ts";
 import { waitFor } from "./support/wait-for.ts";
-import { describeViews, killNodeHard, peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
+import { killNodeHard, peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
+import { TestFleet } from "./support/test-fleet.ts";
 import { signAgentBinding } from "@ripple-mesh/zome-bindings";
 
 const livenessWindowMs = 8000;
-const dirs: string[] = [];
-const nodes: RippleDaemon[] = [];
+const fleet = new TestFleet();
+const { nodes, live, diagnostics } = fleet;
 
-function startNode(name: string, dataDir = RippleDaemon.tempDir(`rm-${name}-`)): RippleDaemon {
-  if (!dirs.includes(dataDir)) dirs.push(dataDir);
-  const node = RippleDaemon.up(name, dataDir, ["--no-measure", "--liveness-window", String(livenessWindowMs)]);
-  nodes.push(node);
-  return node;
-}
-
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.kill("SIGTERM")));
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-}, 90_000);
-
-const live = () => nodes.filter((n) => n.exitCode === undefined);
-const diagnostics = () => describeViews(live());
+const startNode = (name: string, dataDir?: string): RippleDaemon =>
+  fleet.up(name, ["--no-measure", "--liveness-window", String(livenessWindowMs)], dataDir ? { dataDir } : {});
 
 describe("the local mesh", { timeout: 300_000 }, () => {
   let alice: RippleDaemon, bob: RippleDaemon, carol: RippleDaemon;

@@ -3,9 +3,9 @@
 // whose slot is reassigned with a higher epoch; a garbage expert outvoted; fast failures for a
 // model nobody serves and for requests over policy; a requester refused by a worker's allow list.
 import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { repoRoot } from "../setup/paths.mjs";
 import { LocalApiClient } from "../src/api/api-client.ts";
@@ -13,13 +13,13 @@ import { readApiDescriptor } from "../src/api/api-descriptor.ts";
 import type { MoeEvent } from "../src/api/inference-source.ts";
 import type { MoeResult } from "../src/moe/moe-types.ts";
 import { RippleDaemon } from "./support/ripple-process.ts";
-import { describeViews, killNodeHard, seesOnline, statusOf } from "./support/mesh-views.ts";
+import { killNodeHard, seesOnline, statusOf } from "./support/mesh-views.ts";
+import { TestFleet } from "./support/test-fleet.ts";
 import { waitFor } from "./support/wait-for.ts";
 
-const dirs: string[] = [];
-const nodes: RippleDaemon[] = [];
-const policyDir = RippleDaemon.tempDir("rm-moe-policy-");
-dirs.push(policyDir);
+const fleet = new TestFleet();
+const { nodes, diagnostics } = fleet;
+const policyDir = fleet.tempDir("rm-moe-policy-");
 
 /** The default inference policy with an edit, as a file for `ripple up --inference-policy`. */
 function inferencePolicyWith(name: string, edit: (policy: any) => void): string {
@@ -44,21 +44,8 @@ const policyWithGarbageExpert = () =>
  */
 const policyWithLongClaimWindow = () => inferencePolicyWith("long-claim-window", (policy) => (policy.local_tier.claim_window_ms = 15_000));
 
-function startNode(name: string, extra: string[] = []): RippleDaemon {
-  const dataDir = RippleDaemon.tempDir(`rm-moe-${name}-`);
-  dirs.push(dataDir);
-  const node = RippleDaemon.up(name, dataDir, ["--no-measure", "--liveness-window", "8000", ...extra], { env: { RIPPLE_TEST_EXPERTS: "1" } });
-  nodes.push(node);
-  return node;
-}
-
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.kill("SIGTERM")));
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-}, 90_000);
-
-const live = () => nodes.filter((n) => n.exitCode === undefined);
-const diagnostics = () => describeViews(live());
+const startNode = (name: string, extra: string[] = []): RippleDaemon =>
+  fleet.up(name, ["--no-measure", "--liveness-window", "8000", ...extra], { dataDir: fleet.tempDir(`rm-moe-${name}-`), env: { RIPPLE_TEST_EXPERTS: "1" } });
 
 function printVotes(label: string, r: MoeResult): void {
   console.log(`[moe-mesh] ${label}: "${r.response}" consensus ${r.consensus_score} (${r.consensus_reached ? "reached" : "not reached"}) in ${r.wall_ms} ms`);

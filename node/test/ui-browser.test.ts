@@ -6,38 +6,25 @@
 // reload; a stopped daemon makes the page say so and reconnect. Screenshots of each page go to
 // docs/screenshots/ (the README shows them).
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { repoRoot } from "../setup/paths.mjs";
 import { RippleDaemon } from "./support/ripple-process.ts";
-import { describeViews, killNodeHard, seesOnline, statusOf } from "./support/mesh-views.ts";
+import { killNodeHard, seesOnline, statusOf } from "./support/mesh-views.ts";
+import { TestFleet } from "./support/test-fleet.ts";
 import { waitFor } from "./support/wait-for.ts";
 
 const chromiumPath = process.env.RIPPLE_CHROMIUM ?? "/usr/bin/chromium";
 const shotsDir = join(repoRoot, "docs", "screenshots");
 const livenessWindowMs = 8000;
-const dirs: string[] = [];
-const nodes: RippleDaemon[] = [];
 let browser: Browser | undefined;
+const fleet = new TestFleet(async () => browser?.close());
+const { diagnostics } = fleet;
 
-function startNode(name: string): RippleDaemon {
-  const dataDir = RippleDaemon.tempDir(`rm-ui-${name}-`);
-  dirs.push(dataDir);
-  const node = RippleDaemon.up(name, dataDir, ["--no-measure", "--liveness-window", String(livenessWindowMs)]);
-  nodes.push(node);
-  return node;
-}
-
-afterAll(async () => {
-  await browser?.close().catch(() => {});
-  await Promise.all(nodes.map((n) => n.kill("SIGTERM")));
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-}, 90_000);
-
-const live = () => nodes.filter((n) => n.exitCode === undefined);
-const diagnostics = () => describeViews(live());
+const startNode = (name: string): RippleDaemon =>
+  fleet.up(name, ["--no-measure", "--liveness-window", String(livenessWindowMs)], { dataDir: fleet.tempDir(`rm-ui-${name}-`) });
 
 /** Console errors and uncaught exceptions of a page, as they happen. */
 function watchErrors(page: Page): string[] {

@@ -118,10 +118,8 @@ describe("resource_mesh: only the named assignee completes a job, even with a ro
   });
 
   it("reassigns to carol with a higher epoch and does not count bob's late result", async () => {
-    // The job and its first assignment in one commit (how the daemon posts MOE jobs).
-    const posted = await alice.mesh.postAssignedJob({ job: jobNamed("reassign-1"), slots: [{ slot: 0, assignee: bob.conductor.agentPubKey }] });
-    const [job, first] = [posted.job, posted.assignments[0]!];
-    expect(posted.assignments).toHaveLength(1);
+    const job = await alice.mesh.createJob(jobNamed("reassign-1"));
+    const first = await alice.mesh.assignJob({ job, assignee: bob.conductor.agentPubKey, slot: 0, epoch: 1 });
     // bob times out; alice reassigns the slot to carol.
     const second = await alice.mesh.assignJob({ job, assignee: carol.conductor.agentPubKey, slot: 0, epoch: 2 });
     // carol finds her assignment through the assignee index and completes it.

@@ -45,6 +45,8 @@ interface PlannedSlot {
 
 /** Longest silence from a working peer before its slot is reassigned (a hung or wedged worker). */
 const IDLE_FRACTION = 0.5;
+/** How long a finished slot is remembered for discounting heartbeat load (well over a heartbeat interval). */
+const FINISHED_MEMORY_MS = 5 * 60_000;
 /** After an open job's claim window: time for the last claims to arrive through the DHT. */
 const CLAIM_GRACE_MS = 2000;
 
@@ -56,6 +58,13 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 export class MoeCoordinator {
+  /**
+   * When this node's slots finished on each peer (agent → Unix ms). A peer's load comes from its
+   * last heartbeat, which still counts our slots that have finished since; back-to-back jobs would
+   * otherwise see their workers as busy and pile slots onto the rest.
+   */
+  private readonly finishedOn = new Map<string, number[]>();
+
   constructor(private readonly opts: MoeCoordinatorOptions) {}
 
   async moe(req: MoeRequest, ctl: { signal: AbortSignal; onEvent?: (e: MoeEvent) => void }): Promise<MoeResult> {
@@ -77,7 +86,7 @@ export class MoeCoordinator {
     const ctx = this.slotContext(job, traceId, plan, ctl.signal, onEvent);
     const cloudPrompt = { prompt: req.prompt, instruction: kind.instruction, maxTokens, signal: ctl.signal, env: this.opts.env ?? process.env };
     const [outcomes, cloudAnswers] = await Promise.all([
-      Promise.all(plan.map((p) => runSlot(ctx, p.slot, p.task, p.peer, assignments[p.slot]))),
+      Promise.all(plan.map((p) => runSlot(ctx, p.slot, p.task, p.peer, assignments[p.slot]).then((o) => this.finished(o)))),
       Promise.all(cloud.map((provider, i) => callCloudExpert(provider, cloudPrompt, plan.length + i))),
     ]);
     // A cloud provider that timed out with fallback_on_timeout hands its slot to the heaviest local expert.
@@ -113,7 +122,7 @@ export class MoeCoordinator {
     const ctx = this.slotContext(job, traceId, plan, ctl.signal, (e) => {
       if (e.type === "moe:token") ctl.onToken?.(e.text);
     });
-    const outcome = await runSlot(ctx, 0, task, plan[0]!.peer, assignments[0]);
+    const outcome = this.finished(await runSlot(ctx, 0, task, plan[0]!.peer, assignments[0]));
     if (!outcome.ok) throw new InferenceError("failed", `${req.model} did not answer: ${outcome.error}`, "see the named peers' logs; retry, or ask another model");
     const { answer } = outcome;
     this.opts.log.info({ job, model: req.model, peer: outcome.peer.name, tokens: answer.tokens, ms: Math.round(performance.now() - started) }, "single query answered");
@@ -156,8 +165,23 @@ export class MoeCoordinator {
   }
 
   /** Places each expert on a peer; experts whose model no online peer serves are left out. */
+  private finished(outcome: SlotOutcome): SlotOutcome {
+    if (!outcome.ok) return outcome;
+    const now = Date.now();
+    const recent = (this.finishedOn.get(outcome.peer.agent) ?? []).filter((t) => now - t < FINISHED_MEMORY_MS);
+    this.finishedOn.set(outcome.peer.agent, [...recent, now]);
+    return outcome;
+  }
+
+  /** The peer's active jobs as its last heartbeat said, less ours that finished after that heartbeat. */
+  private withCurrentLoad(p: PeerInfo): PeerInfo {
+    const since = p.lastHeartbeatMs ?? 0;
+    const finishedSince = (this.finishedOn.get(p.agent) ?? []).filter((t) => t > since).length;
+    return finishedSince === 0 ? p : { ...p, activeJobs: Math.max(0, p.activeJobs - finishedSince) };
+  }
+
   private place(items: Array<{ expert: ExpertSpec; task: ExpertTask }>, only?: string): PlannedSlot[] {
-    const peers = this.opts.peers().filter((p) => only === undefined || p.name === only || p.agent === only);
+    const peers = this.opts.peers().filter((p) => only === undefined || p.name === only || p.agent === only).map((p) => this.withCurrentLoad(p));
     const planned = new Map<string, number>();
     const plan: PlannedSlot[] = [];
     for (const item of items) {
