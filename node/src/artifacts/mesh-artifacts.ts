@@ -9,7 +9,7 @@ import type { Logger } from "../log.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 import type { P2pNode } from "../p2p/p2p-node.ts";
 import { ArtifactService, sha256Hex, type ArtifactView } from "./artifact-service.ts";
-import { serialIndexWrites } from "./index-writes.ts";
+import { ARTIFACT_INDEX_WRITES, serialWrites } from "../jobs/serial-writes.ts";
 import { IpfsStore } from "./ipfs-store.ts";
 import { KuboNode } from "./kubo-supervisor.ts";
 import { KuboPeering } from "./kubo-peering.ts";
@@ -85,7 +85,7 @@ export class MeshArtifacts {
     this.peering = new KuboPeering({ p2p: opts.p2p, ipfs: this.ipfs, log: opts.log });
     await this.peering.start();
     kubo.on("restarted", () => this.peering?.rehelloAll());
-    const zomes = serialIndexWrites(opts.zomes);
+    const zomes = serialWrites(opts.zomes, ARTIFACT_INDEX_WRITES);
     this.artifacts = new ArtifactService({ ipfs: this.ipfs, zomes, agentPubKey: opts.agentPubKey, p2p: opts.p2p, peers: opts.peers, policy: opts.policy, networkDir, log: opts.log });
     this.shards = new ModelShards({
       ipfs: this.ipfs,
