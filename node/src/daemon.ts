@@ -28,6 +28,7 @@ import { loadStoragePolicy, storagePolicyFileFor, type StoragePolicy } from "./a
 import { agentRegistry } from "@ripple-mesh/zome-bindings";
 import type { MoeRequest } from "./moe/moe-types.ts";
 import { MoeHistory } from "./moe/moe-history.ts";
+import { retryWhileHeadMoved } from "./jobs/serial-writes.ts";
 
 export interface DaemonOptions {
   dataDir: string;
@@ -134,7 +135,7 @@ export class Daemon {
       toolchain: this.toolchain!,
       happFile,
       libp2pKey: this.libp2pKey!,
-      draft: (agent, multiaddrs) => facts.draft({ name: this.opts.name, agentPubKey: agent, multiaddrs, libp2pKey: this.libp2pKey!, models: this.meshArtifacts?.withCids(this.inference!.modelRefs()) ?? this.inference!.modelRefs() }),
+      draft: (agent, multiaddrs) => this.capabilityDraft(agent, multiaddrs),
       sampleLoad: () => facts.sampleLoad(),
       activeJobs: () => this.meshInference?.activeJobs ?? 0,
       p2pListen: [`/ip4/0.0.0.0/tcp/${this.opts.p2pPort ?? 0}`],
@@ -163,6 +164,7 @@ export class Daemon {
     });
     this.meshArtifacts = meshArtifacts;
     await meshArtifacts.start();
+    const jobHooks = meshArtifacts.jobHooks();
     const meshInference = new MeshInference({
       dataDir,
       p2p: session.p2pNode,
@@ -172,8 +174,8 @@ export class Daemon {
       inference: this.inference!,
       log,
       emit: (event) => this.events.emit("event", event),
-      storeOutput: (o) => meshArtifacts.jobHooks().storeOutput(o),
-      payloads: { store: (p) => meshArtifacts.jobHooks().storePayload(p), register: (cid, p, job) => meshArtifacts.jobHooks().registerPayload(cid, p, job) },
+      storeOutput: jobHooks.storeOutput,
+      payloads: { store: jobHooks.storePayload, register: jobHooks.registerPayload },
     });
     await meshInference.start();
     this.meshInference = meshInference;
@@ -195,10 +197,7 @@ export class Daemon {
       if (!this.meshInference) throw new DaemonNotReadyError(`the node is ${this.phase} and has not joined a mesh yet`, "wait until `ripple status` says running");
       return this.meshInference;
     };
-    const node = () => {
-      if (!this.inference) throw new DaemonNotReadyError("the node is still starting", "wait until `ripple status` says running");
-      return this.inference;
-    };
+    const node = () => this.requireInference();
     return {
       moe: (req: MoeRequest, ctl: { signal: AbortSignal; onEvent?: (e: MoeEvent) => void }) => this.history.run(req, ctl, (r, c) => mesh().moe(r, c)),
       ask: (req: AskRequest, ctl: { signal: AbortSignal; onToken?: (text: string) => void }) => mesh().ask(req, ctl),
@@ -234,8 +233,7 @@ export class Daemon {
 
   /** The compute and inference policies in force (the web UI's Node page). */
   policies() {
-    if (!this.inference) throw new DaemonNotReadyError("the node is still starting", "wait until `ripple status` says running");
-    const { inferencePolicy: p, computePolicy } = this.inference;
+    const { inferencePolicy: p, computePolicy } = this.requireInference();
     return {
       compute: computePolicy,
       inference: {
@@ -249,26 +247,23 @@ export class Daemon {
     };
   }
 
+  private requireInference(): NodeInference {
+    if (!this.inference) throw new DaemonNotReadyError("the node is still starting", "wait until `ripple status` says running");
+    return this.inference;
+  }
+
+  /** This node's capability as advertised: its facts, and the models it serves (with CIDs once published). */
+  private capabilityDraft(agentPubKey: Uint8Array, multiaddrs: string[]) {
+    const models = this.inference!.modelRefs();
+    return this.facts!.draft({ name: this.opts.name, agentPubKey, multiaddrs, libp2pKey: this.libp2pKey!, models: this.meshArtifacts?.withCids(models) ?? models });
+  }
+
   /** Re-advertise this node's capability (a model got its IPFS CID); retried when it races a heartbeat. */
   private async republishCapability(): Promise<void> {
     const session = this.session;
     if (!session || !this.facts || !this.inference) return;
-    const draft = await this.facts.draft({
-      name: this.opts.name,
-      agentPubKey: session.agentKey,
-      multiaddrs: session.p2pNode.multiaddrs().slice(0, 16),
-      libp2pKey: this.libp2pKey!,
-      models: this.meshArtifacts?.withCids(this.inference.modelRefs()) ?? this.inference.modelRefs(),
-    });
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await agentRegistry(session.zomes).publishCapability(draft);
-        return;
-      } catch (err) {
-        if (attempt >= 4 || !/head has moved/i.test((err as Error).message)) throw err;
-        await new Promise((r) => setTimeout(r, 50 * attempt));
-      }
-    }
+    const draft = await this.capabilityDraft(session.agentKey, session.p2pNode.multiaddrs().slice(0, 16));
+    await retryWhileHeadMoved(() => agentRegistry(session.zomes).publishCapability(draft));
   }
 
   peers(): PeerInfo[] {

@@ -19,8 +19,8 @@ function openJob(n: number, author: string, slots: Array<{ slot: number; model: 
     timestamp: Date.now() * 1000,
     entry: {
       kind: "inference",
-      requirements: "{}",
-      payload_inline: JSON.stringify({ kind: "moe", prompt: "q", task_type: "short_answer", slots: slots.map((s) => ({ expert: `e${s.slot}`, max_tokens: 48, ...s })) }),
+      requirements: JSON.stringify({ task_type: "short_answer", slots: slots.map((s) => ({ max_tokens: 48, ...s })) }),
+      payload_inline: JSON.stringify({ kind: "moe", prompt: "q", task_type: "short_answer", slots: slots.map((s) => ({ expert: `e${s.slot}`, ...s })) }),
       payload_cid: null,
       deadline_ms: Date.now() + 60_000,
       moe_group: null,
@@ -94,8 +94,8 @@ describe("open job claimer", () => {
     expect(claims).toEqual([{ job: 9, slot: 0 }]);
   });
 
-  it("skips a job whose payload is not an MOE slot list", async () => {
-    const bad = { ...openJob(7, alice, []), entry: { ...openJob(7, alice, []).entry, payload_inline: "not json" } };
+  it("skips a job whose requirements are not an MOE slot list", async () => {
+    const bad = { ...openJob(7, alice, []), entry: { ...openJob(7, alice, []).entry, requirements: "not json" } };
     const { claimer, claims } = setup([bad, openJob(8, alice, [{ slot: 0, model: qwen }])]);
     expect(await claimer.poll()).toBe(1);
     expect(claims).toEqual([{ job: 8, slot: 0 }]);

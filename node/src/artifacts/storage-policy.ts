@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { repoRoot } from "../../setup/paths.mjs";
 import { ManifestError } from "../config/manifest-error.ts";
-import { loadYamlManifest } from "../config/yaml-manifest.ts";
+import { loadYamlManifest, nodeManifestFile } from "../config/yaml-manifest.ts";
 
 export const defaultStoragePolicyFile = join(repoRoot, "manifests", "distributed", "storage_policy.yaml");
 
@@ -59,9 +59,7 @@ export class StoragePolicyError extends ManifestError {
 
 /** The explicit file, else DATA_DIR/storage_policy.yaml when present, else the default. */
 export function storagePolicyFileFor(dataDir: string, explicit?: string): string {
-  if (explicit) return explicit;
-  const own = join(dataDir, "storage_policy.yaml");
-  return existsSync(own) ? own : defaultStoragePolicyFile;
+  return nodeManifestFile(dataDir, "storage_policy.yaml", defaultStoragePolicyFile, explicit);
 }
 
 export function loadStoragePolicy(file = defaultStoragePolicyFile): StoragePolicy {

@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { repoRoot } from "../../setup/paths.mjs";
-import { loadYamlManifest } from "../config/yaml-manifest.ts";
+import { loadYamlManifest, nodeManifestFile } from "../config/yaml-manifest.ts";
 import { ManifestError } from "../config/manifest-error.ts";
 
 export const defaultComputePolicyFile = join(repoRoot, "manifests", "distributed", "compute_policy.yaml");
@@ -43,9 +43,7 @@ export class ComputePolicyError extends ManifestError {
 
 /** The explicit file, else DATA_DIR/compute_policy.yaml when present, else the default. */
 export function computePolicyFileFor(dataDir: string, explicit?: string): string {
-  if (explicit) return explicit;
-  const own = join(dataDir, "compute_policy.yaml");
-  return existsSync(own) ? own : defaultComputePolicyFile;
+  return nodeManifestFile(dataDir, "compute_policy.yaml", defaultComputePolicyFile, explicit);
 }
 
 export function loadComputePolicy(file = defaultComputePolicyFile): ComputePolicy {

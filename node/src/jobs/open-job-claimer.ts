@@ -12,8 +12,8 @@ import type { Logger } from "../log.ts";
 import type { ComputePolicy } from "./compute-policy.ts";
 import { checkJobAllowed } from "./worker-policy.ts";
 
-/** The part of a job's requirements (moe-coordinator.ts jobEntry) a worker needs to decide on a claim. */
-const openPayloadSchema = z.object({
+/** The part of a job's requirements or payload (moe-coordinator.ts jobEntry) a worker needs to decide on a claim. */
+const openSlotsSchema = z.object({
   slots: z
     .array(z.object({ slot: z.number().int().min(0).max(63), model: z.string().min(1).max(128), kind: z.enum(["model", "garbage"]).default("model"), max_tokens: z.number().int().min(1).max(32768) }))
     .max(64),
@@ -60,15 +60,18 @@ export class OpenJobClaimer {
     if (!policy.worker.serve_open_jobs || !policy.worker.serve_assigned_jobs) return 0;
     const mesh = resourceMesh(this.opts.zomes);
     let claimed = 0;
-    for (const job of await mesh.listOpenJobs()) {
+    const open = await mesh.listOpenJobs();
+    this.forgetClosed(new Set(open.map((j) => encodeHashToBase64(j.action_hash))));
+    for (const job of open) {
       const requester = encodeHashToBase64(job.author);
       const jobHash = encodeHashToBase64(job.action_hash);
       if (requester === this.opts.self) continue;
-      // The slots are in `requirements` (the payload may be in IPFS); older jobs had them in the payload.
-      const fromRequirements = openPayloadSchema.safeParse(parseJson(job.entry.requirements));
-      const payload = fromRequirements.success ? fromRequirements : openPayloadSchema.safeParse(parseJson(job.entry.payload_inline));
-      if (!payload.success) continue;
-      for (const s of payload.data.slots) {
+      // The slots are in `requirements` (the payload may be in IPFS), unless the slot list was too
+      // long for it (over 4096 characters): then only in the inline payload.
+      const fromRequirements = openSlotsSchema.safeParse(parseJson(job.entry.requirements));
+      const slots = fromRequirements.success ? fromRequirements : openSlotsSchema.safeParse(parseJson(job.entry.payload_inline));
+      if (!slots.success) continue;
+      for (const s of slots.data.slots) {
         const key = `${jobHash}:${s.slot}`;
         if (this.seen.has(key)) continue;
         this.seen.add(key);
@@ -85,7 +88,12 @@ export class OpenJobClaimer {
     return claimed;
   }
 
-  private refusal(policy: ComputePolicy, requester: string, s: z.infer<typeof openPayloadSchema>["slots"][number]): string | undefined {
+  /** Keeps `seen` to the jobs still open: a closed window cannot be claimed again anyway. */
+  private forgetClosed(open: Set<string>): void {
+    for (const key of this.seen) if (!open.has(key.slice(0, key.lastIndexOf(":")))) this.seen.delete(key);
+  }
+
+  private refusal(policy: ComputePolicy, requester: string, s: z.infer<typeof openSlotsSchema>["slots"][number]): string | undefined {
     try {
       checkJobAllowed(policy, { kind: s.kind, model: s.model, maxTokens: s.max_tokens }, {
         requester,

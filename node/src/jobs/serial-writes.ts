@@ -13,20 +13,23 @@ export const ARTIFACT_INDEX_WRITES = ["register_artifact", "add_provider"];
 const HEAD_MOVED = /head has moved/i;
 const MAX_ATTEMPTS = 4;
 
+/** Runs a zome write, again (up to MAX_ATTEMPTS in all) while it loses the race for the chain head. */
+export async function retryWhileHeadMoved<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (attempt >= MAX_ATTEMPTS || !HEAD_MOVED.test(String((err as Error)?.message ?? err))) throw err;
+      await new Promise((r) => setTimeout(r, 20 * attempt));
+    }
+  }
+}
+
 /** `zomes` with calls to `writeFns` queued one at a time (reads pass straight through). */
 export function serialWrites(zomes: ZomeCaller, writeFns: readonly string[] = RESOURCE_MESH_WRITES): ZomeCaller {
   const writes = new Set(writeFns);
   let tail: Promise<unknown> = Promise.resolve();
-  const writeWithRetry = async (req: Parameters<ZomeCaller["callZome"]>[0]) => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await zomes.callZome(req);
-      } catch (err) {
-        if (attempt >= MAX_ATTEMPTS || !HEAD_MOVED.test(String((err as Error)?.message ?? err))) throw err;
-        await new Promise((r) => setTimeout(r, 20 * attempt));
-      }
-    }
-  };
+  const writeWithRetry = (req: Parameters<ZomeCaller["callZome"]>[0]) => retryWhileHeadMoved(() => zomes.callZome(req));
   return {
     callZome: <T>(req: Parameters<ZomeCaller["callZome"]>[0]): Promise<T> => {
       if (!writes.has(req.fn)) return zomes.callZome<T>(req);
