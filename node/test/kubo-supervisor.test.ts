@@ -3,13 +3,13 @@
 // private swarm lets nodes of one mesh (same seed) connect and keeps another mesh's node out;
 // content added on one node is read on a peered one; a missing binary is named.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { binDir } from "../setup/paths.mjs";
 import { IpfsStore } from "../src/artifacts/ipfs-store.ts";
-import { KuboError, KuboNode, swarmKeyFor } from "../src/artifacts/kubo-supervisor.ts";
+import { freeTcpPort, KuboError, KuboNode, swarmKeyFor } from "../src/artifacts/kubo-supervisor.ts";
 import { waitFor } from "./support/wait-for.ts";
 
 const log = pino({ level: process.env.RIPPLE_LOG_LEVEL ?? "warn" });
@@ -96,4 +96,24 @@ describe("kubo supervisor and IPFS seam", { timeout: 120_000 }, () => {
     expect(a.kubo.endpoints.apiUrl).toBe(before);
     expect((await a.ipfs.readAll(cid, { maxBytes: 8 * 1024 * 1024, offline: true })).length).toBe(bytes.length);
   });
+  it("starts with three distinct ports even when its config names one port three times", async () => {
+    // Two back-to-back free-port picks can return the same port; kubo then failed to bind its API.
+    const first = await startKubo(undefined);
+    const repoDir = first.kubo.repoDir!;
+    await first.kubo.stop();
+    const port = await freeTcpPort();
+    const file = join(repoDir, "config");
+    const config = JSON.parse(readFileSync(file, "utf8"));
+    config.Addresses.API = config.Addresses.Gateway = `/ip4/127.0.0.1/tcp/${port}`;
+    config.Addresses.Swarm = [`/ip4/127.0.0.1/tcp/${port}`];
+    writeFileSync(file, JSON.stringify(config));
+
+    const again = await KuboNode.start({ ipfsBinary, repoDir, logFile: join(tmp(), "kubo.log"), swarmPort: 0, swarmBind: "loopback", log });
+    nodes.push(again);
+    const after = JSON.parse(readFileSync(file, "utf8"));
+    const ports = [after.Addresses.API, after.Addresses.Gateway, after.Addresses.Swarm[0]].map((a: string) => Number(/tcp\/(\d+)/.exec(a)![1]));
+    expect(new Set(ports).size).toBe(3);
+    expect(again.endpoints.apiUrl).toBe(`http://127.0.0.1:${ports[0]}`);
+  });
 });
+

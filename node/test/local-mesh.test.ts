@@ -23,6 +23,30 @@ const { nodes, live, diagnostics } = fleet;
 const startNode = (name: string, dataDir?: string): RippleDaemon =>
   fleet.up(name, ["--no-measure", "--liveness-window", String(livenessWindowMs)], dataDir ? { dataDir } : {});
 
+/** Calls `artifacts` (an artifact_index zome call) back to back until stopped; counts answers and failures. */
+function handoverProbe(client: LocalApiClient) {
+  let running = true;
+  const result = { ok: 0, failed: [] as string[] };
+  const loop = (async () => {
+    while (running) {
+      try {
+        await client.artifacts({ kind: "output" });
+        result.ok++;
+      } catch (err) {
+        result.failed.push((err as Error).message);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return result;
+    },
+  };
+}
+
 describe("the local mesh", { timeout: 300_000 }, () => {
   let alice: RippleDaemon, bob: RippleDaemon, carol: RippleDaemon;
   const agents = new Map<string, string>();
@@ -84,6 +108,9 @@ describe("the local mesh", { timeout: 300_000 }, () => {
     const { n: host, s: hostStatus } = statuses.find((x) => x.s.localHost?.self)!;
     const survivors = [alice, bob, carol].filter((n) => n !== host);
     const children = execFileSync("pgrep", ["-P", String(host.pid)]).toString().trim().split("\n").map(Number);
+    // A survivor's zome-backed route is called all through the handover: while its conductor moves
+    // to the new host, calls wait for it instead of failing ("the conductor is restarting").
+    const probe = handoverProbe(await LocalApiClient.forDataDir(survivors[0]!.dataDir, { timeoutMs: 120_000 }));
     const killedAt = Date.now();
     killNodeHard(host.pid, children);
     await host.kill("SIGKILL");
@@ -113,6 +140,10 @@ describe("the local mesh", { timeout: 300_000 }, () => {
         const p = (await peersOf(two)).find((x) => x.agent === oneAgent);
         return p && p.online && p.lastHeartbeatMs !== null && p.lastHeartbeatMs > handoverAt ? true : undefined;
       }, { timeoutMs: 60_000, intervalMs: 250, diagnostics });
+    const calls = await probe.stop();
+    console.log(`[local-mesh] ${calls.ok} zome-backed calls on ${survivors[0]!.name} during the handover, ${calls.failed.length} failed`);
+    expect(calls.failed).toEqual([]);
+    expect(calls.ok).toBeGreaterThan(5);
   });
 
   it("the killed node restarts with the same agent key, its history, and joins the current host", async () => {

@@ -2,7 +2,7 @@
 // mapping from thrown errors to an HTTP status (shared by local-api.ts and the inference routes).
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { FastifyInstance, FastifyReply } from "fastify";
-import { RippleError } from "../errors.ts";
+import { DaemonNotReadyError, RippleError } from "../errors.ts";
 import { InferenceError } from "../inference/inference-errors.ts";
 import type { Logger } from "../log.ts";
 import type { ApiErrorBody } from "./request-guard.ts";
@@ -10,8 +10,7 @@ import type { ApiErrorBody } from "./request-guard.ts";
 /** The fastify instance of the local API (its logger is our pino logger). */
 export type ApiApp = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger>;
 
-/** Thrown by an `ApiSource` while the daemon is still starting (or stopping): the API answers 503. */
-export class DaemonNotReadyError extends RippleError {}
+export { DaemonNotReadyError };
 
 /** A source call did not finish within the API's time limit: 504. */
 export class SourceTimeoutError extends RippleError {}

@@ -156,44 +156,24 @@ export class KuboNode extends EventEmitter {
     }
     const env = { ...process.env, IPFS_PATH: opts.repoDir, IPFS_TELEMETRY: "off", ...(opts.privateSwarmSeed ? { LIBP2P_FORCE_PNET: "1" } : {}) };
     await initRepo(opts, env, log);
-    const ports = await configure(opts);
-    let pending: Pending = {};
-    const proc = new SupervisedProcess<KuboEndpoints>(
-      {
-        name: "kubo",
-        command: opts.ipfsBinary,
-        args: () => {
-          pending = {}; // each start reads its own addresses back
-          return ["daemon", "--enable-gc=false", "--migrate=false"];
-        },
-        env,
-        readyWhen: (line) => {
-          const api = /RPC API server listening on (\S+)/.exec(line);
-          if (api) pending.api = api[1];
-          const gw = /Gateway server listening on (\S+)/.exec(line);
-          if (gw) pending.gateway = gw[1];
-          if (!/Daemon is ready/.test(line) || !pending.api) return undefined;
-          return { apiUrl: multiaddrToHttpUrl(pending.api), gatewayUrl: pending.gateway ? multiaddrToHttpUrl(pending.gateway) : null };
-        },
-        readyTimeoutMs: opts.readyTimeoutMs ?? 60_000,
-        logFile: opts.logFile,
-        stopSignal: "SIGINT",
-        stopTimeoutMs: 10_000,
-        startFix: `see ${opts.logFile}; if the repo is damaged, move ${opts.repoDir} aside (pinned content is fetched again from peers)`,
-        pidFile: join(opts.repoDir, "ripple-kubo.pid"),
-      },
-      log,
-      opts.restartPolicy,
-    );
-    let endpoints: KuboEndpoints;
-    try {
-      endpoints = await proc.start();
-    } catch (err) {
-      if (err instanceof ProcessStartError) throw err;
-      throw new KuboError(`kubo did not start: ${(err as Error).message}`, `see ${opts.logFile}`, { cause: err });
+    let ports = await configure(opts);
+    for (let attempt = 1; ; attempt++) {
+      const proc = kuboProcess(opts, env, log);
+      try {
+        const endpoints = await proc.start();
+        log.info({ ...endpoints, swarmPort: ports.swarmPort, private: Boolean(opts.privateSwarmSeed), pid: proc.pid, repo: opts.repoDir }, "kubo ready");
+        return new KuboNode(endpoints, proc, log, opts.repoDir);
+      } catch (err) {
+        // Another process can take a chosen port between our check and kubo's bind: choose again.
+        if (attempt < 3 && /address already in use/.test((err as Error).message)) {
+          log.warn({ attempt, ports }, "a port chosen for kubo was taken before kubo bound it; choosing new ones");
+          ports = await configure(opts, true);
+          continue;
+        }
+        if (err instanceof ProcessStartError) throw err;
+        throw new KuboError(`kubo did not start: ${(err as Error).message}`, `see ${opts.logFile}`, { cause: err });
+      }
     }
-    log.info({ ...endpoints, swarmPort: ports.swarmPort, private: Boolean(opts.privateSwarmSeed), pid: proc.pid, repo: opts.repoDir }, "kubo ready");
-    return new KuboNode(endpoints, proc, log, opts.repoDir);
   }
 
   /** Resolves once kubo is up (at once when it is), or rejects after timeoutMs / on abort. */
@@ -220,6 +200,38 @@ export class KuboNode extends EventEmitter {
   }
 }
 
+/** The supervised `ipfs daemon`, ready once it prints its RPC address (read back, not assumed). */
+function kuboProcess(opts: KuboOptions, env: NodeJS.ProcessEnv, log: Logger): SupervisedProcess<KuboEndpoints> {
+  let pending: Pending = {};
+  return new SupervisedProcess<KuboEndpoints>(
+    {
+      name: "kubo",
+      command: opts.ipfsBinary,
+      args: () => {
+        pending = {}; // each start reads its own addresses back
+        return ["daemon", "--enable-gc=false", "--migrate=false"];
+      },
+      env,
+      readyWhen: (line) => {
+        const api = /RPC API server listening on (\S+)/.exec(line);
+        if (api) pending.api = api[1];
+        const gw = /Gateway server listening on (\S+)/.exec(line);
+        if (gw) pending.gateway = gw[1];
+        if (!/Daemon is ready/.test(line) || !pending.api) return undefined;
+        return { apiUrl: multiaddrToHttpUrl(pending.api), gatewayUrl: pending.gateway ? multiaddrToHttpUrl(pending.gateway) : null };
+      },
+      readyTimeoutMs: opts.readyTimeoutMs ?? 60_000,
+      logFile: opts.logFile,
+      stopSignal: "SIGINT",
+      stopTimeoutMs: 10_000,
+      startFix: `see ${opts.logFile}; if the repo is damaged, move ${opts.repoDir} aside (pinned content is fetched again from peers)`,
+      pidFile: join(opts.repoDir, "ripple-kubo.pid"),
+    },
+    log,
+    opts.restartPolicy,
+  );
+}
+
 async function initRepo(opts: KuboOptions, env: NodeJS.ProcessEnv, log: Logger): Promise<void> {
   if (existsSync(join(opts.repoDir, "config"))) return;
   mkdirSync(opts.repoDir, { recursive: true, mode: 0o700 });
@@ -232,15 +244,18 @@ async function initRepo(opts: KuboOptions, env: NodeJS.ProcessEnv, log: Logger):
   log.info({ repo: opts.repoDir }, "initialised a kubo repo");
 }
 
-/** Fixed ports (chosen free once, kept across restarts so peers' peering entries stay valid). */
-async function configure(opts: KuboOptions): Promise<{ apiPort: number; gatewayPort: number; swarmPort: number }> {
+/**
+ * Fixed ports (chosen free once, kept across restarts so peers' peering entries stay valid).
+ * `fresh` drops the kept ones (after a start failed because one was taken meanwhile).
+ */
+async function configure(opts: KuboOptions, fresh = false): Promise<{ apiPort: number; gatewayPort: number; swarmPort: number }> {
   const file = join(opts.repoDir, "config");
   const config = JSON.parse(readFileSync(file, "utf8")) as Record<string, any>;
-  const portOf = (addr: unknown) => Number(/\/tcp\/(\d+)/.exec(String(addr ?? ""))?.[1] ?? 0);
-  const keep = async (current: number) => (current > 0 && (await portFree(current)) ? current : freeTcpPort());
-  const apiPort = await keep(portOf(config.Addresses?.API));
-  const gatewayPort = await keep(portOf(config.Addresses?.Gateway));
-  const swarmPort = opts.swarmPort > 0 ? opts.swarmPort : await keep(portOf(config.Addresses?.Swarm?.[0]));
+  const portOf = (addr: unknown) => (fresh ? 0 : Number(/\/tcp\/(\d+)/.exec(String(addr ?? ""))?.[1] ?? 0));
+  const ports = new DistinctPorts(opts.swarmPort > 0 ? [opts.swarmPort] : []);
+  const apiPort = await ports.keepOrPick(portOf(config.Addresses?.API));
+  const gatewayPort = await ports.keepOrPick(portOf(config.Addresses?.Gateway));
+  const swarmPort = opts.swarmPort > 0 ? opts.swarmPort : await ports.keepOrPick(portOf(config.Addresses?.Swarm?.[0]));
   const next = meshKuboConfig(config, { apiPort, gatewayPort, swarmPort, swarmBind: opts.swarmBind });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(next, null, 2));
@@ -249,6 +264,24 @@ async function configure(opts: KuboOptions): Promise<{ apiPort: number; gatewayP
   if (opts.privateSwarmSeed) writeFileSync(keyFile, swarmKeyFor(opts.privateSwarmSeed), { mode: 0o600 });
   else rmSync(keyFile, { force: true });
   return { apiPort, gatewayPort, swarmPort };
+}
+
+/**
+ * Hands out ports that are free now and differ from each other: two back-to-back `freeTcpPort()`
+ * calls can return the same port (CI once gave the API and the swarm one port, and kubo failed).
+ */
+class DistinctPorts {
+  private readonly taken: Set<number>;
+  constructor(reserved: number[]) {
+    this.taken = new Set(reserved);
+  }
+
+  async keepOrPick(current: number): Promise<number> {
+    let port = current > 0 && !this.taken.has(current) && (await portFree(current)) ? current : 0;
+    while (port === 0 || this.taken.has(port)) port = await freeTcpPort();
+    this.taken.add(port);
+    return port;
+  }
 }
 
 async function portFree(port: number): Promise<boolean> {

@@ -11,6 +11,7 @@ import { BootstrapServer } from "../bootstrap/bootstrap-server.ts";
 import { assertBootstrapReachable } from "../bootstrap/bootstrap-probe.ts";
 import { LocalMeshHost, type MeshHostState } from "../bootstrap/local-mesh-host.ts";
 import { Conductor } from "../conductor/conductor.ts";
+import { DaemonNotReadyError } from "../errors.ts";
 import { nodePaths } from "../config/node-paths.ts";
 import type { NetworkChoice } from "../config/network-choice.ts";
 import type { Toolchain } from "../config/toolchain.ts";
@@ -56,10 +57,12 @@ export class MeshSession extends EventEmitter {
   private lastView: PeerInfo[] = [];
   private agentPubKey: Uint8Array | undefined;
   private relayUrl: string | undefined;
+  /** Set while the conductor is being moved to a new local-mesh host; zome calls wait for it. */
+  private relayMove: Promise<void> | undefined;
   private readonly lastDial = new Map<string, number>();
   private readonly log: Logger;
   /** Zome calls go to whichever conductor is current (it is replaced when the relay moves). */
-  readonly zomes: ZomeCaller = { callZome: (req) => this.requireConductor().callZome(req) };
+  readonly zomes: ZomeCaller = { callZome: async (req) => (await this.currentConductor()).callZome(req) };
 
   constructor(private readonly opts: MeshSessionOptions) {
     super();
@@ -169,15 +172,25 @@ export class MeshSession extends EventEmitter {
     await this.conductor.start();
   }
 
+  /** Moves are queued: a second host change waits for the first move to finish. */
+  private moveRelay(url: string): Promise<void> {
+    const move = (this.relayMove ?? Promise.resolve()).then(() => this.restartOnRelay(url));
+    this.relayMove = move;
+    void move.finally(() => {
+      if (this.relayMove === move) this.relayMove = undefined;
+    });
+    return move;
+  }
+
   /** The conductor reads its relay URL only at start, so a new host means a conductor restart. */
-  private async moveRelay(url: string): Promise<void> {
+  private async restartOnRelay(url: string): Promise<void> {
     if (url === this.relayUrl) return;
     this.log.info({ from: this.relayUrl, to: url }, "the local mesh moved to another host; restarting the conductor on it");
     this.relayUrl = url;
     const old = this.conductor;
     this.conductor = undefined;
-    await old?.stop();
     try {
+      await old?.stop();
       await this.startConductor(url);
       this.emit("event", { type: "relay:changed", url });
     } catch (err) {
@@ -185,9 +198,19 @@ export class MeshSession extends EventEmitter {
     }
   }
 
+  /**
+   * The current conductor. While it moves to a new local-mesh host (the node that hosted the
+   * mesh left) calls wait for the move instead of failing; a move that failed is a 503.
+   */
+  private async currentConductor(): Promise<Conductor> {
+    // During a move the new conductor object exists before it is ready, so wait on the move itself.
+    if (this.relayMove) await this.relayMove;
+    return this.requireConductor();
+  }
+
   private requireConductor(): Conductor {
-    if (!this.conductor) throw new Error("the conductor is restarting");
-    return this.conductor;
+    if (this.conductor) return this.conductor;
+    throw new DaemonNotReadyError("the conductor is not running: it is restarting on the local mesh's new host, or that restart failed", "retry in a minute; if it persists, see the conductor log in DATA_DIR/<network>/logs/ and restart the node");
   }
 
   /** The peer view as of now: liveness is judged at read time, not when the DHT was last read. */
