@@ -10,6 +10,7 @@ import type { JobRecord, JobSummary } from "../src/moe/moe-history.ts";
 import type { MoeResult } from "../src/moe/moe-types.ts";
 import type { ComputePolicy } from "../src/jobs/compute-policy.ts";
 import type { Daemon } from "../src/daemon.ts";
+import type { ShardRow } from "../src/artifacts/model-shards.ts";
 
 describe("the UI's copy of the API types", () => {
   it("accepts what the daemon sends", () => {
@@ -22,6 +23,7 @@ describe("the UI's copy of the API types", () => {
     expectTypeOf<JobRecord>().toExtend<Ui.JobRecord>();
     expectTypeOf<JobSummary>().toExtend<Ui.JobSummary>();
     expectTypeOf<ComputePolicy>().toExtend<Ui.ComputePolicy>();
+    expectTypeOf<ShardRow>().toExtend<Ui.IpfsShard>();
     expectTypeOf<ReturnType<Daemon["policies"]>["inference"]>().toExtend<Ui.InferencePolicySummary>();
     expect(true).toBe(true);
   });

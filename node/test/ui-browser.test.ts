@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { repoRoot } from "../setup/paths.mjs";
+import { LocalApiClient } from "../src/api/api-client.ts";
 import { RippleDaemon } from "./support/ripple-process.ts";
 import { killNodeHard, seesOnline, statusOf } from "./support/mesh-views.ts";
 import { TestFleet } from "./support/test-fleet.ts";
@@ -19,6 +20,7 @@ import { waitFor } from "./support/wait-for.ts";
 const chromiumPath = process.env.RIPPLE_CHROMIUM ?? "/usr/bin/chromium";
 const shotsDir = join(repoRoot, "docs", "screenshots");
 const livenessWindowMs = 8000;
+const QWEN = "qwen2.5-coder-0.5b-instruct-q4_k_m";
 let browser: Browser | undefined;
 const fleet = new TestFleet(async () => browser?.close());
 const { diagnostics } = fleet;
@@ -85,11 +87,19 @@ describe("the web UI in Chromium on a 2-node local mesh", { timeout: 600_000 }, 
     expect(await page.textContent('[data-testid="whoami"]')).toContain("alice");
 
     await openTab(page, "shards", "page-shards");
-    await page.waitForSelector('[data-testid="shard-row"][data-model="qwen2.5-coder-0.5b-instruct-q4_k_m"]');
-    const qwenRow = await page.textContent('[data-testid="shard-row"][data-model="qwen2.5-coder-0.5b-instruct-q4_k_m"]');
+    await page.waitForSelector(`[data-testid="shard-row"][data-model="${QWEN}"]`);
+    const qwenRow = await page.textContent(`[data-testid="shard-row"][data-model="${QWEN}"]`);
     expect(qwenRow).toMatch(/on disk|loaded/);
     expect(qwenRow).toContain("served");
-    expect(qwenRow).toContain("—"); // no CID until models are stored in IPFS
+    expect(qwenRow).toContain("—"); // no CID until the model is published to IPFS
+    // Publishing puts the GGUF in alice's kubo and registers it: the page shows its CID and that
+    // alice pins it on its next shards read (no reload).
+    const published = await (await LocalApiClient.forDataDir(alice.dataDir, { timeoutMs: 120_000 })).publishModel(QWEN);
+    const row = `[data-testid="shard-row"][data-model="${QWEN}"]`;
+    await page.waitForSelector(`${row} [data-testid="shard-cid"][title="${published.cid}"]`, { timeout: 30_000 });
+    expect(await page.textContent(`${row} [data-testid="shard-cell"][data-peer="alice"]`)).toMatch(/pinned/);
+    expect(await page.textContent(`${row} [data-testid="shard-cell"][data-peer="bob"]`)).not.toMatch(/pinned/);
+    expect(await page.textContent(`${row} [data-testid="ipfs-copies"]`)).toMatch(/^1\/\d+$/);
     await shot(page, "shards");
 
     await openTab(page, "jobs", "page-jobs");

@@ -137,21 +137,56 @@ describe("topology layout", () => {
 });
 
 describe("shard matrix", () => {
+  const hold = (m: ReturnType<typeof buildShardMatrix>, model: string) => m.rows.find((r) => r.model === model)!.cells.map((c) => `${c.hold}${c.pinned ? "+pin" : ""}`);
+
   it("marks loaded / on disk for this node, served for peers, and counts online replicas", () => {
     const peers = [peer("me", { self: true, models: ["qwen", "tiny"] }), peer("bob", { models: ["qwen", "gemma"] }), peer("carol", { online: false, models: ["qwen"] })];
     const m = buildShardMatrix(peers, [
       { name: "qwen", sha256: "q", bytes: 491_400_064, file: "/m/q", loaded: true },
-      { name: "tiny", sha256: "t", bytes: 500_000, file: "/m/t", loaded: false, cid: "bafyTINY", pinned: true },
+      { name: "tiny", sha256: "t", bytes: 500_000, file: "/m/t", loaded: false },
     ]);
     expect(m.peers.map((p) => p.name)).toEqual(["me", "bob", "carol"]);
-    expect(m.rows.map((r) => [r.model, r.cells, r.replicas, r.holders])).toEqual([
+    expect(m.rows.map((r) => [r.model, r.cells.map((c) => c.hold), r.replicas, r.holders])).toEqual([
       ["qwen", ["loaded", "served", "served"], 2, 3],
       ["gemma", ["none", "served", "none"], 1, 1],
       ["tiny", ["on-disk", "none", "none"], 1, 1],
     ]);
-    expect(m.rows[0]).toMatchObject({ bytes: 491_400_064, cid: null, pinned: null });
-    expect(m.rows[2]).toMatchObject({ cid: "bafyTINY", pinned: true });
+    expect(m.rows[0]).toMatchObject({ bytes: 491_400_064, cid: null, pinned: null, ipfsReplicas: null, underReplicated: false });
+    expect(m.rows.every((r) => r.cells.every((c) => !c.pinned))).toBe(true);
     expect(buildShardMatrix([], null).rows).toEqual([]);
+  });
+
+  it("adds CIDs, pinning peers and IPFS copies from /v1/shards, preferring this node's own file", () => {
+    const peers = [peer("me", { self: true, agent: "A-me", models: ["qwen"] }), peer("bob", { agent: "A-bob", models: ["qwen"] }), peer("carol", { agent: "A-carol", models: [] })];
+    const provider = (agent: string, name: string) => ({ agent, name, peerId: null, online: true, self: agent === "A-me", verified: null, reason: null });
+    const shard = (cid: string, sha256: string, providers: ReturnType<typeof provider>[], local: boolean) => ({
+      name: "qwen",
+      cid,
+      sha256,
+      size: 491_400_064,
+      publishedBy: ["A-bob"],
+      providers,
+      replicas: providers.length,
+      minProviders: 2,
+      underReplicated: providers.length < 2,
+      local,
+    });
+    const ipfs = [
+      shard("bafyOTHER", "other", [provider("A-bob", "bob"), provider("A-carol", "carol"), provider("A-x", "x")], false),
+      shard("bafyMINE", "q", [provider("A-me", "me")], true),
+      { ...shard("bafyGEM", "g", [provider("A-carol", "carol")], false), name: "gemma", size: 300_000_000 },
+    ];
+    const m = buildShardMatrix(peers, [{ name: "qwen", sha256: "q", bytes: 491_400_064, file: "/m/q", loaded: false }], ipfs);
+    const qwen = m.rows.find((r) => r.model === "qwen")!;
+    expect(qwen).toMatchObject({ cid: "bafyMINE", pinned: true, ipfsReplicas: 1, minProviders: 2, underReplicated: true });
+    expect(hold(m, "qwen")).toEqual(["on-disk+pin", "served", "none"]);
+    // A model only in IPFS (no peer serves it) still gets a row, with carol pinning it.
+    const gemma = m.rows.find((r) => r.model === "gemma")!;
+    expect(gemma).toMatchObject({ cid: "bafyGEM", bytes: 300_000_000, replicas: 0, pinned: false, ipfsReplicas: 1 });
+    expect(hold(m, "gemma")).toEqual(["none", "none", "none+pin"]);
+    // Without a local copy the best-replicated CID is shown.
+    const other = buildShardMatrix(peers, [], ipfs).rows.find((r) => r.model === "qwen")!;
+    expect(other).toMatchObject({ cid: "bafyOTHER", pinned: false, ipfsReplicas: 3, underReplicated: false });
   });
 });
 

@@ -55,9 +55,32 @@ export interface LocalModel {
   bytes: number;
   file: string;
   loaded: boolean;
-  /** Not served yet: the artifacts work adds the model's IPFS CID and whether this node pins it. */
-  cid?: string | null;
-  pinned?: boolean;
+}
+
+/** A peer that says (in artifact_index) it pins a CID; `verified` is null unless a check was asked for. */
+export interface ProviderView {
+  agent: string;
+  name: string | null;
+  peerId: string | null;
+  online: boolean;
+  self: boolean;
+  verified: boolean | null;
+  reason: string | null;
+}
+
+/** One model registered in IPFS (GET /v1/shards): its CID, who pins it, and its replica count. */
+export interface IpfsShard {
+  name: string;
+  cid: string;
+  sha256: string;
+  size: number;
+  publishedBy: string[];
+  providers: ProviderView[];
+  replicas: number;
+  minProviders: number;
+  underReplicated: boolean;
+  /** This node pins it. */
+  local: boolean;
 }
 
 export interface ModelVote {

@@ -6,15 +6,16 @@ import { buildShardMatrix } from "../lib/shards.ts";
 import { useStore } from "../state/use-store.ts";
 
 export function ShardsPage() {
-  const { peers, localModels } = useStore();
+  const { peers, localModels, shards } = useStore();
   const local = localModels.state === "ready" ? localModels.value : null;
+  const ipfs = shards.state === "ready" ? shards.value : shards.state === "error" ? (shards.last ?? null) : null;
   return (
     <div data-testid="page-shards">
       <LoadableView value={peers} what="peers">
         {(list) => {
-          const matrix = buildShardMatrix(list, local);
+          const matrix = buildShardMatrix(list, local, ipfs);
           return (
-            <Card title="Models × peers" aside={<span class="muted small">loaded = in memory · on disk = registered here · served = advertised by the peer</span>}>
+            <Card title="Models × peers" aside={<span class="muted small">loaded = in memory · on disk = registered here · served = advertised by the peer · pinned = holds its GGUF in IPFS</span>}>
               {matrix.rows.length === 0 ? (
                 <EmptyState title="No models yet">
                   No node of this mesh serves a model. Add one with <code>ripple models add FILE.gguf</code> and restart the node.
@@ -23,6 +24,11 @@ export function ShardsPage() {
                 <ShardMatrix matrix={matrix} />
               )}
               {localModels.state === "error" ? <div class="warn small">This node's own models could not be read: {localModels.message}</div> : null}
+              {shards.state === "error" ? (
+                <div class="warn small" data-testid="shards-error">
+                  IPFS shards could not be read: {shards.message} {shards.fix}
+                </div>
+              ) : null}
             </Card>
           );
         }}

@@ -4,7 +4,7 @@
 // heartbeat, conductor pid). Components read it through useStore().
 import { EventSocket, type SocketState } from "../api/event-socket.ts";
 import { getJson } from "../api/http.ts";
-import type { ApiEvent, DaemonStatus, JobRecord, JobSummary, LocalModel, MoeEvent, PeerInfo, Policies } from "../api/types.ts";
+import type { ApiEvent, DaemonStatus, IpfsShard, JobRecord, JobSummary, LocalModel, MoeEvent, PeerInfo, Policies } from "../api/types.ts";
 import { applyJobEvent, upsertJob } from "../lib/jobs.ts";
 
 export type Loadable<T> = { state: "loading" } | { state: "ready"; value: T; at: number } | { state: "error"; message: string; fix: string; last?: T };
@@ -14,6 +14,8 @@ export interface UiState {
   status: Loadable<DaemonStatus>;
   peers: Loadable<PeerInfo[]>;
   localModels: Loadable<LocalModel[]>;
+  /** Models in IPFS: CIDs, providers, replica counts (read from the DHT, so polled slowly). */
+  shards: Loadable<IpfsShard[]>;
   jobs: Loadable<JobSummary[]>;
   policies: Loadable<Policies>;
   /** Records of jobs opened on the detail page (and the console's), kept current from events. */
@@ -25,6 +27,8 @@ export interface UiState {
 type Listener = () => void;
 
 const POLL_MS = 3000;
+/** Every how many polls the IPFS shards are read again (each read walks artifact_index). */
+const SHARDS_EVERY_POLLS = 4;
 
 export class Store {
   state: UiState = {
@@ -32,6 +36,7 @@ export class Store {
     status: { state: "loading" },
     peers: { state: "loading" },
     localModels: { state: "loading" },
+    shards: { state: "loading" },
     jobs: { state: "loading" },
     policies: { state: "loading" },
     jobDetails: {},
@@ -40,6 +45,7 @@ export class Store {
   private readonly listeners = new Set<Listener>();
   private socket: EventSocket | undefined;
   private poll: ReturnType<typeof setInterval> | undefined;
+  private polls = 0;
 
   subscribe(l: Listener): () => void {
     this.listeners.add(l);
@@ -59,7 +65,9 @@ export class Store {
     });
     this.socket.start();
     this.poll = setInterval(() => {
-      if (this.state.socket.kind === "open") void Promise.all([this.load("status", "/v1/status"), this.load("peers", "/v1/peers")]);
+      if (this.state.socket.kind !== "open") return;
+      const shards = ++this.polls % SHARDS_EVERY_POLLS === 0 ? [this.load("shards", "/v1/shards")] : [];
+      void Promise.all([this.load("status", "/v1/status"), this.load("peers", "/v1/peers"), ...shards]);
     }, POLL_MS);
   }
 
@@ -77,6 +85,7 @@ export class Store {
       this.load("status", "/v1/status"),
       this.load("peers", "/v1/peers"),
       this.load("localModels", "/v1/models/local"),
+      this.load("shards", "/v1/shards"),
       this.load("jobs", "/v1/jobs"),
       this.load("policies", "/v1/policies"),
       ...Object.keys(this.state.jobDetails).map((t) => this.loadJob(t)),
@@ -94,7 +103,7 @@ export class Store {
     }
   }
 
-  async load<K extends "status" | "peers" | "localModels" | "jobs" | "policies">(key: K, path: string): Promise<void> {
+  async load<K extends "status" | "peers" | "localModels" | "shards" | "jobs" | "policies">(key: K, path: string): Promise<void> {
     try {
       const value = await getJson<unknown>(path);
       this.set({ [key]: { state: "ready", value, at: Date.now() } } as Partial<UiState>);
