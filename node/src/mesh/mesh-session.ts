@@ -59,6 +59,7 @@ export class MeshSession extends EventEmitter {
   private relayUrl: string | undefined;
   /** Set while the conductor is being moved to a new local-mesh host; zome calls wait for it. */
   private relayMove: Promise<void> | undefined;
+  private stopping = false;
   private readonly lastDial = new Map<string, number>();
   private readonly log: Logger;
   /** Zome calls go to whichever conductor is current (it is replaced when the relay moves). */
@@ -129,9 +130,12 @@ export class MeshSession extends EventEmitter {
 
   /** Clean leave: an offline heartbeat, then everything stopped in reverse order. */
   async stop(): Promise<void> {
+    this.stopping = true;
     this.timers.forEach(clearInterval);
     this.host?.stopWatching();
     await this.heartbeats?.stop(true);
+    // A move under way may still start a conductor: let it finish so that this stop reaches it.
+    await this.relayMove;
     await this.conductor?.stop();
     await this.host?.stop();
     await this.p2p?.stop();
@@ -184,7 +188,7 @@ export class MeshSession extends EventEmitter {
 
   /** The conductor reads its relay URL only at start, so a new host means a conductor restart. */
   private async restartOnRelay(url: string): Promise<void> {
-    if (url === this.relayUrl) return;
+    if (this.stopping || url === this.relayUrl) return;
     this.log.info({ from: this.relayUrl, to: url }, "the local mesh moved to another host; restarting the conductor on it");
     this.relayUrl = url;
     const old = this.conductor;
