@@ -20,7 +20,7 @@ import { MeshSession } from "./mesh/mesh-session.ts";
 import type { PeerInfo } from "./mesh/peer-view.ts";
 import { NodeFacts } from "./capability/node-facts.ts";
 import type { AskRequest, InferenceSource, MoeEvent } from "./api/inference-source.ts";
-import { DaemonNotReadyError } from "./api/local-api.ts";
+import { DaemonNotReadyError } from "./errors.ts";
 import { NodeInference } from "./inference/node-inference.ts";
 import { MeshInference } from "./jobs/mesh-inference.ts";
 import { MeshArtifacts } from "./artifacts/mesh-artifacts.ts";

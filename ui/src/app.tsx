@@ -8,6 +8,7 @@ import { JobsPage } from "./pages/JobsPage.tsx";
 import { NodePage } from "./pages/NodePage.tsx";
 import { PeersPage } from "./pages/PeersPage.tsx";
 import { ShardsPage } from "./pages/ShardsPage.tsx";
+import { latestOf } from "./state/store.ts";
 import { useStore } from "./state/use-store.ts";
 
 function useRoute(): Route {
@@ -23,7 +24,7 @@ function useRoute(): Route {
 export function App() {
   const route = useRoute();
   const state = useStore();
-  const status = state.status.state === "ready" ? state.status.value : state.status.state === "error" ? state.status.last : undefined;
+  const status = latestOf(state.status);
   const running = state.jobs.state === "ready" ? state.jobs.value.filter((j) => j.status === "running").length : 0;
   useEffect(() => {
     document.title = status ? `${status.name} · Ripple Mesh` : "Ripple Mesh";

@@ -10,8 +10,6 @@ import type { ApiErrorBody } from "./request-guard.ts";
 /** The fastify instance of the local API (its logger is our pino logger). */
 export type ApiApp = FastifyInstance<Server, IncomingMessage, ServerResponse, Logger>;
 
-export { DaemonNotReadyError };
-
 /** A source call did not finish within the API's time limit: 504. */
 export class SourceTimeoutError extends RippleError {}
 

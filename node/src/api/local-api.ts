@@ -14,10 +14,10 @@ import type { AddressInfo } from "node:net";
 import fastifyWebsocket from "@fastify/websocket";
 import { fastify, LogController, type FastifyError, type FastifyReply } from "fastify";
 import { z } from "zod";
-import { RippleError } from "../errors.ts";
+import { DaemonNotReadyError, RippleError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { removeApiDescriptor, writeApiDescriptor } from "./api-descriptor.ts";
-import { DaemonNotReadyError, failureOf, sendError, sendJson, withTimeout } from "./api-reply.ts";
+import { failureOf, sendError, sendJson, withTimeout } from "./api-reply.ts";
 import { inferenceRouteList, registerInferenceRoutes } from "./inference-routes.ts";
 import type { InferenceSource } from "./inference-source.ts";
 import { registerOpenAiRoutes } from "./openai-routes.ts";
@@ -29,7 +29,6 @@ import { registerArtifactRoutes } from "../artifacts/artifact-routes.ts";
 import type { MeshArtifacts } from "../artifacts/mesh-artifacts.ts";
 
 export { isLoopbackHost } from "./request-guard.ts";
-export { DaemonNotReadyError } from "./api-reply.ts";
 
 /** What travels on /v1/events. */
 export interface ApiEvent {

@@ -12,7 +12,8 @@
 //   POST /v1/artifacts/:cid/false-provider test only (RIPPLE_TEST_ARTIFACTS=1): a provider record without the content
 //   POST /v1/artifacts/forge-model         test only: a model artifact whose sha256/size lie about its CID
 import { z } from "zod";
-import { DaemonNotReadyError, failureOf, sendJson, type ApiApp } from "../api/api-reply.ts";
+import { failureOf, sendJson, type ApiApp } from "../api/api-reply.ts";
+import { DaemonNotReadyError } from "../errors.ts";
 import { SseWriter } from "../api/sse.ts";
 import { RippleError } from "../errors.ts";
 import { InferenceError } from "../inference/inference-errors.ts";

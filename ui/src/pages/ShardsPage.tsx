@@ -3,12 +3,13 @@ import { EmptyState } from "../components/EmptyState.tsx";
 import { LoadableView } from "../components/LoadableView.tsx";
 import { ShardMatrix } from "../components/ShardMatrix.tsx";
 import { buildShardMatrix } from "../lib/shards.ts";
+import { latestOf } from "../state/store.ts";
 import { useStore } from "../state/use-store.ts";
 
 export function ShardsPage() {
   const { peers, localModels, shards } = useStore();
   const local = localModels.state === "ready" ? localModels.value : null;
-  const ipfs = shards.state === "ready" ? shards.value : shards.state === "error" ? (shards.last ?? null) : null;
+  const ipfs = latestOf(shards) ?? null;
   return (
     <div data-testid="page-shards">
       <LoadableView value={peers} what="peers">

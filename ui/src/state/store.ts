@@ -24,6 +24,11 @@ export interface UiState {
   eventsSeen: number;
 }
 
+/** The newest value a resource had: its value, or the one kept under a later load error. */
+export function latestOf<T>(l: Loadable<T>): T | undefined {
+  return l.state === "ready" ? l.value : l.state === "error" ? l.last : undefined;
+}
+
 type Listener = () => void;
 
 const POLL_MS = 3000;
@@ -109,8 +114,7 @@ export class Store {
       this.set({ [key]: { state: "ready", value, at: Date.now() } } as Partial<UiState>);
     } catch (err) {
       const e = err as Error & { fix?: string };
-      const prev = this.state[key];
-      const last = prev.state === "ready" ? prev.value : prev.state === "error" ? prev.last : undefined;
+      const last = latestOf<unknown>(this.state[key]);
       this.set({ [key]: { state: "error", message: e.message, fix: e.fix ?? "", ...(last !== undefined ? { last } : {}) } } as Partial<UiState>);
     }
   }
@@ -153,7 +157,7 @@ export class Store {
 
 /** The peer list with `peer` replaced (or added), in the daemon's order: this node first, then by name. */
 export function withPeer(list: Loadable<PeerInfo[]>, peer: PeerInfo): Loadable<PeerInfo[]> {
-  const peers = list.state === "ready" ? list.value : list.state === "error" ? (list.last ?? []) : [];
+  const peers = latestOf(list) ?? [];
   const next = [...peers.filter((p) => p.agent !== peer.agent), peer].sort((a, b) => Number(b.self) - Number(a.self) || a.name.localeCompare(b.name) || a.agent.localeCompare(b.agent));
   return { state: "ready", value: next, at: Date.now() };
 }
