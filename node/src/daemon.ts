@@ -23,6 +23,7 @@ import type { AskRequest, InferenceSource, MoeEvent } from "./api/inference-sour
 import { DaemonNotReadyError } from "./errors.ts";
 import { NodeInference } from "./inference/node-inference.ts";
 import { MeshInference } from "./jobs/mesh-inference.ts";
+import { readTestLies } from "./jobs/test-lies.ts";
 import { MeshArtifacts } from "./artifacts/mesh-artifacts.ts";
 import { loadStoragePolicy, storagePolicyFileFor, type StoragePolicy } from "./artifacts/storage-policy.ts";
 import { agentRegistry } from "@ripple-mesh/zome-bindings";
@@ -253,9 +254,12 @@ export class Daemon {
   }
 
   /** This node's capability as advertised: its facts, and the models it serves (with CIDs once published). */
-  private capabilityDraft(agentPubKey: Uint8Array, multiaddrs: string[]) {
+  private async capabilityDraft(agentPubKey: Uint8Array, multiaddrs: string[]) {
     const models = this.inference!.modelRefs();
-    return this.facts!.draft({ name: this.opts.name, agentPubKey, multiaddrs, libp2pKey: this.libp2pKey!, models: this.meshArtifacts?.withCids(models) ?? models });
+    const draft = await this.facts!.draft({ name: this.opts.name, agentPubKey, multiaddrs, libp2pKey: this.libp2pKey!, models: this.meshArtifacts?.withCids(models) ?? models });
+    // Test-only: a boastful peer (jobs/test-lies.ts), published through this node's own conductor.
+    const boast = readTestLies(this.opts.dataDir, process.env.RIPPLE_TEST_EXPERTS === "1").advertise_tokens_per_second;
+    return boast === undefined ? draft : { ...draft, inference: { ...draft.inference, tokens_per_second: boast } };
   }
 
   /** Re-advertise this node's capability (a model got its IPFS CID); retried when it races a heartbeat. */
@@ -266,8 +270,10 @@ export class Daemon {
     await retryWhileHeadMoved(() => agentRegistry(session.zomes).publishCapability(draft));
   }
 
+  /** The mesh's nodes, with what this node makes of their claims once it runs jobs there. */
   peers(): PeerInfo[] {
-    return this.session?.peers() ?? [];
+    const peers = this.session?.peers() ?? [];
+    return this.meshInference ? this.meshInference.withTrust(peers) : peers;
   }
 
   async status(): Promise<DaemonStatus> {

@@ -8,7 +8,7 @@ import { parse, stringify } from "yaml";
 import { defaultComputePolicyFile, loadComputePolicy, type ComputePolicy } from "../src/jobs/compute-policy.ts";
 import { checkJobAllowed } from "../src/jobs/worker-policy.ts";
 import { InferenceError } from "../src/inference/inference-errors.ts";
-import { placeExpert } from "../src/moe/expert-placement.ts";
+import { JobPlacement } from "../src/moe/expert-placement.ts";
 import { expertTask, type ExpertTask } from "../src/moe/expert-task.ts";
 import { inferencePolicyFile, loadInferencePolicy } from "../src/moe/inference-policy.ts";
 import type { PeerInfo } from "../src/mesh/peer-view.ts";
@@ -108,24 +108,21 @@ describe("compute policy and the worker's gate", () => {
 
 describe("expert placement", () => {
   const peer = (name: string, over: Partial<PeerInfo> = {}): PeerInfo =>
-    ({ agent: `agent-${name}`, name, self: false, online: true, models: [qwen], activeJobs: 0, tokensPerSecond: 20, ...over }) as PeerInfo;
+    ({ agent: `agent-${name}`, peerId: `peer-${name}`, name, self: false, online: true, models: [qwen], modelRefs: [{ name: qwen, sha256: null }], activeJobs: 0, tokensPerSecond: 20, hardwareClass: "cpu-laptop", ...over }) as PeerInfo;
+  const byAdvertised = (p: PeerInfo) => p.tokensPerSecond;
+  const model = { model: qwen, anyPeer: false };
 
   it("spreads slots over peers, prefers this node on a tie and skips peers that cannot serve", () => {
-    const peers = [peer("self", { self: true }), peer("b"), peer("c"), peer("offline", { online: false }), peer("nomodel", { models: [] })];
-    const planned = new Map<string, number>();
-    const picked: string[] = [];
-    for (let i = 0; i < 6; i++) {
-      const p = placeExpert({ model: qwen, anyPeer: false, peers, planned, exclude: new Set() })!;
-      planned.set(p.agent, (planned.get(p.agent) ?? 0) + 1);
-      picked.push(p.name);
-    }
+    const peers = [peer("self", { self: true }), peer("b"), peer("c"), peer("offline", { online: false }), peer("nomodel", { models: [], modelRefs: [] })];
+    const placement = new JobPlacement(6, byAdvertised);
+    const picked = Array.from({ length: 6 }, () => placement.place(model, peers)!.name);
     expect(picked).toEqual(["self", "b", "c", "self", "b", "c"]);
   });
 
-  it("weighs load by measured speed and leaves out excluded peers", () => {
+  it("weighs load by speed and leaves out excluded peers", () => {
     const peers = [peer("slow", { tokensPerSecond: 5 }), peer("busy", { activeJobs: 3 }), peer("fast", { tokensPerSecond: 40 })];
-    expect(placeExpert({ model: qwen, anyPeer: false, peers, planned: new Map(), exclude: new Set() })!.name).toBe("fast");
-    expect(placeExpert({ model: qwen, anyPeer: false, peers, planned: new Map(), exclude: new Set(["agent-fast"]) })!.name).toBe("busy");
-    expect(placeExpert({ model: "absent", anyPeer: false, peers, planned: new Map(), exclude: new Set() })).toBeUndefined();
+    expect(new JobPlacement(5, byAdvertised).place(model, peers)!.name).toBe("fast");
+    expect(new JobPlacement(5, byAdvertised).place(model, peers, new Set(["peer-fast"]))!.name).toBe("busy");
+    expect(new JobPlacement(5, byAdvertised).place({ model: "absent", anyPeer: false }, peers)).toBeUndefined();
   });
 });

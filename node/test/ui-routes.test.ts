@@ -100,6 +100,8 @@ describe("the web UI on the local API", () => {
       job: null,
       wall_ms: 5,
       failed_slots: [],
+      diversity: "local",
+      rejected_answers: [],
     }));
     const api = await start(dist, { jobs: history, policies: async () => ({ compute: { version: 1 }, inference: { default_task_type: "short_answer" } }) });
     const list = JSON.parse((await get(api.port, "/v1/jobs")).text);

@@ -26,6 +26,11 @@ const classSchema = z.strictObject({
   rank: z.number().int().min(0),
   description: z.string().min(1).max(400),
   minimum: minimumSchema,
+  /**
+   * The most decode tokens/s on the reference model a machine of this class is believed to reach.
+   * Requesters cap a peer's advertised speed at its class's ceiling until they have measured it.
+   */
+  tokens_per_second_ceiling: z.number().positive().max(1e6).optional(),
 });
 export type HardwareClass = z.infer<typeof classSchema>;
 

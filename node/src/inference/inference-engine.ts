@@ -144,6 +144,7 @@ export class InferenceEngine {
     try {
       model = await this.#acquireModel(registered);
       if (signal.aborted) return aborted();
+      req.onStart?.();
       return await model.run(req, signal, startedAt);
     } finally {
       if (model) {

@@ -27,6 +27,8 @@ export interface GenerateRequest {
   /** Generation ends before any of these strings (they are not part of the text). */
   stop?: string[];
   signal?: AbortSignal;
+  /** Called once when generation starts (after any wait in the queue and any model load). */
+  onStart?: () => void;
   /** Each decoded piece of text, in order, as it is generated. */
   onToken?: (text: string) => void;
 }

@@ -26,6 +26,13 @@ export const computePolicySchema = z.strictObject({
     serve_open_jobs: z.boolean().default(true),
     allowed_models: z.array(z.string().min(1).max(64)).max(256),
     max_tokens: z.number().int().min(1).max(32768),
+    /** Limits per requester agent, so one member cannot fill this node's queue alone. */
+    per_requester: z
+      .strictObject({
+        max_concurrent: z.number().int().min(1).max(1024),
+        max_per_minute: z.number().int().min(1).max(100_000),
+      })
+      .default({ max_concurrent: 4, max_per_minute: 120 }),
     requesters: z.strictObject({
       default: z.enum(["mesh", "deny"]),
       allow: z.array(agentKeyText).max(1024),

@@ -13,7 +13,9 @@ import type { P2pNode, RequestSender } from "../p2p/p2p-node.ts";
 import type { ComputePolicy } from "./compute-policy.ts";
 import { jobProtocol, jobProtocolMaxBytes, jobRequestSchema, responseHash, type JobAnswer, type JobProgress, type JobRequest } from "./job-protocol.ts";
 import type { ResultWriter } from "./result-writer.ts";
+import { RequesterQuota } from "./requester-quota.ts";
 import { garbageAnswer } from "./test-experts.ts";
+import type { TestLies } from "./test-lies.ts";
 import { checkJobAllowed } from "./worker-policy.ts";
 
 export interface Generator {
@@ -24,6 +26,8 @@ export interface JobWorkerOptions {
   p2p: P2pNode;
   engine: Generator;
   hasModel: (name: string) => boolean;
+  /** The sha256 of this node's model of that name (a pinned task must match it). */
+  modelSha256?: (name: string) => string | undefined;
   /** Read for every job, so policy edits apply at once. */
   policy: () => ComputePolicy;
   /** Whether an agent (base64) advertises a capability in this node's mesh. */
@@ -32,6 +36,8 @@ export interface JobWorkerOptions {
   agentPubKey: Uint8Array;
   /** Honour test-only expert kinds (RIPPLE_TEST_EXPERTS=1). */
   testExperts: boolean;
+  /** Test-only: how this worker lies (jobs/test-lies.ts); read at every job. */
+  testLies?: () => TestLies;
   log: Logger;
   emit: (event: { type: string; [k: string]: unknown }) => void;
 }
@@ -43,6 +49,7 @@ const KEEPALIVE_MS = 5_000;
 
 export class JobWorker {
   private running = 0;
+  private readonly quota = new RequesterQuota();
 
   constructor(private readonly opts: JobWorkerOptions) {}
 
@@ -64,14 +71,21 @@ export class JobWorker {
   /** Runs one slot for a requester (a peer over libp2p, or this node's own coordinator in-process). */
   async serve(req: JobRequest, requesterKey: Uint8Array, ctx: ProgressContext): Promise<JobAnswer> {
     const requester = encodeHashToBase64(requesterKey);
+    const self = requester === encodeHashToBase64(this.opts.agentPubKey);
     const log = this.opts.log.child({ job: req.job, slot: req.slot, epoch: req.epoch, trace: req.trace_id, expert: req.task.expert });
+    let release = () => {};
     try {
-      checkJobAllowed(this.opts.policy(), req.task, {
+      const policy = this.opts.policy();
+      const registered = this.opts.hasModel(req.task.model);
+      checkJobAllowed(policy, req.task, {
         requester,
         requesterInMesh: this.opts.isMeshMember(requester),
-        modelRegistered: this.opts.hasModel(req.task.model),
+        modelRegistered: registered,
+        modelSha256: registered ? this.opts.modelSha256?.(req.task.model) : undefined,
         testExperts: this.opts.testExperts,
       });
+      // This node's own requests are bounded by the engine's queue, not by a quota on itself.
+      if (!self) release = this.quota.admit(requester, policy.worker.per_requester);
     } catch (err) {
       if (!(err instanceof InferenceError)) throw err;
       log.warn({ requester, code: err.code, reason: err.message }, "job refused by policy");
@@ -84,18 +98,47 @@ export class JobWorker {
       return await this.run(req, ctx, log);
     } finally {
       this.running--;
+      release();
     }
   }
 
   private async run(req: JobRequest, ctx: ProgressContext, log: Logger): Promise<JobAnswer> {
-    await ctx.emit({ type: "started" } satisfies JobProgress);
+    const lies = this.opts.testLies?.() ?? {};
     const stream = new TokenBatcher((text) => ctx.emit({ type: "tokens", text } satisfies JobProgress));
+    // "started" means generating: the requester's progress deadline runs from it, so it is sent
+    // only once the job has left the engine's queue and its model is loaded.
+    let started = false;
+    const markStarted = () => {
+      if (started) return;
+      started = true;
+      void ctx.emit({ type: "started" } satisfies JobProgress).catch(() => {});
+    };
     // A job waiting in the engine's queue or for a model to load sends nothing for a while; the
     // requester's idle timeout is for dead or wedged workers, so say "still here" regularly.
     const keepAlive = setInterval(() => void ctx.emit({ type: "queued" } satisfies JobProgress).catch(() => {}), KEEPALIVE_MS);
     let result: GenerateResult;
     try {
-      result = req.task.kind === "garbage" ? garbageAnswer(req.task) : await this.opts.engine.generate({ ...req.task, signal: ctx.signal, onToken: (t) => stream.push(t) });
+      if (lies.stall) {
+        markStarted();
+        await stallUntilAborted(ctx.signal);
+      }
+      result =
+        req.task.kind === "garbage"
+          ? (markStarted(), garbageAnswer(req.task))
+          : await this.opts.engine.generate({
+              ...req.task,
+              signal: ctx.signal,
+              onStart: markStarted,
+              onToken: (t) => {
+                markStarted();
+                if (lies.answer === undefined) stream.push(t);
+              },
+            });
+      if (lies.answer !== undefined) {
+        stream.push(lies.answer);
+        result = { ...result, text: lies.answer };
+      }
+      if (lies.model_sha256) result = { ...result, model: { ...result.model, sha256: lies.model_sha256 } };
     } catch (err) {
       if (ctx.signal.aborted) log.info("the requester left; generation stopped");
       if (err instanceof InferenceError) return { outcome: "refused", code: err.code, message: err.message };
@@ -110,6 +153,7 @@ export class JobWorker {
       return { outcome: "refused", code: "cancelled", message: "the requester left" };
     }
     const hash = responseHash(result.text);
+    const sentHash = lies.forge_response_hash ? responseHash(`${result.text} (forged)`) : hash;
     this.opts.results.write({
       job: req.job,
       assignment: req.assignment,
@@ -125,7 +169,7 @@ export class JobWorker {
     return {
       outcome: "done",
       output: result.text,
-      response_hash: hash,
+      response_hash: sentHash,
       tokens: result.tokens,
       prompt_tokens: result.promptTokens,
       latency_ms: Math.round(result.latencyMs),
@@ -133,6 +177,15 @@ export class JobWorker {
       finish_reason: result.finishReason,
     };
   }
+}
+
+/** Test-only staller: holds the slot (keep-alives still go out) until the requester gives up. */
+function stallUntilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const fail = () => reject(new InferenceError("cancelled", "the requester left a stalled job", "none: test-only staller"));
+    if (signal.aborted) fail();
+    else signal.addEventListener("abort", fail, { once: true });
+  });
 }
 
 /** Collects streamed text and sends it in batches, in order, one send at a time. */

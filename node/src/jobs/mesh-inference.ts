@@ -4,12 +4,15 @@
 import { encodeHashToBase64 } from "@holochain/client";
 import type { ZomeCaller } from "@ripple-mesh/zome-bindings";
 import type { AskRequest, AskResult, MoeEvent } from "../api/inference-source.ts";
+import { loadHardwareClasses } from "../capability/hardware-classes.ts";
 import type { NodeInference } from "../inference/node-inference.ts";
 import type { Logger } from "../log.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 import { MoeAudit } from "../moe/moe-audit.ts";
 import { MoeCoordinator, type JobPayloadStore } from "../moe/moe-coordinator.ts";
 import type { MoeRequest, MoeResult } from "../moe/moe-types.ts";
+import { PeerObservations } from "../moe/peer-observations.ts";
+import { PeerRating } from "../moe/peer-rating.ts";
 import type { Dispatch } from "../moe/slot-runner.ts";
 import type { P2pNode } from "../p2p/p2p-node.ts";
 import { jobAnswerSchema, jobProtocol, jobProtocolMaxBytes, type JobProgress } from "./job-protocol.ts";
@@ -17,6 +20,7 @@ import { JobWorker } from "./job-worker.ts";
 import { OpenJobClaimer } from "./open-job-claimer.ts";
 import { ResultWriter } from "./result-writer.ts";
 import { serialWrites } from "./serial-writes.ts";
+import { readTestLies } from "./test-lies.ts";
 
 export interface MeshInferenceOptions {
   dataDir: string;
@@ -39,22 +43,27 @@ export class MeshInference {
   private readonly worker: JobWorker;
   private readonly claimer: OpenJobClaimer;
   private readonly coordinator: MoeCoordinator;
+  private readonly rating: PeerRating;
   private readonly running = new Set<AbortController>();
 
   constructor(private readonly opts: MeshInferenceOptions) {
     const env = opts.env ?? process.env;
     const log = opts.log.child({ seam: "jobs" });
     const zomes = serialWrites(opts.zomes);
+    const testExperts = env.RIPPLE_TEST_EXPERTS === "1";
+    this.rating = new PeerRating(PeerObservations.inDataDir(opts.dataDir, log), loadHardwareClasses().classes);
     this.results = new ResultWriter({ zomes, log, onWritten: (e) => opts.emit({ type: "job:result-written", ...e }), ...(opts.storeOutput ? { storeOutput: opts.storeOutput } : {}) });
     this.worker = new JobWorker({
       p2p: opts.p2p,
       engine: opts.inference.engine,
       hasModel: (name) => opts.inference.store.has(name),
+      modelSha256: (name) => (opts.inference.store.has(name) ? opts.inference.store.get(name).sha256 : undefined),
       policy: () => opts.inference.computePolicy,
       isMeshMember: (agent) => opts.peers().some((p) => p.agent === agent),
       results: this.results,
       agentPubKey: opts.agentPubKey,
-      testExperts: env.RIPPLE_TEST_EXPERTS === "1",
+      testExperts,
+      testLies: () => readTestLies(opts.dataDir, testExperts),
       log,
       emit: opts.emit,
     });
@@ -64,13 +73,14 @@ export class MeshInference {
       policy: () => opts.inference.computePolicy,
       hasModel: (name) => opts.inference.store.has(name),
       isMeshMember: (agent) => opts.peers().some((p) => p.agent === agent),
-      testExperts: env.RIPPLE_TEST_EXPERTS === "1",
+      testExperts,
       log,
     });
     this.coordinator = new MoeCoordinator({
       zomes,
       policy: opts.inference.inferencePolicy,
       peers: opts.peers,
+      rating: this.rating,
       dispatch: this.dispatch,
       audit: new MoeAudit(opts.dataDir, opts.inference.inferencePolicy.audit, log),
       ...(opts.payloads ? { payloads: opts.payloads } : {}),
@@ -88,6 +98,11 @@ export class MeshInference {
     return this.worker.active;
   }
 
+  /** The peers with what this node makes of their claims: advertised vs bounded vs observed, shared peer ids. */
+  withTrust(peers: PeerInfo[]): PeerInfo[] {
+    return peers.map((p) => ({ ...p, trust: this.rating.describe(p, peers) }));
+  }
+
   moe(req: MoeRequest, ctl: { signal: AbortSignal; onEvent?: (e: MoeEvent) => void }): Promise<MoeResult> {
     return this.tracked(ctl.signal, (signal) => this.coordinator.moe(req, { ...ctl, signal }));
   }
@@ -101,6 +116,7 @@ export class MeshInference {
     for (const c of this.running) c.abort(new Error("the node is leaving the mesh"));
     await this.claimer.stop();
     await this.results.stop();
+    this.rating.observations.flush();
   }
 
   private async tracked<T>(signal: AbortSignal, run: (signal: AbortSignal) => Promise<T>): Promise<T> {

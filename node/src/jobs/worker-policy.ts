@@ -11,11 +11,13 @@ export interface JobContext {
   requesterInMesh: boolean;
   /** Whether this node has the model registered. */
   modelRegistered: boolean;
+  /** The sha256 of this node's model of that name, when known (checked against a pinned task). */
+  modelSha256?: string | undefined;
   /** Test-only expert kinds are honoured (RIPPLE_TEST_EXPERTS=1). */
   testExperts: boolean;
 }
 
-export function checkJobAllowed(policy: ComputePolicy, task: Pick<ExpertTask, "kind" | "model" | "maxTokens">, ctx: JobContext): void {
+export function checkJobAllowed(policy: ComputePolicy, task: Pick<ExpertTask, "kind" | "model" | "maxTokens" | "modelSha256">, ctx: JobContext): void {
   const { worker } = policy;
   const refuse = (code: "policy_refused" | "over_limit" | "model_not_found", message: string, fix: string) => {
     throw new InferenceError(code, message, fix);
@@ -34,6 +36,9 @@ export function checkJobAllowed(policy: ComputePolicy, task: Pick<ExpertTask, "k
       refuse("policy_refused", `model ${task.model} is not in this node's allowed_models (${worker.allowed_models.join(", ") || "none"})`, "ask a node that serves it, or add it to worker.allowed_models");
     }
     if (!ctx.modelRegistered) refuse("model_not_found", `this node has no model named ${task.model}`, "schedule the expert on a node that advertises the model");
+    if (task.modelSha256 && ctx.modelSha256 && task.modelSha256 !== ctx.modelSha256) {
+      refuse("model_not_found", `this node's ${task.model} is the file sha256 ${ctx.modelSha256.slice(0, 12)}…, the job pins ${task.modelSha256.slice(0, 12)}…`, "schedule the expert on a node that advertises the pinned file");
+    }
   }
   if (task.maxTokens > worker.max_tokens) {
     refuse("over_limit", `max_tokens ${task.maxTokens} is over this node's limit of ${worker.max_tokens}`, `ask for at most ${worker.max_tokens} tokens`);

@@ -5,7 +5,7 @@ import type { ModelVote } from "./moe-types.ts";
 import { responseHash } from "../jobs/job-protocol.ts";
 
 export type CloudAnswer =
-  | { ok: true; vote: Omit<ModelVote, "agreed"> }
+  | { ok: true; vote: Omit<ModelVote, "agreed" | "counted_weight"> }
   | { ok: false; slot: number; expert: string; error: string; timedOut: boolean; fallback: boolean };
 
 /** A remote answer is read up to this size; beyond it the provider is treated as failed. */
@@ -44,7 +44,7 @@ export async function callCloudExpert(
     const output = json.choices?.[0]?.message?.content;
     if (typeof output !== "string") return fail("the response has no choices[0].message.content");
     const tokens = typeof json.usage?.completion_tokens === "number" ? json.usage.completion_tokens : 0;
-    const vote = { model: provider.model, expert, peer: `cloud:${provider.name}`, response_hash: responseHash(output), weight: provider.weight, latency_ms: Math.round(performance.now() - started), slot, epoch: 1, tokens, output };
+    const vote = { model: provider.model, expert, peer: `cloud:${provider.name}`, response_hash: responseHash(output), weight: provider.weight, latency_ms: Math.round(performance.now() - started), slot, epoch: 1, tokens, output, peer_id: null };
     return { ok: true, vote };
   } catch (err) {
     if (timeout.aborted) return fail(`no answer within ${provider.timeout_ms} ms`, true);

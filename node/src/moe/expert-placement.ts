@@ -1,25 +1,98 @@
-// Which live peer runs an expert: one that advertises the model, preferring the least busy per unit
-// of measured speed, and spreading one job's slots over several peers (that is the point of a mesh:
-// five experts on one laptop run one after another). Deterministic for the same view.
+// Which live peer runs an expert. The mesh's point is spreading: five experts on one laptop run one
+// after another, and five experts on one peer are one voice. So, per job:
+// - a physical peer is its libp2p peer id: agents bound to one peer id are one peer (only one of
+//   them is ever placed in a job, and their slots count together);
+// - no physical peer holds more than ⌊(k−1)/2⌋ of the job's k slots while another peer that can
+//   serve the expert is under that cap (when none is, the job runs anyway and its answer says its
+//   diversity is insufficient);
+// - among the rest, the least busy per unit of speed wins, where speed is what this node observed
+//   (peer-observations.ts), or the advertised figure capped by the peer's declared hardware class,
+//   times the peer's observed reliability.
+// Deterministic for the same view and observations.
 import type { PeerInfo } from "../mesh/peer-view.ts";
 
-export interface PlacementInput {
+/** Heartbeat load is a claim too: it only ever lowers a peer's own chances, but bound it anyway. */
+const MAX_REPORTED_ACTIVE_JOBS = 64;
+
+/** The identity that counts as one machine: the libp2p peer id (bound by signature), else the agent. */
+export function physicalPeer(p: Pick<PeerInfo, "peerId" | "agent">): string {
+  return p.peerId || p.agent;
+}
+
+/** The most slots of a k-slot job one physical peer may hold so that it can never be the majority alone. */
+export function slotCap(k: number): number {
+  return Math.floor((k - 1) / 2);
+}
+
+export interface ExpertModel {
+  /** The policy's label for the model. */
   model: string;
+  /** The pinned sha256, when the policy pins one: peers must advertise exactly this file. */
+  sha256?: string | undefined;
   /** Test-only experts run anywhere (they load no model). */
   anyPeer: boolean;
-  peers: PeerInfo[];
-  /** Slots of this job already placed, per agent. */
-  planned: Map<string, number>;
-  /** Agents that already failed this slot. */
-  exclude: Set<string>;
 }
 
-export function peersServing(model: string, peers: PeerInfo[]): PeerInfo[] {
-  return peers.filter((p) => p.online && p.models.includes(model));
+/** Whether `p` advertises the model: by sha256 when pinned, else by name. */
+export function servesModel(p: PeerInfo, m: ExpertModel): boolean {
+  if (m.anyPeer) return true;
+  if (m.sha256) return (p.modelRefs ?? []).some((r) => r.sha256 === m.sha256);
+  return p.models.includes(m.model);
 }
 
-export function placeExpert(input: PlacementInput): PeerInfo | undefined {
-  const candidates = (input.anyPeer ? input.peers.filter((p) => p.online) : peersServing(input.model, input.peers)).filter((p) => !input.exclude.has(p.agent));
-  const cost = (p: PeerInfo) => (1 + p.activeJobs + (input.planned.get(p.agent) ?? 0)) / Math.max(p.tokensPerSecond, 1);
-  return candidates.sort((a, b) => cost(a) - cost(b) || Number(b.self) - Number(a.self) || a.agent.localeCompare(b.agent))[0];
+export function peersServing(m: ExpertModel, peers: PeerInfo[]): PeerInfo[] {
+  return peers.filter((p) => p.online && servesModel(p, m));
+}
+
+/** Effective tokens/s of a peer for a model (observed, or advertised within its class), times reliability. */
+export type PeerRate = (peer: PeerInfo, model: ExpertModel) => number;
+
+/** The placement state of one job: which physical peer holds how many slots, through which agent. */
+export class JobPlacement {
+  private readonly held = new Map<string, number>();
+  private readonly agentOf = new Map<string, string>();
+
+  constructor(
+    /** The job's slot count (k). */
+    readonly slots: number,
+    private readonly rate: PeerRate,
+  ) {}
+
+  /** Slots held by the physical peer of `p`. */
+  heldBy(p: Pick<PeerInfo, "peerId" | "agent">): number {
+    return this.held.get(physicalPeer(p)) ?? 0;
+  }
+
+  /**
+   * The best peer for one slot, recorded as holding it; undefined when no online peer serves the model.
+   * `exclude`: physical peers that already failed this slot.
+   */
+  place(m: ExpertModel, peers: PeerInfo[], exclude: ReadonlySet<string> = new Set()): PeerInfo | undefined {
+    const candidates = peers.filter((p) => p.online && servesModel(p, m) && !exclude.has(physicalPeer(p)) && this.agentAllowed(p));
+    const cap = Math.max(1, slotCap(this.slots));
+    const underCap = candidates.filter((p) => this.heldBy(p) < cap);
+    const pool = underCap.length > 0 ? underCap : candidates;
+    const cost = (p: PeerInfo) => (1 + Math.min(Math.max(p.activeJobs, 0), MAX_REPORTED_ACTIVE_JOBS) + this.heldBy(p)) / Math.max(this.rate(p, m), 1e-6);
+    const best = pool.sort((a, b) => cost(a) - cost(b) || Number(b.self) - Number(a.self) || a.agent.localeCompare(b.agent))[0];
+    if (best) this.take(best);
+    return best;
+  }
+
+  /** The slot `p` held was given up (it failed, refused or stalled). */
+  release(p: PeerInfo): void {
+    const key = physicalPeer(p);
+    this.held.set(key, Math.max(0, (this.held.get(key) ?? 1) - 1));
+  }
+
+  private take(p: PeerInfo): void {
+    const key = physicalPeer(p);
+    this.held.set(key, (this.held.get(key) ?? 0) + 1);
+    this.agentOf.set(key, p.agent);
+  }
+
+  /** One agent per physical peer per job: a second agent on the same libp2p key is the same machine. */
+  private agentAllowed(p: PeerInfo): boolean {
+    const chosen = this.agentOf.get(physicalPeer(p));
+    return chosen === undefined || chosen === p.agent;
+  }
 }

@@ -12,6 +12,8 @@ export const expertTaskSchema = z.strictObject({
   /** "model": run `model`; "garbage": a test-only expert that answers noise (workers honour it only in tests). */
   kind: z.enum(["model", "garbage"]),
   model: z.string().min(1).max(64),
+  /** The pinned file: a worker runs the task only if its model of that name is exactly this file. */
+  modelSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   prompt: z.discriminatedUnion("kind", [
     z.strictObject({
       kind: z.literal("chat"),
@@ -63,6 +65,7 @@ export function expertTask(policy: InferencePolicy, expert: ExpertSpec, input: {
     expert: expert.name,
     kind: expert.kind,
     model: expert.model,
+    ...(policy.models[expert.model] ? { modelSha256: policy.models[expert.model]!.sha256 } : {}),
     prompt: renderPrompt(template, { prompt: input.prompt, instruction }),
     sampling: toSampling(expert.sampling),
     maxTokens: input.maxTokens ?? policy.local_tier.max_tokens,

@@ -58,6 +58,9 @@ const providerSchema = z.strictObject({
 });
 export type CloudProvider = z.infer<typeof providerSchema>;
 
+/** The files experts run, by the label experts use: a peer serves the expert only with exactly this file. */
+const modelPinSchema = z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/, "a lowercase hex sha256 of the GGUF file") });
+
 const taskTypeSchema = z.strictObject({ answer: z.enum(["short", "long"]), instruction: z.string().max(1024) });
 
 export const inferencePolicySchema = z
@@ -66,6 +69,7 @@ export const inferencePolicySchema = z
     default_task_type: name,
     task_types: z.record(name, taskTypeSchema),
     templates: z.record(name, templateSchema),
+    models: z.record(name, modelPinSchema),
     local_tier: z.strictObject({
       min_parallel: z.number().int().min(1).max(64),
       max_parallel: z.number().int().min(1).max(64),
@@ -73,6 +77,10 @@ export const inferencePolicySchema = z
       max_reassignments: z.number().int().min(0).max(10),
       max_tokens: z.number().int().min(1).max(4096),
       claim_window_ms: z.number().int().min(500).max(600_000).default(5000),
+      /** After a worker says it started generating: longest wait for a token (first or next) before the slot moves. */
+      progress_deadline_ms: z.number().int().min(500).max(600_000).default(10_000),
+      /** After dispatch: longest wait for the worker to start generating (queue keep-alives do not extend it). */
+      start_deadline_ms: z.number().int().min(1000).max(3_600_000).default(30_000),
       experts: z.array(expertSchema).min(1).max(64),
     }),
     cloud_tier: z.strictObject({ enabled: z.boolean(), providers: z.array(providerSchema).max(16) }),
@@ -92,6 +100,7 @@ export const inferencePolicySchema = z
     p.local_tier.experts.forEach((e, i) => {
       if (seen.has(e.name)) issue(["local_tier", "experts", i, "name"], `duplicate expert name "${e.name}"`);
       seen.add(e.name);
+      if (e.kind === "model" && !p.models[e.model]) issue(["local_tier", "experts", i, "model"], `"${e.model}" is not pinned in models (add its sha256 under models.${e.model})`);
       if (!p.templates[e.template]) issue(["local_tier", "experts", i, "template"], `"${e.template}" is not one of templates (${Object.keys(p.templates).join(", ")})`);
       e.specialization.forEach((t, j) => {
         if (!p.task_types[t]) issue(["local_tier", "experts", i, "specialization", j], `"${t}" is not one of task_types`);

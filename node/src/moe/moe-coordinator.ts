@@ -10,12 +10,14 @@ import type { Logger } from "../log.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 import { callCloudExpert, type CloudAnswer } from "./cloud-expert.ts";
 import { expertTask, type ExpertTask } from "./expert-task.ts";
-import { placeExpert } from "./expert-placement.ts";
+import { JobPlacement, physicalPeer } from "./expert-placement.ts";
 import type { ExpertSpec, InferencePolicy } from "./inference-policy.ts";
 import type { ModelVote, MoeRequest, MoeResult } from "./moe-types.ts";
 import { MoeAudit } from "./moe-audit.ts";
 import { NoConsensusError, reduce, type ReducerAnswer } from "./reducer.ts";
-import { runSlot, type Dispatch, type SlotContext, type SlotOutcome } from "./slot-runner.ts";
+import type { PeerRating } from "./peer-rating.ts";
+import { expertModelOf, runSlot, type Dispatch, type SlotContext, type SlotOutcome } from "./slot-runner.ts";
+import { countedWeights, diversityOf } from "./vote-voice.ts";
 
 /** Where a job's payload goes when it is too large to sit inline in the Job entry (IPFS). */
 export interface JobPayloadStore {
@@ -29,6 +31,8 @@ export interface MoeCoordinatorOptions {
   zomes: ZomeCaller;
   policy: InferencePolicy;
   peers: () => PeerInfo[];
+  /** What this node measured of its peers, and how it rates their claims (placement uses it). */
+  rating: PeerRating;
   dispatch: Dispatch;
   audit: MoeAudit;
   log: Logger;
@@ -77,13 +81,14 @@ export class MoeCoordinator {
     const experts = this.chooseExperts(taskType, req.experts);
     const traceId = req.traceId ?? randomUUID();
     const cloud = this.cloudProviders();
-    const plan = this.place(experts.map((e) => ({ expert: e, task: expertTask(policy, e, { prompt: req.prompt, taskType, maxTokens }) })));
+    const placement = new JobPlacement(experts.length, this.opts.rating.rate);
+    const plan = this.place(placement, experts.map((e) => ({ expert: e, task: expertTask(policy, e, { prompt: req.prompt, taskType, maxTokens }) })));
     if (plan.length === 0 && cloud.length === 0) throw this.noPeerError(experts.map((e) => e.model));
     const { job, assignments } = req.open
       ? await this.postOpenJob({ prompt: req.prompt, taskType, traceId, plan, signal: ctl.signal })
       : await this.writeJob({ prompt: req.prompt, taskType, traceId, plan, kind: "moe" });
     const onEvent = ctl.onEvent ?? (() => {});
-    const ctx = this.slotContext(job, traceId, plan, ctl.signal, onEvent);
+    const ctx = this.slotContext(job, traceId, placement, ctl.signal, onEvent);
     const cloudPrompt = { prompt: req.prompt, instruction: kind.instruction, maxTokens, signal: ctl.signal, env: this.opts.env ?? process.env };
     const [outcomes, cloudAnswers] = await Promise.all([
       Promise.all(plan.map((p) => runSlot(ctx, p.slot, p.task, p.peer, assignments[p.slot]).then((o) => this.finished(o)))),
@@ -115,11 +120,12 @@ export class MoeCoordinator {
       ...(req.stop ? { stop: req.stop } : {}),
     };
     const expert = { name: task.expert, model: req.model, weight: 1 } as ExpertSpec;
-    const plan = this.place([{ expert, task }], req.peer);
+    const placement = new JobPlacement(1, this.opts.rating.rate);
+    const plan = this.place(placement, [{ expert, task }], req.peer);
     if (plan.length === 0) throw req.peer ? this.peerUnavailableError(req.peer, req.model) : this.noPeerError([req.model]);
     const prompt = req.messages.filter((m) => m.role === "user").at(-1)?.content ?? "";
     const { job, assignments } = await this.writeJob({ prompt, taskType: "single_query", traceId, plan, kind: "ask" });
-    const ctx = this.slotContext(job, traceId, plan, ctl.signal, (e) => {
+    const ctx = this.slotContext(job, traceId, placement, ctl.signal, (e) => {
       if (e.type === "moe:token") ctl.onToken?.(e.text);
     });
     const outcome = this.finished(await runSlot(ctx, 0, task, plan[0]!.peer, assignments[0]));
@@ -180,15 +186,12 @@ export class MoeCoordinator {
     return finishedSince === 0 ? p : { ...p, activeJobs: Math.max(0, p.activeJobs - finishedSince) };
   }
 
-  private place(items: Array<{ expert: ExpertSpec; task: ExpertTask }>, only?: string): PlannedSlot[] {
+  private place(placement: JobPlacement, items: Array<{ expert: ExpertSpec; task: ExpertTask }>, only?: string): PlannedSlot[] {
     const peers = this.opts.peers().filter((p) => only === undefined || p.name === only || p.agent === only).map((p) => this.withCurrentLoad(p));
-    const planned = new Map<string, number>();
     const plan: PlannedSlot[] = [];
     for (const item of items) {
-      const peer = placeExpert({ model: item.task.model, anyPeer: item.task.kind !== "model", peers, planned, exclude: new Set() });
-      if (!peer) continue;
-      planned.set(peer.agent, (planned.get(peer.agent) ?? 0) + 1);
-      plan.push({ slot: plan.length, ...item, peer });
+      const peer = placement.place(expertModelOf(item.task), peers);
+      if (peer) plan.push({ slot: plan.length, ...item, peer });
     }
     return plan;
   }
@@ -295,19 +298,20 @@ export class MoeCoordinator {
     return job;
   }
 
-  private slotContext(job: string, traceId: string, plan: PlannedSlot[], signal: AbortSignal, onEvent: (e: MoeEvent) => void): SlotContext {
+  private slotContext(job: string, traceId: string, placement: JobPlacement, signal: AbortSignal, onEvent: (e: MoeEvent) => void): SlotContext {
     const tier = this.opts.policy.local_tier;
-    const planned = new Map<string, number>();
-    for (const p of plan) planned.set(p.peer.agent, (planned.get(p.peer.agent) ?? 0) + 1);
     return {
       job,
       traceId,
       mesh: resourceMesh(this.opts.zomes),
       dispatch: this.opts.dispatch,
       peers: this.opts.peers,
-      planned,
+      placement,
+      observations: this.opts.rating.observations,
       timeoutMs: tier.timeout_ms,
       idleTimeoutMs: Math.round(tier.timeout_ms * IDLE_FRACTION),
+      progressDeadlineMs: tier.progress_deadline_ms,
+      startDeadlineMs: tier.start_deadline_ms,
       maxReassignments: tier.max_reassignments,
       signal,
       onEvent,
@@ -328,7 +332,8 @@ export class MoeCoordinator {
     started: number;
   }): Promise<MoeResult> {
     const { policy } = this.opts;
-    const votes: Omit<ModelVote, "agreed">[] = [];
+    const votes: Omit<ModelVote, "agreed" | "counted_weight">[] = [];
+    const rejected = input.outcomes.flatMap((o) => o.rejected);
     const failed: MoeResult["failed_slots"] = input.skipped.map((e) => ({ slot: -1, expert: e.name, error: `no online node serves ${e.model}` }));
     for (const o of input.outcomes) {
       const p = input.plan[o.slot]!;
@@ -337,7 +342,8 @@ export class MoeCoordinator {
         continue;
       }
       const a = o.answer;
-      votes.push({ model: p.expert.model, expert: p.expert.name, peer: o.peer.name, response_hash: a.response_hash, weight: p.expert.weight, latency_ms: a.latency_ms, slot: o.slot, epoch: o.epoch, tokens: a.tokens, output: a.output });
+      const peerId = o.peer.self ? null : physicalPeer(o.peer);
+      votes.push({ model: p.expert.model, expert: p.expert.name, peer: o.peer.name, peer_id: peerId, response_hash: a.response_hash, weight: p.expert.weight, latency_ms: a.latency_ms, slot: o.slot, epoch: o.epoch, tokens: a.tokens, output: a.output });
     }
     for (const c of input.cloudAnswers) {
       if (c.ok) votes.push(c.vote);
@@ -346,7 +352,9 @@ export class MoeCoordinator {
     if (votes.length === 0) {
       throw new InferenceError("failed", `no expert answered: ${failed.map((f) => `${f.expert}: ${f.error}`).join("; ")}`, "check that the named peers are online and allow this node (ripple peers); retry");
     }
-    const answers: ReducerAnswer[] = votes.map((v) => ({ slot: v.slot, expert: v.expert, weight: v.weight, text: v.output }));
+    const voices = votes.map((v) => ({ slot: v.slot, weight: v.weight, remotePeer: v.peer_id }));
+    const counted = countedWeights(voices);
+    const answers: ReducerAnswer[] = votes.map((v) => ({ slot: v.slot, expert: v.expert, weight: counted.get(v.slot)!, text: v.output }));
     const requireConsensus = input.req.requireConsensus ?? policy.reducer.require_consensus;
     let reduction;
     try {
@@ -355,7 +363,7 @@ export class MoeCoordinator {
       if (err instanceof NoConsensusError) throw new InferenceError("failed", err.message, err.fix, { cause: err });
       throw err;
     }
-    const model_votes: ModelVote[] = votes.map((v, i) => ({ ...v, agreed: reduction.agreed[i]! }));
+    const model_votes: ModelVote[] = votes.map((v, i) => ({ ...v, counted_weight: Math.round(counted.get(v.slot)! * 10_000) / 10_000, agreed: reduction.agreed[i]! }));
     const result: MoeResult = {
       response: reduction.response,
       consensus_score: reduction.consensusScore,
@@ -366,6 +374,8 @@ export class MoeCoordinator {
       job: input.job,
       wall_ms: Math.round(performance.now() - input.started),
       failed_slots: failed,
+      diversity: diversityOf(voices),
+      rejected_answers: rejected,
     };
     await this.opts.audit.record(input.req.prompt, result);
     return result;

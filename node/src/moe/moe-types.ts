@@ -7,7 +7,12 @@ export interface ModelVote {
   /** Node name (or agent key prefix) that ran the expert; "cloud:<provider>" for the cloud tier. */
   peer: string;
   response_hash: string;
+  /** The expert's weight in the policy. */
   weight: number;
+  /** The weight the vote counted: a remote machine's answers together weigh its heaviest expert's (vote-voice.ts). */
+  counted_weight: number;
+  /** The answering machine's libp2p peer id; null for this node's own answers and the cloud tier. */
+  peer_id: string | null;
   latency_ms: number;
   /** Whether this answer is in the winning group. */
   agreed: boolean;
@@ -20,7 +25,7 @@ export interface ModelVote {
 
 export interface MoeResult {
   response: string;
-  /** Weight of the winning group ÷ total weight of the answers received (0..1). */
+  /** Counted weight of the winning group ÷ total counted weight of the answers received (0..1). */
   consensus_score: number;
   /** consensus_score ≥ the policy's min_agreement. */
   consensus_reached: boolean;
@@ -32,6 +37,14 @@ export interface MoeResult {
   wall_ms: number;
   /** Slots that never produced an answer, with why. */
   failed_slots: Array<{ slot: number; expert: string; error: string }>;
+  /**
+   * "ok": no remote machine held more than ⌊(k−1)/2⌋ of the k answers; "insufficient": one did (the
+   * mesh had too few peers serving the experts, so this is not a consensus of independent peers);
+   * "local": every answer came from this node (or the cloud tier).
+   */
+  diversity: "ok" | "insufficient" | "local";
+  /** Answers refused by their checks (forged response_hash, wrong model file); each slot moved on. */
+  rejected_answers: Array<{ slot: number; epoch: number; peer: string; reason: string }>;
 }
 
 export interface MoeRequest {

@@ -1,7 +1,9 @@
 // One slot of a job: assign it to a peer (a resource_mesh Assignment naming the agent), wake the
-// peer with the task and take its streamed answer. When the peer fails, refuses, goes silent or
-// dies, the slot is reassigned to another peer with a higher epoch; only the answer of the epoch
-// that is current when it arrives counts, so a slot never yields two answers.
+// peer with the task and take its streamed answer. When the peer fails, refuses, stalls, sends an
+// answer that fails its checks, or dies, the slot is reassigned to another peer with a higher
+// epoch; only the answer of the epoch that is current when it arrives counts, so a slot never
+// yields two answers. What each peer did is recorded in this node's observations, by this node's
+// own clock, so the next placement knows who is fast and who stalls.
 import { decodeHashFromBase64, encodeHashToBase64 } from "@holochain/client";
 import type { resourceMesh } from "@ripple-mesh/zome-bindings";
 import type { JobAnswer, JobProgress, JobRequest } from "../jobs/job-protocol.ts";
@@ -9,8 +11,12 @@ import type { Logger } from "../log.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 import type { MoeEvent } from "../api/inference-source.ts";
 import { P2pRemoteError, P2pRequestError } from "../p2p/p2p-errors.ts";
+import { answerProblem, type DoneAnswer } from "./answer-check.ts";
 import type { ExpertTask } from "./expert-task.ts";
-import { placeExpert } from "./expert-placement.ts";
+import { physicalPeer, type JobPlacement } from "./expert-placement.ts";
+import type { Misbehaviour, PeerObservations } from "./peer-observations.ts";
+import { modelKey } from "./peer-rating.ts";
+import { SlotWatchdog } from "./slot-watchdog.ts";
 
 export type Dispatch = (
   peer: PeerInfo,
@@ -24,56 +30,80 @@ export interface SlotContext {
   mesh: ReturnType<typeof resourceMesh>;
   dispatch: Dispatch;
   peers: () => PeerInfo[];
-  /** Slots per agent placed so far in this job (shared by the job's slots, updated here). */
-  planned: Map<string, number>;
+  /** The job's placement state (shared by the job's slots, updated here on reassignment). */
+  placement: JobPlacement;
+  observations: PeerObservations;
   timeoutMs: number;
   idleTimeoutMs: number;
+  /** After "started": longest wait for a token (policy progress_deadline_ms). */
+  progressDeadlineMs: number;
+  /** After dispatch: longest wait for "started" (policy start_deadline_ms). */
+  startDeadlineMs: number;
   maxReassignments: number;
   signal: AbortSignal;
   onEvent: (e: MoeEvent) => void;
   log: Logger;
 }
 
+/** An answer a peer sent that failed its checks (recorded with the vote). */
+export interface RejectedAnswer {
+  slot: number;
+  epoch: number;
+  peer: string;
+  reason: string;
+}
+
 export type SlotOutcome =
-  | { ok: true; slot: number; epoch: number; peer: PeerInfo; answer: Extract<JobAnswer, { outcome: "done" }> }
-  | { ok: false; slot: number; error: string; attempts: string[] };
+  | { ok: true; slot: number; epoch: number; peer: PeerInfo; answer: DoneAnswer; rejected: RejectedAnswer[] }
+  | { ok: false; slot: number; error: string; attempts: string[]; rejected: RejectedAnswer[] };
+
+/** Why one peer gave no answer, and what that says about the peer. */
+interface Miss {
+  reason: string;
+  /** null: nothing to hold against the peer (a refusal by policy or quota, our own cancellation). */
+  kind: Misbehaviour | null;
+}
 
 /** `firstAssignment`: the epoch-1 assignment when the job was written with it (else it is written here). */
 export async function runSlot(ctx: SlotContext, slot: number, task: ExpertTask, first: PeerInfo, firstAssignment?: string): Promise<SlotOutcome> {
   const failed = new Set<string>();
   const attempts: string[] = [];
+  const rejected: RejectedAnswer[] = [];
   let peer: PeerInfo | undefined = first;
   for (let epoch = 1; epoch <= 1 + ctx.maxReassignments; epoch++) {
     if (!peer) break;
-    const reason = await tryPeer(ctx, slot, epoch, task, peer, epoch === 1 ? firstAssignment : undefined);
-    if (typeof reason !== "string") {
-      ctx.onEvent({ type: "moe:answer", slot, expert: task.expert, peer: peer.name, latency_ms: reason.latency_ms });
-      return { ok: true, slot, epoch, peer, answer: reason };
+    const result = await tryPeer(ctx, slot, epoch, task, peer, epoch === 1 ? firstAssignment : undefined);
+    if ("outcome" in result) {
+      ctx.onEvent({ type: "moe:answer", slot, expert: task.expert, peer: peer.name, latency_ms: result.latency_ms });
+      return { ok: true, slot, epoch, peer, answer: result, rejected };
     }
-    attempts.push(`${peer.name} (epoch ${epoch}): ${reason}`);
     ctx.signal.throwIfAborted();
-    failed.add(peer.agent);
-    ctx.planned.set(peer.agent, Math.max(0, (ctx.planned.get(peer.agent) ?? 1) - 1));
-    const next = placeExpert({ model: task.model, anyPeer: task.kind !== "model", peers: ctx.peers(), planned: ctx.planned, exclude: failed });
-    if (next && epoch < 1 + ctx.maxReassignments) {
-      ctx.log.warn({ slot, expert: task.expert, from: peer.name, to: next.name, reason }, "reassigning a slot");
-      ctx.onEvent({ type: "moe:reassigned", slot, expert: task.expert, from: peer.name, to: next.name, epoch: epoch + 1, reason });
-      ctx.planned.set(next.agent, (ctx.planned.get(next.agent) ?? 0) + 1);
+    attempts.push(`${peer.name} (epoch ${epoch}): ${result.reason}`);
+    if (result.kind) ctx.observations.recordMisbehaviour(physicalPeer(peer), result.kind);
+    if (result.kind === "bad_answer") rejected.push({ slot, epoch, peer: peer.name, reason: result.reason });
+    failed.add(physicalPeer(peer));
+    ctx.placement.release(peer);
+    const next: PeerInfo | undefined = epoch < 1 + ctx.maxReassignments ? ctx.placement.place(expertModelOf(task), ctx.peers(), failed) : undefined;
+    if (next) {
+      ctx.log.warn({ slot, expert: task.expert, from: peer.name, to: next.name, reason: result.reason }, "reassigning a slot");
+      ctx.onEvent({ type: "moe:reassigned", slot, expert: task.expert, from: peer.name, to: next.name, epoch: epoch + 1, reason: result.reason });
     }
     peer = next;
   }
-  return { ok: false, slot, error: attempts.length ? attempts.join("; ") : `no online peer serves ${task.model}`, attempts };
+  return { ok: false, slot, error: attempts.length ? attempts.join("; ") : `no online peer serves ${task.model}`, attempts, rejected };
 }
 
-/** The answer, or why this peer did not give one. */
-async function tryPeer(ctx: SlotContext, slot: number, epoch: number, task: ExpertTask, peer: PeerInfo, written?: string): Promise<Extract<JobAnswer, { outcome: "done" }> | string> {
+export const expertModelOf = (task: ExpertTask) => ({ model: task.model, sha256: task.modelSha256, anyPeer: task.kind !== "model" });
+
+/** The checked answer, or why this peer did not give one. */
+async function tryPeer(ctx: SlotContext, slot: number, epoch: number, task: ExpertTask, peer: PeerInfo, written?: string): Promise<DoneAnswer | Miss> {
   let assignment = written;
   if (!assignment) {
     try {
       const hash = await ctx.mesh.assignJob({ job: decodeHashFromBase64(ctx.job), assignee: decodeHashFromBase64(peer.agent), slot, epoch });
       assignment = encodeHashToBase64(hash);
     } catch (err) {
-      return `could not write the assignment: ${(err as Error).message}`;
+      return { reason: `could not write the assignment: ${(err as Error).message}`, kind: null };
     }
   }
   if (epoch === 1) ctx.onEvent({ type: "moe:assigned", slot, expert: task.expert, model: task.model, peer: peer.name, epoch });
@@ -86,7 +116,7 @@ async function tryPeer(ctx: SlotContext, slot: number, epoch: number, task: Expe
       // A reset stream or failed dial (not a refusal, not a timeout) may be the connection, not the
       // peer: send the same assignment once more before giving the slot to someone else. The worker
       // stopped the first run when its stream went away, so it cannot answer twice.
-      if (!(err instanceof P2pRequestError) || err instanceof P2pRemoteError || attempt >= TRANSPORT_ATTEMPTS) return (err as Error).message;
+      if (!(err instanceof P2pRequestError) || err instanceof P2pRemoteError || attempt >= TRANSPORT_ATTEMPTS) return { reason: (err as Error).message, kind: "failure" };
       ctx.log.info({ slot, peer: peer.name, err: (err as Error).message }, "job stream failed; retrying the same assignment");
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -94,16 +124,59 @@ async function tryPeer(ctx: SlotContext, slot: number, epoch: number, task: Expe
 }
 
 const TRANSPORT_ATTEMPTS = 2;
+/** Refusals that say nothing bad about the peer: it applied its policy or its quota honestly. */
+const HONEST_REFUSALS = new Set(["policy_refused", "busy", "over_limit", "model_not_found", "cancelled"]);
 
-/** The answer, or the worker's refusal as text; throws when the exchange itself failed. */
-async function dispatchOnce(ctx: SlotContext, slot: number, peer: PeerInfo, req: JobRequest): Promise<Extract<JobAnswer, { outcome: "done" }> | string> {
-  const answer = await ctx.dispatch(peer, req, {
-    signal: ctx.signal,
-    timeoutMs: ctx.timeoutMs,
-    idleTimeoutMs: ctx.idleTimeoutMs,
-    onProgress: (p) => {
-      if (p.type === "tokens") ctx.onEvent({ type: "moe:token", slot, text: p.text });
-    },
-  });
-  return answer.outcome === "done" ? answer : `${answer.code}: ${answer.message}`;
+/** The checked answer or why not; throws when the exchange itself failed. */
+async function dispatchOnce(ctx: SlotContext, slot: number, peer: PeerInfo, req: JobRequest): Promise<DoneAnswer | Miss> {
+  const watchdog = new SlotWatchdog({ startDeadlineMs: ctx.startDeadlineMs, progressDeadlineMs: ctx.progressDeadlineMs, promptChars: promptChars(req.task) });
+  const sentAt = performance.now();
+  let startedAt: number | undefined;
+  let firstTokenAt: number | undefined;
+  let answer: JobAnswer;
+  try {
+    answer = await ctx.dispatch(peer, req, {
+      signal: AbortSignal.any([ctx.signal, watchdog.signal]),
+      timeoutMs: ctx.timeoutMs,
+      idleTimeoutMs: ctx.idleTimeoutMs,
+      onProgress: (p) => {
+        watchdog.progress(p);
+        if (p.type === "started") startedAt ??= performance.now();
+        if (p.type === "tokens") {
+          firstTokenAt ??= performance.now();
+          ctx.onEvent({ type: "moe:token", slot, text: p.text });
+        }
+      },
+    });
+  } catch (err) {
+    if (watchdog.fired && !ctx.signal.aborted) return { reason: watchdog.fired, kind: "stall" };
+    throw err;
+  } finally {
+    watchdog.stop();
+  }
+  // An in-process worker answers "cancelled" instead of throwing when the watchdog aborts it.
+  if (watchdog.fired && !ctx.signal.aborted) return { reason: watchdog.fired, kind: "stall" };
+  if (answer.outcome !== "done") return { reason: `${answer.code}: ${answer.message}`, kind: HONEST_REFUSALS.has(answer.code) ? null : "failure" };
+  const problem = answerProblem(req.task, peer, answer);
+  if (problem) {
+    ctx.log.warn({ slot, peer: peer.name, problem }, "refused a worker's answer");
+    return { reason: problem, kind: "bad_answer" };
+  }
+  recordSpeed(ctx, peer, req.task, answer, { sentAt, startedAt, firstTokenAt, doneAt: performance.now() });
+  return answer;
+}
+
+/**
+ * Speed by this node's clock: tokens over the time from "started" (or sending) to the answer. The
+ * token count is the worker's claim, so it is bounded by the output's bytes (a token is at least one).
+ */
+function recordSpeed(ctx: SlotContext, peer: PeerInfo, task: ExpertTask, answer: DoneAnswer, t: { sentAt: number; startedAt: number | undefined; firstTokenAt: number | undefined; doneAt: number }): void {
+  const tokens = Math.min(answer.tokens, Buffer.byteLength(answer.output, "utf8") + 1);
+  const seconds = Math.max(t.doneAt - (t.startedAt ?? t.sentAt), 50) / 1000;
+  const ttftMs = (t.firstTokenAt ?? t.doneAt) - t.sentAt;
+  ctx.observations.recordSuccess(physicalPeer(peer), modelKey(expertModelOf(task)), { ttftMs, tokensPerSecond: tokens / seconds });
+}
+
+function promptChars(task: ExpertTask): number {
+  return task.prompt.kind === "completion" ? task.prompt.text.length : task.prompt.messages.reduce((n, m) => n + m.content.length, 0);
 }

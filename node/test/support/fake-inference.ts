@@ -77,6 +77,8 @@ export function fakeInference(opts: FakeInferenceOptions = {}) {
         peer,
         response_hash: slot === n - 1 ? "h2" : "h1",
         weight: 1,
+        counted_weight: 1,
+        peer_id: null,
         latency_ms: 10 + slot,
         agreed: slot !== n - 1 || n === 1,
         slot,
@@ -95,6 +97,8 @@ export function fakeInference(opts: FakeInferenceOptions = {}) {
         job: null,
         wall_ms: 42,
         failed_slots: [],
+        diversity: "local" as const,
+        rejected_answers: [],
       };
     }),
     ask: vi.fn(async (req: AskRequest, o: { signal: AbortSignal; onToken?: (t: string) => void }): Promise<AskResult> => {

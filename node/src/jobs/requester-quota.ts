@@ -1,0 +1,65 @@
+// Per-requester limits on a worker (compute policy `worker.per_requester`): one member of the mesh
+// may not fill this node's queue or keep it busy alone. Counts jobs running now and jobs started in
+// the last minute per requester agent; this node's own requests are not limited here (the engine's
+// queue bounds them).
+import { InferenceError } from "../inference/inference-errors.ts";
+
+const MINUTE_MS = 60_000;
+/** Requesters remembered at most (the ones idle longest are forgotten first). */
+const MAX_REQUESTERS = 10_000;
+
+export interface RequesterLimits {
+  max_concurrent: number;
+  max_per_minute: number;
+}
+
+export class RequesterQuota {
+  private readonly running = new Map<string, number>();
+  private readonly started = new Map<string, number[]>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /**
+   * Takes one job for `requester` or throws InferenceError "busy" naming the limit; the returned
+   * function gives the running slot back (call it once, when the job ends).
+   */
+  admit(requester: string, limits: RequesterLimits): () => void {
+    const now = this.now();
+    const recent = (this.started.get(requester) ?? []).filter((t) => now - t < MINUTE_MS);
+    const running = this.running.get(requester) ?? 0;
+    if (running >= limits.max_concurrent) {
+      throw new InferenceError(
+        "busy",
+        `requester ${requester} already has ${running} job(s) running on this node (quota: ${limits.max_concurrent} at once per requester)`,
+        "send the slot to another peer, or raise worker.per_requester.max_concurrent in this worker's compute policy",
+      );
+    }
+    if (recent.length >= limits.max_per_minute) {
+      throw new InferenceError(
+        "busy",
+        `requester ${requester} started ${recent.length} job(s) on this node in the last minute (quota: ${limits.max_per_minute} per minute per requester)`,
+        "send the slot to another peer, wait a minute, or raise worker.per_requester.max_per_minute in this worker's compute policy",
+      );
+    }
+    this.started.delete(requester);
+    this.started.set(requester, [...recent, now]);
+    this.running.set(requester, running + 1);
+    this.prune();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.running.get(requester) ?? 1) - 1;
+      if (left > 0) this.running.set(requester, left);
+      else this.running.delete(requester);
+    };
+  }
+
+  private prune(): void {
+    if (this.started.size <= MAX_REQUESTERS) return;
+    for (const key of this.started.keys()) {
+      if (this.started.size <= MAX_REQUESTERS) break;
+      if (!this.running.has(key)) this.started.delete(key);
+    }
+  }
+}

@@ -1,0 +1,60 @@
+// How fast and how dependable this node believes a peer is, for placement and for `ripple peers`:
+// the speed it measured itself when it has one (peer-observations.ts); until then the speed the
+// peer advertises, but never above the ceiling of the hardware class it declares (a peer that
+// claims 1e6 tok/s on a laptop is a laptop); times the reliability it earned.
+import type { HardwareClass } from "../capability/hardware-classes.ts";
+import type { PeerInfo, PeerTrust } from "../mesh/peer-view.ts";
+import { physicalPeer, type ExpertModel, type PeerRate } from "./expert-placement.ts";
+import type { PeerObservations } from "./peer-observations.ts";
+
+/** A peer that advertises no speed (not measured) is assumed this slow until observed. */
+export const UNMEASURED_TOKENS_PER_SECOND = 1;
+/** Used when the classes manifest names no ceiling at all. */
+const FALLBACK_CEILING = 15;
+
+
+/** The key observations use for a model: its sha256 when known, else its name. */
+export const modelKey = (m: Pick<ExpertModel, "model" | "sha256">): string => m.sha256 ?? m.model;
+
+export class PeerRating {
+  private readonly ceilings: Map<string, number>;
+  private readonly lowestCeiling: number;
+
+  constructor(
+    readonly observations: PeerObservations,
+    classes: readonly HardwareClass[],
+  ) {
+    this.ceilings = new Map(classes.flatMap((c) => (c.tokens_per_second_ceiling ? [[c.id, c.tokens_per_second_ceiling] as const] : [])));
+    const lowest = [...classes].sort((a, b) => a.rank - b.rank).find((c) => c.tokens_per_second_ceiling);
+    this.lowestCeiling = lowest?.tokens_per_second_ceiling ?? FALLBACK_CEILING;
+  }
+
+  classCeiling(hardwareClass: string): number {
+    return this.ceilings.get(hardwareClass) ?? this.lowestCeiling;
+  }
+
+  /** The advertised speed bounded by the declared class. */
+  bounded(p: PeerInfo): number {
+    if (!(p.tokensPerSecond > 0)) return UNMEASURED_TOKENS_PER_SECOND;
+    return Math.min(p.tokensPerSecond, this.classCeiling(p.hardwareClass));
+  }
+
+  /** Placement's rate: observed speed for this model, else bounded advertised, times reliability. */
+  readonly rate: PeerRate = (p, m) => {
+    const key = physicalPeer(p);
+    const observed = this.observations.speedOf(key, modelKey(m));
+    const reliability = this.observations.get(key)?.reliability ?? 1;
+    return (observed ?? this.bounded(p)) * reliability;
+  };
+
+  describe(p: PeerInfo, all: PeerInfo[]): PeerTrust {
+    const key = physicalPeer(p);
+    return {
+      advertisedTokensPerSecond: p.tokensPerSecond,
+      classCeiling: this.classCeiling(p.hardwareClass),
+      boundedTokensPerSecond: this.bounded(p),
+      observed: this.observations.get(key) ?? null,
+      sharesPeerIdWith: all.filter((o) => o.agent !== p.agent && physicalPeer(o) === key).map((o) => o.name),
+    };
+  }
+}

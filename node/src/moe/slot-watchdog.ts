@@ -1,0 +1,61 @@
+// The requester's deadlines for one dispatched slot, by its own clock. A worker must say "started"
+// within the start deadline, then send a token within the progress deadline (plus time to read a
+// long prompt) and keep sending tokens no further apart than that. Queue keep-alives ("queued")
+// extend nothing: they prove the worker is alive, not that it works. When a deadline passes, the
+// watchdog's signal aborts the dispatch and `fired` says why.
+import type { JobProgress } from "../jobs/job-protocol.ts";
+
+/**
+ * Prompt reading is slower than decoding and a long prompt delays the first token: allow this many
+ * prompt characters per second on top of the progress deadline (~4 characters a token, 100 tokens/s,
+ * a slow CPU's prompt speed for the default model).
+ */
+const PROMPT_CHARS_PER_SECOND = 400;
+
+export interface SlotDeadlines {
+  startDeadlineMs: number;
+  progressDeadlineMs: number;
+  promptChars: number;
+}
+
+export class SlotWatchdog {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private started = false;
+  /** Why the watchdog aborted the slot, once it has. */
+  fired: string | undefined;
+
+  constructor(private readonly d: SlotDeadlines) {
+    this.arm(d.startDeadlineMs, `stalled: did not start generating within ${d.startDeadlineMs} ms (start_deadline_ms)`);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  progress(p: JobProgress): void {
+    if (this.fired) return;
+    if (p.type === "started" && !this.started) {
+      this.started = true;
+      const allowance = Math.round((this.d.promptChars / PROMPT_CHARS_PER_SECOND) * 1000);
+      const ms = this.d.progressDeadlineMs + allowance;
+      this.arm(ms, `stalled: no token within ${ms} ms after it started (progress_deadline_ms ${this.d.progressDeadlineMs} + ${allowance} ms for the prompt)`);
+    } else if (p.type === "tokens") {
+      this.started = true;
+      this.arm(this.d.progressDeadlineMs, `stalled: no token for ${this.d.progressDeadlineMs} ms in the middle of its answer (progress_deadline_ms)`);
+    }
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+  }
+
+  private arm(ms: number, why: string): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.fired = why;
+      this.controller.abort(new Error(why));
+    }, ms);
+    this.timer.unref();
+  }
+}

@@ -1,0 +1,280 @@
+// The pure parts of "a vote no single peer can capture": placement by observed speed within class
+// ceilings and one slot cap per machine, answer checks, one voice per machine, the requester's
+// deadlines, the worker's per-requester quota and the observation store's decay and persistence.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { parse, stringify } from "yaml";
+import { loadHardwareClasses } from "../src/capability/hardware-classes.ts";
+import { InferenceError } from "../src/inference/inference-errors.ts";
+import { responseHash } from "../src/jobs/job-protocol.ts";
+import { RequesterQuota } from "../src/jobs/requester-quota.ts";
+import { checkJobAllowed } from "../src/jobs/worker-policy.ts";
+import { defaultComputePolicyFile, loadComputePolicy } from "../src/jobs/compute-policy.ts";
+import type { PeerInfo } from "../src/mesh/peer-view.ts";
+import { answerProblem, type DoneAnswer } from "../src/moe/answer-check.ts";
+import { JobPlacement, slotCap } from "../src/moe/expert-placement.ts";
+import { inferencePolicyFile, loadInferencePolicy } from "../src/moe/inference-policy.ts";
+import { OBSERVATION_HALF_LIFE_MS, PeerObservations } from "../src/moe/peer-observations.ts";
+import { PeerRating } from "../src/moe/peer-rating.ts";
+import { SlotWatchdog } from "../src/moe/slot-watchdog.ts";
+import { countedWeights, diversityOf } from "../src/moe/vote-voice.ts";
+
+const qwen = "qwen2.5-coder-0.5b-instruct-q4_k_m";
+const qwenSha = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32";
+const model = { model: qwen, sha256: qwenSha, anyPeer: false };
+const classes = loadHardwareClasses().classes;
+const tmp = mkdtempSync("/tmp/rm-trust-");
+
+const peer = (name: string, over: Partial<PeerInfo> = {}): PeerInfo =>
+  ({
+    agent: `uhCAk-${name}`,
+    peerId: `12D3KooW-${name}`,
+    name,
+    self: false,
+    online: true,
+    models: [qwen],
+    modelRefs: [{ name: qwen, sha256: qwenSha }],
+    activeJobs: 0,
+    tokensPerSecond: 30,
+    hardwareClass: "cpu-laptop",
+    ...over,
+  }) as PeerInfo;
+
+function placeAll(k: number, peers: PeerInfo[], rating: PeerRating): string[] {
+  const placement = new JobPlacement(k, rating.rate);
+  return Array.from({ length: k }, () => placement.place(model, peers)?.name ?? "none");
+}
+
+describe("placement that no boastful peer captures", () => {
+  const honest = [peer("alice", { self: true }), peer("bob"), peer("carol")];
+
+  it("caps an advertised 1e6 tok/s at the declared class's ceiling", () => {
+    const rating = new PeerRating(new PeerObservations(undefined), classes);
+    const mallory = peer("mallory", { tokensPerSecond: 1e6 });
+    expect(rating.bounded(mallory)).toBe(classes.find((c) => c.id === "cpu-laptop")!.tokens_per_second_ceiling);
+    expect(rating.bounded(peer("unknown-class", { tokensPerSecond: 1e6, hardwareClass: "quantum-9000" }))).toBe(classes[0]!.tokens_per_second_ceiling);
+    expect(rating.describe(mallory, [mallory]).advertisedTokensPerSecond).toBe(1e6);
+  });
+
+  it("gives a 1e6 tok/s peer at most ⌊(k−1)/2⌋ of k slots (it took all 5 before)", () => {
+    const rating = new PeerRating(new PeerObservations(undefined), classes);
+    const mallory = peer("mallory", { tokensPerSecond: 1e6, hardwareClass: "gpu-datacenter" });
+    for (const k of [3, 5, 7]) {
+      const picked = placeAll(k, [...honest, mallory], rating);
+      expect(picked.filter((n) => n === "mallory").length, `k=${k}: ${picked}`).toBeLessThanOrEqual(slotCap(k));
+      expect(picked).not.toContain("none");
+    }
+  });
+
+  it("counts agents bound to one libp2p peer id as one machine, and never places both", () => {
+    const rating = new PeerRating(new PeerObservations(undefined), classes);
+    const m1 = peer("mallory", { tokensPerSecond: 1e6 });
+    const m2 = peer("mallory-2", { tokensPerSecond: 1e6, peerId: m1.peerId });
+    const picked = placeAll(5, [...honest, m1, m2], rating);
+    const malloryish = picked.filter((n) => n.startsWith("mallory"));
+    expect(malloryish.length, String(picked)).toBeLessThanOrEqual(2);
+    expect(new Set(malloryish).size).toBe(1);
+    expect(rating.describe(m1, [...honest, m1, m2]).sharesPeerIdWith).toEqual(["mallory-2"]);
+  });
+
+  it("goes over the cap only when no other peer serves the model (the job still runs)", () => {
+    const rating = new PeerRating(new PeerObservations(undefined), classes);
+    expect(placeAll(5, [peer("alice", { self: true })], rating)).toEqual(Array(5).fill("alice"));
+  });
+
+  it("uses observed speed over advertised, and ranks a staller below an honest slower peer", () => {
+    const obs = new PeerObservations(undefined);
+    const rating = new PeerRating(obs, classes);
+    const boaster = peer("boaster", { tokensPerSecond: 55 });
+    const modest = peer("modest", { tokensPerSecond: 10 });
+    expect(placeAll(1, [boaster, modest], rating)).toEqual(["boaster"]);
+    obs.recordSuccess(boaster.peerId, qwenSha, { ttftMs: 900, tokensPerSecond: 4 });
+    expect(rating.rate(boaster, model)).toBeCloseTo(4, 5);
+    expect(placeAll(1, [boaster, modest], rating)).toEqual(["modest"]);
+
+    const staller = peer("staller");
+    const slower = peer("slower");
+    obs.recordSuccess(staller.peerId, qwenSha, { ttftMs: 200, tokensPerSecond: 30 });
+    obs.recordSuccess(slower.peerId, qwenSha, { ttftMs: 400, tokensPerSecond: 12 });
+    expect(placeAll(1, [staller, slower], rating)).toEqual(["staller"]);
+    obs.recordMisbehaviour(staller.peerId, "stall");
+    expect(rating.rate(staller, model)).toBeLessThan(rating.rate(slower, model));
+    expect(placeAll(1, [staller, slower], rating)).toEqual(["slower"]);
+  });
+
+  it("matches experts to peers by the pinned sha256, not by the name", () => {
+    const rating = new PeerRating(new PeerObservations(undefined), classes);
+    const squatter = peer("squatter", { tokensPerSecond: 60, modelRefs: [{ name: qwen, sha256: "f".repeat(64) }] });
+    const real = peer("real", { tokensPerSecond: 5 });
+    expect(placeAll(1, [squatter, real], rating)).toEqual(["real"]);
+    expect(placeAll(1, [squatter], rating)).toEqual(["none"]);
+  });
+});
+
+describe("observations", () => {
+  it("decay with their half-life and survive a restart through the data dir", () => {
+    let now = 1_000_000;
+    const file = join(tmp, "observed-peers.json");
+    const obs = new PeerObservations(file, undefined, () => now);
+    obs.recordMisbehaviour("p1", "stall");
+    obs.recordSuccess("p1", "m", { ttftMs: 100, tokensPerSecond: 20 });
+    obs.flush();
+    const reloaded = new PeerObservations(file, undefined, () => now);
+    expect(reloaded.get("p1")).toMatchObject({ stalls: 1, jobs: 1 });
+    expect(reloaded.speedOf("p1", "m")).toBe(20);
+    now += OBSERVATION_HALF_LIFE_MS;
+    expect(reloaded.get("p1")!.stalls).toBeCloseTo(0.5, 5);
+    const before = reloaded.get("p1")!.reliability;
+    now += 4 * OBSERVATION_HALF_LIFE_MS;
+    expect(reloaded.get("p1")!.reliability).toBeGreaterThan(before);
+  });
+
+  it("ignores a damaged file instead of refusing to start", () => {
+    const file = join(tmp, "damaged.json");
+    writeFileSync(file, "{not json");
+    expect(new PeerObservations(file).get("p1")).toBeUndefined();
+  });
+});
+
+describe("answer checks", () => {
+  const answer = (over: Partial<DoneAnswer> = {}): DoneAnswer => ({
+    outcome: "done",
+    output: "Paris",
+    response_hash: responseHash("Paris"),
+    tokens: 2,
+    prompt_tokens: 10,
+    latency_ms: 100,
+    model: { name: qwen, sha256: qwenSha },
+    finish_reason: "stop",
+    ...over,
+  });
+  const task = { kind: "model" as const, model: qwen, modelSha256: qwenSha };
+
+  it("passes an honest answer", () => expect(answerProblem(task, peer("bob"), answer())).toBeNull());
+  it("refuses a response_hash that is not sha256 of the output", () => {
+    expect(answerProblem(task, peer("bob"), answer({ response_hash: responseHash("Lyon") }))).toMatch(/forged response_hash/);
+  });
+  it("refuses an answer from another model file than the pinned one", () => {
+    expect(answerProblem(task, peer("bob"), answer({ model: { name: qwen, sha256: "e".repeat(64) } }))).toMatch(/wrong model.*the policy pins 1d9614638d18/);
+  });
+  it("checks an unpinned task against the file the peer advertises", () => {
+    const unpinned = { kind: "model" as const, model: qwen };
+    expect(answerProblem(unpinned, peer("bob"), answer({ model: { name: qwen, sha256: "e".repeat(64) } }))).toMatch(/the peer advertises/);
+  });
+});
+
+describe("one machine, one voice", () => {
+  it("scales a remote machine's answers to its heaviest expert's weight; this node's stay as they are", () => {
+    const counted = countedWeights([
+      { slot: 0, weight: 1.0, remotePeer: "mallory" },
+      { slot: 1, weight: 0.9, remotePeer: "mallory" },
+      { slot: 2, weight: 0.8, remotePeer: null },
+      { slot: 3, weight: 0.7, remotePeer: null },
+      { slot: 4, weight: 0.6, remotePeer: "bob" },
+    ]);
+    expect(counted.get(0)! + counted.get(1)!).toBeCloseTo(1.0, 9);
+    expect(counted.get(0)! / counted.get(1)!).toBeCloseTo(1 / 0.9, 9);
+    expect([counted.get(2), counted.get(3), counted.get(4)]).toEqual([0.8, 0.7, 0.6]);
+  });
+
+  it("is the same whatever order the answers arrive in", () => {
+    const voices = [
+      { slot: 0, weight: 1, remotePeer: "m" },
+      { slot: 1, weight: 0.5, remotePeer: "m" },
+      { slot: 2, weight: 0.7, remotePeer: "b" },
+    ];
+    expect([...countedWeights([...voices].reverse())].sort()).toEqual([...countedWeights(voices)].sort());
+  });
+
+  it("says when one remote machine held more than ⌊(k−1)/2⌋ answers", () => {
+    const v = (slot: number, remotePeer: string | null) => ({ slot, weight: 1, remotePeer });
+    expect(diversityOf([v(0, "a"), v(1, "a"), v(2, "b"), v(3, "c"), v(4, null)])).toBe("ok");
+    expect(diversityOf([v(0, "a"), v(1, "a"), v(2, "a"), v(3, "c"), v(4, null)])).toBe("insufficient");
+    expect(diversityOf([v(0, null), v(1, null)])).toBe("local");
+  });
+});
+
+describe("the requester's deadlines", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("keep-alives do not extend the start deadline; a token re-arms the progress deadline", () => {
+    vi.useFakeTimers();
+    const w = new SlotWatchdog({ startDeadlineMs: 30_000, progressDeadlineMs: 10_000, promptChars: 0 });
+    for (let i = 0; i < 5; i++) {
+      vi.advanceTimersByTime(5_000);
+      w.progress({ type: "queued" });
+    }
+    vi.advanceTimersByTime(5_001);
+    expect(w.signal.aborted).toBe(true);
+    expect(w.fired).toMatch(/did not start generating within 30000 ms/);
+  });
+
+  it("a worker that started but sends only keep-alives loses the slot at the progress deadline", () => {
+    vi.useFakeTimers();
+    const w = new SlotWatchdog({ startDeadlineMs: 30_000, progressDeadlineMs: 10_000, promptChars: 0 });
+    w.progress({ type: "started" });
+    vi.advanceTimersByTime(5_000);
+    w.progress({ type: "queued" });
+    vi.advanceTimersByTime(5_001);
+    expect(w.fired).toMatch(/no token within 10000 ms after it started/);
+  });
+
+  it("an honest worker streaming tokens is never cut, and a long prompt gets time to be read", () => {
+    vi.useFakeTimers();
+    const w = new SlotWatchdog({ startDeadlineMs: 30_000, progressDeadlineMs: 10_000, promptChars: 8_000 });
+    w.progress({ type: "started" });
+    vi.advanceTimersByTime(25_000); // 10 s + 20 s allowed for 8,000 prompt characters
+    expect(w.signal.aborted).toBe(false);
+    for (let i = 0; i < 20; i++) {
+      w.progress({ type: "tokens", text: "x" });
+      vi.advanceTimersByTime(9_000);
+    }
+    expect(w.signal.aborted).toBe(false);
+    w.stop();
+  });
+});
+
+describe("the worker's quota per requester", () => {
+  it("refuses a requester over its concurrent or per-minute quota, naming it, and frees the slot when done", () => {
+    let now = 0;
+    const quota = new RequesterQuota(() => now);
+    const limits = { max_concurrent: 1, max_per_minute: 2 };
+    const done = quota.admit("uhCAk-alice", limits);
+    expect(() => quota.admit("uhCAk-alice", limits)).toThrow(/already has 1 job\(s\) running .*quota: 1 at once per requester/);
+    expect(quota.admit("uhCAk-bob", limits)).toBeTypeOf("function");
+    done();
+    quota.admit("uhCAk-alice", limits)();
+    try {
+      quota.admit("uhCAk-alice", limits);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(InferenceError);
+      expect((err as InferenceError).code).toBe("busy");
+      expect((err as InferenceError).message).toMatch(/started 2 job\(s\) .* last minute \(quota: 2 per minute per requester\)/);
+    }
+    now += 60_001;
+    expect(quota.admit("uhCAk-alice", limits)).toBeTypeOf("function");
+  });
+
+  it("ships defaults in the compute policy and a worker refuses a pinned file it does not hold", () => {
+    const policy = loadComputePolicy(defaultComputePolicyFile);
+    expect(policy.worker.per_requester).toEqual({ max_concurrent: 4, max_per_minute: 120 });
+    const task = { kind: "model" as const, model: qwen, maxTokens: 8, modelSha256: qwenSha };
+    const ctx = { requester: "uhCAk" + "a".repeat(48), requesterInMesh: true, modelRegistered: true, testExperts: false };
+    expect(() => checkJobAllowed(policy, task, { ...ctx, modelSha256: qwenSha })).not.toThrow();
+    expect(() => checkJobAllowed(policy, task, { ...ctx, modelSha256: "e".repeat(64) })).toThrow(/the job pins 1d9614638d18/);
+  });
+});
+
+describe("the inference policy pins model files", () => {
+  it("ships sha256 pins for every model its experts use, and names an unpinned one", () => {
+    const policy = loadInferencePolicy(inferencePolicyFile, {});
+    for (const e of policy.local_tier.experts) expect(policy.models[e.model]?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const doc = parse(readFileSync(inferencePolicyFile, "utf8"));
+    delete doc.models["gemma-3-270m-q4_k_m"];
+    const file = join(tmp, "unpinned.yaml");
+    writeFileSync(file, stringify(doc));
+    expect(() => loadInferencePolicy(file, {})).toThrow(/"gemma-3-270m-q4_k_m" is not pinned in models/);
+  });
+});
