@@ -82,9 +82,11 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     expect(result.trace_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(result.job).toMatch(/^uhCkk/);
     for (const v of result.model_votes) expect(v.response_hash).toMatch(/^[0-9a-f]{64}$/);
-    // The score is the agreeing weight's share, so it follows from the votes.
-    const total = result.model_votes.reduce((s, v) => s + v.weight, 0);
-    const agreed = result.model_votes.filter((v) => v.agreed).reduce((s, v) => s + v.weight, 0);
+    // The score is the agreeing counted weight's share (a remote machine's answers weigh its
+    // heaviest expert's together), so it follows from the votes.
+    const total = result.model_votes.reduce((s, v) => s + v.counted_weight, 0);
+    const agreed = result.model_votes.filter((v) => v.agreed).reduce((s, v) => s + v.counted_weight, 0);
+    expect(result.diversity).toBe("ok");
     expect(result.consensus_score).toBeCloseTo(agreed / total, 3);
     // Progress streamed while the job ran: one assignment per slot, and tokens.
     expect(events.filter((e) => e.type === "moe:assigned")).toHaveLength(5);

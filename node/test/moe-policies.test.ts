@@ -114,15 +114,15 @@ describe("expert placement", () => {
 
   it("spreads slots over peers, prefers this node on a tie and skips peers that cannot serve", () => {
     const peers = [peer("self", { self: true }), peer("b"), peer("c"), peer("offline", { online: false }), peer("nomodel", { models: [], modelRefs: [] })];
-    const placement = new JobPlacement(6, byAdvertised);
+    const placement = new JobPlacement(6, { rate: byAdvertised });
     const picked = Array.from({ length: 6 }, () => placement.place(model, peers)!.name);
     expect(picked).toEqual(["self", "b", "c", "self", "b", "c"]);
   });
 
   it("weighs load by speed and leaves out excluded peers", () => {
     const peers = [peer("slow", { tokensPerSecond: 5 }), peer("busy", { activeJobs: 3 }), peer("fast", { tokensPerSecond: 40 })];
-    expect(new JobPlacement(5, byAdvertised).place(model, peers)!.name).toBe("fast");
-    expect(new JobPlacement(5, byAdvertised).place(model, peers, new Set(["peer-fast"]))!.name).toBe("busy");
-    expect(new JobPlacement(5, byAdvertised).place({ model: "absent", anyPeer: false }, peers)).toBeUndefined();
+    expect(new JobPlacement(5, { rate: byAdvertised }).place(model, peers)!.name).toBe("fast");
+    expect(new JobPlacement(5, { rate: byAdvertised }).place(model, peers, new Set(["peer-fast"]))!.name).toBe("busy");
+    expect(new JobPlacement(5, { rate: byAdvertised }).place({ model: "absent", anyPeer: false }, peers)).toBeUndefined();
   });
 });

@@ -42,7 +42,7 @@ const peer = (name: string, over: Partial<PeerInfo> = {}): PeerInfo =>
   }) as PeerInfo;
 
 function placeAll(k: number, peers: PeerInfo[], rating: PeerRating): string[] {
-  const placement = new JobPlacement(k, rating.rate);
+  const placement = new JobPlacement(k, rating);
   return Array.from({ length: k }, () => placement.place(model, peers)?.name ?? "none");
 }
 
@@ -100,7 +100,12 @@ describe("placement that no boastful peer captures", () => {
     expect(placeAll(1, [staller, slower], rating)).toEqual(["staller"]);
     obs.recordMisbehaviour(staller.peerId, "stall");
     expect(rating.rate(staller, model)).toBeLessThan(rating.rate(slower, model));
+    expect(rating.suspect(staller)).toBe(true);
     expect(placeAll(1, [staller, slower], rating)).toEqual(["slower"]);
+    // Suspect: placed only once every other peer is at the cap, however fast it was.
+    for (let i = 0; i < 20; i++) obs.recordSuccess(staller.peerId, qwenSha, { ttftMs: 100, tokensPerSecond: 60 });
+    expect(placeAll(5, [staller, slower, peer("third")], rating).filter((n) => n === "staller")).toHaveLength(1);
+    expect(placeAll(5, [staller, slower, peer("third"), peer("fourth")], rating)).not.toContain("staller");
   });
 
   it("matches experts to peers by the pinned sha256, not by the name", () => {

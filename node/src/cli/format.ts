@@ -19,9 +19,32 @@ export function formatStatus(s: DaemonStatus): string {
   return rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join("\n") + "\n";
 }
 
+/** What this node makes of a peer's claims: advertised (capped) speed, what it measured, shared keys. */
+export function formatTrust(p: PeerInfo): string {
+  const t = p.trust;
+  if (!t) return "-";
+  const parts: string[] = [];
+  const capped = t.advertisedTokensPerSecond > t.classCeiling ? ` (capped at ${t.classCeiling})` : "";
+  parts.push(t.advertisedTokensPerSecond > 0 ? `${t.advertisedTokensPerSecond} tok/s advertised${capped}` : "speed not advertised");
+  const o = t.observed;
+  if (o) {
+    const speeds = o.models.map((m) => `${round1(m.tokensPerSecond)} tok/s, first token ${Math.round(m.ttftMs)} ms`).join("; ");
+    const troubles = [[o.failures, "failure"], [o.stalls, "stall"], [o.badAnswers, "refused answer"]]
+      .filter(([n]) => (n as number) >= 0.05)
+      .map(([n, what]) => `${round1(n as number)} ${what}(s)`);
+    parts.push(`observed ${speeds || "no finished job"} over ${round1(o.jobs)} job(s)${troubles.length ? `, ${troubles.join(", ")}` : ""}`);
+  } else if (!p.self) {
+    parts.push("not observed yet");
+  }
+  if (t.sharesPeerIdWith.length > 0) parts.push(`same machine as ${t.sharesPeerIdWith.join(", ")} (one libp2p key)`);
+  return parts.join(" · ");
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
 export function formatPeers(peers: PeerInfo[], nowMs: number): string {
   if (peers.length === 0) return "no nodes yet: this node has not advertised itself (is it still starting?)\n";
-  const header = ["NAME", "STATE", "CLASS", "CPU", "RAM", "GPU", "TOK/S", "LOAD", "LAST HEARD", "MODELS"];
+  const header = ["NAME", "STATE", "CLASS", "CPU", "RAM", "GPU", "TOK/S", "LOAD", "LAST HEARD", "MODELS", "CLAIMED VS OBSERVED"];
   const rows = peers.map((p) => [
     p.self ? `${p.name} (this node)` : p.name,
     p.online ? "online" : "offline",
@@ -33,6 +56,7 @@ export function formatPeers(peers: PeerInfo[], nowMs: number): string {
     `cpu ${p.load.cpu_percent}% mem ${p.load.memory_percent}%`,
     p.self || p.lastHeardMs === null ? (p.self ? "now" : "never") : `${Math.max(0, Math.round((nowMs - p.lastHeardMs) / 1000))} s ago`,
     p.models.join(", ") || "-",
+    formatTrust(p),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n") + "\n";

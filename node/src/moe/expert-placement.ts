@@ -5,6 +5,8 @@
 // - no physical peer holds more than ⌊(k−1)/2⌋ of the job's k slots while another peer that can
 //   serve the expert is under that cap (when none is, the job runs anyway and its answer says its
 //   diversity is insufficient);
+// - a peer this node recently saw stall or lie is placed only when every other candidate is at
+//   the cap (it may have mended its ways, and the job must still run);
 // - among the rest, the least busy per unit of speed wins, where speed is what this node observed
 //   (peer-observations.ts), or the advertised figure capped by the peer's declared hardware class,
 //   times the peer's observed reliability.
@@ -47,6 +49,13 @@ export function peersServing(m: ExpertModel, peers: PeerInfo[]): PeerInfo[] {
 /** Effective tokens/s of a peer for a model (observed, or advertised within its class), times reliability. */
 export type PeerRate = (peer: PeerInfo, model: ExpertModel) => number;
 
+/** What placement asks of the requester's judgement of peers (peer-rating.ts). */
+export interface PeerJudge {
+  rate: PeerRate;
+  /** Recently stalled or sent an answer that failed its checks. */
+  suspect?: (peer: PeerInfo) => boolean;
+}
+
 /** The placement state of one job: which physical peer holds how many slots, through which agent. */
 export class JobPlacement {
   private readonly held = new Map<string, number>();
@@ -55,7 +64,7 @@ export class JobPlacement {
   constructor(
     /** The job's slot count (k). */
     readonly slots: number,
-    private readonly rate: PeerRate,
+    private readonly judge: PeerJudge,
   ) {}
 
   /** Slots held by the physical peer of `p`. */
@@ -70,9 +79,11 @@ export class JobPlacement {
   place(m: ExpertModel, peers: PeerInfo[], exclude: ReadonlySet<string> = new Set()): PeerInfo | undefined {
     const candidates = peers.filter((p) => p.online && servesModel(p, m) && !exclude.has(physicalPeer(p)) && this.agentAllowed(p));
     const cap = Math.max(1, slotCap(this.slots));
+    const suspect = (p: PeerInfo) => this.judge.suspect?.(p) ?? false;
     const underCap = candidates.filter((p) => this.heldBy(p) < cap);
-    const pool = underCap.length > 0 ? underCap : candidates;
-    const cost = (p: PeerInfo) => (1 + Math.min(Math.max(p.activeJobs, 0), MAX_REPORTED_ACTIVE_JOBS) + this.heldBy(p)) / Math.max(this.rate(p, m), 1e-6);
+    const trusted = underCap.filter((p) => !suspect(p));
+    const pool = trusted.length > 0 ? trusted : underCap.length > 0 ? underCap : candidates;
+    const cost = (p: PeerInfo) => (1 + Math.min(Math.max(p.activeJobs, 0), MAX_REPORTED_ACTIVE_JOBS) + this.heldBy(p)) / Math.max(this.judge.rate(p, m), 1e-6);
     const best = pool.sort((a, b) => cost(a) - cost(b) || Number(b.self) - Number(a.self) || a.agent.localeCompare(b.agent))[0];
     if (best) this.take(best);
     return best;

@@ -81,7 +81,7 @@ export class MoeCoordinator {
     const experts = this.chooseExperts(taskType, req.experts);
     const traceId = req.traceId ?? randomUUID();
     const cloud = this.cloudProviders();
-    const placement = new JobPlacement(experts.length, this.opts.rating.rate);
+    const placement = new JobPlacement(experts.length, this.opts.rating);
     const plan = this.place(placement, experts.map((e) => ({ expert: e, task: expertTask(policy, e, { prompt: req.prompt, taskType, maxTokens }) })));
     if (plan.length === 0 && cloud.length === 0) throw this.noPeerError(experts.map((e) => e.model));
     const { job, assignments } = req.open
@@ -120,7 +120,7 @@ export class MoeCoordinator {
       ...(req.stop ? { stop: req.stop } : {}),
     };
     const expert = { name: task.expert, model: req.model, weight: 1 } as ExpertSpec;
-    const placement = new JobPlacement(1, this.opts.rating.rate);
+    const placement = new JobPlacement(1, this.opts.rating);
     const plan = this.place(placement, [{ expert, task }], req.peer);
     if (plan.length === 0) throw req.peer ? this.peerUnavailableError(req.peer, req.model) : this.noPeerError([req.model]);
     const prompt = req.messages.filter((m) => m.role === "user").at(-1)?.content ?? "";

@@ -4,7 +4,7 @@
 // claims 1e6 tok/s on a laptop is a laptop); times the reliability it earned.
 import type { HardwareClass } from "../capability/hardware-classes.ts";
 import type { PeerInfo, PeerTrust } from "../mesh/peer-view.ts";
-import { physicalPeer, type ExpertModel, type PeerRate } from "./expert-placement.ts";
+import { physicalPeer, type ExpertModel, type PeerJudge, type PeerRate } from "./expert-placement.ts";
 import type { PeerObservations } from "./peer-observations.ts";
 
 /** A peer that advertises no speed (not measured) is assumed this slow until observed. */
@@ -16,7 +16,10 @@ const FALLBACK_CEILING = 15;
 /** The key observations use for a model: its sha256 when known, else its name. */
 export const modelKey = (m: Pick<ExpertModel, "model" | "sha256">): string => m.sha256 ?? m.model;
 
-export class PeerRating {
+/** Decayed stalls + bad answers at or above this make a peer suspect (one incident, for a half-life). */
+const SUSPECT_AT = 0.5;
+
+export class PeerRating implements PeerJudge {
   private readonly ceilings: Map<string, number>;
   private readonly lowestCeiling: number;
 
@@ -45,6 +48,12 @@ export class PeerRating {
     const observed = this.observations.speedOf(key, modelKey(m));
     const reliability = this.observations.get(key)?.reliability ?? 1;
     return (observed ?? this.bounded(p)) * reliability;
+  };
+
+  /** Stalled or lied recently (within about one observation half-life of one incident). */
+  readonly suspect = (p: PeerInfo): boolean => {
+    const o = this.observations.get(physicalPeer(p));
+    return o !== undefined && o.stalls + o.badAnswers >= SUSPECT_AT;
   };
 
   describe(p: PeerInfo, all: PeerInfo[]): PeerTrust {
