@@ -4,8 +4,13 @@
 //     generation with the same model and threads (target ≤ 1.20);
 //   - an MOE job with the default policy's 5 experts ÷ the same 5 expert tasks run directly in one
 //     process with the same total threads and parallelism (target ≤ 1.15), and the mesh's own
-//     overhead in ms (MOE wall time − the slowest slot's generation time).
-import { mkdtempSync, rmSync } from "node:fs";
+//     overhead in ms (MOE wall time − the slowest slot's generation time);
+//   - the same MOE job asked by alice (default policy: start/progress deadlines on) and by bob (a
+//     policy with the deadlines effectively off, as before they existed): the deadlines must not
+//     slow honest jobs (ratio ≈ 1, no slot moved by a deadline).
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
 import { modelsDir } from "../setup/paths.mjs";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import type { DaemonStatus } from "../src/daemon.ts";
@@ -13,7 +18,8 @@ import { InferenceEngine } from "../src/inference/inference-engine.ts";
 import { ModelStore } from "../src/inference/model-store.ts";
 import { createLogger } from "../src/log.ts";
 import { expertTask } from "../src/moe/expert-task.ts";
-import { loadInferencePolicy } from "../src/moe/inference-policy.ts";
+import { inferencePolicyFile, loadInferencePolicy } from "../src/moe/inference-policy.ts";
+import type { MoeResult } from "../src/moe/moe-types.ts";
 import type { PeerInfo } from "../src/mesh/peer-view.ts";
 import { RippleDaemon } from "../test/support/ripple-process.ts";
 import { waitFor } from "../test/support/wait-for.ts";
@@ -25,22 +31,35 @@ const moePrompt = "What is the capital of Canada?";
 const log = createLogger("moe-bench", "warn");
 const dirs: string[] = [];
 
-function up(name: string): RippleDaemon {
+function up(name: string, extra: string[] = []): RippleDaemon {
   const dir = RippleDaemon.tempDir(`rm-bench-moe-${name}-`);
   dirs.push(dir);
   // One thread per node and one generation at a time: the mesh's default on this 2-core machine.
-  return RippleDaemon.up(name, dir, ["--no-measure"]);
+  return RippleDaemon.up(name, dir, ["--no-measure", ...extra]);
 }
+
+/** The default inference policy with the stall deadlines as good as off (the behaviour before them). */
+function policyWithoutDeadlines(): string {
+  const doc = parse(readFileSync(inferencePolicyFile, "utf8"));
+  doc.local_tier.progress_deadline_ms = 600_000;
+  doc.local_tier.start_deadline_ms = 3_600_000;
+  const dir = mkdtempSync("/tmp/rm-bench-policy-");
+  dirs.push(dir);
+  writeFileSync(join(dir, "no-deadlines.yaml"), stringify(doc));
+  return join(dir, "no-deadlines.yaml");
+}
+const movedByDeadline = (r: MoeResult) => r.model_votes.filter((v) => v.epoch > 1).length + r.failed_slots.filter((f) => f.error.includes("stalled")).length;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-const nodes = [up("alice"), up("bob"), up("carol")];
+const nodes = [up("alice"), up("bob", ["--inference-policy", policyWithoutDeadlines()]), up("carol")];
 const dataDir = mkdtempSync("/tmp/rm-bench-direct-");
 dirs.push(dataDir);
 try {
   await Promise.all(nodes.map((n) => n.waitUntilRunning()));
   const alice = await LocalApiClient.forDataDir(nodes[0]!.dataDir);
+  const bob = await LocalApiClient.forDataDir(nodes[1]!.dataDir);
   const agents = await Promise.all(nodes.map(async (n) => ((await (await LocalApiClient.forDataDir(n.dataDir)).status()) as DaemonStatus).agentPubKey!));
   await waitFor("alice sees both peers online with their models", async () => {
     const peers = (await alice.peers()) as PeerInfo[];
@@ -83,8 +102,10 @@ try {
     for (const model of new Set(tasks.map((t) => t.model))) await alice.ask({ model, messages, max_tokens: 4, peer: name });
   }
   await alice.moe({ prompt: moePrompt });
+  await bob.moe({ prompt: moePrompt });
 
   const moe = { mesh: [] as number[], direct: [] as number[], overhead: [] as number[], score: [] as number[], peers: [] as number[], placements: [] as string[] };
+  const deadlines = { on: [] as number[], off: [] as number[], moved: 0 };
   for (let i = 0; i < runs; i++) {
     let t = performance.now();
     await Promise.all(tasks.map(runTask));
@@ -97,6 +118,12 @@ try {
     moe.score.push(r.consensus_score);
     moe.peers.push(new Set(r.model_votes.map((v) => v.peer)).size);
     moe.placements.push(r.model_votes.map((v) => `${v.expert.split("-")[0]}@${v.peer}:${(v.latency_ms / 1000).toFixed(1)}s`).join(" "));
+    deadlines.on.push(wall);
+    deadlines.moved += movedByDeadline(r);
+    t = performance.now();
+    const off = await bob.moe({ prompt: moePrompt });
+    deadlines.off.push(performance.now() - t);
+    deadlines.moved += movedByDeadline(off);
   }
   await direct3.dispose();
 
@@ -104,6 +131,7 @@ try {
   console.log("| measure | mesh | direct | mesh ÷ direct | target |\n|---|---|---|---|---|");
   console.log(`| single expert, 64 tokens greedy (ran on ${[...single.peers].join(", ")}) | ${fmt(median(single.mesh))} | ${fmt(median(single.direct))} | ${(median(single.mesh) / median(single.direct)).toFixed(2)} | ≤ 1.20 |`);
   console.log(`| MOE, ${tasks.length} experts over ${median(moe.peers)} nodes vs 3 parallel sequences | ${fmt(median(moe.mesh))} | ${fmt(median(moe.direct))} | ${(median(moe.mesh) / median(moe.direct)).toFixed(2)} | ≤ 1.15 |`);
+  console.log(`| MOE asked by alice (stall deadlines on) vs by bob (deadlines off, as before) | ${fmt(median(deadlines.on))} | ${fmt(median(deadlines.off))} | ${(median(deadlines.on) / median(deadlines.off)).toFixed(2)} | ≈ 1.00, ${deadlines.moved} slot(s) moved (target 0) |`);
   console.log(`MOE mesh overhead (wall − slowest slot's generation): median ${Math.round(median(moe.overhead))} ms; consensus ${moe.score.join(", ")}`);
   const secs = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(", ");
   console.log(`runs (s): single mesh [${secs(single.mesh)}] direct [${secs(single.direct)}]; MOE mesh [${secs(moe.mesh)}] direct [${secs(moe.direct)}]; slot placements ${moe.placements.join(" | ")}`);

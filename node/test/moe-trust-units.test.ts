@@ -81,6 +81,10 @@ describe("placement that no boastful peer captures", () => {
   it("goes over the cap only when no other peer serves the model (the job still runs)", () => {
     const rating = new PeerRating(new PeerObservations(undefined), classes);
     expect(placeAll(5, [peer("alice", { self: true })], rating)).toEqual(Array(5).fill("alice"));
+    // Over the cap, this node first (its answers are no peer's claim), then the remote peer holding fewest.
+    const boastful = peer("mallory", { tokensPerSecond: 1e6 });
+    expect(placeAll(5, [peer("alice", { self: true }), boastful], rating).filter((n) => n === "mallory")).toHaveLength(2);
+    expect(placeAll(7, [peer("bob"), boastful], rating).sort()).toEqual(["bob", "bob", "bob", "mallory", "mallory", "mallory", "mallory"]);
   });
 
   it("uses observed speed over advertised, and ranks a staller below an honest slower peer", () => {

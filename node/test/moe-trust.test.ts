@@ -54,13 +54,16 @@ describe("MOE with a lying peer on a 4-node mesh", { timeout: 900_000 }, () => {
   it("a peer advertising 1e6 tok/s gets at most ⌊(k−1)/2⌋ slots and the honest majority's answer wins", async () => {
     // A fixed bootstrap/relay server instead of the local-mesh election: mallory's second agent
     // shares its libp2p peer id, which the election (keyed by peer id) is not meant to survive.
-    const operator = fleet.up("operator", ["bootstrap", "serve", "--listen", "127.0.0.1:0"]);
+    const operator = fleet.spawn("operator", ["bootstrap", "serve", "--listen", "127.0.0.1:0"]);
     url = String((await operator.waitForLog((l) => l.msg === "bootstrap/relay server listening", 30_000)).url);
     const malloryDir = fleet.tempDir("rm-trust-mallory-");
     writeFileSync(testLiesFile(malloryDir), JSON.stringify({ advertise_tokens_per_second: 1e6, answer: LIE } satisfies TestLies));
-    [alice, bob, carol, mallory] = [startNode("alice"), startNode("bob"), startNode("carol"), startNode("mallory", malloryDir)];
+    // Two at a time: four conductors compiling the hApp's wasm at once on 2 cores time out installing it.
+    [alice, bob] = [startNode("alice"), startNode("bob")];
+    await Promise.all([alice, bob].map((n) => n.waitUntilRunning()));
+    [carol, mallory] = [startNode("carol"), startNode("mallory", malloryDir)];
+    await Promise.all([carol, mallory].map((n) => n.waitUntilRunning()));
     const nodes = [alice, bob, carol, mallory];
-    await Promise.all(nodes.map((n) => n.waitUntilRunning()));
     const agents = await Promise.all(nodes.map(async (n) => (await statusOf(n)).agentPubKey!));
     await waitFor("every node sees every other online", async () => ((await Promise.all(nodes.map((n) => seesOnline(n, agents)))).every(Boolean) ? true : undefined), {
       timeoutMs: 240_000,

@@ -31,16 +31,25 @@ export interface AppConnection {
   cells: Map<string, CellId>;
 }
 
+/**
+ * Installing compiles the wasm of every DNA: ~10 s on an idle 2-core machine, but over 30 s (the
+ * usual call timeout) when several conductors of one machine compile at once.
+ */
+const INSTALL_TIMEOUT_MS = 180_000;
+
 export async function ensureAppInstalled(admin: AdminWebsocket, opts: AppSetupOptions): Promise<AppInfo> {
   const installed = (await admin.listApps({})).find((a) => a.installed_app_id === opts.appId);
   let appInfo = installed;
   if (!appInfo) {
-    opts.log.info({ appId: opts.appId, networkSeed: opts.networkSeed }, "installing hApp");
-    appInfo = await admin.installApp({
-      source: { type: "path", value: opts.happFile },
-      installed_app_id: opts.appId,
-      network_seed: opts.networkSeed,
-    });
+    opts.log.info({ appId: opts.appId, networkSeed: opts.networkSeed, timeoutMs: INSTALL_TIMEOUT_MS }, "installing hApp (compiles the DNAs' wasm: ~10 s alone, longer while other conductors compile)");
+    appInfo = await admin.installApp(
+      {
+        source: { type: "path", value: opts.happFile },
+        installed_app_id: opts.appId,
+        network_seed: opts.networkSeed,
+      },
+      INSTALL_TIMEOUT_MS,
+    );
   }
   if (appInfo.status.type !== "enabled") {
     appInfo = (await admin.enableApp({ installed_app_id: opts.appId })) as AppInfo;

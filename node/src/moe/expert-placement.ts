@@ -56,6 +56,17 @@ export interface PeerJudge {
   suspect?: (peer: PeerInfo) => boolean;
 }
 
+/**
+ * When every candidate is at the cap: this node if it can serve (its answers are not a peer's claim
+ * and do not count against diversity), else the remote peers holding the fewest slots.
+ */
+function overCapPool(candidates: PeerInfo[], held: (p: PeerInfo) => number): PeerInfo[] {
+  const self = candidates.filter((p) => p.self);
+  if (self.length > 0) return self;
+  const fewest = Math.min(...candidates.map(held));
+  return candidates.filter((p) => held(p) === fewest);
+}
+
 /** The placement state of one job: which physical peer holds how many slots, through which agent. */
 export class JobPlacement {
   private readonly held = new Map<string, number>();
@@ -82,7 +93,7 @@ export class JobPlacement {
     const suspect = (p: PeerInfo) => this.judge.suspect?.(p) ?? false;
     const underCap = candidates.filter((p) => this.heldBy(p) < cap);
     const trusted = underCap.filter((p) => !suspect(p));
-    const pool = trusted.length > 0 ? trusted : underCap.length > 0 ? underCap : candidates;
+    const pool = trusted.length > 0 ? trusted : underCap.length > 0 ? underCap : overCapPool(candidates, (p) => this.heldBy(p));
     const cost = (p: PeerInfo) => (1 + Math.min(Math.max(p.activeJobs, 0), MAX_REPORTED_ACTIVE_JOBS) + this.heldBy(p)) / Math.max(this.judge.rate(p, m), 1e-6);
     const best = pool.sort((a, b) => cost(a) - cost(b) || Number(b.self) - Number(a.self) || a.agent.localeCompare(b.agent))[0];
     if (best) this.take(best);

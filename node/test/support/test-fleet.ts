@@ -34,6 +34,13 @@ export class TestFleet {
     return node;
   }
 
+  /** Starts another long-running `ripple` command (e.g. `bootstrap serve`) stopped with the fleet. */
+  spawn(name: string, args: string[]): RippleDaemon {
+    const node = new RippleDaemon(name, this.tempDir(`rm-${name}-`), args);
+    this.nodes.push(node);
+    return node;
+  }
+
   /** The nodes still running. */
   readonly live = (): RippleDaemon[] => this.nodes.filter((n) => n.exitCode === undefined);
 

@@ -18,12 +18,30 @@ export interface PeerInfo {
   ramGb: number;
   gpu: { vendor: string; model: string; vram_gb: number } | null;
   models: string[];
+  /** Advertised decode tokens/s: a claim. */
   tokensPerSecond: number;
   load: { cpu_percent: number; gpu_percent: number; memory_percent: number };
   activeJobs: number;
   lastHeartbeatMs: number | null;
   lastP2pMs: number | null;
   lastHeardMs: number | null;
+  /** What the node makes of the peer's claims (absent until it runs jobs on the mesh). */
+  trust?: PeerTrust;
+}
+
+export interface PeerTrust {
+  advertisedTokensPerSecond: number;
+  classCeiling: number;
+  boundedTokensPerSecond: number;
+  observed: {
+    jobs: number;
+    failures: number;
+    stalls: number;
+    badAnswers: number;
+    reliability: number;
+    models: Array<{ model: string; tokensPerSecond: number; ttftMs: number; samples: number }>;
+  } | null;
+  sharesPeerIdWith: string[];
 }
 
 export type DaemonPhase = "starting" | "running" | "switching" | "stopping" | "stopped";
@@ -89,6 +107,9 @@ export interface ModelVote {
   peer: string;
   response_hash: string;
   weight: number;
+  /** The weight the vote counted (absent in records from before it existed). */
+  counted_weight?: number;
+  peer_id?: string | null;
   latency_ms: number;
   agreed: boolean;
   slot: number;
@@ -107,6 +128,8 @@ export interface MoeResult {
   job: string | null;
   wall_ms: number;
   failed_slots: Array<{ slot: number; expert: string; error: string }>;
+  diversity?: "ok" | "insufficient" | "local";
+  rejected_answers?: Array<{ slot: number; epoch: number; peer: string; reason: string }>;
 }
 
 export interface AskResult {

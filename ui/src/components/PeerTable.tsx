@@ -8,6 +8,27 @@ function gpuText(p: PeerInfo): string {
   return `${p.gpu.vendor} ${p.gpu.model}${p.gpu.vram_gb ? ` (${p.gpu.vram_gb} GB)` : ""}`;
 }
 
+/** The advertised speed (capped at the class ceiling when over it) next to what this node measured. */
+function SpeedCell(props: { peer: PeerInfo }) {
+  const t = props.peer.trust;
+  if (!t) return <>{formatRate(props.peer.tokensPerSecond)}</>;
+  const o = t.observed;
+  const troubles = o ? [o.stalls >= 0.05 ? `${o.stalls.toFixed(1)} stalls` : "", o.badAnswers >= 0.05 ? `${o.badAnswers.toFixed(1)} refused answers` : "", o.failures >= 0.05 ? `${o.failures.toFixed(1)} failures` : ""].filter(Boolean) : [];
+  return (
+    <div data-testid="peer-speed">
+      <div title="what the peer advertises (a claim)">
+        {formatRate(t.advertisedTokensPerSecond)} claimed
+        {t.advertisedTokensPerSecond > t.classCeiling ? <span class="warn small"> (capped at {formatRate(t.classCeiling)})</span> : null}
+      </div>
+      <div class="muted small" title="what this node measured on its own jobs">
+        {o && o.models.length ? `observed ${o.models.map((m) => formatRate(m.tokensPerSecond)).join(", ")}` : props.peer.self ? "" : "not observed yet"}
+      </div>
+      {troubles.length ? <div class="bad small">{troubles.join(", ")}</div> : null}
+      {t.sharesPeerIdWith.length ? <div class="bad small">same machine as {t.sharesPeerIdWith.join(", ")}</div> : null}
+    </div>
+  );
+}
+
 /** Every node of the mesh with its machine, models, live load and liveness. */
 export function PeerTable(props: { peers: PeerInfo[]; now: number }) {
   return (
@@ -52,7 +73,9 @@ export function PeerTable(props: { peers: PeerInfo[]; now: number }) {
                 <Meter fraction={p.load.cpu_percent / 100} label={`CPU ${Math.round(p.load.cpu_percent)}%`} />
                 <Meter fraction={p.load.memory_percent / 100} label={`RAM ${Math.round(p.load.memory_percent)}%`} />
               </td>
-              <td class="num">{formatRate(p.tokensPerSecond)}</td>
+              <td class="num">
+                <SpeedCell peer={p} />
+              </td>
               <td class="num">{p.activeJobs}</td>
               <td>
                 <div>{p.self ? "—" : formatAgo(p.lastHeardMs, props.now)}</div>

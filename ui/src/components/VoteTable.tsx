@@ -4,6 +4,7 @@ import { formatDuration, truncate } from "../lib/format.ts";
 /** Each expert's vote: who ran it where, what it answered, whether it agreed, and how long it took. */
 export function VoteTable(props: { result: MoeResult }) {
   const { model_votes: votes, failed_slots: failed } = props.result;
+  const rejected = props.result.rejected_answers ?? [];
   return (
     <div class="table-wrap">
       <table class="table" data-testid="votes">
@@ -36,8 +37,20 @@ export function VoteTable(props: { result: MoeResult }) {
                 </div>
               </td>
               <td>{v.agreed ? <span class="good">✓ agreed</span> : <span class="bad">✗ disagreed</span>}</td>
-              <td class="num">{v.weight}</td>
+              <td class="num" title="the expert's weight; a remote machine's answers together count as much as its heaviest expert">
+                {v.counted_weight !== undefined && Math.abs(v.counted_weight - v.weight) > 1e-4 ? `${v.counted_weight} of ${v.weight}` : v.weight}
+              </td>
               <td class="num">{formatDuration(v.latency_ms)}</td>
+            </tr>
+          ))}
+          {rejected.map((x) => (
+            <tr key={`rejected-${x.slot}-${x.epoch}`} class="row-off" data-testid="rejected-answer">
+              <td class="num">
+                {x.slot} <span class="muted small">(epoch {x.epoch})</span>
+              </td>
+              <td colSpan={7} class="bad">
+                answer from {x.peer} refused: {x.reason}
+              </td>
             </tr>
           ))}
           {failed.map((f) => (
