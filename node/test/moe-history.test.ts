@@ -21,6 +21,8 @@ function result(traceId: string, over: Partial<MoeResult> = {}): MoeResult {
     failed_slots: [],
     diversity: "ok",
     rejected_answers: [],
+    cancelled_slots: [],
+    stopped_early: false,
     ...over,
   };
 }

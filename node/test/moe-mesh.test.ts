@@ -11,6 +11,7 @@ import { repoRoot } from "../setup/paths.mjs";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import { readApiDescriptor } from "../src/api/api-descriptor.ts";
 import type { MoeEvent } from "../src/api/inference-source.ts";
+import { extractShortAnswer } from "../src/moe/answer-text.ts";
 import type { MoeResult } from "../src/moe/moe-types.ts";
 import { RippleDaemon } from "./support/ripple-process.ts";
 import { killNodeHard, seesOnline, statusOf } from "./support/mesh-views.ts";
@@ -42,7 +43,15 @@ const policyWithGarbageExpert = () =>
  * nodes through the DHT and their claims to come back on a loaded 2-core machine (~1–3 s each way
  * when quiet; the default window is 5 s).
  */
-const policyWithLongClaimWindow = () => inferencePolicyWith("long-claim-window", (policy) => (policy.local_tier.claim_window_ms = 15_000));
+const policyWithLongClaimWindow = () =>
+  inferencePolicyWith("long-claim-window", (policy) => {
+    policy.local_tier.claim_window_ms = 15_000;
+    // A sixth, slow expert (lightest, so only jobs asking for 6 experts get it): it writes a long
+    // list before answering, so early quorum has something to cancel.
+    policy.local_tier.max_parallel = 6;
+    policy.templates.count_first = { kind: "chat", system: "You are a patient assistant.", user: "First write the numbers from 1 to 300, one per line. Then answer: {prompt}" };
+    policy.local_tier.experts.push({ name: "slow-counter", model: "qwen2.5-coder-0.5b-instruct-q4_k_m", template: "count_first", sampling: { temperature: 0 }, weight: 0.5, specialization: ["short_answer"] });
+  });
 
 const startNode = (name: string, extra: string[] = []): RippleDaemon =>
   fleet.up(name, ["--no-measure", "--liveness-window", "8000", ...extra], { dataDir: fleet.tempDir(`rm-moe-${name}-`), env: { RIPPLE_TEST_EXPERTS: "1" } });
@@ -69,7 +78,8 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
 
     const client = await LocalApiClient.forDataDir(alice.dataDir);
     const events: MoeEvent[] = [];
-    const result = await client.moe({ prompt: "What is the capital of France?" }, { onEvent: (e) => events.push(e) });
+    // quorum "all": this test looks at every expert's vote (early quorum has its own test below).
+    const result = await client.moe({ prompt: "What is the capital of France?", quorum: "all" }, { onEvent: (e) => events.push(e) });
     printVotes("capital of France", result);
 
     expect(result.model_votes).toHaveLength(5);
@@ -137,7 +147,7 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
 
   it("outvotes a garbage expert and records it as disagreeing", async () => {
     const client = await LocalApiClient.forDataDir(carol.dataDir);
-    const result = await client.moe({ prompt: "What is the capital of Japan?", experts: 6 });
+    const result = await client.moe({ prompt: "What is the capital of Japan?", experts: 6, quorum: "all" });
     printVotes("with a garbage expert", result);
     const garbage = result.model_votes.find((v) => v.expert === "garbage-expert");
     expect(garbage, "the garbage expert answered").toBeDefined();
@@ -179,7 +189,7 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
 
   it("serves an open job: peers claim the slots they can serve and each slot goes to its claim winner", async () => {
     const client = await LocalApiClient.forDataDir(alice.dataDir);
-    const result = await client.moe({ prompt: "What is the capital of Japan?", experts: 3, open: true });
+    const result = await client.moe({ prompt: "What is the capital of Japan?", experts: 3, open: true, quorum: "all" });
     printVotes("open job", result);
     expect(result.model_votes).toHaveLength(3);
     expect(result.response.toLowerCase()).toContain("tokyo");
@@ -205,7 +215,7 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     const assigned = new Map<number, string>();
     // Five slots over three nodes: placement gives every node at least one.
     const result = await client.moe(
-      { prompt: "List the first 80 prime numbers, separated by commas.", experts: 5, max_tokens: 300 },
+      { prompt: "List the first 80 prime numbers, separated by commas.", experts: 5, max_tokens: 300, quorum: "all" },
       {
         onEvent: (e) => {
           if (e.type === "moe:assigned") assigned.set(e.slot, e.peer);
@@ -229,6 +239,33 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     expect(reassigned.epoch).toBe(2);
     expect(reassigned.peer).not.toBe(victim!.name);
     expect(result.failed_slots).toEqual([]);
+  });
+
+  it("stops early once the outcome is decided: the slow expert's worker stops generating, and the answer is the all-slots answer", async () => {
+    const client = await LocalApiClient.forDataDir(alice.dataDir);
+    const job = { prompt: "What is the capital of France?", experts: 6, max_tokens: 600 };
+    const early = await client.moe({ ...job, quorum: "early" });
+    printVotes("quorum early", early);
+    expect(early.stopped_early).toBe(true);
+    expect(early.failed_slots).toEqual([]);
+    const slow = early.cancelled_slots.find((c) => c.expert === "slow-counter");
+    expect(slow, `the slow expert was cancelled (cancelled: ${JSON.stringify(early.cancelled_slots)})`).toBeDefined();
+    expect(early.model_votes.length + early.cancelled_slots.length).toBe(6);
+    // Its worker stopped generating (the slot is free again there) within a second of the cancel.
+    const cancelledAt = alice.logs.find((l) => l.msg === "slot cancelled: the outcome was decided without it" && l.job === early.job && l.slot === slow!.slot);
+    expect(cancelledAt, "alice logged the cancellation").toBeDefined();
+    const worker = nodes.find((n) => n.name === slow!.peer)!;
+    const left = await worker.waitForLog((l) => typeof l.msg === "string" && l.msg.startsWith("the requester left") && l.job === early.job && l.slot === slow!.slot, 10_000);
+    expect(Number(left.time) - Number(cancelledAt!.time)).toBeLessThan(1000);
+    expect(worker.logs.some((l) => l.msg === "job slot answered" && l.job === early.job && l.slot === slow!.slot)).toBe(false);
+
+    const all = await client.moe({ ...job, quorum: "all" });
+    printVotes("quorum all", all);
+    expect(all.stopped_early).toBe(false);
+    expect(all.model_votes).toHaveLength(6);
+    expect(extractShortAnswer(early.response)).toBe(extractShortAnswer(all.response));
+    expect(early.consensus_reached).toBe(all.consensus_reached);
+    console.log(`[moe-mesh] quorum early ${early.wall_ms} ms vs all ${all.wall_ms} ms (${(early.wall_ms / all.wall_ms).toFixed(2)})`);
   });
 
   it("a worker refuses a requester outside its allow list; the slot goes elsewhere", async () => {

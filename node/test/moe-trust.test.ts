@@ -26,6 +26,13 @@ const LIE = "Lyon";
 
 const lie = (node: RippleDaemon, lies: TestLies) => writeFileSync(testLiesFile(node.dataDir), JSON.stringify(lies));
 
+/** What the nodes logged about refusing peers and moving slots (shown when a job fails). */
+function printRefusals(): void {
+  for (const n of fleet.nodes) {
+    for (const l of n.logs.filter((l) => /refusing peer|reassigning a slot|refused a worker's answer/.test(String(l.msg)))) console.log(`  ${n.name}: ${JSON.stringify(l)}`);
+  }
+}
+
 function printVotes(label: string, r: MoeResult): void {
   console.log(`[moe-trust] ${label}: "${r.response}" consensus ${r.consensus_score} diversity ${r.diversity} in ${r.wall_ms} ms`);
   for (const f of r.failed_slots) console.log(`  slot ${f.slot} ${f.expert} FAILED: ${f.error}`);
@@ -36,7 +43,11 @@ function printVotes(label: string, r: MoeResult): void {
 async function moe(from: RippleDaemon, prompt: string, experts = 5): Promise<{ result: MoeResult; events: MoeEvent[] }> {
   const client = await LocalApiClient.forDataDir(from.dataDir);
   const events: MoeEvent[] = [];
-  const result = await client.moe({ prompt, experts }, { onEvent: (e) => events.push(e) });
+  // quorum "all": these tests look at every slot (early quorum is tested in moe-mesh.test.ts).
+  const result = await client.moe({ prompt, experts, quorum: "all" }, { onEvent: (e) => events.push(e) }).catch((err: Error) => {
+    printRefusals();
+    throw err;
+  });
   printVotes(`${from.name}: ${prompt}`, result);
   return { result, events };
 }
@@ -49,7 +60,8 @@ describe("MOE with a lying peer on a 4-node mesh", { timeout: 900_000 }, () => {
   let alice: RippleDaemon, bob: RippleDaemon, carol: RippleDaemon, mallory: RippleDaemon;
   let url: string;
   const startNode = (name: string, dataDir = fleet.tempDir(`rm-trust-${name}-`)) =>
-    fleet.up(name, ["--no-measure", "--liveness-window", "8000", "--network", "local", "--bootstrap", url], { dataDir, env: { RIPPLE_TEST_EXPERTS: "1" } });
+    // Heartbeats every 10 s (not 5): four or five conductors on 2 cores leave little CPU for inference.
+    fleet.up(name, ["--no-measure", "--heartbeat-interval", "10000", "--liveness-window", "30000", "--network", "local", "--bootstrap", url], { dataDir, env: { RIPPLE_TEST_EXPERTS: "1" } });
 
   it("a peer advertising 1e6 tok/s gets at most ⌊(k−1)/2⌋ slots and the honest majority's answer wins", async () => {
     // A fixed bootstrap/relay server instead of the local-mesh election: mallory's second agent
@@ -108,14 +120,16 @@ describe("MOE with a lying peer on a 4-node mesh", { timeout: 900_000 }, () => {
     expect(view.find((p) => p.name === "mallory-2")!.trust!.sharesPeerIdWith).toEqual(["mallory"]);
     expect((await alice.cli(["peers"])).stdout).toMatch(/same machine as mallory-2/);
 
-    for (const prompt of ["What is the capital of Spain?", "What is the capital of Italy?"]) {
-      const { result, events } = await moe(alice, prompt);
+    try {
+      const { result, events } = await moe(alice, "What is the capital of Spain?");
       expect(assignedTo(events, ["mallory", "mallory-2"])).toBeLessThanOrEqual(2);
       const names = new Set(events.flatMap((e) => (e.type === "moe:assigned" && e.peer.startsWith("mallory") ? [e.peer] : [])));
       expect(names.size).toBeLessThanOrEqual(1);
-      expect(result.response.toLowerCase()).toMatch(/madrid|rome/);
+      expect(result.response.toLowerCase()).toContain("madrid");
+    } finally {
+      // A fifth conductor on 2 cores slows everything after it.
+      await mallory2.kill("SIGTERM");
     }
-    await mallory2.kill("SIGTERM");
   });
 
   it("refuses a forged response_hash and reassigns the slot", async () => {

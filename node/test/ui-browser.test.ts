@@ -173,7 +173,9 @@ describe("the web UI in Chromium on a 2-node local mesh", { timeout: 600_000 }, 
     await page.waitForSelector('[data-testid="page-job-detail"] [data-testid="votes"]');
     expect((await page.textContent('[data-testid="page-job-detail"] [data-testid="final-answer"]'))?.toLowerCase()).toContain("paris");
     expect(await page.textContent('[data-testid="page-job-detail"] [data-testid="trace-id"]')).toBe(trace);
-    expect(await page.locator('[data-testid="page-job-detail"] [data-testid="slot-stream"]').count()).toBe(votes);
+    // Every slot has a panel: the answered ones and those cancelled once the outcome was decided (quorum: early).
+    const cancelled = await page.locator('[data-testid="page-job-detail"] [data-testid="cancelled-slot"]').count();
+    expect(await page.locator('[data-testid="page-job-detail"] [data-testid="slot-stream"]').count()).toBe(votes + cancelled);
     // Each expert's panel says it answered (moe:answer events, or the result's votes).
     expect(await page.locator('[data-testid="page-job-detail"] [data-testid="slot-stream"].stream-done').count()).toBe(votes);
     await shot(page, "job-detail");

@@ -102,6 +102,8 @@ describe("the web UI on the local API", () => {
       failed_slots: [],
       diversity: "local",
       rejected_answers: [],
+      cancelled_slots: [],
+      stopped_early: false,
     }));
     const api = await start(dist, { jobs: history, policies: async () => ({ compute: { version: 1 }, inference: { default_task_type: "short_answer" } }) });
     const list = JSON.parse((await get(api.port, "/v1/jobs")).text);

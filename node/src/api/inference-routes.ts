@@ -44,7 +44,7 @@ export interface InferenceRoutesOptions {
 
 export const inferenceRouteList = "POST /v1/moe, POST /v1/ask, GET /v1/models/local, POST /v1/models/:name/load, POST /v1/models/:name/unload, GET /v1/models, POST /v1/chat/completions";
 
-export function toMoeRequest(b: Pick<MoeBody, "task_type" | "experts" | "max_tokens" | "require_consensus" | "trace_id" | "open"> & { prompt: string }): MoeRequest {
+export function toMoeRequest(b: Pick<MoeBody, "task_type" | "experts" | "max_tokens" | "require_consensus" | "trace_id" | "open" | "quorum"> & { prompt: string }): MoeRequest {
   return {
     prompt: b.prompt,
     ...(b.task_type !== undefined ? { taskType: b.task_type } : {}),
@@ -53,6 +53,7 @@ export function toMoeRequest(b: Pick<MoeBody, "task_type" | "experts" | "max_tok
     ...(b.require_consensus !== undefined ? { requireConsensus: b.require_consensus } : {}),
     ...(b.trace_id !== undefined ? { traceId: b.trace_id } : {}),
     ...(b.open !== undefined ? { open: b.open } : {}),
+    ...(b.quorum !== undefined ? { quorum: b.quorum } : {}),
   };
 }
 

@@ -59,6 +59,7 @@ export const moeBodySchema = z.strictObject({
   require_consensus: z.boolean({ error: "must be true or false" }).optional(),
   trace_id: name("trace id").optional(),
   open: z.boolean({ error: "must be true or false" }).optional(),
+  quorum: z.enum(["early", "all"], { error: 'must be "early" or "all"' }).optional(),
 });
 export type MoeBody = z.infer<typeof moeBodySchema>;
 
@@ -106,8 +107,9 @@ export const moeHints: Record<string, string> = {
   require_consensus: 'set "require_consensus" to true or false, or leave it out for the policy\'s default',
   trace_id: 'set "trace_id" to at most 128 letters, digits and _ . : -, or leave it out',
   open: 'set "open" to true (workers claim the slots) or false, or leave it out',
+  quorum: 'set "quorum" to "early" (stop once the outcome cannot change) or "all" (wait for every slot), or leave it out for the policy\'s',
 };
-export const moeShape = '{"prompt": "...", "task_type"?, "experts"?, "max_tokens"?, "require_consensus"?, "trace_id"?, "open"?}';
+export const moeShape = '{"prompt": "...", "task_type"?, "experts"?, "max_tokens"?, "require_consensus"?, "trace_id"?, "open"?, "quorum"?}';
 
 export const askHints: Record<string, string> = {
   model: 'set "model" to a model name the mesh serves (GET /v1/models lists them)',

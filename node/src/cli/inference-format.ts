@@ -24,10 +24,13 @@ export function formatMoeResult(r: MoeResult): string {
       ` · task ${r.task_type} · ${r.wall_ms < 1000 ? `${r.wall_ms} ms` : `${(r.wall_ms / 1000).toFixed(1)} s`} · trace ${r.trace_id}`,
   );
   if (r.model_votes.length > 0) {
-    const header = ["EXPERT", "MODEL", "PEER", "WEIGHT", "LATENCY", "AGREED"];
-    const rows = r.model_votes.map((v) => [v.expert, v.model, v.peer, v.weight.toFixed(2), `${v.latency_ms} ms`, v.agreed ? "✓" : "✗"]);
+    const header = ["EXPERT", "MODEL", "PEER", "WEIGHT", "COUNTED", "LATENCY", "AGREED"];
+    const rows = r.model_votes.map((v) => [v.expert, v.model, v.peer, v.weight.toFixed(2), v.counted_weight.toFixed(2), `${v.latency_ms} ms`, v.agreed ? "✓" : "✗"]);
     lines.push("", table(header, rows).trimEnd());
   }
+  if (r.diversity === "insufficient") lines.push("diversity insufficient: one peer answered more than a minority of the slots (too few peers serve these experts), so this is not a consensus of independent peers");
+  if (r.stopped_early) lines.push(`quorum reached early: ${r.cancelled_slots.map((c) => `slot ${c.slot} (${c.expert} on ${c.peer})`).join(", ")} cancelled`);
+  for (const x of r.rejected_answers) lines.push(`slot ${x.slot}: answer from ${x.peer} refused: ${x.reason}`);
   for (const f of r.failed_slots) lines.push(`slot ${f.slot} (${f.expert}) failed: ${f.error}`);
   return lines.join("\n") + "\n";
 }

@@ -79,8 +79,8 @@ export const inferencePolicySchema = z
       claim_window_ms: z.number().int().min(500).max(600_000).default(5000),
       /** After a worker says it started generating: longest wait for a token (first or next) before the slot moves. */
       progress_deadline_ms: z.number().int().min(500).max(600_000).default(10_000),
-      /** After dispatch: longest wait for the worker to start generating (queue keep-alives do not extend it). */
-      start_deadline_ms: z.number().int().min(1000).max(3_600_000).default(30_000),
+      /** After dispatch: longest wait, per slot of the job the worker holds, for it to start generating (keep-alives do not extend it). */
+      start_deadline_ms: z.number().int().min(1000).max(3_600_000).default(45_000),
       experts: z.array(expertSchema).min(1).max(64),
     }),
     cloud_tier: z.strictObject({ enabled: z.boolean(), providers: z.array(providerSchema).max(16) }),
@@ -89,6 +89,8 @@ export const inferencePolicySchema = z
       min_agreement: z.number().min(0).max(1),
       conflict_resolution: z.literal("highest_weight_wins"),
       require_consensus: z.boolean(),
+      /** "early": stop a short-answer job once its outcome cannot change, cancelling the slots still running; "all": wait for every slot. */
+      quorum: z.enum(["early", "all"]).default("early"),
     }),
     audit: z.strictObject({ log_all_responses: z.boolean(), store_disagreements: z.boolean(), trace_id_propagation: z.boolean() }),
   })

@@ -18,6 +18,7 @@ import { NoConsensusError, reduce, type ReducerAnswer } from "./reducer.ts";
 import type { PeerRating } from "./peer-rating.ts";
 import { expertModelOf, runSlot, type Dispatch, type SlotContext, type SlotOutcome } from "./slot-runner.ts";
 import { countedWeights, diversityOf } from "./vote-voice.ts";
+import { QuorumWatch } from "./quorum-watch.ts";
 
 /** Where a job's payload goes when it is too large to sit inline in the Job entry (IPFS). */
 export interface JobPayloadStore {
@@ -90,19 +91,48 @@ export class MoeCoordinator {
     const onEvent = ctl.onEvent ?? (() => {});
     const ctx = this.slotContext(job, traceId, placement, ctl.signal, onEvent);
     const cloudPrompt = { prompt: req.prompt, instruction: kind.instruction, maxTokens, signal: ctl.signal, env: this.opts.env ?? process.env };
+    const quorum = this.quorumWatch(req, kind.answer, ctx.log);
     const [outcomes, cloudAnswers] = await Promise.all([
-      Promise.all(plan.map((p) => runSlot(ctx, p.slot, p.task, p.peer, assignments[p.slot]).then((o) => this.finished(o)))),
-      Promise.all(cloud.map((provider, i) => callCloudExpert(provider, cloudPrompt, plan.length + i))),
+      Promise.all(
+        plan.map((p) => {
+          const cancel = quorum.expect(p.slot, p.expert.weight, true);
+          return runSlot(ctx, p.slot, p.task, p.peer, assignments[p.slot], cancel).then((o) => {
+            if (o.ok) quorum.answer({ slot: o.slot, weight: p.expert.weight, text: o.answer.output, remotePeer: o.peer.self ? null : physicalPeer(o.peer) });
+            else quorum.settle(o.slot);
+            return this.finished(o);
+          });
+        }),
+      ),
+      Promise.all(
+        cloud.map((provider, i) => {
+          quorum.expect(plan.length + i, provider.weight, false);
+          return callCloudExpert(provider, cloudPrompt, plan.length + i).then((c) => {
+            if (c.ok) quorum.answer({ slot: c.vote.slot, weight: c.vote.weight, text: c.vote.output, remotePeer: null });
+            else quorum.settle(plan.length + i);
+            return c;
+          });
+        }),
+      ),
     ]);
     // A cloud provider that timed out with fallback_on_timeout hands its slot to the heaviest local expert.
     for (const c of cloudAnswers) {
-      if (c.ok || !c.timedOut || !c.fallback || plan.length === 0) continue;
+      if (c.ok || !c.timedOut || !c.fallback || plan.length === 0 || quorum.decidedAfter !== undefined) continue;
       const fallback = { ...plan[0]!, slot: plan.length };
       plan.push(fallback);
       outcomes.push(await runSlot(ctx, fallback.slot, fallback.task, fallback.peer));
     }
     const skipped = experts.filter((e) => !plan.some((p) => p.expert === e));
-    return this.conclude({ req, taskType, answerKind: kind.answer, traceId, job, plan, outcomes, cloudAnswers, skipped, started });
+    return this.conclude({ req, taskType, answerKind: kind.answer, traceId, job, plan, outcomes, cloudAnswers, skipped, started, quorum });
+  }
+
+  /** `quorum: early` (the policy's default, or the request's) stops a short-answer job once its outcome is decided. */
+  private quorumWatch(req: MoeRequest, answerKind: "short" | "long", log: Logger): QuorumWatch {
+    const mode = req.quorum ?? this.opts.policy.reducer.quorum;
+    return new QuorumWatch({
+      early: mode === "early" && answerKind === "short",
+      minAgreement: this.opts.policy.reducer.min_agreement,
+      onDecided: (cancelled) => log.info({ cancelled }, "quorum reached: the outcome cannot change; cancelling the slots still running"),
+    });
   }
 
   /** One model somewhere on the mesh (inference.single_query): a job with one slot, no vote. */
@@ -330,13 +360,19 @@ export class MoeCoordinator {
     cloudAnswers: CloudAnswer[];
     skipped: ExpertSpec[];
     started: number;
+    quorum: QuorumWatch;
   }): Promise<MoeResult> {
     const { policy } = this.opts;
     const votes: Omit<ModelVote, "agreed" | "counted_weight">[] = [];
     const rejected = input.outcomes.flatMap((o) => o.rejected);
+    const cancelled: MoeResult["cancelled_slots"] = [];
     const failed: MoeResult["failed_slots"] = input.skipped.map((e) => ({ slot: -1, expert: e.name, error: `no online node serves ${e.model}` }));
     for (const o of input.outcomes) {
       const p = input.plan[o.slot]!;
+      if (!o.ok && o.cancelled) {
+        cancelled.push({ slot: o.slot, expert: p.expert.name, peer: o.peer });
+        continue;
+      }
       if (!o.ok) {
         failed.push({ slot: o.slot, expert: p.expert.name, error: o.error });
         continue;
@@ -376,6 +412,8 @@ export class MoeCoordinator {
       failed_slots: failed,
       diversity: diversityOf(voices),
       rejected_answers: rejected,
+      cancelled_slots: cancelled,
+      stopped_early: input.quorum.decidedAfter !== undefined,
     };
     await this.opts.audit.record(input.req.prompt, result);
     return result;

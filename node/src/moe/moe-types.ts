@@ -43,6 +43,10 @@ export interface MoeResult {
    * "local": every answer came from this node (or the cloud tier).
    */
   diversity: "ok" | "insufficient" | "local";
+  /** Slots stopped because the outcome was decided without them (quorum: early); not failures. */
+  cancelled_slots: Array<{ slot: number; expert: string; peer: string }>;
+  /** Whether quorum: early stopped the job before every slot answered. */
+  stopped_early: boolean;
   /** Answers refused by their checks (forged response_hash, wrong model file); each slot moved on. */
   rejected_answers: Array<{ slot: number; epoch: number; peer: string; reason: string }>;
 }
@@ -59,4 +63,6 @@ export interface MoeRequest {
   traceId?: string;
   /** Post the job open: workers that can serve a slot claim it, the claim winner gets the slot. */
   open?: boolean;
+  /** "early": stop once the outcome cannot change; "all": wait for every slot (default: the policy's reducer.quorum). */
+  quorum?: "early" | "all";
 }

@@ -37,7 +37,7 @@ export interface SlotContext {
   idleTimeoutMs: number;
   /** After "started": longest wait for a token (policy progress_deadline_ms). */
   progressDeadlineMs: number;
-  /** After dispatch: longest wait for "started" (policy start_deadline_ms). */
+  /** After dispatch: longest wait for "started" per slot of this job the worker holds (policy start_deadline_ms). */
   startDeadlineMs: number;
   maxReassignments: number;
   signal: AbortSignal;
@@ -55,7 +55,9 @@ export interface RejectedAnswer {
 
 export type SlotOutcome =
   | { ok: true; slot: number; epoch: number; peer: PeerInfo; answer: DoneAnswer; rejected: RejectedAnswer[] }
-  | { ok: false; slot: number; error: string; attempts: string[]; rejected: RejectedAnswer[] };
+  | { ok: false; cancelled: false; slot: number; error: string; attempts: string[]; rejected: RejectedAnswer[] }
+  /** Stopped on purpose (the job's outcome was decided without it): not a failure of anyone. */
+  | { ok: false; cancelled: true; slot: number; peer: string; error: string; attempts: string[]; rejected: RejectedAnswer[] };
 
 /** Why one peer gave no answer, and what that says about the peer. */
 interface Miss {
@@ -64,15 +66,23 @@ interface Miss {
   kind: Misbehaviour | null;
 }
 
-/** `firstAssignment`: the epoch-1 assignment when the job was written with it (else it is written here). */
-export async function runSlot(ctx: SlotContext, slot: number, task: ExpertTask, first: PeerInfo, firstAssignment?: string): Promise<SlotOutcome> {
+/**
+ * `firstAssignment`: the epoch-1 assignment when the job was written with it (else it is written here).
+ * `cancel`: stops the slot on purpose (its worker's stream is aborted, so it stops generating).
+ */
+export async function runSlot(ctx: SlotContext, slot: number, task: ExpertTask, first: PeerInfo, firstAssignment?: string, cancel?: AbortSignal): Promise<SlotOutcome> {
   const failed = new Set<string>();
   const attempts: string[] = [];
   const rejected: RejectedAnswer[] = [];
   let peer: PeerInfo | undefined = first;
   for (let epoch = 1; epoch <= 1 + ctx.maxReassignments; epoch++) {
     if (!peer) break;
-    const result = await tryPeer(ctx, slot, epoch, task, peer, epoch === 1 ? firstAssignment : undefined);
+    if (cancel?.aborted) break;
+    const result = await tryPeer(ctx, slot, epoch, task, peer, epoch === 1 ? firstAssignment : undefined, cancel);
+    if (cancel?.aborted) {
+      ctx.log.info({ slot, expert: task.expert, peer: peer.name }, "slot cancelled: the outcome was decided without it");
+      return { ok: false, cancelled: true, slot, peer: peer.name, error: (cancel.reason as Error).message, attempts, rejected };
+    }
     if ("outcome" in result) {
       ctx.onEvent({ type: "moe:answer", slot, expert: task.expert, peer: peer.name, latency_ms: result.latency_ms });
       return { ok: true, slot, epoch, peer, answer: result, rejected };
@@ -90,13 +100,14 @@ export async function runSlot(ctx: SlotContext, slot: number, task: ExpertTask, 
     }
     peer = next;
   }
-  return { ok: false, slot, error: attempts.length ? attempts.join("; ") : `no online peer serves ${task.model}`, attempts, rejected };
+  if (cancel?.aborted) return { ok: false, cancelled: true, slot, peer: first.name, error: (cancel.reason as Error).message, attempts, rejected };
+  return { ok: false, cancelled: false, slot, error: attempts.length ? attempts.join("; ") : `no online peer serves ${task.model}`, attempts, rejected };
 }
 
 export const expertModelOf = (task: ExpertTask) => ({ model: task.model, sha256: task.modelSha256, anyPeer: task.kind !== "model" });
 
 /** The checked answer, or why this peer did not give one. */
-async function tryPeer(ctx: SlotContext, slot: number, epoch: number, task: ExpertTask, peer: PeerInfo, written?: string): Promise<DoneAnswer | Miss> {
+async function tryPeer(ctx: SlotContext, slot: number, epoch: number, task: ExpertTask, peer: PeerInfo, written?: string, cancel?: AbortSignal): Promise<DoneAnswer | Miss> {
   let assignment = written;
   if (!assignment) {
     try {
@@ -110,9 +121,10 @@ async function tryPeer(ctx: SlotContext, slot: number, epoch: number, task: Expe
   const req: JobRequest = { job: ctx.job, assignment, slot, epoch, trace_id: ctx.traceId, task };
   for (let attempt = 1; ; attempt++) {
     try {
-      return await dispatchOnce(ctx, slot, peer, req);
+      return await dispatchOnce(ctx, slot, peer, req, cancel);
     } catch (err) {
       ctx.signal.throwIfAborted();
+      if (cancel?.aborted) return { reason: "cancelled", kind: null };
       // A reset stream or failed dial (not a refusal, not a timeout) may be the connection, not the
       // peer: send the same assignment once more before giving the slot to someone else. The worker
       // stopped the first run when its stream went away, so it cannot answer twice.
@@ -128,15 +140,18 @@ const TRANSPORT_ATTEMPTS = 2;
 const HONEST_REFUSALS = new Set(["policy_refused", "busy", "over_limit", "model_not_found", "cancelled"]);
 
 /** The checked answer or why not; throws when the exchange itself failed. */
-async function dispatchOnce(ctx: SlotContext, slot: number, peer: PeerInfo, req: JobRequest): Promise<DoneAnswer | Miss> {
-  const watchdog = new SlotWatchdog({ startDeadlineMs: ctx.startDeadlineMs, progressDeadlineMs: ctx.progressDeadlineMs, promptChars: promptChars(req.task) });
+async function dispatchOnce(ctx: SlotContext, slot: number, peer: PeerInfo, req: JobRequest, cancel?: AbortSignal): Promise<DoneAnswer | Miss> {
+  // A worker runs a job's slots one after another when it has one generation at a time: each slot
+  // it holds may wait for the others before it starts.
+  const queuedBehind = Math.max(1, ctx.placement.heldBy(peer));
+  const watchdog = new SlotWatchdog({ startDeadlineMs: ctx.startDeadlineMs * queuedBehind, progressDeadlineMs: ctx.progressDeadlineMs, promptChars: promptChars(req.task) });
   const sentAt = performance.now();
   let startedAt: number | undefined;
   let firstTokenAt: number | undefined;
   let answer: JobAnswer;
   try {
     answer = await ctx.dispatch(peer, req, {
-      signal: AbortSignal.any([ctx.signal, watchdog.signal]),
+      signal: AbortSignal.any([ctx.signal, watchdog.signal, ...(cancel ? [cancel] : [])]),
       timeoutMs: ctx.timeoutMs,
       idleTimeoutMs: ctx.idleTimeoutMs,
       onProgress: (p) => {
@@ -149,13 +164,15 @@ async function dispatchOnce(ctx: SlotContext, slot: number, peer: PeerInfo, req:
       },
     });
   } catch (err) {
-    if (watchdog.fired && !ctx.signal.aborted) return { reason: watchdog.fired, kind: "stall" };
+    if (cancel?.aborted) return { reason: "cancelled", kind: null };
+    if (watchdog.fired && !ctx.signal.aborted) return { reason: watchdog.fired, kind: watchdog.kind };
     throw err;
   } finally {
     watchdog.stop();
   }
-  // An in-process worker answers "cancelled" instead of throwing when the watchdog aborts it.
-  if (watchdog.fired && !ctx.signal.aborted) return { reason: watchdog.fired, kind: "stall" };
+  // An in-process worker answers "cancelled" instead of throwing when the watchdog or a cancel aborts it.
+  if (cancel?.aborted) return { reason: "cancelled", kind: null };
+  if (watchdog.fired && !ctx.signal.aborted) return { reason: watchdog.fired, kind: watchdog.kind };
   if (answer.outcome !== "done") return { reason: `${answer.code}: ${answer.message}`, kind: HONEST_REFUSALS.has(answer.code) ? null : "failure" };
   const problem = answerProblem(req.task, peer, answer);
   if (problem) {

@@ -6,13 +6,15 @@
 import type { JobProgress } from "../jobs/job-protocol.ts";
 
 /**
- * Prompt reading is slower than decoding and a long prompt delays the first token: allow this many
- * prompt characters per second on top of the progress deadline (~4 characters a token, 100 tokens/s,
- * a slow CPU's prompt speed for the default model).
+ * A long prompt delays the first token: allow this many prompt characters per second on top of the
+ * progress deadline. ~4 characters a token at ~12 tokens/s: what the default model's prompt reading
+ * fell to on one thread of this 2-core machine while three conductors gossiped beside it (honest
+ * few-shot slots took over 10 s to their first token there; 110 tokens/s when idle).
  */
-const PROMPT_CHARS_PER_SECOND = 400;
+const PROMPT_CHARS_PER_SECOND = 50;
 
 export interface SlotDeadlines {
+  /** Already scaled by the caller for slots queued ahead on the same worker. */
   startDeadlineMs: number;
   progressDeadlineMs: number;
   promptChars: number;
@@ -24,9 +26,14 @@ export class SlotWatchdog {
   private started = false;
   /** Why the watchdog aborted the slot, once it has. */
   fired: string | undefined;
+  /**
+   * What a fired deadline says about the worker: never starting may be an honest queue on a busy
+   * machine ("failure"); starting and then sending nothing is a stall.
+   */
+  kind: "stall" | "failure" = "failure";
 
   constructor(private readonly d: SlotDeadlines) {
-    this.arm(d.startDeadlineMs, `stalled: did not start generating within ${d.startDeadlineMs} ms (start_deadline_ms)`);
+    this.arm(d.startDeadlineMs, `did not start generating within ${d.startDeadlineMs} ms (start_deadline_ms per slot it holds)`);
   }
 
   get signal(): AbortSignal {
@@ -39,9 +46,11 @@ export class SlotWatchdog {
       this.started = true;
       const allowance = Math.round((this.d.promptChars / PROMPT_CHARS_PER_SECOND) * 1000);
       const ms = this.d.progressDeadlineMs + allowance;
+      this.kind = "stall";
       this.arm(ms, `stalled: no token within ${ms} ms after it started (progress_deadline_ms ${this.d.progressDeadlineMs} + ${allowance} ms for the prompt)`);
     } else if (p.type === "tokens") {
       this.started = true;
+      this.kind = "stall";
       this.arm(this.d.progressDeadlineMs, `stalled: no token for ${this.d.progressDeadlineMs} ms in the middle of its answer (progress_deadline_ms)`);
     }
   }

@@ -99,6 +99,8 @@ export function fakeInference(opts: FakeInferenceOptions = {}) {
         failed_slots: [],
         diversity: "local" as const,
         rejected_answers: [],
+        cancelled_slots: [],
+        stopped_early: false,
       };
     }),
     ask: vi.fn(async (req: AskRequest, o: { signal: AbortSignal; onToken?: (t: string) => void }): Promise<AskResult> => {

@@ -130,6 +130,8 @@ export interface MoeResult {
   failed_slots: Array<{ slot: number; expert: string; error: string }>;
   diversity?: "ok" | "insufficient" | "local";
   rejected_answers?: Array<{ slot: number; epoch: number; peer: string; reason: string }>;
+  cancelled_slots?: Array<{ slot: number; expert: string; peer: string }>;
+  stopped_early?: boolean;
 }
 
 export interface AskResult {

@@ -5,6 +5,7 @@ import { formatDuration, truncate } from "../lib/format.ts";
 export function VoteTable(props: { result: MoeResult }) {
   const { model_votes: votes, failed_slots: failed } = props.result;
   const rejected = props.result.rejected_answers ?? [];
+  const cancelled = props.result.cancelled_slots ?? [];
   return (
     <div class="table-wrap">
       <table class="table" data-testid="votes">
@@ -50,6 +51,15 @@ export function VoteTable(props: { result: MoeResult }) {
               </td>
               <td colSpan={7} class="bad">
                 answer from {x.peer} refused: {x.reason}
+              </td>
+            </tr>
+          ))}
+          {cancelled.map((c) => (
+            <tr key={`cancelled-${c.slot}`} class="row-off" data-testid="cancelled-slot">
+              <td class="num">{c.slot}</td>
+              <td>{c.expert}</td>
+              <td colSpan={6} class="muted">
+                cancelled on {c.peer}: the outcome was decided without it (quorum: early)
               </td>
             </tr>
           ))}

@@ -19,6 +19,11 @@ export function decimal(min: number, max: number) {
   };
 }
 
+export function quorumMode(value: string): "early" | "all" {
+  if (value !== "early" && value !== "all") throw new InvalidArgumentError('must be "early" or "all"');
+  return value;
+}
+
 export function prompt(value: string): string {
   if (value.trim() === "") throw new InvalidArgumentError("must not be empty");
   const bytes = utf8Bytes(value);

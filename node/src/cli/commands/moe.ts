@@ -5,7 +5,7 @@ import { LocalApiClient } from "../../api/api-client.ts";
 import type { MoeBody } from "../../api/inference-schemas.ts";
 import { formatMoeEvent, formatMoeResult } from "../inference-format.ts";
 import { fail, globalOptions, printJson } from "../run.ts";
-import { prompt, wholeNumber } from "./inference-options.ts";
+import { prompt, quorumMode, wholeNumber } from "./inference-options.ts";
 
 interface MoeOptions {
   taskType?: string;
@@ -13,6 +13,7 @@ interface MoeOptions {
   maxTokens?: number;
   requireConsensus?: boolean;
   open?: boolean;
+  quorum?: "early" | "all";
   json?: boolean;
 }
 
@@ -27,6 +28,7 @@ export function moeCommand(program: Command): void {
     .option("--require-consensus", "fail unless the experts reach the policy's agreement (default: the policy's)")
     .option("--no-require-consensus", "return the best-weighted answer even below the policy's agreement")
     .option("--open", "post the job open: nodes that can serve a slot claim it (adds the policy's claim window, 5 s by default)")
+    .option("--quorum <mode>", "early: stop once the outcome cannot change (cancels the slots still running); all: wait for every slot (default: the policy's)", quorumMode)
     .option("--json", "print the MOE result as JSON for scripts")
     .action(async (text: string, opts: MoeOptions, cmd: Command) => {
       try {
@@ -38,6 +40,7 @@ export function moeCommand(program: Command): void {
           ...(opts.maxTokens !== undefined ? { max_tokens: opts.maxTokens } : {}),
           ...(opts.requireConsensus !== undefined ? { require_consensus: opts.requireConsensus } : {}),
           ...(opts.open ? { open: true } : {}),
+          ...(opts.quorum ? { quorum: opts.quorum } : {}),
         };
         if (opts.json) {
           printJson(await client.moe(req));

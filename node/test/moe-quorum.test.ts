@@ -1,0 +1,88 @@
+// Early quorum over recorded answer sets: for every order the answers could arrive in, stopping at
+// the first moment outcomeDecided() says so gives the same answer and consensus flag as waiting for
+// every slot (never earlier than that), and on sets where the leader is clear it does stop early.
+import { describe, expect, it } from "vitest";
+import { outcomeDecided, type AnsweredVote } from "../src/moe/quorum.ts";
+import { reduce } from "../src/moe/reducer.ts";
+import { countedWeights } from "../src/moe/vote-voice.ts";
+
+type Vote = AnsweredVote;
+
+function* permutations<T>(xs: T[]): Generator<T[]> {
+  if (xs.length <= 1) {
+    yield xs;
+    return;
+  }
+  for (let i = 0; i < xs.length; i++) {
+    const rest = [...xs.slice(0, i), ...xs.slice(i + 1)];
+    for (const p of permutations(rest)) yield [xs[i]!, ...p];
+  }
+}
+
+/** The coordinator's vote: counted weights (one voice per remote machine), then the reducer. */
+function outcome(votes: Vote[], minAgreement: number) {
+  const counted = countedWeights(votes.map((v) => ({ slot: v.slot, weight: v.weight, remotePeer: v.remotePeer })));
+  const r = reduce(
+    votes.map((v) => ({ slot: v.slot, expert: `e${v.slot}`, weight: counted.get(v.slot)!, text: v.text })),
+    { answerKind: "short", minAgreement, requireConsensus: false, conflictResolution: "highest_weight_wins" },
+  );
+  return { key: r.key, reached: r.consensusReached };
+}
+
+/** Replays one arrival order; returns how many answers it waited for and the outcome then. */
+function replay(order: Vote[], minAgreement: number) {
+  for (let n = 1; n <= order.length; n++) {
+    const answered = order.slice(0, n);
+    const pending = order.slice(n).map((v) => ({ slot: v.slot, weight: v.weight }));
+    if (outcomeDecided({ answered, pending, minAgreement })) return { waited: n, ...outcome(answered, minAgreement) };
+  }
+  throw new Error("never decided, not even with every answer");
+}
+
+const v = (slot: number, weight: number, text: string, remotePeer: string | null = null): Vote => ({ slot, weight, text, remotePeer });
+
+// Answer sets recorded from the default policy's experts (weights 1.0, 0.9, 0.8, 0.7, 0.6), some
+// with answers from remote machines (peer ids) and one machine holding two slots.
+const recorded: Array<{ name: string; votes: Vote[]; stopsEarly: boolean }> = [
+  { name: "all agree", votes: [v(0, 1, "Paris", "bob"), v(1, 0.9, "Paris"), v(2, 0.8, "Paris", "carol"), v(3, 0.7, "Paris."), v(4, 0.6, " Paris", "bob")], stopsEarly: true },
+  { name: "Gemma disagrees", votes: [v(0, 1, "Ottawa"), v(1, 0.9, "Ottawa", "bob"), v(2, 0.8, "Ottawa", "carol"), v(3, 0.7, "Ottawa"), v(4, 0.6, "Toronto", "carol")], stopsEarly: true },
+  { name: "split 3:2", votes: [v(0, 1, "Toronto"), v(1, 0.9, "Ottawa", "bob"), v(2, 0.8, "Ottawa", "carol"), v(3, 0.7, "Toronto", "bob"), v(4, 0.6, "Ottawa")], stopsEarly: false },
+  { name: "everyone differs", votes: [v(0, 1, "1"), v(1, 0.9, "2", "bob"), v(2, 0.8, "3", "carol"), v(3, 0.7, "4"), v(4, 0.6, "5", "dave")], stopsEarly: false },
+  { name: "a liar on one machine with two slots", votes: [v(0, 1, "Lyon", "mallory"), v(1, 0.9, "Lyon", "mallory"), v(2, 0.8, "Paris", "bob"), v(3, 0.7, "Paris"), v(4, 0.6, "Paris", "carol")], stopsEarly: false },
+  { name: "an empty answer", votes: [v(0, 1, "42"), v(1, 0.9, "", "bob"), v(2, 0.8, "42", "carol"), v(3, 0.7, "42"), v(4, 0.6, "41", "bob")], stopsEarly: true },
+  { name: "six slots, two machines", votes: [v(0, 1, "Tokyo", "bob"), v(1, 0.95, "Tokyo", "bob"), v(2, 0.9, "Tokyo", "carol"), v(3, 0.8, "Kyoto", "carol"), v(4, 0.7, "Tokyo"), v(5, 0.6, "Tokyo")], stopsEarly: true },
+];
+
+describe("early quorum", () => {
+  for (const set of recorded) {
+    for (const minAgreement of [0.5, 0.8]) {
+      it(`${set.name} (min_agreement ${minAgreement}): every arrival order gives the all-slots answer`, () => {
+        const all = outcome(set.votes, minAgreement);
+        let earliest = Infinity;
+        for (const order of permutations(set.votes)) {
+          const early = replay(order, minAgreement);
+          expect({ key: early.key, reached: early.reached }, `order ${order.map((x) => x.slot)} stopped after ${early.waited}`).toEqual(all);
+          earliest = Math.min(earliest, early.waited);
+        }
+        if (set.stopsEarly && minAgreement === 0.5) expect(earliest).toBeLessThan(set.votes.length);
+      });
+    }
+  }
+
+  it("is never decided on a tie or before the leader beats everything still pending", () => {
+    expect(outcomeDecided({ answered: [v(0, 1, "a"), v(1, 1, "b")], pending: [], minAgreement: 0.5 })).toBe(true);
+    expect(outcomeDecided({ answered: [v(0, 1, "a")], pending: [{ slot: 1, weight: 1 }], minAgreement: 0 })).toBe(false);
+    expect(outcomeDecided({ answered: [v(0, 1, "a"), v(1, 0.5, "a")], pending: [{ slot: 2, weight: 1.5 }], minAgreement: 0 })).toBe(false);
+    expect(outcomeDecided({ answered: [v(0, 1, "a"), v(1, 0.51, "a")], pending: [{ slot: 2, weight: 1.5 }], minAgreement: 0 })).toBe(true);
+    // A remote machine's answers can lose weight when its other slots answer: taken at that floor.
+    // Unscaled 1.9 beats 0.8, but if slot 2 lands on m too, m's two answers count 1.9 × 1 ÷ 2.7 = 0.70.
+    expect(outcomeDecided({ answered: [v(0, 1, "a", "m"), v(1, 0.9, "a", "m")], pending: [{ slot: 2, weight: 0.8 }], minAgreement: 0 })).toBe(false);
+    expect(outcomeDecided({ answered: [v(0, 1, "a"), v(1, 0.9, "a")], pending: [{ slot: 2, weight: 0.8 }], minAgreement: 0 })).toBe(true);
+  });
+
+  it("waits while min_agreement could still go either way", () => {
+    // Leader decided (2 vs at most 0.8), but 2 ÷ 2.8 = 0.71 < 0.8 ≤ 2.8 ÷ 2.8: reached depends on slot 2.
+    expect(outcomeDecided({ answered: [v(0, 1, "a"), v(1, 1, "a")], pending: [{ slot: 2, weight: 0.8 }], minAgreement: 0.8 })).toBe(false);
+    expect(outcomeDecided({ answered: [v(0, 1, "a"), v(1, 1, "a")], pending: [{ slot: 2, weight: 0.8 }], minAgreement: 0.7 })).toBe(true);
+  });
+});
