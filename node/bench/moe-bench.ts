@@ -7,7 +7,9 @@
 //     overhead in ms (MOE wall time − the slowest slot's generation time);
 //   - the same MOE job asked by alice (default policy: start/progress deadlines on) and by bob (a
 //     policy with the deadlines effectively off, as before they existed): the deadlines must not
-//     slow honest jobs (ratio ≈ 1, no slot moved by a deadline).
+//     slow honest jobs (ratio ≈ 1, no slot moved by a deadline);
+//   - the MOE job with quorum early vs waiting for every slot (quorum all), and each ÷ its slowest
+//     expert's generation time.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
@@ -20,6 +22,7 @@ import { createLogger } from "../src/log.ts";
 import { expertTask } from "../src/moe/expert-task.ts";
 import { inferencePolicyFile, loadInferencePolicy } from "../src/moe/inference-policy.ts";
 import type { MoeResult } from "../src/moe/moe-types.ts";
+import { extractShortAnswer } from "../src/moe/answer-text.ts";
 import type { PeerInfo } from "../src/mesh/peer-view.ts";
 import { RippleDaemon } from "../test/support/ripple-process.ts";
 import { waitFor } from "../test/support/wait-for.ts";
@@ -106,12 +109,13 @@ try {
 
   const moe = { mesh: [] as number[], direct: [] as number[], overhead: [] as number[], score: [] as number[], peers: [] as number[], placements: [] as string[] };
   const deadlines = { on: [] as number[], off: [] as number[], moved: 0 };
+  const quorum = { early: [] as number[], all: [] as number[], slowestAll: [] as number[], cancelled: [] as number[], same: 0 };
   for (let i = 0; i < runs; i++) {
     let t = performance.now();
     await Promise.all(tasks.map(runTask));
     moe.direct.push(performance.now() - t);
     t = performance.now();
-    const r = await alice.moe({ prompt: moePrompt });
+    const r = await alice.moe({ prompt: moePrompt, quorum: "all" });
     const wall = performance.now() - t;
     moe.mesh.push(wall);
     moe.overhead.push(wall - Math.max(...r.model_votes.map((v) => v.latency_ms)));
@@ -121,9 +125,16 @@ try {
     deadlines.on.push(wall);
     deadlines.moved += movedByDeadline(r);
     t = performance.now();
-    const off = await bob.moe({ prompt: moePrompt });
+    const off = await bob.moe({ prompt: moePrompt, quorum: "all" });
     deadlines.off.push(performance.now() - t);
     deadlines.moved += movedByDeadline(off);
+    t = performance.now();
+    const early = await alice.moe({ prompt: moePrompt, quorum: "early" });
+    quorum.early.push(performance.now() - t);
+    quorum.all.push(wall);
+    quorum.slowestAll.push(Math.max(...r.model_votes.map((v) => v.latency_ms)));
+    quorum.cancelled.push(early.cancelled_slots.length);
+    quorum.same += Number(extractShortAnswer(early.response) === extractShortAnswer(r.response));
   }
   await direct3.dispose();
 
@@ -132,6 +143,8 @@ try {
   console.log(`| single expert, 64 tokens greedy (ran on ${[...single.peers].join(", ")}) | ${fmt(median(single.mesh))} | ${fmt(median(single.direct))} | ${(median(single.mesh) / median(single.direct)).toFixed(2)} | ≤ 1.20 |`);
   console.log(`| MOE, ${tasks.length} experts over ${median(moe.peers)} nodes vs 3 parallel sequences | ${fmt(median(moe.mesh))} | ${fmt(median(moe.direct))} | ${(median(moe.mesh) / median(moe.direct)).toFixed(2)} | ≤ 1.15 |`);
   console.log(`| MOE asked by alice (stall deadlines on) vs by bob (deadlines off, as before) | ${fmt(median(deadlines.on))} | ${fmt(median(deadlines.off))} | ${(median(deadlines.on) / median(deadlines.off)).toFixed(2)} | ≈ 1.00, ${deadlines.moved} slot(s) moved (target 0) |`);
+  console.log(`| MOE quorum early vs all (${median(quorum.cancelled)} slot(s) cancelled, same answer ${quorum.same}/${runs}) | ${fmt(median(quorum.early))} | ${fmt(median(quorum.all))} | ${(median(quorum.early) / median(quorum.all)).toFixed(2)} | ≤ 0.80 |`);
+  console.log(`MOE wall ÷ slowest expert's generation: quorum all ${(median(quorum.all) / median(quorum.slowestAll)).toFixed(2)}, quorum early ${(median(quorum.early) / median(quorum.slowestAll)).toFixed(2)}`);
   console.log(`MOE mesh overhead (wall − slowest slot's generation): median ${Math.round(median(moe.overhead))} ms; consensus ${moe.score.join(", ")}`);
   const secs = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(", ");
   console.log(`runs (s): single mesh [${secs(single.mesh)}] direct [${secs(single.direct)}]; MOE mesh [${secs(moe.mesh)}] direct [${secs(moe.direct)}]; slot placements ${moe.placements.join(" | ")}`);

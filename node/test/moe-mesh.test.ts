@@ -79,7 +79,7 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     const client = await LocalApiClient.forDataDir(alice.dataDir);
     const events: MoeEvent[] = [];
     // quorum "all": this test looks at every expert's vote (early quorum has its own test below).
-    const result = await client.moe({ prompt: "What is the capital of France?", quorum: "all" }, { onEvent: (e) => events.push(e) });
+    const result = await client.moe({ prompt: "What is the capital of France?", experts: 5, quorum: "all" }, { onEvent: (e) => events.push(e) });
     printVotes("capital of France", result);
 
     expect(result.model_votes).toHaveLength(5);

@@ -231,6 +231,20 @@ describe("the requester's deadlines", () => {
     expect(w.kind).toBe("stall");
   });
 
+  it("a peer seen to be slow to its first token gets 3× that; this node's own slots are never cut", () => {
+    vi.useFakeTimers();
+    const slow = new SlotWatchdog({ startDeadlineMs: 30_000, progressDeadlineMs: 10_000, promptChars: 0, firstTokenAtLeastMs: 45_000 });
+    slow.progress({ type: "started" });
+    vi.advanceTimersByTime(44_000);
+    expect(slow.signal.aborted).toBe(false);
+    vi.advanceTimersByTime(1_001);
+    expect(slow.fired).toMatch(/no token within 45000 ms/);
+    const own = new SlotWatchdog({ startDeadlineMs: 30_000, progressDeadlineMs: 10_000, promptChars: 0, enabled: false });
+    own.progress({ type: "started" });
+    vi.advanceTimersByTime(600_000);
+    expect(own.signal.aborted).toBe(false);
+  });
+
   it("an honest worker streaming tokens is never cut, and a long prompt gets time to be read", () => {
     vi.useFakeTimers();
     const w = new SlotWatchdog({ startDeadlineMs: 30_000, progressDeadlineMs: 10_000, promptChars: 8_000 });

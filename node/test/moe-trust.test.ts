@@ -137,8 +137,8 @@ describe("MOE with a lying peer on a 4-node mesh", { timeout: 900_000 }, () => {
     // bob has not run a job with mallory yet: its capped claim still ranks it first there.
     const { result, events } = await moe(bob, "What is the capital of Germany?");
     const refused = result.rejected_answers.filter((r) => r.peer === "mallory");
-    expect(refused.length).toBe(assignedTo(events, ["mallory"]));
     expect(refused.length).toBeGreaterThan(0);
+    expect(refused.length).toBeLessThanOrEqual(assignedTo(events, ["mallory"]));
     for (const r of refused) expect(r.reason).toMatch(/forged response_hash/);
     for (const e of reassignedFrom(events, "mallory")) expect(e.reason).toMatch(/forged response_hash/);
     expect(result.model_votes.some((v) => v.peer === "mallory")).toBe(false);
@@ -152,8 +152,8 @@ describe("MOE with a lying peer on a 4-node mesh", { timeout: 900_000 }, () => {
     lie(mallory, { advertise_tokens_per_second: 1e6, model_sha256: "e".repeat(64) });
     const { result, events } = await moe(carol, "What is the capital of Japan?");
     const refused = result.rejected_answers.filter((r) => r.peer === "mallory");
-    expect(refused.length).toBe(assignedTo(events, ["mallory"]));
     expect(refused.length).toBeGreaterThan(0);
+    expect(refused.length).toBeLessThanOrEqual(assignedTo(events, ["mallory"]));
     for (const r of refused) expect(r.reason).toMatch(/wrong model: answered with the file sha256 eeeeeeeeeeee…, the policy pins/);
     expect(result.model_votes.some((v) => v.peer === "mallory")).toBe(false);
     expect(result.model_votes).toHaveLength(5);
@@ -168,12 +168,13 @@ describe("MOE with a lying peer on a 4-node mesh", { timeout: 900_000 }, () => {
     const elapsed = Date.now() - started;
     console.log(`[moe-trust] staller: answered by ${answer.peer} after ${elapsed} ms`);
     const moved = await alice.waitForLog((l) => l.msg === "reassigning a slot" && l.from === "mallory" && String(l.reason).includes("stalled"), 5_000);
-    expect(String(moved.reason)).toMatch(/no token within 1\d{4} ms after it started/);
+    expect(String(moved.reason)).toMatch(/no token within \d+ ms after it started/);
     expect(answer.peer).not.toBe("mallory");
     expect(answer.text).toContain("5");
-    // The default progress deadline is 10 s; before it, the slot was held for timeout_ms (60 s).
-    expect(elapsed).toBeGreaterThanOrEqual(10_000);
-    expect(elapsed).toBeLessThan(30_000);
+    // The default progress deadline is 20 s (more for a peer seen to be slow to its first token);
+    // before it, a staller held the slot for the whole timeout_ms (60 s) and then got it again.
+    expect(elapsed).toBeGreaterThanOrEqual(20_000);
+    expect(elapsed).toBeLessThan(60_000);
     const m = (await peersOf(alice)).find((p) => p.name === "mallory")!;
     expect(m.trust!.observed!.stalls).toBeGreaterThan(0);
 

@@ -78,7 +78,7 @@ export const inferencePolicySchema = z
       max_tokens: z.number().int().min(1).max(4096),
       claim_window_ms: z.number().int().min(500).max(600_000).default(5000),
       /** After a worker says it started generating: longest wait for a token (first or next) before the slot moves. */
-      progress_deadline_ms: z.number().int().min(500).max(600_000).default(10_000),
+      progress_deadline_ms: z.number().int().min(500).max(600_000).default(20_000),
       /** After dispatch: longest wait, per slot of the job the worker holds, for it to start generating (keep-alives do not extend it). */
       start_deadline_ms: z.number().int().min(1000).max(3_600_000).default(45_000),
       experts: z.array(expertSchema).min(1).max(64),

@@ -144,7 +144,16 @@ async function dispatchOnce(ctx: SlotContext, slot: number, peer: PeerInfo, req:
   // A worker runs a job's slots one after another when it has one generation at a time: each slot
   // it holds may wait for the others before it starts.
   const queuedBehind = Math.max(1, ctx.placement.heldBy(peer));
-  const watchdog = new SlotWatchdog({ startDeadlineMs: ctx.startDeadlineMs * queuedBehind, progressDeadlineMs: ctx.progressDeadlineMs, promptChars: promptChars(req.task) });
+  const seenFirstTokenMs = ctx.observations.get(physicalPeer(peer))?.models.find((m) => m.model === modelKey(expertModelOf(req.task)))?.ttftMs ?? 0;
+  const watchdog = new SlotWatchdog({
+    startDeadlineMs: ctx.startDeadlineMs * queuedBehind,
+    progressDeadlineMs: ctx.progressDeadlineMs,
+    promptChars: promptChars(req.task),
+    // A peer this node has seen take long to its first token gets three times that before it counts as stalled.
+    firstTokenAtLeastMs: 3 * seenFirstTokenMs,
+    // This node's own slots run in-process: a slow local machine is not a staller to guard against.
+    enabled: !peer.self,
+  });
   const sentAt = performance.now();
   let startedAt: number | undefined;
   let firstTokenAt: number | undefined;
@@ -184,13 +193,14 @@ async function dispatchOnce(ctx: SlotContext, slot: number, peer: PeerInfo, req:
 }
 
 /**
- * Speed by this node's clock: tokens over the time from "started" (or sending) to the answer. The
- * token count is the worker's claim, so it is bounded by the output's bytes (a token is at least one).
+ * Speed by this node's clock: tokens over the time from "started" (or sending) to the answer, and the
+ * time from "started" to the first token. The token count is the worker's claim, so it is bounded by
+ * the output's bytes (a token is at least one).
  */
 function recordSpeed(ctx: SlotContext, peer: PeerInfo, task: ExpertTask, answer: DoneAnswer, t: { sentAt: number; startedAt: number | undefined; firstTokenAt: number | undefined; doneAt: number }): void {
   const tokens = Math.min(answer.tokens, Buffer.byteLength(answer.output, "utf8") + 1);
   const seconds = Math.max(t.doneAt - (t.startedAt ?? t.sentAt), 50) / 1000;
-  const ttftMs = (t.firstTokenAt ?? t.doneAt) - t.sentAt;
+  const ttftMs = (t.firstTokenAt ?? t.doneAt) - (t.startedAt ?? t.sentAt);
   ctx.observations.recordSuccess(physicalPeer(peer), modelKey(expertModelOf(task)), { ttftMs, tokensPerSecond: tokens / seconds });
 }
 

@@ -18,6 +18,10 @@ export interface SlotDeadlines {
   startDeadlineMs: number;
   progressDeadlineMs: number;
   promptChars: number;
+  /** The first token may take at least this long (what this peer has been seen to need). */
+  firstTokenAtLeastMs?: number;
+  /** false: never fires (the requester's own in-process slots). */
+  enabled?: boolean;
 }
 
 export class SlotWatchdog {
@@ -33,6 +37,7 @@ export class SlotWatchdog {
   kind: "stall" | "failure" = "failure";
 
   constructor(private readonly d: SlotDeadlines) {
+    if (d.enabled === false) return;
     this.arm(d.startDeadlineMs, `did not start generating within ${d.startDeadlineMs} ms (start_deadline_ms per slot it holds)`);
   }
 
@@ -41,11 +46,11 @@ export class SlotWatchdog {
   }
 
   progress(p: JobProgress): void {
-    if (this.fired) return;
+    if (this.fired || this.d.enabled === false) return;
     if (p.type === "started" && !this.started) {
       this.started = true;
       const allowance = Math.round((this.d.promptChars / PROMPT_CHARS_PER_SECOND) * 1000);
-      const ms = this.d.progressDeadlineMs + allowance;
+      const ms = Math.max(this.d.progressDeadlineMs + allowance, Math.round(this.d.firstTokenAtLeastMs ?? 0));
       this.kind = "stall";
       this.arm(ms, `stalled: no token within ${ms} ms after it started (progress_deadline_ms ${this.d.progressDeadlineMs} + ${allowance} ms for the prompt)`);
     } else if (p.type === "tokens") {

@@ -15,7 +15,7 @@ import { agentPubKeySchema, peerBindingProblem, signatureSchema } from "@ripple-
 import { z } from "zod";
 import type { Logger } from "../log.ts";
 import type { BoundPeers } from "./bound-peers.ts";
-import { JsonRefusal, requestJsonOver, serveJson } from "./json-stream.ts";
+import { FrameError, JsonRefusal, requestJsonOver, serveJson } from "./json-stream.ts";
 import { P2pMessageTooLargeError, P2pProtocolError } from "./p2p-errors.ts";
 import type { PeerDenyList } from "./peer-deny-list.ts";
 
@@ -207,7 +207,9 @@ export class BindingHandshake {
         );
       } catch (err) {
         if (this.stopping.signal.aborted) return false;
-        if (err instanceof P2pProtocolError || err instanceof P2pMessageTooLargeError) {
+        // A stream cut short (nothing or part of a frame arrived) proves nothing about the peer: a
+        // busy or restarting node does that. Only an answer that arrived and is wrong is denied.
+        if ((err instanceof P2pProtocolError && !isTruncated(err)) || err instanceof P2pMessageTooLargeError) {
           await this.refuse(peer, `its binding answer is not usable: ${err.message}`, true);
           return false;
         }
@@ -288,4 +290,9 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
       resolve();
     }
   });
+}
+
+/** The answer stream ended inside (or before) its first frame. */
+function isTruncated(err: P2pProtocolError): boolean {
+  return err.cause instanceof FrameError && /^the stream ended after \d+ bytes, inside a frame/.test(err.cause.message);
 }
