@@ -67,6 +67,9 @@ async function moe(from: RippleDaemon, prompt: string, experts = 5): Promise<{ r
 /** Slots first assigned to a node, and slots reassigned away from it, in one job's events. */
 const assignedTo = (events: MoeEvent[], names: string[]) => events.filter((e) => e.type === "moe:assigned" && names.includes(e.peer)).length;
 const reassignedFrom = (events: MoeEvent[], name: string) => events.flatMap((e) => (e.type === "moe:reassigned" && e.from === name ? [e] : []));
+/** mallory's machine, under either of the agents bound to its libp2p key (they are one peer). */
+const MALLORY = ["mallory", "mallory-2"];
+const isMallory = (peer: string) => MALLORY.includes(peer);
 
 // Three daemons (alice and bob honest, mallory lying), plus a short-lived second mallory agent.
 // Four or more conductors on this 2-core machine starve inference (MOE jobs took 100–190 s, honest
@@ -146,14 +149,15 @@ describe("MOE with a lying peer on a 3-node mesh", { timeout: 900_000 }, () => {
     lie(mallory, { advertise_tokens_per_second: 1e6, forge_response_hash: true });
     // bob has not run a job with mallory yet: its capped claim ranks it first there (one of three slots).
     const { result, events } = await moe(bob, "What is the capital of Germany?", 3);
-    const refused = result.rejected_answers.filter((r) => r.peer === "mallory");
+    const refused = result.rejected_answers.filter((r) => isMallory(r.peer));
     expect(refused.length).toBeGreaterThan(0);
-    expect(refused.length).toBeLessThanOrEqual(assignedTo(events, ["mallory"]));
+    expect(refused.length).toBeLessThanOrEqual(assignedTo(events, MALLORY));
     for (const r of refused) expect(r.reason).toMatch(/forged response_hash/);
-    for (const e of reassignedFrom(events, "mallory")) expect(e.reason).toMatch(/forged response_hash/);
-    expect(result.model_votes.some((v) => v.peer === "mallory")).toBe(false);
+    for (const e of MALLORY.flatMap((m) => reassignedFrom(events, m))) expect(e.reason).toMatch(/forged response_hash/);
+    expect(result.model_votes.some((v) => isMallory(v.peer))).toBe(false);
     expect(result.response.toLowerCase()).toContain("berlin");
     expect(result.model_votes).toHaveLength(3);
+    // Observations are per machine: either agent's entry shows the refused answer.
     const m = (await peersOf(bob)).find((p) => p.name === "mallory")!;
     expect(m.trust!.observed!.badAnswers).toBeGreaterThan(0);
   });
@@ -162,11 +166,11 @@ describe("MOE with a lying peer on a 3-node mesh", { timeout: 900_000 }, () => {
     lie(mallory, { advertise_tokens_per_second: 1e6, model_sha256: "e".repeat(64) });
     // alice has seen mallory answer (wrongly, but checks passed): three slots over three machines, one each.
     const { result, events } = await moe(alice, "What is the capital of Japan?", 3);
-    const refused = result.rejected_answers.filter((r) => r.peer === "mallory");
+    const refused = result.rejected_answers.filter((r) => isMallory(r.peer));
     expect(refused.length).toBeGreaterThan(0);
-    expect(refused.length).toBeLessThanOrEqual(assignedTo(events, ["mallory"]));
+    expect(refused.length).toBeLessThanOrEqual(assignedTo(events, MALLORY));
     for (const r of refused) expect(r.reason).toMatch(/wrong model: answered with the file sha256 eeeeeeeeeeee…, the policy pins/);
-    expect(result.model_votes.some((v) => v.peer === "mallory")).toBe(false);
+    expect(result.model_votes.some((v) => isMallory(v.peer))).toBe(false);
     expect(result.response.toLowerCase()).toContain("tokyo");
     expect(result.model_votes).toHaveLength(3);
   });
