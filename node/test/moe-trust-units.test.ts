@@ -201,6 +201,9 @@ describe("one machine, one voice", () => {
     expect(diversityOf([v(0, "a"), v(1, "a"), v(2, "b"), v(3, "c"), v(4, null)])).toBe("ok");
     expect(diversityOf([v(0, "a"), v(1, "a"), v(2, "a"), v(3, "c"), v(4, null)])).toBe("insufficient");
     expect(diversityOf([v(0, null), v(1, null)])).toBe("local");
+    // Judged against the job's k: a job of 3 stopped early after 2 answers, 1 of them remote, is fine.
+    expect(diversityOf([v(0, null), v(1, "a")], 3)).toBe("ok");
+    expect(diversityOf([v(0, null), v(1, "a")])).toBe("insufficient");
   });
 });
 

@@ -410,7 +410,7 @@ export class MoeCoordinator {
       job: input.job,
       wall_ms: Math.round(performance.now() - input.started),
       failed_slots: failed,
-      diversity: diversityOf(voices),
+      diversity: diversityOf(voices, input.plan.length + input.cloudAnswers.length),
       rejected_answers: rejected,
       cancelled_slots: cancelled,
       stopped_early: input.quorum.decidedAfter !== undefined,

@@ -32,10 +32,11 @@ export function countedWeights(voices: readonly Voice[]): Map<number, number> {
   return counted;
 }
 
-export function diversityOf(voices: readonly Voice[]): Diversity {
+/** `slots`: the job's k, answered or not (a cancelled or failed slot still counted towards k). */
+export function diversityOf(voices: readonly Voice[], slots = voices.length): Diversity {
   const remote = voices.filter((v) => v.remotePeer !== null);
   if (remote.length === 0) return "local";
-  const cap = slotCap(voices.length);
+  const cap = slotCap(Math.max(slots, voices.length));
   const perPeer = new Map<string, number>();
   for (const v of remote) perPeer.set(v.remotePeer!, (perPeer.get(v.remotePeer!) ?? 0) + 1);
   return [...perPeer.values()].some((n) => n > cap) ? "insufficient" : "ok";
