@@ -118,7 +118,16 @@ export class PeerObservations {
 
   /** Measured decode speed of `model` on `peer`, or undefined while unobserved. */
   speedOf(peer: string, model: string): number | undefined {
-    return this.get(peer)?.models.find((m) => m.model === model)?.tokensPerSecond;
+    return this.modelFigures(peer, model)?.tokensPerSecond;
+  }
+
+  /** Measured time from "started" to the first token of `model` on `peer`, or undefined while unobserved. */
+  firstTokenMsOf(peer: string, model: string): number | undefined {
+    return this.modelFigures(peer, model)?.ttftMs;
+  }
+
+  private modelFigures(peer: string, model: string): PeerObservation["models"][number] | undefined {
+    return this.get(peer)?.models.find((m) => m.model === model);
   }
 
   /** Writes pending changes now (on stop). */

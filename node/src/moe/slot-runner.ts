@@ -124,7 +124,6 @@ async function tryPeer(ctx: SlotContext, slot: number, epoch: number, task: Expe
       return await dispatchOnce(ctx, slot, peer, req, cancel);
     } catch (err) {
       ctx.signal.throwIfAborted();
-      if (cancel?.aborted) return { reason: "cancelled", kind: null };
       // A reset stream or failed dial (not a refusal, not a timeout) may be the connection, not the
       // peer: send the same assignment once more before giving the slot to someone else. The worker
       // stopped the first run when its stream went away, so it cannot answer twice.
@@ -144,7 +143,7 @@ async function dispatchOnce(ctx: SlotContext, slot: number, peer: PeerInfo, req:
   // A worker runs a job's slots one after another when it has one generation at a time: each slot
   // it holds may wait for the others before it starts.
   const queuedBehind = Math.max(1, ctx.placement.heldBy(peer));
-  const seenFirstTokenMs = ctx.observations.get(physicalPeer(peer))?.models.find((m) => m.model === modelKey(expertModelOf(req.task)))?.ttftMs ?? 0;
+  const seenFirstTokenMs = ctx.observations.firstTokenMsOf(physicalPeer(peer), modelKey(expertModelOf(req.task))) ?? 0;
   const watchdog = new SlotWatchdog({
     startDeadlineMs: ctx.startDeadlineMs * queuedBehind,
     progressDeadlineMs: ctx.progressDeadlineMs,
