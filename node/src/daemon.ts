@@ -21,6 +21,7 @@ import type { PeerInfo } from "./mesh/peer-view.ts";
 import { NodeFacts } from "./capability/node-facts.ts";
 import type { AskRequest, InferenceSource, MoeEvent } from "./api/inference-source.ts";
 import { DaemonNotReadyError } from "./errors.ts";
+import type { InferenceStatus } from "./inference/inference-engine.ts";
 import { NodeInference } from "./inference/node-inference.ts";
 import { MeshInference } from "./jobs/mesh-inference.ts";
 import { readTestLies } from "./jobs/test-lies.ts";
@@ -96,14 +97,15 @@ export class Daemon {
     log.info({ step: "toolchain" }, "checking the pinned toolchain");
     this.toolchain = await checkToolchain(this.opts.binDir ? { binDir: this.opts.binDir } : {});
     if (!existsSync(happFile)) throw new RippleError(`${happFile} does not exist`, "run `npm run setup` to build it");
-    this.facts = new NodeFacts({ dataDir, log, measureTokens: this.opts.measureTokens ?? true });
-    await this.facts.probe();
     this.inference = await NodeInference.start({
       dataDir,
       log,
       ...(this.opts.computePolicyFile ? { computePolicyFile: this.opts.computePolicyFile } : {}),
       ...(this.opts.inferencePolicyFile ? { inferencePolicyFile: this.opts.inferencePolicyFile } : {}),
     });
+    // Probed on the engine's own llama.cpp, so the advertised GPU and tokens/s are those of the backend that serves.
+    this.facts = new NodeFacts({ dataDir, log, measureTokens: this.opts.measureTokens ?? true, llama: this.inference.engine.llamaInstance });
+    await this.facts.probe();
     // The peer id survives restarts and network switches, like the agent key.
     this.libp2pKey = await loadOrCreateLibp2pKey(nodePaths(dataDir).libp2pKey);
     await this.joinMesh(choice);
@@ -256,7 +258,7 @@ export class Daemon {
   /** This node's capability as advertised: its facts, and the models it serves (with CIDs once published). */
   private async capabilityDraft(agentPubKey: Uint8Array, multiaddrs: string[]) {
     const models = this.inference!.modelRefs();
-    const draft = await this.facts!.draft({ name: this.opts.name, agentPubKey, multiaddrs, libp2pKey: this.libp2pKey!, models: this.meshArtifacts?.withCids(models) ?? models });
+    const draft = await this.facts!.draft({ name: this.opts.name, agentPubKey, multiaddrs, libp2pKey: this.libp2pKey!, models: this.meshArtifacts?.withCids(models) ?? models, maxConcurrent: this.inference!.engine.describe().maxConcurrent });
     // Test-only: a boastful peer (jobs/test-lies.ts), published through this node's own conductor.
     const boast = readTestLies(this.opts.dataDir, process.env.RIPPLE_TEST_EXPERTS === "1").advertise_tokens_per_second;
     return boast === undefined ? draft : { ...draft, inference: { ...draft.inference, tokens_per_second: boast } };
@@ -296,6 +298,7 @@ export class Daemon {
       conductor: session?.conductor ?? null,
       livenessWindowMs: session?.livenessWindowMs ?? null,
       mesh: session?.mesh ?? { state: "isolated", knownAgents: 0, visibleNodes: 0, onlineNodes: 0 },
+      inference: this.inference?.engine.describe() ?? null,
     };
   }
 
@@ -327,6 +330,8 @@ export interface DaemonStatus {
   conductor: { pid: number | null; restarts: number } | null;
   livenessWindowMs: number | null;
   mesh: { state: "connected" | "syncing" | "isolated"; knownAgents: number; visibleNodes: number; onlineNodes: number };
+  /** The llama.cpp backend that serves (and why), with the budgets resolved from the compute policy. */
+  inference: InferenceStatus | null;
 }
 
 /** Models served by online nodes of the mesh (this one included), with how many serve each. */

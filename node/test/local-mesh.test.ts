@@ -2,14 +2,18 @@
 // with no configuration: mDNS finds the peers, one node hosts the bootstrap/relay server, all list
 // each other. Then the host is SIGKILLed: it goes offline in the others' view within the liveness
 // window, the others elect a new host and keep seeing each other's new heartbeats, and the killed
-// node comes back with the same agent key. A libp2p peer with a forged binding is refused.
+// node comes back with the same agent key. A libp2p peer with a forged binding is refused. No GPU
+// here: the shipped `gpu: auto` and carol's `gpu: off` both serve on the CPU, and status says why.
 import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { decodeHashFromBase64 } from "@holochain/client";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import { P2pNode } from "../src/p2p/p2p-node.ts";
 import { createLogger } from "../src/log.ts";
+import { defaultComputePolicyFile } from "../src/jobs/compute-policy.ts";
 import { RippleDaemon } from "./support/ripple-process.ts";
 import { waitFor } from "./support/wait-for.ts";
 import { killNodeHard, peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
@@ -20,8 +24,8 @@ const livenessWindowMs = 8000;
 const fleet = new TestFleet();
 const { nodes, live, diagnostics } = fleet;
 
-const startNode = (name: string, dataDir?: string): RippleDaemon =>
-  fleet.up(name, ["--no-measure", "--liveness-window", String(livenessWindowMs)], dataDir ? { dataDir } : {});
+const startNode = (name: string, dataDir?: string, extra: string[] = []): RippleDaemon =>
+  fleet.up(name, ["--no-measure", "--liveness-window", String(livenessWindowMs), ...extra], dataDir ? { dataDir } : {});
 
 /** Calls `artifacts` (an artifact_index zome call) back to back until stopped; counts answers and failures. */
 function handoverProbe(client: LocalApiClient) {
@@ -53,7 +57,10 @@ describe("the local mesh", { timeout: 300_000 }, () => {
 
   it("three nodes started with no configuration all list each other online", async () => {
     const started = Date.now();
-    [alice, bob, carol] = [startNode("alice"), startNode("bob"), startNode("carol")];
+    // carol's compute policy turns the GPU off; alice and bob keep the shipped "auto".
+    const carolPolicy = join(fleet.tempDir("rm-carol-policy-"), "compute_policy.yaml");
+    writeFileSync(carolPolicy, readFileSync(defaultComputePolicyFile, "utf8").replace(/^  gpu: auto$/m, "  gpu: off"));
+    [alice, bob, carol] = [startNode("alice"), startNode("bob"), startNode("carol", undefined, ["--compute-policy", carolPolicy])];
     await Promise.all([alice, bob, carol].map((n) => n.waitUntilRunning()));
     for (const n of [alice, bob, carol]) agents.set(n.name, (await statusOf(n)).agentPubKey!);
     const all = [...agents.values()];
@@ -64,6 +71,13 @@ describe("the local mesh", { timeout: 300_000 }, () => {
     // One relay for the whole mesh, hosted by exactly one of them, and the same URL string everywhere.
     expect(new Set(statuses.map((s) => s.relayUrl)).size).toBe(1);
     expect(statuses.filter((s) => s.localHost?.self).length).toBe(1);
+    // No GPU here: "auto" and "off" both serve on the CPU, and the status says which and why.
+    const [a, , c] = statuses;
+    expect(a!.inference).toMatchObject({ backend: "cpu", requested: "auto", gpu: null, maxConcurrent: 1 });
+    expect(a!.inference!.reason).toMatch(/no GPU driver was found/);
+    expect(a!.inference!.fix).toMatch(/driver/);
+    expect(c!.inference).toMatchObject({ backend: "cpu", requested: "off", fix: null, reason: "inference.gpu is off in the compute policy" });
+    expect(a!.inference!.memoryBudgetBytes).toBeGreaterThan(2 ** 30);
     for (const s of statuses) {
       expect(s.network).toBe("local");
       expect(["connected", "syncing"]).toContain(s.mesh.state);

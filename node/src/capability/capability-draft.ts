@@ -22,6 +22,8 @@ export interface DraftInput {
   probe?: MachineFacts;
   /** The current load (sampleLoad); without it only the memory share is filled in. */
   load?: Load;
+  /** Generations this node runs at once (the engine's resolved max_concurrent); default 1. */
+  maxConcurrent?: number;
 }
 
 const MAX_GB = 1e7;
@@ -41,6 +43,7 @@ export async function capabilityDraft(input: DraftInput): Promise<CapabilityDraf
   const available = Math.min(gb(facts?.memory.availableGb ?? gib(freemem())), total);
   const gpu = facts?.gpu ? { vendor: text(facts.gpu.vendor, 32), model: text(facts.gpu.model, 128), vram_gb: gb(facts.gpu.vramGb ?? 0) } : null;
   const tokensPerSecond = input.tokensPerSecond ?? facts?.tokensPerSecond?.tokensPerSecond ?? 0;
+  const slots = clamp(Math.round(input.maxConcurrent ?? 1), 1, 64);
   const memoryPercent = total > 0 ? clamp(Math.round((1 - available / total) * 1000) / 10, 0, 100) : 0;
   return {
     agent_name: input.name,
@@ -52,10 +55,10 @@ export async function capabilityDraft(input: DraftInput): Promise<CapabilityDraf
       gpu,
     },
     storage: { local_ssd_gb: gb(facts?.disk.freeGb ?? 0), ipfs_pinned_gb: 0 },
-    inference: { models_loaded: input.models ?? [], max_batch_size: 1, tokens_per_second: clamp(Math.round(tokensPerSecond * 100) / 100, 0, 1e6) },
+    inference: { models_loaded: input.models ?? [], max_batch_size: slots, tokens_per_second: clamp(Math.round(tokensPerSecond * 100) / 100, 0, 1e6) },
     memory: { total_gb: total, available_gb: available },
     network: { bandwidth_mbps: 0, latency_region: "local" },
-    availability: { status: "online", max_concurrent_jobs: 1 },
+    availability: { status: "online", max_concurrent_jobs: slots },
     load: input.load ?? { cpu_percent: 0, gpu_percent: 0, memory_percent: memoryPercent },
     peer: { peer_id: peerIdOf(input.libp2pKey), multiaddrs: input.multiaddrs ?? [], peer_signature: await signAgentBinding(input.libp2pKey, input.agentPubKey) },
   };

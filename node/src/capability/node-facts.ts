@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import type { PrivateKey } from "@libp2p/interface";
 import type { CapabilityDraft, Load, ModelRef } from "@ripple-mesh/zome-bindings";
+import type { Llama } from "node-llama-cpp";
 import type { Logger } from "../log.ts";
 import { capabilityDraft } from "./capability-draft.ts";
 import { sampleLoad } from "./load-sampler.ts";
@@ -15,6 +16,8 @@ export interface NodeFactsOptions {
   measureTokens: boolean;
   /** Threads for the measurement: one keeps the other core free for the conductor. */
   threads?: number;
+  /** The inference engine's llama.cpp: the GPU view and the measurement are those of the backend that serves. */
+  llama?: Llama;
 }
 
 export class NodeFacts {
@@ -29,6 +32,7 @@ export class NodeFacts {
       log: this.opts.log,
       dataDir: this.opts.dataDir,
       measureTokens: this.opts.measureTokens ? 32 : 0,
+      ...(this.opts.llama ? { llama: this.opts.llama } : {}),
     });
     this.opts.log.info({ hardwareClass: this.facts.hardwareClass, tokensPerSecond: this.tokensPerSecond, ms: Math.round(this.facts.durationMs) }, "probe done");
     return this.facts;
@@ -49,7 +53,7 @@ export class NodeFacts {
   }
 
   /** `models` replaces the default (the pinned default model) with what the node's model store serves. */
-  async draft(input: { name: string; agentPubKey: Uint8Array; multiaddrs: string[]; libp2pKey: PrivateKey; models?: ModelRef[] }): Promise<CapabilityDraft> {
+  async draft(input: { name: string; agentPubKey: Uint8Array; multiaddrs: string[]; libp2pKey: PrivateKey; models?: ModelRef[]; maxConcurrent?: number }): Promise<CapabilityDraft> {
     return capabilityDraft({ ...input, models: input.models ?? this.models(), ...(this.facts ? { probe: this.facts } : {}), load: await this.sampleLoad() });
   }
 

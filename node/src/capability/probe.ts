@@ -5,7 +5,7 @@
 import { existsSync, realpathSync, statfsSync } from "node:fs";
 import { arch, availableParallelism, cpus, freemem, totalmem } from "node:os";
 import { dirname, join, resolve, sep } from "node:path";
-import { getLlama, LlamaLogLevel, type LlamaGpuType } from "node-llama-cpp";
+import { getLlama, LlamaLogLevel, type Llama, type LlamaGpuType } from "node-llama-cpp";
 import si from "systeminformation";
 import { modelsDir as defaultModelsDir, versionsFile } from "../../setup/paths.mjs";
 import { loadVersions } from "../config/toolchain.ts";
@@ -60,6 +60,8 @@ export interface ProbeOptions {
   measureTokens?: number;
   /** Let node-llama-cpp look for a GPU backend ("auto", default) or not (false: systeminformation's view only). */
   gpu?: "auto" | false;
+  /** llama.cpp as the inference engine opened it: its GPU view and its backend for the measurement (not disposed here). */
+  llama?: Llama;
   /** Hardware classes; default: manifests/distributed/hardware_classes.json. */
   classes?: HardwareClasses;
   timeoutsMs?: Partial<Record<ProbePart, number>>;
@@ -107,7 +109,7 @@ export async function probeMachine(opts: ProbeOptions): Promise<MachineFacts> {
     }),
     part("disk", { path: dataDir, mount: null, totalGb: 0, freeGb: 0 }, "0 GB free", () => diskOf(dataDir)),
     part("graphics", [] as GpuInfo[], "no GPU", async () => (await si.graphics()).controllers.map(fromSystemInformation)),
-    part("llamaGpu", null, "no GPU", () => llamaGpuView(opts.gpu ?? "auto", opts.threads)),
+    part("llamaGpu", null, "no GPU", () => llamaGpuView(opts.gpu ?? "auto", opts.threads, opts.llama)),
   ]);
 
   const gpus = [...siGpus, ...(llama?.gpus ?? [])];
@@ -121,7 +123,7 @@ export async function probeMachine(opts: ProbeOptions): Promise<MachineFacts> {
   const tokens = opts.measureTokens
     ? await part("tokens", null, "no measurement (0 tokens/s)", async (signal) => {
         const model = opts.defaultModel ?? pinnedDefaultModel(modelsDir);
-        const r = await measureTokensPerSecond({ modelPath: model.path, threads: opts.threads, tokens: opts.measureTokens, signal });
+        const r = await measureTokensPerSecond({ modelPath: model.path, threads: opts.threads, tokens: opts.measureTokens, signal, ...(opts.llama ? { llama: opts.llama } : {}) });
         return { model: model.name, sha256: model.sha256, threads: r.threads, tokens: r.tokens, tokensPerSecond: Math.round(r.tokensPerSecond * 100) / 100 };
       })
     : null;
@@ -192,9 +194,9 @@ interface LlamaGpuView {
   gpus: GpuInfo[];
 }
 
-async function llamaGpuView(gpu: "auto" | false, threads: number): Promise<LlamaGpuView | null> {
+async function llamaGpuView(gpu: "auto" | false, threads: number, shared?: Llama): Promise<LlamaGpuView | null> {
   if (gpu === false) return null;
-  const llama = await getLlama({ gpu: "auto", build: "never", maxThreads: threads, logLevel: LlamaLogLevel.error, progressLogs: false });
+  const llama = shared ?? (await getLlama({ gpu: "auto", build: "never", maxThreads: threads, logLevel: LlamaLogLevel.error, progressLogs: false }));
   try {
     if (llama.gpu === false) return { backend: false, gpus: [] };
     const [vram, names] = await Promise.all([llama.getVramState(), llama.getGpuDeviceNames()]);
@@ -203,7 +205,7 @@ async function llamaGpuView(gpu: "auto" | false, threads: number): Promise<Llama
     const model = names.join(" + ") || llama.gpu;
     return { backend: llama.gpu, gpus: vram.total > 0 ? [{ vendor, model, vramGb: gb(vram.total), source: "node-llama-cpp" }] : [] };
   } finally {
-    await llama.dispose();
+    if (!shared) await llama.dispose();
   }
 }
 

@@ -1,4 +1,4 @@
-// Measured decode speed: load a GGUF on the CPU, generate a few tokens greedily after a short
+// Measured decode speed: load a GGUF on the backend that serves (the CPU unless given a GPU llama), generate a few tokens greedily after a short
 // prompt, and time only the decode steps (model load and prompt evaluation excluded), because that
 // is what a requester waits for per token. Everything native is disposed before returning.
 import { existsSync } from "node:fs";
@@ -12,6 +12,8 @@ export interface TokensPerSecondOptions {
   /** Decode steps to time (1..1024). */
   tokens?: number;
   signal?: AbortSignal;
+  /** llama.cpp already opened on the backend that serves (kept open); default: a CPU one opened and disposed here. */
+  llama?: Llama;
 }
 
 export interface TokensPerSecondResult {
@@ -30,7 +32,7 @@ export class ModelMeasureError extends RippleError {}
 
 const prompt = "The quick brown fox jumps over the lazy dog. Once upon a time";
 
-export async function measureTokensPerSecond({ modelPath, threads, tokens = 32, signal }: TokensPerSecondOptions): Promise<TokensPerSecondResult> {
+export async function measureTokensPerSecond({ modelPath, threads, tokens = 32, signal, llama: shared }: TokensPerSecondOptions): Promise<TokensPerSecondResult> {
   if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
   if (!Number.isInteger(tokens) || tokens < 1 || tokens > 1024) throw new RangeError(`tokens must be an integer in 1..1024, got ${tokens}`);
   if (!existsSync(modelPath)) throw new ModelMeasureError(`model file ${modelPath} does not exist`, `run \`npm run setup\` to fetch the pinned models, or point the node at an existing GGUF file`);
@@ -41,7 +43,7 @@ export async function measureTokensPerSecond({ modelPath, threads, tokens = 32, 
   let context: LlamaContext | undefined;
   try {
     const t0 = performance.now();
-    llama = await getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: LlamaLogLevel.error, progressLogs: false });
+    llama = shared ?? (await getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: LlamaLogLevel.error, progressLogs: false }));
     signal?.throwIfAborted();
     try {
       model = await llama.loadModel({ modelPath, loadSignal: signal });
@@ -78,6 +80,6 @@ export async function measureTokensPerSecond({ modelPath, threads, tokens = 32, 
   } finally {
     await context?.dispose().catch(() => {});
     await model?.dispose().catch(() => {});
-    await llama?.dispose().catch(() => {});
+    if (!shared) await llama?.dispose().catch(() => {});
   }
 }

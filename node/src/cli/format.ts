@@ -1,5 +1,6 @@
 // Human-readable output of the read commands (`--json` prints the same data unformatted).
 import type { DaemonStatus } from "../daemon.ts";
+import type { InferenceStatus } from "../inference/inference-engine.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 
 export function formatStatus(s: DaemonStatus): string {
@@ -12,11 +13,21 @@ export function formatStatus(s: DaemonStatus): string {
     ["peer id", s.peerId ?? "-"],
     ["relay", relay],
     ["hardware", `${s.hardwareClass ?? "-"}, ${s.tokensPerSecond ?? 0} tokens/s measured`],
+    ["inference", s.inference ? formatBackend(s.inference) : "-"],
     ["conductor", s.conductor ? `pid ${s.conductor.pid ?? "-"}, ${s.conductor.restarts} restarts` : "-"],
     ["api", s.api ?? "-"],
     ["data dir", s.dataDir],
   ];
   return rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join("\n") + "\n";
+}
+
+const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+
+/** "cpu (gpu: auto: no GPU driver was found …; fix: …), RAM 18.2 GiB, 1 thread, 1 at once" */
+export function formatBackend(i: InferenceStatus): string {
+  const devices = i.gpu ? ` on ${i.gpu.devices.join(" + ") || "a GPU"} (${gib(i.gpu.vramTotalBytes)} VRAM, budget ${gib(i.gpuMemoryBudgetBytes)})` : "";
+  const why = `gpu: ${i.requested}: ${i.reason}${i.fix ? `; fix: ${i.fix}` : ""}`;
+  return `${i.backend}${devices} (${why}), RAM budget ${gib(i.memoryBudgetBytes)}, ${i.threads} thread${i.threads === 1 ? "" : "s"}, ${i.maxConcurrent} at once`;
 }
 
 /** What this node makes of a peer's claims: advertised (capped) speed, what it measured, shared keys. */

@@ -12,12 +12,14 @@
 //   text generated so far (empty when the request was still queued); it never throws for an abort.
 //   The request's sequence is disposed in every case, so its slot is free for the next request.
 // - unload(name) refuses with "busy" while the model serves requests (abort them, or wait for them).
-import { getLlama, LlamaLogLevel, type Llama } from "node-llama-cpp";
+import type { Llama } from "node-llama-cpp";
 import type { Logger } from "../log.ts";
 import { ConcurrencyGate } from "./concurrency-gate.ts";
+import { autoGpuBudgetBytes, planGpuLoad, type GpuModelNeed, type GpuPlan } from "./gpu-budget.ts";
 import { InferenceError } from "./inference-errors.ts";
 import type { GenerateRequest, GenerateResult, RegisteredModel } from "./inference-types.ts";
-import { estimateResidentBytes, LoadedModel, type ContextShape } from "./loaded-model.ts";
+import { openLlama, type BackendChoice, type OpenedLlama } from "./llama-backend.ts";
+import { estimateGpuNeed, estimateResidentBytes, LoadedModel, type ContextShape } from "./loaded-model.ts";
 import { checkGenerateRequest } from "./request-check.ts";
 
 export { freeCoreThreads } from "./thread-budget.ts";
@@ -35,6 +37,12 @@ export interface InferenceEngineOptions {
   maxQueued?: number;
   /** Tokens per request, prompt + generated (default 2048). */
   contextSize?: number;
+  /** llama.cpp opened on its backend (llama-backend.ts); default: opened here on the CPU. The engine owns it (dispose() frees it). */
+  opened?: OpenedLlama;
+  /** Layers offloaded per model on a GPU backend: as many as the VRAM budget holds, or at most N. */
+  gpuLayers?: "auto" | number;
+  /** VRAM all models may take together on a GPU backend (default: free VRAM at start less a margin). */
+  gpuMemoryBudgetBytes?: number;
   log: Logger;
 }
 
@@ -43,8 +51,18 @@ export interface LoadedModelInfo {
   sha256: string;
   /** Estimated bytes: file + a context per slot (an upper bound). */
   bytes: number;
+  /** Layers on the GPU (0 on the CPU backend) and their estimated VRAM. */
+  gpuLayers: number;
+  vramBytes: number;
   lastUsedMs: number;
   busy: boolean;
+}
+
+export interface InferenceStatus extends BackendChoice {
+  threads: number;
+  maxConcurrent: number;
+  memoryBudgetBytes: number;
+  gpuMemoryBudgetBytes: number;
 }
 
 export const defaultContextSize = 2048;
@@ -56,6 +74,7 @@ export class InferenceEngine {
   /** Serializes loads, unloads and evictions so that the budget's arithmetic holds. */
   #lock: Promise<unknown> = Promise.resolve();
   readonly #estimates = new Map<string, number>();
+  readonly #gpuNeeds = new Map<string, GpuModelNeed>();
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #shutdown = new AbortController();
   readonly #gate: ConcurrencyGate;
@@ -64,6 +83,10 @@ export class InferenceEngine {
 
   private constructor(
     private readonly llama: Llama,
+    /** The backend that serves, and why (llama-backend.ts). */
+    readonly backend: BackendChoice,
+    /** VRAM models may take on a GPU backend (0 on the CPU). */
+    readonly gpuBudgetBytes: number,
     private readonly opts: InferenceEngineOptions,
   ) {
     this.#shape = { contextSize: opts.contextSize ?? defaultContextSize, slots: opts.maxConcurrent, threads: opts.threads };
@@ -79,10 +102,19 @@ export class InferenceEngine {
     if (opts.maxQueued !== undefined) positive("maxQueued", opts.maxQueued, 0);
     if (opts.contextSize !== undefined) positive("contextSize", opts.contextSize, 64);
     if (typeof opts.memoryBudgetBytes !== "number" || !(opts.memoryBudgetBytes > 0)) throw new RangeError(`InferenceEngine: memoryBudgetBytes must be a positive number, got ${opts.memoryBudgetBytes}`);
-    // CPU only; never a build or a download at run time; llama.cpp's own logs only when they are errors.
-    const llama = await getLlama({ gpu: false, build: "never", maxThreads: opts.threads, logLevel: LlamaLogLevel.error, progressLogs: false });
-    opts.log.info({ threads: opts.threads, maxConcurrent: opts.maxConcurrent, memoryBudgetBytes: opts.memoryBudgetBytes, contextSize: opts.contextSize ?? defaultContextSize }, "inference engine ready");
-    return new InferenceEngine(llama, opts);
+    if (opts.gpuLayers !== undefined && opts.gpuLayers !== "auto") positive("gpuLayers", opts.gpuLayers, 0);
+    const { llama, choice } = opts.opened ?? (await openLlama("off", opts.threads, opts.log));
+    const gpuBudgetBytes = choice.gpu ? (opts.gpuMemoryBudgetBytes ?? autoGpuBudgetBytes(choice.gpu.vramFreeBytes)) : 0;
+    opts.log.info(
+      { backend: choice.backend, threads: opts.threads, maxConcurrent: opts.maxConcurrent, memoryBudgetBytes: opts.memoryBudgetBytes, gpuBudgetBytes, contextSize: opts.contextSize ?? defaultContextSize },
+      "inference engine ready",
+    );
+    return new InferenceEngine(llama, choice, gpuBudgetBytes, opts);
+  }
+
+  /** llama.cpp as this engine opened it (the capability probe measures tokens/s on it). */
+  get llamaInstance(): Llama {
+    return this.llama;
   }
 
   get threads(): number {
@@ -93,13 +125,32 @@ export class InferenceEngine {
     return this.#shape.contextSize;
   }
 
+  /** The backend, why, and the budgets this engine runs with (`ripple status`, the UI's Node page). */
+  describe(): InferenceStatus {
+    return {
+      ...this.backend,
+      threads: this.#shape.threads,
+      maxConcurrent: this.#gate.limit,
+      memoryBudgetBytes: this.opts.memoryBudgetBytes,
+      gpuMemoryBudgetBytes: this.gpuBudgetBytes,
+    };
+  }
+
   /** Requests running and waiting now, with their limits. */
   queueState(): { running: number; queued: number; maxConcurrent: number; maxQueued: number } {
     return { running: this.#gate.running, queued: this.#gate.queued, maxConcurrent: this.#gate.limit, maxQueued: this.#gate.maxQueued };
   }
 
   loaded(): LoadedModelInfo[] {
-    return [...this.#models.values()].map((m) => ({ name: m.name, sha256: m.registered.sha256, bytes: m.bytes, lastUsedMs: m.lastUsedMs, busy: m.active > 0 }));
+    return [...this.#models.values()].map((m) => ({
+      name: m.name,
+      sha256: m.registered.sha256,
+      bytes: m.bytes,
+      gpuLayers: m.budget.gpuLayers,
+      vramBytes: m.budget.vramBytes,
+      lastUsedMs: m.lastUsedMs,
+      busy: m.active > 0,
+    }));
   }
 
   /** Estimated bytes of a model once loaded here (file + maxConcurrent contexts of this engine's shape). */
@@ -230,7 +281,13 @@ export class InferenceEngine {
     this.#assertOpen();
     const existing = this.#models.get(registered.name);
     if (existing) return existing;
-    const need = await this.#estimate(registered);
+    // The GPU share first: it decides how much of the model stays in RAM.
+    const gpu = await this.#planGpu(registered);
+    for (const name of gpu.evict) {
+      const victim = this.#models.get(name);
+      if (victim && victim.active === 0) await this.#unloadNow(victim, `evicted from the GPU for ${registered.name}`);
+    }
+    const need = await this.#estimate(registered, gpu.gpuLayers);
     const budget = this.opts.memoryBudgetBytes;
     if (need > budget) {
       throw new InferenceError(
@@ -255,14 +312,35 @@ export class InferenceEngine {
       );
     }
     const t0 = performance.now();
-    const model = await LoadedModel.load(this.llama, registered, need, this.#shape, this.opts.log);
+    const model = await LoadedModel.load(this.llama, registered, { ramBytes: need, gpuLayers: gpu.gpuLayers, vramBytes: gpu.vramBytes }, this.#shape, this.opts.log);
     if (this.#disposed) {
       await model.dispose();
       throw this.#disposedError();
     }
     this.#models.set(registered.name, model);
-    this.opts.log.info({ model: registered.name, bytes: need, ms: Math.round(performance.now() - t0), chatWrapper: model.chatWrapperName }, "inference: model loaded");
+    this.opts.log.info(
+      { model: registered.name, bytes: need, backend: this.backend.backend, gpuLayers: gpu.gpuLayers, vramBytes: gpu.vramBytes, gpu: gpu.reason, ms: Math.round(performance.now() - t0), chatWrapper: model.chatWrapperName },
+      "inference: model loaded",
+    );
     return model;
+  }
+
+  /** How many of the model's layers go to the GPU (none on the CPU backend), and what to unload first. */
+  async #planGpu(registered: RegisteredModel): Promise<GpuPlan> {
+    if (!this.backend.gpu) return { gpuLayers: 0, vramBytes: 0, evict: [], reason: "CPU backend" };
+    let need = this.#gpuNeeds.get(registered.file);
+    if (!need) {
+      need = await estimateGpuNeed(this.llama, registered, this.#shape);
+      this.#gpuNeeds.set(registered.file, need);
+    }
+    const vram = await this.llama.getVramState();
+    return planGpuLoad({
+      need,
+      budgetBytes: this.gpuBudgetBytes,
+      cardFreeBytes: vram.free,
+      resident: [...this.#models.values()].filter((m) => m.budget.gpuLayers > 0).map((m) => ({ name: m.name, vramBytes: m.budget.vramBytes, lastUsedMs: m.lastUsedMs, busy: m.active > 0 })),
+      maxLayers: this.opts.gpuLayers ?? "auto",
+    });
   }
 
   async #unloadNow(model: LoadedModel, why: string): Promise<void> {
@@ -278,11 +356,11 @@ export class InferenceEngine {
     return sum;
   }
 
-  async #estimate(registered: RegisteredModel): Promise<number> {
-    const key = `${registered.file}\0${registered.bytes}`;
+  async #estimate(registered: RegisteredModel, gpuLayers = 0): Promise<number> {
+    const key = `${registered.file}\0${registered.bytes}\0${gpuLayers}`;
     let bytes = this.#estimates.get(key);
     if (bytes === undefined) {
-      bytes = await estimateResidentBytes(this.llama, registered, this.#shape);
+      bytes = await estimateResidentBytes(this.llama, registered, this.#shape, gpuLayers);
       this.#estimates.set(key, bytes);
     }
     return bytes;

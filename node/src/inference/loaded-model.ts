@@ -25,6 +25,7 @@ import {
   type Token,
 } from "node-llama-cpp";
 import type { Logger } from "../log.ts";
+import type { GpuModelNeed } from "./gpu-budget.ts";
 import { InferenceError } from "./inference-errors.ts";
 import type { ChatMessage, FinishReason, GenerateRequest, GenerateResult, RegisteredModel } from "./inference-types.ts";
 
@@ -39,25 +40,46 @@ export interface ContextShape {
 /** Recent tokens the repeat penalty looks at (llama.cpp's default window). */
 const repeatPenaltyWindow = 64;
 
-/**
- * Bytes a model may take once loaded: its file (weights are mmapped and end up resident) plus
- * node-llama-cpp's estimate of a context (KV cache, compute and output buffers) for every slot. The
- * estimate is an upper bound (it counts buffers that are allocated but mostly never touched), which
- * is the safe side for a budget.
- */
-export async function estimateResidentBytes(llama: Llama, model: RegisteredModel, shape: Pick<ContextShape, "contextSize" | "slots">): Promise<number> {
+/** node-llama-cpp's reading of a GGUF's header: the figures both memory budgets are computed from. */
+async function insightsOf(llama: Llama, model: RegisteredModel): Promise<GgufInsights> {
   if (!existsSync(model.file)) throw missingFile(model);
   try {
-    const insights = await GgufInsights.from(await readGgufFileInfo(model.file, { readTensorInfo: true, logWarnings: false }), llama);
-    const context = await insights.estimateContextResourceRequirementsV2({ contextSize: shape.contextSize, sequences: 1, modelGpuLayers: 0 });
-    return model.bytes + shape.slots * Math.ceil(context.cpuRam);
+    return await GgufInsights.from(await readGgufFileInfo(model.file, { readTensorInfo: true, logWarnings: false }), llama);
   } catch (cause) {
     throw new InferenceError("failed", `cannot read the GGUF header of model ${model.name} (${model.file}): ${(cause as Error).message}`, "check that the file is a complete GGUF file (re-run `npm run setup` for pinned models)", { cause });
   }
 }
 
+/**
+ * Bytes of RAM a model may take once loaded with `gpuLayers` on the GPU: its file (weights are mmapped
+ * and end up resident) plus node-llama-cpp's estimate of a context (KV cache, compute and output
+ * buffers) for every slot. The estimate is an upper bound (it counts buffers that are allocated but
+ * mostly never touched), which is the safe side for a budget.
+ */
+export async function estimateResidentBytes(llama: Llama, model: RegisteredModel, shape: Pick<ContextShape, "contextSize" | "slots">, gpuLayers = 0): Promise<number> {
+  const insights = await insightsOf(llama, model);
+  const context = await insights.estimateContextResourceRequirementsV2({ contextSize: shape.contextSize, sequences: 1, modelGpuLayers: gpuLayers });
+  return model.bytes + shape.slots * Math.ceil(context.cpuRam);
+}
+
+/** What the VRAM budget needs to know of a model (gpu-budget.ts): its layers and its VRAM fully offloaded. */
+export async function estimateGpuNeed(llama: Llama, model: RegisteredModel, shape: Pick<ContextShape, "contextSize" | "slots">): Promise<GpuModelNeed> {
+  const insights = await insightsOf(llama, model);
+  const totalLayers = insights.totalLayers;
+  const weights = await insights.estimateModelResourceRequirementsV2({ gpuLayers: totalLayers });
+  const context = await insights.estimateContextResourceRequirementsV2({ contextSize: shape.contextSize, sequences: 1, modelGpuLayers: totalLayers });
+  return { name: model.name, totalLayers, fullVramBytes: Math.ceil(weights.gpuVram + shape.slots * context.gpuVram) };
+}
+
 function missingFile(model: RegisteredModel): InferenceError {
   return new InferenceError("model_not_found", `model ${model.name} is registered but its file ${model.file} does not exist`, "re-run `npm run setup` or register the model again");
+}
+
+/** The share of the RAM and VRAM budgets a model was loaded with. */
+export interface LoadBudget {
+  ramBytes: number;
+  gpuLayers: number;
+  vramBytes: number;
 }
 
 export class LoadedModel {
@@ -71,8 +93,8 @@ export class LoadedModel {
 
   private constructor(
     readonly registered: RegisteredModel,
-    /** Estimated bytes (file + a context per slot), the figure the memory budget counts. */
-    readonly bytes: number,
+    /** What the memory budgets count for it: RAM (file + a context per slot), layers and VRAM on the GPU. */
+    readonly budget: LoadBudget,
     private readonly model: LlamaModel,
     first: LlamaContext,
     private readonly shape: ContextShape,
@@ -83,16 +105,16 @@ export class LoadedModel {
     this.#idle = [first];
   }
 
-  static async load(llama: Llama, registered: RegisteredModel, bytes: number, shape: ContextShape, log: Logger): Promise<LoadedModel> {
+  static async load(llama: Llama, registered: RegisteredModel, budget: LoadBudget, shape: ContextShape, log: Logger): Promise<LoadedModel> {
     if (!existsSync(registered.file)) throw missingFile(registered);
     let model: LlamaModel | undefined;
     try {
-      model = await llama.loadModel({ modelPath: registered.file });
+      model = await llama.loadModel({ modelPath: registered.file, gpuLayers: budget.gpuLayers });
       // The first context is made now: the slowest one (~230 ms for Qwen 0.5B), and proof that it fits.
       const first = await model.createContext({ contextSize: shape.contextSize, sequences: 1, threads: shape.threads });
       // The model's own template (ChatML for Qwen and the tiny test model), resolved once per load.
       const chatWrapper = resolveChatWrapper(model);
-      return new LoadedModel(registered, bytes, model, first, shape, chatWrapper, log);
+      return new LoadedModel(registered, budget, model, first, shape, chatWrapper, log);
     } catch (cause) {
       await model?.dispose().catch(() => {});
       throw new InferenceError("failed", `cannot load model ${registered.name} from ${registered.file}: ${(cause as Error).message}`, "check that the file is a complete GGUF file that llama.cpp supports, and that the machine has the memory for it", { cause });
@@ -116,6 +138,11 @@ export class LoadedModel {
     } catch (cause) {
       throw new InferenceError("failed", `cannot create another context for model ${this.name}: ${(cause as Error).message}`, "lower the node's max concurrent requests or context size, or free memory", { cause });
     }
+  }
+
+  /** Estimated RAM bytes, the figure the RAM budget counts. */
+  get bytes(): number {
+    return this.budget.ramBytes;
   }
 
   get name(): string {

@@ -10,9 +10,9 @@ import type { Logger } from "../log.ts";
 import { loadInferencePolicy, type InferencePolicy } from "../moe/inference-policy.ts";
 import { freeCoreThreads, InferenceEngine } from "./inference-engine.ts";
 import { InferenceError } from "./inference-errors.ts";
+import { openLlama } from "./llama-backend.ts";
+import { resolveBudgets } from "./machine-budgets.ts";
 import { ModelStore, modelRefs } from "./model-store.ts";
-
-const GIB = 2 ** 30;
 
 export interface NodeInferenceOptions {
   dataDir: string;
@@ -44,15 +44,23 @@ export class NodeInference {
     const store = await ModelStore.open({ dataDir: opts.dataDir, modelsDir: opts.modelsDir ?? defaultModelsDir(), log });
     const { inference } = computePolicy;
     const threads = inference.threads === "auto" ? freeCoreThreads() : inference.threads;
+    const opened = await openLlama(inference.gpu, threads, log);
+    const budgets = await resolveBudgets(inference, opened.choice);
     const engine = await InferenceEngine.create({
       resolveModel: (name) => store.get(name),
       threads,
-      memoryBudgetBytes: inference.memory_budget_gb * GIB,
-      maxConcurrent: inference.max_concurrent,
+      memoryBudgetBytes: budgets.memoryBudgetBytes,
+      maxConcurrent: budgets.maxConcurrent,
       maxQueued: inference.max_queue,
+      opened,
+      gpuLayers: inference.gpu_layers,
+      gpuMemoryBudgetBytes: budgets.gpuMemoryBudgetBytes,
       log,
     });
-    log.info({ step: "inference", computePolicy: live.file, models: store.list().map((m) => m.name), threads, maxConcurrent: inference.max_concurrent }, "inference ready");
+    log.info(
+      { step: "inference", computePolicy: live.file, models: store.list().map((m) => m.name), backend: opened.choice.backend, threads, ...budgets },
+      "inference ready",
+    );
     return new NodeInference(store, engine, live, inferencePolicy);
   }
 

@@ -13,12 +13,26 @@ export const defaultComputePolicyFile = join(repoRoot, "manifests", "distributed
 /** Holochain agent keys as the CLI and logs print them: "u" + base64url of 39 bytes. */
 const agentKeyText = z.string().regex(/^uhCAk[A-Za-z0-9_-]{48}$/, 'an agent key as `ripple status` prints it ("uhCAk…", 53 characters)');
 
+/** `inference.gpu`: the backends node-llama-cpp ships, and off (CPU only). */
+export const gpuPreferences = ["auto", "cuda", "vulkan", "metal", "off"] as const;
+export type GpuPreference = (typeof gpuPreferences)[number];
+
+const autoOr = <T extends z.ZodType>(n: T) => z.union([z.literal("auto"), n], { error: '"auto" or a number in range' });
+
 export const computePolicySchema = z.strictObject({
   version: z.literal(1),
   inference: z.strictObject({
-    threads: z.union([z.literal("auto"), z.number().int().min(1).max(256)]),
-    memory_budget_gb: z.number().gt(0).max(4096),
-    max_concurrent: z.number().int().min(1).max(64),
+    /** Which llama.cpp backend serves: the best that loads here (auto), one named, or the CPU (off). */
+    gpu: z.enum(gpuPreferences, { error: `one of ${gpuPreferences.join(", ")}` }).default("auto"),
+    /** Layers offloaded to the GPU: as many as the VRAM budget holds (auto), or at most N. */
+    gpu_layers: z.union([z.literal("auto"), z.number().int().min(0).max(1024)], { error: 'auto or a whole number of layers (0..1024)' }).default("auto"),
+    /** VRAM models may take: the card's free VRAM at start minus a margin (auto), or GB. */
+    gpu_memory_budget_gb: autoOr(z.number().gt(0).max(4096)).default("auto"),
+    threads: autoOr(z.number().int().min(1).max(256)),
+    /** RAM models may take: the machine's available memory at start minus a margin (auto), or GB. */
+    memory_budget_gb: autoOr(z.number().gt(0).max(4096)),
+    /** Generations at once: 1 on a CPU, from the VRAM budget on a GPU (auto), or N. */
+    max_concurrent: autoOr(z.number().int().min(1).max(64)),
     max_queue: z.number().int().min(0).max(1024),
   }),
   worker: z.strictObject({

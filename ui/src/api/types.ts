@@ -65,6 +65,7 @@ export interface DaemonStatus {
   conductor: { pid: number | null; restarts: number } | null;
   livenessWindowMs: number | null;
   mesh: { state: MeshState; knownAgents: number; visibleNodes: number; onlineNodes: number };
+  inference: InferenceStatus | null;
 }
 
 export interface LocalModel {
@@ -205,9 +206,32 @@ export type ApiEvent =
   | { type: "moe:job-progress"; trace_id: string; event: MoeEvent }
   | { type: string; [key: string]: unknown };
 
+export type GpuPreference = "auto" | "cuda" | "vulkan" | "metal" | "off";
+
+/** The llama.cpp backend that serves on this node, why, and the budgets it runs with. */
+export interface InferenceStatus {
+  backend: "cuda" | "vulkan" | "metal" | "cpu";
+  requested: GpuPreference;
+  reason: string;
+  fix: string | null;
+  gpu: { devices: string[]; vramTotalBytes: number; vramFreeBytes: number } | null;
+  threads: number;
+  maxConcurrent: number;
+  memoryBudgetBytes: number;
+  gpuMemoryBudgetBytes: number;
+}
+
 export interface ComputePolicy {
   version: number;
-  inference: { threads: "auto" | number; memory_budget_gb: number; max_concurrent: number; max_queue: number };
+  inference: {
+    gpu: GpuPreference;
+    gpu_layers: "auto" | number;
+    gpu_memory_budget_gb: "auto" | number;
+    threads: "auto" | number;
+    memory_budget_gb: "auto" | number;
+    max_concurrent: "auto" | number;
+    max_queue: number;
+  };
   worker: {
     serve_assigned_jobs: boolean;
     allowed_models: string[];

@@ -19,7 +19,8 @@ export function PolicyView(props: { policies: Policies }) {
             ["Models", compute.worker.allowed_models.includes("*") ? "every registered model" : compute.worker.allowed_models.join(", ")],
             ["Max tokens per job", String(compute.worker.max_tokens)],
             ["Threads", String(compute.inference.threads)],
-            ["Memory budget", `${compute.inference.memory_budget_gb} GB`],
+            ["GPU", `${compute.inference.gpu}, layers ${compute.inference.gpu_layers}, VRAM budget ${gbOrAuto(compute.inference.gpu_memory_budget_gb)}`],
+            ["Memory budget", gbOrAuto(compute.inference.memory_budget_gb)],
             ["Concurrency / queue", `${compute.inference.max_concurrent} / ${compute.inference.max_queue}`],
           ]}
         />
@@ -60,3 +61,5 @@ export function PolicyView(props: { policies: Policies }) {
     </div>
   );
 }
+
+const gbOrAuto = (v: "auto" | number) => (v === "auto" ? "auto (from this machine)" : `${v} GB`);

@@ -1,0 +1,191 @@
+// `npm run bench:gpu`: inference on this machine's GPU, through the engine and bare node-llama-cpp
+// side by side on the same backend and model. On a machine without a GPU it says so and exits 0.
+//
+// Per model (default: the pinned Qwen 0.5B; `RIPPLE_GPU_BENCH_MODELS=a.gguf,b.gguf` for others, e.g.
+// the random-weight 0.5B- and 7B-shape models ../shared/gpu-kit generates on a GPU machine):
+// - decode tok/s of 128 greedy tokens: the engine ÷ bare node-llama-cpp (target ≥ 0.95);
+// - prompt tok/s of a 512-token prompt (bare);
+// - aggregate tok/s of 8 requests at once: through the engine (8 slots), and bare as one context of
+//   8 sequences against 8 one-sequence contexts (which way the engine should batch on this backend);
+// - the share of the memory-bandwidth ceiling: decode tok/s × bytes read per token (≈ the weights)
+//   ÷ the card's bandwidth (`RIPPLE_GPU_BANDWIDTH_GBPS`, else a table of known cards).
+// Each figure is the median of RIPPLE_GPU_BENCH_RUNS (default 3) after a warm-up. RIPPLE_GPU_BENCH_ON_CPU=1
+// runs it all on the CPU (to check the script before a GPU run); RIPPLE_GPU_BENCH_BACKEND picks one.
+import { statSync } from "node:fs";
+import { basename, join } from "node:path";
+import { pino } from "pino";
+import { LlamaCompletion, type LlamaModel } from "node-llama-cpp";
+import { modelsDir, versionsFile } from "../setup/paths.mjs";
+import { loadVersions } from "../src/config/toolchain.ts";
+import { InferenceEngine } from "../src/inference/inference-engine.ts";
+import type { RegisteredModel } from "../src/inference/inference-types.ts";
+import { openLlama, type BackendChoice } from "../src/inference/llama-backend.ts";
+
+const log = pino({ level: process.env.RIPPLE_LOG_LEVEL ?? "warn" });
+const runs = Number(process.env.RIPPLE_GPU_BENCH_RUNS ?? 3);
+const decodeTokens = 128;
+const slots = 8;
+const contextSize = 2048;
+const threads = Number(process.env.RIPPLE_GPU_BENCH_THREADS ?? 4);
+
+/** Memory bandwidth (GB/s) of cards by a part of their name. */
+const knownBandwidthGbps: Array<[RegExp, number]> = [
+  [/H200/i, 4800],
+  [/H100.*(SXM|HBM3)/i, 3350],
+  [/H100/i, 2000],
+  [/A100.*80/i, 2039],
+  [/A100/i, 1555],
+  [/L40S?/i, 864],
+  [/RTX 4090/i, 1008],
+  [/RTX 3090/i, 936],
+  [/RTX 4080/i, 717],
+];
+
+const median = (v: number[]) => {
+  const s = [...v].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
+
+function benchModels(): RegisteredModel[] {
+  const paths = process.env.RIPPLE_GPU_BENCH_MODELS?.split(",").filter(Boolean);
+  if (paths?.length) return paths.map((file) => ({ name: basename(file, ".gguf"), file, sha256: "", bytes: statSync(file).size }));
+  const pinned = loadVersions(versionsFile).models.default;
+  return [{ name: pinned.name, file: join(modelsDir(), pinned.file), sha256: pinned.sha256, bytes: pinned.bytes! }];
+}
+
+function bandwidthGbps(choice: BackendChoice): number | null {
+  const fromEnv = Number(process.env.RIPPLE_GPU_BANDWIDTH_GBPS);
+  if (fromEnv > 0) return fromEnv;
+  const name = choice.gpu?.devices.join(" ") ?? "";
+  return knownBandwidthGbps.find(([re]) => re.test(name))?.[1] ?? null;
+}
+
+/** A prompt of about `n` tokens for this model. */
+function promptOf(model: LlamaModel, n: number): string {
+  let text = "";
+  while (model.tokenize(text).length < n) text += "The quick brown fox jumps over the lazy dog while the cat sleeps. ";
+  return model.detokenize(model.tokenize(text).slice(0, n));
+}
+
+/** Bare node-llama-cpp: decode tok/s (first token to last) and prompt tok/s, on one sequence. */
+async function bareSingle(model: LlamaModel, prompt: string, decodeSteps = decodeTokens): Promise<{ decode: number; prompt: number }> {
+  const context = await model.createContext({ contextSize, sequences: 1, threads });
+  try {
+    const sequence = context.getSequence();
+    const tokens = model.tokenize(prompt);
+    const t0 = performance.now();
+    let first = 0;
+    let n = 0;
+    for await (const _ of sequence.evaluate(tokens, { temperature: 0 })) {
+      if (n === 0) first = performance.now();
+      if (++n > decodeSteps) break;
+    }
+    const end = performance.now();
+    return { decode: (n - 1) / ((end - first) / 1000), prompt: tokens.length / ((first - t0) / 1000) };
+  } finally {
+    await context.dispose();
+  }
+}
+
+/** Bare node-llama-cpp, `slots` requests decoding together: one context of N sequences, or N contexts. */
+async function bareAggregate(model: LlamaModel, prompt: string, shared: boolean): Promise<number> {
+  const contexts = shared
+    ? [await model.createContext({ contextSize: contextSize * slots, sequences: slots, threads })]
+    : await Promise.all(Array.from({ length: slots }, () => model.createContext({ contextSize, sequences: 1, threads })));
+  try {
+    const sequences = Array.from({ length: slots }, (_, i) => contexts[shared ? 0 : i]!.getSequence());
+    const t0 = performance.now();
+    const counts = await Promise.all(
+      sequences.map(async (sequence) => {
+        const completion = new LlamaCompletion({ contextSequence: sequence });
+        let n = 0;
+        await completion.generateCompletion(prompt, { maxTokens: decodeTokens, temperature: 0, onToken: (t) => void (n += t.length) });
+        return n;
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0) / ((performance.now() - t0) / 1000);
+  } finally {
+    for (const c of contexts) await c.dispose();
+  }
+}
+
+/** The engine on its own llama.cpp of the same backend (an engine disposes the llama it is given). */
+async function engineFigures(requested: BackendChoice["requested"], model: RegisteredModel, prompt: string): Promise<{ decode: number; aggregate: number }> {
+  const opened = await openLlama(requested, threads, log);
+  const engine = await InferenceEngine.create({ resolveModel: () => model, threads, maxConcurrent: slots, memoryBudgetBytes: 512 * 2 ** 30, contextSize, opened, log });
+  const ask = () => engine.generate({ model: model.name, prompt: { kind: "completion", text: prompt }, maxTokens: decodeTokens, sampling: { temperature: 0 } });
+  try {
+    await ask(); // warm-up (and the load)
+    const decode: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const r = await ask();
+      if (r.firstTokenMs === null || r.tokens < 2) throw new Error(`the engine generated ${r.tokens} tokens on ${model.name}`);
+      decode.push((r.tokens - 1) / ((r.latencyMs - r.firstTokenMs) / 1000));
+    }
+    const t0 = performance.now();
+    const all = await Promise.all(Array.from({ length: slots }, ask));
+    const aggregate = all.reduce((sum, r) => sum + r.tokens, 0) / ((performance.now() - t0) / 1000);
+    return { decode: median(decode), aggregate };
+  } finally {
+    await engine.dispose().catch(() => {});
+  }
+}
+
+async function main(): Promise<void> {
+  const opened = await openLlama((process.env.RIPPLE_GPU_BENCH_BACKEND as "auto") ?? "auto", threads, log);
+  const { choice } = opened;
+  // RIPPLE_GPU_BENCH_ON_CPU=1 runs the same measurements on the CPU: a check of this script before a GPU run.
+  if (!choice.gpu && process.env.RIPPLE_GPU_BENCH_ON_CPU !== "1") {
+    console.log(`gpu-bench: no GPU: ${choice.reason}. Nothing to measure on this machine (the CPU path is in \`npm run bench\`).`);
+    await opened.llama.dispose();
+    return;
+  }
+  const bandwidth = bandwidthGbps(choice);
+  const gpu = choice.gpu ?? { devices: ["none (CPU check run)"], vramTotalBytes: 0, vramFreeBytes: 0 };
+  console.log(`gpu-bench: backend ${choice.backend} on ${gpu.devices.join(" + ")}, VRAM ${round(gpu.vramTotalBytes / 2 ** 30)} GiB (${round(gpu.vramFreeBytes / 2 ** 30)} free), bandwidth ${bandwidth ?? "unknown"} GB/s, ${runs} runs, ${threads} CPU threads`);
+  const rows: Array<Record<string, number | string | null>> = [];
+  for (const model of benchModels()) {
+    const bare = await opened.llama.loadModel({ modelPath: model.file, gpuLayers: "max" });
+    let prompt512: string, shortPrompt: string;
+    const single: Array<{ decode: number; prompt: number }> = [];
+    const promptRuns: number[] = [];
+    let sharedAgg: number, perSlotAgg: number;
+    try {
+      prompt512 = promptOf(bare, 512);
+      shortPrompt = promptOf(bare, 16);
+      await bareSingle(bare, shortPrompt); // warm-up
+      for (let i = 0; i < runs; i++) single.push(await bareSingle(bare, shortPrompt));
+      for (let i = 0; i < runs; i++) promptRuns.push((await bareSingle(bare, prompt512, 2)).prompt);
+      sharedAgg = await bareAggregate(bare, shortPrompt, true);
+      perSlotAgg = await bareAggregate(bare, shortPrompt, false);
+    } finally {
+      await bare.dispose();
+    }
+    const bareDecode = median(single.map((s) => s.decode));
+    const promptTps = median(promptRuns);
+    const engine = await engineFigures(choice.requested, model, shortPrompt);
+    const ceiling = bandwidth ? (bandwidth * 1e9) / model.bytes : null;
+    const row = {
+      model: model.name,
+      "file MiB": round(model.bytes / 2 ** 20, 0),
+      "bare decode tok/s": round(bareDecode),
+      "engine decode tok/s": round(engine.decode),
+      "engine ÷ bare": round(engine.decode / bareDecode, 2),
+      "prompt tok/s (512)": round(promptTps, 0),
+      [`engine ${slots} slots tok/s`]: round(engine.aggregate),
+      [`engine ${slots} slots ÷ 1`]: round(engine.aggregate / engine.decode, 2),
+      [`bare 1 ctx × ${slots} seq tok/s`]: round(sharedAgg),
+      [`bare ${slots} ctx tok/s`]: round(perSlotAgg),
+      "bandwidth ceiling tok/s": ceiling ? round(ceiling, 0) : null,
+      "share of ceiling": ceiling ? `${round((engine.decode / ceiling) * 100, 0)}%` : "unknown bandwidth",
+    };
+    rows.push(row);
+    console.log(JSON.stringify(row));
+  }
+  console.table(rows);
+  await opened.llama.dispose();
+}
+
+await main();

@@ -1,0 +1,181 @@
+// The GPU half of inference without a GPU (this machine and CI have none):
+// - the VRAM budget (gpu-budget.ts) over node-llama-cpp's own figures for the pinned Qwen and Gemma
+//   files: which models go to the GPU, partial offload, eviction order, the card's free VRAM as a cap;
+// - the backend choice: `gpu: auto`, `off` and a named backend all serve on the CPU here, with the
+//   reason and the fix; a bad `gpu` value is a manifest error naming file, key and allowed values;
+//   `npm run bench:gpu` says "no GPU" and exits 0;
+// - the `auto` budgets resolved from the machine.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { modelsDir, repoRoot, versionsFile } from "../setup/paths.mjs";
+import { loadVersions } from "../src/config/toolchain.ts";
+import { autoGpuBudgetBytes, planGpuLoad, vramForLayers, type GpuModelNeed, type GpuResident } from "../src/inference/gpu-budget.ts";
+import { InferenceEngine } from "../src/inference/inference-engine.ts";
+import type { RegisteredModel } from "../src/inference/inference-types.ts";
+import { openLlama, type OpenedLlama } from "../src/inference/llama-backend.ts";
+import { estimateGpuNeed } from "../src/inference/loaded-model.ts";
+import { autoMaxConcurrent, autoMemoryBudgetBytes, resolveBudgets } from "../src/inference/machine-budgets.ts";
+import { defaultComputePolicyFile, loadComputePolicy } from "../src/jobs/compute-policy.ts";
+
+const silent = pino({ level: "silent" });
+const MIB = 2 ** 20;
+const GIB = 2 ** 30;
+const versions = loadVersions(versionsFile);
+const registered = (key: "default" | "gemma"): RegisteredModel => {
+  const m = versions.models[key]!;
+  return { name: m.name, file: join(modelsDir(), m.file), sha256: m.sha256, bytes: m.bytes! };
+};
+
+let cpu: OpenedLlama;
+let qwen: GpuModelNeed;
+let gemma: GpuModelNeed;
+
+beforeAll(async () => {
+  cpu = await openLlama("off", 1, silent);
+  // node-llama-cpp computes these from the GGUF's tensors: the same figures on a machine without a GPU.
+  const shape = { contextSize: 2048, slots: 2 };
+  [qwen, gemma] = await Promise.all([estimateGpuNeed(cpu.llama, registered("default"), shape), estimateGpuNeed(cpu.llama, registered("gemma"), shape)]);
+}, 60_000);
+afterAll(async () => {
+  await cpu?.llama.dispose();
+});
+
+const resident = (need: GpuModelNeed, lastUsedMs: number, busy = false): GpuResident => ({ name: need.name, vramBytes: need.fullVramBytes, lastUsedMs, busy });
+
+describe("the VRAM budget over node-llama-cpp's figures", () => {
+  it("reads layers and a full-offload VRAM figure from the real GGUF files", () => {
+    expect(qwen.totalLayers).toBe(25); // 24 blocks + the output layer
+    expect(gemma.totalLayers).toBe(19);
+    // Weights dominate: Qwen 0.5B Q4_K_M is a 491 MB file, and 2 contexts of 2048 tokens add their KV.
+    expect(qwen.fullVramBytes).toBeGreaterThan(300 * MIB);
+    expect(qwen.fullVramBytes).toBeLessThan(1.5 * GIB);
+    expect(gemma.fullVramBytes).toBeLessThan(qwen.fullVramBytes);
+    console.log(`[gpu-budget] qwen ${qwen.totalLayers} layers ${Math.round(qwen.fullVramBytes / MIB)} MiB; gemma ${gemma.totalLayers} layers ${Math.round(gemma.fullVramBytes / MIB)} MiB`);
+  });
+
+  it("puts a whole model on the GPU when the budget and the card have room", () => {
+    const plan = planGpuLoad({ need: qwen, budgetBytes: 8 * GIB, cardFreeBytes: 8 * GIB, resident: [resident(gemma, 1)], maxLayers: "auto" });
+    expect(plan).toMatchObject({ gpuLayers: qwen.totalLayers, vramBytes: qwen.fullVramBytes, evict: [] });
+  });
+
+  it("unloads idle models least recently used first, and only as many as needed", () => {
+    const other = { ...gemma, name: "gemma-b" };
+    const budget = qwen.fullVramBytes + gemma.fullVramBytes + 10 * MIB; // room for qwen once one gemma goes
+    const plan = planGpuLoad({ need: qwen, budgetBytes: budget, cardFreeBytes: 80 * GIB, resident: [resident(gemma, 200), resident(other, 100)], maxLayers: "auto" });
+    expect(plan.evict).toEqual(["gemma-b"]);
+    expect(plan.gpuLayers).toBe(qwen.totalLayers);
+  });
+
+  it("never unloads a busy model: the new one is partially offloaded into what is left", () => {
+    const budget = gemma.fullVramBytes + Math.floor(qwen.fullVramBytes / 2);
+    const plan = planGpuLoad({ need: qwen, budgetBytes: budget, cardFreeBytes: 80 * GIB, resident: [resident(gemma, 1, true)], maxLayers: "auto" });
+    expect(plan.evict).toEqual([]);
+    expect(plan.gpuLayers).toBeGreaterThan(0);
+    expect(plan.gpuLayers).toBeLessThan(qwen.totalLayers);
+    expect(plan.vramBytes).toBeLessThanOrEqual(budget - gemma.fullVramBytes);
+    // The most layers that fit: one more would not.
+    expect(vramForLayers(qwen, plan.gpuLayers + 1)).toBeGreaterThan(budget - gemma.fullVramBytes);
+    expect(plan.reason).toMatch(/layers fit .*the rest run on the CPU/);
+  });
+
+  it("a model bigger than the whole budget takes all of it, after every idle model is unloaded", () => {
+    const budget = Math.floor(qwen.fullVramBytes * 0.6);
+    const small = { ...gemma, fullVramBytes: 50 * MIB };
+    const plan = planGpuLoad({ need: qwen, budgetBytes: budget, cardFreeBytes: 80 * GIB, resident: [resident(small, 5)], maxLayers: "auto" });
+    expect(plan.evict).toEqual([small.name]);
+    expect(plan.gpuLayers).toBe(Math.floor(budget / (qwen.fullVramBytes / qwen.totalLayers)));
+  });
+
+  it("never asks for more than the card has free, whatever the budget says", () => {
+    const cardFree = Math.floor(qwen.fullVramBytes / 3);
+    const plan = planGpuLoad({ need: qwen, budgetBytes: 100 * GIB, cardFreeBytes: cardFree, resident: [], maxLayers: "auto" });
+    expect(plan.vramBytes).toBeLessThanOrEqual(cardFree);
+    expect(plan.gpuLayers).toBeGreaterThan(0);
+  });
+
+  it("gpu_layers caps the layers; 0 keeps the model on the CPU; nothing fitting evicts nothing", () => {
+    expect(planGpuLoad({ need: qwen, budgetBytes: 8 * GIB, cardFreeBytes: 8 * GIB, resident: [], maxLayers: 10 })).toMatchObject({ gpuLayers: 10, vramBytes: vramForLayers(qwen, 10) });
+    expect(planGpuLoad({ need: qwen, budgetBytes: 8 * GIB, cardFreeBytes: 8 * GIB, resident: [resident(gemma, 1)], maxLayers: 0 })).toMatchObject({ gpuLayers: 0, evict: [] });
+    const tiny = planGpuLoad({ need: qwen, budgetBytes: 1 * MIB, cardFreeBytes: 8 * GIB, resident: [], maxLayers: "auto" });
+    expect(tiny).toMatchObject({ gpuLayers: 0, vramBytes: 0, evict: [] });
+    expect(tiny.reason).toMatch(/no layer fits/);
+  });
+
+  it("auto budgets: VRAM less 10% (at least 512 MiB), RAM less max(1.5 GiB, 15%), slots from VRAM", () => {
+    expect(autoGpuBudgetBytes(80 * GIB)).toBe(72 * GIB);
+    expect(autoGpuBudgetBytes(2 * GIB)).toBe(1.5 * GIB);
+    expect(autoGpuBudgetBytes(100 * MIB)).toBe(0);
+    expect(autoMemoryBudgetBytes(100 * GIB)).toBe(85 * GIB);
+    expect(autoMemoryBudgetBytes(4 * GIB)).toBe(2.5 * GIB);
+    expect(autoMemoryBudgetBytes(1 * GIB)).toBe(512 * MIB);
+    const gpu = { ...cpu.choice, backend: "vulkan" as const, gpu: { devices: ["H200"], vramTotalBytes: 140 * GIB, vramFreeBytes: 139 * GIB } };
+    expect(autoMaxConcurrent(cpu.choice, 0)).toBe(1);
+    expect(autoMaxConcurrent(gpu, 120 * GIB)).toBe(8);
+    expect(autoMaxConcurrent(gpu, 5 * GIB)).toBe(2);
+    expect(autoMaxConcurrent(gpu, 1 * GIB)).toBe(1);
+  });
+});
+
+describe("the backend choice on a machine without a GPU", () => {
+  it("auto and a named backend fall back to the CPU with the reason and the fix; off says it was asked", async () => {
+    expect(cpu.choice).toEqual({ backend: "cpu", requested: "off", reason: "inference.gpu is off in the compute policy", fix: null, gpu: null });
+    for (const requested of ["auto", "cuda"] as const) {
+      const opened = await openLlama(requested, 1, silent);
+      try {
+        expect(opened.llama.gpu).toBe(false);
+        expect(opened.choice).toMatchObject({ backend: "cpu", requested, gpu: null });
+        expect(opened.choice.reason).toMatch(requested === "auto" ? /no GPU driver was found/ : /inference\.gpu is cuda, but no cuda driver/);
+        expect(opened.choice.fix).toMatch(/install the GPU's driver/);
+      } finally {
+        await opened.llama.dispose();
+      }
+    }
+  }, 120_000);
+
+  it("an engine on the CPU backend loads every layer on the CPU, serves, and describes itself", async () => {
+    const policy = loadComputePolicy(defaultComputePolicyFile).inference;
+    const budgets = await resolveBudgets(policy, cpu.choice);
+    expect(budgets.maxConcurrent).toBe(1);
+    expect(budgets.gpuMemoryBudgetBytes).toBe(0);
+    const engine = await InferenceEngine.create({ resolveModel: () => registered("gemma"), threads: 1, maxConcurrent: 1, memoryBudgetBytes: budgets.memoryBudgetBytes, opened: await openLlama("off", 1, silent), log: silent });
+    try {
+      const r = await engine.generate({ model: "gemma", prompt: { kind: "completion", text: "1, 2, 3," }, maxTokens: 4, sampling: { temperature: 0 } });
+      expect(r.tokens).toBeGreaterThan(0);
+      expect(engine.loaded()[0]).toMatchObject({ gpuLayers: 0, vramBytes: 0 });
+      expect(engine.describe()).toMatchObject({ backend: "cpu", requested: "off", threads: 1, maxConcurrent: 1, gpuMemoryBudgetBytes: 0 });
+    } finally {
+      await engine.dispose();
+    }
+  }, 120_000);
+});
+
+describe("npm run bench:gpu", () => {
+  it("says there is no GPU here, and why, and exits 0", () => {
+    const r = spawnSync("npm", ["run", "--silent", "bench:gpu"], { cwd: repoRoot, encoding: "utf8", timeout: 240_000, env: { ...process.env, RIPPLE_LOG_LEVEL: "error" } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/gpu-bench: no GPU: no GPU driver was found/);
+  }, 300_000);
+});
+
+describe("the compute policy's GPU keys", () => {
+  const tmp = mkdtempSync("/tmp/rm-gpu-policy-");
+  const withInference = (line: string) => {
+    const file = join(tmp, `${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(file, readFileSync(defaultComputePolicyFile, "utf8").replace(/^  gpu: auto$/m, line));
+    return file;
+  };
+
+  it("ships auto everywhere, and accepts off and a layer count", () => {
+    const shipped = loadComputePolicy(defaultComputePolicyFile).inference;
+    expect(shipped).toMatchObject({ gpu: "auto", gpu_layers: "auto", gpu_memory_budget_gb: "auto", memory_budget_gb: "auto", max_concurrent: "auto" });
+    expect(loadComputePolicy(withInference("  gpu: off\n  # layers")).inference.gpu).toBe("off");
+  });
+
+  it("names the file, the key and the allowed values of a bad gpu value", () => {
+    const file = withInference("  gpu: nvidia");
+    expect(() => loadComputePolicy(file)).toThrow(new RegExp(`${file.replace(/[.]/g, "\\.")}.*inference\\.gpu.*auto, cuda, vulkan, metal, off`, "s"));
+  });
+});
