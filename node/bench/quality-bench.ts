@@ -14,7 +14,7 @@ import { createLogger } from "../src/log.ts";
 import { expertTask } from "../src/moe/expert-task.ts";
 import { loadInferencePolicy, type ExpertSpec } from "../src/moe/inference-policy.ts";
 import { reduce } from "../src/moe/reducer.ts";
-import { isCorrect, loadQuestions } from "./quality/grade.ts";
+import { isCorrect, loadQuestions } from "../src/moe/labelled-set.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 
 const log = createLogger("quality-bench", "warn");

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { repoRoot } from "../setup/paths.mjs";
 import { extractShortAnswer } from "../src/moe/answer-text.ts";
-import { isCorrect, loadQuestions, questionSetSchema, shortTaskTypes } from "../bench/quality/grade.ts";
+import { isCorrect, loadQuestions, questionSetSchema, shortTaskTypes } from "../src/moe/labelled-set.ts";
 
 const questionsFile = join(repoRoot, "node", "bench", "quality", "questions.json");
 const questions = loadQuestions(questionsFile);

@@ -40,6 +40,8 @@ const expertSchema = z.strictObject({
   template: name,
   sampling: samplingSchema,
   weight: z.number().gt(0).max(100),
+  /** Per task type, from `ripple moe calibrate`; a task type not listed uses `weight`. */
+  weights: z.record(name, z.number().gt(0).max(100)).optional(),
   specialization: z.array(name).min(1).max(32),
   /** Test-only expert kinds (e.g. "garbage") are accepted only when RIPPLE_TEST_EXPERTS=1. */
   kind: z.enum(["model", "garbage"]).default("model"),
@@ -104,6 +106,9 @@ export const inferencePolicySchema = z
       seen.add(e.name);
       if (e.kind === "model" && !p.models[e.model]) issue(["local_tier", "experts", i, "model"], `"${e.model}" is not pinned in models (add its sha256 under models.${e.model})`);
       if (!p.templates[e.template]) issue(["local_tier", "experts", i, "template"], `"${e.template}" is not one of templates (${Object.keys(p.templates).join(", ")})`);
+      for (const t of Object.keys(e.weights ?? {})) {
+        if (!p.task_types[t]) issue(["local_tier", "experts", i, "weights", t], `"${t}" is not one of task_types`);
+      }
       e.specialization.forEach((t, j) => {
         if (!p.task_types[t]) issue(["local_tier", "experts", i, "specialization", j], `"${t}" is not one of task_types`);
       });
@@ -124,4 +129,9 @@ export function loadInferencePolicy(file = inferencePolicyFile, env: NodeJS.Proc
     throw new InferencePolicyError(file, `expert "${testOnly.name}" is of the test-only kind "${testOnly.kind}"`);
   }
   return policy;
+}
+
+/** An expert's vote weight for a task type: its calibrated per-type weight, else its weight. */
+export function expertWeight(expert: ExpertSpec, taskType: string): number {
+  return expert.weights?.[taskType] ?? expert.weight;
 }

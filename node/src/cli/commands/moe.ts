@@ -6,6 +6,7 @@ import type { MoeBody } from "../../api/inference-schemas.ts";
 import { formatMoeEvent, formatMoeResult } from "../inference-format.ts";
 import { fail, globalOptions, printJson } from "../run.ts";
 import { prompt, quorumMode, wholeNumber } from "./inference-options.ts";
+import { calibrateCommand } from "./moe-calibrate.ts";
 
 interface MoeOptions {
   taskType?: string;
@@ -18,8 +19,11 @@ interface MoeOptions {
 }
 
 export function moeCommand(program: Command): void {
-  program
-    .command("moe")
+  const moe = program.command("moe").description("ask the mesh's mixture of experts (`ripple moe \"question\"`), or calibrate its expert weights (`ripple moe calibrate`)");
+  calibrateCommand(moe);
+  // The default subcommand: `ripple moe "question"` (any first word other than "calibrate").
+  moe
+    .command("ask", { isDefault: true })
     .description("ask the mesh's mixture of experts: several models answer, the answers are merged by weighted vote")
     .argument("<prompt>", "the question (at most 32 KiB)", prompt)
     .option("--task-type <type>", "a task type of inference_policy.yaml, e.g. short_answer, math, code_generation (default: the policy's)")

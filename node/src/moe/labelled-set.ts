@@ -1,10 +1,13 @@
-// Grading for the answer-quality bench: a reply is right when it extracts to the same key as one of
-// the question's accepted answers. Grading uses the reducer's own extractShortAnswer, so the bench
-// measures exactly what the mesh would vote on.
-import { readFileSync } from "node:fs";
+// Labelled question sets (the quality bench's, and `ripple moe calibrate --set FILE`) and their
+// grading: a reply is right when it extracts to the same key as one of the question's accepted
+// answers. Grading uses the reducer's own extractShortAnswer, so it measures exactly what the mesh
+// would vote on. A set is a JSON array or JSON lines (one question per line), at most 4 MiB.
+import { readFileSync, statSync } from "node:fs";
 import { z } from "zod";
-import { RippleError } from "../../src/errors.ts";
-import { extractShortAnswer } from "../../src/moe/answer-text.ts";
+import { RippleError } from "../errors.ts";
+import { extractShortAnswer } from "./answer-text.ts";
+
+const MAX_SET_BYTES = 4 * 2 ** 20;
 
 /** The short-answer task types of inference_policy.yaml; the bench only asks questions of these. */
 export const shortTaskTypes = ["short_answer", "math", "classification"] as const;
@@ -30,11 +33,28 @@ export const questionSetSchema = z.array(qualityQuestionSchema).superRefine((qs,
 export class QuestionSetError extends RippleError {}
 
 export function loadQuestions(file: string): QualityQuestion[] {
-  const parsed = questionSetSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
+  let raw: unknown;
+  try {
+    const bytes = statSync(file).size;
+    if (bytes > MAX_SET_BYTES) throw new Error(`it is ${bytes} bytes, over the limit of ${MAX_SET_BYTES}`);
+    const text = readFileSync(file, "utf8");
+    raw = text.trimStart().startsWith("[") ? JSON.parse(text) : text.split("\n").filter((l) => l.trim() !== "").map((l, i) => parseLine(l, i + 1));
+  } catch (cause) {
+    throw new QuestionSetError(`${file} cannot be read as a question set: ${(cause as Error).message}`, "give a JSON array or JSON lines of {id, kind, task_type, question, answers}", { cause });
+  }
+  const parsed = questionSetSchema.safeParse(raw);
   if (!parsed.success) {
     throw new QuestionSetError(`${file} is not a valid question set: ${z.prettifyError(parsed.error)}`, "correct the entries named above");
   }
   return parsed.data;
+}
+
+function parseLine(line: string, n: number): unknown {
+  try {
+    return JSON.parse(line);
+  } catch (cause) {
+    throw new Error(`line ${n} is not JSON (${(cause as Error).message})`);
+  }
 }
 
 /** Right when the reply's key, or its first line's key, is one of the accepted answers' keys. */

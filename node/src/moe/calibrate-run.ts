@@ -1,0 +1,94 @@
+// `ripple moe calibrate`: every expert of an inference policy answers every question of a labelled
+// set it is specialised in, on this machine (node-llama-cpp, the policy's exact prompts and sampling;
+// no node needs to run), and calibration.ts turns the graded answers into weights. The result can be
+// written as a copy of the policy with only the experts' `weight` and `weights` changed (comments and
+// every other setting kept).
+//
+// Reproducible: greedy experts are deterministic; an expert that samples gets, per question, the seed
+// derived from (--seed, expert, question id), so the same set, policy, seed and threads give the same
+// answers, hence the same file.
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { basename } from "node:path";
+import { parseDocument } from "yaml";
+import { modelsDir as defaultModelsDir } from "../../setup/paths.mjs";
+import { InferenceEngine } from "../inference/inference-engine.ts";
+import { ModelStore } from "../inference/model-store.ts";
+import type { Logger } from "../log.ts";
+import { calibrateWeights, type CalibrationAnswer, type CalibrationResult } from "./calibration.ts";
+import { expertTask } from "./expert-task.ts";
+import { loadInferencePolicy, type ExpertSpec, type InferencePolicy } from "./inference-policy.ts";
+import { isCorrect, loadQuestions, type QualityQuestion } from "./labelled-set.ts";
+
+export interface CalibrationRunOptions {
+  policyFile: string;
+  setFile: string;
+  seed: number;
+  threads: number;
+  /** Only the first N questions. */
+  limit?: number;
+  modelsDir?: string;
+  log: Logger;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface CalibrationRun {
+  policy: InferencePolicy;
+  questions: QualityQuestion[];
+  answers: CalibrationAnswer[];
+  result: CalibrationResult;
+}
+
+/** The seed an expert that samples uses for a question: fixed by (run seed, expert, question). */
+export function sampleSeed(seed: number, expert: string, question: string): number {
+  return createHash("sha256").update(`${seed}\0${expert}\0${question}`).digest().readUInt32BE(0) & 0x7fffffff;
+}
+
+export async function runCalibration(opts: CalibrationRunOptions): Promise<CalibrationRun> {
+  const policy = loadInferencePolicy(opts.policyFile);
+  const questions = loadQuestions(opts.setFile).slice(0, opts.limit ?? Infinity);
+  const experts = policy.local_tier.experts.filter((e) => e.kind === "model");
+  const work = questions.flatMap((q) => experts.filter((e) => e.specialization.includes(q.task_type)).map((e) => ({ q, e })));
+  const scratch = mkdtempSync("/tmp/rm-calibrate-");
+  const store = await ModelStore.open({ dataDir: scratch, modelsDir: opts.modelsDir ?? defaultModelsDir(), log: opts.log });
+  const engine = await InferenceEngine.create({ resolveModel: (n) => store.get(n), threads: opts.threads, memoryBudgetBytes: 4 * 2 ** 30, maxConcurrent: 1, log: opts.log });
+  const answers: CalibrationAnswer[] = [];
+  try {
+    for (const [i, { q, e }] of work.entries()) {
+      const answer = await answerOf(engine, policy, e, q, opts.seed);
+      answers.push({ question: q.id, taskType: q.task_type, expert: e.name, answer, correct: isCorrect(q, answer) });
+      opts.onProgress?.(i + 1, work.length);
+    }
+  } finally {
+    await engine.dispose();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return { policy, questions, answers, result: calibrateWeights(answers) };
+}
+
+async function answerOf(engine: InferenceEngine, policy: InferencePolicy, expert: ExpertSpec, q: QualityQuestion, seed: number): Promise<string> {
+  const task = expertTask(policy, expert, { prompt: q.question, taskType: q.task_type });
+  const sampling = task.sampling.temperature > 0 ? { ...task.sampling, seed: sampleSeed(seed, expert.name, q.id) } : task.sampling;
+  const r = await engine.generate({ model: task.model, prompt: task.prompt, sampling, maxTokens: task.maxTokens, ...(task.stop ? { stop: task.stop } : {}) });
+  return r.text;
+}
+
+/**
+ * The policy file with each calibrated expert's `weight` and `weights` replaced, everything else as it
+ * was (comments included), and a comment saying where the weights came from.
+ */
+export function calibratedPolicyText(policyFile: string, result: CalibrationResult, source: { setFile: string; seed: number; questions: number }): string {
+  const doc = parseDocument(readFileSync(policyFile, "utf8"));
+  const experts = doc.getIn(["local_tier", "experts"]) as { items: Array<{ get(k: string): unknown; set(k: string, v: unknown): void }> } | undefined;
+  for (const item of experts?.items ?? []) {
+    const calibrated = result.experts[String(item.get("name"))];
+    if (!calibrated) continue;
+    item.set("weight", calibrated.weight);
+    item.set("weights", doc.createNode(calibrated.weights, { flow: true }));
+  }
+  const setHash = createHash("sha256").update(readFileSync(source.setFile)).digest("hex").slice(0, 16);
+  const note = ` weight / weights: \`ripple moe calibrate --set ${basename(source.setFile)} --seed ${source.seed}\` (${source.questions} questions, set sha256 ${setHash}…)`;
+  const node = doc.getIn(["local_tier", "experts"], true) as { commentBefore?: string | null } | undefined;
+  if (node) node.commentBefore = [node.commentBefore?.split("\n").filter((l) => !l.includes("ripple moe calibrate")).join("\n"), note].filter(Boolean).join("\n");
+  return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+}

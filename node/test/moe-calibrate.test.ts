@@ -1,0 +1,94 @@
+// `ripple moe calibrate`: weights from measured accuracy (with a prior), per task type, with experts
+// that make the same mistakes discounted so that a block of near-duplicates weighs about as much as one
+// independent expert; and the real command on the pinned models writes the same policy twice from the
+// same set and seed, keeping every other setting and comment.
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { calibrateWeights, type CalibrationAnswer } from "../src/moe/calibration.ts";
+import { inferencePolicyFile, loadInferencePolicy } from "../src/moe/inference-policy.ts";
+import { loadQuestions } from "../src/moe/labelled-set.ts";
+import { ripple } from "./support/ripple-process.ts";
+
+/** n questions of one task type; `wrong` says which ones an expert gets wrong and with what answer. */
+function answers(expert: string, n: number, wrong: (i: number) => string | null, taskType = "short_answer"): CalibrationAnswer[] {
+  return Array.from({ length: n }, (_, i) => {
+    const w = wrong(i);
+    return { question: `q-${i}`, taskType, expert, answer: w ?? `right ${i}`, correct: w === null };
+  });
+}
+
+describe("calibrateWeights", () => {
+  it("a block of experts that make the same mistakes weighs about as much as one independent expert", () => {
+    const sameMistakes = (i: number) => (i % 2 === 0 ? `paris${i}` : null); // wrong on half, always the same wrong answer
+    const own = (i: number) => (i % 2 === 1 ? `lyon${i}` : null); // wrong on the other half: its mistakes are its own
+    const set = [...answers("dup-a", 20, sameMistakes), ...answers("dup-b", 20, sameMistakes), ...answers("dup-c", 20, sameMistakes), ...answers("independent", 20, own)];
+    const r = calibrateWeights(set);
+    const dup = r.experts["dup-a"]!;
+    const ind = r.experts.independent!;
+    expect(dup.accuracy).toBe(ind.accuracy); // equally accurate alone
+    expect(ind.redundancy).toBe(1);
+    expect(dup.redundancy).toBeGreaterThan(2.5);
+    const block = r.experts["dup-a"]!.weight + r.experts["dup-b"]!.weight + r.experts["dup-c"]!.weight;
+    expect(block / ind.weight).toBeGreaterThan(0.9);
+    expect(block / ind.weight).toBeLessThan(1.15);
+    expect(r.pairs.find((p) => p.a === "dup-a" && p.b === "dup-b")).toMatchObject({ sameWrong: 10, eitherWrong: 10 });
+  });
+
+  it("a more accurate expert weighs more; a prior keeps one lucky answer from swinging a weight", () => {
+    const r = calibrateWeights([...answers("good", 40, (i) => (i % 5 === 0 ? `x${i}` : null)), ...answers("poor", 40, (i) => (i % 5 !== 0 ? `y${i}` : null)), ...answers("lucky", 1, () => null)]);
+    expect(r.experts.good!.weight).toBeGreaterThan(r.experts.poor!.weight);
+    expect(r.experts.lucky!.accuracy).toBe(0.6); // (1 + 2) / (1 + 4), not 1.0
+    expect(r.experts.lucky!.weight).toBeLessThan(r.experts.good!.weight);
+  });
+
+  it("weights per task type, pulled toward the expert's overall accuracy when a type has few questions", () => {
+    const set = [...answers("e", 30, () => null, "short_answer"), ...answers("e", 2, () => "wrong", "math").map((a) => ({ ...a, question: `m-${a.question}` }))];
+    const w = calibrateWeights(set).experts.e!.weights;
+    expect(w.short_answer).toBeGreaterThan(w.math!);
+    expect(w.math).toBeGreaterThan(0.05 * 10); // 2 wrong math answers do not zero it: the prior holds it up
+  });
+
+  it("gives the same result for the same answers in any order", () => {
+    const set = [...answers("a", 12, (i) => (i % 3 ? null : "k")), ...answers("b", 12, (i) => (i % 4 ? null : "k")), ...answers("c", 12, (i) => (i % 2 ? null : `c${i}`))];
+    const shuffled = [...set].sort((x, y) => (x.expert + x.question).split("").reverse().join("").localeCompare((y.expert + y.question).split("").reverse().join("")));
+    expect(calibrateWeights(shuffled)).toEqual(calibrateWeights(set));
+  });
+});
+
+describe("ripple moe calibrate on the pinned models", () => {
+  const tmp = mkdtempSync("/tmp/rm-calibrate-test-");
+  const setFile = join(tmp, "set.jsonl");
+  const all = loadQuestions(join(import.meta.dirname, "..", "bench", "quality", "questions.json"));
+  writeFileSync(setFile, [all[1], all[45], all[90]].map((q) => JSON.stringify(q)).join("\n") + "\n");
+  const calibrate = (out: string, seed: number) => ripple(["moe", "calibrate", "--set", setFile, "--seed", String(seed), "--threads", "1", "--out", out, "--answers", `${out}.answers.jsonl`], { timeoutMs: 300_000 });
+
+  it("writes the same policy twice from the same set and seed, with only the weights changed", async () => {
+    const [a, b] = [join(tmp, "a.yaml"), join(tmp, "b.yaml")];
+    const first = await calibrate(a, 7);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/calibrated on 3 questions/);
+    expect(first.stderr).toMatch(/calibrate: \d+\/\d+ answers/);
+    const second = await calibrate(b, 7);
+    expect(second.code, second.stderr).toBe(0);
+    expect(readFileSync(b, "utf8")).toBe(readFileSync(a, "utf8"));
+    expect(readFileSync(`${b}.answers.jsonl`, "utf8")).toBe(readFileSync(`${a}.answers.jsonl`, "utf8"));
+
+    const shipped = loadInferencePolicy(inferencePolicyFile);
+    const written = loadInferencePolicy(a);
+    // Everything but the experts' weights is as it was, comments included.
+    expect({ ...written, local_tier: { ...written.local_tier, experts: [] } }).toEqual({ ...shipped, local_tier: { ...shipped.local_tier, experts: [] } });
+    expect(written.local_tier.experts.map(({ weight: _w, weights: _ws, ...e }) => e)).toEqual(shipped.local_tier.experts.map(({ weight: _w, weights: _ws, ...e }) => e));
+    expect(readFileSync(a, "utf8")).toContain("# early: stop a short-answer job as soon as");
+    expect(readFileSync(a, "utf8")).toMatch(/# weight \/ weights: `ripple moe calibrate --set set\.jsonl --seed 7` \(3 questions/);
+    for (const e of written.local_tier.experts) expect(Object.keys(e.weights ?? {}).length).toBeGreaterThan(0);
+  }, 600_000);
+
+  it("names the line of a set that is not JSON, and writes nothing", async () => {
+    const bad = join(tmp, "bad.jsonl");
+    writeFileSync(bad, `${JSON.stringify(all[0])}\n{not json\n`);
+    const r = await ripple(["moe", "calibrate", "--set", bad, "--out", join(tmp, "never.yaml")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/bad\.jsonl cannot be read as a question set: line 2 is not JSON/);
+  });
+});
