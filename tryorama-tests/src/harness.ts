@@ -3,6 +3,7 @@
 // node in its own temporary data directory, with a wait helper that prints what every node saw
 // when it times out.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { afterAll } from "vitest";
 import { join } from "node:path";
 import { encodeHashToBase64 } from "@holochain/client";
 import { BootstrapServer } from "@ripple-mesh/node/src/bootstrap/bootstrap-server.ts";
@@ -18,6 +19,16 @@ import { waitFor } from "@ripple-mesh/node/test/support/wait-for.ts";
 
 export { waitFor };
 
+/**
+ * Everything a scenario started, stopped after its file even when a hook timed out before the test
+ * got hold of it (a timed-out beforeAll once left three conductors running into the next files).
+ */
+const running = new Set<{ stop(): Promise<unknown> }>();
+afterAll(async () => {
+  await Promise.all([...running].map((p) => p.stop().catch(() => {})));
+  running.clear();
+}, 60_000);
+
 export const log = createLogger("scenario", process.env.RIPPLE_LOG_LEVEL ?? "warn");
 
 /** Short paths: the in-process lair socket must stay under 108 bytes. */
@@ -31,6 +42,7 @@ export function toolchain(): Promise<Toolchain> {
 
 export async function startBootstrap(tc: Toolchain, logDir: string): Promise<BootstrapServer> {
   const server = new BootstrapServer({ binary: tc.path("kitsune2-bootstrap-srv"), logDir, log });
+  running.add(server);
   await server.start();
   return server;
 }
@@ -59,6 +71,7 @@ export function makeNode(tc: Toolchain, name: string, dataDir: string, bootstrap
     stopTimeoutMs: 5_000,
     log: log.child({ node: name }),
   });
+  running.add(conductor);
   return {
     name,
     dataDir,
@@ -82,6 +95,9 @@ export async function startNode(tc: Toolchain, name: string, bootstrapUrl: strin
   await node.conductor.start();
   return node;
 }
+
+/** Conductors install the hApp one after another (~10–20 s each alone, far more on a loaded 2-core machine). */
+export const startMeshTimeoutMs = 300_000;
 
 export interface Mesh {
   bootstrap: BootstrapServer;

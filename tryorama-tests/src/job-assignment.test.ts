@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeHashToBase64 } from "@holochain/client";
 import type { Job, JobResult } from "@ripple-mesh/zome-bindings";
-import { capabilityOf, describeNodes, startMesh, stopAll, waitFor, type Mesh, type TestNode } from "./harness.ts";
+import { capabilityOf, describeNodes, startMesh, startMeshTimeoutMs, stopAll, waitFor, type Mesh, type TestNode } from "./harness.ts";
 
 const b64 = encodeHashToBase64;
 /**
@@ -64,7 +64,7 @@ describe("resource_mesh: only the named assignee completes a job, even with a ro
     nodes = mesh.nodes;
     [alice, bob, carol, mallory] = nodes as [TestNode, TestNode, TestNode, TestNode];
     honest = [alice, bob, carol];
-  });
+  }, startMeshTimeoutMs);
   afterAll(() => (mesh ? stopAll(mesh.nodes, mesh.bootstrap) : undefined));
 
   it("accepts bob's result and accounting, refuses alice's and carol's at commit, and rejects mallory's forgeries everywhere", async () => {

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeHashToBase64 } from "@holochain/client";
 import type { Artifact, ModelRef } from "@ripple-mesh/zome-bindings";
-import { capabilityOf, describeNodes, startMesh, stopAll, waitFor, type Mesh, type TestNode } from "./harness.ts";
+import { capabilityOf, describeNodes, startMesh, startMeshTimeoutMs, stopAll, waitFor, type Mesh, type TestNode } from "./harness.ts";
 
 const b64 = encodeHashToBase64;
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -34,7 +34,7 @@ describe("agent_registry, claims, allocations and artifact_index across three no
     mesh = await startMesh("discovery", [{ name: "alice" }, { name: "bob" }, { name: "carol" }]);
     nodes = mesh.nodes;
     [alice, bob, carol] = nodes as [TestNode, TestNode, TestNode];
-  });
+  }, startMeshTimeoutMs);
   afterAll(() => (mesh ? stopAll(mesh.nodes, mesh.bootstrap) : undefined));
 
   it("discovers every node's capability and finds exactly the holders of a model", async () => {

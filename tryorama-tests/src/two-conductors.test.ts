@@ -2,7 +2,7 @@
 // the real network stack (iroh transport, kitsune2 gossip), not through any shortcut.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeHashToBase64 } from "@holochain/client";
-import { capabilityOf, describeNodes, startMesh, stopAll, waitFor, type Mesh, type TestNode } from "./harness.ts";
+import { capabilityOf, describeNodes, startMesh, startMeshTimeoutMs, stopAll, waitFor, type Mesh, type TestNode } from "./harness.ts";
 
 describe("two conductors on one local bootstrap/relay server", () => {
   let mesh: Mesh | undefined;
@@ -11,7 +11,7 @@ describe("two conductors on one local bootstrap/relay server", () => {
   beforeAll(async () => {
     mesh = await startMesh("two", [{ name: "alice" }, { name: "bob" }]);
     nodes = mesh.nodes;
-  });
+  }, startMeshTimeoutMs);
   afterAll(() => (mesh ? stopAll(mesh.nodes, mesh.bootstrap) : undefined));
 
   it("each reads the capability the other published", async () => {
