@@ -1,82 +1,143 @@
-// Answer quality of the default MOE policy on our own short-answer question set
-// (node/bench/quality/questions.json): the accuracy of each expert alone, of the best expert asked k
-// times (temperature 0.7, k seeds) with a majority vote, and of the MOE (the reducer over the
-// experts' answers). Experts run in this process on node-llama-cpp with the policy's exact prompts,
-// sampling and seeds, so each expert's answer is the one a mesh worker would give; the mesh only
-// changes where they run (see moe-bench.ts for its timing).
+// Answer quality of the MOE against its own experts, on the evaluation set
+// (node/bench/quality/evaluation.jsonl: 224 questions of 16 kinds, none in the calibration set the
+// shipped weights come from; see quality/make-sets.ts). Experts run in this process on node-llama-cpp
+// with the policy's exact prompts and sampling, so each answer is the one a mesh worker would give.
+// Reported, each with its mean generations and (simulated parallel) wall time per question:
+// - each expert alone, and the oracle (any eligible expert right: the ceiling of any vote);
+// - the best expert × k samples (temperature 0.7, majority), k = the MOE's mean generations;
+// - the MOE over the experts' answers with the policy's weights (calibrated), with hand-set weights
+//   (the policy before calibration) and with equal weights; each with quorum all and early.
+// Wall time: the experts of a job run in parallel on the mesh, so a job waits for its slowest expert
+// (all) or for the answer that decided it (early, quorum.ts over the answers in the order of their
+// measured latency); the figures are those latencies, measured one after another on this machine.
 //
-//   npx tsx node/bench/quality-bench.ts            (RIPPLE_QUALITY_LIMIT=N: first N questions; RIPPLE_QUALITY_K=k)
+//   npx tsx node/bench/quality-bench.ts    (RIPPLE_QUALITY_SET=FILE, RIPPLE_QUALITY_LIMIT=N, RIPPLE_QUALITY_K=k,
+//                                           RIPPLE_QUALITY_POLICY=FILE, RIPPLE_BENCH_THREADS=n)
+import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { modelsDir } from "../setup/paths.mjs";
 import { InferenceEngine } from "../src/inference/inference-engine.ts";
 import { ModelStore } from "../src/inference/model-store.ts";
 import { createLogger } from "../src/log.ts";
 import { expertTask } from "../src/moe/expert-task.ts";
-import { loadInferencePolicy, type ExpertSpec } from "../src/moe/inference-policy.ts";
+import { expertWeight, inferencePolicyFile, loadInferencePolicy, type ExpertSpec } from "../src/moe/inference-policy.ts";
+import { isCorrect, loadQuestions, type QualityQuestion } from "../src/moe/labelled-set.ts";
+import { outcomeDecided } from "../src/moe/quorum.ts";
 import { reduce } from "../src/moe/reducer.ts";
-import { isCorrect, loadQuestions } from "../src/moe/labelled-set.ts";
-import { mkdtempSync, rmSync } from "node:fs";
 
 const log = createLogger("quality-bench", "warn");
 const limit = Number(process.env.RIPPLE_QUALITY_LIMIT ?? Infinity);
-const k = Number(process.env.RIPPLE_QUALITY_K ?? 5);
 const threads = Number(process.env.RIPPLE_BENCH_THREADS ?? 2);
+const setFile = process.env.RIPPLE_QUALITY_SET ?? join(import.meta.dirname, "quality", "evaluation.jsonl");
+const policy = loadInferencePolicy(process.env.RIPPLE_QUALITY_POLICY ?? inferencePolicyFile);
+/** The weights of the shipped policy before calibration (2026-12-04), for comparison. */
+const handWeights: Record<string, number> = { "qwen-chat-greedy": 1.0, "qwen-few-shot-greedy": 0.9, "qwen-chat-warm": 0.7, "qwen-completion-few-shot": 0.8, "gemma-completion-few-shot": 0.6 };
 
-const questions = loadQuestions(join(import.meta.dirname, "quality", "questions.json")).slice(0, limit);
-const policy = loadInferencePolicy();
+const questions = loadQuestions(setFile).slice(0, limit);
 const dataDir = mkdtempSync("/tmp/rm-quality-");
 const store = await ModelStore.open({ dataDir, modelsDir: modelsDir(), log });
 const engine = await InferenceEngine.create({ resolveModel: (n) => store.get(n), threads, memoryBudgetBytes: 4 * 2 ** 30, maxConcurrent: 1, log });
+const experts = policy.local_tier.experts.filter((e) => e.kind === "model");
 
-async function answer(expert: ExpertSpec, prompt: string, taskType: string, seedOverride?: { temperature: number; seed: number }): Promise<string> {
-  const task = expertTask(policy, expert, { prompt, taskType });
-  const sampling = seedOverride ? { ...task.sampling, ...seedOverride } : task.sampling;
-  const r = await engine.generate({ model: task.model, prompt: task.prompt, sampling, maxTokens: task.maxTokens, ...(task.stop ? { stop: task.stop } : {}) });
-  return r.text;
+interface Answer {
+  expert: ExpertSpec;
+  text: string;
+  ms: number;
+  correct: boolean;
 }
 
-const experts = policy.local_tier.experts;
-const correct = new Map<string, number>(experts.map((e) => [e.name, 0]));
-let moeCorrect = 0;
-const perQuestion: string[][] = [];
-const started = performance.now();
-for (const [i, q] of questions.entries()) {
-  const eligible = experts.filter((e) => e.specialization.includes(q.task_type));
-  const answers: Array<{ expert: ExpertSpec; text: string }> = [];
-  for (const e of experts) {
-    const text = await answer(e, q.question, q.task_type);
-    if (isCorrect(q, text)) correct.set(e.name, correct.get(e.name)! + 1);
-    if (eligible.includes(e)) answers.push({ expert: e, text });
+async function ask(expert: ExpertSpec, q: QualityQuestion, override?: { temperature: number; seed: number }): Promise<Answer> {
+  const task = expertTask(policy, expert, { prompt: q.question, taskType: q.task_type });
+  const sampling = override ? { ...task.sampling, ...override } : task.sampling;
+  const r = await engine.generate({ model: task.model, prompt: task.prompt, sampling, maxTokens: task.maxTokens, ...(task.stop ? { stop: task.stop } : {}) });
+  return { expert, text: r.text, ms: r.latencyMs, correct: isCorrect(q, r.text) };
+}
+
+interface Outcome {
+  correct: boolean;
+  generations: number;
+  wallMs: number;
+}
+
+/** The MOE's answer over `answers` with `weightOf`, waiting for all or stopping at quorum. */
+function moe(q: QualityQuestion, answers: Answer[], weightOf: (e: ExpertSpec) => number, quorum: "all" | "early"): Outcome {
+  const byArrival = [...answers].sort((a, b) => a.ms - b.ms);
+  let used = byArrival.length;
+  if (quorum === "early") {
+    for (let n = 1; n <= byArrival.length; n++) {
+      const answered = byArrival.slice(0, n).map((a, slot) => ({ slot, weight: weightOf(a.expert), text: a.text, remotePeer: null }));
+      const pending = byArrival.slice(n).map((a, i) => ({ slot: n + i, weight: weightOf(a.expert) }));
+      if (outcomeDecided({ answered, pending, minAgreement: policy.reducer.min_agreement })) {
+        used = n;
+        break;
+      }
+    }
   }
-  perQuestion.push(answers.map((a) => a.text));
+  const received = byArrival.slice(0, used);
   const merged = reduce(
-    answers.map((a, slot) => ({ slot, expert: a.expert.name, weight: a.expert.weight, text: a.text })),
-    { answerKind: policy.task_types[q.task_type]!.answer, minAgreement: policy.reducer.min_agreement, requireConsensus: false, conflictResolution: "highest_weight_wins" },
+    received.map((a, slot) => ({ slot, expert: a.expert.name, weight: weightOf(a.expert), text: a.text })),
+    { answerKind: "short", minAgreement: policy.reducer.min_agreement, requireConsensus: false, conflictResolution: "highest_weight_wins" },
   );
-  if (isCorrect(q, merged.response)) moeCorrect++;
+  return { correct: isCorrect(q, merged.response), generations: used, wallMs: received.at(-1)!.ms };
+}
+
+const started = performance.now();
+const perQuestion: Array<{ q: QualityQuestion; answers: Answer[] }> = [];
+for (const [i, q] of questions.entries()) {
+  const answers: Answer[] = [];
+  for (const e of experts) answers.push(await ask(e, q));
+  perQuestion.push({ q, answers });
   if ((i + 1) % 10 === 0) process.stderr.write(`  ${i + 1}/${questions.length} questions, ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
 }
+const eligible = (p: (typeof perQuestion)[number]) => p.answers.filter((a) => a.expert.specialization.includes(p.q.task_type));
 
-const best = [...correct].sort((a, b) => b[1] - a[1])[0]!;
-const bestExpert = experts.find((e) => e.name === best[0])!;
-let bestKCorrect = 0;
-for (const q of questions) {
-  const samples: string[] = [];
-  for (let s = 1; s <= k; s++) samples.push(await answer(bestExpert, q.question, q.task_type, { temperature: 0.7, seed: 1000 + s }));
-  const vote = reduce(
-    samples.map((text, slot) => ({ slot, expert: `${bestExpert.name}#${slot}`, weight: 1, text })),
-    { answerKind: "short", minAgreement: 0, requireConsensus: false, conflictResolution: "highest_weight_wins" },
-  );
-  if (isCorrect(q, vote.response)) bestKCorrect++;
+type Row = { who: string; correct: number; generations: number; wallMs: number };
+const rows: Row[] = [];
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+for (const e of experts) {
+  const own = perQuestion.map((p) => p.answers.find((a) => a.expert === e)!);
+  rows.push({ who: `expert ${e.name}`, correct: own.filter((a) => a.correct).length, generations: questions.length, wallMs: sum(own.map((a) => a.ms)) });
+}
+const best = [...rows].sort((a, b) => b.correct - a.correct)[0]!;
+const bestExpert = experts.find((e) => `expert ${e.name}` === best.who)!;
+rows.push({ who: "oracle: any eligible expert right (the ceiling of a vote)", correct: perQuestion.filter((p) => eligible(p).some((a) => a.correct)).length, generations: sum(perQuestion.map((p) => eligible(p).length)), wallMs: sum(perQuestion.map((p) => Math.max(...eligible(p).map((a) => a.ms)))) });
+
+const weightings: Array<[string, (e: ExpertSpec, taskType: string) => number]> = [
+  ["policy weights (calibrated)", (e, t) => expertWeight(e, t)],
+  ["hand-set weights (before calibration)", (e) => handWeights[e.name] ?? e.weight],
+  ["equal weights", () => 1],
+];
+for (const [label, weight] of weightings) {
+  for (const quorum of ["all", "early"] as const) {
+    const outcomes = perQuestion.map((p) => moe(p.q, eligible(p), (e) => weight(e, p.q.task_type), quorum));
+    rows.push({ who: `MOE, ${label}, quorum ${quorum}`, correct: outcomes.filter((o) => o.correct).length, generations: sum(outcomes.map((o) => o.generations)), wallMs: sum(outcomes.map((o) => o.wallMs)) });
+  }
 }
 
+// The best expert sampled k times, k = the MOE's mean generations with quorum all (equal work).
+const meanMoeGenerations = sum(perQuestion.map((p) => eligible(p).length)) / questions.length;
+const k = Number(process.env.RIPPLE_QUALITY_K ?? Math.round(meanMoeGenerations));
+let bestK = 0;
+let bestKWall = 0;
+for (const q of questions) {
+  const samples: Answer[] = [];
+  for (let s = 1; s <= k; s++) samples.push(await ask(bestExpert, q, { temperature: 0.7, seed: 1000 + s }));
+  const vote = reduce(samples.map((a, slot) => ({ slot, expert: `${bestExpert.name}#${slot}`, weight: 1, text: a.text })), { answerKind: "short", minAgreement: 0, requireConsensus: false, conflictResolution: "highest_weight_wins" });
+  if (isCorrect(q, vote.response)) bestK++;
+  bestKWall += Math.max(...samples.map((a) => a.ms));
+}
+rows.push({ who: `best expert (${bestExpert.name}) ×${k} samples, majority`, correct: bestK, generations: k * questions.length, wallMs: bestKWall });
+
 const n = questions.length;
-const pct = (c: number) => `${((100 * c) / n).toFixed(1)} %`.padStart(8);
-console.log(`\nAnswer quality on ${n} short-answer questions (${new Set(questions.map((q) => q.kind)).size} kinds), ${threads} threads, ${((performance.now() - started) / 1000).toFixed(0)} s`);
-console.log("| who | correct | accuracy |\n|---|---|---|");
-for (const e of experts) console.log(`| expert ${e.name} (w=${e.weight}) | ${correct.get(e.name)}/${n} | ${pct(correct.get(e.name)!)} |`);
-console.log(`| best expert (${bestExpert.name}) ×${k} samples, majority vote | ${bestKCorrect}/${n} | ${pct(bestKCorrect)} |`);
-console.log(`| MOE (${experts.length} experts, weighted consensus) | ${moeCorrect}/${n} | ${pct(moeCorrect)} |`);
+const pct = (c: number) => (100 * c) / n;
+console.log(`\nAnswer quality on ${n} questions of ${setFile.split("/").pop()} (${new Set(questions.map((q) => q.kind)).size} kinds), ${threads} threads, ${((performance.now() - started) / 1000).toFixed(0)} s`);
+console.log("| who | correct | accuracy | generations / question | wall / question |\n|---|---|---|---|---|");
+for (const r of rows) console.log(`| ${r.who} | ${r.correct}/${n} | ${pct(r.correct).toFixed(1)} % | ${(r.generations / n).toFixed(2)} | ${(r.wallMs / n / 1000).toFixed(2)} s |`);
+const moeRow = rows.find((r) => r.who.startsWith("MOE, policy weights") && r.who.endsWith("early"))!;
+const moeAll = rows.find((r) => r.who.startsWith("MOE, policy weights") && r.who.endsWith("all"))!;
+const bestKRow = rows.at(-1)!;
+console.log(`\nMOE (policy weights, early) − best single: ${(pct(moeRow.correct) - pct(best.correct)).toFixed(1)} points; − best ×${k}: ${(pct(moeRow.correct) - pct(bestKRow.correct)).toFixed(1)} points`);
+console.log(`MOE wall time, quorum early ÷ all: ${(moeRow.wallMs / moeAll.wallMs).toFixed(2)} (generations ${(moeRow.generations / n).toFixed(2)} vs ${(moeAll.generations / n).toFixed(2)})`);
 
 await engine.dispose();
 rmSync(dataDir, { recursive: true, force: true });
