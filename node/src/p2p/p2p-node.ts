@@ -136,9 +136,15 @@ export class P2pNode extends EventEmitter<P2pNodeEvents> {
       peerDiscovery: tag === null ? [] : [(components) => (discovery = mdns({ serviceTag: tag, interval: 1_000 })(components))],
       connectionGater: denyList.gater(),
       connectionManager: { maxConnections: 256, maxIncomingPendingConnections: 32, dialTimeout: 10_000, inboundUpgradeTimeout: 10_000 },
+      // libp2p's connection monitor pings every connection on the same /ipfs/ping protocol as
+      // liveness.ts, and by default aborts the connection when a ping fails. With ping's default of
+      // one outbound stream, the two collided ("Too many outbound protocol streams … 2/1"), and the
+      // abort killed jobs streaming on that connection (seen in CI). So: room for both pings, and a
+      // late ping never aborts a connection (liveness.ts judges peers; job streams have deadlines).
+      connectionMonitor: { abortConnectionOnPingFailure: false },
       // identify records a peer's listen addresses (an inbound connection only shows its ephemeral
       // port), so requestJson(peerId) can redial it; ping is what liveness.ts measures with.
-      services: { identify: identify(), ping: ping({ timeout: 10_000 }) },
+      services: { identify: identify(), ping: ping({ timeout: 10_000, maxOutboundStreams: 4, maxInboundStreams: 8 }) },
     });
 
     let node: P2pNode | undefined;
