@@ -10,7 +10,8 @@ import { checkJobAllowed } from "../src/jobs/worker-policy.ts";
 import { InferenceError } from "../src/inference/inference-errors.ts";
 import { JobPlacement } from "../src/moe/expert-placement.ts";
 import { expertTask, type ExpertTask } from "../src/moe/expert-task.ts";
-import { inferencePolicyFile, loadInferencePolicy } from "../src/moe/inference-policy.ts";
+import { expandSamples, expertWeight, inferencePolicyFile, loadInferencePolicy } from "../src/moe/inference-policy.ts";
+import { reduce } from "../src/moe/reducer.ts";
 import type { PeerInfo } from "../src/mesh/peer-view.ts";
 
 const tmp = mkdtempSync("/tmp/rm-policies-");
@@ -42,6 +43,27 @@ describe("inference policy", () => {
     const withGarbage = edited(inferencePolicyFile, (d) => d.local_tier.experts.push({ ...d.local_tier.experts[0], name: "g", kind: "garbage" }));
     expect(() => loadInferencePolicy(withGarbage, {})).toThrow(/test-only kind "garbage"/);
     expect(loadInferencePolicy(withGarbage, { RIPPLE_TEST_EXPERTS: "1" }).local_tier.experts.at(-1)!.kind).toBe("garbage");
+  });
+
+  it("a self-consistency expert runs as k seeded samples that together weigh what the expert weighs", () => {
+    const file = edited(inferencePolicyFile, (d) => {
+      d.local_tier.experts[2].samples = 3; // qwen-chat-warm: temperature 0.7, seed 17
+      d.local_tier.experts[2].weights = { short_answer: 0.9 };
+    });
+    const warm = loadInferencePolicy(file, {}).local_tier.experts[2]!;
+    const samples = expandSamples({ ...warm, weight: expertWeight(warm, "short_answer") });
+    expect(samples.map((e) => [e.name, e.sampling.seed, e.samples])).toEqual([["qwen-chat-warm.s1", 18, 1], ["qwen-chat-warm.s2", 19, 1], ["qwen-chat-warm.s3", 20, 1]]);
+    samples.forEach((e) => expect(e.weight).toBeCloseTo(0.3, 10));
+    // Two of three samples agree: the expert's vote is its majority with its weight × the agreement share.
+    const r = reduce(
+      samples.map((e, slot) => ({ slot, expert: e.name, weight: e.weight, text: slot < 2 ? "Paris" : "Lyon" })),
+      { answerKind: "short", minAgreement: 0.5, requireConsensus: false, conflictResolution: "highest_weight_wins" },
+    );
+    expect(r.response).toBe("Paris");
+    expect(r.consensusScore).toBeCloseTo(2 / 3, 3);
+    expect(expandSamples(loadInferencePolicy(inferencePolicyFile, {}).local_tier.experts[0]!)).toHaveLength(1);
+    expect(() => loadInferencePolicy(edited(inferencePolicyFile, (d) => (d.local_tier.experts[0].samples = 3)), {})).toThrow(/experts\.0\.samples: needs sampling\.temperature > 0/);
+    expect(() => loadInferencePolicy(edited(inferencePolicyFile, (d) => (d.local_tier.experts[0].weights = { poetry: 1 })), {})).toThrow(/experts\.0\.weights\.poetry: "poetry" is not one of task_types/);
   });
 
   it("renders chat few-shot turns and completion prompts with the task's instruction", () => {

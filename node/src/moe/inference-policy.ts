@@ -40,6 +40,12 @@ const expertSchema = z.strictObject({
   template: name,
   sampling: samplingSchema,
   weight: z.number().gt(0).max(100),
+  /**
+   * Self-consistency: this expert runs as this many samples of its model (seeds seed+1 … seed+k, each a
+   * slot of its own, so placement may spread them over peers), each voting with weight / k: together
+   * they vote for their majority answer with the expert's weight × its agreement share.
+   */
+  samples: z.number().int().min(1).max(16).default(1),
   /** Per task type, from `ripple moe calibrate`; a task type not listed uses `weight`. */
   weights: z.record(name, z.number().gt(0).max(100)).optional(),
   specialization: z.array(name).min(1).max(32),
@@ -106,6 +112,8 @@ export const inferencePolicySchema = z
       seen.add(e.name);
       if (e.kind === "model" && !p.models[e.model]) issue(["local_tier", "experts", i, "model"], `"${e.model}" is not pinned in models (add its sha256 under models.${e.model})`);
       if (!p.templates[e.template]) issue(["local_tier", "experts", i, "template"], `"${e.template}" is not one of templates (${Object.keys(p.templates).join(", ")})`);
+      if (e.samples > 1 && e.sampling.temperature === 0) issue(["local_tier", "experts", i, "samples"], "needs sampling.temperature > 0 (greedy samples are copies of one answer)");
+      if (e.samples > 1 && e.name.length > 60) issue(["local_tier", "experts", i, "name"], "at most 60 characters for an expert with samples (each sample is named NAME.sK)");
       for (const t of Object.keys(e.weights ?? {})) {
         if (!p.task_types[t]) issue(["local_tier", "experts", i, "weights", t], `"${t}" is not one of task_types`);
       }
@@ -134,4 +142,20 @@ export function loadInferencePolicy(file = inferencePolicyFile, env: NodeJS.Proc
 /** An expert's vote weight for a task type: its calibrated per-type weight, else its weight. */
 export function expertWeight(expert: ExpertSpec, taskType: string): number {
   return expert.weights?.[taskType] ?? expert.weight;
+}
+
+/**
+ * The slots an expert runs as: itself, or for `samples: k` k experts "NAME.s1" … "NAME.sk" with seeds
+ * seed+1 … seed+k and weight / k each (their votes together weigh what the expert weighs).
+ */
+export function expandSamples(expert: ExpertSpec): ExpertSpec[] {
+  if (expert.samples <= 1) return [expert];
+  const base = expert.sampling.seed ?? 0;
+  return Array.from({ length: expert.samples }, (_, i) => ({
+    ...expert,
+    name: `${expert.name}.s${i + 1}`,
+    samples: 1,
+    weight: expert.weight / expert.samples,
+    sampling: { ...expert.sampling, seed: base + i + 1 },
+  }));
 }

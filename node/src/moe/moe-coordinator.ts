@@ -11,7 +11,7 @@ import type { PeerInfo } from "../mesh/peer-view.ts";
 import { callCloudExpert, type CloudAnswer } from "./cloud-expert.ts";
 import { expertTask, type ExpertTask } from "./expert-task.ts";
 import { JobPlacement, physicalPeer } from "./expert-placement.ts";
-import { expertWeight, type ExpertSpec, type InferencePolicy } from "./inference-policy.ts";
+import { expandSamples, expertWeight, type ExpertSpec, type InferencePolicy } from "./inference-policy.ts";
 import type { ModelVote, MoeRequest, MoeResult } from "./moe-types.ts";
 import { MoeAudit } from "./moe-audit.ts";
 import { NoConsensusError, reduce, type ReducerAnswer } from "./reducer.ts";
@@ -193,12 +193,13 @@ export class MoeCoordinator {
     const pool = eligible.length > 0 ? eligible : tier.experts;
     const count = Math.min(wanted ?? tier.max_parallel, pool.length);
     // Stable: policy order breaks weight ties.
-    // Each expert votes with its weight for this task type (calibrated per type when the policy says).
+    // Each expert votes with its weight for this task type (calibrated per type when the policy says);
+    // a self-consistency expert becomes one slot per sample.
     return pool
       .map((e, i) => ({ e: { ...e, weight: expertWeight(e, taskType) }, i }))
       .sort((a, b) => b.e.weight - a.e.weight || a.i - b.i)
       .slice(0, count)
-      .map(({ e }) => e);
+      .flatMap(({ e }) => expandSamples(e));
   }
 
   /** Places each expert on a peer; experts whose model no online peer serves are left out. */
