@@ -56,6 +56,23 @@ describe("calibrateWeights", () => {
   });
 });
 
+describe("the shipped policy's weights", () => {
+  it("are what calibration computes from the recorded answers of the calibration set", () => {
+    const recorded = readFileSync(join(import.meta.dirname, "..", "bench", "quality", "calibration-answers.jsonl"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as CalibrationAnswer);
+    expect(new Set(recorded.map((a) => a.question)).size).toBe(128);
+    const computed = calibrateWeights(recorded).experts;
+    for (const e of loadInferencePolicy(inferencePolicyFile).local_tier.experts) {
+      expect({ name: e.name, weight: e.weight, weights: e.weights }).toEqual({ name: e.name, weight: computed[e.name]!.weight, weights: computed[e.name]!.weights });
+    }
+    // Experts built on one model and one prompt share mistakes; the two that only share the model less so.
+    const pair = (a: string, b: string) => calibrateWeights(recorded).pairs.find((p) => p.a === a && p.b === b)!.similarity;
+    expect(pair("qwen-chat-greedy", "qwen-chat-warm")).toBeGreaterThan(pair("gemma-completion-few-shot", "qwen-chat-greedy"));
+  });
+});
+
 describe("ripple moe calibrate on the pinned models", () => {
   const tmp = mkdtempSync("/tmp/rm-calibrate-test-");
   const setFile = join(tmp, "set.jsonl");
