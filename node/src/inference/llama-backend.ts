@@ -54,11 +54,12 @@ export async function openLlama(requested: GpuPreference, threads: number, log: 
     log.info({ backend: choice.backend, devices, vramTotalBytes: vram.total, vramFreeBytes: vram.free }, `inference backend: ${choice.backend}`);
     return { llama, choice };
   }
-  await llama?.dispose().catch(() => {});
   const reason = await explainNoGpu(requested, failure);
-  const opened = await cpu(threads, requested, reason, driverFix);
   log.warn({ requested, reason, fix: driverFix }, `inference backend: cpu, because ${reason}; fix: ${driverFix}`);
-  return opened;
+  const choice: BackendChoice = { backend: "cpu", requested, reason, fix: driverFix, gpu: null };
+  // "auto" without a GPU already gave a working CPU llama.cpp: keep it (each getLlama costs seconds).
+  if (llama) return { llama, choice };
+  return { llama: await getLlama({ ...llamaOptions(threads), gpu: false }), choice };
 }
 
 async function cpu(threads: number, requested: GpuPreference, reason: string, fix: string | null): Promise<OpenedLlama> {
