@@ -13,15 +13,11 @@
 //
 //   npx tsx node/bench/quality-bench.ts    (RIPPLE_QUALITY_SET=FILE, RIPPLE_QUALITY_LIMIT=N, RIPPLE_QUALITY_K=k,
 //                                           RIPPLE_QUALITY_POLICY=FILE, RIPPLE_BENCH_THREADS=n)
-import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { modelsDir } from "../setup/paths.mjs";
-import { InferenceEngine } from "../src/inference/inference-engine.ts";
-import { ModelStore } from "../src/inference/model-store.ts";
 import { createLogger } from "../src/log.ts";
-import { expertTask } from "../src/moe/expert-task.ts";
 import { expertWeight, inferencePolicyFile, loadInferencePolicy, type ExpertSpec } from "../src/moe/inference-policy.ts";
 import { isCorrect, loadQuestions, type QualityQuestion } from "../src/moe/labelled-set.ts";
+import { openLocalExperts } from "../src/moe/local-expert-runner.ts";
 import { outcomeDecided } from "../src/moe/quorum.ts";
 import { reduce } from "../src/moe/reducer.ts";
 
@@ -34,9 +30,7 @@ const policy = loadInferencePolicy(process.env.RIPPLE_QUALITY_POLICY ?? inferenc
 const handWeights: Record<string, number> = { "qwen-chat-greedy": 1.0, "qwen-few-shot-greedy": 0.9, "qwen-chat-warm": 0.7, "qwen-completion-few-shot": 0.8, "gemma-completion-few-shot": 0.6 };
 
 const questions = loadQuestions(setFile).slice(0, limit);
-const dataDir = mkdtempSync("/tmp/rm-quality-");
-const store = await ModelStore.open({ dataDir, modelsDir: modelsDir(), log });
-const engine = await InferenceEngine.create({ resolveModel: (n) => store.get(n), threads, memoryBudgetBytes: 4 * 2 ** 30, maxConcurrent: 1, log });
+const runner = await openLocalExperts(policy, { threads, log });
 const experts = policy.local_tier.experts.filter((e) => e.kind === "model");
 
 interface Answer {
@@ -47,9 +41,7 @@ interface Answer {
 }
 
 async function ask(expert: ExpertSpec, q: QualityQuestion, override?: { temperature: number; seed: number }): Promise<Answer> {
-  const task = expertTask(policy, expert, { prompt: q.question, taskType: q.task_type });
-  const sampling = override ? { ...task.sampling, ...override } : task.sampling;
-  const r = await engine.generate({ model: task.model, prompt: task.prompt, sampling, maxTokens: task.maxTokens, ...(task.stop ? { stop: task.stop } : {}) });
+  const r = await runner.answer(expert, q, override);
   return { expert, text: r.text, ms: r.latencyMs, correct: isCorrect(q, r.text) };
 }
 
@@ -139,5 +131,4 @@ const bestKRow = rows.at(-1)!;
 console.log(`\nMOE (policy weights, early) − best single: ${(pct(moeRow.correct) - pct(best.correct)).toFixed(1)} points; − best ×${k}: ${(pct(moeRow.correct) - pct(bestKRow.correct)).toFixed(1)} points`);
 console.log(`MOE wall time, quorum early ÷ all: ${(moeRow.wallMs / moeAll.wallMs).toFixed(2)} (generations ${(moeRow.generations / n).toFixed(2)} vs ${(moeAll.generations / n).toFixed(2)})`);
 
-await engine.dispose();
-rmSync(dataDir, { recursive: true, force: true });
+await runner.dispose();

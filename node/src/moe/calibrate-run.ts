@@ -8,17 +8,14 @@
 // derived from (--seed, expert, question id), so the same set, policy, seed and threads give the same
 // answers, hence the same file.
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseDocument } from "yaml";
-import { modelsDir as defaultModelsDir } from "../../setup/paths.mjs";
-import { InferenceEngine } from "../inference/inference-engine.ts";
-import { ModelStore } from "../inference/model-store.ts";
 import type { Logger } from "../log.ts";
 import { calibrateWeights, type CalibrationAnswer, type CalibrationResult } from "./calibration.ts";
-import { expertTask } from "./expert-task.ts";
-import { loadInferencePolicy, type ExpertSpec, type InferencePolicy } from "./inference-policy.ts";
+import { loadInferencePolicy, type InferencePolicy } from "./inference-policy.ts";
 import { isCorrect, loadQuestions, type QualityQuestion } from "./labelled-set.ts";
+import { openLocalExperts } from "./local-expert-runner.ts";
 
 export interface CalibrationRunOptions {
   policyFile: string;
@@ -49,28 +46,19 @@ export async function runCalibration(opts: CalibrationRunOptions): Promise<Calib
   const questions = loadQuestions(opts.setFile).slice(0, opts.limit ?? Infinity);
   const experts = policy.local_tier.experts.filter((e) => e.kind === "model");
   const work = questions.flatMap((q) => experts.filter((e) => e.specialization.includes(q.task_type)).map((e) => ({ q, e })));
-  const scratch = mkdtempSync("/tmp/rm-calibrate-");
-  const store = await ModelStore.open({ dataDir: scratch, modelsDir: opts.modelsDir ?? defaultModelsDir(), log: opts.log });
-  const engine = await InferenceEngine.create({ resolveModel: (n) => store.get(n), threads: opts.threads, memoryBudgetBytes: 4 * 2 ** 30, maxConcurrent: 1, log: opts.log });
+  const runner = await openLocalExperts(policy, { threads: opts.threads, log: opts.log, ...(opts.modelsDir ? { modelsDir: opts.modelsDir } : {}) });
   const answers: CalibrationAnswer[] = [];
   try {
     for (const [i, { q, e }] of work.entries()) {
-      const answer = await answerOf(engine, policy, e, q, opts.seed);
-      answers.push({ question: q.id, taskType: q.task_type, expert: e.name, answer, correct: isCorrect(q, answer) });
+      // An expert that samples gets a seed fixed by (run seed, expert, question): reproducible runs.
+      const { text } = await runner.answer(e, q, e.sampling.temperature > 0 ? { seed: sampleSeed(opts.seed, e.name, q.id) } : {});
+      answers.push({ question: q.id, taskType: q.task_type, expert: e.name, answer: text, correct: isCorrect(q, text) });
       opts.onProgress?.(i + 1, work.length);
     }
   } finally {
-    await engine.dispose();
-    rmSync(scratch, { recursive: true, force: true });
+    await runner.dispose();
   }
   return { policy, questions, answers, result: calibrateWeights(answers) };
-}
-
-async function answerOf(engine: InferenceEngine, policy: InferencePolicy, expert: ExpertSpec, q: QualityQuestion, seed: number): Promise<string> {
-  const task = expertTask(policy, expert, { prompt: q.question, taskType: q.task_type });
-  const sampling = task.sampling.temperature > 0 ? { ...task.sampling, seed: sampleSeed(seed, expert.name, q.id) } : task.sampling;
-  const r = await engine.generate({ model: task.model, prompt: task.prompt, sampling, maxTokens: task.maxTokens, ...(task.stop ? { stop: task.stop } : {}) });
-  return r.text;
 }
 
 /**
