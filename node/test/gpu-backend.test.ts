@@ -16,7 +16,7 @@ import { autoGpuBudgetBytes, planGpuLoad, vramForLayers, type GpuModelNeed, type
 import { InferenceEngine } from "../src/inference/inference-engine.ts";
 import type { RegisteredModel } from "../src/inference/inference-types.ts";
 import { openLlama, type OpenedLlama } from "../src/inference/llama-backend.ts";
-import { estimateGpuNeed } from "../src/inference/loaded-model.ts";
+import { estimateGpuNeed, insightsOf } from "../src/inference/loaded-model.ts";
 import { autoMaxConcurrent, autoMemoryBudgetBytes, resolveBudgets } from "../src/inference/machine-budgets.ts";
 import { defaultComputePolicyFile, loadComputePolicy } from "../src/jobs/compute-policy.ts";
 
@@ -37,7 +37,8 @@ beforeAll(async () => {
   cpu = await openLlama("off", 1, silent);
   // node-llama-cpp computes these from the GGUF's tensors: the same figures on a machine without a GPU.
   const shape = { contextSize: 2048, slots: 2 };
-  [qwen, gemma] = await Promise.all([estimateGpuNeed(cpu.llama, registered("default"), shape), estimateGpuNeed(cpu.llama, registered("gemma"), shape)]);
+  const need = async (m: RegisteredModel) => estimateGpuNeed(await insightsOf(cpu.llama, m), m, shape);
+  [qwen, gemma] = await Promise.all([need(registered("default")), need(registered("gemma"))]);
 }, 60_000);
 afterAll(async () => {
   await cpu?.llama.dispose();

@@ -12,14 +12,14 @@
 //   text generated so far (empty when the request was still queued); it never throws for an abort.
 //   The request's sequence is disposed in every case, so its slot is free for the next request.
 // - unload(name) refuses with "busy" while the model serves requests (abort them, or wait for them).
-import type { Llama } from "node-llama-cpp";
+import type { GgufInsights, Llama } from "node-llama-cpp";
 import type { Logger } from "../log.ts";
 import { ConcurrencyGate } from "./concurrency-gate.ts";
 import { autoGpuBudgetBytes, planGpuLoad, type GpuModelNeed, type GpuPlan } from "./gpu-budget.ts";
 import { InferenceError } from "./inference-errors.ts";
 import type { GenerateRequest, GenerateResult, RegisteredModel } from "./inference-types.ts";
 import { openLlama, type BackendChoice, type OpenedLlama } from "./llama-backend.ts";
-import { estimateGpuNeed, estimateResidentBytes, LoadedModel, type ContextShape } from "./loaded-model.ts";
+import { estimateGpuNeed, estimateResidentBytes, insightsOf, LoadedModel, type ContextShape } from "./loaded-model.ts";
 import { checkGenerateRequest } from "./request-check.ts";
 
 export { freeCoreThreads } from "./thread-budget.ts";
@@ -73,8 +73,10 @@ export class InferenceEngine {
   readonly #loading = new Map<string, Promise<LoadedModel>>();
   /** Serializes loads, unloads and evictions so that the budget's arithmetic holds. */
   #lock: Promise<unknown> = Promise.resolve();
+  /** Figures read from each model file's header, kept: RAM estimates per layer split and the VRAM need. */
   readonly #estimates = new Map<string, number>();
   readonly #gpuNeeds = new Map<string, GpuModelNeed>();
+  readonly #insights = new Map<string, Promise<GgufInsights>>();
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #shutdown = new AbortController();
   readonly #gate: ConcurrencyGate;
@@ -330,7 +332,7 @@ export class InferenceEngine {
     if (!this.backend.gpu) return { gpuLayers: 0, vramBytes: 0, evict: [], reason: "CPU backend" };
     let need = this.#gpuNeeds.get(registered.file);
     if (!need) {
-      need = await estimateGpuNeed(this.llama, registered, this.#shape);
+      need = await estimateGpuNeed(await this.#insightsOf(registered), registered, this.#shape);
       this.#gpuNeeds.set(registered.file, need);
     }
     const vram = await this.llama.getVramState();
@@ -360,10 +362,22 @@ export class InferenceEngine {
     const key = `${registered.file}\0${registered.bytes}\0${gpuLayers}`;
     let bytes = this.#estimates.get(key);
     if (bytes === undefined) {
-      bytes = await estimateResidentBytes(this.llama, registered, this.#shape, gpuLayers);
+      bytes = await estimateResidentBytes(await this.#insightsOf(registered), registered, this.#shape, gpuLayers);
       this.#estimates.set(key, bytes);
     }
     return bytes;
+  }
+
+  /** The model file's header, read once per file and size (a failed read is not kept). */
+  #insightsOf(registered: RegisteredModel): Promise<GgufInsights> {
+    const key = `${registered.file}\0${registered.bytes}`;
+    let insights = this.#insights.get(key);
+    if (!insights) {
+      insights = insightsOf(this.llama, registered);
+      this.#insights.set(key, insights);
+      insights.catch(() => this.#insights.delete(key));
+    }
+    return insights;
   }
 
   #locked<T>(fn: () => Promise<T>): Promise<T> {

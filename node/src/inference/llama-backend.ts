@@ -33,7 +33,7 @@ const driverFix = "install the GPU's driver (NVIDIA: a CUDA 12/13 driver; AMD/In
 
 /** Opens llama.cpp on the backend the policy asks for, falling back to the CPU when a GPU one cannot load. */
 export async function openLlama(requested: GpuPreference, threads: number, log: Logger): Promise<OpenedLlama> {
-  if (requested === "off") return cpu(threads, requested, "inference.gpu is off in the compute policy", null);
+  if (requested === "off") return { llama: await cpuLlama(threads), choice: { backend: "cpu", requested, reason: "inference.gpu is off in the compute policy", fix: null, gpu: null } };
 
   let llama: Llama | undefined;
   let failure: string | undefined;
@@ -58,14 +58,10 @@ export async function openLlama(requested: GpuPreference, threads: number, log: 
   log.warn({ requested, reason, fix: driverFix }, `inference backend: cpu, because ${reason}; fix: ${driverFix}`);
   const choice: BackendChoice = { backend: "cpu", requested, reason, fix: driverFix, gpu: null };
   // "auto" without a GPU already gave a working CPU llama.cpp: keep it (each getLlama costs seconds).
-  if (llama) return { llama, choice };
-  return { llama: await getLlama({ ...llamaOptions(threads), gpu: false }), choice };
+  return { llama: llama ?? (await cpuLlama(threads)), choice };
 }
 
-async function cpu(threads: number, requested: GpuPreference, reason: string, fix: string | null): Promise<OpenedLlama> {
-  const llama = await getLlama({ ...llamaOptions(threads), gpu: false });
-  return { llama, choice: { backend: "cpu", requested, reason, fix, gpu: null } };
-}
+const cpuLlama = (threads: number) => getLlama({ ...llamaOptions(threads), gpu: false });
 
 /** Why no GPU backend loaded, in words a user can act on. */
 async function explainNoGpu(requested: GpuPreference, failure: string | undefined): Promise<string> {

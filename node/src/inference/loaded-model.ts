@@ -41,7 +41,7 @@ export interface ContextShape {
 const repeatPenaltyWindow = 64;
 
 /** node-llama-cpp's reading of a GGUF's header: the figures both memory budgets are computed from. */
-async function insightsOf(llama: Llama, model: RegisteredModel): Promise<GgufInsights> {
+export async function insightsOf(llama: Llama, model: RegisteredModel): Promise<GgufInsights> {
   if (!existsSync(model.file)) throw missingFile(model);
   try {
     return await GgufInsights.from(await readGgufFileInfo(model.file, { readTensorInfo: true, logWarnings: false }), llama);
@@ -56,15 +56,13 @@ async function insightsOf(llama: Llama, model: RegisteredModel): Promise<GgufIns
  * buffers) for every slot. The estimate is an upper bound (it counts buffers that are allocated but
  * mostly never touched), which is the safe side for a budget.
  */
-export async function estimateResidentBytes(llama: Llama, model: RegisteredModel, shape: Pick<ContextShape, "contextSize" | "slots">, gpuLayers = 0): Promise<number> {
-  const insights = await insightsOf(llama, model);
+export async function estimateResidentBytes(insights: GgufInsights, model: RegisteredModel, shape: Pick<ContextShape, "contextSize" | "slots">, gpuLayers = 0): Promise<number> {
   const context = await insights.estimateContextResourceRequirementsV2({ contextSize: shape.contextSize, sequences: 1, modelGpuLayers: gpuLayers });
   return model.bytes + shape.slots * Math.ceil(context.cpuRam);
 }
 
 /** What the VRAM budget needs to know of a model (gpu-budget.ts): its layers and its VRAM fully offloaded. */
-export async function estimateGpuNeed(llama: Llama, model: RegisteredModel, shape: Pick<ContextShape, "contextSize" | "slots">): Promise<GpuModelNeed> {
-  const insights = await insightsOf(llama, model);
+export async function estimateGpuNeed(insights: GgufInsights, model: RegisteredModel, shape: Pick<ContextShape, "contextSize" | "slots">): Promise<GpuModelNeed> {
   const totalLayers = insights.totalLayers;
   const weights = await insights.estimateModelResourceRequirementsV2({ gpuLayers: totalLayers });
   const context = await insights.estimateContextResourceRequirementsV2({ contextSize: shape.contextSize, sequences: 1, modelGpuLayers: totalLayers });
