@@ -16,12 +16,12 @@ import { RippleError } from "./errors.ts";
 import { loadOrCreateLibp2pKey } from "./identity/libp2p-key.ts";
 import type { Logger } from "./log.ts";
 import type { PrivateKey } from "@libp2p/interface";
+import type { DaemonPhase, DaemonStatus, Policies } from "@ripple-mesh/api-types";
 import { MeshSession } from "./mesh/mesh-session.ts";
 import type { PeerInfo } from "./mesh/peer-view.ts";
 import { NodeFacts } from "./capability/node-facts.ts";
 import type { AskRequest, InferenceSource, MoeEvent } from "./api/inference-source.ts";
 import { DaemonNotReadyError } from "./errors.ts";
-import type { InferenceStatus } from "./inference/inference-engine.ts";
 import { NodeInference } from "./inference/node-inference.ts";
 import { MeshInference } from "./jobs/mesh-inference.ts";
 import { readTestLies } from "./jobs/test-lies.ts";
@@ -61,7 +61,7 @@ export interface DaemonOptions {
   storagePolicyFile?: string;
 }
 
-export type DaemonPhase = "starting" | "running" | "switching" | "stopping" | "stopped";
+export type { DaemonPhase, DaemonStatus };
 
 export class AlreadyRunningError extends RippleError {}
 
@@ -235,7 +235,7 @@ export class Daemon {
   }
 
   /** The compute and inference policies in force (the web UI's Node page). */
-  policies() {
+  policies(): Policies {
     const { inferencePolicy: p, computePolicy } = this.requireInference();
     return {
       compute: computePolicy,
@@ -310,28 +310,6 @@ export class Daemon {
     if (this.api) await removeApiDescriptor(this.opts.dataDir);
     this.phase = "stopped";
   }
-}
-
-export interface DaemonStatus {
-  name: string;
-  phase: DaemonPhase;
-  pid: number;
-  dataDir: string;
-  api: string | null;
-  uptimeMs: number;
-  hardwareClass: string | null;
-  tokensPerSecond: number | null;
-  network: string;
-  agentPubKey: string | null;
-  peerId: string | null;
-  multiaddrs: string[];
-  relayUrl: string | null;
-  localHost: { url: string; hostPeerId: string; self: boolean } | null;
-  conductor: { pid: number | null; restarts: number } | null;
-  livenessWindowMs: number | null;
-  mesh: { state: "connected" | "syncing" | "isolated"; knownAgents: number; visibleNodes: number; onlineNodes: number };
-  /** The llama.cpp backend that serves (and why), with the budgets resolved from the compute policy. */
-  inference: InferenceStatus | null;
 }
 
 /** Models served by online nodes of the mesh (this one included), with how many serve each. */

@@ -1,13 +1,13 @@
 // The UI's pure logic: formatting, routes, the SSE parser, reconnect backoff, the topology layout,
 // the shard matrix, and keeping jobs and peers current from events.
 import { describe, expect, it } from "vitest";
-import type { JobRecord, JobSummary, PeerInfo } from "../src/api/types.ts";
+import type { JobRecord, JobSummary, PeerInfo } from "@ripple-mesh/api-types";
 import { reconnectDelayMs } from "../src/lib/backoff.ts";
 import { formatAgo, formatBytes, formatDuration, formatPercent, formatRate, shortKey, truncate } from "../src/lib/format.ts";
 import { applyJobEvent, settleSlots, upsertJob } from "../src/lib/jobs.ts";
 import { hrefOf, parseRoute } from "../src/lib/route.ts";
 import { buildShardMatrix } from "../src/lib/shards.ts";
-import { SseParser } from "../src/lib/sse-parser.ts";
+import { SseParser } from "@ripple-mesh/api-types";
 import { layoutTopology } from "../src/lib/topology.ts";
 import { withPeer } from "../src/state/store.ts";
 
@@ -26,6 +26,7 @@ function peer(name: string, over: Partial<PeerInfo> = {}): PeerInfo {
     ramGb: 24,
     gpu: null,
     models: [],
+    modelRefs: [],
     tokensPerSecond: 30,
     load: { cpu_percent: 10, gpu_percent: 0, memory_percent: 40 },
     activeJobs: 0,
@@ -238,8 +239,8 @@ describe("jobs from events", () => {
   it("marks every slot that voted answered when the result arrives", () => {
     const start: JobRecord = { trace_id: "t", prompt: "p", task_type: null, experts: null, status: "running", started_ms: 0, finished_ms: null, slots: [], result: null, error: null };
     const running = applyJobEvent(start, { type: "moe:assigned", slot: 0, expert: "e0", model: "m", peer: "bob", epoch: 1 });
-    const vote = { model: "m", expert: "e0", peer: "carol", response_hash: "h", weight: 1, latency_ms: 30, agreed: true, slot: 0, epoch: 2, tokens: 1, output: "x" };
-    const result = { response: "x", consensus_score: 1, consensus_reached: true, model_votes: [vote, { ...vote, slot: 1, expert: "e1", peer: "dave", epoch: 1 }], trace_id: "t", task_type: "short_answer", job: null, wall_ms: 40, failed_slots: [] };
+    const vote = { model: "m", expert: "e0", peer: "carol", response_hash: "h", weight: 1, counted_weight: 1, peer_id: null, latency_ms: 30, agreed: true, slot: 0, epoch: 2, tokens: 1, output: "x" };
+    const result = { response: "x", consensus_score: 1, consensus_reached: true, model_votes: [vote, { ...vote, slot: 1, expert: "e1", peer: "dave", epoch: 1 }], trace_id: "t", task_type: "short_answer", job: null, wall_ms: 40, failed_slots: [], diversity: "ok" as const, cancelled_slots: [], rejected_answers: [], stopped_early: false };
     const done = settleSlots(running, result);
     expect(done.result).toBe(result);
     expect(done.slots.map((s) => [s.slot, s.peer, s.epoch, s.answered, s.latency_ms])).toEqual([

@@ -4,15 +4,14 @@
 import { join } from "node:path";
 import { RippleError, TimeoutError } from "../errors.ts";
 import { inferenceErrorCodes, isInferenceErrorCode } from "../inference/inference-errors.ts";
-import type { MoeResult } from "../moe/moe-types.ts";
 import { readApiDescriptor, type ApiDescriptor } from "./api-descriptor.ts";
 import type { AskBodyInput, MoeBody } from "./inference-schemas.ts";
-import type { AskResult, LocalModel, MoeEvent } from "./inference-source.ts";
-import type { ApiEvent, JoinRequest } from "./local-api.ts";
+import type { ApiEvent, AskResult, DaemonStatus, LocalModel, MoeEvent, MoeResult, PeerInfo, ProviderView, ShardRow } from "@ripple-mesh/api-types";
+import type { JoinRequest } from "./local-api.ts";
 import { readSse, type SseMessage } from "./sse.ts";
 import { WebSocket } from "./ws.ts";
-import type { ArtifactView, ProviderView } from "../artifacts/artifact-service.ts";
-import type { PublishResult, PullProgress, PullResult, ShardRow } from "../artifacts/model-shards.ts";
+import type { ArtifactView } from "../artifacts/artifact-service.ts";
+import type { PublishResult, PullProgress, PullResult } from "../artifacts/model-shards.ts";
 
 export interface LocalApiClientOptions {
   /** Per request (and per WebSocket handshake). Default 5 s. */
@@ -75,12 +74,12 @@ export class LocalApiClient {
     return this.request("GET", "/healthz") as Promise<{ ok: boolean }>;
   }
 
-  status(): Promise<unknown> {
-    return this.request("GET", "/v1/status");
+  status(): Promise<DaemonStatus> {
+    return this.request("GET", "/v1/status") as Promise<DaemonStatus>;
   }
 
-  peers(): Promise<unknown> {
-    return this.request("GET", "/v1/peers");
+  peers(): Promise<PeerInfo[]> {
+    return this.request("GET", "/v1/peers") as Promise<PeerInfo[]>;
   }
 
   /** Asks the daemon to stop; resolves once it has accepted (it then stops in the background). */
@@ -92,8 +91,8 @@ export class LocalApiClient {
    * Moves the running node to another mesh; resolves with what the daemon answers once it has joined.
    * Joining starts services, so its time limit is its own (default 120 s).
    */
-  join(req: JoinRequest, opts: { timeoutMs?: number } = {}): Promise<unknown> {
-    return this.request("POST", "/v1/join", req, opts.timeoutMs ?? 120_000);
+  join(req: JoinRequest, opts: { timeoutMs?: number } = {}): Promise<DaemonStatus> {
+    return this.request("POST", "/v1/join", req, opts.timeoutMs ?? 120_000) as Promise<DaemonStatus>;
   }
 
   /** Runs an MOE job on the mesh; with `onEvent` it streams the job's progress (assignments, answers) as it happens. */

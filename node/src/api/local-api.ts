@@ -12,6 +12,7 @@
 import type { EventEmitter } from "node:events";
 import type { AddressInfo } from "node:net";
 import fastifyWebsocket from "@fastify/websocket";
+import type { ApiEvent } from "@ripple-mesh/api-types";
 import { fastify, LogController, type FastifyError, type FastifyReply } from "fastify";
 import { z } from "zod";
 import { DaemonNotReadyError, RippleError } from "../errors.ts";
@@ -31,10 +32,7 @@ import type { MeshArtifacts } from "../artifacts/mesh-artifacts.ts";
 export { isLoopbackHost } from "./request-guard.ts";
 
 /** What travels on /v1/events. */
-export interface ApiEvent {
-  type: string;
-  [key: string]: unknown;
-}
+export type { ApiEvent };
 
 export const joinRequestSchema = z.strictObject({
   network: z.string().min(1).max(64),

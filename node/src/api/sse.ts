@@ -2,6 +2,7 @@
 // CLI's client reads them with. The writer opens the stream lazily (on the first write), so an error
 // before any output is still answered with its HTTP status and a JSON body.
 import type { FastifyReply } from "fastify";
+import { SseParser, type SseMessage } from "@ripple-mesh/api-types";
 import { RippleError } from "../errors.ts";
 
 export interface SseWriterOptions {
@@ -90,61 +91,16 @@ export class SseWriter {
   }
 }
 
-export interface SseMessage {
-  /** undefined when the message had no `event:` line. */
-  event: string | undefined;
-  data: string;
-}
+export type { SseMessage };
 
 /** An event stream sent a message larger than the reader accepts. */
 export class SseMessageTooLargeError extends RippleError {}
 
-/**
- * The messages of an event stream (https://html.spec.whatwg.org/multipage/server-sent-events.html):
- * comments are skipped, `data:` lines are joined with "\n", a message ends at a blank line.
- */
+/** The messages of an event stream, read with the parser the web UI uses too; a message over the limit is refused before it is buffered further. */
 export async function* readSse(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, maxMessageBytes = 8 * 1024 * 1024): AsyncGenerator<SseMessage, void, undefined> {
   const decoder = new TextDecoder();
-  let buffer = "";
-  let event: string | undefined;
-  let data: string[] = [];
-  let size = 0;
-  const line = (text: string): SseMessage | undefined => {
-    if (text === "") {
-      const done = data.length > 0 ? { event, data: data.join("\n") } : undefined;
-      event = undefined;
-      data = [];
-      size = 0;
-      return done;
-    }
-    if (text.startsWith(":")) return undefined;
-    const colon = text.indexOf(":");
-    const field = colon < 0 ? text : text.slice(0, colon);
-    let value = colon < 0 ? "" : text.slice(colon + 1);
-    if (value.startsWith(" ")) value = value.slice(1);
-    size += value.length;
-    if (size > maxMessageBytes) {
-      throw new SseMessageTooLargeError(`an event stream message is larger than ${maxMessageBytes} bytes`, "check that the daemon and the CLI are the same version");
-    }
-    if (field === "event") event = value;
-    else if (field === "data") data.push(value);
-    return undefined;
-  };
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    for (;;) {
-      const m = /\r\n|\r|\n/.exec(buffer);
-      // A lone "\r" at the end may be the first half of "\r\n": wait for the next chunk.
-      if (!m || (m[0] === "\r" && m.index === buffer.length - 1)) break;
-      const message = line(buffer.slice(0, m.index));
-      buffer = buffer.slice(m.index + m[0].length);
-      if (message) yield message;
-    }
-    if (buffer.length > maxMessageBytes) {
-      throw new SseMessageTooLargeError(`an event stream line is longer than ${maxMessageBytes} bytes`, "check that the daemon and the CLI are the same version");
-    }
-  }
-  buffer += decoder.decode();
-  if (buffer !== "") line(buffer);
-  // A message without its closing blank line is incomplete: not dispatched (as the spec says).
+  const parser = new SseParser(maxMessageBytes, (what) => new SseMessageTooLargeError(what, "check that the daemon and the CLI are the same version"));
+  for await (const chunk of body) yield* parser.push(decoder.decode(chunk, { stream: true }));
+  yield* parser.push(decoder.decode());
+  parser.end();
 }

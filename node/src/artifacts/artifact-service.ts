@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { decodeHashFromBase64, encodeHashToBase64 } from "@holochain/client";
+import type { ProviderView } from "@ripple-mesh/api-types";
 import { artifactIndex, type Artifact, type ZomeCaller } from "@ripple-mesh/zome-bindings";
 import { RippleError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -32,16 +33,7 @@ export interface ArtifactView {
   actionHash: string;
 }
 
-export interface ProviderView {
-  agent: string;
-  name: string | null;
-  peerId: string | null;
-  online: boolean;
-  self: boolean;
-  /** null: not checked (verify was not asked for). */
-  verified: boolean | null;
-  reason: string | null;
-}
+export type { ProviderView };
 
 export interface PutMeta {
   name: string;

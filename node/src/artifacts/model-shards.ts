@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import type { ShardRow } from "@ripple-mesh/api-types";
 import { RippleError } from "../errors.ts";
 import type { ModelStore } from "../inference/model-store.ts";
 import type { Logger } from "../log.ts";
@@ -78,19 +79,7 @@ export interface PullResult {
   alreadyPresent: boolean;
 }
 
-export interface ShardRow {
-  name: string;
-  cid: string;
-  sha256: string;
-  size: number;
-  publishedBy: string[];
-  providers: ProviderView[];
-  /** Providers online (and verified, when verification was asked for). */
-  replicas: number;
-  minProviders: number;
-  underReplicated: boolean;
-  local: boolean;
-}
+export type { ShardRow };
 
 export interface ModelShardsOptions {
   ipfs: IpfsStore;

@@ -12,6 +12,7 @@
 //   text generated so far (empty when the request was still queued); it never throws for an abort.
 //   The request's sequence is disposed in every case, so its slot is free for the next request.
 // - unload(name) refuses with "busy" while the model serves requests (abort them, or wait for them).
+import type { InferenceStatus } from "@ripple-mesh/api-types";
 import type { GgufInsights, Llama } from "node-llama-cpp";
 import type { Logger } from "../log.ts";
 import { ConcurrencyGate } from "./concurrency-gate.ts";
@@ -58,12 +59,7 @@ export interface LoadedModelInfo {
   busy: boolean;
 }
 
-export interface InferenceStatus extends BackendChoice {
-  threads: number;
-  maxConcurrent: number;
-  memoryBudgetBytes: number;
-  gpuMemoryBudgetBytes: number;
-}
+export type { InferenceStatus };
 
 export const defaultContextSize = 2048;
 

@@ -1,9 +1,8 @@
 // The inference seam's data shapes, shared by the engine, the worker, the MOE coordinator and the API.
 
-export interface ChatMessage {
-  role: "system" | "user" | "assistant";
-  content: string;
-}
+import type { ChatMessage, FinishReason } from "@ripple-mesh/api-types";
+
+export type { ChatMessage, FinishReason };
 
 /** A chat (the model's own chat template renders it) or a raw completion prompt (base models, few-shot). */
 export type PromptSpec = { kind: "chat"; messages: ChatMessage[] } | { kind: "completion"; text: string };
@@ -32,8 +31,6 @@ export interface GenerateRequest {
   /** Each decoded piece of text, in order, as it is generated. */
   onToken?: (text: string) => void;
 }
-
-export type FinishReason = "stop" | "length" | "aborted";
 
 export interface GenerateResult {
   text: string;

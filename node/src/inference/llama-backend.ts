@@ -4,23 +4,10 @@
 // that says why and how to fix it; `ripple status` and the UI's Node page show the same reason.
 // Never a build or a download at run time: only node-llama-cpp's prebuilt binaries are used.
 import { getLlama, getLlamaGpuTypes, LlamaLogLevel, type Llama, type LlamaGpuType } from "node-llama-cpp";
-import type { GpuPreference } from "../jobs/compute-policy.ts";
+import type { BackendChoice, GpuPreference, ServingBackend } from "@ripple-mesh/api-types";
 import type { Logger } from "../log.ts";
 
-export type ServingBackend = "cuda" | "vulkan" | "metal" | "cpu";
-
-export interface BackendChoice {
-  /** What serves. */
-  backend: ServingBackend;
-  /** What the compute policy asked for. */
-  requested: GpuPreference;
-  /** Why this backend (always set; for a fallback, what failed). */
-  reason: string;
-  /** How to get a GPU backend, when the node fell back to the CPU. */
-  fix: string | null;
-  /** The GPU devices the backend uses, and their VRAM now; null on the CPU. */
-  gpu: { devices: string[]; vramTotalBytes: number; vramFreeBytes: number } | null;
-}
+export type { BackendChoice, ServingBackend };
 
 export interface OpenedLlama {
   llama: Llama;

@@ -3,6 +3,7 @@
 // data dir overrides the default. Nothing from a peer runs unless this policy allows it.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { gpuPreferences, type ComputePolicy, type GpuPreference } from "@ripple-mesh/api-types";
 import { z } from "zod";
 import { repoRoot } from "../../setup/paths.mjs";
 import { loadYamlManifest, nodeManifestFile } from "../config/yaml-manifest.ts";
@@ -13,9 +14,8 @@ export const defaultComputePolicyFile = join(repoRoot, "manifests", "distributed
 /** Holochain agent keys as the CLI and logs print them: "u" + base64url of 39 bytes. */
 const agentKeyText = z.string().regex(/^uhCAk[A-Za-z0-9_-]{48}$/, 'an agent key as `ripple status` prints it ("uhCAk…", 53 characters)');
 
-/** `inference.gpu`: the backends node-llama-cpp ships, and off (CPU only). */
-export const gpuPreferences = ["auto", "cuda", "vulkan", "metal", "off"] as const;
-export type GpuPreference = (typeof gpuPreferences)[number];
+export { gpuPreferences };
+export type { ComputePolicy, GpuPreference };
 
 const autoOr = <T extends z.ZodType>(n: T) => z.union([z.literal("auto"), n], { error: '"auto" or a number in range' });
 
@@ -54,7 +54,10 @@ export const computePolicySchema = z.strictObject({
     }),
   }),
 });
-export type ComputePolicy = z.infer<typeof computePolicySchema>;
+// The schema produces exactly the API's ComputePolicy (the UI reads it): a change to one fails `tsc` until the other follows.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const schemaMatchesApiType: Same<z.infer<typeof computePolicySchema>, ComputePolicy> = true;
+void schemaMatchesApiType;
 
 export class ComputePolicyError extends ManifestError {
   constructor(file: string, detail: string, options?: { cause?: unknown }) {

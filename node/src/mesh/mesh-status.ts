@@ -3,9 +3,10 @@
 // yet), isolated (it knows nobody). The conductor's peer store is the network-level truth;
 // agent_registry is what has synced.
 import { agentRegistryRole } from "@ripple-mesh/zome-bindings";
+import type { MeshState } from "@ripple-mesh/api-types";
 import type { Conductor } from "../conductor/conductor.ts";
 
-export type MeshState = "connected" | "syncing" | "isolated";
+export type { MeshState };
 
 export interface MeshStatus {
   state: MeshState;

@@ -1,7 +1,7 @@
 // The daemon's event stream (/v1/events, WebSocket), kept open: when it drops (daemon stopped or
 // restarting) it reconnects with backoff and reports each state so the UI can say what is going on.
 import { reconnectDelayMs } from "../lib/backoff.ts";
-import type { ApiEvent } from "./types.ts";
+import type { ApiEvent } from "@ripple-mesh/api-types";
 
 export type SocketState =
   | { kind: "connecting"; attempt: number }

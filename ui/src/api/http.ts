@@ -1,7 +1,7 @@
 // Requests to the daemon that served this page (same origin, so the API's Host/Origin guard lets
 // them through). Every call has a time limit; failures become ApiError with the daemon's message and fix.
-import { SseParser } from "../lib/sse-parser.ts";
-import type { ApiErrorBody } from "./types.ts";
+import { SseParser } from "@ripple-mesh/api-types";
+import type { ApiErrorBody } from "@ripple-mesh/api-types";
 
 export class ApiError extends Error {
   constructor(

@@ -1,5 +1,5 @@
 import type { SocketState } from "../api/event-socket.ts";
-import type { DaemonStatus } from "../api/types.ts";
+import type { DaemonStatus } from "@ripple-mesh/api-types";
 import { store } from "../state/store.ts";
 import { useNow } from "../state/use-store.ts";
 

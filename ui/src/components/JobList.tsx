@@ -1,4 +1,4 @@
-import type { JobSummary } from "../api/types.ts";
+import type { JobSummary } from "@ripple-mesh/api-types";
 import { formatAgo, formatDuration, formatPercent, truncate } from "../lib/format.ts";
 import { hrefOf } from "../lib/route.ts";
 import { JobStatusPill } from "./JobStatusPill.tsx";

@@ -1,4 +1,4 @@
-import type { JobStatus } from "../api/types.ts";
+import type { JobStatus } from "@ripple-mesh/api-types";
 import { StatusPill } from "./StatusPill.tsx";
 
 export function JobStatusPill(props: { status: JobStatus }) {

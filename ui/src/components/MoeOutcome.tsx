@@ -1,5 +1,5 @@
 import type { ComponentChildren } from "preact";
-import type { MoeResult } from "../api/types.ts";
+import type { MoeResult } from "@ripple-mesh/api-types";
 import { formatDuration, formatPercent, shortKey } from "../lib/format.ts";
 import { KeyValue } from "./KeyValue.tsx";
 import { Meter } from "./Meter.tsx";

@@ -1,4 +1,4 @@
-import type { PeerInfo } from "../api/types.ts";
+import type { PeerInfo } from "@ripple-mesh/api-types";
 import { formatAgo, formatRate, shortKey } from "../lib/format.ts";
 import { Meter } from "./Meter.tsx";
 import { StatusPill } from "./StatusPill.tsx";

@@ -1,4 +1,4 @@
-import type { Policies } from "../api/types.ts";
+import type { Policies } from "@ripple-mesh/api-types";
 import { formatDuration, formatPercent, shortKey } from "../lib/format.ts";
 import { KeyValue } from "./KeyValue.tsx";
 

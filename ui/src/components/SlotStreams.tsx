@@ -1,4 +1,4 @@
-import type { JobSlot } from "../api/types.ts";
+import type { JobSlot } from "@ripple-mesh/api-types";
 import { formatDuration } from "../lib/format.ts";
 
 /** The experts of a job as they stream: one panel per slot with its assignee and the text so far. */

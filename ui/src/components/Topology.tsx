@@ -1,4 +1,4 @@
-import type { PeerInfo } from "../api/types.ts";
+import type { PeerInfo } from "@ripple-mesh/api-types";
 import { layoutTopology } from "../lib/topology.ts";
 
 /** The mesh as this node sees it: itself in the middle (highlighted), a line to each peer, dashed when offline. */

@@ -1,4 +1,4 @@
-import type { MoeResult } from "../api/types.ts";
+import type { MoeResult } from "@ripple-mesh/api-types";
 import { formatDuration, truncate } from "../lib/format.ts";
 
 /** Each expert's vote: who ran it where, what it answered, whether it agreed, and how long it took. */

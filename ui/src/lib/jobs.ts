@@ -1,7 +1,7 @@
 // Keeping the Jobs page current from /v1/events: job summaries are upserted into the list, and a
 // job's progress events are applied to the record shown on its detail page (the same rules the
 // daemon's history applies, so a page that followed the events shows what GET /v1/jobs/:trace says).
-import type { JobRecord, JobSlot, JobSummary, MoeEvent, MoeResult } from "../api/types.ts";
+import type { JobRecord, JobSlot, JobSummary, MoeEvent, MoeResult } from "@ripple-mesh/api-types";
 
 export const JOBS_KEPT = 50;
 

@@ -3,7 +3,7 @@
 // "served" (the peer advertises it in its capability) or nothing — and whether the peer pins the
 // model's GGUF in IPFS (it wrote a provider record for the CID in artifact_index). Replicas count the
 // online peers serving it; IPFS copies count the online providers of its CID (GET /v1/shards).
-import type { IpfsShard, LocalModel, PeerInfo } from "../api/types.ts";
+import type { LocalModel, PeerInfo, ShardRow as IpfsShard } from "@ripple-mesh/api-types";
 
 export type ShardHold = "loaded" | "on-disk" | "served" | "none";
 

@@ -1,7 +1,7 @@
 // Where the nodes of the Peers page's topology view go: this node in the middle, its peers evenly
 // on a circle around it (the first one at the top, in the order given), one edge from this node to
 // each peer — what this node sees of the mesh. Pure, so it is unit-tested.
-import type { PeerInfo } from "../api/types.ts";
+import type { PeerInfo } from "@ripple-mesh/api-types";
 
 export interface TopologyNode {
   agent: string;

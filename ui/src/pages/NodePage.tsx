@@ -5,7 +5,7 @@ import { PolicyView } from "../components/PolicyView.tsx";
 import { StatusPill } from "../components/StatusPill.tsx";
 import { formatDuration, formatRate } from "../lib/format.ts";
 import { useStore } from "../state/use-store.ts";
-import type { DaemonStatus, InferenceStatus } from "../api/types.ts";
+import type { DaemonStatus, InferenceStatus } from "@ripple-mesh/api-types";
 
 function conductorPill(s: DaemonStatus) {
   if (!s.conductor) return <StatusPill tone="idle" label="not started" />;

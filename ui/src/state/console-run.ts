@@ -2,7 +2,7 @@
 // job streamed from POST /v1/moe?stream=1 (slots filled from its events as the Jobs page does) or a
 // single-model answer from POST /v1/ask?stream=1.
 import { ApiError, postStream } from "../api/http.ts";
-import type { AskResult, JobRecord, MoeEvent, MoeResult } from "../api/types.ts";
+import type { AskResult, JobRecord, MoeEvent, MoeResult } from "@ripple-mesh/api-types";
 import { applyJobEvent, settleSlots } from "../lib/jobs.ts";
 
 export type ConsoleRun =

@@ -4,7 +4,7 @@
 // heartbeat, conductor pid). Components read it through useStore().
 import { EventSocket, type SocketState } from "../api/event-socket.ts";
 import { getJson } from "../api/http.ts";
-import type { ApiEvent, DaemonStatus, IpfsShard, JobRecord, JobSummary, LocalModel, MoeEvent, PeerInfo, Policies } from "../api/types.ts";
+import type { ApiEvent, DaemonStatus, JobRecord, JobSummary, LocalModel, MoeEvent, PeerInfo, Policies, ShardRow as IpfsShard } from "@ripple-mesh/api-types";
 import { applyJobEvent, upsertJob } from "../lib/jobs.ts";
 
 export type Loadable<T> = { state: "loading" } | { state: "ready"; value: T; at: number } | { state: "error"; message: string; fix: string; last?: T };

@@ -28,7 +28,7 @@ export function joinCommand(program: Command): void {
           return;
         }
         const client = await LocalApiClient.forDataDir(dataDir);
-        const status = (await client.join({ network, ...(opts.bootstrap ? { bootstrapUrl: opts.bootstrap } : {}) })) as DaemonStatus;
+        const status = await client.join({ network, ...(opts.bootstrap ? { bootstrapUrl: opts.bootstrap } : {}) });
         if (opts.json) printJson({ network, running: true, status });
         else process.stdout.write(`${status.name} left its mesh and joined ${status.network} (mesh ${status.mesh.state})\n`);
       } catch (err) {

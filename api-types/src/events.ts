@@ -1,0 +1,26 @@
+// What travels on /v1/events (WebSocket), and the body of every API error.
+import type { JobSummary } from "./jobs.ts";
+import type { MoeEvent } from "./moe.ts";
+import type { PeerInfo } from "./peers.ts";
+
+/** The events the daemon sends; readers ignore types they do not know (the last member). */
+export type ApiEvent =
+  | { type: "hello"; api: string; version: number; time: string }
+  | { type: "peer:joined" | "peer:online" | "peer:offline"; peer: PeerInfo }
+  | { type: "mesh:joined"; network: string }
+  | { type: "relay:changed"; url: string }
+  | { type: "moe:job-started" | "moe:job-finished"; job: JobSummary }
+  | { type: "moe:job-progress"; trace_id: string; event: MoeEvent }
+  | { type: string; [key: string]: unknown };
+
+/** What every error carries: a stable code, what went wrong, and how to fix it. */
+export interface ApiErrorDetail {
+  code: string;
+  message: string;
+  fix: string;
+}
+
+/** The JSON body of an API error response, and of an event stream's `error` event. */
+export interface ApiErrorBody {
+  error: ApiErrorDetail;
+}

@@ -1,0 +1,80 @@
+// Asking one model, the models a node and its mesh serve, and the llama.cpp backend that serves them.
+
+export interface ChatMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+export type FinishReason = "stop" | "length" | "aborted";
+
+/** The OpenAI-compatible model id that runs the MOE instead of one model. */
+export const MOE_MODEL_ID = "ripple-moe";
+
+export interface AskRequest {
+  /** A model name some node of the mesh serves (this one or a peer). */
+  model: string;
+  messages: ChatMessage[];
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  seed?: number;
+  stop?: string[];
+  /** Run on this node (name or agent key) instead of the one placement picks. */
+  peer?: string;
+}
+
+export interface AskResult {
+  text: string;
+  model: string;
+  /** Node that ran it. */
+  peer: string;
+  tokens: number;
+  promptTokens: number;
+  latencyMs: number;
+  finishReason: FinishReason;
+  traceId: string;
+}
+
+export interface MeshModel {
+  name: string;
+  sha256: string;
+  /** Online nodes that serve it (this one included). */
+  nodes: number;
+  local: boolean;
+}
+
+export interface LocalModel {
+  name: string;
+  sha256: string;
+  bytes: number;
+  file: string;
+  loaded: boolean;
+}
+
+/** `inference.gpu` of the compute policy: the backends node-llama-cpp ships, and off (CPU only). */
+export const gpuPreferences = ["auto", "cuda", "vulkan", "metal", "off"] as const;
+export type GpuPreference = (typeof gpuPreferences)[number];
+
+export type ServingBackend = "cuda" | "vulkan" | "metal" | "cpu";
+
+/** The llama.cpp backend that serves on a node, and why. */
+export interface BackendChoice {
+  /** What serves. */
+  backend: ServingBackend;
+  /** What the compute policy asked for. */
+  requested: GpuPreference;
+  /** Why this backend (always set; for a fallback, what failed). */
+  reason: string;
+  /** How to get a GPU backend, when the node fell back to the CPU. */
+  fix: string | null;
+  /** The GPU devices the backend uses, and their VRAM now; null on the CPU. */
+  gpu: { devices: string[]; vramTotalBytes: number; vramFreeBytes: number } | null;
+}
+
+/** The backend with the budgets resolved from the compute policy (`ripple status`, the UI's Node page). */
+export interface InferenceStatus extends BackendChoice {
+  threads: number;
+  maxConcurrent: number;
+  memoryBudgetBytes: number;
+  gpuMemoryBudgetBytes: number;
+}

@@ -1,0 +1,54 @@
+// A node's view of one peer of its mesh (GET /v1/peers, `ripple peers`, the UI's Peers page).
+
+export interface PeerInfo {
+  agent: string;
+  name: string;
+  self: boolean;
+  online: boolean;
+  /** Why it counts as online/offline, for people reading `ripple peers`. */
+  reason: string;
+  peerId: string;
+  multiaddrs: string[];
+  hardwareClass: string;
+  cpuCores: number;
+  cpuArch: string;
+  ramGb: number;
+  gpu: { vendor: string; model: string; vram_gb: number } | null;
+  models: string[];
+  /** The models as advertised, with the sha256 that identifies each file (null when only a CID is given). */
+  modelRefs: Array<{ name: string; sha256: string | null }>;
+  /** Advertised decode tokens/s: a claim (see `trust`). */
+  tokensPerSecond: number;
+  load: { cpu_percent: number; gpu_percent: number; memory_percent: number };
+  activeJobs: number;
+  /** Unix ms, or null when never heard of that way. */
+  lastHeartbeatMs: number | null;
+  lastP2pMs: number | null;
+  lastHeardMs: number | null;
+  /** What this node makes of the peer's claims (filled in by the requester side; absent in raw views). */
+  trust?: PeerTrust;
+}
+
+/** A peer's claims next to what this node measured of it. */
+export interface PeerTrust {
+  /** What the peer advertises. */
+  advertisedTokensPerSecond: number;
+  /** The ceiling of the hardware class it declares. */
+  classCeiling: number;
+  /** What placement uses before any observation: advertised, capped at the class ceiling. */
+  boundedTokensPerSecond: number;
+  /** What this node measured on its own jobs (counts decayed), or null when never observed. */
+  observed: ObservedFigures | null;
+  /** Names of other agents bound to the same libp2p peer id: the same machine. */
+  sharesPeerIdWith: string[];
+}
+
+export interface ObservedFigures {
+  jobs: number;
+  failures: number;
+  stalls: number;
+  badAnswers: number;
+  /** 0..1: 1 = never misbehaved. */
+  reliability: number;
+  models: Array<{ model: string; tokensPerSecond: number; ttftMs: number; samples: number }>;
+}
