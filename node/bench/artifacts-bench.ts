@@ -11,11 +11,11 @@ import { closeSync, createReadStream, createWriteStream, fsyncSync, mkdtempSync,
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { pino } from "pino";
-import { binDir, modelsDir } from "../setup/paths.mjs";
+import { binDir, modelsDir } from "../src/config/paths.mjs";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import { IpfsStore } from "../src/artifacts/ipfs-store.ts";
 import { KuboNode } from "../src/artifacts/kubo-supervisor.ts";
-import { defaultStoragePolicyFile, loadStoragePolicy, modelChunking } from "../src/artifacts/storage-policy.ts";
+import { defaultStoragePolicyFile, loadStoragePolicy, modelChunking } from "../src/config/storage-policy.ts";
 import { RippleDaemon } from "../test/support/ripple-process.ts";
 import { seesOnline, statusOf } from "../test/support/mesh-views.ts";
 import { waitFor } from "../test/support/wait-for.ts";

@@ -13,7 +13,7 @@
 import { join } from "node:path";
 import { pino } from "pino";
 import { getLlama, LlamaLogLevel, type LlamaContext, type LlamaModel } from "node-llama-cpp";
-import { modelsDir, versionsFile } from "../setup/paths.mjs";
+import { modelsDir, versionsFile } from "../src/config/paths.mjs";
 import { loadVersions } from "../src/config/toolchain.ts";
 import { InferenceEngine } from "../src/inference/inference-engine.ts";
 import type { RegisteredModel } from "../src/inference/inference-types.ts";

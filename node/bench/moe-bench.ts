@@ -13,14 +13,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { modelsDir } from "../setup/paths.mjs";
+import { modelsDir } from "../src/config/paths.mjs";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import type { DaemonStatus } from "../src/daemon.ts";
 import { InferenceEngine } from "../src/inference/inference-engine.ts";
 import { ModelStore } from "../src/inference/model-store.ts";
 import { createLogger } from "../src/log.ts";
-import { expertTask } from "../src/moe/expert-task.ts";
-import { inferencePolicyFile, loadInferencePolicy } from "../src/moe/inference-policy.ts";
+import { expertTask } from "../src/protocol/expert-task.ts";
+import { inferencePolicyFile, loadInferencePolicy } from "../src/config/inference-policy.ts";
 import type { MoeResult } from "../src/moe/moe-types.ts";
 import { extractShortAnswer } from "../src/moe/answer-text.ts";
 import type { PeerInfo } from "../src/mesh/peer-view.ts";

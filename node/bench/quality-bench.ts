@@ -15,7 +15,7 @@
 //                                           RIPPLE_QUALITY_POLICY=FILE, RIPPLE_BENCH_THREADS=n)
 import { join } from "node:path";
 import { createLogger } from "../src/log.ts";
-import { expertWeight, inferencePolicyFile, loadInferencePolicy, type ExpertSpec } from "../src/moe/inference-policy.ts";
+import { expertWeight, inferencePolicyFile, loadInferencePolicy, type ExpertSpec } from "../src/config/inference-policy.ts";
 import { isCorrect, loadQuestions, type QualityQuestion } from "../src/moe/labelled-set.ts";
 import { openLocalExperts } from "../src/moe/local-expert-runner.ts";
 import { outcomeDecided } from "../src/moe/quorum.ts";

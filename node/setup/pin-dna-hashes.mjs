@@ -3,8 +3,8 @@
 // compiler (the wasm bytes, hence the hashes, depend on it), and commit the result: testnet and
 // mainnet nodes refuse to join with any other hashes.
 import { writeFileSync } from "node:fs";
-import { dnaHashesFor } from "./dna-hashes.mjs";
-import { dnaIndexFile, happFile, loadNetworks } from "./networks.mjs";
+import { dnaHashesFor } from "../src/conductor/dna-hashes.mjs";
+import { dnaIndexFile, happFile, loadNetworks } from "../src/config/networks.mjs";
 import { findWasmToolchain } from "./wasm-toolchain.mjs";
 
 const toolchain = await findWasmToolchain();

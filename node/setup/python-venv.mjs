@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { SetupError } from "./errors.mjs";
 import { run } from "./exec.mjs";
-import { cacheDir } from "./paths.mjs";
+import { cacheDir } from "../src/config/paths.mjs";
 
 /** @returns {Promise<string>} the venv's python executable */
 export async function ensurePythonVenv() {

@@ -4,7 +4,7 @@
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { repoRoot } from "./paths.mjs";
+import { repoRoot } from "../src/config/paths.mjs";
 import { findWasmToolchain } from "./wasm-toolchain.mjs";
 
 const crates = ["agent_registry_integrity", "resource_mesh_integrity", "artifact_index_integrity", "ripple_test_vectors"];

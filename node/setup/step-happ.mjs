@@ -5,8 +5,8 @@ import { join, relative } from "node:path";
 import { createHash } from "node:crypto";
 import { SetupError } from "./errors.mjs";
 import { run } from "./exec.mjs";
-import { sha256Files } from "./hashing.mjs";
-import { binDir, happFile, repoRoot } from "./paths.mjs";
+import { sha256Files } from "../src/config/hashing.mjs";
+import { binDir, happFile, repoRoot } from "../src/config/paths.mjs";
 import { findWasmToolchain } from "./wasm-toolchain.mjs";
 
 const dnasDir = join(repoRoot, "dnas");

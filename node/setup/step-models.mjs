@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { SetupError } from "./errors.mjs";
 import { run } from "./exec.mjs";
-import { sha256File } from "./hashing.mjs";
-import { cacheDir, modelsDir, repoRoot, versionsFile } from "./paths.mjs";
+import { sha256File, stampMatches, writeStamp } from "../src/config/hashing.mjs";
+import { cacheDir, modelsDir, repoRoot, versionsFile } from "../src/config/paths.mjs";
 import { byteProgress, say } from "./progress.mjs";
 import { ensurePythonVenv, pip } from "./python-venv.mjs";
 
@@ -15,39 +15,8 @@ const PIP_SOCKET_TIMEOUT_S = "60";
 const PIP_RUN_TIMEOUT_MS = 30 * 60_000;
 
 async function pins() {
-  const { loadVersions } = await import("./versions-schema.mjs");
+  const { loadVersions } = await import("../src/config/versions-schema.mjs");
   return loadVersions(versionsFile).models;
-}
-
-/** A verified-file stamp: the sha256 was checked for this exact size and mtime. */
-function stampPath(file) {
-  return `${file}.verified.json`;
-}
-
-/**
- * The sha256 that `<file>.verified.json` records, when the stamp was written for the file's current
- * size and mtime; otherwise (no file, no stamp, stale or unreadable stamp) null. The daemon's model
- * store reads it too, to skip re-hashing files setup has just verified.
- * @param {string} file
- * @returns {string | null}
- */
-export function verifiedSha256(file) {
-  if (!existsSync(file) || !existsSync(stampPath(file))) return null;
-  const st = statSync(file);
-  try {
-    const stamp = JSON.parse(readFileSync(stampPath(file), "utf8"));
-    const fresh = stamp.size === st.size && stamp.mtimeMs === st.mtimeMs && typeof stamp.sha256 === "string";
-    return fresh ? stamp.sha256 : null;
-  } catch {
-    return null;
-  }
-}
-function stampMatches(file, sha256) {
-  return verifiedSha256(file) === sha256;
-}
-function writeStamp(file, sha256) {
-  const st = statSync(file);
-  writeFileSync(stampPath(file), JSON.stringify({ sha256, size: st.size, mtimeMs: st.mtimeMs }) + "\n");
 }
 
 /** Hardlink (no extra disk) or, across file systems, copy. */

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "./exec.mjs";
-import { repoRoot } from "./paths.mjs";
+import { repoRoot } from "../src/config/paths.mjs";
 
 const lockFile = join(repoRoot, "package-lock.json");
 const stampFile = join(repoRoot, "node_modules", ".ripple-lock.sha256");

@@ -2,11 +2,11 @@
 // verified) when set; otherwise built from source with cargo / go (slow: about an hour on 2 cores).
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkBinary } from "./binaries.mjs";
+import { checkBinary } from "../src/config/binaries.mjs";
 import { SetupError } from "./errors.mjs";
 import { run } from "./exec.mjs";
-import { sha256File } from "./hashing.mjs";
-import { binDir, cacheDir, versionsFile } from "./paths.mjs";
+import { sha256File } from "../src/config/hashing.mjs";
+import { binDir, cacheDir, versionsFile } from "../src/config/paths.mjs";
 import { say } from "./progress.mjs";
 
 const platform = "linux-x86_64";
@@ -101,7 +101,7 @@ async function buildWithGo(name, build, targetDir) {
 }
 
 async function loadPins() {
-  const { loadVersions } = await import("./versions-schema.mjs");
+  const { loadVersions } = await import("../src/config/versions-schema.mjs");
   return loadVersions(versionsFile).binaries;
 }
 

@@ -5,14 +5,16 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { run } from "./exec.mjs";
-import { sha256Files } from "./hashing.mjs";
-import { repoRoot } from "./paths.mjs";
+import { sha256Files } from "../src/config/hashing.mjs";
+import { repoRoot } from "../src/config/paths.mjs";
 
 const uiDir = join(repoRoot, "ui");
+/** The API types package the UI bundles (its shapes and SSE parser). */
+const apiTypesDir = join(repoRoot, "api-types");
 const distDir = join(uiDir, "dist");
 const stampFile = join(distDir, ".build-inputs.sha256");
 
-/** Every file the build reads: sources, static files, index.html, config, the package manifest. */
+/** Every file the build reads: sources, static files, index.html, config, the package manifest, and the API types package. */
 function buildInputs(dir = uiDir) {
   const files = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -25,7 +27,7 @@ function buildInputs(dir = uiDir) {
 }
 
 async function inputsHash() {
-  const files = buildInputs().map((f) => relative(repoRoot, f));
+  const files = [...buildInputs(), ...buildInputs(apiTypesDir)].map((f) => relative(repoRoot, f));
   const contents = await sha256Files(repoRoot, files);
   // A different Vite or Preact (after `npm ci`) builds different bytes.
   const lock = createHash("sha256").update(readFileSync(join(repoRoot, "package-lock.json"))).digest("hex");

@@ -2,7 +2,7 @@
 import { SetupError } from "./errors.mjs";
 import { addRustupTarget, findWasmToolchain } from "./wasm-toolchain.mjs";
 import { aptInstall, missingDebianPackages } from "./step-debian.mjs";
-import { versionsFile } from "./paths.mjs";
+import { versionsFile } from "../src/config/paths.mjs";
 import { say } from "./progress.mjs";
 
 /** @type {import("./steps.mjs").Step} */
@@ -18,7 +18,7 @@ export const wasmStep = {
       if (toolchain) return `rustup target added (${toolchain.rustcVersion})`;
     }
     say("  rustup could not add the wasm32 target; falling back to Debian's Rust (rustc-web + build-std)");
-    const { loadVersions } = await import("./versions-schema.mjs");
+    const { loadVersions } = await import("../src/config/versions-schema.mjs");
     const packages = loadVersions(versionsFile).wasmToolchain.debianFallbackPackages;
     const missing = await missingDebianPackages(packages);
     if (missing.length) await aptInstall(missing);

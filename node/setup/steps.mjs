@@ -3,7 +3,7 @@
 // is printed and written to workdir/setup-report.json.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { setupReportFile } from "./paths.mjs";
+import { setupReportFile } from "../src/config/paths.mjs";
 import { say } from "./progress.mjs";
 
 /**

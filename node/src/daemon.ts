@@ -4,7 +4,7 @@
 import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import { join as joinPath } from "node:path";
-import { happFile, repoRoot } from "../setup/paths.mjs";
+import { happFile, repoRoot } from "./config/paths.mjs";
 import { startLocalApi, type LocalApi } from "./api/local-api.ts";
 import { readApiDescriptor, removeApiDescriptor, writeApiDescriptor } from "./api/api-descriptor.ts";
 import { assertPinnedDnaHashes } from "./conductor/dna-pins.ts";
@@ -23,14 +23,14 @@ import { NodeFacts } from "./capability/node-facts.ts";
 import type { AskRequest, InferenceSource, MoeEvent } from "./api/inference-source.ts";
 import { DaemonNotReadyError } from "./errors.ts";
 import { NodeInference } from "./inference/node-inference.ts";
-import { MeshInference } from "./jobs/mesh-inference.ts";
-import { readTestLies } from "./jobs/test-lies.ts";
+import { MeshInference } from "./moe/mesh-inference.ts";
+import { readTestLies } from "./worker/test-lies.ts";
 import { MeshArtifacts } from "./artifacts/mesh-artifacts.ts";
-import { loadStoragePolicy, storagePolicyFileFor, type StoragePolicy } from "./artifacts/storage-policy.ts";
+import { loadStoragePolicy, storagePolicyFileFor, type StoragePolicy } from "./config/storage-policy.ts";
 import { agentRegistry } from "@ripple-mesh/zome-bindings";
 import type { MoeRequest } from "./moe/moe-types.ts";
 import { MoeHistory } from "./moe/moe-history.ts";
-import { retryWhileHeadMoved } from "./jobs/serial-writes.ts";
+import { retryWhileHeadMoved } from "./conductor/serial-writes.ts";
 
 export interface DaemonOptions {
   dataDir: string;

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import type { PullProgress } from "../src/artifacts/model-shards.ts";
-import { defaultStoragePolicyFile } from "../src/artifacts/storage-policy.ts";
+import { defaultStoragePolicyFile } from "../src/config/storage-policy.ts";
 import { RippleDaemon } from "./support/ripple-process.ts";
 import { peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
 import { TestFleet } from "./support/test-fleet.ts";

@@ -10,7 +10,7 @@ import { meshKuboConfig, multiaddrToHttpUrl } from "../src/artifacts/kubo-superv
 import { chunkingFromMime, looksLikeCid, modelMime } from "../src/artifacts/model-shards.ts";
 import { blockMatchesCid } from "../src/artifacts/provider-check.ts";
 import { formatShards } from "../src/artifacts/shards-format.ts";
-import { defaultStoragePolicyFile, loadStoragePolicy, modelChunking, StoragePolicyError, storagePolicyFileFor } from "../src/artifacts/storage-policy.ts";
+import { defaultStoragePolicyFile, loadStoragePolicy, modelChunking, StoragePolicyError, storagePolicyFileFor } from "../src/config/storage-policy.ts";
 import { CID } from "../src/artifacts/ipfs-store.ts";
 
 const dir = mkdtempSync("/tmp/rm-artifacts-units-");

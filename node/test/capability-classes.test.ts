@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { versionsFile } from "../setup/paths.mjs";
+import { versionsFile } from "../src/config/paths.mjs";
 import {
   classifyHardware,
   hardwareClassesFile,

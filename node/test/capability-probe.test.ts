@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { beforeAll, describe, expect, it } from "vitest";
-import { modelsDir, versionsFile } from "../setup/paths.mjs";
+import { modelsDir, versionsFile } from "../src/config/paths.mjs";
 import { capabilityDraft } from "../src/capability/capability-draft.ts";
 import { loadHardwareClasses } from "../src/capability/hardware-classes.ts";
 import { clampPercent, sampleLoad } from "../src/capability/load-sampler.ts";

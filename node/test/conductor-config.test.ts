@@ -11,7 +11,7 @@ import { nodePaths } from "../src/config/node-paths.ts";
 import { checkToolchain } from "../src/config/toolchain.ts";
 import { ConductorConfigError, ProcessStartError } from "../src/errors.ts";
 import { createLogger } from "../src/log.ts";
-import { happFile } from "../setup/paths.mjs";
+import { happFile } from "../src/config/paths.mjs";
 
 const dirs: string[] = [];
 const dataDir = () => {

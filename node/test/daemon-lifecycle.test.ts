@@ -5,7 +5,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../setup/paths.mjs";
+import { repoRoot } from "../src/config/paths.mjs";
 
 const dataDir = mkdtempSync("/tmp/rm-daemon-");
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));

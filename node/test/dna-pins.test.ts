@@ -2,8 +2,8 @@
 // so this is a second clean build compared with the one that wrote the pins), and a node refuses to
 // join a pinned network with other hashes.
 import { describe, expect, it } from "vitest";
-import { dnaHashesFor } from "../setup/dna-hashes.mjs";
-import { happFile, loadDnaIndex, loadNetworks } from "../setup/networks.mjs";
+import { dnaHashesFor } from "../src/conductor/dna-hashes.mjs";
+import { happFile, loadDnaIndex, loadNetworks } from "../src/config/networks.mjs";
 import { assertPinnedDnaHashes } from "../src/conductor/dna-pins.ts";
 import { DnaHashMismatchError } from "../src/errors.ts";
 

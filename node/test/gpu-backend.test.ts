@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { modelsDir, repoRoot, versionsFile } from "../setup/paths.mjs";
+import { modelsDir, repoRoot, versionsFile } from "../src/config/paths.mjs";
 import { loadVersions } from "../src/config/toolchain.ts";
 import { autoGpuBudgetBytes, planGpuLoad, vramForLayers, type GpuModelNeed, type GpuResident } from "../src/inference/gpu-budget.ts";
 import { InferenceEngine } from "../src/inference/inference-engine.ts";
@@ -18,7 +18,7 @@ import type { RegisteredModel } from "../src/inference/inference-types.ts";
 import { openLlama, type OpenedLlama } from "../src/inference/llama-backend.ts";
 import { estimateGpuNeed, insightsOf } from "../src/inference/loaded-model.ts";
 import { autoMaxConcurrent, autoMemoryBudgetBytes, resolveBudgets } from "../src/inference/machine-budgets.ts";
-import { defaultComputePolicyFile, loadComputePolicy } from "../src/jobs/compute-policy.ts";
+import { defaultComputePolicyFile, loadComputePolicy } from "../src/config/compute-policy.ts";
 
 const silent = pino({ level: "silent" });
 const MIB = 2 ** 20;

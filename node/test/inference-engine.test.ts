@@ -7,7 +7,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { modelsDir, versionsFile } from "../setup/paths.mjs";
+import { modelsDir, versionsFile } from "../src/config/paths.mjs";
 import { loadVersions } from "../src/config/toolchain.ts";
 import { ConcurrencyGate } from "../src/inference/concurrency-gate.ts";
 import { freeCoreThreads, InferenceEngine } from "../src/inference/inference-engine.ts";

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
-import { binDir } from "../setup/paths.mjs";
+import { binDir } from "../src/config/paths.mjs";
 import { IpfsStore } from "../src/artifacts/ipfs-store.ts";
 import { freeTcpPort, KuboError, KuboNode, swarmKeyFor } from "../src/artifacts/kubo-supervisor.ts";
 import { waitFor } from "./support/wait-for.ts";

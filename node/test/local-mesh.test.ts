@@ -13,7 +13,7 @@ import { decodeHashFromBase64 } from "@holochain/client";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import { P2pNode } from "../src/p2p/p2p-node.ts";
 import { createLogger } from "../src/log.ts";
-import { defaultComputePolicyFile } from "../src/jobs/compute-policy.ts";
+import { defaultComputePolicyFile } from "../src/config/compute-policy.ts";
 import type { PeerInfo } from "../src/mesh/peer-view.ts";
 import { RippleDaemon } from "./support/ripple-process.ts";
 import { waitFor } from "./support/wait-for.ts";

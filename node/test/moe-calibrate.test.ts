@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { calibrateWeights, type CalibrationAnswer } from "../src/moe/calibration.ts";
-import { inferencePolicyFile, loadInferencePolicy } from "../src/moe/inference-policy.ts";
+import { inferencePolicyFile, loadInferencePolicy } from "../src/config/inference-policy.ts";
 import { loadQuestions } from "../src/moe/labelled-set.ts";
 import { ripple } from "./support/ripple-process.ts";
 

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { repoRoot } from "../setup/paths.mjs";
+import { repoRoot } from "../src/config/paths.mjs";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import { readApiDescriptor } from "../src/api/api-descriptor.ts";
 import type { MoeEvent } from "../src/api/inference-source.ts";

@@ -5,12 +5,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { defaultComputePolicyFile, loadComputePolicy, type ComputePolicy } from "../src/jobs/compute-policy.ts";
-import { checkJobAllowed } from "../src/jobs/worker-policy.ts";
+import { defaultComputePolicyFile, loadComputePolicy, type ComputePolicy } from "../src/config/compute-policy.ts";
+import { checkJobAllowed } from "../src/worker/worker-policy.ts";
 import { InferenceError } from "../src/inference/inference-errors.ts";
 import { JobPlacement } from "../src/moe/expert-placement.ts";
-import { expertTask, type ExpertTask } from "../src/moe/expert-task.ts";
-import { expandSamples, expertWeight, inferencePolicyFile, loadInferencePolicy } from "../src/moe/inference-policy.ts";
+import { expertTask, type ExpertTask } from "../src/protocol/expert-task.ts";
+import { expandSamples, expertWeight, inferencePolicyFile, loadInferencePolicy } from "../src/config/inference-policy.ts";
 import { reduce } from "../src/moe/reducer.ts";
 import type { PeerInfo } from "../src/mesh/peer-view.ts";
 

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { repoRoot } from "../setup/paths.mjs";
+import { repoRoot } from "../src/config/paths.mjs";
 import { extractShortAnswer } from "../src/moe/answer-text.ts";
 import { isCorrect, loadQuestions, questionSetSchema, shortTaskTypes } from "../src/moe/labelled-set.ts";
 

@@ -3,8 +3,8 @@
 import { decodeHashFromBase64 } from "@holochain/client";
 import type { ZomeCaller } from "@ripple-mesh/zome-bindings";
 import { describe, expect, it } from "vitest";
-import { loadComputePolicy, type ComputePolicy } from "../src/jobs/compute-policy.ts";
-import { OpenJobClaimer } from "../src/jobs/open-job-claimer.ts";
+import { loadComputePolicy, type ComputePolicy } from "../src/config/compute-policy.ts";
+import { OpenJobClaimer } from "../src/worker/open-job-claimer.ts";
 import { createLogger } from "../src/log.ts";
 
 const key = (c: string) => "uhCAk" + c.repeat(48);

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { repoRoot, versionsFile } from "../setup/paths.mjs";
+import { repoRoot, versionsFile } from "../src/config/paths.mjs";
 import { loadVersions } from "../src/config/toolchain.ts";
 
 const versions = loadVersions(versionsFile);

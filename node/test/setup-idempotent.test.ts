@@ -4,7 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { repoRoot, setupReportFile } from "../setup/paths.mjs";
+import { repoRoot, setupReportFile } from "../src/config/paths.mjs";
 
 interface StepOutcome {
   step: string;

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { describe, expect, it } from "vitest";
 import { BinaryCheckError, checkToolchain, VersionsManifestError, loadVersions } from "../src/config/toolchain.ts";
 import { installFromArchiveDir } from "../setup/step-toolchain.mjs";
-import { versionsFile } from "../setup/paths.mjs";
+import { versionsFile } from "../src/config/paths.mjs";
 
 const scratch = () => mkdtempSync(join(tmpdir(), "ripple-tc-"));
 const sha256 = (bytes: Buffer | string) => createHash("sha256").update(bytes).digest("hex");

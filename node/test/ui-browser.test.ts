@@ -10,7 +10,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { repoRoot } from "../setup/paths.mjs";
+import { repoRoot } from "../src/config/paths.mjs";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import { RippleDaemon } from "./support/ripple-process.ts";
 import { killNodeHard, seesOnline, statusOf } from "./support/mesh-views.ts";

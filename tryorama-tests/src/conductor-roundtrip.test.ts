@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeHashToBase64 } from "@holochain/client";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { peerBindingProblem, signAgentBinding } from "@ripple-mesh/zome-bindings";
-import { dnaHashesFor } from "@ripple-mesh/node/setup/dna-hashes.mjs";
-import { happFile } from "@ripple-mesh/node/setup/paths.mjs";
+import { dnaHashesFor } from "@ripple-mesh/node/src/conductor/dna-hashes.mjs";
+import { happFile } from "@ripple-mesh/node/src/config/paths.mjs";
 import { capabilityOf, startMesh, stopAll, type Mesh, type TestNode } from "./harness.ts";
 
 describe("a single supervised conductor", () => {

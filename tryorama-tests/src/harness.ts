@@ -11,7 +11,7 @@ import { Conductor } from "@ripple-mesh/node/src/conductor/conductor.ts";
 import { nodePaths } from "@ripple-mesh/node/src/config/node-paths.ts";
 import { checkToolchain, type Toolchain } from "@ripple-mesh/node/src/config/toolchain.ts";
 import { createLogger } from "@ripple-mesh/node/src/log.ts";
-import { happFile, rogueHappFile } from "@ripple-mesh/node/setup/paths.mjs";
+import { happFile, rogueHappFile } from "@ripple-mesh/node/src/config/paths.mjs";
 import { capabilityDraft, type DraftInput } from "@ripple-mesh/node/src/capability/capability-draft.ts";
 import { loadOrCreateLibp2pKey } from "@ripple-mesh/node/src/identity/libp2p-key.ts";
 import { agentRegistry, artifactIndex, resourceMesh, type CapabilityDraft, type ZomeCaller } from "@ripple-mesh/zome-bindings";

@@ -26,7 +26,7 @@ import { allowedHostnames, checkRequest, isLoopbackHost, isWildcardHost, normali
 import { WS_OPEN, type WsSocket } from "./ws.ts";
 import { registerJobRoutes, type JobSource } from "./job-routes.ts";
 import { registerUiStatic } from "./ui-static.ts";
-import { registerArtifactRoutes } from "../artifacts/artifact-routes.ts";
+import { registerArtifactRoutes } from "./artifact-routes.ts";
 import type { MeshArtifacts } from "../artifacts/mesh-artifacts.ts";
 
 export { isLoopbackHost } from "./request-guard.ts";

@@ -15,7 +15,7 @@ import type { P2pNode } from "../p2p/p2p-node.ts";
 import { CacheLedger, lruEvictions } from "./cache-ledger.ts";
 import type { IpfsStore } from "./ipfs-store.ts";
 import { verifyProvider, type ProviderVerdict } from "./provider-check.ts";
-import type { StoragePolicy } from "./storage-policy.ts";
+import type { StoragePolicy } from "../config/storage-policy.ts";
 
 export type ArtifactKind = Artifact["kind"];
 

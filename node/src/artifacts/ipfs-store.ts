@@ -5,7 +5,7 @@
 import { createReadStream } from "node:fs";
 import { create, CID, type KuboRPCClient } from "kubo-rpc-client";
 import { RippleError, TimeoutError } from "../errors.ts";
-import type { ChunkingParams } from "./storage-policy.ts";
+import type { ChunkingParams } from "../config/storage-policy.ts";
 
 export { CID };
 

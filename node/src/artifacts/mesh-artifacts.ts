@@ -9,12 +9,12 @@ import type { Logger } from "../log.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 import type { P2pNode } from "../p2p/p2p-node.ts";
 import { ArtifactService, sha256Hex, type ArtifactView } from "./artifact-service.ts";
-import { ARTIFACT_INDEX_WRITES, serialWrites } from "../jobs/serial-writes.ts";
+import { ARTIFACT_INDEX_WRITES, serialWrites } from "../conductor/serial-writes.ts";
 import { IpfsStore } from "./ipfs-store.ts";
 import { KuboNode } from "./kubo-supervisor.ts";
 import { KuboPeering } from "./kubo-peering.ts";
 import { ModelShards } from "./model-shards.ts";
-import type { StoragePolicy } from "./storage-policy.ts";
+import type { StoragePolicy } from "../config/storage-policy.ts";
 
 export interface MeshArtifactsOptions {
   dataDir: string;

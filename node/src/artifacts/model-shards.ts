@@ -16,7 +16,7 @@ import { ArtifactNotFoundError, ArtifactVerificationError, type ArtifactService,
 import { CID, type IpfsStore } from "./ipfs-store.ts";
 import type { KuboNode } from "./kubo-supervisor.ts";
 import type { KuboPeering } from "./kubo-peering.ts";
-import { modelChunking, type ChunkingParams, type StoragePolicy } from "./storage-policy.ts";
+import { modelChunking, type ChunkingParams, type StoragePolicy } from "../config/storage-policy.ts";
 
 export const GGUF_MIME = "application/vnd.gguf";
 

@@ -4,8 +4,8 @@
 // "GB" here is GiB (2^30 bytes), as everywhere in the capability entry.
 import { join } from "node:path";
 import { z } from "zod";
-import { loadJsonManifest } from "../../setup/json-manifest.mjs";
-import { repoRoot } from "../../setup/paths.mjs";
+import { loadJsonManifest } from "../config/json-manifest.mjs";
+import { repoRoot } from "../config/paths.mjs";
 import { ManifestError } from "../config/manifest-error.ts";
 import { RippleError } from "../errors.ts";
 

@@ -7,7 +7,7 @@ import { arch, availableParallelism, cpus, freemem, totalmem } from "node:os";
 import { dirname, join, resolve, sep } from "node:path";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaGpuType } from "node-llama-cpp";
 import si from "systeminformation";
-import { modelsDir as defaultModelsDir, versionsFile } from "../../setup/paths.mjs";
+import { modelsDir as defaultModelsDir, versionsFile } from "../config/paths.mjs";
 import { loadVersions } from "../config/toolchain.ts";
 import type { Logger } from "../log.ts";
 import { classifyHardware, loadHardwareClasses, type HardwareClasses } from "./hardware-classes.ts";

@@ -1,7 +1,7 @@
 // Option parsers shared by the commands: each rejects a bad value with a message naming the flag.
 import { InvalidArgumentError } from "commander";
 import { join } from "node:path";
-import { repoRoot } from "../../setup/paths.mjs";
+import { repoRoot } from "../config/paths.mjs";
 
 export const defaultDataDir = () => process.env.RIPPLE_DATA_DIR ?? join(repoRoot, "workdir", "node");
 

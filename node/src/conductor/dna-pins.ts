@@ -1,11 +1,12 @@
 // A node joins testnet/mainnet only with the DNA hashes pinned in manifests/holochain/dnas/index.json.
 // Other wasm bytes (another compiler, a local change) mean other DNA hashes, i.e. a different DHT:
 // the node would see nobody and nobody would see it, so refuse and say why.
-import { dnaHashesFor } from "../../setup/dna-hashes.mjs";
-import { loadDnaIndex, loadNetworks } from "../../setup/networks.mjs";
+import { dnaHashesFor } from "./dna-hashes.mjs";
+import { loadDnaIndex, loadNetworks } from "../config/networks.mjs";
 import { DnaHashMismatchError } from "../errors.ts";
+import type { NetworkName } from "../config/network-choice.ts";
 
-export type NetworkName = "local" | "testnet" | "mainnet";
+export type { NetworkName };
 
 export async function assertPinnedDnaHashes(network: NetworkName, happFile: string, index = loadDnaIndex()): Promise<void> {
   const spec = loadNetworks().networks[network];

@@ -1,9 +1,10 @@
 // Which mesh a node joins and how it reaches it: the network's manifest entry
 // (manifests/holochain/networks.json) plus a person's overrides. `local` needs no URL (its nodes
 // elect a host among themselves); testnet and mainnet need their operator's bootstrap/relay URL.
-import { loadNetworks, type NetworkSpec } from "../../setup/networks.mjs";
+import { loadNetworks, type NetworkSpec } from "./networks.mjs";
 import { RippleError } from "../errors.ts";
-import type { NetworkName } from "../conductor/dna-pins.ts";
+
+export type NetworkName = "local" | "testnet" | "mainnet";
 
 export const networkNames: readonly NetworkName[] = ["local", "testnet", "mainnet"];
 

@@ -1,8 +1,8 @@
 // The pinned toolchain: where its binaries are, and a check of each against versions.json.
 import { join } from "node:path";
-import { checkAllBinaries, checkBinary, BinaryCheckError } from "../../setup/binaries.mjs";
-import { binDir, versionsFile } from "../../setup/paths.mjs";
-import { loadVersions, VersionsManifestError } from "../../setup/versions-schema.mjs";
+import { checkAllBinaries, checkBinary, BinaryCheckError } from "./binaries.mjs";
+import { binDir, versionsFile } from "./paths.mjs";
+import { loadVersions, VersionsManifestError } from "./versions-schema.mjs";
 
 export { BinaryCheckError, VersionsManifestError, loadVersions };
 

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import type { z } from "zod";
-import { validateManifest } from "../../setup/json-manifest.mjs";
+import { validateManifest } from "./json-manifest.mjs";
 
 /** Manifests are small; anything larger is a mistake (or an attack through a shared policy file). */
 const MAX_MANIFEST_BYTES = 256 * 1024;

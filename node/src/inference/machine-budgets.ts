@@ -6,7 +6,7 @@
 //   slower in total, see loaded-model.ts), and on a GPU one slot per 2 GiB of VRAM budget, 1..8.
 import si from "systeminformation";
 import { freemem } from "node:os";
-import type { ComputePolicy } from "../jobs/compute-policy.ts";
+import type { ComputePolicy } from "../config/compute-policy.ts";
 import { autoGpuBudgetBytes } from "./gpu-budget.ts";
 import type { BackendChoice } from "./llama-backend.ts";
 

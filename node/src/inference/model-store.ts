@@ -25,10 +25,10 @@ import {
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { z } from "zod";
 import type { ModelRef } from "@ripple-mesh/zome-bindings";
-import { sha256File } from "../../setup/hashing.mjs";
-import { versionsFile as pinnedVersionsFile } from "../../setup/paths.mjs";
-import { verifiedSha256 } from "../../setup/step-models.mjs";
-import { loadVersions, modelNameSchema } from "../../setup/versions-schema.mjs";
+import { sha256File } from "../config/hashing.mjs";
+import { versionsFile as pinnedVersionsFile } from "../config/paths.mjs";
+import { verifiedSha256 } from "../config/hashing.mjs";
+import { loadVersions, modelNameSchema } from "../config/versions-schema.mjs";
 import { RippleError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { InferenceError } from "./inference-errors.ts";

@@ -3,11 +3,11 @@
 // budget, concurrency) and the two policies (what it runs for others, how it runs MOE jobs).
 import { statSync } from "node:fs";
 import type { ModelRef } from "@ripple-mesh/zome-bindings";
-import { modelsDir as defaultModelsDir } from "../../setup/paths.mjs";
-import type { LocalModel } from "../api/inference-source.ts";
-import { computePolicyFileFor, loadComputePolicy, type ComputePolicy } from "../jobs/compute-policy.ts";
+import { modelsDir as defaultModelsDir } from "../config/paths.mjs";
+import type { LocalModel } from "@ripple-mesh/api-types";
+import { computePolicyFileFor, loadComputePolicy, type ComputePolicy } from "../config/compute-policy.ts";
 import type { Logger } from "../log.ts";
-import { loadInferencePolicy, type InferencePolicy } from "../moe/inference-policy.ts";
+import { loadInferencePolicy, type InferencePolicy } from "../config/inference-policy.ts";
 import { freeCoreThreads, InferenceEngine } from "./inference-engine.ts";
 import { InferenceError } from "./inference-errors.ts";
 import { openLlama } from "./llama-backend.ts";

@@ -1,9 +1,9 @@
 // A worker's answer is a claim until checked: its response_hash must be the sha256 of the output it
 // sent, and it must come from the model file the task pins (or, for a task that pins none, the file
 // the peer advertises under that name). A failed check refuses the answer; the slot moves on.
-import { responseHash, type JobAnswer } from "../jobs/job-protocol.ts";
+import { responseHash, type JobAnswer } from "../protocol/job-protocol.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
-import type { ExpertTask } from "./expert-task.ts";
+import type { ExpertTask } from "../protocol/expert-task.ts";
 
 export type DoneAnswer = Extract<JobAnswer, { outcome: "done" }>;
 

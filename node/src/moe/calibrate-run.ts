@@ -13,7 +13,7 @@ import { basename } from "node:path";
 import { parseDocument } from "yaml";
 import type { Logger } from "../log.ts";
 import { calibrateWeights, type CalibrationAnswer, type CalibrationResult } from "./calibration.ts";
-import { loadInferencePolicy, type InferencePolicy } from "./inference-policy.ts";
+import { loadInferencePolicy, type InferencePolicy } from "../config/inference-policy.ts";
 import { isCorrect, loadQuestions, type QualityQuestion } from "./labelled-set.ts";
 import { openLocalExperts } from "./local-expert-runner.ts";
 

@@ -1,8 +1,8 @@
 // The cloud tier: a remote OpenAI-compatible endpoint asked alongside the local experts
 // (POST {url}/chat/completions, key from an environment variable). Off by default.
-import type { CloudProvider } from "./inference-policy.ts";
+import type { CloudProvider } from "../config/inference-policy.ts";
 import type { ModelVote } from "./moe-types.ts";
-import { responseHash } from "../jobs/job-protocol.ts";
+import { responseHash } from "../protocol/job-protocol.ts";
 
 export type CloudAnswer =
   | { ok: true; vote: Omit<ModelVote, "agreed" | "counted_weight"> }

@@ -3,13 +3,13 @@
 // sampling and stop strings — what a mesh worker would run. Used by `ripple moe calibrate` and the
 // quality bench.
 import { mkdtempSync, rmSync } from "node:fs";
-import { modelsDir as defaultModelsDir } from "../../setup/paths.mjs";
+import { modelsDir as defaultModelsDir } from "../config/paths.mjs";
 import { InferenceEngine } from "../inference/inference-engine.ts";
 import type { GenerateResult, Sampling } from "../inference/inference-types.ts";
 import { ModelStore } from "../inference/model-store.ts";
 import type { Logger } from "../log.ts";
-import { expertTask } from "./expert-task.ts";
-import type { ExpertSpec, InferencePolicy } from "./inference-policy.ts";
+import { expertTask } from "../protocol/expert-task.ts";
+import type { ExpertSpec, InferencePolicy } from "../config/inference-policy.ts";
 
 export interface LocalExpertRunner {
   /** `expert`'s answer to `question`; `sampling` overrides parts of the expert's own. */

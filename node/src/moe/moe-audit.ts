@@ -4,7 +4,7 @@
 import { appendFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../log.ts";
-import type { InferencePolicy } from "./inference-policy.ts";
+import type { InferencePolicy } from "../config/inference-policy.ts";
 import type { MoeResult } from "./moe-types.ts";
 
 export class MoeAudit {

@@ -4,14 +4,14 @@
 import { randomUUID } from "node:crypto";
 import { decodeHashFromBase64, encodeHashToBase64 } from "@holochain/client";
 import { resourceMesh, type ZomeCaller } from "@ripple-mesh/zome-bindings";
-import type { AskRequest, AskResult, MoeEvent } from "../api/inference-source.ts";
+import type { AskRequest, AskResult, MoeEvent } from "@ripple-mesh/api-types";
 import { InferenceError } from "../inference/inference-errors.ts";
 import type { Logger } from "../log.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 import { callCloudExpert, type CloudAnswer } from "./cloud-expert.ts";
-import { expertTask, type ExpertTask } from "./expert-task.ts";
+import { expertTask, type ExpertTask } from "../protocol/expert-task.ts";
 import { JobPlacement, physicalPeer } from "./expert-placement.ts";
-import { expandSamples, expertWeight, type ExpertSpec, type InferencePolicy } from "./inference-policy.ts";
+import { expandSamples, expertWeight, type ExpertSpec, type InferencePolicy } from "../config/inference-policy.ts";
 import type { ModelVote, MoeRequest, MoeResult } from "./moe-types.ts";
 import { MoeAudit } from "./moe-audit.ts";
 import { NoConsensusError, reduce, type ReducerAnswer } from "./reducer.ts";

@@ -6,13 +6,13 @@
 // own clock, so the next placement knows who is fast and who stalls.
 import { decodeHashFromBase64, encodeHashToBase64 } from "@holochain/client";
 import type { resourceMesh } from "@ripple-mesh/zome-bindings";
-import type { JobAnswer, JobProgress, JobRequest } from "../jobs/job-protocol.ts";
+import type { JobAnswer, JobProgress, JobRequest } from "../protocol/job-protocol.ts";
 import type { Logger } from "../log.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
-import type { MoeEvent } from "../api/inference-source.ts";
+import type { MoeEvent } from "@ripple-mesh/api-types";
 import { P2pRemoteError, P2pRequestError } from "../p2p/p2p-errors.ts";
 import { answerProblem, type DoneAnswer } from "./answer-check.ts";
-import type { ExpertTask } from "./expert-task.ts";
+import type { ExpertTask } from "../protocol/expert-task.ts";
 import { physicalPeer, type JobPlacement } from "./expert-placement.ts";
 import type { Misbehaviour, PeerObservations } from "./peer-observations.ts";
 import { modelKey } from "./peer-rating.ts";

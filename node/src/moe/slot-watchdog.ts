@@ -3,7 +3,7 @@
 // long prompt) and keep sending tokens no further apart than that. Queue keep-alives ("queued")
 // extend nothing: they prove the worker is alive, not that it works. When a deadline passes, the
 // watchdog's signal aborts the dispatch and `fired` says why.
-import type { JobProgress } from "../jobs/job-protocol.ts";
+import type { JobProgress } from "../protocol/job-protocol.ts";
 
 /**
  * A long prompt delays the first token: allow this many prompt characters per second on top of the

@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import { appendFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect } from "vitest";
-import { repoRoot } from "../../setup/paths.mjs";
+import { repoRoot } from "../../src/config/paths.mjs";
 
 /** Read by scripts/test-summary.mjs, which prints the leaks of the run in the CI summary. */
 const leakLog = join(repoRoot, "workdir", "test-leaks.jsonl");

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { repoRoot } from "../../setup/paths.mjs";
+import { repoRoot } from "../../src/config/paths.mjs";
 
 export const rippleBin = join(repoRoot, "node", "bin", "ripple.mjs");
 

@@ -7,7 +7,7 @@ import { pino } from "pino";
 import { LocalApiClient, LocalApiRequestError } from "../../api/api-client.ts";
 import { readApiDescriptor } from "../../api/api-descriptor.ts";
 import type { LocalModel } from "../../api/inference-source.ts";
-import { modelsDir } from "../../../setup/paths.mjs";
+import { modelsDir } from "../../config/paths.mjs";
 import { formatModels } from "../inference-format.ts";
 import { fail, globalOptions, printJson } from "../run.ts";
 

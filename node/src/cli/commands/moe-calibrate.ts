@@ -8,7 +8,7 @@ import { freeCoreThreads } from "../../inference/thread-budget.ts";
 import { createLogger } from "../../log.ts";
 import { calibratedPolicyText, runCalibration } from "../../moe/calibrate-run.ts";
 import type { CalibrationResult } from "../../moe/calibration.ts";
-import { inferencePolicyFile, loadInferencePolicy } from "../../moe/inference-policy.ts";
+import { inferencePolicyFile, loadInferencePolicy } from "../../config/inference-policy.ts";
 import { RippleError } from "../../errors.ts";
 import { fail, printJson } from "../run.ts";
 import { wholeNumber } from "./inference-options.ts";

@@ -3,9 +3,9 @@
 // (an expert naming a template or task type that does not exist) are errors naming the key.
 import { join } from "node:path";
 import { z } from "zod";
-import { repoRoot } from "../../setup/paths.mjs";
-import { loadYamlManifest } from "../config/yaml-manifest.ts";
-import { ManifestError } from "../config/manifest-error.ts";
+import { repoRoot } from "./paths.mjs";
+import { loadYamlManifest } from "./yaml-manifest.ts";
+import { ManifestError } from "./manifest-error.ts";
 
 export const inferencePolicyFile = join(repoRoot, "manifests", "distributed", "inference_policy.yaml");
 

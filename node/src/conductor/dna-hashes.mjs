@@ -5,8 +5,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import { run } from "./exec.mjs";
-import { binDir } from "./paths.mjs";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { binDir } from "../config/paths.mjs";
 
 /**
  * @param {string} happFile
@@ -16,7 +17,8 @@ import { binDir } from "./paths.mjs";
 export async function dnaHashesFor(happFile, networkSeed) {
   const work = mkdtempSync(join(tmpdir(), "ripple-dna-hash-"));
   try {
-    const hc = (/** @type {string} */ tool, /** @type {string[]} */ args) => run(join(binDir(), tool), args, { capture: true });
+    // Setup and the daemon both call this; a failing tool rejects with its stderr in the message.
+    const hc = (/** @type {string} */ tool, /** @type {string[]} */ args) => promisify(execFile)(join(binDir(), tool), args, { maxBuffer: 16 * 1024 * 1024 });
     await hc("hc-app", ["unpack", happFile, "-o", join(work, "app")]);
     const happ = parse(readFileSync(join(work, "app", "happ.yaml"), "utf8"));
     /** @type {Record<string, string>} */

@@ -1,7 +1,7 @@
 // Test-only expert kinds: a worker honours them only when RIPPLE_TEST_EXPERTS=1 (see worker-policy.ts).
 // "garbage" answers deterministic noise, to show that the reducer outvotes a broken expert.
 import type { GenerateResult } from "../inference/inference-types.ts";
-import type { ExpertTask } from "../moe/expert-task.ts";
+import type { ExpertTask } from "../protocol/expert-task.ts";
 
 const SYLLABLES = ["zq", "xv", "qwer", "##", "blorp", "vzk", "~~", "plx", "gnar", "0x7f"];
 

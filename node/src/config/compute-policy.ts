@@ -5,9 +5,9 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { gpuPreferences, type ComputePolicy, type GpuPreference } from "@ripple-mesh/api-types";
 import { z } from "zod";
-import { repoRoot } from "../../setup/paths.mjs";
-import { loadYamlManifest, nodeManifestFile } from "../config/yaml-manifest.ts";
-import { ManifestError } from "../config/manifest-error.ts";
+import { repoRoot } from "./paths.mjs";
+import { loadYamlManifest, nodeManifestFile } from "./yaml-manifest.ts";
+import { ManifestError } from "./manifest-error.ts";
 
 export const defaultComputePolicyFile = join(repoRoot, "manifests", "distributed", "compute_policy.yaml");
 

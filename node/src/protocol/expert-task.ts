@@ -3,7 +3,7 @@
 // and sends it with the job, so every worker runs the same thing and the job records it.
 import { z } from "zod";
 import type { PromptSpec, Sampling } from "../inference/inference-types.ts";
-import type { ExpertSpec, InferencePolicy, PolicySampling, PromptTemplate } from "./inference-policy.ts";
+import type { ExpertSpec, InferencePolicy, PolicySampling, PromptTemplate } from "../config/inference-policy.ts";
 
 const MAX_PROMPT_CHARS = 32 * 1024;
 

@@ -4,7 +4,7 @@
 // DHT to bring it, and the answer streams back token by token.
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { expertTaskSchema } from "../moe/expert-task.ts";
+import { expertTaskSchema } from "./expert-task.ts";
 import { inferenceErrorCodes } from "../inference/inference-errors.ts";
 
 export const jobProtocol = "/ripple-mesh/job/1.0.0";

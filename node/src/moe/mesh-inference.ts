@@ -3,24 +3,24 @@
 // mesh. Started after the mesh session, stopped before it.
 import { encodeHashToBase64 } from "@holochain/client";
 import type { ZomeCaller } from "@ripple-mesh/zome-bindings";
-import type { AskRequest, AskResult, MoeEvent } from "../api/inference-source.ts";
+import type { AskRequest, AskResult, MoeEvent } from "@ripple-mesh/api-types";
 import { loadHardwareClasses } from "../capability/hardware-classes.ts";
 import type { NodeInference } from "../inference/node-inference.ts";
 import type { Logger } from "../log.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
-import { MoeAudit } from "../moe/moe-audit.ts";
-import { MoeCoordinator, type JobPayloadStore } from "../moe/moe-coordinator.ts";
-import type { MoeRequest, MoeResult } from "../moe/moe-types.ts";
-import { PeerObservations } from "../moe/peer-observations.ts";
-import { PeerRating } from "../moe/peer-rating.ts";
-import type { Dispatch } from "../moe/slot-runner.ts";
+import { MoeAudit } from "./moe-audit.ts";
+import { MoeCoordinator, type JobPayloadStore } from "./moe-coordinator.ts";
+import type { MoeRequest, MoeResult } from "./moe-types.ts";
+import { PeerObservations } from "./peer-observations.ts";
+import { PeerRating } from "./peer-rating.ts";
+import type { Dispatch } from "./slot-runner.ts";
 import type { P2pNode } from "../p2p/p2p-node.ts";
-import { jobAnswerSchema, jobProtocol, jobProtocolMaxBytes, type JobProgress } from "./job-protocol.ts";
-import { JobWorker } from "./job-worker.ts";
-import { OpenJobClaimer } from "./open-job-claimer.ts";
-import { ResultWriter } from "./result-writer.ts";
-import { serialWrites } from "./serial-writes.ts";
-import { readTestLies } from "./test-lies.ts";
+import { jobAnswerSchema, jobProtocol, jobProtocolMaxBytes, type JobProgress } from "../protocol/job-protocol.ts";
+import { JobWorker } from "../worker/job-worker.ts";
+import { OpenJobClaimer } from "../worker/open-job-claimer.ts";
+import { ResultWriter } from "../worker/result-writer.ts";
+import { serialWrites } from "../conductor/serial-writes.ts";
+import { readTestLies } from "../worker/test-lies.ts";
 
 export interface MeshInferenceOptions {
   dataDir: string;

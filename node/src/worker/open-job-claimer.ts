@@ -9,7 +9,7 @@ import { resourceMesh, type ZomeCaller } from "@ripple-mesh/zome-bindings";
 import { z } from "zod";
 import { InferenceError } from "../inference/inference-errors.ts";
 import type { Logger } from "../log.ts";
-import type { ComputePolicy } from "./compute-policy.ts";
+import type { ComputePolicy } from "../config/compute-policy.ts";
 import { checkJobAllowed } from "./worker-policy.ts";
 
 /** The part of a job's requirements or payload (moe-coordinator.ts jobEntry) a worker needs to decide on a claim. */

@@ -1,8 +1,8 @@
 // The worker's gate: before anything runs for a peer, the job must pass this node's compute policy
 // (who may ask, which models, how many tokens). Each refusal names the rule and how to change it.
-import type { ExpertTask } from "../moe/expert-task.ts";
+import type { ExpertTask } from "../protocol/expert-task.ts";
 import { InferenceError } from "../inference/inference-errors.ts";
-import type { ComputePolicy } from "./compute-policy.ts";
+import type { ComputePolicy } from "../config/compute-policy.ts";
 
 export interface JobContext {
   /** The requester's agent key (base64), from its verified libp2p binding. */

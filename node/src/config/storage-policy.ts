@@ -5,9 +5,9 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { repoRoot } from "../../setup/paths.mjs";
-import { ManifestError } from "../config/manifest-error.ts";
-import { loadYamlManifest, nodeManifestFile } from "../config/yaml-manifest.ts";
+import { repoRoot } from "./paths.mjs";
+import { ManifestError } from "./manifest-error.ts";
+import { loadYamlManifest, nodeManifestFile } from "./yaml-manifest.ts";
 
 export const defaultStoragePolicyFile = join(repoRoot, "manifests", "distributed", "storage_policy.yaml");
 

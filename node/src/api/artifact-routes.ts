@@ -12,16 +12,16 @@
 //   POST /v1/artifacts/:cid/false-provider test only (RIPPLE_TEST_ARTIFACTS=1): a provider record without the content
 //   POST /v1/artifacts/forge-model         test only: a model artifact whose sha256/size lie about its CID
 import { z } from "zod";
-import { failureOf, sendJson, type ApiApp } from "../api/api-reply.ts";
+import { failureOf, sendJson, type ApiApp } from "./api-reply.ts";
 import { DaemonNotReadyError } from "../errors.ts";
-import { SseWriter } from "../api/sse.ts";
+import { SseWriter } from "./sse.ts";
 import { RippleError } from "../errors.ts";
 import { InferenceError } from "../inference/inference-errors.ts";
 import type { Logger } from "../log.ts";
-import { ArtifactNotFoundError, ArtifactVerificationError } from "./artifact-service.ts";
-import type { MeshArtifacts } from "./mesh-artifacts.ts";
-import { modelMime, ModelPullError } from "./model-shards.ts";
-import { modelChunking } from "./storage-policy.ts";
+import { ArtifactNotFoundError, ArtifactVerificationError } from "../artifacts/artifact-service.ts";
+import type { MeshArtifacts } from "../artifacts/mesh-artifacts.ts";
+import { modelMime, ModelPullError } from "../artifacts/model-shards.ts";
+import { modelChunking } from "../config/storage-policy.ts";
 
 export const artifactRouteList =
   "GET /v1/ipfs, GET /v1/artifacts, POST /v1/artifacts, GET /v1/artifacts/:cid/content, GET /v1/artifacts/:cid/providers, POST /v1/models/:name/publish, POST /v1/models/pull, GET /v1/shards";
