@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { LocalApiClient } from "../src/api/api-client.ts";
-import type { DaemonStatus } from "../src/daemon.ts";
+import type { DaemonStatus } from "../src/daemon/daemon.ts";
 import type { PeerInfo } from "../src/mesh/peer-view.ts";
 import { killNodeHard } from "../test/support/mesh-views.ts";
 import { RippleDaemon } from "../test/support/ripple-process.ts";

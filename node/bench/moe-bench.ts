@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { modelsDir } from "../src/config/paths.mjs";
 import { LocalApiClient } from "../src/api/api-client.ts";
-import type { DaemonStatus } from "../src/daemon.ts";
+import type { DaemonStatus } from "../src/daemon/daemon.ts";
 import { InferenceEngine } from "../src/inference/inference-engine.ts";
 import { ModelStore } from "../src/inference/model-store.ts";
 import { createLogger } from "../src/log.ts";

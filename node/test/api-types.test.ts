@@ -5,7 +5,7 @@ import type { ComputePolicy, DaemonStatus, MoeResult, PeerInfo, Policies } from 
 import { SseParser } from "@ripple-mesh/api-types";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import type { LocalApiClient } from "../src/api/api-client.ts";
-import type { Daemon } from "../src/daemon.ts";
+import type { Daemon } from "../src/daemon/daemon.ts";
 import type { computePolicySchema } from "../src/config/compute-policy.ts";
 import type { z } from "zod";
 

@@ -1,5 +1,5 @@
 // A vote no single peer can capture, on a real 3-node mesh (real daemons, conductors and GGUF
-// models): mallory is an honest daemon made to lie through the test-only hook (jobs/test-lies.ts):
+// models): mallory is an honest daemon made to lie through the test-only hook (worker/test-lies.ts):
 // it re-publishes its capability with 1e6 tok/s and answers a fixed wrong answer, then forges its
 // response_hash, claims another model file, and stalls. Placement gives it at most ⌊(k−1)/2⌋ slots
 // (also with a second agent bound to its libp2p key), the honest majority's answer wins, bad answers

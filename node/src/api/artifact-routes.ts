@@ -54,7 +54,7 @@ const listSchema = z.strictObject({
 
 function bad(what: string, err: z.ZodError): InferenceError {
   const issue = err.issues[0];
-  return new InferenceError("bad_request", `invalid ${what}: ${issue?.path.join(".") || "(body)"}: ${issue?.message}`, "correct the request (see the route list in node/src/artifacts/artifact-routes.ts)");
+  return new InferenceError("bad_request", `invalid ${what}: ${issue?.path.join(".") || "(body)"}: ${issue?.message}`, "correct the request (see the route list in node/src/api/artifact-routes.ts)");
 }
 
 /** Maps this seam's errors onto API statuses (404 not found, 422 verification, 502 no provider). */

@@ -10,7 +10,7 @@
 // `event: error` with the error body. A client that disconnects aborts the source call.
 import type { Logger } from "../log.ts";
 import { InferenceError } from "../inference/inference-errors.ts";
-import type { MoeRequest } from "../moe/moe-types.ts";
+import type { MoeRequest } from "@ripple-mesh/api-types";
 import { failureOf, sendJson, withTimeout, type ApiApp } from "./api-reply.ts";
 import { plainInference, startInferenceCall, streamInference, wantsEventStream } from "./inference-call.ts";
 import {

@@ -55,7 +55,7 @@ export interface ApiSource {
   jobs?: JobSource;
   /** The compute and inference policies in force (GET /v1/policies). */
   policies?(): Promise<unknown>;
-  /** IPFS: artifacts, model publish/pull, shards (see artifacts/artifact-routes.ts); without it those routes are 404. */
+  /** IPFS: artifacts, model publish/pull, shards (see api/artifact-routes.ts); without it those routes are 404. */
   artifacts?: () => MeshArtifacts | undefined;
 }
 

@@ -7,7 +7,7 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyError, FastifyInstance } from "fastify";
 import type { Logger } from "../log.ts";
-import type { MoeResult } from "../moe/moe-types.ts";
+import type { MoeResult } from "@ripple-mesh/api-types";
 import { failureOf, withTimeout, type ApiApp, type ApiFailure } from "./api-reply.ts";
 import { plainInference, startInferenceCall, streamInference } from "./inference-call.ts";
 import { requireMeshModel, toMoeRequest } from "./inference-routes.ts";

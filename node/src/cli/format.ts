@@ -1,5 +1,5 @@
 // Human-readable output of the read commands (`--json` prints the same data unformatted).
-import type { DaemonStatus } from "../daemon.ts";
+import type { DaemonStatus } from "../daemon/daemon.ts";
 import type { InferenceStatus } from "../inference/inference-engine.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 

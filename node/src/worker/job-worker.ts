@@ -36,7 +36,7 @@ export interface JobWorkerOptions {
   agentPubKey: Uint8Array;
   /** Honour test-only expert kinds (RIPPLE_TEST_EXPERTS=1). */
   testExperts: boolean;
-  /** Test-only: how this worker lies (jobs/test-lies.ts); read at every job. */
+  /** Test-only: how this worker lies (worker/test-lies.ts); read at every job. */
   testLies?: () => TestLies;
   log: Logger;
   emit: (event: { type: string; [k: string]: unknown }) => void;

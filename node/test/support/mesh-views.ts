@@ -1,5 +1,5 @@
 // Reading a running node's view through the real CLI (`--json`), for the mesh tests and benchmarks.
-import type { DaemonStatus } from "../../src/daemon.ts";
+import type { DaemonStatus } from "../../src/daemon/daemon.ts";
 import type { PeerInfo } from "../../src/mesh/peer-view.ts";
 import type { RippleDaemon } from "./ripple-process.ts";
 

@@ -5,7 +5,7 @@ import { readApiDescriptor } from "../../api/api-descriptor.ts";
 import { chooseNetwork } from "../../config/network-choice.ts";
 import { ensureWritableDataDir } from "../../config/data-dir.ts";
 import { writePreferences } from "../../config/node-preferences.ts";
-import type { DaemonStatus } from "../../daemon.ts";
+import type { DaemonStatus } from "../../daemon/daemon.ts";
 import { fail, globalOptions, printJson } from "../run.ts";
 
 export function joinCommand(program: Command): void {

@@ -1,7 +1,7 @@
 // `ripple status` and `ripple peers`: ask the running node over its local API.
 import type { Command } from "commander";
 import { LocalApiClient } from "../../api/api-client.ts";
-import type { DaemonStatus } from "../../daemon.ts";
+import type { DaemonStatus } from "../../daemon/daemon.ts";
 import type { PeerInfo } from "../../mesh/peer-view.ts";
 import { fail, globalOptions, printJson } from "../run.ts";
 import { formatPeers, formatStatus } from "../format.ts";

@@ -48,7 +48,7 @@ export function upCommand(program: Command): void {
       const prefs = readPreferences(dataDir);
       if (opts.p2pPort) await assertPortFree("0.0.0.0", opts.p2pPort, "--p2p-port");
       // Loaded here so that the light commands (status, peers, …) do not pay for the daemon's imports.
-      const { Daemon } = await import("../../daemon.ts");
+      const { Daemon } = await import("../../daemon/daemon.ts");
       const daemon = new Daemon({
         dataDir,
         name: opts.name,

@@ -4,33 +4,33 @@
 import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import { join as joinPath } from "node:path";
-import { happFile, repoRoot } from "./config/paths.mjs";
-import { startLocalApi, type LocalApi } from "./api/local-api.ts";
-import { readApiDescriptor, removeApiDescriptor, writeApiDescriptor } from "./api/api-descriptor.ts";
-import { assertPinnedDnaHashes } from "./conductor/dna-pins.ts";
-import { ensureWritableDataDir } from "./config/data-dir.ts";
-import { chooseNetwork, type NetworkChoice } from "./config/network-choice.ts";
-import { nodePaths } from "./config/node-paths.ts";
-import { checkToolchain, type Toolchain } from "./config/toolchain.ts";
-import { RippleError } from "./errors.ts";
-import { loadOrCreateLibp2pKey } from "./identity/libp2p-key.ts";
-import type { Logger } from "./log.ts";
+import { happFile, repoRoot } from "../config/paths.mjs";
+import { startLocalApi, type LocalApi } from "../api/local-api.ts";
+import { readApiDescriptor, removeApiDescriptor, writeApiDescriptor } from "../api/api-descriptor.ts";
+import { assertPinnedDnaHashes } from "../conductor/dna-pins.ts";
+import { ensureWritableDataDir } from "../config/data-dir.ts";
+import { chooseNetwork, type NetworkChoice } from "../config/network-choice.ts";
+import { nodePaths } from "../config/node-paths.ts";
+import { checkToolchain, type Toolchain } from "../config/toolchain.ts";
+import { RippleError } from "../errors.ts";
+import { loadOrCreateLibp2pKey } from "../identity/libp2p-key.ts";
+import type { Logger } from "../log.ts";
 import type { PrivateKey } from "@libp2p/interface";
 import type { DaemonPhase, DaemonStatus, Policies } from "@ripple-mesh/api-types";
-import { MeshSession } from "./mesh/mesh-session.ts";
-import type { PeerInfo } from "./mesh/peer-view.ts";
-import { NodeFacts } from "./capability/node-facts.ts";
-import type { AskRequest, InferenceSource, MoeEvent } from "./api/inference-source.ts";
-import { DaemonNotReadyError } from "./errors.ts";
-import { NodeInference } from "./inference/node-inference.ts";
-import { MeshInference } from "./moe/mesh-inference.ts";
-import { readTestLies } from "./worker/test-lies.ts";
-import { MeshArtifacts } from "./artifacts/mesh-artifacts.ts";
-import { loadStoragePolicy, storagePolicyFileFor, type StoragePolicy } from "./config/storage-policy.ts";
+import { MeshSession } from "../mesh/mesh-session.ts";
+import type { PeerInfo } from "../mesh/peer-view.ts";
+import { NodeFacts } from "../capability/node-facts.ts";
+import type { AskRequest, InferenceSource, MoeEvent } from "../api/inference-source.ts";
+import { DaemonNotReadyError } from "../errors.ts";
+import { NodeInference } from "../inference/node-inference.ts";
+import { MeshInference } from "./mesh-inference.ts";
+import { readTestLies } from "../worker/test-lies.ts";
+import { MeshArtifacts } from "../artifacts/mesh-artifacts.ts";
+import { loadStoragePolicy, storagePolicyFileFor, type StoragePolicy } from "../config/storage-policy.ts";
 import { agentRegistry } from "@ripple-mesh/zome-bindings";
-import type { MoeRequest } from "./moe/moe-types.ts";
-import { MoeHistory } from "./moe/moe-history.ts";
-import { retryWhileHeadMoved } from "./conductor/serial-writes.ts";
+import type { MoeRequest } from "../moe/moe-types.ts";
+import { MoeHistory } from "../moe/moe-history.ts";
+import { retryWhileHeadMoved } from "../conductor/serial-writes.ts";
 
 export interface DaemonOptions {
   dataDir: string;
@@ -259,7 +259,7 @@ export class Daemon {
   private async capabilityDraft(agentPubKey: Uint8Array, multiaddrs: string[]) {
     const models = this.inference!.modelRefs();
     const draft = await this.facts!.draft({ name: this.opts.name, agentPubKey, multiaddrs, libp2pKey: this.libp2pKey!, models: this.meshArtifacts?.withCids(models) ?? models, maxConcurrent: this.inference!.engine.describe().maxConcurrent });
-    // Test-only: a boastful peer (jobs/test-lies.ts), published through this node's own conductor.
+    // Test-only: a boastful peer (worker/test-lies.ts), published through this node's own conductor.
     const boast = readTestLies(this.opts.dataDir, process.env.RIPPLE_TEST_EXPERTS === "1").advertise_tokens_per_second;
     return boast === undefined ? draft : { ...draft, inference: { ...draft.inference, tokens_per_second: boast } };
   }

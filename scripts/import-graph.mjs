@@ -1,0 +1,86 @@
+// The import graph of node/src between its units (each folder is one unit; each top-level file is
+// one too), for node/test/architecture.test.ts and ARCHITECTURE.md. Run it to print the edges:
+//   node scripts/import-graph.mjs
+// It reads source text (relative `import … from`, `export … from` and `import("…")`); packages are
+// not units. Plain JS, no dependencies, so that it runs before `npm ci`.
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, normalize, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
+export const srcRoot = join(repoRoot, "node", "src");
+
+const sourceFile = /\.(ts|tsx|mts|mjs|js)$/;
+const importSpec = /(?:^|[\s;])(?:import|export)\s[^"'`;]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
+
+function sourceFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(p);
+    return sourceFile.test(e.name) ? [p] : [];
+  });
+}
+
+/** "moe" for node/src/moe/…, "errors" for node/src/errors.ts. */
+export function unitOf(file) {
+  const parts = relative(srcRoot, file).split(sep);
+  return parts.length > 1 ? parts[0] : parts[0].replace(sourceFile, "");
+}
+
+/** Every relative import of node/src: { from, to, spec } with repo-relative paths; `outside` ones leave node/src. */
+export function importsOf(root = srcRoot) {
+  const out = [];
+  for (const file of sourceFiles(root)) {
+    const text = readFileSync(file, "utf8");
+    for (const m of text.matchAll(importSpec)) {
+      const spec = m[1] ?? m[2];
+      if (!spec.startsWith(".")) continue;
+      const target = normalize(join(dirname(file), spec));
+      out.push({ from: relative(repoRoot, file), to: relative(repoRoot, target), spec, outside: !target.startsWith(root + sep) });
+    }
+  }
+  return out;
+}
+
+/** Unit → unit → the imports behind that edge. */
+export function unitGraph(imports = importsOf()) {
+  const graph = new Map();
+  for (const i of imports.filter((i) => !i.outside)) {
+    const a = unitOf(join(repoRoot, i.from));
+    const b = unitOf(join(repoRoot, i.to));
+    if (a === b) continue;
+    if (!graph.has(a)) graph.set(a, new Map());
+    const edges = graph.get(a);
+    edges.set(b, [...(edges.get(b) ?? []), `${i.from} → ${i.spec}`]);
+  }
+  return graph;
+}
+
+/** Strongly connected components with more than one unit: each one is a cycle between folders. */
+export function unitCycles(graph = unitGraph()) {
+  const index = new Map(), low = new Map(), stack = [], onStack = new Set(), cycles = [];
+  let next = 0;
+  const visit = (v) => {
+    index.set(v, next); low.set(v, next); next++;
+    stack.push(v); onStack.add(v);
+    for (const w of graph.get(v)?.keys() ?? []) {
+      if (!index.has(w)) { visit(w); low.set(v, Math.min(low.get(v), low.get(w))); }
+      else if (onStack.has(w)) low.set(v, Math.min(low.get(v), index.get(w)));
+    }
+    if (low.get(v) === index.get(v)) {
+      const scc = [];
+      let w;
+      do { w = stack.pop(); onStack.delete(w); scc.push(w); } while (w !== v);
+      if (scc.length > 1) cycles.push(scc.sort());
+    }
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return cycles;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const graph = unitGraph();
+  for (const [a, edges] of [...graph].sort()) console.log(`${a} → ${[...edges.keys()].sort().join(", ")}`);
+  const cycles = unitCycles(graph);
+  console.log(cycles.length ? `cycles: ${cycles.map((c) => c.join(" ↔ ")).join("; ")}` : "no cycles");
+}
