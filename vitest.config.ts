@@ -1,9 +1,42 @@
 import { defineConfig } from "vitest/config";
 
-// Tests that start conductors are slow to start and share two cores: run files one at a time.
+// Two projects, both in `npm test`:
+// - unit: no conductor, no daemon, no kubo, no libp2p node, no browser (in-process API servers on
+//   loopback and real models through the engine are fine); `npm run test:unit`, under 2 minutes;
+// - scenario: everything that starts those, one file at a time (they are slow to start and share
+//   two cores).
+const unitTests = [
+  "node/test/api-types.test.ts",
+  "node/test/architecture.test.ts",
+  "node/test/artifacts-units.test.ts",
+  "node/test/capability-classes.test.ts",
+  "node/test/capability-probe.test.ts",
+  "node/test/conductor-config.test.ts",
+  "node/test/dna-pins.test.ts",
+  "node/test/inference-api.test.ts",
+  "node/test/inference-engine.test.ts",
+  "node/test/local-api-client.test.ts",
+  "node/test/local-api.test.ts",
+  "node/test/model-store.test.ts",
+  "node/test/moe-history.test.ts",
+  "node/test/moe-policies.test.ts",
+  "node/test/moe-quality-set.test.ts",
+  "node/test/moe-quorum.test.ts",
+  "node/test/moe-reducer.test.ts",
+  "node/test/moe-trust-units.test.ts",
+  "node/test/open-job-claimer.test.ts",
+  "node/test/openai-compat.test.ts",
+  "node/test/peer-view.test.ts",
+  "node/test/pins.test.ts",
+  "node/test/toolchain-errors.test.ts",
+  "node/test/ui-routes.test.ts",
+  "ui/test/**/*.test.ts",
+  "zome-bindings/test/**/*.test.ts",
+];
+const allTests = ["node/test/**/*.test.ts", "zome-bindings/test/**/*.test.ts", "tryorama-tests/src/**/*.test.ts", "ui/test/**/*.test.ts"];
+
 export default defineConfig({
   test: {
-    include: ["node/test/**/*.test.ts", "zome-bindings/test/**/*.test.ts", "tryorama-tests/src/**/*.test.ts", "ui/test/**/*.test.ts"],
     fileParallelism: false,
     // Names and kills what a file leaves running, so that it cannot slow the files after it.
     setupFiles: ["node/test/support/leak-guard.ts"],
@@ -11,5 +44,9 @@ export default defineConfig({
     hookTimeout: 120_000,
     // The JSON report feeds the one-line summary printed by .ci/run (scripts/test-summary.mjs).
     reporters: ["default", ["json", { outputFile: "workdir/test-results.json" }]],
+    projects: [
+      { extends: true, test: { name: "unit", include: unitTests } },
+      { extends: true, test: { name: "scenario", include: allTests, exclude: unitTests } },
+    ],
   },
 });

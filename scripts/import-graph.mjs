@@ -21,9 +21,25 @@ function sourceFiles(dir) {
   });
 }
 
+/**
+ * Which way dependencies point (ARCHITECTURE.md draws it): a unit may import units of its own layer
+ * or below, never above. A unit missing here is an error, so that a new folder gets a place.
+ */
+export const layers = [
+  ["errors", "log"],
+  ["config"],
+  ["identity", "supervisor", "p2p", "conductor", "bootstrap", "inference", "capability", "protocol"],
+  ["mesh", "artifacts", "worker", "moe"],
+  ["api"],
+  ["daemon"],
+  ["cli"],
+];
+
+export const layerOf = (unit) => layers.findIndex((l) => l.includes(unit));
+
 /** "moe" for node/src/moe/…, "errors" for node/src/errors.ts. */
-export function unitOf(file) {
-  const parts = relative(srcRoot, file).split(sep);
+export function unitOf(file, root = srcRoot) {
+  const parts = relative(root, file).split(sep);
   return parts.length > 1 ? parts[0] : parts[0].replace(sourceFile, "");
 }
 
@@ -43,17 +59,29 @@ export function importsOf(root = srcRoot) {
 }
 
 /** Unit → unit → the imports behind that edge. */
-export function unitGraph(imports = importsOf()) {
+export function unitGraph(imports = importsOf(), root = srcRoot) {
   const graph = new Map();
   for (const i of imports.filter((i) => !i.outside)) {
-    const a = unitOf(join(repoRoot, i.from));
-    const b = unitOf(join(repoRoot, i.to));
+    const a = unitOf(join(repoRoot, i.from), root);
+    const b = unitOf(join(repoRoot, i.to), root);
     if (a === b) continue;
     if (!graph.has(a)) graph.set(a, new Map());
     const edges = graph.get(a);
     edges.set(b, [...(edges.get(b) ?? []), `${i.from} → ${i.spec}`]);
   }
   return graph;
+}
+
+/** Imports that point up a layer, or come from or go to a unit the layer table does not know. */
+export function layerViolations(graph = unitGraph()) {
+  const out = [];
+  for (const [a, edges] of graph) {
+    for (const [b, why] of edges) {
+      if (layerOf(a) < 0 || layerOf(b) < 0) out.push(`${layerOf(a) < 0 ? a : b} is in no layer of scripts/import-graph.mjs (${why[0]})`);
+      else if (layerOf(b) > layerOf(a)) out.push(`${a} (layer ${layerOf(a)}) imports ${b} (layer ${layerOf(b)}): ${why.join("; ")}`);
+    }
+  }
+  return out;
 }
 
 /** Strongly connected components with more than one unit: each one is a cycle between folders. */
@@ -83,4 +111,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const [a, edges] of [...graph].sort()) console.log(`${a} → ${[...edges.keys()].sort().join(", ")}`);
   const cycles = unitCycles(graph);
   console.log(cycles.length ? `cycles: ${cycles.map((c) => c.join(" ↔ ")).join("; ")}` : "no cycles");
+  const up = layerViolations(graph);
+  console.log(up.length ? `against the layers:\n  ${up.join("\n  ")}` : "every import points down or across a layer");
+  const outside = importsOf().filter((i) => i.outside);
+  console.log(outside.length ? `imports leaving node/src:\n  ${outside.map((i) => `${i.from} → ${i.spec}`).join("\n  ")}` : "no import leaves node/src");
+  if (cycles.length || up.length || outside.length) process.exitCode = 1;
 }

@@ -1,0 +1,87 @@
+// The folder structure holds: node/src has no import cycle between its folders, every import points
+// down (or across) the layers drawn in ARCHITECTURE.md, runtime code never reaches into node/setup/,
+// the API types package stays browser-safe and the web UI imports no daemon code. Each check is also
+// run on a small tree that breaks it, so that a checker that sees nothing cannot pass.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { importsOf, layerViolations, repoRoot, unitCycles, unitGraph } from "../../scripts/import-graph.mjs";
+
+type Import = { from: string; to: string; spec: string; outside: boolean };
+
+const scratch = mkdtempSync(join(tmpdir(), "ripple-arch-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** A throwaway source tree: path → file text. */
+function tree(name: string, files: Record<string, string>): string {
+  const root = join(scratch, name);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+
+/** Bare module specifiers (packages and node: builtins) imported by the files under `dir`. */
+function bareImports(dir: string): Array<{ file: string; spec: string }> {
+  const out: Array<{ file: string; spec: string }> = [];
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!e.isFile() || !/\.(ts|tsx)$/.test(e.name)) continue;
+    const file = join(e.parentPath, e.name);
+    for (const m of readFileSync(file, "utf8").matchAll(/from\s*["']([^"'.][^"']*)["']|import\(\s*["']([^"'.][^"']*)["']/g)) out.push({ file: relative(repoRoot, file), spec: (m[1] ?? m[2])! });
+  }
+  return out;
+}
+
+describe("node/src's folders", () => {
+  it("import each other without a cycle", () => {
+    expect(unitCycles(unitGraph())).toEqual([]);
+  });
+
+  it("(the cycle check finds a cycle when there is one)", () => {
+    const root = tree("cycle", {
+      "moe/a.ts": 'import { b } from "../worker/b.ts";\nexport const a = b;\n',
+      "worker/b.ts": 'import type { C } from "../moe/c.ts";\nexport const b = 1;\n',
+      "moe/c.ts": "export type C = number;\n",
+      "config/d.ts": 'export { a } from "../moe/a.ts";\n',
+    });
+    const cycles = unitCycles(unitGraph(importsOf(root), root));
+    expect(cycles).toEqual([["moe", "worker"]]);
+  });
+
+  it("import only their own layer or the layers below, and every folder has a layer", () => {
+    expect(layerViolations(unitGraph())).toEqual([]);
+    const root = tree("layers", {
+      "config/a.ts": 'import { b } from "../moe/b.ts";\nexport const a = b;\n',
+      "moe/b.ts": "export const b = 1;\n",
+      "newfolder/c.ts": 'import { a } from "../config/a.ts";\nexport const c = a;\n',
+    });
+    const broken = layerViolations(unitGraph(importsOf(root), root));
+    expect(broken).toHaveLength(2);
+    expect(broken.join("\n")).toMatch(/config \(layer 1\) imports moe \(layer 3\)/);
+    expect(broken.join("\n")).toMatch(/newfolder is in no layer/);
+  });
+
+  it("never import node/setup/ or anything else outside node/src by path", () => {
+    expect((importsOf() as Import[]).filter((i) => i.outside).map((i) => `${i.from} → ${i.spec}`)).toEqual([]);
+    const root = tree("outside", { "inference/x.ts": 'import { y } from "../../setup/paths.mjs";\nexport const x = y;\n' });
+    expect((importsOf(root) as Import[]).filter((i) => i.outside)).toHaveLength(1);
+  });
+});
+
+describe("the shared packages", () => {
+  it("api-types imports nothing (browser-safe: the UI bundles it)", () => {
+    expect(bareImports(join(repoRoot, "api-types", "src"))).toEqual([]);
+  });
+
+  it("the web UI imports only Preact, the API types package and its own files", () => {
+    const foreign = bareImports(join(repoRoot, "ui", "src")).filter((i) => !/^(preact($|\/)|@ripple-mesh\/api-types$)/.test(i.spec));
+    expect(foreign).toEqual([]);
+    const relativeOut = readdirSync(join(repoRoot, "ui", "src"), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && /\.tsx?$/.test(e.name))
+      .flatMap((e) => [...readFileSync(join(e.parentPath, e.name), "utf8").matchAll(/from\s*["'](\.[^"']+)["']/g)].map((m) => join(e.parentPath, m[1]!)))
+      .filter((target) => !target.startsWith(join(repoRoot, "ui", "src")));
+    expect(relativeOut).toEqual([]);
+  });
+});
