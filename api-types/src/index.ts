@@ -9,3 +9,4 @@ export * from "./policies.ts";
 export * from "./status.ts";
 export * from "./events.ts";
 export * from "./sse-parser.ts";
+export * from "./describe-inference.ts";

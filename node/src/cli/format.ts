@@ -1,7 +1,5 @@
 // Human-readable output of the read commands (`--json` prints the same data unformatted).
-import type { DaemonStatus } from "../daemon/daemon.ts";
-import type { InferenceStatus } from "../inference/inference-engine.ts";
-import type { PeerInfo } from "../mesh/peer-view.ts";
+import { describeBackend, describeBudgets, type DaemonStatus, type InferenceStatus, type PeerInfo } from "@ripple-mesh/api-types";
 
 export function formatStatus(s: DaemonStatus): string {
   const others = s.mesh.visibleNodes;
@@ -21,13 +19,9 @@ export function formatStatus(s: DaemonStatus): string {
   return rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join("\n") + "\n";
 }
 
-const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
-
-/** "cpu (gpu: auto: no GPU driver was found …; fix: …), RAM 18.2 GiB, 1 thread, 1 at once" */
+/** The backend and its budgets on one line (the UI's Node page shows the same two parts). */
 export function formatBackend(i: InferenceStatus): string {
-  const devices = i.gpu ? ` on ${i.gpu.devices.join(" + ") || "a GPU"} (${gib(i.gpu.vramTotalBytes)} VRAM, budget ${gib(i.gpuMemoryBudgetBytes)})` : "";
-  const why = `gpu: ${i.requested}: ${i.reason}${i.fix ? `; fix: ${i.fix}` : ""}`;
-  return `${i.backend}${devices} (${why}), RAM budget ${gib(i.memoryBudgetBytes)}, ${i.threads} thread${i.threads === 1 ? "" : "s"}, ${i.maxConcurrent} at once`;
+  return `${describeBackend(i)}; ${describeBudgets(i)}`;
 }
 
 /** What this node makes of a peer's claims: advertised (capped) speed, what it measured, shared keys. */

@@ -5,7 +5,7 @@ import { PolicyView } from "../components/PolicyView.tsx";
 import { StatusPill } from "../components/StatusPill.tsx";
 import { formatDuration, formatRate } from "../lib/format.ts";
 import { useStore } from "../state/use-store.ts";
-import type { DaemonStatus, InferenceStatus } from "@ripple-mesh/api-types";
+import { describeBackend, describeBudgets, type DaemonStatus } from "@ripple-mesh/api-types";
 
 function conductorPill(s: DaemonStatus) {
   if (!s.conductor) return <StatusPill tone="idle" label="not started" />;
@@ -63,8 +63,8 @@ export function NodePage() {
                 rows={[
                   ["Hardware class", s.hardwareClass ?? "—"],
                   ["Measured speed", formatRate(s.tokensPerSecond)],
-                  ["Inference backend", s.inference ? <span data-testid="inference-backend">{backendLine(s.inference)}</span> : "—"],
-                  ["Inference budgets", s.inference ? budgetLine(s.inference) : "—"],
+                  ["Inference backend", s.inference ? <span data-testid="inference-backend">{describeBackend(s.inference)}</span> : "—"],
+                  ["Inference budgets", s.inference ? describeBudgets(s.inference) : "—"],
                   ["Local API", <span class="mono">{s.api ?? "—"}</span>],
                   ["Data directory", <span class="mono break">{s.dataDir}</span>],
                 ]}
@@ -80,17 +80,4 @@ export function NodePage() {
       </Card>
     </div>
   );
-}
-
-const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
-
-/** "cpu (gpu: auto) — no GPU driver was found …; fix: …" */
-function backendLine(i: InferenceStatus): string {
-  const devices = i.gpu ? ` on ${i.gpu.devices.join(" + ") || "a GPU"}, ${gib(i.gpu.vramTotalBytes)} VRAM` : "";
-  return `${i.backend}${devices} (gpu: ${i.requested}) — ${i.reason}${i.fix ? `; fix: ${i.fix}` : ""}`;
-}
-
-function budgetLine(i: InferenceStatus): string {
-  const vram = i.gpuMemoryBudgetBytes > 0 ? `, VRAM ${gib(i.gpuMemoryBudgetBytes)}` : "";
-  return `RAM ${gib(i.memoryBudgetBytes)}${vram}, ${i.threads} thread${i.threads === 1 ? "" : "s"}, ${i.maxConcurrent} at once`;
 }
