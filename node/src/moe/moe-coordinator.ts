@@ -114,10 +114,12 @@ export class MoeCoordinator {
         }),
       ),
     ]);
-    // A cloud provider that timed out with fallback_on_timeout hands its slot to the heaviest local expert.
+    // A cloud provider that timed out with fallback_on_timeout hands its slot to the heaviest local
+    // expert, under a slot number of its own (after the local and the cloud slots: each vote is one slot).
+    let nextSlot = plan.length + cloud.length;
     for (const c of cloudAnswers) {
       if (c.ok || !c.timedOut || !c.fallback || plan.length === 0 || quorum.decidedAfter !== undefined) continue;
-      const fallback = { ...plan[0]!, slot: plan.length };
+      const fallback = { ...plan[0]!, slot: nextSlot++ };
       plan.push(fallback);
       outcomes.push(await runSlot(ctx, fallback.slot, fallback.task, fallback.peer));
     }
@@ -145,7 +147,12 @@ export class MoeCoordinator {
       kind: "model",
       model: req.model,
       prompt: { kind: "chat", messages: req.messages },
-      sampling: { temperature: req.temperature ?? 0, ...(req.topP !== undefined ? { topP: req.topP } : {}), ...(req.seed !== undefined ? { seed: req.seed } : {}) },
+      sampling: {
+        temperature: req.temperature ?? 0,
+        ...(req.topP !== undefined ? { topP: req.topP } : {}),
+        ...(req.topK !== undefined ? { topK: req.topK } : {}),
+        ...(req.seed !== undefined ? { seed: req.seed } : {}),
+      },
       maxTokens,
       ...(req.stop ? { stop: req.stop } : {}),
     };
@@ -170,6 +177,7 @@ export class MoeCoordinator {
       promptTokens: answer.prompt_tokens,
       latencyMs: Math.round(performance.now() - started),
       finishReason: answer.finish_reason,
+      ...(answer.stop_sequence !== undefined && req.stop?.includes(answer.stop_sequence) ? { stopSequence: answer.stop_sequence } : {}),
       traceId,
     };
   }
