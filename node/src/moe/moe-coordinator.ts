@@ -377,8 +377,10 @@ export class MoeCoordinator {
     const rejected = input.outcomes.flatMap((o) => o.rejected);
     const cancelled: MoeResult["cancelled_slots"] = [];
     const failed: MoeResult["failed_slots"] = input.skipped.map((e) => ({ slot: -1, expert: e.name, error: `no online node serves ${e.model}` }));
+    // By slot number, not position: a fallback slot is numbered after the cloud slots.
+    const planned = new Map(input.plan.map((p) => [p.slot, p]));
     for (const o of input.outcomes) {
-      const p = input.plan[o.slot]!;
+      const p = planned.get(o.slot)!;
       if (!o.ok && o.cancelled) {
         cancelled.push({ slot: o.slot, expert: p.expert.name, peer: o.peer });
         continue;
