@@ -6,6 +6,7 @@ import { defineConfig } from "vitest/config";
 // - scenario: everything that starts those, one file at a time (they are slow to start and share
 //   two cores).
 const unitTests = [
+  "node/test/anthropic-compat.test.ts",
   "node/test/api-types.test.ts",
   "node/test/architecture.test.ts",
   "node/test/artifacts-units.test.ts",
@@ -17,6 +18,8 @@ const unitTests = [
   "node/test/inference-engine.test.ts",
   "node/test/local-api-client.test.ts",
   "node/test/local-api.test.ts",
+  "node/test/mcp-tools.test.ts",
+  "node/test/mesh-models.test.ts",
   "node/test/model-store.test.ts",
   "node/test/moe-history.test.ts",
   "node/test/moe-policies.test.ts",
@@ -24,6 +27,8 @@ const unitTests = [
   "node/test/moe-quorum.test.ts",
   "node/test/moe-reducer.test.ts",
   "node/test/moe-trust-units.test.ts",
+  "node/test/nats-units.test.ts",
+  "node/test/node-metrics.test.ts",
   "node/test/open-job-claimer.test.ts",
   "node/test/openai-compat.test.ts",
   "node/test/peer-view.test.ts",

@@ -27,12 +27,12 @@ function sourceFiles(dir) {
  */
 export const layers = [
   ["errors", "log"],
-  ["config"],
+  ["config", "metrics"],
   ["identity", "supervisor", "p2p", "conductor", "bootstrap", "inference", "capability", "protocol"],
   ["mesh", "artifacts", "worker", "moe"],
-  ["api"],
+  ["api", "nats"],
   ["daemon"],
-  ["cli"],
+  ["cli", "mcp"],
 ];
 
 export const layerOf = (unit) => layers.findIndex((l) => l.includes(unit));

@@ -10,3 +10,5 @@ export * from "./status.ts";
 export * from "./events.ts";
 export * from "./sse-parser.ts";
 export * from "./describe-inference.ts";
+export * from "./resources.ts";
+export * from "./nats.ts";

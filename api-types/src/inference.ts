@@ -17,6 +17,7 @@ export interface AskRequest {
   maxTokens?: number;
   temperature?: number;
   topP?: number;
+  topK?: number;
   seed?: number;
   stop?: string[];
   /** Run on this node (name or agent key) instead of the one placement picks. */
@@ -32,12 +33,24 @@ export interface AskResult {
   promptTokens: number;
   latencyMs: number;
   finishReason: FinishReason;
+  /** The stop string that ended the answer (finishReason "stop"); absent when the model ended it itself. */
+  stopSequence?: string;
   traceId: string;
 }
 
 export interface MeshModel {
   name: string;
+  /**
+   * The file the name stands for: this node's own (its model store's) when it serves the model, else
+   * the sha256 most serving nodes advertise (a tie goes to the smallest hash, so every node reports the
+   * same); "" when no serving node advertises one.
+   */
   sha256: string;
+  /**
+   * Every distinct sha256 the online nodes advertise under this name, with how many advertise it, most
+   * first. More than one entry means nodes serve different files under the same name.
+   */
+  sha256Variants: Array<{ sha256: string; nodes: number }>;
   /** Online nodes that serve it (this one included). */
   nodes: number;
   local: boolean;

@@ -21,6 +21,8 @@ export interface PeerInfo {
   tokensPerSecond: number;
   load: { cpu_percent: number; gpu_percent: number; memory_percent: number };
   activeJobs: number;
+  /** Jobs it runs at once, as its capability advertises. */
+  maxConcurrentJobs?: number;
   /** Unix ms, or null when never heard of that way. */
   lastHeartbeatMs: number | null;
   lastP2pMs: number | null;

@@ -26,4 +26,9 @@ export interface DaemonStatus {
   mesh: { state: MeshState; knownAgents: number; visibleNodes: number; onlineNodes: number };
   /** The llama.cpp backend that serves (and why), with the budgets resolved from the compute policy. */
   inference: InferenceStatus | null;
+  /**
+   * The NATS event bus (`ripple up --nats`): the server this node is connected to (no credentials),
+   * null while it is disconnected; absent when the node runs without NATS.
+   */
+  nats?: string | null;
 }

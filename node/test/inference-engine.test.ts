@@ -165,6 +165,9 @@ describe("InferenceEngine on the tiny model (1 thread, 1 slot, queue of 2)", () 
     const pieces: string[] = [];
     const r = await engine.generate(complete("tiny", "Stop strings test", 60, { stop: ["NEVER-IN-TEXT", stop!], onToken: (t) => pieces.push(t) }));
     expect(r.finishReason).toBe("stop");
+    // Which of the request's stop strings ended the text (the Anthropic route reports it as stop_sequence).
+    expect(r.stopSequence).toBe(stop);
+    expect(free.stopSequence).toBeUndefined();
     expect(r.text).toBe(free.text.slice(0, cut));
     expect(pieces.join("")).toBe(r.text);
   });
@@ -387,6 +390,7 @@ describe("InferenceEngine on Qwen2.5-Coder 0.5B instruct (1 thread, as freeCoreT
 
   it("completes raw text and stops before a stop string", async () => {
     const r = await engine.generate({ ...complete(qwen.name, "1, 2, 3, 4, 5,", 16), stop: [" 8"] });
+    expect(r.stopSequence).toBe(" 8");
     expect(r.text.replace(/\s+/g, "")).toBe("6,7,");
     expect(r.finishReason).toBe("stop");
     expect(r.promptTokens).toBeGreaterThan(5);

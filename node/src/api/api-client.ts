@@ -6,6 +6,7 @@ import { RippleError, TimeoutError } from "../errors.ts";
 import { inferenceErrorCodes, isInferenceErrorCode } from "../inference/inference-errors.ts";
 import { readApiDescriptor, type ApiDescriptor } from "./api-descriptor.ts";
 import type { AskBodyInput, MoeBody } from "./inference-schemas.ts";
+import type { AllocateRequest, AllocationView, CapabilityView, ReleaseRequest, ResourcesView, ScheduleRequest, ScheduleResult } from "@ripple-mesh/api-types";
 import type { ApiEvent, AskResult, DaemonStatus, LocalModel, MoeEvent, MoeResult, PeerInfo, ProviderView, ShardRow } from "@ripple-mesh/api-types";
 import type { JoinRequest } from "./local-api.ts";
 import { readSse, type SseMessage } from "./sse.ts";
@@ -48,6 +49,8 @@ export interface InferenceCallOptions {
 }
 
 const INFERENCE_TIMEOUT_MS = 11 * 60_000;
+/** Routes that read or write the DHT (the daemon gives up after 60 s). */
+const ZOME_CALL_TIMEOUT_MS = 65_000;
 
 /** Events queued beyond this pause reading from the socket (the daemon drops us if we stay behind). */
 const EVENTS_HIGH_WATER = 256;
@@ -127,6 +130,32 @@ export class LocalApiClient {
 
   unloadModel(name: string): Promise<LocalModel> {
     return this.request("POST", `/v1/models/${encodeURIComponent(name)}/unload`) as Promise<LocalModel>;
+  }
+
+  /** Online peers with their capacity (serving `model` when given), and this node's allocations (active ones unless `all`). */
+  resources(q: { model?: string; all?: boolean } = {}): Promise<ResourcesView> {
+    const qs = new URLSearchParams({ ...(q.model !== undefined ? { model: q.model } : {}), ...(q.all ? { all: "1" } : {}) }).toString();
+    return this.request("GET", `/v1/resources${qs ? `?${qs}` : ""}`, undefined, ZOME_CALL_TIMEOUT_MS) as Promise<ResourcesView>;
+  }
+
+  /** Writes an Allocation to resource_mesh: a peer reserved for `duration_s`. */
+  allocate(req: AllocateRequest): Promise<AllocationView> {
+    return this.request("POST", "/v1/resources/allocate", req, ZOME_CALL_TIMEOUT_MS) as Promise<AllocationView>;
+  }
+
+  /** Writes an AllocationRelease for one of this node's allocations. */
+  release(req: ReleaseRequest): Promise<AllocationView> {
+    return this.request("POST", "/v1/resources/release", req, ZOME_CALL_TIMEOUT_MS) as Promise<AllocationView>;
+  }
+
+  /** Runs an MOE job through resource_mesh, under one of this node's active allocations when named. */
+  schedule(req: ScheduleRequest, opts: InferenceCallOptions = {}): Promise<ScheduleResult> {
+    return this.request("POST", "/v1/resources/schedule", req, opts.timeoutMs ?? INFERENCE_TIMEOUT_MS, opts.signal) as Promise<ScheduleResult>;
+  }
+
+  /** Re-publishes this node's capability to agent_registry and returns it. */
+  publishCapability(): Promise<CapabilityView> {
+    return this.request("POST", "/v1/capability/publish", undefined, ZOME_CALL_TIMEOUT_MS) as Promise<CapabilityView>;
   }
 
   /** This node's kubo (GET /v1/ipfs). */

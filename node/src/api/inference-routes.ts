@@ -24,6 +24,7 @@ import {
   moeHints,
   moeShape,
   parseBody,
+  type AskBody,
   type MoeBody,
 } from "./inference-schemas.ts";
 import type { AskRequest, InferenceSource } from "./inference-source.ts";
@@ -42,7 +43,7 @@ export interface InferenceRoutesOptions {
   maxBufferedBytes?: number;
 }
 
-export const inferenceRouteList = "POST /v1/moe, POST /v1/ask, GET /v1/models/local, POST /v1/models/:name/load, POST /v1/models/:name/unload, GET /v1/models, POST /v1/chat/completions";
+export const inferenceRouteList = "POST /v1/moe, POST /v1/ask, GET /v1/models/local, POST /v1/models/:name/load, POST /v1/models/:name/unload, GET /v1/models, POST /v1/chat/completions, POST /v1/messages";
 
 export function toMoeRequest(b: Pick<MoeBody, "task_type" | "experts" | "max_tokens" | "require_consensus" | "trace_id" | "open" | "quorum"> & { prompt: string }): MoeRequest {
   return {
@@ -54,6 +55,17 @@ export function toMoeRequest(b: Pick<MoeBody, "task_type" | "experts" | "max_tok
     ...(b.trace_id !== undefined ? { traceId: b.trace_id } : {}),
     ...(b.open !== undefined ? { open: b.open } : {}),
     ...(b.quorum !== undefined ? { quorum: b.quorum } : {}),
+  };
+}
+
+export function toAskRequest(b: AskBody): AskRequest {
+  return {
+    model: b.model,
+    messages: b.messages ?? [{ role: "user", content: b.prompt! }],
+    ...(b.max_tokens !== undefined ? { maxTokens: b.max_tokens } : {}),
+    ...(b.temperature !== undefined ? { temperature: b.temperature } : {}),
+    ...(b.seed !== undefined ? { seed: b.seed } : {}),
+    ...(b.peer !== undefined ? { peer: b.peer } : {}),
   };
 }
 
@@ -106,14 +118,7 @@ export function registerInferenceRoutes(app: ApiApp, opts: InferenceRoutesOption
 
   app.post("/v1/ask", { bodyLimit: INFERENCE_BODY_LIMIT_BYTES }, async (req, reply) => {
     const b = parseBody(askBodySchema, req.body, "ask", askHints, askShape);
-    const askReq: AskRequest = {
-      model: b.model,
-      messages: b.messages ?? [{ role: "user", content: b.prompt! }],
-      ...(b.max_tokens !== undefined ? { maxTokens: b.max_tokens } : {}),
-      ...(b.temperature !== undefined ? { temperature: b.temperature } : {}),
-      ...(b.seed !== undefined ? { seed: b.seed } : {}),
-      ...(b.peer !== undefined ? { peer: b.peer } : {}),
-    };
+    const askReq = toAskRequest(b);
     await requireMeshModel(inference, b.model, opts.sourceTimeoutMs);
     const call = startInferenceCall(reply, opts.inferenceTimeoutMs, `asking ${b.model}`);
     if (!wantsEventStream(req.url, req.headers.accept)) {

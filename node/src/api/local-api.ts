@@ -1,12 +1,15 @@
 // The daemon's local HTTP + WebSocket API, used by the `ripple` CLI and the web UI.
 //   GET  /healthz     {ok: true}
+//   GET  /metrics     Prometheus text format (when the source has `metrics`; see metrics/node-metrics.ts)
 //   GET  /v1/status   source.status()
 //   GET  /v1/peers    source.peers()
 //   POST /v1/shutdown 202, then source.shutdown() once the response is sent
 //   POST /v1/join     {network, bootstrapUrl?} → source.join() (only when the source has join)
 //   GET  /v1/events   WebSocket: {type:"hello"} then every source event as one JSON text message
-//   inference (only when the source has `inference`): see inference-routes.ts and openai-routes.ts
+//   inference (only when the source has `inference`): see inference-routes.ts, openai-routes.ts and anthropic-routes.ts
 //   GET  /v1/jobs, /v1/jobs/:trace, /v1/policies (when the source has them): see job-routes.ts
+//   GET  /v1/resources, POST /v1/resources/{allocate,release,schedule}, POST /v1/capability/publish
+//                    (when the source has `resources`): see resource-routes.ts
 //   GET  /           the web UI (when `uiDir` is set): see ui-static.ts
 // Who may call it is decided in request-guard.ts (loopback by default; a token beyond loopback).
 import type { EventEmitter } from "node:events";
@@ -22,11 +25,14 @@ import { failureOf, sendError, sendJson, withTimeout } from "./api-reply.ts";
 import { inferenceRouteList, registerInferenceRoutes } from "./inference-routes.ts";
 import type { InferenceSource } from "./inference-source.ts";
 import { registerOpenAiRoutes } from "./openai-routes.ts";
+import { registerAnthropicRoutes } from "./anthropic-routes.ts";
 import { allowedHostnames, checkRequest, isLoopbackHost, isWildcardHost, normalizeHostname, type ApiErrorBody } from "./request-guard.ts";
 import { WS_OPEN, type WsSocket } from "./ws.ts";
 import { registerJobRoutes, type JobSource } from "./job-routes.ts";
 import { registerUiStatic } from "./ui-static.ts";
 import { registerArtifactRoutes } from "./artifact-routes.ts";
+import { registerResourceRoutes, resourceRouteList, type ResourceSource } from "./resource-routes.ts";
+import type { CapabilityView } from "@ripple-mesh/api-types";
 import type { MeshArtifacts } from "../artifacts/mesh-artifacts.ts";
 
 export { isLoopbackHost } from "./request-guard.ts";
@@ -57,6 +63,12 @@ export interface ApiSource {
   policies?(): Promise<unknown>;
   /** IPFS: artifacts, model publish/pull, shards (see api/artifact-routes.ts); without it those routes are 404. */
   artifacts?: () => MeshArtifacts | undefined;
+  /** Peers' capacity and this node's allocations (see api/resource-routes.ts); undefined while not in a mesh; without it those routes are 404. */
+  resources?: () => ResourceSource | undefined;
+  /** Re-publish this node's capability (POST /v1/capability/publish). */
+  publishCapability?: () => Promise<CapabilityView>;
+  /** This node's metrics in the Prometheus text format (GET /metrics); without it that route is 404. */
+  metrics?(): Promise<{ contentType: string; text: string }>;
 }
 
 export interface LocalApiOptions {
@@ -161,7 +173,7 @@ export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi> {
     sendError(reply, 404, {
       code: "not_found",
       message: `no route ${req.method} ${req.url.split("?")[0]}`,
-      fix: `the local API serves GET /healthz, GET /v1/status, GET /v1/peers, POST /v1/shutdown,${opts.source.join ? " POST /v1/join," : ""}${opts.source.inference ? ` ${inferenceRouteList},` : ""}${opts.source.jobs ? " GET /v1/jobs, GET /v1/jobs/:trace," : ""}${opts.source.policies ? " GET /v1/policies," : ""} GET /v1/events (WebSocket)${opts.uiDir ? ", and the web UI at /" : ""}`,
+      fix: `the local API serves GET /healthz, GET /v1/status, GET /v1/peers, POST /v1/shutdown,${opts.source.join ? " POST /v1/join," : ""}${opts.source.inference ? ` ${inferenceRouteList},` : ""}${opts.source.jobs ? " GET /v1/jobs, GET /v1/jobs/:trace," : ""}${opts.source.policies ? " GET /v1/policies," : ""}${opts.source.resources ? ` ${resourceRouteList},` : ""}${opts.source.metrics ? " GET /metrics," : ""} GET /v1/events (WebSocket)${opts.uiDir ? ", and the web UI at /" : ""}`,
     }),
   );
 
@@ -193,6 +205,13 @@ export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi> {
   app.get("/healthz", async () => ({ ok: true }));
   app.get("/v1/status", async (_req, reply) => sendJson(reply, await withTimeout(opts.source.status(), sourceTimeoutMs, "status")));
   app.get("/v1/peers", async (_req, reply) => sendJson(reply, await withTimeout(opts.source.peers(), sourceTimeoutMs, "peers")));
+  const { metrics } = opts.source;
+  if (metrics) {
+    app.get("/metrics", async (_req, reply) => {
+      const m = await withTimeout(metrics.call(opts.source), sourceTimeoutMs, "metrics");
+      return reply.header("content-type", m.contentType).send(m.text);
+    });
+  }
 
   let shutdownRequested = false;
   app.post(
@@ -222,9 +241,19 @@ export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi> {
     };
     registerInferenceRoutes(app, { ...inferenceOptions, modelLoadTimeoutMs: opts.modelLoadTimeoutMs ?? 120_000 });
     await registerOpenAiRoutes(app, inferenceOptions);
+    await registerAnthropicRoutes(app, inferenceOptions);
   }
 
   if (opts.source.artifacts) registerArtifactRoutes(app, { artifacts: opts.source.artifacts, log, testRoutes: process.env.RIPPLE_TEST_ARTIFACTS === "1" });
+  if (opts.source.resources) {
+    registerResourceRoutes(app, {
+      resources: opts.source.resources,
+      ...(opts.source.publishCapability ? { publishCapability: opts.source.publishCapability } : {}),
+      ...(inference ? { inference } : {}),
+      sourceTimeoutMs,
+      inferenceTimeoutMs: opts.inferenceTimeoutMs ?? 10 * 60_000,
+    });
+  }
   registerJobRoutes(app, { ...(opts.source.jobs ? { jobs: opts.source.jobs } : {}), ...(opts.source.policies ? { policies: () => opts.source.policies!() } : {}), sourceTimeoutMs });
   if (opts.uiDir) registerUiStatic(app, opts.uiDir);
 

@@ -1,5 +1,6 @@
 // OpenAI-compatible routes, so any OpenAI client can use the mesh (baseURL http://127.0.0.1:PORT/v1):
-//   GET  /v1/models             {object: "list", data: [ripple-moe, every model the mesh serves]}
+//   GET  /v1/models             {object: "list", data: [ripple-moe, every model the mesh serves]}; each model's
+//                               `ripple` field has its sha256, sha256_variants (see MeshModel), nodes and local
 //   POST /v1/chat/completions   model "ripple-moe" runs the MOE; any other model is asked directly.
 // Errors here have OpenAI's shape {error: {message, type, code, param}} (type = our error code).
 // Streams are `data: {chat.completion.chunk}` lines ending with `data: [DONE]`; an error after the
@@ -9,11 +10,12 @@ import type { FastifyError, FastifyInstance } from "fastify";
 import type { Logger } from "../log.ts";
 import type { MoeResult } from "@ripple-mesh/api-types";
 import { failureOf, withTimeout, type ApiApp, type ApiFailure } from "./api-reply.ts";
+import { askExtension, moeExtension, moeOutputTokens, moePromptOf, once, requestFailure } from "./chat-compat.ts";
 import { plainInference, startInferenceCall, streamInference } from "./inference-call.ts";
 import { requireMeshModel, toMoeRequest } from "./inference-routes.ts";
 import { INFERENCE_BODY_LIMIT_BYTES, InvalidBodyError, parseBody } from "./inference-schemas.ts";
 import { MOE_MODEL_ID, type AskRequest, type AskResult, type InferenceSource } from "./inference-source.ts";
-import { chatCompletionBodySchema, chatHints, chatShape, moePromptOf, toChatMessages } from "./openai-schemas.ts";
+import { chatCompletionBodySchema, chatHints, chatShape, toChatMessages } from "./openai-schemas.ts";
 import { SseWriter } from "./sse.ts";
 
 export interface OpenAiRoutesOptions {
@@ -54,7 +56,7 @@ function openAiScope(app: FastifyInstance, opts: OpenAiRoutesOptions): void {
       object: "list",
       data: [
         { ...model(MOE_MODEL_ID), ripple: { moe: true } },
-        ...mesh.filter((m) => m.name !== MOE_MODEL_ID).map((m) => ({ ...model(m.name), ripple: { sha256: m.sha256, nodes: m.nodes, local: m.local } })),
+        ...mesh.filter((m) => m.name !== MOE_MODEL_ID).map((m) => ({ ...model(m.name), ripple: { sha256: m.sha256, sha256_variants: m.sha256Variants, nodes: m.nodes, local: m.local } })),
       ],
     };
   });
@@ -164,24 +166,8 @@ function askUsage(r: AskResult): Usage {
 
 /** Completion tokens are what the mesh generated for the answer: every expert's tokens. (MoeResult has no prompt token count.) */
 function moeUsage(r: MoeResult): Usage {
-  const completion = r.model_votes.reduce((n, v) => n + v.tokens, 0);
+  const completion = moeOutputTokens(r);
   return { prompt_tokens: 0, completion_tokens: completion, total_tokens: completion };
-}
-
-function moeExtension(r: MoeResult) {
-  return {
-    consensus_score: r.consensus_score,
-    consensus_reached: r.consensus_reached,
-    model_votes: r.model_votes,
-    trace_id: r.trace_id,
-    task_type: r.task_type,
-    failed_slots: r.failed_slots,
-    wall_ms: r.wall_ms,
-  };
-}
-
-function askExtension(r: AskResult) {
-  return { peer: r.peer, trace_id: r.traceId, latency_ms: r.latencyMs };
 }
 
 function streamError(sse: SseWriter, log: Logger) {
@@ -190,17 +176,6 @@ function streamError(sse: SseWriter, log: Logger) {
     if (f.status >= 500 && f.status !== 503) log.warn({ err, code: f.code }, "streamed chat completion failed");
     sse.event(undefined, openAiError(f, err));
   };
-}
-
-/** A thrown error as this scope's status + body, including fastify's own (body too large, bad JSON). */
-function requestFailure(err: FastifyError): ApiFailure {
-  const status = err.statusCode ?? 0;
-  if (status === 413) return { status, code: "body_too_large", message: `the request body is larger than ${INFERENCE_BODY_LIMIT_BYTES} bytes`, fix: "send a smaller body" };
-  if (err.code === "FST_ERR_CTP_INVALID_JSON_BODY" || err.code === "FST_ERR_CTP_EMPTY_JSON_BODY" || (status === 400 && err instanceof SyntaxError)) {
-    return { status: 400, code: "invalid_json", message: `the request body is not valid JSON: ${err.message}`, fix: "send a valid JSON body" };
-  }
-  if (status >= 400 && status < 500) return { status, code: "bad_request", message: err.message, fix: "correct the request" };
-  return failureOf(err);
 }
 
 function openAiError(f: ApiFailure, err: unknown) {
@@ -213,15 +188,5 @@ function openAiError(f: ApiFailure, err: unknown) {
       param: err instanceof InvalidBodyError ? (err.param ?? null) : null,
       fix: f.fix,
     },
-  };
-}
-
-/** Runs `fn` the first time the returned function is called; later calls do nothing. */
-function once(fn: () => void): () => void {
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    fn();
   };
 }

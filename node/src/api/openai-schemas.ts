@@ -82,13 +82,3 @@ export function contentText(content: OpenAiMessage["content"]): string {
 export function toChatMessages(messages: OpenAiMessage[]): ChatMessage[] {
   return messages.map((m) => ({ role: m.role === "developer" ? "system" : m.role, content: contentText(m.content) }));
 }
-
-/** The MOE takes one prompt: the last user message, with the messages before it prepended as context. */
-export function moePromptOf(messages: ChatMessage[]): string {
-  const last = messages.findLastIndex((m) => m.role === "user");
-  if (last < 0) throw new InvalidBodyError("messages", "invalid chat completion request: messages hold no user message", "add a message with role \"user\": its content is the MOE's prompt");
-  const context = messages.slice(0, last).filter((m) => m.content.trim() !== "");
-  const question = messages[last]!.content;
-  if (context.length === 0) return question;
-  return `${context.map((m) => `${m.role}: ${m.content}`).join("\n")}\n\n${question}`;
-}

@@ -117,13 +117,14 @@ export function checkRequest(req: GuardedRequest, cfg: GuardConfig): GuardReject
     };
   }
   if (cfg.token === undefined) return undefined;
-  const given = bearerToken(header(req, "authorization")) ?? (req.isWebSocket ? queryToken(req.url) : undefined);
+  // `x-api-key` is where Anthropic's clients put their API key (`new Anthropic({apiKey: token})`).
+  const given = bearerToken(header(req, "authorization")) ?? header(req, "x-api-key") ?? (req.isWebSocket ? queryToken(req.url) : undefined);
   if (given === undefined) {
     return {
       status: 401,
       code: "unauthorized",
       message: "this API requires a token",
-      fix: "send `Authorization: Bearer <token>` (WebSockets may use `?token=`); the token is the daemon's RIPPLE_API_TOKEN, also in <data dir>/api.json",
+      fix: "send `Authorization: Bearer <token>` or `x-api-key: <token>` (WebSockets may use `?token=`); the token is the daemon's RIPPLE_API_TOKEN, also in <data dir>/api.json",
     };
   }
   if (!tokensEqual(given, cfg.token)) {

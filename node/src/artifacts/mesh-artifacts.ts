@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { ModelRef, ZomeCaller } from "@ripple-mesh/zome-bindings";
 import type { ModelStore } from "../inference/model-store.ts";
 import type { Logger } from "../log.ts";
+import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 import type { P2pNode } from "../p2p/p2p-node.ts";
 import { ArtifactService, sha256Hex, type ArtifactView } from "./artifact-service.ts";
@@ -34,6 +35,8 @@ export interface MeshArtifactsOptions {
   store: ModelStore;
   onModelsChanged: () => Promise<void>;
   log: Logger;
+  /** This node's metrics (model pulls count their bytes). */
+  metrics?: NodeMetrics;
 }
 
 /** What the jobs seam asks of IPFS: large outputs and prompts as artifacts. */
@@ -97,6 +100,7 @@ export class MeshArtifacts {
       networkDir,
       log: opts.log,
       onModelsChanged: opts.onModelsChanged,
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
     });
     this.startWanted();
   }

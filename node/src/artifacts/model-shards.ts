@@ -12,6 +12,7 @@ import type { ShardRow } from "@ripple-mesh/api-types";
 import { RippleError } from "../errors.ts";
 import type { ModelStore } from "../inference/model-store.ts";
 import type { Logger } from "../log.ts";
+import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import { ArtifactNotFoundError, ArtifactVerificationError, type ArtifactService, type ArtifactView, type ProviderView } from "./artifact-service.ts";
 import { CID, type IpfsStore } from "./ipfs-store.ts";
 import type { KuboNode } from "./kubo-supervisor.ts";
@@ -92,6 +93,8 @@ export interface ModelShardsOptions {
   log: Logger;
   /** Re-advertise the capability (its models now carry a CID). */
   onModelsChanged: () => Promise<void>;
+  /** Counts the bytes pulls receive (GET /metrics). */
+  metrics?: Pick<NodeMetrics, "modelBytesPulled">;
 }
 
 /** name → CID of the models this node published or pulled (DATA_DIR/<network>/model-cids.json). */
@@ -229,6 +232,7 @@ export class ModelShards {
               writeSync(fd, chunk);
               hash.update(chunk);
               offset += chunk.length;
+              this.opts.metrics?.modelBytesPulled(chunk.length);
               const now = performance.now();
               if (now - lastEmit > 500) {
                 lastEmit = now;

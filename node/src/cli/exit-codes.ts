@@ -1,6 +1,7 @@
 // Exit codes scripts can act on.
 import { MissingBootstrapUrlError, UnknownNetworkError } from "../config/network-choice.ts";
 import { NoDaemonRunningError } from "../api/api-descriptor.ts";
+import { NatsConfigError } from "../nats/nats-config-error.ts";
 
 export const exitCodes = {
   ok: 0,
@@ -13,7 +14,7 @@ export const exitCodes = {
 } as const;
 
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof UnknownNetworkError || err instanceof MissingBootstrapUrlError || err instanceof UsageError) return exitCodes.usage;
+  if (err instanceof UnknownNetworkError || err instanceof MissingBootstrapUrlError || err instanceof NatsConfigError || err instanceof UsageError) return exitCodes.usage;
   if (err instanceof NoDaemonRunningError) return exitCodes.noDaemon;
   return exitCodes.failure;
 }

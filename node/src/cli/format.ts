@@ -14,6 +14,7 @@ export function formatStatus(s: DaemonStatus): string {
     ["inference", s.inference ? formatBackend(s.inference) : "-"],
     ["conductor", s.conductor ? `pid ${s.conductor.pid ?? "-"}, ${s.conductor.restarts} restarts` : "-"],
     ["api", s.api ?? "-"],
+    ...(s.nats !== undefined ? [["nats", s.nats ?? "disconnected (reconnecting)"] as [string, string]] : []),
     ["data dir", s.dataDir],
   ];
   return rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join("\n") + "\n";

@@ -7,6 +7,8 @@ import { joinCommand } from "./commands/join.ts";
 import { modelsCommand } from "./commands/models.ts";
 import { artifactsCommand, ipfsCommand, modelShardCommands, shardsCommand } from "./commands/shards.ts";
 import { moeCommand } from "./commands/moe.ts";
+import { mcpCommand } from "./commands/mcp.ts";
+import { resourcesCommand } from "./commands/resources.ts";
 import { peersCommand, statusCommand } from "./commands/read-commands.ts";
 import { upCommand } from "./commands/up.ts";
 import { exitCodes } from "./exit-codes.ts";
@@ -31,6 +33,8 @@ shardsCommand(program);
 artifactsCommand(program);
 ipfsCommand(program);
 bootstrapCommand(program);
+resourcesCommand(program);
+mcpCommand(program);
 
 try {
   await program.parseAsync(process.argv);

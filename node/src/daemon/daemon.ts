@@ -18,6 +18,7 @@ import type { Logger } from "../log.ts";
 import type { PrivateKey } from "@libp2p/interface";
 import type { DaemonPhase, DaemonStatus, Policies } from "@ripple-mesh/api-types";
 import { MeshSession } from "../mesh/mesh-session.ts";
+import { meshModels } from "../mesh/mesh-models.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 import { NodeFacts } from "../capability/node-facts.ts";
 import type { AskRequest, InferenceSource, MoeEvent } from "../api/inference-source.ts";
@@ -31,6 +32,12 @@ import { agentRegistry } from "@ripple-mesh/zome-bindings";
 import type { MoeRequest } from "../moe/moe-types.ts";
 import { MoeHistory } from "../moe/moe-history.ts";
 import { retryWhileHeadMoved } from "../conductor/serial-writes.ts";
+import { NatsBus } from "../nats/nats-bus.ts";
+import type { NatsSettings } from "../nats/nats-settings.ts";
+import { Allocations } from "../mesh/allocations.ts";
+import { capabilityView } from "../mesh/capability-view.ts";
+import type { CapabilityView } from "@ripple-mesh/api-types";
+import { NodeMetrics, type ScrapeFigures } from "../metrics/node-metrics.ts";
 
 export interface DaemonOptions {
   dataDir: string;
@@ -59,6 +66,8 @@ export interface DaemonOptions {
   ipfsSwarmPort?: number;
   /** Storage policy file (default: DATA_DIR/storage_policy.yaml when present, else the manifest's). */
   storagePolicyFile?: string;
+  /** The NATS event bus (`--nats`, checked by natsSettings()); off when unset. */
+  nats?: NatsSettings;
 }
 
 export type { DaemonPhase, DaemonStatus };
@@ -68,7 +77,9 @@ export class AlreadyRunningError extends RippleError {}
 export class Daemon {
   readonly events = new EventEmitter();
   /** This node's recent MOE runs (the web UI's Jobs page); every moe() of the API goes through it. */
-  private readonly history = new MoeHistory({ emit: (event) => this.events.emit("event", event) });
+  /** This node's Prometheus metrics (GET /metrics); one registry per daemon. */
+  private readonly metrics = new NodeMetrics();
+  private readonly history = new MoeHistory({ emit: (event) => this.events.emit("event", event), metrics: this.metrics });
   private api: LocalApi | undefined;
   private session: MeshSession | undefined;
   private toolchain: Toolchain | undefined;
@@ -76,6 +87,9 @@ export class Daemon {
   private inference: NodeInference | undefined;
   private meshInference: MeshInference | undefined;
   private meshArtifacts: MeshArtifacts | undefined;
+  private natsBus: NatsBus | undefined;
+  /** This node's resource allocations in the current mesh (GET/POST /v1/resources). */
+  private allocations: Allocations | undefined;
   private storagePolicy: StoragePolicy | undefined;
   private libp2pKey: PrivateKey | undefined;
   private phase: DaemonPhase = "starting";
@@ -83,7 +97,9 @@ export class Daemon {
   /** Called when the API asks the node to shut down (main exits the process). */
   onShutdownRequest: () => void = () => {};
 
-  constructor(private readonly opts: DaemonOptions) {}
+  constructor(private readonly opts: DaemonOptions) {
+    this.metrics.readFrom(() => this.metricsFigures());
+  }
 
   async start(): Promise<DaemonStatus> {
     const { log, dataDir } = this.opts;
@@ -93,6 +109,10 @@ export class Daemon {
     const choice = chooseNetwork(this.opts.network ?? "local", { bootstrapUrl: this.opts.bootstrapUrl });
     this.storagePolicy = loadStoragePolicy(storagePolicyFileFor(dataDir, this.opts.storagePolicyFile));
     await this.startApi();
+    // Before the mesh: the bus sees every event from the first peer on.
+    if (this.opts.nats) {
+      this.natsBus = await NatsBus.start({ settings: this.opts.nats, dataDir, name: this.opts.name, network: choice.name, events: this.events, inference: this.inferenceSource(), log });
+    }
 
     log.info({ step: "toolchain" }, "checking the pinned toolchain");
     this.toolchain = await checkToolchain(this.opts.binDir ? { binDir: this.opts.binDir } : {});
@@ -100,6 +120,7 @@ export class Daemon {
     this.inference = await NodeInference.start({
       dataDir,
       log,
+      metrics: this.metrics,
       ...(this.opts.computePolicyFile ? { computePolicyFile: this.opts.computePolicyFile } : {}),
       ...(this.opts.inferencePolicyFile ? { inferencePolicyFile: this.opts.inferencePolicyFile } : {}),
     });
@@ -164,6 +185,7 @@ export class Daemon {
       store: this.inference!.store,
       onModelsChanged: () => this.republishCapability(),
       log,
+      metrics: this.metrics,
     });
     this.meshArtifacts = meshArtifacts;
     await meshArtifacts.start();
@@ -179,13 +201,16 @@ export class Daemon {
       emit: (event) => this.events.emit("event", event),
       storeOutput: jobHooks.storeOutput,
       payloads: { store: jobHooks.storePayload, register: jobHooks.registerPayload },
+      metrics: this.metrics,
     });
     await meshInference.start();
     this.meshInference = meshInference;
+    this.allocations = new Allocations({ zomes: meshInference.resourceMeshZomes, agentPubKey: session.agentKey, peers: () => this.peers(), log });
     this.events.emit("event", { type: "mesh:joined", network: choice.name });
   }
 
   private async leaveMesh(): Promise<void> {
+    this.allocations = undefined;
     await this.meshInference?.stop();
     this.meshInference = undefined;
     await this.meshArtifacts?.stop();
@@ -203,8 +228,8 @@ export class Daemon {
     const node = () => this.requireInference();
     return {
       moe: (req: MoeRequest, ctl: { signal: AbortSignal; onEvent?: (e: MoeEvent) => void }) => this.history.run(req, ctl, (r, c) => mesh().moe(r, c)),
-      ask: (req: AskRequest, ctl: { signal: AbortSignal; onToken?: (text: string) => void }) => mesh().ask(req, ctl),
-      meshModels: async () => meshModels(this.peers()),
+      ask: (req: AskRequest, ctl: { signal: AbortSignal; onToken?: (text: string) => void }) => this.metrics.observeAsk(async () => mesh().ask(req, ctl)),
+      meshModels: async () => meshModels(this.peers(), (name) => (this.inference?.store.has(name) ? this.inference.store.get(name).sha256 : undefined)),
       localModels: async () => node().localModels(),
       loadModel: (name: string) => node().loadModel(name),
       unloadModel: (name: string) => node().unloadModel(name),
@@ -228,6 +253,9 @@ export class Daemon {
         artifacts: () => this.meshArtifacts,
         jobs: this.history,
         policies: async () => this.policies(),
+        resources: () => this.allocations,
+        publishCapability: () => this.publishCapability(),
+        metrics: async () => ({ contentType: this.metrics.contentType, text: await this.metrics.text() }),
       },
       uiDir: joinPath(repoRoot, "ui", "dist"),
     });
@@ -272,10 +300,34 @@ export class Daemon {
     await retryWhileHeadMoved(() => agentRegistry(session.zomes).publishCapability(draft));
   }
 
+  /** Publishes this node's capability again now (`holochain.register_node`) and returns it as the DHT holds it. */
+  async publishCapability(): Promise<CapabilityView> {
+    const session = this.session;
+    if (!session || this.phase !== "running") throw new DaemonNotReadyError(`the node is ${this.phase} and not in a mesh`, "wait until `ripple status` says running");
+    await this.republishCapability();
+    const record = await agentRegistry(session.zomes).getMyCapability();
+    if (!record) throw new RippleError("the capability just published cannot be read back from agent_registry", "retry; if it persists, see the conductor log in DATA_DIR/<network>/logs/");
+    return capabilityView(record);
+  }
+
   /** The mesh's nodes, with what this node makes of their claims once it runs jobs there. */
   peers(): PeerInfo[] {
     const peers = this.session?.peers() ?? [];
     return this.meshInference ? this.meshInference.withTrust(peers) : peers;
+  }
+
+  /** What GET /metrics reads at scrape time: the engine's queue, the peer view, restarts. */
+  private metricsFigures(): ScrapeFigures {
+    const engine = this.inference?.engine.queueState();
+    const session = this.session?.describe();
+    return {
+      engineRunning: engine?.running,
+      engineQueued: engine?.queued,
+      peersOnline: session?.mesh.onlineNodes,
+      peersKnown: session?.mesh.visibleNodes,
+      conductorRestarts: session?.conductor.restarts,
+      kuboRestarts: this.meshArtifacts?.kubo?.restarts,
+    };
   }
 
   async status(): Promise<DaemonStatus> {
@@ -299,31 +351,20 @@ export class Daemon {
       livenessWindowMs: session?.livenessWindowMs ?? null,
       mesh: session?.mesh ?? { state: "isolated", knownAgents: 0, visibleNodes: 0, onlineNodes: 0 },
       inference: this.inference?.engine.describe() ?? null,
+      ...(this.opts.nats ? { nats: this.natsBus?.connectedUrl ?? null } : {}),
     };
   }
 
   async stop(): Promise<void> {
     this.phase = "stopping";
+    // First: running NATS submissions are answered (with an error) while the mesh is still there.
+    await this.natsBus?.stop().catch((err) => this.opts.log.error({ err }, "error while closing the NATS event bus"));
     await this.leaveMesh().catch((err) => this.opts.log.error({ err }, "error while leaving the mesh"));
     await this.api?.close();
     await this.inference?.dispose();
     if (this.api) await removeApiDescriptor(this.opts.dataDir);
     this.phase = "stopped";
   }
-}
-
-/** Models served by online nodes of the mesh (this one included), with how many serve each. */
-function meshModels(peers: PeerInfo[]): Array<{ name: string; sha256: string; nodes: number; local: boolean }> {
-  const byName = new Map<string, { name: string; sha256: string; nodes: number; local: boolean }>();
-  for (const peer of peers.filter((p) => p.online)) {
-    for (const name of peer.models) {
-      const entry = byName.get(name) ?? { name, sha256: "", nodes: 0, local: false };
-      entry.nodes++;
-      entry.local ||= peer.self;
-      byName.set(name, entry);
-    }
-  }
-  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 async function assertNoDaemonRunning(dataDir: string): Promise<void> {

@@ -7,6 +7,7 @@ import type { AskRequest, AskResult, MoeEvent } from "@ripple-mesh/api-types";
 import { loadHardwareClasses } from "../capability/hardware-classes.ts";
 import type { NodeInference } from "../inference/node-inference.ts";
 import type { Logger } from "../log.ts";
+import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 import { MoeAudit } from "../moe/moe-audit.ts";
 import { MoeCoordinator, type JobPayloadStore } from "../moe/moe-coordinator.ts";
@@ -36,6 +37,8 @@ export interface MeshInferenceOptions {
   storeOutput?: (o: { output: string; job: string; modelSha256: string }) => Promise<string | null>;
   /** Large job payloads (prompts) to IPFS; without it payloads stay inline. */
   payloads?: JobPayloadStore;
+  /** This node's metrics (the worker counts the slots it serves). */
+  metrics?: NodeMetrics;
 }
 
 export class MeshInference {
@@ -45,11 +48,13 @@ export class MeshInference {
   private readonly coordinator: MoeCoordinator;
   private readonly rating: PeerRating;
   private readonly running = new Set<AbortController>();
+  /** resource_mesh calls with this node's writes queued one at a time (shared with allocations). */
+  readonly resourceMeshZomes: ZomeCaller;
 
   constructor(private readonly opts: MeshInferenceOptions) {
     const env = opts.env ?? process.env;
     const log = opts.log.child({ seam: "jobs" });
-    const zomes = serialWrites(opts.zomes);
+    const zomes = (this.resourceMeshZomes = serialWrites(opts.zomes));
     const testExperts = env.RIPPLE_TEST_EXPERTS === "1";
     this.rating = new PeerRating(PeerObservations.inDataDir(opts.dataDir, log), loadHardwareClasses().classes);
     this.results = new ResultWriter({ zomes, log, onWritten: (e) => opts.emit({ type: "job:result-written", ...e }), ...(opts.storeOutput ? { storeOutput: opts.storeOutput } : {}) });
@@ -66,6 +71,7 @@ export class MeshInference {
       testLies: () => readTestLies(opts.dataDir, testExperts),
       log,
       emit: opts.emit,
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
     });
     this.claimer = new OpenJobClaimer({
       zomes,

@@ -15,6 +15,7 @@
 import type { InferenceStatus } from "@ripple-mesh/api-types";
 import type { GgufInsights, Llama } from "node-llama-cpp";
 import type { Logger } from "../log.ts";
+import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import { ConcurrencyGate } from "./concurrency-gate.ts";
 import { autoGpuBudgetBytes, planGpuLoad, type GpuModelNeed, type GpuPlan } from "./gpu-budget.ts";
 import { InferenceError } from "./inference-errors.ts";
@@ -45,6 +46,8 @@ export interface InferenceEngineOptions {
   /** VRAM all models may take together on a GPU backend (default: free VRAM at start less a margin). */
   gpuMemoryBudgetBytes?: number;
   log: Logger;
+  /** Counts tokens and generating time per model (GET /metrics). */
+  metrics?: Pick<NodeMetrics, "generated">;
 }
 
 export interface LoadedModelInfo {
@@ -194,7 +197,10 @@ export class InferenceEngine {
       model = await this.#acquireModel(registered);
       if (signal.aborted) return aborted();
       req.onStart?.();
-      return await model.run(req, signal, startedAt);
+      const generating = performance.now();
+      const result = await model.run(req, signal, startedAt);
+      this.opts.metrics?.generated(registered.name, result.tokens, (performance.now() - generating) / 1000);
+      return result;
     } finally {
       if (model) {
         model.active--;

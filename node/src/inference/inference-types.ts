@@ -41,6 +41,8 @@ export interface GenerateResult {
   firstTokenMs: number | null;
   model: { name: string; sha256: string };
   finishReason: FinishReason;
+  /** The stop string of the request that ended generation (finishReason "stop"); absent when the model ended it. */
+  stopSequence?: string;
 }
 
 /** A GGUF file this node serves under a name. */

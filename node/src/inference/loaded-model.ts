@@ -176,6 +176,7 @@ export class LoadedModel {
     const sequence = context.getSequence();
     let promptTokens = 0;
     let finishReason: FinishReason;
+    let stopSequence: string | undefined;
     try {
       const input = this.#renderPrompt(req);
       promptTokens = input.promptTokens;
@@ -188,7 +189,7 @@ export class LoadedModel {
           "shorten the prompt, lower maxTokens, or give the node a larger inference context size",
         );
       }
-      finishReason = await this.#generate(sequence, req, input, signal, onTextChunk);
+      ({ finishReason, stopSequence } = await this.#generate(sequence, req, input, signal, onTextChunk));
     } catch (err) {
       if (err instanceof InferenceError) throw err;
       if (!signal.aborted) {
@@ -212,6 +213,7 @@ export class LoadedModel {
       firstTokenMs: firstTokenAt === null ? null : firstTokenAt - startedAt,
       model: { name: this.registered.name, sha256: this.registered.sha256 },
       finishReason,
+      ...(stopSequence !== undefined ? { stopSequence } : {}),
     };
   }
 
@@ -234,7 +236,7 @@ export class LoadedModel {
     input: { history?: ChatHistoryItem[]; tokens?: Token[] },
     signal: AbortSignal,
     onTextChunk: (text: string) => void,
-  ): Promise<FinishReason> {
+  ): Promise<{ finishReason: FinishReason; stopSequence?: string }> {
     const { temperature, topP, topK, seed, repeatPenalty } = req.sampling;
     const options = {
       maxTokens: req.maxTokens,
@@ -253,7 +255,7 @@ export class LoadedModel {
       const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: this.chatWrapper });
       try {
         const res = await chat.generateResponse(input.history, options);
-        return finishReasonOf(res.metadata.stopReason);
+        return finishOf(res.metadata, req.stop);
       } finally {
         chat.dispose({ disposeSequence: false });
       }
@@ -261,7 +263,7 @@ export class LoadedModel {
     const completion = new LlamaCompletion({ contextSequence: sequence });
     try {
       const res = await completion.generateCompletionWithMeta(input.tokens!, { ...options, disableContextShift: true });
-      return finishReasonOf(res.metadata.stopReason);
+      return finishOf(res.metadata, req.stop);
     } finally {
       completion.dispose({ disposeSequence: false });
     }
@@ -277,6 +279,15 @@ function finishReasonOf(stopReason: string): FinishReason {
   if (stopReason === "maxTokens") return "length";
   if (stopReason === "abort") return "aborted";
   return "stop";
+}
+
+/** The finish reason, and which of the request's stop strings ended the text (node-llama-cpp names the trigger it matched). */
+function finishOf(metadata: { stopReason: string; customStopTrigger?: ReadonlyArray<unknown> }, stop: string[] | undefined): { finishReason: FinishReason; stopSequence?: string } {
+  const finishReason = finishReasonOf(metadata.stopReason);
+  if (metadata.stopReason !== "customStopTrigger" || !stop?.length) return { finishReason };
+  const matched = (metadata.customStopTrigger ?? []).filter((p): p is string => typeof p === "string").join("");
+  const stopSequence = stop.find((s) => s === matched) ?? (stop.length === 1 ? stop[0] : undefined);
+  return stopSequence === undefined ? { finishReason } : { finishReason, stopSequence };
 }
 
 /** A trailing assistant message is a prefill: the model continues it, and only the continuation is returned. */

@@ -7,6 +7,7 @@ import { modelsDir as defaultModelsDir } from "../config/paths.mjs";
 import type { LocalModel } from "@ripple-mesh/api-types";
 import { computePolicyFileFor, loadComputePolicy, type ComputePolicy } from "../config/compute-policy.ts";
 import type { Logger } from "../log.ts";
+import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import { loadInferencePolicy, type InferencePolicy } from "../config/inference-policy.ts";
 import { freeCoreThreads, InferenceEngine } from "./inference-engine.ts";
 import { InferenceError } from "./inference-errors.ts";
@@ -20,6 +21,8 @@ export interface NodeInferenceOptions {
   modelsDir?: string;
   computePolicyFile?: string;
   inferencePolicyFile?: string;
+  /** This node's metrics (the engine counts tokens and generating time). */
+  metrics?: NodeMetrics;
 }
 
 export class NodeInference {
@@ -56,6 +59,7 @@ export class NodeInference {
       gpuLayers: inference.gpu_layers,
       gpuMemoryBudgetBytes: budgets.gpuMemoryBudgetBytes,
       log,
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
     });
     log.info(
       { step: "inference", computePolicy: live.file, models: store.list().map((m) => m.name), backend: opened.choice.backend, threads, ...budgets },

@@ -51,6 +51,7 @@ export function buildPeerView(input: PeerViewInput): PeerInfo[] {
         tokensPerSecond: cap.inference.tokens_per_second,
         load: heartbeat?.entry.load ?? cap.load,
         activeJobs: heartbeat?.entry.active_jobs ?? 0,
+        maxConcurrentJobs: cap.availability.max_concurrent_jobs,
         lastHeartbeatMs,
         lastP2pMs,
         lastHeardMs: self ? input.nowMs : lastHeardMs,

@@ -7,6 +7,7 @@
 // Nothing is persisted: the durable record of a job is its resource_mesh entry.
 import { randomUUID } from "node:crypto";
 import type { JobHistoryEvent, JobRecord, JobSlot, JobStatus, JobSummary, MoeEvent, MoeRequest, MoeResult } from "@ripple-mesh/api-types";
+import type { NodeMetrics } from "../metrics/node-metrics.ts";
 
 export type { JobHistoryEvent, JobRecord, JobSlot, JobStatus, JobSummary };
 
@@ -19,6 +20,8 @@ export interface MoeHistoryOptions {
   maxPromptChars?: number;
   emit?: (event: JobHistoryEvent) => void;
   now?: () => number;
+  /** Counts every run's outcome, slot latencies and reassignments (GET /metrics). */
+  metrics?: Pick<NodeMetrics, "moeEvent" | "moeJobFinished">;
 }
 
 type MoeCall = (req: MoeRequest, ctl: { signal: AbortSignal; onEvent?: (e: MoeEvent) => void }) => Promise<MoeResult>;
@@ -30,6 +33,7 @@ export class MoeHistory {
   private readonly maxPromptChars: number;
   private readonly emit: (event: JobHistoryEvent) => void;
   private readonly now: () => number;
+  private readonly metrics: MoeHistoryOptions["metrics"];
 
   constructor(opts: MoeHistoryOptions = {}) {
     this.limit = Math.max(1, opts.limit ?? 50);
@@ -37,6 +41,7 @@ export class MoeHistory {
     this.maxPromptChars = opts.maxPromptChars ?? 2000;
     this.emit = opts.emit ?? (() => {});
     this.now = opts.now ?? Date.now;
+    this.metrics = opts.metrics;
   }
 
   /**
@@ -61,6 +66,7 @@ export class MoeHistory {
     this.emit({ type: "moe:job-started", job: summarize(record) });
     const onEvent = (e: MoeEvent): void => {
       this.apply(record, e);
+      this.metrics?.moeEvent(e);
       this.emit({ type: "moe:job-progress", trace_id: traceId, event: e });
       ctl.onEvent?.(e);
     };
@@ -76,10 +82,12 @@ export class MoeHistory {
         }
       }
       record.task_type = result.task_type;
+      this.metrics?.moeJobFinished(result);
       return result;
     } catch (err) {
       record.status = "failed";
       record.error = { message: err instanceof Error ? err.message : String(err), ...codeOf(err) };
+      this.metrics?.moeJobFinished(undefined);
       throw err;
     } finally {
       record.finished_ms = this.now();

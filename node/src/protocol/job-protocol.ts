@@ -35,6 +35,8 @@ export const jobAnswerSchema = z.discriminatedUnion("outcome", [
     latency_ms: z.number().int().min(0),
     model: z.strictObject({ name: z.string().max(64), sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
     finish_reason: z.enum(["stop", "length", "aborted"]),
+    /** The task's stop string that ended the output, when one did. */
+    stop_sequence: z.string().min(1).max(64).optional(),
   }),
   z.strictObject({
     outcome: z.literal("refused"),

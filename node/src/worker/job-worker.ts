@@ -7,6 +7,7 @@ import { encodeHashToBase64 } from "@holochain/client";
 import type { GenerateRequest, GenerateResult } from "../inference/inference-types.ts";
 import { InferenceError } from "../inference/inference-errors.ts";
 import type { Logger } from "../log.ts";
+import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import { JsonRefusal } from "../p2p/json-stream.ts";
 import type { ProgressContext } from "../p2p/json-progress-stream.ts";
 import type { P2pNode, RequestSender } from "../p2p/p2p-node.ts";
@@ -40,6 +41,8 @@ export interface JobWorkerOptions {
   testLies?: () => TestLies;
   log: Logger;
   emit: (event: { type: string; [k: string]: unknown }) => void;
+  /** Counts every slot served, failed or refused (GET /metrics). */
+  metrics?: Pick<NodeMetrics, "workerJobFinished" | "workerJobRefused">;
 }
 
 /** Streamed text is sent in batches at most this often, so a fast model does not send a frame per token. */
@@ -64,7 +67,10 @@ export class JobWorker {
 
   private async handle(raw: unknown, from: RequestSender, ctx: ProgressContext): Promise<JobAnswer> {
     const parsed = jobRequestSchema.safeParse(raw);
-    if (!parsed.success) throw new JsonRefusal("bad-request", `not a job request: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success) {
+      this.opts.metrics?.workerJobRefused("bad_request");
+      throw new JsonRefusal("bad-request", `not a job request: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
+    }
     return this.serve(parsed.data, from.agentPubKey!, ctx);
   }
 
@@ -90,16 +96,25 @@ export class JobWorker {
       if (!(err instanceof InferenceError)) throw err;
       log.warn({ requester, code: err.code, reason: err.message }, "job refused by policy");
       this.opts.emit({ type: "job:refused", job: req.job, slot: req.slot, requester, code: err.code, reason: err.message });
+      this.opts.metrics?.workerJobRefused(err.code === "busy" ? "requester_quota" : err.code);
       return { outcome: "refused", code: err.code, message: err.message };
     }
     this.running++;
     this.opts.emit({ type: "job:started", job: req.job, slot: req.slot, epoch: req.epoch, expert: req.task.expert, requester });
     try {
-      return await this.run(req, ctx, log);
+      return this.counted(await this.run(req, ctx, log));
     } finally {
       this.running--;
       release();
     }
+  }
+
+  /** A slot's answer, counted: "failed" is a generation error, any other refusal counts by its code. */
+  private counted(answer: JobAnswer): JobAnswer {
+    if (answer.outcome === "done") this.opts.metrics?.workerJobFinished("done");
+    else if (answer.code === "failed") this.opts.metrics?.workerJobFinished("failed");
+    else this.opts.metrics?.workerJobRefused(answer.code);
+    return answer;
   }
 
   private async run(req: JobRequest, ctx: ProgressContext, log: Logger): Promise<JobAnswer> {
@@ -175,6 +190,7 @@ export class JobWorker {
       latency_ms: Math.round(result.latencyMs),
       model: result.model,
       finish_reason: result.finishReason,
+      ...(result.stopSequence !== undefined ? { stop_sequence: result.stopSequence } : {}),
     };
   }
 }

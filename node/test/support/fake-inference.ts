@@ -105,12 +105,15 @@ export function fakeInference(opts: FakeInferenceOptions = {}) {
     }),
     ask: vi.fn(async (req: AskRequest, o: { signal: AbortSignal; onToken?: (t: string) => void }): Promise<AskResult> => {
       state.askCalls.push({ req, signal: o.signal });
-      const limit = Math.min(tokens.length, req.maxTokens ?? Infinity);
+      // A stop string equal to a token ends the answer before that token, like the engine's stop strings.
+      const stopAt = tokens.findIndex((t) => req.stop?.includes(t));
+      const limit = Math.min(stopAt < 0 ? tokens.length : stopAt, req.maxTokens ?? Infinity);
       await step(o.signal, 0);
       for (let i = 0; i < limit; i++) {
         o.onToken?.(tokens[i]!);
         await step(o.signal, i + 1);
       }
+      const stopped = stopAt >= 0 && limit === stopAt;
       return {
         text: tokens.slice(0, limit).join(""),
         model: req.model,
@@ -118,11 +121,12 @@ export function fakeInference(opts: FakeInferenceOptions = {}) {
         tokens: limit,
         promptTokens: req.messages.reduce((n, m) => n + m.content.length, 0),
         latencyMs: 7,
-        finishReason: limit < tokens.length ? "length" : "stop",
+        finishReason: limit < tokens.length && !stopped ? "length" : "stop",
+        ...(stopped ? { stopSequence: tokens[stopAt]! } : {}),
         traceId: "trace-ask-1",
       };
     }),
-    meshModels: vi.fn(async (): Promise<MeshModel[]> => opts.meshModels ?? local.map((m) => ({ name: m.name, sha256: m.sha256, nodes: 2, local: true }))),
+    meshModels: vi.fn(async (): Promise<MeshModel[]> => opts.meshModels ?? local.map((m) => ({ name: m.name, sha256: m.sha256, sha256Variants: [{ sha256: m.sha256, nodes: 2 }], nodes: 2, local: true }))),
     localModels: vi.fn(async (): Promise<LocalModel[]> => local.map((m) => ({ ...m }))),
     loadModel: vi.fn(async (name: string): Promise<LocalModel> => setLoaded(name, true)),
     unloadModel: vi.fn(async (name: string): Promise<LocalModel> => setLoaded(name, false)),

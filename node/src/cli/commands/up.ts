@@ -6,6 +6,7 @@ import { assertPortFree } from "../../config/port-check.ts";
 import { createLogger } from "../../log.ts";
 import { milliseconds, nodeName, port } from "../options.ts";
 import { fail, globalOptions } from "../run.ts";
+import type { NatsSettings } from "../../nats/nats-settings.ts";
 
 interface UpOptions {
   network?: string;
@@ -22,6 +23,7 @@ interface UpOptions {
   ipfsApi?: string;
   ipfsSwarmPort?: number;
   storagePolicy?: string;
+  nats?: string;
 }
 
 export function upCommand(program: Command): void {
@@ -42,9 +44,20 @@ export function upCommand(program: Command): void {
     .option("--ipfs-api <url>", "use this running kubo's RPC API (e.g. http://127.0.0.1:5001) instead of starting the node's own")
     .option("--ipfs-swarm-port <port>", "kubo swarm TCP port (default: the storage policy's; 0 = a free port kept across restarts)", port)
     .option("--storage-policy <file>", "IPFS storage policy (default: DATA_DIR/storage_policy.yaml, else manifests/distributed/storage_policy.yaml)")
+    .option("--nats <url>", "publish events and take MOE/ask submissions on NATS: nats://HOST:PORT, or `local` to start a nats-server on 127.0.0.1 (beyond loopback needs RIPPLE_NATS_TOKEN or RIPPLE_NATS_NKEY_SEED)")
     .action(async (opts: UpOptions, cmd: Command) => {
       const { dataDir } = globalOptions(cmd);
       const log = createLogger("ripple");
+      // Checked before anything starts or connects: a NATS server beyond loopback needs credentials.
+      let nats: NatsSettings | undefined;
+      if (opts.nats !== undefined) {
+        const { natsSettings } = await import("../../nats/nats-settings.ts");
+        try {
+          nats = natsSettings(opts.nats, process.env);
+        } catch (err) {
+          fail(err);
+        }
+      }
       const prefs = readPreferences(dataDir);
       if (opts.p2pPort) await assertPortFree("0.0.0.0", opts.p2pPort, "--p2p-port");
       // Loaded here so that the light commands (status, peers, …) do not pay for the daemon's imports.
@@ -60,6 +73,7 @@ export function upCommand(program: Command): void {
         measureTokens: opts.measure,
         ...defined({ computePolicyFile: opts.computePolicy, inferencePolicyFile: opts.inferencePolicy }),
         ...defined({ ipfsApiUrl: opts.ipfsApi, ipfsSwarmPort: opts.ipfsSwarmPort, storagePolicyFile: opts.storagePolicy }),
+        ...defined({ nats }),
         ...defined({ binDir: process.env.RIPPLE_BIN_DIR }),
       });
 
