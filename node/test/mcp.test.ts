@@ -98,7 +98,9 @@ describe("ripple mcp against a running node", { timeout: 300_000 }, () => {
     const byName = new Map(tools.map((t) => [t.name, t]));
     expect(byName.get("resources.allocate")!.inputSchema).toMatchObject({ required: ["duration_s"], properties: { duration_s: { type: "integer", minimum: 1, maximum: 604800 } } });
     expect(byName.get("inference.moe_query")!.inputSchema).toMatchObject({ required: ["prompt"], properties: { experts: { maximum: 16 }, max_tokens: { maximum: 2048 } } });
-    for (const q of ["holochain.query_peers", "resources.query_available", "inference.moe_query", "inference.single_query", "holochain.init_conductor"]) expect(byName.get(q)!.annotations?.readOnlyHint, q).toBe(true);
+    for (const q of ["holochain.query_peers", "resources.query_available", "holochain.init_conductor"]) expect(byName.get(q)!.annotations?.readOnlyHint, q).toBe(true);
+    // Asking writes a job to resource_mesh and spends peers' compute: a client must not approve it as read-only.
+    for (const q of ["inference.moe_query", "inference.single_query"]) expect(byName.get(q)!.annotations?.readOnlyHint, q).toBe(false);
     for (const d of ["resources.release", "inference.unload_model", "holochain.join_mesh"]) expect(byName.get(d)!.annotations?.destructiveHint, d).toBe(true);
   });
 

@@ -45,11 +45,27 @@ describe("--nats", () => {
     refusal("nats://10.1.2.3:4222", { RIPPLE_NATS_TOKEN: "" });
   });
 
-  it("takes a token or a user nkey seed from the environment for such a server", () => {
-    expect(natsSettings("nats://10.1.2.3:4222", { RIPPLE_NATS_TOKEN: "s3cret-token" }).auth).toEqual({ kind: "token", token: "s3cret-token" });
+  it("takes a token (over TLS only) or a user nkey seed from the environment for such a server", () => {
+    expect(natsSettings("tls://10.1.2.3:4222", { RIPPLE_NATS_TOKEN: "s3cret-token" }).auth).toEqual({ kind: "token", token: "s3cret-token" });
+    // Without TLS the token would cross the network in clear; an nkey is never sent, so it needs no TLS.
+    const clear = refusal("nats://10.1.2.3:4222", { RIPPLE_NATS_TOKEN: "s3cret-token" });
+    expect(clear.message).toContain("without TLS");
+    expect(clear.fix).toContain("tls://HOST:PORT");
+    expect(natsSettings("nats://10.1.2.3:4222", { RIPPLE_NATS_NKEY_SEED: userSeed }).auth.kind).toBe("nkey");
+    // On loopback a token needs no TLS.
+    expect(natsSettings("nats://127.0.0.1:4222", { RIPPLE_NATS_TOKEN: "s3cret-token" }).auth.kind).toBe("token");
     const auth = natsSettings("tls://10.1.2.3", { RIPPLE_NATS_NKEY_SEED: `${userSeed}\n` }).auth;
     expect(auth).toEqual({ kind: "nkey", seed: userSeed, publicKey: nkeys.fromSeed(new TextEncoder().encode(userSeed)).getPublicKey() });
     expect(auth.kind === "nkey" && auth.publicKey).toMatch(/^U/);
+  });
+
+  it("refuses an open NATS server (local or loopback) when RIPPLE_API_TOKEN locks the local API", () => {
+    for (const value of ["local", "nats://127.0.0.1:4222"]) {
+      const open = refusal(value, { RIPPLE_API_TOKEN: "a".repeat(32) });
+      expect(open.message).toContain("RIPPLE_API_TOKEN locks the local API");
+      expect(open.fix).toContain("RIPPLE_NATS_TOKEN");
+      expect(natsSettings(value, { RIPPLE_API_TOKEN: "a".repeat(32), RIPPLE_NATS_TOKEN: "t0ken" }).auth.kind).toBe("token");
+    }
   });
 
   it("refuses unusable values and credentials", () => {

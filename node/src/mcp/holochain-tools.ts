@@ -33,8 +33,9 @@ export function registerHolochainTools(server: McpServer, link: DaemonLink): voi
         return jsonResult({ joined: false, reason: `already on ${network}`, status: current });
       }
       ensureWritableDataDir(link.dataDir);
-      writePreferences(link.dataDir, { network, ...(bootstrap_url ? { bootstrapUrl: bootstrap_url } : {}) });
       const status = await client.join({ network, ...(bootstrap_url ? { bootstrapUrl: bootstrap_url } : {}) });
+      // Remembered for the next `ripple up` only once the join worked.
+      writePreferences(link.dataDir, { network, ...(bootstrap_url ? { bootstrapUrl: bootstrap_url } : {}) });
       return jsonResult({ joined: true, left: current.network, status });
     },
   );

@@ -62,7 +62,8 @@ export function registerInferenceTools(server: McpServer, link: DaemonLink): voi
       description:
         "Asks several experts of the mesh (models × prompt templates on different peers) and merges their answers by weighted vote. Returns response, consensus_score (0..1), consensus_reached, model_votes (each expert's answer, model, peer, weight), trace_id and the resource_mesh job hash.",
       inputSchema: toolInput("inference.moe_query", moeFields),
-      annotations: { title: "Ask the mesh (MOE)", readOnlyHint: true, openWorldHint: true },
+      // Not read-only: it writes a job to resource_mesh and spends peers' compute.
+      annotations: { title: "Ask the mesh (MOE)", readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
     async ({ prompt, task_type, experts, max_tokens, require_consensus }, extra) => {
       const progress = progressReporter(extra);
@@ -104,7 +105,7 @@ export function registerInferenceTools(server: McpServer, link: DaemonLink): voi
         const bytes = (b.messages ?? []).reduce((n, m) => n + Buffer.byteLength(m.content, "utf8"), 0);
         if (bytes > MAX_PROMPT_BYTES) ctx.addIssue({ code: "custom", path: ["messages"], message: `messages hold ${bytes} bytes of text, more than ${MAX_PROMPT_BYTES} (fix: shorten them)` });
       }),
-      annotations: { title: "Ask one model", readOnlyHint: true, openWorldHint: true },
+      annotations: { title: "Ask one model", readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
     async ({ model, prompt, messages, max_tokens }, extra) => {
       const client = await link.client();

@@ -122,7 +122,13 @@ export class NatsBus {
     const joined = event as { type?: unknown; network?: unknown };
     if (joined?.type === "mesh:joined" && typeof joined.network === "string" && subjectToken(joined.network) !== this.network) {
       this.network = subjectToken(joined.network);
-      this.subscribeSubmissions();
+      // This runs inside the daemon's event emitter: a closed connection must not throw into a join.
+      if (this.nc.isClosed()) return;
+      try {
+        this.subscribeSubmissions();
+      } catch (err) {
+        this.log.warn({ err, network: this.network }, "could not subscribe to the new network's NATS submissions");
+      }
     }
     const message = natsEventMessage(event, this.network);
     if (!message || this.nc.isClosed()) return;

@@ -30,10 +30,25 @@ const MAX_TOKEN_LENGTH = 1024;
 export function natsSettings(value: string, env: NodeJS.ProcessEnv = process.env): NatsSettings {
   const auth = natsAuthFrom(env);
   const server = natsServerFrom(value.trim());
-  if (server.kind === "remote" && !server.loopback && auth.kind === "none") {
+  const offMachine = server.kind === "remote" && !server.loopback;
+  if (offMachine && auth.kind === "none") {
     throw new NatsConfigError(
       `refusing to use the NATS server ${server.url} without a token or an nkey: it is not on this machine, and anyone who can reach it could read this node's events and submit jobs in its name`,
       `set ${NATS_TOKEN_ENV} (the server's authorization token) or ${NATS_NKEY_SEED_ENV} (a user nkey seed, SU…) before \`ripple up\`, or use a server on loopback (--nats local starts one)`,
+    );
+  }
+  // NATS sends a token in clear in its CONNECT line; an nkey answers a challenge and never crosses the wire.
+  if (offMachine && auth.kind === "token" && !server.tls) {
+    throw new NatsConfigError(
+      `refusing to send ${NATS_TOKEN_ENV} to ${server.url} without TLS: the token would cross the network in clear, and whoever reads it can submit jobs in this node's name`,
+      `write the server as tls://HOST:PORT (a server with TLS), or authenticate with ${NATS_NKEY_SEED_ENV} (an nkey is never sent)`,
+    );
+  }
+  // A loopback API locked with a token must not be bypassed through an open NATS server on the same machine.
+  if (!offMachine && auth.kind === "none" && env.RIPPLE_API_TOKEN) {
+    throw new NatsConfigError(
+      "RIPPLE_API_TOKEN locks the local API, but the NATS server would take job submissions from anyone on this machine without a credential",
+      `set ${NATS_TOKEN_ENV} (e.g. \`export ${NATS_TOKEN_ENV}=$(openssl rand -hex 32)\`; --nats local then requires it) or ${NATS_NKEY_SEED_ENV} before \`ripple up\``,
     );
   }
   return { server, auth };
