@@ -18,6 +18,7 @@ const unitTests = [
   "node/test/inference-engine.test.ts",
   "node/test/local-api-client.test.ts",
   "node/test/local-api.test.ts",
+  "node/test/mcp-http.test.ts",
   "node/test/mcp-tools.test.ts",
   "node/test/mesh-models.test.ts",
   "node/test/model-store.test.ts",

@@ -30,9 +30,9 @@ export const layers = [
   ["config", "metrics"],
   ["identity", "supervisor", "p2p", "conductor", "bootstrap", "inference", "capability", "protocol"],
   ["mesh", "artifacts", "worker", "moe"],
-  ["api", "nats"],
+  ["api", "nats", "mcp"],
   ["daemon"],
-  ["cli", "mcp"],
+  ["cli"],
 ];
 
 export const layerOf = (unit) => layers.findIndex((l) => l.includes(unit));

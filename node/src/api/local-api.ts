@@ -21,7 +21,7 @@ import { z } from "zod";
 import { DaemonNotReadyError, RippleError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { removeApiDescriptor, writeApiDescriptor } from "./api-descriptor.ts";
-import { failureOf, sendError, sendJson, withTimeout } from "./api-reply.ts";
+import { failureOf, sendError, sendJson, withTimeout, type ApiApp } from "./api-reply.ts";
 import { inferenceRouteList, registerInferenceRoutes } from "./inference-routes.ts";
 import type { InferenceSource } from "./inference-source.ts";
 import { registerOpenAiRoutes } from "./openai-routes.ts";
@@ -96,6 +96,8 @@ export interface LocalApiOptions {
   modelLoadTimeoutMs?: number;
   /** The built web UI (ui/dist), served at `/` behind the same guard; without it `/` is 404. */
   uiDir?: string;
+  /** Routes of other doors (MCP at /mcp), registered behind the same guard and body limit. */
+  routes?: Array<(app: ApiApp) => void>;
 }
 
 export interface LocalApi {
@@ -255,6 +257,7 @@ export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi> {
     });
   }
   registerJobRoutes(app, { ...(opts.source.jobs ? { jobs: opts.source.jobs } : {}), ...(opts.source.policies ? { policies: () => opts.source.policies!() } : {}), sourceTimeoutMs });
+  for (const register of opts.routes ?? []) register(app);
   if (opts.uiDir) registerUiStatic(app, opts.uiDir);
 
   const { join } = opts.source;

@@ -6,6 +6,8 @@ import { existsSync } from "node:fs";
 import { join as joinPath } from "node:path";
 import { happFile, repoRoot } from "../config/paths.mjs";
 import { startLocalApi, type LocalApi } from "../api/local-api.ts";
+import { mcpHttpRoutes } from "../mcp/mcp-http.ts";
+import { packageVersion } from "../config/package-version.ts";
 import { readApiDescriptor, removeApiDescriptor, writeApiDescriptor } from "../api/api-descriptor.ts";
 import { assertPinnedDnaHashes } from "../conductor/dna-pins.ts";
 import { ensureWritableDataDir } from "../config/data-dir.ts";
@@ -258,6 +260,8 @@ export class Daemon {
         metrics: async () => ({ contentType: this.metrics.contentType, text: await this.metrics.text() }),
       },
       uiDir: joinPath(repoRoot, "ui", "dist"),
+      // MCP over HTTP at /mcp: the same tools as `ripple mcp`, reaching this node through its api.json.
+      routes: [mcpHttpRoutes({ dataDir, version: packageVersion(), log: log.child({ door: "mcp" }) })],
     });
     await writeApiDescriptor(dataDir, { url: this.api.url, ...(this.opts.apiToken ? { token: this.opts.apiToken } : {}) });
   }

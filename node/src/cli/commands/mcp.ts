@@ -1,10 +1,8 @@
 // `ripple mcp`: serve the node's tools to an AI client over MCP (stdio). The client starts this
 // command itself (e.g. Claude Desktop's mcpServers config); it talks to the node running for
 // --data-dir, which `ripple up` started. Loaded on use: other commands do not pay for the SDK.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Command } from "commander";
-import { repoRoot } from "../../config/paths.mjs";
+import { packageVersion } from "../../config/package-version.ts";
 import { pino } from "pino";
 import { fail, globalOptions } from "../run.ts";
 
@@ -18,8 +16,7 @@ export function mcpCommand(program: Command): void {
         // stdout is the protocol: logs go to stderr only.
         const log = pino({ name: "ripple-mcp", level: process.env.RIPPLE_LOG_LEVEL ?? "warn" }, pino.destination(2));
         const { serveMcpOverStdio } = await import("../../mcp/mcp-server.ts");
-        const { version } = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string };
-        await serveMcpOverStdio({ dataDir, version, log });
+        await serveMcpOverStdio({ dataDir, version: packageVersion(), log });
         process.exit(0);
       } catch (err) {
         fail(err);
