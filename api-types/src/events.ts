@@ -1,4 +1,5 @@
 // What travels on /v1/events (WebSocket), and the body of every API error.
+import type { LocalModel } from "./inference.ts";
 import type { JobSummary } from "./jobs.ts";
 import type { MoeEvent } from "./moe.ts";
 import type { PeerInfo } from "./peers.ts";
@@ -11,6 +12,7 @@ export type ApiEvent =
   | { type: "relay:changed"; url: string }
   | { type: "moe:job-started" | "moe:job-finished"; job: JobSummary }
   | { type: "moe:job-progress"; trace_id: string; event: MoeEvent }
+  | { type: "model:loaded" | "model:unloaded"; model: LocalModel }
   | { type: string; [key: string]: unknown };
 
 /** What every error carries: a stable code, what went wrong, and how to fix it. */

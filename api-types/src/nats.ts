@@ -26,6 +26,8 @@ export const natsEventSubjects = {
   "moe:job-started": { kind: "job", event: "started" },
   "moe:job-progress": { kind: "job", event: "progress" },
   "moe:job-finished": { kind: "job", event: "finished" },
+  "model:loaded": { kind: "model", event: "loaded" },
+  "model:unloaded": { kind: "model", event: "unloaded" },
   "job:started": { kind: "worker", event: "started" },
   "job:answered": { kind: "worker", event: "answered" },
   "job:refused": { kind: "worker", event: "refused" },

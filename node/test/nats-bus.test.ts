@@ -150,6 +150,20 @@ describe("NATS beside a real single-node local mesh", { timeout: 600_000 }, () =
     expect(overNats).toMatchObject({ model: QWEN, text: overHttp.text, tokens: overHttp.tokens });
   });
 
+  it("publishes a model loaded and unloaded over HTTP on ripple.local.model.*", async () => {
+    const model = "ripple-tiny-test";
+    expect(await http(`/v1/models/${model}/load`, {})).toMatchObject({ name: model, loaded: true });
+    expect(await http(`/v1/models/${model}/unload`, {})).toMatchObject({ name: model, loaded: false });
+    const seen = await waitFor("model.unloaded on NATS", async () => {
+      const m = all.filter((x) => x.subject.startsWith("ripple.local.model.") && x.payload.model?.name === model);
+      return m.some((x) => x.subject === "ripple.local.model.unloaded") ? m : undefined;
+    }, { timeoutMs: 10_000 });
+    expect(seen.map((m) => m.subject)).toEqual(["ripple.local.model.loaded", "ripple.local.model.unloaded"]);
+    expect(seen[0]!.payload).toMatchObject({ v: 1, type: "model:loaded", model: { name: model, loaded: true } });
+    expect(seen[1]!.payload).toMatchObject({ type: "model:unloaded", model: { name: model, loaded: false } });
+    expect(seen[0]!.payload.model.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
   it("answers bad submissions with the HTTP error body, naming the field; an oversized body before parsing", async () => {
     for (const [what, body] of [
       ["moe", {}],

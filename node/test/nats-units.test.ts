@@ -95,6 +95,8 @@ describe("event messages", () => {
     expect(natsEventMessage({ type: "moe:job-started", job: {} }, "local", now)?.subject).toBe("ripple.local.job.started");
     expect(natsEventMessage({ type: "moe:job-finished", job: {} }, "local", now)?.subject).toBe("ripple.local.job.finished");
     expect(natsEventMessage({ type: "job:answered", job: "x" }, "local", now)?.subject).toBe("ripple.local.worker.answered");
+    expect(natsEventMessage({ type: "model:loaded", model: { name: "m" } }, "local", now)?.subject).toBe("ripple.local.model.loaded");
+    expect(natsEventMessage({ type: "model:unloaded", model: { name: "m" } }, "local", now)?.subject).toBe("ripple.local.model.unloaded");
   });
 
   it("give every subject valid tokens, and skip what is not published", () => {

@@ -18,7 +18,7 @@ import { RippleError } from "../errors.ts";
 import { loadOrCreateLibp2pKey } from "../identity/libp2p-key.ts";
 import type { Logger } from "../log.ts";
 import type { PrivateKey } from "@libp2p/interface";
-import type { DaemonPhase, DaemonStatus, Policies } from "@ripple-mesh/api-types";
+import type { DaemonPhase, DaemonStatus, LocalModel, Policies } from "@ripple-mesh/api-types";
 import { MeshSession } from "../mesh/mesh-session.ts";
 import { meshModels } from "../mesh/mesh-models.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
@@ -221,6 +221,12 @@ export class Daemon {
     this.session = undefined;
   }
 
+  /** Tells /v1/events (and NATS) that a model was loaded or unloaded on this node. */
+  private announceModel(type: "model:loaded" | "model:unloaded", model: LocalModel): LocalModel {
+    this.events.emit("event", { type, model });
+    return model;
+  }
+
   /** What the inference routes of the local API call. */
   private inferenceSource(): InferenceSource {
     const mesh = () => {
@@ -233,8 +239,8 @@ export class Daemon {
       ask: (req: AskRequest, ctl: { signal: AbortSignal; onToken?: (text: string) => void }) => this.metrics.observeAsk(async () => mesh().ask(req, ctl)),
       meshModels: async () => meshModels(this.peers(), (name) => (this.inference?.store.has(name) ? this.inference.store.get(name).sha256 : undefined)),
       localModels: async () => node().localModels(),
-      loadModel: (name: string) => node().loadModel(name),
-      unloadModel: (name: string) => node().unloadModel(name),
+      loadModel: async (name: string) => this.announceModel("model:loaded", await node().loadModel(name)),
+      unloadModel: async (name: string) => this.announceModel("model:unloaded", await node().unloadModel(name)),
     };
   }
 
