@@ -16,10 +16,19 @@ export interface InferenceCall {
   dispose(): void;
 }
 
-export function startInferenceCall(reply: FastifyReply, timeoutMs: number, what: string): InferenceCall {
+/** The time limit of one inference call, whatever door it came through (HTTP here, NATS submissions). */
+export interface InferenceDeadline {
+  /** Aborted with a timeout InferenceError when the limit passes; callers may abort it for their own reasons. */
+  readonly controller: AbortController;
+  readonly timedOut: boolean;
+  /** The error to report for what the source threw: the timeout when the limit passed, else `err`. */
+  failure(err: unknown): unknown;
+  dispose(): void;
+}
+
+export function startInferenceDeadline(timeoutMs: number, what: string): InferenceDeadline {
   const controller = new AbortController();
   let timedOut = false;
-  let clientGone = false;
   const timeoutError = new InferenceError(
     "timeout",
     `${what} did not finish within ${Math.round(timeoutMs / 1000)} s`,
@@ -30,24 +39,37 @@ export function startInferenceCall(reply: FastifyReply, timeoutMs: number, what:
     controller.abort(timeoutError);
   }, timeoutMs);
   timer.unref();
+  return {
+    controller,
+    get timedOut() {
+      return timedOut;
+    },
+    failure: (err) => (timedOut ? timeoutError : err),
+    dispose: () => clearTimeout(timer),
+  };
+}
+
+export function startInferenceCall(reply: FastifyReply, timeoutMs: number, what: string): InferenceCall {
+  const deadline = startInferenceDeadline(timeoutMs, what);
+  let clientGone = false;
   // "close" on the response: the connection ended; unfinished means the client left before the answer.
   const onClose = (): void => {
     if (reply.raw.writableFinished) return;
     clientGone = true;
-    controller.abort(new InferenceError("cancelled", `the client closed the connection during ${what}`, "keep the connection open until the answer arrives"));
+    deadline.controller.abort(new InferenceError("cancelled", `the client closed the connection during ${what}`, "keep the connection open until the answer arrives"));
   };
   reply.raw.once("close", onClose);
   return {
-    signal: controller.signal,
+    signal: deadline.controller.signal,
     get timedOut() {
-      return timedOut;
+      return deadline.timedOut;
     },
     get clientGone() {
       return clientGone;
     },
-    failure: (err) => (timedOut ? timeoutError : err),
+    failure: (err) => deadline.failure(err),
     dispose: () => {
-      clearTimeout(timer);
+      deadline.dispose();
       reply.raw.off("close", onClose);
     },
   };

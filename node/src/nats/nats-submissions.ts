@@ -5,6 +5,7 @@
 // and its events on the job subjects like any other.
 import type { ApiErrorBody, NatsSubmission } from "@ripple-mesh/api-types";
 import { failureOf } from "../api/api-reply.ts";
+import { startInferenceDeadline } from "../api/inference-call.ts";
 import { requireMeshModel, toAskRequest, toMoeRequest } from "../api/inference-routes.ts";
 import { askBodySchema, askHints, askShape, INFERENCE_BODY_LIMIT_BYTES, moeBodySchema, moeHints, moeShape, parseBody } from "../api/inference-schemas.ts";
 import type { InferenceSource } from "../api/inference-source.ts";
@@ -56,21 +57,17 @@ export class NatsSubmissions {
     } catch (err) {
       return errorBody("invalid_json", `the request body is not valid JSON: ${(err as Error).message}`, "send a valid JSON body");
     }
-    const controller = new AbortController();
-    const timeoutError = new InferenceError("timeout", `the ${what} request did not finish within ${Math.round(this.inferenceTimeoutMs / 1000)} s`, "ask for fewer tokens (max_tokens) or fewer experts, or retry when the mesh is less busy");
-    const timer = setTimeout(() => controller.abort(timeoutError), this.inferenceTimeoutMs);
-    timer.unref();
-    this.running.add(controller);
+    const deadline = startInferenceDeadline(this.inferenceTimeoutMs, `the ${what} request`);
+    this.running.add(deadline.controller);
     try {
-      return await this.run(what, body, controller.signal);
+      return await this.run(what, body, deadline.controller.signal);
     } catch (err) {
-      const reported = controller.signal.reason === timeoutError ? timeoutError : err;
-      const failure = failureOf(reported);
+      const failure = failureOf(deadline.failure(err));
       if (failure.status >= 500 && failure.status !== 503) this.opts.log.warn({ err, code: failure.code, submission: what }, "a job submitted over NATS failed");
       return { error: { code: failure.code, message: failure.message, fix: failure.fix } } satisfies ApiErrorBody;
     } finally {
-      clearTimeout(timer);
-      this.running.delete(controller);
+      deadline.dispose();
+      this.running.delete(deadline.controller);
     }
   }
 
