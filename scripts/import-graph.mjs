@@ -43,19 +43,19 @@ export function unitOf(file, root = srcRoot) {
   return parts.length > 1 ? parts[0] : parts[0].replace(sourceFile, "");
 }
 
-/** Every relative import of node/src: { from, to, spec } with repo-relative paths; `outside` ones leave node/src. */
+/** Every import specifier of the source files under `dir`: { file (absolute), spec }, packages and node: builtins included. */
+export function specifiersOf(dir) {
+  return sourceFiles(dir).flatMap((file) => [...readFileSync(file, "utf8").matchAll(importSpec)].map((m) => ({ file, spec: m[1] ?? m[2] })));
+}
+
+/** Every relative import under `root` (node/src): { from, to, spec } with repo-relative paths; `outside` ones leave `root`. */
 export function importsOf(root = srcRoot) {
-  const out = [];
-  for (const file of sourceFiles(root)) {
-    const text = readFileSync(file, "utf8");
-    for (const m of text.matchAll(importSpec)) {
-      const spec = m[1] ?? m[2];
-      if (!spec.startsWith(".")) continue;
+  return specifiersOf(root)
+    .filter(({ spec }) => spec.startsWith("."))
+    .map(({ file, spec }) => {
       const target = normalize(join(dirname(file), spec));
-      out.push({ from: relative(repoRoot, file), to: relative(repoRoot, target), spec, outside: !target.startsWith(root + sep) });
-    }
-  }
-  return out;
+      return { from: relative(repoRoot, file), to: relative(repoRoot, target), spec, outside: !target.startsWith(root + sep) };
+    });
 }
 
 /** Unit → unit → the imports behind that edge. */

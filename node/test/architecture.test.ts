@@ -2,11 +2,11 @@
 // down (or across) the layers drawn in ARCHITECTURE.md, runtime code never reaches into node/setup/,
 // the API types package stays browser-safe and the web UI imports no daemon code. Each check is also
 // run on a small tree that breaks it, so that a checker that sees nothing cannot pass.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { importsOf, layerViolations, repoRoot, unitCycles, unitGraph } from "../../scripts/import-graph.mjs";
+import { importsOf, layerViolations, repoRoot, specifiersOf, unitCycles, unitGraph } from "../../scripts/import-graph.mjs";
 
 type Import = { from: string; to: string; spec: string; outside: boolean };
 
@@ -23,15 +23,11 @@ function tree(name: string, files: Record<string, string>): string {
   return root;
 }
 
+type Specifier = { file: string; spec: string };
+
 /** Bare module specifiers (packages and node: builtins) imported by the files under `dir`. */
-function bareImports(dir: string): Array<{ file: string; spec: string }> {
-  const out: Array<{ file: string; spec: string }> = [];
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (!e.isFile() || !/\.(ts|tsx)$/.test(e.name)) continue;
-    const file = join(e.parentPath, e.name);
-    for (const m of readFileSync(file, "utf8").matchAll(/from\s*["']([^"'.][^"']*)["']|import\(\s*["']([^"'.][^"']*)["']/g)) out.push({ file: relative(repoRoot, file), spec: (m[1] ?? m[2])! });
-  }
-  return out;
+function bareImports(dir: string): Specifier[] {
+  return (specifiersOf(dir) as Specifier[]).filter((i) => !i.spec.startsWith(".")).map((i) => ({ file: relative(repoRoot, i.file), spec: i.spec }));
 }
 
 describe("node/src's folders", () => {
@@ -78,10 +74,11 @@ describe("the shared packages", () => {
   it("the web UI imports only Preact, the API types package and its own files", () => {
     const foreign = bareImports(join(repoRoot, "ui", "src")).filter((i) => !/^(preact($|\/)|@ripple-mesh\/api-types$)/.test(i.spec));
     expect(foreign).toEqual([]);
-    const relativeOut = readdirSync(join(repoRoot, "ui", "src"), { recursive: true, withFileTypes: true })
-      .filter((e) => e.isFile() && /\.tsx?$/.test(e.name))
-      .flatMap((e) => [...readFileSync(join(e.parentPath, e.name), "utf8").matchAll(/from\s*["'](\.[^"']+)["']/g)].map((m) => join(e.parentPath, m[1]!)))
-      .filter((target) => !target.startsWith(join(repoRoot, "ui", "src")));
+    const uiSrc = join(repoRoot, "ui", "src");
+    const relativeOut = (specifiersOf(uiSrc) as Specifier[])
+      .filter((i) => i.spec.startsWith("."))
+      .map((i) => join(dirname(i.file), i.spec))
+      .filter((target) => !target.startsWith(uiSrc));
     expect(relativeOut).toEqual([]);
   });
 });
