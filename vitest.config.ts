@@ -6,6 +6,7 @@ import { defineConfig } from "vitest/config";
 // - scenario: everything that starts those, one file at a time (they are slow to start and share
 //   two cores).
 const unitTests = [
+  "node/test/answer-confidence.test.ts",
   "node/test/anthropic-compat.test.ts",
   "node/test/api-types.test.ts",
   "node/test/architecture.test.ts",
@@ -36,6 +37,7 @@ const unitTests = [
   "node/test/pins.test.ts",
   "node/test/toolchain-errors.test.ts",
   "node/test/ui-routes.test.ts",
+  "node/test/vote-confidence.test.ts",
   "ui/test/**/*.test.ts",
   "zome-bindings/test/**/*.test.ts",
 ];

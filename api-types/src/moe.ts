@@ -9,8 +9,13 @@ export interface ModelVote {
   response_hash: string;
   /** The expert's weight in the policy. */
   weight: number;
-  /** The weight the vote counted: a remote machine's answers together weigh its heaviest expert's (vote-voice.ts). */
+  /**
+   * The weight the vote counted: × confidence when the policy's reducer.confidence is on; then a remote
+   * machine's answers together weigh its heaviest expert's (vote-voice.ts).
+   */
   counted_weight: number;
+  /** The probability the model gave its own answer (0..1), when the policy asked workers for it: a worker's claim. */
+  confidence?: number;
   /** The answering machine's libp2p peer id; null for this node's own answers and the cloud tier. */
   peer_id: string | null;
   latency_ms: number;

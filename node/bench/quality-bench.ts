@@ -13,6 +13,7 @@
 //
 //   npx tsx node/bench/quality-bench.ts    (RIPPLE_QUALITY_SET=FILE, RIPPLE_QUALITY_LIMIT=N, RIPPLE_QUALITY_K=k,
 //                                           RIPPLE_QUALITY_POLICY=FILE, RIPPLE_BENCH_THREADS=n)
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createLogger } from "../src/log.ts";
 import { expertWeight, inferencePolicyFile, loadInferencePolicy, type ExpertSpec } from "../src/config/inference-policy.ts";
@@ -20,6 +21,7 @@ import { isCorrect, loadQuestions, type QualityQuestion } from "../src/moe/label
 import { openLocalExperts } from "../src/moe/local-expert-runner.ts";
 import { outcomeDecided } from "../src/moe/quorum.ts";
 import { reduce } from "../src/moe/reducer.ts";
+import { confidenceFactor } from "../src/moe/vote-confidence.ts";
 
 const log = createLogger("quality-bench", "warn");
 const limit = Number(process.env.RIPPLE_QUALITY_LIMIT ?? Infinity);
@@ -38,11 +40,13 @@ interface Answer {
   text: string;
   ms: number;
   correct: boolean;
+  /** The model's probability for its own answer (answer-confidence.ts). */
+  confidence: number | undefined;
 }
 
 async function ask(expert: ExpertSpec, q: QualityQuestion, override?: { temperature: number; seed: number }): Promise<Answer> {
-  const r = await runner.answer(expert, q, override);
-  return { expert, text: r.text, ms: r.latencyMs, correct: isCorrect(q, r.text) };
+  const r = await runner.answer(expert, q, { ...(override ? { sampling: override } : {}), confidence: true });
+  return { expert, text: r.text, ms: r.latencyMs, correct: isCorrect(q, r.text), confidence: r.confidence };
 }
 
 interface Outcome {
@@ -51,14 +55,18 @@ interface Outcome {
   wallMs: number;
 }
 
-/** The MOE's answer over `answers` with `weightOf`, waiting for all or stopping at quorum. */
-function moe(q: QualityQuestion, answers: Answer[], weightOf: (e: ExpertSpec) => number, quorum: "all" | "early"): Outcome {
+/**
+ * The MOE's answer over `answers`, waiting for all or stopping at quorum. `weightOf`: an answer's
+ * counted weight; `ceilingOf`: the most an unanswered slot of that expert could count (its weight,
+ * also when votes are scaled by confidence, which is at most 1).
+ */
+function moe(q: QualityQuestion, answers: Answer[], weightOf: (a: Answer) => number, ceilingOf: (e: ExpertSpec) => number, quorum: "all" | "early"): Outcome {
   const byArrival = [...answers].sort((a, b) => a.ms - b.ms);
   let used = byArrival.length;
   if (quorum === "early") {
     for (let n = 1; n <= byArrival.length; n++) {
-      const answered = byArrival.slice(0, n).map((a, slot) => ({ slot, weight: weightOf(a.expert), text: a.text, remotePeer: null }));
-      const pending = byArrival.slice(n).map((a, i) => ({ slot: n + i, weight: weightOf(a.expert) }));
+      const answered = byArrival.slice(0, n).map((a, slot) => ({ slot, weight: weightOf(a), text: a.text, remotePeer: null }));
+      const pending = byArrival.slice(n).map((a, i) => ({ slot: n + i, weight: ceilingOf(a.expert) }));
       if (outcomeDecided({ answered, pending, minAgreement: policy.reducer.min_agreement })) {
         used = n;
         break;
@@ -67,7 +75,7 @@ function moe(q: QualityQuestion, answers: Answer[], weightOf: (e: ExpertSpec) =>
   }
   const received = byArrival.slice(0, used);
   const merged = reduce(
-    received.map((a, slot) => ({ slot, expert: a.expert.name, weight: weightOf(a.expert), text: a.text })),
+    received.map((a, slot) => ({ slot, expert: a.expert.name, weight: weightOf(a), text: a.text })),
     { answerKind: "short", minAgreement: policy.reducer.min_agreement, requireConsensus: false, conflictResolution: "highest_weight_wins" },
   );
   return { correct: isCorrect(q, merged.response), generations: used, wallMs: received.at(-1)!.ms };
@@ -100,12 +108,19 @@ const weightings: Array<[string, (e: ExpertSpec, taskType: string) => number]> =
   ["equal weights", () => 1],
 ];
 for (const [label, weight] of weightings) {
-  for (const quorum of ["all", "early"] as const) {
-    const outcomes = perQuestion.map((p) => moe(p.q, eligible(p), (e) => weight(e, p.q.task_type), quorum));
-    rows.push({ who: `MOE, ${label}, quorum ${quorum}`, correct: outcomes.filter((o) => o.correct).length, generations: sum(outcomes.map((o) => o.generations)), wallMs: sum(outcomes.map((o) => o.wallMs)) });
+  for (const scaled of [false, true]) {
+    for (const quorum of ["all", "early"] as const) {
+      const counted = (a: Answer, t: string) => weight(a.expert, t) * (scaled ? confidenceFactor(a.confidence) : 1);
+      const outcomes = perQuestion.map((p) => moe(p.q, eligible(p), (a) => counted(a, p.q.task_type), (e) => weight(e, p.q.task_type), quorum));
+      rows.push({ who: `MOE, ${label}${scaled ? " × confidence" : ""}, quorum ${quorum}`, correct: outcomes.filter((o) => o.correct).length, generations: sum(outcomes.map((o) => o.generations)), wallMs: sum(outcomes.map((o) => o.wallMs)) });
+    }
   }
 }
-
+if (process.env.RIPPLE_QUALITY_ANSWERS) {
+  // Every answer with its confidence, to study other vote rules without running the experts again.
+  const lines = perQuestion.flatMap((p) => p.answers.map((a) => JSON.stringify({ id: p.q.id, task_type: p.q.task_type, expert: a.expert.name, text: a.text, correct: a.correct, confidence: a.confidence, ms: Math.round(a.ms) })));
+  writeFileSync(process.env.RIPPLE_QUALITY_ANSWERS, `${lines.join("\n")}\n`);
+}
 // The best expert sampled k times, k = the MOE's mean generations with quorum all (equal work).
 const meanMoeGenerations = sum(perQuestion.map((p) => eligible(p).length)) / questions.length;
 const k = Number(process.env.RIPPLE_QUALITY_K ?? Math.round(meanMoeGenerations));

@@ -2,7 +2,7 @@
 // endpoint as a cloud provider (bob's API token read from an environment variable), so one slot of
 // alice's job is answered by bob over HTTP and votes. In the same job, a provider with the wrong key
 // fails with bob's 401, and a provider that never answers times out and, with fallback_on_timeout,
-// hands its slot to a local expert.
+// hands its slot to a local expert. Votes are weighted by confidence (reducer.confidence).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -12,6 +12,7 @@ import { parse, stringify } from "yaml";
 import type { MoeResult } from "@ripple-mesh/api-types";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import { repoRoot } from "../src/config/paths.mjs";
+import { countedWeights } from "../src/moe/vote-voice.ts";
 import { TestFleet } from "./support/test-fleet.ts";
 
 const fleet = new TestFleet();
@@ -52,6 +53,8 @@ async function freePort(): Promise<number> {
 function cloudPolicy(bobApi: string, silentUrl: string): string {
   const policy = parse(readFileSync(join(repoRoot, "manifests", "distributed", "inference_policy.yaml"), "utf8"));
   policy.local_tier.min_parallel = 1;
+  // Votes weighted by the confidence workers report (the cloud tier reports none: it counts in full).
+  policy.reducer.confidence = true;
   const provider = { model, weight: 1, priority: 1, timeout_ms: 120_000, fallback_on_timeout: false };
   policy.cloud_tier = {
     enabled: true,
@@ -104,5 +107,16 @@ describe("the MOE cloud tier on real nodes", { timeout: 600_000 }, () => {
     expect(new Set(slots).size).toBe(slots.length);
     expect(result.model_votes.map((v) => v.expert).sort()).toEqual(["cloud:bob", local[0]!.expert, local[0]!.expert].sort());
     expect(result.response.toLowerCase()).toContain("paris");
+
+    // reducer.confidence: every local vote carries the probability its model gave its answer and
+    // counts weight × that (then one voice per remote machine); the cloud vote has none and counts in full.
+    for (const vote of local) {
+      expect(vote.confidence).toBeGreaterThan(0);
+      expect(vote.confidence).toBeLessThanOrEqual(1);
+    }
+    expect(cloudVote!.confidence).toBeUndefined();
+    const expected = countedWeights(result.model_votes.map((x) => ({ slot: x.slot, weight: x.weight * (x.confidence ?? 1), remotePeer: x.peer_id })));
+    for (const vote of result.model_votes) expect(vote.counted_weight).toBeCloseTo(expected.get(vote.slot)!, 3);
+    expect(cloudVote!.counted_weight).toBe(cloudVote!.weight);
   });
 });

@@ -29,11 +29,14 @@ function outcome(votes: Vote[], minAgreement: number) {
   return { key: r.key, reached: r.consensusReached };
 }
 
-/** Replays one arrival order; returns how many answers it waited for and the outcome then. */
-function replay(order: Vote[], minAgreement: number) {
+/**
+ * Replays one arrival order; returns how many answers it waited for and the outcome then. `ceiling`:
+ * what a pending slot could weigh (with confidence weighting, its expert's weight, not the scaled one).
+ */
+function replay(order: Vote[], minAgreement: number, ceiling: (v: Vote) => number = (v) => v.weight) {
   for (let n = 1; n <= order.length; n++) {
     const answered = order.slice(0, n);
-    const pending = order.slice(n).map((v) => ({ slot: v.slot, weight: v.weight }));
+    const pending = order.slice(n).map((v) => ({ slot: v.slot, weight: ceiling(v) }));
     if (outcomeDecided({ answered, pending, minAgreement })) return { waited: n, ...outcome(answered, minAgreement) };
   }
   throw new Error("never decided, not even with every answer");
@@ -67,6 +70,21 @@ describe("early quorum", () => {
         if (set.stopsEarly && minAgreement === 0.5) expect(earliest).toBeLessThan(set.votes.length);
       });
     }
+  }
+
+  // reducer.confidence: each answered vote weighs weight × confidence; the slots still pending may
+  // weigh up to their expert's full weight, so an early stop must still give the all-slots answer.
+  const confidences = [0.93, 0.41, 0.77, 0.12, 0.58, 0.99];
+  for (const set of recorded) {
+    it(`${set.name}, votes × confidence: every arrival order gives the all-slots answer`, () => {
+      const raw = new Map(set.votes.map((x) => [x.slot, x.weight]));
+      const scaled = set.votes.map((x, i) => ({ ...x, weight: x.weight * confidences[i % confidences.length]! }));
+      const all = outcome(scaled, 0.5);
+      for (const order of permutations(scaled)) {
+        const early = replay(order, 0.5, (x) => raw.get(x.slot)!);
+        expect({ key: early.key, reached: early.reached }, `order ${order.map((x) => x.slot)} stopped after ${early.waited}`).toEqual(all);
+      }
+    });
   }
 
   it("is never decided on a tie or before the leader beats everything still pending", () => {

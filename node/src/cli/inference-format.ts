@@ -24,8 +24,8 @@ export function formatMoeResult(r: MoeResult): string {
       ` · task ${r.task_type} · ${r.wall_ms < 1000 ? `${r.wall_ms} ms` : `${(r.wall_ms / 1000).toFixed(1)} s`} · trace ${r.trace_id}`,
   );
   if (r.model_votes.length > 0) {
-    const header = ["EXPERT", "MODEL", "PEER", "WEIGHT", "COUNTED", "LATENCY", "AGREED"];
-    const rows = r.model_votes.map((v) => [v.expert, v.model, v.peer, v.weight.toFixed(2), v.counted_weight.toFixed(2), `${v.latency_ms} ms`, v.agreed ? "✓" : "✗"]);
+    const header = ["EXPERT", "MODEL", "PEER", "WEIGHT", "CONFIDENCE", "COUNTED", "LATENCY", "AGREED"];
+    const rows = r.model_votes.map((v) => [v.expert, v.model, v.peer, v.weight.toFixed(2), v.confidence === undefined ? "-" : v.confidence.toFixed(2), v.counted_weight.toFixed(2), `${v.latency_ms} ms`, v.agreed ? "✓" : "✗"]);
     lines.push("", table(header, rows).trimEnd());
   }
   if (r.diversity === "insufficient") lines.push("diversity insufficient: one peer answered more than a minority of the slots (too few peers serve these experts), so this is not a consensus of independent peers");

@@ -99,6 +99,8 @@ export const inferencePolicySchema = z
       require_consensus: z.boolean(),
       /** "early": stop a short-answer job once its outcome cannot change, cancelling the slots still running; "all": wait for every slot. */
       quorum: z.enum(["early", "all"]).default("early"),
+      /** Workers also report the probability their model gave its own answer, and each vote counts with weight × that probability (moe/vote-confidence.ts). */
+      confidence: z.boolean().default(false),
     }),
     audit: z.strictObject({ log_all_responses: z.boolean(), store_disagreements: z.boolean(), trace_id_propagation: z.boolean() }),
   })

@@ -30,6 +30,8 @@ export interface GenerateRequest {
   onStart?: () => void;
   /** Each decoded piece of text, in order, as it is generated. */
   onToken?: (text: string) => void;
+  /** Also score how sure the model was of its answer (answer-confidence.ts): GenerateResult.confidence. */
+  confidence?: boolean;
 }
 
 export interface GenerateResult {
@@ -43,6 +45,8 @@ export interface GenerateResult {
   finishReason: FinishReason;
   /** The stop string of the request that ended generation (finishReason "stop"); absent when the model ended it. */
   stopSequence?: string;
+  /** Geometric mean probability of the first generated tokens (0..1]; only when asked and something was generated. */
+  confidence?: number;
 }
 
 /** A GGUF file this node serves under a name. */

@@ -26,6 +26,7 @@ import {
 } from "node-llama-cpp";
 import type { Logger } from "../log.ts";
 import type { GpuModelNeed } from "./gpu-budget.ts";
+import { answerConfidence } from "./answer-confidence.ts";
 import { InferenceError } from "./inference-errors.ts";
 import type { ChatMessage, FinishReason, GenerateRequest, GenerateResult, RegisteredModel } from "./inference-types.ts";
 
@@ -177,6 +178,8 @@ export class LoadedModel {
     let promptTokens = 0;
     let finishReason: FinishReason;
     let stopSequence: string | undefined;
+    let confidence: number | undefined;
+    let outputTokens = 0;
     try {
       const input = this.#renderPrompt(req);
       promptTokens = input.promptTokens;
@@ -190,6 +193,9 @@ export class LoadedModel {
         );
       }
       ({ finishReason, stopSequence } = await this.#generate(sequence, req, input, signal, onTextChunk));
+      // Read before the confidence pass, which evaluates tokens of its own.
+      outputTokens = sequence.tokenMeter.usedOutputTokens;
+      if (req.confidence && finishReason !== "aborted") confidence = await this.#confidence(sequence, input.promptTokenList);
     } catch (err) {
       if (err instanceof InferenceError) throw err;
       if (!signal.aborted) {
@@ -197,6 +203,7 @@ export class LoadedModel {
       }
       // Aborted during the prompt evaluation, before node-llama-cpp had a response to return.
       finishReason = "aborted";
+      outputTokens = sequence.tokenMeter.usedOutputTokens;
     } finally {
       await sequence.dispose();
       this.#idle.push(context);
@@ -207,27 +214,43 @@ export class LoadedModel {
       // Tokens the model sampled (the EOG or stop-string tokens included). It can exceed maxTokens by
       // one: when the last allowed token ends inside a UTF-8 character, node-llama-cpp samples one
       // more to complete it rather than return broken text.
-      tokens: sequence.tokenMeter.usedOutputTokens,
+      tokens: outputTokens,
       promptTokens,
       latencyMs: endAt - startedAt,
       firstTokenMs: firstTokenAt === null ? null : firstTokenAt - startedAt,
       model: { name: this.registered.name, sha256: this.registered.sha256 },
       finishReason,
       ...(stopSequence !== undefined ? { stopSequence } : {}),
+      ...(confidence !== undefined ? { confidence } : {}),
     };
   }
 
-  #renderPrompt(req: GenerateRequest): { promptTokens: number; history?: ChatHistoryItem[]; tokens?: Token[] } {
+  /** The answer's confidence, or nothing (logged) when it cannot be scored: the answer itself stands. */
+  async #confidence(sequence: LlamaContextSequence, prompt: Token[]): Promise<number | undefined> {
+    try {
+      const confidence = await answerConfidence(sequence, prompt);
+      if (confidence === undefined && sequence.contextTokens.length > prompt.length) this.log.warn({ model: this.name, promptTokens: prompt.length }, "inference: the sequence does not start with the prompt; no confidence");
+      return confidence;
+    } catch (err) {
+      this.log.warn({ model: this.name, err: (err as Error).message }, "inference: scoring the answer's confidence failed; no confidence");
+      return undefined;
+    }
+  }
+
+  /** `promptTokenList`: the tokens the sequence will hold before the answer (for answer-confidence.ts). */
+  #renderPrompt(req: GenerateRequest): { promptTokens: number; promptTokenList: Token[]; history?: ChatHistoryItem[]; tokens?: Token[] } {
     if (req.prompt.kind === "chat") {
       const history = toChatHistory(req.prompt.messages);
       // The same rendering LlamaChat evaluates; counted here to check the context size first.
       const { contextText } = this.chatWrapper.generateContextState({ chatHistory: history });
-      return { promptTokens: contextText.tokenize(this.model.tokenizer).length, history };
+      const promptTokenList = contextText.tokenize(this.model.tokenizer);
+      return { promptTokens: promptTokenList.length, promptTokenList, history };
     }
     // LlamaCompletion prepends BOS itself (and tokenizes with "trimLeadingSpace" when it does).
     const bos = this.model.tokens.shouldPrependBosToken && this.model.tokens.bos != null;
     const tokens = this.model.tokenize(req.prompt.text, false, bos ? "trimLeadingSpace" : undefined);
-    return { promptTokens: tokens.length + (bos ? 1 : 0), tokens };
+    const promptTokenList = bos ? [this.model.tokens.bos!, ...tokens] : tokens;
+    return { promptTokens: promptTokenList.length, promptTokenList, tokens };
   }
 
   async #generate(

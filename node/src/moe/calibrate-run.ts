@@ -51,7 +51,7 @@ export async function runCalibration(opts: CalibrationRunOptions): Promise<Calib
   try {
     for (const [i, { q, e }] of work.entries()) {
       // An expert that samples gets a seed fixed by (run seed, expert, question): reproducible runs.
-      const { text } = await runner.answer(e, q, e.sampling.temperature > 0 ? { seed: sampleSeed(opts.seed, e.name, q.id) } : {});
+      const { text } = await runner.answer(e, q, e.sampling.temperature > 0 ? { sampling: { seed: sampleSeed(opts.seed, e.name, q.id) } } : {});
       answers.push({ question: q.id, taskType: q.task_type, expert: e.name, answer: text, correct: isCorrect(q, text) });
       opts.onProgress?.(i + 1, work.length);
     }

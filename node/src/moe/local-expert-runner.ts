@@ -12,8 +12,8 @@ import { expertTask } from "../protocol/expert-task.ts";
 import type { ExpertSpec, InferencePolicy } from "../config/inference-policy.ts";
 
 export interface LocalExpertRunner {
-  /** `expert`'s answer to `question`; `sampling` overrides parts of the expert's own. */
-  answer(expert: ExpertSpec, question: { question: string; task_type: string }, sampling?: Partial<Sampling>): Promise<GenerateResult>;
+  /** `expert`'s answer to `question`; `sampling` overrides parts of the expert's own; `confidence` scores it too. */
+  answer(expert: ExpertSpec, question: { question: string; task_type: string }, extra?: { sampling?: Partial<Sampling>; confidence?: boolean }): Promise<GenerateResult>;
   dispose(): Promise<void>;
 }
 
@@ -22,9 +22,9 @@ export async function openLocalExperts(policy: InferencePolicy, opts: { threads:
   const store = await ModelStore.open({ dataDir: scratch, modelsDir: opts.modelsDir ?? defaultModelsDir(), log: opts.log });
   const engine = await InferenceEngine.create({ resolveModel: (n) => store.get(n), threads: opts.threads, memoryBudgetBytes: 4 * 2 ** 30, maxConcurrent: 1, log: opts.log });
   return {
-    answer: (expert, q, sampling) => {
+    answer: (expert, q, extra = {}) => {
       const task = expertTask(policy, expert, { prompt: q.question, taskType: q.task_type });
-      return engine.generate({ ...task, sampling: { ...task.sampling, ...sampling } });
+      return engine.generate({ ...task, sampling: { ...task.sampling, ...extra.sampling }, ...(extra.confidence ? { confidence: true } : {}) });
     },
     dispose: async () => {
       await engine.dispose();

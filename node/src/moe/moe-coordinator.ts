@@ -12,6 +12,7 @@ import { callCloudExpert, type CloudAnswer } from "./cloud-expert.ts";
 import { expertTask, type ExpertTask } from "../protocol/expert-task.ts";
 import { JobPlacement, physicalPeer } from "./expert-placement.ts";
 import { expandSamples, expertWeight, type ExpertSpec, type InferencePolicy } from "../config/inference-policy.ts";
+import { confidenceFactor } from "./vote-confidence.ts";
 import type { ModelVote, MoeRequest, MoeResult } from "./moe-types.ts";
 import { MoeAudit } from "./moe-audit.ts";
 import { NoConsensusError, reduce, type ReducerAnswer } from "./reducer.ts";
@@ -97,7 +98,7 @@ export class MoeCoordinator {
         plan.map((p) => {
           const cancel = quorum.expect(p.slot, p.expert.weight, true);
           return runSlot(ctx, p.slot, p.task, p.peer, assignments[p.slot], cancel).then((o) => {
-            if (o.ok) quorum.answer({ slot: o.slot, weight: p.expert.weight, text: o.answer.output, remotePeer: o.peer.self ? null : physicalPeer(o.peer) });
+            if (o.ok) quorum.answer({ slot: o.slot, weight: this.voteWeight(p.expert.weight, o.answer.confidence), text: o.answer.output, remotePeer: o.peer.self ? null : physicalPeer(o.peer) });
             else quorum.settle(o.slot);
             return this.finished(o);
           });
@@ -359,6 +360,11 @@ export class MoeCoordinator {
     };
   }
 
+  /** A vote's weight before one-machine-one-voice scaling: the expert's, × its confidence when the policy says so. */
+  private voteWeight(weight: number, confidence: number | undefined): number {
+    return this.opts.policy.reducer.confidence ? weight * confidenceFactor(confidence) : weight;
+  }
+
   private async conclude(input: {
     req: MoeRequest;
     taskType: string;
@@ -391,7 +397,8 @@ export class MoeCoordinator {
       }
       const a = o.answer;
       const peerId = o.peer.self ? null : physicalPeer(o.peer);
-      votes.push({ model: p.expert.model, expert: p.expert.name, peer: o.peer.name, peer_id: peerId, response_hash: a.response_hash, weight: p.expert.weight, latency_ms: a.latency_ms, slot: o.slot, epoch: o.epoch, tokens: a.tokens, output: a.output });
+      const confidence = a.confidence === undefined ? {} : { confidence: a.confidence };
+      votes.push({ model: p.expert.model, expert: p.expert.name, peer: o.peer.name, peer_id: peerId, response_hash: a.response_hash, weight: p.expert.weight, latency_ms: a.latency_ms, slot: o.slot, epoch: o.epoch, tokens: a.tokens, output: a.output, ...confidence });
     }
     for (const c of input.cloudAnswers) {
       if (c.ok) votes.push(c.vote);
@@ -400,7 +407,7 @@ export class MoeCoordinator {
     if (votes.length === 0) {
       throw new InferenceError("failed", `no expert answered: ${failed.map((f) => `${f.expert}: ${f.error}`).join("; ")}`, "check that the named peers are online and allow this node (ripple peers); retry");
     }
-    const voices = votes.map((v) => ({ slot: v.slot, weight: v.weight, remotePeer: v.peer_id }));
+    const voices = votes.map((v) => ({ slot: v.slot, weight: this.voteWeight(v.weight, v.confidence), remotePeer: v.peer_id }));
     const counted = countedWeights(voices);
     const answers: ReducerAnswer[] = votes.map((v) => ({ slot: v.slot, expert: v.expert, weight: counted.get(v.slot)!, text: v.output }));
     const requireConsensus = input.req.requireConsensus ?? policy.reducer.require_consensus;

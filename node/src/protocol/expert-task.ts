@@ -30,6 +30,8 @@ export const expertTaskSchema = z.strictObject({
   }),
   maxTokens: z.number().int().min(1).max(4096),
   stop: z.array(z.string().min(1).max(64)).max(8).optional(),
+  /** Also report how sure the model was of its answer (the requester's reducer.confidence). */
+  confidence: z.boolean().optional(),
 });
 export type ExpertTask = z.infer<typeof expertTaskSchema>;
 
@@ -70,5 +72,6 @@ export function expertTask(policy: InferencePolicy, expert: ExpertSpec, input: {
     sampling: toSampling(expert.sampling),
     maxTokens: input.maxTokens ?? policy.local_tier.max_tokens,
     ...(stop ? { stop } : {}),
+    ...(policy.reducer.confidence ? { confidence: true } : {}),
   };
 }

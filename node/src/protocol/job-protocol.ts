@@ -37,6 +37,8 @@ export const jobAnswerSchema = z.discriminatedUnion("outcome", [
     finish_reason: z.enum(["stop", "length", "aborted"]),
     /** The task's stop string that ended the output, when one did. */
     stop_sequence: z.string().min(1).max(64).optional(),
+    /** The model's probability for its own answer, when the task asked (a claim: bounded again where it is used). */
+    confidence: z.number().min(0).max(1).optional(),
   }),
   z.strictObject({
     outcome: z.literal("refused"),

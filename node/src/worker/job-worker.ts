@@ -191,6 +191,7 @@ export class JobWorker {
       model: result.model,
       finish_reason: result.finishReason,
       ...(result.stopSequence !== undefined ? { stop_sequence: result.stopSequence } : {}),
+      ...(result.confidence !== undefined ? { confidence: Math.round(result.confidence * 10_000) / 10_000 } : {}),
     };
   }
 }

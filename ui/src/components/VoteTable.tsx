@@ -17,6 +17,7 @@ export function VoteTable(props: { result: MoeResult }) {
             <th>Peer</th>
             <th>Vote</th>
             <th>Agreed</th>
+            <th class="num">Confidence</th>
             <th class="num">Weight</th>
             <th class="num">Latency</th>
           </tr>
@@ -38,6 +39,9 @@ export function VoteTable(props: { result: MoeResult }) {
                 </div>
               </td>
               <td>{v.agreed ? <span class="good">✓ agreed</span> : <span class="bad">✗ disagreed</span>}</td>
+              <td class="num" data-testid="vote-confidence" title="the probability the model gave its own answer (a worker's claim); with reducer.confidence the vote counts weight × confidence">
+                {v.confidence === undefined ? "—" : v.confidence.toFixed(2)}
+              </td>
               <td class="num" title="the expert's weight; a remote machine's answers together count as much as its heaviest expert">
                 {v.counted_weight !== undefined && Math.abs(v.counted_weight - v.weight) > 1e-4 ? `${v.counted_weight} of ${v.weight}` : v.weight}
               </td>
@@ -49,7 +53,7 @@ export function VoteTable(props: { result: MoeResult }) {
               <td class="num">
                 {x.slot} <span class="muted small">(epoch {x.epoch})</span>
               </td>
-              <td colSpan={7} class="bad">
+              <td colSpan={8} class="bad">
                 answer from {x.peer} refused: {x.reason}
               </td>
             </tr>
@@ -58,7 +62,7 @@ export function VoteTable(props: { result: MoeResult }) {
             <tr key={`cancelled-${c.slot}`} class="row-off" data-testid="cancelled-slot">
               <td class="num">{c.slot}</td>
               <td>{c.expert}</td>
-              <td colSpan={6} class="muted">
+              <td colSpan={7} class="muted">
                 cancelled on {c.peer}: the outcome was decided without it (quorum: early)
               </td>
             </tr>
@@ -67,7 +71,7 @@ export function VoteTable(props: { result: MoeResult }) {
             <tr key={`failed-${f.slot}`} class="row-off" data-testid="failed-slot">
               <td class="num">{f.slot}</td>
               <td>{f.expert}</td>
-              <td colSpan={6} class="bad">
+              <td colSpan={7} class="bad">
                 no answer: {f.error}
               </td>
             </tr>

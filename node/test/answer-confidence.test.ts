@@ -1,0 +1,96 @@
+// The engine's answer confidence (inference/answer-confidence.ts) against node-llama-cpp's own
+// generation loop: greedy decoding with evaluateWithMetadata({ confidence: true }) reports, token by
+// token, the probability of each token it picked; the engine's rescoring pass must give the same
+// geometric mean. On the tiny random-weights model (loads in ms).
+import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { getLlama, type Llama, type LlamaModel, type Token } from "node-llama-cpp";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { modelsDir, versionsFile } from "../src/config/paths.mjs";
+import { loadVersions } from "../src/config/toolchain.ts";
+import { MAX_SCORED_TOKENS } from "../src/inference/answer-confidence.ts";
+import { InferenceEngine } from "../src/inference/inference-engine.ts";
+import type { RegisteredModel } from "../src/inference/inference-types.ts";
+
+const versions = loadVersions(versionsFile);
+const silent = pino({ level: "silent" });
+const registered = (name: string, file: string): RegisteredModel => {
+  const bytes = readFileSync(file);
+  return { name, file, sha256: createHash("sha256").update(bytes).digest("hex"), bytes: bytes.length };
+};
+const tiny = registered("tiny", join(modelsDir(), versions.models.tiny.file));
+
+let llama: Llama;
+let engine: InferenceEngine;
+beforeAll(async () => {
+  llama = await getLlama({ gpu: false, logLevel: "error" as never });
+  engine = await InferenceEngine.create({ resolveModel: () => tiny, threads: 1, memoryBudgetBytes: 2 ** 30, maxConcurrent: 1, contextSize: 1024, log: silent });
+});
+afterAll(async () => {
+  await engine?.dispose();
+});
+
+/** Greedy generation by node-llama-cpp's own loop: the tokens and the probability of each. */
+async function greedyReference(model: LlamaModel, prompt: Token[], maxTokens: number): Promise<{ tokens: Token[]; confidences: number[] }> {
+  const context = await model.createContext({ contextSize: 1024, threads: 1 });
+  try {
+    const sequence = context.getSequence();
+    const tokens: Token[] = [];
+    const confidences: number[] = [];
+    for await (const out of sequence.evaluateWithMetadata(prompt, { confidence: true }, { temperature: 0 })) {
+      if (model.isEogToken(out.token) || tokens.length === maxTokens) break;
+      tokens.push(out.token);
+      confidences.push(out.confidence);
+    }
+    return { tokens, confidences };
+  } finally {
+    await context.dispose();
+  }
+}
+
+const geometricMean = (xs: number[]) => Math.exp(xs.reduce((t, x) => t + Math.log(x), 0) / xs.length);
+
+describe("answer confidence", () => {
+  it("equals the geometric mean of the probabilities node-llama-cpp's greedy loop gave the same tokens", async () => {
+    const model = await llama.loadModel({ modelPath: tiny.file });
+    try {
+      for (const [prompt, maxTokens] of [["The quick brown fox", 12], ["Once upon a time", 40]] as const) {
+        const r = await engine.generate({ model: "tiny", prompt: { kind: "completion", text: prompt }, maxTokens, sampling: { temperature: 0 }, confidence: true });
+        const bos = model.tokens.bos != null && model.tokens.shouldPrependBosToken ? [model.tokens.bos] : [];
+        const ref = await greedyReference(model, [...bos, ...model.tokenize(prompt, false, bos.length ? "trimLeadingSpace" : undefined)], maxTokens);
+        // The same generation (the engine may add a token to complete a UTF-8 character at the end).
+        expect(r.text.startsWith(model.detokenize(ref.tokens.slice(0, 8)))).toBe(true);
+        // Only the first MAX_SCORED_TOKENS are scored (the 40-token answer checks the cut).
+        const expected = geometricMean(ref.confidences.slice(0, MAX_SCORED_TOKENS));
+        expect(r.confidence).toBeGreaterThan(0);
+        expect(r.confidence).toBeLessThanOrEqual(1);
+        // One batch vs one token at a time: float noise of ~0.1 %; an off-by-one position would be far off.
+        expect(Math.abs(r.confidence! - expected)).toBeLessThan(1e-2 * expected);
+        if (maxTokens > MAX_SCORED_TOKENS) expect(Math.abs(r.confidence! - geometricMean(ref.confidences))).toBeGreaterThan(1e-6);
+      }
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it("is absent unless asked for, and the answer is the same either way", async () => {
+    const req = { model: "tiny", prompt: { kind: "completion" as const, text: "The quick brown fox" }, maxTokens: 8, sampling: { temperature: 0 } };
+    const plain = await engine.generate(req);
+    const scored = await engine.generate({ ...req, confidence: true });
+    expect(plain.confidence).toBeUndefined();
+    expect(scored.text).toBe(plain.text);
+    expect(scored.tokens).toBe(plain.tokens);
+  });
+
+  it("scores a sampled answer below 1 and a chat answer through its template", async () => {
+    const sampled = await engine.generate({ model: "tiny", prompt: { kind: "completion", text: "Hello" }, maxTokens: 16, sampling: { temperature: 1.5, seed: 7 }, confidence: true });
+    expect(sampled.confidence).toBeGreaterThan(0);
+    expect(sampled.confidence).toBeLessThan(1);
+    const chat = await engine.generate({ model: "tiny", prompt: { kind: "chat", messages: [{ role: "user", content: "Hi" }] }, maxTokens: 8, sampling: { temperature: 0 }, confidence: true });
+    expect(chat.tokens).toBeGreaterThan(0);
+    expect(chat.confidence).toBeGreaterThan(0);
+    expect(chat.confidence).toBeLessThanOrEqual(1);
+  });
+});
