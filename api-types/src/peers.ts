@@ -27,6 +27,11 @@ export interface PeerInfo {
   lastHeartbeatMs: number | null;
   lastP2pMs: number | null;
   lastHeardMs: number | null;
+  /**
+   * How far (ms) ahead of this node's clock the peer's newest heartbeat or capability is stamped,
+   * when beyond the network's max_clock_skew_ms: such records are ignored for liveness. Absent otherwise.
+   */
+  clockAheadMs?: number;
   /** What this node makes of the peer's claims (filled in by the requester side; absent in raw views). */
   trust?: PeerTrust;
 }

@@ -1,10 +1,11 @@
 // Step: Debian packages the project needs outside npm/cargo (nats-server for the NATS seam,
 // iproute2 + util-linux for the loopback-only test namespace, xz-utils for the toolchain archives,
-// chromium + a font for the web UI's browser tests: playwright-core drives Debian's browser, never a download).
+// chromium + a font for the web UI's browser tests: playwright-core drives Debian's browser, never a download;
+// faketime (libfaketime) to run a test node whose clock lies, for the lying-clock scenario).
 import { run, succeeds } from "./exec.mjs";
 import { SetupError } from "./errors.mjs";
 
-export const debianPackages = ["nats-server", "iproute2", "util-linux", "xz-utils", "chromium", "fonts-dejavu-core"];
+export const debianPackages = ["nats-server", "iproute2", "util-linux", "xz-utils", "chromium", "fonts-dejavu-core", "faketime"];
 
 /** Which of `packages` dpkg does not report as installed. */
 export async function missingDebianPackages(packages) {

@@ -8,6 +8,9 @@
 //   publishes it;
 // - forged model registrations (truncated and tampered content) are rejected by `models pull`,
 //   with nothing pinned, registered or left on disk;
+// - a squatted name (Qwen's name registered with another sha256) is not installed by
+//   `models pull NAME`, `--any-publisher` lists the candidates, and a registration declaring 1 TiB
+//   is refused before any byte is fetched;
 // - Qwen published by alice is pulled by bob by CID with progress; bob's kubo is SIGKILLed
 //   mid-transfer, restarted by the supervisor, and the pull resumes and verifies sha256 + CID;
 //   alice then stops and bob loads and generates with the pulled model.
@@ -18,6 +21,7 @@ import { describe, expect, it } from "vitest";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import type { PullProgress } from "../src/artifacts/model-shards.ts";
 import { defaultStoragePolicyFile } from "../src/config/storage-policy.ts";
+import { modelsDir } from "../src/config/paths.mjs";
 import { RippleDaemon } from "./support/ripple-process.ts";
 import { peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
 import { TestFleet } from "./support/test-fleet.ts";
@@ -38,9 +42,10 @@ const policyDir = tmp("rm-art-policy-");
 const policyFile = join(policyDir, "storage_policy.yaml");
 const policyText = readFileSync(defaultStoragePolicyFile, "utf8").replace("inline_output_max_bytes: 16384", "inline_output_max_bytes: 8").replace("inline_prompt_max_bytes: 16384", "inline_prompt_max_bytes: 8").replace("swarm_bind: lan", "swarm_bind: loopback");
 writeFileSync(policyFile, policyText);
-// bob's policy also wants the tiny model: he fetches it on his own once a peer publishes it.
+// bob's policy also wants the tiny model (that file: its sha256): he fetches it on his own once a peer publishes it.
 const bobPolicyFile = join(policyDir, "bob_storage_policy.yaml");
-writeFileSync(bobPolicyFile, policyText.replace("want: []", "want: [ripple-tiny-test]").replace("want_check_interval_ms: 30000", "want_check_interval_ms: 3000"));
+const TINY_SHA = sha256(readFileSync(join(modelsDir(), `${TINY}.gguf`)));
+writeFileSync(bobPolicyFile, policyText.replace("want: []", `want: [{name: ${TINY}, sha256: ${TINY_SHA}}]`).replace("want_check_interval_ms: 30000", "want_check_interval_ms: 3000"));
 
 const startNode = (name: string, env: NodeJS.ProcessEnv = {}, policy = policyFile): RippleDaemon =>
   fleet.up(name, ["--no-measure", "--liveness-window", "8000", "--storage-policy", policy], { dataDir: tmp(`rm-art-${name}-`), env: { RIPPLE_TEST_ARTIFACTS: "1", ...env } });
@@ -158,7 +163,8 @@ describe("artifacts and model shards on a 2-node local mesh", { timeout: 900_000
     const bobAgent = (await statusOf(bob)).agentPubKey;
     for (const [name, cid] of [["tiny-truncated", truncatedCid], ["tiny-tampered", tamperedCid]] as const) {
       await waitFor(`bob sees ${name}`, async () => ((await b.artifacts({ name })).length ? true : undefined), { timeoutMs: 60_000 });
-      const err = await b.pullModel({ ref: name }).then(
+      // An explicit choice of the registered sha256 (the name is pinned nowhere).
+      const err = await b.pullModel({ ref: name, sha256: sha256(full) }).then(
         () => undefined,
         (e: Error) => e,
       );
@@ -172,6 +178,39 @@ describe("artifacts and model shards on a 2-node local mesh", { timeout: 900_000
       expect((await b.providers(cid)).some((p) => p.self)).toBe(false);
     }
     expect(readdirSync(bobModels).filter((f) => f.includes(".partial"))).toEqual([]);
+  });
+
+  it("does not install a squatted name, lists its candidates on request, and refuses 1 TiB before fetching", async () => {
+    // mallory's registration of Qwen's name: content that is not the pinned Qwen file.
+    const fake = randomBytes(4096).toString("hex");
+    const fakeCid = (await a.putArtifact({ content: fake, name: "fake qwen", kind: "bundle", mime: "application/octet-stream" })).cid;
+    await (a as any).request("POST", "/v1/artifacts/forge-model", { cid: fakeCid, name: QWEN, size: fake.length, sha256: sha256(fake) });
+    const bobIpfs = String((await b.ipfs()).apiUrl);
+    await waitFor(`bob sees the registration of ${QWEN}`, async () => ((await b.artifacts({ name: QWEN, kind: "model" })).length ? true : undefined), { timeoutMs: 60_000 });
+    const refusal = (req: Parameters<LocalApiClient["pullModel"]>[0]) => b.pullModel(req).then(() => undefined, (e: Error) => e);
+    const squatted = await refusal({ ref: QWEN });
+    expect(squatted?.message).toContain(`no registration of "${QWEN}" has the sha256 pinned here (${QWEN_SHA})`);
+    expect(squatted?.message).toContain(`sha256 ${sha256(fake)}`);
+    const listed = await refusal({ ref: QWEN, anyPublisher: true });
+    // Qwen's name is pinned: --any-publisher does not override the pin; an unpinned name lists its candidates.
+    expect(listed?.message).toContain("pinned here");
+    await (a as any).request("POST", "/v1/artifacts/forge-model", { cid: fakeCid, name: "anyones-model", size: fake.length, sha256: sha256(fake) });
+    await waitFor("bob sees anyones-model", async () => ((await b.artifacts({ name: "anyones-model" })).length ? true : undefined), { timeoutMs: 60_000 });
+    const aliceAgent = (await statusOf(alice)).agentPubKey!;
+    expect((await refusal({ ref: "anyones-model" }))?.message).toMatch(/is not pinned here/);
+    const candidates = await refusal({ ref: "anyones-model", anyPublisher: true });
+    expect(candidates?.message).toContain(`sha256 ${sha256(fake)} (0.000 GiB, ${fake.length} bytes) published by ${aliceAgent}`);
+    console.log(`[artifacts] squatted ${QWEN} refused: ${squatted!.message.slice(0, 200)}`);
+    // A registration that declares 1 TiB: refused on disk room before any provider is asked or byte fetched.
+    await (a as any).request("POST", "/v1/artifacts/forge-model", { cid: fakeCid, name: "huge-model", size: 2 ** 40, sha256: sha256(fake) });
+    await waitFor("bob sees huge-model", async () => ((await b.artifacts({ name: "huge-model" })).length ? true : undefined), { timeoutMs: 60_000 });
+    const t0 = performance.now();
+    const huge = await refusal({ ref: "huge-model", sha256: sha256(fake) });
+    expect(huge?.message).toMatch(/declares 1099511627776 bytes \(1024\.00 GiB\).*nothing was fetched/);
+    console.log(`[artifacts] 1 TiB registration refused in ${Math.round(performance.now() - t0)} ms: ${huge!.message.slice(0, 200)}`);
+    expect(await kuboPinned(bobIpfs, fakeCid)).toBe(false);
+    expect((await b.localModels()).map((m) => m.name)).not.toContain(QWEN);
+    expect(readdirSync(bobModels).filter((f) => f.includes(".partial") || f.startsWith("huge") || f.startsWith(QWEN))).toEqual([]);
   });
 
   it("pulls Qwen from alice by CID with progress, survives its kubo being killed mid-transfer, then loads and generates on bob", async () => {

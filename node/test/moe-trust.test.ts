@@ -1,5 +1,5 @@
-// A vote no single peer can capture, on a real 3-node mesh (real daemons, conductors and GGUF
-// models): mallory is an honest daemon made to lie through the test-only hook (worker/test-lies.ts):
+// A vote no single peer can capture, on a real mesh of three honest nodes and a liar (real daemons,
+// conductors and GGUF models): mallory is an honest daemon made to lie through the test-only hook (worker/test-lies.ts):
 // it re-publishes its capability with 1e6 tok/s and answers a fixed wrong answer, then forges its
 // response_hash, claims another model file, and stalls. Placement gives it at most ⌊(k−1)/2⌋ slots
 // (also with a second agent bound to its libp2p key), the honest majority's answer wins, bad answers
@@ -71,12 +71,12 @@ const reassignedFrom = (events: MoeEvent[], name: string) => events.flatMap((e) 
 const MALLORY = ["mallory", "mallory-2"];
 const isMallory = (peer: string) => MALLORY.includes(peer);
 
-// Three daemons (alice and bob honest, mallory lying), plus a short-lived second mallory agent.
-// Four or more conductors on this 2-core machine starve inference (MOE jobs took 100–190 s, honest
-// slots timed out), so the scenario runs with two honest nodes: with k slots mallory may hold at most
-// ⌊(k−1)/2⌋, so the honest nodes hold the majority.
-describe("MOE with a lying peer on a 3-node mesh", { timeout: 900_000 }, () => {
-  let alice: RippleDaemon, bob: RippleDaemon, mallory: RippleDaemon;
+// Three honest daemons (alice, bob, carol) and mallory, who lies, plus a short-lived second mallory
+// agent: with k slots mallory may hold at most ⌊(k−1)/2⌋, so the honest nodes hold the majority.
+// carol leaves after the first two tests: the rest need only two honest nodes, and every conductor
+// shares this machine's 2 cores with inference.
+describe("MOE with a lying peer beside three honest nodes", { timeout: 1_200_000 }, () => {
+  let alice: RippleDaemon, bob: RippleDaemon, carol: RippleDaemon, mallory: RippleDaemon;
   let url: string;
   const startNode = (name: string, dataDir = fleet.tempDir(`rm-trust-${name}-`)) =>
     (computePolicy(dataDir),
@@ -90,8 +90,8 @@ describe("MOE with a lying peer on a 3-node mesh", { timeout: 900_000 }, () => {
     url = String((await operator.waitForLog((l) => l.msg === "bootstrap/relay server listening", 30_000)).url);
     const malloryDir = fleet.tempDir("rm-trust-mallory-");
     writeFileSync(testLiesFile(malloryDir), JSON.stringify({ advertise_tokens_per_second: 1e6, answer: LIE } satisfies TestLies));
-    [alice, bob, mallory] = [startNode("alice"), startNode("bob"), startNode("mallory", malloryDir)];
-    const nodes = [alice, bob, mallory];
+    [alice, bob, carol, mallory] = [startNode("alice"), startNode("bob"), startNode("carol"), startNode("mallory", malloryDir)];
+    const nodes = [alice, bob, carol, mallory];
     await Promise.all(nodes.map((n) => n.waitUntilRunning()));
     const agents = await Promise.all(nodes.map(async (n) => (await statusOf(n)).agentPubKey!));
     await waitFor("every node sees every other online", async () => ((await Promise.all(nodes.map((n) => seesOnline(n, agents)))).every(Boolean) ? true : undefined), {
@@ -110,9 +110,11 @@ describe("MOE with a lying peer on a 3-node mesh", { timeout: 900_000 }, () => {
 
     const { result, events } = await moe(alice, "What is the capital of France?");
     const onMallory = result.model_votes.filter((v) => v.peer === "mallory");
-    // mallory ranks first (its capped claim still beats unmeasured peers) and gets exactly the cap.
+    // mallory ranks first (its capped claim still beats unmeasured peers) and gets exactly the cap;
+    // the three honest machines hold the other three slots.
     expect(assignedTo(events, ["mallory"])).toBe(2);
     expect(onMallory.length).toBeLessThanOrEqual(2);
+    expect(new Set(result.model_votes.filter((v) => !isMallory(v.peer)).map((v) => v.peer)).size).toBeGreaterThanOrEqual(2);
     for (const v of onMallory) expect(v.output).toBe(LIE);
     expect(result.response.toLowerCase()).toContain("paris");
     expect(onMallory.every((v) => !v.agreed)).toBe(true);
@@ -135,13 +137,15 @@ describe("MOE with a lying peer on a 3-node mesh", { timeout: 900_000 }, () => {
       expect(view.find((p) => p.name === "mallory")!.trust!.sharesPeerIdWith).toEqual(["mallory-2"]);
       expect(view.find((p) => p.name === "mallory-2")!.trust!.sharesPeerIdWith).toEqual(["mallory"]);
       expect((await alice.cli(["peers"])).stdout).toMatch(/same machine as mallory-2/);
-      // Three slots, three machines: one each, so mallory and mallory-2 together get one.
+      // Three slots over four machines (alice, bob, carol, mallory's): mallory and mallory-2 are one
+      // machine, so together they get at most ⌊(3−1)/2⌋ = 1, and the honest majority's answer wins.
       const { result, events } = await moe(alice, "What is the capital of Spain?", 3);
-      expect(assignedTo(events, ["mallory", "mallory-2"])).toBeLessThanOrEqual(1);
+      expect(assignedTo(events, MALLORY)).toBeLessThanOrEqual(1);
+      expect(result.model_votes.filter((v) => isMallory(v.peer)).length).toBeLessThanOrEqual(1);
       expect(result.response.toLowerCase()).toContain("madrid");
     } finally {
-      // A fourth conductor on 2 cores slows everything after it.
-      await mallory2.kill("SIGTERM");
+      // Five conductors on 2 cores slow everything after them: the rest runs with alice, bob and mallory.
+      await Promise.all([mallory2.kill("SIGTERM"), carol.kill("SIGTERM")]);
     }
   });
 

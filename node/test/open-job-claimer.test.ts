@@ -30,13 +30,15 @@ function openJob(n: number, author: string, slots: Array<{ slot: number; model: 
   };
 }
 
-function setup(jobs: unknown[], edit: (p: ComputePolicy) => void = () => {}) {
+function setup(jobs: unknown[], edit: (p: ComputePolicy) => void = () => {}, refuseClaimsOn: number[] = [], now?: () => number) {
   const claims: Array<{ job: number; slot: number }> = [];
   const zomes: ZomeCaller = {
     callZome: async <T,>(req: { fn: string; payload?: unknown }) => {
       if (req.fn === "list_open_jobs") return jobs as T;
       if (req.fn === "claim_job") {
         const p = req.payload as { job: Uint8Array; slot: number };
+        // What the conductor answers for a claim its validation refuses (e.g. a job it holds for not yet open).
+        if (refuseClaimsOn.includes(p.job[3]!)) throw new Error("source chain error: InvalidCommit: the claim is outside the job's claim window");
         claims.push({ job: p.job[3]!, slot: p.slot });
         return jobHash(99) as T;
       }
@@ -53,9 +55,12 @@ function setup(jobs: unknown[], edit: (p: ComputePolicy) => void = () => {}) {
     isMeshMember: (a) => a === alice,
     testExperts: false,
     log: createLogger("test", "silent"),
+    ...(now ? { now } : {}),
   });
   return { claimer, claims };
 }
+
+const future = (job: ReturnType<typeof openJob>, aheadMs: number) => ({ ...job, timestamp: (Date.now() + aheadMs) * 1000 });
 
 describe("open job claimer", () => {
   it("claims each slot it can serve, once, and none of its own jobs", async () => {
@@ -99,5 +104,27 @@ describe("open job claimer", () => {
     const { claimer, claims } = setup([bad, openJob(8, alice, [{ slot: 0, model: qwen }])]);
     expect(await claimer.poll()).toBe(1);
     expect(claims).toEqual([{ job: 8, slot: 0 }]);
+  });
+
+  it("goes on past a job whose claim fails: the other jobs of the pass are claimed, the failure counted", async () => {
+    const { claimer, claims } = setup([openJob(10, alice, [{ slot: 0, model: qwen }, { slot: 1, model: qwen }]), openJob(11, alice, [{ slot: 0, model: qwen }]), openJob(12, alice, [{ slot: 0, model: qwen }])], undefined, [10, 11]);
+    expect(await claimer.pass()).toEqual({ claimed: 1, failed: 3, futureDated: 0 });
+    expect(claims).toEqual([{ job: 12, slot: 0 }]);
+  });
+
+  it("ignores a job stamped beyond the clock skew ahead of this node, and keeps claiming beside it", async () => {
+    let clock = Date.now();
+    const hourAhead = future(openJob(13, alice, [{ slot: 0, model: qwen }]), 3_600_000);
+    const slightlyAhead = future(openJob(14, alice, [{ slot: 0, model: qwen }]), 5_000); // within the 30 s default
+    const { claimer, claims } = setup([hourAhead, slightlyAhead, openJob(15, alice, [{ slot: 0, model: qwen }])], undefined, [], () => clock);
+    expect(await claimer.pass()).toEqual({ claimed: 1, failed: 0, futureDated: 1 });
+    expect(claims).toEqual([{ job: 15, slot: 0 }]);
+    // Once this node's clock passes the slightly-ahead job's stamp, it is claimed; the hour-ahead
+    // one stays ignored while listed, even once time brings it within the skew.
+    clock += 10_000;
+    expect(await claimer.pass()).toEqual({ claimed: 1, failed: 0, futureDated: 1 });
+    clock += 3_600_000;
+    expect(await claimer.pass()).toEqual({ claimed: 0, failed: 0, futureDated: 1 });
+    expect(claims).toEqual([{ job: 15, slot: 0 }, { job: 14, slot: 0 }]);
   });
 });

@@ -1,6 +1,6 @@
 // The binding handshake refuses peers whose binding does not verify against their authenticated
 // peer id: it says why, closes their connections, never lists them as bound, and denies redials
-// for the cooldown. A peer that just never answers is closed but not denied.
+// for the cooldown. A peer that is not ready is asked again, then closed but not denied.
 import "../src/p2p/polyfill.ts";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { identify } from "@libp2p/identify";
@@ -89,32 +89,36 @@ suite("p2p binding handshake", () => {
 
   describe_garbage();
 
-  it("a responder whose binding is not set yet holds the question until it is", async () => {
-    const honest = await startNode("honest");
-    const late = await startNode("late", { binding: undefined });
+  it("a responder whose binding is not set yet answers not-ready at once; the asker asks again and binds it once it is set", async () => {
+    const honest = await startNode("honest", { handshake: { notReadyDelayMs: 200 } });
+    const late = await startNode("late", { binding: undefined, handshake: { bindingWaitMs: 100 } });
     await late.node.dial(honest.node.multiaddrs()[0]!);
-    // The late node binds the honest one at once; the honest node's question to it is held open.
+    // The late node binds the honest one at once; the honest node's question to it is answered not-ready.
     await waitFor("the late node to bind the honest node", () => late.node.boundPeers().length === 1, { diagnose: () => [honest, late].map(describe) });
+    await waitFor("the honest node to hear not-ready twice", () => honest.lines.filter((l) => l.msg === "peer's binding is not ready yet; asking again").length >= 2, {
+      diagnose: () => [honest, late].map(describe),
+    });
     expect(honest.node.boundPeers()).toEqual([]);
+    expect(honest.node.isDenied(late.node.peerId)).toBe(false);
     late.node.setBinding(late.id.binding);
     await waitFor("the honest node to bind the late node", () => honest.node.boundPeers().length === 1, { diagnose: () => [honest, late].map(describe) });
     expect(Buffer.from(honest.node.boundPeers()[0]!.agentPubKey)).toEqual(Buffer.from(late.id.agentPubKey));
-    // Answered on the first attempt: no failed attempt was logged and nothing was refused.
+    // Not-ready is not a failure: no attempt counted as failed and nothing was refused.
     expect(honest.lines.filter((l) => l.msg === "peer did not present its binding yet")).toEqual([]);
     expect(honest.events.map((e) => e.name)).toEqual(["peer:bound"]);
   });
 
-  it("closes, but does not deny, a peer that never presents its binding", async () => {
-    const honest = await startNode("honest", { handshake: { attemptTimeoutMs: 300, attempts: 2, retryDelayMs: 50 } });
-    // No binding: its responder waits (up to 60 s) for one, so the honest node's attempts time out.
-    const silent = await startNode("silent", { binding: undefined });
+  it("closes, but does not deny, a peer that stays not-ready past the retry window", async () => {
+    const honest = await startNode("honest", { handshake: { notReadyRetryMs: 1_000, notReadyDelayMs: 100 } });
+    // No binding: its responder answers not-ready after bindingWaitMs.
+    const silent = await startNode("silent", { binding: undefined, handshake: { bindingWaitMs: 50 } });
     await silent.node.dial(honest.node.multiaddrs()[0]!);
     await waitFor("the honest node to give up on the silent peer", () => refusalsOf(honest, silent.node.peerId).length > 0, {
       diagnose: () => [honest, silent].map(describe),
     });
     const [refusal] = refusalsOf(honest, silent.node.peerId);
     expect(refusal!.denied).toBe(false);
-    expect(refusal!.reason).toMatch(/did not present a peer binding \(2 attempts; last: .*did not answer/);
+    expect(refusal!.reason).toMatch(/did not present a peer binding \(answered not-ready \d+ times in \d+ ms; last: .*not-ready/);
     await waitFor("the silent peer's connection to close", () => !honest.node.connectedPeers().includes(silent.node.peerId));
     expect(honest.node.isDenied(silent.node.peerId)).toBe(false);
     expect(honest.node.boundPeers()).toEqual([]);

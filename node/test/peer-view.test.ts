@@ -3,7 +3,7 @@
 import { encodeHashToBase64 } from "@holochain/client";
 import type { CapabilityRecord, MeshView } from "@ripple-mesh/zome-bindings";
 import { describe, expect, it } from "vitest";
-import { buildPeerView, mergeMeshViews } from "../src/mesh/peer-view.ts";
+import { buildPeerView, ClockAheadMemory, CLOCK_AHEAD_MEMORY_MS, mergeMeshViews } from "../src/mesh/peer-view.ts";
 
 const agent = (n: number) => new Uint8Array([0x84, 0x20, 0x24, ...new Array(36).fill(n)]);
 const now = 1_800_000_000_000;
@@ -89,5 +89,46 @@ describe("merging mesh reads", () => {
     const hb = new Map(merged.heartbeats.map((h) => [encodeHashToBase64(h.author), h.timestamp]));
     expect(hb.get(encodeHashToBase64(agent(2)))).toBe((now - 1000) * 1000);
     expect(mergeMeshViews(undefined, network)).toBe(network);
+  });
+
+  it("a departed node whose last heartbeat is future-dated goes offline within the window, with the clock noted", () => {
+    // bob's heartbeat claims to be from an hour ahead; his libp2p pings stopped 9 s ago (window 8 s).
+    const peers = view([capability(2, now - 60_000, "bob")], [heartbeat(2, now + 3_600_000)], { peer2: now - 9000 });
+    const bob = peers.find((p) => p.name === "bob")!;
+    expect(bob.online).toBe(false);
+    expect(bob.reason).toMatch(/silent for 9 s/);
+    expect(bob.lastHeartbeatMs).toBeNull();
+    expect(bob.clockAheadMs).toBe(3_600_000);
+    // Its status and load are not taken from the future-dated heartbeat either.
+    expect(bob.activeJobs).toBe(0);
+  });
+
+  it("a heartbeat within the allowed skew counts; beyond a configured skew it does not", () => {
+    const slightly = view([capability(2, now - 60_000, "bob")], [heartbeat(2, now + 20_000)]).find((p) => p.name === "bob")!;
+    expect([slightly.online, slightly.clockAheadMs]).toEqual([true, undefined]);
+    const strict = buildPeerView({ nodes: [capability(2, now - 60_000, "bob")], heartbeats: [heartbeat(2, now + 20_000)], p2pSeen: () => undefined, self: agent(1), nowMs: now, livenessWindowMs: window, maxClockSkewMs: 10_000 });
+    expect(strict.find((p) => p.name === "bob")!.online).toBe(false);
+  });
+
+  it("merging reads: a future-dated heartbeat read once does not shadow the honest ones read after it", () => {
+    const first: MeshView = { nodes: [capability(2, now - 60_000)], heartbeats: [heartbeat(2, now + 3_600_000)] };
+    const later: MeshView = { nodes: [capability(2, now - 60_000)], heartbeats: [heartbeat(2, now - 1000)] };
+    const merged = mergeMeshViews(first, later, { nowMs: now, maxSkewMs: 30_000 });
+    expect(merged.heartbeats.map((h) => h.timestamp)).toEqual([(now - 1000) * 1000]);
+    // Without a clock, the old rule (newest stamp wins) is unchanged.
+    expect(mergeMeshViews(first, later).heartbeats.map((h) => h.timestamp)).toEqual([(now + 3_600_000) * 1000]);
+  });
+
+  it("once a peer's clock was seen beyond the skew, its heartbeats stay distrusted a while (time passing does not make them fresh)", () => {
+    const memory = new ClockAheadMemory();
+    const at = (nowMs: number, hb: number) =>
+      buildPeerView({ nodes: [capability(2, now - 60_000, "bob")], heartbeats: [heartbeat(2, hb)], p2pSeen: () => undefined, self: agent(1), nowMs, livenessWindowMs: window, clockMemory: memory }).find((p) => p.name === "bob")!;
+    // bob writes a heartbeat 120 s ahead and leaves; 100 s later it is "only" 20 s ahead.
+    expect(at(now, now + 120_000).clockAheadMs).toBe(120_000);
+    const later = at(now + 100_000, now + 120_000);
+    expect([later.online, later.lastHeartbeatMs, later.clockAheadMs]).toEqual([false, null, 120_000]);
+    // After the memory, an honest heartbeat counts again.
+    const much = now + CLOCK_AHEAD_MEMORY_MS + 200_000;
+    expect(at(much, much - 1000).online).toBe(true);
   });
 });

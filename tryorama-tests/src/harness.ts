@@ -24,10 +24,13 @@ export { waitFor };
  * got hold of it (a timed-out beforeAll once left three conductors running into the next files).
  */
 const running = new Set<{ stop(): Promise<unknown> }>();
-afterAll(async () => {
-  await Promise.all([...running].map((p) => p.stop().catch(() => {})));
-  running.clear();
-}, 60_000);
+// Only under vitest: the benches (tryorama-tests/bench/) import this harness too, and stop their own nodes.
+if (process.env.VITEST) {
+  afterAll(async () => {
+    await Promise.all([...running].map((p) => p.stop().catch(() => {})));
+    running.clear();
+  }, 60_000);
+}
 
 export const log = createLogger("scenario", process.env.RIPPLE_LOG_LEVEL ?? "warn");
 

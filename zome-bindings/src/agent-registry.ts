@@ -13,6 +13,7 @@ import {
   timestampSchema,
   validationStatusSchema,
 } from "./hashes.ts";
+import { readCostSchema, type ReadCost } from "./read-cost.ts";
 import type { ZomeCaller } from "./zome-caller.ts";
 
 export const agentRegistryRole = "agent_registry";
@@ -143,6 +144,10 @@ export function agentRegistry(conductor: ZomeCaller) {
      */
     async getMeshView(sinceMicros: number, localOnly: boolean): Promise<MeshView> {
       return meshViewSchema.parse(await call("get_mesh_view", { since: timestampSchema.parse(sinceMicros), local_only: localOnly }));
+    },
+    /** Diagnostic: the links and records one getMeshView read touches. */
+    async getMeshViewReadCost(sinceMicros: number, localOnly: boolean): Promise<ReadCost> {
+      return readCostSchema.parse(await call("get_mesh_view_read_cost", { since: timestampSchema.parse(sinceMicros), local_only: localOnly }));
     },
     async validationStatus(hash: Uint8Array) {
       return validationStatusSchema.parse(await call("validation_status", hash));

@@ -11,6 +11,7 @@ import {
   sha256HexSchema,
   validationStatusSchema,
 } from "./hashes.ts";
+import { readCostSchema } from "./read-cost.ts";
 import type { ZomeCaller } from "./zome-caller.ts";
 
 export const resourceMeshRole = "resource_mesh";
@@ -127,6 +128,8 @@ export function resourceMesh(conductor: ZomeCaller) {
     listJobs: () => list("list_jobs", null, jobSchema),
     /** Open jobs whose claim window has not closed yet, newest first. */
     listOpenJobs: () => list("list_open_jobs", null, jobSchema),
+    /** Diagnostic: the links and records one listOpenJobs read touches. */
+    listOpenJobsReadCost: async () => readCostSchema.parse(await call("list_open_jobs_read_cost", null)),
     getAssignments: (job: Uint8Array) => list("get_assignments", job, assignmentSchema),
     getCurrentAssignments: (job: Uint8Array) => list("get_current_assignments", job, assignmentSchema),
     getMyAssignments: () => list("get_my_assignments", null, assignmentSchema),

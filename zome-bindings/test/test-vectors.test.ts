@@ -11,6 +11,7 @@ import { z } from "zod";
 import { capabilityRecordSchema, heartbeatSchema, nodeCapabilitySchema, nodeStatusSchema } from "../src/agent-registry.ts";
 import { artifactSchema, providerRecordSchema } from "../src/artifact-index.ts";
 import { actionHashSchema, foundSchema } from "../src/hashes.ts";
+import { readCostSchema } from "../src/read-cost.ts";
 import {
   accountingRecordSchema,
   agentTotalsSchema,
@@ -44,6 +45,7 @@ const schemas: Record<string, z.ZodType> = {
   claimWinnerSchema,
   allocationStatusSchema,
   agentTotalsSchema,
+  readCostSchema,
   actionHashSchema,
   artifactSchema,
   providerRecordSchema,

@@ -6,7 +6,7 @@
 //   GET  /v1/artifacts/:cid/content        the bytes (checked against the registered sha256)
 //   GET  /v1/artifacts/:cid/providers[?verify=1]   ProviderView[]
 //   POST /v1/models/:name/publish          PublishResult
-//   POST /v1/models/pull {ref, name?}      PullResult; streamed with ?stream=1 / Accept: text/event-stream
+//   POST /v1/models/pull {ref, name?, sha256?, anyPublisher?}   PullResult; streamed with ?stream=1 / Accept: text/event-stream
 //                                          (`event: pull:progress` …, then `event: result`)
 //   GET  /v1/shards[?verify=1]             ShardRow[]
 //   POST /v1/artifacts/:cid/false-provider test only (RIPPLE_TEST_ARTIFACTS=1): a provider record without the content
@@ -22,6 +22,8 @@ import { ArtifactNotFoundError, ArtifactVerificationError } from "../artifacts/a
 import type { MeshArtifacts } from "../artifacts/mesh-artifacts.ts";
 import { modelMime, ModelPullError } from "../artifacts/model-shards.ts";
 import { modelChunking } from "../config/storage-policy.ts";
+import { ModelChoiceError } from "../artifacts/model-choice.ts";
+import { DiskRoomError } from "../artifacts/disk-room.ts";
 
 export const artifactRouteList =
   "GET /v1/ipfs, GET /v1/artifacts, POST /v1/artifacts, GET /v1/artifacts/:cid/content, GET /v1/artifacts/:cid/providers, POST /v1/models/:name/publish, POST /v1/models/pull, GET /v1/shards";
@@ -44,7 +46,12 @@ const putSchema = z.strictObject({
   mime: z.string().min(1).max(128).default("text/plain; charset=utf-8"),
   parents: z.array(cidParam).max(32).default([]),
 });
-const pullSchema = z.strictObject({ ref: z.string().min(1).max(128), name: nameParam.optional() });
+const pullSchema = z.strictObject({
+  ref: z.string().min(1).max(128),
+  name: nameParam.optional(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, "a lowercase hex sha256").optional(),
+  anyPublisher: z.boolean().optional(),
+});
 const listSchema = z.strictObject({
   cid: cidParam.optional(),
   name: z.string().min(1).max(256).optional(),
@@ -57,8 +64,10 @@ function bad(what: string, err: z.ZodError): InferenceError {
   return new InferenceError("bad_request", `invalid ${what}: ${issue?.path.join(".") || "(body)"}: ${issue?.message}`, "correct the request (see the route list in node/src/api/artifact-routes.ts)");
 }
 
-/** Maps this seam's errors onto API statuses (404 not found, 422 verification, 502 no provider). */
+/** Maps this seam's errors onto API statuses (404 not found, 400 choose a registration, 422 no room, 502 no provider or verification). */
 function asApiError(err: unknown): unknown {
+  if (err instanceof ModelChoiceError) return new InferenceError("bad_request", err.message.replace(/\. Fix: .*$/, ""), err.fix);
+  if (err instanceof DiskRoomError) return new InferenceError("over_limit", err.message.replace(/\. Fix: .*$/, ""), err.fix);
   if (err instanceof ArtifactNotFoundError) return new InferenceError("model_not_found", err.message.replace(/\. Fix: .*$/, ""), err.fix);
   if (err instanceof ArtifactVerificationError || err instanceof ModelPullError) return new InferenceError("failed", err.message.replace(/\. Fix: .*$/, ""), err.fix);
   return err;
@@ -132,7 +141,7 @@ export function registerArtifactRoutes(app: ApiApp, opts: ArtifactRoutesOptions)
     });
     const stream = flag(req.query, "stream") || (req.headers.accept ?? "").includes("text/event-stream");
     const run = (onProgress?: (p: { type: string }) => void) =>
-      guarded(() => shards.pull(b.data.ref, { ...(b.data.name ? { name: b.data.name } : {}), signal: abort.signal, ...(onProgress ? { onProgress } : {}) }));
+      guarded(() => shards.pull(b.data.ref, { ...(b.data.name ? { name: b.data.name } : {}), ...(b.data.sha256 ? { sha256: b.data.sha256 } : {}), ...(b.data.anyPublisher ? { anyPublisher: true } : {}), signal: abort.signal, ...(onProgress ? { onProgress } : {}) }));
     if (!stream) return sendJson(reply, await run());
     const sse = new SseWriter(reply);
     sse.start();

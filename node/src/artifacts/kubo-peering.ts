@@ -38,7 +38,7 @@ function ordered(addrs: string[]): string[] {
 
 export class KuboPeering {
   private readonly log: Logger;
-  /** libp2p peer id → kubo peer id it told us. */
+  /** libp2p peer id → kubo peer id it told us; connected peers only (dropped on disconnect, helloed again on return). */
   private readonly kuboOf = new Map<string, string>();
   private readonly inFlight = new Map<string, Promise<void>>();
 
@@ -49,14 +49,18 @@ export class KuboPeering {
   async start(): Promise<void> {
     await this.opts.p2p.handleJson(kuboProtocol, (req, from) => this.handle(req, from), { maxBytes: kuboProtocolMaxBytes });
     this.opts.p2p.on("peer:bound", this.onBound);
+    this.opts.p2p.on("peer:disconnected", this.onDisconnected);
     for (const p of this.opts.p2p.boundPeers()) void this.hello(p.peerId);
   }
 
   stop(): void {
     this.opts.p2p.off("peer:bound", this.onBound);
+    this.opts.p2p.off("peer:disconnected", this.onDisconnected);
   }
 
   private readonly onBound = ({ peerId }: { peerId: string }): void => void this.hello(peerId);
+  // kubo keeps its own peering list; ours only says whom we already told, and must not grow forever.
+  private readonly onDisconnected = (peerId: string): void => void this.kuboOf.delete(peerId);
 
   /** The kubo peer id a daemon told us, if it did. */
   kuboPeerOf(libp2pPeerId: string): string | undefined {
@@ -102,7 +106,8 @@ export class KuboPeering {
         this.log.debug({ addr, err: (err as Error).message }, "kubo peering add failed");
       }
     }
-    if (peered > 0) {
+    // A peer that left while we were peering is not remembered (nothing would ever drop it).
+    if (peered > 0 && this.opts.p2p.connectedPeers().includes(libp2pPeer)) {
       const known = this.kuboOf.get(libp2pPeer);
       this.kuboOf.set(libp2pPeer, kuboPeer);
       if (known !== kuboPeer) this.log.info({ peer: libp2pPeer, kubo: kuboPeer, addrs: own.length }, "peered with a mesh peer's kubo");

@@ -15,7 +15,8 @@ import { IpfsStore } from "./ipfs-store.ts";
 import { KuboNode } from "./kubo-supervisor.ts";
 import { KuboPeering } from "./kubo-peering.ts";
 import { ModelShards } from "./model-shards.ts";
-import type { StoragePolicy } from "../config/storage-policy.ts";
+import { wantedModelNames, type StoragePolicy } from "../config/storage-policy.ts";
+import type { ModelPins } from "./model-choice.ts";
 
 export interface MeshArtifactsOptions {
   dataDir: string;
@@ -37,6 +38,10 @@ export interface MeshArtifactsOptions {
   log: Logger;
   /** This node's metrics (model pulls count their bytes). */
   metrics?: NodeMetrics;
+  /** sha256 pinned per model name (the inference policy's `models:`): a pull by name installs only that file. */
+  pins?: ModelPins;
+  /** Model registrations stamped further ahead of this node's clock are never the newest. */
+  maxClockSkewMs?: number;
 }
 
 /** What the jobs seam asks of IPFS: large outputs and prompts as artifacts. */
@@ -101,6 +106,8 @@ export class MeshArtifacts {
       log: opts.log,
       onModelsChanged: opts.onModelsChanged,
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
+      ...(opts.pins ? { pins: opts.pins } : {}),
+      ...(opts.maxClockSkewMs !== undefined ? { maxClockSkewMs: opts.maxClockSkewMs } : {}),
     });
     this.startWanted();
   }
@@ -110,7 +117,7 @@ export class MeshArtifacts {
    * retried at every check until they arrive (a model nobody publishes yet is simply not there).
    */
   private startWanted(): void {
-    const want = this.opts.policy.models.want;
+    const want = wantedModelNames(this.opts.policy);
     if (want.length === 0) return;
     const check = async () => {
       if (this.wantRunning) return;

@@ -3,7 +3,9 @@
 // sha256 and chunking, write the provider record, advertise the CID in the capability); pull one by
 // name or CID from the peers that verifiably provide it (progress, resume after a kubo restart,
 // sha256 AND CID checked before anything is pinned, registered or added to the model store); and
-// list models × providers with replica counts.
+// list models × providers with replica counts. A name resolves only to a pinned sha256 (or an
+// explicit choice: model-choice.ts), and the declared size must fit on disk before any byte is
+// fetched (disk-room.ts).
 import { randomBytes } from "node:crypto";
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
@@ -18,6 +20,9 @@ import { CID, type IpfsStore } from "./ipfs-store.ts";
 import type { KuboNode } from "./kubo-supervisor.ts";
 import type { KuboPeering } from "./kubo-peering.ts";
 import { modelChunking, type ChunkingParams, type StoragePolicy } from "../config/storage-policy.ts";
+import { DEFAULT_MAX_CLOCK_SKEW_MS, isFutureDated } from "../config/clock-skew.ts";
+import { chooseModelRegistration, type ModelChoice, type ModelPins } from "./model-choice.ts";
+import { assertDiskRoom, type FreeSpace } from "./disk-room.ts";
 
 export const GGUF_MIME = "application/vnd.gguf";
 
@@ -95,6 +100,12 @@ export interface ModelShardsOptions {
   onModelsChanged: () => Promise<void>;
   /** Counts the bytes pulls receive (GET /metrics). */
   metrics?: Pick<NodeMetrics, "modelBytesPulled">;
+  /** sha256 pinned per model name beyond the storage policy's `want` and the local store (the inference policy's `models:`). */
+  pins?: ModelPins;
+  /** Registrations stamped further ahead of this node's clock are never the newest. */
+  maxClockSkewMs?: number;
+  /** Free disk space (tests pass their own). */
+  freeSpace?: FreeSpace;
 }
 
 /** name → CID of the models this node published or pulled (DATA_DIR/<network>/model-cids.json). */
@@ -160,10 +171,22 @@ export class ModelShards {
     return { name, cid, sha256: model.sha256, size: model.bytes, mime, addMs: Math.round(addMs), announceMs: Math.round(announceMs), alreadyPublished: mine.length > 0 };
   }
 
-  /** Which artifact a pull reference means: a CID, or a model name (the newest registration wins). */
-  async resolve(ref: string): Promise<ArtifactView> {
+  /** The sha256 pinned here for a model name: storage policy `want`, the inference policy, or the file this node holds under it. */
+  pinnedSha256(name: string): string | undefined {
+    for (const w of this.opts.policy.models.want) if (typeof w !== "string" && w.name === name) return w.sha256;
+    const pinned = this.opts.pins?.(name);
+    if (pinned) return pinned;
+    return this.opts.store.has(name) ? this.opts.store.get(name).sha256 : undefined;
+  }
+
+  /**
+   * Which artifact a pull reference means: a CID, or a model name resolved to its pinned sha256 (or
+   * the choice made), the newest registration of that file not stamped ahead of this node's clock.
+   */
+  async resolve(ref: string, choice: ModelChoice = {}): Promise<ArtifactView> {
     const { artifacts } = this.opts;
-    const found = (looksLikeCid(ref) ? await artifacts.list({ cid: ref }) : await artifacts.list({ name: ref })).filter((a) => a.kind === "model");
+    const byCid = looksLikeCid(ref);
+    const found = (byCid ? await artifacts.list({ cid: ref }) : await artifacts.list({ name: ref })).filter((a) => a.kind === "model");
     const usable = found.filter((a) => chunkingFromMime(a.mime) !== null);
     if (usable.length === 0) {
       throw new ArtifactNotFoundError(
@@ -171,12 +194,16 @@ export class ModelShards {
         "check the name or CID with `ripple shards`; a peer makes a model available with `ripple models publish <name>`",
       );
     }
-    return usable[0]!;
+    return chooseModelRegistration(ref, byCid, usable, choice, (name) => this.pinnedSha256(name), this.clock());
+  }
+
+  private clock() {
+    return { nowMs: Date.now(), maxSkewMs: this.opts.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS };
   }
 
   /** One pull per CID at a time: a second request for the same content joins the first. */
-  pull(ref: string, o: { name?: string; signal?: AbortSignal; onProgress?: (p: PullProgress) => void } = {}): Promise<PullResult> {
-    const key = `${ref}\0${o.name ?? ""}`;
+  pull(ref: string, o: ModelChoice & { signal?: AbortSignal; onProgress?: (p: PullProgress) => void } = {}): Promise<PullResult> {
+    const key = `${ref}\0${o.name ?? ""}\0${o.sha256 ?? ""}\0${o.anyPublisher ? 1 : 0}`;
     const running = this.pulling.get(key);
     if (running) return running;
     const p = this.doPull(ref, o).finally(() => this.pulling.delete(key));
@@ -184,10 +211,10 @@ export class ModelShards {
     return p;
   }
 
-  private async doPull(ref: string, o: { name?: string; signal?: AbortSignal; onProgress?: (p: PullProgress) => void }): Promise<PullResult> {
+  private async doPull(ref: string, o: ModelChoice & { signal?: AbortSignal; onProgress?: (p: PullProgress) => void }): Promise<PullResult> {
     const { store, ipfs, artifacts, kubo, peering, policy } = this.opts;
     const emit = o.onProgress ?? (() => {});
-    const artifact = await this.resolve(ref);
+    const artifact = await this.resolve(ref, { ...(o.name ? { name: o.name } : {}), ...(o.sha256 ? { sha256: o.sha256 } : {}), ...(o.anyPublisher ? { anyPublisher: true } : {}) });
     const chunking = chunkingFromMime(artifact.mime)!;
     const name = o.name ?? artifact.name;
     const { cid, sha256, size } = artifact;
@@ -204,6 +231,8 @@ export class ModelShards {
     }
     const target = join(store.modelsDir, `${name}.gguf`);
     if (existsSync(target)) throw new ModelPullError(`${target} already exists`, `move it aside, or pull under another name with --name`);
+    // The declared size must fit (file + kubo's pinned blocks) before anything is asked of a provider.
+    assertDiskRoom(`the registration of ${name} (${cid})`, size, [store.modelsDir, ...(kubo.repoDir ? [kubo.repoDir] : [])], this.opts.freeSpace);
 
     // Providers: only those that prove they hold the content; peer our kubo with theirs.
     const providers = await artifacts.providers(cid, { verify: true, ...(o.signal ? { signal: o.signal } : {}) });
@@ -307,7 +336,10 @@ export class ModelShards {
     const { artifacts, policy, ipfs } = this.opts;
     const models = await artifacts.list({ kind: "model" });
     const byCid = new Map<string, ArtifactView[]>();
-    for (const a of models) byCid.set(a.cid, [...(byCid.get(a.cid) ?? []), a]);
+    // A registration stamped ahead of this node's clock never names the row while an honest one exists.
+    const clock = this.clock();
+    const ordered = [...models.filter((a) => !isFutureDated(a.registeredAtMs, clock)), ...models.filter((a) => isFutureDated(a.registeredAtMs, clock))];
+    for (const a of ordered) byCid.set(a.cid, [...(byCid.get(a.cid) ?? []), a]);
     const rows = await Promise.all(
       [...byCid.entries()].map(async ([cid, regs]) => {
         const newest = regs[0]!;

@@ -48,6 +48,12 @@ export function formatTrust(p: PeerInfo): string {
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
+/** When the peer was last heard from, with a note when its records are stamped beyond the allowed clock skew. */
+function lastHeard(p: PeerInfo, nowMs: number): string {
+  const heard = p.self || p.lastHeardMs === null ? (p.self ? "now" : "never") : `${Math.max(0, Math.round((nowMs - p.lastHeardMs) / 1000))} s ago`;
+  return p.clockAheadMs ? `${heard} (clock ahead by ${Math.round(p.clockAheadMs / 1000)} s)` : heard;
+}
+
 export function formatPeers(peers: PeerInfo[], nowMs: number): string {
   if (peers.length === 0) return "no nodes yet: this node has not advertised itself (is it still starting?)\n";
   const header = ["NAME", "STATE", "CLASS", "CPU", "RAM", "GPU", "TOK/S", "LOAD", "LAST HEARD", "MODELS", "CLAIMED VS OBSERVED"];
@@ -60,7 +66,7 @@ export function formatPeers(peers: PeerInfo[], nowMs: number): string {
     p.gpu ? `${p.gpu.model} ${p.gpu.vram_gb} GB` : "-",
     String(p.tokensPerSecond),
     `cpu ${p.load.cpu_percent}% mem ${p.load.memory_percent}%`,
-    p.self || p.lastHeardMs === null ? (p.self ? "now" : "never") : `${Math.max(0, Math.round((nowMs - p.lastHeardMs) / 1000))} s ago`,
+    lastHeard(p, nowMs),
     p.models.join(", ") || "-",
     formatTrust(p),
   ]);

@@ -22,6 +22,8 @@ export const networksSchema = z.object({
         pinned_dna_hashes: z.boolean(),
         heartbeat_interval_ms: z.number().int().min(1000).max(600_000),
         liveness_window_ms: z.number().int().min(2000).max(3_600_000),
+        // Records stamped further than this ahead of a reader's clock are ignored (clock-skew.ts).
+        max_clock_skew_ms: z.number().int().min(1000).max(600_000).default(30_000),
         fast_gossip: z.boolean(),
         mdns: z.boolean(),
       })

@@ -22,6 +22,8 @@ const chunkerSchema = z
     return n >= 1024 && n <= 2 * 1024 * 1024;
   }, "a chunk size between 1024 and 2097152 bytes (bitswap refuses blocks above 2 MiB)");
 
+const modelName = z.string().min(1).max(64).regex(/^[a-z0-9._-]+$/, "a model name (a-z 0-9 . _ -)");
+
 export const storagePolicySchema = z.strictObject({
   version: z.literal(1),
   replication: z.strictObject({
@@ -41,7 +43,8 @@ export const storagePolicySchema = z.strictObject({
     raw_leaves: z.boolean(),
     cid_version: z.literal(1),
     stall_timeout_ms: z.number().int().min(1000).max(3_600_000),
-    want: z.array(z.string().min(1).max(64).regex(/^[a-z0-9._-]+$/, "a model name (a-z 0-9 . _ -)")).max(64),
+    // A name (its sha256 pinned in the inference policy's models) or {name, sha256}: a name alone is anyone's to register.
+    want: z.array(z.union([modelName, z.strictObject({ name: modelName, sha256: z.string().regex(/^[0-9a-f]{64}$/, "a lowercase hex sha256 of the GGUF file") })])).max(64),
     want_check_interval_ms: z.number().int().min(1000).max(86_400_000),
   }),
   kubo: z.strictObject({
@@ -72,6 +75,11 @@ export interface ChunkingParams {
   chunker: string;
   rawLeaves: boolean;
   cidVersion: 1;
+}
+
+/** The names `models.want` lists. */
+export function wantedModelNames(policy: StoragePolicy): string[] {
+  return policy.models.want.map((w) => (typeof w === "string" ? w : w.name));
 }
 
 export function modelChunking(policy: StoragePolicy): ChunkingParams {

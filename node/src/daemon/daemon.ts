@@ -188,6 +188,8 @@ export class Daemon {
       onModelsChanged: () => this.republishCapability(),
       log,
       metrics: this.metrics,
+      pins: (name) => this.inference?.inferencePolicy.models[name]?.sha256,
+      maxClockSkewMs: session.maxClockSkewMs,
     });
     this.meshArtifacts = meshArtifacts;
     await meshArtifacts.start();
@@ -204,6 +206,7 @@ export class Daemon {
       storeOutput: jobHooks.storeOutput,
       payloads: { store: jobHooks.storePayload, register: jobHooks.registerPayload },
       metrics: this.metrics,
+      maxClockSkewMs: session.maxClockSkewMs,
     });
     await meshInference.start();
     this.meshInference = meshInference;

@@ -39,6 +39,8 @@ export interface MeshInferenceOptions {
   payloads?: JobPayloadStore;
   /** This node's metrics (the worker counts the slots it serves). */
   metrics?: NodeMetrics;
+  /** Open jobs stamped further ahead of this node's clock are not claimed (networks.json max_clock_skew_ms). */
+  maxClockSkewMs?: number;
 }
 
 export class MeshInference {
@@ -81,6 +83,7 @@ export class MeshInference {
       isMeshMember: (agent) => opts.peers().some((p) => p.agent === agent),
       testExperts,
       log,
+      ...(opts.maxClockSkewMs !== undefined ? { maxClockSkewMs: opts.maxClockSkewMs } : {}),
     });
     this.coordinator = new MoeCoordinator({
       zomes,

@@ -11,6 +11,7 @@ import { z } from "zod";
 import { InferenceError } from "../inference/inference-errors.ts";
 import type { Logger } from "../log.ts";
 import type { PeerInfo } from "./peer-view.ts";
+import { resolvePeerRef } from "./peer-ref.ts";
 
 export { MAX_ALLOCATION_SECONDS } from "@ripple-mesh/api-types";
 
@@ -128,7 +129,7 @@ export class Allocations {
     const online = peers.filter((p) => p.online);
     const onlineNames = online.map((p) => p.name).join(", ") || "none";
     if (req.peer !== undefined) {
-      const peer = peers.find((p) => p.agent === req.peer) ?? peers.find((p) => p.name === req.peer);
+      const peer = resolvePeerRef(peers, req.peer);
       if (!peer) throw new InferenceError("no_peer", `no peer "${req.peer}" in this mesh`, `name an online peer by node name or agent key (online: ${onlineNames}); \`ripple peers\` lists them`);
       if (!peer.online) throw new InferenceError("no_peer", `peer "${req.peer}" is offline (${peer.reason})`, `pick an online peer (online: ${onlineNames})`);
       if (req.model !== undefined && !peer.models.includes(req.model)) {

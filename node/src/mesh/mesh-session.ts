@@ -19,7 +19,7 @@ import type { Logger } from "../log.ts";
 import { P2pNode } from "../p2p/p2p-node.ts";
 import { HeartbeatLoop } from "./heartbeat-loop.ts";
 import { meshState, otherAgentsInPeerStore, type MeshStatus } from "./mesh-status.ts";
-import { buildPeerView, mergeMeshViews, type PeerInfo } from "./peer-view.ts";
+import { buildPeerView, ClockAheadMemory, mergeMeshViews, type PeerInfo } from "./peer-view.ts";
 import { lanAddress } from "./lan-address.ts";
 
 export interface MeshSessionOptions {
@@ -61,6 +61,8 @@ export class MeshSession extends EventEmitter {
   private relayMove: Promise<void> | undefined;
   private stopping = false;
   private readonly lastDial = new Map<string, number>();
+  /** Peers whose records were seen stamped beyond the clock skew: their heartbeats are distrusted a while. */
+  private readonly clockMemory = new ClockAheadMemory();
   private readonly log: Logger;
   /** Zome calls go to whichever conductor is current (it is replaced when the relay moves). */
   readonly zomes: ZomeCaller = { callZome: async (req) => (await this.currentConductor()).callZome(req) };
@@ -72,6 +74,11 @@ export class MeshSession extends EventEmitter {
 
   get network(): string {
     return this.opts.choice.name;
+  }
+
+  /** How far ahead of this node's clock a record may be stamped and still count (networks.json). */
+  get maxClockSkewMs(): number {
+    return this.opts.choice.spec.max_clock_skew_ms;
   }
 
   /** The libp2p node, once started (jobs register their protocol on it). */
@@ -232,6 +239,8 @@ export class MeshSession extends EventEmitter {
       },
       nowMs: Date.now(),
       livenessWindowMs: this.opts.livenessWindowMs,
+      maxClockSkewMs: this.maxClockSkewMs,
+      clockMemory: this.clockMemory,
     });
   }
 
@@ -269,7 +278,7 @@ export class MeshSession extends EventEmitter {
     try {
       const since = (Date.now() - 10 * 60_000) * 1000;
       const [view, knownAgents] = await Promise.all([agentRegistry(this.zomes).getMeshView(since, localOnly), otherAgentsInPeerStore(this.conductor)]);
-      this.snapshot = { ...mergeMeshViews(this.snapshot, view), knownAgents };
+      this.snapshot = { ...mergeMeshViews(this.snapshot, view, { nowMs: Date.now(), maxSkewMs: this.maxClockSkewMs }), knownAgents };
     } catch (err) {
       this.log.debug({ err: (err as Error).message, localOnly }, "could not read the mesh from the DHT (conductor restarting?)");
     } finally {

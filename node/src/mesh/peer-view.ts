@@ -1,9 +1,14 @@
 // The node's view of its mesh: every node that advertised a capability, with its latest heartbeat
 // and when this node last heard from it (DHT heartbeat or libp2p ping, whichever is newer). A peer
 // is online while it was heard from within the liveness window and its last word was not "offline".
+// Records stamped beyond the allowed clock skew ahead of this node's clock (config/clock-skew.ts) do
+// not count as heard from: a departed node cannot stay "online" on a future-dated heartbeat. Nor do
+// that node's later heartbeats for a while (ClockAheadMemory): a record stamped two minutes ahead
+// is only "within the skew" because time passed, not because it is fresh.
 import { encodeHashToBase64 } from "@holochain/client";
 import type { ObservedFigures, PeerInfo, PeerTrust } from "@ripple-mesh/api-types";
 import type { CapabilityRecord, MeshView } from "@ripple-mesh/zome-bindings";
+import { aheadBeyondSkewMs, DEFAULT_MAX_CLOCK_SKEW_MS, microsToMs, type ClockBound } from "../config/clock-skew.ts";
 
 export type { ObservedFigures, PeerInfo, PeerTrust };
 
@@ -16,19 +21,54 @@ export interface PeerViewInput {
   self: Uint8Array;
   nowMs: number;
   livenessWindowMs: number;
+  /** Records stamped further ahead of nowMs are ignored (default DEFAULT_MAX_CLOCK_SKEW_MS). */
+  maxClockSkewMs?: number;
+  /** Which peers' clocks were seen ahead recently (kept by the caller across views). */
+  clockMemory?: ClockAheadMemory;
 }
 
-const micros = (t: number | bigint) => Number(t) / 1000;
+/** How long a peer's heartbeats stay distrusted after one of its records was seen beyond the skew (the mesh view spans 10 minutes). */
+export const CLOCK_AHEAD_MEMORY_MS = 10 * 60_000;
+
+/** Per peer: the furthest ahead of this node's clock one of its records was seen, and when. */
+export class ClockAheadMemory {
+  private readonly seen = new Map<string, { aheadMs: number; atMs: number }>();
+
+  note(agent: string, aheadMs: number, nowMs: number): void {
+    const kept = this.get(agent, nowMs);
+    this.seen.set(agent, { aheadMs: Math.max(aheadMs, kept ?? 0), atMs: nowMs });
+  }
+
+  /** How far ahead the peer's clock was seen within the memory, or undefined. */
+  get(agent: string, nowMs: number): number | undefined {
+    const e = this.seen.get(agent);
+    if (!e) return undefined;
+    if (nowMs - e.atMs > CLOCK_AHEAD_MEMORY_MS) {
+      this.seen.delete(agent);
+      return undefined;
+    }
+    return e.aheadMs;
+  }
+}
 
 export function buildPeerView(input: PeerViewInput): PeerInfo[] {
   const heartbeats = new Map(input.heartbeats.map((h) => [encodeHashToBase64(h.author), h]));
   const selfKey = encodeHashToBase64(input.self);
+  const clock: ClockBound = { nowMs: input.nowMs, maxSkewMs: input.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS };
   return input.nodes
     .map((record) => {
       const agent = encodeHashToBase64(record.author);
       const cap = record.capability;
-      const heartbeat = heartbeats.get(agent);
-      const lastHeartbeatMs = heartbeat ? micros(heartbeat.timestamp) : null;
+      const stamped = heartbeats.get(agent);
+      const heartbeatAheadMs = stamped ? aheadBeyondSkewMs(microsToMs(stamped.timestamp), clock) : 0;
+      const capabilityAheadMs = aheadBeyondSkewMs(microsToMs(record.timestamp), clock);
+      const aheadNowMs = Math.max(heartbeatAheadMs, capabilityAheadMs);
+      if (aheadNowMs > 0) input.clockMemory?.note(agent, aheadNowMs, input.nowMs);
+      const clockAheadMs = Math.max(aheadNowMs, input.clockMemory?.get(agent, input.nowMs) ?? 0);
+      // A future-dated heartbeat says nothing: not when it was written, nor its status or load; nor
+      // do the heartbeats of a node whose clock was seen beyond the skew recently.
+      const heartbeat = clockAheadMs > 0 ? undefined : stamped;
+      const lastHeartbeatMs = heartbeat ? microsToMs(heartbeat.timestamp) : null;
       const lastP2pMs = input.p2pSeen(cap.peer.peer_id, record.author) ?? null;
       const lastHeardMs = maxOrNull(lastHeartbeatMs, lastP2pMs);
       const self = agent === selfKey;
@@ -55,6 +95,7 @@ export function buildPeerView(input: PeerViewInput): PeerInfo[] {
         lastHeartbeatMs,
         lastP2pMs,
         lastHeardMs: self ? input.nowMs : lastHeardMs,
+        ...(clockAheadMs > 0 && !self ? { clockAheadMs } : {}),
       } satisfies PeerInfo;
     })
     .sort((a, b) => Number(b.self) - Number(a.self) || a.name.localeCompare(b.name) || a.agent.localeCompare(b.agent));
@@ -85,16 +126,19 @@ function maxOrNull(a: number | null, b: number | null): number | null {
 
 /**
  * Two reads of the mesh (a fast local one, a slower network one) that finish in any order: keep,
- * per agent, the newest capability and the newest heartbeat either has seen.
+ * per agent, the newest capability and the newest heartbeat either has seen. With a clock, a record
+ * stamped beyond the skew never shadows one that is not: a future-dated heartbeat read once cannot
+ * hide the honest ones read after it.
  */
-export function mergeMeshViews(a: MeshView | undefined, b: MeshView): MeshView {
+export function mergeMeshViews(a: MeshView | undefined, b: MeshView, clock?: ClockBound): MeshView {
   if (!a) return b;
+  const honest = (t: number) => (clock && aheadBeyondSkewMs(microsToMs(t), clock) > 0 ? 0 : 1);
   const newest = <T extends { author: Uint8Array; timestamp: number }>(xs: T[]): T[] => {
     const byAgent = new Map<string, T>();
     for (const x of xs) {
       const key = encodeHashToBase64(x.author);
       const kept = byAgent.get(key);
-      if (!kept || x.timestamp > kept.timestamp) byAgent.set(key, x);
+      if (!kept || honest(x.timestamp) > honest(kept.timestamp) || (honest(x.timestamp) === honest(kept.timestamp) && x.timestamp > kept.timestamp)) byAgent.set(key, x);
     }
     return [...byAgent.values()];
   };

@@ -8,6 +8,7 @@ import type { AskRequest, AskResult, MoeEvent } from "@ripple-mesh/api-types";
 import { InferenceError } from "../inference/inference-errors.ts";
 import type { Logger } from "../log.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
+import { resolvePeerRef } from "../mesh/peer-ref.ts";
 import { callCloudExpert, type CloudAnswer } from "./cloud-expert.ts";
 import { expertTask, type ExpertTask } from "../protocol/expert-task.ts";
 import { JobPlacement, physicalPeer } from "./expert-placement.ts";
@@ -20,6 +21,7 @@ import type { PeerRating } from "./peer-rating.ts";
 import { expertModelOf, runSlot, type Dispatch, type SlotContext, type SlotOutcome } from "./slot-runner.ts";
 import { countedWeights, diversityOf } from "./vote-voice.ts";
 import { QuorumWatch } from "./quorum-watch.ts";
+import { judgeSlotClaims } from "./claim-window.ts";
 
 /** Where a job's payload goes when it is too large to sit inline in the Job entry (IPFS). */
 export interface JobPayloadStore {
@@ -228,7 +230,9 @@ export class MoeCoordinator {
   }
 
   private place(placement: JobPlacement, items: Array<{ expert: ExpertSpec; task: ExpertTask }>, only?: string): PlannedSlot[] {
-    const peers = this.opts.peers().filter((p) => only === undefined || p.name === only || p.agent === only).map((p) => this.withCurrentLoad(p));
+    const all = this.opts.peers();
+    const chosen = only === undefined ? undefined : resolvePeerRef(all, only);
+    const peers = (only === undefined ? all : chosen ? [chosen] : []).map((p) => this.withCurrentLoad(p));
     const plan: PlannedSlot[] = [];
     for (const item of items) {
       const peer = placement.place(expertModelOf(item.task), peers);
@@ -248,7 +252,7 @@ export class MoeCoordinator {
   }
 
   private peerUnavailableError(peer: string, model: string): InferenceError {
-    const found = this.opts.peers().find((p) => p.name === peer || p.agent === peer);
+    const found = resolvePeerRef(this.opts.peers(), peer);
     const why = !found ? "is not a node of this mesh" : !found.online ? "is offline" : `does not serve ${model} (it serves: ${found.models.join(", ") || "nothing"})`;
     return new InferenceError("no_peer", `peer "${peer}" ${why}`, "pick an online node that serves the model from `ripple peers`, or leave the peer out");
   }
@@ -278,24 +282,28 @@ export class MoeCoordinator {
    * An open job: posted without assignees; nodes that can serve a slot claim it during the policy's
    * claim window (open-job-claimer.ts). Each slot then goes to its claim winner (resource_mesh's
    * deterministic tie-break); a slot nobody claimed keeps the placement made here. Claims are
-   * advice: the assignment written next (epoch 1) is what names the worker.
+   * advice: the assignment written next (epoch 1) is what names the worker. Which claims count is
+   * judged by this node's own clock at assignment time (claim-window.ts).
    */
   private async postOpenJob(input: { prompt: string; taskType: string; traceId: string; plan: PlannedSlot[]; signal: AbortSignal }): Promise<{ job: string; assignments: string[] }> {
     const window = this.opts.policy.local_tier.claim_window_ms;
     const mesh = resourceMesh(this.opts.zomes);
     const { job: entry, stored } = await this.jobEntry({ ...input, kind: "moe" }, window);
+    const openedAtMs = Date.now();
     const hash = await mesh.createJob(entry);
+    const closesAtMs = Date.now() + window;
     const job = this.registered(encodeHashToBase64(hash), stored);
     // Claims written near the end of the window still need a moment to reach this node.
     await sleep(window + CLAIM_GRACE_MS, input.signal);
     const peers = this.opts.peers();
-    const winners = await Promise.all(input.plan.map((p) => mesh.getClaimWinner(hash, p.slot)));
+    const [claims, ranked] = await Promise.all([mesh.getClaims(hash), Promise.all(input.plan.map((p) => mesh.getClaimWinner(hash, p.slot)))]);
+    const verdicts = input.plan.map((p, i) => judgeSlotClaims(p.slot, claims, ranked[i]?.ranked ?? [], { openedAtMs, closesAtMs }));
     input.plan.forEach((p, i) => {
-      const claimant = winners[i] ? encodeHashToBase64(winners[i]!.claimant) : undefined;
-      const peer = peers.find((x) => x.agent === claimant && x.online);
+      const peer = peers.find((x) => x.agent === verdicts[i]!.winner && x.online);
       if (peer) p.peer = peer;
+      if (verdicts[i]!.outside.length) this.opts.log.warn({ job, slot: p.slot, claimants: verdicts[i]!.outside }, "claims stamped outside the claim window by this node's clock do not count");
     });
-    this.opts.log.info({ job, trace: input.traceId, slots: input.plan.map((p, i) => ({ slot: p.slot, claimants: winners[i]?.ranked.length ?? 0, peer: p.peer.name })) }, "open job: slots go to their claim winners");
+    this.opts.log.info({ job, trace: input.traceId, slots: input.plan.map((p, i) => ({ slot: p.slot, claimants: ranked[i]?.ranked.length ?? 0, peer: p.peer.name })) }, "open job: slots go to their claim winners");
     return { job, assignments: [] };
   }
 

@@ -6,7 +6,13 @@
 //   does not verify     → warn, refuse, close every connection to it and deny it for a cooldown:
 //   (wrong signer, other   a node that presents someone else's agent key is lying, not slow.
 //   peer id, garbage)
-//   no answer / not set → retry a few times, then close without denying (it may just be starting).
+//   "not-ready"         → its binding is not set yet (a first start takes ~60 s): ask again every
+//                         few seconds for notReadyRetryMs, then close without denying. A responder
+//                         answers not-ready after bindingWaitMs (short), never holds the question.
+//   no answer at all    → it stalls the handshake while holding a connection: cut at the attempt
+//   within the attempt    deadline and denied for stallCooldownMs.
+//   deadline
+//   stream cut short    → retry a few times, then close without denying (a busy or restarting node).
 //
 // Peers count as bound only after this; requests from others reach bound-only protocols as refusals.
 import { peerIdFromString } from "@libp2p/peer-id";
@@ -16,7 +22,8 @@ import { z } from "zod";
 import type { Logger } from "../log.ts";
 import type { BoundPeers } from "./bound-peers.ts";
 import { FrameError, JsonRefusal, requestJsonOver, serveJson } from "./json-stream.ts";
-import { P2pMessageTooLargeError, P2pProtocolError } from "./p2p-errors.ts";
+import { P2pMessageTooLargeError, P2pProtocolError, P2pRemoteError } from "./p2p-errors.ts";
+import { TimeoutError } from "../errors.ts";
 import type { PeerDenyList } from "./peer-deny-list.ts";
 
 export const bindingProtocol = "/ripple-mesh/binding/1.0.0";
@@ -29,23 +36,35 @@ export interface LocalBinding {
 }
 
 export interface HandshakeTimings {
-  /** How long the responder waits for setBinding before answering not-ready. */
+  /** How long the responder waits for setBinding before answering not-ready (short: the asker asks again). */
   bindingWaitMs: number;
-  /** Time limit of one attempt; above the remote's bindingWaitMs so a late binding is still seen. */
+  /** Deadline of one attempt. A peer that has not answered by then (not even not-ready) is cut and denied. */
   attemptTimeoutMs: number;
-  /** Attempts before closing an unresponsive peer's connections (without denying it). */
+  /** Attempts cut short (stream reset, closed early) before closing the peer's connections without denying it. */
   attempts: number;
   retryDelayMs: number;
+  /** How long a peer answering not-ready is asked again before its connections are closed (not denied). */
+  notReadyRetryMs: number;
+  /** Pause between two questions to a peer that answered not-ready. */
+  notReadyDelayMs: number;
   /** How long a peer whose binding does not verify is kept out. */
   denyCooldownMs: number;
+  /** How long a peer that stalled the handshake (or kept using bound-only protocols unbound) is kept out. */
+  stallCooldownMs: number;
 }
 
 export const defaultHandshakeTimings: HandshakeTimings = {
-  bindingWaitMs: 60_000,
-  attemptTimeoutMs: 65_000,
+  // An honest node answers at once, or not-ready after this; nothing sits on the question.
+  bindingWaitMs: 1_000,
+  // bindingWaitMs plus room for a loaded machine (2 cores running a conductor and a model).
+  attemptTimeoutMs: 10_000,
   attempts: 3,
   retryDelayMs: 1_000,
+  // A first start (conductor, agent key, binding) takes about 60 s; a slow one up to ~2 minutes.
+  notReadyRetryMs: 180_000,
+  notReadyDelayMs: 3_000,
   denyCooldownMs: 5 * 60_000,
+  stallCooldownMs: 2 * 60_000,
 };
 
 export interface HandshakeListener {
@@ -71,6 +90,7 @@ const bindingAnswerSchema = z.strictObject({
 /** The binding answer is tiny; anything bigger is not a binding. */
 const ANSWER_MAX_BYTES = 1024;
 const REQUEST_MAX_BYTES = 64;
+const RESPONDER_READ_TIMEOUT_MS = 10_000;
 
 export class BindingHandshake {
   private binding: LocalBinding | undefined;
@@ -114,6 +134,11 @@ export class BindingHandshake {
     return this.verified.has(peerId);
   }
 
+  /** A handshake with the peer is under way (including asking again a peer that answered not-ready). */
+  isRunning(peerId: string): boolean {
+    return this.inFlight.has(peerId);
+  }
+
   /** Whether the peer is verified, after waiting up to waitMs for a handshake under way. */
   async settle(peerId: string, waitMs: number): Promise<boolean> {
     const running = this.inFlight.get(peerId);
@@ -130,6 +155,8 @@ export class BindingHandshake {
   private async respond(stream: Stream): Promise<void> {
     await serveJson(stream, {
       maxBytes: REQUEST_MAX_BYTES,
+      // The question is `{}`: a peer that does not send it at once is not asking.
+      readTimeoutMs: RESPONDER_READ_TIMEOUT_MS,
       signal: this.stopping.signal,
       handle: async () => {
         const binding = await this.waitForBinding(stream);
@@ -189,14 +216,17 @@ export class BindingHandshake {
   }
 
   private async verify(peer: string): Promise<boolean> {
-    const { attempts, attemptTimeoutMs, retryDelayMs } = this.timings;
+    const { attempts, attemptTimeoutMs, retryDelayMs, notReadyRetryMs, notReadyDelayMs } = this.timings;
+    const started = Date.now();
     let lastProblem = "no attempt was made";
-    let tried = 0;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      tried = attempt;
+    let cutShort = 0;
+    let asked = 0;
+    let notReady = 0;
+    for (;;) {
       if (this.stopping.signal.aborted) return false;
       const connection = this.openConnection(peer);
       if (!connection) return false; // gone; its next connection starts a new handshake
+      asked++;
       let answer: unknown;
       try {
         answer = await requestJsonOver(
@@ -207,29 +237,48 @@ export class BindingHandshake {
         );
       } catch (err) {
         if (this.stopping.signal.aborted) return false;
-        // A stream cut short (nothing or part of a frame arrived) proves nothing about the peer: a
-        // busy or restarting node does that. Only an answer that arrived and is wrong is denied.
+        lastProblem = (err as Error).message;
+        // An answer that arrived and is wrong is a lie, not a delay.
         if ((err instanceof P2pProtocolError && !isTruncated(err)) || err instanceof P2pMessageTooLargeError) {
-          await this.refuse(peer, `its binding answer is not usable: ${err.message}`, true);
+          await this.refuse(peer, `its binding answer is not usable: ${lastProblem}`, this.timings.denyCooldownMs);
           return false;
         }
-        lastProblem = (err as Error).message;
-        this.log.debug({ peer, attempt, err: lastProblem }, "peer did not present its binding yet");
+        // Nothing at all within the deadline, not even not-ready: it holds the connection and stalls.
+        if (err instanceof TimeoutError && this.openConnection(peer)) {
+          await this.refuse(peer, `it did not answer the binding handshake within ${attemptTimeoutMs} ms (stalled)`, this.timings.stallCooldownMs);
+          return false;
+        }
+        if (err instanceof P2pRemoteError && err.code === "not-ready") {
+          notReady++;
+          if (Date.now() - started + notReadyDelayMs > notReadyRetryMs) break;
+          this.log.debug({ peer, asked }, "peer's binding is not ready yet; asking again");
+          await delay(notReadyDelayMs, this.stopping.signal);
+          continue;
+        }
+        // A stream cut short proves nothing about the peer: a busy or restarting node does that.
+        cutShort++;
+        this.log.debug({ peer, attempt: cutShort, err: lastProblem }, "peer did not present its binding yet");
         // A libp2p node that does not speak the protocol will not learn it by being asked again.
-        if (hasCause(err, "UnsupportedProtocolError")) break;
-        if (attempt < attempts) await delay(retryDelayMs, this.stopping.signal);
+        if (hasCause(err, "UnsupportedProtocolError") || cutShort >= attempts) break;
+        await delay(retryDelayMs, this.stopping.signal);
         continue;
       }
       const problem = await this.check(peer, answer);
       if (problem) {
-        await this.refuse(peer, problem, true);
+        await this.refuse(peer, problem, this.timings.denyCooldownMs);
         return false;
       }
       return true;
     }
     if (this.stopping.signal.aborted || !this.openConnection(peer)) return false;
-    await this.refuse(peer, `it did not present a peer binding (${tried} attempt${tried === 1 ? "" : "s"}; last: ${lastProblem})`, false);
+    const what = notReady > 0 && cutShort === 0 ? `answered not-ready ${notReady} times in ${Date.now() - started} ms` : `${cutShort} attempt${cutShort === 1 ? "" : "s"}`;
+    await this.refuse(peer, `it did not present a peer binding (${what}; last: ${lastProblem})`, undefined);
     return false;
+  }
+
+  /** Denies a peer for cooldownMs and closes its connections (e.g. it keeps using bound-only protocols unbound). */
+  async deny(peer: string, reason: string, cooldownMs: number): Promise<void> {
+    await this.refuse(peer, reason, cooldownMs);
   }
 
   /** Verifies the answer and binds the peer; returns why it does not verify. */
@@ -253,10 +302,12 @@ export class BindingHandshake {
     return undefined;
   }
 
-  private async refuse(peer: string, reason: string, deny: boolean): Promise<void> {
+  /** cooldownMs: deny for that long; undefined: close only (it may just be starting). */
+  private async refuse(peer: string, reason: string, cooldownMs: number | undefined): Promise<void> {
+    const deny = cooldownMs !== undefined;
     if (deny) {
-      this.denyList.deny(peer, this.timings.denyCooldownMs, reason);
-      this.log.warn({ peer, reason, cooldownMs: this.timings.denyCooldownMs }, "refusing peer: its binding does not verify; closing its connections and denying it");
+      this.denyList.deny(peer, cooldownMs, reason);
+      this.log.warn({ peer, reason, cooldownMs }, "refusing peer: closing its connections and denying it");
     } else {
       this.log.warn({ peer, reason }, "closing the connections of a peer that presented no binding (not denied)");
     }

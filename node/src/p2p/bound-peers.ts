@@ -1,7 +1,8 @@
 // The peers whose binding (libp2p peer id ↔ Holochain agent key) this node has verified, with the
 // last time each was heard from (handshake or ping). Entries outlive disconnects on purpose: the
 // daemon judges "offline" with its own liveness window, so it needs the last value, not a gap.
-// An entry is dropped only when the peer is refused (its binding stopped verifying).
+// An entry is dropped when the peer is refused (its binding stopped verifying), or, past maxPeers,
+// when it is disconnected and has the oldest lastSeen (anyone can make new keys and bind them).
 
 export interface BoundPeer {
   peerId: string;
@@ -13,7 +14,10 @@ export interface BoundPeer {
 export class BoundPeers {
   private readonly peers = new Map<string, BoundPeer>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly maxPeers = 4096,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   bind(peerId: string, agentPubKey: Uint8Array): void {
     this.peers.set(peerId, { peerId, agentPubKey: Uint8Array.from(agentPubKey), lastSeenMs: this.now() });
@@ -36,6 +40,23 @@ export class BoundPeers {
 
   has(peerId: string): boolean {
     return this.peers.has(peerId);
+  }
+
+  /** Drops disconnected peers, oldest lastSeen first, until at most maxPeers remain. Returns how many went. */
+  prune(isConnected: (peerId: string) => boolean): number {
+    if (this.peers.size <= this.maxPeers) return 0;
+    const gone = [...this.peers.values()].filter((p) => !isConnected(p.peerId)).sort((a, b) => a.lastSeenMs - b.lastSeenMs);
+    let dropped = 0;
+    for (const p of gone) {
+      if (this.peers.size <= this.maxPeers) break;
+      this.peers.delete(p.peerId);
+      dropped++;
+    }
+    return dropped;
+  }
+
+  size(): number {
+    return this.peers.size;
   }
 
   ids(): string[] {

@@ -9,7 +9,7 @@ import type { Stream } from "@libp2p/interface";
 import * as lp from "it-length-prefixed";
 import { z } from "zod";
 import { TimeoutError } from "../errors.ts";
-import { encodeJson, FrameError, FrameTooLargeError, JsonRefusal, readFrame, writeFrame } from "./json-stream.ts";
+import { encodeJson, FrameError, FrameOverBudgetError, FrameTooLargeError, JsonRefusal, readRequestFrame, writeFrame } from "./json-stream.ts";
 import { P2pMessageTooLargeError, P2pProtocolError, P2pRemoteError, P2pRequestError, remoteErrorCodes } from "./p2p-errors.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -29,6 +29,10 @@ export interface ProgressContext {
 
 export interface ServeProgressOptions {
   maxBytes: number;
+  /** The whole request frame must arrive within this; otherwise the stream is aborted. Default: no deadline. */
+  readTimeoutMs?: number;
+  /** Budget check for the request's announced length (see json-stream.ts ReadFrameOptions.reserve). */
+  reserve?: (bytes: number) => boolean;
   handle: (request: unknown, ctx: ProgressContext) => Promise<unknown>;
 }
 
@@ -40,8 +44,9 @@ export async function serveProgressStream(stream: Stream, opts: ServeProgressOpt
   try {
     let request: unknown;
     try {
-      request = JSON.parse(decoder.decode(await readFrame(stream, opts.maxBytes)));
+      request = JSON.parse(decoder.decode(await readRequestFrame(stream, opts)));
     } catch (err) {
+      if (err instanceof FrameOverBudgetError) return await finish(stream, { ok: false, code: "busy", error: err.message });
       if (err instanceof FrameTooLargeError) return await finish(stream, { ok: false, code: "too-large", error: err.message });
       if (err instanceof FrameError || err instanceof SyntaxError || err instanceof TypeError) {
         return await finish(stream, { ok: false, code: "bad-request", error: "the request is not one UTF-8 JSON frame" });
@@ -102,21 +107,30 @@ export async function requestProgressOver(
   let stream: Stream | undefined;
   try {
     stream = await open(signal);
-    await writeFrame(stream, payload, signal);
-    await stream.close({ signal }); // our write side only: the answer still arrives
-    const frames = lp.decode(stream, { maxDataLength: opts.maxBytes });
+    // Read while writing: a server that refuses before reading the request (unbound, busy) answers
+    // at once and resets the stream, and that answer is what the caller needs.
+    const frames = lp.decode(stream, { maxDataLength: opts.maxBytes })[Symbol.asyncIterator]();
+    let next = frames.next();
+    const out = stream;
+    const writing = (async () => {
+      await writeFrame(out, payload, signal);
+      await out.close({ signal }); // our write side only: the answer still arrives
+    })();
+    writing.catch(() => {}); // a failed write also fails or resets the stream, which the read reports
     const onAbort = () => stream?.abort(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
     signal.addEventListener("abort", onAbort, { once: true });
     try {
-      for await (const bytes of frames) {
+      for (let item = await next; !item.done; item = await next) {
         idle.reset();
-        const frame = parseFrame(bytes.subarray(), target);
+        const frame = parseFrame(item.value.subarray(), target);
         if ("progress" in frame) opts.onProgress(frame.progress);
         else if (frame.ok) return frame.result;
         else throw new P2pRemoteError(peerId, protocol, frame.code, frame.error);
+        next = frames.next();
       }
     } finally {
       signal.removeEventListener("abort", onAbort);
+      void frames.return(undefined).catch(() => {}); // detaches the decoder's stream listeners
     }
     throw new P2pProtocolError(peerId, protocol, "the stream ended without a final answer", "the peer stopped or does not speak this protocol");
   } catch (err) {

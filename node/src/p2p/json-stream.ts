@@ -41,6 +41,17 @@ export class FrameTooLargeError extends Error {
   }
 }
 
+/** The frame fits the limit, but the sender's byte budget (peer-budget.ts) has no room for it now. */
+export class FrameOverBudgetError extends FrameTooLargeError {
+  override name = "FrameOverBudgetError";
+  override message = `a frame of ${this.length} bytes does not fit this sender's budget of request bytes in flight now`;
+}
+
+/** The whole frame did not arrive within the read deadline (a peer that trickles or sends nothing). */
+export class FrameDeadlineError extends Error {
+  override name = "FrameDeadlineError";
+}
+
 /** The bytes are not a frame (bad length prefix) or the stream ended inside one. */
 export class FrameError extends Error {
   override name = "FrameError";
@@ -96,12 +107,17 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
+export interface ReadFrameOptions {
+  /** Called with the announced length before any of the frame is kept; false refuses it (FrameOverBudgetError). */
+  reserve?: (bytes: number) => boolean;
+}
+
 /**
  * Reads one frame of at most maxBytes. On FrameTooLargeError the reader keeps discarding what
  * still arrives (so the stream does not back up and reset before the refusal is sent) until the
  * stream closes, and resets the stream if that takes longer than DISCARD_TIMEOUT_MS.
  */
-export function readFrame(stream: Stream, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
+export function readFrame(stream: Stream, maxBytes: number, signal?: AbortSignal, opts: ReadFrameOptions = {}): Promise<Uint8Array> {
   return new Promise<Uint8Array>((resolve, reject) => {
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;
@@ -144,6 +160,7 @@ export function readFrame(stream: Stream, maxBytes: number, signal?: AbortSignal
           pending = [all];
           if (!prefix) return;
           if (prefix.value > maxBytes) return finish(new FrameTooLargeError(prefix.value, maxBytes));
+          if (opts.reserve && !opts.reserve(prefix.value)) return finish(new FrameOverBudgetError(prefix.value, maxBytes));
           length = prefix.value;
           pending = [all.subarray(prefix.size)];
           pendingBytes = all.length - prefix.size;
@@ -182,6 +199,10 @@ export async function writeFrame(stream: Stream, payload: Uint8Array, signal?: A
 
 export interface ServeJsonOptions {
   maxBytes: number;
+  /** The whole request frame must arrive within this; otherwise the stream is aborted. Default: no deadline. */
+  readTimeoutMs?: number;
+  /** Budget check for the request's announced length (see ReadFrameOptions.reserve). */
+  reserve?: (bytes: number) => boolean;
   /** Answers the request; throw JsonRefusal for a coded refusal. */
   handle: (request: unknown) => Promise<unknown>;
   signal?: AbortSignal;
@@ -191,10 +212,12 @@ export interface ServeJsonOptions {
 export async function serveJson(stream: Stream, opts: ServeJsonOptions): Promise<void> {
   let reply: Envelope;
   try {
-    const frame = await readFrame(stream, opts.maxBytes, opts.signal);
+    const frame = await readRequestFrame(stream, opts);
     reply = await answer(frame, opts.handle);
   } catch (err) {
-    if (err instanceof FrameTooLargeError) {
+    if (err instanceof FrameOverBudgetError) {
+      reply = { ok: false, code: "busy", error: err.message };
+    } else if (err instanceof FrameTooLargeError) {
       reply = { ok: false, code: "too-large", error: `a request of ${err.length} bytes is larger than this peer's limit of ${err.maxBytes} bytes` };
     } else if (err instanceof FrameError && stream.status === "open") {
       reply = { ok: false, code: "bad-request", error: err.message };
@@ -208,6 +231,21 @@ export async function serveJson(stream: Stream, opts: ServeJsonOptions): Promise
     await stream.close(opts.signal ? { signal: opts.signal } : {});
   } catch (err) {
     stream.abort(err as Error);
+  }
+}
+
+/** readFrame with the server-side read deadline and budget check; a missed deadline is a FrameDeadlineError. */
+export async function readRequestFrame(stream: Stream, opts: { maxBytes: number; readTimeoutMs?: number; reserve?: (bytes: number) => boolean; signal?: AbortSignal }): Promise<Uint8Array> {
+  const deadline = opts.readTimeoutMs === undefined ? undefined : AbortSignal.timeout(opts.readTimeoutMs);
+  const signals = [deadline, opts.signal].filter((s): s is AbortSignal => s !== undefined);
+  const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+  try {
+    return await readFrame(stream, opts.maxBytes, signal, opts.reserve ? { reserve: opts.reserve } : {});
+  } catch (err) {
+    if (deadline?.aborted && !opts.signal?.aborted && !(err instanceof FrameTooLargeError)) {
+      throw new FrameDeadlineError(`the request did not arrive within ${opts.readTimeoutMs} ms`, { cause: err });
+    }
+    throw err;
   }
 }
 

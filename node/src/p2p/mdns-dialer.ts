@@ -10,6 +10,8 @@ import type { Logger } from "../log.ts";
 import type { PeerDenyList } from "./peer-deny-list.ts";
 
 const HIGHER_ID_GRACE_MS = 3_000;
+/** Peers remembered as reported-but-unconnected (a LAN can announce any number of ids). */
+const MAX_TRACKED = 1024;
 
 export class MdnsDialer {
   /** Peers mDNS reported since they were last connected (first report time). */
@@ -48,6 +50,7 @@ export class MdnsDialer {
     const self = this.libp2p.peerId.toString();
     if (peer === self) return;
     if (!this.announced.has(peer)) {
+      if (this.announced.size >= MAX_TRACKED) dropOldest(this.announced);
       this.announced.add(peer);
       this.onDiscovered(peer);
     }
@@ -58,6 +61,7 @@ export class MdnsDialer {
     if (this.denyList.isDenied(peer) || this.dialing.has(peer) || info.multiaddrs.length === 0) return;
     const now = Date.now();
     const since = this.unconnectedSince.get(peer) ?? now;
+    if (!this.unconnectedSince.has(peer) && this.unconnectedSince.size >= MAX_TRACKED) dropOldest(this.unconnectedSince);
     this.unconnectedSince.set(peer, since);
     if (self > peer && now - since < HIGHER_ID_GRACE_MS) return;
     this.dialing.add(peer);
@@ -68,4 +72,13 @@ export class MdnsDialer {
       .catch((err: unknown) => this.log.debug({ peer, err: (err as Error).message }, "could not dial a peer found by mDNS"))
       .finally(() => this.dialing.delete(peer));
   };
+}
+
+/** Drops the first-inserted quarter of a Map or Set (insertion order = oldest first). */
+function dropOldest(collection: Map<string, unknown> | Set<string>): void {
+  let n = Math.ceil(collection.size / 4);
+  for (const key of collection.keys()) {
+    if (n-- <= 0) break;
+    collection.delete(key);
+  }
 }

@@ -6,9 +6,10 @@ import { RippleError } from "../errors.ts";
  * Why a peer's handler did not answer with a result (sent in the response envelope):
  * too-large: the request is larger than the server's maxBytes; bad-request: it is not JSON;
  * unbound: the protocol is bound-only and the requester has no verified binding;
- * not-ready: the server cannot answer yet (e.g. its own binding is not set); handler-error: the handler threw.
+ * not-ready: the server cannot answer yet (e.g. its own binding is not set); handler-error: the handler threw;
+ * busy: the requester already holds as many streams or request bytes at this peer as it allows (peer-budget.ts).
  */
-export const remoteErrorCodes = ["too-large", "bad-request", "unbound", "not-ready", "refused", "handler-error"] as const;
+export const remoteErrorCodes = ["too-large", "bad-request", "unbound", "not-ready", "refused", "handler-error", "busy"] as const;
 export type RemoteErrorCode = (typeof remoteErrorCodes)[number];
 
 /** One request/response exchange with a peer failed (stream reset, closed early, dial failed…). */
@@ -56,5 +57,7 @@ function remoteFix(code: RemoteErrorCode): string {
       return "the peer's policy does not allow this request; the message says which rule";
     case "handler-error":
       return "see the peer's logs; the message says what its handler reported";
+    case "busy":
+      return "wait for this node's other requests to that peer to finish, then retry";
   }
 }

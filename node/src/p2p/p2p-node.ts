@@ -19,13 +19,15 @@ import { RippleError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { BindingHandshake, defaultHandshakeTimings, type HandshakeTimings, type LocalBinding } from "./binding-handshake.ts";
 import { BoundPeers, type BoundPeer } from "./bound-peers.ts";
+import { InboundGate, type RequestSender } from "./inbound-gate.ts";
 import { requestProgressOver, serveProgressStream, type ProgressContext } from "./json-progress-stream.ts";
-import { JsonRefusal, requestJsonOver, serveJson } from "./json-stream.ts";
+import { requestJsonOver, serveJson } from "./json-stream.ts";
 import { Liveness } from "./liveness.ts";
 import { MdnsDialer } from "./mdns-dialer.ts";
+import { PeerBudgets, defaultInboundLimits, type InboundLimits } from "./peer-budget.ts";
 import { PeerDenyList } from "./peer-deny-list.ts";
 
-export type { BoundPeer, HandshakeTimings, LocalBinding };
+export type { BoundPeer, HandshakeTimings, InboundLimits, LocalBinding, RequestSender };
 
 /** The service tag Ripple nodes use on the LAN unless told otherwise. */
 export const defaultMdnsServiceTag = "_ripple-mesh._udp.local";
@@ -47,8 +49,12 @@ export interface P2pNodeOptions {
   binding?: LocalBinding;
   /** Handshake timings and deny cooldown (defaults in binding-handshake.ts). */
   handshake?: Partial<HandshakeTimings>;
-  /** How long a request to a bound-only protocol waits for the requester's handshake under way. Default 10000. */
+  /** How long a request to a bound-only protocol waits (unread) for the requester's handshake under way. Default 10000. */
   unboundGraceMs?: number;
+  /** What one peer may hold at once and the request read deadline (defaults in peer-budget.ts). */
+  inbound?: Partial<InboundLimits>;
+  /** Most bound peers remembered (disconnected ones with the oldest lastSeen go first). Default 4096. */
+  maxBoundPeers?: number;
 }
 
 export interface JsonHandlerOptions {
@@ -68,11 +74,6 @@ export interface JsonRequestOptions {
 }
 
 export type JsonHandler = (request: unknown, from: RequestSender) => Promise<unknown>;
-export interface RequestSender {
-  peerId: string;
-  /** Set when the peer's binding verified: the Holochain agent that speaks through this peer id. */
-  agentPubKey?: Uint8Array;
-}
 /** A handler that streams progress frames before its result (see json-progress-stream.ts). */
 export type ProgressHandler = (request: unknown, from: RequestSender, ctx: ProgressContext) => Promise<unknown>;
 export interface ProgressRequestOptions extends JsonRequestOptions {
@@ -104,7 +105,8 @@ export class P2pNode extends EventEmitter<P2pNodeEvents> {
     private readonly liveness: Liveness,
     private readonly mdnsDialer: MdnsDialer | undefined,
     private readonly log: Logger,
-    private readonly unboundGraceMs: number,
+    private readonly budgets: PeerBudgets,
+    private readonly gate: InboundGate,
   ) {
     super();
     this.peerId = libp2p.peerId.toString();
@@ -114,7 +116,8 @@ export class P2pNode extends EventEmitter<P2pNodeEvents> {
     const log = opts.log.child({ seam: "p2p" });
     const tag = opts.mdnsServiceTag === undefined ? defaultMdnsServiceTag : opts.mdnsServiceTag;
     const denyList = new PeerDenyList();
-    const bound = new BoundPeers();
+    const bound = new BoundPeers(opts.maxBoundPeers);
+    const budgets = new PeerBudgets({ ...defaultInboundLimits, ...opts.inbound });
     let discovery: PeerDiscovery | undefined;
     const libp2p = await createLibp2p<Services>({
       privateKey: opts.privateKey,
@@ -148,6 +151,7 @@ export class P2pNode extends EventEmitter<P2pNodeEvents> {
     });
 
     let node: P2pNode | undefined;
+    const timings = { ...defaultHandshakeTimings, ...opts.handshake };
     const handshake = new BindingHandshake(
       libp2p,
       bound,
@@ -157,16 +161,23 @@ export class P2pNode extends EventEmitter<P2pNodeEvents> {
         refused: (peerId, reason, denied) => node?.emit("peer:refused", { peerId, reason, denied }),
       },
       log,
-      { ...defaultHandshakeTimings, ...opts.handshake },
+      timings,
     );
     const liveness = new Liveness(libp2p, bound, opts.pingIntervalMs ?? 2_000, log);
     const mdnsDialer = discovery ? new MdnsDialer(libp2p, denyList, (peerId) => node?.emit("peer:discovered", peerId), log) : undefined;
-    node = new P2pNode(libp2p, handshake, bound, denyList, liveness, mdnsDialer, log, opts.unboundGraceMs ?? 10_000);
+    const gate = new InboundGate({ handshake, bound, budgets, unboundGraceMs: opts.unboundGraceMs ?? 10_000, denyCooldownMs: timings.stallCooldownMs, log });
+    node = new P2pNode(libp2p, handshake, bound, denyList, liveness, mdnsDialer, log, budgets, gate);
     if (opts.binding) node.setBinding(opts.binding);
 
     await handshake.start();
     if (discovery) mdnsDialer!.attach(discovery);
-    libp2p.addEventListener("peer:disconnect", (evt: CustomEvent<PeerId>) => node!.emit("peer:disconnected", evt.detail.toString()));
+    libp2p.addEventListener("peer:disconnect", (evt: CustomEvent<PeerId>) => {
+      const peer = evt.detail.toString();
+      // Per-peer state goes with the peer: its strikes now, the oldest disconnected bound peers past the cap.
+      budgets.forget(peer);
+      bound.prune((p) => libp2p.getConnections(peerIdFromString(p)).length > 0);
+      node!.emit("peer:disconnected", peer);
+    });
     try {
       await libp2p.start();
     } catch (err) {
@@ -223,8 +234,13 @@ export class P2pNode extends EventEmitter<P2pNodeEvents> {
     await this.libp2p.handle(
       protocol,
       async (stream, connection) => {
-        const peerId = connection.remotePeer.toString();
-        await serveJson(stream, { maxBytes: opts.maxBytes, handle: async (request) => handler(request, await this.sender(protocol, peerId, opts)) });
+        const admitted = await this.gate.admit(protocol, stream, connection.remotePeer.toString(), opts.allowUnbound === true);
+        if (!admitted) return;
+        try {
+          await serveJson(stream, { ...this.readLimits(opts, admitted.lease.reserve), handle: async (request) => handler(request, admitted.sender) });
+        } finally {
+          admitted.lease.release();
+        }
       },
       { maxInboundStreams: opts.maxInboundStreams ?? 32 },
     );
@@ -235,22 +251,25 @@ export class P2pNode extends EventEmitter<P2pNodeEvents> {
     await this.libp2p.handle(
       protocol,
       async (stream, connection) => {
-        const peerId = connection.remotePeer.toString();
-        await serveProgressStream(stream, { maxBytes: opts.maxBytes, handle: async (request, ctx) => handler(request, await this.sender(protocol, peerId, opts), ctx) });
+        const admitted = await this.gate.admit(protocol, stream, connection.remotePeer.toString(), opts.allowUnbound === true);
+        if (!admitted) return;
+        try {
+          await serveProgressStream(stream, { ...this.readLimits(opts, admitted.lease.reserve), handle: async (request, ctx) => handler(request, admitted.sender, ctx) });
+        } finally {
+          admitted.lease.release();
+        }
       },
       { maxInboundStreams: opts.maxInboundStreams ?? 32 },
     );
   }
 
-  /** Who sent a request; throws an "unbound" refusal for unbound peers unless the protocol allows them. */
-  private async sender(protocol: string, peerId: string, opts: JsonHandlerOptions): Promise<RequestSender> {
-    // A bound-only request may race the requester's handshake with us: give that a moment.
-    const verified = this.handshake.isVerified(peerId) || (!opts.allowUnbound && (await this.handshake.settle(peerId, this.unboundGraceMs)));
-    if (!verified && !opts.allowUnbound) {
-      throw new JsonRefusal("unbound", `${protocol} serves only peers with a verified binding, and ${peerId} has none`);
-    }
-    const agentPubKey = verified ? this.bound.get(peerId)?.agentPubKey : undefined;
-    return agentPubKey ? { peerId, agentPubKey } : { peerId };
+  private readLimits(opts: JsonHandlerOptions, reserve: (bytes: number) => boolean) {
+    return { maxBytes: opts.maxBytes, readTimeoutMs: this.budgets.limits.readTimeoutMs, reserve };
+  }
+
+  /** What the peer holds at this node now (inbound streams, request bytes, streams waiting for its handshake). */
+  inboundHeld(peerId: string): { streams: number; bytes: number; waiting: number } {
+    return this.budgets.held(peerId);
   }
 
   /** Send one request and receive its progress frames and result (dialing the peer if needed). */

@@ -6,6 +6,9 @@
 // handshake, which is fine: the binding check is what keeps a forged identity out, not this list.
 import type { ConnectionGater, PeerId } from "@libp2p/interface";
 
+/** Denials kept at once: new keys are free, so the list must not grow with them. */
+const MAX_DENIED = 10_000;
+
 export class PeerDenyList {
   /** peer id → Date.now() until which it is denied, and why. */
   private readonly until = new Map<string, { untilMs: number; reason: string }>();
@@ -13,7 +16,24 @@ export class PeerDenyList {
   constructor(private readonly now: () => number = Date.now) {}
 
   deny(peerId: string, cooldownMs: number, reason: string): void {
+    this.until.delete(peerId); // re-inserted last: iteration order is expiry-ish order
     this.until.set(peerId, { untilMs: this.now() + cooldownMs, reason });
+    if (this.until.size > MAX_DENIED) this.prune();
+  }
+
+  /** Drops expired denials; still past the cap, the ones denied longest ago (down to 3/4 of it, so this runs rarely). */
+  private prune(): void {
+    const now = this.now();
+    for (const [peer, entry] of this.until) if (entry.untilMs <= now) this.until.delete(peer);
+    if (this.until.size <= MAX_DENIED) return;
+    for (const peer of this.until.keys()) {
+      if (this.until.size <= (MAX_DENIED * 3) / 4) break;
+      this.until.delete(peer);
+    }
+  }
+
+  size(): number {
+    return this.until.size;
   }
 
   /** Why the peer is denied right now, or undefined. Expired entries are dropped on the way. */

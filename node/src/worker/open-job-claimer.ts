@@ -4,12 +4,16 @@
 // allowed, token limit) it writes a Claim. After the window the requester assigns each slot to its
 // claim winner (the deterministic tie-break of resource_mesh) and wakes it like any assignee; the
 // worker's policy gate runs again then, so a claim never bypasses it.
+// Hostile jobs cannot stop a pass: a job stamped beyond the allowed clock skew ahead of this node's
+// clock is not "open" here (every claim on it would fail validation), and each slot's claim is
+// written on its own, a failure logged with the job and the reason, the pass going on.
 import { encodeHashToBase64 } from "@holochain/client";
 import { resourceMesh, type ZomeCaller } from "@ripple-mesh/zome-bindings";
 import { z } from "zod";
 import { InferenceError } from "../inference/inference-errors.ts";
 import type { Logger } from "../log.ts";
 import type { ComputePolicy } from "../config/compute-policy.ts";
+import { aheadBeyondSkewMs, DEFAULT_MAX_CLOCK_SKEW_MS, microsToMs } from "../config/clock-skew.ts";
 import { checkJobAllowed } from "./worker-policy.ts";
 
 /** The part of a job's requirements or payload (moe-coordinator.ts jobEntry) a worker needs to decide on a claim. */
@@ -30,11 +34,24 @@ export interface OpenJobClaimerOptions {
   log: Logger;
   /** Default 1 s: a claim window is a few seconds. */
   intervalMs?: number;
+  /** Jobs stamped further ahead of this node's clock are skipped (networks.json max_clock_skew_ms). */
+  maxClockSkewMs?: number;
+  /** This node's clock (Unix ms); tests pass their own. */
+  now?: () => number;
+}
+
+/** What one pass did: slots claimed, claims that failed, jobs skipped as future-dated. */
+export interface ClaimPass {
+  claimed: number;
+  failed: number;
+  futureDated: number;
 }
 
 export class OpenJobClaimer {
   /** "job:slot" already decided (claimed or not servable), so each is looked at once. */
   private readonly seen = new Set<string>();
+  /** Future-dated jobs already reported (each is logged once while it is listed). */
+  private readonly futureDated = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<unknown> | undefined;
 
@@ -54,18 +71,36 @@ export class OpenJobClaimer {
     await this.polling;
   }
 
-  /** One pass: claims every servable slot of every open job not looked at yet. */
+  /** One pass: claims every servable slot of every open job not looked at yet; returns the slots claimed. */
   async poll(): Promise<number> {
+    return (await this.pass()).claimed;
+  }
+
+  /** One pass, with what it skipped and what failed. */
+  async pass(): Promise<ClaimPass> {
+    const result: ClaimPass = { claimed: 0, failed: 0, futureDated: 0 };
     const policy = this.opts.policy();
-    if (!policy.worker.serve_open_jobs || !policy.worker.serve_assigned_jobs) return 0;
+    if (!policy.worker.serve_open_jobs || !policy.worker.serve_assigned_jobs) return result;
     const mesh = resourceMesh(this.opts.zomes);
-    let claimed = 0;
     const open = await mesh.listOpenJobs();
     this.forgetClosed(new Set(open.map((j) => encodeHashToBase64(j.action_hash))));
+    const clock = { nowMs: this.opts.now?.() ?? Date.now(), maxSkewMs: this.opts.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS };
     for (const job of open) {
       const requester = encodeHashToBase64(job.author);
       const jobHash = encodeHashToBase64(job.action_hash);
       if (requester === this.opts.self) continue;
+      // Beyond the skew: ignored for as long as it is listed (time passing does not make it honest).
+      const aheadMs = aheadBeyondSkewMs(microsToMs(job.timestamp), clock);
+      if (aheadMs > 0 || this.futureDated.has(jobHash)) {
+        result.futureDated++;
+        if (!this.futureDated.has(jobHash)) {
+          this.futureDated.add(jobHash);
+          this.opts.log.warn({ job: jobHash, requester, aheadMs: Math.round(aheadMs) }, `ignoring an open job stamped ${Math.round(aheadMs / 1000)} s ahead of this node's clock`);
+        }
+        continue;
+      }
+      // Slightly ahead (within the skew): a claim written before the job's own stamp is invalid, so wait for it.
+      if (microsToMs(job.timestamp) > clock.nowMs) continue;
       // The slots are in `requirements` (the payload may be in IPFS), unless the slot list was too
       // long for it (over 4096 characters): then only in the inline payload.
       const fromRequirements = openSlotsSchema.safeParse(parseJson(job.entry.requirements));
@@ -80,17 +115,24 @@ export class OpenJobClaimer {
           this.opts.log.debug({ job: jobHash, slot: s.slot, reason: refusal }, "not claiming an open slot");
           continue;
         }
-        await mesh.claimJob({ job: job.action_hash, slot: s.slot });
-        claimed++;
+        try {
+          await mesh.claimJob({ job: job.action_hash, slot: s.slot });
+        } catch (err) {
+          result.failed++;
+          this.opts.log.warn({ job: jobHash, slot: s.slot, requester, reason: (err as Error).message }, "could not claim an open job slot; going on with the others");
+          continue;
+        }
+        result.claimed++;
         this.opts.log.info({ job: jobHash, slot: s.slot, model: s.model, requester }, "claimed an open job slot");
       }
     }
-    return claimed;
+    return result;
   }
 
   /** Keeps `seen` to the jobs still open: a closed window cannot be claimed again anyway. */
   private forgetClosed(open: Set<string>): void {
     for (const key of this.seen) if (!open.has(key.slice(0, key.lastIndexOf(":")))) this.seen.delete(key);
+    for (const job of this.futureDated) if (!open.has(job)) this.futureDated.delete(job);
   }
 
   private refusal(policy: ComputePolicy, requester: string, s: z.infer<typeof openSlotsSchema>["slots"][number]): string | undefined {

@@ -80,6 +80,7 @@ export function PeerTable(props: { peers: PeerInfo[]; now: number }) {
               <td>
                 <div>{p.self ? "—" : formatAgo(p.lastHeardMs, props.now)}</div>
                 <div class="muted small">{p.reason}</div>
+                {p.clockAheadMs ? <div class="muted small">clock ahead by {Math.round(p.clockAheadMs / 1000)} s</div> : null}
               </td>
             </tr>
           ))}

@@ -2,7 +2,37 @@
 //! records and links the network rejected (DESIGN.md, "Rogue data is returned unless you filter
 //! it"), so every read here keeps only what validated.
 use hdk::prelude::*;
+use std::cell::Cell;
 use std::collections::HashSet;
+
+thread_local! {
+    /// What the reads of the current zome call touched (see `measure_reads`).
+    static READS: Cell<ReadCost> = const { Cell::new(ReadCost { link_queries: 0, links: 0, records: 0 }) };
+}
+
+/// What a read touched: its `get_links` calls, the links they returned and the records fetched.
+/// A periodic read whose counts grow with the DHT's history gets slower the longer a mesh runs.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReadCost {
+    pub link_queries: u32,
+    pub links: u32,
+    pub records: u32,
+}
+
+/// Runs `read` and counts what it touched through this crate's helpers.
+pub fn measure_reads<T>(read: impl FnOnce() -> ExternResult<T>) -> ExternResult<(T, ReadCost)> {
+    READS.with(|r| r.set(ReadCost::default()));
+    let out = read()?;
+    Ok((out, READS.with(|r| r.get())))
+}
+
+fn count_reads(link_queries: u32, links: usize, records: u32) {
+    READS.with(|r| {
+        let c = r.get();
+        let links = u32::try_from(links).unwrap_or(u32::MAX);
+        r.set(ReadCost { link_queries: c.link_queries + link_queries, links: c.links.saturating_add(links), records: c.records + records });
+    });
+}
 
 /// A record as readers see it: hash, author, time and typed content.
 #[derive(Serialize, Deserialize, Debug, Clone)]
@@ -27,6 +57,7 @@ pub fn get_valid_entry<T>(hash: ActionHash) -> ExternResult<Option<(Record, T)>>
 where
     T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
 {
+    count_reads(0, 0, 1);
     let details = match get_details(hash.clone(), GetOptions::local())? {
         Some(local) => Some(local),
         None => get_details(hash, GetOptions::network())?,
@@ -75,6 +106,7 @@ pub fn links_newest_first(base: impl Into<AnyLinkableHash>, link_type: impl Link
 /// where a network read can wait out a timeout on a peer that died but is still in the peer store.
 pub fn links_newest_first_by(base: impl Into<AnyLinkableHash>, link_type: impl LinkTypeFilterExt, strategy: GetStrategy) -> ExternResult<Vec<Link>> {
     let mut links = get_links(LinkQuery::new(base.into(), link_type.try_into_filter()?), strategy)?;
+    count_reads(1, links.len(), 0);
     sort_newest_first(&mut links);
     Ok(links)
 }

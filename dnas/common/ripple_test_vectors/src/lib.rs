@@ -185,6 +185,8 @@ pub const VECTORS: &[VectorInfo] = {
           "get_my_allocations element"),
         v("agent_totals", RESOURCE_MESH, ZomeOutput, "resource_mesh::AgentTotals", "agentTotalsSchema",
           "get_agent_totals output (served_ms needing a uint64)"),
+        v("read_cost", RESOURCE_MESH, ZomeOutput, "ripple_coordinator_common::ReadCost", "readCostSchema",
+          "list_open_jobs_read_cost / get_mesh_view_read_cost output (links needing a uint16)"),
         v("action_hash", RESOURCE_MESH, ZomeOutput, "holo_hash::ActionHash", "actionHashSchema",
           "an ActionHash as create_job, assign_job, ... return it (and get_job takes it): a bin8 of 39 bytes"),
         // artifact_index

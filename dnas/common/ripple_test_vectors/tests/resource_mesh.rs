@@ -33,6 +33,14 @@ struct AllocationStatus {
     expired: bool,
 }
 
+/// `ripple_coordinator_common::ReadCost` (the diagnostic reads of both coordinators).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct ReadCost {
+    link_queries: u32,
+    links: u32,
+    records: u32,
+}
+
 /// `resource_mesh::AgentTotals`.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 struct AgentTotals {
@@ -158,6 +166,7 @@ fn resource_mesh_vectors_match_committed_files() {
                 extern_bytes(&AllocationStatus { allocation: found(0x23, 0x10, 5_000, allocation_with_provider()), released: false, expired: true }),
             ),
             ("agent_totals", extern_bytes(&AgentTotals { agent: agent(0x11), records: 3, tokens: 123_456, served_ms: 5_000_000_000 })),
+            ("read_cost", extern_bytes(&ReadCost { link_queries: 11, links: 300, records: 2 })),
             ("action_hash", extern_bytes(&action(0x21))),
         ],
     );

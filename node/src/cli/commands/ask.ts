@@ -24,7 +24,7 @@ export function askCommand(program: Command): void {
     .option("--max-tokens <n>", "at most this many tokens", wholeNumber(1, 2048))
     .option("--temperature <t>", "0 (greedy, the default) to 2", decimal(0, 2))
     .option("--seed <n>", "fixes the sampler's randomness (repeatable answers with temperature > 0)", wholeNumber(0, 2 ** 32 - 1))
-    .option("--peer <name>", "run it on this node (a name or agent key from `ripple peers`) instead of letting the mesh choose")
+    .option("--peer <name>", "run it on this node (an agent key, or a name only one node has, from `ripple peers`) instead of letting the mesh choose")
     .option("--json", "print the result as JSON for scripts (no streaming)")
     .action(async (text: string, opts: AskOptions, cmd: Command) => {
       try {

@@ -61,14 +61,16 @@ export function modelShardCommands(program: Command): void {
     });
   models
     .command("pull")
-    .description("fetch a model by name or CID from the peers that provide it, verify sha256 and CID, pin it and serve it")
+    .description("fetch a model by name (its pinned sha256) or CID from the peers that provide it, verify sha256 and CID, pin it and serve it")
     .argument("<ref>", "a model name or CID (see `ripple shards`)")
     .option("--name <name>", "register it under this name (default: the published name)")
+    .option("--sha256 <hex>", "install the registration with this sha256 (an explicit choice; by default a name needs its sha256 pinned in the inference policy's models or the storage policy's models.want)")
+    .option("--any-publisher", "list every registration of an unpinned name (sha256, publishers, size) to choose one with --sha256")
     .option("--json", "print JSON for scripts (no progress)")
-    .action(async (ref: string, opts: { name?: string; json?: boolean }, cmd: Command) => {
+    .action(async (ref: string, opts: { name?: string; sha256?: string; anyPublisher?: boolean; json?: boolean }, cmd: Command) => {
       try {
         const c = await client(cmd);
-        const req = { ref, ...(opts.name ? { name: opts.name } : {}) };
+        const req = { ref, ...(opts.name ? { name: opts.name } : {}), ...(opts.sha256 ? { sha256: opts.sha256.toLowerCase() } : {}), ...(opts.anyPublisher ? { anyPublisher: true } : {}) };
         if (opts.json) return printJson(await c.pullModel(req));
         const r = await c.pullModel(req, { onProgress: (p) => process.stderr.write(formatPullProgress(p)) });
         process.stdout.write(formatPull(r));

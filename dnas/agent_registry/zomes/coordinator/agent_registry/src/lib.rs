@@ -53,6 +53,7 @@ pub fn publish_capability(mut capability: NodeCapability) -> ExternResult<Action
         .collect();
     let hash = create_entry(&EntryTypes::NodeCapability(capability))?;
     create_link(all_nodes_anchor_hash()?, hash.clone(), LinkTypes::AllNodes, ())?;
+    create_link(capability_bucket_hash(capability_bucket(sys_time()?))?, hash.clone(), LinkTypes::CapabilityBucket, ())?;
     create_link(me, hash.clone(), LinkTypes::AgentToCapabilities, ())?;
     for key in model_keys {
         create_link(model_index_hash(&key)?, hash.clone(), LinkTypes::ModelToCapabilities, LinkTag::new(key.into_bytes()))?;
@@ -113,18 +114,37 @@ pub fn get_nodes_with_model(model_key: String) -> ExternResult<Vec<CapabilityRec
 /// answers at once even while peers that died are still in the peer store.
 #[hdk_extern]
 pub fn get_my_capability(_: ()) -> ExternResult<Option<CapabilityRecord>> {
-    let filter = ChainQueryFilter::new()
-        .entry_type(UnitEntryTypes::NodeCapability.try_into()?)
-        .include_entries(true);
-    let Some(record) = query(filter)?.pop() else { return Ok(None) };
+    let Some(record) = my_latest_capability()? else { return Ok(None) };
     let Some(capability) = record.entry().to_app_option::<NodeCapability>().map_err(|e| wasm_error!(e))? else { return Ok(None) };
     let action = record.action();
     Ok(Some(CapabilityRecord { action_hash: record.action_address().clone(), author: action.author().clone(), timestamp: action.timestamp(), capability }))
 }
 
+fn my_latest_capability() -> ExternResult<Option<Record>> {
+    let filter = ChainQueryFilter::new()
+        .entry_type(UnitEntryTypes::NodeCapability.try_into()?)
+        .include_entries(true);
+    Ok(query(filter)?.pop())
+}
+
+/// Keeps this node findable by the mesh view: its latest capability is linked into the current
+/// capability bucket once per bucket (the heartbeat that finds the bucket without a link of ours).
+fn refresh_capability_link() -> ExternResult<()> {
+    let me = agent_info()?.agent_initial_pubkey;
+    let bucket = capability_bucket_hash(capability_bucket(sys_time()?))?;
+    let links = get_links(LinkQuery::new(bucket.clone(), LinkTypes::CapabilityBucket.try_into_filter()?), GetStrategy::Local)?;
+    if links.iter().any(|l| l.author == me) {
+        return Ok(());
+    }
+    if let Some(capability) = my_latest_capability()? {
+        create_link(bucket, capability.action_address().clone(), LinkTypes::CapabilityBucket, ())?;
+    }
+    Ok(())
+}
+
 #[hdk_extern]
 pub fn publish_heartbeat(input: HeartbeatInput) -> ExternResult<ActionHash> {
-    let heartbeat = Heartbeat { agent: agent_info()?.agent_initial_pubkey, status: input.status, load: input.load, active_jobs: input.active_jobs };
+    let heartbeat = Heartbeat { agent: agent_info()?.agent_initial_pubkey, status: input.status.clone(), load: input.load, active_jobs: input.active_jobs };
     let hash = create_entry(&EntryTypes::Heartbeat(heartbeat))?;
     // The link must sit in the bucket of the heartbeat's own action timestamp.
     let Some(record) = get(hash.clone(), GetOptions::local())? else {
@@ -132,6 +152,9 @@ pub fn publish_heartbeat(input: HeartbeatInput) -> ExternResult<ActionHash> {
     };
     let bucket = heartbeat_bucket(record.action().timestamp());
     create_link(heartbeat_bucket_hash(bucket)?, hash.clone(), LinkTypes::HeartbeatBucket, ())?;
+    if input.status == "online" {
+        refresh_capability_link()?;
+    }
     Ok(hash)
 }
 
@@ -162,15 +185,30 @@ pub struct MeshView {
     pub heartbeats: Vec<Found<Heartbeat>>,
 }
 
+/// Read every second by every daemon, so its cost depends on the window, not on the history: the
+/// capabilities come from the capability buckets since `since` (a node alive then linked its
+/// current capability there), the heartbeats from the per-minute buckets since `since`.
 #[hdk_extern]
 pub fn get_mesh_view(input: MeshViewInput) -> ExternResult<MeshView> {
     let strategy = if input.local_only { GetStrategy::Local } else { GetStrategy::Network };
-    let links = links_newest_first_by(all_nodes_anchor_hash()?, LinkTypes::AllNodes, strategy)?;
+    let heartbeats = newest_heartbeats_since(input.since, strategy.clone())?;
+    let mut links = Vec::new();
+    for bucket in capability_bucket(input.since)..=capability_bucket(sys_time()?) {
+        links.extend(links_newest_first_by(capability_bucket_hash(bucket)?, LinkTypes::CapabilityBucket, strategy.clone())?);
+    }
+    sort_newest_first(&mut links);
     let mut nodes = Vec::new();
     for author in link_authors(&links) {
         nodes.extend(newest_valid_by::<NodeCapability>(&links, &author, honest_capability)?.map(CapabilityRecord::from));
     }
-    Ok(MeshView { nodes, heartbeats: newest_heartbeats_since(input.since, strategy)? })
+    Ok(MeshView { nodes, heartbeats })
+}
+
+/// Diagnostic: what one `get_mesh_view` read touches (links and records), to check that it does
+/// not grow with the mesh's history.
+#[hdk_extern]
+pub fn get_mesh_view_read_cost(input: MeshViewInput) -> ExternResult<ReadCost> {
+    Ok(measure_reads(|| get_mesh_view(input))?.1)
 }
 
 /// Per agent, its newest valid heartbeat at or after `since`, read from the per-minute buckets.

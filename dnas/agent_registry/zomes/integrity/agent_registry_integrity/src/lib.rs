@@ -33,6 +33,8 @@ pub enum LinkTypes {
     ModelToCapabilities,
     /// `heartbeats/<minute>` → heartbeats written in that minute.
     HeartbeatBucket,
+    /// `capabilities/<10 minutes>` → the author's current capability while it is alive then.
+    CapabilityBucket,
 }
 
 #[hdk_extern]
@@ -53,6 +55,7 @@ fn validate_create_link(link_type: LinkTypes, action: &TypedAction<CreateLinkDat
         LinkTypes::AgentToCapabilities => validate_agent_to_capabilities_link(action),
         LinkTypes::ModelToCapabilities => validate_model_to_capabilities_link(action),
         LinkTypes::HeartbeatBucket => validate_heartbeat_bucket_link(action),
+        LinkTypes::CapabilityBucket => validate_capability_bucket_link(action),
     }
 }
 

@@ -8,6 +8,20 @@ pub fn all_nodes_anchor_hash() -> ExternResult<EntryHash> {
     path_hash(&["all_nodes"])
 }
 
+/// Capability buckets are 10 minutes long: a live node links its current capability into every
+/// bucket it is alive in (at publish, then at its first heartbeat of each bucket), so "nodes live
+/// since T" reads the buckets after T (two for the mesh view's 10 minutes), whatever the history.
+pub const CAPABILITY_BUCKET_SECONDS: i64 = 600;
+
+/// The capability bucket a timestamp falls in (10-minute periods since the Unix epoch).
+pub fn capability_bucket(at: Timestamp) -> i64 {
+    at.as_seconds_and_nanos().0.div_euclid(CAPABILITY_BUCKET_SECONDS)
+}
+
+pub fn capability_bucket_hash(bucket: i64) -> ExternResult<EntryHash> {
+    path_hash(&["capabilities", &bucket.to_string()])
+}
+
 pub fn model_index_hash(model_key: &str) -> ExternResult<EntryHash> {
     path_hash(&["models", model_key])
 }
@@ -55,4 +69,15 @@ pub fn validate_heartbeat_bucket_link(action: &TypedAction<CreateLinkData>) -> E
         return invalid("a HeartbeatBucket link must start at the bucket of the heartbeat's timestamp");
     }
     verdict(bad_tag(action))
+}
+
+/// The bucket is the link's own time (a refresh links an older capability), or the bucket before:
+/// the writer picks the bucket from its clock just before the conductor stamps the link.
+pub fn validate_capability_bucket_link(action: &TypedAction<CreateLinkData>) -> ExternResult<ValidateCallbackResult> {
+    let bucket = capability_bucket(action.timestamp());
+    let allowed: [AnyLinkableHash; 2] = [capability_bucket_hash(bucket)?.into(), capability_bucket_hash(bucket - 1)?.into()];
+    if !allowed.contains(&action.base_address) {
+        return invalid("a CapabilityBucket link must start at the bucket of its own timestamp (or the one before)");
+    }
+    verdict(bad_tag(action).or(own_capability(action)?.err()))
 }

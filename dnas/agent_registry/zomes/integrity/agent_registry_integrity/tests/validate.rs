@@ -694,6 +694,8 @@ fn link_cases() -> (World, Vec<LinkCase>) {
     let anchor: AnyLinkableHash = all_nodes_anchor_hash().unwrap().into();
     let model = |key: &str| AnyLinkableHash::from(model_index_hash(key).unwrap());
     let bucket_hash = |b: i64| AnyLinkableHash::from(heartbeat_bucket_hash(b).unwrap());
+    let capability_bucket_of_link = capability_bucket(at(LINKED_AT_MS));
+    let capabilities = |b: i64| AnyLinkableHash::from(capability_bucket_hash(b).unwrap());
     let key = |agent: &TestAgent| AnyLinkableHash::from(agent.pub_key());
     #[rustfmt::skip]
     let cases = vec![
@@ -705,6 +707,8 @@ fn link_cases() -> (World, Vec<LinkCase>) {
                    wrong_base: model(MODEL_CID), base_rule: "a ModelToCapabilities link must start at the index entry of the model in its tag", other_type: heartbeat.clone() },
         LinkCase { link: LinkTypes::HeartbeatBucket, author: w.node.clone(), base: bucket_hash(bucket), tag: ().into(), target: heartbeat.clone(), what: "Heartbeat",
                    wrong_base: bucket_hash(bucket + 1), base_rule: "a HeartbeatBucket link must start at the bucket of the heartbeat's timestamp", other_type: capability.clone() },
+        LinkCase { link: LinkTypes::CapabilityBucket, author: w.node.clone(), base: capabilities(capability_bucket_of_link), tag: ().into(), target: capability.clone(), what: "NodeCapability",
+                   wrong_base: capabilities(capability_bucket_of_link + 1), base_rule: "a CapabilityBucket link must start at the bucket of its own timestamp (or the one before)", other_type: heartbeat.clone() },
     ];
     (w, cases)
 }
@@ -780,12 +784,13 @@ ripple_test_hdi::link_type_tests! {
     link_agent_to_capabilities => LinkTypes::AgentToCapabilities,
     link_model_to_capabilities => LinkTypes::ModelToCapabilities,
     link_heartbeat_bucket => LinkTypes::HeartbeatBucket,
+    link_capability_bucket => LinkTypes::CapabilityBucket,
 }
 
 /// AllNodes, AgentToCapabilities and HeartbeatBucket carry no tag.
 #[test]
 fn untagged_links_reject_a_tag() {
-    for link in [LinkTypes::AllNodes, LinkTypes::AgentToCapabilities, LinkTypes::HeartbeatBucket] {
+    for link in [LinkTypes::AllNodes, LinkTypes::AgentToCapabilities, LinkTypes::HeartbeatBucket, LinkTypes::CapabilityBucket] {
         let (w, c) = link_case(link);
         let tagged = w.tagged_link(&c.author, c.link, c.base.clone(), c.target.clone().into(), LinkTag::new("x"));
         expect_invalid(tagged, &["this link carries no tag"]);
@@ -869,6 +874,56 @@ mod link_heartbeat_bucket_timing {
             AnyLinkableHash::from(c.target.clone()),
         ] {
             expect_invalid(w.case_link(&c, &c.author, base, c.target.clone().into()), &["must start at the bucket of the heartbeat's timestamp"]);
+        }
+    }
+}
+
+mod link_capability_bucket_timing {
+    use super::*;
+
+    fn capabilities(bucket: i64) -> AnyLinkableHash {
+        capability_bucket_hash(bucket).unwrap().into()
+    }
+
+    /// A refresh: the capability was written long before, the link goes in the bucket of the
+    /// link's own time (or the one before it: the writer reads its clock just before linking).
+    #[test]
+    fn bucket_follows_the_links_timestamp_not_the_capabilitys() {
+        let w = world();
+        let capability = w.node_capability();
+        let link_ms = 3 * 3600 * 1000;
+        let bucket = capability_bucket(at(link_ms));
+        assert!(bucket > capability_bucket(at(0)) + 2, "the set-up links long after the capability");
+        let link = |base| w.link_at(&w.node, LinkTypes::CapabilityBucket, base, capability.clone().into(), ().into(), link_ms);
+        expect_valid(link(capabilities(bucket)));
+        expect_valid(link(capabilities(bucket - 1)));
+        let rule = "a CapabilityBucket link must start at the bucket of its own timestamp (or the one before)";
+        expect_invalid(link(capabilities(capability_bucket(at(0)))), &[rule]);
+        expect_invalid(link(capabilities(bucket - 2)), &[rule]);
+        expect_invalid(link(capabilities(bucket + 1)), &[rule]);
+    }
+
+    /// Buckets are 10 minutes: the first millisecond of a bucket is in it, the one before is not.
+    #[test]
+    fn buckets_are_ten_minutes() {
+        let start = (T0_MICROS / 1_000_000).div_euclid(CAPABILITY_BUCKET_SECONDS) * CAPABILITY_BUCKET_SECONDS + CAPABILITY_BUCKET_SECONDS;
+        let first = Timestamp::from_micros(start * 1_000_000);
+        let last_before = Timestamp::from_micros(start * 1_000_000 - 1);
+        assert_eq!(capability_bucket(first), capability_bucket(last_before) + 1);
+        assert_eq!(capability_bucket(Timestamp::from_micros((start + CAPABILITY_BUCKET_SECONDS) * 1_000_000 - 1)), capability_bucket(first));
+    }
+
+    #[test]
+    fn rejects_other_bases() {
+        let (w, c) = link_case(LinkTypes::CapabilityBucket);
+        let bucket = capability_bucket(at(LINKED_AT_MS));
+        for base in [
+            AnyLinkableHash::from(heartbeat_bucket_hash(heartbeat_bucket(at(LINKED_AT_MS))).unwrap()),
+            AnyLinkableHash::from(heartbeat_bucket_hash(bucket).unwrap()),
+            AnyLinkableHash::from(all_nodes_anchor_hash().unwrap()),
+            AnyLinkableHash::from(w.node.pub_key()),
+        ] {
+            expect_invalid(w.case_link(&c, &c.author, base, c.target.clone().into()), &[c.base_rule]);
         }
     }
 }

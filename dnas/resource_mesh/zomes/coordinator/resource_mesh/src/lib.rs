@@ -57,8 +57,17 @@ pub fn post_assigned_job(input: AssignedJobInput) -> ExternResult<PostedJob> {
 }
 
 fn write_job(job: Job) -> ExternResult<ActionHash> {
-    let hash = create_entry(&EntryTypes::Job(job))?;
+    let open = job.claim_window_ms > 0;
+    let hash = create_entry(&EntryTypes::Job(job.clone()))?;
     create_link(all_jobs_anchor_hash()?, hash.clone(), LinkTypes::AllJobs, ())?;
+    if open {
+        // The bucket follows the job's own action timestamp.
+        let Some(record) = get(hash.clone(), GetOptions::local())? else {
+            return Err(wasm_error!(WasmErrorInner::Guest("the job just written is missing from the source chain".into())));
+        };
+        let closes = claim_window_closes(record.action().timestamp(), &job);
+        create_link(open_job_bucket_hash(open_job_bucket(closes))?, hash.clone(), LinkTypes::OpenJobBucket, open_job_tag(closes))?;
+    }
     Ok(hash)
 }
 
@@ -125,25 +134,39 @@ pub fn list_jobs(_: ()) -> ExternResult<Vec<Found<Job>>> {
 }
 
 /// Open jobs (claim_window_ms > 0) whose claim window has not closed, newest first: what a worker
-/// may claim. Only links younger than the longest window are followed, so the cost does not grow
-/// with the job history (links are metadata; records are fetched for the recent ones only).
+/// may claim, read every second by every worker. Only the open-job buckets of this 10-minute period
+/// and the next are read, and only jobs whose tag says they are still open are fetched, so the cost
+/// depends on the jobs open now (plus the links of those closed earlier in this period), never on
+/// the job history.
 #[hdk_extern]
 pub fn list_open_jobs(_: ()) -> ExternResult<Vec<Found<Job>>> {
-    let now = sys_time()?.as_micros();
-    let horizon = now - i64::from(MAX_CLAIM_WINDOW_MS) * 1000;
+    let now = sys_time()?;
+    let latest = Timestamp::from_micros(now.as_micros() + i64::from(MAX_CLAIM_WINDOW_MS) * 1000);
+    let mut links = Vec::new();
+    for bucket in open_job_bucket(now)..=open_job_bucket(latest) {
+        links.extend(links_newest_first(open_job_bucket_hash(bucket)?, LinkTypes::OpenJobBucket)?);
+    }
+    sort_newest_first(&mut links);
     let mut open = Vec::new();
-    for link in links_newest_first(all_jobs_anchor_hash()?, LinkTypes::AllJobs)? {
-        if link.timestamp.as_micros() < horizon {
-            break;
+    for link in links {
+        // The tag is only a hint (links are returned before validation): the record decides.
+        if open_job_tag_closes(&link.tag).is_none_or(|closes| closes < now) {
+            continue;
         }
         let Some(hash) = link.target.into_action_hash() else { continue };
         let Some(job) = get_valid::<Job>(hash)? else { continue };
-        let closes = job.timestamp.as_micros() + i64::from(job.entry.claim_window_ms) * 1000;
-        if job.entry.claim_window_ms > 0 && now <= closes {
+        if job.entry.claim_window_ms > 0 && now <= claim_window_closes(job.timestamp, &job.entry) {
             open.push(job);
         }
     }
     Ok(open)
+}
+
+/// Diagnostic: what one `list_open_jobs` read touches (links and records), to check that it does
+/// not grow with the job history.
+#[hdk_extern]
+pub fn list_open_jobs_read_cost(_: ()) -> ExternResult<ReadCost> {
+    Ok(measure_reads(|| list_open_jobs(()))?.1)
 }
 
 /// The job's assignments written by the job's author (re-checked on read: see `entry_rules_hold`).

@@ -55,6 +55,8 @@ pub enum LinkTypes {
     JobToAccounting,
     /// Serving agent → its accounting records.
     AgentToAccounting,
+    /// `open_jobs/<minute>` → open jobs whose claim window closes in that minute.
+    OpenJobBucket,
 }
 
 #[hdk_extern]
@@ -85,6 +87,7 @@ fn validate_create_link(link_type: LinkTypes, action: &TypedAction<CreateLinkDat
         LinkTypes::AllocationToReleases => validate_allocation_to_releases_link(action),
         LinkTypes::JobToAccounting => validate_job_to_accounting_link(action),
         LinkTypes::AgentToAccounting => validate_agent_to_accounting_link(action),
+        LinkTypes::OpenJobBucket => validate_open_job_bucket_link(action),
     }
 }
 

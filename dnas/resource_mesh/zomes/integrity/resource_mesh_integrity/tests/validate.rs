@@ -668,6 +668,8 @@ struct LinkCase {
     link: LinkTypes,
     /// Who may write it: the target's author.
     author: TestAgent,
+    /// Empty but for OpenJobBucket (the closing time).
+    tag: LinkTag,
     base: AnyLinkableHash,
     target: ActionHash,
     /// The type name the zome uses in its messages.
@@ -692,26 +694,30 @@ fn link_cases() -> (World, Vec<LinkCase>) {
     let anchor: AnyLinkableHash = all_jobs_anchor_hash().unwrap().into();
     let key = |agent: &TestAgent| AnyLinkableHash::from(agent.pub_key());
     let hash = |h: &ActionHash| AnyLinkableHash::from(h.clone());
+    let open_jobs = |ms: i64| AnyLinkableHash::from(open_job_bucket_hash(open_job_bucket(at(ms))).unwrap());
     #[rustfmt::skip]
     let cases = vec![
-        LinkCase { link: LinkTypes::AllJobs, author: w.requester.clone(), base: anchor.clone(), target: job.clone(), what: "Job",
+        LinkCase { link: LinkTypes::AllJobs, tag: ().into(), author: w.requester.clone(), base: anchor.clone(), target: job.clone(), what: "Job",
                    wrong_base: hash(&job), base_rule: "must start at the all_jobs anchor", other_type: assignment.clone() },
-        LinkCase { link: LinkTypes::JobToAssignments, author: w.requester.clone(), base: hash(&job), target: assignment.clone(), what: "Assignment",
+        LinkCase { link: LinkTypes::JobToAssignments, tag: ().into(), author: w.requester.clone(), base: hash(&job), target: assignment.clone(), what: "Assignment",
                    wrong_base: key(&w.worker), base_rule: "must start at the assignment's job", other_type: job.clone() },
-        LinkCase { link: LinkTypes::AssigneeToAssignments, author: w.requester.clone(), base: key(&w.worker), target: assignment.clone(), what: "Assignment",
+        LinkCase { link: LinkTypes::AssigneeToAssignments, tag: ().into(), author: w.requester.clone(), base: key(&w.worker), target: assignment.clone(), what: "Assignment",
                    wrong_base: key(&w.requester), base_rule: "must start at the assignee", other_type: job.clone() },
-        LinkCase { link: LinkTypes::JobToResults, author: w.worker.clone(), base: hash(&job), target: result.clone(), what: "JobResult",
+        LinkCase { link: LinkTypes::JobToResults, tag: ().into(), author: w.worker.clone(), base: hash(&job), target: result.clone(), what: "JobResult",
                    wrong_base: hash(&assignment), base_rule: "must start at the result's job", other_type: accounting.clone() },
-        LinkCase { link: LinkTypes::JobToClaims, author: w.stranger.clone(), base: hash(&job), target: claim.clone(), what: "Claim",
+        LinkCase { link: LinkTypes::JobToClaims, tag: ().into(), author: w.stranger.clone(), base: hash(&job), target: claim.clone(), what: "Claim",
                    wrong_base: anchor.clone(), base_rule: "must start at the claim's job", other_type: job.clone() },
-        LinkCase { link: LinkTypes::AgentToAllocations, author: w.requester.clone(), base: key(&w.requester), target: alloc.clone(), what: "Allocation",
+        LinkCase { link: LinkTypes::AgentToAllocations, tag: ().into(), author: w.requester.clone(), base: key(&w.requester), target: alloc.clone(), what: "Allocation",
                    wrong_base: key(&w.stranger), base_rule: "must start at the allocation's requester or provider", other_type: job.clone() },
-        LinkCase { link: LinkTypes::AllocationToReleases, author: w.requester.clone(), base: hash(&alloc), target: release.clone(), what: "AllocationRelease",
+        LinkCase { link: LinkTypes::AllocationToReleases, tag: ().into(), author: w.requester.clone(), base: hash(&alloc), target: release.clone(), what: "AllocationRelease",
                    wrong_base: hash(&job), base_rule: "must start at the released allocation", other_type: alloc.clone() },
-        LinkCase { link: LinkTypes::JobToAccounting, author: w.worker.clone(), base: hash(&job), target: accounting.clone(), what: "AccountingRecord",
+        LinkCase { link: LinkTypes::JobToAccounting, tag: ().into(), author: w.worker.clone(), base: hash(&job), target: accounting.clone(), what: "AccountingRecord",
                    wrong_base: hash(&assignment), base_rule: "must start at the record's job", other_type: result.clone() },
-        LinkCase { link: LinkTypes::AgentToAccounting, author: w.worker.clone(), base: key(&w.worker), target: accounting.clone(), what: "AccountingRecord",
+        LinkCase { link: LinkTypes::AgentToAccounting, tag: ().into(), author: w.worker.clone(), base: key(&w.worker), target: accounting.clone(), what: "AccountingRecord",
                    wrong_base: key(&w.requester), base_rule: "must start at the serving agent", other_type: result.clone() },
+        // The open job (written at 0, a 60 s window) sits in the 10-minute period its window closes in, tagged with that time.
+        LinkCase { link: LinkTypes::OpenJobBucket, tag: open_job_tag(at(60_000)), author: w.requester.clone(), base: open_jobs(60_000), target: job.clone(), what: "Job",
+                   wrong_base: open_jobs(60_000 + 600_000), base_rule: "must start at the bucket of the period the job's claim window closes in", other_type: assignment.clone() },
     ];
     (w, cases)
 }
@@ -725,38 +731,45 @@ fn every_link_type_has_a_case() {
     assert_covers_every(link_cases().1.iter().map(|c| c.link), LinkTypes::iter(), "a link type has no test case");
 }
 
+impl World {
+    /// Both ops of `author` creating a link of `c`'s type, with `c`'s tag, 10 s after T0.
+    fn case_link(&self, c: &LinkCase, author: &TestAgent, base: AnyLinkableHash, target: AnyLinkableHash) -> [Op; 2] {
+        self.tagged_link(author, c.link, base, target, c.tag.clone())
+    }
+}
+
 fn link_valid(link: LinkTypes) {
     let (w, c) = link_case(link);
-    expect_valid(w.link(&c.author, c.link, c.base, c.target.into()));
+    expect_valid(w.case_link(&c, &c.author, c.base.clone(), c.target.clone().into()));
 }
 
 /// Wrong author: the target is someone else's record.
 fn link_rejects_anothers_target(link: LinkTypes) {
     let (w, c) = link_case(link);
     let other = if c.author.key == w.stranger.key { &w.requester } else { &w.stranger };
-    expect_invalid(w.link(other, c.link, c.base, c.target.into()), &["its author's own", c.what]);
+    expect_invalid(w.case_link(&c, other, c.base.clone(), c.target.clone().into()), &["its author's own", c.what]);
 }
 
 fn link_rejects_wrong_base(link: LinkTypes) {
     let (w, c) = link_case(link);
-    expect_invalid(w.link(&c.author, c.link, c.wrong_base, c.target.into()), &[c.base_rule]);
+    expect_invalid(w.case_link(&c, &c.author, c.wrong_base.clone(), c.target.clone().into()), &[c.base_rule]);
 }
 
 fn link_rejects_target_that_is_not_an_action(link: LinkTypes) {
     let (w, c) = link_case(link);
     let entry_hash = must_get_valid_record(c.target.clone()).unwrap().action().entry_hash().unwrap().clone();
-    expect_invalid(w.link(&c.author, c.link, c.base, entry_hash.into()), &["must point at a", c.what]);
+    expect_invalid(w.case_link(&c, &c.author, c.base.clone(), entry_hash.into()), &["must point at a", c.what]);
 }
 
 fn link_rejects_target_of_another_type(link: LinkTypes) {
     let (w, c) = link_case(link);
-    expect_invalid(w.link(&c.author, c.link, c.base, c.other_type.into()), &[&format!("not a {}", c.what)]);
+    expect_invalid(w.case_link(&c, &c.author, c.base.clone(), c.other_type.clone().into()), &[&format!("not a {}", c.what)]);
 }
 
 fn link_dangling_target_is_unresolved(link: LinkTypes) {
     let (w, c) = link_case(link);
     w.hdi.remove(&c.target).expect("the target was stored");
-    expect_unresolved(w.link(&c.author, c.link, c.base, c.target.clone().into()), &c.target);
+    expect_unresolved(w.case_link(&c, &c.author, c.base.clone(), c.target.clone().into()), &c.target);
 }
 
 // A module per link type, with the six tests above (`ripple_test_hdi::link_type_tests!`).
@@ -770,6 +783,79 @@ ripple_test_hdi::link_type_tests! {
     link_allocation_to_releases => LinkTypes::AllocationToReleases,
     link_job_to_accounting => LinkTypes::JobToAccounting,
     link_agent_to_accounting => LinkTypes::AgentToAccounting,
+    link_open_job_bucket => LinkTypes::OpenJobBucket,
+}
+
+mod link_open_job_bucket_rules {
+    use super::*;
+
+    const RULE: &str = "must start at the bucket of the period the job's claim window closes in";
+
+    fn bucket_of(ms: i64) -> AnyLinkableHash {
+        open_job_bucket_hash(open_job_bucket(at(ms))).unwrap().into()
+    }
+
+    /// A job its author assigns (claim window 0) is never open, so it is never in a bucket.
+    #[test]
+    fn rejects_an_assigned_job() {
+        let w = world();
+        let job = w.posted_job();
+        expect_invalid(w.tagged_link(&w.requester, LinkTypes::OpenJobBucket, bucket_of(0), job.into(), open_job_tag(at(0))), &["must point at an open job (claim_window_ms > 0)"]);
+    }
+
+    /// Buckets are 10-minute periods of the closing time: T0 is 200 s into its period, so a job
+    /// written at T0 whose window is 399.999 s closes in T0's period, one of 400 s in the next.
+    #[test]
+    fn bucket_follows_the_closing_time() {
+        let w = world();
+        assert_eq!(open_job_bucket(at(400_000)), open_job_bucket(at(399_999)) + 1, "the set-up crosses a period");
+        assert_eq!(open_job_bucket(at(0)), open_job_bucket(at(399_999)));
+        for (window, closes) in [(399_999, 399_999), (400_000, 400_000)] {
+            let job = w.store(&w.requester, EntryTypes::Job(Job { claim_window_ms: window, ..job() }), 0);
+            let link = |base| w.tagged_link(&w.requester, LinkTypes::OpenJobBucket, base, job.clone().into(), open_job_tag(at(closes)));
+            expect_valid(link(bucket_of(closes)));
+            let other = if window == 399_999 { bucket_of(400_000) } else { bucket_of(399_999) };
+            expect_invalid(link(other), &[RULE]);
+        }
+    }
+
+    #[test]
+    fn rejects_other_bases() {
+        let (w, c) = link_case(LinkTypes::OpenJobBucket);
+        for base in [
+            bucket_of(60_000 - 600_000),
+            AnyLinkableHash::from(all_jobs_anchor_hash().unwrap()),
+            AnyLinkableHash::from(w.requester.pub_key()),
+            AnyLinkableHash::from(c.target.clone()),
+        ] {
+            expect_invalid(w.case_link(&c, &c.author, base, c.target.clone().into()), &[RULE]);
+        }
+    }
+
+    /// The tag is the closing time to the microsecond, 8 bytes big-endian: a reader skips closed
+    /// jobs by it, so a wrong one would hide an open job or make a closed one look open.
+    #[test]
+    fn rejects_a_tag_other_than_the_closing_time() {
+        let (w, c) = link_case(LinkTypes::OpenJobBucket);
+        let closes = at(60_000).as_micros();
+        for tag in [
+            LinkTag::new(Vec::<u8>::new()),
+            LinkTag::new((closes + 1).to_be_bytes().to_vec()),
+            LinkTag::new((closes - 1).to_be_bytes().to_vec()),
+            LinkTag::new(closes.to_le_bytes().to_vec()),
+            LinkTag::new([closes.to_be_bytes().to_vec(), vec![0]].concat()),
+            LinkTag::new(vec![0xff; 512]),
+        ] {
+            expect_invalid(w.tagged_link(&c.author, c.link, c.base.clone(), c.target.clone().into(), tag), &["an OpenJobBucket tag must be the time the job's claim window closes"]);
+        }
+    }
+
+    #[test]
+    fn tag_round_trips() {
+        let closes = at(60_000);
+        assert_eq!(open_job_tag_closes(&open_job_tag(closes)), Some(closes));
+        assert_eq!(open_job_tag_closes(&LinkTag::new(vec![1, 2, 3])), None);
+    }
 }
 
 /// The provider named by an allocation may link it too (the other base AgentToAllocations allows).
@@ -803,10 +889,10 @@ fn rejects_a_job_with_unknown_fields() {
     expect_invalid(ops, &["does not match its declared type"]);
 }
 
-/// None of resource_mesh's links carries a tag.
+/// None of resource_mesh's links carries a tag, but OpenJobBucket (its closing time: see above).
 #[test]
 fn links_reject_a_tag() {
-    for link in LinkTypes::iter() {
+    for link in LinkTypes::iter().filter(|l| *l != LinkTypes::OpenJobBucket) {
         let (w, c) = link_case(link);
         let ops = w.tagged_link(&c.author, c.link, c.base, AnyLinkableHash::from(c.target), LinkTag::new(vec![0xff; 512]));
         expect_invalid(ops, &["carries no tag"]);

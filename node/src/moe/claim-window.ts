@@ -1,0 +1,46 @@
+// Which claims of an open job count, judged by the requester's own clock when it assigns: a claim
+// counts only when it is stamped inside the window the requester opened (from just before it wrote
+// the job to the window's end, both read on the requester's clock) and it was there when the
+// requester read the claims at assignment time (claims arriving later are never looked at). A claim
+// stamped ahead of the window's end (a claimant's clock running fast, or a lie) does not count; the
+// winner is the best-ranked claimant (resource_mesh's deterministic tie-break) with a counted claim.
+import { encodeHashToBase64 } from "@holochain/client";
+
+export interface RequesterWindow {
+  /** Requester's clock (Unix ms) just before it wrote the job. */
+  openedAtMs: number;
+  /** Requester's clock (Unix ms) at which the window closed: opened + claim_window_ms. */
+  closesAtMs: number;
+}
+
+export interface StampedClaim {
+  author: Uint8Array;
+  /** Holochain timestamp: Unix microseconds, the claimant's clock. */
+  timestamp: number;
+  entry: { slot: number };
+}
+
+export interface SlotClaimVerdict {
+  /** The winner's agent key (base64), or undefined when no claim counts. */
+  winner: string | undefined;
+  /** Claimants (base64) whose claims for the slot are all stamped outside the window. */
+  outside: string[];
+}
+
+/**
+ * The slot's winner among `ranked` (every claimant, best first, as get_claim_winner ranks them)
+ * whose claim for the slot is stamped inside the requester's window.
+ */
+export function judgeSlotClaims(slot: number, claims: StampedClaim[], ranked: Uint8Array[], window: RequesterWindow): SlotClaimVerdict {
+  const inside = new Set<string>();
+  const claimants = new Set<string>();
+  for (const c of claims) {
+    if (c.entry.slot !== slot) continue;
+    const agent = encodeHashToBase64(c.author);
+    claimants.add(agent);
+    const stampedMs = c.timestamp / 1000;
+    if (stampedMs >= window.openedAtMs && stampedMs <= window.closesAtMs) inside.add(agent);
+  }
+  const winner = ranked.map((a) => encodeHashToBase64(a)).find((a) => inside.has(a));
+  return { winner, outside: [...claimants].filter((a) => !inside.has(a)) };
+}
