@@ -48,9 +48,9 @@ describe("ripple moe", () => {
     expect(out[0]).toBe("answer to: What is 2+2?");
     expect(r.stdout).toMatch(/consensus 0\.67 \(reached\): 2 of 3 answers agree · task math · .* · trace trace-fake-1/);
     const table = out.slice(out.findIndex((l) => l.startsWith("EXPERT")));
-    expect(table[0]).toMatch(/^EXPERT\s+MODEL\s+PEER\s+WEIGHT\s+COUNTED\s+LATENCY\s+AGREED$/);
-    expect(table[1]).toMatch(/^expert-0\s+tiny\s+node-0\s+1\.00\s+1\.00\s+10 ms\s+✓$/);
-    expect(table[3]).toMatch(/^expert-2\s+tiny\s+node-2\s+1\.00\s+1\.00\s+12 ms\s+✗$/);
+    expect(table[0]).toMatch(/^EXPERT\s+MODEL\s+PEER\s+WEIGHT\s+CONFIDENCE\s+COUNTED\s+LATENCY\s+AGREED$/);
+    expect(table[1]).toMatch(/^expert-0\s+tiny\s+node-0\s+1\.00\s+0\.87\s+1\.00\s+10 ms\s+✓$/);
+    expect(table[3]).toMatch(/^expert-2\s+tiny\s+node-2\s+1\.00\s+-\s+1\.00\s+12 ms\s+✗$/);
   });
 
   it("--json prints the MoeResult; --no-require-consensus is passed on", async () => {

@@ -85,6 +85,8 @@ export function fakeInference(opts: FakeInferenceOptions = {}) {
         epoch: 0,
         tokens: 4 + slot,
         output: slot === n - 1 && n > 1 ? "something else" : answer,
+        // Only the first vote reports a confidence (as a worker asked for it would; the cloud tier never does).
+        ...(slot === 0 ? { confidence: 0.87 } : {}),
       }));
       const agreed = votes.filter((v) => v.agreed).length;
       return {
