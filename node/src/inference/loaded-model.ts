@@ -182,7 +182,7 @@ export class LoadedModel {
     let outputTokens = 0;
     try {
       const input = this.#renderPrompt(req);
-      promptTokens = input.promptTokens;
+      promptTokens = input.promptTokenList.length;
       // +2: the token that may complete a UTF-8 character, and llama.cpp's last cell, so that a
       // request never reaches a context shift (which would silently drop the start of the prompt).
       if (promptTokens + req.maxTokens + 2 > context.contextSize) {
@@ -237,20 +237,20 @@ export class LoadedModel {
     }
   }
 
-  /** `promptTokenList`: the tokens the sequence will hold before the answer (for answer-confidence.ts). */
-  #renderPrompt(req: GenerateRequest): { promptTokens: number; promptTokenList: Token[]; history?: ChatHistoryItem[]; tokens?: Token[] } {
+  /** `promptTokenList`: the tokens the sequence will hold before the answer (its length is checked against the context; answer-confidence.ts needs the tokens). */
+  #renderPrompt(req: GenerateRequest): { promptTokenList: Token[]; history?: ChatHistoryItem[]; tokens?: Token[] } {
     if (req.prompt.kind === "chat") {
       const history = toChatHistory(req.prompt.messages);
       // The same rendering LlamaChat evaluates; counted here to check the context size first.
       const { contextText } = this.chatWrapper.generateContextState({ chatHistory: history });
       const promptTokenList = contextText.tokenize(this.model.tokenizer);
-      return { promptTokens: promptTokenList.length, promptTokenList, history };
+      return { promptTokenList, history };
     }
     // LlamaCompletion prepends BOS itself (and tokenizes with "trimLeadingSpace" when it does).
     const bos = this.model.tokens.shouldPrependBosToken && this.model.tokens.bos != null;
     const tokens = this.model.tokenize(req.prompt.text, false, bos ? "trimLeadingSpace" : undefined);
     const promptTokenList = bos ? [this.model.tokens.bos!, ...tokens] : tokens;
-    return { promptTokens: promptTokenList.length, promptTokenList, tokens };
+    return { promptTokenList, tokens };
   }
 
   async #generate(
