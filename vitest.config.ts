@@ -40,6 +40,7 @@ const unitTests = [
   "node/test/toolchain-errors.test.ts",
   "node/test/ui-routes.test.ts",
   "node/test/vote-confidence.test.ts",
+  "node/test/wasm-cache-units.test.ts",
   "ui/test/**/*.test.ts",
   "zome-bindings/test/**/*.test.ts",
 ];

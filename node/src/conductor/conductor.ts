@@ -8,10 +8,13 @@ import { AdminWebsocket, type AgentPubKey, type AppWebsocket, type CellId } from
 import { RippleError, TimeoutError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { NodePaths } from "../config/node-paths.ts";
-import { SupervisedProcess } from "../supervisor/supervised-process.ts";
+import type { SupervisedProcess } from "../supervisor/supervised-process.ts";
 import { connectApp, type AppConnection } from "./app-setup.ts";
 import { daemonOrigin, writeConductorConfig } from "./conductor-config.ts";
+import { conductorProcess } from "./conductor-process.ts";
 import { loadOrCreatePassphrase } from "./secrets.ts";
+import { isFreshConductor, primeWasmDb, removeWasmDb } from "./wasm-cache.ts";
+import { ensureWasmCache } from "./wasm-cache-build.ts";
 
 export interface ConductorOptions {
   holochainBinary: string;
@@ -30,9 +33,12 @@ export interface ConductorOptions {
   stopTimeoutMs?: number;
   /** RUST_LOG for the conductor; its output goes to logs/conductor.log. */
   rustLog?: string;
+  /**
+   * On its first start, give the conductor the machine's compiled wasm instead of letting it compile
+   * the hApp (wasm-cache.ts). Default: on, unless RIPPLE_WASM_CACHE=off.
+   */
+  wasmCache?: boolean;
 }
-
-const adminPortMarker = /###ADMIN_PORT:(\d+)###/;
 
 export interface ZomeCallRequest {
   role: string;
@@ -52,25 +58,8 @@ export class Conductor {
     this.log = opts.log.child({ seam: "conductor" });
     this.appId = opts.appId ?? "ripple";
     mkdirSync(opts.paths.conductorData, { recursive: true, mode: 0o700 });
-    this.process = new SupervisedProcess<number>(
-      {
-        name: "holochain conductor",
-        command: opts.holochainBinary,
-        args: ["--piped", "-c", opts.paths.conductorConfig],
-        env: { ...process.env, RUST_LOG: opts.rustLog ?? process.env.RUST_LOG ?? "warn" },
-        // holochain reads the lair passphrase from stdin up to the first newline.
-        stdin: () => `${loadOrCreatePassphrase(opts.paths.lairPassphrase)}\n`,
-        readyWhen: (line) => {
-          const port = line.match(adminPortMarker)?.[1];
-          return port ? Number(port) : undefined;
-        },
-        readyTimeoutMs: opts.readyTimeoutMs ?? 60_000,
-        logFile: join(opts.paths.logDir, "conductor.log"),
-        pidFile: join(opts.paths.logDir, "conductor.pid"),
-        stopSignal: "SIGINT",
-        stopTimeoutMs: opts.stopTimeoutMs ?? 20_000,
-        startFix: `read ${join(opts.paths.logDir, "conductor.log")}; if the config is at fault, correct or delete ${opts.paths.conductorConfig}`,
-      },
+    this.process = conductorProcess(
+      { holochainBinary: opts.holochainBinary, paths: opts.paths, rustLog: opts.rustLog, readyTimeoutMs: opts.readyTimeoutMs, stopTimeoutMs: opts.stopTimeoutMs },
       this.log,
     );
     this.process.on("exit", () => {
@@ -93,10 +82,27 @@ export class Conductor {
       fastGossip: this.opts.fastGossip ?? false,
     });
     const started = Date.now();
+    await this.primeWithCompiledWasm();
     const adminPort = await this.process.start();
     await this.connect(adminPort);
     this.started = true;
     this.log.info({ ms: Date.now() - started, adminPort }, "conductor ready");
+  }
+
+  /** A conductor's first start gets the machine's compiled wasm, so that it need not compile it. */
+  private async primeWithCompiledWasm(): Promise<void> {
+    const { paths } = this.opts;
+    const enabled = this.opts.wasmCache ?? process.env.RIPPLE_WASM_CACHE !== "off";
+    if (!enabled || !isFreshConductor(paths.conductorData)) return;
+    const started = Date.now();
+    try {
+      const file = await ensureWasmCache({ holochainBinary: this.opts.holochainBinary, happFile: this.opts.happFile, log: this.log });
+      const { pages } = await primeWasmDb(file, paths.conductorData, loadOrCreatePassphrase(paths.lairPassphrase));
+      this.log.info({ ms: Date.now() - started, pages }, "conductor primed with this machine's compiled wasm, under a key of its own");
+    } catch (err) {
+      removeWasmDb(join(paths.conductorData, "databases"));
+      this.log.warn({ err: (err as Error).message }, "no compiled wasm from the cache; the conductor compiles the hApp itself");
+    }
   }
 
   async stop(): Promise<void> {

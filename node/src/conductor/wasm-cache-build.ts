@@ -1,0 +1,128 @@
+// Fills the machine's compiled-wasm cache (wasm-cache.ts) once per hApp and holochain binary: a
+// throwaway conductor (its own temp directory, passphrase and agent, a network seed of its own and
+// a bootstrap address on loopback where nothing listens, so it never meets a mesh) installs the
+// hApp, calls one read function per DNA so that the coordinator zomes compile too, and stops; its
+// wasm.db, decrypted, becomes the cache. Concurrent first starts on one machine wait for one build
+// (a lock file naming the builder's pid) instead of each compiling the same wasm.
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { AdminWebsocket } from "@holochain/client";
+import { RippleError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import { nodePaths } from "../config/node-paths.ts";
+import { connectApp } from "./app-setup.ts";
+import { conductorProcess } from "./conductor-process.ts";
+import { daemonOrigin, writeConductorConfig } from "./conductor-config.ts";
+import { lockDbKey, newDbKey } from "./db-key.ts";
+import { loadOrCreatePassphrase } from "./secrets.ts";
+import { DB_KEY, exportPlainWasmDb, wasmCacheFile } from "./wasm-cache.ts";
+
+export interface WasmCacheOptions {
+  holochainBinary: string;
+  happFile: string;
+  log: Logger;
+  /** How long to wait for another process's build (default 5 min). */
+  waitMs?: number;
+}
+
+/** One cheap read per DNA: instantiating a coordinator zome compiles it. */
+const warmUpCalls = [
+  { role_name: "agent_registry", zome_name: "agent_registry", fn_name: "list_nodes", payload: null },
+  { role_name: "resource_mesh", zome_name: "resource_mesh", fn_name: "list_open_jobs", payload: null },
+  { role_name: "artifact_index", zome_name: "artifact_index", fn_name: "get_artifacts_by_kind", payload: "model" },
+];
+
+const unreachableBootstrap = "http://127.0.0.1:9";
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function tryLock(lockFile: string): boolean {
+  try {
+    writeFileSync(lockFile, `${process.pid}\n`, { flag: "wx" });
+    return true;
+  } catch {
+    const holder = Number(readFileSync(lockFile, "utf8").trim() || "0");
+    if (holder > 0 && holder !== process.pid && alive(holder)) return false;
+    rmSync(lockFile, { force: true }); // left by a process that died while building
+    return false;
+  }
+}
+
+/** The cache file, built first when this machine has none for this hApp and holochain. */
+export async function ensureWasmCache(opts: WasmCacheOptions): Promise<string> {
+  const file = await wasmCacheFile(opts.happFile, opts.holochainBinary);
+  mkdirSync(dirname(file), { recursive: true });
+  const lockFile = `${file}.lock`;
+  const deadline = Date.now() + (opts.waitMs ?? 300_000);
+  let announced = false;
+  while (!existsSync(file)) {
+    if (tryLock(lockFile)) {
+      try {
+        if (!existsSync(file)) await buildWasmCache(opts, file);
+      } finally {
+        rmSync(lockFile, { force: true });
+      }
+      break;
+    }
+    if (Date.now() > deadline) {
+      throw new RippleError(`another process has been compiling the wasm cache ${file} for over ${opts.waitMs ?? 300_000} ms`, `delete ${lockFile} if no ripple process is running`);
+    }
+    if (!announced) opts.log.info({ file }, "waiting for another process to compile the hApp's wasm");
+    announced = true;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return file;
+}
+
+async function buildWasmCache(opts: WasmCacheOptions, file: string): Promise<void> {
+  const started = Date.now();
+  const log = opts.log.child({ seam: "wasm-cache" });
+  log.info({ file }, "compiling the hApp's wasm once for this machine (a throwaway conductor; ~30 CPU-s)");
+  const dir = mkdtempSync(join(tmpdir(), "rm-wasm-"));
+  const paths = nodePaths(dir);
+  try {
+    mkdirSync(paths.logDir, { recursive: true });
+    const databasesDir = join(paths.conductorData, "databases");
+    mkdirSync(databasesDir, { recursive: true, mode: 0o700 });
+    writeConductorConfig(paths.conductorConfig, { dataRoot: paths.conductorData, bootstrapUrl: unreachableBootstrap, relayUrl: unreachableBootstrap, fastGossip: false });
+    const key = newDbKey();
+    writeFileSync(join(databasesDir, DB_KEY), await lockDbKey(key, loadOrCreatePassphrase(paths.lairPassphrase)), { mode: 0o600 });
+    const conductor = conductorProcess({ name: "wasm-cache conductor", holochainBinary: opts.holochainBinary, paths }, log);
+    try {
+      const adminPort = await conductor.start();
+      const admin = await AdminWebsocket.connect({ url: new URL(`ws://localhost:${adminPort}`), wsClientOptions: { origin: daemonOrigin }, defaultTimeout: 60_000 });
+      try {
+        const { app } = await connectApp(admin, {
+          appId: "wasm-cache",
+          happFile: opts.happFile,
+          networkSeed: `wasm-cache-${randomBytes(8).toString("hex")}`,
+          credentialsFile: paths.signingCredentials,
+          log,
+          timeoutMs: 60_000,
+        });
+        for (const call of warmUpCalls) {
+          // Only the compile matters; an empty mesh may answer with an error.
+          await app.callZome(call, 30_000).catch((err: Error) => log.debug({ fn: call.fn_name, err: err.message }, "warm-up call failed"));
+        }
+        await (app.client as unknown as { close?: () => Promise<unknown> }).close?.().catch(() => {});
+      } finally {
+        await admin.client.close().catch(() => {});
+      }
+    } finally {
+      await conductor.stop();
+    }
+    const { pages } = exportPlainWasmDb(databasesDir, key, file);
+    log.info({ file, pages, ms: Date.now() - started }, "wasm cache ready");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
