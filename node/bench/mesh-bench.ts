@@ -1,9 +1,11 @@
 // `npm run bench` (part): the local mesh with real daemons and conductors, in the loopback-only
 // namespace. Prints, from one run:
-//   - cold start: 3 nodes started at once until every node sees every other online (p50 over runs)
+//   - cold start: 3 nodes started at once until every node sees every other online (p50 over runs),
+//     with the machine's compiled-wasm cache and without it (RIPPLE_WASM_CACHE=off: each compiles)
 //   - a new node visible to every existing peer (p50, p95), from spawn and from "node running"
 //   - a SIGKILLed node seen offline by every peer (p50), against the liveness window
-//   - idle RSS of one node: daemon + conductor (+ the bootstrap/relay server when it hosts it)
+//   - idle RSS of one node after RIPPLE_BENCH_IDLE_S (default 300 s) up: daemon + conductor (+ the
+//     bootstrap/relay server when it hosts it)
 import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { LocalApiClient } from "../src/api/api-client.ts";
@@ -15,13 +17,14 @@ import { waitFor } from "../test/support/wait-for.ts";
 
 const coldRuns = Number(process.env.RIPPLE_BENCH_COLD_RUNS ?? 3);
 const joinRuns = Number(process.env.RIPPLE_BENCH_JOIN_RUNS ?? 5);
+const idleMs = Number(process.env.RIPPLE_BENCH_IDLE_S ?? 300) * 1000;
 const livenessWindowMs = 8000;
 const dirs: string[] = [];
 
-function up(name: string): RippleDaemon {
+function up(name: string, env: NodeJS.ProcessEnv = {}): RippleDaemon {
   const dir = RippleDaemon.tempDir(`rm-bench-${name}-`);
   dirs.push(dir);
-  return RippleDaemon.up(name, dir, ["--no-measure", "--liveness-window", String(livenessWindowMs)]);
+  return RippleDaemon.up(name, dir, ["--no-measure", "--liveness-window", String(livenessWindowMs)], { env });
 }
 
 const client = (n: RippleDaemon) => LocalApiClient.forDataDir(n.dataDir);
@@ -56,9 +59,9 @@ const childrenOf = (pid: number) => {
   }
 };
 
-async function coldStart(): Promise<number> {
+async function coldStart(wasmCache: boolean): Promise<number> {
   const started = Date.now();
-  const nodes = ["c1", "c2", "c3"].map(up);
+  const nodes = ["c1", "c2", "c3"].map((name) => up(name, wasmCache ? {} : { RIPPLE_WASM_CACHE: "off" }));
   try {
     await Promise.all(nodes.map((n) => n.waitUntilRunning()));
     const agents = await Promise.all(nodes.map(async (n) => (await status(n)).agentPubKey!));
@@ -71,11 +74,14 @@ async function coldStart(): Promise<number> {
 
 async function main(): Promise<void> {
   const cold: number[] = [];
+  const coldCompiling: number[] = [];
   for (let i = 0; i < coldRuns; i++) {
-    cold.push(await coldStart());
-    console.log(`cold start run ${i + 1}: ${cold.at(-1)} ms`);
+    coldCompiling.push(await coldStart(false));
+    cold.push(await coldStart(true));
+    console.log(`cold start run ${i + 1}: ${cold.at(-1)} ms with the wasm cache, ${coldCompiling.at(-1)} ms compiling`);
   }
 
+  const baseStarted = Date.now();
   const base = [up("a"), up("b")];
   const visibleFromSpawn: number[] = [];
   const visibleFromReady: number[] = [];
@@ -92,13 +98,6 @@ async function main(): Promise<void> {
       const seen = await until("joiner visible to every peer", async () => (await Promise.all(base.map((b) => onlineIn(b, agent, true)))).every(Boolean));
       visibleFromSpawn.push(seen - spawnedAt);
       visibleFromReady.push(seen - readyAt);
-      if (!rss) {
-        await new Promise((r) => setTimeout(r, 10_000)); // let start-up allocations settle
-        const s = await status(joiner);
-        const host = (await status(base[0]!)).localHost?.self ? base[0]! : base[1]!;
-        const relayPid = childrenOf(host.pid).find((p) => readFileSync(`/proc/${p}/cmdline`, "utf8").includes("kitsune2-bootstrap-srv"));
-        rss = { daemon: rssMb(joiner.pid), conductor: rssMb(s.conductor!.pid!), relay: relayPid ? rssMb(relayPid) : 0 };
-      }
       const killedAt = Date.now();
       killNodeHard(joiner.pid, childrenOf(joiner.pid));
       await joiner.kill("SIGKILL");
@@ -106,19 +105,30 @@ async function main(): Promise<void> {
       deadDetected.push(offline - killedAt);
       console.log(`join run ${i + 1}: visible ${visibleFromSpawn.at(-1)} ms after spawn (${visibleFromReady.at(-1)} ms after ready); dead seen offline after ${deadDetected.at(-1)} ms`);
     }
+    // Idle RSS: the node that does not host the relay, once it has been up for idleMs.
+    const host = (await status(base[0]!)).localHost?.self ? base[0]! : base[1]!;
+    const idle = host === base[0] ? base[1]! : base[0]!;
+    const upFor = Date.now() - baseStarted;
+    if (upFor < idleMs) await new Promise((r) => setTimeout(r, idleMs - upFor));
+    const relayPid = childrenOf(host.pid).find((p) => readFileSync(`/proc/${p}/cmdline`, "utf8").includes("kitsune2-bootstrap-srv"));
+    rss = { daemon: rssMb(idle.pid), conductor: rssMb((await status(idle)).conductor!.pid!), relay: relayPid ? rssMb(relayPid) : 0 };
   } finally {
     await stopAll(base);
   }
 
   const row = (label: string, v: number[]) => `${label.padEnd(52)} p50 ${String(percentile(v, 50)).padStart(6)} ms   p95 ${String(percentile(v, 95)).padStart(6)} ms   (n=${v.length})`;
   console.log("\n== local mesh (real daemons + conductors, loopback namespace, 2 cores) ==");
-  if (cold.length) console.log(row("3 nodes cold start → all see all online", cold));
+  if (cold.length) {
+    console.log(row("3 nodes cold start → all see all online (wasm cache)", cold));
+    console.log(row("3 nodes cold start → all see all online (compiling)", coldCompiling));
+    console.log(`cold start with the wasm cache ÷ compiling: ${(percentile(cold, 50) / percentile(coldCompiling, 50)).toFixed(2)}; ÷ 20 s target: ${(percentile(cold, 50) / 20_000).toFixed(2)}`);
+  }
   console.log(row("new node visible to every peer (from spawn)", visibleFromSpawn));
   console.log(row("new node visible to every peer (from ready)", visibleFromReady));
   console.log(row(`SIGKILLed node seen offline (window ${livenessWindowMs} ms)`, deadDetected));
   console.log(`dead-peer detection ÷ 10 s target: ${(percentile(deadDetected, 50) / 10_000).toFixed(2)}`);
   if (rss) {
-    console.log(`idle RSS of one node: daemon ${rss.daemon.toFixed(0)} MB + conductor ${rss.conductor.toFixed(0)} MB = ${(rss.daemon + rss.conductor).toFixed(0)} MB; the host also runs the relay: ${rss.relay.toFixed(0)} MB`);
+    console.log(`idle RSS of one node after ${Math.round(idleMs / 1000)} s up: daemon ${rss.daemon.toFixed(0)} MB + conductor ${rss.conductor.toFixed(0)} MB = ${(rss.daemon + rss.conductor).toFixed(0)} MB; the host also runs the relay: ${rss.relay.toFixed(0)} MB`);
   }
 }
 

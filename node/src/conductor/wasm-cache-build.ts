@@ -5,7 +5,7 @@
 // wasm.db, decrypted, becomes the cache. Concurrent first starts on one machine wait for one build
 // (a lock file naming the builder's pid) instead of each compiling the same wasm.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { AdminWebsocket } from "@holochain/client";
@@ -23,7 +23,7 @@ export interface WasmCacheOptions {
   holochainBinary: string;
   happFile: string;
   log: Logger;
-  /** How long to wait for another process's build (default 5 min). */
+  /** How long to wait for another process's build (default 6 min: longer than a lock takes to go stale). */
   waitMs?: number;
 }
 
@@ -45,14 +45,32 @@ function alive(pid: number): boolean {
   }
 }
 
+/** This process's pid namespace: a pid from another one (the tests' loopback namespace) says nothing here. */
+function pidNamespace(): string {
+  try {
+    return readlinkSync("/proc/self/ns/pid");
+  } catch {
+    return "";
+  }
+}
+
+/** A build takes ~30 CPU-s; a lock this old is left by a process that died (or lives where its pid means nothing). */
+const STALE_LOCK_MS = 300_000;
+
 function tryLock(lockFile: string): boolean {
   try {
-    writeFileSync(lockFile, `${process.pid}\n`, { flag: "wx" });
+    writeFileSync(lockFile, `${process.pid} ${pidNamespace()}\n`, { flag: "wx" });
     return true;
   } catch {
-    const holder = Number(readFileSync(lockFile, "utf8").trim() || "0");
-    if (holder > 0 && holder !== process.pid && alive(holder)) return false;
-    rmSync(lockFile, { force: true }); // left by a process that died while building
+    try {
+      const [holder, namespace] = readFileSync(lockFile, "utf8").trim().split(" ");
+      const pid = Number(holder);
+      const checkable = namespace === pidNamespace() && pid > 0 && pid !== process.pid;
+      const stale = checkable ? !alive(pid) : Date.now() - statSync(lockFile).mtimeMs > STALE_LOCK_MS;
+      if (stale) rmSync(lockFile, { force: true });
+    } catch {
+      // released meanwhile: the next round takes it or finds the cache
+    }
     return false;
   }
 }
@@ -62,7 +80,8 @@ export async function ensureWasmCache(opts: WasmCacheOptions): Promise<string> {
   const file = await wasmCacheFile(opts.happFile, opts.holochainBinary);
   mkdirSync(dirname(file), { recursive: true });
   const lockFile = `${file}.lock`;
-  const deadline = Date.now() + (opts.waitMs ?? 300_000);
+  const waitMs = opts.waitMs ?? 360_000;
+  const deadline = Date.now() + waitMs;
   let announced = false;
   while (!existsSync(file)) {
     if (tryLock(lockFile)) {
@@ -74,7 +93,7 @@ export async function ensureWasmCache(opts: WasmCacheOptions): Promise<string> {
       break;
     }
     if (Date.now() > deadline) {
-      throw new RippleError(`another process has been compiling the wasm cache ${file} for over ${opts.waitMs ?? 300_000} ms`, `delete ${lockFile} if no ripple process is running`);
+      throw new RippleError(`another process has been compiling the wasm cache ${file} for over ${waitMs} ms`, `delete ${lockFile} if no ripple process is running`);
     }
     if (!announced) opts.log.info({ file }, "waiting for another process to compile the hApp's wasm");
     announced = true;
