@@ -1,18 +1,22 @@
 // Artifacts benchmark (run inside the loopback-only namespace):
 //   node node/setup/in-loopback-netns.mjs npx tsx node/bench/artifacts-bench.ts
-// 1. kubo → kubo: the default GGUF (Qwen, 491 MB) added to one bare kubo node and read by CID on a
-//    peered one (`cat`, streamed), against a local file copy (read + write + fsync) of the same file:
-//    the ratio of throughputs (target ≥ 0.5).
+// 1. kubo → kubo: the default GGUF (Qwen, 491 MB) added to two bare kubo nodes and fetched by CID on
+//    a fresh peered one, by today's path (`cat`, streamed, from 1 provider) and by the new one
+//    (block-pull.ts: parallel `block/get`, written in place, sha256 + CID checked on the way) from 1
+//    and from 2 providers, against a local file copy (read + write + fsync) of the same file: the
+//    ratio of throughputs (target ≥ 0.5).
 // 2. Real daemons: `models publish` on alice (add to kubo + register + provider record + capability)
-//    and `models pull` by CID on bob (transfer with sha256, then CID re-check, pin, provider record).
+//    and `models pull` by CID on bob (block transfer with sha256 + CID checked on the way, pin, provider record).
 // Figures are printed, not asserted. Run it when the machine is otherwise idle: it is I/O- and CPU-bound.
 import { createHash } from "node:crypto";
 import { closeSync, createReadStream, createWriteStream, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { open } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
 import { pino } from "pino";
 import { binDir, modelsDir } from "../src/config/paths.mjs";
 import { LocalApiClient } from "../src/api/api-client.ts";
+import { BlockPull } from "../src/artifacts/block-pull.ts";
 import { IpfsStore } from "../src/artifacts/ipfs-store.ts";
 import { KuboNode } from "../src/artifacts/kubo-supervisor.ts";
 import { defaultStoragePolicyFile, loadStoragePolicy, modelChunking } from "../src/config/storage-policy.ts";
@@ -46,51 +50,89 @@ async function localCopy(): Promise<number> {
   return ms;
 }
 
-async function kuboPair(): Promise<{ addMs: number; catMs: number[]; catToFileMs: number[] }> {
+interface PairFigures {
+  addMs: number;
+  /** Receiver reading its own blockstore (`cat` offline). */
+  catMs: number[];
+  /** Today's path: `cat` through the RPC, streamed to a file (+ sha256, fsync). */
+  catToFileMs: number[];
+  /** The new path (block-pull.ts): blocks in parallel, written in place, sha256 + CID checked on the way. */
+  blocks1Ms: number[];
+  blocks2Ms: number[];
+  /** The same with kubo fetching the whole DAG in one session beside the reads (`pin add`). */
+  pinned1Ms: number[];
+  pinned2Ms: number[];
+}
+
+async function kuboPair(): Promise<PairFigures> {
   const policy = loadStoragePolicy(defaultStoragePolicyFile);
   const start = async () => {
     const d = tmp("rm-bench-kubo-");
     const kubo = await KuboNode.start({ ipfsBinary: join(binDir(), "ipfs"), repoDir: join(d, "ipfs"), logFile: join(d, "kubo.log"), privateSwarmSeed: "bench", swarmPort: 0, swarmBind: "loopback", log });
     return { kubo, ipfs: new IpfsStore({ apiUrl: () => kubo.endpoints.apiUrl, timeoutMs: 60_000 }), dir: d };
   };
-  const a = await start();
+  // Two providers holding the same blocks.
+  const [a, a2] = await Promise.all([start(), start()]);
   const t0 = performance.now();
   const cid = await a.ipfs.addFile(file, modelChunking(policy));
   const addMs = performance.now() - t0;
-  const catMs: number[] = [];
-  const catToFileMs: number[] = [];
+  await a2.ipfs.addFile(file, modelChunking(policy));
+  const f: PairFigures = { addMs, catMs: [], catToFileMs: [], blocks1Ms: [], blocks2Ms: [], pinned1Ms: [], pinned2Ms: [] };
+  const receiver = async (providers: Array<typeof a>, fn: (b: Awaited<ReturnType<typeof start>>, out: string) => Promise<void>): Promise<number> => {
+    const b = await start(); // a fresh receiver each run: nothing cached
+    try {
+      for (const p of providers) await b.ipfs.peer((await p.ipfs.id()).addrs[0]!);
+      const out = join(b.dir, "pulled.gguf");
+      const t1 = performance.now();
+      await fn(b, out);
+      const ms = performance.now() - t1;
+      if (statSync(out).size !== bytes) throw new Error(`wrote ${statSync(out).size} of ${bytes} bytes`);
+      rmSync(out);
+      return ms;
+    } finally {
+      await b.kubo.stop();
+    }
+  };
+  const viaBlocks = (prefetch: boolean) => async (b: Awaited<ReturnType<typeof start>>, out: string) => {
+    const fh = await open(out, "w");
+    try {
+      const pull = new BlockPull({ ipfs: b.ipfs, cid, maxBytes: bytes, file: fh, blockTimeoutMs: 60_000, ...(prefetch ? { prefetch: (signal?: AbortSignal) => b.ipfs.pin(cid, signal ? { signal } : {}) } : {}) });
+      await pull.run();
+      if (pull.result()?.sha256 !== sha) throw new Error("sha256 mismatch");
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  };
+  const sha = createHash("sha256").update(readFileSync(file)).digest("hex");
   try {
     for (let i = 0; i < runs; i++) {
-      const b = await start(); // a fresh receiver each run: nothing cached
-      try {
-        const ida = await a.ipfs.id();
-        await b.ipfs.peer(ida.addrs[0]!);
-        const out = join(b.dir, "pulled.gguf");
-        const fd = openSync(out, "w");
-        const hash = createHash("sha256");
-        const t1 = performance.now();
-        let n = 0;
-        for await (const chunk of b.ipfs.cat(cid, { timeoutMs: 60_000 })) {
-          n += chunk.length;
-          hash.update(chunk);
-          writeFileSync(fd, chunk);
-        }
-        fsyncSync(fd);
-        closeSync(fd);
-        catToFileMs.push(performance.now() - t1);
-        if (n !== bytes) throw new Error(`read ${n} of ${bytes} bytes`);
-        // Second read from the receiver's own blockstore: what kubo's read path alone costs.
-        const t2 = performance.now();
-        for await (const _ of b.ipfs.cat(cid, { timeoutMs: 60_000, offline: true })) void _;
-        catMs.push(performance.now() - t2);
-      } finally {
-        await b.kubo.stop();
-      }
+      f.catToFileMs.push(
+        await receiver([a], async (b, out) => {
+          const fd = openSync(out, "w");
+          const hash = createHash("sha256");
+          for await (const chunk of b.ipfs.cat(cid, { timeoutMs: 60_000 })) {
+            hash.update(chunk);
+            writeFileSync(fd, chunk);
+          }
+          fsyncSync(fd);
+          closeSync(fd);
+          if (hash.digest("hex") !== sha) throw new Error("sha256 mismatch");
+          // Second read from the receiver's own blockstore: what kubo's read path alone costs.
+          const t2 = performance.now();
+          for await (const _ of b.ipfs.cat(cid, { timeoutMs: 60_000, offline: true })) void _;
+          f.catMs.push(performance.now() - t2);
+        }),
+      );
+      f.blocks1Ms.push(await receiver([a], viaBlocks(false)));
+      f.blocks2Ms.push(await receiver([a, a2], viaBlocks(false)));
+      f.pinned1Ms.push(await receiver([a], viaBlocks(true)));
+      f.pinned2Ms.push(await receiver([a, a2], viaBlocks(true)));
     }
   } finally {
-    await a.kubo.stop();
+    await Promise.all([a.kubo.stop(), a2.kubo.stop()]);
   }
-  return { addMs, catMs, catToFileMs };
+  return f;
 }
 
 async function daemons(): Promise<{ addMs: number; announceMs: number; publishMs: number; transferMs: number; verifyMs: number; pullMs: number }> {
@@ -129,8 +171,14 @@ try {
   const peer = mbps(median(pair.catToFileMs));
   const rows: Array<[string, string]> = [
     ["local file copy (read + write + fsync), median", `${copy.toFixed(0)} MB/s (${median(copies).toFixed(0)} ms)`],
-    ["kubo → peer kubo by CID, to a file (+ sha256, fsync), median", `${peer.toFixed(0)} MB/s (${median(pair.catToFileMs).toFixed(0)} ms)`],
-    ["  ratio peer fetch ÷ local copy (target ≥ 0.5)", (peer / copy).toFixed(2)],
+    ["old path: kubo → peer kubo by `cat`, to a file (+ sha256, fsync), median", `${peer.toFixed(0)} MB/s (${median(pair.catToFileMs).toFixed(0)} ms)`],
+    ["new path (the daemon's), 1 provider: parallel blocks + `pin add` session, in place (+ sha256, CID, fsync)", `${mbps(median(pair.pinned1Ms)).toFixed(0)} MB/s (${median(pair.pinned1Ms).toFixed(0)} ms)`],
+    ["new path (the daemon's), 2 providers", `${mbps(median(pair.pinned2Ms)).toFixed(0)} MB/s (${median(pair.pinned2Ms).toFixed(0)} ms)`],
+    ["  without the `pin add` session (per-block reads only): 1 | 2 providers", `${mbps(median(pair.blocks1Ms)).toFixed(0)} | ${mbps(median(pair.blocks2Ms)).toFixed(0)} MB/s`],
+    [
+      "  peer fetch ÷ local copy (target ≥ 0.5): old | new 1 provider | new 2 providers",
+      `${(peer / copy).toFixed(2)} | ${(mbps(median(pair.pinned1Ms)) / copy).toFixed(2)} | ${(mbps(median(pair.pinned2Ms)) / copy).toFixed(2)}`,
+    ],
     ["kubo read from its own blockstore, median", `${mbps(median(pair.catMs)).toFixed(0)} MB/s`],
     ["ipfs add (1 MiB chunks, raw leaves), bare kubo", `${(pair.addMs / 1000).toFixed(1)} s (${mbps(pair.addMs).toFixed(0)} MB/s)`],
   ];
@@ -139,8 +187,8 @@ try {
       ["`models publish` on a daemon: add to kubo", `${(d.addMs / 1000).toFixed(1)} s`],
       ["  announce (artifact + provider record + capability)", `${(d.announceMs / 1000).toFixed(2)} s`],
       ["  whole request", `${(d.publishMs / 1000).toFixed(1)} s`],
-      ["`models pull` by CID on a peer: transfer (+ sha256)", `${(d.transferMs / 1000).toFixed(1)} s (${mbps(d.transferMs).toFixed(0)} MB/s; ÷ local copy ${(mbps(d.transferMs) / copy).toFixed(2)})`],
-      ["  verify CID (re-chunk + hash in kubo)", `${(d.verifyMs / 1000).toFixed(1)} s`],
+      ["`models pull` by CID on a peer (1 provider): transfer (+ sha256 + CID)", `${(d.transferMs / 1000).toFixed(1)} s (${mbps(d.transferMs).toFixed(0)} MB/s; ÷ local copy ${(mbps(d.transferMs) / copy).toFixed(2)})`],
+      ["  verify after the transfer (sha256 + CID are checked during it)", `${(d.verifyMs / 1000).toFixed(1)} s`],
       ["  whole request (providers proved, store add, pin, announce)", `${(d.pullMs / 1000).toFixed(1)} s`],
     );
   }

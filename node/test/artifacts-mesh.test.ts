@@ -11,17 +11,24 @@
 // - a squatted name (Qwen's name registered with another sha256) is not installed by
 //   `models pull NAME`, `--any-publisher` lists the candidates, and a registration declaring 1 TiB
 //   is refused before any byte is fetched;
-// - Qwen published by alice is pulled by bob by CID with progress; bob's kubo is SIGKILLed
-//   mid-transfer, restarted by the supervisor, and the pull resumes and verifies sha256 + CID;
-//   alice then stops and bob loads and generates with the pulled model.
+// - Qwen published by alice (and held by a second provider, a bare kubo in the mesh's swarm) is
+//   pulled by bob by CID with progress, blocks coming from both; the second provider is SIGKILLed
+//   mid-transfer and the pull goes on from alice; then bob's own kubo is SIGKILLed, restarted by the
+//   supervisor, and the pull resumes with the missing blocks and verifies sha256 + CID; alice then
+//   stops and bob loads and generates with the pulled model.
 import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import type { PullProgress } from "../src/artifacts/model-shards.ts";
 import { defaultStoragePolicyFile } from "../src/config/storage-policy.ts";
-import { modelsDir } from "../src/config/paths.mjs";
+import { binDir, modelsDir } from "../src/config/paths.mjs";
+import { pino } from "pino";
+import { IpfsStore } from "../src/artifacts/ipfs-store.ts";
+import { KuboNode } from "../src/artifacts/kubo-supervisor.ts";
+import { loadNetworks } from "../src/config/networks.mjs";
+import { loadStoragePolicy, modelChunking } from "../src/config/storage-policy.ts";
 import { RippleDaemon } from "./support/ripple-process.ts";
 import { peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
 import { TestFleet } from "./support/test-fleet.ts";
@@ -213,28 +220,70 @@ describe("artifacts and model shards on a 2-node local mesh", { timeout: 900_000
     expect(readdirSync(bobModels).filter((f) => f.includes(".partial") || f.startsWith("huge") || f.startsWith(QWEN))).toEqual([]);
   });
 
-  it("pulls Qwen from alice by CID with progress, survives its kubo being killed mid-transfer, then loads and generates on bob", async () => {
-    const published = await a.publishModel(QWEN);
+  it("pulls Qwen by CID from two providers with progress, survives one provider and then its own kubo being killed mid-transfer, then loads and generates on bob", async () => {
+    // A second provider beside alice: a bare kubo in the mesh's private swarm holding the same
+    // blocks, peered with bob's kubo (bitswap asks both). Added while alice publishes.
+    const tCarol = performance.now();
+    const carolDir = tmp("rm-art-carol-kubo-");
+    const carol = await KuboNode.start({ ipfsBinary: join(binDir(), "ipfs"), repoDir: join(carolDir, "ipfs"), logFile: join(carolDir, "kubo.log"), privateSwarmSeed: loadNetworks().networks.local!.network_seed, swarmPort: 0, swarmBind: "loopback", log: pino({ level: "warn" }), restartPolicy: { initialDelayMs: 600_000, maxDelayMs: 600_000, stableAfterMs: 600_000 } });
+    onTestFinished(() => carol.stop());
+    const carolIpfs = new IpfsStore({ apiUrl: () => carol.endpoints.apiUrl, timeoutMs: 60_000 });
+    const [published, carolCid] = await Promise.all([a.publishModel(QWEN), carolIpfs.addFile(join(modelsDir(), `${QWEN}.gguf`), modelChunking(loadStoragePolicy(policyFile)))]);
     expect(published.sha256).toBe(QWEN_SHA);
-    console.log(`[artifacts] alice published ${QWEN}: ${published.cid}, add ${published.addMs} ms, announce ${published.announceMs} ms`);
+    expect(carolCid).toBe(published.cid);
+    console.log(`[artifacts] alice published ${QWEN}: ${published.cid}, add ${published.addMs} ms, announce ${published.announceMs} ms; carol's bare kubo holds it too`);
     await waitFor("bob sees the model artifact and its provider", async () => ((await b.shards({})).find((r) => r.cid === published.cid && r.replicas >= 1) ? true : undefined), { timeoutMs: 120_000 });
+    const bobApiUrl = String((await b.ipfs()).apiUrl);
+    const bobIpfs = new IpfsStore({ apiUrl: () => bobApiUrl, timeoutMs: 10_000 });
+    const carolId = await carolIpfs.id();
+    await bobIpfs.peer(carolId.addrs[0]!);
+    await waitFor("bob's kubo connected to carol's", async () => ((await bobIpfs.connectedPeers()).includes(carolId.peerId) ? true : undefined), { timeoutMs: 30_000 });
+    const aliceKubo = String((await a.ipfs()).peerId);
+    const received = async (peer: string) => {
+      const res = await fetch(`${bobApiUrl}/api/v0/bitswap/ledger?arg=${peer}`, { method: "POST" });
+      return Number(((await res.json()) as { Recv?: number }).Recv ?? 0);
+    };
+    console.log(`[artifacts] second provider ready ${Math.round(performance.now() - tCarol)} ms after its start (alice's publish alone: ${published.addMs + published.announceMs} ms)`);
 
     const events: PullProgress[] = [];
     let killed = false;
+    let carolKilledAt: number | null = null;
+    let percent = 0;
+    let probing = false;
+    let ledger = { carol: 0, alice: 0 };
     const bobKuboPid = Number((await b.ipfs()).pid);
     const pulled = await b.pullModel(
       { ref: published.cid },
       {
         onProgress: (p) => {
           events.push(p);
-          if (!killed && p.type === "pull:progress" && Number(p.percent) >= 15) {
+          if (p.type !== "pull:progress") return;
+          percent = Number(p.percent);
+          if (carolKilledAt === null && !probing) {
+            // Once both providers have sent blocks, carol dies mid-transfer.
+            probing = true;
+            void Promise.all([received(carolId.peerId), received(aliceKubo)]).then(([c, al]) => {
+              probing = false;
+              ledger = { carol: c, alice: al };
+              if (c > 0 && al > 0 && carolKilledAt === null && percent < 60) {
+                carolKilledAt = percent;
+                console.log(`[artifacts] bob received ${c} B from carol and ${al} B from alice; SIGKILL carol's kubo at ${percent}%`);
+                process.kill(carol.pid!, "SIGKILL");
+                void carol.stop(); // no restart: carol stays dead
+              }
+            }, () => {
+              probing = false; // bob's kubo is being restarted: ask again at the next progress
+            });
+          } else if (!killed && carolKilledAt !== null && percent > carolKilledAt) {
             killed = true;
-            console.log(`[artifacts] SIGKILL bob's kubo (pid ${bobKuboPid}) at ${String(p.percent)}%`);
+            console.log(`[artifacts] SIGKILL bob's kubo (pid ${bobKuboPid}) at ${percent}%`);
             process.kill(bobKuboPid, "SIGKILL");
           }
         },
       },
     );
+    expect(carolKilledAt, `carol killed mid-pull after serving blocks (bob's bitswap ledger: ${JSON.stringify(ledger)})`).not.toBeNull();
+    expect(carolKilledAt!).toBeLessThan(100);
     expect(killed).toBe(true);
     expect(pulled).toMatchObject({ name: QWEN, cid: published.cid, sha256: QWEN_SHA, size: 491_400_064, alreadyPresent: false });
     expect(pulled.resumed).toBeGreaterThanOrEqual(1);
@@ -243,7 +292,7 @@ describe("artifacts and model shards on a 2-node local mesh", { timeout: 900_000
     const ipfsB = await b.ipfs();
     expect(ipfsB.restarts).toBe(1);
     expect(await kuboPinned(String(ipfsB.apiUrl), published.cid)).toBe(true);
-    console.log(`[artifacts] bob pulled ${QWEN} in ${pulled.transferMs} ms (${(491.4 / (pulled.transferMs / 1000)).toFixed(0)} MB/s incl. the kill), verified in ${pulled.verifyMs} ms, resumed ${pulled.resumed}×`);
+    console.log(`[artifacts] bob pulled ${QWEN} in ${pulled.transferMs} ms (${(491.4 / (pulled.transferMs / 1000)).toFixed(0)} MB/s incl. the kills), verified in ${pulled.verifyMs} ms, resumed ${pulled.resumed}×`);
 
     // bob's provider record reaches alice through the DHT; both providers then prove they hold it.
     let last = "";

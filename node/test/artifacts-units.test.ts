@@ -1,7 +1,7 @@
 // Fast tests of the artifacts seam's pure parts: the storage policy loader (errors name file and
 // key), LRU cache eviction, the chunking recorded in a model artifact's mime, block ↔ CID checks,
 // the kubo config the daemon writes, and the `ripple shards` table.
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -10,6 +10,7 @@ import { meshKuboConfig, multiaddrToHttpUrl } from "../src/artifacts/kubo-superv
 import { chunkingFromMime, looksLikeCid, modelMime } from "../src/artifacts/model-shards.ts";
 import { blockMatchesCid } from "../src/artifacts/provider-check.ts";
 import { formatShards } from "../src/artifacts/shards-format.ts";
+import { decodeUnixfsNode, verifyBlock } from "../src/artifacts/unixfs-blocks.ts";
 import { defaultStoragePolicyFile, loadStoragePolicy, modelChunking, StoragePolicyError, storagePolicyFileFor } from "../src/config/storage-policy.ts";
 import { CID } from "../src/artifacts/ipfs-store.ts";
 
@@ -85,6 +86,40 @@ describe("blocks and CIDs", () => {
     expect(blockMatchesCid(cid, bytes)).toBe(true);
     expect(blockMatchesCid(cid, Buffer.from("hello rippl3"))).toBe(false);
     expect(blockMatchesCid("not-a-cid", bytes)).toBe(false);
+  });
+});
+
+describe("UnixFS blocks of a pulled model", () => {
+  const varint = (n: number): number[] => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, ...varint(Math.floor(n / 128))]);
+  const field = (f: number, bytes: Uint8Array | number[]) => [(f << 3) | 2, ...varint(bytes.length), ...bytes];
+  const rawCid = (bytes: Uint8Array) => CID.decode(Uint8Array.from([0x01, 0x55, 0x12, 0x20, ...createHash("sha256").update(bytes).digest()]));
+  const fileNode = (children: Uint8Array[], blocksizes: number[]) => {
+    const unixfs = [0x08, 2, 0x18, ...varint(blocksizes.reduce((a, b) => a + b, 0)), ...blocksizes.flatMap((b) => [0x20, ...varint(b)])];
+    const block = Uint8Array.from([...children.flatMap((c) => field(2, field(1, rawCid(c).bytes))), ...field(1, unixfs)]);
+    const cid = CID.decode(Uint8Array.from([0x01, 0x70, 0x12, 0x20, ...createHash("sha256").update(block).digest()])).toString();
+    return { block, cid };
+  };
+
+  it("lists a file node's leaves with their sizes, and checks every block against its CID", () => {
+    const leaves = [randomBytes(300), randomBytes(200)];
+    const { block, cid } = fileNode(leaves, [300, 200]);
+    expect(() => verifyBlock(cid, block)).not.toThrow();
+    const node = decodeUnixfsNode(cid, block);
+    expect(node.links).toEqual([
+      { cid: rawCid(leaves[0]!).toString(), size: 300 },
+      { cid: rawCid(leaves[1]!).toString(), size: 200 },
+    ]);
+    const tampered = Uint8Array.from(block);
+    tampered[tampered.length - 1]! ^= 1;
+    expect(() => verifyBlock(cid, tampered)).toThrow(/do not hash to its CID/);
+    expect(() => verifyBlock(rawCid(leaves[0]!).toString(), leaves[1]!)).toThrow(/do not hash to its CID/);
+  });
+
+  it("refuses a node whose links and block sizes disagree, or that is not a file", () => {
+    const bad = fileNode([randomBytes(10), randomBytes(10)], [10]);
+    expect(() => decodeUnixfsNode(bad.cid, bad.block)).toThrow(/2 links but 1 block sizes/);
+    expect(() => decodeUnixfsNode(bad.cid, Uint8Array.from(field(1, [0x08, 1])))).toThrow(/UnixFS type 1 is not a file/);
+    expect(() => decodeUnixfsNode(bad.cid, Uint8Array.from([0x0a, 0x7f]))).toThrow(/runs past the block/);
   });
 });
 

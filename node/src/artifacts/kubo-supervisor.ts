@@ -86,6 +86,10 @@ export function meshKuboConfig(config: Record<string, any>, p: { apiPort: number
   c.Swarm.Transports.Network = { ...(c.Swarm.Transports.Network ?? {}), QUIC: false, WebTransport: false, WebRTCDirect: false, Websocket: false, TCP: true };
   c.Swarm.DisableNatPortMap = true;
   c.Gateway = { ...(c.Gateway ?? {}), NoFetch: true };
+  // Serving models: bitswap's default of 1 MiB outstanding per peer keeps a single 1 MiB block in
+  // flight to each puller at a time; allow a window of blocks so a pull is not bound by round trips.
+  c.Internal = { ...(c.Internal ?? {}) };
+  c.Internal.Bitswap = { ...(c.Internal.Bitswap ?? {}), MaxOutstandingBytesPerPeer: 32 * 1024 * 1024 };
   c.Plugins = { ...(c.Plugins ?? {}), Plugins: { ...(c.Plugins?.Plugins ?? {}), telemetry: { Config: { Mode: "off" } } } };
   return c;
 }
