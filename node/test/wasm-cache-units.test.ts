@@ -76,9 +76,9 @@ describe("priming a conductor's databases from the plain cache", () => {
 
     // Decrypted again (as the cache fill does), it is the same database.
     const back = join(dir, "back.db");
-    expect(exportPlainWasmDb(join(conductorData, "databases"), key, back).pages).toBe(pages);
+    expect((await exportPlainWasmDb(join(conductorData, "databases"), key, back)).pages).toBe(pages);
     expect(execFileSync("sqlite3", [back, "PRAGMA integrity_check; SELECT count(*) FROM Wasm;"]).toString().trim().split("\n")).toEqual(["ok", "200"]);
-    await expect(async () => exportPlainWasmDb(join(conductorData, "databases"), newDbKey(), join(dir, "never.db"))).rejects.toThrow(/HMAC/);
+    await expect(exportPlainWasmDb(join(conductorData, "databases"), newDbKey(), join(dir, "never.db"))).rejects.toThrow(/HMAC/);
     expect(existsSync(join(dir, "never.db"))).toBe(false);
 
     // A second node gets a different key for the same content.

@@ -52,6 +52,8 @@ export class Conductor {
   private readonly log: Logger;
   private connection: { admin: AdminWebsocket; app: AppConnection } | undefined;
   private started = false;
+  /** Set by stop(): a start still priming its databases then leaves the process unstarted. */
+  private stopRequested = false;
   readonly appId: string;
 
   constructor(private readonly opts: ConductorOptions) {
@@ -82,7 +84,12 @@ export class Conductor {
       fastGossip: this.opts.fastGossip ?? false,
     });
     const started = Date.now();
-    await this.primeWithCompiledWasm();
+    this.stopRequested = false;
+    await primeOnce(paths.conductorData, () => this.primeWithCompiledWasm());
+    if (this.stopRequested) {
+      this.log.info("stopped while starting; the conductor process is not started");
+      return;
+    }
     const adminPort = await this.process.start();
     await this.connect(adminPort);
     this.started = true;
@@ -107,6 +114,7 @@ export class Conductor {
 
   async stop(): Promise<void> {
     this.started = false;
+    this.stopRequested = true;
     const connection = this.connection;
     this.connection = undefined;
     await closeConnection(connection);
@@ -173,6 +181,20 @@ export class Conductor {
   get pid(): number | undefined {
     return this.process.pid;
   }
+}
+
+/**
+ * One prime at a time per data directory: a conductor replaced while it was still priming (the
+ * local mesh moved to another host) must not prime beside its successor, or the two would write
+ * different keys under the same databases.
+ */
+const primesInFlight = new Map<string, Promise<void>>();
+
+async function primeOnce(conductorData: string, prime: () => Promise<void>): Promise<void> {
+  while (primesInFlight.has(conductorData)) await primesInFlight.get(conductorData);
+  const p = prime().finally(() => primesInFlight.delete(conductorData));
+  primesInFlight.set(conductorData, p);
+  await p;
 }
 
 /** AppWebsocket types its client as a transport without close(); at run time it is a WsClient. */

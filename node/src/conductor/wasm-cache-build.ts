@@ -139,7 +139,7 @@ async function buildWasmCache(opts: WasmCacheOptions, file: string): Promise<voi
     } finally {
       await conductor.stop();
     }
-    const { pages } = exportPlainWasmDb(databasesDir, key, file);
+    const { pages } = await exportPlainWasmDb(databasesDir, key, file);
     log.info({ file, pages, ms: Date.now() - started }, "wasm cache ready");
   } finally {
     rmSync(dir, { recursive: true, force: true });

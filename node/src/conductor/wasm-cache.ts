@@ -5,7 +5,7 @@
 // conductor gets a copy encrypted under a fresh key of its own, locked with its own lair passphrase
 // in the db.key it would otherwise have created itself. No secret is shared between nodes.
 import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, createReadStream, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { cacheDir } from "../config/paths.mjs";
 import { lockDbKey, newDbKey, type DbKey } from "./db-key.ts";
@@ -16,7 +16,22 @@ import { RippleError } from "../errors.ts";
 export const WASM_DB = "wasm.db";
 export const DB_KEY = "db.key";
 
+const hashes = new Map<string, Promise<string>>();
+
+/** sha256 of a file, remembered for this process while its size and mtime stay the same. */
 function sha256OfFile(file: string): Promise<string> {
+  const st = statSync(file);
+  const id = `${file}:${st.size}:${st.mtimeMs}`;
+  let hash = hashes.get(id);
+  if (!hash) {
+    hash = hashFile(file);
+    hashes.set(id, hash);
+    hash.catch(() => hashes.delete(id));
+  }
+  return hash;
+}
+
+function hashFile(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash("sha256");
     createReadStream(file)
@@ -37,11 +52,15 @@ export function isFreshConductor(conductorData: string): boolean {
   return !existsSync(join(conductorData, "databases", DB_KEY));
 }
 
-function writeAtomically(file: string, write: (fd: number) => void, mode = 0o600): void {
+/** Every this many pages (2 MiB) the page loops let the daemon's event loop run (pings, the API). */
+const PAGES_PER_TURN = 512;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function writeAtomically(file: string, write: (fd: number) => Promise<void>, mode = 0o600): Promise<void> {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   const fd = openSync(tmp, "w", mode);
   try {
-    write(fd);
+    await write(fd);
   } catch (err) {
     closeSync(fd);
     rmSync(tmp, { force: true });
@@ -55,13 +74,14 @@ function writeAtomically(file: string, write: (fd: number) => void, mode = 0o600
  * Writes the committed content of an encrypted wasm.db (its log included) as a plain SQLite file.
  * Every page's HMAC is checked, so a wrong key or a damaged file never reaches the cache.
  */
-export function exportPlainWasmDb(databasesDir: string, key: DbKey, outFile: string): { pages: number } {
+export async function exportPlainWasmDb(databasesDir: string, key: DbKey, outFile: string): Promise<{ pages: number }> {
   const source = openCommittedPages(join(databasesDir, WASM_DB));
   try {
     const k = derivePageKey(key);
     mkdirSync(join(outFile, ".."), { recursive: true });
-    writeAtomically(outFile, (fd) => {
+    await writeAtomically(outFile, async (fd) => {
       for (let pgno = 1; pgno <= source.pageCount; pgno++) {
+        if (pgno % PAGES_PER_TURN === 0) await nextTurn();
         const plain = decryptPage(k, source.read(pgno), pgno);
         if (pgno === 1) {
           if (plain[20] !== SQLCIPHER_RESERVE) throw new RippleError(`wasm.db reserves ${plain[20]} bytes per page, not ${SQLCIPHER_RESERVE}`, "this holochain encrypts differently; the cache is not used");
@@ -95,8 +115,9 @@ export async function primeWasmDb(plainFile: string, conductorData: string, pass
     if (declared !== source.pageCount) {
       throw new RippleError(`the wasm cache ${plainFile} holds ${source.pageCount} pages but declares ${declared}`, `delete ${plainFile}; the next start compiles it again`);
     }
-    writeAtomically(join(databasesDir, WASM_DB), (fd) => {
+    await writeAtomically(join(databasesDir, WASM_DB), async (fd) => {
       for (let pgno = 1; pgno <= source.pageCount; pgno++) {
+        if (pgno % PAGES_PER_TURN === 0) await nextTurn();
         const page = encryptPage(k, source.read(pgno), pgno);
         writeSync(fd, page, 0, page.length, (pgno - 1) * source.pageSize);
       }
