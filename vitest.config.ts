@@ -6,6 +6,7 @@ import { defineConfig } from "vitest/config";
 // - scenario: everything that starts those, one file at a time (they are slow to start and share
 //   two cores).
 const unitTests = [
+  "node/test/accounting-units.test.ts",
   "node/test/answer-confidence.test.ts",
   "node/test/anthropic-compat.test.ts",
   "node/test/api-types.test.ts",

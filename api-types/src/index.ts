@@ -12,3 +12,4 @@ export * from "./sse-parser.ts";
 export * from "./describe-inference.ts";
 export * from "./resources.ts";
 export * from "./nats.ts";
+export * from "./accounting.ts";

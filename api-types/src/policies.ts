@@ -14,6 +14,8 @@ export interface ComputePolicy {
     memory_budget_gb: AutoOr<number>;
     max_concurrent: AutoOr<number>;
     max_queue: number;
+    /** A loaded model serving no request for this long is unloaded; 0: never. */
+    idle_unload_minutes: number;
   };
   worker: {
     serve_assigned_jobs: boolean;

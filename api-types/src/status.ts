@@ -6,6 +6,23 @@ export type DaemonPhase = "starting" | "running" | "switching" | "stopping" | "s
 /** connected: the conductor knows other agents and their capabilities arrived; syncing: not all yet; isolated: nobody. */
 export type MeshState = "connected" | "syncing" | "isolated";
 
+/** One process of the node: its pid and resident memory (VmRSS; null when it cannot be read, e.g. not Linux). */
+export interface ProcessMemory {
+  pid: number;
+  rssBytes: number | null;
+}
+
+/** Resident memory per part; a part this node does not run (another node hosts the relay, an external kubo) is null. */
+export interface NodeMemory {
+  daemon: ProcessMemory;
+  conductor: ProcessMemory | null;
+  kubo: ProcessMemory | null;
+  /** The local mesh's bootstrap/relay server, when this node hosts it. */
+  relay: ProcessMemory | null;
+  /** Models loaded now, in the daemon's process (their RAM is part of the daemon's RSS): estimated file + context bytes. */
+  models: Array<{ name: string; bytes: number }>;
+}
+
 export interface DaemonStatus {
   name: string;
   phase: DaemonPhase;
@@ -26,6 +43,8 @@ export interface DaemonStatus {
   mesh: { state: MeshState; knownAgents: number; visibleNodes: number; onlineNodes: number };
   /** The llama.cpp backend that serves (and why), with the budgets resolved from the compute policy. */
   inference: InferenceStatus | null;
+  /** Resident memory per part of this node, read when the status is asked for. */
+  memory: NodeMemory;
   /**
    * The NATS event bus (`ripple up --nats`): the server this node is connected to (no credentials),
    * null while it is disconnected; absent when the node runs without NATS.

@@ -46,6 +46,21 @@ describe("conductor config", () => {
     expect(config.admin_interfaces[0].driver.danger_bind_addr).toBeUndefined();
     expect(config.network.bootstrap_url).toBe(input.bootstrapUrl);
     expect(config.network.relay_url).toBe(input.relayUrl);
+    // A memory default (conductor-config.ts memoryDefaults), kept only while the file does not set one.
+    expect(config.db_max_readers).toBe(2);
+  });
+
+  it("with fast gossip, dials of dead peers time out in 3 s instead of Holochain's 22 s (issue #20)", () => {
+    const read = (fastGossip: boolean) => {
+      const file = join(dataDir(), "conductor-config.yaml");
+      writeConductorConfig(file, { ...input, fastGossip });
+      return parse(readFileSync(file, "utf8")).network;
+    };
+    const fast = read(true);
+    // Holochain sets irohTransport.connectTimeoutS to floor(3/8 × request_timeout_s), overwriting ours.
+    expect(Math.floor((fast.request_timeout_s * 3) / 8)).toBe(3);
+    expect(fast.advanced.irohTransport).toEqual({ relayAllowPlainText: true });
+    expect(read(false).request_timeout_s).toBeUndefined();
   });
 
   it("keeps keys a person added and replaces the daemon's own", () => {

@@ -1,11 +1,15 @@
 // What `npm start` runs (`ripple up --network local`): alone on the local mesh the node hosts the
 // bootstrap/relay server itself, starts the conductor, advertises itself, and on SIGTERM stops
-// the conductor (with SIGINT) and exits cleanly.
+// the conductor (with SIGINT) and exits cleanly. While it runs, `ripple status` reports the resident
+// memory of each part (daemon with its loaded models, conductor, kubo, the relay it hosts).
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../src/config/paths.mjs";
+import type { DaemonStatus } from "@ripple-mesh/api-types";
+import { modelsDir, repoRoot } from "../src/config/paths.mjs";
+import { ripple, rippleJson } from "./support/ripple-process.ts";
 
 const dataDir = mkdtempSync("/tmp/rm-daemon-");
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -46,6 +50,31 @@ describe("the daemon", () => {
 
     const children = execFileSync("pgrep", ["-f", `${dataDir}/local/conductor-config.yaml`]).toString().trim().split("\n").map(Number);
     expect(children.length).toBeGreaterThan(0);
+
+    // `ripple status` reports RSS per part: daemon (with its loaded models), conductor, kubo, relay.
+    const load = await ripple(["--data-dir", dataDir, "models", "load", "ripple-tiny-test"]);
+    expect(load.code, load.stderr).toBe(0);
+    const status = await rippleJson<DaemonStatus>(["--data-dir", dataDir, "status"]);
+    const mem = status.memory;
+    const mib = 2 ** 20;
+    /** An independent reading: resident pages from /proc/PID/statm (× 4 KiB pages). */
+    const statmBytes = (pid: number) => Number(readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1]) * 4096;
+    expect(mem.daemon.pid).toBe(daemon.pid);
+    expect(mem.conductor?.pid).toBe(status.conductor?.pid);
+    expect(children).toContain(mem.conductor!.pid);
+    expect(readFileSync(`/proc/${mem.kubo!.pid}/cmdline`, "utf8")).toMatch(/ipfs|kubo/);
+    expect(readFileSync(`/proc/${mem.relay!.pid}/cmdline`, "utf8")).toContain("kitsune2-bootstrap-srv");
+    for (const [name, part, min] of [["daemon", mem.daemon, 30], ["conductor", mem.conductor!, 20], ["kubo", mem.kubo!, 10], ["relay", mem.relay!, 1]] as const) {
+      expect(part.rssBytes, `${name} RSS`).toBeGreaterThan(min * mib);
+      expect(part.rssBytes!, `${name} RSS`).toBeLessThan(4096 * mib);
+      const now = statmBytes(part.pid);
+      expect(part.rssBytes! / now, `${name}: reported ${part.rssBytes} vs statm ${now}`).toBeGreaterThan(0.5);
+      expect(part.rssBytes! / now, `${name}: reported ${part.rssBytes} vs statm ${now}`).toBeLessThan(2);
+    }
+    expect(mem.models.map((m) => m.name)).toEqual(["ripple-tiny-test"]);
+    expect(mem.models[0]!.bytes).toBeGreaterThan(statSync(join(modelsDir(), "ripple-tiny-test.gguf")).size);
+    const human = await ripple(["--data-dir", dataDir, "status"]);
+    expect(human.stdout).toMatch(/\nmemory\s+daemon \d+ MiB \(models: ripple-tiny-test \d+ MiB\), conductor \d+ MiB, kubo \d+ MiB, relay \d+ MiB\n/);
 
     const exitCode = new Promise<number | null>((resolve) => daemon.on("exit", (code) => resolve(code)));
     daemon.kill("SIGTERM");

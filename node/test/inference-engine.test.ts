@@ -396,3 +396,56 @@ describe("InferenceEngine on Qwen2.5-Coder 0.5B instruct (1 thread, as freeCoreT
     expect(r.promptTokens).toBeGreaterThan(5);
   });
 });
+
+describe("InferenceEngine idle unload (tiny model, idleUnloadMs 300)", () => {
+  const idleMs = 300;
+  let engine: InferenceEngine;
+  beforeAll(async () => {
+    engine = await InferenceEngine.create({ resolveModel: resolver([tinyAs("idle")]), threads: 1, memoryBudgetBytes: 2 ** 30, maxConcurrent: 1, contextSize: 4096, idleUnloadMs: idleMs, log: silent });
+  });
+  afterAll(() => engine?.dispose());
+  const isLoaded = () => engine.loaded().some((m) => m.name === "idle");
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  async function unloadedWithin(ms: number): Promise<number> {
+    const start = Date.now();
+    while (isLoaded()) {
+      if (Date.now() - start > ms) throw new Error(`model still loaded ${ms} ms after its last request`);
+      await sleep(20);
+    }
+    return Date.now() - start;
+  }
+
+  it("unloads a model once it has served nothing for the idle time, and loads it again on the next request", async () => {
+    await engine.generate(complete("idle", "Once upon a time", 8));
+    const endedAt = Date.now();
+    expect(isLoaded()).toBe(true);
+    await sleep(idleMs / 3);
+    expect(isLoaded(), "unloaded before the idle time").toBe(true);
+    await unloadedWithin(idleMs * 10);
+    expect(Date.now() - endedAt).toBeGreaterThanOrEqual(idleMs - 5);
+    // The next request loads it again; then the idle clock starts afresh.
+    const again = await engine.generate(complete("idle", "Once upon a time", 8));
+    expect(again.finishReason).toBe("length");
+    expect(isLoaded()).toBe(true);
+    await unloadedWithin(idleMs * 10);
+  });
+
+  it("never unloads a model while it serves a request, and starts the idle clock when the request ends", async () => {
+    const abort = new AbortController();
+    let settled = false;
+    const running = engine.generate(complete("idle", "Once upon a time", 4000, { signal: abort.signal })).finally(() => (settled = true));
+    await sleep(idleMs * 3);
+    expect(settled, "the request finished too early to show anything; make it longer").toBe(false);
+    expect(isLoaded(), "unloaded while serving").toBe(true);
+    abort.abort();
+    expect((await running).finishReason).toBe("aborted");
+    const endedAt = Date.now();
+    expect(isLoaded(), "unloaded at once when its request ended").toBe(true);
+    await unloadedWithin(idleMs * 10);
+    expect(Date.now() - endedAt).toBeGreaterThanOrEqual(idleMs - 5);
+  });
+
+  it("refuses a negative idle time", async () => {
+    await expect(InferenceEngine.create({ resolveModel: resolver([]), threads: 1, memoryBudgetBytes: 2 ** 30, maxConcurrent: 1, idleUnloadMs: -1, log: silent })).rejects.toThrow(/idleUnloadMs/);
+  });
+});

@@ -2,7 +2,9 @@
 // with no configuration: mDNS finds the peers, one node hosts the bootstrap/relay server, all list
 // each other. Then the host is SIGKILLed: it goes offline in the others' view within the liveness
 // window, the others elect a new host and keep seeing each other's new heartbeats, and the killed
-// node comes back with the same agent key. A libp2p peer with a forged binding is refused. No GPU
+// node comes back with the same agent key. With two more peers SIGKILLed (their agents still in every
+// peer store), a node that joins reaches every live node's view within 10 s (issue #20). A libp2p
+// peer with a forged binding is refused. No GPU
 // here: the shipped `gpu: auto` and carol's `gpu: off` both serve on the CPU, and status says why.
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -14,6 +16,7 @@ import { LocalApiClient } from "../src/api/api-client.ts";
 import { P2pNode } from "../src/p2p/p2p-node.ts";
 import { createLogger } from "../src/log.ts";
 import { defaultComputePolicyFile } from "../src/config/compute-policy.ts";
+import type { DaemonStatus } from "../src/daemon/daemon.ts";
 import type { PeerInfo } from "../src/mesh/peer-view.ts";
 import { RippleDaemon } from "./support/ripple-process.ts";
 import { waitFor } from "./support/wait-for.ts";
@@ -178,6 +181,36 @@ describe("the local mesh", { timeout: 300_000 }, () => {
     for (const agent of knownBefore) expect(view.some((p) => p.agent === agent)).toBe(true);
     const others = live().filter((n) => n !== again);
     await waitFor("everyone sees the restarted node online again", async () => ((await Promise.all(others.map((n) => seesOnline(n, [before])))).every(Boolean) ? true : undefined), { timeoutMs: 60_000, intervalMs: 250, diagnostics });
+  });
+
+  it("after two peers are SIGKILLed, a node that joins is listed by every live node within 10 s", async () => {
+    const testStarted = Date.now();
+    // Asked over the local API, not through a CLI process per check (slow on a loaded machine).
+    const api = (n: RippleDaemon) => LocalApiClient.forDataDir(n.dataDir);
+    const agentOf = async (n: RippleDaemon) => ((await (await api(n)).status()) as DaemonStatus).agentPubKey!;
+    // Two dead agents in every peer store and at the bootstrap server: a node started for this and
+    // one of the three that does not host the relay (killing the host would move the mesh instead).
+    const dave = startNode("dave");
+    await dave.waitUntilRunning();
+    const daveAgent = await agentOf(dave);
+    const others = await Promise.all(live().filter((n) => n !== dave).map(async (n) => ({ n, s: (await (await api(n)).status()) as DaemonStatus })));
+    const victim = others.find((x) => !x.s.localHost?.self)!.n;
+    const viewers = live().filter((n) => n !== dave && n !== victim);
+    const viewerApis = await Promise.all(viewers.map(api));
+    const everyViewerLists = async (agent: string) => (await Promise.all(viewerApis.map(async (v) => ((await v.peers()) as PeerInfo[]).some((p) => p.agent === agent)))).every(Boolean);
+    await waitFor("every node lists dave", async () => ((await everyViewerLists(daveAgent)) ? true : undefined), { timeoutMs: 60_000, intervalMs: 250, diagnostics });
+    for (const dead of [dave, victim]) {
+      killNodeHard(dead.pid, execFileSync("pgrep", ["-P", String(dead.pid)]).toString().trim().split("\n").map(Number));
+      await dead.kill("SIGKILL");
+    }
+    const frank = startNode("frank");
+    const readyAt = Number((await frank.waitUntilRunning()).time);
+    const frankAgent = await agentOf(frank);
+    // The capability frank published reaches every live node through the DHT (the peers view lists
+    // only agents whose capability it holds), while two dead agents are still in their stores.
+    const seenAt = await waitFor("every live node lists frank", async () => ((await everyViewerLists(frankAgent)) ? Date.now() : undefined), { timeoutMs: 120_000, intervalMs: 250, diagnostics });
+    console.log(`[local-mesh] with 2 SIGKILLed peers, a new node was listed by all ${viewers.length} live nodes ${seenAt - readyAt} ms after it reported running (this test took ${((Date.now() - testStarted) / 1000).toFixed(1)} s)`);
+    expect(seenAt - readyAt).toBeLessThan(10_000);
   });
 
   it("`ripple down` announces offline at once and stops the node", async () => {

@@ -13,6 +13,7 @@ import { readApiDescriptor } from "../src/api/api-descriptor.ts";
 import type { MoeEvent } from "../src/api/inference-source.ts";
 import { extractShortAnswer } from "../src/moe/answer-text.ts";
 import type { MoeResult } from "../src/moe/moe-types.ts";
+import type { AccountingView } from "@ripple-mesh/api-types";
 import { RippleDaemon } from "./support/ripple-process.ts";
 import { killNodeHard, seesOnline, statusOf } from "./support/mesh-views.ts";
 import { TestFleet } from "./support/test-fleet.ts";
@@ -65,6 +66,8 @@ function printVotes(label: string, r: MoeResult): void {
 
 describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
   let alice: RippleDaemon, bob: RippleDaemon, carol: RippleDaemon;
+  /** The first job: the only one run when `ripple accounting` is checked. */
+  let firstJob: MoeResult | undefined;
 
   it("answers an MOE job with 5 experts spread over at least 2 peers, with votes and a consensus score", async () => {
     [alice, bob, carol] = [startNode("alice", ["--inference-policy", policyWithLongClaimWindow()]), startNode("bob"), startNode("carol", ["--inference-policy", policyWithGarbageExpert()])];
@@ -81,6 +84,7 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     // quorum "all": this test looks at every expert's vote (early quorum has its own test below).
     const result = await client.moe({ prompt: "What is the capital of France?", experts: 5, quorum: "all" }, { onEvent: (e) => events.push(e) });
     printVotes("capital of France", result);
+    firstJob = result;
 
     expect(result.model_votes).toHaveLength(5);
     expect(new Set(result.model_votes.map((v) => v.expert)).size).toBe(5);
@@ -107,6 +111,26 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     await waitFor("every slot's result written to resource_mesh", async () => (written().length >= 5 ? true : undefined), { timeoutMs: 180_000, diagnostics });
     expect(new Set(written().map((w) => w.assignment)).size).toBe(5);
     expect(new Set(written().map((w) => w.node))).toEqual(new Set(result.model_votes.map((v) => v.peer)));
+  });
+
+  it("`ripple accounting` shows each agent's counted slots as the DNA counts them: none for alice's own", async () => {
+    const job = firstJob!;
+    // One counted record per slot a remote peer served; alice's own slots (self-assigned) count nothing.
+    const expected = Object.fromEntries(["alice", "bob", "carol"].map((name) => [name, name === "alice" ? 0 : job.model_votes.filter((v) => v.peer === name).length]));
+    const client = await LocalApiClient.forDataDir(alice.dataDir);
+    const recordsOf = (view: AccountingView) => Object.fromEntries(view.agents.map((a) => [a.name, a.records]));
+    await waitFor("alice to count every remote slot of the first job", async () => (JSON.stringify(recordsOf(await client.accounting())) === JSON.stringify(expected) ? true : undefined), {
+      timeoutMs: 120_000,
+      diagnostics: async () => `expected ${JSON.stringify(expected)}, alice counts ${JSON.stringify(recordsOf(await client.accounting()))}`,
+    });
+    // The CLI prints what the DNA counts: the same figures as JSON, and as a table.
+    const json = await alice.cli(["accounting", "--json"]);
+    expect(json.code, json.stderr).toBe(0);
+    expect(recordsOf(JSON.parse(json.stdout) as AccountingView)).toEqual(expected);
+    const table = await alice.cli(["accounting"]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^AGENT\s+KEY\s+JOBS\s+TOKENS\s+SERVED/);
+    expect(table.stdout).toMatch(/alice \(this node\)\s+\S+\s+0\s+0\s/);
   });
 
   it("streams an answer to the official openai client pointed at a node (one model, and ripple-moe)", async () => {

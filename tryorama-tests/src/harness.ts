@@ -105,6 +105,8 @@ export const startMeshTimeoutMs = 300_000;
 export interface Mesh {
   bootstrap: BootstrapServer;
   nodes: TestNode[];
+  /** The network seed, to restart a node on the same DHT (makeNode with its dataDir). */
+  seed: string;
 }
 
 /** A bootstrap/relay server and one node per spec, all on a fresh network seed (their own DHT). */
@@ -114,7 +116,7 @@ export async function startMesh(seedPrefix: string, specs: Array<{ name: string;
   const seed = `${seedPrefix}-${Date.now()}`;
   const nodes: TestNode[] = [];
   for (const spec of specs) nodes.push(await startNode(tc, spec.name, bootstrap.url, seed, { rogue: spec.rogue ?? false }));
-  return { bootstrap, nodes };
+  return { bootstrap, nodes, seed };
 }
 
 export async function stopAll(nodes: TestNode[], bootstrap?: BootstrapServer, removeData = true): Promise<void> {

@@ -3,11 +3,17 @@
 // self-validation and runs forging coordinators (dnas/rogue) against our integrity zomes. Every
 // honest node marks what she forges Rejected, and no honest coordinator function returns or counts
 // it. Reassignment to carol with a higher epoch works, and bob's late result is not counted.
+// Accounting (issue 21): get_agent_totals counts one record per counted assignment: not bob's
+// superseded epoch, not a job's author's own slot, not a retried write twice; a result write left
+// pending by a stopped node is resumed from its data dir after the restart.
 import { createHash } from "node:crypto";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeHashToBase64 } from "@holochain/client";
-import type { Job, JobResult } from "@ripple-mesh/zome-bindings";
-import { capabilityOf, describeNodes, startMesh, startMeshTimeoutMs, stopAll, waitFor, type Mesh, type TestNode } from "./harness.ts";
+import type { Job, JobResult, ZomeCaller } from "@ripple-mesh/zome-bindings";
+import { ResultWriter } from "@ripple-mesh/node/src/worker/result-writer.ts";
+import { capabilityOf, describeNodes, log, makeNode, startMesh, startMeshTimeoutMs, stopAll, toolchain, waitFor, type Mesh, type TestNode } from "./harness.ts";
 
 const b64 = encodeHashToBase64;
 /**
@@ -117,16 +123,22 @@ describe("resource_mesh: only the named assignee completes a job, even with a ro
     }
   });
 
-  it("reassigns to carol with a higher epoch and does not count bob's late result", async () => {
+  /** Each honest node's totals of `agent` now. */
+  const totalsOn = async (agent: Uint8Array) => new Map(await Promise.all(honest.map(async (n) => [n.name, await n.mesh.getAgentTotals(agent)] as const)));
+
+  it("reassigns to carol with a higher epoch and counts neither bob's late result nor his accounting", async () => {
+    const [bobKey, carolKey] = [bob.conductor.agentPubKey, carol.conductor.agentPubKey];
+    const [bobBefore, carolBefore] = [await totalsOn(bobKey), await totalsOn(carolKey)];
     const job = await alice.mesh.createJob(jobNamed("reassign-1"));
     const first = await alice.mesh.assignJob({ job, assignee: bob.conductor.agentPubKey, slot: 0, epoch: 1 });
     // bob times out; alice reassigns the slot to carol.
     const second = await alice.mesh.assignJob({ job, assignee: carol.conductor.agentPubKey, slot: 0, epoch: 2 });
     // carol finds her assignment through the assignee index and completes it.
     await waitFor("carol to see her assignment", async () => (await carol.mesh.getMyAssignments()).find((a) => b64(a.action_hash) === b64(second)), { diagnostics, timeoutMs: propagationMs });
-    const carols = await carol.mesh.postResult(resultFor(second, job, "4"));
+    const carols = (await carol.mesh.postResultAndAccounting(resultFor(second, job, "4"))).result;
     await waitFor("bob to see his old assignment", async () => (await bob.mesh.getMyAssignments()).find((a) => b64(a.action_hash) === b64(first)), { diagnostics, timeoutMs: propagationMs });
-    const late = await bob.mesh.postResult(resultFor(first, job, "four"));
+    // bob's result and accounting are valid records (he was epoch 1's assignee), but not counted.
+    const late = (await bob.mesh.postResultAndAccounting(resultFor(first, job, "four"))).result;
 
     const resultDiagnostics = async () => {
       const lines = [];
@@ -146,6 +158,100 @@ describe("resource_mesh: only the named assignee completes a job, even with a ro
       expect(current.map((a) => [b64(a.entry.assignee), a.entry.epoch])).toEqual([[b64(carol.conductor.agentPubKey), 2]]);
       const counted = await node.mesh.getCountedResults(job);
       expect(counted.map((r) => `${r.entry.output_inline} by ${b64(r.author)}`)).toEqual([`4 by ${b64(carol.conductor.agentPubKey)}`]);
+      const accounting = await waitFor(`${node.name} to read both accounting records`, async () => {
+        const records = await node.mesh.getJobAccounting(job);
+        return records.length === 2 ? records : undefined;
+      }, { diagnostics: resultDiagnostics, timeoutMs: propagationMs });
+      expect(accounting.map((a) => b64(a.author)).sort()).toEqual([b64(bobKey), b64(carolKey)].sort());
+      const [bobNow, carolNow] = [await node.mesh.getAgentTotals(bobKey), await node.mesh.getAgentTotals(carolKey)];
+      expect([carolNow.records - carolBefore.get(node.name)!.records, carolNow.tokens - carolBefore.get(node.name)!.tokens]).toEqual([1, 3]);
+      expect([bobNow.records, bobNow.tokens]).toEqual([bobBefore.get(node.name)!.records, bobBefore.get(node.name)!.tokens]);
     }
+  });
+
+  it("keeps one result and one record when a write is retried after a lost reply, and accounts nothing for the job author's own slot", async () => {
+    const [aliceKey, bobKey] = [alice.conductor.agentPubKey, bob.conductor.agentPubKey];
+    const bobBefore = await totalsOn(bobKey);
+    const job = await alice.mesh.createJob(jobNamed("retry-1"));
+    const toBob = await alice.mesh.assignJob({ job, assignee: bobKey, slot: 0, epoch: 1 });
+    const toAlice = await alice.mesh.assignJob({ job, assignee: aliceKey, slot: 1, epoch: 1 });
+
+    // alice serves her own slot: her result is written, with no accounting; she may not write one herself.
+    const own = await alice.mesh.postResultAndAccounting(resultFor(toAlice, job, "4"));
+    expect(own.accounting).toBeNull();
+    await expect(alice.mesh.recordAccounting({ job, assignment: toAlice, agent: aliceKey, tokens: 3, served_ms: 42 })).rejects.toThrow(/may not account for its own job/);
+
+    // bob writes, the reply is lost, he writes again: the retry returns what the first call wrote.
+    await waitFor("bob to see his assignment", async () => (await bob.mesh.getMyAssignments()).find((a) => b64(a.action_hash) === b64(toBob)), { diagnostics, timeoutMs: propagationMs });
+    const first = await bob.mesh.postResultAndAccounting(resultFor(toBob, job, "4"));
+    const retried = await bob.mesh.postResultAndAccounting(resultFor(toBob, job, "4"));
+    expect([b64(retried.result), b64(retried.accounting!)]).toEqual([b64(first.result), b64(first.accounting!)]);
+    // The separate writes are idempotent too.
+    expect(b64(await bob.mesh.postResult(resultFor(toBob, job, "4")))).toBe(b64(first.result));
+    expect(b64(await bob.mesh.recordAccounting({ job, assignment: toBob, agent: bobKey, tokens: 3, served_ms: 42 }))).toBe(b64(first.accounting!));
+
+    for (const node of honest) {
+      const results = await waitFor(`${node.name} to read both slots' results`, async () => {
+        const rs = await node.mesh.getJobResults(job);
+        return rs.length >= 2 ? rs : undefined;
+      }, { diagnostics, timeoutMs: propagationMs });
+      expect(results.map((r) => b64(r.action_hash)).sort()).toEqual([b64(first.result), b64(own.result)].sort());
+      const accounting = await waitFor(`${node.name} to read bob's accounting`, async () => {
+        const records = await node.mesh.getJobAccounting(job);
+        return records.length ? records : undefined;
+      }, { diagnostics, timeoutMs: propagationMs });
+      expect(accounting.map((a) => b64(a.action_hash))).toEqual([b64(first.accounting!)]);
+      const bobNow = await node.mesh.getAgentTotals(bobKey);
+      expect([bobNow.records - bobBefore.get(node.name)!.records, bobNow.tokens - bobBefore.get(node.name)!.tokens]).toEqual([1, 3]);
+      // alice only ever served her own jobs.
+      expect((await node.mesh.getAgentTotals(aliceKey)).records).toBe(0);
+    }
+  });
+
+  // Last: it restarts carol's conductor.
+  it("resumes a result write left pending by a stopped node once it restarts on the same data dir", async () => {
+    const carolKey = carol.conductor.agentPubKey;
+    const pendingFile = join(carol.dataDir, "pending-results.json");
+    const carolCalls: ZomeCaller = { callZome: (req) => carol.call(req) };
+    const sample = (job: Uint8Array, assignment: Uint8Array) => ({ job: b64(job), assignment: b64(assignment), output: "4", responseHash: sha256("4"), tokens: 3, latencyMs: 42, modelSha256: sha256("model") });
+
+    const started = Date.now();
+    const job = await alice.mesh.createJob(jobNamed("pending-1"));
+    const assignment = await alice.mesh.assignJob({ job, assignee: carolKey, slot: 0, epoch: 1 });
+    await waitFor("carol to see her assignment", async () => (await carol.mesh.getMyAssignments()).find((a) => b64(a.action_hash) === b64(assignment)), { diagnostics, timeoutMs: propagationMs });
+    // carol's node goes down with a result produced and not yet written (its conductor stopped).
+    await carol.conductor.stop();
+    const stopped = Date.now();
+    const beforeRestart = new ResultWriter({ zomes: carolCalls, log, pendingFile, maxRetryDelayMs: 100 });
+    beforeRestart.write(sample(job, assignment));
+    await new Promise((r) => setTimeout(r, 300));
+    await beforeRestart.stop(0);
+    expect(beforeRestart.pending).toBe(1);
+    expect(JSON.parse(readFileSync(pendingFile, "utf8")).pending.map((p: { assignment: string }) => p.assignment)).toEqual([b64(assignment)]);
+    expect(statSync(pendingFile).mode & 0o777).toBe(0o600);
+
+    // The node starts again on the same data dir; a new writer finds the result there and writes it.
+    carol = makeNode(await toolchain(), "carol", carol.dataDir, mesh!.bootstrap.url, mesh!.seed);
+    mesh!.nodes[2] = nodes[2] = honest[2] = carol;
+    await carol.conductor.start();
+    const restarted = Date.now();
+    let written: { result: string; accounting: string | null } | undefined;
+    const afterRestart = new ResultWriter({ zomes: carolCalls, log, pendingFile, maxRetryDelayMs: 1_000, onWritten: (e) => (written = e) });
+    expect(afterRestart.resume()).toBe(1);
+    const posted = await waitFor("carol's resumed write", async () => written, { diagnostics, timeoutMs: propagationMs });
+    const writtenAt = Date.now();
+    expect(posted.accounting).not.toBeNull();
+    expect(afterRestart.pending).toBe(0);
+    expect(JSON.parse(readFileSync(pendingFile, "utf8")).pending).toEqual([]);
+
+    // Read back on carol's own node (reaching the others is the DHT's part, tested above).
+    const onCarol = await waitFor("carol to read her resumed result and accounting", async () => {
+      const [results, accounting] = [await carol.mesh.getCountedResults(job), await carol.mesh.getJobAccounting(job)];
+      return results.length && accounting.length ? { results, accounting } : undefined;
+    }, { diagnostics, timeoutMs: propagationMs });
+    expect(onCarol.results.map((r) => b64(r.action_hash))).toEqual([posted.result]);
+    expect(onCarol.accounting.map((a) => b64(a.action_hash))).toEqual([posted.accounting]);
+    await afterRestart.stop();
+    console.log(`[job-assignment] pending write: assignment seen + conductor stopped ${stopped - started} ms, restarted ${restarted - stopped} ms, written ${writtenAt - restarted} ms, read back ${Date.now() - writtenAt} ms`);
   });
 });

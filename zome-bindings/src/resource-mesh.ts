@@ -110,6 +110,10 @@ export const agentTotalsSchema = z.strictObject({
   served_ms: z.number().int(),
 });
 
+/** What post_result_and_accounting wrote (or, on a retry, found): no accounting on the agent's own job. */
+export const postedResultSchema = z.strictObject({ result: actionHashSchema, accounting: actionHashSchema.nullable() });
+export type PostedResult = z.infer<typeof postedResultSchema>;
+
 export function resourceMesh(conductor: ZomeCaller) {
   const call = (fn: string, payload: unknown) => conductor.callZome({ role: resourceMeshRole, zome, fn, payload });
   const hash = async (fn: string, payload: unknown) => actionHashSchema.parse(await call(fn, payload));
@@ -119,10 +123,14 @@ export function resourceMesh(conductor: ZomeCaller) {
     assignJob: (assignment: Assignment) => hash("assign_job", assignmentSchema.parse(assignment)),
     /** The job and its slots' first assignments; `assignments[i]` belongs to `slots[i]`. */
     postAssignedJob: async (input: AssignedJob) => postedJobSchema.parse(await call("post_assigned_job", assignedJobSchema.parse(input))),
+    /** Idempotent: a retry returns the result this agent already wrote for the assignment. */
     postResult: (result: JobResult) => hash("post_result", jobResultSchema.parse(result)),
+    /** The result and its accounting record in one commit (none on the agent's own job); idempotent. */
+    postResultAndAccounting: async (result: JobResult) => postedResultSchema.parse(await call("post_result_and_accounting", jobResultSchema.parse(result))),
     claimJob: (claim: Claim) => hash("claim_job", claimSchema.parse(claim)),
     allocate: (allocation: Allocation) => hash("allocate", allocationSchema.parse(allocation)),
     release: (release: AllocationRelease) => hash("release", allocationReleaseSchema.parse(release)),
+    /** Idempotent: a retry returns the record this agent already wrote for the assignment. */
     recordAccounting: (record: AccountingRecord) => hash("record_accounting", accountingRecordSchema.parse(record)),
     getJob: async (job: Uint8Array) => foundSchema(jobSchema).nullable().parse(await call("get_job", job)),
     listJobs: () => list("list_jobs", null, jobSchema),
@@ -142,6 +150,7 @@ export function resourceMesh(conductor: ZomeCaller) {
     getClaimWinner: async (job: Uint8Array, slot: number) => claimWinnerSchema.nullable().parse(await call("get_claim_winner", { job, slot })),
     getMyAllocations: async () => z.array(allocationStatusSchema).parse(await call("get_my_allocations", null)),
     getJobAccounting: (job: Uint8Array) => list("get_job_accounting", job, accountingRecordSchema),
+    /** One record per counted assignment of the agent (current epoch, not its own job), as every node counts. */
     getAgentTotals: async (agent: Uint8Array) => agentTotalsSchema.parse(await call("get_agent_totals", agent)),
     validationStatus: async (hash: Uint8Array) => validationStatusSchema.parse(await call("validation_status", hash)),
   };

@@ -23,6 +23,7 @@ import {
   claimWinnerSchema,
   jobResultSchema,
   jobSchema,
+  postedResultSchema,
 } from "../src/resource-mesh.ts";
 
 const dir = new URL("../test-vectors/", import.meta.url);
@@ -45,6 +46,7 @@ const schemas: Record<string, z.ZodType> = {
   claimWinnerSchema,
   allocationStatusSchema,
   agentTotalsSchema,
+  postedResultSchema,
   readCostSchema,
   actionHashSchema,
   artifactSchema,

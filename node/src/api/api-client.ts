@@ -6,7 +6,7 @@ import { RippleError, TimeoutError } from "../errors.ts";
 import { inferenceErrorCodes, isInferenceErrorCode } from "../inference/inference-errors.ts";
 import { readApiDescriptor, type ApiDescriptor } from "./api-descriptor.ts";
 import type { AskBodyInput, MoeBody } from "./inference-schemas.ts";
-import type { AllocateRequest, AllocationView, CapabilityView, ReleaseRequest, ResourcesView, ScheduleRequest, ScheduleResult } from "@ripple-mesh/api-types";
+import type { AccountingView, AllocateRequest, AllocationView, CapabilityView, ReleaseRequest, ResourcesView, ScheduleRequest, ScheduleResult } from "@ripple-mesh/api-types";
 import type { ApiEvent, AskResult, DaemonStatus, LocalModel, MoeEvent, MoeResult, PeerInfo, ProviderView, ShardRow } from "@ripple-mesh/api-types";
 import type { JoinRequest } from "./local-api.ts";
 import { readSse, type SseMessage } from "./sse.ts";
@@ -136,6 +136,12 @@ export class LocalApiClient {
   resources(q: { model?: string; all?: boolean } = {}): Promise<ResourcesView> {
     const qs = new URLSearchParams({ ...(q.model !== undefined ? { model: q.model } : {}), ...(q.all ? { all: "1" } : {}) }).toString();
     return this.request("GET", `/v1/resources${qs ? `?${qs}` : ""}`, undefined, ZOME_CALL_TIMEOUT_MS) as Promise<ResourcesView>;
+  }
+
+  /** Work served per agent as resource_mesh counts it: this node and its peers, or only `agent`. */
+  accounting(q: { agent?: string } = {}): Promise<AccountingView> {
+    const qs = q.agent !== undefined ? `?${new URLSearchParams({ agent: q.agent }).toString()}` : "";
+    return this.request("GET", `/v1/accounting${qs}`, undefined, ZOME_CALL_TIMEOUT_MS) as Promise<AccountingView>;
   }
 
   /** Writes an Allocation to resource_mesh: a peer reserved for `duration_s`. */

@@ -10,6 +10,7 @@
 //   GET  /v1/jobs, /v1/jobs/:trace, /v1/policies (when the source has them): see job-routes.ts
 //   GET  /v1/resources, POST /v1/resources/{allocate,release,schedule}, POST /v1/capability/publish
 //                    (when the source has `resources`): see resource-routes.ts
+//   GET  /v1/accounting (when the source has `accounting`): see accounting-routes.ts
 //   GET  /           the web UI (when `uiDir` is set): see ui-static.ts
 // Who may call it is decided in request-guard.ts (loopback by default; a token beyond loopback).
 import type { EventEmitter } from "node:events";
@@ -32,6 +33,7 @@ import { registerJobRoutes, type JobSource } from "./job-routes.ts";
 import { registerUiStatic } from "./ui-static.ts";
 import { registerArtifactRoutes } from "./artifact-routes.ts";
 import { registerResourceRoutes, resourceRouteList, type ResourceSource } from "./resource-routes.ts";
+import { accountingRouteList, registerAccountingRoutes, type AccountingSource } from "./accounting-routes.ts";
 import type { CapabilityView } from "@ripple-mesh/api-types";
 import type { MeshArtifacts } from "../artifacts/mesh-artifacts.ts";
 
@@ -69,6 +71,8 @@ export interface ApiSource {
   publishCapability?: () => Promise<CapabilityView>;
   /** This node's metrics in the Prometheus text format (GET /metrics); without it that route is 404. */
   metrics?(): Promise<{ contentType: string; text: string }>;
+  /** Per-agent accounting totals (GET /v1/accounting); undefined while not in a mesh; without it that route is 404. */
+  accounting?: () => AccountingSource | undefined;
 }
 
 export interface LocalApiOptions {
@@ -175,7 +179,7 @@ export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi> {
     sendError(reply, 404, {
       code: "not_found",
       message: `no route ${req.method} ${req.url.split("?")[0]}`,
-      fix: `the local API serves GET /healthz, GET /v1/status, GET /v1/peers, POST /v1/shutdown,${opts.source.join ? " POST /v1/join," : ""}${opts.source.inference ? ` ${inferenceRouteList},` : ""}${opts.source.jobs ? " GET /v1/jobs, GET /v1/jobs/:trace," : ""}${opts.source.policies ? " GET /v1/policies," : ""}${opts.source.resources ? ` ${resourceRouteList},` : ""}${opts.source.metrics ? " GET /metrics," : ""} GET /v1/events (WebSocket)${opts.uiDir ? ", and the web UI at /" : ""}`,
+      fix: `the local API serves GET /healthz, GET /v1/status, GET /v1/peers, POST /v1/shutdown,${opts.source.join ? " POST /v1/join," : ""}${opts.source.inference ? ` ${inferenceRouteList},` : ""}${opts.source.jobs ? " GET /v1/jobs, GET /v1/jobs/:trace," : ""}${opts.source.policies ? " GET /v1/policies," : ""}${opts.source.resources ? ` ${resourceRouteList},` : ""}${opts.source.accounting ? ` ${accountingRouteList},` : ""}${opts.source.metrics ? " GET /metrics," : ""} GET /v1/events (WebSocket)${opts.uiDir ? ", and the web UI at /" : ""}`,
     }),
   );
 
@@ -256,6 +260,7 @@ export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi> {
       inferenceTimeoutMs: opts.inferenceTimeoutMs ?? 10 * 60_000,
     });
   }
+  if (opts.source.accounting) registerAccountingRoutes(app, { accounting: opts.source.accounting, sourceTimeoutMs });
   registerJobRoutes(app, { ...(opts.source.jobs ? { jobs: opts.source.jobs } : {}), ...(opts.source.policies ? { policies: () => opts.source.policies!() } : {}), sourceTimeoutMs });
   for (const register of opts.routes ?? []) register(app);
   if (opts.uiDir) registerUiStatic(app, opts.uiDir);

@@ -31,6 +31,8 @@ export interface HostTransport {
 export interface HostableServer {
   start(): Promise<string>;
   stop(): Promise<void>;
+  /** The server's process, when it runs as one (`ripple status` reports its memory). */
+  readonly pid?: number | undefined;
 }
 
 const answerSchema = z.strictObject({
@@ -67,6 +69,11 @@ export class LocalMeshHost extends EventEmitter {
   constructor(private readonly opts: LocalMeshHostOptions) {
     super();
     this.log = opts.log.child({ seam: "local-mesh-host" });
+  }
+
+  /** The pid of the server this node hosts now; undefined when another node hosts it. */
+  get serverPid(): number | undefined {
+    return this.server?.pid;
   }
 
   get current(): MeshHostState | undefined {

@@ -1,5 +1,5 @@
 // Human-readable output of the read commands (`--json` prints the same data unformatted).
-import { describeBackend, describeBudgets, type DaemonStatus, type InferenceStatus, type PeerInfo } from "@ripple-mesh/api-types";
+import { describeBackend, describeBudgets, type DaemonStatus, type InferenceStatus, type NodeMemory, type PeerInfo, type ProcessMemory } from "@ripple-mesh/api-types";
 
 export function formatStatus(s: DaemonStatus): string {
   const others = s.mesh.visibleNodes;
@@ -13,11 +13,21 @@ export function formatStatus(s: DaemonStatus): string {
     ["hardware", `${s.hardwareClass ?? "-"}, ${s.tokensPerSecond ?? 0} tokens/s measured`],
     ["inference", s.inference ? formatBackend(s.inference) : "-"],
     ["conductor", s.conductor ? `pid ${s.conductor.pid ?? "-"}, ${s.conductor.restarts} restarts` : "-"],
+    ["memory", formatMemory(s.memory)],
     ["api", s.api ?? "-"],
     ...(s.nats !== undefined ? [["nats", s.nats ?? "disconnected (reconnecting)"] as [string, string]] : []),
     ["data dir", s.dataDir],
   ];
   return rows.map(([k, v]) => `${k.padEnd(10)} ${v}`).join("\n") + "\n";
+}
+
+/** RSS per part on one line: "daemon 180 MiB (models: tiny 12 MiB), conductor 300 MiB, kubo 60 MiB, relay 10 MiB". */
+export function formatMemory(m: NodeMemory): string {
+  const mib = (bytes: number | null) => (bytes === null ? "?" : `${Math.round(bytes / 2 ** 20)} MiB`);
+  const models = m.models.length ? ` (models: ${m.models.map((x) => `${x.name} ${mib(x.bytes)}`).join(", ")})` : "";
+  const parts: Array<[string, ProcessMemory | null]> = [["conductor", m.conductor], ["kubo", m.kubo], ["relay", m.relay]];
+  const rest = parts.filter(([, p]) => p).map(([name, p]) => `${name} ${mib(p!.rssBytes)}`);
+  return [`daemon ${mib(m.daemon.rssBytes)}${models}`, ...rest].join(", ");
 }
 
 /** The backend and its budgets on one line (the UI's Node page shows the same two parts). */

@@ -1,5 +1,6 @@
 // The `ripple` command line (commander parses it; each command lives in commands/).
 import { Command, CommanderError } from "commander";
+import { accountingCommand } from "./commands/accounting.ts";
 import { bootstrapCommand } from "./commands/bootstrap-serve.ts";
 import { downCommand } from "./commands/down.ts";
 import { askCommand } from "./commands/ask.ts";
@@ -34,6 +35,7 @@ artifactsCommand(program);
 ipfsCommand(program);
 bootstrapCommand(program);
 resourcesCommand(program);
+accountingCommand(program);
 mcpCommand(program);
 
 try {

@@ -16,6 +16,21 @@ export const fastGossip = {
   coreBootstrap: { backoffMinMs: 1000, backoffMaxMs: 5000 },
 };
 
+/**
+ * Dead peers (issue #20). A SIGKILLed agent's signed info stays in every peer store and at the
+ * bootstrap server until it expires (kitsune2 signs infos for 20 minutes; no admin call removes or
+ * blocks one). A node that has not yet failed to reach that agent (one that just joined, or one
+ * whose connection to it has not timed out) dials it when it publishes or gossips, and kitsune2's
+ * publish queue sends one message at a time while its gossip loop waits for the round it is
+ * initiating: every dial of a dead peer holds all later publishes and rounds until the iroh connect
+ * timeout, after which the URL is marked unresponsive and skipped. Holochain derives that timeout
+ * from `request_timeout_s` (3/8 of it, overwriting `irohTransport.connectTimeoutS`): 22 s by default,
+ * so a new node's capability took ~47–52 s to reach the mesh with two dead peers. 8 s gives a 3 s
+ * connect timeout (a relay connect on a LAN takes milliseconds) and bounds a network get or remote
+ * call that picked a dead authority to 8 s instead of 60 s.
+ */
+export const deadPeerTimeouts = { request_timeout_s: 8 };
+
 // Top-level keys of `holochain --config-schema` (0.7.0). Holochain itself rejects unknown keys.
 const conductorConfigSchema = z.strictObject({
   tracing_override: z.unknown().optional(),
@@ -25,7 +40,7 @@ const conductorConfigSchema = z.strictObject({
   admin_interfaces: z.unknown().optional(),
   network: z.record(z.string(), z.unknown()).optional(),
   db_sync_level: z.unknown().optional(),
-  db_max_readers: z.number().int().positive().optional(),
+  db_max_readers: z.number().int().min(2, "Holochain needs at least 2").optional(),
   incoming_request_concurrency_limit: z.number().int().positive().optional(),
   restore_chain_quorum: z.unknown().optional(),
   tuning_params: z.record(z.string(), z.unknown()).optional(),
@@ -50,6 +65,7 @@ export function ownedConfig(input: ConductorConfigInput): ConductorConfig {
     network: {
       bootstrap_url: input.bootstrapUrl,
       relay_url: input.relayUrl,
+      ...(input.fastGossip ? deadPeerTimeouts : {}),
       advanced: {
         // The local bootstrap/relay server speaks plain HTTP on loopback or the LAN.
         irohTransport: { relayAllowPlainText: true },
@@ -77,10 +93,18 @@ export function readConductorConfig(file: string): ConductorConfig | undefined {
   return parsed.data;
 }
 
+/**
+ * Defaults the daemon sets unless the file says otherwise (a person's value wins). Holochain keeps
+ * db_max_readers read connections per database (default max(2 × CPUs, 8)), each with its own SQLite
+ * page cache, over a dozen databases per node. 2 readers cut an idle conductor from 435 to 407 MB
+ * RSS after 5 min (with MALLOC_ARENA_MAX=2 as well: 356 to 324 MB; issue #22, one local node, 2 cores).
+ */
+export const memoryDefaults: ConductorConfig = { db_max_readers: 2 };
+
 /** Merge the owned keys over the existing file (if any) and write it. */
 export function writeConductorConfig(file: string, input: ConductorConfigInput): ConductorConfig {
   const existing = readConductorConfig(file) ?? {};
-  const config = { ...existing, ...ownedConfig(input) };
+  const config = { ...memoryDefaults, ...existing, ...ownedConfig(input) };
   writeFileSync(file, stringify(config), { mode: 0o600 });
   return config;
 }

@@ -6,7 +6,7 @@
 import type { ZomeCaller } from "@ripple-mesh/zome-bindings";
 
 /** resource_mesh's writing functions. */
-export const RESOURCE_MESH_WRITES = ["create_job", "post_assigned_job", "assign_job", "post_result", "claim_job", "record_accounting", "allocate", "release"];
+export const RESOURCE_MESH_WRITES = ["create_job", "post_assigned_job", "assign_job", "post_result", "post_result_and_accounting", "claim_job", "record_accounting", "allocate", "release"];
 /** artifact_index's writing functions. */
 export const ARTIFACT_INDEX_WRITES = ["register_artifact", "add_provider"];
 

@@ -34,6 +34,8 @@ export const computePolicySchema = z.strictObject({
     /** Generations at once: 1 on a CPU, from the VRAM budget on a GPU (auto), or N. */
     max_concurrent: autoOr(z.number().int().min(1).max(64)),
     max_queue: z.number().int().min(0).max(1024),
+    /** A loaded model serving no request for this long is unloaded (its RAM given back); 0: never. */
+    idle_unload_minutes: z.number().min(0).max(10_080).default(10),
   }),
   worker: z.strictObject({
     serve_assigned_jobs: z.boolean(),

@@ -37,9 +37,11 @@ import { retryWhileHeadMoved } from "../conductor/serial-writes.ts";
 import { NatsBus } from "../nats/nats-bus.ts";
 import type { NatsSettings } from "../nats/nats-settings.ts";
 import { Allocations } from "../mesh/allocations.ts";
+import { MeshAccounting } from "../mesh/mesh-accounting.ts";
 import { capabilityView } from "../mesh/capability-view.ts";
 import type { CapabilityView } from "@ripple-mesh/api-types";
 import { NodeMetrics, type ScrapeFigures } from "../metrics/node-metrics.ts";
+import { nodeMemory } from "./node-memory.ts";
 
 export interface DaemonOptions {
   dataDir: string;
@@ -92,6 +94,8 @@ export class Daemon {
   private natsBus: NatsBus | undefined;
   /** This node's resource allocations in the current mesh (GET/POST /v1/resources). */
   private allocations: Allocations | undefined;
+  /** Per-agent accounting totals in the current mesh (GET /v1/accounting). */
+  private accounting: MeshAccounting | undefined;
   private storagePolicy: StoragePolicy | undefined;
   private libp2pKey: PrivateKey | undefined;
   private phase: DaemonPhase = "starting";
@@ -196,6 +200,7 @@ export class Daemon {
     const jobHooks = meshArtifacts.jobHooks();
     const meshInference = new MeshInference({
       dataDir,
+      network: choice.name,
       p2p: session.p2pNode,
       zomes: session.zomes,
       agentPubKey: session.agentKey,
@@ -211,11 +216,13 @@ export class Daemon {
     await meshInference.start();
     this.meshInference = meshInference;
     this.allocations = new Allocations({ zomes: meshInference.resourceMeshZomes, agentPubKey: session.agentKey, peers: () => this.peers(), log });
+    this.accounting = new MeshAccounting({ zomes: meshInference.resourceMeshZomes, agentPubKey: session.agentKey, peers: () => this.peers(), pendingWrites: () => meshInference.pendingResultWrites });
     this.events.emit("event", { type: "mesh:joined", network: choice.name });
   }
 
   private async leaveMesh(): Promise<void> {
     this.allocations = undefined;
+    this.accounting = undefined;
     await this.meshInference?.stop();
     this.meshInference = undefined;
     await this.meshArtifacts?.stop();
@@ -265,6 +272,7 @@ export class Daemon {
         jobs: this.history,
         policies: async () => this.policies(),
         resources: () => this.allocations,
+        accounting: () => this.accounting,
         publishCapability: () => this.publishCapability(),
         metrics: async () => ({ contentType: this.metrics.contentType, text: await this.metrics.text() }),
       },
@@ -364,6 +372,7 @@ export class Daemon {
       livenessWindowMs: session?.livenessWindowMs ?? null,
       mesh: session?.mesh ?? { state: "isolated", knownAgents: 0, visibleNodes: 0, onlineNodes: 0 },
       inference: this.inference?.engine.describe() ?? null,
+      memory: nodeMemory({ conductorPid: session?.conductor.pid, kuboPid: this.meshArtifacts?.kubo?.pid, relayPid: session?.relayPid, loadedModels: this.inference?.engine.loaded() ?? [] }),
       ...(this.opts.nats ? { nats: this.natsBus?.connectedUrl ?? null } : {}),
     };
   }

@@ -1,6 +1,7 @@
 // Inference within one joined mesh: the worker that serves this node's assignments, the writer of
 // its results, and the coordinator that runs this node's own MOE and single-model requests on the
 // mesh. Started after the mesh session, stopped before it.
+import { join } from "node:path";
 import { encodeHashToBase64 } from "@holochain/client";
 import type { ZomeCaller } from "@ripple-mesh/zome-bindings";
 import type { AskRequest, AskResult, MoeEvent } from "@ripple-mesh/api-types";
@@ -25,6 +26,8 @@ import { readTestLies } from "../worker/test-lies.ts";
 
 export interface MeshInferenceOptions {
   dataDir: string;
+  /** The joined network: results waiting to be written persist per network in the data dir. */
+  network?: string;
   p2p: P2pNode;
   zomes: ZomeCaller;
   agentPubKey: Uint8Array;
@@ -59,7 +62,13 @@ export class MeshInference {
     const zomes = (this.resourceMeshZomes = serialWrites(opts.zomes));
     const testExperts = env.RIPPLE_TEST_EXPERTS === "1";
     this.rating = new PeerRating(PeerObservations.inDataDir(opts.dataDir, log), loadHardwareClasses().classes);
-    this.results = new ResultWriter({ zomes, log, onWritten: (e) => opts.emit({ type: "job:result-written", ...e }), ...(opts.storeOutput ? { storeOutput: opts.storeOutput } : {}) });
+    this.results = new ResultWriter({
+      zomes,
+      log,
+      pendingFile: join(opts.dataDir, `pending-results${opts.network ? `.${opts.network}` : ""}.json`),
+      onWritten: (e) => opts.emit({ type: "job:result-written", ...e }),
+      ...(opts.storeOutput ? { storeOutput: opts.storeOutput } : {}),
+    });
     this.worker = new JobWorker({
       p2p: opts.p2p,
       engine: opts.inference.engine,
@@ -99,12 +108,18 @@ export class MeshInference {
   }
 
   async start(): Promise<void> {
+    this.results.resume();
     await this.worker.start();
     this.claimer.start();
   }
 
   get activeJobs(): number {
     return this.worker.active;
+  }
+
+  /** Results this node produced that wait to be written (persisted in the data dir). */
+  get pendingResultWrites(): number {
+    return this.results.pending;
   }
 
   /** The peers with what this node makes of their claims: advertised vs bounded vs observed, shared peer ids. */

@@ -12,6 +12,9 @@
 //   text generated so far (empty when the request was still queued); it never throws for an abort.
 //   The request's sequence is disposed in every case, so its slot is free for the next request.
 // - unload(name) refuses with "busy" while the model serves requests (abort them, or wait for them).
+// - Idle unload (idleUnloadMs > 0): a model that has served no request for that long is unloaded, so
+//   an idle node gives its RAM back; one serving requests is never unloaded this way (its timer starts
+//   again when its last request ends). The next request loads it again.
 import type { InferenceStatus } from "@ripple-mesh/api-types";
 import type { GgufInsights, Llama } from "node-llama-cpp";
 import type { Logger } from "../log.ts";
@@ -48,6 +51,8 @@ export interface InferenceEngineOptions {
   log: Logger;
   /** Counts tokens and generating time per model (GET /metrics). */
   metrics?: Pick<NodeMetrics, "generated">;
+  /** Unload a model after this long without requests (the compute policy's idle_unload_minutes); 0 or absent: never. */
+  idleUnloadMs?: number;
 }
 
 export interface LoadedModelInfo {
@@ -78,6 +83,8 @@ export class InferenceEngine {
   readonly #insights = new Map<string, Promise<GgufInsights>>();
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #shutdown = new AbortController();
+  /** Per loaded model, the timer that unloads it once idle for idleUnloadMs. */
+  readonly #idleTimers = new Map<string, NodeJS.Timeout>();
   readonly #gate: ConcurrencyGate;
   readonly #shape: ContextShape;
   #disposed = false;
@@ -104,6 +111,7 @@ export class InferenceEngine {
     if (opts.contextSize !== undefined) positive("contextSize", opts.contextSize, 64);
     if (typeof opts.memoryBudgetBytes !== "number" || !(opts.memoryBudgetBytes > 0)) throw new RangeError(`InferenceEngine: memoryBudgetBytes must be a positive number, got ${opts.memoryBudgetBytes}`);
     if (opts.gpuLayers !== undefined && opts.gpuLayers !== "auto") positive("gpuLayers", opts.gpuLayers, 0);
+    if (opts.idleUnloadMs !== undefined && !(Number.isFinite(opts.idleUnloadMs) && opts.idleUnloadMs >= 0)) throw new RangeError(`InferenceEngine: idleUnloadMs must be a number >= 0, got ${opts.idleUnloadMs}`);
     const { llama, choice } = opts.opened ?? (await openLlama("off", opts.threads, opts.log));
     const gpuBudgetBytes = choice.gpu ? (opts.gpuMemoryBudgetBytes ?? autoGpuBudgetBytes(choice.gpu.vramFreeBytes)) : 0;
     opts.log.info(
@@ -202,10 +210,7 @@ export class InferenceEngine {
       this.opts.metrics?.generated(registered.name, result.tokens, (performance.now() - generating) / 1000);
       return result;
     } finally {
-      if (model) {
-        model.active--;
-        model.lastUsedMs = Date.now();
-      }
+      if (model) this.#release(model);
       release();
     }
   }
@@ -214,7 +219,7 @@ export class InferenceEngine {
   async load(name: string): Promise<LoadedModelInfo> {
     this.#assertOpen();
     const model = await this.#acquireModel(this.#resolve(name));
-    model.active--;
+    this.#release(model);
     return this.loaded().find((m) => m.name === model.name)!;
   }
 
@@ -238,6 +243,8 @@ export class InferenceEngine {
     this.#disposed = true;
     this.#gate.close(this.#disposedError());
     this.#shutdown.abort(new Error("inference engine disposed"));
+    for (const timer of this.#idleTimers.values()) clearTimeout(timer);
+    this.#idleTimers.clear();
     await Promise.allSettled([...this.#inFlight]);
     await this.#locked(async () => {
       for (const model of [...this.#models.values()]) await this.#unloadNow(model, "dispose");
@@ -347,9 +354,37 @@ export class InferenceEngine {
     });
   }
 
+  /** A request (or load()) is done with the model: it counts as used now, and idle once none is left. */
+  #release(model: LoadedModel): void {
+    model.active--;
+    model.lastUsedMs = Date.now();
+    if (model.active === 0) this.#scheduleIdleUnload(model, this.opts.idleUnloadMs ?? 0);
+  }
+
+  #scheduleIdleUnload(model: LoadedModel, afterMs: number): void {
+    if (!this.opts.idleUnloadMs || this.#disposed) return;
+    clearTimeout(this.#idleTimers.get(model.name));
+    const timer = setTimeout(() => void this.#unloadIfIdle(model).catch((err: unknown) => this.opts.log.warn({ model: model.name, err: (err as Error).message }, "inference: idle unload failed")), afterMs);
+    timer.unref(); // an idle timer never keeps the process alive
+    this.#idleTimers.set(model.name, timer);
+  }
+
+  /** Unloads the model if it is still loaded, serves nothing and was last used idleUnloadMs ago or more. */
+  async #unloadIfIdle(model: LoadedModel): Promise<void> {
+    const idleMs = this.opts.idleUnloadMs ?? 0;
+    await this.#locked(async () => {
+      if (this.#disposed || this.#models.get(model.name) !== model || model.active > 0) return; // gone, or busy: its release reschedules
+      const idleFor = Date.now() - model.lastUsedMs;
+      if (idleFor < idleMs) return this.#scheduleIdleUnload(model, idleMs - idleFor);
+      await this.#unloadNow(model, `idle for ${Math.round(idleFor / 1000)} s (idle_unload_minutes)`);
+    });
+  }
+
   async #unloadNow(model: LoadedModel, why: string): Promise<void> {
     // Removed from the map first (synchronously), so no new request can take it while it is freed.
     this.#models.delete(model.name);
+    clearTimeout(this.#idleTimers.get(model.name));
+    this.#idleTimers.delete(model.name);
     await model.dispose();
     this.opts.log.info({ model: model.name, bytes: model.bytes, why }, "inference: model unloaded");
   }

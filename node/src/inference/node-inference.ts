@@ -58,6 +58,7 @@ export class NodeInference {
       opened,
       gpuLayers: inference.gpu_layers,
       gpuMemoryBudgetBytes: budgets.gpuMemoryBudgetBytes,
+      idleUnloadMs: inference.idle_unload_minutes * 60_000,
       log,
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
     });

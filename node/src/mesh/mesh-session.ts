@@ -260,6 +260,8 @@ export class MeshSession extends EventEmitter {
       peerId: this.p2p?.peerId ?? null,
       multiaddrs: this.p2p?.multiaddrs() ?? [],
       conductor: { pid: this.conductor?.pid ?? null, restarts: this.conductor?.restarts ?? 0 },
+      /** The bootstrap/relay server's process when this node hosts it. */
+      relayPid: this.host?.serverPid ?? null,
       livenessWindowMs: this.opts.livenessWindowMs,
       heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
       mesh: this.meshStatus(),

@@ -177,7 +177,6 @@ export class JobWorker {
       tokens: result.tokens,
       latencyMs: Math.round(result.latencyMs),
       modelSha256: result.model.sha256,
-      agent: this.opts.agentPubKey,
     });
     log.info({ tokens: result.tokens, ms: Math.round(result.latencyMs) }, "job slot answered");
     this.opts.emit({ type: "job:answered", job: req.job, slot: req.slot, epoch: req.epoch, tokens: result.tokens, latency_ms: Math.round(result.latencyMs) });

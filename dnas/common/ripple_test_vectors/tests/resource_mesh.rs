@@ -50,6 +50,13 @@ struct AgentTotals {
     served_ms: u64,
 }
 
+/// `resource_mesh::PostedResult`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+struct PostedResult {
+    result: ActionHash,
+    accounting: Option<ActionHash>,
+}
+
 // --- samples --------------------------------------------------------------------------------
 
 fn job_inline() -> Job {
@@ -166,6 +173,8 @@ fn resource_mesh_vectors_match_committed_files() {
                 extern_bytes(&AllocationStatus { allocation: found(0x23, 0x10, 5_000, allocation_with_provider()), released: false, expired: true }),
             ),
             ("agent_totals", extern_bytes(&AgentTotals { agent: agent(0x11), records: 3, tokens: 123_456, served_ms: 5_000_000_000 })),
+            ("posted_result", extern_bytes(&PostedResult { result: action(0x25), accounting: Some(action(0x26)) })),
+            ("posted_result_own_job", extern_bytes(&PostedResult { result: action(0x25), accounting: None })),
             ("read_cost", extern_bytes(&ReadCost { link_queries: 11, links: 300, records: 2 })),
             ("action_hash", extern_bytes(&action(0x21))),
         ],

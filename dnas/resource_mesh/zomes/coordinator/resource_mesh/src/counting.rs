@@ -1,12 +1,14 @@
 //! The rules that decide what counts, computed the same way on every node from the same records:
 //! - per slot, the current assignment is the one with the highest epoch (ties: lowest action hash);
 //!   only a result that references the current assignment counts, one per slot (lowest hash);
-//! - per slot of an open job, the winning claim has the lowest `claim_rank`.
+//! - per slot of an open job, the winning claim has the lowest `claim_rank`;
+//! - an agent's accounting counts one record per counted result it wrote (lowest hash), never for
+//!   a superseded epoch and never for a job the agent authored (self-assigned work).
 use crate::{get_assignments, get_claims, get_job_results};
 use hdk::prelude::*;
 use resource_mesh_integrity::*;
-use ripple_coordinator_common::Found;
-use std::collections::BTreeMap;
+use ripple_coordinator_common::{get_valid, linked_valid, Found};
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Serialize, Deserialize, Debug)]
 pub struct SlotInput {
@@ -70,4 +72,52 @@ pub fn get_counted_results(job: ActionHash) -> ExternResult<Vec<Found<JobResult>
             results.iter().find(|r| r.entry.assignment == assignment.action_hash && r.author == assignment.entry.assignee).cloned()
         })
         .collect())
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct AgentTotals {
+    pub agent: AgentPubKey,
+    pub records: u64,
+    pub tokens: u64,
+    pub served_ms: u64,
+}
+
+/// Totals served by `agent`, as every node counts them from the same records: one accounting
+/// record per assignment (the lowest hash when a retry wrote two), and only for an assignment whose
+/// result the job counts (the slot's current epoch) on a job someone else authored.
+#[hdk_extern]
+pub fn get_agent_totals(agent: AgentPubKey) -> ExternResult<AgentTotals> {
+    let mut records: Vec<Found<AccountingRecord>> = linked_valid::<AccountingRecord>(agent.clone(), LinkTypes::AgentToAccounting)?
+        .into_iter()
+        .filter(|r| r.entry.agent == agent && r.author == agent)
+        .collect();
+    records.sort_by(|a, b| a.action_hash.get_raw_39().cmp(b.action_hash.get_raw_39()));
+    let mut seen = BTreeSet::new();
+    let mut counted_by_job: BTreeMap<ActionHash, Vec<ActionHash>> = BTreeMap::new();
+    let mut totals = AgentTotals { agent: agent.clone(), records: 0, tokens: 0, served_ms: 0 };
+    for record in records {
+        if !seen.insert(record.entry.assignment.clone()) {
+            continue;
+        }
+        let job = record.entry.job.clone();
+        if !counted_by_job.contains_key(&job) {
+            let counted = counted_assignments_of(job.clone(), &agent)?;
+            counted_by_job.insert(job.clone(), counted);
+        }
+        if counted_by_job[&job].contains(&record.entry.assignment) {
+            totals.records += 1;
+            totals.tokens = totals.tokens.saturating_add(record.entry.tokens);
+            totals.served_ms = totals.served_ms.saturating_add(record.entry.served_ms);
+        }
+    }
+    Ok(totals)
+}
+
+/// The assignments of `job` whose counted result `agent` wrote; none if `agent` authored the job.
+fn counted_assignments_of(job: ActionHash, agent: &AgentPubKey) -> ExternResult<Vec<ActionHash>> {
+    let Some(found) = get_valid::<Job>(job.clone())? else { return Ok(vec![]) };
+    if &found.author == agent {
+        return Ok(vec![]);
+    }
+    Ok(get_counted_results(job)?.into_iter().filter(|r| &r.author == agent).map(|r| r.entry.assignment).collect())
 }

@@ -6,7 +6,9 @@ use resource_mesh_integrity::*;
 use ripple_coordinator_common::*;
 
 mod counting;
+mod result_writes;
 pub use counting::*;
+pub use result_writes::*;
 
 #[hdk_extern]
 pub fn create_job(job: Job) -> ExternResult<ActionHash> {
@@ -79,12 +81,17 @@ fn write_assignment(assignment: Assignment) -> ExternResult<ActionHash> {
     Ok(hash)
 }
 
+/// Idempotent: a retry returns the result this agent already wrote for the assignment.
 #[hdk_extern]
 pub fn post_result(result: JobResult) -> ExternResult<ActionHash> {
-    let job = result.job.clone();
-    let hash = create_entry(&EntryTypes::JobResult(result))?;
-    create_link(job, hash.clone(), LinkTypes::JobToResults, ())?;
-    Ok(hash)
+    post_result_once(result)
+}
+
+/// A worker's result and its accounting record (none for the agent's own job) in one commit;
+/// idempotent like `post_result`. What the node's result writer calls.
+#[hdk_extern]
+pub fn post_result_and_accounting(result: JobResult) -> ExternResult<PostedResult> {
+    post_result_and_accounting_once(result)
 }
 
 #[hdk_extern]
@@ -114,13 +121,10 @@ pub fn release(release: AllocationRelease) -> ExternResult<ActionHash> {
     Ok(hash)
 }
 
+/// Idempotent: a retry returns the record this agent already wrote for the assignment.
 #[hdk_extern]
 pub fn record_accounting(record: AccountingRecord) -> ExternResult<ActionHash> {
-    let (job, agent) = (record.job.clone(), record.agent.clone());
-    let hash = create_entry(&EntryTypes::AccountingRecord(record))?;
-    create_link(job, hash.clone(), LinkTypes::JobToAccounting, ())?;
-    create_link(agent, hash.clone(), LinkTypes::AgentToAccounting, ())?;
-    Ok(hash)
+    record_accounting_once(record)
 }
 
 #[hdk_extern]
@@ -223,14 +227,6 @@ pub fn get_job_accounting(job: ActionHash) -> ExternResult<Vec<Found<AccountingR
     Ok(linked_valid::<AccountingRecord>(job.clone(), LinkTypes::JobToAccounting)?.into_iter().filter(|r| r.entry.job == job).collect())
 }
 
-/// Totals served by `agent` over every valid accounting record it wrote.
-#[hdk_extern]
-pub fn get_agent_totals(agent: AgentPubKey) -> ExternResult<AgentTotals> {
-    let records = linked_valid::<AccountingRecord>(agent.clone(), LinkTypes::AgentToAccounting)?;
-    let mine = records.iter().filter(|r| r.entry.agent == agent);
-    let (jobs, tokens, served_ms) = mine.fold((0u64, 0u64, 0u64), |(j, t, s), r| (j + 1, t + r.entry.tokens, s + r.entry.served_ms));
-    Ok(AgentTotals { agent, records: jobs, tokens, served_ms })
-}
 
 /// Diagnostic: how this node sees the record at `hash` (Valid / Rejected / Abandoned).
 #[hdk_extern]
@@ -243,12 +239,4 @@ pub struct AllocationStatus {
     pub allocation: Found<Allocation>,
     pub released: bool,
     pub expired: bool,
-}
-
-#[derive(Serialize, Deserialize, Debug)]
-pub struct AgentTotals {
-    pub agent: AgentPubKey,
-    pub records: u64,
-    pub tokens: u64,
-    pub served_ms: u64,
 }

@@ -1,6 +1,7 @@
 //! `AccountingRecord`: tokens and time an agent served for one assignment. Written by the agent
-//! that served it, which must be the assignment's assignee.
-use crate::{Assignment, UnitEntryTypes};
+//! that served it, which must be the assignment's assignee and not the job's author: work a job's
+//! author assigns itself is not accounted (it could otherwise write unlimited records for itself).
+use crate::{Assignment, Job, UnitEntryTypes};
 use hdi::prelude::*;
 use ripple_integrity_common::*;
 
@@ -29,11 +30,15 @@ pub fn validate_create_accounting(author: &AgentPubKey, r: &AccountingRecord) ->
         Ok(found) => found,
         Err(reason) => return invalid(format!("accounting.assignment: {reason}")),
     };
-    verdict(if &assignment.assignee != author {
-        Some("only the assignee of an assignment may account for it".into())
-    } else if assignment.job != r.job {
-        Some("accounting.job must be the job of its assignment".into())
-    } else {
-        None
-    })
+    if &assignment.assignee != author {
+        return invalid("only the assignee of an assignment may account for it");
+    }
+    if assignment.job != r.job {
+        return invalid("accounting.job must be the job of its assignment");
+    }
+    let (job_record, _) = match must_get_typed_record::<Job, _>(r.job.clone(), UnitEntryTypes::Job)? {
+        Ok(found) => found,
+        Err(reason) => return invalid(format!("accounting.job: {reason}")),
+    };
+    verdict((job_record.action().author() == author).then(|| "a job's author may not account for its own job (self-assigned work is not counted)".to_string()))
 }

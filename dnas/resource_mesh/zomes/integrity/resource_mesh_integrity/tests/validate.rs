@@ -589,6 +589,15 @@ mod accounting_record {
     }
 
     #[test]
+    fn rejects_accounting_for_a_job_its_author_assigned_itself() {
+        let w = world();
+        let job = w.posted_job();
+        let own = w.store(&w.requester, EntryTypes::Assignment(assignment(&job, &w.requester)), 1_000);
+        let record = accounting(&job, &own, &w.requester);
+        expect_invalid(w.create(&w.requester, EntryTypes::AccountingRecord(record), 3_000), &["may not account for its own job"]);
+    }
+
+    #[test]
     fn rejects_a_job_other_than_the_assignments() {
         let w = world();
         let other_job = w.store(&w.requester, EntryTypes::Job(job()), 5);
