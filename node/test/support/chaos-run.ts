@@ -1,0 +1,242 @@
+// The chaos run behind `npm run chaos` (node/bench/chaos.ts) and its small CI version
+// (node/test/chaos.test.ts): N real nodes on a local mesh, J single-model asks (the tiny test model)
+// submitted from every node to another node, while two workers are SIGKILLed mid-job and restarted,
+// one conductor is SIGKILLed (the daemon's supervisor restarts it) and one kubo is SIGKILLed. Then,
+// from every node's own view of resource_mesh (`GET /v1/accounting`): asks completed and lost,
+// assignments accounted twice, and each agent's accounting against the jobs it ran (the results its
+// worker wrote, from its own logs, across restarts).
+import { execFileSync } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import type { AccountingView } from "@ripple-mesh/api-types";
+import { LocalApiClient } from "../../src/api/api-client.ts";
+import { killNodeHard } from "./mesh-views.ts";
+import { RippleDaemon, type LogLine } from "./ripple-process.ts";
+import { waitFor } from "./wait-for.ts";
+
+export interface ChaosOptions {
+  nodes: number;
+  jobs: number;
+  /** Asks in flight per node. */
+  concurrency?: number;
+  log?: (line: string) => void;
+}
+
+export interface ChaosNodeView {
+  node: string;
+  submitted: number;
+  completed: number;
+  lost: number;
+  /** Records beyond one per job run, or beyond the assignments an agent's worker wrote. */
+  doubleCounted: number;
+  /** Sum of every agent's counted records, as this node reads them. */
+  accounted: number;
+  /** Jobs a worker ran and wrote a result for (distinct jobs, from the workers' logs). */
+  jobsRun: number;
+  /** The total when it differs from the jobs run, and agents counted for more than they wrote. */
+  mismatched: string[];
+}
+
+export interface ChaosReport {
+  nodes: ChaosNodeView[];
+  events: string[];
+  wallMs: number;
+}
+
+const TINY = "ripple-tiny-test";
+const LIVENESS_MS = 8000;
+
+interface ChaosNode {
+  name: string;
+  dataDir: string;
+  daemon: RippleDaemon;
+  /** Log lines of every run of this node (a restart starts a new daemon). */
+  logs: LogLine[][];
+  agent: string;
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return execFileSync("pgrep", ["-P", String(pid)]).toString().trim().split("\n").map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function childRunning(daemonPid: number, binary: string): number | undefined {
+  return childrenOf(daemonPid).find((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0")[0]!.endsWith(binary);
+    } catch {
+      return false;
+    }
+  });
+}
+
+const client = (n: ChaosNode) => LocalApiClient.forDataDir(n.dataDir);
+
+export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
+  const say = opts.log ?? (() => {});
+  const started = Date.now();
+  const events: string[] = [];
+  const event = (what: string) => {
+    events.push(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
+    say(`[chaos] ${what}`);
+  };
+  const up = (name: string, dataDir: string) => RippleDaemon.up(name, dataDir, ["--no-measure", "--liveness-window", String(LIVENESS_MS)]);
+  const nodes: ChaosNode[] = [];
+  for (let i = 0; i < opts.nodes; i++) {
+    const name = `n${i}`;
+    const dataDir = RippleDaemon.tempDir(`rm-chaos-${name}-`);
+    const daemon = up(name, dataDir);
+    nodes.push({ name, dataDir, daemon, logs: [daemon.logs], agent: "" });
+  }
+  try {
+    await Promise.all(nodes.map((n) => n.daemon.waitUntilRunning()));
+    for (const n of nodes) n.agent = (await (await client(n)).status()).agentPubKey!;
+    await waitFor(
+      "every node sees every other online",
+      async () => {
+        const views = await Promise.all(nodes.map(async (n) => (await (await client(n)).peers()).filter((p) => p.online).map((p) => p.agent)));
+        return views.every((v) => nodes.every((m) => v.includes(m.agent))) ? true : undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 500 },
+    );
+    event(`${opts.nodes} nodes see each other`);
+
+    const restart = async (n: ChaosNode) => {
+      n.daemon = up(n.name, n.dataDir);
+      n.logs.push(n.daemon.logs);
+      await n.daemon.waitUntilRunning();
+      event(`${n.name} back`);
+    };
+    // Victims: workers n1 and n2 (daemon and children SIGKILLed, restarted), n3's conductor (n0's on 3 nodes), n0's kubo.
+    const conductorVictim = nodes[nodes.length > 3 ? 3 : 0]!;
+    const plan: Array<{ at: number; run: () => Promise<void> }> = [
+      { at: 0.2, run: async () => killWorker(nodes[1]!) },
+      { at: 0.4, run: async () => killWorker(nodes[2 % nodes.length]!) },
+      { at: 0.6, run: async () => killChild(conductorVictim, "holochain", "conductor") },
+      { at: 0.8, run: async () => killChild(nodes[0]!, "ipfs", "kubo") },
+    ];
+    const pending: Array<Promise<void>> = [];
+    async function killWorker(n: ChaosNode) {
+      // Mid-job: right after it answers one slot, while the other asks aimed at it are still running.
+      const busySince = n.daemon.logs.length;
+      await waitFor("a job on the victim", async () => (n.daemon.logs.slice(busySince).some((l) => l.msg === "job slot answered") ? true : undefined), { timeoutMs: 15_000, intervalMs: 20 }).catch(() => {});
+      killNodeHard(n.daemon.pid, childrenOf(n.daemon.pid));
+      await n.daemon.kill("SIGKILL");
+      event(`${n.name} SIGKILLed (daemon, conductor, kubo)`);
+      pending.push(restart(n));
+    }
+    async function killChild(n: ChaosNode, binary: string, label: string) {
+      const pid = childRunning(n.daemon.pid, binary);
+      if (pid === undefined) return event(`${n.name} has no ${label} to kill`);
+      process.kill(pid, "SIGKILL");
+      event(`${n.name}'s ${label} SIGKILLed (pid ${pid})`);
+    }
+
+    // J asks in all, each node submitting its share to the next nodes in turn.
+    const perNode = nodes.map((_, i) => Math.floor(opts.jobs / nodes.length) + (i < opts.jobs % nodes.length ? 1 : 0));
+    const results = nodes.map(() => ({ submitted: 0, completed: 0, lost: 0 }));
+    let done = 0;
+    let nextChaos = 0;
+    const concurrency = opts.concurrency ?? 2;
+    const askOnce = async (from: ChaosNode, target: ChaosNode, k: number) => {
+      const c = await client(from);
+      await c.ask({ model: TINY, prompt: `chaos ask ${from.name}-${k}`, max_tokens: 8, peer: target.name }, { timeoutMs: 120_000 });
+    };
+    await Promise.all(
+      nodes.map(async (from, i) => {
+        let k = 0;
+        const lane = async () => {
+          while (k < perNode[i]!) {
+            const mine = k++;
+            results[i]!.submitted++;
+            let ok = false;
+            // A user retries a failed ask on another peer for up to 2 minutes (a killed requester takes a while to come back).
+            const giveUpAt = Date.now() + 120_000;
+            for (let attempt = 0; !ok && Date.now() < giveUpAt; attempt++) {
+              const target = nodes[(i + 1 + ((mine + attempt) % (nodes.length - 1))) % nodes.length]!;
+              try {
+                await askOnce(from, target, mine);
+                ok = true;
+              } catch {
+                await new Promise((r) => setTimeout(r, 3000));
+              }
+            }
+            results[i]![ok ? "completed" : "lost"]++;
+            done++;
+            while (nextChaos < plan.length && done >= plan[nextChaos]!.at * opts.jobs) {
+              const step = plan[nextChaos++]!;
+              pending.push(step.run());
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: concurrency }, lane));
+      }),
+    );
+    await Promise.all(pending);
+    await Promise.all(pending); // restarts queued by the kills
+    event(`all ${opts.jobs} asks settled`);
+
+    // What the workers wrote, over all their runs: per agent the distinct assignments, and the
+    // distinct jobs (a slot reassigned from a slow worker has two written results but counts once:
+    // only the counted epoch's assignee is paid).
+    const ranBy = new Map<string, Set<string>>();
+    const jobsWritten = new Set<string>();
+    const written = () => {
+      for (const n of nodes) {
+        const set = new Set<string>();
+        for (const run of n.logs) {
+          for (const l of run) {
+            if (l.msg !== "result and accounting written") continue;
+            set.add(String(l.assignment));
+            jobsWritten.add(String(l.job));
+          }
+        }
+        ranBy.set(n.agent, set);
+      }
+    };
+    const views = new Map<string, AccountingView>();
+    const overCounted = (view: AccountingView) => view.agents.filter((a) => a.records > (ranBy.get(a.agent)?.size ?? 0));
+    const accountedIn = (view: AccountingView) => view.agents.reduce((s, a) => s + a.records, 0);
+    const settled = async () => {
+      written();
+      let all = true;
+      for (const n of nodes) {
+        const view = await (await client(n)).accounting();
+        views.set(n.name, view);
+        if (view.pending_writes > 0 || accountedIn(view) !== jobsWritten.size) all = false;
+      }
+      return all ? true : undefined;
+    };
+    await waitFor("every node's accounting settles", settled, { timeoutMs: 180_000, intervalMs: 2000 }).catch(() => event("accounting did not settle within 180 s; reporting what each node sees"));
+    written();
+    const report: ChaosNodeView[] = nodes.map((n, i) => {
+      const view = views.get(n.name)!;
+      const accounted = accountedIn(view);
+      return {
+        node: n.name,
+        ...results[i]!,
+        doubleCounted: Math.max(0, accounted - jobsWritten.size) + overCounted(view).reduce((s, a) => s + a.records - (ranBy.get(a.agent)?.size ?? 0), 0),
+        accounted,
+        jobsRun: jobsWritten.size,
+        mismatched: [
+          ...(accounted !== jobsWritten.size ? [`total ${accounted}≠${jobsWritten.size}`] : []),
+          ...overCounted(view).map((a) => `${a.name ?? a.agent.slice(0, 12)} ${a.records}>${ranBy.get(a.agent)?.size ?? 0}`),
+        ],
+      };
+    });
+    return { nodes: report, events, wallMs: Date.now() - started };
+  } finally {
+    await Promise.all(nodes.map((n) => n.daemon.kill("SIGTERM").catch(() => {})));
+    for (const n of nodes) rmSync(n.dataDir, { recursive: true, force: true });
+  }
+}
+
+export function chaosTable(r: ChaosReport): string {
+  const head = ["node", "submitted", "completed", "lost", "double-counted", "accounted", "jobs run", "mismatched agents"];
+  const rows = r.nodes.map((n) => [n.node, n.submitted, n.completed, n.lost, n.doubleCounted, n.accounted, n.jobsRun, n.mismatched.join(", ") || "-"].map(String));
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [line(head), ...rows.map(line)].join("\n");
+}
