@@ -5,13 +5,12 @@
 // view, which only lists agents whose capability the node holds. Prints p50/p95 for both cases.
 // Runs: RIPPLE_BENCH_CLEAN_JOINS (default 2), RIPPLE_BENCH_DEAD_JOINS (default 3).
 // Keep the conductor logs with RIPPLE_BENCH_KEEP_LOGS=DIR (e.g. with RUST_LOG=warn,kitsune2_transport_iroh=info).
-import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import type { DaemonStatus } from "../src/daemon/daemon.ts";
 import type { PeerInfo } from "../src/mesh/peer-view.ts";
-import { killNodeHard } from "../test/support/mesh-views.ts";
+import { childrenOf, killNodeHard } from "../test/support/mesh-views.ts";
 import { RippleDaemon } from "../test/support/ripple-process.ts";
 import { waitFor } from "../test/support/wait-for.ts";
 
@@ -50,13 +49,7 @@ async function joinMesh(name: string): Promise<number> {
 }
 
 function killHard(n: RippleDaemon): Promise<unknown> {
-  let children: number[] = [];
-  try {
-    children = execFileSync("pgrep", ["-P", String(n.pid)]).toString().trim().split("\n").map(Number);
-  } catch {
-    // no children left
-  }
-  killNodeHard(n.pid, children);
+  killNodeHard(n.pid, childrenOf(n.pid));
   return n.kill("SIGKILL");
 }
 

@@ -6,12 +6,11 @@
 //   - a SIGKILLed node seen offline by every peer (p50), against the liveness window
 //   - idle RSS of one node after RIPPLE_BENCH_IDLE_S (default 300 s) up: daemon + conductor (+ the
 //     bootstrap/relay server when it hosts it)
-import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import type { DaemonStatus } from "../src/daemon/daemon.ts";
 import type { PeerInfo } from "../src/mesh/peer-view.ts";
-import { killNodeHard } from "../test/support/mesh-views.ts";
+import { childrenOf, killNodeHard } from "../test/support/mesh-views.ts";
 import { RippleDaemon } from "../test/support/ripple-process.ts";
 import { waitFor } from "../test/support/wait-for.ts";
 
@@ -50,14 +49,6 @@ function rssMb(pid: number): number {
   const kb = Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/VmRSS:\s+(\d+)/)?.[1] ?? 0);
   return kb / 1024;
 }
-
-const childrenOf = (pid: number) => {
-  try {
-    return execFileSync("pgrep", ["-P", String(pid)]).toString().trim().split("\n").map(Number);
-  } catch {
-    return [];
-  }
-};
 
 async function coldStart(wasmCache: boolean): Promise<number> {
   const started = Date.now();

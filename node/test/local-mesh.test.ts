@@ -20,7 +20,7 @@ import type { DaemonStatus } from "../src/daemon/daemon.ts";
 import type { PeerInfo } from "../src/mesh/peer-view.ts";
 import { RippleDaemon } from "./support/ripple-process.ts";
 import { waitFor } from "./support/wait-for.ts";
-import { killNodeHard, peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
+import { childrenOf, killNodeHard, peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
 import { TestFleet } from "./support/test-fleet.ts";
 import { signAgentBinding } from "@ripple-mesh/zome-bindings";
 
@@ -200,7 +200,7 @@ describe("the local mesh", { timeout: 300_000 }, () => {
     const everyViewerLists = async (agent: string) => (await Promise.all(viewerApis.map(async (v) => ((await v.peers()) as PeerInfo[]).some((p) => p.agent === agent)))).every(Boolean);
     await waitFor("every node lists dave", async () => ((await everyViewerLists(daveAgent)) ? true : undefined), { timeoutMs: 60_000, intervalMs: 250, diagnostics });
     for (const dead of [dave, victim]) {
-      killNodeHard(dead.pid, execFileSync("pgrep", ["-P", String(dead.pid)]).toString().trim().split("\n").map(Number));
+      killNodeHard(dead.pid, childrenOf(dead.pid));
       await dead.kill("SIGKILL");
     }
     const frank = startNode("frank");

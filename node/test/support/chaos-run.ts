@@ -5,11 +5,10 @@
 // from every node's own view of resource_mesh (`GET /v1/accounting`): asks completed and lost,
 // assignments accounted twice, and each agent's accounting against the jobs it ran (the results its
 // worker wrote, from its own logs, across restarts).
-import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import type { AccountingView } from "@ripple-mesh/api-types";
 import { LocalApiClient } from "../../src/api/api-client.ts";
-import { killNodeHard } from "./mesh-views.ts";
+import { childrenOf, killNodeHard } from "./mesh-views.ts";
 import { RippleDaemon, type LogLine } from "./ripple-process.ts";
 import { waitFor } from "./wait-for.ts";
 
@@ -52,14 +51,6 @@ interface ChaosNode {
   /** Log lines of every run of this node (a restart starts a new daemon). */
   logs: LogLine[][];
   agent: string;
-}
-
-function childrenOf(pid: number): number[] {
-  try {
-    return execFileSync("pgrep", ["-P", String(pid)]).toString().trim().split("\n").map(Number);
-  } catch {
-    return [];
-  }
 }
 
 function childRunning(daemonPid: number, binary: string): number | undefined {

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 // Reading a running node's view through the real CLI (`--json`), for the mesh tests and benchmarks.
 import type { DaemonStatus } from "../../src/daemon/daemon.ts";
 import type { PeerInfo } from "../../src/mesh/peer-view.ts";
@@ -29,6 +30,15 @@ export async function describeViews(nodes: RippleDaemon[]): Promise<string> {
     }
   }
   return lines.join("\n");
+}
+
+/** The pids of a process's direct children (a daemon's conductor, kubo, relay); none once it is gone. */
+export function childrenOf(pid: number): number[] {
+  try {
+    return execFileSync("pgrep", ["-P", String(pid)]).toString().trim().split("\n").map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /** Kill a node the way a crash or power loss would: the daemon and its conductor/relay, all at once. */
