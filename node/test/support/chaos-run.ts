@@ -109,6 +109,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       { at: 0.8, run: async () => killChild(nodes[0]!, "ipfs", "kubo") },
     ];
     const pending: Array<Promise<void>> = [];
+    // The chaos steps run one after another, in plan order (a worker kill waits for a slot answer).
+    let steps = Promise.resolve();
     async function killWorker(n: ChaosNode) {
       // Mid-job: right after it answers one slot, while the other asks aimed at it are still running.
       const busySince = n.daemon.logs.length;
@@ -158,14 +160,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
             done++;
             while (nextChaos < plan.length && done >= plan[nextChaos]!.at * opts.jobs) {
               const step = plan[nextChaos++]!;
-              pending.push(step.run());
+              steps = steps.then(step.run);
             }
           }
         };
         await Promise.all(Array.from({ length: concurrency }, lane));
       }),
     );
-    await Promise.all(pending);
+    await steps;
     await Promise.all(pending); // restarts queued by the kills
     event(`all ${opts.jobs} asks settled`);
 
