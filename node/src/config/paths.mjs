@@ -1,10 +1,24 @@
 // Where setup reads and writes. Everything outside the checkout lives under one cache directory so
 // that a fresh clone reuses slow downloads and builds (toolchain binaries, model files).
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+/**
+ * The checkout: the nearest folder above this module whose package.json is the workspace root's.
+ * Found by walking up rather than a fixed "../../..", because this module also runs from the
+ * `ripple` command's bundle (node/.build/, node/bin/cli-bundle.mjs).
+ */
+function findRepoRoot(from) {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const pkg = join(dir, "package.json");
+    if (existsSync(pkg) && JSON.parse(readFileSync(pkg, "utf8")).name === "ripple-mesh") return dir;
+    if (dirname(dir) === dir) throw new Error(`no ripple-mesh checkout above ${from}`);
+  }
+}
+
+export const repoRoot = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
 
 export function cacheDir(env = process.env) {
   if (env.RIPPLE_CACHE_DIR) return resolve(env.RIPPLE_CACHE_DIR);
