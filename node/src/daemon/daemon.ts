@@ -99,6 +99,8 @@ export class Daemon {
   private storagePolicy: StoragePolicy | undefined;
   private libp2pKey: PrivateKey | undefined;
   private phase: DaemonPhase = "starting";
+  /** What stop() is doing now: named in the error when a stop overruns its deadline (cli/commands/up.ts). */
+  stopStep = "not stopping";
   private readonly startedAt = Date.now();
   /** Called when the API asks the node to shut down (main exits the process). */
   onShutdownRequest: () => void = () => {};
@@ -223,10 +225,13 @@ export class Daemon {
   private async leaveMesh(): Promise<void> {
     this.allocations = undefined;
     this.accounting = undefined;
+    this.stopStep = "stopping mesh inference (workers, result writes)";
     await this.meshInference?.stop();
     this.meshInference = undefined;
+    this.stopStep = "stopping artifacts (kubo)";
     await this.meshArtifacts?.stop();
     this.meshArtifacts = undefined;
+    this.stopStep = "leaving the mesh (offline heartbeat, conductor, libp2p)";
     await this.session?.stop();
     this.session = undefined;
   }
@@ -380,11 +385,15 @@ export class Daemon {
   async stop(): Promise<void> {
     this.phase = "stopping";
     // First: running NATS submissions are answered (with an error) while the mesh is still there.
+    this.stopStep = "closing the NATS event bus";
     await this.natsBus?.stop().catch((err) => this.opts.log.error({ err }, "error while closing the NATS event bus"));
     await this.leaveMesh().catch((err) => this.opts.log.error({ err }, "error while leaving the mesh"));
+    this.stopStep = "closing the local API";
     await this.api?.close();
+    this.stopStep = "disposing of the inference engine";
     await this.inference?.dispose();
     if (this.api) await removeApiDescriptor(this.opts.dataDir);
+    this.stopStep = "stopped";
     this.phase = "stopped";
   }
 }

@@ -42,6 +42,14 @@ export interface MeshSessionOptions {
 const peerWatchIntervalMs = 1000;
 /** How often the mesh is also read from the network (local reads happen every watch interval). */
 const networkReadEveryMs = 10_000;
+/**
+ * While the conductor's peer store knows agents whose capability this node does not hold yet (a node
+ * that is joining), the network is read at once and then every 1, 2, 4, 4… s for a minute, then every
+ * 30 s, instead of only on the 10 s read: a joiner's publish does not reach every node, and a node
+ * that learnt of the joiner only through gossip listed it up to 10 s late (issue #20). An agent that
+ * died before publishing stays in the peer store until its info expires (20 min): hence the slowdown.
+ */
+const catchUpRead = { firstMs: 1000, fastMaxMs: 4000, fastForMs: 60_000, slowMs: 30_000 };
 /** How long a peer's capability multiaddrs are left alone after a failed dial. */
 const redialAfterMs = 10_000;
 
@@ -52,6 +60,8 @@ export class MeshSession extends EventEmitter {
   private heartbeats: HeartbeatLoop | undefined;
   private readingLocal = false;
   private readingNetwork = false;
+  /** Catch-up network reads (see catchUpRead): since when, the next one, the wait after it. */
+  private catchUp = { sinceMs: 0, atMs: 0, waitMs: catchUpRead.firstMs };
   private timers: NodeJS.Timeout[] = [];
   private snapshot: (MeshView & { knownAgents: number }) | undefined;
   private lastView: PeerInfo[] = [];
@@ -107,7 +117,7 @@ export class MeshSession extends EventEmitter {
     this.relayUrl = await this.findRelay();
     await this.startConductor(this.relayUrl);
 
-    this.log.info({ step: "advertise" }, "publishing this node's capability");
+    this.log.info({ step: "advertise", knownAgents: await otherAgentsInPeerStore(this.requireConductor()).catch(() => -1) }, "publishing this node's capability");
     const registry = agentRegistry(this.zomes);
     const agent = this.requireConductor().agentPubKey;
     this.agentPubKey = agent;
@@ -281,11 +291,30 @@ export class MeshSession extends EventEmitter {
       const since = (Date.now() - 10 * 60_000) * 1000;
       const [view, knownAgents] = await Promise.all([agentRegistry(this.zomes).getMeshView(since, localOnly), otherAgentsInPeerStore(this.conductor)]);
       this.snapshot = { ...mergeMeshViews(this.snapshot, view, { nowMs: Date.now(), maxSkewMs: this.maxClockSkewMs }), knownAgents };
+      if (localOnly) this.catchUpIfSyncing();
     } catch (err) {
       this.log.debug({ err: (err as Error).message, localOnly }, "could not read the mesh from the DHT (conductor restarting?)");
     } finally {
       this[flag] = false;
     }
+  }
+
+  /** A network read now (backing off) while the peer store knows agents whose capability is not here. */
+  private catchUpIfSyncing(): void {
+    const now = Date.now();
+    if (this.meshStatus().state !== "syncing") {
+      this.catchUp = { sinceMs: 0, atMs: 0, waitMs: catchUpRead.firstMs };
+      return;
+    }
+    if (now < this.catchUp.atMs) return;
+    if (this.catchUp.sinceMs === 0) {
+      this.catchUp.sinceMs = now;
+      this.log.info({ knownAgents: this.snapshot?.knownAgents }, "the peer store knows agents whose capability is not here yet; reading the network now");
+    }
+    const fast = now - this.catchUp.sinceMs < catchUpRead.fastForMs;
+    const waitMs = fast ? this.catchUp.waitMs : catchUpRead.slowMs;
+    this.catchUp = { ...this.catchUp, atMs: now + waitMs, waitMs: Math.min(catchUpRead.fastMaxMs, waitMs * 2) };
+    void this.readDht(false);
   }
 
   /** Every second: announce peers that joined, came online or went offline; dial unconnected ones. */

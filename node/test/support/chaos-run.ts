@@ -29,8 +29,14 @@ export interface ChaosNodeView {
   doubleCounted: number;
   /** Sum of every agent's counted records, as this node reads them. */
   accounted: number;
-  /** Jobs a worker ran and wrote a result for (distinct jobs, from the workers' logs). */
+  /**
+   * Jobs a worker ran for another agent and wrote a result and its accounting for (distinct jobs, from
+   * the workers' logs). A job a node served for itself (its own ask placed on its own worker) gets a
+   * result and, by the DNA's rules, no accounting: counted in `ownJobs` instead.
+   */
   jobsRun: number;
+  /** Jobs a node ran for itself: a result written, no accounting. */
+  ownJobs: number;
   /** Agents counted for more results than their workers wrote. */
   mismatched: string[];
 }
@@ -176,12 +182,17 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     // only the counted epoch's assignee is paid).
     const ranBy = new Map<string, Set<string>>();
     const jobsWritten = new Set<string>();
+    const ownJobs = new Set<string>();
     const written = () => {
       for (const n of nodes) {
         const set = new Set<string>();
         for (const run of n.logs) {
           for (const l of run) {
             if (l.msg !== "result and accounting written") continue;
+            if (!l.accounting) {
+              ownJobs.add(String(l.job));
+              continue;
+            }
             set.add(String(l.assignment));
             jobsWritten.add(String(l.job));
           }
@@ -194,15 +205,17 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const accountedIn = (view: AccountingView) => view.agents.reduce((s, a) => s + a.records, 0);
     const answered = results.reduce((sum, r) => sum + r.completed, 0);
     let previous = "";
-    // Settled: nothing waits to be written, every node counts at least the answered asks, and the
-    // counts held still for one poll (gossip has stopped bringing records).
+    // Settled: nothing waits to be written, every node counts at least the answered asks served for
+    // another agent, and either every node counts every job run for others or the counts held still
+    // for one poll (gossip has stopped bringing records).
     const settled = async () => {
       written();
       let all = true;
       for (const n of nodes) {
         const view = await (await client(n)).accounting();
         views.set(n.name, view);
-        if (view.pending_writes > 0 || accountedIn(view) < answered) all = false;
+        // Answered asks a node served for itself have no accounting record.
+        if (view.pending_writes > 0 || accountedIn(view) < answered - ownJobs.size) all = false;
       }
       const now = JSON.stringify([...views.values()].map((v) => v.agents.map((a) => a.records)));
       const still = now === previous;
@@ -220,6 +233,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         doubleCounted: Math.max(0, accounted - jobsWritten.size) + overCounted(view).reduce((s, a) => s + a.records - (ranBy.get(a.agent)?.size ?? 0), 0),
         accounted,
         jobsRun: jobsWritten.size,
+        ownJobs: ownJobs.size,
         mismatched: overCounted(view).map((a) => `${a.name ?? a.agent.slice(0, 12)} ${a.records}>${ranBy.get(a.agent)?.size ?? 0}`),
       };
     });
@@ -231,8 +245,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 }
 
 export function chaosTable(r: ChaosReport): string {
-  const head = ["node", "submitted", "completed", "lost", "double-counted", "accounted", "jobs run", "mismatched agents"];
-  const rows = r.nodes.map((n) => [n.node, n.submitted, n.completed, n.lost, n.doubleCounted, n.accounted, n.jobsRun, n.mismatched.join(", ") || "-"].map(String));
+  const head = ["node", "submitted", "completed", "lost", "double-counted", "accounted", "jobs run for others", "own jobs", "mismatched agents"];
+  const rows = r.nodes.map((n) => [n.node, n.submitted, n.completed, n.lost, n.doubleCounted, n.accounted, n.jobsRun, n.ownJobs, n.mismatched.join(", ") || "-"].map(String));
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
   return [line(head), ...rows.map(line)].join("\n");

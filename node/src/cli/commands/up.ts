@@ -1,4 +1,5 @@
 // `ripple up`: run this machine's node in the foreground until Ctrl-C / SIGTERM / `ripple down`.
+import { signalChildren } from "../../daemon/child-processes.ts";
 import type { Command } from "commander";
 import { hostname } from "node:os";
 import { readPreferences } from "../../config/node-preferences.ts";
@@ -25,6 +26,9 @@ interface UpOptions {
   storagePolicy?: string;
   nats?: string;
 }
+
+/** How long a clean stop may take before the node kills its children and exits anyway. */
+const stopDeadlineMs = 60_000;
 
 export function upCommand(program: Command): void {
   program
@@ -82,6 +86,13 @@ export function upCommand(program: Command): void {
         if (stopping) return;
         stopping = true;
         log.info({ signal: reason }, "shutting down");
+        // A stop that hangs (a zome call or child that never answers) must not keep the node up:
+        // past the deadline the daemon kills its own children and exits with an error naming the step.
+        setTimeout(() => {
+          const killed = signalChildren("SIGKILL");
+          log.error({ step: daemon.stopStep, killedChildren: killed, fix: "report this with the log above; the node's data is safe (every write is committed or queued on disk)" }, `stopping took more than ${stopDeadlineMs / 1000} s; exiting anyway`);
+          process.exit(1);
+        }, stopDeadlineMs).unref();
         await daemon.stop();
         process.exit(0);
       };
