@@ -2,13 +2,15 @@
 // conductor: Holochain's db.key format (Argon2id + secretbox), the SQLCipher 4 page codec, and
 // priming a data directory from a plain cache file (nothing half-written is left when it fails).
 import { execFileSync } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DB_KEY_FILE_BYTES, lockDbKey, newDbKey, unlockDbKey } from "../src/conductor/db-key.ts";
 import { decryptPage, derivePageKey, encryptPage, SQLCIPHER_RESERVE } from "../src/conductor/sqlcipher-pages.ts";
 import { openCommittedPages } from "../src/conductor/sqlite-wal.ts";
 import { exportPlainWasmDb, primeWasmDb } from "../src/conductor/wasm-cache.ts";
+import { pruneWasmCaches } from "../src/conductor/wasm-cache-build.ts";
 
 const dir = mkdtempSync("/tmp/rm-wasm-units-");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -117,5 +119,33 @@ describe("priming a conductor's databases from the plain cache", () => {
     expect(existsSync(join(conductorData, "databases", "db.key"))).toBe(false);
     writeFileSync(join(dir, "not-sqlite.db"), "hello");
     await expect(primeWasmDb(join(dir, "not-sqlite.db"), conductorData, "pass-c")).rejects.toThrow(/not an SQLite database/);
+  });
+});
+
+describe("pruning the machine's compiled-wasm caches", () => {
+  it("keeps the current cache and the most recently used others, deleting the rest with their side files", () => {
+    const caches = mkdtempSync(join(tmpdir(), "rm-wasm-caches-"));
+    try {
+      const at = (name: string, minutesAgo: number) => {
+        const file = join(caches, name);
+        writeFileSync(file, "x");
+        const t = new Date(Date.now() - minutesAgo * 60_000);
+        utimesSync(file, t, t);
+        return file;
+      };
+      const current = at("current.db", 500); // the oldest, but in use now
+      at("recent.db", 1);
+      at("older.db", 10);
+      const stale = at("stale.db", 100);
+      writeFileSync(`${stale}-wal`, "");
+      writeFileSync(`${stale}-shm`, "");
+      writeFileSync(join(caches, "not-a-cache.txt"), "");
+      expect(pruneWasmCaches(caches, current, 3)).toEqual([stale]);
+      expect(readdirSync(caches).sort()).toEqual(["current.db", "not-a-cache.txt", "older.db", "recent.db"]);
+      expect(pruneWasmCaches(caches, current, 1).sort()).toEqual([join(caches, "older.db"), join(caches, "recent.db")]);
+      expect(readdirSync(caches).sort()).toEqual(["current.db", "not-a-cache.txt"]);
+    } finally {
+      rmSync(caches, { recursive: true, force: true });
+    }
   });
 });

@@ -5,7 +5,7 @@
 // wasm.db, decrypted, becomes the cache. Concurrent first starts on one machine wait for one build
 // (a lock file naming the builder's pid) instead of each compiling the same wasm.
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { AdminWebsocket } from "@holochain/client";
@@ -75,6 +75,29 @@ function tryLock(lockFile: string): boolean {
   }
 }
 
+/**
+ * Caches kept per machine: each is ~130 MB, and every change to a zome or to the holochain binary
+ * makes a new one. The most recently used are kept (a use touches the file), so that a few checkouts
+ * or branches side by side do not rebuild each other's.
+ */
+export const wasmCachesKept = 3;
+
+/**
+ * Deletes the caches in `dir` beyond the `keep` most recently used (never `current`), with their
+ * SQLite side files; returns the deleted cache files.
+ */
+export function pruneWasmCaches(dir: string, current: string, keep = wasmCachesKept): string[] {
+  const caches = readdirSync(dir)
+    .filter((name) => name.endsWith(".db"))
+    .map((name) => join(dir, name))
+    .filter((file) => file !== current)
+    .map((file) => ({ file, usedMs: statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
+    .sort((a, b) => b.usedMs - a.usedMs);
+  const stale = caches.slice(Math.max(0, keep - 1)).map((c) => c.file);
+  for (const file of stale) for (const suffix of ["", "-wal", "-shm", "-journal"]) rmSync(`${file}${suffix}`, { force: true });
+  return stale;
+}
+
 /** The cache file, built first when this machine has none for this hApp and holochain. */
 export async function ensureWasmCache(opts: WasmCacheOptions): Promise<string> {
   const file = await wasmCacheFile(opts.happFile, opts.holochainBinary);
@@ -99,7 +122,20 @@ export async function ensureWasmCache(opts: WasmCacheOptions): Promise<string> {
     announced = true;
     await new Promise((r) => setTimeout(r, 500));
   }
+  markUsed(file);
+  const pruned = pruneWasmCaches(dirname(file), file);
+  if (pruned.length) opts.log.info({ pruned }, `removed compiled-wasm caches beyond the ${wasmCachesKept} most recently used`);
   return file;
+}
+
+/** A use moves the cache's mtime to now (pruneWasmCaches keeps the most recently used). */
+function markUsed(file: string): void {
+  const now = new Date();
+  try {
+    utimesSync(file, now, now);
+  } catch {
+    // Read-only cache directory: pruning then goes by build time.
+  }
 }
 
 async function buildWasmCache(opts: WasmCacheOptions, file: string): Promise<void> {
