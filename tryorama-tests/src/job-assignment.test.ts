@@ -208,6 +208,14 @@ describe("resource_mesh: only the named assignee completes a job, even with a ro
     }
   });
 
+  it("counts nothing for accounting a rogue job author writes for its own job, on every honest node", async () => {
+    // mallory's conductor skips self-validation: she authors a job, assigns it to herself and
+    // writes herself an AccountingRecord with both links the honest coordinator writes.
+    const selfPaid = await forge("resource_mesh", "forge_self_paid_job", jobNamed("self-paid"));
+    expect(await verdicts(selfPaid, (n) => n.mesh.validationStatus(selfPaid), "Rejected")).toEqual({ alice: "Rejected", bob: "Rejected", carol: "Rejected" });
+    for (const node of honest) expect(await node.mesh.getAgentTotals(mallory.conductor.agentPubKey), node.name).toMatchObject({ records: 0, tokens: 0, served_ms: 0 });
+  });
+
   // Last: it restarts carol's conductor.
   it("resumes a result write left pending by a stopped node once it restarts on the same data dir", async () => {
     const carolKey = carol.conductor.agentPubKey;
