@@ -6,7 +6,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { DB_KEY_FILE_BYTES, lockDbKey, newDbKey, unlockDbKey } from "../src/conductor/db-key.ts";
+import { ARGON2ID_MODERATE, DB_KEY_FILE_BYTES, lockDbKey, newDbKey, passphraseSecret, unlockDbKey } from "../src/conductor/db-key.ts";
 import { decryptPage, derivePageKey, encryptPage, SQLCIPHER_RESERVE } from "../src/conductor/sqlcipher-pages.ts";
 import { openCommittedPages } from "../src/conductor/sqlite-wal.ts";
 import { exportPlainWasmDb, primeWasmDb } from "../src/conductor/wasm-cache.ts";
@@ -37,6 +37,14 @@ describe("db.key (Holochain 0.7's locked database key)", () => {
     expect(opened.key.equals(k.key) && opened.salt.equals(k.salt)).toBe(true);
     await expect(unlockDbKey(locked, "wrong horse")).rejects.toThrow(/db\.key.*Fix: the passphrase does not open/s);
     await expect(unlockDbKey(locked.slice(0, 40), "correct horse")).rejects.toThrow(/holds 30 bytes, not 88/);
+  });
+
+  it("derives the secretbox key as libsodium's crypto_pwhash does (Argon2id v1.3, MODERATE), which lair and Holochain use", async () => {
+    // libsodium-wrappers-sumo 0.8.4: crypto_pwhash(32, "correct horse battery staple", salt 00..0f,
+    // OPSLIMIT_MODERATE (3), MEMLIMIT_MODERATE (268435456), ALG_ARGON2ID13).
+    expect(ARGON2ID_MODERATE).toEqual({ timeCost: 3, memoryBytes: 268_435_456 });
+    const salt = Uint8Array.from({ length: 16 }, (_, i) => i);
+    expect(Buffer.from(await passphraseSecret("correct horse battery staple", salt)).toString("hex")).toBe("aad608b5866cef907f47d5cae529ed01a91301c92c5d5fef46e1a65e394e5742");
   });
 });
 
