@@ -69,6 +69,8 @@ export class MeshSession extends EventEmitter {
   private relayUrl: string | undefined;
   /** Set while the conductor is being moved to a new local-mesh host; zome calls wait for it. */
   private relayMove: Promise<void> | undefined;
+  /** Conductor restarts on a new host so far (advertise() retries when one happened under it). */
+  private relayMoves = 0;
   private stopping = false;
   private readonly lastDial = new Map<string, number>();
   /** Peers whose records were seen stamped beyond the clock skew: their heartbeats are distrusted a while. */
@@ -117,13 +119,8 @@ export class MeshSession extends EventEmitter {
     this.relayUrl = await this.findRelay();
     await this.startConductor(this.relayUrl);
 
-    this.log.info({ step: "advertise", knownAgents: await otherAgentsInPeerStore(this.requireConductor()).catch(() => -1) }, "publishing this node's capability");
+    await this.advertise();
     const registry = agentRegistry(this.zomes);
-    const agent = this.requireConductor().agentPubKey;
-    this.agentPubKey = agent;
-    await registry.publishCapability(await this.opts.draft(agent, this.p2p.multiaddrs().slice(0, 16)));
-    const own = await registry.getMyCapability();
-    if (own) this.p2p.setBinding({ agentPubKey: agent, agentSignature: own.capability.peer.agent_signature, peerSignature: own.capability.peer.peer_signature });
 
     this.heartbeats = new HeartbeatLoop({
       intervalMs: this.opts.heartbeatIntervalMs,
@@ -193,6 +190,33 @@ export class MeshSession extends EventEmitter {
     await this.conductor.start();
   }
 
+  /**
+   * Publishes this node's capability and binds its libp2p key to it. The local mesh's host may leave
+   * while a node starts (seen in `npm run chaos`): the conductor then restarts on the new host and a
+   * call in flight on the old one fails ("client closed with pending requests"). Advertising again is
+   * safe (the newest capability is the one read), so it is retried after the move, twice at most.
+   */
+  private async advertise(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const movesBefore = this.relayMoves;
+      try {
+        const conductor = await this.currentConductor();
+        this.log.info({ step: "advertise", knownAgents: await otherAgentsInPeerStore(conductor).catch(() => -1) }, "publishing this node's capability");
+        const registry = agentRegistry(this.zomes);
+        this.agentPubKey = conductor.agentPubKey;
+        await registry.publishCapability(await this.opts.draft(conductor.agentPubKey, this.p2p!.multiaddrs().slice(0, 16)));
+        const own = await registry.getMyCapability();
+        if (own) this.p2p!.setBinding({ agentPubKey: conductor.agentPubKey, agentSignature: own.capability.peer.agent_signature, peerSignature: own.capability.peer.peer_signature });
+        return;
+      } catch (err) {
+        const moved = this.relayMoves !== movesBefore || this.relayMove !== undefined;
+        if (!moved || attempt >= 3) throw err;
+        this.log.warn({ err: (err as Error).message, attempt }, "the conductor moved to the local mesh's new host while this node advertised itself; advertising again");
+        await this.relayMove;
+      }
+    }
+  }
+
   /** Moves are queued: a second host change waits for the first move to finish. */
   private moveRelay(url: string): Promise<void> {
     const move = (this.relayMove ?? Promise.resolve()).then(() => this.restartOnRelay(url));
@@ -207,6 +231,7 @@ export class MeshSession extends EventEmitter {
   private async restartOnRelay(url: string): Promise<void> {
     if (this.stopping || url === this.relayUrl) return;
     this.log.info({ from: this.relayUrl, to: url }, "the local mesh moved to another host; restarting the conductor on it");
+    this.relayMoves++;
     this.relayUrl = url;
     const old = this.conductor;
     this.conductor = undefined;
