@@ -113,10 +113,12 @@ describe("open job claimer", () => {
   });
 
   it("ignores a job stamped beyond the clock skew ahead of this node, and keeps claiming beside it", async () => {
-    let clock = Date.now();
     const hourAhead = future(openJob(13, alice, [{ slot: 0, model: qwen }]), 3_600_000);
     const slightlyAhead = future(openJob(14, alice, [{ slot: 0, model: qwen }]), 5_000); // within the 30 s default
-    const { claimer, claims } = setup([hourAhead, slightlyAhead, openJob(15, alice, [{ slot: 0, model: qwen }])], undefined, [], () => clock);
+    const current = openJob(15, alice, [{ slot: 0, model: qwen }]);
+    // Read after the jobs are stamped: a clock read before them could be a millisecond behind job 15.
+    let clock = Date.now();
+    const { claimer, claims } = setup([hourAhead, slightlyAhead, current], undefined, [], () => clock);
     expect(await claimer.pass()).toEqual({ claimed: 1, failed: 0, futureDated: 1 });
     expect(claims).toEqual([{ job: 15, slot: 0 }]);
     // Once this node's clock passes the slightly-ahead job's stamp, it is claimed; the hour-ahead
