@@ -16,6 +16,7 @@ import { checkToolchain } from "../src/config/toolchain.ts";
 import { createLogger } from "../src/log.ts";
 import { resourceMesh } from "@ripple-mesh/zome-bindings";
 import { writeJobHistory } from "../test/support/job-history.ts";
+import { childrenOf } from "../test/support/mesh-views.ts";
 import { RippleDaemon } from "../test/support/ripple-process.ts";
 
 const historyJobs = Number(process.env.RIPPLE_BENCH_HISTORY_JOBS ?? 10_000);
@@ -36,13 +37,7 @@ function cpuSeconds(pid: number): number {
 }
 
 function descendants(pid: number): number[] {
-  let children: number[] = [];
-  try {
-    children = execFileSync("pgrep", ["-P", String(pid)]).toString().trim().split("\n").map(Number);
-  } catch {
-    return [];
-  }
-  return children.flatMap((c) => [c, ...descendants(c)]);
+  return childrenOf(pid).flatMap((c) => [c, ...descendants(c)]);
 }
 
 const commandOf = (pid: number) => {

@@ -6,7 +6,6 @@
 // peer store), a node that joins reaches every live node's view (issue #20: 10 s asked, not met yet). A libp2p
 // peer with a forged binding is refused. No GPU
 // here: the shipped `gpu: auto` and carol's `gpu: off` both serve on the CPU, and status says why.
-import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -125,7 +124,7 @@ describe("the local mesh", { timeout: 300_000 }, () => {
     const statuses = await Promise.all([alice, bob, carol].map(async (n) => ({ n, s: await statusOf(n) })));
     const { n: host, s: hostStatus } = statuses.find((x) => x.s.localHost?.self)!;
     const survivors = [alice, bob, carol].filter((n) => n !== host);
-    const children = execFileSync("pgrep", ["-P", String(host.pid)]).toString().trim().split("\n").map(Number);
+    const children = childrenOf(host.pid);
     // A survivor's zome-backed route is called all through the handover: while its conductor moves
     // to the new host, calls wait for it instead of failing ("the conductor is restarting").
     const probe = handoverProbe(await LocalApiClient.forDataDir(survivors[0]!.dataDir, { timeoutMs: 120_000 }));

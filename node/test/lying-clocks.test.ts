@@ -8,7 +8,6 @@
 // - carol installs the newest HONEST registration of a model, not mallory's newer-stamped forgery;
 // - alice ignores mallory's open job and keeps claiming carol's open jobs beside it;
 // - mallory SIGKILLed goes offline within the liveness window (not 120 s later).
-import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,7 +17,7 @@ import { parse, stringify } from "yaml";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import { modelsDir, repoRoot } from "../src/config/paths.mjs";
 import { RippleDaemon } from "./support/ripple-process.ts";
-import { killNodeHard, peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
+import { childrenOf, killNodeHard, peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
 import { TestFleet } from "./support/test-fleet.ts";
 import { waitFor } from "./support/wait-for.ts";
 
@@ -116,7 +115,7 @@ describe("a node whose clock runs 120 s ahead", { timeout: 900_000 }, () => {
   it("mallory SIGKILLed goes offline within the liveness window, although its last heartbeat is future-dated", async () => {
     const before = await viewOf(alice, malloryAgent);
     expect(before?.online).toBe(true);
-    const children = execFileSync("pgrep", ["-P", String(mallory.pid)]).toString().trim().split("\n").map(Number);
+    const children = childrenOf(mallory.pid);
     const t0 = performance.now();
     killNodeHard(mallory.pid, children);
     await Promise.all(

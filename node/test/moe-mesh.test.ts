@@ -2,7 +2,6 @@
 // five experts spread over the peers, answered by weighted consensus; a worker SIGKILLed mid-job
 // whose slot is reassigned with a higher epoch; a garbage expert outvoted; fast failures for a
 // model nobody serves and for requests over policy; a requester refused by a worker's allow list.
-import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -15,7 +14,7 @@ import { extractShortAnswer } from "../src/moe/answer-text.ts";
 import type { MoeResult } from "../src/moe/moe-types.ts";
 import type { AccountingView } from "@ripple-mesh/api-types";
 import { RippleDaemon } from "./support/ripple-process.ts";
-import { killNodeHard, seesOnline, statusOf } from "./support/mesh-views.ts";
+import { childrenOf, killNodeHard, seesOnline, statusOf } from "./support/mesh-views.ts";
 import { TestFleet } from "./support/test-fleet.ts";
 import { waitFor } from "./support/wait-for.ts";
 
@@ -247,7 +246,7 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
           if (target && e.type === "moe:token") {
             victim = target;
             killedSlot = e.slot;
-            const children = execFileSync("pgrep", ["-P", String(target.pid)]).toString().trim().split("\n").map(Number);
+            const children = childrenOf(target.pid);
             killNodeHard(target.pid, children);
           }
         },

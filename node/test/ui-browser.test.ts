@@ -5,7 +5,6 @@
 // it streams; a SIGKILLed peer turns offline on the Peers page within the liveness window without a
 // reload; a stopped daemon makes the page say so and reconnect. Screenshots of each page go to
 // docs/screenshots/ (the README shows them).
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -13,7 +12,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { repoRoot } from "../src/config/paths.mjs";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import { RippleDaemon } from "./support/ripple-process.ts";
-import { killNodeHard, seesOnline, statusOf } from "./support/mesh-views.ts";
+import { childrenOf, killNodeHard, seesOnline, statusOf } from "./support/mesh-views.ts";
 import { TestFleet } from "./support/test-fleet.ts";
 import { waitFor } from "./support/wait-for.ts";
 
@@ -209,7 +208,7 @@ describe("the web UI in Chromium on a 2-node local mesh", { timeout: 600_000 }, 
   it("shows a SIGKILLed peer offline on the Peers page within the liveness window, without a reload", async () => {
     await openTab(page, "peers", "page-peers");
     await page.waitForSelector('[data-testid="peer-row"][data-peer="bob"][data-online="true"]');
-    const children = execFileSync("pgrep", ["-P", String(bob.pid)]).toString().trim().split("\n").filter(Boolean).map(Number);
+    const children = childrenOf(bob.pid);
     const killedAt = Date.now();
     killNodeHard(bob.pid, children);
     await page.waitForSelector('[data-testid="peer-row"][data-peer="bob"][data-online="false"]', { timeout: livenessWindowMs + 10_000 });

@@ -280,7 +280,11 @@ export class MeshSession extends EventEmitter {
   }
 
   meshStatus(): MeshStatus {
-    const others = this.peers().filter((p) => !p.self);
+    return this.statusOf(this.peers());
+  }
+
+  private statusOf(view: PeerInfo[]): MeshStatus {
+    const others = view.filter((p) => !p.self);
     const knownAgents = this.snapshot?.knownAgents ?? 0;
     return { state: meshState(knownAgents, others.length), knownAgents, visibleNodes: others.length, onlineNodes: others.filter((p) => p.online).length };
   }
@@ -316,7 +320,6 @@ export class MeshSession extends EventEmitter {
       const since = (Date.now() - 10 * 60_000) * 1000;
       const [view, knownAgents] = await Promise.all([agentRegistry(this.zomes).getMeshView(since, localOnly), otherAgentsInPeerStore(this.conductor)]);
       this.snapshot = { ...mergeMeshViews(this.snapshot, view, { nowMs: Date.now(), maxSkewMs: this.maxClockSkewMs }), knownAgents };
-      if (localOnly) this.catchUpIfSyncing();
     } catch (err) {
       this.log.debug({ err: (err as Error).message, localOnly }, "could not read the mesh from the DHT (conductor restarting?)");
     } finally {
@@ -325,9 +328,9 @@ export class MeshSession extends EventEmitter {
   }
 
   /** A network read now (backing off) while the peer store knows agents whose capability is not here. */
-  private catchUpIfSyncing(): void {
+  private catchUpIfSyncing(view: PeerInfo[]): void {
     const now = Date.now();
-    if (this.meshStatus().state !== "syncing") {
+    if (this.statusOf(view).state !== "syncing") {
       this.catchUp = { sinceMs: 0, atMs: 0, waitMs: catchUpRead.firstMs };
       return;
     }
@@ -342,11 +345,15 @@ export class MeshSession extends EventEmitter {
     void this.readDht(false);
   }
 
-  /** Every second: announce peers that joined, came online or went offline; dial unconnected ones. */
+  /**
+   * Every second: announce peers that joined, came online or went offline; read the network while
+   * syncing; dial unconnected ones.
+   */
   private watch(): void {
     const view = this.peers();
     this.announceChanges(view);
     this.lastView = view;
+    this.catchUpIfSyncing(view);
     if (this.p2p) this.dialUnconnected(view.filter((p) => !p.self));
   }
 

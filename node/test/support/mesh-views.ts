@@ -1,5 +1,5 @@
-import { execFileSync } from "node:child_process";
 // Reading a running node's view through the real CLI (`--json`), for the mesh tests and benchmarks.
+import { childPids } from "../../src/daemon/child-processes.ts";
 import type { DaemonStatus } from "../../src/daemon/daemon.ts";
 import type { PeerInfo } from "../../src/mesh/peer-view.ts";
 import type { RippleDaemon } from "./ripple-process.ts";
@@ -34,11 +34,7 @@ export async function describeViews(nodes: RippleDaemon[]): Promise<string> {
 
 /** The pids of a process's direct children (a daemon's conductor, kubo, relay); none once it is gone. */
 export function childrenOf(pid: number): number[] {
-  try {
-    return execFileSync("pgrep", ["-P", String(pid)]).toString().trim().split("\n").map(Number);
-  } catch {
-    return [];
-  }
+  return childPids(pid);
 }
 
 /** Kill a node the way a crash or power loss would: the daemon and its conductor/relay, all at once. */
