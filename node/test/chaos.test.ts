@@ -12,6 +12,7 @@ describe("chaos on a 3-node mesh", () => {
     console.log(chaosTable(report));
     expect(report.events.filter((e) => /SIGKILLed/.test(e))).toHaveLength(4);
     for (const n of report.nodes) {
+      expect(n.accountingError, `${n.node}'s accounting read`).toBeUndefined();
       expect(n.submitted).toBe(4);
       expect(n.lost, `${n.node} lost asks`).toBe(0);
       expect(n.completed).toBe(4);

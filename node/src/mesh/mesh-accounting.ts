@@ -22,11 +22,14 @@ export class MeshAccounting {
     const names = new Map(peers.map((p) => [p.agent, p.name]));
     const agents = q.agent !== undefined ? [q.agent] : [self, ...peers.filter((p) => p.agent !== self).sort((a, b) => a.name.localeCompare(b.name)).map((p) => p.agent)];
     const mesh = resourceMesh(this.opts.zomes);
-    const totals: AgentAccounting[] = [];
-    for (const agent of [...new Set(agents)]) {
-      const t = await mesh.getAgentTotals(decodeHashFromBase64(agent));
-      totals.push({ agent, name: names.get(agent) ?? null, self: agent === self, records: t.records, tokens: t.tokens, served_ms: t.served_ms });
-    }
+    // One zome call per agent, side by side: each reads that agent's records (from the network where
+    // this node does not hold them), so one slow authority does not add up across every agent.
+    const totals: AgentAccounting[] = await Promise.all(
+      [...new Set(agents)].map(async (agent) => {
+        const t = await mesh.getAgentTotals(decodeHashFromBase64(agent));
+        return { agent, name: names.get(agent) ?? null, self: agent === self, records: t.records, tokens: t.tokens, served_ms: t.served_ms };
+      }),
+    );
     return { agents: totals, pending_writes: this.opts.pendingWrites() };
   }
 }

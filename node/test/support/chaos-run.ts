@@ -39,6 +39,8 @@ export interface ChaosNodeView {
   ownJobs: number;
   /** Agents counted for more results than their workers wrote. */
   mismatched: string[];
+  /** Why this node's accounting never answered within the settle window (a read that failed once and answered later is only an event). */
+  accountingError?: string;
 }
 
 export interface ChaosReport {
@@ -201,6 +203,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       }
     };
     const views = new Map<string, AccountingView>();
+    const accountingErrors = new Map<string, string>();
     const overCounted = (view: AccountingView) => view.agents.filter((a) => a.records > (ranBy.get(a.agent)?.size ?? 0));
     const accountedIn = (view: AccountingView) => view.agents.reduce((s, a) => s + a.records, 0);
     const answered = results.reduce((sum, r) => sum + r.completed, 0);
@@ -211,12 +214,22 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     const settled = async () => {
       written();
       let all = true;
-      for (const n of nodes) {
-        const view = await (await client(n)).accounting();
-        views.set(n.name, view);
-        // Answered asks a node served for itself have no accounting record.
-        if (view.pending_writes > 0 || accountedIn(view) < answered - ownJobs.size) all = false;
-      }
+      // Every node is read each poll, side by side: one slow or failing node must not hide the others.
+      await Promise.all(
+        nodes.map(async (n) => {
+          const t0 = Date.now();
+          try {
+            const view = await (await client(n)).accounting();
+            views.set(n.name, view);
+            accountingErrors.delete(n.name);
+            // Answered asks a node served for itself have no accounting record.
+            if (view.pending_writes > 0 || accountedIn(view) < answered - ownJobs.size) all = false;
+          } catch (err) {
+            all = false;
+            accountingErrors.set(n.name, `${(err as Error).message} (after ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+          }
+        }),
+      );
       const now = JSON.stringify([...views.values()].map((v) => v.agents.map((a) => a.records)));
       const still = now === previous;
       previous = now;
@@ -224,8 +237,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     };
     await waitFor("every node's accounting settles", settled, { timeoutMs: 180_000, intervalMs: 3000 }).catch(() => event("accounting did not settle within 180 s; reporting what each node sees"));
     written();
+    for (const [name, error] of accountingErrors) event(`${name}'s last accounting read failed: ${error}`);
     const report: ChaosNodeView[] = nodes.map((n, i) => {
-      const view = views.get(n.name)!;
+      const view = views.get(n.name) ?? { agents: [], pending_writes: -1 };
+      if (!views.has(n.name)) event(`${n.name}'s accounting never answered: ${accountingErrors.get(n.name)}`);
       const accounted = accountedIn(view);
       return {
         node: n.name,
@@ -235,6 +250,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         jobsRun: jobsWritten.size,
         ownJobs: ownJobs.size,
         mismatched: overCounted(view).map((a) => `${a.name ?? a.agent.slice(0, 12)} ${a.records}>${ranBy.get(a.agent)?.size ?? 0}`),
+        ...(views.has(n.name) ? {} : { accountingError: accountingErrors.get(n.name) ?? "never answered" }),
       };
     });
     return { nodes: report, events, wallMs: Date.now() - started };
