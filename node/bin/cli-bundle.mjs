@@ -38,7 +38,7 @@ function bundleIsCurrent() {
 }
 
 async function buildBundle() {
-  const { build } = await import("esbuild");
+  const { build, stop } = await import("esbuild");
   mkdirSync(buildDir, { recursive: true });
   const tmp = `${bundleFile}.${process.pid}.tmp`;
   const result = await build({
@@ -62,6 +62,8 @@ async function buildBundle() {
     const st = statSync(join(repoRoot, file));
     inputs[file] = { size: st.size, mtimeMs: st.mtimeMs };
   }
+  // esbuild's service process would otherwise live as long as this one (a daemon: days).
+  await stop();
   writeFileSync(`${inputsFile}.${process.pid}.tmp`, JSON.stringify(inputs));
   // The bundle first, then its inputs: a reader that sees the new inputs list also sees the new bundle.
   renameSync(tmp, bundleFile);

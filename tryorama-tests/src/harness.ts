@@ -145,6 +145,38 @@ export async function describeNodes(nodes: TestNode[]): Promise<string> {
   return lines.join("\n");
 }
 
+/** Whether `value` holds, anywhere inside it, a byte array equal to `hash`. */
+function mentions(value: unknown, hash: Uint8Array): boolean {
+  if (value instanceof Uint8Array) return value.length === hash.length && value.every((b, i) => b === hash[i]);
+  if (value === null || typeof value !== "object") return false;
+  return Object.values(value).some((v) => mentions(v, hash));
+}
+
+/**
+ * The DHT ops `node` still has waiting for validation or integration in `role`'s cell that refer to
+ * `hash` (as an action, entry, base or link target), from the conductor's own state dump.
+ */
+export async function opsPendingAbout(node: TestNode, role: string, hash: Uint8Array): Promise<string[]> {
+  const { admin } = await node.conductor.ready(5_000);
+  const dump = await admin.dumpFullState({ cell_id: node.conductor.cellId(role) });
+  const { validation_limbo, integration_limbo } = dump.integration_dump;
+  const about = (ops: unknown[], stage: string) => ops.filter((op) => mentions(op, hash)).map((op) => `${stage}: ${opKind(op)}`);
+  return [...about(validation_limbo, "validation limbo"), ...about(integration_limbo, "integration limbo")];
+}
+
+/** "ChainOp RegisterAddLink CreateLink": the op's variant names and its action's type. */
+function opKind(op: unknown): string {
+  const names: string[] = [];
+  let at: unknown = op;
+  while (at && typeof at === "object" && !Array.isArray(at) && Object.keys(at).length === 1) {
+    const key = Object.keys(at)[0]!;
+    names.push(key);
+    at = (at as Record<string, unknown>)[key];
+  }
+  const action = Array.isArray(at) ? at.find((v) => v && typeof v === "object" && "type" in v) : undefined;
+  return [...names, (action as { type?: string } | undefined)?.type ?? JSON.stringify(at).slice(0, 80)].join(" ");
+}
+
 /** A valid capability draft for `node` (its own libp2p key, kept in its data dir). */
 export async function capabilityOf(node: TestNode, extra: Partial<DraftInput> = {}): Promise<CapabilityDraft> {
   const libp2pKey = await loadOrCreateLibp2pKey(nodePaths(node.dataDir).libp2pKey);

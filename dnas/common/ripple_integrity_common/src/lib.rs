@@ -95,7 +95,37 @@ where
     U: core::fmt::Debug + Copy,
     ScopedEntryDefIndex: TryFrom<U, Error = WasmError>,
 {
-    let record = must_get_valid_record(hash)?;
+    typed_record(must_get_valid_record(hash)?, unit)
+}
+
+/// The record at `hash`, valid or not, and its entry as `T` of the entry type `unit`. For link
+/// targets: a link is judged by what it points at (type, author, base), and every reader checks the
+/// target's validity when it fetches it (`get_valid`). Requiring a *valid* target instead left a
+/// link to a rejected record pending on every node for good: the conductor answers
+/// `must_get_valid_record` of a record it does not hold as valid with UnresolvedDependencies, so
+/// app validation re-ran that link and re-fetched its target every few seconds, forever (a rogue
+/// peer's forged record plus one link was a permanent cost to every honest node).
+pub fn must_get_typed_target<T, U>(hash: ActionHash, unit: U) -> ExternResult<Result<(Record, T), String>>
+where
+    T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
+    U: core::fmt::Debug + Copy,
+    ScopedEntryDefIndex: TryFrom<U, Error = WasmError>,
+{
+    let action = must_get_action(hash)?;
+    let Some(entry_hash) = action.action().entry_hash().cloned() else {
+        return Ok(Err(format!("the referenced record is not a {unit:?}")));
+    };
+    let entry = must_get_entry(entry_hash)?;
+    typed_record(Record::new(action, RecordEntry::Present(entry.into_content())), unit)
+}
+
+/// `record` and its entry as `T`, if it is of the entry type `unit`.
+fn typed_record<T, U>(record: Record, unit: U) -> ExternResult<Result<(Record, T), String>>
+where
+    T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
+    U: core::fmt::Debug + Copy,
+    ScopedEntryDefIndex: TryFrom<U, Error = WasmError>,
+{
     let expected = ScopedEntryDefIndex::try_from(unit)?;
     let is_expected_type = matches!(
         record.action().entry_type(),
@@ -110,7 +140,8 @@ where
     }
 }
 
-/// The target of a link as a valid record of entry type `unit` written by the link's own author.
+/// The target of a link as a record of entry type `unit` written by the link's own author (valid or
+/// not: see `must_get_typed_target`).
 pub fn own_link_target<T, U>(action: &TypedAction<CreateLinkData>, unit: U) -> ExternResult<Result<(Record, T), String>>
 where
     T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
@@ -120,7 +151,7 @@ where
     let Some(target) = action.target_address.clone().into_action_hash() else {
         return Ok(Err(format!("the link must point at a {unit:?} action")));
     };
-    Ok(match must_get_typed_record::<T, U>(target, unit)? {
+    Ok(match must_get_typed_target::<T, U>(target, unit)? {
         Ok((record, _)) if record.action().author() != action.author() => Err(format!("a link may only point at its author's own {unit:?}")),
         other => other,
     })

@@ -136,7 +136,8 @@ pub fn assert_signed_by(hash: ActionHash, author: &TestAgent, other: &TestAgent)
 /// `rejects_a_wrong_base` → `link_rejects_wrong_base`, `rejects_a_target_that_is_not_an_action`
 /// → `link_rejects_target_that_is_not_an_action`, `rejects_a_target_of_another_type` →
 /// `link_rejects_target_of_another_type`, `dangling_target_is_unresolved` →
-/// `link_dangling_target_is_unresolved`. More tests per link type go in a leading
+/// `link_dangling_target_is_unresolved`, `rejected_target_is_judged_by_readers` →
+/// `link_rejected_target_is_judged_by_readers`. More tests per link type go in a leading
 /// `extra { test_name => function, … }`.
 #[macro_export]
 macro_rules! link_type_tests {
@@ -155,6 +156,8 @@ macro_rules! link_type_tests {
             fn rejects_a_target_of_another_type() { link_rejects_target_of_another_type($link) }
             #[test]
             fn dangling_target_is_unresolved() { link_dangling_target_is_unresolved($link) }
+            #[test]
+            fn rejected_target_is_judged_by_readers() { link_rejected_target_is_judged_by_readers($link) }
             $(
                 #[test]
                 fn $test() { $check($link) }

@@ -781,7 +781,19 @@ fn link_dangling_target_is_unresolved(link: LinkTypes) {
     expect_unresolved(w.case_link(&c, &c.author, c.base.clone(), c.target.clone().into()), &c.target);
 }
 
-// A module per link type, with the six tests above (`ripple_test_hdi::link_type_tests!`).
+/// A link to a record the network rejected is judged like any other (type, author, base): readers
+/// skip the invalid target when they fetch it (`linked_valid`). Requiring a valid target left such a
+/// link pending on every node for good (the conductor answers UnresolvedDependencies and
+/// re-validates it every few seconds): a rogue self-paid accounting record and its AgentToAccounting
+/// link were a permanent cost to every honest node.
+fn link_rejected_target_is_judged_by_readers(link: LinkTypes) {
+    let (w, c) = link_case(link);
+    let record = w.hdi.remove(&c.target).expect("the target was stored");
+    w.hdi.store_rejected(record);
+    expect_valid(w.case_link(&c, &c.author, c.base.clone(), c.target.clone().into()));
+}
+
+// A module per link type, with the seven tests above (`ripple_test_hdi::link_type_tests!`).
 ripple_test_hdi::link_type_tests! {
     link_all_jobs => LinkTypes::AllJobs,
     link_job_to_assignments => LinkTypes::JobToAssignments,
