@@ -1,4 +1,4 @@
-//! Index links. Each points at a valid record of its author, from the base that record belongs
+//! Index links. Each points at a record of its author (readers keep only valid ones), from the base that record belongs
 //! under, so nobody can list a node they are not or file a record under the wrong key.
 use crate::{UnitEntryTypes, heartbeat_bucket, heartbeat_bucket_hash, Heartbeat, NodeCapability};
 use hdi::prelude::*;

@@ -1,4 +1,4 @@
-//! Link rules: each link points at a valid record of the kind its type names, written by the
+//! Link rules: each link points at a record of the kind its type names (valid or not: readers keep only valid targets), written by the
 //! link's author, and hangs off the base that record belongs to.
 use crate::{UnitEntryTypes, AccountingRecord, Allocation, AllocationRelease, Assignment, Claim, Job, JobResult};
 use hdi::prelude::*;
