@@ -217,6 +217,8 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     expect(result.model_votes).toHaveLength(3);
     expect(result.response.toLowerCase()).toContain("tokyo");
     const claims = [bob, carol].flatMap((n) => n.logs.filter((l) => l.msg === "claimed an open job slot" && l.job === result.job).map((l) => ({ node: n.name, slot: Number(l.slot) })));
+    // Told over libp2p (protocol/open-job-protocol.ts), not found by their 10 s fallback read.
+    for (const n of [bob, carol]) expect(n.logs.some((l) => l.msg === "a peer announced an open job; reading the open jobs" && l.job === result.job), `${n.name} was told of the open job`).toBe(true);
     const decided = alice.logs.find((l) => l.msg === "open job: slots go to their claim winners" && l.job === result.job);
     expect(decided, "alice logged the claim winners").toBeDefined();
     // alice does not claim her own job; every slot was claimed, and ran on one of its claimants.

@@ -1,10 +1,10 @@
 // The worker's side of open jobs over a recorded zome surface: which slots of which open jobs a node
 // claims under its compute policy. (The whole flow, with real conductors, is in moe-mesh.test.ts.)
-import { decodeHashFromBase64 } from "@holochain/client";
+import { decodeHashFromBase64, encodeHashToBase64 } from "@holochain/client";
 import type { ZomeCaller } from "@ripple-mesh/zome-bindings";
 import { describe, expect, it } from "vitest";
 import { loadComputePolicy, type ComputePolicy } from "../src/config/compute-policy.ts";
-import { OpenJobClaimer } from "../src/worker/open-job-claimer.ts";
+import { OpenJobClaimer, type OpenJobClaimerOptions } from "../src/worker/open-job-claimer.ts";
 import { createLogger } from "../src/log.ts";
 
 const key = (c: string) => "uhCAk" + c.repeat(48);
@@ -30,11 +30,15 @@ function openJob(n: number, author: string, slots: Array<{ slot: number; model: 
   };
 }
 
-function setup(jobs: unknown[], edit: (p: ComputePolicy) => void = () => {}, refuseClaimsOn: number[] = [], now?: () => number) {
+function setup(jobs: unknown[], edit: (p: ComputePolicy) => void = () => {}, refuseClaimsOn: number[] = [], now?: () => number, extra: Partial<OpenJobClaimerOptions> = {}) {
   const claims: Array<{ job: number; slot: number }> = [];
+  const reads = { count: 0 };
   const zomes: ZomeCaller = {
     callZome: async <T,>(req: { fn: string; payload?: unknown }) => {
-      if (req.fn === "list_open_jobs") return jobs as T;
+      if (req.fn === "list_open_jobs") {
+        reads.count++;
+        return [...jobs] as T;
+      }
       if (req.fn === "claim_job") {
         const p = req.payload as { job: Uint8Array; slot: number };
         // What the conductor answers for a claim its validation refuses (e.g. a job it holds for not yet open).
@@ -56,8 +60,9 @@ function setup(jobs: unknown[], edit: (p: ComputePolicy) => void = () => {}, ref
     testExperts: false,
     log: createLogger("test", "silent"),
     ...(now ? { now } : {}),
+    ...extra,
   });
-  return { claimer, claims };
+  return { claimer, claims, reads };
 }
 
 const future = (job: ReturnType<typeof openJob>, aheadMs: number) => ({ ...job, timestamp: (Date.now() + aheadMs) * 1000 });
@@ -128,5 +133,33 @@ describe("open job claimer", () => {
     clock += 3_600_000;
     expect(await claimer.pass()).toEqual({ claimed: 0, failed: 0, futureDated: 1 });
     expect(claims).toEqual([{ job: 15, slot: 0 }, { job: 14, slot: 0 }]);
+  });
+
+  it("reads at once when a peer announces an open job, again until the job is listed, and bounds the notices it follows", async () => {
+    const jobs: unknown[] = [];
+    // No fallback read during the test: only notices make it read.
+    const { claimer, claims, reads } = setup(jobs, undefined, [], undefined, { intervalMs: 3_600_000, wakeDelaysMs: [0, 40, 80, 160] });
+    claimer.start();
+    try {
+      const announced = encodeHashToBase64(jobHash(21));
+      expect(claimer.wake(announced)).toBe(true);
+      expect(claimer.wake(announced)).toBe(false); // already awaited
+      await new Promise((r) => setTimeout(r, 20));
+      expect(reads.count).toBe(1);
+      expect(claims).toEqual([]);
+      // The job reaches this node's store a moment after the notice: the next wake-up read finds and claims it.
+      jobs.push(openJob(21, alice, [{ slot: 0, model: qwen }]));
+      await new Promise((r) => setTimeout(r, 60));
+      expect(claims).toEqual([{ job: 21, slot: 0 }]);
+      const afterClaim = reads.count;
+      // Listed: its remaining wake-ups are cancelled.
+      await new Promise((r) => setTimeout(r, 250));
+      expect(reads.count).toBe(afterClaim);
+      // A flood of notices: at most 16 distinct jobs are awaited at once.
+      const flood = Array.from({ length: 40 }, (_, i) => claimer.wake("uhCkk" + String(i).padStart(2, "0") + "x".repeat(46)));
+      expect(flood.filter(Boolean)).toHaveLength(16);
+    } finally {
+      await claimer.stop();
+    }
   });
 });

@@ -18,6 +18,8 @@ import { PeerRating } from "../moe/peer-rating.ts";
 import type { Dispatch } from "../moe/slot-runner.ts";
 import type { P2pNode } from "../p2p/p2p-node.ts";
 import { jobAnswerSchema, jobProtocol, jobProtocolMaxBytes, type JobProgress } from "../protocol/job-protocol.ts";
+import { openJobNoticeSchema, openJobProtocol, openJobProtocolMaxBytes, type OpenJobNotice } from "../protocol/open-job-protocol.ts";
+import type { RequestSender } from "../p2p/inbound-gate.ts";
 import { JobWorker } from "../worker/job-worker.ts";
 import { OpenJobClaimer } from "../worker/open-job-claimer.ts";
 import { ResultWriter } from "../worker/result-writer.ts";
@@ -45,6 +47,9 @@ export interface MeshInferenceOptions {
   /** Open jobs stamped further ahead of this node's clock are not claimed (networks.json max_clock_skew_ms). */
   maxClockSkewMs?: number;
 }
+
+/** An open-job notice is one small request; a peer that does not answer in this time finds the job on its next read. */
+const ANNOUNCE_TIMEOUT_MS = 3000;
 
 export class MeshInference {
   private readonly results: ResultWriter;
@@ -100,6 +105,7 @@ export class MeshInference {
       peers: opts.peers,
       rating: this.rating,
       dispatch: this.dispatch,
+      announceOpenJob: (job, peers) => this.announceOpenJob(job, peers),
       audit: new MoeAudit(opts.dataDir, opts.inference.inferencePolicy.audit, log),
       ...(opts.payloads ? { payloads: opts.payloads } : {}),
       log,
@@ -110,7 +116,26 @@ export class MeshInference {
   async start(): Promise<void> {
     this.results.resume();
     await this.worker.start();
+    // Only a bound peer that is a member of this mesh can wake the claimer (see open-job-protocol.ts).
+    await this.opts.p2p.handleJson(openJobProtocol, async (raw, from) => this.openJobNotice(raw, from), { maxBytes: openJobProtocolMaxBytes });
     this.claimer.start();
+  }
+
+  private openJobNotice(raw: unknown, from: RequestSender): { ok: boolean } {
+    const notice = openJobNoticeSchema.safeParse(raw);
+    const agent = from.agentPubKey ? encodeHashToBase64(from.agentPubKey) : undefined;
+    const peer = agent ? this.opts.peers().find((p) => p.agent === agent) : undefined;
+    if (!notice.success || !peer) return { ok: false };
+    const ok = this.claimer.wake(notice.data.job);
+    if (ok) this.opts.log.child({ seam: "jobs" }).info({ job: notice.data.job, peer: peer.name }, "a peer announced an open job; reading the open jobs");
+    return { ok };
+  }
+
+  /** Best effort, in the background: a peer that misses the notice finds the job on its next read. */
+  private announceOpenJob(job: string, peers: PeerInfo[]): void {
+    for (const peer of peers) {
+      void this.opts.p2p.requestJson(peer.peerId, openJobProtocol, { job } satisfies OpenJobNotice, { maxBytes: openJobProtocolMaxBytes, timeoutMs: ANNOUNCE_TIMEOUT_MS }).catch((err) => this.opts.log.child({ seam: "jobs" }).debug({ job, peer: peer.name, err: (err as Error).message }, "could not tell a peer of an open job"));
+    }
   }
 
   get activeJobs(): number {

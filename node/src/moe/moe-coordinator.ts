@@ -38,6 +38,8 @@ export interface MoeCoordinatorOptions {
   /** What this node measured of its peers, and how it rates their claims (placement uses it). */
   rating: PeerRating;
   dispatch: Dispatch;
+  /** Tells the online peers that an open job was posted (best effort: they also read every 10 s). */
+  announceOpenJob?: (job: string, peers: PeerInfo[]) => void;
   audit: MoeAudit;
   log: Logger;
   env?: NodeJS.ProcessEnv;
@@ -293,6 +295,7 @@ export class MoeCoordinator {
     const hash = await mesh.createJob(entry);
     const closesAtMs = Date.now() + window;
     const job = this.registered(encodeHashToBase64(hash), stored);
+    this.opts.announceOpenJob?.(job, this.opts.peers().filter((p) => p.online && !p.self));
     // Claims written near the end of the window still need a moment to reach this node.
     await sleep(window + CLAIM_GRACE_MS, input.signal);
     const peers = this.opts.peers();

@@ -1,5 +1,9 @@
 // The worker's side of open jobs: a requester that posts a job without assignees (claim_window_ms
-// > 0) lets the mesh say who can serve each slot. This node polls the open jobs of its mesh, and
+// > 0) lets the mesh say who can serve each slot, and tells the online peers over libp2p
+// (protocol/open-job-protocol.ts). This node reads the open jobs of its mesh when told (and again
+// until the job shows up in its reads), and every 10 s in case a notice did not arrive: each read
+// costs the conductor more the more links its store holds (Holochain 0.7's get_links scans them
+// all), so it is not made every second. For
 // for every slot it could run under its compute policy (model held, model allowed, requester
 // allowed, token limit) it writes a Claim. After the window the requester assigns each slot to its
 // claim winner (the deterministic tie-break of resource_mesh) and wakes it like any assignee; the
@@ -32,8 +36,10 @@ export interface OpenJobClaimerOptions {
   isMeshMember: (agent: string) => boolean;
   testExperts: boolean;
   log: Logger;
-  /** Default 1 s: a claim window is a few seconds. */
+  /** The fallback read, for notices that did not arrive. Default 10 s. */
   intervalMs?: number;
+  /** After a notice: reads at these delays (ms) until the job is listed. Default 0, 500, 1000, 2000, 4000. */
+  wakeDelaysMs?: number[];
   /** Jobs stamped further ahead of this node's clock are skipped (networks.json max_clock_skew_ms). */
   maxClockSkewMs?: number;
   /** This node's clock (Unix ms); tests pass their own. */
@@ -47,6 +53,13 @@ export interface ClaimPass {
   futureDated: number;
 }
 
+/** The read for open jobs a notice did not announce. */
+const FALLBACK_READ_MS = 10_000;
+/** Reads after a notice, until the job is listed (it may reach this node's store a moment later). */
+const WAKE_DELAYS_MS = [0, 500, 1000, 2000, 4000];
+/** Jobs awaited at once after notices; further notices are dropped until one is listed or given up. */
+const MAX_AWAITED = 16;
+
 export class OpenJobClaimer {
   /** "job:slot" already decided (claimed or not servable), so each is looked at once. */
   private readonly seen = new Set<string>();
@@ -54,21 +67,68 @@ export class OpenJobClaimer {
   private readonly futureDated = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<unknown> | undefined;
+  /** A read asked for while one was running: it runs when that one ends. */
+  private again = false;
+  /** Jobs a peer told this node about and it has not listed yet, with their pending wake-up timers. */
+  private readonly awaited = new Map<string, NodeJS.Timeout[]>();
+  private stopped = false;
 
   constructor(private readonly opts: OpenJobClaimerOptions) {}
 
   start(): void {
-    this.timer = setInterval(() => {
-      this.polling ??= this.poll()
-        .catch((err) => this.opts.log.debug({ err: (err as Error).message }, "could not read open jobs"))
-        .finally(() => (this.polling = undefined));
-    }, this.opts.intervalMs ?? 1000);
+    this.timer = setInterval(() => this.read(), this.opts.intervalMs ?? FALLBACK_READ_MS);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
+    for (const timers of this.awaited.values()) timers.forEach(clearTimeout);
+    this.awaited.clear();
     await this.polling;
+  }
+
+  /**
+   * A peer says it posted open job `job` (base64 action hash): read now, and again after each wake
+   * delay until the job is listed. At most MAX_AWAITED jobs are awaited at once, so notices cost a
+   * flooding peer's victims a bounded number of reads.
+   */
+  wake(job: string): boolean {
+    if (this.stopped || this.awaited.has(job) || this.awaited.size >= MAX_AWAITED) return false;
+    const delays = this.opts.wakeDelaysMs ?? WAKE_DELAYS_MS;
+    const timers = delays.map((ms, i) =>
+      setTimeout(() => {
+        if (i === delays.length - 1) this.awaited.delete(job);
+        this.read();
+      }, ms).unref(),
+    );
+    this.awaited.set(job, timers);
+    return true;
+  }
+
+  /** One read of the open jobs, or one more after the read under way. */
+  private read(): void {
+    if (this.polling) {
+      this.again = true;
+      return;
+    }
+    this.polling = this.poll()
+      .catch((err) => this.opts.log.debug({ err: (err as Error).message }, "could not read open jobs"))
+      .finally(() => {
+        this.polling = undefined;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.read();
+        }
+      });
+  }
+
+  /** The job is listed: its remaining wake-ups are not needed. */
+  private listed(job: string): void {
+    const timers = this.awaited.get(job);
+    if (!timers) return;
+    timers.forEach(clearTimeout);
+    this.awaited.delete(job);
   }
 
   /** One pass: claims every servable slot of every open job not looked at yet; returns the slots claimed. */
@@ -84,6 +144,7 @@ export class OpenJobClaimer {
     const mesh = resourceMesh(this.opts.zomes);
     const open = await mesh.listOpenJobs();
     this.forgetClosed(new Set(open.map((j) => encodeHashToBase64(j.action_hash))));
+    for (const job of open) this.listed(encodeHashToBase64(job.action_hash));
     const clock = { nowMs: this.opts.now?.() ?? Date.now(), maxSkewMs: this.opts.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS };
     for (const job of open) {
       const requester = encodeHashToBase64(job.author);
