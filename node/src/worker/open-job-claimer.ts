@@ -3,8 +3,8 @@
 // (protocol/open-job-protocol.ts). This node reads the open jobs of its mesh when told (and again
 // until the job shows up in its reads), and every 10 s in case a notice did not arrive: each read
 // costs the conductor more the more links its store holds (Holochain 0.7's get_links scans them
-// all), so it is not made every second. For
-// for every slot it could run under its compute policy (model held, model allowed, requester
+// all), so it is not made every second.
+// For every slot it could run under its compute policy (model held, model allowed, requester
 // allowed, token limit) it writes a Claim. After the window the requester assigns each slot to its
 // claim winner (the deterministic tie-break of resource_mesh) and wakes it like any assignee; the
 // worker's policy gate runs again then, so a claim never bypasses it.
