@@ -3,29 +3,15 @@
 // through the zome API, side by side: the conductor's CPU with no calls, and the time and CPU of
 // `list_open_jobs` and of a local `get_mesh_view` called once a second. The read-cost test shows
 // these reads touch the same links and records either way; this shows what they cost.
-import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { agentRegistry, resourceMesh } from "@ripple-mesh/zome-bindings";
-import { BootstrapServer } from "../src/bootstrap/bootstrap-server.ts";
-import { Conductor } from "../src/conductor/conductor.ts";
-import { loadNetworks } from "../src/config/networks.mjs";
-import { nodePaths } from "../src/config/node-paths.ts";
-import { happFile } from "../src/config/paths.mjs";
-import { checkToolchain } from "../src/config/toolchain.ts";
 import { createLogger } from "../src/log.ts";
-import { writeJobHistory } from "../test/support/job-history.ts";
 import { RippleDaemon } from "../test/support/ripple-process.ts";
+import { cpuSeconds, withBareConductor, writeHistory } from "./bare-conductor.ts";
 
 const historyJobs = Number(process.env.RIPPLE_BENCH_HISTORY_JOBS ?? 2500);
 const sampleS = Number(process.env.RIPPLE_BENCH_READ_SAMPLE_S ?? 20);
 const log = createLogger("history-read-bench", process.env.RIPPLE_LOG_LEVEL ?? "warn");
-const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
-}
 
 interface Sample {
   cpuPct: number;
@@ -52,28 +38,20 @@ async function sample(pid: number, call?: () => Promise<unknown>): Promise<Sampl
 
 async function measure(jobs: number): Promise<Record<string, Sample>> {
   const dir = RippleDaemon.tempDir(`rm-bench-reads-${jobs}-`);
-  const tc = await checkToolchain({ only: ["holochain", "kitsune2-bootstrap-srv"] });
-  const bootstrap = new BootstrapServer({ binary: tc.path("kitsune2-bootstrap-srv"), logDir: join(dir, "bench-logs"), log });
-  await bootstrap.start();
-  const conductor = new Conductor({ holochainBinary: tc.path("holochain"), paths: nodePaths(join(dir, "local")), bootstrapUrl: bootstrap.url, relayUrl: bootstrap.url, networkSeed: loadNetworks().networks.local!.network_seed, happFile, log, fastGossip: true });
   try {
-    await conductor.start();
-    const mesh = resourceMesh(conductor);
-    const registry = agentRegistry(conductor);
-    if (jobs > 0) {
-      const written = await writeJobHistory(mesh, jobs, (n) => console.log(`  ${n}/${jobs} jobs written`));
-      console.log(`  ${jobs} jobs written in ${(written.ms / 1000).toFixed(0)} s (${written.rate.toFixed(1)} jobs/s)`);
-    }
-    await new Promise((r) => setTimeout(r, 20_000)); // let the writes' workflows settle
-    const pid = conductor.pid!;
-    return {
-      "no calls": await sample(pid),
-      "list_open_jobs 1/s": await sample(pid, () => mesh.listOpenJobs()),
-      "get_mesh_view (local) 1/s": await sample(pid, () => registry.getMeshView((Date.now() - 600_000) * 1000, true)),
-    };
+    return await withBareConductor(dir, log, async (conductor) => {
+      const mesh = resourceMesh(conductor);
+      const registry = agentRegistry(conductor);
+      if (jobs > 0) console.log(`  ${await writeHistory(conductor, jobs)}`);
+      await new Promise((r) => setTimeout(r, 20_000)); // let the writes' workflows settle
+      const pid = conductor.pid!;
+      return {
+        "no calls": await sample(pid),
+        "list_open_jobs 1/s": await sample(pid, () => mesh.listOpenJobs()),
+        "get_mesh_view (local) 1/s": await sample(pid, () => registry.getMeshView((Date.now() - 600_000) * 1000, true)),
+      };
+    }, { fastGossip: true });
   } finally {
-    await conductor.stop();
-    await bootstrap.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

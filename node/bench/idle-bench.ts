@@ -4,37 +4,16 @@
 // zome API by a conductor on the node's own data directory before `ripple up` starts on it.
 // CPU is sampled from /proc over RIPPLE_BENCH_IDLE_SAMPLE_S (30 s) after RIPPLE_BENCH_IDLE_SETTLE_S
 // (40 s) of running, as in issue #20 (54% of a core with ~600 jobs before the bucketed reads, 6% fresh).
-import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { BootstrapServer } from "../src/bootstrap/bootstrap-server.ts";
-import { Conductor } from "../src/conductor/conductor.ts";
-import { loadNetworks } from "../src/config/networks.mjs";
-import { nodePaths } from "../src/config/node-paths.ts";
-import { happFile } from "../src/config/paths.mjs";
-import { checkToolchain } from "../src/config/toolchain.ts";
 import { createLogger } from "../src/log.ts";
-import { resourceMesh } from "@ripple-mesh/zome-bindings";
-import { writeJobHistory } from "../test/support/job-history.ts";
 import { childrenOf } from "../test/support/mesh-views.ts";
+import { cpuSeconds, withBareConductor, writeHistory } from "./bare-conductor.ts";
 import { RippleDaemon } from "../test/support/ripple-process.ts";
 
 const historyJobs = Number(process.env.RIPPLE_BENCH_HISTORY_JOBS ?? 10_000);
 const settleS = Number(process.env.RIPPLE_BENCH_IDLE_SETTLE_S ?? 40);
 const sampleS = Number(process.env.RIPPLE_BENCH_IDLE_SAMPLE_S ?? 30);
-const clockTicks = Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
 const log = createLogger("idle-bench", process.env.RIPPLE_LOG_LEVEL ?? "warn");
-
-/** CPU seconds (user + system) a process has used so far; 0 once it is gone. */
-function cpuSeconds(pid: number): number {
-  try {
-    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
-  } catch {
-    return 0;
-  }
-}
 
 function descendants(pid: number): number[] {
   return childrenOf(pid).flatMap((c) => [c, ...descendants(c)]);
@@ -47,30 +26,6 @@ const commandOf = (pid: number) => {
     return "?";
   }
 };
-
-/** A conductor on `dataDir`'s local-network directory writes the history, then stops. */
-async function writeHistory(dataDir: string, jobs: number): Promise<string> {
-  const tc = await checkToolchain({ only: ["holochain", "kitsune2-bootstrap-srv"] });
-  const bootstrap = new BootstrapServer({ binary: tc.path("kitsune2-bootstrap-srv"), logDir: join(dataDir, "bench-logs"), log });
-  await bootstrap.start();
-  const conductor = new Conductor({
-    holochainBinary: tc.path("holochain"),
-    paths: nodePaths(join(dataDir, "local")),
-    bootstrapUrl: bootstrap.url,
-    relayUrl: bootstrap.url,
-    networkSeed: loadNetworks().networks.local!.network_seed,
-    happFile,
-    log,
-  });
-  try {
-    await conductor.start();
-    const written = await writeJobHistory(resourceMesh(conductor), jobs, (n) => console.log(`  ${n}/${jobs} jobs written`));
-    return `${jobs} jobs written in ${(written.ms / 1000).toFixed(0)} s (${written.rate.toFixed(0)} jobs/s)`;
-  } finally {
-    await conductor.stop();
-    await bootstrap.stop();
-  }
-}
 
 interface Idle {
   /** Percent of one core over the sample. */
@@ -105,7 +60,8 @@ const rows: Array<{ label: string; idle: Idle }> = [];
 for (const jobs of [0, historyJobs]) {
   const dir = RippleDaemon.tempDir(`rm-bench-idle-${jobs}-`);
   try {
-    if (jobs > 0) console.log(`  ${await writeHistory(dir, jobs)}`);
+    // A conductor on the node's own data directory writes the history, then stops.
+    if (jobs > 0) console.log(`  ${await withBareConductor(dir, log, (conductor) => writeHistory(conductor, jobs))}`);
     rows.push({ label: `${jobs} jobs of history`, idle: await idleCpu(dir) });
   } finally {
     rmSync(dir, { recursive: true, force: true });

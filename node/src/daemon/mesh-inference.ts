@@ -58,12 +58,13 @@ export class MeshInference {
   private readonly coordinator: MoeCoordinator;
   private readonly rating: PeerRating;
   private readonly running = new Set<AbortController>();
+  private readonly log: Logger;
   /** resource_mesh calls with this node's writes queued one at a time (shared with allocations). */
   readonly resourceMeshZomes: ZomeCaller;
 
   constructor(private readonly opts: MeshInferenceOptions) {
     const env = opts.env ?? process.env;
-    const log = opts.log.child({ seam: "jobs" });
+    const log = (this.log = opts.log.child({ seam: "jobs" }));
     const zomes = (this.resourceMeshZomes = serialWrites(opts.zomes));
     const testExperts = env.RIPPLE_TEST_EXPERTS === "1";
     this.rating = new PeerRating(PeerObservations.inDataDir(opts.dataDir, log), loadHardwareClasses().classes);
@@ -127,14 +128,14 @@ export class MeshInference {
     const peer = agent ? this.opts.peers().find((p) => p.agent === agent) : undefined;
     if (!notice.success || !peer) return { ok: false };
     const ok = this.claimer.wake(notice.data.job);
-    if (ok) this.opts.log.child({ seam: "jobs" }).info({ job: notice.data.job, peer: peer.name }, "a peer announced an open job; reading the open jobs");
+    if (ok) this.log.info({ job: notice.data.job, peer: peer.name }, "a peer announced an open job; reading the open jobs");
     return { ok };
   }
 
   /** Best effort, in the background: a peer that misses the notice finds the job on its next read. */
   private announceOpenJob(job: string, peers: PeerInfo[]): void {
     for (const peer of peers) {
-      void this.opts.p2p.requestJson(peer.peerId, openJobProtocol, { job } satisfies OpenJobNotice, { maxBytes: openJobProtocolMaxBytes, timeoutMs: ANNOUNCE_TIMEOUT_MS }).catch((err) => this.opts.log.child({ seam: "jobs" }).debug({ job, peer: peer.name, err: (err as Error).message }, "could not tell a peer of an open job"));
+      void this.opts.p2p.requestJson(peer.peerId, openJobProtocol, { job } satisfies OpenJobNotice, { maxBytes: openJobProtocolMaxBytes, timeoutMs: ANNOUNCE_TIMEOUT_MS }).catch((err) => this.log.debug({ job, peer: peer.name, err: (err as Error).message }, "could not tell a peer of an open job"));
     }
   }
 

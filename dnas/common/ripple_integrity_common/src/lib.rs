@@ -100,11 +100,11 @@ where
 
 /// The record at `hash`, valid or not, and its entry as `T` of the entry type `unit`. For link
 /// targets: a link is judged by what it points at (type, author, base), and every reader checks the
-/// target's validity when it fetches it (`get_valid`). Requiring a *valid* target instead left a
-/// link to a rejected record pending on every node for good: the conductor answers
-/// `must_get_valid_record` of a record it does not hold as valid with UnresolvedDependencies, so
-/// app validation re-ran that link and re-fetched its target every few seconds, forever (a rogue
-/// peer's forged record plus one link was a permanent cost to every honest node).
+/// target's validity when it fetches it (`get_valid`). Requiring a *valid* target instead made the
+/// verdict depend on the validator: Holochain 0.7 answers `must_get_valid_record` with Invalid where
+/// the validator itself holds the target as Rejected, and with UnresolvedDependencies where it does
+/// not (its arc does not cover the target), and app validation then re-runs that link and re-fetches
+/// its target every few seconds, for good.
 pub fn must_get_typed_target<T, U>(hash: ActionHash, unit: U) -> ExternResult<Result<(Record, T), String>>
 where
     T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
