@@ -4,6 +4,7 @@ import { encodeHashToBase64 } from "@holochain/client";
 import type { CapabilityRecord, MeshView } from "@ripple-mesh/zome-bindings";
 import { describe, expect, it } from "vitest";
 import { buildPeerView, ClockAheadMemory, CLOCK_AHEAD_MEMORY_MS, mergeMeshViews } from "../src/mesh/peer-view.ts";
+import { fastReadReason, FAST_LOCAL_READ_MS, localReadEveryMs, QUIET_LOCAL_READ_MS } from "../src/mesh/read-cadence.ts";
 
 const agent = (n: number) => new Uint8Array([0x84, 0x20, 0x24, ...new Array(36).fill(n)]);
 const now = 1_800_000_000_000;
@@ -130,5 +131,30 @@ describe("merging mesh reads", () => {
     // After the memory, an honest heartbeat counts again.
     const much = now + CLOCK_AHEAD_MEMORY_MS + 200_000;
     expect(at(much, much - 1000).online).toBe(true);
+  });
+});
+
+describe("how often the mesh view is read from the node's own store", () => {
+  const key = (n: number) => encodeHashToBase64(agent(n));
+  const alone = view([capability(1, now)], []);
+  const withBob = view([capability(1, now), capability(2, now)], [heartbeat(2, now - 1000)], { peer2: now - 500 });
+
+  it("reads quietly when alone, or when every online peer is bound over libp2p", () => {
+    expect(localReadEveryMs({ view: alone, state: "isolated", boundAgents: [] })).toBe(QUIET_LOCAL_READ_MS);
+    expect(localReadEveryMs({ view: withBob, state: "connected", boundAgents: [key(2)] })).toBe(QUIET_LOCAL_READ_MS);
+    // An offline peer that is not bound changes nothing: nothing of it is waited for.
+    const bobGone = view([capability(1, now), capability(2, now)], [heartbeat(2, now - 60_000)]);
+    expect(localReadEveryMs({ view: bobGone, state: "connected", boundAgents: [] })).toBe(QUIET_LOCAL_READ_MS);
+  });
+
+  it("reads every second while a peer's liveness rests on DHT heartbeats alone", () => {
+    const input = { view: withBob, state: "connected" as const, boundAgents: [] };
+    expect(localReadEveryMs(input)).toBe(FAST_LOCAL_READ_MS);
+    expect(fastReadReason(input)).toBe("peer node2 is online but not bound over libp2p: its liveness rests on DHT heartbeats");
+  });
+
+  it("reads every second while a bound peer's capability is missing, or while syncing", () => {
+    expect(fastReadReason({ view: alone, state: "isolated", boundAgents: [key(3)] })).toBe(`peer ${key(3)} is bound over libp2p but its capability is not here yet`);
+    expect(localReadEveryMs({ view: withBob, state: "syncing", boundAgents: [key(2)] })).toBe(FAST_LOCAL_READ_MS);
   });
 });

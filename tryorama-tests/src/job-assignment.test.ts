@@ -270,10 +270,15 @@ describe("resource_mesh: only the named assignee completes a job, even with a ro
     const selfPaid = await mallory2.call<Uint8Array>({ role: "resource_mesh", zome: "resource_mesh", fn: "forge_self_paid_job", payload: jobNamed("self-paid") });
     expect(await verdicts(selfPaid, (n) => n.mesh.validationStatus(selfPaid), "Rejected")).toEqual({ alice: "Rejected", bob: "Rejected", carol: "Rejected" });
     for (const node of honest) expect(await node.mesh.getAgentTotals(mallory2.conductor.agentPubKey), node.name).toMatchObject({ records: 0, tokens: 0, served_ms: 0 });
-    // Nothing that refers to the forged record is left waiting for validation or integration.
+    // No record or link op that refers to the forged record is left waiting for validation or
+    // integration. Warrants about it are left out: Holochain validates a warrant only once it has
+    // validated the warranted op itself, which a node that is not that op's authority must fetch
+    // first (rc.3 sys_validation_workflow: move_and_check_warrant_deps), and in CI alice once held
+    // two such warrants in limbo for over 180 s. Warrants block the forger; they are not read by us.
     for (const node of honest) {
       let pending: string[] = [];
-      await waitFor(`${node.name} to finish every op about the forged record`, async () => ((pending = await opsPendingAbout(node, "resource_mesh", selfPaid)).length === 0 ? true : undefined), {
+      const chainOpsPending = async () => (await opsPendingAbout(node, "resource_mesh", selfPaid)).filter((op) => !op.includes("WarrantOp"));
+      await waitFor(`${node.name} to finish every record and link op about the forged record`, async () => ((pending = await chainOpsPending()).length === 0 ? true : undefined), {
         diagnostics: async () => `${node.name} still has: ${pending.join("; ")}`,
         timeoutMs: propagationMs,
       });

@@ -20,6 +20,7 @@ import { P2pNode } from "../p2p/p2p-node.ts";
 import { HeartbeatLoop } from "./heartbeat-loop.ts";
 import { meshState, otherAgentsInPeerStore, type MeshStatus } from "./mesh-status.ts";
 import { buildPeerView, ClockAheadMemory, mergeMeshViews, type PeerInfo } from "./peer-view.ts";
+import { localReadEveryMs } from "./read-cadence.ts";
 import { lanAddress } from "./lan-address.ts";
 
 export interface MeshSessionOptions {
@@ -40,7 +41,7 @@ export interface MeshSessionOptions {
 
 /** How often the peer view is recomputed (and online/offline changes announced). */
 const peerWatchIntervalMs = 1000;
-/** How often the mesh is also read from the network (local reads happen every watch interval). */
+/** How often the mesh is also read from the network (local reads: read-cadence.ts). */
 const networkReadEveryMs = 10_000;
 /**
  * While the conductor's peer store knows agents whose capability this node does not hold yet (a node
@@ -60,6 +61,7 @@ export class MeshSession extends EventEmitter {
   private heartbeats: HeartbeatLoop | undefined;
   private readingLocal = false;
   private readingNetwork = false;
+  private lastLocalReadMs = 0;
   /** Catch-up network reads (see catchUpRead): since when, the next one, the wait after it. */
   private catchUp = { sinceMs: 0, atMs: 0, waitMs: catchUpRead.firstMs };
   private timers: NodeJS.Timeout[] = [];
@@ -115,6 +117,7 @@ export class MeshSession extends EventEmitter {
       log: this.log,
     });
     this.p2p.on("peer:refused", (e: { peerId: string; reason: string }) => this.emit("event", { type: "peer:refused", ...e }));
+    this.p2p.on("peer:bound", (e: { agentPubKey: Uint8Array }) => this.readIfUnlisted(e.agentPubKey));
 
     this.relayUrl = await this.findRelay();
     await this.startConductor(this.relayUrl);
@@ -135,8 +138,8 @@ export class MeshSession extends EventEmitter {
     this.watch();
     this.timers = [
       setInterval(() => {
-        void this.readDht(true);
-        this.watch();
+        const view = this.watch();
+        if (Date.now() - this.lastLocalReadMs >= localReadEveryMs({ view, state: this.statusOf(view).state, boundAgents: this.boundAgents() })) void this.readDht(true);
       }, peerWatchIntervalMs),
       setInterval(() => void this.readDht(false), networkReadEveryMs),
     ];
@@ -316,6 +319,7 @@ export class MeshSession extends EventEmitter {
     const flag = localOnly ? "readingLocal" : "readingNetwork";
     if (this[flag] || !this.conductor || !this.agentPubKey) return;
     this[flag] = true;
+    if (localOnly) this.lastLocalReadMs = Date.now();
     try {
       const since = (Date.now() - 10 * 60_000) * 1000;
       const [view, knownAgents] = await Promise.all([agentRegistry(this.zomes).getMeshView(since, localOnly), otherAgentsInPeerStore(this.conductor)]);
@@ -347,14 +351,29 @@ export class MeshSession extends EventEmitter {
 
   /**
    * Every second: announce peers that joined, came online or went offline; read the network while
-   * syncing; dial unconnected ones.
+   * syncing; dial unconnected ones. Returns the view it judged.
    */
-  private watch(): void {
+  private watch(): PeerInfo[] {
     const view = this.peers();
     this.announceChanges(view);
     this.lastView = view;
     this.catchUpIfSyncing(view);
     if (this.p2p) this.dialUnconnected(view.filter((p) => !p.self));
+    return view;
+  }
+
+  private boundAgents(): string[] {
+    return this.p2p ? this.p2p.boundPeers().map((p) => encodeHashToBase64(p.agentPubKey)) : [];
+  }
+
+  /**
+   * A peer just proved over libp2p that it holds an agent key: when its capability is not in the view
+   * yet (a node joining), read this node's store and the network now rather than at the next tick.
+   */
+  private readIfUnlisted(agentPubKey: Uint8Array): void {
+    if (this.snapshot?.nodes.some((n) => sameBytes(n.author, agentPubKey))) return;
+    void this.readDht(true);
+    void this.readDht(false);
   }
 
   private announceChanges(view: PeerInfo[]): void {
