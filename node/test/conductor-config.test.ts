@@ -50,7 +50,7 @@ describe("conductor config", () => {
     expect(config.db_max_readers).toBe(2);
   });
 
-  it("with fast gossip, dials of dead peers time out in 3 s instead of Holochain's 22 s (issue #20)", () => {
+  it("with fast gossip, dials of dead peers time out in 3 s instead of Holochain's 22 s, and gossip rounds in 3 s (issue #20)", () => {
     const read = (fastGossip: boolean) => {
       const file = join(dataDir(), "conductor-config.yaml");
       writeConductorConfig(file, { ...input, fastGossip });
@@ -60,7 +60,10 @@ describe("conductor config", () => {
     // Holochain sets irohTransport.connectTimeoutS to floor(3/8 × request_timeout_s), overwriting ours.
     expect(Math.floor((fast.request_timeout_s * 3) / 8)).toBe(3);
     expect(fast.advanced.irohTransport).toEqual({ relayAllowPlainText: true });
+    // A gossip round with a dead peer ends after 3 s (+ kitsune2's 5 s check) instead of 10–15 s.
+    expect(fast.advanced.k2Gossip.roundTimeoutMs).toBe(3_000);
     expect(read(false).request_timeout_s).toBeUndefined();
+    expect(read(false).advanced.k2Gossip).toBeUndefined();
   });
 
   it("keeps keys a person added and replaces the daemon's own", () => {

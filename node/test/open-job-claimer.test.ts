@@ -4,7 +4,7 @@ import { decodeHashFromBase64, encodeHashToBase64 } from "@holochain/client";
 import type { ZomeCaller } from "@ripple-mesh/zome-bindings";
 import { describe, expect, it } from "vitest";
 import { loadComputePolicy, type ComputePolicy } from "../src/config/compute-policy.ts";
-import { OpenJobClaimer, type OpenJobClaimerOptions } from "../src/worker/open-job-claimer.ts";
+import { OpenJobClaimer, QUIET_FALLBACK_READ_MS, type OpenJobClaimerOptions } from "../src/worker/open-job-claimer.ts";
 import { createLogger } from "../src/log.ts";
 
 const key = (c: string) => "uhCAk" + c.repeat(48);
@@ -158,6 +158,27 @@ describe("open job claimer", () => {
       // A flood of notices: at most 16 distinct jobs are awaited at once.
       const flood = Array.from({ length: 40 }, (_, i) => claimer.wake("uhCkk" + String(i).padStart(2, "0") + "x".repeat(46)));
       expect(flood.filter(Boolean)).toHaveLength(16);
+    } finally {
+      await claimer.stop();
+    }
+  });
+
+  it("falls back to a read every 30 s instead of every interval while every online peer can send notices", async () => {
+    let nowMs = 1_000_000;
+    let needed = false;
+    const { claimer, reads } = setup([], undefined, [], () => nowMs, { intervalMs: 20, fallbackNeeded: () => needed });
+    claimer.start();
+    const ticks = () => new Promise((r) => setTimeout(r, 110));
+    try {
+      await ticks();
+      expect(reads.count).toBe(1); // the first tick reads; the next ones are within the quiet 30 s
+      nowMs += QUIET_FALLBACK_READ_MS;
+      await ticks();
+      expect(reads.count).toBe(2);
+      // A peer that cannot tell this node (online, not bound over libp2p): a read every interval.
+      needed = true;
+      await ticks();
+      expect(reads.count).toBeGreaterThanOrEqual(5);
     } finally {
       await claimer.stop();
     }

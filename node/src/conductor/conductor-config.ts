@@ -10,9 +10,15 @@ import { ConductorConfigError } from "../errors.ts";
 /** The only Origin the admin and app websockets accept; the daemon sends it on every connection. */
 export const daemonOrigin = "ripple-mesh-daemon";
 
-/** Gossip fast enough for tests and a local mesh (the defaults initiate every 2 minutes). */
+/**
+ * Gossip fast enough for tests and a local mesh (the defaults initiate every 2 minutes). kitsune2
+ * runs one initiated round at a time and picks the least recently gossiped peer: right after a peer
+ * dies, that is the dead peer, and over a connection that has not noticed the death yet the round
+ * waits for its timeout (checked every 5 s) while no other round starts (issue #20). A round on a
+ * LAN is a few small messages, so 3 s is ample; fetching the ops it found happens outside it.
+ */
 export const fastGossip = {
-  k2Gossip: { initiateIntervalMs: 1000, initiateJitterMs: 100, minInitiateIntervalMs: 1000, roundTimeoutMs: 10_000 },
+  k2Gossip: { initiateIntervalMs: 1000, initiateJitterMs: 100, minInitiateIntervalMs: 1000, roundTimeoutMs: 3_000 },
   coreBootstrap: { backoffMinMs: 1000, backoffMaxMs: 5000 },
 };
 

@@ -96,6 +96,10 @@ export class MeshInference {
       policy: () => opts.inference.computePolicy,
       hasModel: (name) => opts.inference.store.has(name),
       isMeshMember: (agent) => opts.peers().some((p) => p.agent === agent),
+      fallbackNeeded: () => {
+        const bound = new Set(opts.p2p.boundPeers().map((p) => encodeHashToBase64(p.agentPubKey)));
+        return opts.peers().some((p) => !p.self && p.online && !bound.has(p.agent));
+      },
       testExperts,
       log,
       ...(opts.maxClockSkewMs !== undefined ? { maxClockSkewMs: opts.maxClockSkewMs } : {}),

@@ -315,6 +315,13 @@ export class BindingHandshake {
     this.verified.delete(peer);
     // Told before the connections close, so listeners see the refusal before the disconnect.
     this.listener.refused(peer, reason, deny);
+    // A denied peer's connections are cut at once: a graceful close would keep reading what it
+    // already pushed on every stream it opened (each stream's first 256 KiB yamux window) for as long
+    // as the close takes.
+    if (deny) {
+      for (const c of this.libp2p.getConnections(peerIdFromString(peer))) c.abort(new Error(`denied: ${reason}`));
+      return;
+    }
     try {
       await this.libp2p.hangUp(peerIdFromString(peer), { signal: AbortSignal.timeout(5_000) });
     } catch (err) {

@@ -1,9 +1,10 @@
 // The worker's side of open jobs: a requester that posts a job without assignees (claim_window_ms
 // > 0) lets the mesh say who can serve each slot, and tells the online peers over libp2p
 // (protocol/open-job-protocol.ts). This node reads the open jobs of its mesh when told (and again
-// until the job shows up in its reads), and every 10 s in case a notice did not arrive: each read
-// costs the conductor more the more links its store holds (Holochain 0.7's get_links scans them
-// all), so it is not made every second.
+// until the job shows up in its reads), and every 10 s in case a notice did not arrive, or every
+// 30 s while every online peer is bound over libp2p (each can tell it): each read costs the
+// conductor more the more links its store holds (Holochain 0.7's get_links scans them all), so it
+// is not made every second.
 // For every slot it could run under its compute policy (model held, model allowed, requester
 // allowed, token limit) it writes a Claim. After the window the requester assigns each slot to its
 // claim winner (the deterministic tie-break of resource_mesh) and wakes it like any assignee; the
@@ -38,6 +39,12 @@ export interface OpenJobClaimerOptions {
   log: Logger;
   /** The fallback read, for notices that did not arrive. Default 10 s. */
   intervalMs?: number;
+  /**
+   * Whether some online peer cannot tell this node of its open jobs (not bound over libp2p): the
+   * fallback read then runs every intervalMs, otherwise every QUIET_FALLBACK_READ_MS. Without it,
+   * every intervalMs.
+   */
+  fallbackNeeded?: () => boolean;
   /** After a notice: reads at these delays (ms) until the job is listed. Default 0, 500, 1000, 2000, 4000. */
   wakeDelaysMs?: number[];
   /** Jobs stamped further ahead of this node's clock are skipped (networks.json max_clock_skew_ms). */
@@ -55,6 +62,8 @@ export interface ClaimPass {
 
 /** The read for open jobs a notice did not announce. */
 const FALLBACK_READ_MS = 10_000;
+/** The same read while every online peer can send notices. */
+export const QUIET_FALLBACK_READ_MS = 30_000;
 /** Reads after a notice, until the job is listed (it may reach this node's store a moment later). */
 const WAKE_DELAYS_MS = [0, 500, 1000, 2000, 4000];
 /** Jobs awaited at once after notices; further notices are dropped until one is listed or given up. */
@@ -72,11 +81,12 @@ export class OpenJobClaimer {
   /** Jobs a peer told this node about and it has not listed yet, with their pending wake-up timers. */
   private readonly awaited = new Map<string, NodeJS.Timeout[]>();
   private stopped = false;
+  private lastReadMs = 0;
 
   constructor(private readonly opts: OpenJobClaimerOptions) {}
 
   start(): void {
-    this.timer = setInterval(() => this.read(), this.opts.intervalMs ?? FALLBACK_READ_MS);
+    this.timer = setInterval(() => this.fallbackRead(), this.opts.intervalMs ?? FALLBACK_READ_MS);
     this.timer.unref();
   }
 
@@ -106,12 +116,22 @@ export class OpenJobClaimer {
     return true;
   }
 
+  private fallbackRead(): void {
+    const quiet = this.opts.fallbackNeeded?.() === false;
+    if (!quiet || this.now() - this.lastReadMs >= QUIET_FALLBACK_READ_MS) this.read();
+  }
+
+  private now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+
   /** One read of the open jobs, or one more after the read under way. */
   private read(): void {
     if (this.polling) {
       this.again = true;
       return;
     }
+    this.lastReadMs = this.now();
     this.polling = this.poll()
       .catch((err) => this.opts.log.debug({ err: (err as Error).message }, "could not read open jobs"))
       .finally(() => {
