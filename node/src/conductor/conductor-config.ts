@@ -19,8 +19,21 @@ export const daemonOrigin = "ripple-mesh-daemon";
  */
 export const fastGossip = {
   k2Gossip: { initiateIntervalMs: 1000, initiateJitterMs: 100, minInitiateIntervalMs: 1000, roundTimeoutMs: 3_000 },
-  coreBootstrap: { backoffMinMs: 1000, backoffMaxMs: 5000 },
+  // A joiner's first publishes (its capability among them) are dropped by every node that has not
+  // yet read its agent info from the bootstrap server (kitsune2 drops messages from a peer URL it has
+  // no access decision for), and only gossip brings them later, after the joiner's initial sync. So
+  // the bootstrap server is read every second, not every 5 s.
+  coreBootstrap: { backoffMinMs: 1000, backoffMaxMs: 1000 },
 };
+
+/**
+ * Validation retries on fast-gossip networks. An op whose dependency has not arrived yet (a link
+ * before the record it points at, which gossip delivers in any order) waits for the next sys
+ * validation run, 10 s later by default; a new node's capability link was listed 10 s after the
+ * record had arrived. Holochain reads a Duration as {secs, nanos}, and the struct needs
+ * disable_self_validation when given at all.
+ */
+export const fastValidationRetry = { sys_validation_retry_delay: { secs: 1, nanos: 0 }, disable_self_validation: false };
 
 /**
  * Dead peers (issue #20). A SIGKILLed agent's signed info stays in every peer store and at the
@@ -66,6 +79,7 @@ export interface ConductorConfigInput {
 export function ownedConfig(input: ConductorConfigInput): ConductorConfig {
   return {
     data_root_path: input.dataRoot,
+    ...(input.fastGossip ? { tuning_params: fastValidationRetry } : {}),
     keystore: { type: "lair_server_in_proc" },
     admin_interfaces: [{ driver: { type: "websocket", port: 0, allowed_origins: daemonOrigin } }],
     network: {
