@@ -66,6 +66,22 @@ describe("conductor config", () => {
     expect(read(false).advanced.k2Gossip).toBeUndefined();
   });
 
+  it("with fast gossip, retries validation after 1 s unless the file says otherwise, keeping the file's other tuning params", () => {
+    const file = join(dataDir(), "conductor-config.yaml");
+    writeConductorConfig(file, { ...input, fastGossip: true });
+    expect(parse(readFileSync(file, "utf8")).tuning_params).toEqual({ sys_validation_retry_delay: { secs: 1, nanos: 0 }, disable_self_validation: false });
+    // A node whose file disables self-validation (the rogue test node) keeps it, and gets the retry.
+    writeFileSync(file, "tuning_params:\n  disable_self_validation: true\n");
+    writeConductorConfig(file, { ...input, fastGossip: true });
+    expect(parse(readFileSync(file, "utf8")).tuning_params).toEqual({ sys_validation_retry_delay: { secs: 1, nanos: 0 }, disable_self_validation: true });
+    writeFileSync(file, "tuning_params:\n  disable_self_validation: true\n");
+    writeConductorConfig(file, input);
+    expect(parse(readFileSync(file, "utf8")).tuning_params).toEqual({ disable_self_validation: true });
+    rmSync(file);
+    writeConductorConfig(file, input);
+    expect(parse(readFileSync(file, "utf8")).tuning_params).toBeUndefined();
+  });
+
   it("keeps keys a person added and replaces the daemon's own", () => {
     const file = join(dataDir(), "conductor-config.yaml");
     writeFileSync(file, "db_max_readers: 7\nnetwork:\n  bootstrap_url: http://old\n  relay_url: http://old\n");

@@ -79,7 +79,6 @@ export interface ConductorConfigInput {
 export function ownedConfig(input: ConductorConfigInput): ConductorConfig {
   return {
     data_root_path: input.dataRoot,
-    ...(input.fastGossip ? { tuning_params: fastValidationRetry } : {}),
     keystore: { type: "lair_server_in_proc" },
     admin_interfaces: [{ driver: { type: "websocket", port: 0, allowed_origins: daemonOrigin } }],
     network: {
@@ -121,10 +120,15 @@ export function readConductorConfig(file: string): ConductorConfig | undefined {
  */
 export const memoryDefaults: ConductorConfig = { db_max_readers: 2 };
 
-/** Merge the owned keys over the existing file (if any) and write it. */
+/**
+ * Merge the owned keys over the existing file (if any) and write it. Tuning params are merged key by
+ * key: fast-gossip networks get a short validation retry unless the file sets one (a rogue test node
+ * sets disable_self_validation, which must survive).
+ */
 export function writeConductorConfig(file: string, input: ConductorConfigInput): ConductorConfig {
   const existing = readConductorConfig(file) ?? {};
-  const config = { ...memoryDefaults, ...existing, ...ownedConfig(input) };
+  const tuning = { ...(input.fastGossip ? fastValidationRetry : {}), ...(existing.tuning_params ?? {}) };
+  const config = { ...memoryDefaults, ...existing, ...(Object.keys(tuning).length ? { tuning_params: tuning } : {}), ...ownedConfig(input) };
   writeFileSync(file, stringify(config), { mode: 0o600 });
   return config;
 }
