@@ -20,6 +20,7 @@ import { P2pNode } from "../p2p/p2p-node.ts";
 import { HeartbeatLoop } from "./heartbeat-loop.ts";
 import { meshState, otherAgentsInPeerStore, type MeshStatus } from "./mesh-status.ts";
 import { buildPeerView, ClockAheadMemory, mergeMeshViews, type PeerInfo } from "./peer-view.ts";
+import { PeerDialer } from "./peer-dialer.ts";
 import { localReadEveryMs } from "./read-cadence.ts";
 import { lanAddress } from "./lan-address.ts";
 
@@ -51,8 +52,6 @@ const networkReadEveryMs = 10_000;
  * died before publishing stays in the peer store until its info expires (20 min): hence the slowdown.
  */
 const catchUpRead = { firstMs: 1000, fastMaxMs: 4000, fastForMs: 60_000, slowMs: 30_000 };
-/** How long a peer's capability multiaddrs are left alone after a failed dial. */
-const redialAfterMs = 10_000;
 
 export class MeshSession extends EventEmitter {
   private p2p: P2pNode | undefined;
@@ -74,7 +73,7 @@ export class MeshSession extends EventEmitter {
   /** Conductor restarts on a new host so far (advertise() retries when one happened under it). */
   private relayMoves = 0;
   private stopping = false;
-  private readonly lastDial = new Map<string, number>();
+  private dialer: PeerDialer | undefined;
   /** Peers whose records were seen stamped beyond the clock skew: their heartbeats are distrusted a while. */
   private readonly clockMemory = new ClockAheadMemory();
   private readonly log: Logger;
@@ -118,6 +117,7 @@ export class MeshSession extends EventEmitter {
     });
     this.p2p.on("peer:refused", (e: { peerId: string; reason: string }) => this.emit("event", { type: "peer:refused", ...e }));
     this.p2p.on("peer:bound", (e: { agentPubKey: Uint8Array }) => this.readIfUnlisted(e.agentPubKey));
+    this.dialer = new PeerDialer(this.p2p, this.log);
 
     this.relayUrl = await this.findRelay();
     await this.startConductor(this.relayUrl);
@@ -358,7 +358,7 @@ export class MeshSession extends EventEmitter {
     this.announceChanges(view);
     this.lastView = view;
     this.catchUpIfSyncing(view);
-    if (this.p2p) this.dialUnconnected(view.filter((p) => !p.self));
+    this.dialer?.dialUnconnected(view.filter((p) => !p.self));
     return view;
   }
 
@@ -386,33 +386,6 @@ export class MeshSession extends EventEmitter {
         this.emit("event", { type: peer.online ? "peer:online" : "peer:offline", peer });
       }
     }
-  }
-
-  /** Peers found through the DHT (not mDNS) are dialled at their advertised multiaddrs for liveness pings. */
-  private dialUnconnected(peers: PeerInfo[]): void {
-    const connected = new Set(this.p2p!.connectedPeers());
-    const now = Date.now();
-    for (const peer of peers) {
-      if (connected.has(peer.peerId) || now - (this.lastDial.get(peer.peerId) ?? 0) < redialAfterMs) continue;
-      this.lastDial.set(peer.peerId, now);
-      void this.dialAny(peer).catch((err: Error) => this.log.debug({ peer: peer.name, err: err.message }, "could not dial peer"));
-    }
-  }
-
-  /** LAN addresses first; loopback ones only reach a peer on this same machine. */
-  private async dialAny(peer: PeerInfo): Promise<void> {
-    const loopback = (a: string) => a.startsWith("/ip4/127.") || a.startsWith("/ip6/::1/");
-    const addrs = [...peer.multiaddrs.filter((a) => !loopback(a)), ...peer.multiaddrs.filter(loopback)];
-    let lastError: unknown = new Error("no multiaddrs advertised");
-    for (const addr of addrs) {
-      try {
-        await this.p2p!.dial(`${addr}/p2p/${peer.peerId}`, AbortSignal.timeout(3000));
-        return;
-      } catch (err) {
-        lastError = err;
-      }
-    }
-    throw lastError;
   }
 }
 

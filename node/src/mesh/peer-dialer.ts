@@ -1,0 +1,46 @@
+// Peers found through the DHT (not mDNS) are dialled at the multiaddrs their capability advertises,
+// so that libp2p pings can judge their liveness. A peer whose dial failed is left alone a while.
+import type { Logger } from "../log.ts";
+import type { P2pNode } from "../p2p/p2p-node.ts";
+import type { PeerInfo } from "./peer-view.ts";
+
+/** How long a peer's capability multiaddrs are left alone after a failed dial. */
+const REDIAL_AFTER_MS = 10_000;
+/** One dial attempt per address. */
+const DIAL_TIMEOUT_MS = 3_000;
+
+export class PeerDialer {
+  private readonly lastDial = new Map<string, number>();
+
+  constructor(
+    private readonly p2p: P2pNode,
+    private readonly log: Logger,
+  ) {}
+
+  /** Dials every peer not connected now and not tried within REDIAL_AFTER_MS. */
+  dialUnconnected(peers: PeerInfo[]): void {
+    const connected = new Set(this.p2p.connectedPeers());
+    const now = Date.now();
+    for (const peer of peers) {
+      if (connected.has(peer.peerId) || now - (this.lastDial.get(peer.peerId) ?? 0) < REDIAL_AFTER_MS) continue;
+      this.lastDial.set(peer.peerId, now);
+      void this.dialAny(peer).catch((err: Error) => this.log.debug({ peer: peer.name, err: err.message }, "could not dial peer"));
+    }
+  }
+
+  /** LAN addresses first; loopback ones only reach a peer on this same machine. */
+  private async dialAny(peer: PeerInfo): Promise<void> {
+    const loopback = (a: string) => a.startsWith("/ip4/127.") || a.startsWith("/ip6/::1/");
+    const addrs = [...peer.multiaddrs.filter((a) => !loopback(a)), ...peer.multiaddrs.filter(loopback)];
+    let lastError: unknown = new Error("no multiaddrs advertised");
+    for (const addr of addrs) {
+      try {
+        await this.p2p.dial(`${addr}/p2p/${peer.peerId}`, AbortSignal.timeout(DIAL_TIMEOUT_MS));
+        return;
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw lastError;
+  }
+}
