@@ -15,7 +15,7 @@
 //! * Builders for app-entry records and for the create-entry and create-link ops in both the
 //!   authority forms (`Op::CreateEntry` / `Op::CreateLink`, formerly StoreEntry /
 //!   RegisterCreateLink) and the record form (`Op::CreateRecord`, formerly StoreRecord).
-//! * What the zomes' `tests/validate.rs` share, generic over each zome's types and taking its
+//! * What the zomes' `tests/validate/` share, generic over each zome's types and taking its
 //!   `validate` callback: the T0 clock ([`at`]), the [`HdiWorld`] write helpers, verdicts on
 //!   both forms of a create ([`validate_verdicts!`], [`expect_valid_by`], …), coverage of every
 //!   type ([`assert_covers_every`]), [`padded_entry`] and the per-link-type tests

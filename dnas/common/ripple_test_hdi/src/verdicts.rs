@@ -132,7 +132,7 @@ pub fn expect_all_rejected_by<const N: usize>(
     }
 }
 
-/// Defines the verdict helpers of a zome's tests/validate.rs, bound to its `validate` callback
+/// Defines the verdict helpers of a zome's tests/validate/, bound to its `validate` callback
 /// (`ripple_test_hdi::validate_verdicts!(validate);` at the top level of the test file):
 /// `expect_valid(ops)`, `expect_invalid(ops, needles)`, `expect_unresolved(ops, missing)` and
 /// `expect_not_valid(ops)`, each judging both forms of a create ([`FORMS`]); see

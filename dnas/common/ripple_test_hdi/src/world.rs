@@ -1,9 +1,9 @@
-//! What the zomes' `tests/validate.rs` share: the T0 clock, the write helpers, padded entries,
+//! What the zomes' `tests/validate/` share: the T0 clock, the write helpers, padded entries,
 //! coverage checks and the per-link-type tests.
 use crate::*;
 use hdi::prelude::*;
 
-// --- helpers for a zome's tests/validate.rs ---------------------------------------------------
+// --- helpers for a zome's tests/validate/ ---------------------------------------------------
 //
 // What the three integrity zomes' host-side tests share. They stay generic over each zome's
 // `EntryTypes` / `UnitEntryTypes` / `LinkTypes` and take the zome's `validate` callback as an

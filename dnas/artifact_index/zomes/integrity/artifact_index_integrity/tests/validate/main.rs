@@ -10,7 +10,7 @@
 //! the conductor's `must_get_valid_record` raises `HostShortCircuit(UnresolvedDependencies)`,
 //! the op stays pending and is retried later. On the host the zome's `?` returns that error;
 //! the tests assert it and that the conductor would read it as `UnresolvedDependencies([hash])`
-//! (see resource_mesh_integrity/tests/validate.rs for the long story). An artifact's
+//! (see resource_mesh_integrity/tests/validate/ for the long story). An artifact's
 //! `provenance.job` is an action hash in another DNA (resource_mesh): nothing here fetches it.
 use artifact_index_integrity::*;
 use hdi::prelude::*;
@@ -103,221 +103,12 @@ fn every_entry_type_has_a_valid_case() {
     }
 }
 
-mod artifact {
-    use super::*;
+mod artifact;
 
-    fn check(edit: impl FnOnce(&mut Artifact)) -> [Op; 2] {
-        let w = world();
-        let mut a = artifact(&w.registrar);
-        edit(&mut a);
-        w.create(&w.registrar, EntryTypes::Artifact(a), 0)
-    }
-
-    type StringField = (&'static str, usize, fn(&mut Artifact, String));
-
-    /// Every bounded text field (1..=max bytes).
-    fn string_fields() -> Vec<StringField> {
-        vec![
-            ("cid", MAX_CID_LEN, |a, s| a.cid = s),
-            ("name", MAX_ARTIFACT_NAME_LEN, |a, s| a.name = s),
-            ("mime", MAX_MIME_LEN, |a, s| a.mime = s),
-            ("provenance.model", MAX_CID_LEN, |a, s| a.provenance.model = Some(s)),
-            ("provenance.parent_cids[]", MAX_CID_LEN, |a, s| a.provenance.parent_cids.push(s)),
-        ]
-    }
-
-    #[test]
-    fn valid() {
-        expect_valid(check(|_| {}));
-        for kind in ARTIFACT_KINDS {
-            expect_valid(check(|a| a.kind = kind.into()));
-        }
-        // A model uploaded by hand: no job, no model, no parents.
-        expect_valid(check(|a| {
-            a.kind = "model".into();
-            a.provenance = Provenance { job: None, model: None, agent: a.provenance.agent.clone(), parent_cids: Vec::new() };
-        }));
-        // The empty file.
-        expect_valid(check(|a| {
-            a.size = 0;
-            a.sha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".into();
-        }));
-    }
-
-    #[test]
-    fn valid_at_every_bound() {
-        expect_valid(check(|a| a.size = MAX_ARTIFACT_SIZE));
-        for (_, max, set) in string_fields() {
-            expect_valid(check(|a| set(a, "a".repeat(max))));
-        }
-        expect_valid(check(|a| a.provenance.parent_cids = vec![PROMPT_CID.into(); MAX_PARENTS]));
-    }
-
-    /// Any agent may register content, but only as itself.
-    #[test]
-    fn any_agent_may_register_as_itself() {
-        let w = world();
-        expect_valid(w.create(&w.other, EntryTypes::Artifact(artifact(&w.other)), 0));
-    }
-
-    #[test]
-    fn rejects_an_author_other_than_the_provenance_agent() {
-        let w = world();
-        let reason = "an Artifact's provenance.agent must be the agent registering it";
-        expect_invalid(w.create(&w.other, EntryTypes::Artifact(artifact(&w.registrar)), 0), &[reason]);
-        expect_invalid(w.create(&w.registrar, EntryTypes::Artifact(artifact(&w.other)), 0), &[reason]);
-    }
-
-    /// The producing job lives in another DNA: a job hash nobody here holds is fine.
-    #[test]
-    fn a_job_outside_this_dna_is_not_fetched() {
-        let w = world();
-        assert!(!w.hdi.contains(&job_hash()));
-        expect_valid(check(|a| a.provenance.job = Some(ActionHash::from_raw_32(vec![0xee; 32]))));
-    }
-
-    #[test]
-    fn rejects_size_over_max() {
-        for size in [MAX_ARTIFACT_SIZE + 1, u64::MAX] {
-            expect_invalid(check(|a| a.size = size), &["size", &format!("0..={MAX_ARTIFACT_SIZE}"), &format!("got {size}")]);
-        }
-    }
-
-    #[test]
-    fn rejects_oversize_or_empty_text() {
-        for (field, max, set) in string_fields() {
-            expect_invalid(check(|a| set(a, "a".repeat(max + 1))), &[field, &format!("1..={max} bytes"), &format!("got {}", max + 1)]);
-            expect_invalid(check(|a| set(a, String::new())), &[field, "got 0"]);
-        }
-    }
-
-    /// Lengths are bytes, not characters.
-    #[test]
-    fn counts_text_length_in_bytes() {
-        let name = "é".repeat(MAX_ARTIFACT_NAME_LEN / 2 + 1);
-        let bytes = name.len();
-        expect_invalid(check(|a| a.name = name), &["name", &format!("got {bytes}")]);
-    }
-
-    #[test]
-    fn rejects_an_unknown_kind() {
-        for kind in ["weights", "Model", ""] {
-            expect_invalid(check(|a| a.kind = kind.into()), &["kind", &format!("{ARTIFACT_KINDS:?}"), &format!("got {kind:?}")]);
-        }
-    }
-
-    #[test]
-    fn rejects_a_sha256_that_is_not_lowercase_hex() {
-        for bad in [SHA256_HEX.to_uppercase(), SHA256_HEX[..63].to_string(), format!("{SHA256_HEX}0"), "z".repeat(64), String::new()] {
-            expect_invalid(check(|a| a.sha256 = bad), &["sha256 must be a lowercase hex sha256"]);
-        }
-    }
-
-    #[test]
-    fn rejects_too_many_parents() {
-        expect_invalid(
-            check(|a| a.provenance.parent_cids = vec![PROMPT_CID.into(); MAX_PARENTS + 1]),
-            &["provenance.parent_cids", &format!("at most {MAX_PARENTS} items, got {}", MAX_PARENTS + 1)],
-        );
-    }
-}
-
-mod provider_record {
-    use super::*;
-
-    fn check(edit: impl FnOnce(&mut ProviderRecord)) -> [Op; 2] {
-        let w = world();
-        let mut p = provider(&w.registrar);
-        edit(&mut p);
-        w.create(&w.registrar, EntryTypes::ProviderRecord(p), 0)
-    }
-
-    #[test]
-    fn valid() {
-        expect_valid(check(|_| {}));
-        expect_valid(check(|p| p.cid = "a".repeat(MAX_CID_LEN)));
-    }
-
-    /// Pinning needs no Artifact record: anyone may serve any CID (readers check the content).
-    #[test]
-    fn any_agent_may_provide_any_cid() {
-        let w = world();
-        expect_valid(w.create(&w.other, EntryTypes::ProviderRecord(ProviderRecord { cid: PROMPT_CID.into(), ..provider(&w.other) }), 0));
-    }
-
-    #[test]
-    fn rejects_an_author_other_than_the_agent() {
-        let w = world();
-        let reason = "a ProviderRecord can only be written by the agent that pins the CID";
-        expect_invalid(w.create(&w.other, EntryTypes::ProviderRecord(provider(&w.registrar)), 0), &[reason]);
-        expect_invalid(w.create(&w.registrar, EntryTypes::ProviderRecord(provider(&w.other)), 0), &[reason]);
-    }
-
-    #[test]
-    fn rejects_oversize_or_empty_cid() {
-        expect_invalid(check(|p| p.cid = "a".repeat(MAX_CID_LEN + 1)), &["cid", &format!("1..={MAX_CID_LEN} bytes"), &format!("got {}", MAX_CID_LEN + 1)]);
-        expect_invalid(check(|p| p.cid = String::new()), &["cid", "got 0"]);
-    }
-}
+mod provider_record;
 
 /// Updates and deletes are not part of this DNA.
-mod append_only {
-    use super::*;
-
-    const NOT_ALLOWED: &str = "artifact_index does not allow this operation";
-    const APPEND_ONLY: &str = "artifact_index records are append-only";
-
-    /// The record, entry and update/delete authorities' ops say "not allowed", the agent
-    /// activity authority says "append-only".
-    #[track_caller]
-    fn expect_all_rejected<const N: usize>(ops: [Op; N]) {
-        expect_all_rejected_by(validate, ops, NOT_ALLOWED, APPEND_ONLY)
-    }
-
-    #[test]
-    fn rejects_updating_an_artifact() {
-        let w = world();
-        let original = w.store(&w.registrar, EntryTypes::Artifact(artifact(&w.registrar)), 0);
-        let entry = Entry::try_from(&EntryTypes::Artifact(Artifact { name: "renamed.txt".into(), ..artifact(&w.registrar) })).unwrap();
-        expect_all_rejected(w.hdi.update_entry_ops(&w.registrar, &original, entry, at(1_000)));
-    }
-
-    #[test]
-    fn rejects_updating_a_provider_record() {
-        let w = world();
-        let original = w.store(&w.registrar, EntryTypes::ProviderRecord(provider(&w.registrar)), 0);
-        let entry = Entry::try_from(&EntryTypes::ProviderRecord(ProviderRecord { cid: PROMPT_CID.into(), ..provider(&w.registrar) })).unwrap();
-        expect_all_rejected(w.hdi.update_entry_ops(&w.registrar, &original, entry, at(1_000)));
-    }
-
-    /// Unpinning is not a delete (readers check providers); neither entry can be deleted.
-    #[test]
-    fn rejects_deleting_an_artifact_or_provider_record() {
-        let w = world();
-        let artifact = w.store(&w.registrar, EntryTypes::Artifact(artifact(&w.registrar)), 0);
-        expect_all_rejected(w.hdi.delete_entry_ops(&w.registrar, &artifact, at(1_000)));
-        let provider = w.store(&w.registrar, EntryTypes::ProviderRecord(provider(&w.registrar)), 0);
-        expect_all_rejected(w.hdi.delete_entry_ops(&w.registrar, &provider, at(1_000)));
-    }
-
-    /// The agent activity authority passes creates (their content is judged by the other ops).
-    #[test]
-    fn agent_activity_accepts_creates() {
-        let w = world();
-        let create = w.hdi.typed_entry_record(&w.registrar, &EntryTypes::Artifact(artifact(&w.registrar)), at(0));
-        assert_eq!(validate(agent_activity_op_from_record(&create)), Ok(ValidateCallbackResult::Valid));
-        let target = create.action_address().clone();
-        let link = w.hdi.typed_create_link_action(&w.registrar, LinkTypes::CidToArtifacts, cid_index_hash(OUTPUT_CID).unwrap(), target, (), at(1_000));
-        assert_eq!(validate(agent_activity_op(link, None)), Ok(ValidateCallbackResult::Valid));
-    }
-
-    pub(super) fn link_delete_is_rejected(link: LinkTypes) {
-        let (w, c) = super::link_case(link);
-        let create = w.hdi.typed_create_link_action(&c.author, c.link, c.base, c.target, (), at(10_000));
-        w.hdi.store_action(&create);
-        expect_all_rejected(w.hdi.delete_link_ops(&c.author, &create, at(20_000)));
-    }
-}
+mod append_only;
 
 // --- link types -----------------------------------------------------------------------------
 
@@ -484,22 +275,4 @@ fn links_reject_a_tag() {
 /// Before the fix both ops passed (the padding was never looked at). A fix may reject the entry
 /// as Invalid, or refuse to deserialize it (`deny_unknown_fields`: an error out of `validate`):
 /// `expect_not_valid` takes either.
-mod unknown_fields {
-    use super::*;
-
-    fn ops_of(w: &World, unit: UnitEntryTypes, entry: Entry) -> [Op; 2] {
-        w.hdi.create_entry_ops_as(&w.registrar, unit, entry, at(0))
-    }
-
-    #[test]
-    fn rejects_an_artifact_with_unknown_fields() {
-        let w = world();
-        expect_not_valid(ops_of(&w, UnitEntryTypes::Artifact, padded_entry(&artifact(&w.registrar))));
-    }
-
-    #[test]
-    fn rejects_a_provider_record_with_unknown_fields() {
-        let w = world();
-        expect_not_valid(ops_of(&w, UnitEntryTypes::ProviderRecord, padded_entry(&provider(&w.registrar))));
-    }
-}
+mod unknown_fields;

@@ -1,0 +1,48 @@
+use super::*;
+
+fn check(a: Allocation) -> [Op; 2] {
+    let w = world();
+    w.create(&w.requester, EntryTypes::Allocation(a), 0)
+}
+
+#[test]
+fn valid() {
+    let w = world();
+    expect_valid(check(allocation(None)));
+    expect_valid(check(allocation(Some(&w.worker))));
+    for resource_type in RESOURCE_TYPES {
+        expect_valid(check(Allocation { resource_type: resource_type.into(), locality_preference: None, ..allocation(None) }));
+    }
+    expect_valid(check(Allocation { duration_seconds: MAX_ALLOCATION_SECONDS, ..allocation(None) }));
+}
+
+/// Allocating has no author rule: any agent may request resources.
+#[test]
+fn any_agent_may_allocate() {
+    let w = world();
+    expect_valid(w.create(&w.stranger, EntryTypes::Allocation(allocation(Some(&w.worker))), 0));
+}
+
+#[test]
+fn rejects_unknown_resource_type() {
+    expect_invalid(check(Allocation { resource_type: "quantum".into(), ..allocation(None) }), &["resource_type", "quantum"]);
+}
+
+#[test]
+fn rejects_duration_out_of_range() {
+    for duration_seconds in [0, MAX_ALLOCATION_SECONDS + 1] {
+        expect_invalid(check(Allocation { duration_seconds, ..allocation(None) }), &["duration_seconds", &format!("got {duration_seconds}")]);
+    }
+}
+
+#[test]
+fn rejects_nonpositive_expiry() {
+    expect_invalid(check(Allocation { expires_at_ms: 0, ..allocation(None) }), &["expires_at_ms"]);
+}
+
+#[test]
+fn rejects_oversize_requirements_and_locality() {
+    expect_invalid(check(Allocation { requirements: "x".repeat(MAX_REQUIREMENTS_LEN + 1), ..allocation(None) }), &["requirements"]);
+    expect_invalid(check(Allocation { locality_preference: Some("l".repeat(33)), ..allocation(None) }), &["locality_preference", "got 33"]);
+    expect_invalid(check(Allocation { locality_preference: Some(String::new()), ..allocation(None) }), &["locality_preference", "got 0"]);
+}
