@@ -11,13 +11,15 @@ import { ConductorConfigError } from "../errors.ts";
 export const daemonOrigin = "ripple-mesh-daemon";
 
 /**
- * Gossip fast enough for tests and a local mesh (the defaults initiate every 2 minutes): a round
- * every 5 s. New data travels by publish (see coreBootstrap below); gossip is what catches up what a
- * publish missed. A round every second cost an idle conductor 20.8% of a core in a 3-node mesh,
- * every 5 s 8.0%, and joins were no slower (issue #20). kitsune2 runs one initiated round at a time and picks the least recently gossiped peer: right after a peer
- * dies, that is the dead peer, and over a connection that has not noticed the death yet the round
- * waits for its timeout (checked every 5 s) while no other round starts (issue #20). A round on a
- * LAN is a few small messages, so 3 s is ample; fetching the ops it found happens outside it.
+ * Gossip fast enough for tests and a local mesh (the defaults initiate every 2 minutes), issue #20:
+ * - a round every 5 s. New data travels by publish (see coreBootstrap below); gossip catches up what
+ *   a publish missed. A round every second cost an idle conductor 20.8% of a core in a 3-node mesh,
+ *   every 5 s 8.0%, and joins were no slower;
+ * - a round times out after 3 s. kitsune2 runs one initiated round at a time and picks the least
+ *   recently gossiped peer: right after a peer dies, that is the dead peer, and over a connection
+ *   that has not noticed the death yet the round waits for its timeout (checked every 5 s) while no
+ *   other round starts. A round on a LAN is a few small messages; fetching the ops it found happens
+ *   outside it.
  */
 export const fastGossip = {
   k2Gossip: { initiateIntervalMs: 5000, initiateJitterMs: 500, minInitiateIntervalMs: 1000, roundTimeoutMs: 3_000 },

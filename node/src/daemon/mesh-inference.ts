@@ -9,7 +9,7 @@ import { loadHardwareClasses } from "../capability/hardware-classes.ts";
 import type { NodeInference } from "../inference/node-inference.ts";
 import type { Logger } from "../log.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
-import type { PeerInfo } from "../mesh/peer-view.ts";
+import { boundAgentKeys, onlineUnboundPeer, type PeerInfo } from "../mesh/peer-view.ts";
 import { MoeAudit } from "../moe/moe-audit.ts";
 import { MoeCoordinator, type JobPayloadStore } from "../moe/moe-coordinator.ts";
 import type { MoeRequest, MoeResult } from "../moe/moe-types.ts";
@@ -96,10 +96,7 @@ export class MeshInference {
       policy: () => opts.inference.computePolicy,
       hasModel: (name) => opts.inference.store.has(name),
       isMeshMember: (agent) => opts.peers().some((p) => p.agent === agent),
-      fallbackNeeded: () => {
-        const bound = new Set(opts.p2p.boundPeers().map((p) => encodeHashToBase64(p.agentPubKey)));
-        return opts.peers().some((p) => !p.self && p.online && !bound.has(p.agent));
-      },
+      fallbackNeeded: () => onlineUnboundPeer(opts.peers(), boundAgentKeys(opts.p2p.boundPeers())) !== undefined,
       testExperts,
       log,
       ...(opts.maxClockSkewMs !== undefined ? { maxClockSkewMs: opts.maxClockSkewMs } : {}),

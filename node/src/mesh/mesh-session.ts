@@ -19,7 +19,7 @@ import type { Logger } from "../log.ts";
 import { P2pNode } from "../p2p/p2p-node.ts";
 import { HeartbeatLoop } from "./heartbeat-loop.ts";
 import { meshState, otherAgentsInPeerStore, type MeshStatus } from "./mesh-status.ts";
-import { buildPeerView, ClockAheadMemory, mergeMeshViews, type PeerInfo } from "./peer-view.ts";
+import { boundAgentKeys, buildPeerView, ClockAheadMemory, mergeMeshViews, type PeerInfo } from "./peer-view.ts";
 import { PeerDialer } from "./peer-dialer.ts";
 import { localReadEveryMs } from "./read-cadence.ts";
 import { lanAddress } from "./lan-address.ts";
@@ -363,7 +363,7 @@ export class MeshSession extends EventEmitter {
   }
 
   private boundAgents(): string[] {
-    return this.p2p ? this.p2p.boundPeers().map((p) => encodeHashToBase64(p.agentPubKey)) : [];
+    return this.p2p ? boundAgentKeys(this.p2p.boundPeers()) : [];
   }
 
   /**

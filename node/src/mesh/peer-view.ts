@@ -9,6 +9,7 @@ import { encodeHashToBase64 } from "@holochain/client";
 import type { ObservedFigures, PeerInfo, PeerTrust } from "@ripple-mesh/api-types";
 import type { CapabilityRecord, MeshView } from "@ripple-mesh/zome-bindings";
 import { aheadBeyondSkewMs, DEFAULT_MAX_CLOCK_SKEW_MS, microsToMs, type ClockBound } from "../config/clock-skew.ts";
+import type { BoundPeer } from "../p2p/bound-peers.ts";
 
 export type { ObservedFigures, PeerInfo, PeerTrust };
 
@@ -49,6 +50,20 @@ export class ClockAheadMemory {
     }
     return e.aheadMs;
   }
+}
+
+/** Agent keys (base64) of the peers bound over libp2p. */
+export function boundAgentKeys(bound: BoundPeer[]): string[] {
+  return bound.map((p) => encodeHashToBase64(p.agentPubKey));
+}
+
+/**
+ * The first online peer not bound over libp2p: it reaches this node only through the DHT, so its
+ * liveness rests on heartbeats read from there, and it cannot send this node libp2p notices.
+ */
+export function onlineUnboundPeer(view: PeerInfo[], boundAgents: string[]): PeerInfo | undefined {
+  const bound = new Set(boundAgents);
+  return view.find((p) => !p.self && p.online && !bound.has(p.agent));
 }
 
 export function buildPeerView(input: PeerViewInput): PeerInfo[] {

@@ -10,7 +10,7 @@
 // Otherwise peers are heard over libp2p (their liveness is judged from that at every watch) and a
 // quiet read every few seconds brings new heartbeat loads and capability updates.
 import type { MeshState } from "@ripple-mesh/api-types";
-import type { PeerInfo } from "./peer-view.ts";
+import { onlineUnboundPeer, type PeerInfo } from "./peer-view.ts";
 
 export const FAST_LOCAL_READ_MS = 1_000;
 export const QUIET_LOCAL_READ_MS = 5_000;
@@ -28,8 +28,7 @@ export function fastReadReason({ view, state, boundAgents }: ReadCadenceInput): 
   const listed = new Set(view.map((p) => p.agent));
   const joining = boundAgents.find((agent) => !listed.has(agent));
   if (joining) return `peer ${joining} is bound over libp2p but its capability is not here yet`;
-  const bound = new Set(boundAgents);
-  const onHeartbeats = view.find((p) => !p.self && p.online && !bound.has(p.agent));
+  const onHeartbeats = onlineUnboundPeer(view, boundAgents);
   if (onHeartbeats) return `peer ${onHeartbeats.name} is online but not bound over libp2p: its liveness rests on DHT heartbeats`;
   return undefined;
 }

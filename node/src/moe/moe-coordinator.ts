@@ -38,7 +38,7 @@ export interface MoeCoordinatorOptions {
   /** What this node measured of its peers, and how it rates their claims (placement uses it). */
   rating: PeerRating;
   dispatch: Dispatch;
-  /** Tells the online peers that an open job was posted (best effort: they also read every 10 s). */
+  /** Tells the online peers that an open job was posted (best effort: they also read the open jobs on their own). */
   announceOpenJob?: (job: string, peers: PeerInfo[]) => void;
   audit: MoeAudit;
   log: Logger;

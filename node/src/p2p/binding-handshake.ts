@@ -319,15 +319,19 @@ export class BindingHandshake {
     // already pushed on every stream it opened (each stream's first 256 KiB yamux window) for as long
     // as the close takes.
     if (deny) {
-      for (const c of this.libp2p.getConnections(peerIdFromString(peer))) c.abort(new Error(`denied: ${reason}`));
+      this.abortConnections(peer, `denied: ${reason}`);
       return;
     }
     try {
       await this.libp2p.hangUp(peerIdFromString(peer), { signal: AbortSignal.timeout(5_000) });
     } catch (err) {
       this.log.debug({ peer, err: (err as Error).message }, "closing the refused peer's connections failed");
-      for (const c of this.libp2p.getConnections(peerIdFromString(peer))) c.abort(new Error(`refused: ${reason}`));
+      this.abortConnections(peer, `refused: ${reason}`);
     }
+  }
+
+  private abortConnections(peer: string, why: string): void {
+    for (const c of this.libp2p.getConnections(peerIdFromString(peer))) c.abort(new Error(why));
   }
 }
 

@@ -165,7 +165,7 @@ export class OpenJobClaimer {
     const open = await mesh.listOpenJobs();
     this.forgetClosed(new Set(open.map((j) => encodeHashToBase64(j.action_hash))));
     for (const job of open) this.listed(encodeHashToBase64(job.action_hash));
-    const clock = { nowMs: this.opts.now?.() ?? Date.now(), maxSkewMs: this.opts.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS };
+    const clock = { nowMs: this.now(), maxSkewMs: this.opts.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS };
     for (const job of open) {
       const requester = encodeHashToBase64(job.author);
       const jobHash = encodeHashToBase64(job.action_hash);

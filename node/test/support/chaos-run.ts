@@ -239,11 +239,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       const now = JSON.stringify([...views.values()].map((v) => v.agents.map((a) => a.records)));
       const still = now === previous;
       previous = now;
-      return all && (still || [...views.values()].every((v) => accountedIn(v) === paidJobs())) ? true : undefined;
+      const paid = paidJobs();
+      return all && (still || [...views.values()].every((v) => accountedIn(v) === paid)) ? true : undefined;
     };
     await waitFor("every node's accounting settles", settled, { timeoutMs: 180_000, intervalMs: 3000 }).catch(() => event("accounting did not settle within 180 s; reporting what each node sees"));
     written();
     for (const [name, error] of accountingErrors) event(`${name}'s last accounting read failed: ${error}`);
+    const paid = paidJobs();
     const report: ChaosNodeView[] = nodes.map((n, i) => {
       // A node that never answered: nothing accounted, and its error in the report (and the events above).
       const view = views.get(n.name) ?? { agents: [], pending_writes: -1 };
@@ -251,9 +253,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       return {
         node: n.name,
         ...results[i]!,
-        doubleCounted: Math.max(0, accounted - paidJobs()) + overCounted(view).reduce((s, a) => s + a.records - (ranBy.get(a.agent)?.size ?? 0), 0),
+        doubleCounted: Math.max(0, accounted - paid) + overCounted(view).reduce((s, a) => s + a.records - (ranBy.get(a.agent)?.size ?? 0), 0),
         accounted,
-        jobsRun: paidJobs(),
+        jobsRun: paid,
         ownJobs: ownJobs.size,
         mismatched: overCounted(view).map((a) => `${a.name ?? a.agent.slice(0, 12)} ${a.records}>${ranBy.get(a.agent)?.size ?? 0}`),
         ...(views.has(n.name) ? {} : { accountingError: accountingErrors.get(n.name) ?? "never answered" }),
