@@ -68,6 +68,19 @@ describe("conductor config", () => {
     expect(read(false).advanced.k2Gossip).toBeUndefined();
   });
 
+  it("on the local mesh (a LAN), a request to a dead peer gives up after 4 s and a dial after 1 s; testnet keeps 8 s and 3 s", () => {
+    const network = (localMesh: boolean) => {
+      const file = join(dataDir(), "conductor-config.yaml");
+      writeConductorConfig(file, { ...input, fastGossip: true, localMesh });
+      return parse(readFileSync(file, "utf8")).network;
+    };
+    const local = network(true);
+    expect(local.request_timeout_s).toBe(4);
+    expect(Math.floor((local.request_timeout_s * 3) / 8)).toBe(1);
+    expect(local.advanced.k2Gossip.initiateIntervalMs).toBe(5_000);
+    expect(network(false).request_timeout_s).toBe(8);
+  });
+
   it("with fast gossip, retries validation after 1 s unless the file says otherwise, keeping the file's other tuning params", () => {
     const file = join(dataDir(), "conductor-config.yaml");
     writeConductorConfig(file, { ...input, fastGossip: true });

@@ -182,7 +182,7 @@ describe("the local mesh", { timeout: 300_000 }, () => {
     await waitFor("everyone sees the restarted node online again", async () => ((await Promise.all(others.map((n) => seesOnline(n, [before])))).every(Boolean) ? true : undefined), { timeoutMs: 60_000, intervalMs: 250, diagnostics });
   });
 
-  it("after two peers are SIGKILLed, a node that joins is listed by every live node (within 45 s; the target is 10 s)", async () => {
+  it("after two peers are SIGKILLed, a node that joins is listed by every live node within 10 s", async () => {
     const testStarted = Date.now();
     // Asked over the local API, not through a CLI process per check (slow on a loaded machine).
     const api = (n: RippleDaemon) => LocalApiClient.forDataDir(n.dataDir);
@@ -209,10 +209,10 @@ describe("the local mesh", { timeout: 300_000 }, () => {
     // only agents whose capability it holds), while two dead agents are still in their stores.
     const seenAt = await waitFor("every live node lists frank", async () => ((await everyViewerLists(frankAgent)) ? Date.now() : undefined), { timeoutMs: 120_000, intervalMs: 250, diagnostics });
     console.log(`[local-mesh] with 2 SIGKILLed peers, a new node was listed by all ${viewers.length} live nodes ${seenAt - readyAt} ms after it reported running (this test took ${((Date.now() - testStarted) / 1000).toFixed(1)} s)`);
-    // Issue #20 asks for 10 s. With request_timeout_s 8 the dead peers' share is gone, but what is left
-    // took 16.8 s on a loaded machine and 29.7 s in CI (README "Dead peers and the DHT"): the bound
-    // here catches a return of the 22 s-per-dead-peer stall (47–53 s), not the target.
-    expect(seenAt - readyAt).toBeLessThan(45_000);
+    // Issue #20: 10 s. The host's bootstrap front leaves the dead agents out of frank's listing (so
+    // his publishes are not queued behind their connect timeouts), and the local mesh's 4 s request
+    // timeout bounds the viewers' dependency fetches that pick a dead peer (README "Dead peers and the DHT").
+    expect(seenAt - readyAt).toBeLessThan(10_000);
   });
 
   it("`ripple down` announces offline at once and stops the node", async () => {

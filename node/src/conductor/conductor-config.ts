@@ -54,6 +54,17 @@ export const fastValidationRetry = { sys_validation_retry_delay: { secs: 1, nano
  */
 export const deadPeerTimeouts = { request_timeout_s: 8 };
 
+/**
+ * The local mesh (one LAN or one machine) cuts that to 4 s (a 1 s connect timeout). A viewer keeps
+ * its QUIC connection to a SIGKILLed peer for iroh's 60 s idle timeout, so a network get that
+ * picks the dead peer waits out the whole request timeout; sys validation awaits such a get for a
+ * missing chain dependency, and every other op waits behind it: a joiner's capability was
+ * validated 8 s after it arrived (conductor logs, issue #20). On a LAN a request answers in
+ * milliseconds; testnet (over the internet, relayed) keeps 8 s, since a connect that times out marks
+ * a live peer unresponsive until its agent info expires.
+ */
+export const localMeshTimeouts = { request_timeout_s: 4 };
+
 // Top-level keys of `holochain --config-schema` (0.7.0). Holochain itself rejects unknown keys.
 const conductorConfigSchema = z.strictObject({
   tracing_override: z.unknown().optional(),
@@ -77,6 +88,8 @@ export interface ConductorConfigInput {
   bootstrapUrl: string;
   relayUrl: string;
   fastGossip: boolean;
+  /** The local mesh (no configured relay): LAN-only timeouts. */
+  localMesh?: boolean;
 }
 
 /** The keys the daemon owns, freshly computed on every start. */
@@ -89,6 +102,7 @@ export function ownedConfig(input: ConductorConfigInput): ConductorConfig {
       bootstrap_url: input.bootstrapUrl,
       relay_url: input.relayUrl,
       ...(input.fastGossip ? deadPeerTimeouts : {}),
+      ...(input.localMesh ? localMeshTimeouts : {}),
       advanced: {
         // The local bootstrap/relay server speaks plain HTTP on loopback or the LAN.
         irohTransport: { relayAllowPlainText: true },

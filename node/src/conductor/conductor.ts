@@ -26,6 +26,8 @@ export interface ConductorOptions {
   happFile: string;
   appId?: string;
   fastGossip?: boolean;
+  /** The local mesh's LAN-only timeouts (conductor-config.ts). */
+  localMesh?: boolean;
   log: Logger;
   readyTimeoutMs?: number;
   callTimeoutMs?: number;
@@ -82,6 +84,7 @@ export class Conductor {
       bootstrapUrl: this.opts.bootstrapUrl,
       relayUrl: this.opts.relayUrl,
       fastGossip: this.opts.fastGossip ?? false,
+      localMesh: this.opts.localMesh ?? false,
     });
     const started = Date.now();
     this.stopRequested = false;
@@ -155,7 +158,13 @@ export class Conductor {
 
   async callZome<T>(req: ZomeCallRequest): Promise<T> {
     const { app } = await this.ready();
-    return (await app.callZome({ role_name: req.role, zome_name: req.zome, fn_name: req.fn, payload: req.payload ?? null })) as T;
+    const started = performance.now();
+    try {
+      return (await app.callZome({ role_name: req.role, zome_name: req.zome, fn_name: req.fn, payload: req.payload ?? null })) as T;
+    } finally {
+      // Trace level: which calls a node makes and what each costs (how idle cost was diagnosed, issue #20).
+      this.log.trace({ role: req.role, fn: req.fn, ms: Math.round(performance.now() - started) }, "zome call");
+    }
   }
 
   get agentPubKey(): AgentPubKey {

@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { encodeHashToBase64 } from "@holochain/client";
 import type { PrivateKey } from "@libp2p/interface";
 import { agentRegistry, type CapabilityDraft, type Load, type MeshView, type ZomeCaller } from "@ripple-mesh/zome-bindings";
-import { BootstrapServer } from "../bootstrap/bootstrap-server.ts";
+import { kitsuneAgentId } from "../bootstrap/bootstrap-front.ts";
+import { FilteredBootstrapServer } from "../bootstrap/filtered-bootstrap-server.ts";
 import { assertBootstrapReachable } from "../bootstrap/bootstrap-probe.ts";
 import { LocalMeshHost, type MeshHostState } from "../bootstrap/local-mesh-host.ts";
 import { Conductor } from "../conductor/conductor.ts";
@@ -19,7 +20,7 @@ import type { Logger } from "../log.ts";
 import { P2pNode } from "../p2p/p2p-node.ts";
 import { HeartbeatLoop } from "./heartbeat-loop.ts";
 import { meshState, otherAgentsInPeerStore, type MeshStatus } from "./mesh-status.ts";
-import { boundAgentKeys, buildPeerView, ClockAheadMemory, mergeMeshViews, type PeerInfo } from "./peer-view.ts";
+import { boundAgentKeys, buildPeerView, disconnectedBoundAgents, ClockAheadMemory, mergeMeshViews, type PeerInfo } from "./peer-view.ts";
 import { PeerDialer } from "./peer-dialer.ts";
 import { localReadEveryMs } from "./read-cadence.ts";
 import { lanAddress } from "./lan-address.ts";
@@ -170,11 +171,19 @@ export class MeshSession extends EventEmitter {
     const logDir = join(this.opts.dataDir, choice.name, "logs");
     this.host = new LocalMeshHost({
       transport: this.p2p!,
-      newServer: () => new BootstrapServer({ binary: toolchain.path("kitsune2-bootstrap-srv"), listen: `${lanAddress()}:0`, logDir, log: this.log }),
+      newServer: () =>
+        new FilteredBootstrapServer({ binary: toolchain.path("kitsune2-bootstrap-srv"), listen: `${lanAddress()}:0`, logDir, log: this.log, withheld: () => this.knownDeadAgents() }),
       log: this.log,
     });
     this.host.on("changed", (state: MeshHostState) => void this.moveRelay(state.url));
     return (await this.host.start()).url;
+  }
+
+  /** Kitsune2 agent ids of the peers this node measured dead (the local mesh's bootstrap listings leave them out). */
+  private knownDeadAgents(): Set<string> {
+    const p2p = this.p2p;
+    if (!p2p) return new Set();
+    return new Set(disconnectedBoundAgents(p2p.boundPeers(), p2p.connectedPeers()).map(kitsuneAgentId));
   }
 
   private async startConductor(relayUrl: string): Promise<void> {
@@ -188,6 +197,7 @@ export class MeshSession extends EventEmitter {
       networkSeed: choice.spec.network_seed,
       happFile: this.opts.happFile,
       fastGossip: choice.spec.fast_gossip,
+      localMesh: !choice.relayUrl,
       log: this.log,
     });
     await this.conductor.start();

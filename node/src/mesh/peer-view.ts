@@ -58,6 +58,21 @@ export function boundAgentKeys(bound: BoundPeer[]): string[] {
 }
 
 /**
+ * Agents this node measured dead: bound over libp2p once, and no connection to any peer bound to
+ * that agent now (a SIGKILLed node's connections close at once). Agents never bound are not judged.
+ */
+export function disconnectedBoundAgents(bound: BoundPeer[], connectedPeerIds: string[]): BoundPeer["agentPubKey"][] {
+  const connected = new Set(connectedPeerIds);
+  const live = new Set(bound.filter((p) => connected.has(p.peerId)).map((p) => encodeHashToBase64(p.agentPubKey)));
+  const dead = new Map<string, Uint8Array>();
+  for (const p of bound) {
+    const key = encodeHashToBase64(p.agentPubKey);
+    if (!live.has(key)) dead.set(key, p.agentPubKey);
+  }
+  return [...dead.values()];
+}
+
+/**
  * The first online peer not bound over libp2p: it reaches this node only through the DHT, so its
  * liveness rests on heartbeats read from there, and it cannot send this node libp2p notices.
  */

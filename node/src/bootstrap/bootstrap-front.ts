@@ -1,0 +1,175 @@
+// The local mesh host's HTTP front for its kitsune2 bootstrap/relay server: everything is passed
+// through (the relay's upgrade as raw bytes), except that a bootstrap listing leaves out the agents
+// this host knows are dead (issue #20).
+//
+// Why: a SIGKILLed node's signed agent info stays at the bootstrap server and in every peer store
+// until it expires (20 minutes). A node that joins reads the listing, and kitsune2 sends its
+// publishes one message at a time: every dead URL held the joiner's capability publish back by the
+// 3 s connect timeout, once per dead peer and space (conductor logs, README "Dead peers and the
+// DHT"). Agent infos are signed by their agent, so a host cannot rewrite or revoke one; it can only
+// stop handing it out. Gossip does not pass third parties' infos on (kitsune2 exchanges only the
+// round's participating agents), so a joiner that never reads a dead agent from the bootstrap
+// server never dials it.
+//
+// The predicate is the host's own measurement (a peer bound over libp2p whose connection is gone),
+// never a peer's claim. A wrongly withheld agent loses nothing stored: it is still in every peer
+// store that had it and publishes its own info to the peers it knows.
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { connect, type AddressInfo, type Socket } from "node:net";
+import type { Logger } from "../log.ts";
+
+export interface BootstrapFrontOptions {
+  /** Where the kitsune2 server listens (`http://127.0.0.1:PORT`). */
+  upstream: () => string;
+  /** `HOST:PORT` this front listens on; port 0 picks a free one (kept across restarts). */
+  listen: string;
+  /** Kitsune2 agent ids (base64url of the 32-byte key) known dead now; asked once per listing. */
+  withheld: () => ReadonlySet<string>;
+  log: Logger;
+  /** Listings bigger than this are passed through unfiltered. Default 8 MiB. */
+  maxListingBytes?: number;
+}
+
+const listingPath = /^\/bootstrap\/[A-Za-z0-9_-]+\/?$/;
+
+/** A listing without the withheld agents; entries it cannot read are kept (the conductor validates them). */
+export function filterListing(body: string, withheld: ReadonlySet<string>): { body: string; withheld: number } {
+  if (withheld.size === 0) return { body, withheld: 0 };
+  let entries: unknown;
+  try {
+    entries = JSON.parse(body);
+  } catch {
+    return { body, withheld: 0 };
+  }
+  if (!Array.isArray(entries)) return { body, withheld: 0 };
+  const kept = entries.filter((entry) => {
+    const agent = agentOfEntry(entry);
+    return agent === undefined || !withheld.has(agent);
+  });
+  return kept.length === entries.length ? { body, withheld: 0 } : { body: JSON.stringify(kept), withheld: entries.length - kept.length };
+}
+
+function agentOfEntry(entry: unknown): string | undefined {
+  const info = (entry as { agentInfo?: unknown } | null)?.agentInfo;
+  if (typeof info !== "string") return undefined;
+  try {
+    const agent = (JSON.parse(info) as { agent?: unknown }).agent;
+    return typeof agent === "string" ? agent : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Holochain's 39-byte AgentPubKey → kitsune2's agent id (the 32 key bytes, base64url without padding). */
+export function kitsuneAgentId(agentPubKey: Uint8Array): string {
+  if (agentPubKey.length !== 39) throw new Error(`an AgentPubKey has 39 bytes, got ${agentPubKey.length}`);
+  return Buffer.from(agentPubKey.subarray(3, 35)).toString("base64url");
+}
+
+export class BootstrapFront {
+  private server: Server | undefined;
+  private listen: string;
+  private readonly sockets = new Set<Socket>();
+  private readonly log: Logger;
+
+  constructor(private readonly opts: BootstrapFrontOptions) {
+    this.listen = opts.listen;
+    this.log = opts.log.child({ seam: "bootstrap-front" });
+  }
+
+  /** Resolves to `HOST:PORT` once listening. */
+  async start(): Promise<string> {
+    const server = createServer((req, res) => this.forward(req, res));
+    server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => this.tunnel(req, socket, head));
+    server.on("connection", (socket) => {
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
+    });
+    const [host, port] = splitHostPort(this.listen);
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => resolve());
+    });
+    this.server = server;
+    const address = server.address() as AddressInfo;
+    this.listen = `${host}:${address.port}`;
+    return this.listen;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse): void {
+    const target = new URL(req.url ?? "/", this.opts.upstream());
+    const filter = req.method === "GET" && listingPath.test(target.pathname);
+    const upstream = httpRequest(target, { method: req.method, headers: req.headers }, (reply) => {
+      if (!filter || reply.statusCode !== 200) {
+        res.writeHead(reply.statusCode ?? 502, reply.headers);
+        reply.pipe(res);
+        return;
+      }
+      void this.filtered(reply, res);
+    });
+    upstream.on("error", (err) => {
+      if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" });
+      res.end(`bootstrap server unreachable: ${err.message}`);
+    });
+    req.pipe(upstream);
+  }
+
+  private async filtered(reply: IncomingMessage, res: ServerResponse): Promise<void> {
+    const max = this.opts.maxListingBytes ?? 8 * 1024 * 1024;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of reply as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      chunks.push(chunk);
+      if (size > max) {
+        // Too big to filter in memory: pass it through as it is.
+        this.log.warn({ bytes: size, max }, "bootstrap listing passed through unfiltered (larger than the filter's limit)");
+        res.writeHead(200, reply.headers);
+        for (const c of chunks) res.write(c);
+        reply.pipe(res);
+        return;
+      }
+    }
+    const { body, withheld } = filterListing(Buffer.concat(chunks).toString("utf8"), this.opts.withheld());
+    if (withheld > 0) this.log.debug({ withheld }, "bootstrap listing without agents known dead");
+    const headers = { ...reply.headers, "content-length": String(Buffer.byteLength(body)) };
+    delete headers["transfer-encoding"];
+    res.writeHead(200, headers);
+    res.end(body);
+  }
+
+  /** The relay speaks over an HTTP upgrade: pass the request head and then the bytes both ways. */
+  private tunnel(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const target = new URL(this.opts.upstream());
+    const upstream = connect(Number(target.port), target.hostname, () => {
+      const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
+      if (head.length) upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    const close = () => {
+      upstream.destroy();
+      socket.destroy();
+    };
+    upstream.on("error", close);
+    socket.on("error", close);
+    upstream.on("close", close);
+    socket.on("close", close);
+  }
+}
+
+function splitHostPort(listen: string): [string, number] {
+  const at = listen.lastIndexOf(":");
+  if (at < 0) throw new Error(`listen address ${listen} has no port`);
+  return [listen.slice(0, at).replace(/^\[|\]$/g, ""), Number(listen.slice(at + 1))];
+}

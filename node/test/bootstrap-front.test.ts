@@ -1,0 +1,116 @@
+// The local mesh host's bootstrap front (issue #20): a real kitsune2-bootstrap-srv behind it, agent
+// infos signed like kitsune2 signs them; listings through the front leave out the agents the host
+// measured dead, the server itself keeps them, and bad input is passed through for the server to
+// refuse. Plus the pure parts: the listing filter, the agent id mapping, which bound peers are dead.
+import { generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { filterListing, kitsuneAgentId } from "../src/bootstrap/bootstrap-front.ts";
+import { FilteredBootstrapServer } from "../src/bootstrap/filtered-bootstrap-server.ts";
+import { checkToolchain } from "../src/config/toolchain.ts";
+import { createLogger } from "../src/log.ts";
+import { disconnectedBoundAgents } from "../src/mesh/peer-view.ts";
+
+interface Agent {
+  id: string;
+  key: KeyObject;
+}
+
+function newAgent(): Agent {
+  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+  const raw = publicKey.export({ format: "der", type: "spki" }).subarray(-32);
+  return { id: Buffer.from(raw).toString("base64url"), key: privateKey };
+}
+
+/** A signed agent info as kitsune2 writes one: the signature covers the agentInfo string. */
+function signedInfo(agent: Agent, space: string): string {
+  const now = Date.now() * 1000;
+  const agentInfo = JSON.stringify({
+    agent: agent.id,
+    space,
+    createdAt: String(now),
+    expiresAt: String(now + 20 * 60 * 1_000_000),
+    isTombstone: false,
+    url: `http://127.0.0.1:1/${agent.id}`,
+    storageArc: [0, 4294967295],
+  });
+  return JSON.stringify({ agentInfo, signature: sign(null, Buffer.from(agentInfo), agent.key).toString("base64url") });
+}
+
+const listedAgents = (body: string) => (JSON.parse(body) as Array<{ agentInfo: string }>).map((e) => (JSON.parse(e.agentInfo) as { agent: string }).agent).sort();
+
+describe("bootstrap front (issue #20)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "rm-bootstrap-front-"));
+  const space = randomBytes(32).toString("base64url");
+  const alive = newAgent();
+  const dead = newAgent();
+  const withheld = new Set<string>();
+  let server: FilteredBootstrapServer;
+  let url: string;
+
+  beforeAll(async () => {
+    const tc = await checkToolchain({ only: ["kitsune2-bootstrap-srv"] });
+    server = new FilteredBootstrapServer({ binary: tc.path("kitsune2-bootstrap-srv"), listen: "127.0.0.1:0", logDir: dir, withheld: () => withheld, log: createLogger("test", "warn") });
+    url = await server.start();
+  });
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const put = (agent: Agent) => fetch(`${url}/bootstrap/${space}/${agent.id}`, { method: "PUT", body: signedInfo(agent, space) });
+  const list = async (base = url) => {
+    const res = await fetch(`${base}/bootstrap/${space}`);
+    expect(res.status).toBe(200);
+    return listedAgents(await res.text());
+  };
+
+  it("passes PUTs and listings through, and leaves out only agents the host measured dead", async () => {
+    for (const agent of [alive, dead]) expect((await put(agent)).status).toBe(200);
+    expect(await list()).toEqual([alive.id, dead.id].sort());
+    withheld.add(dead.id);
+    expect(await list()).toEqual([alive.id]);
+    // Nothing is lost: the server still holds the withheld agent, and hands it out again once it is back.
+    withheld.delete(dead.id);
+    expect(await list()).toEqual([alive.id, dead.id].sort());
+  });
+
+  it("passes a forged agent info to the server, which refuses it; other paths and methods reach the server unchanged", async () => {
+    const forged = JSON.parse(signedInfo(alive, space)) as { agentInfo: string; signature: string };
+    forged.signature = Buffer.alloc(64, 7).toString("base64url");
+    const res = await fetch(`${url}/bootstrap/${space}/${alive.id}`, { method: "PUT", body: JSON.stringify(forged) });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+  });
+
+  it("filters listings: unreadable entries are kept, a body that is not a list is returned as it is", () => {
+    const body = JSON.stringify([{ agentInfo: JSON.stringify({ agent: "a" }) }, { agentInfo: "not json" }, { other: 1 }, { agentInfo: JSON.stringify({ agent: "b" }) }]);
+    const out = filterListing(body, new Set(["b"]));
+    expect(out.withheld).toBe(1);
+    expect(JSON.parse(out.body)).toHaveLength(3);
+    expect(filterListing("{}", new Set(["b"]))).toEqual({ body: "{}", withheld: 0 });
+    expect(filterListing("[", new Set(["b"]))).toEqual({ body: "[", withheld: 0 });
+  });
+
+  it("maps a Holochain AgentPubKey to kitsune2's agent id and refuses other lengths", () => {
+    const core = randomBytes(32);
+    const key = Uint8Array.from([0x84, 0x20, 0x24, ...core, 1, 2, 3, 4]);
+    expect(kitsuneAgentId(key)).toBe(core.toString("base64url"));
+    expect(() => kitsuneAgentId(core)).toThrow(/39 bytes/);
+  });
+
+  it("counts a bound agent dead only when no peer bound to it is connected", () => {
+    const key = (n: number) => Uint8Array.from([0x84, 0x20, 0x24, ...Buffer.alloc(32, n), 0, 0, 0, 0]);
+    const bound = [
+      { peerId: "p1", agentPubKey: key(1), lastSeenMs: 0 },
+      { peerId: "p2", agentPubKey: key(2), lastSeenMs: 0 },
+      // The same agent under a new libp2p key (a restart with a fresh peer id), connected: alive.
+      { peerId: "p3-old", agentPubKey: key(3), lastSeenMs: 0 },
+      { peerId: "p3-new", agentPubKey: key(3), lastSeenMs: 0 },
+    ];
+    const dead = disconnectedBoundAgents(bound, ["p1", "p3-new"]).map(kitsuneAgentId);
+    expect(dead).toEqual([kitsuneAgentId(key(2))]);
+  });
+});
