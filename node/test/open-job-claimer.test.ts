@@ -183,4 +183,20 @@ describe("open job claimer", () => {
       await claimer.stop();
     }
   });
+
+  it("makes no fallback read while no other node is listed, and reads again once one is", async () => {
+    let others = false;
+    const { claimer, reads } = setup([], undefined, [], undefined, { intervalMs: 20, othersListed: () => others });
+    claimer.start();
+    const ticks = () => new Promise((r) => setTimeout(r, 110));
+    try {
+      await ticks();
+      expect(reads.count).toBe(0);
+      others = true;
+      await ticks();
+      expect(reads.count).toBeGreaterThanOrEqual(3);
+    } finally {
+      await claimer.stop();
+    }
+  });
 });

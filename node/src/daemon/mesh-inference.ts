@@ -97,6 +97,7 @@ export class MeshInference {
       hasModel: (name) => opts.inference.store.has(name),
       isMeshMember: (agent) => opts.peers().some((p) => p.agent === agent),
       fallbackNeeded: () => onlineUnboundPeer(opts.peers(), boundAgentKeys(opts.p2p.boundPeers())) !== undefined,
+      othersListed: () => opts.peers().some((p) => !p.self),
       testExperts,
       log,
       ...(opts.maxClockSkewMs !== undefined ? { maxClockSkewMs: opts.maxClockSkewMs } : {}),

@@ -2,9 +2,9 @@
 // > 0) lets the mesh say who can serve each slot, and tells the online peers over libp2p
 // (protocol/open-job-protocol.ts). This node reads the open jobs of its mesh when told (and again
 // until the job shows up in its reads), and every 10 s in case a notice did not arrive, or every
-// 30 s while every online peer is bound over libp2p (each can tell it): each read costs the
-// conductor more the more links its store holds (Holochain 0.7's get_links scans them all), so it
-// is not made every second.
+// 30 s while every online peer is bound over libp2p (each can tell it), and never while no other
+// node is listed: each read costs the conductor more the more links its store holds (Holochain
+// 0.7's get_links scans them all), so it is not made every second.
 // For every slot it could run under its compute policy (model held, model allowed, requester
 // allowed, token limit) it writes a Claim. After the window the requester assigns each slot to its
 // claim winner (the deterministic tie-break of resource_mesh) and wakes it like any assignee; the
@@ -45,6 +45,12 @@ export interface OpenJobClaimerOptions {
    * every intervalMs.
    */
   fallbackNeeded?: () => boolean;
+  /**
+   * Whether the mesh view lists any other node. Only a listed node's jobs are claimed
+   * (isMeshMember), so a node alone makes no fallback read at all: its idle cost then does not
+   * grow with the job history in its store (issue #20). Without it, always true.
+   */
+  othersListed?: () => boolean;
   /** After a notice: reads at these delays (ms) until the job is listed. Default 0, 500, 1000, 2000, 4000. */
   wakeDelaysMs?: number[];
   /** Jobs stamped further ahead of this node's clock are skipped (networks.json max_clock_skew_ms). */
@@ -117,6 +123,7 @@ export class OpenJobClaimer {
   }
 
   private fallbackRead(): void {
+    if (this.opts.othersListed?.() === false) return;
     const quiet = this.opts.fallbackNeeded?.() === false;
     if (!quiet || this.now() - this.lastReadMs >= QUIET_FALLBACK_READ_MS) this.read();
   }
