@@ -2,8 +2,7 @@
 // resource_mesh job with one slot per expert, places each slot on a live peer, runs the slots in
 // parallel (with reassignment), merges the answers by weighted consensus and records the outcome.
 import { randomUUID } from "node:crypto";
-import { decodeHashFromBase64, encodeHashToBase64 } from "@holochain/client";
-import { resourceMesh, type ZomeCaller } from "@ripple-mesh/zome-bindings";
+import { resourceMesh } from "@ripple-mesh/zome-bindings";
 import type { AskRequest, AskResult, MoeEvent } from "@ripple-mesh/api-types";
 import { InferenceError } from "../inference/inference-errors.ts";
 import type { Logger } from "../log.ts";
@@ -12,7 +11,7 @@ import { resolvePeerRef } from "../mesh/peer-ref.ts";
 import { callCloudExpert, type CloudAnswer } from "./cloud-expert.ts";
 import { expertTask, type ExpertTask } from "../protocol/expert-task.ts";
 import { JobPlacement, physicalPeer } from "./expert-placement.ts";
-import { expandSamples, expertWeight, type ExpertSpec, type InferencePolicy } from "../config/inference-policy.ts";
+import { expandSamples, expertWeight, type ExpertSpec } from "../config/inference-policy.ts";
 import { confidenceFactor } from "./vote-confidence.ts";
 import type { ModelVote, MoeRequest, MoeResult } from "./moe-types.ts";
 import { MoeAudit } from "./moe-audit.ts";
@@ -21,51 +20,20 @@ import type { PeerRating } from "./peer-rating.ts";
 import { expertModelOf, runSlot, type Dispatch, type SlotContext, type SlotOutcome } from "./slot-runner.ts";
 import { countedWeights, diversityOf } from "./vote-voice.ts";
 import { QuorumWatch } from "./quorum-watch.ts";
-import { judgeSlotClaims } from "./claim-window.ts";
+import { JobPoster, type JobPosterOptions, type PlannedSlot } from "./job-poster.ts";
 
-/** Where a job's payload goes when it is too large to sit inline in the Job entry (IPFS). */
-export interface JobPayloadStore {
-  /** The payload's CID, or null to keep it inline (below the storage policy's threshold). */
-  store(payload: string): Promise<string | null>;
-  /** Registers the stored payload in artifact_index once the job exists (its provenance). */
-  register(cid: string, payload: string, job: string): Promise<void>;
-}
-
-export interface MoeCoordinatorOptions {
-  zomes: ZomeCaller;
-  policy: InferencePolicy;
-  peers: () => PeerInfo[];
+export interface MoeCoordinatorOptions extends JobPosterOptions {
   /** What this node measured of its peers, and how it rates their claims (placement uses it). */
   rating: PeerRating;
   dispatch: Dispatch;
-  /** Tells the online peers that an open job was posted (best effort: they also read the open jobs on their own). */
-  announceOpenJob?: (job: string, peers: PeerInfo[]) => void;
   audit: MoeAudit;
-  log: Logger;
   env?: NodeJS.ProcessEnv;
-  payloads?: JobPayloadStore;
-}
-
-interface PlannedSlot {
-  slot: number;
-  expert: ExpertSpec;
-  task: ExpertTask;
-  peer: PeerInfo;
 }
 
 /** Longest silence from a working peer before its slot is reassigned (a hung or wedged worker). */
 const IDLE_FRACTION = 0.5;
 /** How long a finished slot is remembered for discounting heartbeat load (well over a heartbeat interval). */
 const FINISHED_MEMORY_MS = 5 * 60_000;
-/** After an open job's claim window: time for the last claims to arrive through the DHT. */
-const CLAIM_GRACE_MS = 2000;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(t), reject(signal.reason)), { once: true });
-  });
-}
 
 export class MoeCoordinator {
   /**
@@ -75,7 +43,11 @@ export class MoeCoordinator {
    */
   private readonly finishedOn = new Map<string, number[]>();
 
-  constructor(private readonly opts: MoeCoordinatorOptions) {}
+  private readonly poster: JobPoster;
+
+  constructor(private readonly opts: MoeCoordinatorOptions) {
+    this.poster = new JobPoster(opts);
+  }
 
   async moe(req: MoeRequest, ctl: { signal: AbortSignal; onEvent?: (e: MoeEvent) => void }): Promise<MoeResult> {
     const started = performance.now();
@@ -91,8 +63,8 @@ export class MoeCoordinator {
     const plan = this.place(placement, experts.map((e) => ({ expert: e, task: expertTask(policy, e, { prompt: req.prompt, taskType, maxTokens }) })));
     if (plan.length === 0 && cloud.length === 0) throw this.noPeerError(experts.map((e) => e.model));
     const { job, assignments } = req.open
-      ? await this.postOpenJob({ prompt: req.prompt, taskType, traceId, plan, signal: ctl.signal })
-      : await this.writeJob({ prompt: req.prompt, taskType, traceId, plan, kind: "moe" });
+      ? await this.poster.postOpenJob({ prompt: req.prompt, taskType, traceId, plan, signal: ctl.signal })
+      : await this.poster.writeJob({ prompt: req.prompt, taskType, traceId, plan, kind: "moe" });
     const onEvent = ctl.onEvent ?? (() => {});
     const ctx = this.slotContext(job, traceId, placement, ctl.signal, onEvent);
     const cloudPrompt = { prompt: req.prompt, instruction: kind.instruction, maxTokens, signal: ctl.signal, env: this.opts.env ?? process.env };
@@ -166,7 +138,7 @@ export class MoeCoordinator {
     const plan = this.place(placement, [{ expert, task }], req.peer);
     if (plan.length === 0) throw req.peer ? this.peerUnavailableError(req.peer, req.model) : this.noPeerError([req.model]);
     const prompt = req.messages.filter((m) => m.role === "user").at(-1)?.content ?? "";
-    const { job, assignments } = await this.writeJob({ prompt, taskType: "single_query", traceId, plan, kind: "ask" });
+    const { job, assignments } = await this.poster.writeJob({ prompt, taskType: "single_query", traceId, plan, kind: "ask" });
     const ctx = this.slotContext(job, traceId, placement, ctl.signal, (e) => {
       if (e.type === "moe:token") ctl.onToken?.(e.text);
     });
@@ -262,92 +234,6 @@ export class MoeCoordinator {
   private cloudProviders() {
     const tier = this.opts.policy.cloud_tier;
     return tier.enabled ? [...tier.providers].sort((a, b) => a.priority - b.priority) : [];
-  }
-
-  /**
-   * Writes the job with every slot's first assignment in one commit (one source-chain write, not
-   * 1 + slots: each write costs a conductor round trip that every slot would otherwise wait for).
-   * Returns the job hash and the epoch-1 assignment hash per slot.
-   */
-  private async writeJob(input: { prompt: string; taskType: string; traceId: string; plan: PlannedSlot[]; kind: "moe" | "ask" }): Promise<{ job: string; assignments: string[] }> {
-    const { job, stored } = await this.jobEntry(input, 0);
-    const mesh = resourceMesh(this.opts.zomes);
-    // Only cloud experts: a job without local slots.
-    if (input.plan.length === 0) return { job: this.registered(encodeHashToBase64(await mesh.createJob(job)), stored), assignments: [] };
-    const posted = await mesh.postAssignedJob({ job, slots: input.plan.map((p) => ({ slot: p.slot, assignee: decodeHashFromBase64(p.peer.agent) })) });
-    const assignments: string[] = [];
-    input.plan.forEach((p, i) => (assignments[p.slot] = encodeHashToBase64(posted.assignments[i]!)));
-    return { job: this.registered(encodeHashToBase64(posted.job), stored), assignments };
-  }
-
-  /**
-   * An open job: posted without assignees; nodes that can serve a slot claim it during the policy's
-   * claim window (open-job-claimer.ts). Each slot then goes to its claim winner (resource_mesh's
-   * deterministic tie-break); a slot nobody claimed keeps the placement made here. Claims are
-   * advice: the assignment written next (epoch 1) is what names the worker. Which claims count is
-   * judged by this node's own clock at assignment time (claim-window.ts).
-   */
-  private async postOpenJob(input: { prompt: string; taskType: string; traceId: string; plan: PlannedSlot[]; signal: AbortSignal }): Promise<{ job: string; assignments: string[] }> {
-    const window = this.opts.policy.local_tier.claim_window_ms;
-    const mesh = resourceMesh(this.opts.zomes);
-    const { job: entry, stored } = await this.jobEntry({ ...input, kind: "moe" }, window);
-    const openedAtMs = Date.now();
-    const hash = await mesh.createJob(entry);
-    const closesAtMs = Date.now() + window;
-    const job = this.registered(encodeHashToBase64(hash), stored);
-    this.opts.announceOpenJob?.(job, this.opts.peers().filter((p) => p.online && !p.self));
-    // Claims written near the end of the window still need a moment to reach this node.
-    await sleep(window + CLAIM_GRACE_MS, input.signal);
-    const peers = this.opts.peers();
-    const [claims, ranked] = await Promise.all([mesh.getClaims(hash), Promise.all(input.plan.map((p) => mesh.getClaimWinner(hash, p.slot)))]);
-    const verdicts = input.plan.map((p, i) => judgeSlotClaims(p.slot, claims, ranked[i]?.ranked ?? [], { openedAtMs, closesAtMs }));
-    input.plan.forEach((p, i) => {
-      const peer = peers.find((x) => x.agent === verdicts[i]!.winner && x.online);
-      if (peer) p.peer = peer;
-      if (verdicts[i]!.outside.length) this.opts.log.warn({ job, slot: p.slot, claimants: verdicts[i]!.outside }, "claims stamped outside the claim window by this node's clock do not count");
-    });
-    this.opts.log.info({ job, trace: input.traceId, slots: input.plan.map((p, i) => ({ slot: p.slot, claimants: ranked[i]?.ranked.length ?? 0, peer: p.peer.name })) }, "open job: slots go to their claim winners");
-    return { job, assignments: [] };
-  }
-
-  /**
-   * The resource_mesh Job. `requirements` names each slot's model, so a worker can decide on a
-   * claim without the payload; the payload (prompt and slots) goes to IPFS when it is large.
-   */
-  private async jobEntry(input: { prompt: string; taskType: string; traceId: string; plan: PlannedSlot[]; kind: "moe" | "ask" }, claimWindowMs: number) {
-    const tier = this.opts.policy.local_tier;
-    const slots = input.plan.map((p) => ({ slot: p.slot, expert: p.expert.name, model: p.expert.model, kind: p.task.kind, max_tokens: p.task.maxTokens }));
-    const payload = JSON.stringify({ kind: input.kind, prompt: input.prompt, task_type: input.taskType, slots });
-    const requirements = JSON.stringify({ task_type: input.taskType, slots: slots.map(({ expert: _, ...s }) => s) });
-    const cid = await this.storePayload(payload);
-    const job = {
-      kind: "inference" as const,
-      requirements: requirements.length <= 4096 ? requirements : JSON.stringify({ task_type: input.taskType, slots: slots.length }),
-      payload_inline: cid ? null : payload.slice(0, 64 * 1024),
-      payload_cid: cid,
-      deadline_ms: Date.now() + claimWindowMs + tier.timeout_ms * (1 + tier.max_reassignments),
-      moe_group: input.kind === "moe" ? input.taskType.slice(0, 64) : null,
-      trace_id: input.traceId,
-      claim_window_ms: claimWindowMs,
-    };
-    return { job, stored: cid ? { cid, payload } : undefined };
-  }
-
-  private async storePayload(payload: string): Promise<string | null> {
-    try {
-      return (await this.opts.payloads?.store(payload)) ?? null;
-    } catch (err) {
-      this.opts.log.warn({ err: (err as Error).message }, "could not store a large prompt in IPFS; keeping it inline");
-      return null;
-    }
-  }
-
-  /** Registers a payload stored in IPFS against its job, in the background (it is provenance, not needed to run). */
-  private registered(job: string, stored: { cid: string; payload: string } | undefined): string {
-    if (stored && this.opts.payloads) {
-      this.opts.payloads.register(stored.cid, stored.payload, job).catch((err: Error) => this.opts.log.warn({ job, cid: stored.cid, err: err.message }, "could not register a job's prompt in artifact_index"));
-    }
-    return job;
   }
 
   private slotContext(job: string, traceId: string, placement: JobPlacement, signal: AbortSignal, onEvent: (e: MoeEvent) => void): SlotContext {
