@@ -8,67 +8,31 @@ import {
   constants,
   copyFileSync,
   existsSync,
-  fchmodSync,
-  fsyncSync,
   linkSync,
   mkdirSync,
   openSync,
-  readFileSync,
   readSync,
   realpathSync,
   renameSync,
   rmSync,
   statSync,
-  writeFileSync,
   type Stats,
 } from "node:fs";
-import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { z } from "zod";
+import { basename, isAbsolute, join, relative, resolve } from "node:path";
 import type { ModelRef } from "@ripple-mesh/zome-bindings";
 import { sha256File } from "../config/hashing.mjs";
 import { versionsFile as pinnedVersionsFile } from "../config/paths.mjs";
 import { verifiedSha256 } from "../config/hashing.mjs";
 import { loadVersions, modelNameSchema } from "../config/versions-schema.mjs";
-import { RippleError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { InferenceError } from "./inference-errors.ts";
 import type { RegisteredModel } from "./inference-types.ts";
+import { ModelRegistryError, readRegistry, sha256Schema, writeRegistry, type StoredModel } from "./model-registry-file.ts";
 
-const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, "a lowercase hex sha256");
-
-const storedModelSchema = z.strictObject({
-  name: modelNameSchema,
-  file: z.string().refine(isAbsolute, "an absolute path"),
-  sha256: sha256Schema,
-  bytes: z.number().int().nonnegative(),
-  mtimeMs: z.number().nonnegative(),
-});
-type StoredModel = z.infer<typeof storedModelSchema>;
-
-const registrySchema = z
-  .strictObject({ schema: z.literal(1), models: z.array(storedModelSchema).max(10_000) })
-  .superRefine((reg, ctx) => {
-    const seen = new Set<string>();
-    for (const [i, m] of reg.models.entries()) {
-      if (seen.has(m.name)) ctx.addIssue({ code: "custom", path: ["models", i, "name"], message: `"${m.name}" is registered twice` });
-      seen.add(m.name);
-    }
-  });
+export { ModelRegistryError };
 
 /** Hashing a file at least this big logs its progress (every 10 %). */
 const PROGRESS_MIN_BYTES = 64 * 2 ** 20;
-
-/** models.json cannot be read, parsed or written. Names the file; no GGUF file is ever touched. */
-export class ModelRegistryError extends RippleError {
-  constructor(
-    readonly file: string,
-    detail: string,
-    fix: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${file}: ${detail}`, fix, options);
-  }
-}
 
 /** What `remove` did: the entry is gone from the registry; its GGUF file stays where it was. */
 export interface RemovedModel {
@@ -373,52 +337,4 @@ async function hashFile(file: string, log: Logger): Promise<string> {
   });
   log.debug({ file, ms: Date.now() - started }, "hashed");
   return sha;
-}
-
-/** null when there is no models.json yet; a ModelRegistryError naming the file and key when it is unusable. */
-function readRegistry(file: string): StoredModel[] | null {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new ModelRegistryError(file, `cannot read it (${errText(err)})`, `check its permissions (\`ls -l ${file}\`)`, { cause: err });
-  }
-  const fix =
-    `correct it, or move it aside (\`mv ${file} ${file}.bad\`): the node then registers the pinned models again, ` +
-    "and others are re-added with `ripple models add <file.gguf> --name <name>` (no GGUF file is touched)";
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ModelRegistryError(file, `is not valid JSON (${(err as Error).message})`, fix, { cause: err });
-  }
-  const parsed = registrySchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue?.path.length ? issue.path.join(".") : "(top level)";
-    throw new ModelRegistryError(file, `is not a valid model registry: key ${where}: ${issue?.message}`, fix);
-  }
-  return parsed.data.models;
-}
-
-/** Write to a temporary file, fsync, rename: readers see the old registry or the new one, never half. */
-function writeRegistry(file: string, models: StoredModel[]): void {
-  const body = JSON.stringify({ schema: 1, models: [...models].sort((a, b) => a.name.localeCompare(b.name)) }, null, 2) + "\n";
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  try {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    const fd = openSync(tmp, "wx", 0o644);
-    try {
-      fchmodSync(fd, 0o644); // whatever the umask
-      writeFileSync(fd, body);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw new ModelRegistryError(file, `cannot write it (${errText(err)})`, `check that ${dirname(file)} is writable and has room`, { cause: err });
-  }
 }
