@@ -4,7 +4,9 @@
 // zome API by a conductor on the node's own data directory before `ripple up` starts on it.
 // CPU is sampled from /proc over RIPPLE_BENCH_IDLE_SAMPLE_S (30 s) after RIPPLE_BENCH_IDLE_SETTLE_S
 // (40 s) of running, as in issue #20 (54% of a core with ~600 jobs before the bucketed reads, 6% fresh).
-import { readFileSync, rmSync } from "node:fs";
+// RIPPLE_BENCH_HISTORY_DIR: a data directory whose history was written before (10,000 jobs take
+// ~30 min here); it is copied, never changed, and RIPPLE_BENCH_HISTORY_JOBS then only labels it.
+import { cpSync, readFileSync, rmSync } from "node:fs";
 import { createLogger } from "../src/log.ts";
 import { childrenOf } from "../test/support/mesh-views.ts";
 import { cpuSeconds, withBareConductor, writeHistory } from "./bare-conductor.ts";
@@ -61,7 +63,9 @@ for (const jobs of [0, historyJobs]) {
   const dir = RippleDaemon.tempDir(`rm-bench-idle-${jobs}-`);
   try {
     // A conductor on the node's own data directory writes the history, then stops.
-    if (jobs > 0) console.log(`  ${await withBareConductor(dir, log, (conductor) => writeHistory(conductor, jobs))}`);
+    const kept = process.env.RIPPLE_BENCH_HISTORY_DIR;
+    if (jobs > 0 && kept) cpSync(kept, dir, { recursive: true, filter: (src) => !src.endsWith("/socket") });
+    else if (jobs > 0) console.log(`  ${await withBareConductor(dir, log, (conductor) => writeHistory(conductor, jobs))}`);
     rows.push({ label: `${jobs} jobs of history`, idle: await idleCpu(dir) });
   } finally {
     rmSync(dir, { recursive: true, force: true });
