@@ -113,7 +113,10 @@ export class BootstrapFront {
         reply.pipe(res);
         return;
       }
-      void this.filtered(reply, res);
+      this.filtered(reply, res).catch((err: Error) => {
+        this.log.warn({ err: err.message }, "bootstrap listing could not be read from the server");
+        res.destroy(err);
+      });
     });
     upstream.on("error", (err) => {
       if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" });
