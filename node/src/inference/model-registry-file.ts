@@ -88,6 +88,7 @@ export function writeRegistry(file: string, models: StoredModel[]): void {
   }
 }
 
-function errText(err: unknown): string {
+/** An fs error's code (ENOENT, EACCES…), or the error itself when it has none. */
+export function errText(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? String(err);
 }

@@ -27,7 +27,7 @@ import { loadVersions, modelNameSchema } from "../config/versions-schema.mjs";
 import type { Logger } from "../log.ts";
 import { InferenceError } from "./inference-errors.ts";
 import type { RegisteredModel } from "./inference-types.ts";
-import { ModelRegistryError, readRegistry, sha256Schema, writeRegistry, type StoredModel } from "./model-registry-file.ts";
+import { errText, ModelRegistryError, readRegistry, sha256Schema, writeRegistry, type StoredModel } from "./model-registry-file.ts";
 
 export { ModelRegistryError };
 
@@ -282,10 +282,6 @@ function publicView(m: StoredModel): RegisteredModel {
 
 function badRequest(message: string, fix: string, cause?: unknown): InferenceError {
   return new InferenceError("bad_request", message, fix, cause === undefined ? undefined : { cause });
-}
-
-function errText(err: unknown): string {
-  return (err as NodeJS.ErrnoException).code ?? String(err);
 }
 
 function sameInode(a: Stats, b: Stats): boolean {
