@@ -7,7 +7,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { filterListing, kitsuneAgentId } from "../src/bootstrap/bootstrap-front.ts";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { BootstrapFront, filterListing, kitsuneAgentId } from "../src/bootstrap/bootstrap-front.ts";
 import { FilteredBootstrapServer } from "../src/bootstrap/filtered-bootstrap-server.ts";
 import { checkToolchain } from "../src/config/toolchain.ts";
 import { createLogger } from "../src/log.ts";
@@ -83,6 +85,26 @@ describe("bootstrap front (issue #20)", () => {
     const res = await fetch(`${url}/bootstrap/${space}/${alive.id}`, { method: "PUT", body: JSON.stringify(forged) });
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect((await fetch(`${url}/health`)).status).toBe(200);
+  });
+
+  it("passes a listing larger than its limit through whole and unfiltered", async () => {
+    const agents = Array.from({ length: 200 }, () => newAgent());
+    const listing = `[${agents.map((a) => signedInfo(a, space)).join(",")}]`;
+    // Sent in several writes, so that the limit is crossed mid-body.
+    const upstream = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      for (let i = 0; i < listing.length; i += 4096) res.write(listing.slice(i, i + 4096));
+      res.end();
+    });
+    await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
+    const front = new BootstrapFront({ upstream: () => `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, listen: "127.0.0.1:0", withheld: () => new Set([agents[0]!.id]), log: createLogger("test", "warn"), maxListingBytes: 10_000 });
+    try {
+      const res = await fetch(`http://${await front.start()}/bootstrap/${space}`);
+      expect(await res.text()).toBe(listing);
+    } finally {
+      await front.stop();
+      await new Promise((r) => upstream.close(r));
+    }
   });
 
   it("filters listings: unreadable entries are kept, a body that is not a list is returned as it is", () => {

@@ -113,10 +113,7 @@ export class BootstrapFront {
         reply.pipe(res);
         return;
       }
-      this.filtered(reply, res).catch((err: Error) => {
-        this.log.warn({ err: err.message }, "bootstrap listing could not be read from the server");
-        res.destroy(err);
-      });
+      this.filtered(reply, res);
     });
     upstream.on("error", (err) => {
       if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" });
@@ -125,28 +122,38 @@ export class BootstrapFront {
     req.pipe(upstream);
   }
 
-  private async filtered(reply: IncomingMessage, res: ServerResponse): Promise<void> {
+  /**
+   * Reads the listing and answers it filtered. A listing over maxListingBytes is passed through as
+   * it is: the chunks read so far, then the rest piped (the reply is read by listeners, not by
+   * `for await`, whose early exit would destroy it).
+   */
+  private filtered(reply: IncomingMessage, res: ServerResponse): void {
     const max = this.opts.maxListingBytes ?? 8 * 1024 * 1024;
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of reply as AsyncIterable<Buffer>) {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       chunks.push(chunk);
-      if (size > max) {
-        // Too big to filter in memory: pass it through as it is.
-        this.log.warn({ bytes: size, max }, "bootstrap listing passed through unfiltered (larger than the filter's limit)");
-        res.writeHead(200, reply.headers);
-        for (const c of chunks) res.write(c);
-        reply.pipe(res);
-        return;
-      }
-    }
-    const { body, withheld } = filterListing(Buffer.concat(chunks).toString("utf8"), this.opts.withheld());
-    if (withheld > 0) this.log.debug({ withheld }, "bootstrap listing without agents known dead");
-    const headers = { ...reply.headers, "content-length": String(Buffer.byteLength(body)) };
-    delete headers["transfer-encoding"];
-    res.writeHead(200, headers);
-    res.end(body);
+      if (size <= max) return;
+      reply.off("data", onData).off("end", onEnd);
+      this.log.warn({ bytes: size, max }, "bootstrap listing passed through unfiltered (larger than the filter's limit)");
+      res.writeHead(200, reply.headers);
+      for (const c of chunks) res.write(c);
+      reply.pipe(res);
+    };
+    const onEnd = () => {
+      const { body, withheld } = filterListing(Buffer.concat(chunks).toString("utf8"), this.opts.withheld());
+      if (withheld > 0) this.log.debug({ withheld }, "bootstrap listing without agents known dead");
+      const headers = { ...reply.headers, "content-length": String(Buffer.byteLength(body)) };
+      delete headers["transfer-encoding"];
+      res.writeHead(200, headers);
+      res.end(body);
+    };
+    reply.on("data", onData).once("end", onEnd);
+    reply.once("error", (err) => {
+      this.log.warn({ err: err.message }, "bootstrap listing could not be read from the server");
+      res.destroy(err);
+    });
   }
 
   /** The relay speaks over an HTTP upgrade: pass the request head and then the bytes both ways. */
