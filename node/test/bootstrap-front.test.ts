@@ -41,6 +41,9 @@ function signedInfo(agent: Agent, space: string): string {
   return JSON.stringify({ agentInfo, signature: sign(null, Buffer.from(agentInfo), agent.key).toString("base64url") });
 }
 
+/** A kitsune2 agent id as Holochain's 39-byte AgentPubKey (prefix, key, location). */
+const holochainKey = (id: string) => Uint8Array.from([0x84, 0x20, 0x24, ...Buffer.from(id, "base64url"), 0, 0, 0, 0]);
+
 const listedAgents = (body: string) => (JSON.parse(body) as Array<{ agentInfo: string }>).map((e) => (JSON.parse(e.agentInfo) as { agent: string }).agent).sort();
 
 describe("bootstrap front (issue #20)", () => {
@@ -54,7 +57,7 @@ describe("bootstrap front (issue #20)", () => {
 
   beforeAll(async () => {
     const tc = await checkToolchain({ only: ["kitsune2-bootstrap-srv"] });
-    server = new FilteredBootstrapServer({ binary: tc.path("kitsune2-bootstrap-srv"), listen: "127.0.0.1:0", logDir: dir, withheld: () => withheld, log: createLogger("test", "warn") });
+    server = new FilteredBootstrapServer({ binary: tc.path("kitsune2-bootstrap-srv"), listen: "127.0.0.1:0", logDir: dir, deadAgents: () => [...withheld].map(holochainKey), log: createLogger("test", "warn") });
     url = await server.start();
   });
   afterAll(async () => {

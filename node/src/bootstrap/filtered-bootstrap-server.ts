@@ -2,7 +2,7 @@
 // BootstrapFront on the mesh's address, so that its listings leave out agents the host knows are
 // dead (bootstrap-front.ts says why). Peers use the front's URL for bootstrap and relay alike.
 import type { Logger } from "../log.ts";
-import { BootstrapFront } from "./bootstrap-front.ts";
+import { BootstrapFront, kitsuneAgentId } from "./bootstrap-front.ts";
 import { BootstrapServer } from "./bootstrap-server.ts";
 import type { HostableServer } from "./local-mesh-host.ts";
 
@@ -11,7 +11,8 @@ export interface FilteredBootstrapServerOptions {
   /** `HOST:PORT` peers reach the front on; port 0 picks a free one. */
   listen: string;
   logDir: string;
-  withheld: () => ReadonlySet<string>;
+  /** Holochain agent keys of the agents the host measured dead now (asked once per listing). */
+  deadAgents: () => Uint8Array[];
   log: Logger;
 }
 
@@ -21,7 +22,7 @@ export class FilteredBootstrapServer implements HostableServer {
 
   constructor(opts: FilteredBootstrapServerOptions) {
     this.inner = new BootstrapServer({ binary: opts.binary, listen: "127.0.0.1:0", logDir: opts.logDir, log: opts.log });
-    this.front = new BootstrapFront({ upstream: () => this.inner.url, listen: opts.listen, withheld: opts.withheld, log: opts.log });
+    this.front = new BootstrapFront({ upstream: () => this.inner.url, listen: opts.listen, withheld: () => new Set(opts.deadAgents().map(kitsuneAgentId)), log: opts.log });
   }
 
   get pid(): number | undefined {

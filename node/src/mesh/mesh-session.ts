@@ -7,7 +7,6 @@ import { join } from "node:path";
 import { encodeHashToBase64 } from "@holochain/client";
 import type { PrivateKey } from "@libp2p/interface";
 import { agentRegistry, type CapabilityDraft, type Load, type MeshView, type ZomeCaller } from "@ripple-mesh/zome-bindings";
-import { kitsuneAgentId } from "../bootstrap/bootstrap-front.ts";
 import { FilteredBootstrapServer } from "../bootstrap/filtered-bootstrap-server.ts";
 import { assertBootstrapReachable } from "../bootstrap/bootstrap-probe.ts";
 import { LocalMeshHost, type MeshHostState } from "../bootstrap/local-mesh-host.ts";
@@ -172,18 +171,11 @@ export class MeshSession extends EventEmitter {
     this.host = new LocalMeshHost({
       transport: this.p2p!,
       newServer: () =>
-        new FilteredBootstrapServer({ binary: toolchain.path("kitsune2-bootstrap-srv"), listen: `${lanAddress()}:0`, logDir, log: this.log, withheld: () => this.knownDeadAgents() }),
+        new FilteredBootstrapServer({ binary: toolchain.path("kitsune2-bootstrap-srv"), listen: `${lanAddress()}:0`, logDir, log: this.log, deadAgents: () => (this.p2p ? disconnectedBoundAgents(this.p2p.boundPeers(), this.p2p.connectedPeers()) : []) }),
       log: this.log,
     });
     this.host.on("changed", (state: MeshHostState) => void this.moveRelay(state.url));
     return (await this.host.start()).url;
-  }
-
-  /** Kitsune2 agent ids of the peers this node measured dead (the local mesh's bootstrap listings leave them out). */
-  private knownDeadAgents(): Set<string> {
-    const p2p = this.p2p;
-    if (!p2p) return new Set();
-    return new Set(disconnectedBoundAgents(p2p.boundPeers(), p2p.connectedPeers()).map(kitsuneAgentId));
   }
 
   private async startConductor(relayUrl: string): Promise<void> {
