@@ -13,7 +13,7 @@ export const srcRoot = join(repoRoot, "node", "src");
 const sourceFile = /\.(ts|tsx|mts|mjs|js)$/;
 const importSpec = /(?:^|[\s;])(?:import|export)\s[^"'`;]*?from\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
 
-function sourceFiles(dir) {
+export function sourceFiles(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = join(dir, e.name);
     if (e.isDirectory()) return sourceFiles(p);

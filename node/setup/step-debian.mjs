@@ -2,11 +2,12 @@
 // iproute2 + util-linux for the loopback-only test namespace, xz-utils for the toolchain archives,
 // chromium + a font for the web UI's browser tests: playwright-core drives Debian's browser, never a download;
 // faketime (libfaketime) to run a test node whose clock lies, for the lying-clock scenario; sqlite3 for
-// the test that reads the compiled-wasm cache as the plain SQLite database it must be).
+// the test that reads the compiled-wasm cache as the plain SQLite database it must be; libjemalloc2,
+// the allocator the conductor runs on where it is installed: node/src/conductor/conductor-memory-env.ts).
 import { run, succeeds } from "./exec.mjs";
 import { SetupError } from "./errors.mjs";
 
-export const debianPackages = ["nats-server", "iproute2", "util-linux", "xz-utils", "chromium", "fonts-dejavu-core", "faketime", "sqlite3"];
+export const debianPackages = ["nats-server", "iproute2", "util-linux", "xz-utils", "chromium", "fonts-dejavu-core", "faketime", "sqlite3", "libjemalloc2"];
 
 /** Which of `packages` dpkg does not report as installed. */
 export async function missingDebianPackages(packages) {

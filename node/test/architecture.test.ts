@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { importsOf, layerViolations, repoRoot, specifiersOf, unitCycles, unitGraph } from "../../scripts/import-graph.mjs";
+import { readFileSync } from "node:fs";
+import { importsOf, layerViolations, repoRoot, sourceFiles, specifiersOf, unitCycles, unitGraph } from "../../scripts/import-graph.mjs";
 
 type Import = { from: string; to: string; spec: string; outside: boolean };
 
@@ -63,6 +64,35 @@ describe("node/src's folders", () => {
     expect((importsOf() as Import[]).filter((i) => i.outside).map((i) => `${i.from} → ${i.spec}`)).toEqual([]);
     const root = tree("outside", { "inference/x.ts": 'import { y } from "../../setup/paths.mjs";\nexport const x = y;\n' });
     expect((importsOf(root) as Import[]).filter((i) => i.outside)).toHaveLength(1);
+  });
+});
+
+/**
+ * Files under `dir` that load node-llama-cpp's code, not only its types: a static value import, or
+ * a dynamic import anywhere but inference/llama-module.ts.
+ */
+function llamaCodeImports(dir: string): string[] {
+  return (sourceFiles(dir) as string[])
+    .filter((file) => {
+      const text = readFileSync(file, "utf8");
+      const staticValue = /^import\s+(?!type\b)[^;]*?from\s+"node-llama-cpp"/m.test(text);
+      const dynamic = /import\(\s*"node-llama-cpp"\s*\)/.test(text) && !file.endsWith(join("inference", "llama-module.ts"));
+      return staticValue || dynamic;
+    })
+    .map((file) => relative(dir, file));
+}
+
+describe("node-llama-cpp", () => {
+  // A node that serves nothing never loads it (issue #22: ~41 MiB of the daemon's memory).
+  it("is loaded only through inference/llama-module.ts, on first use", () => {
+    expect(llamaCodeImports(join(repoRoot, "node", "src"))).toEqual([]);
+    const root = tree("llama", {
+      "inference/llama-module.ts": 'export const llamaModule = () => import("node-llama-cpp");\n',
+      "inference/types-only.ts": 'import type { Llama } from "node-llama-cpp";\nexport type L = Llama;\n',
+      "capability/eager.ts": 'import { getLlama, type Llama } from "node-llama-cpp";\nexport const g = getLlama;\n',
+      "capability/sneaky.ts": 'export const m = () => import("node-llama-cpp");\n',
+    });
+    expect(llamaCodeImports(root).sort()).toEqual([join("capability", "eager.ts"), join("capability", "sneaky.ts")]);
   });
 });
 

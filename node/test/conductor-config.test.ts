@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { Conductor } from "../src/conductor/conductor.ts";
 import { writeConductorConfig } from "../src/conductor/conductor-config.ts";
+import { conductorAllocator, jemallocConf } from "../src/conductor/conductor-memory-env.ts";
 import { nodePaths } from "../src/config/node-paths.ts";
 import { checkToolchain } from "../src/config/toolchain.ts";
 import { ConductorConfigError, ProcessStartError } from "../src/errors.ts";
@@ -136,5 +137,30 @@ describe("conductor config", () => {
     expect((err as Error).message).toMatch(/holochain conductor .* exited during start-up/);
     expect((err as Error).message).toContain("no_such_tuning_param");
     expect((err as Error).message).toContain(`correct or delete ${file}`);
+  });
+});
+
+describe("the conductor's allocator", () => {
+  const jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
+  const only = (path: string) => (p: string) => p === path;
+  const none = () => false;
+
+  it("is jemalloc where the machine has it, preloaded with its decay settings", () => {
+    expect(conductorAllocator({}, "linux", only(jemalloc))).toEqual({ allocator: "jemalloc", env: { LD_PRELOAD: jemalloc, MALLOC_CONF: jemallocConf } });
+    const arm = "/usr/lib/aarch64-linux-gnu/libjemalloc.so.2";
+    expect(conductorAllocator({}, "linux", only(arm)).env.LD_PRELOAD).toBe(arm);
+  });
+
+  it("keeps a person's own preload and MALLOC_CONF", () => {
+    const r = conductorAllocator({ LD_PRELOAD: "/opt/trace.so", MALLOC_CONF: "narenas:1" }, "linux", only(jemalloc));
+    expect(r.env).toEqual({ LD_PRELOAD: `${jemalloc}:/opt/trace.so`, MALLOC_CONF: "narenas:1" });
+  });
+
+  it("is glibc with two arenas without jemalloc, off Linux, or when turned off", () => {
+    const glibc = { allocator: "glibc", env: { MALLOC_ARENA_MAX: "2" } };
+    expect(conductorAllocator({}, "linux", none)).toEqual(glibc);
+    expect(conductorAllocator({}, "darwin", only(jemalloc))).toEqual(glibc);
+    expect(conductorAllocator({ RIPPLE_CONDUCTOR_ALLOCATOR: "glibc" }, "linux", only(jemalloc))).toEqual(glibc);
+    expect(conductorAllocator({ MALLOC_ARENA_MAX: "4" }, "linux", none).env).toEqual({ MALLOC_ARENA_MAX: "4" });
   });
 });

@@ -51,6 +51,13 @@ describe("the daemon", () => {
     const children = execFileSync("pgrep", ["-f", `${dataDir}/local/conductor-config.yaml`]).toString().trim().split("\n").map(Number);
     expect(children.length).toBeGreaterThan(0);
 
+    // The daemon loads llama.cpp only when a model first loads (the start-up probe ran in a child);
+    // the conductor runs on jemalloc, which setup installs (issue #22).
+    const maps = (pid: number) => readFileSync(`/proc/${pid}/maps`, "utf8");
+    expect(maps(daemon.pid!)).not.toMatch(/llama-addon\.node/);
+    const conductorPid = (await rippleJson<DaemonStatus>(["--data-dir", dataDir, "status"])).conductor!.pid!;
+    expect(maps(conductorPid)).toMatch(/libjemalloc\.so/);
+
     // `ripple status` reports RSS per part: daemon (with its loaded models), conductor, kubo, relay.
     const load = await ripple(["--data-dir", dataDir, "models", "load", "ripple-tiny-test"]);
     expect(load.code, load.stderr).toBe(0);
@@ -72,6 +79,7 @@ describe("the daemon", () => {
       expect(part.rssBytes! / now, `${name}: reported ${part.rssBytes} vs statm ${now}`).toBeLessThan(2);
     }
     expect(mem.models.map((m) => m.name)).toEqual(["ripple-tiny-test"]);
+    expect(maps(daemon.pid!)).toMatch(/llama-addon\.node/);
     expect(mem.models[0]!.bytes).toBeGreaterThan(statSync(join(modelsDir(), "ripple-tiny-test.gguf")).size);
     const human = await ripple(["--data-dir", dataDir, "status"]);
     expect(human.stdout).toMatch(/\nmemory\s+daemon \d+ MiB \(models: ripple-tiny-test \d+ MiB\), conductor \d+ MiB, kubo \d+ MiB, relay \d+ MiB\n/);

@@ -15,7 +15,8 @@ import { loadVersions } from "../src/config/toolchain.ts";
 import { autoGpuBudgetBytes, planGpuLoad, vramForLayers, type GpuModelNeed, type GpuResident } from "../src/inference/gpu-budget.ts";
 import { InferenceEngine } from "../src/inference/inference-engine.ts";
 import type { RegisteredModel } from "../src/inference/inference-types.ts";
-import { openLlama, type OpenedLlama } from "../src/inference/llama-backend.ts";
+import { choiceOpener, openLlama, type OpenedLlama } from "../src/inference/llama-backend.ts";
+import { runStartProbe } from "../src/capability/start-probe.ts";
 import { estimateGpuNeed, insightsOf } from "../src/inference/loaded-model.ts";
 import { autoMaxConcurrent, autoMemoryBudgetBytes, resolveBudgets } from "../src/inference/machine-budgets.ts";
 import { defaultComputePolicyFile, loadComputePolicy } from "../src/config/compute-policy.ts";
@@ -151,6 +152,78 @@ describe("the backend choice on a machine without a GPU", () => {
       await engine.dispose();
     }
   }, 120_000);
+});
+
+describe("llama.cpp opened only when a model first loads (issue #22)", () => {
+  it("an engine given the probe's choice opens its backend once, on the first load, shared by concurrent first requests", async () => {
+    let opens = 0;
+    const cpuOpener = choiceOpener(cpu.choice, 1);
+    const opener = { choice: cpu.choice, open: () => (opens++, cpuOpener.open()) };
+    const engine = await InferenceEngine.create({ resolveModel: () => registered("gemma"), threads: 1, maxConcurrent: 2, memoryBudgetBytes: 4 * GIB, opened: opener, log: silent });
+    try {
+      expect(engine.llamaOpened).toBe(false);
+      expect(engine.describe()).toMatchObject({ backend: "cpu", requested: "off" });
+      expect(opens).toBe(0);
+      const ask = () => engine.generate({ model: "gemma", prompt: { kind: "completion", text: "1, 2, 3," }, maxTokens: 2, sampling: { temperature: 0 } });
+      const [a, b] = await Promise.all([ask(), ask()]);
+      expect(a.tokens + b.tokens).toBeGreaterThan(0);
+      expect(engine.llamaOpened).toBe(true);
+      expect(opens).toBe(1);
+    } finally {
+      await engine.dispose();
+    }
+  }, 120_000);
+
+  it("a failed open is an error of the load, and the next load tries again", async () => {
+    let opens = 0;
+    const real = choiceOpener(cpu.choice, 1);
+    const opener = { choice: cpu.choice, open: () => (++opens === 1 ? Promise.reject(new Error("driver went away")) : real.open()) };
+    const engine = await InferenceEngine.create({ resolveModel: () => registered("gemma"), threads: 1, maxConcurrent: 1, memoryBudgetBytes: 4 * GIB, opened: opener, log: silent });
+    try {
+      await expect(engine.load("gemma")).rejects.toThrow(/driver went away/);
+      await engine.load("gemma");
+      expect(engine.loaded().map((m) => m.name)).toEqual([registered("gemma").name]);
+      expect(opens).toBe(2);
+    } finally {
+      await engine.dispose();
+    }
+  }, 120_000);
+});
+
+describe("the start-up probe in a child process", () => {
+  it("answers with the backend chosen for the policy and the machine's facts, measured on that backend", async () => {
+    const r = await runStartProbe({ dataDir: mkdtempSync("/tmp/rm-probe-"), gpu: "auto", threads: 1, measureTokens: 4, log: silent });
+    expect(r.choice).toMatchObject({ backend: "cpu", requested: "auto", gpu: null });
+    expect(r.choice.reason).toMatch(/no GPU driver was found/);
+    expect(r.facts.llamaGpu).toBe(false);
+    expect(r.facts.tokensPerSecond?.tokens).toBe(4);
+    expect(r.facts.tokensPerSecond!.tokensPerSecond).toBeGreaterThan(0);
+    expect(r.facts.hardwareClass).not.toBe("");
+  }, 180_000);
+
+  it("a probe that crashes leaves the node on the CPU, saying why, with the machine probed without llama.cpp", async () => {
+    const dir = mkdtempSync("/tmp/rm-probe-");
+    const crashing = join(dir, "crash.mjs");
+    writeFileSync(crashing, 'process.stderr.write(JSON.stringify({ level: 50, msg: "segfault in the driver" }) + "\\n"); process.kill(process.pid, "SIGSEGV");\n');
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const r = await runStartProbe({ dataDir: dir, gpu: "cuda", threads: 1, measureTokens: 4, log, rippleBin: crashing });
+    expect(r.choice).toMatchObject({ backend: "cpu", requested: "cuda", gpu: null, reason: "the start-up probe failed (it was killed by SIGSEGV)" });
+    expect(r.choice.fix).toMatch(/inference\.gpu: off/);
+    expect(r.facts.tokensPerSecond).toBeNull();
+    expect(r.facts.cpu.logicalCores).toBeGreaterThan(0);
+    // The child's own log line is relayed into the node's log, marked as the probe's.
+    expect(lines.find((l) => l.msg === "segfault in the driver")).toMatchObject({ level: 50, from: "probe" });
+  }, 60_000);
+
+  it("an answer that is not what the probe prints is refused the same way", async () => {
+    const dir = mkdtempSync("/tmp/rm-probe-");
+    const liar = join(dir, "liar.mjs");
+    writeFileSync(liar, 'process.stdout.write(JSON.stringify({ choice: { backend: "tpu" }, facts: {} }) + "\\n");\n');
+    const r = await runStartProbe({ dataDir: dir, gpu: "auto", threads: 1, measureTokens: 0, log: silent, rippleBin: liar });
+    expect(r.choice.backend).toBe("cpu");
+    expect(r.choice.reason).toMatch(/^the start-up probe failed \(its answer was not readable: /);
+  }, 60_000);
 });
 
 describe("npm run bench:gpu", () => {

@@ -5,7 +5,8 @@
 import { existsSync, realpathSync, statfsSync } from "node:fs";
 import { arch, availableParallelism, cpus, freemem, totalmem } from "node:os";
 import { dirname, join, resolve, sep } from "node:path";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaGpuType } from "node-llama-cpp";
+import type { Llama, LlamaGpuType } from "node-llama-cpp";
+import { llamaModule } from "../inference/llama-module.ts";
 import si from "systeminformation";
 import { modelsDir as defaultModelsDir, versionsFile } from "../config/paths.mjs";
 import { loadVersions } from "../config/toolchain.ts";
@@ -196,6 +197,7 @@ interface LlamaGpuView {
 
 async function llamaGpuView(gpu: "auto" | false, threads: number, shared?: Llama): Promise<LlamaGpuView | null> {
   if (gpu === false) return null;
+  const { getLlama, LlamaLogLevel } = await llamaModule();
   const llama = shared ?? (await getLlama({ gpu: "auto", build: "never", maxThreads: threads, logLevel: LlamaLogLevel.error, progressLogs: false }));
   try {
     if (llama.gpu === false) return { backend: false, gpus: [] };

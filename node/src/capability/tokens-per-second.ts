@@ -2,7 +2,8 @@
 // prompt, and time only the decode steps (model load and prompt evaluation excluded), because that
 // is what a requester waits for per token. Everything native is disposed before returning.
 import { existsSync } from "node:fs";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type LlamaModel } from "node-llama-cpp";
+import type { Llama, LlamaContext, LlamaModel } from "node-llama-cpp";
+import { llamaModule } from "../inference/llama-module.ts";
 import { RippleError } from "../errors.ts";
 
 export interface TokensPerSecondOptions {
@@ -43,6 +44,7 @@ export async function measureTokensPerSecond({ modelPath, threads, tokens = 32, 
   let context: LlamaContext | undefined;
   try {
     const t0 = performance.now();
+    const { getLlama, LlamaLogLevel } = await llamaModule();
     llama = shared ?? (await getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: LlamaLogLevel.error, progressLogs: false }));
     signal?.throwIfAborted();
     try {

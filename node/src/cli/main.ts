@@ -9,6 +9,7 @@ import { modelsCommand } from "./commands/models.ts";
 import { artifactsCommand, ipfsCommand, modelShardCommands, shardsCommand } from "./commands/shards.ts";
 import { moeCommand } from "./commands/moe.ts";
 import { mcpCommand } from "./commands/mcp.ts";
+import { probeMachineCommand } from "./commands/probe-machine.ts";
 import { resourcesCommand } from "./commands/resources.ts";
 import { peersCommand, statusCommand } from "./commands/read-commands.ts";
 import { upCommand } from "./commands/up.ts";
@@ -37,6 +38,7 @@ bootstrapCommand(program);
 resourcesCommand(program);
 accountingCommand(program);
 mcpCommand(program);
+probeMachineCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { Logger } from "../log.ts";
 import type { NodePaths } from "../config/node-paths.ts";
 import { SupervisedProcess } from "../supervisor/supervised-process.ts";
+import { conductorAllocator } from "./conductor-memory-env.ts";
 import { loadOrCreatePassphrase } from "./secrets.ts";
 
 const adminPortMarker = /###ADMIN_PORT:(\d+)###/;
@@ -19,25 +20,17 @@ export interface ConductorProcessOptions {
   stopTimeoutMs?: number;
 }
 
-/**
- * glibc gives each thread that allocates concurrently its own malloc arena (up to 8 per core), and a
- * tokio + wasmer conductor has many threads, so freed memory stays spread over arenas it is never
- * returned from. Two arenas cut an idle conductor from 435 to 356 MB RSS after 5 min (issue #22,
- * one local node, 2 cores). A value in the daemon's own environment wins.
- */
-export function conductorMemoryEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return { MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX ?? "2" };
-}
-
 /** A supervised conductor whose ready value is its admin port. */
 export function conductorProcess(opts: ConductorProcessOptions, log: Logger): SupervisedProcess<number> {
   const { paths } = opts;
+  const allocator = conductorAllocator(process.env);
+  log.debug({ allocator: allocator.allocator, env: allocator.env }, "conductor allocator");
   return new SupervisedProcess<number>(
     {
       name: opts.name ?? "holochain conductor",
       command: opts.holochainBinary,
       args: ["--piped", "-c", paths.conductorConfig],
-      env: { ...process.env, ...conductorMemoryEnv(process.env), RUST_LOG: opts.rustLog ?? process.env.RUST_LOG ?? "warn" },
+      env: { ...process.env, ...allocator.env, RUST_LOG: opts.rustLog ?? process.env.RUST_LOG ?? "warn" },
       // holochain reads the lair passphrase from stdin up to the first newline.
       stdin: () => `${loadOrCreatePassphrase(paths.lairPassphrase)}\n`,
       readyWhen: (line) => {

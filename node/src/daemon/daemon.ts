@@ -23,9 +23,11 @@ import { MeshSession } from "../mesh/mesh-session.ts";
 import { meshModels } from "../mesh/mesh-models.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 import { NodeFacts } from "../capability/node-facts.ts";
+import { runStartProbe } from "../capability/start-probe.ts";
 import type { AskRequest, InferenceSource, MoeEvent } from "../api/inference-source.ts";
 import { DaemonNotReadyError } from "../errors.ts";
 import { NodeInference } from "../inference/node-inference.ts";
+import { choiceOpener } from "../inference/llama-backend.ts";
 import { MeshInference } from "./mesh-inference.ts";
 import { readTestLies } from "../worker/test-lies.ts";
 import { MeshArtifacts } from "../artifacts/mesh-artifacts.ts";
@@ -131,10 +133,15 @@ export class Daemon {
       metrics: this.metrics,
       ...(this.opts.computePolicyFile ? { computePolicyFile: this.opts.computePolicyFile } : {}),
       ...(this.opts.inferencePolicyFile ? { inferencePolicyFile: this.opts.inferencePolicyFile } : {}),
+      // The probe opens the backend the policy asks for and times it, in a child process (start-probe.ts):
+      // the advertised GPU and tokens/s are those of the backend that serves, and this process loads
+      // node-llama-cpp only when a model first loads.
+      chooseBackend: async (gpu, threads) => {
+        const probed = await runStartProbe({ dataDir, gpu, threads, measureTokens: (this.opts.measureTokens ?? true) ? 32 : 0, log });
+        this.facts = new NodeFacts(probed.facts);
+        return choiceOpener(probed.choice, threads);
+      },
     });
-    // Probed on the engine's own llama.cpp, so the advertised GPU and tokens/s are those of the backend that serves.
-    this.facts = new NodeFacts({ dataDir, log, measureTokens: this.opts.measureTokens ?? true, llama: this.inference.engine.llamaInstance });
-    await this.facts.probe();
     // The peer id survives restarts and network switches, like the agent key.
     this.libp2pKey = await loadOrCreateLibp2pKey(nodePaths(dataDir).libp2pKey);
     await this.joinMesh(choice);

@@ -23,7 +23,7 @@ import { ConcurrencyGate } from "./concurrency-gate.ts";
 import { autoGpuBudgetBytes, planGpuLoad, type GpuModelNeed, type GpuPlan } from "./gpu-budget.ts";
 import { InferenceError } from "./inference-errors.ts";
 import type { GenerateRequest, GenerateResult, RegisteredModel } from "./inference-types.ts";
-import { openLlama, type BackendChoice, type OpenedLlama } from "./llama-backend.ts";
+import { choiceOpener, cpuOffChoice, openedOpener, type BackendChoice, type LlamaOpener, type OpenedLlama } from "./llama-backend.ts";
 import { estimateGpuNeed, estimateResidentBytes, insightsOf, LoadedModel, type ContextShape } from "./loaded-model.ts";
 import { checkGenerateRequest } from "./request-check.ts";
 
@@ -42,8 +42,12 @@ export interface InferenceEngineOptions {
   maxQueued?: number;
   /** Tokens per request, prompt + generated (default 2048). */
   contextSize?: number;
-  /** llama.cpp opened on its backend (llama-backend.ts); default: opened here on the CPU. The engine owns it (dispose() frees it). */
-  opened?: OpenedLlama;
+  /**
+   * llama.cpp on its backend (llama-backend.ts): already open, or an opener the engine calls when a
+   * model first loads (so a node that serves nothing never loads node-llama-cpp); default: the CPU,
+   * opened on first load. The engine owns it (dispose() frees it).
+   */
+  opened?: OpenedLlama | LlamaOpener;
   /** Layers offloaded per model on a GPU backend: as many as the VRAM budget holds, or at most N. */
   gpuLayers?: "auto" | number;
   /** VRAM all models may take together on a GPU backend (default: free VRAM at start less a margin). */
@@ -88,9 +92,11 @@ export class InferenceEngine {
   readonly #gate: ConcurrencyGate;
   readonly #shape: ContextShape;
   #disposed = false;
+  /** llama.cpp once the first load opened it (shared by concurrent first loads; a failed open is retried). */
+  #llama: Promise<Llama> | undefined;
 
   private constructor(
-    private readonly llama: Llama,
+    private readonly opener: LlamaOpener,
     /** The backend that serves, and why (llama-backend.ts). */
     readonly backend: BackendChoice,
     /** VRAM models may take on a GPU backend (0 on the CPU). */
@@ -112,18 +118,30 @@ export class InferenceEngine {
     if (typeof opts.memoryBudgetBytes !== "number" || !(opts.memoryBudgetBytes > 0)) throw new RangeError(`InferenceEngine: memoryBudgetBytes must be a positive number, got ${opts.memoryBudgetBytes}`);
     if (opts.gpuLayers !== undefined && opts.gpuLayers !== "auto") positive("gpuLayers", opts.gpuLayers, 0);
     if (opts.idleUnloadMs !== undefined && !(Number.isFinite(opts.idleUnloadMs) && opts.idleUnloadMs >= 0)) throw new RangeError(`InferenceEngine: idleUnloadMs must be a number >= 0, got ${opts.idleUnloadMs}`);
-    const { llama, choice } = opts.opened ?? (await openLlama("off", opts.threads, opts.log));
+    const opener = !opts.opened ? choiceOpener(cpuOffChoice, opts.threads) : "open" in opts.opened ? opts.opened : openedOpener(opts.opened);
+    const { choice } = opener;
     const gpuBudgetBytes = choice.gpu ? (opts.gpuMemoryBudgetBytes ?? autoGpuBudgetBytes(choice.gpu.vramFreeBytes)) : 0;
     opts.log.info(
       { backend: choice.backend, threads: opts.threads, maxConcurrent: opts.maxConcurrent, memoryBudgetBytes: opts.memoryBudgetBytes, gpuBudgetBytes, contextSize: opts.contextSize ?? defaultContextSize },
       "inference engine ready",
     );
-    return new InferenceEngine(llama, choice, gpuBudgetBytes, opts);
+    return new InferenceEngine(opener, choice, gpuBudgetBytes, opts);
   }
 
-  /** llama.cpp as this engine opened it (the capability probe measures tokens/s on it). */
-  get llamaInstance(): Llama {
-    return this.llama;
+  /** Whether llama.cpp (and so node-llama-cpp) has been opened: not until a model first loads. */
+  get llamaOpened(): boolean {
+    return this.#llama !== undefined;
+  }
+
+  #openLlama(): Promise<Llama> {
+    if (!this.#llama) {
+      const opening = this.opener.open();
+      this.#llama = opening;
+      opening.catch(() => {
+        if (this.#llama === opening) this.#llama = undefined;
+      });
+    }
+    return this.#llama;
   }
 
   get threads(): number {
@@ -249,7 +267,8 @@ export class InferenceEngine {
     await this.#locked(async () => {
       for (const model of [...this.#models.values()]) await this.#unloadNow(model, "dispose");
     });
-    await this.llama.dispose();
+    const llama = await this.#llama?.catch(() => undefined);
+    await llama?.dispose();
     this.opts.log.info("inference engine disposed");
   }
 
@@ -323,7 +342,7 @@ export class InferenceEngine {
       );
     }
     const t0 = performance.now();
-    const model = await LoadedModel.load(this.llama, registered, { ramBytes: need, gpuLayers: gpu.gpuLayers, vramBytes: gpu.vramBytes }, this.#shape, this.opts.log);
+    const model = await LoadedModel.load(await this.#openLlama(), registered, { ramBytes: need, gpuLayers: gpu.gpuLayers, vramBytes: gpu.vramBytes }, this.#shape, this.opts.log);
     if (this.#disposed) {
       await model.dispose();
       throw this.#disposedError();
@@ -344,7 +363,7 @@ export class InferenceEngine {
       need = await estimateGpuNeed(await this.#insightsOf(registered), registered, this.#shape);
       this.#gpuNeeds.set(registered.file, need);
     }
-    const vram = await this.llama.getVramState();
+    const vram = await (await this.#openLlama()).getVramState();
     return planGpuLoad({
       need,
       budgetBytes: this.gpuBudgetBytes,
@@ -410,7 +429,7 @@ export class InferenceEngine {
     const key = `${registered.file}\0${registered.bytes}`;
     let insights = this.#insights.get(key);
     if (!insights) {
-      insights = insightsOf(this.llama, registered);
+      insights = this.#openLlama().then((llama) => insightsOf(llama, registered));
       this.#insights.set(key, insights);
       insights.catch(() => this.#insights.delete(key));
     }

@@ -3,7 +3,8 @@
 // A GPU backend that fails to load (no driver, wrong runtime) falls back to the CPU with one log line
 // that says why and how to fix it; `ripple status` and the UI's Node page show the same reason.
 // Never a build or a download at run time: only node-llama-cpp's prebuilt binaries are used.
-import { getLlama, getLlamaGpuTypes, LlamaLogLevel, type Llama, type LlamaGpuType } from "node-llama-cpp";
+import type { Llama, LlamaGpuType } from "node-llama-cpp";
+import { llamaModule } from "./llama-module.ts";
 import type { BackendChoice, GpuPreference, ServingBackend } from "@ripple-mesh/api-types";
 import type { Logger } from "../log.ts";
 
@@ -14,18 +15,48 @@ export interface OpenedLlama {
   choice: BackendChoice;
 }
 
-const llamaOptions = (threads: number) => ({ build: "never" as const, maxThreads: threads, logLevel: LlamaLogLevel.error, progressLogs: false });
+/** The backend chosen and how to open llama.cpp on it: the engine opens it when a model first loads. */
+export interface LlamaOpener {
+  readonly choice: BackendChoice;
+  open(): Promise<Llama>;
+}
+
+/** An opener over llama.cpp already open (tests, the in-process default). */
+export function openedOpener(opened: OpenedLlama): LlamaOpener {
+  return { choice: opened.choice, open: async () => opened.llama };
+}
+
+/**
+ * An opener for a backend chosen elsewhere (the start-up probe's child process): opens exactly that
+ * backend, or the CPU one, when first asked. A GPU backend that loaded in the child loads here too
+ * unless the driver changed in between; then the load fails with the reason and the node keeps running.
+ */
+export function choiceOpener(choice: BackendChoice, threads: number): LlamaOpener {
+  return {
+    choice,
+    open: async () => {
+      const { getLlama } = await llamaModule();
+      return getLlama({ ...(await llamaOptions(threads)), gpu: choice.backend === "cpu" ? false : choice.backend });
+    },
+  };
+}
+
+const llamaOptions = async (threads: number) => ({ build: "never" as const, maxThreads: threads, logLevel: (await llamaModule()).LlamaLogLevel.error, progressLogs: false });
 
 const driverFix = "install the GPU's driver (NVIDIA: a CUDA 12/13 driver; AMD/Intel: a Vulkan driver) and restart the node, or set inference.gpu: off in the compute policy to silence this";
 
+/** The CPU, because the policy says so (also the engine's backend when it is given none). */
+export const cpuOffChoice: BackendChoice = { backend: "cpu", requested: "off", reason: "inference.gpu is off in the compute policy", fix: null, gpu: null };
+
 /** Opens llama.cpp on the backend the policy asks for, falling back to the CPU when a GPU one cannot load. */
 export async function openLlama(requested: GpuPreference, threads: number, log: Logger): Promise<OpenedLlama> {
-  if (requested === "off") return { llama: await cpuLlama(threads), choice: { backend: "cpu", requested, reason: "inference.gpu is off in the compute policy", fix: null, gpu: null } };
+  if (requested === "off") return { llama: await cpuLlama(threads), choice: cpuOffChoice };
 
   let llama: Llama | undefined;
   let failure: string | undefined;
   try {
-    llama = await getLlama({ ...llamaOptions(threads), gpu: requested });
+    const { getLlama } = await llamaModule();
+    llama = await getLlama({ ...(await llamaOptions(threads)), gpu: requested });
   } catch (err) {
     failure = describeLoadError(err);
   }
@@ -48,11 +79,12 @@ export async function openLlama(requested: GpuPreference, threads: number, log: 
   return { llama: llama ?? (await cpuLlama(threads)), choice };
 }
 
-const cpuLlama = (threads: number) => getLlama({ ...llamaOptions(threads), gpu: false });
+const cpuLlama = async (threads: number) => (await llamaModule()).getLlama({ ...(await llamaOptions(threads)), gpu: false });
 
 /** Why no GPU backend loaded, in words a user can act on. */
 async function explainNoGpu(requested: GpuPreference, failure: string | undefined): Promise<string> {
   // "supported": the backends whose driver/runtime node-llama-cpp finds on this machine.
+  const { getLlamaGpuTypes } = await llamaModule();
   const supported = (await getLlamaGpuTypes("supported").catch(() => [false as const])).filter((t) => t !== false);
   if (requested === "auto") {
     if (supported.length === 0) return "no GPU driver was found (node-llama-cpp finds neither CUDA nor Vulkan nor Metal on this machine)";

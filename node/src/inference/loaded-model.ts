@@ -10,20 +10,17 @@
 // (see node/bench/inference-bench.ts). Each request takes a fresh sequence and disposes it at the
 // end, which clears its KV cells, so nothing of one request can leak into the next.
 import { existsSync } from "node:fs";
-import {
+import type {
   GgufInsights,
-  LlamaChat,
-  LlamaCompletion,
-  readGgufFileInfo,
-  resolveChatWrapper,
-  type ChatHistoryItem,
-  type ChatWrapper,
-  type Llama,
-  type LlamaContext,
-  type LlamaContextSequence,
-  type LlamaModel,
-  type Token,
+  ChatHistoryItem,
+  ChatWrapper,
+  Llama,
+  LlamaContext,
+  LlamaContextSequence,
+  LlamaModel,
+  Token,
 } from "node-llama-cpp";
+import { llamaModule } from "./llama-module.ts";
 import type { Logger } from "../log.ts";
 import type { GpuModelNeed } from "./gpu-budget.ts";
 import { answerConfidence } from "./answer-confidence.ts";
@@ -45,6 +42,7 @@ const repeatPenaltyWindow = 64;
 export async function insightsOf(llama: Llama, model: RegisteredModel): Promise<GgufInsights> {
   if (!existsSync(model.file)) throw missingFile(model);
   try {
+    const { GgufInsights, readGgufFileInfo } = await llamaModule();
     return await GgufInsights.from(await readGgufFileInfo(model.file, { readTensorInfo: true, logWarnings: false }), llama);
   } catch (cause) {
     throw new InferenceError("failed", `cannot read the GGUF header of model ${model.name} (${model.file}): ${(cause as Error).message}`, "check that the file is a complete GGUF file (re-run `npm run setup` for pinned models)", { cause });
@@ -112,7 +110,7 @@ export class LoadedModel {
       // The first context is made now: the slowest one (~230 ms for Qwen 0.5B), and proof that it fits.
       const first = await model.createContext({ contextSize: shape.contextSize, sequences: 1, threads: shape.threads });
       // The model's own template (ChatML for Qwen and the tiny test model), resolved once per load.
-      const chatWrapper = resolveChatWrapper(model);
+      const chatWrapper = (await llamaModule()).resolveChatWrapper(model);
       return new LoadedModel(registered, budget, model, first, shape, chatWrapper, log);
     } catch (cause) {
       await model?.dispose().catch(() => {});
@@ -275,6 +273,7 @@ export class LoadedModel {
       onTextChunk,
     };
     if (input.history) {
+      const { LlamaChat } = await llamaModule();
       const chat = new LlamaChat({ contextSequence: sequence, chatWrapper: this.chatWrapper });
       try {
         const res = await chat.generateResponse(input.history, options);
@@ -283,6 +282,7 @@ export class LoadedModel {
         chat.dispose({ disposeSequence: false });
       }
     }
+    const { LlamaCompletion } = await llamaModule();
     const completion = new LlamaCompletion({ contextSequence: sequence });
     try {
       const res = await completion.generateCompletionWithMeta(input.tokens!, { ...options, disableContextShift: true });

@@ -4,14 +4,14 @@
 import { statSync } from "node:fs";
 import type { ModelRef } from "@ripple-mesh/zome-bindings";
 import { modelsDir as defaultModelsDir } from "../config/paths.mjs";
-import type { LocalModel } from "@ripple-mesh/api-types";
+import type { GpuPreference, LocalModel } from "@ripple-mesh/api-types";
 import { computePolicyFileFor, loadComputePolicy, type ComputePolicy } from "../config/compute-policy.ts";
 import type { Logger } from "../log.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import { loadInferencePolicy, type InferencePolicy } from "../config/inference-policy.ts";
 import { freeCoreThreads, InferenceEngine } from "./inference-engine.ts";
 import { InferenceError } from "./inference-errors.ts";
-import { openLlama } from "./llama-backend.ts";
+import { openedOpener, openLlama, type LlamaOpener } from "./llama-backend.ts";
 import { resolveBudgets } from "./machine-budgets.ts";
 import { ModelStore, modelRefs } from "./model-store.ts";
 
@@ -23,6 +23,11 @@ export interface NodeInferenceOptions {
   inferencePolicyFile?: string;
   /** This node's metrics (the engine counts tokens and generating time). */
   metrics?: NodeMetrics;
+  /**
+   * Chooses the backend for the policy's inference.gpu: the daemon's runs the start-up probe in a
+   * child process and opens llama.cpp only when a model first loads; default: opened here, now.
+   */
+  chooseBackend?: (gpu: GpuPreference, threads: number) => Promise<LlamaOpener>;
 }
 
 export class NodeInference {
@@ -47,7 +52,8 @@ export class NodeInference {
     const store = await ModelStore.open({ dataDir: opts.dataDir, modelsDir: opts.modelsDir ?? defaultModelsDir(), log });
     const { inference } = computePolicy;
     const threads = inference.threads === "auto" ? freeCoreThreads() : inference.threads;
-    const opened = await openLlama(inference.gpu, threads, log);
+    const chooseBackend = opts.chooseBackend ?? (async (gpu: GpuPreference, n: number) => openedOpener(await openLlama(gpu, n, log)));
+    const opened = await chooseBackend(inference.gpu, threads);
     const budgets = await resolveBudgets(inference, opened.choice);
     const engine = await InferenceEngine.create({
       resolveModel: (name) => store.get(name),

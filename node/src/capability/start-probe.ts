@@ -1,0 +1,106 @@
+// The start-up probe, run in a child process (`ripple probe-machine`, hidden): it opens llama.cpp on
+// the backend the compute policy asks for (llama-backend.ts), probes the machine and times the
+// default model on that backend, prints { choice, facts } as one JSON line and exits.
+//
+// Why a child: node-llama-cpp, a loaded model and its context would otherwise stay in the daemon for
+// good (~41 MiB for the library alone, more after a model ran; issue #22), though an idle node never
+// serves; and a GPU driver that crashes while it is probed takes the child down, not the node.
+// The daemon then opens llama.cpp on the chosen backend only when a model first loads.
+//
+// When the child fails (crash, timeout, unreadable answer) the node still starts: on the CPU, with the
+// reason in `ripple status`, and with the machine probed in-process without node-llama-cpp.
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { z } from "zod";
+import type { BackendChoice, GpuPreference } from "@ripple-mesh/api-types";
+import { repoRoot } from "../config/paths.mjs";
+import type { Logger } from "../log.ts";
+import { probeMachine, type MachineFacts } from "./probe.ts";
+
+export interface StartProbe {
+  choice: BackendChoice;
+  facts: MachineFacts;
+}
+
+export interface StartProbeOptions {
+  dataDir: string;
+  gpu: GpuPreference;
+  /** llama.cpp threads of the engine (the backend is opened with them). */
+  threads: number;
+  /** Decode steps to time on the default model; 0: do not measure. */
+  measureTokens: number;
+  log: Logger;
+  /** The whole child, start to answer (default 180 s: its parts are time-boxed to 30 s and 120 s). */
+  timeoutMs?: number;
+  /** The ripple command to run (default node/bin/ripple.mjs of this checkout). */
+  rippleBin?: string;
+}
+
+/** What the child prints, checked before the node acts on it. */
+const answerSchema = z.object({
+  choice: z.object({ backend: z.enum(["cpu", "cuda", "vulkan", "metal"]), requested: z.string(), reason: z.string(), fix: z.string().nullable() }).passthrough(),
+  facts: z.object({ hardwareClass: z.string(), cpu: z.object({}).passthrough(), memory: z.object({}).passthrough() }).passthrough(),
+});
+
+const maxAnswerBytes = 1024 * 1024;
+
+export async function runStartProbe(opts: StartProbeOptions): Promise<StartProbe> {
+  try {
+    return await probeInChild(opts);
+  } catch (err) {
+    const reason = `the start-up probe failed (${(err as Error).message})`;
+    const fix = "read the lines logged with from=probe above; set inference.gpu: off in the compute policy if a GPU driver crashes it";
+    opts.log.warn({ reason, fix }, `inference backend: cpu, because ${reason}`);
+    const facts = await probeMachine({ threads: 1, log: opts.log, dataDir: opts.dataDir, gpu: false, measureTokens: 0 });
+    return { choice: { backend: "cpu", requested: opts.gpu, reason, fix, gpu: null }, facts };
+  }
+}
+
+function probeInChild(opts: StartProbeOptions): Promise<StartProbe> {
+  const bin = opts.rippleBin ?? join(repoRoot, "node", "bin", "ripple.mjs");
+  const args = [bin, "--data-dir", opts.dataDir, "probe-machine", "--gpu", opts.gpu, "--threads", String(opts.threads), "--measure-tokens", String(opts.measureTokens)];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: process.env });
+  return new Promise<StartProbe>((resolve, reject) => {
+    let answer = "";
+    let settled = false;
+    const finish = (err: Error | null, value?: StartProbe) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) {
+        child.kill("SIGKILL");
+        reject(err);
+      } else resolve(value!);
+    };
+    const timeoutMs = opts.timeoutMs ?? 180_000;
+    const timer = setTimeout(() => finish(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
+    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+      answer += chunk;
+      if (answer.length > maxAnswerBytes) finish(new Error(`its answer exceeded ${maxAnswerBytes} bytes`));
+    });
+    // The child logs JSON lines on stderr: relayed into the node's log, marked from=probe.
+    createInterface({ input: child.stderr! }).on("line", (line) => relayLogLine(opts.log, line));
+    child.on("error", (err) => finish(err));
+    child.on("close", (code, signal) => {
+      if (code !== 0) return finish(new Error(signal ? `it was killed by ${signal}` : `it exited with code ${code}`));
+      try {
+        const parsed = answerSchema.parse(JSON.parse(answer));
+        finish(null, parsed as unknown as StartProbe);
+      } catch (err) {
+        finish(new Error(`its answer was not readable: ${(err as Error).message.split("\n")[0]}`));
+      }
+    });
+  });
+}
+
+function relayLogLine(log: Logger, line: string): void {
+  try {
+    const { level, msg, time: _time, pid, hostname: _host, name: _name, ...fields } = JSON.parse(line) as Record<string, unknown>;
+    const label = typeof level === "number" ? log.levels.labels[level] : undefined;
+    const at = (label && label in log ? label : "info") as "info";
+    log[at]({ ...fields, from: "probe", probePid: pid }, String(msg ?? ""));
+  } catch {
+    log.info({ from: "probe" }, line.slice(0, 1000));
+  }
+}
