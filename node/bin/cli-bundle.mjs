@@ -37,6 +37,17 @@ function bundleIsCurrent() {
   }
 }
 
+/**
+ * The bundle with every non-ASCII character written as a \u escape. V8 keeps a module's whole source
+ * in memory for as long as the process lives, as one string, and one non-ASCII character anywhere
+ * (esbuild leaves them in comments and regular expressions) makes it a two-byte string: 13 MiB of the
+ * daemon's heap for a 6.8 MB bundle, 6.5 MiB when ASCII (issue #22). The escape means the same
+ * character in strings, templates, regular expressions and identifiers; in comments it is inert.
+ */
+export function asciiOnly(text) {
+  return text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 async function buildBundle() {
   const { build, stop } = await import("esbuild");
   mkdirSync(buildDir, { recursive: true });
@@ -54,7 +65,9 @@ async function buildBundle() {
     metafile: true,
     logLevel: "error",
     absWorkingDir: repoRoot,
+    write: false,
   });
+  writeFileSync(tmp, asciiOnly(result.outputFiles[0].text));
   // Our sources one by one; installed packages through npm's lock file, which every install rewrites.
   const inputs = {};
   const files = Object.keys(result.metafile.inputs).filter((f) => !f.includes(":") && !f.includes("node_modules/"));

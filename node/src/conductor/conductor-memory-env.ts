@@ -3,8 +3,9 @@
 // Holochain is a Rust program on the system malloc. With glibc, memory freed after start-up (wasm
 // deserialised, databases opened, the first gossip rounds) stays in the heap and in per-thread arenas
 // and is never given back. jemalloc, when this machine has it, returns freed pages on a timer.
-// Measured on one idle local node after 120 s (2 cores): glibc with 2 arenas 330 MB, jemalloc
-// (JEMALLOC_CONF below) 296 MB, mimalloc 353 MB.
+// Measured on one idle local node after 120 s (2 cores, RSS of the conductor, single runs): glibc with
+// 2 arenas 330 and 305 MB, jemalloc with jemallocConf 292 MB (one arena) and 296 MB twice (default
+// arenas), mimalloc 353 MB; conductor CPU over those 115 s: glibc 3.7 s, jemalloc 3.2 s.
 //
 // Linux only (LD_PRELOAD; the holochain binary links glibc dynamically). setup installs libjemalloc2
 // on Debian; elsewhere the conductor runs on glibc with 2 arenas. RIPPLE_CONDUCTOR_ALLOCATOR=glibc
@@ -21,10 +22,12 @@ export const jemallocCandidates = [
 
 /**
  * background_thread: pages are purged by jemalloc's own thread, not only when the program next
- * allocates; dirty_decay_ms 1 s: freed pages go back to the OS a second after their last use;
- * muzzy_decay_ms 0: no second, lazily-freed stage kept in RSS.
+ * allocates; narenas 1: one arena for the conductor's ~34 threads (per-thread caches stay), so freed
+ * memory is not spread over many; dirty_decay_ms 1 s: freed pages go back to the OS a second after
+ * their last use; muzzy_decay_ms 0: no second, lazily-freed stage kept in RSS. (tcache:false and
+ * dirty_decay_ms:0 gave 283 MB for +25% conductor CPU: not taken.)
  */
-export const jemallocConf = "background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0";
+export const jemallocConf = "background_thread:true,narenas:1,dirty_decay_ms:1000,muzzy_decay_ms:0";
 
 export interface AllocatorChoice {
   allocator: "jemalloc" | "glibc";

@@ -8,6 +8,8 @@ import { createInterface } from "node:readline";
 import { repoRoot } from "../../src/config/paths.mjs";
 
 export const rippleBin = join(repoRoot, "node", "bin", "ripple.mjs");
+/** The V8 flag ripple.mjs's shebang and `npm start` run the node with (spawning `node ripple.mjs` skips the shebang). */
+export const rippleNodeFlags = ["--max-semi-space-size=2"];
 
 export interface CliResult {
   code: number | null;
@@ -57,7 +59,7 @@ export class RippleDaemon {
     args: string[],
     opts: { env?: NodeJS.ProcessEnv; wrap?: string[] } = {},
   ) {
-    const [command, ...rest] = [...(opts.wrap ?? []), process.execPath, rippleBin, "--data-dir", dataDir, ...args];
+    const [command, ...rest] = [...(opts.wrap ?? []), process.execPath, ...rippleNodeFlags, rippleBin, "--data-dir", dataDir, ...args];
     this.child = spawn(command!, rest, {
       cwd: repoRoot,
       env: { ...process.env, RIPPLE_LOG_LEVEL: "info", ...opts.env },
