@@ -21,7 +21,10 @@ if [ "${1:-}" = build ]; then
   cd "$ROOT"
   grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
   grep -qx '/.gpu-build/' .git/info/exclude 2>/dev/null || echo '/.gpu-build/' >> .git/info/exclude
-  bash "$KIT/src/build-payload.sh"
+  # The kit with this checkout's project entry (gpu-kit-entry.ts: today's module paths and engine set-up).
+  rm -rf .gpu-build/kit && mkdir -p .gpu-build && cp -r "$KIT" .gpu-build/kit
+  cp node/bench/gpu-kit-entry.ts .gpu-build/kit/src/project-entry.ts
+  bash .gpu-build/kit/src/build-payload.sh
   node_modules/.bin/esbuild node/bench/gpu-bench.ts --bundle --platform=node --format=esm --target=node20 \
     --external:node-llama-cpp --external:systeminformation --outfile=.gpu/gpu-bench.mjs --log-level=warning \
     --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
@@ -34,6 +37,8 @@ fi
 G=$(cd "$(dirname "$0")" && pwd)
 : "${OUT:?set OUT to an output folder}"
 export WORK=${WORK:-/tmp/ripple-gpu}
+# The bundled project code finds no checkout around it here: its paths start at the kit's app folder.
+export RIPPLE_REPO_ROOT=${RIPPLE_REPO_ROOT:-$WORK/rm/app}
 mkdir -p "$OUT"
 # The kit's check first; it unpacks node + node-llama-cpp under $WORK/rm and writes the models.
 DEADLINE_S=${DEADLINE_S:-330} bash "$G/run.sh" 2>&1 | tee "$OUT/gpu-check.log"

@@ -8,9 +8,11 @@ import { fileURLToPath } from "node:url";
 /**
  * The checkout: the nearest folder above this module whose package.json is the workspace root's.
  * Found by walking up rather than a fixed "../../..", because this module also runs from the
- * `ripple` command's bundle (node/.build/, node/bin/cli-bundle.mjs).
+ * `ripple` command's bundle (node/.build/, node/bin/cli-bundle.mjs). RIPPLE_REPO_ROOT names it
+ * instead where the code runs bundled outside any checkout (the GPU run: node/bench/gpu-run.sh).
  */
 function findRepoRoot(from) {
+  if (process.env.RIPPLE_REPO_ROOT) return resolve(process.env.RIPPLE_REPO_ROOT);
   for (let dir = from; ; dir = dirname(dir)) {
     const pkg = join(dir, "package.json");
     if (existsSync(pkg) && JSON.parse(readFileSync(pkg, "utf8")).name === "ripple-mesh") return dir;
