@@ -42,9 +42,14 @@ function bundleIsCurrent() {
  * in memory for as long as the process lives, as one string, and one non-ASCII character anywhere
  * (esbuild leaves them in comments and regular expressions) makes it a two-byte string: 13 MiB of the
  * daemon's heap for a 6.8 MB bundle, 6.5 MiB when ASCII (issue #22). The escape means the same
- * character in strings, templates, regular expressions and identifiers; in comments it is inert.
+ * character in strings, templates, regular expressions and identifiers; in comments it is inert. It
+ * would not in a tagged template's raw strings (String.raw): none has a non-ASCII character today.
  */
 export function asciiOnly(text) {
+  // After a backslash the escape would change meaning (a backslash then e-acute is the letter; a
+  // backslash then \u00e9 is a backslash and text): refuse to build rather than change the program.
+  const escaped = /\\[^\x00-\x7f]/.exec(text);
+  if (escaped) throw new Error(`the CLI bundle has a backslash before a non-ASCII character at offset ${escaped.index}; cli-bundle.mjs cannot write it as ASCII`);
   return text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 

@@ -75,8 +75,10 @@ function llamaCodeImports(dir: string): string[] {
   return (sourceFiles(dir) as string[])
     .filter((file) => {
       const text = readFileSync(file, "utf8");
-      const staticValue = /^import\s+(?!type\b)[^;]*?from\s+"node-llama-cpp"/m.test(text);
-      const dynamic = /import\(\s*"node-llama-cpp"\s*\)/.test(text) && !file.endsWith(join("inference", "llama-module.ts"));
+      const pkg = `["']node-llama-cpp(?:/[^"']*)?["']`;
+      const staticValue = new RegExp(`^(?:import|export)\\s+(?!type\\b)[^;]*?from\\s+${pkg}`, "m").test(text);
+      const loads = new RegExp(`(?:import|require)\\(\\s*${pkg}\\s*\\)`).test(text);
+      const dynamic = loads && !file.endsWith(join("inference", "llama-module.ts"));
       return staticValue || dynamic;
     })
     .map((file) => relative(dir, file));
@@ -91,8 +93,12 @@ describe("node-llama-cpp", () => {
       "inference/types-only.ts": 'import type { Llama } from "node-llama-cpp";\nexport type L = Llama;\n',
       "capability/eager.ts": 'import { getLlama, type Llama } from "node-llama-cpp";\nexport const g = getLlama;\n',
       "capability/sneaky.ts": 'export const m = () => import("node-llama-cpp");\n',
+      "capability/reexport.ts": "export { getLlama } from 'node-llama-cpp';\n",
+      "capability/required.ts": 'const m = require("node-llama-cpp/dist/index.js");\n',
+      "capability/types-reexport.ts": 'export type { Llama } from "node-llama-cpp";\n',
     });
-    expect(llamaCodeImports(root).sort()).toEqual([join("capability", "eager.ts"), join("capability", "sneaky.ts")]);
+    const found = llamaCodeImports(root).sort();
+    expect(found).toEqual(["eager.ts", "reexport.ts", "required.ts", "sneaky.ts"].map((f) => join("capability", f)));
   });
 });
 

@@ -20,6 +20,10 @@ describe("the CLI bundle's ASCII escape", () => {
     expect(source).not.toMatch(/^[\x00-\x7f]*$/);
   });
 
+  it("refuses a non-ASCII character after a backslash, whose escape would mean something else", () => {
+    expect(() => asciiOnly('const s = "caf\\é";')).toThrow(/backslash before a non-ASCII character at offset 14/);
+  });
+
   it("computes the same strings, templates and regular-expression results", () => {
     const before = runInNewContext(source);
     expect(runInNewContext(asciiOnly(source))).toEqual(before);

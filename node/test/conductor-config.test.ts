@@ -146,21 +146,24 @@ describe("the conductor's allocator", () => {
   const none = () => false;
 
   it("is jemalloc where the machine has it, preloaded with its decay settings", () => {
-    expect(conductorAllocator({}, "linux", only(jemalloc))).toEqual({ allocator: "jemalloc", env: { LD_PRELOAD: jemalloc, MALLOC_CONF: jemallocConf } });
+    expect(conductorAllocator({}, "linux", only(jemalloc), "x64")).toEqual({ allocator: "jemalloc", env: { LD_PRELOAD: jemalloc, MALLOC_CONF: jemallocConf } });
     const arm = "/usr/lib/aarch64-linux-gnu/libjemalloc.so.2";
-    expect(conductorAllocator({}, "linux", only(arm)).env.LD_PRELOAD).toBe(arm);
+    expect(conductorAllocator({}, "linux", only(arm), "arm64").env.LD_PRELOAD).toBe(arm);
+    // Another architecture's library is never preloaded (ld.so would ignore it and the log would lie).
+    expect(conductorAllocator({}, "linux", only(arm), "x64").allocator).toBe("glibc");
+    expect(conductorAllocator({ MALLOC_CONF: "narenas:4" }, "linux", only(jemalloc), "x64").env.MALLOC_CONF).toBe("narenas:4");
   });
 
-  it("keeps a person's own preload and MALLOC_CONF", () => {
-    const r = conductorAllocator({ LD_PRELOAD: "/opt/trace.so", MALLOC_CONF: "narenas:1" }, "linux", only(jemalloc));
-    expect(r.env).toEqual({ LD_PRELOAD: `${jemalloc}:/opt/trace.so`, MALLOC_CONF: "narenas:1" });
+  it("leaves a person's own preload alone and stays on glibc (libfaketime after jemalloc recurses)", () => {
+    const r = conductorAllocator({ LD_PRELOAD: "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1" }, "linux", only(jemalloc), "x64");
+    expect(r).toEqual({ allocator: "glibc", env: { MALLOC_ARENA_MAX: "2" } });
   });
 
   it("is glibc with two arenas without jemalloc, off Linux, or when turned off", () => {
     const glibc = { allocator: "glibc", env: { MALLOC_ARENA_MAX: "2" } };
     expect(conductorAllocator({}, "linux", none)).toEqual(glibc);
-    expect(conductorAllocator({}, "darwin", only(jemalloc))).toEqual(glibc);
-    expect(conductorAllocator({ RIPPLE_CONDUCTOR_ALLOCATOR: "glibc" }, "linux", only(jemalloc))).toEqual(glibc);
+    expect(conductorAllocator({}, "darwin", only(jemalloc), "x64")).toEqual(glibc);
+    expect(conductorAllocator({ RIPPLE_CONDUCTOR_ALLOCATOR: "glibc" }, "linux", only(jemalloc), "x64")).toEqual(glibc);
     expect(conductorAllocator({ MALLOC_ARENA_MAX: "4" }, "linux", none).env).toEqual({ MALLOC_ARENA_MAX: "4" });
   });
 });

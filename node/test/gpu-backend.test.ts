@@ -222,7 +222,27 @@ describe("the start-up probe in a child process", () => {
     writeFileSync(liar, 'process.stdout.write(JSON.stringify({ choice: { backend: "tpu" }, facts: {} }) + "\\n");\n');
     const r = await runStartProbe({ dataDir: dir, gpu: "auto", threads: 1, measureTokens: 0, log: silent, rippleBin: liar });
     expect(r.choice.backend).toBe("cpu");
-    expect(r.choice.reason).toMatch(/^the start-up probe failed \(its answer was not readable: /);
+    expect(r.choice.reason).toBe("the start-up probe failed (its answer was not readable)");
+  }, 60_000);
+
+  it("a probe that fails says why in the reason (its last error line)", async () => {
+    const dir = mkdtempSync("/tmp/rm-probe-");
+    const failing = join(dir, "fail.mjs");
+    writeFileSync(failing, 'process.stderr.write("ripple: error: --gpu must be one of auto, cuda\\n"); process.exit(2);\n');
+    const r = await runStartProbe({ dataDir: dir, gpu: "auto", threads: 1, measureTokens: 0, log: silent, rippleBin: failing });
+    expect(r.choice.reason).toBe("the start-up probe failed (it exited with code 2: ripple: error: --gpu must be one of auto, cuda)");
+  }, 60_000);
+
+  it("an answer among other output is taken as soon as it is printed, even if the child then hangs", async () => {
+    const dir = mkdtempSync("/tmp/rm-probe-");
+    const real = await runStartProbe({ dataDir: dir, gpu: "off", threads: 1, measureTokens: 0, log: silent });
+    const slow = join(dir, "slow.mjs");
+    writeFileSync(slow, `console.log("a driver's banner"); console.log(${JSON.stringify(JSON.stringify({ ...real, facts: { ...real.facts, hardwareClass: "from-the-slow-child" } }))}); setInterval(() => {}, 1000);\n`);
+    const t0 = performance.now();
+    const r = await runStartProbe({ dataDir: dir, gpu: "off", threads: 1, measureTokens: 0, log: silent, rippleBin: slow, timeoutMs: 20_000 });
+    expect(r.facts.hardwareClass).toBe("from-the-slow-child");
+    expect(r.choice).toMatchObject({ backend: "cpu", requested: "off" });
+    expect(performance.now() - t0).toBeLessThan(10_000);
   }, 60_000);
 });
 

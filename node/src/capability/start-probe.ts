@@ -60,10 +60,13 @@ export async function runStartProbe(opts: StartProbeOptions): Promise<StartProbe
 function probeInChild(opts: StartProbeOptions): Promise<StartProbe> {
   const bin = opts.rippleBin ?? join(repoRoot, "node", "bin", "ripple.mjs");
   const args = [bin, "--data-dir", opts.dataDir, "probe-machine", "--gpu", opts.gpu, "--threads", String(opts.threads), "--measure-tokens", String(opts.measureTokens)];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: process.env });
+  // stdin is a pipe the child watches: when this process ends (stopped mid-start, killed), the pipe
+  // closes and the child exits instead of holding llama.cpp and a core for the rest of its probe.
+  const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"], env: process.env });
   return new Promise<StartProbe>((resolve, reject) => {
-    let answer = "";
     let settled = false;
+    let outBytes = 0;
+    let lastErrorLine = "";
     const finish = (err: Error | null, value?: StartProbe) => {
       if (settled) return;
       settled = true;
@@ -71,36 +74,57 @@ function probeInChild(opts: StartProbeOptions): Promise<StartProbe> {
       if (err) {
         child.kill("SIGKILL");
         reject(err);
-      } else resolve(value!);
+        return;
+      }
+      resolve(value!);
+      // The answer is in: the child exits by itself; one still disposing after 5 s is stopped.
+      const reaper = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      reaper.unref();
+      child.once("close", () => clearTimeout(reaper));
     };
     const timeoutMs = opts.timeoutMs ?? 180_000;
     const timer = setTimeout(() => finish(new Error(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
-    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-      answer += chunk;
-      if (answer.length > maxAnswerBytes) finish(new Error(`its answer exceeded ${maxAnswerBytes} bytes`));
+    // The answer is the first stdout line that reads as one; anything else a library prints there is skipped.
+    const out = createInterface({ input: child.stdout! });
+    child.stdout!.on("data", (chunk: Buffer) => {
+      outBytes += chunk.length;
+      if (outBytes > maxAnswerBytes) finish(new Error(`it printed more than ${maxAnswerBytes} bytes`));
+    });
+    out.on("line", (line) => {
+      const answer = readAnswer(line);
+      if (answer) finish(null, answer);
     });
     // The child logs JSON lines on stderr: relayed into the node's log, marked from=probe.
-    createInterface({ input: child.stderr! }).on("line", (line) => relayLogLine(opts.log, line));
+    createInterface({ input: child.stderr! }).on("line", (line) => {
+      if (!relayLogLine(opts.log, line) && line.trim()) lastErrorLine = line.trim().slice(0, 300);
+    });
     child.on("error", (err) => finish(err));
     child.on("close", (code, signal) => {
-      if (code !== 0) return finish(new Error(signal ? `it was killed by ${signal}` : `it exited with code ${code}`));
-      try {
-        const parsed = answerSchema.parse(JSON.parse(answer));
-        finish(null, parsed as unknown as StartProbe);
-      } catch (err) {
-        finish(new Error(`its answer was not readable: ${(err as Error).message.split("\n")[0]}`));
-      }
+      const how = signal ? `it was killed by ${signal}` : code === 0 ? "its answer was not readable" : `it exited with code ${code}`;
+      finish(new Error(lastErrorLine ? `${how}: ${lastErrorLine}` : how));
     });
   });
 }
 
-function relayLogLine(log: Logger, line: string): void {
+function readAnswer(line: string): StartProbe | undefined {
+  try {
+    const parsed = answerSchema.safeParse(JSON.parse(line));
+    return parsed.success ? (parsed.data as unknown as StartProbe) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A JSON log line of the child, logged here at its level: true. Anything else (an error printed as text): false, logged as a warning. */
+function relayLogLine(log: Logger, line: string): boolean {
   try {
     const { level, msg, time: _time, pid, hostname: _host, name: _name, ...fields } = JSON.parse(line) as Record<string, unknown>;
     const label = typeof level === "number" ? log.levels.labels[level] : undefined;
     const at = (label && label in log ? label : "info") as "info";
     log[at]({ ...fields, from: "probe", probePid: pid }, String(msg ?? ""));
+    return true;
   } catch {
-    log.info({ from: "probe" }, line.slice(0, 1000));
+    log.warn({ from: "probe" }, line.slice(0, 1000));
+    return false;
   }
 }

@@ -7,18 +7,19 @@
 // 2 arenas 330 and 305 MB, jemalloc with jemallocConf 292 MB (one arena) and 296 MB twice (default
 // arenas), mimalloc 353 MB; conductor CPU over those 115 s: glibc 3.7 s, jemalloc 3.2 s.
 //
-// Linux only (LD_PRELOAD; the holochain binary links glibc dynamically). setup installs libjemalloc2
-// on Debian; elsewhere the conductor runs on glibc with 2 arenas. RIPPLE_CONDUCTOR_ALLOCATOR=glibc
-// turns jemalloc off; MALLOC_ARENA_MAX / MALLOC_CONF in the daemon's own environment win.
+// Linux only (LD_PRELOAD; the holochain binary links glibc dynamically), from the library directory
+// of this machine's architecture. setup installs libjemalloc2 on Debian; elsewhere the conductor runs
+// on glibc with 2 arenas. RIPPLE_CONDUCTOR_ALLOCATOR=glibc turns jemalloc off, and so does an
+// LD_PRELOAD already set (libfaketime, which the lying-clock test preloads, recurses into
+// clock_gettime when loaded after jemalloc: libfaketime#478). MALLOC_ARENA_MAX / MALLOC_CONF in the
+// daemon's own environment win.
 import { existsSync } from "node:fs";
 
-/** Where Debian, Ubuntu, Fedora and Arch put jemalloc's shared library. */
-export const jemallocCandidates = [
-  "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
-  "/usr/lib/aarch64-linux-gnu/libjemalloc.so.2",
-  "/usr/lib64/libjemalloc.so.2",
-  "/usr/lib/libjemalloc.so.2",
-];
+/** Where Debian and Ubuntu (per architecture), Fedora and Arch put jemalloc's shared library. */
+export function jemallocCandidates(arch: string = process.arch): string[] {
+  const multiarch = arch === "x64" ? "x86_64-linux-gnu" : arch === "arm64" ? "aarch64-linux-gnu" : null;
+  return [...(multiarch ? [`/usr/lib/${multiarch}/libjemalloc.so.2`] : []), "/usr/lib64/libjemalloc.so.2", "/usr/lib/libjemalloc.so.2"];
+}
 
 /**
  * background_thread: pages are purged by jemalloc's own thread, not only when the program next
@@ -38,11 +39,11 @@ export function conductorAllocator(
   env: NodeJS.ProcessEnv,
   platform: NodeJS.Platform = process.platform,
   exists: (path: string) => boolean = existsSync,
+  arch: string = process.arch,
 ): AllocatorChoice {
   const glibc: AllocatorChoice = { allocator: "glibc", env: { MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX ?? "2" } };
-  if (platform !== "linux" || env.RIPPLE_CONDUCTOR_ALLOCATOR === "glibc") return glibc;
-  const lib = jemallocCandidates.find((path) => exists(path));
+  if (platform !== "linux" || env.RIPPLE_CONDUCTOR_ALLOCATOR === "glibc" || env.LD_PRELOAD) return glibc;
+  const lib = jemallocCandidates(arch).find((path) => exists(path));
   if (!lib) return glibc;
-  const preload = env.LD_PRELOAD ? `${lib}:${env.LD_PRELOAD}` : lib;
-  return { allocator: "jemalloc", env: { LD_PRELOAD: preload, MALLOC_CONF: env.MALLOC_CONF ?? jemallocConf } };
+  return { allocator: "jemalloc", env: { LD_PRELOAD: lib, MALLOC_CONF: env.MALLOC_CONF ?? jemallocConf } };
 }

@@ -120,12 +120,16 @@ export class InferenceEngine {
     if (opts.idleUnloadMs !== undefined && !(Number.isFinite(opts.idleUnloadMs) && opts.idleUnloadMs >= 0)) throw new RangeError(`InferenceEngine: idleUnloadMs must be a number >= 0, got ${opts.idleUnloadMs}`);
     const opener = !opts.opened ? choiceOpener(cpuOffChoice, opts.threads) : "open" in opts.opened ? opts.opened : openedOpener(opts.opened);
     const { choice } = opener;
+    // llama.cpp handed over already open is the engine's from now on: dispose() frees it even if no model ever loaded.
+    const alreadyOpen = opts.opened && !("open" in opts.opened) ? Promise.resolve(opts.opened.llama) : undefined;
     const gpuBudgetBytes = choice.gpu ? (opts.gpuMemoryBudgetBytes ?? autoGpuBudgetBytes(choice.gpu.vramFreeBytes)) : 0;
     opts.log.info(
       { backend: choice.backend, threads: opts.threads, maxConcurrent: opts.maxConcurrent, memoryBudgetBytes: opts.memoryBudgetBytes, gpuBudgetBytes, contextSize: opts.contextSize ?? defaultContextSize },
       "inference engine ready",
     );
-    return new InferenceEngine(opener, choice, gpuBudgetBytes, opts);
+    const engine = new InferenceEngine(opener, choice, gpuBudgetBytes, opts);
+    engine.#llama = alreadyOpen;
+    return engine;
   }
 
   /** Whether llama.cpp (and so node-llama-cpp) has been opened: not until a model first loads. */

@@ -2,6 +2,7 @@
 // why it is a child). Opens llama.cpp on the backend asked for, probes the machine, times the
 // default model on that backend, prints { choice, facts } as one JSON line on stdout and exits.
 // Its log lines go to stderr; the daemon relays them into its own log.
+import { fstatSync } from "node:fs";
 import type { Command } from "commander";
 import { pino } from "pino";
 import { gpuPreferences, type GpuPreference } from "@ripple-mesh/api-types";
@@ -17,6 +18,8 @@ export function probeMachineCommand(program: Command): void {
     .requiredOption("--threads <n>", "llama.cpp threads")
     .option("--measure-tokens <n>", "decode steps to time on the default model (0: none)", "0")
     .action(async (opts: { gpu: string; threads: string; measureTokens: string }, cmd: Command) => {
+      // The daemon holds our stdin (a pipe) open while it waits: when it goes away, so do we.
+      if (fstatSync(0).isFIFO()) process.stdin.on("end", () => process.exit(1)).on("error", () => process.exit(1)).resume();
       try {
         const { dataDir } = globalOptions(cmd);
         if (!(gpuPreferences as readonly string[]).includes(opts.gpu)) throw new Error(`--gpu must be one of ${gpuPreferences.join(", ")}, got ${opts.gpu}`);
@@ -24,8 +27,9 @@ export function probeMachineCommand(program: Command): void {
         const opened = await openLlama(opts.gpu as GpuPreference, Number(opts.threads), log);
         // One thread for the measurement: the other cores stay free for the conductor starting beside it.
         const facts = await probeMachine({ threads: 1, log, dataDir, measureTokens: Number(opts.measureTokens), llama: opened.llama });
-        process.stdout.write(`${JSON.stringify({ choice: opened.choice, facts })}\n`);
-        await opened.llama.dispose();
+        // Exit as soon as the answer is out: nothing else here is worth waiting for (a part that timed
+        // out may still run natively, and a driver may crash while llama.cpp is freed).
+        process.stdout.write(`${JSON.stringify({ choice: opened.choice, facts })}\n`, () => process.exit(0));
       } catch (err) {
         fail(err);
       }
