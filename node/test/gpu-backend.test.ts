@@ -191,6 +191,14 @@ describe("llama.cpp opened only when a model first loads (issue #22)", () => {
 });
 
 describe("the start-up probe in a child process", () => {
+  /** runStartProbe with `script` standing in for `ripple probe-machine`. */
+  const probeWith = (script: string, opts: Partial<Parameters<typeof runStartProbe>[0]> = {}) => {
+    const dir = mkdtempSync("/tmp/rm-probe-");
+    const rippleBin = join(dir, "child.mjs");
+    writeFileSync(rippleBin, script);
+    return runStartProbe({ dataDir: dir, gpu: "auto", threads: 1, measureTokens: 0, log: silent, rippleBin, ...opts });
+  };
+
   it("answers with the backend chosen for the policy and the machine's facts, measured on that backend", async () => {
     const r = await runStartProbe({ dataDir: mkdtempSync("/tmp/rm-probe-"), gpu: "auto", threads: 1, measureTokens: 4, log: silent });
     expect(r.choice).toMatchObject({ backend: "cpu", requested: "auto", gpu: null });
@@ -202,12 +210,10 @@ describe("the start-up probe in a child process", () => {
   }, 180_000);
 
   it("a probe that crashes leaves the node on the CPU, saying why, with the machine probed without llama.cpp", async () => {
-    const dir = mkdtempSync("/tmp/rm-probe-");
-    const crashing = join(dir, "crash.mjs");
-    writeFileSync(crashing, 'process.stderr.write(JSON.stringify({ level: 50, msg: "segfault in the driver" }) + "\\n"); process.kill(process.pid, "SIGSEGV");\n');
     const lines: Array<Record<string, unknown>> = [];
     const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-    const r = await runStartProbe({ dataDir: dir, gpu: "cuda", threads: 1, measureTokens: 4, log, rippleBin: crashing });
+    const crash = 'process.stderr.write(JSON.stringify({ level: 50, msg: "segfault in the driver" }) + "\\n"); process.kill(process.pid, "SIGSEGV");\n';
+    const r = await probeWith(crash, { gpu: "cuda", measureTokens: 4, log });
     expect(r.choice).toMatchObject({ backend: "cpu", requested: "cuda", gpu: null, reason: "the start-up probe failed (it was killed by SIGSEGV)" });
     expect(r.choice.fix).toMatch(/inference\.gpu: off/);
     expect(r.facts.tokensPerSecond).toBeNull();
@@ -217,29 +223,21 @@ describe("the start-up probe in a child process", () => {
   }, 60_000);
 
   it("an answer that is not what the probe prints is refused the same way", async () => {
-    const dir = mkdtempSync("/tmp/rm-probe-");
-    const liar = join(dir, "liar.mjs");
-    writeFileSync(liar, 'process.stdout.write(JSON.stringify({ choice: { backend: "tpu" }, facts: {} }) + "\\n");\n');
-    const r = await runStartProbe({ dataDir: dir, gpu: "auto", threads: 1, measureTokens: 0, log: silent, rippleBin: liar });
+    const r = await probeWith('process.stdout.write(JSON.stringify({ choice: { backend: "tpu" }, facts: {} }) + "\\n");\n');
     expect(r.choice.backend).toBe("cpu");
     expect(r.choice.reason).toBe("the start-up probe failed (its answer was not readable)");
   }, 60_000);
 
   it("a probe that fails says why in the reason (its last error line)", async () => {
-    const dir = mkdtempSync("/tmp/rm-probe-");
-    const failing = join(dir, "fail.mjs");
-    writeFileSync(failing, 'process.stderr.write("ripple: error: --gpu must be one of auto, cuda\\n"); process.exit(2);\n');
-    const r = await runStartProbe({ dataDir: dir, gpu: "auto", threads: 1, measureTokens: 0, log: silent, rippleBin: failing });
+    const r = await probeWith('process.stderr.write("ripple: error: --gpu must be one of auto, cuda\\n"); process.exit(2);\n');
     expect(r.choice.reason).toBe("the start-up probe failed (it exited with code 2: ripple: error: --gpu must be one of auto, cuda)");
   }, 60_000);
 
   it("an answer among other output is taken as soon as it is printed, even if the child then hangs", async () => {
-    const dir = mkdtempSync("/tmp/rm-probe-");
-    const real = await runStartProbe({ dataDir: dir, gpu: "off", threads: 1, measureTokens: 0, log: silent });
-    const slow = join(dir, "slow.mjs");
-    writeFileSync(slow, `console.log("a driver's banner"); console.log(${JSON.stringify(JSON.stringify({ ...real, facts: { ...real.facts, hardwareClass: "from-the-slow-child" } }))}); setInterval(() => {}, 1000);\n`);
+    const real = await runStartProbe({ dataDir: mkdtempSync("/tmp/rm-probe-"), gpu: "off", threads: 1, measureTokens: 0, log: silent });
+    const answer = JSON.stringify({ ...real, facts: { ...real.facts, hardwareClass: "from-the-slow-child" } });
     const t0 = performance.now();
-    const r = await runStartProbe({ dataDir: dir, gpu: "off", threads: 1, measureTokens: 0, log: silent, rippleBin: slow, timeoutMs: 20_000 });
+    const r = await probeWith(`console.log("a driver's banner"); console.log(${JSON.stringify(answer)}); setInterval(() => {}, 1000);\n`, { gpu: "off", timeoutMs: 20_000 });
     expect(r.facts.hardwareClass).toBe("from-the-slow-child");
     expect(r.choice).toMatchObject({ backend: "cpu", requested: "off" });
     expect(performance.now() - t0).toBeLessThan(10_000);
