@@ -17,7 +17,8 @@ import { loadavg, availableParallelism } from "node:os";
 import { freeCoreThreads, InferenceEngine } from "../node/src/inference/inference-engine.ts";
 import { loadComputePolicy } from "../node/src/config/compute-policy.ts";
 import { openLlama } from "../node/src/inference/llama-backend.ts";
-import { resolveBudgets } from "../node/src/inference/machine-budgets.ts";
+import { LazyLlama } from "../node/src/inference/lazy-llama.ts";
+import { policyEngine } from "../node/src/inference/node-inference.ts";
 
 const [cmd, ...args] = process.argv.slice(2);
 async function probeMain(args: string[]) {
@@ -73,24 +74,15 @@ try {
   result.policy = inference;
   result.threads = { chosen: threads, availableParallelism: availableParallelism(), loadavg1: load1 };
   const opened = await openLlama(inference.gpu, threads, log);
-  const budgets = await resolveBudgets(inference, opened.choice);
   result.backend = opened.choice;
-  result.budgets = budgets;
-  engine = await InferenceEngine.create({
-    resolveModel: (name) => {
-      const m = models.find((x) => x.name === name);
-      if (!m) throw new Error(`unknown model ${name}`);
-      return m;
-    },
-    threads,
-    memoryBudgetBytes: budgets.memoryBudgetBytes,
-    maxConcurrent: budgets.maxConcurrent,
-    maxQueued: inference.max_queue,
-    opened,
-    gpuLayers: inference.gpu_layers,
-    gpuMemoryBudgetBytes: budgets.gpuMemoryBudgetBytes,
-    log,
-  });
+  const resolveModel = (name: string) => {
+    const m = models.find((x) => x.name === name);
+    if (!m) throw new Error(`unknown model ${name}`);
+    return m;
+  };
+  const made = await policyEngine({ inference, threads, llama: LazyLlama.opened(opened), resolveModel, log });
+  engine = made.engine;
+  result.budgets = made.budgets;
   for (const m of models) {
     const runs: unknown[] = [];
     (result.runs as Record<string, unknown>)[m.name] = runs;

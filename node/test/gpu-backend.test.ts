@@ -15,7 +15,8 @@ import { loadVersions } from "../src/config/toolchain.ts";
 import { autoGpuBudgetBytes, planGpuLoad, vramForLayers, type GpuModelNeed, type GpuResident } from "../src/inference/gpu-budget.ts";
 import { InferenceEngine } from "../src/inference/inference-engine.ts";
 import type { RegisteredModel } from "../src/inference/inference-types.ts";
-import { choiceOpener, openLlama, type OpenedLlama } from "../src/inference/llama-backend.ts";
+import { openBackend, openLlama, type OpenedLlama } from "../src/inference/llama-backend.ts";
+import { LazyLlama } from "../src/inference/lazy-llama.ts";
 import { runStartProbe } from "../src/capability/start-probe.ts";
 import { estimateGpuNeed, insightsOf } from "../src/inference/loaded-model.ts";
 import { autoMaxConcurrent, autoMemoryBudgetBytes, resolveBudgets } from "../src/inference/machine-budgets.ts";
@@ -157,8 +158,7 @@ describe("the backend choice on a machine without a GPU", () => {
 describe("llama.cpp opened only when a model first loads (issue #22)", () => {
   it("an engine given the probe's choice opens its backend once, on the first load, shared by concurrent first requests", async () => {
     let opens = 0;
-    const cpuOpener = choiceOpener(cpu.choice, 1);
-    const opener = { choice: cpu.choice, open: () => (opens++, cpuOpener.open()) };
+    const opener = new LazyLlama(cpu.choice, () => (opens++, openBackend("cpu", 1)));
     const engine = await InferenceEngine.create({ resolveModel: () => registered("gemma"), threads: 1, maxConcurrent: 2, memoryBudgetBytes: 4 * GIB, opened: opener, log: silent });
     try {
       expect(engine.llamaOpened).toBe(false);
@@ -176,8 +176,7 @@ describe("llama.cpp opened only when a model first loads (issue #22)", () => {
 
   it("a failed open is an error of the load, and the next load tries again", async () => {
     let opens = 0;
-    const real = choiceOpener(cpu.choice, 1);
-    const opener = { choice: cpu.choice, open: () => (++opens === 1 ? Promise.reject(new Error("driver went away")) : real.open()) };
+    const opener = new LazyLlama(cpu.choice, () => (++opens === 1 ? Promise.reject(new Error("driver went away")) : openBackend("cpu", 1)));
     const engine = await InferenceEngine.create({ resolveModel: () => registered("gemma"), threads: 1, maxConcurrent: 1, memoryBudgetBytes: 4 * GIB, opened: opener, log: silent });
     try {
       await expect(engine.load("gemma")).rejects.toThrow(/driver went away/);

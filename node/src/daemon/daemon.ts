@@ -27,7 +27,7 @@ import { runStartProbe } from "../capability/start-probe.ts";
 import type { AskRequest, InferenceSource, MoeEvent } from "../api/inference-source.ts";
 import { DaemonNotReadyError } from "../errors.ts";
 import { NodeInference } from "../inference/node-inference.ts";
-import { choiceOpener } from "../inference/llama-backend.ts";
+import { LazyLlama } from "../inference/lazy-llama.ts";
 import { MeshInference } from "./mesh-inference.ts";
 import { readTestLies } from "../worker/test-lies.ts";
 import { MeshArtifacts } from "../artifacts/mesh-artifacts.ts";
@@ -139,7 +139,7 @@ export class Daemon {
       chooseBackend: async (gpu, threads) => {
         const probed = await runStartProbe({ dataDir, gpu, threads, measureTokens: (this.opts.measureTokens ?? true) ? 32 : 0, log });
         this.facts = new NodeFacts(probed.facts);
-        return choiceOpener(probed.choice, threads);
+        return LazyLlama.forChoice(probed.choice, threads);
       },
     });
     // The peer id survives restarts and network switches, like the agent key.

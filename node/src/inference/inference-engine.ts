@@ -16,14 +16,15 @@
 //   an idle node gives its RAM back; one serving requests is never unloaded this way (its timer starts
 //   again when its last request ends). The next request loads it again.
 import type { InferenceStatus } from "@ripple-mesh/api-types";
-import type { GgufInsights, Llama } from "node-llama-cpp";
+import type { GgufInsights } from "node-llama-cpp";
 import type { Logger } from "../log.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import { ConcurrencyGate } from "./concurrency-gate.ts";
 import { autoGpuBudgetBytes, planGpuLoad, type GpuModelNeed, type GpuPlan } from "./gpu-budget.ts";
 import { InferenceError } from "./inference-errors.ts";
 import type { GenerateRequest, GenerateResult, RegisteredModel } from "./inference-types.ts";
-import { choiceOpener, cpuOffChoice, openedOpener, type BackendChoice, type LlamaOpener, type OpenedLlama } from "./llama-backend.ts";
+import { cpuOffChoice, type BackendChoice, type OpenedLlama } from "./llama-backend.ts";
+import { LazyLlama } from "./lazy-llama.ts";
 import { estimateGpuNeed, estimateResidentBytes, insightsOf, LoadedModel, type ContextShape } from "./loaded-model.ts";
 import { checkGenerateRequest } from "./request-check.ts";
 
@@ -43,11 +44,11 @@ export interface InferenceEngineOptions {
   /** Tokens per request, prompt + generated (default 2048). */
   contextSize?: number;
   /**
-   * llama.cpp on its backend (llama-backend.ts): already open, or an opener the engine calls when a
-   * model first loads (so a node that serves nothing never loads node-llama-cpp); default: the CPU,
+   * llama.cpp on its backend (llama-backend.ts): already open, or a LazyLlama opened when a model
+   * first loads (so a node that serves nothing never loads node-llama-cpp); default: the CPU,
    * opened on first load. The engine owns it (dispose() frees it).
    */
-  opened?: OpenedLlama | LlamaOpener;
+  opened?: OpenedLlama | LazyLlama;
   /** Layers offloaded per model on a GPU backend: as many as the VRAM budget holds, or at most N. */
   gpuLayers?: "auto" | number;
   /** VRAM all models may take together on a GPU backend (default: free VRAM at start less a margin). */
@@ -92,11 +93,9 @@ export class InferenceEngine {
   readonly #gate: ConcurrencyGate;
   readonly #shape: ContextShape;
   #disposed = false;
-  /** llama.cpp once the first load opened it (shared by concurrent first loads; a failed open is retried). */
-  #llama: Promise<Llama> | undefined;
 
   private constructor(
-    private readonly opener: LlamaOpener,
+    private readonly llama: LazyLlama,
     /** The backend that serves, and why (llama-backend.ts). */
     readonly backend: BackendChoice,
     /** VRAM models may take on a GPU backend (0 on the CPU). */
@@ -118,34 +117,19 @@ export class InferenceEngine {
     if (typeof opts.memoryBudgetBytes !== "number" || !(opts.memoryBudgetBytes > 0)) throw new RangeError(`InferenceEngine: memoryBudgetBytes must be a positive number, got ${opts.memoryBudgetBytes}`);
     if (opts.gpuLayers !== undefined && opts.gpuLayers !== "auto") positive("gpuLayers", opts.gpuLayers, 0);
     if (opts.idleUnloadMs !== undefined && !(Number.isFinite(opts.idleUnloadMs) && opts.idleUnloadMs >= 0)) throw new RangeError(`InferenceEngine: idleUnloadMs must be a number >= 0, got ${opts.idleUnloadMs}`);
-    const opener = !opts.opened ? choiceOpener(cpuOffChoice, opts.threads) : "open" in opts.opened ? opts.opened : openedOpener(opts.opened);
-    const { choice } = opener;
-    // llama.cpp handed over already open is the engine's from now on: dispose() frees it even if no model ever loaded.
-    const alreadyOpen = opts.opened && !("open" in opts.opened) ? Promise.resolve(opts.opened.llama) : undefined;
+    const llama = opts.opened instanceof LazyLlama ? opts.opened : opts.opened ? LazyLlama.opened(opts.opened) : LazyLlama.forChoice(cpuOffChoice, opts.threads);
+    const { choice } = llama;
     const gpuBudgetBytes = choice.gpu ? (opts.gpuMemoryBudgetBytes ?? autoGpuBudgetBytes(choice.gpu.vramFreeBytes)) : 0;
     opts.log.info(
       { backend: choice.backend, threads: opts.threads, maxConcurrent: opts.maxConcurrent, memoryBudgetBytes: opts.memoryBudgetBytes, gpuBudgetBytes, contextSize: opts.contextSize ?? defaultContextSize },
       "inference engine ready",
     );
-    const engine = new InferenceEngine(opener, choice, gpuBudgetBytes, opts);
-    engine.#llama = alreadyOpen;
-    return engine;
+    return new InferenceEngine(llama, choice, gpuBudgetBytes, opts);
   }
 
   /** Whether llama.cpp (and so node-llama-cpp) has been opened: not until a model first loads. */
   get llamaOpened(): boolean {
-    return this.#llama !== undefined;
-  }
-
-  #openLlama(): Promise<Llama> {
-    if (!this.#llama) {
-      const opening = this.opener.open();
-      this.#llama = opening;
-      opening.catch(() => {
-        if (this.#llama === opening) this.#llama = undefined;
-      });
-    }
-    return this.#llama;
+    return this.llama.opened;
   }
 
   get threads(): number {
@@ -271,8 +255,7 @@ export class InferenceEngine {
     await this.#locked(async () => {
       for (const model of [...this.#models.values()]) await this.#unloadNow(model, "dispose");
     });
-    const llama = await this.#llama?.catch(() => undefined);
-    await llama?.dispose();
+    await this.llama.dispose();
     this.opts.log.info("inference engine disposed");
   }
 
@@ -346,7 +329,7 @@ export class InferenceEngine {
       );
     }
     const t0 = performance.now();
-    const model = await LoadedModel.load(await this.#openLlama(), registered, { ramBytes: need, gpuLayers: gpu.gpuLayers, vramBytes: gpu.vramBytes }, this.#shape, this.opts.log);
+    const model = await LoadedModel.load(await this.llama.get(), registered, { ramBytes: need, gpuLayers: gpu.gpuLayers, vramBytes: gpu.vramBytes }, this.#shape, this.opts.log);
     if (this.#disposed) {
       await model.dispose();
       throw this.#disposedError();
@@ -367,7 +350,7 @@ export class InferenceEngine {
       need = await estimateGpuNeed(await this.#insightsOf(registered), registered, this.#shape);
       this.#gpuNeeds.set(registered.file, need);
     }
-    const vram = await (await this.#openLlama()).getVramState();
+    const vram = await (await this.llama.get()).getVramState();
     return planGpuLoad({
       need,
       budgetBytes: this.gpuBudgetBytes,
@@ -433,7 +416,7 @@ export class InferenceEngine {
     const key = `${registered.file}\0${registered.bytes}`;
     let insights = this.#insights.get(key);
     if (!insights) {
-      insights = this.#openLlama().then((llama) => insightsOf(llama, registered));
+      insights = this.llama.get().then((llama) => insightsOf(llama, registered));
       this.#insights.set(key, insights);
       insights.catch(() => this.#insights.delete(key));
     }

@@ -15,32 +15,6 @@ export interface OpenedLlama {
   choice: BackendChoice;
 }
 
-/** The backend chosen and how to open llama.cpp on it: the engine opens it when a model first loads. */
-export interface LlamaOpener {
-  readonly choice: BackendChoice;
-  open(): Promise<Llama>;
-}
-
-/** An opener over llama.cpp already open (tests, the in-process default). */
-export function openedOpener(opened: OpenedLlama): LlamaOpener {
-  return { choice: opened.choice, open: async () => opened.llama };
-}
-
-/**
- * An opener for a backend chosen elsewhere (the start-up probe's child process): opens exactly that
- * backend, or the CPU one, when first asked. A GPU backend that loaded in the child loads here too
- * unless the driver changed in between; then the load fails with the reason and the node keeps running.
- */
-export function choiceOpener(choice: BackendChoice, threads: number): LlamaOpener {
-  return {
-    choice,
-    open: async () => {
-      const { getLlama } = await llamaModule();
-      return getLlama({ ...(await llamaOptions(threads)), gpu: choice.backend === "cpu" ? false : choice.backend });
-    },
-  };
-}
-
 const llamaOptions = async (threads: number) => ({ build: "never" as const, maxThreads: threads, logLevel: (await llamaModule()).LlamaLogLevel.error, progressLogs: false });
 
 const driverFix = "install the GPU's driver (NVIDIA: a CUDA 12/13 driver; AMD/Intel: a Vulkan driver) and restart the node, or set inference.gpu: off in the compute policy to silence this";
@@ -79,7 +53,13 @@ export async function openLlama(requested: GpuPreference, threads: number, log: 
   return { llama: llama ?? (await cpuLlama(threads)), choice };
 }
 
-const cpuLlama = async (threads: number) => (await llamaModule()).getLlama({ ...(await llamaOptions(threads)), gpu: false });
+/** llama.cpp on exactly this backend, no fallback (the CPU; or the one the start-up probe chose, lazy-llama.ts). */
+export async function openBackend(backend: ServingBackend, threads: number): Promise<Llama> {
+  const { getLlama } = await llamaModule();
+  return getLlama({ ...(await llamaOptions(threads)), gpu: backend === "cpu" ? false : backend });
+}
+
+const cpuLlama = (threads: number) => openBackend("cpu", threads);
 
 /** Why no GPU backend loaded, in words a user can act on. */
 async function explainNoGpu(requested: GpuPreference, failure: string | undefined): Promise<string> {

@@ -9,10 +9,11 @@ import { computePolicyFileFor, loadComputePolicy, type ComputePolicy } from "../
 import type { Logger } from "../log.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import { loadInferencePolicy, type InferencePolicy } from "../config/inference-policy.ts";
-import { freeCoreThreads, InferenceEngine } from "./inference-engine.ts";
+import { freeCoreThreads, InferenceEngine, type InferenceEngineOptions } from "./inference-engine.ts";
 import { InferenceError } from "./inference-errors.ts";
-import { openedOpener, openLlama, type LlamaOpener } from "./llama-backend.ts";
-import { resolveBudgets } from "./machine-budgets.ts";
+import { openLlama } from "./llama-backend.ts";
+import { LazyLlama } from "./lazy-llama.ts";
+import { resolveBudgets, type ResolvedBudgets } from "./machine-budgets.ts";
 import { ModelStore, modelRefs } from "./model-store.ts";
 
 export interface NodeInferenceOptions {
@@ -27,7 +28,7 @@ export interface NodeInferenceOptions {
    * Chooses the backend for the policy's inference.gpu: the daemon's runs the start-up probe in a
    * child process and opens llama.cpp only when a model first loads; default: opened here, now.
    */
-  chooseBackend?: (gpu: GpuPreference, threads: number) => Promise<LlamaOpener>;
+  chooseBackend?: (gpu: GpuPreference, threads: number) => Promise<LazyLlama>;
 }
 
 export class NodeInference {
@@ -52,22 +53,9 @@ export class NodeInference {
     const store = await ModelStore.open({ dataDir: opts.dataDir, modelsDir: opts.modelsDir ?? defaultModelsDir(), log });
     const { inference } = computePolicy;
     const threads = inference.threads === "auto" ? freeCoreThreads() : inference.threads;
-    const chooseBackend = opts.chooseBackend ?? (async (gpu: GpuPreference, n: number) => openedOpener(await openLlama(gpu, n, log)));
+    const chooseBackend = opts.chooseBackend ?? (async (gpu: GpuPreference, n: number) => LazyLlama.opened(await openLlama(gpu, n, log)));
     const opened = await chooseBackend(inference.gpu, threads);
-    const budgets = await resolveBudgets(inference, opened.choice);
-    const engine = await InferenceEngine.create({
-      resolveModel: (name) => store.get(name),
-      threads,
-      memoryBudgetBytes: budgets.memoryBudgetBytes,
-      maxConcurrent: budgets.maxConcurrent,
-      maxQueued: inference.max_queue,
-      opened,
-      gpuLayers: inference.gpu_layers,
-      gpuMemoryBudgetBytes: budgets.gpuMemoryBudgetBytes,
-      idleUnloadMs: inference.idle_unload_minutes * 60_000,
-      log,
-      ...(opts.metrics ? { metrics: opts.metrics } : {}),
-    });
+    const { engine, budgets } = await policyEngine({ inference, threads, llama: opened, resolveModel: (name) => store.get(name), log, ...(opts.metrics ? { metrics: opts.metrics } : {}) });
     log.info(
       { step: "inference", computePolicy: live.file, models: store.list().map((m) => m.name), backend: opened.choice.backend, threads, ...budgets },
       "inference ready",
@@ -105,6 +93,34 @@ export class NodeInference {
   async dispose(): Promise<void> {
     await this.engine.dispose();
   }
+}
+
+export interface PolicyEngineInput {
+  inference: ComputePolicy["inference"];
+  threads: number;
+  llama: LazyLlama;
+  resolveModel: InferenceEngineOptions["resolveModel"];
+  log: Logger;
+  metrics?: NodeMetrics;
+}
+
+/** The engine the compute policy describes on this machine: budgets resolved for the chosen backend (also the GPU run's engine, node/bench/gpu-kit-entry.ts). */
+export async function policyEngine({ inference, threads, llama, resolveModel, log, metrics }: PolicyEngineInput): Promise<{ engine: InferenceEngine; budgets: ResolvedBudgets }> {
+  const budgets = await resolveBudgets(inference, llama.choice);
+  const engine = await InferenceEngine.create({
+    resolveModel,
+    threads,
+    memoryBudgetBytes: budgets.memoryBudgetBytes,
+    maxConcurrent: budgets.maxConcurrent,
+    maxQueued: inference.max_queue,
+    opened: llama,
+    gpuLayers: inference.gpu_layers,
+    gpuMemoryBudgetBytes: budgets.gpuMemoryBudgetBytes,
+    idleUnloadMs: inference.idle_unload_minutes * 60_000,
+    log,
+    ...(metrics ? { metrics } : {}),
+  });
+  return { engine, budgets };
 }
 
 /**
