@@ -11,8 +11,10 @@
 // - a squatted name (Qwen's name registered with another sha256) is not installed by
 //   `models pull NAME`, `--any-publisher` lists the candidates, and a registration declaring 1 TiB
 //   is refused before any byte is fetched;
+// - Gemma published by alice is pulled by bob straight from alice's file (direct transfer over
+//   TLS-PSK, a ticket handed over libp2p), every block checked, then held and pinned by bob's kubo;
 // - Qwen published by alice (and held by a second provider, a bare kubo in the mesh's swarm) is
-//   pulled by bob by CID with progress, blocks coming from both; the second provider is SIGKILLed
+//   pulled by bob by CID through kubo (`viaKubo`) with progress, blocks coming from both; the second provider is SIGKILLed
 //   mid-transfer and the pull goes on from alice; then bob's own kubo is SIGKILLed, restarted by the
 //   supervisor, and the pull resumes with the missing blocks and verifies sha256 + CID; alice then
 //   stops and bob loads and generates with the pulled model.
@@ -37,6 +39,7 @@ import { waitFor } from "./support/wait-for.ts";
 const QWEN = "qwen2.5-coder-0.5b-instruct-q4_k_m";
 const QWEN_SHA = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32";
 const TINY = "ripple-tiny-test";
+const GEMMA = "gemma-3-270m-q4_k_m";
 
 
 const fleet = new TestFleet();
@@ -220,6 +223,23 @@ describe("artifacts and model shards on a 2-node local mesh", { timeout: 900_000
     expect(readdirSync(bobModels).filter((f) => f.includes(".partial") || f.startsWith("huge") || f.startsWith(QWEN))).toEqual([]);
   });
 
+  it("pulls a model straight from its provider's file, then holds, pins and announces it in IPFS", async () => {
+    const pub = await a.publishModel(GEMMA);
+    await waitFor("bob sees Gemma and its provider", async () => ((await b.shards({})).find((r) => r.cid === pub.cid && r.replicas >= 1) ? true : undefined), { timeoutMs: 120_000 });
+    const pulled = await b.pullModel({ ref: pub.cid });
+    expect(pulled).toMatchObject({ name: GEMMA, cid: pub.cid, sha256: pub.sha256, size: pub.size, alreadyPresent: false, directBytes: pub.size });
+    expect(sha256(readFileSync(pulled.file))).toBe(pub.sha256);
+    // bob's kubo holds every block itself now (it serves the model to others): an offline read matches.
+    const bobApi = String((await b.ipfs()).apiUrl);
+    const bobIpfs = new IpfsStore({ apiUrl: () => bobApi, timeoutMs: 60_000 });
+    expect(await kuboPinned(bobApi, pub.cid)).toBe(true);
+    const hash = createHash("sha256");
+    for await (const chunk of bobIpfs.cat(pub.cid, { offline: true, timeoutMs: 60_000 })) hash.update(chunk);
+    expect(hash.digest("hex")).toBe(pub.sha256);
+    await waitFor("bob announced himself as a provider of Gemma", async () => ((await b.providers(pub.cid)).some((p) => p.self) ? true : undefined), { timeoutMs: 30_000 });
+    console.log(`[artifacts] bob pulled ${GEMMA} straight from alice's file: transfer ${pulled.transferMs} ms (${(pub.size / 1e6 / (pulled.transferMs / 1000)).toFixed(0)} MB/s, sha256 + CID checked on the way)`);
+  });
+
   it("pulls Qwen by CID from two providers with progress, survives one provider and then its own kubo being killed mid-transfer, then loads and generates on bob", async () => {
     // A second provider beside alice: a bare kubo in the mesh's private swarm holding the same
     // blocks, peered with bob's kubo (bitswap asks both). Added while alice publishes.
@@ -253,7 +273,7 @@ describe("artifacts and model shards on a 2-node local mesh", { timeout: 900_000
     let ledger = { carol: 0, alice: 0 };
     const bobKuboPid = Number((await b.ipfs()).pid);
     const pulled = await b.pullModel(
-      { ref: published.cid },
+      { ref: published.cid, viaKubo: true },
       {
         onProgress: (p) => {
           events.push(p);
@@ -285,7 +305,7 @@ describe("artifacts and model shards on a 2-node local mesh", { timeout: 900_000
     expect(carolKilledAt, `carol killed mid-pull after serving blocks (bob's bitswap ledger: ${JSON.stringify(ledger)})`).not.toBeNull();
     expect(carolKilledAt!).toBeLessThan(100);
     expect(killed).toBe(true);
-    expect(pulled).toMatchObject({ name: QWEN, cid: published.cid, sha256: QWEN_SHA, size: 491_400_064, alreadyPresent: false });
+    expect(pulled).toMatchObject({ name: QWEN, cid: published.cid, sha256: QWEN_SHA, size: 491_400_064, alreadyPresent: false, directBytes: 0 });
     expect(pulled.resumed).toBeGreaterThanOrEqual(1);
     expect(events.some((e) => e.type === "pull:resumed")).toBe(true);
     expect(events.filter((e) => e.type === "pull:progress").length).toBeGreaterThan(2);

@@ -206,7 +206,7 @@ export class LocalApiClient {
   }
 
   /** Fetches a model by name or CID from the peers that provide it; with `onProgress` the transfer streams its progress. */
-  async pullModel(req: { ref: string; name?: string; sha256?: string; anyPublisher?: boolean }, opts: InferenceCallOptions & { onProgress?: (p: PullProgress) => void } = {}): Promise<PullResult> {
+  async pullModel(req: { ref: string; name?: string; sha256?: string; anyPublisher?: boolean; viaKubo?: boolean }, opts: InferenceCallOptions & { onProgress?: (p: PullProgress) => void } = {}): Promise<PullResult> {
     const timeoutMs = opts.timeoutMs ?? 60 * 60_000;
     const { onProgress } = opts;
     if (!onProgress) return (await this.request("POST", "/v1/models/pull", req, timeoutMs, opts.signal)) as PullResult;

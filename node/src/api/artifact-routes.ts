@@ -6,7 +6,7 @@
 //   GET  /v1/artifacts/:cid/content        the bytes (checked against the registered sha256)
 //   GET  /v1/artifacts/:cid/providers[?verify=1]   ProviderView[]
 //   POST /v1/models/:name/publish          PublishResult
-//   POST /v1/models/pull {ref, name?, sha256?, anyPublisher?}   PullResult; streamed with ?stream=1 / Accept: text/event-stream
+//   POST /v1/models/pull {ref, name?, sha256?, anyPublisher?, viaKubo?}   PullResult; streamed with ?stream=1 / Accept: text/event-stream
 //                                          (`event: pull:progress` …, then `event: result`)
 //   GET  /v1/shards[?verify=1]             ShardRow[]
 //   POST /v1/artifacts/:cid/false-provider test only (RIPPLE_TEST_ARTIFACTS=1): a provider record without the content
@@ -51,6 +51,7 @@ const pullSchema = z.strictObject({
   name: nameParam.optional(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/, "a lowercase hex sha256").optional(),
   anyPublisher: z.boolean().optional(),
+  viaKubo: z.boolean().optional(),
 });
 const listSchema = z.strictObject({
   cid: cidParam.optional(),
@@ -141,7 +142,7 @@ export function registerArtifactRoutes(app: ApiApp, opts: ArtifactRoutesOptions)
     });
     const stream = flag(req.query, "stream") || (req.headers.accept ?? "").includes("text/event-stream");
     const run = (onProgress?: (p: { type: string }) => void) =>
-      guarded(() => shards.pull(b.data.ref, { ...(b.data.name ? { name: b.data.name } : {}), ...(b.data.sha256 ? { sha256: b.data.sha256 } : {}), ...(b.data.anyPublisher ? { anyPublisher: true } : {}), signal: abort.signal, ...(onProgress ? { onProgress } : {}) }));
+      guarded(() => shards.pull(b.data.ref, { ...(b.data.name ? { name: b.data.name } : {}), ...(b.data.sha256 ? { sha256: b.data.sha256 } : {}), ...(b.data.anyPublisher ? { anyPublisher: true } : {}), ...(b.data.viaKubo ? { viaKubo: true } : {}), signal: abort.signal, ...(onProgress ? { onProgress } : {}) }));
     if (!stream) return sendJson(reply, await run());
     const sse = new SseWriter(reply);
     sse.start();

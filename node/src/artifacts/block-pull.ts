@@ -5,10 +5,18 @@
 // their offset, and the sha256 of the whole file is computed over the leaves in file order as they
 // complete (no second pass). A failed run keeps what it fetched: `run()` again resumes with the
 // missing blocks only (after a kubo restart, a lost provider, an idle timeout).
+//
+// Direct sources (direct-transfer-*.ts) go first when given: runs of raw leaves are read as byte
+// ranges straight from providers' files over TLS, several connections per provider, each leaf
+// checked against its CID as its last byte lands. A source that fails or sends a leaf that does not
+// hash to its CID is dropped for the rest of the pull (its unfinished leaves go back to the queue);
+// what no direct source delivered is then fetched through kubo as above.
 import { createHash, type Hash } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import { ArtifactVerificationError } from "./artifact-service.ts";
+import type { DirectConnection } from "./direct-transfer-client.ts";
 import type { IpfsStore } from "./ipfs-store.ts";
+import { sha256DigestOf } from "./provider-check.ts";
 import { blockCodec, decodeUnixfsNode, verifyBlock } from "./unixfs-blocks.ts";
 
 const MAX_DEPTH = 32;
@@ -41,12 +49,34 @@ export interface BlockPullOptions {
   prefetch?: (signal?: AbortSignal) => Promise<unknown>;
   /** Bytes written so far (after each block). */
   onBytes?: (written: number, delta: number) => void;
+  /** Providers to read ranges from directly, before kubo. */
+  direct?: DirectSource[];
+  /** Connections per direct source (default 2). */
+  directConnections?: number;
+  /** Leaves asked in one range (default 8). */
+  directBatchLeaves?: number;
+  /** A direct source was dropped (it failed or sent bad bytes); the pull goes on without it. */
+  onDirectFailure?: (source: string, err: Error) => void;
+}
+
+export interface DirectSource {
+  /** Who it is, for logs and errors. */
+  name: string;
+  open(signal?: AbortSignal): Promise<DirectConnection>;
+}
+
+/** A direct source sent bytes that do not hash to the leaf's CID. */
+export class DirectLeafMismatchError extends Error {
+  override name = "DirectLeafMismatchError";
 }
 
 export class BlockPull {
   private leaves: Leaf[] | null = null;
+  /** Claimed by a worker or landed; cleared again when a worker fails with it. */
   private readonly done: boolean[] = [];
-  private readonly pending = new Map<number, Uint8Array>();
+  private readonly pending = new Map<number, Uint8Array[]>();
+  private readonly failedSources = new Set<string>();
+  private readonly wake: Array<() => void> = [];
   private nextToHash = 0;
   private readonly hash: Hash = createHash("sha256");
   private hashed = 0;
@@ -54,6 +84,8 @@ export class BlockPull {
   written = 0;
   /** The file size the DAG declares (known once planned). */
   declaredSize = 0;
+  /** Bytes that came from direct sources (not through kubo: kubo does not hold those blocks). */
+  directBytes = 0;
 
   constructor(private readonly opts: BlockPullOptions) {}
 
@@ -61,12 +93,14 @@ export class BlockPull {
   async run(signal?: AbortSignal): Promise<void> {
     if (!this.leaves) this.leaves = await this.plan(signal);
     const leaves = this.leaves;
+    await this.runDirect(signal);
+    if (this.nextToHash >= leaves.length) return;
     const concurrency = this.opts.concurrency ?? 24;
-    const window = Math.max(this.opts.window ?? 96, concurrency);
+    const window = this.window();
     let next = this.nextToHash;
     let failure: unknown = null;
-    const wake: Array<() => void> = [];
-    const notify = () => wake.splice(0).forEach((w) => w());
+    const wake = this.wake;
+    const notify = () => this.notify();
     const worker = async (): Promise<void> => {
       while (failure === null) {
         while (next < leaves.length && this.done[next]) next++;
@@ -87,7 +121,8 @@ export class BlockPull {
       }
     };
     const stopPrefetch = new AbortController();
-    const prefetch = this.opts.prefetch?.(signal ? AbortSignal.any([signal, stopPrefetch.signal]) : stopPrefetch.signal).catch(() => undefined);
+    // kubo's whole-DAG session would fetch again what direct sources already wrote.
+    const prefetch = (this.directBytes ? undefined : this.opts.prefetch)?.(signal ? AbortSignal.any([signal, stopPrefetch.signal]) : stopPrefetch.signal).catch(() => undefined);
     await Promise.all(Array.from({ length: Math.min(concurrency, leaves.length || 1) }, worker));
     if (failure !== null) stopPrefetch.abort();
     await prefetch;
@@ -100,6 +135,14 @@ export class BlockPull {
     return { bytes: this.hashed, sha256: this.hash.digest("hex") };
   }
 
+  private window(): number {
+    return Math.max(this.opts.window ?? 96, this.opts.concurrency ?? 24);
+  }
+
+  private notify(): void {
+    this.wake.splice(0).forEach((w) => w());
+  }
+
   private async fetchLeaf(i: number, signal?: AbortSignal): Promise<void> {
     const leaf = this.leaves![i]!;
     let bytes = leaf.inline;
@@ -108,18 +151,129 @@ export class BlockPull {
       verifyBlock(leaf.cid, block);
       bytes = blockCodec(leaf.cid) === "raw" ? block : this.leafData(leaf.cid, block);
     }
-    if (bytes.length !== leaf.size) {
-      throw new ArtifactVerificationError(`block ${leaf.cid} holds ${bytes.length} bytes where its parent declares ${leaf.size}`, "nothing was pinned or registered; report the peer that published it");
+    await this.accept(i, [bytes]);
+  }
+
+  /** A verified leaf: written at its offset, then hashed into the file's sha256 once all before it are. */
+  private async accept(i: number, parts: Uint8Array[]): Promise<void> {
+    const leaf = this.leaves![i]!;
+    const size = parts.reduce((n, p) => n + p.length, 0);
+    if (size !== leaf.size) {
+      throw new ArtifactVerificationError(`block ${leaf.cid} holds ${size} bytes where its parent declares ${leaf.size}`, "nothing was pinned or registered; report the peer that published it");
     }
-    if (bytes.length) await this.opts.file.write(bytes, 0, bytes.length, leaf.offset);
-    this.written += bytes.length;
-    this.opts.onBytes?.(this.written, bytes.length);
-    this.pending.set(i, bytes);
+    if (size) await (parts.length === 1 ? this.opts.file.write(parts[0]!, 0, size, leaf.offset) : this.opts.file.writev(parts, leaf.offset));
+    this.written += size;
+    this.opts.onBytes?.(this.written, size);
+    this.pending.set(i, parts);
     for (let b = this.pending.get(this.nextToHash); b; b = this.pending.get(this.nextToHash)) {
-      this.hash.update(b);
-      this.hashed += b.length;
+      for (const p of b) {
+        this.hash.update(p);
+        this.hashed += p.length;
+      }
       this.pending.delete(this.nextToHash++);
     }
+  }
+
+  /** Raw leaves not yet landed, in runs of consecutive leaves (one range request each). */
+  private directBatches(): number[][] {
+    const leaves = this.leaves!;
+    const most = this.opts.directBatchLeaves ?? 8;
+    const batches: number[][] = [];
+    let run: number[] = [];
+    for (let i = this.nextToHash; i < leaves.length; i++) {
+      const l = leaves[i]!;
+      const fits = !this.done[i] && !l.inline && l.size > 0 && blockCodec(l.cid) === "raw";
+      const prev = run.length ? leaves[run[run.length - 1]!]! : null;
+      if (run.length && (!fits || run.length >= most || prev!.offset + prev!.size !== l.offset)) {
+        batches.push(run);
+        run = [];
+      }
+      if (fits) run.push(i);
+    }
+    if (run.length) batches.push(run);
+    return batches;
+  }
+
+  private async runDirect(signal?: AbortSignal): Promise<void> {
+    const sources = (this.opts.direct ?? []).filter((s) => !this.failedSources.has(s.name));
+    if (!sources.length) return;
+    const queue = this.directBatches();
+    const window = this.window();
+    const worker = async (source: DirectSource): Promise<void> => {
+      let conn: DirectConnection | undefined;
+      let batch: number[] | undefined;
+      try {
+        while (queue.length && !this.failedSources.has(source.name)) {
+          if (queue[0]![0]! >= this.nextToHash + window) {
+            await new Promise<void>((r) => this.wake.push(r));
+            continue;
+          }
+          batch = queue.shift()!;
+          for (const i of batch) this.done[i] = true;
+          conn ??= await source.open(signal);
+          await this.readBatch(conn, batch, signal);
+          batch = undefined;
+          this.notify();
+        }
+      } catch (err) {
+        this.failedSources.add(source.name);
+        if (batch) {
+          const back = batch.filter((i) => !this.landedBefore(i));
+          for (const i of back) this.done[i] = false;
+          if (back.length) queue.unshift(back);
+        }
+        this.opts.onDirectFailure?.(source.name, err as Error);
+        this.notify();
+      } finally {
+        conn?.close();
+      }
+    };
+    const perSource = this.opts.directConnections ?? 2;
+    await Promise.all(sources.flatMap((s) => Array.from({ length: perSource }, () => worker(s))));
+  }
+
+  /** Whether leaf i has been written (it is hashed, or waits in order to be). */
+  private landedBefore(i: number): boolean {
+    return i < this.nextToHash || this.pending.has(i);
+  }
+
+  /** One range covering consecutive leaves; each leaf is checked against its CID when complete. */
+  private async readBatch(conn: DirectConnection, batch: number[], signal?: AbortSignal): Promise<void> {
+    const leaves = this.leaves!;
+    const first = leaves[batch[0]!]!;
+    const last = leaves[batch[batch.length - 1]!]!;
+    let k = 0;
+    let parts: Buffer[] = [];
+    let have = 0;
+    let h = createHash("sha256");
+    await conn.read(
+      first.offset,
+      last.offset + last.size - first.offset,
+      (chunk) => {
+        let landing: Array<Promise<void>> | undefined;
+        for (let at = 0; at < chunk.length; ) {
+          const i = batch[k]!;
+          const leaf = leaves[i]!;
+          const n = Math.min(leaf.size - have, chunk.length - at);
+          const piece = at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n);
+          parts.push(piece);
+          h.update(piece);
+          have += n;
+          at += n;
+          if (have === leaf.size) {
+            const want = sha256DigestOf(leaf.cid);
+            if (!want || !want.equals(h.digest())) throw new DirectLeafMismatchError(`the bytes sent for block ${leaf.cid} (file offset ${leaf.offset}) do not hash to its CID`);
+            (landing ??= []).push(this.accept(i, parts).then(() => void (this.directBytes += leaf.size)));
+            k++;
+            parts = [];
+            have = 0;
+            h = createHash("sha256");
+          }
+        }
+        return landing && Promise.all(landing).then(() => undefined);
+      },
+      signal,
+    );
   }
 
   private leafData(cid: string, block: Uint8Array): Uint8Array {

@@ -14,6 +14,7 @@ import { ARTIFACT_INDEX_WRITES, serialWrites } from "../conductor/serial-writes.
 import { IpfsStore } from "./ipfs-store.ts";
 import { KuboNode } from "./kubo-supervisor.ts";
 import { KuboPeering } from "./kubo-peering.ts";
+import { DirectTransfer } from "./direct-transfer-protocol.ts";
 import { ModelShards } from "./model-shards.ts";
 import { wantedModelNames, type StoragePolicy } from "../config/storage-policy.ts";
 import type { ModelPins } from "./model-choice.ts";
@@ -60,6 +61,7 @@ export class MeshArtifacts {
   peering: KuboPeering | undefined;
   artifacts: ArtifactService | undefined;
   shards: ModelShards | undefined;
+  direct: DirectTransfer | undefined;
   private readonly log: Logger;
   private wantTimer: NodeJS.Timeout | undefined;
   private wantRunning = false;
@@ -95,6 +97,19 @@ export class MeshArtifacts {
     kubo.on("restarted", () => this.peering?.rehelloAll());
     const zomes = serialWrites(opts.zomes, ARTIFACT_INDEX_WRITES);
     this.artifacts = new ArtifactService({ ipfs: this.ipfs, zomes, agentPubKey: opts.agentPubKey, p2p: opts.p2p, peers: opts.peers, policy: opts.policy, networkDir, log: opts.log });
+    const directPolicy = opts.policy.models.direct_transfer;
+    this.direct = new DirectTransfer({
+      p2p: opts.p2p,
+      fileOf: (cid) => this.shards?.localFile(cid),
+      serve: directPolicy.enabled,
+      // Where kubo's swarm listens: peers on other machines ("lan") or this one only.
+      host: opts.policy.kubo.swarm_bind === "lan" ? "0.0.0.0" : "127.0.0.1",
+      port: directPolicy.port,
+      connectionsPerProvider: directPolicy.connections_per_provider,
+      stallTimeoutMs: opts.policy.models.stall_timeout_ms,
+      log: opts.log,
+    });
+    await this.direct.start();
     this.shards = new ModelShards({
       ipfs: this.ipfs,
       kubo,
@@ -104,6 +119,7 @@ export class MeshArtifacts {
       policy: opts.policy,
       networkDir,
       log: opts.log,
+      ...(directPolicy.enabled ? { direct: this.direct } : {}),
       onModelsChanged: opts.onModelsChanged,
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
       ...(opts.pins ? { pins: opts.pins } : {}),
@@ -145,6 +161,7 @@ export class MeshArtifacts {
   async stop(): Promise<void> {
     clearInterval(this.wantTimer);
     this.peering?.stop();
+    await this.direct?.stop();
     await this.kubo?.stop();
   }
 

@@ -9,7 +9,7 @@
 // explicit choice: model-choice.ts), and the declared size must fit on disk before any byte is
 // fetched (disk-room.ts).
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, renameSync, rmSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import type { ShardRow } from "@ripple-mesh/api-types";
@@ -19,6 +19,8 @@ import type { Logger } from "../log.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import { ArtifactNotFoundError, ArtifactVerificationError, type ArtifactService, type ArtifactView, type ProviderView } from "./artifact-service.ts";
 import { BlockPull } from "./block-pull.ts";
+import type { DirectTransfer } from "./direct-transfer-protocol.ts";
+import { ModelCids } from "./model-cids.ts";
 import { CID, type IpfsStore } from "./ipfs-store.ts";
 import type { KuboNode } from "./kubo-supervisor.ts";
 import type { KuboPeering } from "./kubo-peering.ts";
@@ -85,8 +87,13 @@ export interface PullResult {
   transferMs: number;
   verifyMs: number;
   resumed: number;
+  /** Bytes read straight from providers' files (the rest came through kubo). */
+  directBytes: number;
   alreadyPresent: boolean;
 }
+
+/** What a pull may be told beyond which registration: `viaKubo` skips direct transfers. */
+export type PullOptions = ModelChoice & { viaKubo?: boolean; signal?: AbortSignal; onProgress?: (p: PullProgress) => void };
 
 export type { ShardRow };
 
@@ -109,27 +116,8 @@ export interface ModelShardsOptions {
   maxClockSkewMs?: number;
   /** Free disk space (tests pass their own). */
   freeSpace?: FreeSpace;
-}
-
-/** name → CID of the models this node published or pulled (DATA_DIR/<network>/model-cids.json). */
-class ModelCids {
-  private map: Record<string, { cid: string; sha256: string }> = {};
-  constructor(private readonly file: string) {
-    try {
-      this.map = JSON.parse(readFileSync(file, "utf8")) as typeof this.map;
-    } catch {
-      this.map = {};
-    }
-  }
-  get(name: string) {
-    return this.map[name];
-  }
-  set(name: string, v: { cid: string; sha256: string }): void {
-    this.map[name] = v;
-    const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify(this.map, null, 2));
-    renameSync(tmp, this.file);
-  }
+  /** Reads models straight from providers' files before asking kubo (direct-transfer-*.ts). */
+  direct?: DirectTransfer;
 }
 
 export class ModelShards {
@@ -140,6 +128,15 @@ export class ModelShards {
   constructor(private readonly opts: ModelShardsOptions) {
     this.cids = new ModelCids(join(opts.networkDir, "model-cids.json"));
     this.log = opts.log.child({ seam: "model-shards" });
+  }
+
+  /** The file of a model this node published or pulled under `cid`, if it still holds that file. */
+  localFile(cid: string): { file: string; size: number } | undefined {
+    const name = this.cids.nameOf(cid);
+    if (!name || !this.opts.store.has(name)) return undefined;
+    const model = this.opts.store.get(name);
+    if (model.sha256 !== this.cids.get(name)!.sha256) return undefined;
+    return { file: model.file, size: statSync(model.file).size };
   }
 
   /** The CID of a local model with this sha256 (published or pulled here), if any. */
@@ -205,8 +202,8 @@ export class ModelShards {
   }
 
   /** One pull per CID at a time: a second request for the same content joins the first. */
-  pull(ref: string, o: ModelChoice & { signal?: AbortSignal; onProgress?: (p: PullProgress) => void } = {}): Promise<PullResult> {
-    const key = `${ref}\0${o.name ?? ""}\0${o.sha256 ?? ""}\0${o.anyPublisher ? 1 : 0}`;
+  pull(ref: string, o: PullOptions = {}): Promise<PullResult> {
+    const key = `${ref}\0${o.name ?? ""}\0${o.sha256 ?? ""}\0${o.anyPublisher ? 1 : 0}\0${o.viaKubo ? 1 : 0}`;
     const running = this.pulling.get(key);
     if (running) return running;
     const p = this.doPull(ref, o).finally(() => this.pulling.delete(key));
@@ -214,7 +211,7 @@ export class ModelShards {
     return p;
   }
 
-  private async doPull(ref: string, o: ModelChoice & { signal?: AbortSignal; onProgress?: (p: PullProgress) => void }): Promise<PullResult> {
+  private async doPull(ref: string, o: PullOptions): Promise<PullResult> {
     const { store, ipfs, artifacts, kubo, peering, policy } = this.opts;
     const emit = o.onProgress ?? (() => {});
     const artifact = await this.resolve(ref, { ...(o.name ? { name: o.name } : {}), ...(o.sha256 ? { sha256: o.sha256 } : {}), ...(o.anyPublisher ? { anyPublisher: true } : {}) });
@@ -229,7 +226,7 @@ export class ModelShards {
       // Already here: make sure it is pinned and announced, with the same CID.
       const pub = await this.publish(name);
       if (pub.cid !== cid) this.log.warn({ model: name, ours: pub.cid, theirs: cid }, "this node's copy has the same sha256 but another CID (other chunking)");
-      return { name, cid: pub.cid, sha256, size, file: have.file, providers: [], transferMs: 0, verifyMs: 0, resumed: 0, alreadyPresent: true };
+      return { name, cid: pub.cid, sha256, size, file: have.file, providers: [], transferMs: 0, verifyMs: 0, resumed: 0, directBytes: 0, alreadyPresent: true };
     }
     const target = join(store.modelsDir, `${name}.gguf`);
     if (existsSync(target)) throw new ModelPullError(`${target} already exists`, `move it aside, or pull under another name with --name`);
@@ -245,6 +242,7 @@ export class ModelShards {
       throw new ModelPullError(`no online peer verifiably provides ${name} (${cid}): ${why}`, "start a node that serves it and run `ripple models publish <name>` there, then retry");
     }
     await Promise.all(trusted.map((p) => peering.hello(p.peerId!)));
+    const direct = o.viaKubo ? [] : (await this.opts.direct?.sources(trusted.map((p) => ({ peerId: p.peerId!, name: p.name ?? p.agent.slice(0, 12) })), cid, size, o.signal)) ?? [];
 
     const partial = `${target}.${randomBytes(4).toString("hex")}.partial`;
     const t0 = performance.now();
@@ -261,6 +259,9 @@ export class ModelShards {
         maxBytes: size,
         file,
         blockTimeoutMs: policy.models.stall_timeout_ms,
+        direct,
+        directConnections: this.opts.direct?.connectionsPerProvider ?? 2,
+        onDirectFailure: (source, err) => this.log.warn({ model: name, cid, source, err: err.message }, "a direct transfer from a provider failed; going on without it"),
         // kubo fetches the whole DAG in one bitswap session beside our reads (measured faster with two
         // providers than per-block sessions alone: node/bench/artifacts-bench.ts). Its pin is dropped
         // again below if the content fails the checks.
@@ -324,12 +325,12 @@ export class ModelShards {
         rmSync(target, { force: true });
         throw err;
       }
-      await ipfs.pin(cid);
+      await this.pinPulled(target, artifact.mime, cid, pull.directBytes > 0);
       await artifacts.announce(cid);
       this.cids.set(name, { cid, sha256 });
       await this.opts.onModelsChanged();
-      const result: PullResult = { name, cid, sha256, size, file: added.file, providers, transferMs: Math.round(transferMs), verifyMs: Math.round(verifyMs), resumed, alreadyPresent: false };
-      this.log.info({ model: name, cid, bytes: size, transferMs: result.transferMs, verifyMs: result.verifyMs, resumed, from: trusted.map((p) => p.name) }, `pulled model "${name}"`);
+      const result: PullResult = { name, cid, sha256, size, file: added.file, providers, transferMs: Math.round(transferMs), verifyMs: Math.round(verifyMs), resumed, directBytes: pull.directBytes, alreadyPresent: false };
+      this.log.info({ model: name, cid, bytes: size, transferMs: result.transferMs, verifyMs: result.verifyMs, resumed, from: trusted.map((p) => p.name), directBytes: pull.directBytes }, `pulled model "${name}"`);
       emit({ type: "pull:done", name, cid, bytes: size });
       return result;
     } catch (err) {
@@ -342,6 +343,21 @@ export class ModelShards {
       }
       throw err;
     }
+  }
+
+  /**
+   * Pin the pulled content in our kubo so that we provide it too. Blocks that came straight from
+   * providers' files are not in kubo: the file is added with the registration's chunking (which
+   * recomputes its CID; a different CID means other chunking, and kubo then fetches the blocks).
+   */
+  private async pinPulled(file: string, mime: string, cid: string, directBytes: boolean): Promise<void> {
+    const { ipfs } = this.opts;
+    const chunking = chunkingFromMime(mime);
+    if (directBytes && chunking) {
+      const added = await ipfs.addFile(file, chunking, { pin: false });
+      if (added !== cid) this.log.warn({ cid, added }, "the pulled file added to kubo gives another CID; kubo fetches the registered one instead");
+    }
+    await ipfs.pin(cid);
   }
 
   /** Models × providers, from artifact_index (kind model), with replica counts against the policy. */

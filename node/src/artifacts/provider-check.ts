@@ -12,17 +12,21 @@ const SHA2_256 = 0x12;
 
 export type ProviderVerdict = { verified: true; block: string; ms: number } | { verified: false; reason: string; ms: number };
 
-/** Whether `bytes` are the block `cid` names (sha2-256 multihash; raw or dag-pb codec). */
-export function blockMatchesCid(cid: string, bytes: Uint8Array): boolean {
+/** The sha2-256 digest `cid` names, or null for a CID that does not parse or uses another hash. */
+export function sha256DigestOf(cid: string): Buffer | null {
   let parsed: CID;
   try {
     parsed = CID.parse(cid);
   } catch {
-    return false;
+    return null;
   }
-  if (parsed.multihash.code !== SHA2_256) return false;
-  const digest = createHash("sha256").update(bytes).digest();
-  return Buffer.compare(Buffer.from(parsed.multihash.digest), digest) === 0;
+  return parsed.multihash.code === SHA2_256 ? Buffer.from(parsed.multihash.digest) : null;
+}
+
+/** Whether `bytes` are the block `cid` names (sha2-256 multihash; raw or dag-pb codec). */
+export function blockMatchesCid(cid: string, bytes: Uint8Array): boolean {
+  const want = sha256DigestOf(cid);
+  return want !== null && Buffer.compare(want, createHash("sha256").update(bytes).digest()) === 0;
 }
 
 /** A random block of the DAG under `root`, following random links down to a leaf (or a raw root). */

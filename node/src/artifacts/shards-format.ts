@@ -53,7 +53,8 @@ export function formatPullProgress(p: PullProgress): string {
 
 export function formatPull(r: PullResult): string {
   if (r.alreadyPresent) return `${r.name} is already here (${r.file}); pinned and announced as ${r.cid}\n`;
-  return `pulled ${r.name}: ${r.file} (${mb(r.size)} in ${(r.transferMs / 1000).toFixed(1)} s, verified in ${(r.verifyMs / 1000).toFixed(1)} s${r.resumed ? `, resumed ${r.resumed}×` : ""}); pinned and announced\n`;
+  const via = r.directBytes === 0 ? "through IPFS" : r.directBytes === r.size ? "straight from providers' files" : `${mb(r.directBytes)} straight from providers' files, the rest through IPFS`;
+  return `pulled ${r.name}: ${r.file} (${mb(r.size)} in ${(r.transferMs / 1000).toFixed(1)} s ${via}, verified in ${(r.verifyMs / 1000).toFixed(1)} s${r.resumed ? `, resumed ${r.resumed}×` : ""}); pinned and announced\n`;
 }
 
 export function formatArtifacts(list: ArtifactView[]): string {

@@ -46,6 +46,14 @@ export const storagePolicySchema = z.strictObject({
     // A name (its sha256 pinned in the inference policy's models) or {name, sha256}: a name alone is anyone's to register.
     want: z.array(z.union([modelName, z.strictObject({ name: modelName, sha256: z.string().regex(/^[0-9a-f]{64}$/, "a lowercase hex sha256 of the GGUF file") })])).max(64),
     want_check_interval_ms: z.number().int().min(1000).max(86_400_000),
+    // Absent in policies written before it existed: on, any free port, 2 connections per provider.
+    direct_transfer: z
+      .strictObject({
+        enabled: z.boolean(),
+        port: z.number().int().min(0).max(65535),
+        connections_per_provider: z.number().int().min(1).max(16),
+      })
+      .default({ enabled: true, port: 0, connections_per_provider: 2 }),
   }),
   kubo: z.strictObject({
     swarm_port: z.number().int().min(0).max(65535),

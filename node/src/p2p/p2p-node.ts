@@ -220,6 +220,15 @@ export class P2pNode extends EventEmitter<P2pNodeEvents> {
     return this.bound.get(peerId)?.lastSeenMs;
   }
 
+  /** The IP address a connected peer's connection comes from (direct transfers dial it), if any. */
+  remoteHost(peerId: string): string | undefined {
+    for (const c of this.libp2p.getConnections(peerIdFromString(peerId))) {
+      const m = /^\/ip[46]\/([^/]+)\/tcp\//.exec(c.remoteAddr.toString());
+      if (m && !c.limits) return m[1];
+    }
+    return undefined;
+  }
+
   connectedPeers(): string[] {
     return this.libp2p.getPeers().map((p) => p.toString());
   }

@@ -66,11 +66,12 @@ export function modelShardCommands(program: Command): void {
     .option("--name <name>", "register it under this name (default: the published name)")
     .option("--sha256 <hex>", "install the registration with this sha256 (an explicit choice; by default a name needs its sha256 pinned in the inference policy's models or the storage policy's models.want)")
     .option("--any-publisher", "list every registration of an unpinned name (sha256, publishers, size) to choose one with --sha256")
+    .option("--via-kubo", "fetch through IPFS (kubo) only, not straight from the providers' files (e.g. when a firewall blocks their direct transfer port)")
     .option("--json", "print JSON for scripts (no progress)")
-    .action(async (ref: string, opts: { name?: string; sha256?: string; anyPublisher?: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (ref: string, opts: { name?: string; sha256?: string; anyPublisher?: boolean; viaKubo?: boolean; json?: boolean }, cmd: Command) => {
       try {
         const c = await client(cmd);
-        const req = { ref, ...(opts.name ? { name: opts.name } : {}), ...(opts.sha256 ? { sha256: opts.sha256.toLowerCase() } : {}), ...(opts.anyPublisher ? { anyPublisher: true } : {}) };
+        const req = { ref, ...(opts.name ? { name: opts.name } : {}), ...(opts.sha256 ? { sha256: opts.sha256.toLowerCase() } : {}), ...(opts.anyPublisher ? { anyPublisher: true } : {}), ...(opts.viaKubo ? { viaKubo: true } : {}) };
         if (opts.json) return printJson(await c.pullModel(req));
         const r = await c.pullModel(req, { onProgress: (p) => process.stderr.write(formatPullProgress(p)) });
         process.stdout.write(formatPull(r));

@@ -1,0 +1,144 @@
+// Direct model transfers (direct-transfer-*.ts, block-pull.ts), in process with real TLS and two
+// real kubo nodes (the puller plans the DAG through its own kubo, which fetches the inner blocks
+// from the publisher's): a pull reads leaf ranges straight from providers' files, checks each leaf
+// against its CID and the file against its sha256; a provider that sends other bytes, or stops
+// midway, is dropped and the pull completes from the other provider or from kubo. Tickets: a wrong
+// key, an expired ticket and a request outside the file get nothing.
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BlockPull, DirectLeafMismatchError, type DirectSource } from "../src/artifacts/block-pull.ts";
+import { DirectConnection, DirectTransferError } from "../src/artifacts/direct-transfer-client.ts";
+import { DirectTransferServer } from "../src/artifacts/direct-transfer-server.ts";
+import { IpfsStore } from "../src/artifacts/ipfs-store.ts";
+import { KuboNode } from "../src/artifacts/kubo-supervisor.ts";
+import { binDir } from "../src/config/paths.mjs";
+import { TestFleet } from "./support/test-fleet.ts";
+
+const fleet = new TestFleet();
+const log = pino({ level: "warn" });
+const MiB = 1024 * 1024;
+const SIZE = 24 * MiB + 12_345; // 25 leaves, the last one short
+const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+describe("direct model transfer between providers' files and a puller", { timeout: 300_000 }, () => {
+  const dir = fleet.tempDir("rm-direct-");
+  const file = join(dir, "model.gguf");
+  const tampered = join(dir, "tampered.gguf");
+  const content = randomBytes(SIZE);
+  let publisher: KuboNode, puller: KuboNode;
+  let pullerIpfs: IpfsStore;
+  let cid = "";
+  const servers: DirectTransferServer[] = [];
+
+  const startKubo = (name: string) => KuboNode.start({ ipfsBinary: join(binDir(), "ipfs"), repoDir: join(dir, name), logFile: join(dir, `${name}.log`), privateSwarmSeed: "direct-test", swarmPort: 0, swarmBind: "loopback", log });
+  const server = async () => {
+    const s = new DirectTransferServer({ host: "127.0.0.1", port: 0, log });
+    await s.start();
+    servers.push(s);
+    return s;
+  };
+  const source = (name: string, s: DirectTransferServer, path: string): DirectSource => {
+    const t = s.issue(path, SIZE);
+    return { name, open: () => DirectConnection.open({ host: "127.0.0.1", port: s.port, identity: t.identity, key: t.key }, { timeoutMs: 5000, stallMs: 10_000 }) };
+  };
+  /** One pull into a fresh file; returns the pull and what each dropped source failed with. */
+  const pull = async (direct: DirectSource[], o: { onBytes?: (written: number) => void } = {}) => {
+    const out = join(dir, `pulled-${randomBytes(4).toString("hex")}.gguf`);
+    const fh = await open(out, "w");
+    const dropped = new Map<string, Error>();
+    const p = new BlockPull({ ipfs: pullerIpfs, cid, maxBytes: SIZE, file: fh, blockTimeoutMs: 30_000, direct, directBatchLeaves: 4, onDirectFailure: (name, err) => dropped.set(name, err), ...(o.onBytes ? { onBytes: (w) => o.onBytes!(w) } : {}) });
+    try {
+      await p.run();
+    } finally {
+      await fh.close();
+    }
+    return { p, dropped, bytes: readFileSync(out) };
+  };
+
+  beforeAll(async () => {
+    writeFileSync(file, content);
+    const bad = Buffer.from(content);
+    bad[5 * MiB + 17] = bad[5 * MiB + 17]! ^ 0xff; // one byte of leaf 5
+    writeFileSync(tampered, bad);
+    [publisher, puller] = await Promise.all([startKubo("publisher"), startKubo("puller")]);
+    const pubIpfs = new IpfsStore({ apiUrl: () => publisher.endpoints.apiUrl, timeoutMs: 30_000 });
+    pullerIpfs = new IpfsStore({ apiUrl: () => puller.endpoints.apiUrl, timeoutMs: 30_000 });
+    cid = await pubIpfs.addFile(file, { chunker: "size-1048576", rawLeaves: true, cidVersion: 1 });
+    await pullerIpfs.peer((await pubIpfs.id()).addrs[0]!);
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all([publisher?.stop(), puller?.stop()]);
+  });
+
+  it("reads every leaf from two providers directly, checked against the CID and the sha256", async () => {
+    const [a, b] = await Promise.all([server(), server()]);
+    const { p, dropped, bytes } = await pull([source("a", a, file), source("b", b, file)]);
+    expect(dropped.size).toBe(0);
+    expect(p.result()).toEqual({ bytes: SIZE, sha256: sha(content) });
+    expect(p.directBytes).toBe(SIZE);
+    expect(sha(bytes)).toBe(sha(content));
+    // Both providers served a share.
+    expect(a.bytesSent).toBeGreaterThan(0);
+    expect(b.bytesSent).toBeGreaterThan(0);
+    expect(a.bytesSent + b.bytesSent).toBe(SIZE);
+  });
+
+  it("drops a provider whose bytes do not hash to the leaf's CID and completes from the other", async () => {
+    const [good, liar] = await Promise.all([server(), server()]);
+    // The liar gets the first ranges: its tampered leaf 5 is in its first or second range.
+    const { p, dropped, bytes } = await pull([source("liar", liar, tampered), source("good", good, file)]);
+    expect(dropped.get("liar")).toBeInstanceOf(DirectLeafMismatchError);
+    expect(dropped.get("liar")!.message).toMatch(/do not hash to its CID/);
+    expect(dropped.has("good")).toBe(false);
+    expect(p.result()).toEqual({ bytes: SIZE, sha256: sha(content) });
+    expect(sha(bytes)).toBe(sha(content));
+  });
+
+  it("falls back to kubo for what no provider delivers, and goes on when a provider stops midway", async () => {
+    const liar = await server();
+    const onlyLiar = await pull([source("liar", liar, tampered)]);
+    expect(onlyLiar.dropped.get("liar")).toBeInstanceOf(DirectLeafMismatchError);
+    expect(onlyLiar.p.result()?.sha256).toBe(sha(content));
+    expect(onlyLiar.p.directBytes).toBeLessThan(SIZE); // the rest came through kubo
+
+    const [dies, stays] = await Promise.all([server(), server()]);
+    let stopped = false;
+    const { p, dropped } = await pull([source("dies", dies, file), source("stays", stays, file)], {
+      onBytes: (w) => {
+        if (!stopped && w > SIZE / 4) {
+          stopped = true;
+          void dies.stop(); // closes its connections mid-range
+        }
+      },
+    });
+    expect(stopped).toBe(true);
+    expect(dropped.get("dies")).toBeInstanceOf(DirectTransferError);
+    expect(p.result()).toEqual({ bytes: SIZE, sha256: sha(content) });
+    expect(stays.bytesSent).toBeGreaterThan(SIZE / 4);
+  });
+
+  it("serves nothing without the ticket's key, after the ticket expires, or outside the file", async () => {
+    let now = Date.now();
+    const s = new DirectTransferServer({ host: "127.0.0.1", port: 0, log, ticketTtlMs: 1000, now: () => now });
+    await s.start();
+    servers.push(s);
+    const t = s.issue(file, SIZE);
+    const connect = (key: Buffer, identity = t.identity) => DirectConnection.open({ host: "127.0.0.1", port: s.port, identity, key }, { timeoutMs: 5000, stallMs: 5000 });
+    await expect(connect(randomBytes(32))).rejects.toThrow(DirectTransferError);
+    await expect(connect(t.key, "0".repeat(24))).rejects.toThrow(DirectTransferError);
+    const ok = await connect(t.key);
+    const got: Buffer[] = [];
+    await ok.read(MiB, 1000, (c) => void got.push(c));
+    expect(Buffer.concat(got).equals(content.subarray(MiB, MiB + 1000))).toBe(true);
+    // Past the end of the file: the server closes the connection.
+    await expect(ok.read(SIZE - 10, 20, () => undefined)).rejects.toThrow(/closed the connection/);
+    now += 2000; // the ticket opens no new connection once expired
+    await expect(connect(t.key)).rejects.toThrow(DirectTransferError);
+    expect(s.bytesSent).toBe(1000);
+  });
+});
