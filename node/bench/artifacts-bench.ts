@@ -1,18 +1,23 @@
 // Artifacts benchmark (run inside the loopback-only namespace):
 //   node node/setup/in-loopback-netns.mjs npx tsx node/bench/artifacts-bench.ts
 // 1. kubo → kubo: the default GGUF (Qwen, 491 MB) added to two bare kubo nodes and fetched by CID on
-//    a fresh peered one, by today's path (`cat`, streamed, from 1 provider) and by the new one
-//    (block-pull.ts: parallel `block/get`, written in place, sha256 + CID checked on the way) from 1
-//    and from 2 providers, against a local file copy (read + write + fsync) of the same file: the
-//    ratio of throughputs (target ≥ 0.5).
+//    a fresh peered one, through kubo (`cat`, streamed, from 1 provider; block-pull.ts: parallel
+//    `block/get`, written in place, sha256 + CID checked on the way, from 1 and 2 providers) and
+//    straight from providers' files (direct-transfer-*.ts: TLS-PSK ranges from 1 and 2 provider
+//    processes, each leaf checked against its CID, the file against its sha256), against a local
+//    file copy (read + write + fsync) of the same file: the ratio of throughputs (target ≥ 0.5).
 // 2. Real daemons: `models publish` on alice (add to kubo + register + provider record + capability)
-//    and `models pull` by CID on bob (block transfer with sha256 + CID checked on the way, pin, provider record).
+//    and `models pull` by CID on bob (direct transfer with sha256 + CID checked on the way, add to
+//    his kubo, pin, provider record).
 // Figures are printed, not asserted. Run it when the machine is otherwise idle: it is I/O- and CPU-bound.
 import { createHash } from "node:crypto";
 import { closeSync, createReadStream, createWriteStream, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { open } from "node:fs/promises";
 import { pipeline } from "node:stream/promises";
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { DirectConnection } from "../src/artifacts/direct-transfer-client.ts";
 import { pino } from "pino";
 import { binDir, modelsDir } from "../src/config/paths.mjs";
 import { LocalApiClient } from "../src/api/api-client.ts";
@@ -62,6 +67,18 @@ interface PairFigures {
   /** The same with kubo fetching the whole DAG in one session beside the reads (`pin add`). */
   pinned1Ms: number[];
   pinned2Ms: number[];
+  /** Straight from the providers' files (TLS), leaves checked against their CIDs, sha256 on the way. */
+  direct1Ms: number[];
+  direct2Ms: number[];
+}
+
+/** A direct transfer provider process serving `file`, and how to connect to it. */
+async function directProvider(): Promise<{ child: ChildProcess; open: () => Promise<DirectConnection> }> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "direct-provider.ts"), file], { stdio: ["ignore", "pipe", "inherit"] });
+  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve));
+  const t = JSON.parse(line) as { port: number; identity: string; key: string };
+  const endpoint = { host: "127.0.0.1", port: t.port, identity: t.identity, key: Buffer.from(t.key, "base64") };
+  return { child, open: () => DirectConnection.open(endpoint, { timeoutMs: 10_000, stallMs: 60_000 }) };
 }
 
 async function kuboPair(): Promise<PairFigures> {
@@ -77,7 +94,8 @@ async function kuboPair(): Promise<PairFigures> {
   const cid = await a.ipfs.addFile(file, modelChunking(policy));
   const addMs = performance.now() - t0;
   await a2.ipfs.addFile(file, modelChunking(policy));
-  const f: PairFigures = { addMs, catMs: [], catToFileMs: [], blocks1Ms: [], blocks2Ms: [], pinned1Ms: [], pinned2Ms: [] };
+  const f: PairFigures = { addMs, catMs: [], catToFileMs: [], blocks1Ms: [], blocks2Ms: [], pinned1Ms: [], pinned2Ms: [], direct1Ms: [], direct2Ms: [] };
+  const direct = await Promise.all([directProvider(), directProvider()]);
   const receiver = async (providers: Array<typeof a>, fn: (b: Awaited<ReturnType<typeof start>>, out: string) => Promise<void>): Promise<number> => {
     const b = await start(); // a fresh receiver each run: nothing cached
     try {
@@ -93,12 +111,21 @@ async function kuboPair(): Promise<PairFigures> {
       await b.kubo.stop();
     }
   };
-  const viaBlocks = (prefetch: boolean) => async (b: Awaited<ReturnType<typeof start>>, out: string) => {
+  const viaBlocks = (prefetch: boolean, sources = 0) => async (b: Awaited<ReturnType<typeof start>>, out: string) => {
     const fh = await open(out, "w");
     try {
-      const pull = new BlockPull({ ipfs: b.ipfs, cid, maxBytes: bytes, file: fh, blockTimeoutMs: 60_000, ...(prefetch ? { prefetch: (signal?: AbortSignal) => b.ipfs.pin(cid, signal ? { signal } : {}) } : {}) });
+      const pull = new BlockPull({
+        ipfs: b.ipfs,
+        cid,
+        maxBytes: bytes,
+        file: fh,
+        blockTimeoutMs: 60_000,
+        ...(prefetch ? { prefetch: (signal?: AbortSignal) => b.ipfs.pin(cid, signal ? { signal } : {}) } : {}),
+        ...(sources ? { direct: direct.slice(0, sources).map((d, i) => ({ name: `p${i}`, open: d.open })), onDirectFailure: (name: string, err: Error) => console.error(`direct source ${name} failed: ${err.message}`) } : {}),
+      });
       await pull.run();
       if (pull.result()?.sha256 !== sha) throw new Error("sha256 mismatch");
+      if (sources && pull.directBytes !== bytes) throw new Error(`only ${pull.directBytes} of ${bytes} bytes came directly`);
       await fh.sync();
     } finally {
       await fh.close();
@@ -128,14 +155,17 @@ async function kuboPair(): Promise<PairFigures> {
       f.blocks2Ms.push(await receiver([a, a2], viaBlocks(false)));
       f.pinned1Ms.push(await receiver([a], viaBlocks(true)));
       f.pinned2Ms.push(await receiver([a, a2], viaBlocks(true)));
+      f.direct1Ms.push(await receiver([a], viaBlocks(false, 1)));
+      f.direct2Ms.push(await receiver([a, a2], viaBlocks(false, 2)));
     }
   } finally {
+    for (const d of direct) d.child.kill("SIGTERM");
     await Promise.all([a.kubo.stop(), a2.kubo.stop()]);
   }
   return f;
 }
 
-async function daemons(): Promise<{ addMs: number; announceMs: number; publishMs: number; transferMs: number; verifyMs: number; pullMs: number }> {
+async function daemons(): Promise<{ addMs: number; announceMs: number; publishMs: number; transferMs: number; verifyMs: number; pullMs: number; directBytes: number }> {
   const policyDir = tmp("rm-bench-policy-");
   const policyFile = join(policyDir, "storage_policy.yaml");
   writeFileSync(policyFile, readFileSync(defaultStoragePolicyFile, "utf8").replace("swarm_bind: lan", "swarm_bind: loopback"));
@@ -154,7 +184,7 @@ async function daemons(): Promise<{ addMs: number; announceMs: number; publishMs
     const t1 = performance.now();
     const pulled = await b.pullModel({ ref: pub.cid });
     const pullMs = performance.now() - t1;
-    return { addMs: pub.addMs, announceMs: pub.announceMs, publishMs, transferMs: pulled.transferMs, verifyMs: pulled.verifyMs, pullMs };
+    return { addMs: pub.addMs, announceMs: pub.announceMs, publishMs, transferMs: pulled.transferMs, verifyMs: pulled.verifyMs, pullMs, directBytes: pulled.directBytes };
   } finally {
     await Promise.all([alice.kill("SIGTERM"), bob.kill("SIGTERM")]);
   }
@@ -171,13 +201,15 @@ try {
   const peer = mbps(median(pair.catToFileMs));
   const rows: Array<[string, string]> = [
     ["local file copy (read + write + fsync), median", `${copy.toFixed(0)} MB/s (${median(copies).toFixed(0)} ms)`],
-    ["old path: kubo → peer kubo by `cat`, to a file (+ sha256, fsync), median", `${peer.toFixed(0)} MB/s (${median(pair.catToFileMs).toFixed(0)} ms)`],
-    ["new path (the daemon's), 1 provider: parallel blocks + `pin add` session, in place (+ sha256, CID, fsync)", `${mbps(median(pair.pinned1Ms)).toFixed(0)} MB/s (${median(pair.pinned1Ms).toFixed(0)} ms)`],
-    ["new path (the daemon's), 2 providers", `${mbps(median(pair.pinned2Ms)).toFixed(0)} MB/s (${median(pair.pinned2Ms).toFixed(0)} ms)`],
+    ["through kubo by `cat`, to a file (+ sha256, fsync), median", `${peer.toFixed(0)} MB/s (${median(pair.catToFileMs).toFixed(0)} ms)`],
+    ["through kubo, 1 provider: parallel blocks + `pin add` session, in place (+ sha256, CID, fsync)", `${mbps(median(pair.pinned1Ms)).toFixed(0)} MB/s (${median(pair.pinned1Ms).toFixed(0)} ms)`],
+    ["through kubo, 2 providers", `${mbps(median(pair.pinned2Ms)).toFixed(0)} MB/s (${median(pair.pinned2Ms).toFixed(0)} ms)`],
     ["  without the `pin add` session (per-block reads only): 1 | 2 providers", `${mbps(median(pair.blocks1Ms)).toFixed(0)} | ${mbps(median(pair.blocks2Ms)).toFixed(0)} MB/s`],
+    ["direct (the daemon's default), 1 provider process: TLS ranges, in place (+ sha256, CID, fsync)", `${mbps(median(pair.direct1Ms)).toFixed(0)} MB/s (${median(pair.direct1Ms).toFixed(0)} ms)`],
+    ["direct, 2 provider processes", `${mbps(median(pair.direct2Ms)).toFixed(0)} MB/s (${median(pair.direct2Ms).toFixed(0)} ms)`],
     [
-      "  peer fetch ÷ local copy (target ≥ 0.5): old | new 1 provider | new 2 providers",
-      `${(peer / copy).toFixed(2)} | ${(mbps(median(pair.pinned1Ms)) / copy).toFixed(2)} | ${(mbps(median(pair.pinned2Ms)) / copy).toFixed(2)}`,
+      "  peer fetch ÷ local copy (target ≥ 0.5): cat | kubo blocks 1 | 2 providers | direct 1 | 2 providers",
+      [peer, mbps(median(pair.pinned1Ms)), mbps(median(pair.pinned2Ms)), mbps(median(pair.direct1Ms)), mbps(median(pair.direct2Ms))].map((x) => (x / copy).toFixed(2)).join(" | "),
     ],
     ["kubo read from its own blockstore, median", `${mbps(median(pair.catMs)).toFixed(0)} MB/s`],
     ["ipfs add (1 MiB chunks, raw leaves), bare kubo", `${(pair.addMs / 1000).toFixed(1)} s (${mbps(pair.addMs).toFixed(0)} MB/s)`],
@@ -187,9 +219,9 @@ try {
       ["`models publish` on a daemon: add to kubo", `${(d.addMs / 1000).toFixed(1)} s`],
       ["  announce (artifact + provider record + capability)", `${(d.announceMs / 1000).toFixed(2)} s`],
       ["  whole request", `${(d.publishMs / 1000).toFixed(1)} s`],
-      ["`models pull` by CID on a peer (1 provider): transfer (+ sha256 + CID)", `${(d.transferMs / 1000).toFixed(1)} s (${mbps(d.transferMs).toFixed(0)} MB/s; ÷ local copy ${(mbps(d.transferMs) / copy).toFixed(2)})`],
+      ["`models pull` by CID on a peer (1 provider): transfer (+ sha256 + CID)", `${(d.transferMs / 1000).toFixed(1)} s (${mbps(d.transferMs).toFixed(0)} MB/s; ÷ local copy ${(mbps(d.transferMs) / copy).toFixed(2)}; ${((100 * d.directBytes) / bytes).toFixed(0)}% direct)`],
       ["  verify after the transfer (sha256 + CID are checked during it)", `${(d.verifyMs / 1000).toFixed(1)} s`],
-      ["  whole request (providers proved, store add, pin, announce)", `${(d.pullMs / 1000).toFixed(1)} s`],
+      ["  whole request (providers proved, tickets, add to kubo, pin, announce)", `${(d.pullMs / 1000).toFixed(1)} s`],
     );
   }
   const w = Math.max(...rows.map((r) => r[0].length));

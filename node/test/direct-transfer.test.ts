@@ -42,7 +42,7 @@ describe("direct model transfer between providers' files and a puller", { timeou
     return s;
   };
   const source = (name: string, s: DirectTransferServer, path: string): DirectSource => {
-    const t = s.issue(path, SIZE);
+    const t = s.issue(path, SIZE)!;
     return { name, open: () => DirectConnection.open({ host: "127.0.0.1", port: s.port, identity: t.identity, key: t.key }, { timeoutMs: 5000, stallMs: 10_000 }) };
   };
   /** One pull into a fresh file; returns the pull and what each dropped source failed with. */
@@ -124,10 +124,12 @@ describe("direct model transfer between providers' files and a puller", { timeou
 
   it("serves nothing without the ticket's key, after the ticket expires, or outside the file", async () => {
     let now = Date.now();
-    const s = new DirectTransferServer({ host: "127.0.0.1", port: 0, log, ticketTtlMs: 1000, now: () => now });
+    const s = new DirectTransferServer({ host: "127.0.0.1", port: 0, log, ticketTtlMs: 1000, maxTickets: 2, now: () => now });
     await s.start();
     servers.push(s);
-    const t = s.issue(file, SIZE);
+    const t = s.issue(file, SIZE)!;
+    expect(s.issue(file, SIZE)).not.toBeNull();
+    expect(s.issue(file, SIZE)).toBeNull(); // at most 2 alive
     const connect = (key: Buffer, identity = t.identity) => DirectConnection.open({ host: "127.0.0.1", port: s.port, identity, key }, { timeoutMs: 5000, stallMs: 5000 });
     await expect(connect(randomBytes(32))).rejects.toThrow(DirectTransferError);
     await expect(connect(t.key, "0".repeat(24))).rejects.toThrow(DirectTransferError);
@@ -139,6 +141,9 @@ describe("direct model transfer between providers' files and a puller", { timeou
     await expect(ok.read(SIZE - 10, 20, () => undefined)).rejects.toThrow(/closed the connection/);
     now += 2000; // the ticket opens no new connection once expired
     await expect(connect(t.key)).rejects.toThrow(DirectTransferError);
+    ok.close();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(s.issue(file, SIZE)).not.toBeNull(); // expired tickets without connections make room
     expect(s.bytesSent).toBe(1000);
   });
 });

@@ -50,9 +50,9 @@ export class DirectTransfer {
     return this.opts.connectionsPerProvider;
   }
 
-  /** Bytes this node has sent to pullers. */
-  get bytesServed(): number {
-    return this.server?.bytesSent ?? 0;
+  /** Where this node serves direct transfers (null: it does not) and what it has sent. */
+  describe(): { port: number | null; bytesServed: number } {
+    return { port: this.server ? this.server.port : null, bytesServed: this.server?.bytesSent ?? 0 };
   }
 
   async start(): Promise<void> {
@@ -79,6 +79,7 @@ export class DirectTransfer {
     const held = this.opts.fileOf(cid);
     if (!held || !this.server) throw new JsonRefusal("refused", `this node serves no file for ${cid}`);
     const t = this.server.issue(held.file, held.size);
+    if (!t) throw new JsonRefusal("busy", "too many direct transfer tickets are alive; retry in a minute");
     this.log.debug({ peer: peerId, cid }, "issued a direct transfer ticket");
     return { port: this.server.port, identity: t.identity, key: t.key.toString("base64"), size: t.size };
   }

@@ -48,6 +48,8 @@ export interface DirectTransferServerOptions {
   ticketTtlMs?: number;
   /** Connections one ticket may have open at once. Default 8. */
   maxConnectionsPerTicket?: number;
+  /** Tickets alive at once (a bound peer could ask for tickets in a loop). Default 256. */
+  maxTickets?: number;
   /** Connections open at once over all tickets. Default 32. */
   maxConnections?: number;
   /** A connection with no request or no progress for this long is closed. Default 60 s. */
@@ -107,10 +109,11 @@ export class DirectTransferServer {
     await closed;
   }
 
-  /** A ticket for one peer to read `file` (of `size` bytes). */
-  issue(file: string, size: number): DirectTicket {
+  /** A ticket for one peer to read `file` (of `size` bytes); null while too many are alive. */
+  issue(file: string, size: number): DirectTicket | null {
     const now = this.now();
     for (const [id, t] of this.tickets) if (t.expiresAtMs <= now && t.connections === 0) this.tickets.delete(id);
+    if (this.tickets.size >= (this.opts.maxTickets ?? 256)) return null;
     const ticket: Issued = { identity: randomBytes(12).toString("hex"), key: randomBytes(32), size, file, expiresAtMs: now + (this.opts.ticketTtlMs ?? 120_000), connections: 0 };
     this.tickets.set(ticket.identity, ticket);
     return { identity: ticket.identity, key: ticket.key, size };

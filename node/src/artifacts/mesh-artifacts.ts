@@ -193,6 +193,7 @@ export class MeshArtifacts {
       repoBytes: repo?.repoSize ?? null,
       cacheBytes: this.artifacts?.cache.totalBytes ?? 0,
       cacheMaxBytes: this.opts.policy.cache.max_size_gb * 1e9,
+      directTransfer: this.direct?.describe() ?? null,
     };
   }
 
