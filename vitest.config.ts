@@ -20,6 +20,7 @@ const unitTests = [
   "node/test/dna-pins.test.ts",
   "node/test/inference-api.test.ts",
   "node/test/inference-engine.test.ts",
+  "node/test/inference-scheduling.test.ts",
   "node/test/hostile-records.test.ts",
   "node/test/local-api-client.test.ts",
   "node/test/local-api.test.ts",

@@ -1,64 +1,10 @@
 // The inference engine on real GGUF files: the tiny random-weights model (loads in ms, outputs
 // gibberish) for the mechanics, and the pinned Qwen 0.5B instruct model for a few real answers.
 // Engines are few and shared (each getLlama costs ~1 s); threads are explicit (1 or 2).
-import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
-import { join } from "node:path";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { modelsDir, versionsFile } from "../src/config/paths.mjs";
-import { loadVersions } from "../src/config/toolchain.ts";
-import { ConcurrencyGate } from "../src/inference/concurrency-gate.ts";
-import { freeCoreThreads, InferenceEngine } from "../src/inference/inference-engine.ts";
-import { InferenceError, type InferenceErrorCode } from "../src/inference/inference-errors.ts";
-import type { GenerateRequest, GenerateResult, RegisteredModel } from "../src/inference/inference-types.ts";
-
-const versions = loadVersions(versionsFile);
-const tinyFile = join(modelsDir(), versions.models.tiny.file);
-const tinyBytes = readFileSync(tinyFile);
-const tinySha = createHash("sha256").update(tinyBytes).digest("hex");
-/** The tiny model under any name: the budget tests need several "different" models. */
-const tinyAs = (name: string): RegisteredModel => ({ name, file: tinyFile, sha256: tinySha, bytes: tinyBytes.length });
-const qwen: RegisteredModel = {
-  name: versions.models.default.name,
-  file: join(modelsDir(), versions.models.default.file),
-  sha256: versions.models.default.sha256,
-  bytes: versions.models.default.bytes,
-};
-const silent = pino({ level: "silent" });
-
-function resolver(models: RegisteredModel[]) {
-  return (name: string) => {
-    const m = models.find((x) => x.name === name);
-    if (!m) throw new InferenceError("model_not_found", `no model named ${name}`, "register it");
-    return m;
-  };
-}
-
-const complete = (model: string, text: string, maxTokens: number, extra: Partial<GenerateRequest> = {}): GenerateRequest => ({
-  model,
-  prompt: { kind: "completion", text },
-  maxTokens,
-  sampling: { temperature: 0 },
-  ...extra,
-});
-
-async function rejection(p: Promise<unknown>): Promise<InferenceError> {
-  const err = await p.then(
-    () => new Error("expected a rejection"),
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(InferenceError);
-  return err as InferenceError;
-}
-
-async function expectCode(p: Promise<unknown>, code: InferenceErrorCode): Promise<InferenceError> {
-  const err = await rejection(p);
-  expect(err.code, err.message).toBe(code);
-  expect(err.fix.length).toBeGreaterThan(0);
-  return err;
-}
+import { InferenceEngine } from "../src/inference/inference-engine.ts";
+import type { GenerateResult } from "../src/inference/inference-types.ts";
+import { complete, expectCode, qwen, resolver, silent, tinyAs, tinyBytes, tinySha } from "./support/inference-fixtures.ts";
 
 /** A request that runs until aborted (the tiny model decodes ~2500 tokens/s; 1900 tokens is ~0.8 s). */
 function longRequest(model: string, onToken?: (t: string) => void) {
@@ -74,44 +20,6 @@ function longRequest(model: string, onToken?: (t: string) => void) {
 }
 const engines = new Map<string, InferenceEngine>();
 const engineOf = (model: string) => engines.get(model)!;
-
-describe("freeCoreThreads", () => {
-  it("takes the cores the load leaves free, keeps one for the conductor, and never goes below 1", () => {
-    expect(freeCoreThreads({ cores: 2, load: 0.1 })).toBe(1);
-    expect(freeCoreThreads({ cores: 8, load: 0.5 })).toBe(7);
-    expect(freeCoreThreads({ cores: 8, load: 3.4 })).toBe(4);
-    expect(freeCoreThreads({ cores: 8, load: 30 })).toBe(1);
-    expect(freeCoreThreads({ cores: 1, load: 0 })).toBe(1);
-    expect(freeCoreThreads({ cores: 4, load: 0, reserve: 0 })).toBe(4);
-    const here = freeCoreThreads();
-    expect(here).toBeGreaterThanOrEqual(1);
-    expect(here).toBeLessThanOrEqual(Math.max(1, availableParallelism() - 1));
-  });
-});
-
-describe("ConcurrencyGate", () => {
-  it("grants in FIFO order, refuses beyond the queue bound, and lets an aborted waiter leave at once", async () => {
-    const gate = new ConcurrencyGate(1, 2);
-    const first = await gate.acquire();
-    const order: string[] = [];
-    const abortB = new AbortController();
-    const a = gate.acquire().then((r) => (order.push("a"), r));
-    const b = gate.acquire(abortB.signal).then((r) => (order.push("b"), r));
-    await expectCode(gate.acquire(), "busy");
-    abortB.abort(new Error("gone"));
-    await expect(b).rejects.toThrow("gone");
-    expect(gate.queued).toBe(1);
-    const c = gate.acquire().then((r) => (order.push("c"), r));
-    first();
-    first(); // releasing twice is harmless
-    (await a)();
-    (await c)();
-    expect(order).toEqual(["a", "c"]);
-    expect(gate.running).toBe(0);
-    gate.close(new Error("closed"));
-    await expect(gate.acquire()).rejects.toThrow("closed");
-  });
-});
 
 describe("InferenceEngine on the tiny model (1 thread, 1 slot, queue of 2)", () => {
   let engine: InferenceEngine;
@@ -394,58 +302,5 @@ describe("InferenceEngine on Qwen2.5-Coder 0.5B instruct (1 thread, as freeCoreT
     expect(r.text.replace(/\s+/g, "")).toBe("6,7,");
     expect(r.finishReason).toBe("stop");
     expect(r.promptTokens).toBeGreaterThan(5);
-  });
-});
-
-describe("InferenceEngine idle unload (tiny model, idleUnloadMs 300)", () => {
-  const idleMs = 300;
-  let engine: InferenceEngine;
-  beforeAll(async () => {
-    engine = await InferenceEngine.create({ resolveModel: resolver([tinyAs("idle")]), threads: 1, memoryBudgetBytes: 2 ** 30, maxConcurrent: 1, contextSize: 4096, idleUnloadMs: idleMs, log: silent });
-  });
-  afterAll(() => engine?.dispose());
-  const isLoaded = () => engine.loaded().some((m) => m.name === "idle");
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  async function unloadedWithin(ms: number): Promise<number> {
-    const start = Date.now();
-    while (isLoaded()) {
-      if (Date.now() - start > ms) throw new Error(`model still loaded ${ms} ms after its last request`);
-      await sleep(20);
-    }
-    return Date.now() - start;
-  }
-
-  it("unloads a model once it has served nothing for the idle time, and loads it again on the next request", async () => {
-    await engine.generate(complete("idle", "Once upon a time", 8));
-    const endedAt = Date.now();
-    expect(isLoaded()).toBe(true);
-    await sleep(idleMs / 3);
-    expect(isLoaded(), "unloaded before the idle time").toBe(true);
-    await unloadedWithin(idleMs * 10);
-    expect(Date.now() - endedAt).toBeGreaterThanOrEqual(idleMs - 5);
-    // The next request loads it again; then the idle clock starts afresh.
-    const again = await engine.generate(complete("idle", "Once upon a time", 8));
-    expect(again.finishReason).toBe("length");
-    expect(isLoaded()).toBe(true);
-    await unloadedWithin(idleMs * 10);
-  });
-
-  it("never unloads a model while it serves a request, and starts the idle clock when the request ends", async () => {
-    const abort = new AbortController();
-    let settled = false;
-    const running = engine.generate(complete("idle", "Once upon a time", 4000, { signal: abort.signal })).finally(() => (settled = true));
-    await sleep(idleMs * 3);
-    expect(settled, "the request finished too early to show anything; make it longer").toBe(false);
-    expect(isLoaded(), "unloaded while serving").toBe(true);
-    abort.abort();
-    expect((await running).finishReason).toBe("aborted");
-    const endedAt = Date.now();
-    expect(isLoaded(), "unloaded at once when its request ended").toBe(true);
-    await unloadedWithin(idleMs * 10);
-    expect(Date.now() - endedAt).toBeGreaterThanOrEqual(idleMs - 5);
-  });
-
-  it("refuses a negative idle time", async () => {
-    await expect(InferenceEngine.create({ resolveModel: resolver([]), threads: 1, memoryBudgetBytes: 2 ** 30, maxConcurrent: 1, idleUnloadMs: -1, log: silent })).rejects.toThrow(/idleUnloadMs/);
   });
 });

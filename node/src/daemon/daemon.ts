@@ -8,7 +8,7 @@ import { happFile, repoRoot } from "../config/paths.mjs";
 import { startLocalApi, type LocalApi } from "../api/local-api.ts";
 import { mcpHttpRoutes } from "../mcp/mcp-http.ts";
 import { packageVersion } from "../config/package-version.ts";
-import { readApiDescriptor, removeApiDescriptor, writeApiDescriptor } from "../api/api-descriptor.ts";
+import { removeApiDescriptor, writeApiDescriptor } from "../api/api-descriptor.ts";
 import { assertPinnedDnaHashes } from "../conductor/dna-pins.ts";
 import { ensureWritableDataDir } from "../config/data-dir.ts";
 import { chooseNetwork, type NetworkChoice } from "../config/network-choice.ts";
@@ -16,9 +16,9 @@ import { nodePaths } from "../config/node-paths.ts";
 import { checkToolchain, type Toolchain } from "../config/toolchain.ts";
 import { RippleError } from "../errors.ts";
 import { loadOrCreateLibp2pKey } from "../identity/libp2p-key.ts";
-import type { Logger } from "../log.ts";
 import type { PrivateKey } from "@libp2p/interface";
 import type { DaemonPhase, DaemonStatus, LocalModel, Policies } from "@ripple-mesh/api-types";
+import { AlreadyRunningError, assertNoDaemonRunning, type DaemonOptions } from "./daemon-options.ts";
 import { MeshSession } from "../mesh/mesh-session.ts";
 import { meshModels } from "../mesh/mesh-models.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
@@ -37,7 +37,6 @@ import type { MoeRequest } from "../moe/moe-types.ts";
 import { MoeHistory } from "../moe/moe-history.ts";
 import { retryWhileHeadMoved } from "../conductor/serial-writes.ts";
 import { NatsBus } from "../nats/nats-bus.ts";
-import type { NatsSettings } from "../nats/nats-settings.ts";
 import { Allocations } from "../mesh/allocations.ts";
 import { MeshAccounting } from "../mesh/mesh-accounting.ts";
 import { capabilityView } from "../mesh/capability-view.ts";
@@ -45,40 +44,8 @@ import type { CapabilityView } from "@ripple-mesh/api-types";
 import { NodeMetrics, type ScrapeFigures } from "../metrics/node-metrics.ts";
 import { nodeMemory } from "./node-memory.ts";
 
-export interface DaemonOptions {
-  dataDir: string;
-  name: string;
-  log: Logger;
-  binDir?: string;
-  network?: string;
-  /** Replaces the network's configured bootstrap/relay URL (required for testnet/mainnet until operators publish theirs). */
-  bootstrapUrl?: string;
-  apiHost?: string;
-  apiPort?: number;
-  apiToken?: string;
-  /** libp2p TCP port (0 = any free one). */
-  p2pPort?: number;
-  livenessWindowMs?: number;
-  heartbeatIntervalMs?: number;
-  /** Skip the measured tokens/s (tests that do not need it start faster). */
-  measureTokens?: boolean;
-  /** Compute policy file (default: DATA_DIR/compute_policy.yaml when present, else the manifest's). */
-  computePolicyFile?: string;
-  /** Inference (MOE) policy file (default: manifests/distributed/inference_policy.yaml). */
-  inferencePolicyFile?: string;
-  /** Use this kubo RPC API instead of starting the node's own kubo. */
-  ipfsApiUrl?: string;
-  /** kubo swarm TCP port (overrides the storage policy's). */
-  ipfsSwarmPort?: number;
-  /** Storage policy file (default: DATA_DIR/storage_policy.yaml when present, else the manifest's). */
-  storagePolicyFile?: string;
-  /** The NATS event bus (`--nats`, checked by natsSettings()); off when unset. */
-  nats?: NatsSettings;
-}
-
-export type { DaemonPhase, DaemonStatus };
-
-export class AlreadyRunningError extends RippleError {}
+export type { DaemonPhase, DaemonStatus, DaemonOptions };
+export { AlreadyRunningError };
 
 export class Daemon {
   readonly events = new EventEmitter();
@@ -402,15 +369,5 @@ export class Daemon {
     if (this.api) await removeApiDescriptor(this.opts.dataDir);
     this.stopStep = "stopped";
     this.phase = "stopped";
-  }
-}
-
-async function assertNoDaemonRunning(dataDir: string): Promise<void> {
-  const running = await readApiDescriptor(dataDir).catch(() => undefined);
-  if (running) {
-    throw new AlreadyRunningError(
-      `a node is already running for ${dataDir} (pid ${running.pid}, API ${running.url})`,
-      "stop it with `ripple down`, or start this one with another --data-dir",
-    );
   }
 }

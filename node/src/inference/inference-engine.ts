@@ -16,49 +16,19 @@
 //   an idle node gives its RAM back; one serving requests is never unloaded this way (its timer starts
 //   again when its last request ends). The next request loads it again.
 import type { InferenceStatus } from "@ripple-mesh/api-types";
-import type { GgufInsights } from "node-llama-cpp";
-import type { Logger } from "../log.ts";
-import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import { ConcurrencyGate } from "./concurrency-gate.ts";
-import { autoGpuBudgetBytes, planGpuLoad, type GpuModelNeed, type GpuPlan } from "./gpu-budget.ts";
+import { autoGpuBudgetBytes, planGpuLoad, type GpuPlan } from "./gpu-budget.ts";
 import { InferenceError } from "./inference-errors.ts";
 import type { GenerateRequest, GenerateResult, RegisteredModel } from "./inference-types.ts";
-import { cpuOffChoice, type BackendChoice, type OpenedLlama } from "./llama-backend.ts";
+import { cpuOffChoice, type BackendChoice } from "./llama-backend.ts";
 import { LazyLlama } from "./lazy-llama.ts";
-import { estimateGpuNeed, estimateResidentBytes, insightsOf, LoadedModel, type ContextShape } from "./loaded-model.ts";
+import { LoadedModel, type ContextShape } from "./loaded-model.ts";
+import { ModelSizing } from "./model-sizing.ts";
 import { checkGenerateRequest } from "./request-check.ts";
+import { checkEngineOptions, type InferenceEngineOptions } from "./engine-options.ts";
 
 export { freeCoreThreads } from "./thread-budget.ts";
-
-export interface InferenceEngineOptions {
-  /** The registered model of a name; throws InferenceError "model_not_found" for an unknown one. */
-  resolveModel: (name: string) => RegisteredModel;
-  /** llama.cpp threads (getLlama maxThreads and every context); see freeCoreThreads(). */
-  threads: number;
-  /** Resident bytes all loaded models (file + context) may take together. */
-  memoryBudgetBytes: number;
-  /** Requests that run at once on this node (all models together); a model gets up to this many contexts. */
-  maxConcurrent: number;
-  /** Requests that may wait for a slot (default 4 × maxConcurrent). */
-  maxQueued?: number;
-  /** Tokens per request, prompt + generated (default 2048). */
-  contextSize?: number;
-  /**
-   * llama.cpp on its backend (llama-backend.ts): already open, or a LazyLlama opened when a model
-   * first loads (so a node that serves nothing never loads node-llama-cpp); default: the CPU,
-   * opened on first load. The engine owns it (dispose() frees it).
-   */
-  opened?: OpenedLlama | LazyLlama;
-  /** Layers offloaded per model on a GPU backend: as many as the VRAM budget holds, or at most N. */
-  gpuLayers?: "auto" | number;
-  /** VRAM all models may take together on a GPU backend (default: free VRAM at start less a margin). */
-  gpuMemoryBudgetBytes?: number;
-  log: Logger;
-  /** Counts tokens and generating time per model (GET /metrics). */
-  metrics?: Pick<NodeMetrics, "generated">;
-  /** Unload a model after this long without requests (the compute policy's idle_unload_minutes); 0 or absent: never. */
-  idleUnloadMs?: number;
-}
+export type { InferenceEngineOptions };
 
 export interface LoadedModelInfo {
   name: string;
@@ -82,10 +52,7 @@ export class InferenceEngine {
   readonly #loading = new Map<string, Promise<LoadedModel>>();
   /** Serializes loads, unloads and evictions so that the budget's arithmetic holds. */
   #lock: Promise<unknown> = Promise.resolve();
-  /** Figures read from each model file's header, kept: RAM estimates per layer split and the VRAM need. */
-  readonly #estimates = new Map<string, number>();
-  readonly #gpuNeeds = new Map<string, GpuModelNeed>();
-  readonly #insights = new Map<string, Promise<GgufInsights>>();
+  readonly #sizing: ModelSizing;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #shutdown = new AbortController();
   /** Per loaded model, the timer that unloads it once idle for idleUnloadMs. */
@@ -104,19 +71,11 @@ export class InferenceEngine {
   ) {
     this.#shape = { contextSize: opts.contextSize ?? defaultContextSize, slots: opts.maxConcurrent, threads: opts.threads };
     this.#gate = new ConcurrencyGate(opts.maxConcurrent, opts.maxQueued ?? 4 * opts.maxConcurrent);
+    this.#sizing = new ModelSizing(llama, this.#shape);
   }
 
   static async create(opts: InferenceEngineOptions): Promise<InferenceEngine> {
-    const positive = (name: string, v: unknown, min = 1) => {
-      if (!Number.isInteger(v) || (v as number) < min) throw new RangeError(`InferenceEngine: ${name} must be an integer >= ${min}, got ${String(v)}`);
-    };
-    positive("threads", opts.threads);
-    positive("maxConcurrent", opts.maxConcurrent);
-    if (opts.maxQueued !== undefined) positive("maxQueued", opts.maxQueued, 0);
-    if (opts.contextSize !== undefined) positive("contextSize", opts.contextSize, 64);
-    if (typeof opts.memoryBudgetBytes !== "number" || !(opts.memoryBudgetBytes > 0)) throw new RangeError(`InferenceEngine: memoryBudgetBytes must be a positive number, got ${opts.memoryBudgetBytes}`);
-    if (opts.gpuLayers !== undefined && opts.gpuLayers !== "auto") positive("gpuLayers", opts.gpuLayers, 0);
-    if (opts.idleUnloadMs !== undefined && !(Number.isFinite(opts.idleUnloadMs) && opts.idleUnloadMs >= 0)) throw new RangeError(`InferenceEngine: idleUnloadMs must be a number >= 0, got ${opts.idleUnloadMs}`);
+    checkEngineOptions(opts);
     const llama = opts.opened instanceof LazyLlama ? opts.opened : opts.opened ? LazyLlama.opened(opts.opened) : LazyLlama.forChoice(cpuOffChoice, opts.threads);
     const { choice } = llama;
     const gpuBudgetBytes = choice.gpu ? (opts.gpuMemoryBudgetBytes ?? autoGpuBudgetBytes(choice.gpu.vramFreeBytes)) : 0;
@@ -171,7 +130,7 @@ export class InferenceEngine {
   /** Estimated bytes of a model once loaded here (file + maxConcurrent contexts of this engine's shape). */
   async estimateBytes(name: string): Promise<number> {
     this.#assertOpen();
-    return this.#estimate(this.#resolve(name));
+    return this.#sizing.ramBytes(this.#resolve(name));
   }
 
   generate(req: GenerateRequest): Promise<GenerateResult> {
@@ -304,7 +263,7 @@ export class InferenceEngine {
       const victim = this.#models.get(name);
       if (victim && victim.active === 0) await this.#unloadNow(victim, `evicted from the GPU for ${registered.name}`);
     }
-    const need = await this.#estimate(registered, gpu.gpuLayers);
+    const need = await this.#sizing.ramBytes(registered, gpu.gpuLayers);
     const budget = this.opts.memoryBudgetBytes;
     if (need > budget) {
       throw new InferenceError(
@@ -345,11 +304,7 @@ export class InferenceEngine {
   /** How many of the model's layers go to the GPU (none on the CPU backend), and what to unload first. */
   async #planGpu(registered: RegisteredModel): Promise<GpuPlan> {
     if (!this.backend.gpu) return { gpuLayers: 0, vramBytes: 0, evict: [], reason: "CPU backend" };
-    let need = this.#gpuNeeds.get(registered.file);
-    if (!need) {
-      need = await estimateGpuNeed(await this.#insightsOf(registered), registered, this.#shape);
-      this.#gpuNeeds.set(registered.file, need);
-    }
+    const need = await this.#sizing.gpuNeed(registered);
     const vram = await (await this.llama.get()).getVramState();
     return planGpuLoad({
       need,
@@ -399,28 +354,6 @@ export class InferenceEngine {
     let sum = 0;
     for (const m of this.#models.values()) sum += m.bytes;
     return sum;
-  }
-
-  async #estimate(registered: RegisteredModel, gpuLayers = 0): Promise<number> {
-    const key = `${registered.file}\0${registered.bytes}\0${gpuLayers}`;
-    let bytes = this.#estimates.get(key);
-    if (bytes === undefined) {
-      bytes = await estimateResidentBytes(await this.#insightsOf(registered), registered, this.#shape, gpuLayers);
-      this.#estimates.set(key, bytes);
-    }
-    return bytes;
-  }
-
-  /** The model file's header, read once per file and size (a failed read is not kept). */
-  #insightsOf(registered: RegisteredModel): Promise<GgufInsights> {
-    const key = `${registered.file}\0${registered.bytes}`;
-    let insights = this.#insights.get(key);
-    if (!insights) {
-      insights = this.llama.get().then((llama) => insightsOf(llama, registered));
-      this.#insights.set(key, insights);
-      insights.catch(() => this.#insights.delete(key));
-    }
-    return insights;
   }
 
   #locked<T>(fn: () => Promise<T>): Promise<T> {
