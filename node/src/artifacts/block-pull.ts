@@ -11,7 +11,7 @@
 // checked against its CID as its last byte lands. A source that fails or sends a leaf that does not
 // hash to its CID is dropped for the rest of the pull (its unfinished leaves go back to the queue);
 // what no direct source delivered is then fetched through kubo as above.
-import { createHash, type Hash } from "node:crypto";
+import { createHash, webcrypto, type Hash } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import { ArtifactVerificationError } from "./artifact-service.ts";
 import type { DirectConnection } from "./direct-transfer-client.ts";
@@ -20,6 +20,9 @@ import { sha256DigestOf } from "./provider-check.ts";
 import { blockCodec, decodeUnixfsNode, verifyBlock } from "./unixfs-blocks.ts";
 
 const MAX_DEPTH = 32;
+/** Direct leaves being hashed and written at once, per connection. */
+const MAX_LEAVES_LANDING = 4;
+const noop = () => undefined;
 
 interface Leaf {
   cid: string;
@@ -86,12 +89,18 @@ export class BlockPull {
   declaredSize = 0;
   /** Bytes that came from direct sources (not through kubo: kubo does not hold those blocks). */
   directBytes = 0;
+  /** Time spent walking the DAG's inner nodes before the first leaf was asked for. */
+  planMs = 0;
 
   constructor(private readonly opts: BlockPullOptions) {}
 
   /** Fetch every missing block (resumable: call again after a failure). */
   async run(signal?: AbortSignal): Promise<void> {
-    if (!this.leaves) this.leaves = await this.plan(signal);
+    if (!this.leaves) {
+      const t0 = performance.now();
+      this.leaves = await this.plan(signal);
+      this.planMs = Math.round(performance.now() - t0);
+    }
     const leaves = this.leaves;
     await this.runDirect(signal);
     if (this.nextToHash >= leaves.length) return;
@@ -218,9 +227,16 @@ export class BlockPull {
       } catch (err) {
         this.failedSources.add(source.name);
         if (batch) {
+          // What did not land goes back, as runs of consecutive leaves (a range covers one run).
           const back = batch.filter((i) => !this.landedBefore(i));
           for (const i of back) this.done[i] = false;
-          if (back.length) queue.unshift(back);
+          const runs: number[][] = [];
+          for (const i of back) {
+            const run = runs[runs.length - 1];
+            if (run && run[run.length - 1] === i - 1) run.push(i);
+            else runs.push([i]);
+          }
+          queue.unshift(...runs);
         }
         this.opts.onDirectFailure?.(source.name, err as Error);
         this.notify();
@@ -237,43 +253,66 @@ export class BlockPull {
     return i < this.nextToHash || this.pending.has(i);
   }
 
-  /** One range covering consecutive leaves; each leaf is checked against its CID when complete. */
+  /**
+   * One range covering consecutive leaves. Each complete leaf is hashed off the main thread (WebCrypto
+   * runs in libuv's pool) and checked against its CID before it lands; a few leaves may be in that
+   * state at once, beyond which the socket pauses. A mismatch fails the batch once the leaves already
+   * in flight have settled, so the caller knows exactly which landed.
+   */
   private async readBatch(conn: DirectConnection, batch: number[], signal?: AbortSignal): Promise<void> {
     const leaves = this.leaves!;
     const first = leaves[batch[0]!]!;
     const last = leaves[batch[batch.length - 1]!]!;
+    const landing = new Set<Promise<void>>();
+    let failed: Error | null = null;
+    const land = (i: number, bytes: Buffer) => {
+      const leaf = leaves[i]!;
+      const p = (async () => {
+        const want = sha256DigestOf(leaf.cid);
+        const got = Buffer.from(await webcrypto.subtle.digest("SHA-256", bytes));
+        if (!want || !want.equals(got)) throw new DirectLeafMismatchError(`the bytes sent for block ${leaf.cid} (file offset ${leaf.offset}) do not hash to its CID`);
+        await this.accept(i, [bytes]);
+        this.directBytes += leaf.size;
+      })();
+      landing.add(p);
+      p.then(
+        () => landing.delete(p),
+        (err: Error) => {
+          failed ??= err;
+          landing.delete(p);
+        },
+      );
+    };
     let k = 0;
     let parts: Buffer[] = [];
     let have = 0;
-    let h = createHash("sha256");
-    await conn.read(
-      first.offset,
-      last.offset + last.size - first.offset,
-      (chunk) => {
-        let landing: Array<Promise<void>> | undefined;
-        for (let at = 0; at < chunk.length; ) {
-          const i = batch[k]!;
-          const leaf = leaves[i]!;
-          const n = Math.min(leaf.size - have, chunk.length - at);
-          const piece = at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n);
-          parts.push(piece);
-          h.update(piece);
-          have += n;
-          at += n;
-          if (have === leaf.size) {
-            const want = sha256DigestOf(leaf.cid);
-            if (!want || !want.equals(h.digest())) throw new DirectLeafMismatchError(`the bytes sent for block ${leaf.cid} (file offset ${leaf.offset}) do not hash to its CID`);
-            (landing ??= []).push(this.accept(i, parts).then(() => void (this.directBytes += leaf.size)));
-            k++;
-            parts = [];
-            have = 0;
-            h = createHash("sha256");
+    try {
+      await conn.read(
+        first.offset,
+        last.offset + last.size - first.offset,
+        (chunk) => {
+          if (failed) throw failed;
+          for (let at = 0; at < chunk.length; ) {
+            const leaf = leaves[batch[k]!]!;
+            const n = Math.min(leaf.size - have, chunk.length - at);
+            parts.push(at === 0 && n === chunk.length ? chunk : chunk.subarray(at, at + n));
+            have += n;
+            at += n;
+            if (have === leaf.size) {
+              land(batch[k]!, parts.length === 1 ? parts[0]! : Buffer.concat(parts, have));
+              k++;
+              parts = [];
+              have = 0;
+            }
           }
-        }
-        return landing && Promise.all(landing).then(() => undefined);
-      },
-      signal,
-    );
+          if (landing.size >= MAX_LEAVES_LANDING) return Promise.race(landing).then(noop, noop);
+        },
+        signal,
+      );
+    } finally {
+      await Promise.allSettled([...landing]);
+    }
+    if (failed) throw failed;
   }
 
   private leafData(cid: string, block: Uint8Array): Uint8Array {

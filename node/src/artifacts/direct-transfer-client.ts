@@ -103,6 +103,8 @@ export class DirectConnection {
       const onStall = () => finish(new DirectTransferError(`no bytes from the provider for ${this.stallMs} ms`));
       const onAbort = () => finish(new DirectTransferError("the pull was cancelled"));
       if (signal?.aborted) return onAbort();
+      // Closed between two reads (the provider stopped): no 'close' event is coming for this read.
+      if (socket.destroyed || socket.readableEnded || !socket.writable) return finish(new DirectTransferError(`the provider closed the connection before a read of ${length} bytes`));
       signal?.addEventListener("abort", onAbort, { once: true });
       socket.on("data", onData);
       socket.once("close", onClose);

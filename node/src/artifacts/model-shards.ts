@@ -330,7 +330,7 @@ export class ModelShards {
       this.cids.set(name, { cid, sha256 });
       await this.opts.onModelsChanged();
       const result: PullResult = { name, cid, sha256, size, file: added.file, providers, transferMs: Math.round(transferMs), verifyMs: Math.round(verifyMs), resumed, directBytes: pull.directBytes, alreadyPresent: false };
-      this.log.info({ model: name, cid, bytes: size, transferMs: result.transferMs, verifyMs: result.verifyMs, resumed, from: trusted.map((p) => p.name), directBytes: pull.directBytes }, `pulled model "${name}"`);
+      this.log.info({ model: name, cid, bytes: size, transferMs: result.transferMs, verifyMs: result.verifyMs, resumed, from: trusted.map((p) => p.name), directBytes: pull.directBytes, planMs: pull.planMs }, `pulled model "${name}"`);
       emit({ type: "pull:done", name, cid, bytes: size });
       return result;
     } catch (err) {

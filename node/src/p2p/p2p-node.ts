@@ -223,8 +223,9 @@ export class P2pNode extends EventEmitter<P2pNodeEvents> {
   /** The IP address a connected peer's connection comes from (direct transfers dial it), if any. */
   remoteHost(peerId: string): string | undefined {
     for (const c of this.libp2p.getConnections(peerIdFromString(peerId))) {
-      const m = /^\/ip[46]\/([^/]+)\/tcp\//.exec(c.remoteAddr.toString());
-      if (m && !c.limits) return m[1];
+      const addr = c.remoteAddr.toString();
+      const m = /^\/ip[46]\/([^/]+)\/tcp\//.exec(addr);
+      if (m && !addr.includes("/p2p-circuit")) return m[1]; // a relayed connection's address is the relay's
     }
     return undefined;
   }
