@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BlockPull, DirectLeafMismatchError, type DirectSource } from "../src/artifacts/block-pull.ts";
 import { DirectConnection, DirectTransferError } from "../src/artifacts/direct-transfer-client.ts";
 import { DirectTransferServer } from "../src/artifacts/direct-transfer-server.ts";
-import { IpfsStore } from "../src/artifacts/ipfs-store.ts";
+import { CID, IpfsStore } from "../src/artifacts/ipfs-store.ts";
 import { KuboNode } from "../src/artifacts/kubo-supervisor.ts";
 import { binDir } from "../src/config/paths.mjs";
 import { TestFleet } from "./support/test-fleet.ts";
@@ -120,6 +120,83 @@ describe("direct model transfer between providers' files and a puller", { timeou
     expect(dropped.get("dies")).toBeInstanceOf(DirectTransferError);
     expect(p.result()).toEqual({ bytes: SIZE, sha256: sha(content) });
     expect(stays.bytesSent).toBeGreaterThan(SIZE / 4);
+  });
+
+  it("does not stall on a DAG whose own data or non-raw leaves only kubo can give (they fill the gaps)", async () => {
+    // A root with 100 bytes of its own data, 30 raw leaves and, among them, one dag-pb leaf; the
+    // pull's window (4 leaves) is far smaller than the file, so a gap nobody fills would stall it.
+    const varint = (n: number): number[] => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, ...varint(Math.floor(n / 128))]);
+    const field = (f: number, bytes: Uint8Array | number[]) => [(f << 3) | 2, ...varint(bytes.length), ...bytes];
+    const cidOf = (codec: number, bytes: Uint8Array) => CID.decode(Uint8Array.from([0x01, codec, 0x12, 0x20, ...createHash("sha256").update(bytes).digest()])).toString();
+    const unixfsFile = (data: Uint8Array, sizes: number[]) => [0x08, 2, ...(data.length ? field(2, data) : []), 0x18, ...varint(data.length + sizes.reduce((x, y) => x + y, 0)), ...sizes.flatMap((n) => [0x20, ...varint(n)])];
+    const pbNode = (links: string[], unixfs: number[]) => Uint8Array.from([...links.flatMap((c) => field(2, field(1, CID.parse(c).bytes))), ...field(1, unixfs)]);
+    const blocks = new Map<string, Uint8Array>();
+    const own = randomBytes(100);
+    const children = Array.from({ length: 31 }, (_, i) => {
+      const data = randomBytes(4096);
+      if (i === 15) {
+        const block = pbNode([], unixfsFile(data, []));
+        const cid = cidOf(0x70, block);
+        blocks.set(cid, block);
+        return { cid, data };
+      }
+      const cid = cidOf(0x55, data);
+      blocks.set(cid, data);
+      return { cid, data };
+    });
+    const root = pbNode(children.map((c) => c.cid), unixfsFile(own, children.map((c) => c.data.length)));
+    const rootCid = cidOf(0x70, root);
+    blocks.set(rootCid, root);
+    const whole = Buffer.concat([own, ...children.map((c) => c.data)]);
+    const path = join(dir, "odd-dag.bin");
+    writeFileSync(path, whole);
+    const fakeIpfs = { blockGet: async (cid: string) => blocks.get(cid) ?? Promise.reject(new Error(`no block ${cid}`)) } as unknown as IpfsStore;
+    const s = await server();
+    const t = s.issue(path, whole.length)!;
+    const out = await open(join(dir, "odd-dag.out"), "w");
+    const p = new BlockPull({
+      ipfs: fakeIpfs,
+      cid: rootCid,
+      maxBytes: whole.length,
+      file: out,
+      blockTimeoutMs: 5000,
+      concurrency: 1,
+      window: 4,
+      directBatchLeaves: 2,
+      direct: [{ name: "odd", open: () => DirectConnection.open({ host: "127.0.0.1", port: s.port, identity: t.identity, key: t.key }, { timeoutMs: 5000, stallMs: 5000 }) }],
+    });
+    try {
+      await Promise.race([p.run(), new Promise((_, reject) => setTimeout(() => reject(new Error("the pull stalled")), 20_000))]);
+    } finally {
+      await out.close();
+    }
+    expect(p.result()).toEqual({ bytes: whole.length, sha256: sha(whole) });
+    expect(p.directBytes).toBeGreaterThan(0);
+    expect(p.directBytes).toBeLessThanOrEqual(30 * 4096);
+    expect(sha(readFileSync(join(dir, "odd-dag.out")))).toBe(sha(whole));
+  });
+
+  it("admits at most maxConnectionsPerTicket at once, and survives a file shorter than its ticket says", async () => {
+    const s = new DirectTransferServer({ host: "127.0.0.1", port: 0, log, maxConnectionsPerTicket: 2 });
+    await s.start();
+    servers.push(s);
+    const t = s.issue(file, SIZE)!;
+    const connect = () => DirectConnection.open({ host: "127.0.0.1", port: s.port, identity: t.identity, key: t.key }, { timeoutMs: 5000, stallMs: 5000 });
+    const opened = await Promise.allSettled([connect(), connect(), connect()]);
+    expect(opened.filter((o) => o.status === "fulfilled")).toHaveLength(2);
+    for (const o of opened) if (o.status === "fulfilled") o.value.close();
+    // The file shrank after the ticket was issued: the read fails, the connection closes, the server lives on.
+    const short = join(dir, "short.gguf");
+    writeFileSync(short, content.subarray(0, 3 * MiB));
+    const ts = s.issue(short, SIZE)!;
+    const conn = await DirectConnection.open({ host: "127.0.0.1", port: s.port, identity: ts.identity, key: ts.key }, { timeoutMs: 5000, stallMs: 5000 });
+    await expect(conn.read(2 * MiB, 4 * MiB, () => undefined)).rejects.toThrow(DirectTransferError);
+    await new Promise((r) => setTimeout(r, 200));
+    const again = await connect();
+    const got: Buffer[] = [];
+    await again.read(0, 64, (c) => void got.push(c));
+    expect(Buffer.concat(got).equals(content.subarray(0, 64))).toBe(true);
+    again.close();
   });
 
   it("serves nothing without the ticket's key, after the ticket expires, outside the file, or after it stops", async () => {

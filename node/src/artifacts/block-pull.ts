@@ -205,21 +205,36 @@ export class BlockPull {
   private async runDirect(signal?: AbortSignal): Promise<void> {
     const sources = (this.opts.direct ?? []).filter((s) => !this.failedSources.has(s.name));
     if (!sources.length) return;
+    // Bytes the plan already holds (a node's own data) land first: they would stop the hash front.
+    for (const [i, leaf] of this.leaves!.entries()) {
+      if (leaf.inline && !this.done[i]) {
+        this.done[i] = true;
+        await this.accept(i, [leaf.inline]);
+      }
+    }
     const queue = this.directBatches();
     const window = this.window();
+    let reading = 0;
     const worker = async (source: DirectSource): Promise<void> => {
       let conn: DirectConnection | undefined;
       let batch: number[] | undefined;
       try {
         while (queue.length && !this.failedSources.has(source.name)) {
           if (queue[0]![0]! >= this.nextToHash + window) {
+            // Nothing being read can move the hash front: the leaf holding it is kubo's (not raw).
+            if (reading === 0) return;
             await new Promise<void>((r) => this.wake.push(r));
             continue;
           }
           batch = queue.shift()!;
           for (const i of batch) this.done[i] = true;
-          conn ??= await source.open(signal);
-          await this.readBatch(conn, batch, signal);
+          reading++;
+          try {
+            conn ??= await source.open(signal);
+            await this.readBatch(conn, batch, signal);
+          } finally {
+            reading--;
+          }
           batch = undefined;
           this.notify();
         }
@@ -241,6 +256,7 @@ export class BlockPull {
         this.notify();
       } finally {
         conn?.close();
+        this.notify(); // a worker that waits re-checks whether anything is still being read
       }
     };
     const perSource = this.opts.directConnections ?? 2;

@@ -29,7 +29,7 @@ export interface DirectTransferOptions {
   p2p: P2pNode;
   /** The file this node serves for a CID, if it holds one. */
   fileOf: (cid: string) => { file: string; size: number } | undefined;
-  /** Serve others (listen, answer tickets); pulls use providers' servers either way. */
+  /** Serve others (listen, answer tickets). Pulls read directly only when given this object (mesh-artifacts.ts). */
   serve: boolean;
   host: string;
   port: number;
@@ -88,9 +88,10 @@ export class DirectTransfer {
   async sources(providers: Array<{ peerId: string; name: string }>, cid: string, size: number, signal?: AbortSignal): Promise<DirectSource[]> {
     const found = await Promise.all(
       providers.map(async ({ peerId, name }): Promise<DirectSource | null> => {
-        const host = this.opts.p2p.remoteHost(peerId);
-        if (!host) return null;
         try {
+          const host = this.opts.p2p.remoteHost(peerId);
+          // The server listens on IPv4 (0.0.0.0 or 127.0.0.1): an IPv6-only peer is kubo's.
+          if (!host || host.includes(":")) return null;
           const t = ticketSchema.parse(await this.opts.p2p.requestJson(peerId, directProtocol, { cid }, { timeoutMs: TICKET_TIMEOUT_MS, maxBytes: MAX_BYTES, ...(signal ? { signal } : {}) }));
           if (t.size !== size) {
             this.log.warn({ peer: name, cid, theirs: t.size, registered: size }, "a provider's file for this CID has another size; not reading it directly");

@@ -93,6 +93,8 @@ export class DirectTransferServer {
       server.once("error", reject);
       server.listen(this.opts.port, this.opts.host, () => {
         server.off("error", reject);
+        // Later errors (e.g. EMFILE on accept) must not become an unhandled 'error' event.
+        server.on("error", (err) => this.log.warn({ err: err.message }, "direct transfer server error"));
         resolve();
       });
     });
@@ -127,6 +129,9 @@ export class DirectTransferServer {
   private admit(socket: tls.TLSSocket, identity: string): Buffer | null {
     const t = this.tickets.get(identity);
     if (!t || t.expiresAtMs <= this.now() || t.connections >= (this.opts.maxConnectionsPerTicket ?? 8)) return null;
+    // The slot is taken now, not after the handshake (concurrent handshakes all passed the check).
+    t.connections++;
+    socket.once("close", () => t.connections--);
     this.ticketOf.set(socket, t);
     return t.key;
   }
@@ -134,7 +139,6 @@ export class DirectTransferServer {
   private serve(socket: tls.TLSSocket): void {
     const ticket = this.ticketOf.get(socket);
     if (!ticket) return void socket.destroy();
-    ticket.connections++;
     this.sockets.add(socket);
     socket.setTimeout(this.opts.idleTimeoutMs ?? 60_000, () => socket.destroy());
     socket.setNoDelay(true);
@@ -153,7 +157,11 @@ export class DirectTransferServer {
         if (length < 1 || length > MAX_RANGE_BYTES || offset + length > ticket.size) return fail(`request ${offset}+${length} is outside the file (${ticket.size} bytes) or too long`);
         busy = true;
         try {
-          file ??= await open(ticket.file, "r");
+          if (!file) {
+            const opened = await open(ticket.file, "r");
+            if (socket.destroyed) return void (await opened.close()); // closed while opening
+            file = opened;
+          }
           await this.sendRange(socket, file, offset, length);
         } catch (err) {
           return fail((err as Error).message);
@@ -170,7 +178,6 @@ export class DirectTransferServer {
     });
     socket.on("error", () => undefined);
     socket.on("close", () => {
-      ticket.connections--;
       this.sockets.delete(socket);
       void file?.close().catch(() => undefined);
     });
@@ -185,21 +192,17 @@ export class DirectTransferServer {
       const n = Math.min(READ_BYTES, end - readAt);
       const at = readAt;
       readAt += n;
-      reads.push(
-        file.read(Buffer.allocUnsafe(n), 0, n, at).then(({ bytesRead, buffer }) => {
-          if (bytesRead !== n) throw new Error(`the file is shorter than ${at + n} bytes`);
-          return buffer;
-        }),
-      );
+      const read = file.read(Buffer.allocUnsafe(n), 0, n, at).then(({ bytesRead, buffer }) => {
+        if (bytesRead !== n) throw new Error(`the file is shorter than ${at + n} bytes`);
+        return buffer;
+      });
+      read.catch(() => undefined); // handled where it is awaited; a read ahead may fail before that
+      reads.push(read);
     };
     while (reads.length < READ_AHEAD && readAt < end) readNext();
-    try {
-      await this.drainReads(socket, reads, () => {
-        if (readAt < end) readNext();
-      });
-    } finally {
-      for (const r of reads) r.catch(() => undefined); // reads still in flight after a failure
-    }
+    await this.drainReads(socket, reads, () => {
+      if (readAt < end) readNext();
+    });
   }
 
   private async drainReads(socket: tls.TLSSocket, reads: Array<Promise<Buffer>>, readNext: () => void): Promise<void> {

@@ -354,8 +354,12 @@ export class ModelShards {
     const { ipfs } = this.opts;
     const chunking = chunkingFromMime(mime);
     if (directBytes && chunking) {
-      const added = await ipfs.addFile(file, chunking, { pin: false });
-      if (added !== cid) this.log.warn({ cid, added }, "the pulled file added to kubo gives another CID; kubo fetches the registered one instead");
+      // Pinned by the add itself: a gc between an unpinned add and the pin would drop the blocks.
+      const added = await ipfs.addFile(file, chunking, { pin: true });
+      if (added !== cid) {
+        this.log.warn({ cid, added }, "the pulled file added to kubo gives another CID; kubo fetches the registered one instead");
+        await ipfs.unpin(added).catch(() => undefined);
+      }
     }
     await ipfs.pin(cid);
   }

@@ -51,7 +51,8 @@ export const storagePolicySchema = z.strictObject({
       .strictObject({
         enabled: z.boolean(),
         port: z.number().int().min(0).max(65535),
-        connections_per_provider: z.number().int().min(1).max(16),
+        // A provider's server admits 8 connections per ticket.
+        connections_per_provider: z.number().int().min(1).max(8),
       })
       .default({ enabled: true, port: 0, connections_per_provider: 2 }),
   }),
