@@ -241,19 +241,11 @@ export class BlockPull {
       } catch (err) {
         this.failedSources.add(source.name);
         if (batch) {
-          // What did not land goes back, as runs of consecutive leaves (a range covers one run).
-          const back = batch.filter((i) => !this.landedBefore(i));
-          for (const i of back) this.done[i] = false;
-          const runs: number[][] = [];
-          for (const i of back) {
-            const run = runs[runs.length - 1];
-            if (run && run[run.length - 1] === i - 1) run.push(i);
-            else runs.push([i]);
-          }
-          queue.unshift(...runs);
+          // What did not land goes back: the queue is planned again from what is neither landed nor being read.
+          for (const i of batch) if (!this.landedBefore(i)) this.done[i] = false;
+          queue.splice(0, queue.length, ...this.directBatches());
         }
         this.opts.onDirectFailure?.(source.name, err as Error);
-        this.notify();
       } finally {
         conn?.close();
         this.notify(); // a worker that waits re-checks whether anything is still being read

@@ -29,8 +29,6 @@ export interface DirectTransferOptions {
   p2p: P2pNode;
   /** The file this node serves for a CID, if it holds one. */
   fileOf: (cid: string) => { file: string; size: number } | undefined;
-  /** Serve others (listen, answer tickets). Pulls read directly only when given this object (mesh-artifacts.ts). */
-  serve: boolean;
   host: string;
   port: number;
   connectionsPerProvider: number;
@@ -55,8 +53,8 @@ export class DirectTransfer {
     return { port: this.server ? this.server.port : null, bytesServed: this.server?.bytesSent ?? 0 };
   }
 
+  /** Listen and answer tickets (pulls use `sources()` whether or not this node serves). */
   async start(): Promise<void> {
-    if (!this.opts.serve) return;
     const server = new DirectTransferServer({ host: this.opts.host, port: this.opts.port, idleTimeoutMs: this.opts.stallTimeoutMs, log: this.opts.log });
     try {
       await server.start();

@@ -189,6 +189,7 @@ export class DirectTransferServer {
     let readAt = offset;
     const reads: Array<Promise<Buffer>> = [];
     const readNext = () => {
+      if (readAt >= end) return;
       const n = Math.min(READ_BYTES, end - readAt);
       const at = readAt;
       readAt += n;
@@ -199,13 +200,7 @@ export class DirectTransferServer {
       read.catch(() => undefined); // handled where it is awaited; a read ahead may fail before that
       reads.push(read);
     };
-    while (reads.length < READ_AHEAD && readAt < end) readNext();
-    await this.drainReads(socket, reads, () => {
-      if (readAt < end) readNext();
-    });
-  }
-
-  private async drainReads(socket: tls.TLSSocket, reads: Array<Promise<Buffer>>, readNext: () => void): Promise<void> {
+    for (let k = 0; k < READ_AHEAD; k++) readNext();
     while (reads.length) {
       const buf = await reads.shift()!;
       readNext();

@@ -98,18 +98,20 @@ export class MeshArtifacts {
     const zomes = serialWrites(opts.zomes, ARTIFACT_INDEX_WRITES);
     this.artifacts = new ArtifactService({ ipfs: this.ipfs, zomes, agentPubKey: opts.agentPubKey, p2p: opts.p2p, peers: opts.peers, policy: opts.policy, networkDir, log: opts.log });
     const directPolicy = opts.policy.models.direct_transfer;
-    this.direct = new DirectTransfer({
-      p2p: opts.p2p,
-      fileOf: (cid) => this.shards?.localFile(cid),
-      serve: directPolicy.enabled,
-      // Where kubo's swarm listens: peers on other machines ("lan") or this one only.
-      host: opts.policy.kubo.swarm_bind === "lan" ? "0.0.0.0" : "127.0.0.1",
-      port: directPolicy.port,
-      connectionsPerProvider: directPolicy.connections_per_provider,
-      stallTimeoutMs: opts.policy.models.stall_timeout_ms,
-      log: opts.log,
-    });
-    await this.direct.start();
+    // Off: this node neither serves nor pulls directly (kubo only).
+    if (directPolicy.enabled) {
+      this.direct = new DirectTransfer({
+        p2p: opts.p2p,
+        fileOf: (cid) => this.shards?.localFile(cid),
+        // Where kubo's swarm listens: peers on other machines ("lan") or this one only.
+        host: opts.policy.kubo.swarm_bind === "lan" ? "0.0.0.0" : "127.0.0.1",
+        port: directPolicy.port,
+        connectionsPerProvider: directPolicy.connections_per_provider,
+        stallTimeoutMs: opts.policy.models.stall_timeout_ms,
+        log: opts.log,
+      });
+      await this.direct.start();
+    }
     this.shards = new ModelShards({
       ipfs: this.ipfs,
       kubo,
@@ -119,7 +121,7 @@ export class MeshArtifacts {
       policy: opts.policy,
       networkDir,
       log: opts.log,
-      ...(directPolicy.enabled ? { direct: this.direct } : {}),
+      ...(this.direct ? { direct: this.direct } : {}),
       onModelsChanged: opts.onModelsChanged,
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
       ...(opts.pins ? { pins: opts.pins } : {}),

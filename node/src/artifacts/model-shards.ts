@@ -350,10 +350,10 @@ export class ModelShards {
    * providers' files are not in kubo: the file is added with the registration's chunking (which
    * recomputes its CID; a different CID means other chunking, and kubo then fetches the blocks).
    */
-  private async pinPulled(file: string, mime: string, cid: string, directBytes: boolean): Promise<void> {
+  private async pinPulled(file: string, mime: string, cid: string, cameDirect: boolean): Promise<void> {
     const { ipfs } = this.opts;
     const chunking = chunkingFromMime(mime);
-    if (directBytes && chunking) {
+    if (cameDirect && chunking) {
       // Pinned by the add itself: a gc between an unpinned add and the pin would drop the blocks.
       const added = await ipfs.addFile(file, chunking, { pin: true });
       if (added !== cid) {
