@@ -13,6 +13,7 @@ import { formatShards } from "../src/artifacts/shards-format.ts";
 import { decodeUnixfsNode, verifyBlock } from "../src/artifacts/unixfs-blocks.ts";
 import { defaultStoragePolicyFile, loadStoragePolicy, modelChunking, StoragePolicyError, storagePolicyFileFor } from "../src/config/storage-policy.ts";
 import { CID } from "../src/artifacts/ipfs-store.ts";
+import { cidOf, DAG_PB, field, pbNode, RAW, unixfsFile } from "./support/unixfs-fixtures.ts";
 
 const dir = mkdtempSync("/tmp/rm-artifacts-units-");
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -90,14 +91,10 @@ describe("blocks and CIDs", () => {
 });
 
 describe("UnixFS blocks of a pulled model", () => {
-  const varint = (n: number): number[] => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, ...varint(Math.floor(n / 128))]);
-  const field = (f: number, bytes: Uint8Array | number[]) => [(f << 3) | 2, ...varint(bytes.length), ...bytes];
-  const rawCid = (bytes: Uint8Array) => CID.decode(Uint8Array.from([0x01, 0x55, 0x12, 0x20, ...createHash("sha256").update(bytes).digest()]));
+  const rawCid = (bytes: Uint8Array) => cidOf(RAW, bytes);
   const fileNode = (children: Uint8Array[], blocksizes: number[]) => {
-    const unixfs = [0x08, 2, 0x18, ...varint(blocksizes.reduce((a, b) => a + b, 0)), ...blocksizes.flatMap((b) => [0x20, ...varint(b)])];
-    const block = Uint8Array.from([...children.flatMap((c) => field(2, field(1, rawCid(c).bytes))), ...field(1, unixfs)]);
-    const cid = CID.decode(Uint8Array.from([0x01, 0x70, 0x12, 0x20, ...createHash("sha256").update(block).digest()])).toString();
-    return { block, cid };
+    const block = pbNode(children.map(rawCid), unixfsFile(new Uint8Array(0), blocksizes));
+    return { block, cid: cidOf(DAG_PB, block).toString() };
   };
 
   it("lists a file node's leaves with their sizes, and checks every block against its CID", () => {

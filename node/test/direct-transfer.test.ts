@@ -17,6 +17,7 @@ import { CID, IpfsStore } from "../src/artifacts/ipfs-store.ts";
 import { KuboNode } from "../src/artifacts/kubo-supervisor.ts";
 import { binDir } from "../src/config/paths.mjs";
 import { TestFleet } from "./support/test-fleet.ts";
+import { cidOf, DAG_PB, pbNode, RAW, unixfsFile } from "./support/unixfs-fixtures.ts";
 
 const fleet = new TestFleet();
 const log = pino({ level: "warn" });
@@ -125,27 +126,22 @@ describe("direct model transfer between providers' files and a puller", { timeou
   it("does not stall on a DAG whose own data or non-raw leaves only kubo can give (they fill the gaps)", async () => {
     // A root with 100 bytes of its own data, 30 raw leaves and, among them, one dag-pb leaf; the
     // pull's window (4 leaves) is far smaller than the file, so a gap nobody fills would stall it.
-    const varint = (n: number): number[] => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, ...varint(Math.floor(n / 128))]);
-    const field = (f: number, bytes: Uint8Array | number[]) => [(f << 3) | 2, ...varint(bytes.length), ...bytes];
-    const cidOf = (codec: number, bytes: Uint8Array) => CID.decode(Uint8Array.from([0x01, codec, 0x12, 0x20, ...createHash("sha256").update(bytes).digest()])).toString();
-    const unixfsFile = (data: Uint8Array, sizes: number[]) => [0x08, 2, ...(data.length ? field(2, data) : []), 0x18, ...varint(data.length + sizes.reduce((x, y) => x + y, 0)), ...sizes.flatMap((n) => [0x20, ...varint(n)])];
-    const pbNode = (links: string[], unixfs: number[]) => Uint8Array.from([...links.flatMap((c) => field(2, field(1, CID.parse(c).bytes))), ...field(1, unixfs)]);
     const blocks = new Map<string, Uint8Array>();
     const own = randomBytes(100);
     const children = Array.from({ length: 31 }, (_, i) => {
       const data = randomBytes(4096);
       if (i === 15) {
         const block = pbNode([], unixfsFile(data, []));
-        const cid = cidOf(0x70, block);
+        const cid = cidOf(DAG_PB, block).toString();
         blocks.set(cid, block);
         return { cid, data };
       }
-      const cid = cidOf(0x55, data);
+      const cid = cidOf(RAW, data).toString();
       blocks.set(cid, data);
       return { cid, data };
     });
-    const root = pbNode(children.map((c) => c.cid), unixfsFile(own, children.map((c) => c.data.length)));
-    const rootCid = cidOf(0x70, root);
+    const root = pbNode(children.map((c) => CID.parse(c.cid)), unixfsFile(own, children.map((c) => c.data.length)));
+    const rootCid = cidOf(DAG_PB, root).toString();
     blocks.set(rootCid, root);
     const whole = Buffer.concat([own, ...children.map((c) => c.data)]);
     const path = join(dir, "odd-dag.bin");
