@@ -21,6 +21,18 @@ export interface NodeMemory {
   relay: ProcessMemory | null;
   /** Models loaded now, in the daemon's process (their RAM is part of the daemon's RSS): estimated file + context bytes. */
   models: Array<{ name: string; bytes: number }>;
+  /** The daemon handing its freed native memory back to the OS (glibc's malloc_trim); null before it runs. */
+  nativeHeapTrim: NativeHeapTrimState | null;
+}
+
+/** The daemon's calls of glibc's malloc_trim: where glibc keeps freed memory, they give it back to the OS. */
+export interface NativeHeapTrimState {
+  /** False where malloc_trim cannot be called (not glibc, no FFI binary); `reason` says why. */
+  available: boolean;
+  reason?: string;
+  trims: number;
+  /** RSS the last trim gave back (bytes; 0 when it freed nothing). */
+  lastFreedBytes: number;
 }
 
 export interface DaemonStatus {

@@ -20,7 +20,7 @@ const entry = join(nodeDir, "src", "cli", "main.ts");
 
 // Kept out of the bundle: native addons and packages that find their own files (workers, wasm)
 // next to their modules at run time.
-const external = ["node-llama-cpp", "@node-rs/argon2", "libsodium", "libsodium-wrappers", "libsodium-wrappers-sumo", "pino", "thread-stream", "systeminformation", "esbuild"];
+const external = ["node-llama-cpp", "@node-rs/argon2", "libsodium", "libsodium-wrappers", "libsodium-wrappers-sumo", "pino", "thread-stream", "systeminformation", "esbuild", "koffi"];
 
 /** The bundle's inputs as recorded when it was built, unchanged since: true. */
 function bundleIsCurrent() {

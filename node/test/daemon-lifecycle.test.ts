@@ -79,6 +79,10 @@ describe("the daemon", () => {
       expect(part.rssBytes! / now, `${name}: reported ${part.rssBytes} vs statm ${now}`).toBeLessThan(2);
     }
     expect(mem.models.map((m) => m.name)).toEqual(["ripple-tiny-test"]);
+    // Once running, the daemon hands the native memory glibc keeps after start-up back to the OS.
+    expect(mem.nativeHeapTrim).toMatchObject({ available: true });
+    expect(mem.nativeHeapTrim!.trims).toBeGreaterThanOrEqual(1);
+    expect(logs.some((l) => l.msg === "gave freed native memory back to the OS" && typeof l.freedMiB === "number")).toBe(true);
     expect(maps(daemon.pid!)).toMatch(/llama-addon\.node/);
     expect(mem.models[0]!.bytes).toBeGreaterThan(statSync(join(modelsDir(), "ripple-tiny-test.gguf")).size);
     const human = await ripple(["--data-dir", dataDir, "status"]);

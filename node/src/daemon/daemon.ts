@@ -43,6 +43,7 @@ import { capabilityView } from "../mesh/capability-view.ts";
 import type { CapabilityView } from "@ripple-mesh/api-types";
 import { NodeMetrics, type ScrapeFigures } from "../metrics/node-metrics.ts";
 import { nodeMemory } from "./node-memory.ts";
+import { NativeHeapTrimmer } from "../supervisor/native-heap-trim.ts";
 
 export type { DaemonPhase, DaemonStatus, DaemonOptions };
 export { AlreadyRunningError };
@@ -68,6 +69,7 @@ export class Daemon {
   private storagePolicy: StoragePolicy | undefined;
   private libp2pKey: PrivateKey | undefined;
   private phase: DaemonPhase = "starting";
+  private heapTrim: NativeHeapTrimmer | undefined;
   /** What stop() is doing now: named in the error when a stop overruns its deadline (cli/commands/up.ts). */
   stopStep = "not stopping";
   private readonly startedAt = Date.now();
@@ -113,6 +115,8 @@ export class Daemon {
     this.libp2pKey = await loadOrCreateLibp2pKey(nodePaths(dataDir).libp2pKey);
     await this.joinMesh(choice);
     this.phase = "running";
+    // After start-up, which frees most of what glibc would otherwise keep (native-heap-trim.ts).
+    this.heapTrim = NativeHeapTrimmer.start({ intervalMs: this.opts.heapTrimIntervalMs ?? 60_000, log });
     return this.status();
   }
 
@@ -351,7 +355,7 @@ export class Daemon {
       livenessWindowMs: session?.livenessWindowMs ?? null,
       mesh: session?.mesh ?? { state: "isolated", knownAgents: 0, visibleNodes: 0, onlineNodes: 0 },
       inference: this.inference?.engine.describe() ?? null,
-      memory: nodeMemory({ conductorPid: session?.conductor.pid, kuboPid: this.meshArtifacts?.kubo?.pid, relayPid: session?.relayPid, loadedModels: this.inference?.engine.loaded() ?? [] }),
+      memory: nodeMemory({ conductorPid: session?.conductor.pid, kuboPid: this.meshArtifacts?.kubo?.pid, relayPid: session?.relayPid, loadedModels: this.inference?.engine.loaded() ?? [], nativeHeapTrim: this.heapTrim?.state() ?? null }),
       ...(this.opts.nats ? { nats: this.natsBus?.connectedUrl ?? null } : {}),
     };
   }
@@ -367,6 +371,7 @@ export class Daemon {
     this.stopStep = "disposing of the inference engine";
     await this.inference?.dispose();
     if (this.api) await removeApiDescriptor(this.opts.dataDir);
+    this.heapTrim?.stop();
     this.stopStep = "stopped";
     this.phase = "stopped";
   }

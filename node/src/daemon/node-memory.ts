@@ -1,7 +1,7 @@
 // The node's memory per part for `ripple status`: the daemon (which also holds the loaded models,
 // in-process through node-llama-cpp), the conductor, kubo and, when this node hosts it, the local
 // mesh's bootstrap/relay server. RSS is read from /proc at the moment the status is asked for.
-import type { NodeMemory, ProcessMemory } from "@ripple-mesh/api-types";
+import type { NativeHeapTrimState, NodeMemory, ProcessMemory } from "@ripple-mesh/api-types";
 import { residentBytes } from "../supervisor/process-memory.ts";
 
 export interface NodeMemoryInput {
@@ -9,6 +9,7 @@ export interface NodeMemoryInput {
   kuboPid: number | null | undefined;
   relayPid: number | null | undefined;
   loadedModels: Array<{ name: string; bytes: number }>;
+  nativeHeapTrim: NativeHeapTrimState | null;
 }
 
 const part = (pid: number | null | undefined): ProcessMemory | null => (pid ? { pid, rssBytes: residentBytes(pid) } : null);
@@ -20,5 +21,6 @@ export function nodeMemory(input: NodeMemoryInput): NodeMemory {
     kubo: part(input.kuboPid),
     relay: part(input.relayPid),
     models: input.loadedModels.map((m) => ({ name: m.name, bytes: m.bytes })),
+    nativeHeapTrim: input.nativeHeapTrim,
   };
 }
