@@ -64,6 +64,10 @@ async function buildBundle() {
     platform: "node",
     format: "esm",
     target: "node20",
+    // Whitespace and syntax only (names stay, so stack traces still name functions): V8 keeps the
+    // whole source in memory, 6.9 MB written out, 4.5 MB minified (issue #22).
+    minifyWhitespace: true,
+    minifySyntax: true,
     external: external.flatMap((p) => [p, `${p}/*`]),
     // Bundled CommonJS packages call require(); an ES module has none of its own.
     banner: { js: 'import { createRequire as __rippleRequire } from "node:module"; const require = __rippleRequire(import.meta.url);' },
@@ -73,10 +77,11 @@ async function buildBundle() {
     write: false,
   });
   writeFileSync(tmp, asciiOnly(result.outputFiles[0].text));
-  // Our sources one by one; installed packages through npm's lock file, which every install rewrites.
+  // Our sources one by one; installed packages through npm's lock file, which every install rewrites;
+  // this file, whose build options shape the bundle.
   const inputs = {};
   const files = Object.keys(result.metafile.inputs).filter((f) => !f.includes(":") && !f.includes("node_modules/"));
-  for (const file of [...files, "package-lock.json", "node_modules/.package-lock.json"]) {
+  for (const file of [...files, "package-lock.json", "node_modules/.package-lock.json", "node/bin/cli-bundle.mjs"]) {
     const st = statSync(join(repoRoot, file));
     inputs[file] = { size: st.size, mtimeMs: st.mtimeMs };
   }
