@@ -70,6 +70,12 @@ interface PairFigures {
   /** Straight from the providers' files (TLS), leaves checked against their CIDs, sha256 on the way. */
   direct1Ms: number[];
   direct2Ms: number[];
+  /**
+   * A local copy made just before each direct run: the disk's speed drifts over a run (here 1,000+
+   * MB/s at first, ~250 MB/s once a few GB were written and fsynced), so each direct run is also
+   * compared with a copy under the same conditions.
+   */
+  copyBesideMs: number[];
 }
 
 /** A direct transfer provider process serving `file`, and how to connect to it. */
@@ -94,7 +100,7 @@ async function kuboPair(): Promise<PairFigures> {
   const cid = await a.ipfs.addFile(file, modelChunking(policy));
   const addMs = performance.now() - t0;
   await a2.ipfs.addFile(file, modelChunking(policy));
-  const f: PairFigures = { addMs, catMs: [], catToFileMs: [], blocks1Ms: [], blocks2Ms: [], pinned1Ms: [], pinned2Ms: [], direct1Ms: [], direct2Ms: [] };
+  const f: PairFigures = { addMs, catMs: [], catToFileMs: [], blocks1Ms: [], blocks2Ms: [], pinned1Ms: [], pinned2Ms: [], direct1Ms: [], direct2Ms: [], copyBesideMs: [] };
   const direct = await Promise.all([directProvider(), directProvider()]);
   const receiver = async (providers: Array<typeof a>, fn: (b: Awaited<ReturnType<typeof start>>, out: string) => Promise<void>): Promise<number> => {
     const b = await start(); // a fresh receiver each run: nothing cached
@@ -155,6 +161,7 @@ async function kuboPair(): Promise<PairFigures> {
       f.blocks2Ms.push(await receiver([a, a2], viaBlocks(false)));
       f.pinned1Ms.push(await receiver([a], viaBlocks(true)));
       f.pinned2Ms.push(await receiver([a, a2], viaBlocks(true)));
+      f.copyBesideMs.push(await localCopy());
       f.direct1Ms.push(await receiver([a], viaBlocks(false, 1)));
       f.direct2Ms.push(await receiver([a, a2], viaBlocks(false, 2)));
     }
@@ -210,6 +217,10 @@ try {
     [
       "  peer fetch ÷ local copy (target ≥ 0.5): cat | kubo blocks 1 | 2 providers | direct 1 | 2 providers",
       [peer, mbps(median(pair.pinned1Ms)), mbps(median(pair.pinned2Ms)), mbps(median(pair.direct1Ms)), mbps(median(pair.direct2Ms))].map((x) => (x / copy).toFixed(2)).join(" | "),
+    ],
+    [
+      "  the same, each direct run ÷ a local copy made just before it (same disk state): direct 1 | 2 providers",
+      `${median(pair.copyBesideMs.map((c, i) => c / pair.direct1Ms[i]!)).toFixed(2)} | ${median(pair.copyBesideMs.map((c, i) => c / pair.direct2Ms[i]!)).toFixed(2)} (copies beside them: ${pair.copyBesideMs.map((c) => mbps(c).toFixed(0)).join(", ")} MB/s)`,
     ],
     ["kubo read from its own blockstore, median", `${mbps(median(pair.catMs)).toFixed(0)} MB/s`],
     ["ipfs add (1 MiB chunks, raw leaves), bare kubo", `${(pair.addMs / 1000).toFixed(1)} s (${mbps(pair.addMs).toFixed(0)} MB/s)`],
