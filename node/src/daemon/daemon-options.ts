@@ -31,7 +31,7 @@ export interface DaemonOptions {
   ipfsSwarmPort?: number;
   /** Storage policy file (default: DATA_DIR/storage_policy.yaml when present, else the manifest's). */
   storagePolicyFile?: string;
-  /** How often the daemon hands freed native memory back to the OS (ms; default 60 s; 0: once, after start-up). */
+  /** How often the daemon hands freed native memory back to the OS (ms; default 15 s; 0: once, after start-up). */
   heapTrimIntervalMs?: number;
   /** The NATS event bus (`--nats`, checked by natsSettings()); off when unset. */
   nats?: NatsSettings;

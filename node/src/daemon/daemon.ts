@@ -116,7 +116,7 @@ export class Daemon {
     await this.joinMesh(choice);
     this.phase = "running";
     // After start-up, which frees most of what glibc would otherwise keep (native-heap-trim.ts).
-    this.heapTrim = NativeHeapTrimmer.start({ intervalMs: this.opts.heapTrimIntervalMs ?? 60_000, log });
+    this.heapTrim = NativeHeapTrimmer.start({ intervalMs: this.opts.heapTrimIntervalMs ?? 15_000, log });
     return this.status();
   }
 
