@@ -1,7 +1,7 @@
 // Gives the daemon's freed native memory back to the operating system (issue #22).
 //
 // Why: glibc's malloc keeps memory freed in the middle of its heap for reuse and returns only the top
-// of the heap. Starting a node frees a lot of it (V8's parser and compiler zones for the 6.5 MB
+// of the heap. Starting a node frees a lot of it (V8's parser and compiler zones for the 4.5 MB
 // bundle, libp2p's and the conductor client's start-up buffers), and none of it comes back: an idle
 // daemon measured 141 MB RSS, of which malloc_trim(0) handed back ~35 MB (108 MB after; one local
 // node, 2 cores). glibc has no setting that does this on its own (trim_threshold trims only the top),
