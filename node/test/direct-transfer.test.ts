@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -223,5 +224,25 @@ describe("direct model transfer between providers' files and a puller", { timeou
     await new Promise((r) => setTimeout(r, 100));
     await expect(idle.read(0, 10, () => undefined)).rejects.toThrow(/closed the connection/);
     expect(s.bytesSent).toBe(1000);
+  });
+
+  it("stops connecting at once when the pull is cancelled, not at the connect timeout", async () => {
+    // A peer that accepts TCP and never answers the TLS handshake.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const ep = { host: "127.0.0.1", port, identity: "0".repeat(24), key: randomBytes(32) };
+      const cancel = new AbortController();
+      const started = performance.now();
+      setTimeout(() => cancel.abort(), 200);
+      await expect(DirectConnection.open(ep, { timeoutMs: 10_000, stallMs: 5000, signal: cancel.signal })).rejects.toThrow(/cancelled/);
+      expect(performance.now() - started).toBeLessThan(5000);
+      await expect(DirectConnection.open(ep, { timeoutMs: 10_000, stallMs: 5000, signal: cancel.signal })).rejects.toThrow(/cancelled/);
+      // Without a cancel, the connect timeout still ends the wait.
+      await expect(DirectConnection.open(ep, { timeoutMs: 300, stallMs: 5000 })).rejects.toThrow(/no TLS handshake .* within 300 ms/);
+    } finally {
+      silent.close();
+    }
   });
 });

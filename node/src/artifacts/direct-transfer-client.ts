@@ -21,8 +21,12 @@ export class DirectConnection {
     private readonly stallMs: number,
   ) {}
 
-  /** Connect and finish the TLS-PSK handshake within timeoutMs; stallMs bounds every later read. */
-  static open(ep: DirectEndpoint, o: { timeoutMs: number; stallMs: number }): Promise<DirectConnection> {
+  /**
+   * Connect and finish the TLS-PSK handshake within timeoutMs; stallMs bounds every later read. A
+   * cancelled pull (signal) stops waiting at once rather than at the connect timeout.
+   */
+  static open(ep: DirectEndpoint, o: { timeoutMs: number; stallMs: number; signal?: AbortSignal }): Promise<DirectConnection> {
+    if (o.signal?.aborted) return Promise.reject(new DirectTransferError("the pull was cancelled"));
     return new Promise((resolve, reject) => {
       const socket = tls.connect({
         host: ep.host,
@@ -35,14 +39,18 @@ export class DirectConnection {
         pskCallback: () => ({ psk: ep.key, identity: ep.identity }),
       });
       const timer = setTimeout(() => fail(new DirectTransferError(`no TLS handshake with ${ep.host}:${ep.port} within ${o.timeoutMs} ms`)), o.timeoutMs);
+      const onAbort = () => fail(new DirectTransferError("the pull was cancelled"));
+      o.signal?.addEventListener("abort", onAbort, { once: true });
       const fail = (err: Error) => {
         clearTimeout(timer);
+        o.signal?.removeEventListener("abort", onAbort);
         socket.destroy();
         reject(err instanceof DirectTransferError ? err : new DirectTransferError(`could not connect to ${ep.host}:${ep.port}: ${err.message}`));
       };
       socket.once("error", fail);
       socket.once("secureConnect", () => {
         clearTimeout(timer);
+        o.signal?.removeEventListener("abort", onAbort);
         socket.off("error", fail);
         socket.on("error", () => undefined); // reads report failures through their own listeners
         socket.setNoDelay(true);

@@ -96,7 +96,7 @@ export class DirectTransfer {
             return null;
           }
           const endpoint = { host, port: t.port, identity: t.identity, key: Buffer.from(t.key, "base64") };
-          return { name, open: () => DirectConnection.open(endpoint, { timeoutMs: CONNECT_TIMEOUT_MS, stallMs: this.opts.stallTimeoutMs }) };
+          return { name, open: (signal) => DirectConnection.open(endpoint, { timeoutMs: CONNECT_TIMEOUT_MS, stallMs: this.opts.stallTimeoutMs, ...(signal ? { signal } : {}) }) };
         } catch (err) {
           this.log.debug({ peer: name, cid, err: (err as Error).message }, "no direct transfer ticket from this provider (kubo serves it instead)");
           return null;
