@@ -31,7 +31,7 @@ export interface NativeHeapTrimState {
   available: boolean;
   reason?: string;
   trims: number;
-  /** RSS the last trim gave back (bytes; 0 when it freed nothing). */
+  /** RSS the last trim gave back (bytes; 0 when it freed nothing): approximate, the whole process's RSS before and after. */
   lastFreedBytes: number;
 }
 

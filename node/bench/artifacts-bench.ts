@@ -71,9 +71,9 @@ interface PairFigures {
   direct1Ms: number[];
   direct2Ms: number[];
   /**
-   * A local copy made just before each direct run: the disk's speed drifts over a run (here 1,000+
-   * MB/s at first, ~250 MB/s once a few GB were written and fsynced), so each direct run is also
-   * compared with a copy under the same conditions.
+   * A local copy made just before each run's pair of direct pulls (1 provider, then 2): the disk's
+   * speed drifts over a run (here 1,000+ MB/s at first, ~250 MB/s once a few GB were written and
+   * fsynced), so the direct pulls are also compared with a copy under nearly the same conditions.
    */
   copyBesideMs: number[];
 }
@@ -219,7 +219,7 @@ try {
       [peer, mbps(median(pair.pinned1Ms)), mbps(median(pair.pinned2Ms)), mbps(median(pair.direct1Ms)), mbps(median(pair.direct2Ms))].map((x) => (x / copy).toFixed(2)).join(" | "),
     ],
     [
-      "  the same, each direct run ÷ a local copy made just before it (same disk state): direct 1 | 2 providers",
+      "  the same, each direct run ÷ the local copy made just before that run's pair of direct pulls (same disk state): direct 1 | 2 providers",
       `${median(pair.copyBesideMs.map((c, i) => c / pair.direct1Ms[i]!)).toFixed(2)} | ${median(pair.copyBesideMs.map((c, i) => c / pair.direct2Ms[i]!)).toFixed(2)} (copies beside them: ${pair.copyBesideMs.map((c) => mbps(c).toFixed(0)).join(", ")} MB/s)`,
     ],
     ["kubo read from its own blockstore, median", `${mbps(median(pair.catMs)).toFixed(0)} MB/s`],

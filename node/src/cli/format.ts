@@ -27,7 +27,9 @@ export function formatMemory(m: NodeMemory): string {
   const models = m.models.length ? ` (models: ${m.models.map((x) => `${x.name} ${mib(x.bytes)}`).join(", ")})` : "";
   const parts: Array<[string, ProcessMemory | null]> = [["conductor", m.conductor], ["kubo", m.kubo], ["relay", m.relay]];
   const rest = parts.filter(([, p]) => p).map(([name, p]) => `${name} ${mib(p!.rssBytes)}`);
-  return [`daemon ${mib(m.daemon.rssBytes)}${models}`, ...rest].join(", ");
+  // Said only when off: the daemon then keeps what glibc holds after frees (native-heap-trim.ts).
+  const trimOff = m.nativeHeapTrim && !m.nativeHeapTrim.available ? `; freed native memory is not given back (${m.nativeHeapTrim.reason ?? "malloc_trim unavailable"})` : "";
+  return [`daemon ${mib(m.daemon.rssBytes)}${models}`, ...rest].join(", ") + trimOff;
 }
 
 /** The backend and its budgets on one line (the UI's Node page shows the same two parts). */

@@ -362,6 +362,7 @@ export class Daemon {
 
   async stop(): Promise<void> {
     this.phase = "stopping";
+    this.heapTrim?.stop();
     // First: running NATS submissions are answered (with an error) while the mesh is still there.
     this.stopStep = "closing the NATS event bus";
     await this.natsBus?.stop().catch((err) => this.opts.log.error({ err }, "error while closing the NATS event bus"));
@@ -371,7 +372,6 @@ export class Daemon {
     this.stopStep = "disposing of the inference engine";
     await this.inference?.dispose();
     if (this.api) await removeApiDescriptor(this.opts.dataDir);
-    this.heapTrim?.stop();
     this.stopStep = "stopped";
     this.phase = "stopped";
   }

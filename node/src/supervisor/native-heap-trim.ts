@@ -11,14 +11,18 @@
 // climbs ~5-8 MB).
 //
 // malloc_trim is glibc's: it is called through koffi (an FFI with prebuilt binaries, no compiler at
-// install). Where there is no glibc (macOS, musl) or koffi cannot load, nothing is trimmed and
-// `ripple status` says why.
+// install; an optional dependency). Where there is no glibc (macOS, musl) or koffi cannot load,
+// nothing is trimmed and `ripple status` says why.
 import { createRequire } from "node:module";
 import type { NativeHeapTrimState } from "@ripple-mesh/api-types";
+import { RippleError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { residentBytes } from "./process-memory.ts";
 
 type MallocTrim = (pad: number) => number;
+
+/** setInterval's own limit: a longer delay fires every millisecond. */
+const MAX_INTERVAL_MS = 2 ** 31 - 1;
 
 /** glibc's malloc_trim, or why it cannot be called here. */
 export function loadMallocTrim(): { trim: MallocTrim } | { reason: string } {
@@ -37,7 +41,7 @@ export class NativeHeapTrimmer {
   private readonly stateNow: NativeHeapTrimState;
 
   private constructor(
-    private readonly trimFn: MallocTrim | undefined,
+    private trimFn: MallocTrim | undefined,
     reason: string | undefined,
     private readonly log: Logger,
   ) {
@@ -46,6 +50,9 @@ export class NativeHeapTrimmer {
 
   /** Trims now, then every `intervalMs` (0: only now). Logs once where trimming is not available. */
   static start(opts: { intervalMs: number; log: Logger; load?: typeof loadMallocTrim }): NativeHeapTrimmer {
+    if (!Number.isInteger(opts.intervalMs) || opts.intervalMs < 0 || opts.intervalMs > MAX_INTERVAL_MS) {
+      throw new RippleError(`heap trim interval ${opts.intervalMs} ms is outside 0..${MAX_INTERVAL_MS}`, "pass whole milliseconds; 0 trims once, after start-up");
+    }
     const loaded = (opts.load ?? loadMallocTrim)();
     const trimmer = "trim" in loaded ? new NativeHeapTrimmer(loaded.trim, undefined, opts.log) : new NativeHeapTrimmer(undefined, loaded.reason, opts.log);
     if (!trimmer.trimFn) {
@@ -60,12 +67,24 @@ export class NativeHeapTrimmer {
     return trimmer;
   }
 
-  /** One malloc_trim(0); returns the RSS it gave back (bytes, 0 when nothing or not available). */
+  /**
+   * One malloc_trim(0); returns the RSS it gave back (bytes, 0 when nothing or not available). A
+   * trim that throws turns trimming off (with the reason in the state) instead of reaching the
+   * timer, where it would end the daemon.
+   */
   trimNow(): number {
     if (!this.trimFn) return 0;
     const before = residentBytes(process.pid) ?? 0;
     const started = performance.now();
-    this.trimFn(0);
+    try {
+      this.trimFn(0);
+    } catch (err) {
+      this.trimFn = undefined;
+      this.stop();
+      Object.assign(this.stateNow, { available: false, reason: `malloc_trim failed: ${(err as Error).message}` });
+      this.log.warn({ reason: this.stateNow.reason }, "freed native memory stays with the daemon");
+      return 0;
+    }
     const freed = Math.max(0, before - (residentBytes(process.pid) ?? before));
     this.stateNow.trims += 1;
     this.stateNow.lastFreedBytes = freed;
