@@ -15,6 +15,9 @@ export class DirectTransferError extends Error {
   override name = "DirectTransferError";
 }
 
+/** What a connect or a read ends with when the pull's signal aborts it. */
+const cancelled = () => new DirectTransferError("the pull was cancelled");
+
 export class DirectConnection {
   private constructor(
     private readonly socket: tls.TLSSocket,
@@ -26,7 +29,7 @@ export class DirectConnection {
    * cancelled pull (signal) stops waiting at once rather than at the connect timeout.
    */
   static open(ep: DirectEndpoint, o: { timeoutMs: number; stallMs: number; signal?: AbortSignal }): Promise<DirectConnection> {
-    if (o.signal?.aborted) return Promise.reject(new DirectTransferError("the pull was cancelled"));
+    if (o.signal?.aborted) return Promise.reject(cancelled());
     return new Promise((resolve, reject) => {
       const socket = tls.connect({
         host: ep.host,
@@ -39,7 +42,7 @@ export class DirectConnection {
         pskCallback: () => ({ psk: ep.key, identity: ep.identity }),
       });
       const timer = setTimeout(() => fail(new DirectTransferError(`no TLS handshake with ${ep.host}:${ep.port} within ${o.timeoutMs} ms`)), o.timeoutMs);
-      const onAbort = () => fail(new DirectTransferError("the pull was cancelled"));
+      const onAbort = () => fail(cancelled());
       o.signal?.addEventListener("abort", onAbort, { once: true });
       const fail = (err: Error) => {
         clearTimeout(timer);
@@ -109,7 +112,7 @@ export class DirectConnection {
       };
       const onClose = () => finish(new DirectTransferError(`the provider closed the connection with ${left} of ${length} bytes still to come`));
       const onStall = () => finish(new DirectTransferError(`no bytes from the provider for ${this.stallMs} ms`));
-      const onAbort = () => finish(new DirectTransferError("the pull was cancelled"));
+      const onAbort = () => finish(cancelled());
       if (signal?.aborted) return onAbort();
       // Closed between two reads (the provider stopped): no 'close' event is coming for this read.
       if (socket.destroyed || socket.readableEnded || !socket.writable) return finish(new DirectTransferError(`the provider closed the connection before a read of ${length} bytes`));

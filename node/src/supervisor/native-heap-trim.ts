@@ -38,14 +38,18 @@ export function loadMallocTrim(): { trim: MallocTrim } | { reason: string } {
 
 export class NativeHeapTrimmer {
   private timer: NodeJS.Timeout | undefined;
-  private readonly stateNow: NativeHeapTrimState;
+  /** Set while malloc_trim can be called; `reason` says why not otherwise. */
+  private trimFn: MallocTrim | undefined;
+  private reason: string | undefined;
+  private trims = 0;
+  private lastFreedBytes = 0;
 
   private constructor(
-    private trimFn: MallocTrim | undefined,
-    reason: string | undefined,
+    loaded: ReturnType<typeof loadMallocTrim>,
     private readonly log: Logger,
   ) {
-    this.stateNow = { available: trimFn !== undefined, ...(reason ? { reason } : {}), trims: 0, lastFreedBytes: 0 };
+    if ("trim" in loaded) this.trimFn = loaded.trim;
+    else this.reason = loaded.reason;
   }
 
   /** Trims now, then every `intervalMs` (0: only now). Logs once where trimming is not available. */
@@ -53,10 +57,9 @@ export class NativeHeapTrimmer {
     if (!Number.isInteger(opts.intervalMs) || opts.intervalMs < 0 || opts.intervalMs > MAX_INTERVAL_MS) {
       throw new RippleError(`heap trim interval ${opts.intervalMs} ms is outside 0..${MAX_INTERVAL_MS}`, "pass whole milliseconds; 0 trims once, after start-up");
     }
-    const loaded = (opts.load ?? loadMallocTrim)();
-    const trimmer = "trim" in loaded ? new NativeHeapTrimmer(loaded.trim, undefined, opts.log) : new NativeHeapTrimmer(undefined, loaded.reason, opts.log);
+    const trimmer = new NativeHeapTrimmer((opts.load ?? loadMallocTrim)(), opts.log);
     if (!trimmer.trimFn) {
-      opts.log.info({ reason: trimmer.stateNow.reason }, "freed native memory stays with the daemon");
+      opts.log.info({ reason: trimmer.reason }, "freed native memory stays with the daemon");
       return trimmer;
     }
     trimmer.trimNow();
@@ -80,23 +83,23 @@ export class NativeHeapTrimmer {
       this.trimFn(0);
     } catch (err) {
       this.trimFn = undefined;
+      this.reason = `malloc_trim failed: ${(err as Error).message}`;
       this.stop();
-      Object.assign(this.stateNow, { available: false, reason: `malloc_trim failed: ${(err as Error).message}` });
-      this.log.warn({ reason: this.stateNow.reason }, "freed native memory stays with the daemon");
+      this.log.warn({ reason: this.reason }, "freed native memory stays with the daemon");
       return 0;
     }
     const freed = Math.max(0, before - (residentBytes(process.pid) ?? before));
-    this.stateNow.trims += 1;
-    this.stateNow.lastFreedBytes = freed;
+    this.trims += 1;
+    this.lastFreedBytes = freed;
     const fields = { freedMiB: Math.round(freed / 2 ** 20), ms: Math.round((performance.now() - started) * 10) / 10 };
     // The first trim (after start-up) is the large one; later ones are routine.
-    if (this.stateNow.trims === 1) this.log.info(fields, "gave freed native memory back to the OS");
+    if (this.trims === 1) this.log.info(fields, "gave freed native memory back to the OS");
     else this.log.debug(fields, "gave freed native memory back to the OS");
     return freed;
   }
 
   state(): NativeHeapTrimState {
-    return { ...this.stateNow };
+    return { available: this.trimFn !== undefined, ...(this.reason ? { reason: this.reason } : {}), trims: this.trims, lastFreedBytes: this.lastFreedBytes };
   }
 
   stop(): void {
