@@ -1,7 +1,8 @@
 // Three real nodes (`ripple up`, each with its own conductor) on one machine join the `local` mesh
 // with no configuration: mDNS finds the peers, one node hosts the bootstrap/relay server, all list
 // each other. Then the host is SIGKILLed: it goes offline in the others' view within the liveness
-// window, the others elect a new host and keep seeing each other's new heartbeats, and the killed
+// window, the others elect a new host and keep seeing each other's new heartbeats (one of them with its
+// conductor SIGKILLed while it starts on the new host, so its move tries again), and the killed
 // node comes back with the same agent key. With two more peers SIGKILLed (their agents still in every
 // peer store), a node that joins reaches every live node's view (issue #20: 10 s asked, not met yet). A libp2p
 // peer with a forged binding is refused. No GPU
@@ -19,7 +20,7 @@ import type { DaemonStatus } from "../src/daemon/daemon.ts";
 import type { PeerInfo } from "../src/mesh/peer-view.ts";
 import { RippleDaemon } from "./support/ripple-process.ts";
 import { waitFor } from "./support/wait-for.ts";
-import { childrenOf, killNodeHard, peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
+import { childRunning, childrenOf, killNodeHard, peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
 import { TestFleet } from "./support/test-fleet.ts";
 import { signAgentBinding } from "@ripple-mesh/zome-bindings";
 
@@ -128,6 +129,14 @@ describe("the local mesh", { timeout: 300_000 }, () => {
     // A survivor's zome-backed route is called all through the handover: while its conductor moves
     // to the new host, calls wait for it instead of failing ("the conductor is restarting").
     const probe = handoverProbe(await LocalApiClient.forDataDir(survivors[0]!.dataDir, { timeoutMs: 120_000 }));
+    // The other survivor's conductor is SIGKILLed while it starts on the new host (chaos saw a node
+    // left without a conductor after that): its move must try again and bring the node back.
+    const mover = survivors[1]!;
+    const moverConductor = childRunning(mover.pid, "holochain");
+    const killedWhileMoving = waitFor(`${mover.name}'s conductor starting on the new host`, async () => {
+        const pid = childRunning(mover.pid, "holochain");
+        return pid !== undefined && pid !== moverConductor ? pid : undefined;
+      }, { timeoutMs: 90_000, intervalMs: 20 }).then((pid) => process.kill(pid, "SIGKILL"));
     const killedAt = Date.now();
     killNodeHard(host.pid, children);
     await host.kill("SIGKILL");
@@ -160,6 +169,8 @@ describe("the local mesh", { timeout: 300_000 }, () => {
         const p = (await peersOf(two)).find((x) => x.agent === oneAgent);
         return p && p.online && p.lastHeartbeatMs !== null && p.lastHeartbeatMs > handoverAt ? true : undefined;
       }, { timeoutMs: 60_000, intervalMs: 250, diagnostics });
+    await killedWhileMoving;
+    expect(mover.logs.some((l) => l.msg === "could not restart the conductor on the new host; trying again")).toBe(true);
     const calls = await probe.stop();
     console.log(`[local-mesh] ${calls.ok} zome-backed calls on ${survivors[0]!.name} during the handover, ${calls.failed.length} failed`);
     expect(calls.failed).toEqual([]);

@@ -93,8 +93,16 @@ export class Conductor {
       this.log.info("stopped while starting; the conductor process is not started");
       return;
     }
-    const adminPort = await this.process.start();
-    await this.connect(adminPort);
+    let adminPort: number;
+    try {
+      adminPort = await this.process.start();
+      await this.connect(adminPort);
+    } catch (err) {
+      // A conductor that died after printing its port (or an app that would not install) must not
+      // keep running and restarting under an object whose start failed.
+      await this.process.stop();
+      throw err;
+    }
     this.started = true;
     this.log.info({ ms: Date.now() - started, adminPort }, "conductor ready");
   }

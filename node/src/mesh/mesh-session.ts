@@ -4,6 +4,7 @@
 // The daemon starts one session per `ripple up`/`ripple join` and stops it before another.
 import { EventEmitter } from "node:events";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { encodeHashToBase64 } from "@holochain/client";
 import type { PrivateKey } from "@libp2p/interface";
 import { agentRegistry, type CapabilityDraft, type Load, type MeshView, type ZomeCaller } from "@ripple-mesh/zome-bindings";
@@ -52,6 +53,13 @@ const networkReadEveryMs = 10_000;
  * died before publishing stays in the peer store until its info expires (20 min): hence the slowdown.
  */
 const catchUpRead = { firstMs: 1000, fastMaxMs: 4000, fastForMs: 60_000, slowMs: 30_000 };
+/**
+ * A conductor that could not start on the local mesh's new host is tried again after these waits
+ * (the last one repeats): a node must not stay without a conductor until someone restarts it.
+ */
+export const hostMoveRetryMs = [1000, 5000, 15_000, 30_000];
+/** How long a zome call waits for a move to a new host before it is answered "not ready". */
+const hostMoveWaitMs = 60_000;
 
 export class MeshSession extends EventEmitter {
   private p2p: P2pNode | undefined;
@@ -72,7 +80,13 @@ export class MeshSession extends EventEmitter {
   private relayMove: Promise<void> | undefined;
   /** Conductor restarts on a new host so far (advertise() retries when one happened under it). */
   private relayMoves = 0;
+  /** The newest host the local mesh announced: a move still retrying for an older one gives way. */
+  private newestHostUrl: string | undefined;
+  /** True from the start of a move until its conductor is ready (or the move gave way or stopped). */
+  private moving = false;
   private stopping = false;
+  /** Aborted by stop(): ends a move's wait before its next try. */
+  private readonly stopped = new AbortController();
   private dialer: PeerDialer | undefined;
   /** Peers whose records were seen stamped beyond the clock skew: their heartbeats are distrusted a while. */
   private readonly clockMemory = new ClockAheadMemory();
@@ -148,6 +162,7 @@ export class MeshSession extends EventEmitter {
   /** Clean leave: an offline heartbeat, then everything stopped in reverse order. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stopped.abort();
     this.timers.forEach(clearInterval);
     this.host?.stopWatching();
     await this.heartbeats?.stop(true);
@@ -222,8 +237,9 @@ export class MeshSession extends EventEmitter {
     }
   }
 
-  /** Moves are queued: a second host change waits for the first move to finish. */
+  /** Moves are queued: a second host change waits for the first move to finish (or give way). */
   private moveRelay(url: string): Promise<void> {
+    this.newestHostUrl = url;
     const move = (this.relayMove ?? Promise.resolve()).then(() => this.restartOnRelay(url));
     this.relayMove = move;
     void move.finally(() => {
@@ -232,35 +248,53 @@ export class MeshSession extends EventEmitter {
     return move;
   }
 
-  /** The conductor reads its relay URL only at start, so a new host means a conductor restart. */
+  /**
+   * The conductor reads its relay URL only at start, so a new host means a conductor restart. A
+   * start that fails is cleaned up and tried again (hostMoveRetryMs) until it works, the node stops,
+   * or the mesh announces yet another host (whose queued move then takes over).
+   */
   private async restartOnRelay(url: string): Promise<void> {
     if (this.stopping || url === this.relayUrl) return;
     this.log.info({ from: this.relayUrl, to: url }, "the local mesh moved to another host; restarting the conductor on it");
     this.relayMoves++;
     this.relayUrl = url;
-    const old = this.conductor;
-    this.conductor = undefined;
+    this.moving = true;
     try {
+      const old = this.conductor;
+      this.conductor = undefined;
       await old?.stop();
-      await this.startConductor(url);
-      this.emit("event", { type: "relay:changed", url });
-    } catch (err) {
-      this.log.error({ err }, "could not restart the conductor on the new host");
+      for (let attempt = 1; !this.stopping && this.newestHostUrl === url; attempt++) {
+        try {
+          await this.startConductor(url);
+          this.emit("event", { type: "relay:changed", url });
+          return;
+        } catch (err) {
+          const failed = this.conductor as Conductor | undefined; // set by startConductor before its start failed
+          this.conductor = undefined;
+          await failed?.stop().catch(() => {});
+          const retryInMs = hostMoveRetryMs[Math.min(attempt, hostMoveRetryMs.length) - 1]!;
+          this.log.error({ err, attempt, retryInMs }, "could not restart the conductor on the new host; trying again");
+          await sleep(retryInMs, undefined, { signal: this.stopped.signal }).catch(() => {});
+        }
+      }
+    } finally {
+      this.moving = false;
     }
   }
 
   /**
    * The current conductor. While it moves to a new local-mesh host (the node that hosted the
-   * mesh left) calls wait for the move instead of failing; a move that failed is a 503.
+   * mesh left) calls wait for the move, up to hostMoveWaitMs, instead of failing; a move that is
+   * still trying after that is a 503.
    */
   private async currentConductor(): Promise<Conductor> {
     // During a move the new conductor object exists before it is ready, so wait on the move itself.
-    if (this.relayMove) await this.relayMove;
+    if (this.relayMove) await Promise.race([this.relayMove, sleep(hostMoveWaitMs, undefined, { signal: this.stopped.signal, ref: false }).catch(() => {})]);
     return this.requireConductor();
   }
 
   private requireConductor(): Conductor {
-    if (this.conductor) return this.conductor;
+    if (this.conductor && !this.moving) return this.conductor;
     throw new DaemonNotReadyError("the conductor is not running: it is restarting on the local mesh's new host, or that restart failed", "retry in a minute; if it persists, see the conductor log in DATA_DIR/<network>/logs/ and restart the node");
   }
 

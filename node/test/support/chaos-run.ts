@@ -5,10 +5,11 @@
 // from every node's own view of resource_mesh (`GET /v1/accounting`): asks completed and lost,
 // assignments accounted twice, and each agent's accounting against the jobs it ran (the results its
 // worker wrote, from its own logs, across restarts).
-import { readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import type { AccountingView } from "@ripple-mesh/api-types";
 import { LocalApiClient } from "../../src/api/api-client.ts";
-import { childrenOf, killNodeHard } from "./mesh-views.ts";
+import { childRunning, childrenOf, killNodeHard } from "./mesh-views.ts";
 import { RippleDaemon, type LogLine } from "./ripple-process.ts";
 import { waitFor } from "./wait-for.ts";
 
@@ -61,16 +62,6 @@ interface ChaosNode {
   /** Log lines of every run of this node (a restart starts a new daemon). */
   logs: LogLine[][];
   agent: string;
-}
-
-function childRunning(daemonPid: number, binary: string): number | undefined {
-  return childrenOf(daemonPid).find((p) => {
-    try {
-      return readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0")[0]!.endsWith(binary);
-    } catch {
-      return false;
-    }
-  });
 }
 
 const client = (n: ChaosNode) => LocalApiClient.forDataDir(n.dataDir);
@@ -244,7 +235,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     };
     await waitFor("every node's accounting settles", settled, { timeoutMs: 180_000, intervalMs: 3000 }).catch(() => event("accounting did not settle within 180 s; reporting what each node sees"));
     written();
-    for (const [name, error] of accountingErrors) event(`${name}'s last accounting read failed: ${error}`);
+    for (const [name, error] of accountingErrors) {
+      event(`${name}'s last accounting read failed: ${error}`);
+      say(troubleOf(nodes.find((n) => n.name === name)!));
+    }
     const paid = paidJobs();
     const report: ChaosNodeView[] = nodes.map((n, i) => {
       // A node that never answered: nothing accounted, and its error in the report (and the events above).
@@ -266,6 +260,22 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await Promise.all(nodes.map((n) => n.daemon.kill("SIGTERM").catch(() => {})));
     for (const n of nodes) rmSync(n.dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What a node that stopped answering said before its data directory goes: its daemon's warnings
+ * and errors (every run) and the end of its conductor's own log, so that a failure can be explained.
+ */
+function troubleOf(n: ChaosNode, lines = 25): string {
+  const warnings = n.logs.flat().filter((l) => Number(l.level) >= 40);
+  const conductorLog = join(n.dataDir, "local", "logs", "conductor.log");
+  const conductorTail = existsSync(conductorLog) ? readFileSync(conductorLog, "utf8").trimEnd().split("\n").slice(-lines) : ["(no conductor log)"];
+  return [
+    `[chaos] ${n.name}'s daemon warnings and errors (last ${lines} of ${warnings.length}):`,
+    ...warnings.slice(-lines).map((l) => `  ${JSON.stringify(l).slice(0, 600)}`),
+    `[chaos] ${n.name}'s conductor log (${conductorLog}), last ${lines} lines:`,
+    ...conductorTail.map((l) => `  ${l.slice(0, 400)}`),
+  ].join("\n");
 }
 
 export function chaosTable(r: ChaosReport): string {

@@ -1,4 +1,5 @@
 // Reading a running node's view through the real CLI (`--json`), for the mesh tests and benchmarks.
+import { readFileSync } from "node:fs";
 import { childPids } from "../../src/daemon/child-processes.ts";
 import type { DaemonStatus } from "../../src/daemon/daemon.ts";
 import type { PeerInfo } from "../../src/mesh/peer-view.ts";
@@ -35,6 +36,17 @@ export async function describeViews(nodes: RippleDaemon[]): Promise<string> {
 /** The pids of a process's direct children (a daemon's conductor, kubo, relay); none once it is gone. */
 export function childrenOf(pid: number): number[] {
   return childPids(pid);
+}
+
+/** The pid of a process's child running `binary` (a daemon's "holochain", "ipfs"); undefined when none is. */
+export function childRunning(daemonPid: number, binary: string): number | undefined {
+  return childrenOf(daemonPid).find((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0")[0]!.endsWith(binary);
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Kill a node the way a crash or power loss would: the daemon and its conductor/relay, all at once. */
