@@ -1,13 +1,15 @@
 // The daemon hands the native memory glibc keeps after frees back to the OS (issue #22): a process
 // with ~60 MB freed in the middle of its heap loses it from its RSS after one trim; the timer trims
-// again and stops; where malloc_trim is not available the state says why and nothing is called.
-import { execFileSync } from "node:child_process";
+// again and stops; where malloc_trim is not available the state says why and nothing is called. Threads
+// started after limitMallocArenas (ripple.mjs's first call) take no malloc arena of their own.
+import { execFileSync, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../src/config/paths.mjs";
 import { formatMemory } from "../src/cli/format.ts";
-import { loadMallocTrim, NativeHeapTrimmer } from "../src/supervisor/native-heap-trim.ts";
+import { NativeHeapTrimmer } from "../src/supervisor/native-heap-trim.ts";
+import { limitMallocArenas, loadGlibcMalloc } from "../src/supervisor/glibc-malloc.mjs";
 import { waitFor } from "./support/wait-for.ts";
 
 const mib = 2 ** 20;
@@ -75,7 +77,32 @@ describe("native heap trim", () => {
   });
 
   it("loads glibc's malloc_trim here (Linux, glibc)", () => {
-    const loaded = loadMallocTrim();
+    const loaded = loadGlibcMalloc();
     expect("trim" in loaded, JSON.stringify(loaded)).toBe(true);
+  });
+
+  it("gives threads started after limitMallocArenas(1) no arenas of their own (a child process with four workers)", () => {
+    const arenas = (mode: "limit" | "none") => {
+      const child = spawnSync(process.execPath, [join(repoRoot, "node/test/support/arena-child.mjs"), mode], { encoding: "utf8", timeout: 60_000, cwd: repoRoot });
+      expect(child.status, child.stderr).toBe(0);
+      const count = (label: string) => /=== LABEL\n([\s\S]*?)=== end/.source.replace("LABEL", label);
+      const block = (label: string) => new RegExp(count(label)).exec(child.stderr)?.[1] ?? "";
+      return { before: block("before").match(/^Arena \d+:/gm)?.length ?? 0, after: block("after").match(/^Arena \d+:/gm)?.length ?? 0 };
+    };
+    const limited = arenas("limit");
+    const unlimited = arenas("none");
+    expect(limited.before, "glibc's malloc_stats printed no arena").toBeGreaterThan(0);
+    // glibc's default: each new thread that allocates gets an arena of its own.
+    expect(unlimited.after - unlimited.before, JSON.stringify(unlimited)).toBeGreaterThanOrEqual(2);
+    expect(limited.after, JSON.stringify(limited)).toBe(limited.before);
+  });
+
+  it("says why it cannot limit arenas, and passes glibc's refusal on", () => {
+    expect(limitMallocArenas(1, () => ({ reason: "malloc_trim is glibc's; this is darwin" }))).toEqual({ reason: "malloc_trim is glibc's; this is darwin" });
+    const calls: number[][] = [];
+    expect(limitMallocArenas(2, () => ({ mallopt: (p: number, v: number) => (calls.push([p, v]), 0) }))).toEqual({ reason: "mallopt(M_ARENA_MAX, 2) was refused" });
+    expect(limitMallocArenas(1, () => ({ mallopt: (p: number, v: number) => (calls.push([p, v]), 1) }))).toEqual({ limited: 1 });
+    // M_ARENA_MAX is -8 in glibc's malloc.h.
+    expect(calls).toEqual([[-8, 2], [-8, 1]]);
   });
 });

@@ -13,28 +13,16 @@
 // malloc_trim is glibc's: it is called through koffi (an FFI with prebuilt binaries, no compiler at
 // install; an optional dependency). Where there is no glibc (macOS, musl) or koffi cannot load,
 // nothing is trimmed and `ripple status` says why.
-import { createRequire } from "node:module";
 import type { NativeHeapTrimState } from "@ripple-mesh/api-types";
 import { RippleError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { residentBytes } from "./process-memory.ts";
+import { loadGlibcMalloc } from "./glibc-malloc.mjs";
 
 type MallocTrim = (pad: number) => number;
 
 /** setInterval's own limit: a longer delay fires every millisecond. */
 const MAX_INTERVAL_MS = 2 ** 31 - 1;
-
-/** glibc's malloc_trim, or why it cannot be called here. */
-export function loadMallocTrim(): { trim: MallocTrim } | { reason: string } {
-  if (process.platform !== "linux") return { reason: `malloc_trim is glibc's; this is ${process.platform}` };
-  try {
-    // koffi is left out of the CLI bundle (cli-bundle.mjs): it loads its platform's binary at run time.
-    const koffi = createRequire(import.meta.url)("koffi") as { load(lib: string): { func(signature: string): MallocTrim } };
-    return { trim: koffi.load("libc.so.6").func("int malloc_trim(size_t pad)") };
-  } catch (err) {
-    return { reason: `malloc_trim could not be loaded (not glibc, or no koffi binary for ${process.platform}-${process.arch}): ${(err as Error).message}` };
-  }
-}
 
 export class NativeHeapTrimmer {
   private timer: NodeJS.Timeout | undefined;
@@ -45,7 +33,7 @@ export class NativeHeapTrimmer {
   private lastFreedBytes = 0;
 
   private constructor(
-    loaded: ReturnType<typeof loadMallocTrim>,
+    loaded: { trim: MallocTrim } | { reason: string },
     private readonly log: Logger,
   ) {
     if ("trim" in loaded) this.trimFn = loaded.trim;
@@ -53,11 +41,11 @@ export class NativeHeapTrimmer {
   }
 
   /** Trims now, then every `intervalMs` (0: only now). Logs once where trimming is not available. */
-  static start(opts: { intervalMs: number; log: Logger; load?: typeof loadMallocTrim }): NativeHeapTrimmer {
+  static start(opts: { intervalMs: number; log: Logger; load?: () => { trim: MallocTrim } | { reason: string } }): NativeHeapTrimmer {
     if (!Number.isInteger(opts.intervalMs) || opts.intervalMs < 0 || opts.intervalMs > MAX_INTERVAL_MS) {
       throw new RippleError(`heap trim interval ${opts.intervalMs} ms is outside 0..${MAX_INTERVAL_MS}`, "pass whole milliseconds; 0 trims once, after start-up");
     }
-    const trimmer = new NativeHeapTrimmer((opts.load ?? loadMallocTrim)(), opts.log);
+    const trimmer = new NativeHeapTrimmer((opts.load ?? loadGlibcMalloc)(), opts.log);
     if (!trimmer.trimFn) {
       opts.log.info({ reason: trimmer.reason }, "freed native memory stays with the daemon");
       return trimmer;
