@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const visibleFromSpawn: number[] = [];
   const visibleFromReady: number[] = [];
   const deadDetected: number[] = [];
-  let rss: { daemon: number; conductor: number; relay: number } | undefined;
+  let rss: { daemon: number; conductor: number; relay: number; lastMinute: number[] } | undefined;
   try {
     await Promise.all(base.map((n) => n.waitUntilRunning()));
     for (let i = 0; i < joinRuns; i++) {
@@ -99,10 +99,20 @@ async function main(): Promise<void> {
     // Idle RSS: the node that does not host the relay, once it has been up for idleMs.
     const host = (await status(base[0]!)).localHost?.self ? base[0]! : base[1]!;
     const idle = host === base[0] ? base[1]! : base[0]!;
+    // One sample moves by ±10 MB with what the node did just before (a read, a trim), so the minute
+    // before idleMs is sampled every 5 s as well: the figure at idleMs is the headline, beside the
+    // range and median of that minute.
+    const conductorPid = (await status(idle)).conductor!.pid!;
+    const lastMinute: number[] = [];
+    for (let at = idleMs - 60_000; at < idleMs; at += 5000) {
+      const wait = baseStarted + at - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (wait > -5000) lastMinute.push(rssMb(idle.pid) + rssMb(conductorPid));
+    }
     const upFor = Date.now() - baseStarted;
     if (upFor < idleMs) await new Promise((r) => setTimeout(r, idleMs - upFor));
     const relayPid = childrenOf(host.pid).find((p) => readFileSync(`/proc/${p}/cmdline`, "utf8").includes("kitsune2-bootstrap-srv"));
-    rss = { daemon: rssMb(idle.pid), conductor: rssMb((await status(idle)).conductor!.pid!), relay: relayPid ? rssMb(relayPid) : 0 };
+    rss = { daemon: rssMb(idle.pid), conductor: rssMb(conductorPid), relay: relayPid ? rssMb(relayPid) : 0, lastMinute };
   } finally {
     await stopAll(base);
   }
@@ -120,6 +130,8 @@ async function main(): Promise<void> {
   console.log(`dead-peer detection ÷ 10 s target: ${(percentile(deadDetected, 50) / 10_000).toFixed(2)}`);
   if (rss) {
     console.log(`idle RSS of one node after ${Math.round(idleMs / 1000)} s up: daemon ${rss.daemon.toFixed(0)} MB + conductor ${rss.conductor.toFixed(0)} MB = ${(rss.daemon + rss.conductor).toFixed(0)} MB; the host also runs the relay: ${rss.relay.toFixed(0)} MB`);
+    const m = rss.lastMinute;
+    if (m.length) console.log(`  the minute before, every 5 s (n=${m.length}): daemon + conductor ${Math.min(...m).toFixed(0)}–${Math.max(...m).toFixed(0)} MB, median ${percentile(m.map(Math.round), 50)} MB; ÷ 400 MB target: ${(percentile(m.map(Math.round), 50) / 400).toFixed(2)}`);
   }
 }
 

@@ -12,7 +12,8 @@
 // on glibc with 2 arenas. RIPPLE_CONDUCTOR_ALLOCATOR=glibc turns jemalloc off, and so does an
 // LD_PRELOAD already set (libfaketime, which the lying-clock test preloads, recurses into
 // clock_gettime when loaded after jemalloc: libfaketime#478). MALLOC_ARENA_MAX / MALLOC_CONF in the
-// daemon's own environment win.
+// daemon's own environment win (ripple.mjs's first line sets MALLOC_ARENA_MAX=1 for the daemon, so a
+// conductor on glibc gets one arena too).
 import { existsSync } from "node:fs";
 
 /** Where Debian and Ubuntu (per architecture), Fedora and Arch put jemalloc's shared library. */

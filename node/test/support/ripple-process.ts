@@ -2,14 +2,28 @@
 // commands with their exit code and output, and long-running `ripple up` daemons whose JSON log
 // lines are collected so a test can wait for a message and show the last lines when it fails.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { repoRoot } from "../../src/config/paths.mjs";
 
 export const rippleBin = join(repoRoot, "node", "bin", "ripple.mjs");
-/** The V8 flag ripple.mjs's shebang and `npm start` run the node with (spawning `node ripple.mjs` skips the shebang). */
-export const rippleNodeFlags = ["--max-semi-space-size=2"];
+/**
+ * How ripple.mjs's first line runs node (`#!/usr/bin/env -S NAME=VALUE… node FLAG…`), which `npm
+ * start` uses too: test daemons spawn `node ripple.mjs`, which skips that line, so they take its
+ * environment and flags from it and run as a person's node does.
+ */
+export function rippleLaunch(file = rippleBin): { env: Record<string, string>; nodeFlags: string[] } {
+  const shebang = /^#!\/usr\/bin\/env -S (.*)$/m.exec(readFileSync(file, "utf8").split("\n")[0]!);
+  if (!shebang) throw new Error(`${file} does not start with #!/usr/bin/env -S …; ripple-process.ts reads how node runs from it`);
+  const words = shebang[1]!.trim().split(/\s+/);
+  const nodeAt = words.indexOf("node");
+  if (nodeAt < 0) throw new Error(`${file}'s first line runs no node`);
+  return { env: Object.fromEntries(words.slice(0, nodeAt).map((w) => [w.slice(0, w.indexOf("=")), w.slice(w.indexOf("=") + 1)])), nodeFlags: words.slice(nodeAt + 1) };
+}
+
+/** The node flags and environment of ripple.mjs's first line. */
+export const { env: rippleNodeEnv, nodeFlags: rippleNodeFlags } = rippleLaunch();
 
 export interface CliResult {
   code: number | null;
@@ -62,7 +76,7 @@ export class RippleDaemon {
     const [command, ...rest] = [...(opts.wrap ?? []), process.execPath, ...rippleNodeFlags, rippleBin, "--data-dir", dataDir, ...args];
     this.child = spawn(command!, rest, {
       cwd: repoRoot,
-      env: { ...process.env, RIPPLE_LOG_LEVEL: "info", ...opts.env },
+      env: { ...process.env, ...rippleNodeEnv, RIPPLE_LOG_LEVEL: "info", ...opts.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     createInterface({ input: this.child.stdout! }).on("line", (line) => {
