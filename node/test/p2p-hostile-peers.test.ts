@@ -14,6 +14,7 @@ import { P2pRemoteError } from "../src/p2p/p2p-errors.ts";
 import { encodeJson } from "../src/p2p/json-stream.ts";
 import { describe, makeIdentity, startNode, waitFor, type TestNode } from "./p2p-helpers.ts";
 import { dialRaw, frame, pushRaw, startRawPeer } from "./support/raw-peer.ts";
+import { rippleNodeFlags } from "./support/ripple-process.ts";
 
 const MiB = 1024 * 1024;
 /** What support/p2p-serve-child.ts serves (bound-only, the jobs protocol's 256 KiB limit). */
@@ -43,9 +44,10 @@ afterEach(async () => {
 async function startServeChild(config: Record<string, unknown> = {}): Promise<ServeChild> {
   // node itself with tsx's loader (not the tsx CLI, which would run the script in a second process):
   // child.pid must be the serving process, whose VmRSS is measured.
-  // --max-semi-space-size=2 as the daemon runs (node/bin/ripple.mjs): with Node's default 16 MiB
-  // semi-spaces, V8's young generation alone moved the child's RSS by up to 8 MiB during a flood.
-  const child = spawn(process.execPath, ["--max-semi-space-size=2", "--import", "tsx", join(repoRoot, "node/test/support/p2p-serve-child.ts"), JSON.stringify(config)], {
+  // The node flags the daemon runs with (node/bin/ripple.mjs's first line, --max-semi-space-size=2):
+  // with Node's default 16 MiB semi-spaces, V8's young generation alone moved the child's RSS by up
+  // to 8 MiB during a flood.
+  const child = spawn(process.execPath, [...rippleNodeFlags, "--import", "tsx", join(repoRoot, "node/test/support/p2p-serve-child.ts"), JSON.stringify(config)], {
     cwd: repoRoot,
     stdio: ["ignore", "pipe", "pipe"],
   });

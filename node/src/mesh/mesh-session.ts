@@ -4,7 +4,6 @@
 // The daemon starts one session per `ripple up`/`ripple join` and stops it before another.
 import { EventEmitter } from "node:events";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { encodeHashToBase64 } from "@holochain/client";
 import type { PrivateKey } from "@libp2p/interface";
 import { agentRegistry, type CapabilityDraft, type Load, type MeshView, type ZomeCaller } from "@ripple-mesh/zome-bindings";
@@ -12,13 +11,13 @@ import { FilteredBootstrapServer } from "../bootstrap/filtered-bootstrap-server.
 import { assertBootstrapReachable } from "../bootstrap/bootstrap-probe.ts";
 import { LocalMeshHost, type MeshHostState } from "../bootstrap/local-mesh-host.ts";
 import { Conductor } from "../conductor/conductor.ts";
-import { DaemonNotReadyError } from "../errors.ts";
 import { nodePaths } from "../config/node-paths.ts";
 import type { NetworkChoice } from "../config/network-choice.ts";
 import type { Toolchain } from "../config/toolchain.ts";
 import type { Logger } from "../log.ts";
 import { P2pNode } from "../p2p/p2p-node.ts";
 import { HeartbeatLoop } from "./heartbeat-loop.ts";
+import { MovingConductor } from "./moving-conductor.ts";
 import { meshState, otherAgentsInPeerStore, type MeshStatus } from "./mesh-status.ts";
 import { boundAgentKeys, buildPeerView, disconnectedBoundAgents, ClockAheadMemory, mergeMeshViews, type PeerInfo } from "./peer-view.ts";
 import { PeerDialer } from "./peer-dialer.ts";
@@ -53,18 +52,11 @@ const networkReadEveryMs = 10_000;
  * died before publishing stays in the peer store until its info expires (20 min): hence the slowdown.
  */
 const catchUpRead = { firstMs: 1000, fastMaxMs: 4000, fastForMs: 60_000, slowMs: 30_000 };
-/**
- * A conductor that could not start on the local mesh's new host is tried again after these waits
- * (the last one repeats): a node must not stay without a conductor until someone restarts it.
- */
-export const hostMoveRetryMs = [1000, 5000, 15_000, 30_000];
-/** How long a zome call waits for a move to a new host before it is answered "not ready". */
-const hostMoveWaitMs = 60_000;
-
 export class MeshSession extends EventEmitter {
   private p2p: P2pNode | undefined;
   private host: LocalMeshHost | undefined;
-  private conductor: Conductor | undefined;
+  /** The conductor, across moves of the local mesh's host. */
+  private readonly conductor: MovingConductor;
   private heartbeats: HeartbeatLoop | undefined;
   private readingLocal = false;
   private readingNetwork = false;
@@ -75,28 +67,17 @@ export class MeshSession extends EventEmitter {
   private snapshot: (MeshView & { knownAgents: number }) | undefined;
   private lastView: PeerInfo[] = [];
   private agentPubKey: Uint8Array | undefined;
-  private relayUrl: string | undefined;
-  /** Set while the conductor is being moved to a new local-mesh host; zome calls wait for it. */
-  private relayMove: Promise<void> | undefined;
-  /** Conductor restarts on a new host so far (advertise() retries when one happened under it). */
-  private relayMoves = 0;
-  /** The newest host the local mesh announced: a move still retrying for an older one gives way. */
-  private newestHostUrl: string | undefined;
-  /** True from the start of a move until its conductor is ready (or the move gave way or stopped). */
-  private moving = false;
-  private stopping = false;
-  /** Aborted by stop(): ends a move's wait before its next try. */
-  private readonly stopped = new AbortController();
   private dialer: PeerDialer | undefined;
   /** Peers whose records were seen stamped beyond the clock skew: their heartbeats are distrusted a while. */
   private readonly clockMemory = new ClockAheadMemory();
   private readonly log: Logger;
   /** Zome calls go to whichever conductor is current (it is replaced when the relay moves). */
-  readonly zomes: ZomeCaller = { callZome: async (req) => (await this.currentConductor()).callZome(req) };
+  readonly zomes: ZomeCaller = { callZome: async (req) => (await this.conductor.current()).callZome(req) };
 
   constructor(private readonly opts: MeshSessionOptions) {
     super();
     this.log = opts.log.child({ network: opts.choice.name });
+    this.conductor = new MovingConductor((relayUrl) => this.newConductor(relayUrl), this.log, (url) => this.emit("event", { type: "relay:changed", url }));
   }
 
   get network(): string {
@@ -133,8 +114,7 @@ export class MeshSession extends EventEmitter {
     this.p2p.on("peer:bound", (e: { agentPubKey: Uint8Array }) => this.readIfUnlisted(e.agentPubKey));
     this.dialer = new PeerDialer(this.p2p, this.log);
 
-    this.relayUrl = await this.findRelay();
-    await this.startConductor(this.relayUrl);
+    await this.conductor.start(await this.findRelay());
 
     await this.advertise();
     const registry = agentRegistry(this.zomes);
@@ -161,14 +141,11 @@ export class MeshSession extends EventEmitter {
 
   /** Clean leave: an offline heartbeat, then everything stopped in reverse order. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.stopped.abort();
+    this.conductor.haltMoves();
     this.timers.forEach(clearInterval);
     this.host?.stopWatching();
     await this.heartbeats?.stop(true);
-    // A move under way may still start a conductor: let it finish so that this stop reaches it.
-    await this.relayMove;
-    await this.conductor?.stop();
+    await this.conductor.stop();
     await this.host?.stop();
     await this.p2p?.stop();
   }
@@ -189,14 +166,14 @@ export class MeshSession extends EventEmitter {
         new FilteredBootstrapServer({ binary: toolchain.path("kitsune2-bootstrap-srv"), listen: `${lanAddress()}:0`, logDir, log: this.log, deadAgents: () => (this.p2p ? disconnectedBoundAgents(this.p2p.boundPeers(), this.p2p.connectedPeers()) : []) }),
       log: this.log,
     });
-    this.host.on("changed", (state: MeshHostState) => void this.moveRelay(state.url));
+    this.host.on("changed", (state: MeshHostState) => void this.conductor.moveTo(state.url));
     return (await this.host.start()).url;
   }
 
-  private async startConductor(relayUrl: string): Promise<void> {
+  private newConductor(relayUrl: string): Conductor {
     const { choice } = this.opts;
     this.log.info({ step: "conductor", relayUrl }, "starting the Holochain conductor");
-    this.conductor = new Conductor({
+    return new Conductor({
       holochainBinary: this.opts.toolchain.path("holochain"),
       paths: nodePaths(join(this.opts.dataDir, choice.name)),
       bootstrapUrl: relayUrl,
@@ -207,7 +184,6 @@ export class MeshSession extends EventEmitter {
       localMesh: !choice.relayUrl,
       log: this.log,
     });
-    await this.conductor.start();
   }
 
   /**
@@ -218,9 +194,9 @@ export class MeshSession extends EventEmitter {
    */
   private async advertise(): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const movesBefore = this.relayMoves;
+      const movesBefore = this.conductor.moves;
       try {
-        const conductor = await this.currentConductor();
+        const conductor = await this.conductor.current();
         this.log.info({ step: "advertise", knownAgents: await otherAgentsInPeerStore(conductor).catch(() => -1) }, "publishing this node's capability");
         const registry = agentRegistry(this.zomes);
         this.agentPubKey = conductor.agentPubKey;
@@ -229,73 +205,12 @@ export class MeshSession extends EventEmitter {
         if (own) this.p2p!.setBinding({ agentPubKey: conductor.agentPubKey, agentSignature: own.capability.peer.agent_signature, peerSignature: own.capability.peer.peer_signature });
         return;
       } catch (err) {
-        const moved = this.relayMoves !== movesBefore || this.relayMove !== undefined;
+        const moved = this.conductor.moves !== movesBefore || this.conductor.moving !== undefined;
         if (!moved || attempt >= 3) throw err;
         this.log.warn({ err: (err as Error).message, attempt }, "the conductor moved to the local mesh's new host while this node advertised itself; advertising again");
-        await this.relayMove;
+        await this.conductor.moving;
       }
     }
-  }
-
-  /** Moves are queued: a second host change waits for the first move to finish (or give way). */
-  private moveRelay(url: string): Promise<void> {
-    this.newestHostUrl = url;
-    const move = (this.relayMove ?? Promise.resolve()).then(() => this.restartOnRelay(url));
-    this.relayMove = move;
-    void move.finally(() => {
-      if (this.relayMove === move) this.relayMove = undefined;
-    });
-    return move;
-  }
-
-  /**
-   * The conductor reads its relay URL only at start, so a new host means a conductor restart. A
-   * start that fails is cleaned up and tried again (hostMoveRetryMs) until it works, the node stops,
-   * or the mesh announces yet another host (whose queued move then takes over).
-   */
-  private async restartOnRelay(url: string): Promise<void> {
-    if (this.stopping || url === this.relayUrl) return;
-    this.log.info({ from: this.relayUrl, to: url }, "the local mesh moved to another host; restarting the conductor on it");
-    this.relayMoves++;
-    this.relayUrl = url;
-    this.moving = true;
-    try {
-      const old = this.conductor;
-      this.conductor = undefined;
-      await old?.stop();
-      for (let attempt = 1; !this.stopping && this.newestHostUrl === url; attempt++) {
-        try {
-          await this.startConductor(url);
-          this.emit("event", { type: "relay:changed", url });
-          return;
-        } catch (err) {
-          const failed = this.conductor as Conductor | undefined; // set by startConductor before its start failed
-          this.conductor = undefined;
-          await failed?.stop().catch(() => {});
-          const retryInMs = hostMoveRetryMs[Math.min(attempt, hostMoveRetryMs.length) - 1]!;
-          this.log.error({ err, attempt, retryInMs }, "could not restart the conductor on the new host; trying again");
-          await sleep(retryInMs, undefined, { signal: this.stopped.signal }).catch(() => {});
-        }
-      }
-    } finally {
-      this.moving = false;
-    }
-  }
-
-  /**
-   * The current conductor. While it moves to a new local-mesh host (the node that hosted the
-   * mesh left) calls wait for the move, up to hostMoveWaitMs, instead of failing; a move that is
-   * still trying after that is a 503.
-   */
-  private async currentConductor(): Promise<Conductor> {
-    // During a move the new conductor object exists before it is ready, so wait on the move itself.
-    if (this.relayMove) await Promise.race([this.relayMove, sleep(hostMoveWaitMs, undefined, { signal: this.stopped.signal, ref: false }).catch(() => {})]);
-    return this.requireConductor();
-  }
-
-  private requireConductor(): Conductor {
-    if (this.conductor && !this.moving) return this.conductor;
-    throw new DaemonNotReadyError("the conductor is not running: it is restarting on the local mesh's new host, or that restart failed", "retry in a minute; if it persists, see the conductor log in DATA_DIR/<network>/logs/ and restart the node");
   }
 
   /** The peer view as of now: liveness is judged at read time, not when the DHT was last read. */
@@ -332,12 +247,12 @@ export class MeshSession extends EventEmitter {
     return {
       network: this.opts.choice.name,
       networkSeed: this.opts.choice.spec.network_seed,
-      relayUrl: this.relayUrl ?? null,
+      relayUrl: this.conductor.relayUrl ?? null,
       localHost: this.host?.current ?? null,
       agentPubKey: this.agentPubKey ? encodeHashToBase64(this.agentPubKey) : null,
       peerId: this.p2p?.peerId ?? null,
       multiaddrs: this.p2p?.multiaddrs() ?? [],
-      conductor: { pid: this.conductor?.pid ?? null, restarts: this.conductor?.restarts ?? 0 },
+      conductor: { pid: this.conductor.now?.pid ?? null, restarts: this.conductor.now?.restarts ?? 0 },
       /** The bootstrap/relay server's process when this node hosts it. */
       relayPid: this.host?.serverPid ?? null,
       livenessWindowMs: this.opts.livenessWindowMs,
@@ -353,12 +268,13 @@ export class MeshSession extends EventEmitter {
    */
   private async readDht(localOnly: boolean): Promise<void> {
     const flag = localOnly ? "readingLocal" : "readingNetwork";
-    if (this[flag] || !this.conductor || !this.agentPubKey) return;
+    const conductor = this.conductor.now;
+    if (this[flag] || !conductor || !this.agentPubKey) return;
     this[flag] = true;
     if (localOnly) this.lastLocalReadMs = Date.now();
     try {
       const since = (Date.now() - 10 * 60_000) * 1000;
-      const [view, knownAgents] = await Promise.all([agentRegistry(this.zomes).getMeshView(since, localOnly), otherAgentsInPeerStore(this.conductor)]);
+      const [view, knownAgents] = await Promise.all([agentRegistry(this.zomes).getMeshView(since, localOnly), otherAgentsInPeerStore(conductor)]);
       this.snapshot = { ...mergeMeshViews(this.snapshot, view, { nowMs: Date.now(), maxSkewMs: this.maxClockSkewMs }), knownAgents };
     } catch (err) {
       this.log.debug({ err: (err as Error).message, localOnly }, "could not read the mesh from the DHT (conductor restarting?)");
