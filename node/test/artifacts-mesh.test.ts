@@ -123,7 +123,11 @@ describe("artifacts and model shards on a 2-node local mesh", { timeout: 900_000
     const got = await b.artifactContent(artifact.cid);
     expect(got.bytes.toString("utf8")).toBe(answer.text);
     expect(got.sha256).toBe(want);
-    const byJob = await b.artifacts({ job: artifact.provenance.job! });
+    // The job's index link is another DHT record than the output listing's: it may reach bob later.
+    const byJob = await waitFor("the output under its job on bob's view", async () => {
+      const list = await b.artifacts({ job: artifact.provenance.job! });
+      return list.some((x) => x.cid === artifact.cid) ? list : undefined;
+    }, { timeoutMs: 60_000 });
     expect(byJob.map((x) => x.cid)).toContain(artifact.cid);
     // The job's prompt (its payload) was above the prompt threshold too: in IPFS, registered by bob.
     const prompt = await waitFor("the job's prompt artifact", async () => (await b.artifacts({ job: artifact.provenance.job! })).find((x) => x.kind === "prompt"), { timeoutMs: 60_000 });
