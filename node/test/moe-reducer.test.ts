@@ -313,6 +313,30 @@ describe("extractShortAnswer", () => {
   });
 });
 
+describe("extractShortAnswer on a hostile peer's reply", () => {
+  // A worker's answer is up to 64 KiB of peer text, keyed on every quorum check and in the reducer.
+  // These shapes made the old patterns backtrack quadratically: 19–28 s for one 64 KiB reply, with
+  // the requester's event loop (pings, heartbeats, its API) stalled meanwhile.
+  const n = 65_536;
+  it.each([
+    ["a run of punctuation before a last letter", "a" + "~".repeat(n) + "b"],
+    ["a run of spaces", "x" + " ".repeat(n) + "y"],
+    ["a run of newlines", "x" + "\n".repeat(n) + "y"],
+    ["lines of spaces", "x" + "\n ".repeat(n / 2) + "y"],
+    ["a repeated label", "answer: ".repeat(n / 8) + "paris"],
+  ])("%s: keyed in well under a second, its key at most 1000 characters", (_shape, text) => {
+    const started = performance.now();
+    const key = extractShortAnswer(text);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(key.length).toBeLessThanOrEqual(1000);
+  });
+
+  it("a long reply's ordinary answer is still found", () => {
+    expect(extractShortAnswer("The capital of France is Paris." + " filler".repeat(5000))).toBe("paris");
+    expect(extractShortAnswer("Paris!!!" + "!".repeat(60_000))).toBe("paris");
+  });
+});
+
 describe("similarity", () => {
   it("is symmetric, 1 for texts equal after normalisation, 0 against empty, within [0, 1]", () => {
     const a = "The loop recomputes the sum each time; keep a running total.";

@@ -5,6 +5,8 @@
 
 /** Above this, long answers are compared on their first part only (bounds the work per pair). */
 const MAX_SIMILARITY_CHARS = 20_000;
+// Longer than any short answer's first clause; bounds the work on a peer's long reply.
+const MAX_HEAD_CHARS = 1000;
 
 const UNITS: Record<string, number> = {
   zero: 0, one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10,
@@ -37,7 +39,9 @@ const DETERMINER_SUBJECT = /^(?:the|this|that|its|it|my|their|his|her)\b/;
 /** The key a short answer is voted on: lower-case, no markdown, articles or punctuation, numbers as digits. "" when nothing is usable. */
 export function extractShortAnswer(text: string): string {
   let s = answerSegment(stripMarkup(text));
-  s = cutToHead(foldCharacters(s));
+  // A short answer's head is short; a longer one (a peer's 64 KiB of filler) is not re-scanned whole
+  // by every strip below.
+  s = cutToHead(foldCharacters(s)).slice(0, MAX_HEAD_CHARS);
   const yesNo = yesOrNo(s);
   if (yesNo) return yesNo;
   s = stripRepeated(s, [LABEL_PREFIX, FILLER]);
@@ -80,12 +84,12 @@ function stripMarkup(text: string): string {
   const boxed = /\\boxed\{([^{}]*)\}/.exec(text);
   const s = boxed ? boxed[1]! : text;
   return s
-    .replace(/^\s*```.*$/gm, "")
+    .replace(/^[ \t]*```.*$/gm, "")
     .replace(/\*\*|__|`/g, "")
     .replace(/\\\(|\\\)|\\\[|\\\]/g, " ")
     .replace(/\\text\{([^{}]*)\}/g, "$1")
     .replace(/\\times/g, "*")
-    .replace(/^\s*(?:#+|>|[-*+•])\s+/gm, "");
+    .replace(/^[ \t]*(?:#+|>|[-*+•])[ \t]+/gm, "");
 }
 
 /** The answer is on the first line unless that line marks it further on or only leads into reasoning. */
@@ -162,7 +166,8 @@ function predicateOf(s: string): string {
   if (s.includes("=")) return s.slice(s.lastIndexOf("=") + 1).trim();
   const verb = RESULT_VERB.exec(s);
   if (verb) return verb[1]!;
-  const m = /^(.+?)\s+(?:is|are|was|were)\s+(.+)$/.exec(s);
+  // The subject ends in a non-space, so each run of spaces is tried once (linear on peer text).
+  const m = /^(.*?\S)\s+(?:is|are|was|were)\s+(.+)$/.exec(s);
   if (!m) return s;
   const [, subject, predicate] = m as unknown as [string, string, string];
   if (DETERMINER_SUBJECT.test(subject) || startsWithNumber(predicate)) return predicate;
@@ -180,7 +185,8 @@ function trimPunctuation(s: string): string {
   return s
     .trim()
     .replace(/^(?![-+]?[$€£]?\.?\d)[^\p{L}\p{N}]+/u, "")
-    .replace(/[^\p{L}\p{N}]+$/u, "");
+    // Only a run that starts after a letter or digit is tried: linear, where a bare `[^…]+$` is quadratic.
+    .replace(/(?<![^\p{L}\p{N}])[^\p{L}\p{N}]+$/u, "");
 }
 
 /** "seven" → 7, "twenty-one" → 21, "one thousand" → 1000, "minus five" → -5; other words untouched. */
