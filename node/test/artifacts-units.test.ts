@@ -12,7 +12,9 @@ import { blockMatchesCid } from "../src/artifacts/provider-check.ts";
 import { formatShards } from "../src/artifacts/shards-format.ts";
 import { decodeUnixfsNode, verifyBlock } from "../src/artifacts/unixfs-blocks.ts";
 import { defaultStoragePolicyFile, loadStoragePolicy, modelChunking, StoragePolicyError, storagePolicyFileFor } from "../src/config/storage-policy.ts";
-import { CID } from "../src/artifacts/ipfs-store.ts";
+import { CID, type IpfsStore } from "../src/artifacts/ipfs-store.ts";
+import { BlockPull } from "../src/artifacts/block-pull.ts";
+import { open } from "node:fs/promises";
 import { cidOf, DAG_PB, field, pbNode, RAW, unixfsFile } from "./support/unixfs-fixtures.ts";
 
 const dir = mkdtempSync("/tmp/rm-artifacts-units-");
@@ -117,6 +119,61 @@ describe("UnixFS blocks of a pulled model", () => {
     expect(() => decodeUnixfsNode(bad.cid, bad.block)).toThrow(/2 links but 1 block sizes/);
     expect(() => decodeUnixfsNode(bad.cid, Uint8Array.from(field(1, [0x08, 1])))).toThrow(/UnixFS type 1 is not a file/);
     expect(() => decodeUnixfsNode(bad.cid, Uint8Array.from([0x0a, 0x7f]))).toThrow(/runs past the block/);
+  });
+});
+
+describe("planning a pulled model's DAG (a peer publishes it)", () => {
+  const maxBytes = 50_000_000; // the pinned model's registered size, which the crafted DAG stays within
+  /** A BlockPull over blocks held in memory, writing to a scratch file. */
+  const pullOf = async (root: CID, blocks: Map<string, Uint8Array>) => {
+    const ipfs = { blockGet: async (cid: string) => blocks.get(cid) ?? Promise.reject(new Error(`no block ${cid}`)) } as unknown as IpfsStore;
+    const file = await open(join(dir, `dag-${root.toString().slice(-8)}`), "w");
+    return { pull: new BlockPull({ ipfs, cid: root.toString(), maxBytes, file, blockTimeoutMs: 1000 }), file };
+  };
+  /** root → `fanout` links to one inner node → `fanout` links to one raw leaf of `leafBytes`. */
+  const squareDag = (fanout: number, leaf: Uint8Array) => {
+    const leafCid = cidOf(RAW, leaf);
+    const inner = pbNode(Array(fanout).fill(leafCid), unixfsFile(new Uint8Array(0), Array(fanout).fill(leaf.length)));
+    const innerCid = cidOf(DAG_PB, inner);
+    const root = pbNode(Array(fanout).fill(innerCid), unixfsFile(new Uint8Array(0), Array(fanout).fill(leaf.length * fanout)));
+    const rootCid = cidOf(DAG_PB, root);
+    const blocks = new Map([[leafCid.toString(), leaf], [innerCid.toString(), inner], [rootCid.toString(), root]]);
+    return { rootCid, blocks };
+  };
+
+  it("refuses a DAG of 16 million one-byte leaves (one inner node linked 4096 times) before listing them", async () => {
+    const { rootCid, blocks } = squareDag(4096, Uint8Array.of(7));
+    const { pull, file } = await pullOf(rootCid, blocks);
+    const heapBefore = process.memoryUsage().heapUsed;
+    try {
+      await expect(pull.run()).rejects.toThrow(/splits its 50000000 bytes into more than \d+ leaves \(chunks under 1024 bytes on average\)/);
+    } finally {
+      await file.close();
+    }
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(400 * 2 ** 20);
+  });
+
+  it("refuses a DAG that links empty blocks", async () => {
+    const { rootCid, blocks } = squareDag(4096, new Uint8Array(0));
+    const { pull, file } = await pullOf(rootCid, blocks);
+    try {
+      await expect(pull.run()).rejects.toThrow(/links an empty block/);
+    } finally {
+      await file.close();
+    }
+  });
+
+  it("still pulls an honest DAG of the same shape with 1 KiB leaves", async () => {
+    const leaf = randomBytes(1024);
+    const { rootCid, blocks } = squareDag(16, leaf);
+    const { pull, file } = await pullOf(rootCid, blocks);
+    try {
+      await pull.run();
+    } finally {
+      await file.close();
+    }
+    expect(pull.declaredSize).toBe(16 * 16 * 1024);
+    expect(readFileSync(join(dir, `dag-${rootCid.toString().slice(-8)}`)).equals(Buffer.concat(Array(256).fill(leaf)))).toBe(true);
   });
 });
 

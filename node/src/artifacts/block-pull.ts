@@ -20,6 +20,13 @@ import { sha256DigestOf } from "./provider-check.ts";
 import { blockCodec, decodeUnixfsNode, verifyBlock } from "./unixfs-blocks.ts";
 
 const MAX_DEPTH = 32;
+/**
+ * The smallest chunk the storage policy allows (its chunker's lower bound): a DAG whose leaves average
+ * less is not one of ours, and is refused before its leaves are listed. Without it, a peer's DAG of
+ * 4096 links to one inner node of 4096 one-byte leaves would list 16 million leaves (16 MB: within
+ * the size registered for a model), and with empty leaves any number.
+ */
+const MIN_AVERAGE_LEAF_BYTES = 1024;
 
 interface Leaf {
   cid: string;
@@ -330,13 +337,21 @@ export class BlockPull {
     };
     const tooBig = (n: number) =>
       new ArtifactVerificationError(`${root} is longer than the ${maxBytes} bytes registered for it (its DAG declares at least ${n})`, "do not trust that registration");
-    const walk = async (cid: string, offset: number, size: number | null, depth: number): Promise<Leaf[]> => {
+    const maxLeaves = Math.ceil(maxBytes / MIN_AVERAGE_LEAF_BYTES) + 1;
+    const leaves: Leaf[] = [];
+    const add = (leaf: Leaf) => {
+      if (leaves.length >= maxLeaves) {
+        throw new ArtifactVerificationError(`${root} splits its ${maxBytes} bytes into more than ${maxLeaves} leaves (chunks under ${MIN_AVERAGE_LEAF_BYTES} bytes on average)`, "do not trust that registration");
+      }
+      leaves.push(leaf);
+    };
+    const walk = async (cid: string, offset: number, size: number | null, depth: number): Promise<void> => {
       if (depth > MAX_DEPTH) throw new ArtifactVerificationError(`${root} is nested deeper than ${MAX_DEPTH} levels`, "do not trust that registration");
       if (blockCodec(cid) === "raw") {
-        if (size !== null) return [{ cid, offset, size }];
+        if (size !== null) return add({ cid, offset, size });
         const block = await get(cid); // a whole file in one raw block
         if (block.length > maxBytes) throw tooBig(block.length);
-        return [{ cid, offset, size: block.length, inline: block }];
+        return add({ cid, offset, size: block.length, inline: block });
       }
       const node = decodeUnixfsNode(cid, await get(cid));
       const own = node.data.length;
@@ -344,7 +359,7 @@ export class BlockPull {
       if (size !== null && total !== size) throw new ArtifactVerificationError(`block ${cid} covers ${total} bytes where its parent declares ${size}`, "nothing was pinned or registered; report the peer that published it");
       if (offset + total > maxBytes) throw tooBig(offset + total);
       // A leaf's data is read again when its turn comes (only the root's is kept: memory stays flat).
-      const out: Leaf[] = own ? [{ cid, offset, size: own, ...(depth === 0 || node.links.length ? { inline: node.data } : {}) }] : [];
+      if (own) add({ cid, offset, size: own, ...(depth === 0 || node.links.length ? { inline: node.data } : {}) });
       let at = offset + own;
       const children = node.links.map((l) => {
         const start = at;
@@ -353,12 +368,12 @@ export class BlockPull {
       });
       // Raw leaves are only listed here; dag-pb children are read (inner nodes, or leaves without raw-leaves).
       for (const c of children) {
-        if (blockCodec(c.cid) === "raw") out.push({ cid: c.cid, offset: c.start, size: c.size });
-        else out.push(...(await walk(c.cid, c.start, c.size, depth + 1)));
+        if (c.size === 0) throw new ArtifactVerificationError(`${root} links an empty block (${c.cid})`, "do not trust that registration: no chunker makes empty chunks");
+        if (blockCodec(c.cid) === "raw") add({ cid: c.cid, offset: c.start, size: c.size });
+        else await walk(c.cid, c.start, c.size, depth + 1);
       }
-      return out;
     };
-    const leaves = await walk(root, 0, null, 0);
+    await walk(root, 0, null, 0);
     this.declaredSize = leaves.reduce((s, l) => s + l.size, 0);
     return leaves;
   }
