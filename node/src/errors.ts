@@ -33,5 +33,8 @@ export class TimeoutError extends RippleError {}
 /** This build's DNAs are not the ones a pinned network runs: joining would put the node on another DHT. */
 export class DnaHashMismatchError extends RippleError {}
 
+/** stop() was called while the node was starting: the start ends instead of starting more. */
+export class NodeStoppedError extends RippleError {}
+
 /** The daemon cannot serve this now (still starting, stopping, or its conductor is moving): the API answers 503. */
 export class DaemonNotReadyError extends RippleError {}

@@ -3,7 +3,7 @@
 // the conductor (with SIGINT) and exits cleanly. While it runs, `ripple status` reports the resident
 // memory of each part (daemon with its loaded models, conductor, kubo, the relay it hosts).
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
@@ -13,6 +13,20 @@ import { ripple, rippleJson } from "./support/ripple-process.ts";
 
 const dataDir = mkdtempSync("/tmp/rm-daemon-");
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+/** Processes whose environment holds `marker` (every child the daemon starts inherits its environment). */
+function processesMarked(marker: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/environ`, "utf8").includes(marker)) continue;
+      found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").slice(0, 120)}`);
+    } catch {
+      // ended while we read, or not ours to read
+    }
+  }
+  return found;
+}
 
 function alive(pid: number): boolean {
   try {
@@ -93,5 +107,50 @@ describe("the daemon", () => {
     expect(await exitCode).toBe(0);
     for (const pid of children) expect(alive(pid), `conductor ${pid} still running`).toBe(false);
     expect(logs.some((l) => l.msg === "shutting down" && l.signal === "SIGTERM")).toBe(true);
+  });
+
+  // Ctrl-C while the node is still starting is common (a start takes several seconds). The stop must
+  // wait for the step under way and stop what it started: before, the start went on after the stop had
+  // returned, and the conductor or kubo it spawned then outlived the daemon.
+  it.each([
+    ["start-up probe", "probing the machine and its inference backend (in a child process)", true],
+    ["conductor", "starting the Holochain conductor", false],
+    ["ipfs", "starting IPFS (kubo)", false],
+  ])("stops cleanly on a SIGTERM during its %s start step: exits 0 and leaves nothing running", async (_step, message, measure) => {
+    const dir = mkdtempSync("/tmp/rm-daemon-stop-");
+    const marker = `RIPPLE_TEST_MARK=${process.pid}-${Date.now()}`;
+    try {
+      const daemon = spawn(process.execPath, ["node/bin/ripple.mjs", "--data-dir", dir, "up", "--network", "local", "--name", "stop-early", ...(measure ? [] : ["--no-measure"])], {
+        cwd: repoRoot,
+        env: { ...process.env, RIPPLE_LOG_LEVEL: "info", RIPPLE_TEST_MARK: marker.split("=")[1] },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      const logs: Array<Record<string, unknown>> = [];
+      let stderr = "";
+      daemon.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const exitCode = new Promise<number | null>((resolve) => daemon.on("exit", (code) => resolve(code)));
+      await new Promise<void>((resolve, reject) => {
+        createInterface({ input: daemon.stdout }).on("line", (line) => {
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          logs.push(entry);
+          if (entry.msg === message) resolve();
+        });
+        void exitCode.then((code) => reject(new Error(`daemon exited with ${code} before "${message}": ${JSON.stringify(logs.slice(-5))}`)));
+      });
+      const signalled = Date.now();
+      daemon.kill("SIGTERM");
+      expect(await exitCode, stderr).toBe(0);
+      // The step under way is interrupted, not waited for (the probe alone may take minutes).
+      expect(Date.now() - signalled).toBeLessThan(20_000);
+      expect(stderr).not.toMatch(/error/i);
+      expect(logs.some((l) => l.msg === "shutting down" && l.signal === "SIGTERM")).toBe(true);
+      expect(logs.some((l) => typeof l.msg === "string" && l.msg.startsWith("node running"))).toBe(false);
+      // Children stopped by the daemon are gone when it exits; give a SIGKILLed one a moment to be reaped.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(processesMarked(marker)).toEqual([]);
+    } finally {
+      for (const line of processesMarked(marker)) process.kill(Number(line.split(" ")[0]), "SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

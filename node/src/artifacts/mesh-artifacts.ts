@@ -13,6 +13,7 @@ import { ArtifactService, sha256Hex, type ArtifactView } from "./artifact-servic
 import { ARTIFACT_INDEX_WRITES, serialWrites } from "../conductor/serial-writes.ts";
 import { IpfsStore } from "./ipfs-store.ts";
 import { KuboNode } from "./kubo-supervisor.ts";
+import { NodeStoppedError } from "../errors.ts";
 import { KuboPeering } from "./kubo-peering.ts";
 import { DirectTransfer } from "./direct-transfer-protocol.ts";
 import { ModelShards } from "./model-shards.ts";
@@ -64,6 +65,9 @@ export class MeshArtifacts {
   direct: DirectTransfer | undefined;
   private readonly log: Logger;
   private wantTimer: NodeJS.Timeout | undefined;
+  private firstWantCheck: NodeJS.Timeout | undefined;
+  /** Set by stop(): a start under way ends at its next step instead of starting more. */
+  private stopRequested = false;
   private wantRunning = false;
 
   get policy(): StoragePolicy {
@@ -79,7 +83,7 @@ export class MeshArtifacts {
     const networkDir = join(opts.dataDir, opts.network);
     mkdirSync(join(networkDir, "logs"), { recursive: true });
     this.log.info({ step: "ipfs", external: opts.ipfsApiUrl ?? null }, "starting IPFS (kubo)");
-    this.kubo = opts.ipfsApiUrl
+    const started = opts.ipfsApiUrl
       ? await KuboNode.external(opts.ipfsApiUrl, opts.log)
       : await KuboNode.start({
           ipfsBinary: opts.ipfsBinary,
@@ -90,10 +94,15 @@ export class MeshArtifacts {
           swarmBind: opts.policy.kubo.swarm_bind,
           log: opts.log,
         });
-    const kubo = this.kubo;
+    this.kubo = started;
+    // A stop that came while kubo started did not see it: stop it here.
+    if (this.stopRequested) await started.stop();
+    this.throwIfStopping();
+    const kubo = started;
     this.ipfs = new IpfsStore({ apiUrl: () => kubo.endpoints.apiUrl });
     this.peering = new KuboPeering({ p2p: opts.p2p, ipfs: this.ipfs, log: opts.log });
     await this.peering.start();
+    this.throwIfStopping();
     kubo.on("restarted", () => this.peering?.rehelloAll());
     const zomes = serialWrites(opts.zomes, ARTIFACT_INDEX_WRITES);
     this.artifacts = new ArtifactService({ ipfs: this.ipfs, zomes, agentPubKey: opts.agentPubKey, p2p: opts.p2p, peers: opts.peers, policy: opts.policy, networkDir, log: opts.log });
@@ -111,6 +120,7 @@ export class MeshArtifacts {
         log: opts.log,
       });
       await this.direct.start();
+      this.throwIfStopping();
     }
     this.shards = new ModelShards({
       ipfs: this.ipfs,
@@ -157,11 +167,19 @@ export class MeshArtifacts {
     };
     this.wantTimer = setInterval(() => void check(), this.opts.policy.models.want_check_interval_ms);
     this.wantTimer.unref();
-    setTimeout(() => void check(), 2000).unref();
+    this.firstWantCheck = setTimeout(() => void check(), 2000);
+    this.firstWantCheck.unref();
+  }
+
+  /** Between start steps: a stop that came meanwhile ends the start. */
+  private throwIfStopping(): void {
+    if (this.stopRequested) throw new NodeStoppedError("IPFS was stopped while it was starting", "start the node again when you want it running");
   }
 
   async stop(): Promise<void> {
+    this.stopRequested = true;
     clearInterval(this.wantTimer);
+    clearTimeout(this.firstWantCheck);
     this.peering?.stop();
     await this.direct?.stop();
     await this.kubo?.stop();

@@ -11,6 +11,7 @@
 // conductor, so the worst it can do is keep us apart from our peers.
 import { EventEmitter } from "node:events";
 import { z } from "zod";
+import { NodeStoppedError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 
 export const localHostProtocol = "/ripple-mesh/local-host/1.0.0";
@@ -85,8 +86,10 @@ export class LocalMeshHost extends EventEmitter {
     await this.opts.transport.handleJson(localHostProtocol, async () => this.answer(), { maxBytes: 1024, allowUnbound: true });
     await sleep(this.opts.discoveryMs ?? 1500);
     await this.elect();
-    this.timer = setInterval(() => void this.check(), this.opts.checkIntervalMs ?? 1000);
-    return this.state!;
+    if (this.stopped || !this.state) throw new NodeStoppedError("the local mesh's host election was stopped", "start the node again when you want it in the mesh");
+    // A check that fails (a bootstrap server that will not start) is logged; the next one tries again.
+    this.timer = setInterval(() => void this.check().catch((err: Error) => this.log.error({ err }, "could not check or take over the local mesh's host; trying again")), this.opts.checkIntervalMs ?? 1000);
+    return this.state;
   }
 
   /** Stop electing (a node that is leaving must not take over as host on its way out). */
@@ -110,6 +113,7 @@ export class LocalMeshHost extends EventEmitter {
     const me = this.opts.transport.peerId;
     for (let round = 0; !this.stopped; round++) {
       const answers = await this.ask();
+      if (this.stopped) return; // stopped while asking: a leaving node must not take over
       const host = lowestHost(answers, (id) => this.reachable(id));
       if (host) return this.adopt(host);
       const candidates = [me, ...answers.keys()].sort();
@@ -171,8 +175,14 @@ export class LocalMeshHost extends EventEmitter {
 
   private async host(): Promise<void> {
     const previous = this.state;
-    this.server = this.opts.newServer();
-    const url = await this.server.start();
+    const server = this.opts.newServer();
+    this.server = server;
+    const url = await server.start();
+    // stop() came while the server started: it stopped it (it was assigned above); nothing to announce.
+    if (this.stopped) {
+      await server.stop();
+      return;
+    }
     this.state = { url, hostPeerId: this.opts.transport.peerId, self: true };
     this.log.info({ url }, "hosting the local mesh's bootstrap/relay server");
     if (previous && previous.url !== url) this.emit("changed", this.state);

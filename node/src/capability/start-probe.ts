@@ -35,6 +35,8 @@ export interface StartProbeOptions {
   timeoutMs?: number;
   /** The ripple command to run (default node/bin/ripple.mjs of this checkout). */
   rippleBin?: string;
+  /** Aborted when the node stops during its start: the child is killed and the probe rejects with the reason. */
+  signal?: AbortSignal;
 }
 
 /** What the child prints, checked before the node acts on it. */
@@ -49,6 +51,7 @@ export async function runStartProbe(opts: StartProbeOptions): Promise<StartProbe
   try {
     return await probeInChild(opts);
   } catch (err) {
+    if (opts.signal?.aborted) throw opts.signal.reason;
     const reason = `the start-up probe failed (${(err as Error).message})`;
     const fix = "read the lines logged with from=probe above; set inference.gpu: off in the compute policy if a GPU driver crashes it";
     opts.log.warn({ reason, fix }, `inference backend: cpu, because ${reason}`);
@@ -62,6 +65,7 @@ function probeInChild(opts: StartProbeOptions): Promise<StartProbe> {
   const args = [bin, "--data-dir", opts.dataDir, "probe-machine", "--gpu", opts.gpu, "--threads", String(opts.threads), "--measure-tokens", String(opts.measureTokens)];
   // stdin is a pipe the child watches: when this process ends (stopped mid-start, killed), the pipe
   // closes and the child exits instead of holding llama.cpp and a core for the rest of its probe.
+  opts.log.info({ step: "probe", gpu: opts.gpu, measureTokens: opts.measureTokens }, "probing the machine and its inference backend (in a child process)");
   const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"], env: process.env });
   return new Promise<StartProbe>((resolve, reject) => {
     let settled = false;
@@ -99,6 +103,8 @@ function probeInChild(opts: StartProbeOptions): Promise<StartProbe> {
       if (!relayLogLine(opts.log, line) && line.trim()) lastErrorLine = line.trim().slice(0, 300);
     });
     child.on("error", (err) => finish(err));
+    if (opts.signal?.aborted) finish(new Error("aborted before it started"));
+    opts.signal?.addEventListener("abort", () => finish(new Error("aborted")), { once: true });
     child.on("close", (code, signal) => {
       const how = signal ? `it was killed by ${signal}` : code === 0 ? "its answer was not readable" : `it exited with code ${code}`;
       finish(new Error(lastErrorLine ? `${how}: ${lastErrorLine}` : how));

@@ -25,7 +25,7 @@ import type { PeerInfo } from "../mesh/peer-view.ts";
 import { NodeFacts } from "../capability/node-facts.ts";
 import { runStartProbe } from "../capability/start-probe.ts";
 import type { AskRequest, InferenceSource, MoeEvent } from "../api/inference-source.ts";
-import { DaemonNotReadyError } from "../errors.ts";
+import { DaemonNotReadyError, NodeStoppedError } from "../errors.ts";
 import { NodeInference } from "../inference/node-inference.ts";
 import { LazyLlama } from "../inference/lazy-llama.ts";
 import { MeshInference } from "./mesh-inference.ts";
@@ -70,6 +70,16 @@ export class Daemon {
   private libp2pKey: PrivateKey | undefined;
   private phase: DaemonPhase = "starting";
   private heapTrim: NativeHeapTrimmer | undefined;
+  /**
+   * Set by stop(). A start or a mesh switch under way gives up at its next step instead of starting
+   * more (a conductor or kubo started after the stop would outlive the daemon), and stop() waits for
+   * it before stopping what it started.
+   */
+  private stopRequested = false;
+  /** Aborted by stop(): ends the start-up probe's child at once (it can take minutes). */
+  private readonly startAbort = new AbortController();
+  private starting: Promise<unknown> | undefined;
+  private stopping: Promise<void> | undefined;
   /** What stop() is doing now: named in the error when a stop overruns its deadline (cli/commands/up.ts). */
   stopStep = "not stopping";
   private readonly startedAt = Date.now();
@@ -80,7 +90,30 @@ export class Daemon {
     this.metrics.readFrom(() => this.metricsFigures());
   }
 
-  async start(): Promise<DaemonStatus> {
+  start(): Promise<DaemonStatus> {
+    return this.whileStarting(this.startSteps());
+  }
+
+  /** Remembers a start or switch while it is under way, for stop() to interrupt and wait on. */
+  private whileStarting<T>(run: Promise<T>): Promise<T> {
+    const settled: Promise<void> = run
+      .then(
+        () => {},
+        () => {},
+      )
+      .finally(() => {
+        if (this.starting === settled) this.starting = undefined;
+      });
+    this.starting = settled;
+    return run;
+  }
+
+  /** Between the steps of a start: a stop asked for meanwhile ends the start here. */
+  private throwIfStopping(): void {
+    if (this.stopRequested) throw nodeStoppedDuringStart();
+  }
+
+  private async startSteps(): Promise<DaemonStatus> {
     const { log, dataDir } = this.opts;
     ensureWritableDataDir(dataDir);
     await assertNoDaemonRunning(dataDir);
@@ -88,13 +121,16 @@ export class Daemon {
     const choice = chooseNetwork(this.opts.network ?? "local", { bootstrapUrl: this.opts.bootstrapUrl });
     this.storagePolicy = loadStoragePolicy(storagePolicyFileFor(dataDir, this.opts.storagePolicyFile));
     await this.startApi();
+    this.throwIfStopping();
     // Before the mesh: the bus sees every event from the first peer on.
     if (this.opts.nats) {
       this.natsBus = await NatsBus.start({ settings: this.opts.nats, dataDir, name: this.opts.name, network: choice.name, events: this.events, inference: this.inferenceSource(), log });
+      this.throwIfStopping();
     }
 
     log.info({ step: "toolchain" }, "checking the pinned toolchain");
     this.toolchain = await checkToolchain(this.opts.binDir ? { binDir: this.opts.binDir } : {});
+    this.throwIfStopping();
     if (!existsSync(happFile)) throw new RippleError(`${happFile} does not exist`, "run `npm run setup` to build it");
     this.inference = await NodeInference.start({
       dataDir,
@@ -106,14 +142,16 @@ export class Daemon {
       // the advertised GPU and tokens/s are those of the backend that serves, and this process loads
       // node-llama-cpp only when a model first loads.
       chooseBackend: async (gpu, threads) => {
-        const probed = await runStartProbe({ dataDir, gpu, threads, measureTokens: (this.opts.measureTokens ?? true) ? 32 : 0, log });
+        const probed = await runStartProbe({ dataDir, gpu, threads, measureTokens: (this.opts.measureTokens ?? true) ? 32 : 0, log, signal: this.startAbort.signal });
         this.facts = new NodeFacts(probed.facts);
         return LazyLlama.forChoice(probed.choice, threads);
       },
     });
+    this.throwIfStopping();
     // The peer id survives restarts and network switches, like the agent key.
     this.libp2pKey = await loadOrCreateLibp2pKey(nodePaths(dataDir).libp2pKey);
     await this.joinMesh(choice);
+    this.throwIfStopping();
     this.phase = "running";
     // After start-up, which frees most of what glibc would otherwise keep (native-heap-trim.ts).
     this.heapTrim = NativeHeapTrimmer.start({ intervalMs: this.opts.heapTrimIntervalMs ?? 15_000, log });
@@ -125,13 +163,18 @@ export class Daemon {
     const choice = chooseNetwork(network, { bootstrapUrl });
     if (this.phase !== "running") throw new RippleError(`the node is ${this.phase}`, "wait until it is running, then try again");
     this.phase = "switching";
+    await this.whileStarting(this.switchMesh(choice));
+    return this.status();
+  }
+
+  private async switchMesh(choice: NetworkChoice): Promise<void> {
     try {
       await this.leaveMesh();
+      this.throwIfStopping();
       await this.joinMesh(choice);
     } finally {
-      this.phase = "running";
+      if (!this.stopRequested) this.phase = "running";
     }
-    return this.status();
   }
 
   private async joinMesh(choice: NetworkChoice): Promise<void> {
@@ -156,6 +199,7 @@ export class Daemon {
     session.on("event", (event: object) => this.events.emit("event", event));
     this.session = session;
     await session.start();
+    this.throwIfStopping();
     const meshArtifacts = new MeshArtifacts({
       dataDir,
       network: choice.name,
@@ -177,6 +221,7 @@ export class Daemon {
     });
     this.meshArtifacts = meshArtifacts;
     await meshArtifacts.start();
+    this.throwIfStopping();
     const jobHooks = meshArtifacts.jobHooks();
     const meshInference = new MeshInference({
       dataDir,
@@ -195,6 +240,7 @@ export class Daemon {
     });
     await meshInference.start();
     this.meshInference = meshInference;
+    this.throwIfStopping();
     this.allocations = new Allocations({ zomes: meshInference.resourceMeshZomes, agentPubKey: session.agentKey, peers: () => this.peers(), log });
     this.accounting = new MeshAccounting({ zomes: meshInference.resourceMeshZomes, agentPubKey: session.agentKey, peers: () => this.peers(), pendingWrites: () => meshInference.pendingResultWrites });
     this.events.emit("event", { type: "mesh:joined", network: choice.name });
@@ -360,8 +406,25 @@ export class Daemon {
     };
   }
 
-  async stop(): Promise<void> {
+  /** Stops everything this node started; a second call waits for the first. */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopSteps();
+    return this.stopping;
+  }
+
+  private async stopSteps(): Promise<void> {
     this.phase = "stopping";
+    this.stopRequested = true;
+    if (this.starting) {
+      // A start (or mesh switch) under way: its probe child is killed, and what it has started so far
+      // is stopped now (a conductor or kubo still coming up is killed rather than waited for), while
+      // the start ends at its next step. What that step started is stopped by the leaveMesh below.
+      this.stopStep = "interrupting the start under way";
+      this.startAbort.abort(nodeStoppedDuringStart());
+      const interrupt = this.leaveMesh().catch((err) => this.opts.log.error({ err }, "error while stopping a start under way"));
+      await this.starting;
+      await interrupt;
+    }
     this.heapTrim?.stop();
     // First: running NATS submissions are answered (with an error) while the mesh is still there.
     this.stopStep = "closing the NATS event bus";
@@ -375,4 +438,8 @@ export class Daemon {
     this.stopStep = "stopped";
     this.phase = "stopped";
   }
+}
+
+function nodeStoppedDuringStart(): NodeStoppedError {
+  return new NodeStoppedError("the node was stopped while it was starting", "start it again with `ripple up` when you want it running");
 }

@@ -12,6 +12,7 @@ import { assertBootstrapReachable } from "../bootstrap/bootstrap-probe.ts";
 import { LocalMeshHost, type MeshHostState } from "../bootstrap/local-mesh-host.ts";
 import { Conductor } from "../conductor/conductor.ts";
 import { nodePaths } from "../config/node-paths.ts";
+import { NodeStoppedError } from "../errors.ts";
 import type { NetworkChoice } from "../config/network-choice.ts";
 import type { Toolchain } from "../config/toolchain.ts";
 import type { Logger } from "../log.ts";
@@ -55,6 +56,8 @@ const catchUpRead = { firstMs: 1000, fastMaxMs: 4000, fastForMs: 60_000, slowMs:
 export class MeshSession extends EventEmitter {
   private p2p: P2pNode | undefined;
   private host: LocalMeshHost | undefined;
+  /** Set by stop(): a start under way ends at its next step instead of starting more. */
+  private stopRequested = false;
   /** The conductor, across moves of the local mesh's host. */
   private readonly conductor: MovingConductor;
   private heartbeats: HeartbeatLoop | undefined;
@@ -104,19 +107,26 @@ export class MeshSession extends EventEmitter {
   async start(): Promise<void> {
     const { choice } = this.opts;
     this.log.info({ step: "p2p" }, "starting the libp2p node");
-    this.p2p = await P2pNode.start({
+    const p2p = await P2pNode.start({
       privateKey: this.opts.libp2pKey,
       listen: this.opts.p2pListen,
       mdnsServiceTag: choice.spec.mdns ? `ripple-mesh-${choice.name}` : null,
       log: this.log,
     });
+    this.p2p = p2p;
+    // A stop that came while libp2p started did not see it: stop it here.
+    if (this.stopRequested) await p2p.stop();
+    this.throwIfStopping();
     this.p2p.on("peer:refused", (e: { peerId: string; reason: string }) => this.emit("event", { type: "peer:refused", ...e }));
     this.p2p.on("peer:bound", (e: { agentPubKey: Uint8Array }) => this.readIfUnlisted(e.agentPubKey));
     this.dialer = new PeerDialer(this.p2p, this.log);
 
-    await this.conductor.start(await this.findRelay());
-
+    const relayUrl = await this.findRelay();
+    this.throwIfStopping();
+    await this.conductor.start(relayUrl);
+    this.throwIfStopping();
     await this.advertise();
+    this.throwIfStopping();
     const registry = agentRegistry(this.zomes);
 
     this.heartbeats = new HeartbeatLoop({
@@ -127,7 +137,9 @@ export class MeshSession extends EventEmitter {
       log: this.log,
     });
     await this.heartbeats.start();
+    this.throwIfStopping();
     await this.readDht(true);
+    this.throwIfStopping();
     void this.readDht(false);
     this.watch();
     this.timers = [
@@ -140,7 +152,13 @@ export class MeshSession extends EventEmitter {
   }
 
   /** Clean leave: an offline heartbeat, then everything stopped in reverse order. */
+  /** Between start steps: a stop that came meanwhile ends the start (stop() stopped what was there). */
+  private throwIfStopping(): void {
+    if (this.stopRequested) throw new NodeStoppedError("the node left the mesh while it was joining", "join again when you want this node in the mesh");
+  }
+
   async stop(): Promise<void> {
+    this.stopRequested = true;
     this.conductor.haltMoves();
     this.timers.forEach(clearInterval);
     this.host?.stopWatching();

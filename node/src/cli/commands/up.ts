@@ -106,6 +106,8 @@ export function upCommand(program: Command): void {
         process.stderr.write(`ripple: ${status.name} is up on ${status.network} (API ${status.api}); \`ripple status\` and \`ripple peers\` show the mesh\n`);
         if (status.api) process.stderr.write(`ripple: web UI at ${status.api}/ (peers, shards, jobs, console)\n`);
       } catch (err) {
+        // A Ctrl-C / SIGTERM during start ends the start with NodeStoppedError: shutdown() exits.
+        if (stopping) return;
         await daemon.stop().catch(() => {});
         fail(err);
       }
