@@ -19,6 +19,11 @@ import { OBSERVATION_HALF_LIFE_MS, PeerObservations } from "../src/moe/peer-obse
 import { PeerRating } from "../src/moe/peer-rating.ts";
 import { SlotWatchdog } from "../src/moe/slot-watchdog.ts";
 import { countedWeights, diversityOf } from "../src/moe/vote-voice.ts";
+import { runSlot, type SlotContext } from "../src/moe/slot-runner.ts";
+import { JobProgressCheck, MAX_STREAMED_CHARS, MalformedProgressError } from "../src/protocol/job-progress.ts";
+import type { ExpertTask } from "../src/protocol/expert-task.ts";
+import type { JobProgress } from "../src/protocol/job-protocol.ts";
+import { silent } from "./support/inference-fixtures.ts";
 
 const qwen = "qwen2.5-coder-0.5b-instruct-q4_k_m";
 const qwenSha = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32";
@@ -170,6 +175,93 @@ describe("answer checks", () => {
   it("checks an unpinned task against the file the peer advertises", () => {
     const unpinned = { kind: "model" as const, model: qwen };
     expect(answerProblem(unpinned, peer("bob"), answer({ model: { name: qwen, sha256: "e".repeat(64) } }))).toMatch(/the peer advertises/);
+  });
+});
+
+describe("what a worker says about its own timing and stream", () => {
+  const task: ExpertTask = { expert: "e", kind: "model", model: qwen, modelSha256: qwenSha, prompt: { kind: "completion", text: "Q" }, sampling: { temperature: 0 }, maxTokens: 400 };
+  const output = "word ".repeat(200);
+  const done: DoneAnswer = { outcome: "done", output, response_hash: responseHash(output), tokens: 200, prompt_tokens: 1, latency_ms: 1, model: { name: qwen, sha256: qwenSha }, finish_reason: "stop" };
+  /** One slot on `worker`, whose dispatch is `dispatch`; the observed speed afterwards. */
+  const speedAfter = async (dispatch: SlotContext["dispatch"]) => {
+    const observations = new PeerObservations(undefined);
+    const worker = peer("quick");
+    const ctx: SlotContext = {
+      job: "uhCkk" + "A".repeat(48), traceId: "t", mesh: {} as SlotContext["mesh"], dispatch, peers: () => [worker],
+      placement: new JobPlacement(1, new PeerRating(observations, classes)), observations,
+      timeoutMs: 10_000, idleTimeoutMs: 10_000, progressDeadlineMs: 10_000, startDeadlineMs: 10_000, maxReassignments: 0,
+      signal: new AbortController().signal, onEvent: () => {}, log: silent,
+    };
+    const outcome = await runSlot(ctx, 0, task, worker, "uhCkk" + "B".repeat(48));
+    expect(outcome.ok).toBe(true);
+    return observations.speedOf(worker.peerId, qwenSha)!;
+  };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it("a worker that generates silently and sends 'started' with its answer is timed from when the job was sent", async () => {
+    // 200 tokens in 400 ms: 500 tok/s end to end. Timed from its late 'started' it looked like 4000.
+    const speed = await speedAfter(async (_p, _r, o) => {
+      await sleep(400);
+      o.onProgress({ type: "started" });
+      return done;
+    });
+    expect(speed).toBeLessThanOrEqual(200 / 0.4 + 1);
+    expect(speed).toBeGreaterThan(100);
+  });
+
+  it("a worker that says it waited in its queue is timed end to end too (its queue is its word)", async () => {
+    const speed = await speedAfter(async (_p, _r, o) => {
+      o.onProgress({ type: "queued" });
+      await sleep(300);
+      o.onProgress({ type: "started" });
+      await sleep(200);
+      return done;
+    });
+    // 200 tokens in the 500 ms since sending: 400 tok/s, not the 1000 its 'started' would give.
+    expect(speed).toBeLessThanOrEqual(200 / 0.5 + 1);
+    expect(speed).toBeGreaterThan(100);
+  });
+
+  it("progress frames are checked: malformed or endless token text fails the slot on that peer", () => {
+    const check = new JobProgressCheck("12D3KooW-mallory");
+    expect(check.check({ type: "started" })).toEqual({ type: "started" });
+    expect(check.check({ type: "tokens", text: "Par" })).toEqual({ type: "tokens", text: "Par" });
+    expect(check.check({ type: "thinking", depth: 3 })).toBeUndefined(); // a newer worker's frame: ignored
+    expect(() => check.check({ type: "tokens", text: 42 })).toThrow(MalformedProgressError);
+    expect(() => check.check({ type: "tokens", text: 42 })).toThrow(/malformed progress frame: text: .*12D3KooW-mallory|12D3KooW-mallory.*malformed progress frame: text/);
+    expect(() => check.check("tokens")).toThrow(/malformed progress frame/);
+    expect(() => check.check({ type: "tokens", text: "x".repeat(64 * 1024 + 1) })).toThrow(/text: /);
+    const chunk = "y".repeat(32 * 1024);
+    for (let sent = 3 + chunk.length; sent <= MAX_STREAMED_CHARS; sent += chunk.length) check.check({ type: "tokens", text: chunk });
+    expect(() => check.check({ type: "tokens", text: chunk })).toThrow(/streamed more than 131072 characters of tokens/);
+  });
+
+  it("a malformed frame ends the slot on that peer at once, without a second try", async () => {
+    let dispatches = 0;
+    const observations = new PeerObservations(undefined);
+    const worker = peer("mallory");
+    const seen: JobProgress[] = [];
+    const ctx: SlotContext = {
+      job: "uhCkk" + "A".repeat(48), traceId: "t", mesh: {} as SlotContext["mesh"], peers: () => [worker],
+      dispatch: async (p, _r, o) => {
+        dispatches++;
+        const check = new JobProgressCheck(p.peerId);
+        for (const raw of [{ type: "started" }, { type: "tokens", text: ["not", "text"] }]) {
+          const frame = check.check(raw);
+          if (frame) o.onProgress(frame);
+          seen.push(raw as JobProgress);
+        }
+        return done;
+      },
+      placement: new JobPlacement(1, new PeerRating(observations, classes)), observations,
+      timeoutMs: 10_000, idleTimeoutMs: 10_000, progressDeadlineMs: 10_000, startDeadlineMs: 10_000, maxReassignments: 0,
+      signal: new AbortController().signal, onEvent: () => {}, log: silent,
+    };
+    const outcome = await runSlot(ctx, 0, task, worker, "uhCkk" + "B".repeat(48));
+    expect(outcome.ok).toBe(false);
+    expect(!outcome.ok && outcome.error).toMatch(/malformed progress frame/);
+    expect(dispatches).toBe(1);
+    expect(observations.get(worker.peerId)!.failures).toBeGreaterThan(0);
   });
 });
 

@@ -20,6 +20,7 @@ import type { Dispatch } from "../moe/slot-runner.ts";
 import type { P2pNode } from "../p2p/p2p-node.ts";
 import { jobAnswerSchema, jobProtocol, jobProtocolMaxBytes, type JobProgress } from "../protocol/job-protocol.ts";
 import { openJobNoticeSchema, openJobProtocol, openJobProtocolMaxBytes, type OpenJobNotice } from "../protocol/open-job-protocol.ts";
+import { JobProgressCheck } from "../protocol/job-progress.ts";
 import type { RequestSender } from "../p2p/inbound-gate.ts";
 import { JobWorker } from "../worker/job-worker.ts";
 import { OpenJobClaimer } from "../worker/open-job-claimer.ts";
@@ -187,12 +188,16 @@ export class MeshInference {
     if (peer.self) {
       return this.worker.serve(req, this.opts.agentPubKey, { signal: o.signal, emit: async (p) => o.onProgress(p as JobProgress) });
     }
+    const progress = new JobProgressCheck(peer.peerId);
     const answer = await this.opts.p2p.requestProgress(peer.peerId, jobProtocol, req, {
       maxBytes: jobProtocolMaxBytes,
       timeoutMs: o.timeoutMs,
       idleTimeoutMs: o.idleTimeoutMs,
       signal: o.signal,
-      onProgress: (p) => o.onProgress(p as JobProgress),
+      onProgress: (raw) => {
+        const p = progress.check(raw);
+        if (p) o.onProgress(p);
+      },
     });
     return jobAnswerSchema.parse(answer);
   };

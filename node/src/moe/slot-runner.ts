@@ -17,6 +17,7 @@ import { physicalPeer, type JobPlacement } from "./expert-placement.ts";
 import type { Misbehaviour, PeerObservations } from "./peer-observations.ts";
 import { modelKey } from "./peer-rating.ts";
 import { SlotWatchdog } from "./slot-watchdog.ts";
+import { MalformedProgressError } from "../protocol/job-progress.ts";
 
 export type Dispatch = (
   peer: PeerInfo,
@@ -127,7 +128,9 @@ async function tryPeer(ctx: SlotContext, slot: number, epoch: number, task: Expe
       // A reset stream or failed dial (not a refusal, not a timeout) may be the connection, not the
       // peer: send the same assignment once more before giving the slot to someone else. The worker
       // stopped the first run when its stream went away, so it cannot answer twice.
-      if (!(err instanceof P2pRequestError) || err instanceof P2pRemoteError || attempt >= TRANSPORT_ATTEMPTS) return { reason: (err as Error).message, kind: "failure" };
+      // A malformed progress frame is the peer's doing, not the connection's: no second try.
+      const peerFault = err instanceof P2pRemoteError || err instanceof MalformedProgressError;
+      if (!(err instanceof P2pRequestError) || peerFault || attempt >= TRANSPORT_ATTEMPTS) return { reason: (err as Error).message, kind: "failure" };
       ctx.log.info({ slot, peer: peer.name, err: (err as Error).message }, "job stream failed; retrying the same assignment");
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -187,18 +190,23 @@ async function dispatchOnce(ctx: SlotContext, slot: number, peer: PeerInfo, req:
     ctx.log.warn({ slot, peer: peer.name, problem }, "refused a worker's answer");
     return { reason: problem, kind: "bad_answer" };
   }
-  recordSpeed(ctx, peer, req.task, answer, { sentAt, startedAt, firstTokenAt, doneAt: performance.now() });
+  recordSpeed(ctx, peer, req.task, answer, { sentAt, startedAt, firstTokenAt, doneAt: performance.now(), queuedBehind });
   return answer;
 }
 
 /**
  * Speed by this node's clock: tokens over the time from "started" (or sending) to the answer, and the
  * time from "started" to the first token. The token count is the worker's claim, so it is bounded by
- * the output's bytes (a token is at least one).
+ * the output's bytes (a token is at least one). When "started" came is the worker's word too: one
+ * that generates silently and sends "started" with its answer would look a thousand times faster. So
+ * the time counted is never below the time since sending, shared among the slots this node queued on
+ * that peer (a worker runs them one after another). A worker busy with other requesters' jobs is
+ * therefore as fast as it answers this node, which is what placement needs.
  */
-function recordSpeed(ctx: SlotContext, peer: PeerInfo, task: ExpertTask, answer: DoneAnswer, t: { sentAt: number; startedAt: number | undefined; firstTokenAt: number | undefined; doneAt: number }): void {
+function recordSpeed(ctx: SlotContext, peer: PeerInfo, task: ExpertTask, answer: DoneAnswer, t: { sentAt: number; startedAt: number | undefined; firstTokenAt: number | undefined; doneAt: number; queuedBehind: number }): void {
   const tokens = Math.min(answer.tokens, Buffer.byteLength(answer.output, "utf8") + 1);
-  const seconds = Math.max(t.doneAt - (t.startedAt ?? t.sentAt), 50) / 1000;
+  const sinceSent = t.doneAt - t.sentAt;
+  const seconds = Math.max(t.doneAt - (t.startedAt ?? t.sentAt), sinceSent / t.queuedBehind, 50) / 1000;
   const ttftMs = (t.firstTokenAt ?? t.doneAt) - (t.startedAt ?? t.sentAt);
   ctx.observations.recordSuccess(physicalPeer(peer), modelKey(expertModelOf(task)), { ttftMs, tokensPerSecond: tokens / seconds });
 }
