@@ -107,6 +107,12 @@ export class ResultWriter {
     let delay = 500;
     r = await this.withStoredOutput(r);
     for (let attempt = 1; !this.stopping.signal.aborted; attempt++) {
+      // Dropped from the pending list (MAX_PENDING_RESULTS keeps the newest): its writes end with it.
+      // Otherwise a flood of jobs whose assignments never arrive keeps one loop per job for a day.
+      if (!this.pendingResults.has(r)) {
+        this.opts.log.warn({ job: r.job, assignment: r.assignment, attempt }, "stopped writing a job result: it was dropped from the pending list");
+        return;
+      }
       try {
         const posted = await mesh.postResultAndAccounting({
           assignment: decodeHashFromBase64(r.assignment),

@@ -1,0 +1,41 @@
+// The worker's result writes: each result a worker produced is retried until its assignment reaches
+// this node through the DHT. Requests carry a peer's job and assignment hashes, so a requester can
+// make a worker produce results whose assignments never arrive: their retries must end when the
+// pending list (bounded) drops them, not a day later.
+import { encodeHashToBase64 } from "@holochain/client";
+import { describe, expect, it } from "vitest";
+import type { ZomeCaller } from "@ripple-mesh/zome-bindings";
+import { ResultWriter } from "../src/worker/result-writer.ts";
+import { MAX_PENDING_RESULTS } from "../src/worker/pending-results.ts";
+import { silent } from "./support/inference-fixtures.ts";
+
+const hash = (prefix: string, i: number) => `uhCkk${prefix}${String(i).padStart(47, "0")}`;
+
+describe("result writes whose assignment never arrives", () => {
+  it("end when the bounded pending list drops them; the rest keep retrying", async () => {
+    const calls = new Map<string, number>();
+    const zomes: ZomeCaller = {
+      callZome: async <T>(req: { payload?: unknown }): Promise<T> => {
+        const assignment = encodeHashToBase64((req.payload as { assignment: Uint8Array }).assignment);
+        calls.set(assignment, (calls.get(assignment) ?? 0) + 1);
+        throw new Error("the assignment is not on this node yet");
+      },
+    };
+    const writer = new ResultWriter({ zomes, log: silent, maxRetryDelayMs: 20 });
+    const total = MAX_PENDING_RESULTS + 50;
+    const assignments: string[] = [];
+    for (let i = 0; i < total; i++) {
+      const assignment = hash("A", i);
+      assignments.push(assignment);
+      writer.write({ job: hash("J", i), assignment, output: "x", responseHash: "a".repeat(64), tokens: 1, latencyMs: 1, modelSha256: "m" });
+    }
+    expect(writer.pending).toBe(MAX_PENDING_RESULTS);
+    await new Promise((r) => setTimeout(r, 1500));
+    const dropped = assignments.slice(0, 50).map((a) => calls.get(a) ?? 0);
+    const kept = calls.get(assignments.at(-1)!) ?? 0;
+    // A dropped result was tried at most once (its first attempt ran before the drop).
+    expect(Math.max(...dropped)).toBeLessThanOrEqual(1);
+    expect(kept).toBeGreaterThan(3);
+    await writer.stop(100);
+  });
+});
