@@ -200,6 +200,11 @@ export class IpfsStore {
     await this.rpc("swarm/connect", [addr], o).catch(() => undefined); // peering keeps trying
   }
 
+  /** Stop keeping a connection to this kubo peer (by its peer id). */
+  async unpeer(peerId: string, o: CallOptions = {}): Promise<void> {
+    await this.rpc("swarm/peering/rm", [peerId], o);
+  }
+
   /** Peer ids kubo is connected to now. */
   async connectedPeers(o: CallOptions = {}): Promise<string[]> {
     return this.call("swarm peers", o, async (signal) => (await this.client.swarm.peers({ signal })).map((p) => p.peer.toString()));

@@ -38,8 +38,14 @@ function ordered(addrs: string[]): string[] {
 
 export class KuboPeering {
   private readonly log: Logger;
-  /** libp2p peer id → kubo peer id it told us; connected peers only (dropped on disconnect, helloed again on return). */
+  /**
+   * libp2p peer id → the kubo peer id it told us; connected peers only (dropped on disconnect, helloed
+   * again on return). kubo's peering list holds exactly these: one kubo per connected daemon, so a
+   * peer that says hello with ever new kubo ids, or comes and goes, cannot grow what kubo redials.
+   */
   private readonly kuboOf = new Map<string, string>();
+  /** Peering changes per libp2p peer, one after another (two hellos at once must not both stay). */
+  private readonly peeringChain = new Map<string, Promise<void>>();
   private readonly inFlight = new Map<string, Promise<void>>();
 
   constructor(private readonly opts: KuboPeeringOptions) {
@@ -59,8 +65,28 @@ export class KuboPeering {
   }
 
   private readonly onBound = ({ peerId }: { peerId: string }): void => void this.hello(peerId);
-  // kubo keeps its own peering list; ours only says whom we already told, and must not grow forever.
-  private readonly onDisconnected = (peerId: string): void => void this.kuboOf.delete(peerId);
+  // A daemon that left takes its kubo peering with it (kubo would otherwise redial it forever).
+  private readonly onDisconnected = (peerId: string): void => {
+    void this.serially(peerId, async () => {
+      const known = this.kuboOf.get(peerId);
+      this.kuboOf.delete(peerId);
+      if (known) await this.unpeer(known);
+    });
+  };
+
+  /** Runs `change` after the earlier peering changes for `libp2pPeer`. */
+  private serially(libp2pPeer: string, change: () => Promise<void>): Promise<void> {
+    const next = (this.peeringChain.get(libp2pPeer) ?? Promise.resolve()).then(change, change);
+    const settled = next.finally(() => {
+      if (this.peeringChain.get(libp2pPeer) === settled) this.peeringChain.delete(libp2pPeer);
+    });
+    this.peeringChain.set(libp2pPeer, settled);
+    return settled;
+  }
+
+  private async unpeer(kuboPeer: string): Promise<void> {
+    await this.opts.ipfs.unpeer(kuboPeer, { timeoutMs: 5000 }).catch((err: Error) => this.log.debug({ kubo: kuboPeer, err: err.message }, "kubo peering rm failed"));
+  }
 
   /** The kubo peer id a daemon told us, if it did. */
   kuboPeerOf(libp2pPeerId: string): string | undefined {
@@ -84,7 +110,7 @@ export class KuboPeering {
         const answer = helloAnswerSchema.parse(
           await this.opts.p2p.requestJson(peerId, kuboProtocol, { op: "hello", peerId: me.peerId, addrs: ordered(me.addrs) }, { timeoutMs: 10_000, maxBytes: 64 * 1024 }),
         );
-        await this.peerWith(peerId, answer.peerId, answer.addrs);
+        await this.serially(peerId, () => this.peerWith(peerId, answer.peerId, answer.addrs));
       } catch (err) {
         this.log.debug({ peer: peerId, err: (err as Error).message }, "kubo hello failed (the peer may run without IPFS)");
       } finally {
@@ -96,7 +122,15 @@ export class KuboPeering {
   }
 
   private async peerWith(libp2pPeer: string, kuboPeer: string, addrs: string[]): Promise<void> {
+    if (!this.opts.p2p.connectedPeers().includes(libp2pPeer)) return;
     const own = addrs.filter((a) => a.endsWith(`/p2p/${kuboPeer}`));
+    if (own.length === 0) return;
+    // The daemon now names another kubo (restarted with a new identity, or lying): the old one goes.
+    const known = this.kuboOf.get(libp2pPeer);
+    if (known && known !== kuboPeer) {
+      this.kuboOf.delete(libp2pPeer);
+      await this.unpeer(known);
+    }
     let peered = 0;
     for (const addr of ordered(own)) {
       try {
@@ -106,18 +140,20 @@ export class KuboPeering {
         this.log.debug({ addr, err: (err as Error).message }, "kubo peering add failed");
       }
     }
-    // A peer that left while we were peering is not remembered (nothing would ever drop it).
-    if (peered > 0 && this.opts.p2p.connectedPeers().includes(libp2pPeer)) {
-      const known = this.kuboOf.get(libp2pPeer);
-      this.kuboOf.set(libp2pPeer, kuboPeer);
-      if (known !== kuboPeer) this.log.info({ peer: libp2pPeer, kubo: kuboPeer, addrs: own.length }, "peered with a mesh peer's kubo");
+    if (peered === 0) return;
+    // A peer that left while we were peering is not kept (its disconnect has already run).
+    if (!this.opts.p2p.connectedPeers().includes(libp2pPeer)) {
+      await this.unpeer(kuboPeer);
+      return;
     }
+    this.kuboOf.set(libp2pPeer, kuboPeer);
+    if (known !== kuboPeer) this.log.info({ peer: libp2pPeer, kubo: kuboPeer, addrs: own.length }, "peered with a mesh peer's kubo");
   }
 
   private async handle(raw: unknown, from: RequestSender): Promise<unknown> {
     const req = requestSchema.parse(raw);
     if (req.op === "hello") {
-      void this.peerWith(from.peerId, req.peerId, req.addrs);
+      void this.serially(from.peerId, () => this.peerWith(from.peerId, req.peerId, req.addrs));
       const me = await this.opts.ipfs.id({ timeoutMs: 5000 });
       return { peerId: me.peerId, addrs: ordered(me.addrs) };
     }

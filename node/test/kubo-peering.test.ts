@@ -1,0 +1,78 @@
+// What a mesh daemon's kubo hello can make this node's kubo do. kubo redials every peering it is
+// given, forever; a daemon's hello is its word. So kubo's peering list holds one kubo per connected
+// daemon: a daemon that says hello again with another kubo id replaces its old one, and one that
+// disconnects takes its peering with it.
+import { EventEmitter } from "node:events";
+import { describe, expect, it } from "vitest";
+import { KuboPeering } from "../src/artifacts/kubo-peering.ts";
+import type { IpfsStore } from "../src/artifacts/ipfs-store.ts";
+import type { P2pNode } from "../src/p2p/p2p-node.ts";
+import { silent } from "./support/inference-fixtures.ts";
+
+const kuboId = (i: number) => `12D3KooWkubo${String(i).padStart(40, "0")}`;
+const hello = (i: number) => ({ op: "hello", peerId: kuboId(i), addrs: [`/ip4/10.0.0.${i % 250}/tcp/4001/p2p/${kuboId(i)}`] });
+
+/** This node's kubo peering list, as the RPC calls leave it. */
+function fakeKubo() {
+  const peerings = new Set<string>();
+  const ipfs = {
+    id: async () => ({ peerId: "12D3KooWself", addrs: ["/ip4/10.0.0.1/tcp/4001/p2p/12D3KooWself"] }),
+    peer: async (addr: string) => void peerings.add(addr.slice(addr.lastIndexOf("/p2p/") + 5)),
+    unpeer: async (peerId: string) => void peerings.delete(peerId),
+  } as unknown as IpfsStore;
+  return { ipfs, peerings };
+}
+
+/** A libp2p node with `connected` peers, whose kubo handler the test calls as a peer would. */
+function fakeP2p(connected: Set<string>) {
+  const events = new EventEmitter();
+  let handler: ((req: unknown, from: { peerId: string }) => Promise<unknown>) | undefined;
+  const p2p = Object.assign(events, {
+    handleJson: async (_protocol: string, h: typeof handler) => void (handler = h),
+    connectedPeers: () => [...connected],
+    boundPeers: () => [],
+  }) as unknown as P2pNode;
+  return { p2p, events, say: (from: string, req: unknown) => handler!(req, { peerId: from }) };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 20));
+
+describe("kubo peering from daemons' hellos", () => {
+  it("one kubo per connected daemon: a new hello replaces the old id; a disconnect removes it", async () => {
+    const connected = new Set(["12D3KooWmallory", "12D3KooWbob"]);
+    const { ipfs, peerings } = fakeKubo();
+    const { p2p, events, say } = fakeP2p(connected);
+    const peering = new KuboPeering({ p2p, ipfs, log: silent });
+    await peering.start();
+
+    await say("12D3KooWbob", hello(1));
+    for (let i = 100; i < 300; i++) await say("12D3KooWmallory", hello(i));
+    await settle();
+    expect([...peerings].sort()).toEqual([kuboId(1), kuboId(299)].sort());
+    expect(peering.kuboPeerOf("12D3KooWmallory")).toBe(kuboId(299));
+
+    connected.delete("12D3KooWmallory");
+    events.emit("peer:disconnected", "12D3KooWmallory");
+    await settle();
+    expect([...peerings]).toEqual([kuboId(1)]);
+    expect(peering.kuboPeerOf("12D3KooWmallory")).toBeUndefined();
+
+    // A hello from a peer that is no longer connected peers with nothing.
+    await say("12D3KooWmallory", hello(400));
+    await settle();
+    expect([...peerings]).toEqual([kuboId(1)]);
+    peering.stop();
+  });
+
+  it("addresses that are not the named kubo's are not dialled", async () => {
+    const connected = new Set(["12D3KooWmallory"]);
+    const { ipfs, peerings } = fakeKubo();
+    const { p2p, say } = fakeP2p(connected);
+    const peering = new KuboPeering({ p2p, ipfs, log: silent });
+    await peering.start();
+    await say("12D3KooWmallory", { op: "hello", peerId: kuboId(7), addrs: [`/ip4/192.168.1.1/tcp/22/p2p/${kuboId(8)}`] });
+    await settle();
+    expect(peerings.size).toBe(0);
+    peering.stop();
+  });
+});
