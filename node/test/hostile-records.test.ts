@@ -81,6 +81,20 @@ describe("which model registration a pull installs", () => {
     expect(chooseModelRegistration("some-model", false, found, { anyPublisher: true, sha256: sha("e") }, pins({}), clock)).toBe(squat);
   });
 
+  it("a registration whose content failed the checks here is passed over: the honest older one is pulled, not the bogus newest again", () => {
+    // A peer registers the pinned sha256 over other content, newest of all: every want check would
+    // pull it (gigabytes) and refuse it again, and the honest registration would never be reached.
+    const bogus = reg({ sha256: sha("a"), author: key("m"), atMs: now - 1000, cid: "bafybogus" });
+    const found = newestFirst([honestOld, honestNew, bogus]);
+    expect(chooseModelRegistration(QWEN, false, found, {}, pins({ [QWEN]: sha("a") }), clock).cid).toBe("bafybogus");
+    const failed = (a: ArtifactView) => a.cid === "bafybogus";
+    expect(chooseModelRegistration(QWEN, false, found, {}, pins({ [QWEN]: sha("a") }), clock, failed).cid).toBe("bafyhonestnew");
+    const all = thrown(() => chooseModelRegistration(QWEN, false, [bogus], {}, pins({ [QWEN]: sha("a") }), clock, failed));
+    expect(all).toBeInstanceOf(ModelChoiceError);
+    expect(all.message).toContain(`names content that failed the checks on this node: bafybogus (published by ${key("m")})`);
+    expect(thrown(() => chooseModelRegistration("bafybogus", true, [bogus], {}, pins({}), clock, failed)).message).toMatch(/failed the checks on this node/);
+  });
+
   it("a future-dated registration is never the newest, and alone it is refused", () => {
     expect(chooseModelRegistration(QWEN, false, newestFirst([honestOld, futurePinned]), {}, pins({ [QWEN]: sha("a") }), clock)).toBe(honestOld);
     expect(thrown(() => chooseModelRegistration(QWEN, false, [futurePinned], {}, pins({ [QWEN]: sha("a") }), clock)).message).toMatch(/stamped beyond the allowed clock skew/);

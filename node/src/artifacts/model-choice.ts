@@ -18,6 +18,9 @@ export interface ModelChoice {
   name?: string;
 }
 
+/** Whether this node already pulled a registration's content and it failed the checks (its CID cannot change). */
+export type FailedHere = (a: ArtifactView) => boolean;
+
 /** The sha256 pinned for a model name here, if any. */
 export type ModelPins = (name: string) => string | undefined;
 
@@ -39,7 +42,7 @@ export function describeCandidates(regs: ArtifactView[]): string {
  * The registration to pull, from `found` (model registrations of `ref`, newest first). Throws
  * ModelChoiceError when none may be installed without a (different) choice.
  */
-export function chooseModelRegistration(ref: string, byCid: boolean, found: ArtifactView[], choice: ModelChoice, pins: ModelPins, clock: ClockBound): ArtifactView {
+export function chooseModelRegistration(ref: string, byCid: boolean, found: ArtifactView[], choice: ModelChoice, pins: ModelPins, clock: ClockBound, failedHere: FailedHere = () => false): ArtifactView {
   const honest = found.filter((a) => !isFutureDated(a.registeredAtMs, clock));
   const future = found.length - honest.length;
   const futureNote = future ? ` (${future} registration(s) stamped ahead of this node's clock ignored)` : "";
@@ -49,6 +52,7 @@ export function chooseModelRegistration(ref: string, byCid: boolean, found: Arti
   if (byCid) {
     const reg = choice.sha256 ? honest.find((a) => a.sha256 === choice.sha256) : honest[0];
     if (!reg) throw new ModelChoiceError(`${ref} is registered with ${describeCandidates(honest)}, not sha256 ${choice.sha256}`, "drop --sha256, or pull the CID that has it");
+    if (failedHere(reg)) throw failedContent(ref, [reg]);
     const name = choice.name ?? reg.name;
     const pinned = pins(name);
     if (pinned && pinned !== reg.sha256) {
@@ -58,8 +62,12 @@ export function chooseModelRegistration(ref: string, byCid: boolean, found: Arti
   }
   const wanted = choice.sha256 ?? pins(choice.name ?? ref);
   if (wanted) {
-    const reg = honest.find((a) => a.sha256 === wanted);
+    // A registration whose content already failed here is skipped: a bogus newer one (the right
+    // sha256 over other content) must not hide the honest ones, nor be fetched again at every try.
+    const matching = honest.filter((a) => a.sha256 === wanted);
+    const reg = matching.find((a) => !failedHere(a));
     if (reg) return reg;
+    if (matching.length) throw failedContent(ref, matching);
     const how = choice.sha256 ? "chosen with --sha256" : "pinned here";
     throw new ModelChoiceError(
       `no registration of "${ref}" has the sha256 ${how} (${wanted}); the mesh has ${describeCandidates(honest)}${futureNote}: nothing is installed under a name someone else registered`,
@@ -72,5 +80,13 @@ export function chooseModelRegistration(ref: string, byCid: boolean, found: Arti
   throw new ModelChoiceError(
     `"${ref}" is not pinned here: a model name is anyone's to register, so a pull by name needs its sha256`,
     `pin it (inference policy \`models.${ref}.sha256\`, or storage policy \`models.want\`), or run \`ripple models pull ${ref} --any-publisher\` to see the candidates and choose one with --sha256`,
+  );
+}
+
+function failedContent(ref: string, regs: ArtifactView[]): ModelChoiceError {
+  const which = regs.map((r) => `${r.cid} (published by ${r.author})`).join(", ");
+  return new ModelChoiceError(
+    `every registration of "${ref}" with that sha256 names content that failed the checks on this node: ${which}`,
+    "wait for a peer to publish the file again (an honest copy gets its own registration), or pull it from a peer you trust by CID",
   );
 }

@@ -30,6 +30,9 @@ import { chooseModelRegistration, type ModelChoice, type ModelPins } from "./mod
 import { assertDiskRoom, type FreeSpace } from "./disk-room.ts";
 
 export const GGUF_MIME = "application/vnd.gguf";
+/** Registrations remembered as failed (a bound on what peers can make this node remember). */
+const MAX_FAILED_CONTENT = 1024;
+const contentKey = (a: Pick<ArtifactView, "cid" | "sha256" | "size">) => `${a.cid} ${a.sha256} ${a.size}`;
 
 /** The mime recorded with a model artifact: the type plus the add parameters that give its CID. */
 export function modelMime(c: ChunkingParams): string {
@@ -124,6 +127,8 @@ export class ModelShards {
   private readonly cids: ModelCids;
   private readonly log: Logger;
   private readonly pulling = new Map<string, Promise<PullResult>>();
+  /** Registrations (CID, sha256, size) whose content failed the checks here, oldest first (bounded). */
+  private readonly failedContent = new Set<string>();
 
   constructor(private readonly opts: ModelShardsOptions) {
     this.cids = new ModelCids(join(opts.networkDir, "model-cids.json"));
@@ -194,7 +199,7 @@ export class ModelShards {
         "check the name or CID with `ripple shards`; a peer makes a model available with `ripple models publish <name>`",
       );
     }
-    return chooseModelRegistration(ref, byCid, usable, choice, (name) => this.pinnedSha256(name), this.clock());
+    return chooseModelRegistration(ref, byCid, usable, choice, (name) => this.pinnedSha256(name), this.clock(), (a) => this.failedContent.has(contentKey(a)));
   }
 
   private clock() {
@@ -338,11 +343,18 @@ export class ModelShards {
       if (prefetchPinned && !pinnedBefore) await ipfs.unpin(cid).catch(() => undefined); // nothing stays pinned by a failed pull
       // Whatever was fetched is unpinned: drop it now rather than at the next cache eviction.
       if (err instanceof ArtifactVerificationError) {
+        this.rememberFailed(artifact);
         this.log.warn({ model: name, cid, err: (err as Error).message }, "rejected a model transfer; nothing pinned or registered");
         await ipfs.gc().catch(() => undefined);
       }
       throw err;
     }
+  }
+
+  /** A CID's content never changes: a registration that failed once is not chosen again (model-choice.ts). */
+  private rememberFailed(a: ArtifactView): void {
+    this.failedContent.add(contentKey(a));
+    if (this.failedContent.size > MAX_FAILED_CONTENT) this.failedContent.delete(this.failedContent.values().next().value!);
   }
 
   /**
