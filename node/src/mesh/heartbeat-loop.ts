@@ -2,6 +2,7 @@
 // and a final `offline` heartbeat on a clean shutdown so peers need not wait out the liveness window.
 import type { HeartbeatInput, Load } from "@ripple-mesh/zome-bindings";
 import type { Logger } from "../log.ts";
+import { settlesWithin } from "../waits.ts";
 
 export interface HeartbeatLoopOptions {
   intervalMs: number;
@@ -9,6 +10,8 @@ export interface HeartbeatLoopOptions {
   sampleLoad: () => Promise<Load>;
   activeJobs: () => number;
   log: Logger;
+  /** How long stop() waits for the beat in flight, and then for the offline beat (default 5 s each). */
+  stopWaitMs?: number;
 }
 
 export class HeartbeatLoop {
@@ -31,12 +34,20 @@ export class HeartbeatLoop {
     }, this.opts.intervalMs);
   }
 
-  /** Stops the loop; with `announceOffline` tells the mesh this node is leaving. */
+  /**
+   * Stops the loop; with `announceOffline` tells the mesh this node is leaving. A sick conductor
+   * (restarting, or hung) must not hold the node's stop: each wait is bounded by stopWaitMs, after
+   * which the stop goes on (the conductor is stopped next, which ends the call) and peers see the
+   * node go offline when its liveness window passes instead.
+   */
   async stop(announceOffline: boolean): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.inFlight;
-    if (announceOffline && this.lastPublishedMs > 0) await this.beat("offline");
+    const waitMs = this.opts.stopWaitMs ?? 5000;
+    if (this.inFlight && !(await settlesWithin(this.inFlight, waitMs))) this.log.warn({ waitMs }, "a heartbeat was still in flight at stop; not waiting for it");
+    if (announceOffline && this.lastPublishedMs > 0 && !(await settlesWithin(this.beat("offline"), waitMs))) {
+      this.log.warn({ waitMs }, "the offline heartbeat did not finish in time; peers will see this node offline after its liveness window");
+    }
   }
 
   private async beat(status: "online" | "offline"): Promise<void> {

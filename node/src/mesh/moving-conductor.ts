@@ -35,10 +35,21 @@ export class MovingConductor {
     private readonly onMoved: (relayUrl: string) => void,
   ) {}
 
-  /** The first start, on the relay the session found. */
+  /**
+   * The first start, on the relay the session found. The mesh may name another host while it starts:
+   * the move stops this conductor (so its start fails) and starts one on the new host; the start then
+   * is that move's, not an error.
+   */
   async start(relayUrl: string): Promise<void> {
     this.url = relayUrl;
-    await this.startOn(relayUrl);
+    try {
+      await this.startOn(relayUrl);
+    } catch (err) {
+      if (!this.move || this.stopping) throw err;
+      this.log.info({ from: relayUrl, to: this.newestUrl }, "the local mesh moved while the conductor started; starting it on the new host");
+      await this.move;
+      if (!this.conductor) throw err;
+    }
   }
 
   /** The relay the conductor runs on (or is moving to). */

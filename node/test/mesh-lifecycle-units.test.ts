@@ -1,0 +1,83 @@
+// Lifecycle units of a mesh session that a sick conductor or a moving local mesh exercise: the
+// heartbeat loop's stop is bounded when the conductor does not answer, and the first conductor start
+// survives the local mesh naming another host while it starts.
+import { describe, expect, it } from "vitest";
+import type { Conductor } from "../src/conductor/conductor.ts";
+import { HeartbeatLoop } from "../src/mesh/heartbeat-loop.ts";
+import { MovingConductor } from "../src/mesh/moving-conductor.ts";
+import { silent } from "./support/inference-fixtures.ts";
+
+const load = { cpu_percent: 1, mem_percent: 1, gpu_percent: null } as never;
+
+describe("the heartbeat loop's stop", () => {
+  it("does not wait past its bound for a conductor that never answers", async () => {
+    let calls = 0;
+    let hang = false;
+    const loop = new HeartbeatLoop({
+      intervalMs: 20,
+      publish: async () => {
+        calls++;
+        if (hang) await new Promise(() => {}); // a hung zome call
+      },
+      sampleLoad: async () => load,
+      activeJobs: () => 0,
+      log: silent,
+      stopWaitMs: 200,
+    });
+    await loop.start();
+    hang = true;
+    await new Promise((r) => setTimeout(r, 60)); // a beat is now in flight, hung
+    const t0 = performance.now();
+    await loop.stop(true);
+    const took = performance.now() - t0;
+    // Two bounded waits (the hung beat, then the offline beat): not forever.
+    expect(took).toBeLessThan(1000);
+    expect(took).toBeGreaterThanOrEqual(350);
+    expect(calls).toBeGreaterThanOrEqual(3); // first beat, the hung one, the offline one
+  });
+
+  it("announces offline when the conductor answers", async () => {
+    const statuses: string[] = [];
+    const loop = new HeartbeatLoop({ intervalMs: 1000, publish: async (hb) => void statuses.push(hb.status), sampleLoad: async () => load, activeJobs: () => 0, log: silent });
+    await loop.start();
+    await loop.stop(true);
+    expect(statuses).toEqual(["online", "offline"]);
+  });
+});
+
+/** A conductor whose start takes `startMs` and fails when it is stopped meanwhile. */
+function fakeConductor(relayUrl: string, startMs: number, started: string[]): Conductor {
+  let stop: (() => void) | undefined;
+  return {
+    relayUrl,
+    start: () =>
+      new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => (started.push(relayUrl), resolve()), startMs);
+        stop = () => (clearTimeout(t), reject(new Error("holochain conductor exited during start-up (signal SIGINT)")));
+      }),
+    stop: async () => stop?.(),
+  } as unknown as Conductor;
+}
+
+describe("the conductor's first start while the local mesh moves", () => {
+  it("ends on the new host instead of failing the node's start", async () => {
+    const started: string[] = [];
+    const moving = new MovingConductor((url) => fakeConductor(url, 100, started), silent, () => {});
+    const first = moving.start("http://host-a");
+    setTimeout(() => void moving.moveTo("http://host-b"), 10);
+    await first;
+    expect(started).toEqual(["http://host-b"]);
+    expect(moving.relayUrl).toBe("http://host-b");
+    expect((moving.now as unknown as { relayUrl: string }).relayUrl).toBe("http://host-b");
+    await moving.stop();
+  });
+
+  it("still fails when the start fails on its own", async () => {
+    const moving = new MovingConductor(
+      () => ({ start: async () => Promise.reject(new Error("no such binary")), stop: async () => {} }) as unknown as Conductor,
+      silent,
+      () => {},
+    );
+    await expect(moving.start("http://host-a")).rejects.toThrow(/no such binary/);
+  });
+});
