@@ -11,6 +11,7 @@ import type { InferenceSource } from "../api/inference-source.ts";
 import { nodePaths } from "../config/node-paths.ts";
 import { RippleError } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { settlesWithin } from "../waits.ts";
 import { LocalNatsServer } from "./local-nats-server.ts";
 import { natsEventMessage, subjectToken } from "./nats-events.ts";
 import type { NatsAuth, NatsSettings } from "./nats-settings.ts";
@@ -106,7 +107,7 @@ export class NatsBus {
       this.opts.events.off("event", this.onEvent);
       for (const s of this.subscriptions) s.unsubscribe();
       this.submissions.abortAll();
-      await Promise.race([Promise.all(this.replies), new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
+      await settlesWithin(Promise.all(this.replies), STOP_GRACE_MS);
       // A server that is away cannot take the drain: close after a grace instead of waiting for it.
       const drained = this.nc.drain().then(
         () => true,

@@ -20,6 +20,7 @@ import type { Connection, Libp2p, Stream } from "@libp2p/interface";
 import { agentPubKeySchema, peerBindingProblem, signatureSchema } from "@ripple-mesh/zome-bindings";
 import { z } from "zod";
 import type { Logger } from "../log.ts";
+import { settlesWithin } from "../waits.ts";
 import type { BoundPeers } from "./bound-peers.ts";
 import { FrameError, JsonRefusal, requestJsonOver, serveJson } from "./json-stream.ts";
 import { P2pMessageTooLargeError, P2pProtocolError, P2pRemoteError } from "./p2p-errors.ts";
@@ -143,9 +144,7 @@ export class BindingHandshake {
   async settle(peerId: string, waitMs: number): Promise<boolean> {
     const running = this.inFlight.get(peerId);
     if (running && !this.verified.has(peerId)) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([running, new Promise((r) => (timer = setTimeout(r, waitMs)))]);
-      clearTimeout(timer);
+      await settlesWithin(running, waitMs);
     }
     return this.verified.has(peerId);
   }

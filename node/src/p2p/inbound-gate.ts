@@ -5,6 +5,7 @@
 // unbound peer that keeps doing that is denied. Refusals are written, then the stream is reset.
 import type { Stream } from "@libp2p/interface";
 import type { Logger } from "../log.ts";
+import { settlesWithin } from "../waits.ts";
 import type { BindingHandshake } from "./binding-handshake.ts";
 import type { BoundPeers } from "./bound-peers.ts";
 import { encodeJson, JsonRefusal, writeFrame } from "./json-stream.ts";
@@ -111,9 +112,7 @@ export async function refuseUnread(stream: Stream, code: RemoteErrorCode, messag
     await stream.closeRead();
     await writeFrame(stream, encodeJson({ ok: false, code, error: message.slice(0, 1000) }), AbortSignal.timeout(REFUSAL_WRITE_MS));
     await stream.close({ signal: AbortSignal.timeout(REFUSAL_WRITE_MS) });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, REFUSAL_LINGER_MS)))]);
-    clearTimeout(timer);
+    await settlesWithin(closed, REFUSAL_LINGER_MS);
   } catch {
     // the peer is gone or not reading: the reset below is all it gets
   }

@@ -7,6 +7,7 @@
 import { decodeHashFromBase64, encodeHashToBase64 } from "@holochain/client";
 import { resourceMesh, type ZomeCaller } from "@ripple-mesh/zome-bindings";
 import type { Logger } from "../log.ts";
+import { settlesWithin } from "../waits.ts";
 import { PendingResults, type PendingResult } from "./pending-results.ts";
 
 export interface ResultToWrite {
@@ -69,7 +70,7 @@ export class ResultWriter {
   /** Waits up to timeoutMs for writes in flight; the rest stay in the data dir for the next run. */
   async stop(timeoutMs = 5000): Promise<void> {
     const all = Promise.allSettled([...this.inFlight.values()]);
-    await Promise.race([all, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    await settlesWithin(all, timeoutMs);
     this.stopping.abort();
   }
 
