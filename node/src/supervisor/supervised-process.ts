@@ -81,6 +81,8 @@ export class SupervisedProcess<Ready> extends EventEmitter {
   async start(): Promise<Ready> {
     this.stopping = false;
     await this.killOrphan();
+    // A stop() that came while the orphan was being killed found no child: nothing may start now.
+    if (this.stopping) throw new ProcessStartError(`${this.spec.name} was stopped before it started`, "start it again when it is wanted");
     return this.spawnUntilReady();
   }
 
@@ -120,8 +122,10 @@ export class SupervisedProcess<Ready> extends EventEmitter {
     }
     this.child = undefined;
     if (this.spec.pidFile) rmSync(this.spec.pidFile, { force: true });
-    await new Promise<void>((resolve) => (this.logStream ? this.logStream.end(resolve) : resolve()));
+    // Detached first: a line that arrives while the stream ends must not be written to it (an error).
+    const logStream = this.logStream;
     this.logStream = undefined;
+    await new Promise<void>((resolve) => (logStream ? logStream.end(resolve) : resolve()));
   }
 
   private openLog(): WriteStream {
@@ -133,7 +137,9 @@ export class SupervisedProcess<Ready> extends EventEmitter {
   }
 
   private remember(line: string, stream: "stdout" | "stderr"): void {
-    this.openLog().write(`${stream} ${line}\n`);
+    // Output can still arrive after 'exit' (a child of the process holding the pipe): once stopped, the
+    // log file is closed for good rather than opened again and left open.
+    if (!this.stopping || this.logStream) this.openLog().write(`${stream} ${line}\n`);
     this.tail.push(line);
     if (this.tail.length > tailLines) this.tail.shift();
   }
