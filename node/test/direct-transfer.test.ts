@@ -44,7 +44,7 @@ describe("direct model transfer between providers' files and a puller", { timeou
     return s;
   };
   const source = (name: string, s: DirectTransferServer, path: string): DirectSource => {
-    const t = s.issue(path, SIZE)!;
+    const t = s.issue(path, SIZE, "peer-a")!;
     return { name, open: () => DirectConnection.open({ host: "127.0.0.1", port: s.port, identity: t.identity, key: t.key }, { timeoutMs: 5000, stallMs: 10_000 }) };
   };
   /** One pull into a fresh file; returns the pull and what each dropped source failed with. */
@@ -149,7 +149,7 @@ describe("direct model transfer between providers' files and a puller", { timeou
     writeFileSync(path, whole);
     const fakeIpfs = { blockGet: async (cid: string) => blocks.get(cid) ?? Promise.reject(new Error(`no block ${cid}`)) } as unknown as IpfsStore;
     const s = await server();
-    const t = s.issue(path, whole.length)!;
+    const t = s.issue(path, whole.length, "peer-a")!;
     const out = await open(join(dir, "odd-dag.out"), "w");
     const p = new BlockPull({
       ipfs: fakeIpfs,
@@ -177,7 +177,7 @@ describe("direct model transfer between providers' files and a puller", { timeou
     const s = new DirectTransferServer({ host: "127.0.0.1", port: 0, log, maxConnectionsPerTicket: 2 });
     await s.start();
     servers.push(s);
-    const t = s.issue(file, SIZE)!;
+    const t = s.issue(file, SIZE, "peer-a")!;
     const connect = () => DirectConnection.open({ host: "127.0.0.1", port: s.port, identity: t.identity, key: t.key }, { timeoutMs: 5000, stallMs: 5000 });
     const opened = await Promise.allSettled([connect(), connect(), connect()]);
     expect(opened.filter((o) => o.status === "fulfilled")).toHaveLength(2);
@@ -185,7 +185,7 @@ describe("direct model transfer between providers' files and a puller", { timeou
     // The file shrank after the ticket was issued: the read fails, the connection closes, the server lives on.
     const short = join(dir, "short.gguf");
     writeFileSync(short, content.subarray(0, 3 * MiB));
-    const ts = s.issue(short, SIZE)!;
+    const ts = s.issue(short, SIZE, "peer-a")!;
     const conn = await DirectConnection.open({ host: "127.0.0.1", port: s.port, identity: ts.identity, key: ts.key }, { timeoutMs: 5000, stallMs: 5000 });
     await expect(conn.read(2 * MiB, 4 * MiB, () => undefined)).rejects.toThrow(DirectTransferError);
     await new Promise((r) => setTimeout(r, 200));
@@ -196,14 +196,36 @@ describe("direct model transfer between providers' files and a puller", { timeou
     again.close();
   });
 
+  it("one peer cannot take every ticket or connection from the others", async () => {
+    const s = new DirectTransferServer({ host: "127.0.0.1", port: 0, log, maxTicketsPerPeer: 2, maxConnectionsPerPeer: 3 });
+    await s.start();
+    servers.push(s);
+    const a1 = s.issue(file, SIZE, "peer-a")!;
+    const a2 = s.issue(file, SIZE, "peer-a")!;
+    expect(s.issue(file, SIZE, "peer-a")).toBeNull(); // peer-a asking in a loop: 2 at most
+    const b1 = s.issue(file, SIZE, "peer-b");
+    expect(b1).not.toBeNull(); // the others still get theirs
+    const connect = (t: { identity: string; key: Buffer }) => DirectConnection.open({ host: "127.0.0.1", port: s.port, identity: t.identity, key: t.key }, { timeoutMs: 5000, stallMs: 5000 });
+    const open = [await connect(a1), await connect(a1), await connect(a2)];
+    await expect(connect(a2)).rejects.toThrow(DirectTransferError); // 3 over both of peer-a's tickets
+    const b = await connect(b1!);
+    const got: Buffer[] = [];
+    await b.read(0, 100, (c) => void got.push(c));
+    expect(Buffer.concat(got).equals(content.subarray(0, 100))).toBe(true);
+    open[0]!.close();
+    await new Promise((r) => setTimeout(r, 100));
+    (await connect(a2)).close(); // a closed connection makes room again
+    for (const c of [...open.slice(1), b]) c.close();
+  });
+
   it("serves nothing without the ticket's key, after the ticket expires, outside the file, or after it stops", async () => {
     let now = Date.now();
     const s = new DirectTransferServer({ host: "127.0.0.1", port: 0, log, ticketTtlMs: 1000, maxTickets: 2, now: () => now });
     await s.start();
     servers.push(s);
-    const t = s.issue(file, SIZE)!;
-    expect(s.issue(file, SIZE)).not.toBeNull();
-    expect(s.issue(file, SIZE)).toBeNull(); // at most 2 alive
+    const t = s.issue(file, SIZE, "peer-a")!;
+    expect(s.issue(file, SIZE, "peer-a")).not.toBeNull();
+    expect(s.issue(file, SIZE, "peer-a")).toBeNull(); // at most 2 alive
     const connect = (key: Buffer, identity = t.identity) => DirectConnection.open({ host: "127.0.0.1", port: s.port, identity, key }, { timeoutMs: 5000, stallMs: 5000 });
     await expect(connect(randomBytes(32))).rejects.toThrow(DirectTransferError);
     await expect(connect(t.key, "0".repeat(24))).rejects.toThrow(DirectTransferError);
@@ -218,7 +240,7 @@ describe("direct model transfer between providers' files and a puller", { timeou
     await expect(connect(t.key)).rejects.toThrow(DirectTransferError);
     ok.close();
     await new Promise((r) => setTimeout(r, 100));
-    expect(s.issue(file, SIZE)).not.toBeNull(); // expired tickets without connections make room
+    expect(s.issue(file, SIZE, "peer-a")).not.toBeNull(); // expired tickets without connections make room
     // A stopping server closes its connections: a later read on one fails at once (it does not wait).
     await s.stop();
     await new Promise((r) => setTimeout(r, 100));

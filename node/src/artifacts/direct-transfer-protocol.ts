@@ -76,8 +76,8 @@ export class DirectTransfer {
     const { cid } = requestSchema.parse(raw);
     const held = this.opts.fileOf(cid);
     if (!held || !this.server) throw new JsonRefusal("refused", `this node serves no file for ${cid}`);
-    const t = this.server.issue(held.file, held.size);
-    if (!t) throw new JsonRefusal("busy", "too many direct transfer tickets are alive; retry in a minute");
+    const t = this.server.issue(held.file, held.size, peerId);
+    if (!t) throw new JsonRefusal("busy", "too many direct transfer tickets are alive (in all, or held by this peer); retry in a minute");
     this.log.debug({ peer: peerId, cid }, "issued a direct transfer ticket");
     return { port: this.server.port, identity: t.identity, key: t.key.toString("base64"), size: t.size };
   }

@@ -33,6 +33,8 @@ export interface DirectTicket {
 }
 
 interface Issued extends DirectTicket {
+  /** The peer it was issued to (libp2p peer id): its share of tickets and connections is bounded. */
+  holder: string;
   file: string;
   expiresAtMs: number;
   connections: number;
@@ -52,6 +54,10 @@ export interface DirectTransferServerOptions {
   maxTickets?: number;
   /** Connections open at once over all tickets. Default 32. */
   maxConnections?: number;
+  /** Tickets one peer may hold alive at once. Default 8. */
+  maxTicketsPerPeer?: number;
+  /** Connections one peer may have open at once over its tickets (a puller opens 2 per provider). Default 8. */
+  maxConnectionsPerPeer?: number;
   /** A connection with no request or no progress for this long is closed. Default 60 s. */
   idleTimeoutMs?: number;
   now?: () => number;
@@ -111,12 +117,17 @@ export class DirectTransferServer {
     await closed;
   }
 
-  /** A ticket for one peer to read `file` (of `size` bytes); null while too many are alive. */
-  issue(file: string, size: number): DirectTicket | null {
+  /**
+   * A ticket for `holder` (a peer) to read `file` (of `size` bytes); null while too many are alive, in
+   * all or held by that peer (one peer asking in a loop must not take every ticket from the others).
+   */
+  issue(file: string, size: number, holder: string): DirectTicket | null {
     const now = this.now();
     for (const [id, t] of this.tickets) if (t.expiresAtMs <= now && t.connections === 0) this.tickets.delete(id);
     if (this.tickets.size >= (this.opts.maxTickets ?? 256)) return null;
-    const ticket: Issued = { identity: randomBytes(12).toString("hex"), key: randomBytes(32), size, file, expiresAtMs: now + (this.opts.ticketTtlMs ?? 120_000), connections: 0 };
+    const held = [...this.tickets.values()].filter((t) => t.holder === holder).length;
+    if (held >= (this.opts.maxTicketsPerPeer ?? 8)) return null;
+    const ticket: Issued = { identity: randomBytes(12).toString("hex"), key: randomBytes(32), holder, size, file, expiresAtMs: now + (this.opts.ticketTtlMs ?? 120_000), connections: 0 };
     this.tickets.set(ticket.identity, ticket);
     return { identity: ticket.identity, key: ticket.key, size };
   }
@@ -129,6 +140,9 @@ export class DirectTransferServer {
   private admit(socket: tls.TLSSocket, identity: string): Buffer | null {
     const t = this.tickets.get(identity);
     if (!t || t.expiresAtMs <= this.now() || t.connections >= (this.opts.maxConnectionsPerTicket ?? 8)) return null;
+    // All of one peer's tickets together: it cannot take every connection the server has.
+    const peerConnections = [...this.tickets.values()].reduce((n, o) => n + (o.holder === t.holder ? o.connections : 0), 0);
+    if (peerConnections >= (this.opts.maxConnectionsPerPeer ?? 8)) return null;
     // The slot is taken now, not after the handshake (concurrent handshakes all passed the check).
     t.connections++;
     socket.once("close", () => t.connections--);
