@@ -324,6 +324,8 @@ describe("extractShortAnswer on a hostile peer's reply", () => {
     ["a run of newlines", "x" + "\n".repeat(n) + "y"],
     ["lines of spaces", "x" + "\n ".repeat(n / 2) + "y"],
     ["a repeated label", "answer: ".repeat(n / 8) + "paris"],
+    ["open brackets", "a" + "(".repeat(n)],
+    ["open brackets after a letter", "(a".repeat(n / 2)],
   ])("%s: keyed in well under a second, its key at most 1000 characters", (_shape, text) => {
     const started = performance.now();
     const key = extractShortAnswer(text);

@@ -39,9 +39,9 @@ const DETERMINER_SUBJECT = /^(?:the|this|that|its|it|my|their|his|her)\b/;
 /** The key a short answer is voted on: lower-case, no markdown, articles or punctuation, numbers as digits. "" when nothing is usable. */
 export function extractShortAnswer(text: string): string {
   let s = answerSegment(stripMarkup(text));
-  // A short answer's head is short; a longer one (a peer's 64 KiB of filler) is not re-scanned whole
-  // by every strip below.
-  s = cutToHead(foldCharacters(s)).slice(0, MAX_HEAD_CHARS);
+  // A short answer's head is short; a longer one (a peer's 64 KiB of filler) is cut before the head
+  // is looked for (some patterns there scan on from every bracket) and again after.
+  s = cutToHead(foldCharacters(s.slice(0, 4 * MAX_HEAD_CHARS))).slice(0, MAX_HEAD_CHARS);
   const yesNo = yesOrNo(s);
   if (yesNo) return yesNo;
   s = stripRepeated(s, [LABEL_PREFIX, FILLER]);
