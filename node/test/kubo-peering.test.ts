@@ -64,6 +64,24 @@ describe("kubo peering from daemons' hellos", () => {
     peering.stop();
   });
 
+  it("a peer naming another daemon's kubo cannot have that daemon's peering dropped", async () => {
+    const connected = new Set(["12D3KooWmallory", "12D3KooWbob"]);
+    const { ipfs, peerings } = fakeKubo();
+    const { p2p, events, say } = fakeP2p(connected);
+    const peering = new KuboPeering({ p2p, ipfs, log: silent });
+    await peering.start();
+    await say("12D3KooWbob", hello(1));
+    await say("12D3KooWmallory", hello(1)); // bob's kubo id, repeated
+    await say("12D3KooWmallory", hello(2)); // replaced: bob's peering must stay
+    await settle();
+    expect([...peerings].sort()).toEqual([kuboId(1), kuboId(2)].sort());
+    connected.delete("12D3KooWmallory");
+    events.emit("peer:disconnected", "12D3KooWmallory");
+    await settle();
+    expect([...peerings]).toEqual([kuboId(1)]);
+    peering.stop();
+  });
+
   it("addresses that are not the named kubo's are not dialled", async () => {
     const connected = new Set(["12D3KooWmallory"]);
     const { ipfs, peerings } = fakeKubo();

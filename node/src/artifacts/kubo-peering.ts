@@ -84,7 +84,12 @@ export class KuboPeering {
     return settled;
   }
 
+  /**
+   * Drops kubo's peering with `kuboPeer` unless another connected daemon named the same kubo (two
+   * daemons sharing one kubo, or a peer repeating an honest daemon's id to have it dropped).
+   */
   private async unpeer(kuboPeer: string): Promise<void> {
+    if ([...this.kuboOf.values()].includes(kuboPeer)) return;
     await this.opts.ipfs.unpeer(kuboPeer, { timeoutMs: 5000 }).catch((err: Error) => this.log.debug({ kubo: kuboPeer, err: err.message }, "kubo peering rm failed"));
   }
 
