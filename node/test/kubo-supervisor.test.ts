@@ -3,7 +3,7 @@
 // private swarm lets nodes of one mesh (same seed) connect and keeps another mesh's node out;
 // content added on one node is read on a peered one; a missing binary is named.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
@@ -50,6 +50,36 @@ describe("kubo supervisor and IPFS seam", { timeout: 120_000 }, () => {
       /kubo's `ipfs` binary is missing \(\/nonexistent\/ipfs\).*npm run setup/,
     );
     await expect(KuboNode.external("http://127.0.0.1:9", log)).rejects.toBeInstanceOf(KuboError);
+  });
+
+  it("a start aborted while kubo comes up stops that kubo and rejects at once", async () => {
+    const dir = tmp();
+    const repoDir = join(dir, "ipfs");
+    /** Pids of processes running on this repo (kubo inherits IPFS_PATH). */
+    const onRepo = () =>
+      readdirSync("/proc")
+        .filter((n) => /^\d+$/.test(n))
+        .filter((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(`IPFS_PATH=${repoDir}`) && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("daemon");
+          } catch {
+            return false;
+          }
+        });
+    const abort = new AbortController();
+    const started = KuboNode.start({ ipfsBinary, repoDir, logFile: join(dir, "kubo.log"), swarmPort: 0, swarmBind: "loopback", log, signal: abort.signal });
+    const outcome = started.then(
+      (k) => (nodes.push(k), "started"),
+      (err: Error) => err.message,
+    );
+    // Abort as soon as the daemon process exists, before it says it is ready.
+    await waitFor("kubo's daemon process", async () => (onRepo().length ? true : undefined), { timeoutMs: 30_000, intervalMs: 10 });
+    const t0 = Date.now();
+    abort.abort();
+    expect(await outcome).toMatch(/kubo .*(stopped|exited during start-up)/);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(onRepo()).toEqual([]);
   });
 
   it("derives one swarm key per network seed", () => {

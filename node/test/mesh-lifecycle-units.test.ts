@@ -72,6 +72,18 @@ describe("the conductor's first start while the local mesh moves", () => {
     await moving.stop();
   });
 
+  it("follows a second move announced during the first", async () => {
+    const started: string[] = [];
+    const moving = new MovingConductor((url) => fakeConductor(url, 100, started), silent, () => {});
+    const first = moving.start("http://host-a");
+    setTimeout(() => void moving.moveTo("http://host-b"), 10);
+    setTimeout(() => void moving.moveTo("http://host-c"), 50);
+    await first;
+    expect(started.at(-1)).toBe("http://host-c");
+    expect((moving.now as unknown as { relayUrl: string }).relayUrl).toBe("http://host-c");
+    await moving.stop();
+  });
+
   it("still fails when the start fails on its own", async () => {
     const moving = new MovingConductor(
       () => ({ start: async () => Promise.reject(new Error("no such binary")), stop: async () => {} }) as unknown as Conductor,

@@ -32,6 +32,8 @@ export interface KuboOptions {
   log: Logger;
   readyTimeoutMs?: number;
   restartPolicy?: RestartPolicy;
+  /** Aborted when the node stops while kubo starts: the process coming up is stopped, not waited for. */
+  signal?: AbortSignal;
 }
 
 /** Where this node's kubo answers. */
@@ -163,8 +165,15 @@ export class KuboNode extends EventEmitter {
     let ports = await configure(opts);
     for (let attempt = 1; ; attempt++) {
       const proc = kuboProcess(opts, env, log);
+      const stop = () => void proc.stop();
+      opts.signal?.addEventListener("abort", stop, { once: true });
       try {
+        if (opts.signal?.aborted) throw new ProcessStartError("kubo was stopped before it started", "start the node again when you want it running");
         const endpoints = await proc.start();
+        if (opts.signal?.aborted) {
+          await proc.stop();
+          throw new ProcessStartError("kubo was stopped while it started", "start the node again when you want it running");
+        }
         log.info({ ...endpoints, swarmPort: ports.swarmPort, private: Boolean(opts.privateSwarmSeed), pid: proc.pid, repo: opts.repoDir }, "kubo ready");
         return new KuboNode(endpoints, proc, log, opts.repoDir);
       } catch (err) {
@@ -176,6 +185,8 @@ export class KuboNode extends EventEmitter {
         }
         if (err instanceof ProcessStartError) throw err;
         throw new KuboError(`kubo did not start: ${(err as Error).message}`, `see ${opts.logFile}`, { cause: err });
+      } finally {
+        opts.signal?.removeEventListener("abort", stop);
       }
     }
   }

@@ -68,6 +68,8 @@ export class MeshArtifacts {
   private firstWantCheck: NodeJS.Timeout | undefined;
   /** Set by stop(): a start under way ends at its next step instead of starting more. */
   private stopRequested = false;
+  /** Aborted by stop(): a kubo still starting is stopped instead of waited for. */
+  private readonly stopped = new AbortController();
   private wantRunning = false;
 
   get policy(): StoragePolicy {
@@ -93,6 +95,7 @@ export class MeshArtifacts {
           swarmPort: opts.swarmPort ?? opts.policy.kubo.swarm_port,
           swarmBind: opts.policy.kubo.swarm_bind,
           log: opts.log,
+          signal: this.stopped.signal,
         });
     this.kubo = started;
     // A stop that came while kubo started did not see it: stop it here.
@@ -102,6 +105,8 @@ export class MeshArtifacts {
     this.ipfs = new IpfsStore({ apiUrl: () => kubo.endpoints.apiUrl });
     this.peering = new KuboPeering({ p2p: opts.p2p, ipfs: this.ipfs, log: opts.log });
     await this.peering.start();
+    // Each step: a stop that came meanwhile did not reach what the step started; stop it here.
+    if (this.stopRequested) this.peering.stop();
     this.throwIfStopping();
     kubo.on("restarted", () => this.peering?.rehelloAll());
     const zomes = serialWrites(opts.zomes, ARTIFACT_INDEX_WRITES);
@@ -120,6 +125,7 @@ export class MeshArtifacts {
         log: opts.log,
       });
       await this.direct.start();
+      if (this.stopRequested) await this.direct.stop();
       this.throwIfStopping();
     }
     this.shards = new ModelShards({
@@ -178,6 +184,7 @@ export class MeshArtifacts {
 
   async stop(): Promise<void> {
     this.stopRequested = true;
+    this.stopped.abort();
     clearInterval(this.wantTimer);
     clearTimeout(this.firstWantCheck);
     this.peering?.stop();

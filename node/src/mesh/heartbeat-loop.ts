@@ -17,6 +17,7 @@ export interface HeartbeatLoopOptions {
 export class HeartbeatLoop {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
+  private stopped = false;
   private readonly log: Logger;
   /** Date.now() of the last heartbeat the zome accepted. */
   lastPublishedMs = 0;
@@ -28,6 +29,7 @@ export class HeartbeatLoop {
   /** Publishes one heartbeat now (so peers see the node at once), then one per interval. */
   async start(): Promise<void> {
     await this.beat("online");
+    if (this.stopped) return; // stopped during the first beat: no interval outlives the stop
     this.timer = setInterval(() => {
       // A slow zome call must not pile up calls behind it.
       if (!this.inFlight) this.inFlight = this.beat("online").finally(() => (this.inFlight = undefined));
@@ -41,6 +43,7 @@ export class HeartbeatLoop {
    * node go offline when its liveness window passes instead.
    */
   async stop(announceOffline: boolean): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;
     const waitMs = this.opts.stopWaitMs ?? 5000;

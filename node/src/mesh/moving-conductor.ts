@@ -47,7 +47,8 @@ export class MovingConductor {
     } catch (err) {
       if (!this.move || this.stopping) throw err;
       this.log.info({ from: relayUrl, to: this.newestUrl }, "the local mesh moved while the conductor started; starting it on the new host");
-      await this.move;
+      // Moves queue: one to a host that gave way to a newer one ends without a conductor.
+      for (let move = this.moving; move && !this.stopping; move = this.moving) await move;
       if (!this.conductor) throw err;
     }
   }
