@@ -163,6 +163,23 @@ describe("planning a pulled model's DAG (a peer publishes it)", () => {
     }
   });
 
+  it("holds a DAG to the registration's chunk size: one leaf more than it allows is refused", async () => {
+    const leaf = randomBytes(1024);
+    const { rootCid, blocks } = squareDag(16, leaf); // 256 leaves of 1 KiB
+    const ipfs = { blockGet: async (cid: string) => blocks.get(cid)! } as unknown as IpfsStore;
+    const file = await open(join(dir, "dag-chunk"), "w");
+    try {
+      // Registered as 256 KiB in 2 KiB chunks: at most 129 leaves; the DAG has 256.
+      const pull = new BlockPull({ ipfs, cid: rootCid.toString(), maxBytes: 256 * 1024, chunkBytes: 2048, file, blockTimeoutMs: 1000 });
+      await expect(pull.run()).rejects.toThrow(/into more than 129 leaves \(chunks under 2048 bytes on average\)/);
+      const exact = new BlockPull({ ipfs, cid: rootCid.toString(), maxBytes: 256 * 1024, chunkBytes: 1024, file, blockTimeoutMs: 1000 });
+      await exact.run();
+      expect(exact.declaredSize).toBe(256 * 1024);
+    } finally {
+      await file.close();
+    }
+  });
+
   it("still pulls an honest DAG of the same shape with 1 KiB leaves", async () => {
     const leaf = randomBytes(1024);
     const { rootCid, blocks } = squareDag(16, leaf);

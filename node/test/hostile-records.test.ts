@@ -91,8 +91,13 @@ describe("which model registration a pull installs", () => {
     expect(chooseModelRegistration(QWEN, false, found, {}, pins({ [QWEN]: sha("a") }), clock, failed).cid).toBe("bafyhonestnew");
     const all = thrown(() => chooseModelRegistration(QWEN, false, [bogus], {}, pins({ [QWEN]: sha("a") }), clock, failed));
     expect(all).toBeInstanceOf(ModelChoiceError);
-    expect(all.message).toContain(`names content that failed the checks on this node: bafybogus (published by ${key("m")})`);
+    expect(all.message).toContain(`that could be pulled names content that failed the checks on this node: bafybogus (published by ${key("m")})`);
     expect(thrown(() => chooseModelRegistration("bafybogus", true, [bogus], {}, pins({}), clock, failed)).message).toMatch(/failed the checks on this node/);
+    // By CID: the CID's honest registration (its true sha256) is still pulled past a bogus newer one.
+    const honestOfCid = reg({ sha256: sha("a"), author: key("h"), atMs: now - 60_000, cid: "bafyshared" });
+    const falseOfCid = reg({ sha256: sha("e"), author: key("m"), atMs: now - 1000, cid: "bafyshared" });
+    const failedFalse = (a: ArtifactView) => a.sha256 === sha("e");
+    expect(chooseModelRegistration("bafyshared", true, newestFirst([honestOfCid, falseOfCid]), {}, pins({}), clock, failedFalse)).toBe(honestOfCid);
   });
 
   it("a future-dated registration is never the newest, and alone it is refused", () => {

@@ -60,5 +60,16 @@ describe.runIf(VethNamespace.available())("joining testnet through another host'
     expect(view.some((p) => p.agent === louAgent)).toBe(false);
     // And the local mesh never hears of the testnet node.
     expect((await peersOf(lou)).some((p) => p.agent === tessAgent)).toBe(false);
+
+    // A switch that cannot work (nothing answers at that bootstrap URL) fails with the reason and
+    // leaves xavier where it was, not in half a mesh.
+    const failed = await xavier.cli(["join", "testnet", "--bootstrap", "http://127.0.0.1:9"]);
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toMatch(/could not join testnet \(.*127\.0\.0\.1:9.*\); the node is back on testnet\. Fix: /);
+    const after = await statusOf(xavier);
+    expect(after.phase).toBe("running");
+    expect(after.network).toBe("testnet");
+    expect(after.relayUrl).toBe(url);
+    await waitFor("xavier sees tess again after the failed switch", async () => ((await seesOnline(xavier, [tessAgent])) ? true : undefined), { timeoutMs: 120_000, intervalMs: 250, diagnostics });
   });
 });

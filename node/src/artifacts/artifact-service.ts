@@ -46,6 +46,8 @@ export interface PutMeta {
 
 /** The content behind a CID does not match what artifact_index says about it. */
 export class ArtifactVerificationError extends RippleError {}
+/** Bytes that do not hash to the CID asked for: the source was wrong (a corrupt store, a lying peer), not the CID's content. */
+export class BlockHashMismatchError extends ArtifactVerificationError {}
 /** artifact_index knows nothing that matches. */
 export class ArtifactNotFoundError extends RippleError {}
 

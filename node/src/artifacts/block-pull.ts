@@ -21,8 +21,9 @@ import { blockCodec, decodeUnixfsNode, verifyBlock } from "./unixfs-blocks.ts";
 
 const MAX_DEPTH = 32;
 /**
- * The smallest chunk the storage policy allows (its chunker's lower bound): a DAG whose leaves average
- * less is not one of ours, and is refused before its leaves are listed. Without it, a peer's DAG of
+ * The smallest chunk the storage policy allows (its chunker's lower bound), used when the registration
+ * names no chunk size: a DAG whose leaves average less is not one of ours, and is refused before its
+ * leaves are listed. Without it, a peer's DAG of
  * 4096 links to one inner node of 4096 one-byte leaves would list 16 million leaves (16 MB: within
  * the size registered for a model), and with empty leaves any number.
  */
@@ -41,6 +42,11 @@ export interface BlockPullOptions {
   cid: string;
   /** The registered size: content declaring more is refused before it is fetched. */
   maxBytes: number;
+  /**
+   * The registration's fixed chunk size: every leaf but the last is this long, so a DAG with more
+   * than ⌈maxBytes / chunk⌉ leaves is refused while it is walked. Default MIN_AVERAGE_LEAF_BYTES.
+   */
+  chunkBytes?: number;
   /** Where the file is written (opened by the caller, positional writes only). */
   file: FileHandle;
   /** Blocks asked of kubo at once (default 24). */
@@ -337,11 +343,12 @@ export class BlockPull {
     };
     const tooBig = (n: number) =>
       new ArtifactVerificationError(`${root} is longer than the ${maxBytes} bytes registered for it (its DAG declares at least ${n})`, "do not trust that registration");
-    const maxLeaves = Math.ceil(maxBytes / MIN_AVERAGE_LEAF_BYTES) + 1;
+    const chunk = this.opts.chunkBytes ?? MIN_AVERAGE_LEAF_BYTES;
+    const maxLeaves = Math.ceil(maxBytes / chunk) + 1;
     const leaves: Leaf[] = [];
     const add = (leaf: Leaf) => {
       if (leaves.length >= maxLeaves) {
-        throw new ArtifactVerificationError(`${root} splits its ${maxBytes} bytes into more than ${maxLeaves} leaves (chunks under ${MIN_AVERAGE_LEAF_BYTES} bytes on average)`, "do not trust that registration");
+        throw new ArtifactVerificationError(`${root} splits its ${maxBytes} bytes into more than ${maxLeaves} leaves (chunks under ${chunk} bytes on average)`, "do not trust that registration");
       }
       leaves.push(leaf);
     };

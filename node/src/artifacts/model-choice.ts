@@ -50,9 +50,11 @@ export function chooseModelRegistration(ref: string, byCid: boolean, found: Arti
     throw new ModelChoiceError(`every registration of "${ref}" is stamped beyond the allowed clock skew ahead of this node's clock${futureNote}`, "ask the publisher to fix its clock and publish again, or check this node's clock");
   }
   if (byCid) {
-    const reg = choice.sha256 ? honest.find((a) => a.sha256 === choice.sha256) : honest[0];
-    if (!reg) throw new ModelChoiceError(`${ref} is registered with ${describeCandidates(honest)}, not sha256 ${choice.sha256}`, "drop --sha256, or pull the CID that has it");
-    if (failedHere(reg)) throw failedContent(ref, [reg]);
+    const named = choice.sha256 ? honest.filter((a) => a.sha256 === choice.sha256) : honest;
+    if (named.length === 0) throw new ModelChoiceError(`${ref} is registered with ${describeCandidates(honest)}, not sha256 ${choice.sha256}`, "drop --sha256, or pull the CID that has it");
+    // A bogus newest registration of this CID (a false sha256 or size) must not hide an honest one.
+    const reg = named.find((a) => !failedHere(a));
+    if (!reg) throw failedContent(ref, named);
     const name = choice.name ?? reg.name;
     const pinned = pins(name);
     if (pinned && pinned !== reg.sha256) {
@@ -86,7 +88,7 @@ export function chooseModelRegistration(ref: string, byCid: boolean, found: Arti
 function failedContent(ref: string, regs: ArtifactView[]): ModelChoiceError {
   const which = regs.map((r) => `${r.cid} (published by ${r.author})`).join(", ");
   return new ModelChoiceError(
-    `every registration of "${ref}" with that sha256 names content that failed the checks on this node: ${which}`,
+    `every registration of "${ref}" that could be pulled names content that failed the checks on this node: ${which}`,
     "wait for a peer to publish the file again (an honest copy gets its own registration), or pull it from a peer you trust by CID",
   );
 }

@@ -17,7 +17,7 @@ import { RippleError } from "../errors.ts";
 import type { ModelStore } from "../inference/model-store.ts";
 import type { Logger } from "../log.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
-import { ArtifactNotFoundError, ArtifactVerificationError, type ArtifactService, type ArtifactView, type ProviderView } from "./artifact-service.ts";
+import { ArtifactNotFoundError, ArtifactVerificationError, BlockHashMismatchError, type ArtifactService, type ArtifactView, type ProviderView } from "./artifact-service.ts";
 import { BlockPull } from "./block-pull.ts";
 import type { DirectTransfer } from "./direct-transfer-protocol.ts";
 import { ModelCids } from "./model-cids.ts";
@@ -50,6 +50,12 @@ export function chunkingFromMime(mime: string): ChunkingParams | null {
   const raw = kv.get("raw-leaves");
   if (raw !== "0" && raw !== "1") return null;
   return { chunker, rawLeaves: raw === "1", cidVersion: 1 };
+}
+
+/** The fixed chunk size a model artifact's mime records, as BlockPull's option (none when unreadable). */
+function chunkBytesOf(mime: string): { chunkBytes?: number } {
+  const chunker = chunkingFromMime(mime)?.chunker;
+  return chunker ? { chunkBytes: Number(chunker.slice("size-".length)) } : {};
 }
 
 export function looksLikeCid(ref: string): boolean {
@@ -262,6 +268,7 @@ export class ModelShards {
         ipfs,
         cid,
         maxBytes: size,
+        ...chunkBytesOf(artifact.mime),
         file,
         blockTimeoutMs: policy.models.stall_timeout_ms,
         direct,
@@ -343,7 +350,8 @@ export class ModelShards {
       if (prefetchPinned && !pinnedBefore) await ipfs.unpin(cid).catch(() => undefined); // nothing stays pinned by a failed pull
       // Whatever was fetched is unpinned: drop it now rather than at the next cache eviction.
       if (err instanceof ArtifactVerificationError) {
-        this.rememberFailed(artifact);
+        // What the CID names cannot change; bytes that did not match their CID came from a bad source.
+        if (!(err instanceof BlockHashMismatchError)) this.rememberFailed(artifact);
         this.log.warn({ model: name, cid, err: (err as Error).message }, "rejected a model transfer; nothing pinned or registered");
         await ipfs.gc().catch(() => undefined);
       }

@@ -4,7 +4,7 @@
 // untrusted node may declare. A file verified block by block from its root CID is verified as a
 // whole: this is the CID check of a model pull, done while the blocks arrive.
 import { CID, DAG_PB_CODEC, RAW_CODEC } from "./ipfs-store.ts";
-import { ArtifactVerificationError } from "./artifact-service.ts";
+import { ArtifactVerificationError, BlockHashMismatchError } from "./artifact-service.ts";
 import { blockMatchesCid } from "./provider-check.ts";
 
 /** kubo refuses blocks above 2 MiB over bitswap; a node declaring more is not ours. */
@@ -25,7 +25,7 @@ const bad = (cid: string, what: string) =>
 export function verifyBlock(cid: string, bytes: Uint8Array): void {
   if (bytes.length > MAX_BLOCK_BYTES) throw bad(cid, `${bytes.length} bytes is above the ${MAX_BLOCK_BYTES}-byte block limit`);
   if (!blockMatchesCid(cid, bytes)) {
-    throw new ArtifactVerificationError(`the bytes received for block ${cid} do not hash to its CID`, "nothing was pinned or registered; retry, and report the peer if it persists");
+    throw new BlockHashMismatchError(`the bytes received for block ${cid} do not hash to its CID`, "nothing was pinned or registered; retry, and report the peer if it persists");
   }
 }
 

@@ -168,19 +168,47 @@ export class Daemon {
   }
 
   private async switchMesh(choice: NetworkChoice): Promise<void> {
+    const previous = this.session?.choice;
     try {
       await this.leaveMesh();
       this.throwIfStopping();
-      await this.joinMesh(choice);
+      try {
+        await this.joinMesh(choice);
+      } catch (err) {
+        if (this.stopRequested || !previous) throw err;
+        await this.rejoinAfterFailedSwitch(choice, previous, err as Error);
+      }
     } finally {
       if (!this.stopRequested) this.phase = "running";
     }
+  }
+
+  /**
+   * A switch that failed (an unreachable bootstrap, a DNA pin mismatch) leaves the half-joined mesh
+   * and goes back to the one the node was on, so that a typo does not take a node off its mesh.
+   * Throws what went wrong either way.
+   */
+  private async rejoinAfterFailedSwitch(choice: NetworkChoice, previous: NetworkChoice, err: Error): Promise<never> {
+    const { log } = this.opts;
+    const fixAt = err.message.lastIndexOf(". Fix: ");
+    const why = err instanceof RippleError && fixAt >= 0 ? err.message.slice(0, fixAt) : err.message;
+    const fix = err instanceof RippleError ? err.fix : "check the network name and its bootstrap URL";
+    await this.leaveMesh().catch((e) => log.error({ err: e }, "error while leaving a half-joined mesh"));
+    log.error({ err, network: choice.name, back: previous.name }, "could not join the mesh; going back to the previous one");
+    try {
+      await this.joinMesh(previous);
+    } catch (back) {
+      await this.leaveMesh().catch(() => {});
+      throw new RippleError(`could not join ${choice.name} (${why}), nor go back to ${previous.name} (${(back as Error).message}): this node is in no mesh now`, `${fix}; then \`ripple join NETWORK\``);
+    }
+    throw new RippleError(`could not join ${choice.name} (${why}); the node is back on ${previous.name}`, fix);
   }
 
   private async joinMesh(choice: NetworkChoice): Promise<void> {
     const { log, dataDir } = this.opts;
     log.info({ step: "dna-pins", network: choice.name }, "checking this build's DNA hashes against the network's pins");
     await assertPinnedDnaHashes(choice.name, happFile);
+    this.throwIfStopping();
     const facts = this.facts!;
     const session = new MeshSession({
       dataDir,

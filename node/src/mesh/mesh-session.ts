@@ -87,6 +87,11 @@ export class MeshSession extends EventEmitter {
     return this.opts.choice.name;
   }
 
+  /** The network this session joined, with its bootstrap (a failed switch goes back to it). */
+  get choice(): NetworkChoice {
+    return this.opts.choice;
+  }
+
   /** How far ahead of this node's clock a record may be stamped and still count (networks.json). */
   get maxClockSkewMs(): number {
     return this.opts.choice.spec.max_clock_skew_ms;
