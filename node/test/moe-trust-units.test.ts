@@ -198,28 +198,28 @@ describe("what a worker says about its own timing and stream", () => {
   };
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  it("a worker that generates silently and sends 'started' with its answer is timed from when the job was sent", async () => {
-    // 200 tokens in 400 ms: 500 tok/s end to end. Timed from its late 'started' it looked like 4000.
+  it("a worker that generates silently and sends 'started' with its answer looks at most 4x faster than it answers", async () => {
+    // 200 tokens in 1 s end to end: 200 tok/s. Timed from its late 'started' it looked like 4000.
     const speed = await speedAfter(async (_p, _r, o) => {
-      await sleep(400);
+      await sleep(1000);
       o.onProgress({ type: "started" });
       return done;
     });
-    expect(speed).toBeLessThanOrEqual(200 / 0.4 + 1);
+    expect(speed).toBeLessThanOrEqual(4 * 200 + 1);
     expect(speed).toBeGreaterThan(100);
   });
 
-  it("a worker that says it waited in its queue is timed end to end too (its queue is its word)", async () => {
+  it("an honest worker that loads its model first is timed mostly from its 'started'", async () => {
     const speed = await speedAfter(async (_p, _r, o) => {
       o.onProgress({ type: "queued" });
-      await sleep(300);
+      await sleep(300); // loading the model
       o.onProgress({ type: "started" });
-      await sleep(200);
+      await sleep(400);
       return done;
     });
-    // 200 tokens in the 500 ms since sending: 400 tok/s, not the 1000 its 'started' would give.
-    expect(speed).toBeLessThanOrEqual(200 / 0.5 + 1);
-    expect(speed).toBeGreaterThan(100);
+    // 200 tokens over the 400 ms after 'started': 500 tok/s (the 700 ms since sending would give 286).
+    expect(speed).toBeGreaterThan(400);
+    expect(speed).toBeLessThanOrEqual(501);
   });
 
   it("progress frames are checked: malformed or endless token text fails the slot on that peer", () => {

@@ -199,17 +199,24 @@ async function dispatchOnce(ctx: SlotContext, slot: number, peer: PeerInfo, req:
  * time from "started" to the first token. The token count is the worker's claim, so it is bounded by
  * the output's bytes (a token is at least one). When "started" came is the worker's word too: one
  * that generates silently and sends "started" with its answer would look a thousand times faster. So
- * the time counted is never below the time since sending, shared among the slots this node queued on
- * that peer (a worker runs them one after another). A worker busy with other requesters' jobs is
- * therefore as fast as it answers this node, which is what placement needs.
+ * the time counted is never below a share of the time since sending (itself shared among the slots
+ * this node queued on that peer, which a worker runs one after another): "started" may excuse a
+ * model load or a queue, but at most START_EXCUSE_FACTOR times the answer's own time.
  */
 function recordSpeed(ctx: SlotContext, peer: PeerInfo, task: ExpertTask, answer: DoneAnswer, t: { sentAt: number; startedAt: number | undefined; firstTokenAt: number | undefined; doneAt: number; queuedBehind: number }): void {
   const tokens = Math.min(answer.tokens, Buffer.byteLength(answer.output, "utf8") + 1);
   const sinceSent = t.doneAt - t.sentAt;
-  const seconds = Math.max(t.doneAt - (t.startedAt ?? t.sentAt), sinceSent / t.queuedBehind, 50) / 1000;
+  const seconds = Math.max(t.doneAt - (t.startedAt ?? t.sentAt), sinceSent / t.queuedBehind / START_EXCUSE_FACTOR, 50) / 1000;
   const ttftMs = (t.firstTokenAt ?? t.doneAt) - (t.startedAt ?? t.sentAt);
   ctx.observations.recordSuccess(physicalPeer(peer), modelKey(expertModelOf(task)), { ttftMs, tokensPerSecond: tokens / seconds });
 }
+
+/**
+ * How much faster than its end-to-end time a worker can look by when it says "started": 4× lets an
+ * honest worker's cold model load (20 s before 4 s of tokens: measured 33 tok/s instead of 50) count
+ * mildly, and caps a liar at 4× what it really delivers (it was unbounded: 1000× and more).
+ */
+const START_EXCUSE_FACTOR = 4;
 
 function promptChars(task: ExpertTask): number {
   return task.prompt.kind === "completion" ? task.prompt.text.length : task.prompt.messages.reduce((n, m) => n + m.content.length, 0);
