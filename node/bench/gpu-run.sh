@@ -5,6 +5,8 @@
 #   bash node/bench/gpu-run.sh build        # here, after `npm run setup`: the kit's payload (.gpu/,
 #                                           # ~19 MiB) + node/bench/gpu-bench.ts bundled into it
 #   OUT=/tmp/gpu-out SMALL=1 bash .gpu/gpu-run.sh   # here too, on the CPU: the same run, 2-layer models
+#                                           # (its model generator needs python3 with numpy, as the
+#                                           # GPU machine has: `pip install numpy` here)
 #   bash .gpu/gpu-run.sh                     # there (device `run`, carry [".gpu"], timeout ~560 s)
 #
 # There it runs the kit's check (machine, backends that load, the probe, the engine, bare throughput)
