@@ -222,6 +222,31 @@ describe("what a worker says about its own timing and stream", () => {
     expect(speed).toBeLessThanOrEqual(501);
   });
 
+  it("an answer other than the tokens the worker streamed is refused; the streamed answer passes", async () => {
+    const tryWith = async (chunks: string[]) => {
+      const observations = new PeerObservations(undefined);
+      const worker = peer("streamer");
+      const ctx: SlotContext = {
+        job: "uhCkk" + "A".repeat(48), traceId: "t", mesh: {} as SlotContext["mesh"], peers: () => [worker],
+        dispatch: async (_p, _r, o) => {
+          o.onProgress({ type: "started" });
+          for (const text of chunks) o.onProgress({ type: "tokens", text });
+          return done;
+        },
+        placement: new JobPlacement(1, new PeerRating(observations, classes)), observations,
+        timeoutMs: 10_000, idleTimeoutMs: 10_000, progressDeadlineMs: 10_000, startDeadlineMs: 10_000, maxReassignments: 0,
+        signal: new AbortController().signal, onEvent: () => {}, log: silent,
+      };
+      return { outcome: await runSlot(ctx, 0, task, worker, "uhCkk" + "B".repeat(48)), observations, worker };
+    };
+    const honest = await tryWith([output.slice(0, 7), output.slice(7)]);
+    expect(honest.outcome.ok).toBe(true);
+    const liar = await tryWith(["BUY ", "NOW"]);
+    expect(liar.outcome.ok).toBe(false);
+    expect(!liar.outcome.ok && liar.outcome.error).toMatch(/its streamed tokens differ from its answer \(7 vs 1000 characters, first difference at 0\)/);
+    expect(liar.observations.get(liar.worker.peerId)!.badAnswers).toBeGreaterThan(0);
+  });
+
   it("progress frames are checked: malformed or endless token text fails the slot on that peer", () => {
     const check = new JobProgressCheck("12D3KooW-mallory");
     expect(check.check({ type: "started" })).toEqual({ type: "started" });

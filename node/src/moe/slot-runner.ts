@@ -159,6 +159,7 @@ async function dispatchOnce(ctx: SlotContext, slot: number, peer: PeerInfo, req:
   const sentAt = performance.now();
   let startedAt: number | undefined;
   let firstTokenAt: number | undefined;
+  let streamed = "";
   let answer: JobAnswer;
   try {
     answer = await ctx.dispatch(peer, req, {
@@ -170,6 +171,7 @@ async function dispatchOnce(ctx: SlotContext, slot: number, peer: PeerInfo, req:
         if (p.type === "started") startedAt ??= performance.now();
         if (p.type === "tokens") {
           firstTokenAt ??= performance.now();
+          streamed += p.text;
           ctx.onEvent({ type: "moe:token", slot, text: p.text });
         }
       },
@@ -185,7 +187,7 @@ async function dispatchOnce(ctx: SlotContext, slot: number, peer: PeerInfo, req:
   if (cancel?.aborted) return { reason: "cancelled", kind: null };
   if (watchdog.fired && !ctx.signal.aborted) return { reason: watchdog.fired, kind: watchdog.kind };
   if (answer.outcome !== "done") return { reason: `${answer.code}: ${answer.message}`, kind: HONEST_REFUSALS.has(answer.code) ? null : "failure" };
-  const problem = answerProblem(req.task, peer, answer);
+  const problem = answerProblem(req.task, peer, answer) ?? streamProblem(streamed, answer.output);
   if (problem) {
     ctx.log.warn({ slot, peer: peer.name, problem }, "refused a worker's answer");
     return { reason: problem, kind: "bad_answer" };
@@ -217,6 +219,19 @@ function recordSpeed(ctx: SlotContext, peer: PeerInfo, task: ExpertTask, answer:
  * mildly, and caps a liar at 4× what it really delivers (it was unbounded: 1000× and more).
  */
 const START_EXCUSE_FACTOR = 4;
+
+/**
+ * A worker's answer is the concatenation of the tokens it streamed (the engine builds it so), and
+ * what it streamed is what a user watching the slot or a streaming client saw: a worker that streams
+ * one text and answers another is refused like a forged answer. A worker that streamed nothing (an
+ * in-process test expert) is not held to it.
+ */
+function streamProblem(streamed: string, output: string): string | null {
+  if (streamed === "" || streamed === output) return null;
+  let at = 0;
+  while (at < streamed.length && at < output.length && streamed[at] === output[at]) at++;
+  return `its streamed tokens differ from its answer (${streamed.length} vs ${output.length} characters, first difference at ${at})`;
+}
 
 function promptChars(task: ExpertTask): number {
   return task.prompt.kind === "completion" ? task.prompt.text.length : task.prompt.messages.reduce((n, m) => n + m.content.length, 0);
