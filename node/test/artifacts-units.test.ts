@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { lruEvictions } from "../src/artifacts/cache-ledger.ts";
 import { meshKuboConfig, multiaddrToHttpUrl } from "../src/artifacts/kubo-supervisor.ts";
-import { chunkingFromMime, looksLikeCid, modelMime } from "../src/artifacts/model-shards.ts";
+import { chunkBytesOf, chunkingFromMime, looksLikeCid, modelMime } from "../src/artifacts/model-shards.ts";
 import { blockMatchesCid } from "../src/artifacts/provider-check.ts";
 import { formatShards } from "../src/artifacts/shards-format.ts";
 import { decodeUnixfsNode, verifyBlock } from "../src/artifacts/unixfs-blocks.ts";
@@ -161,6 +161,15 @@ describe("planning a pulled model's DAG (a peer publishes it)", () => {
     } finally {
       await file.close();
     }
+  });
+
+  it("takes the chunk size from a registration's mime only within what the policy allows", () => {
+    const mime = (chunker: string) => `application/vnd.gguf; chunker=${chunker}; raw-leaves=1; cid-version=1`;
+    expect(chunkBytesOf(mime("size-1048576"))).toEqual({ chunkBytes: 1048576 });
+    expect(chunkBytesOf(mime("size-1"))).toEqual({}); // would allow a leaf per byte
+    expect(chunkBytesOf(mime("size-0"))).toEqual({}); // would allow any number
+    expect(chunkBytesOf(mime("size-4194304"))).toEqual({});
+    expect(chunkBytesOf("text/plain")).toEqual({});
   });
 
   it("holds a DAG to the registration's chunk size: one leaf more than it allows is refused", async () => {

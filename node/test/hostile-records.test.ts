@@ -98,6 +98,8 @@ describe("which model registration a pull installs", () => {
     const falseOfCid = reg({ sha256: sha("e"), author: key("m"), atMs: now - 1000, cid: "bafyshared" });
     const failedFalse = (a: ArtifactView) => a.sha256 === sha("e");
     expect(chooseModelRegistration("bafyshared", true, newestFirst([honestOfCid, falseOfCid]), {}, pins({}), clock, failedFalse)).toBe(honestOfCid);
+    // ... and so does one whose name is pinned here to another file (it would be refused every time).
+    expect(chooseModelRegistration("bafyshared", true, newestFirst([honestOfCid, falseOfCid]), {}, pins({ [QWEN]: sha("a") }), clock)).toBe(honestOfCid);
   });
 
   it("a future-dated registration is never the newest, and alone it is refused", () => {

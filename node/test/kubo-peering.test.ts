@@ -82,6 +82,37 @@ describe("kubo peering from daemons' hellos", () => {
     peering.stop();
   });
 
+  it("a daemon leaving while another one's peering with the same kubo is under way does not drop it", async () => {
+    const connected = new Set(["12D3KooWalice", "12D3KooWbob"]);
+    const { ipfs, peerings } = fakeKubo();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const slowIpfs = Object.assign(Object.create(ipfs), { peer: async (addr: string) => (await gate, (ipfs as unknown as { peer: (a: string) => Promise<void> }).peer(addr)) }) as IpfsStore;
+    const { p2p, events, say } = fakeP2p(connected);
+    const peering = new KuboPeering({ p2p, ipfs: slowIpfs, log: silent });
+    await peering.start();
+    release();
+    await say("12D3KooWalice", hello(5));
+    await settle();
+    // bob names the same kubo; its peering waits on kubo while alice leaves.
+    let releaseBob: () => void = () => {};
+    const bobGate = new Promise<void>((r) => (releaseBob = r));
+    // kubo has applied the peering; its answer is still on the way.
+    (slowIpfs as unknown as { peer: (a: string) => Promise<void> }).peer = async (addr: string) => {
+      await (ipfs as unknown as { peer: (a: string) => Promise<void> }).peer(addr);
+      await bobGate;
+    };
+    await say("12D3KooWbob", hello(5));
+    connected.delete("12D3KooWalice");
+    events.emit("peer:disconnected", "12D3KooWalice");
+    await settle();
+    releaseBob();
+    await settle();
+    expect([...peerings]).toEqual([kuboId(5)]);
+    expect(peering.kuboPeerOf("12D3KooWbob")).toBe(kuboId(5));
+    peering.stop();
+  });
+
   it("addresses that are not the named kubo's are not dialled", async () => {
     const connected = new Set(["12D3KooWmallory"]);
     const { ipfs, peerings } = fakeKubo();

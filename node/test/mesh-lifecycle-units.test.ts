@@ -36,6 +36,26 @@ describe("the heartbeat loop's stop", () => {
     expect(calls).toBeGreaterThanOrEqual(3); // first beat, the hung one, the offline one
   });
 
+  it("a stop during the first beat waits for it, announces offline, and leaves no interval running", async () => {
+    const statuses: string[] = [];
+    const loop = new HeartbeatLoop({
+      intervalMs: 20,
+      publish: async (hb) => {
+        await new Promise((r) => setTimeout(r, 100));
+        statuses.push(hb.status);
+      },
+      sampleLoad: async () => load,
+      activeJobs: () => 0,
+      log: silent,
+    });
+    const starting = loop.start();
+    await new Promise((r) => setTimeout(r, 10));
+    await loop.stop(true);
+    await starting;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(statuses).toEqual(["online", "offline"]);
+  });
+
   it("announces offline when the conductor answers", async () => {
     const statuses: string[] = [];
     const loop = new HeartbeatLoop({ intervalMs: 1000, publish: async (hb) => void statuses.push(hb.status), sampleLoad: async () => load, activeJobs: () => 0, log: silent });

@@ -136,6 +136,11 @@ export class KuboPeering {
       this.kuboOf.delete(libp2pPeer);
       await this.unpeer(known);
     }
+    // Reserved while peering: another daemon that named the same kubo and leaves meanwhile must not drop it.
+    this.kuboOf.set(libp2pPeer, kuboPeer);
+    const release = () => {
+      if (this.kuboOf.get(libp2pPeer) === kuboPeer) this.kuboOf.delete(libp2pPeer);
+    };
     let peered = 0;
     for (const addr of ordered(own)) {
       try {
@@ -145,13 +150,13 @@ export class KuboPeering {
         this.log.debug({ addr, err: (err as Error).message }, "kubo peering add failed");
       }
     }
-    if (peered === 0) return;
-    // A peer that left while we were peering is not kept (its disconnect has already run).
+    if (peered === 0) return release();
+    // A peer that left while we were peering is not kept.
     if (!this.opts.p2p.connectedPeers().includes(libp2pPeer)) {
+      release();
       await this.unpeer(kuboPeer);
       return;
     }
-    this.kuboOf.set(libp2pPeer, kuboPeer);
     if (known !== kuboPeer) this.log.info({ peer: libp2pPeer, kubo: kuboPeer, addrs: own.length }, "peered with a mesh peer's kubo");
   }
 

@@ -52,9 +52,15 @@ export function chooseModelRegistration(ref: string, byCid: boolean, found: Arti
   if (byCid) {
     const named = choice.sha256 ? honest.filter((a) => a.sha256 === choice.sha256) : honest;
     if (named.length === 0) throw new ModelChoiceError(`${ref} is registered with ${describeCandidates(honest)}, not sha256 ${choice.sha256}`, "drop --sha256, or pull the CID that has it");
-    // A bogus newest registration of this CID (a false sha256 or size) must not hide an honest one.
-    const reg = named.find((a) => !failedHere(a));
-    if (!reg) throw failedContent(ref, named);
+    // A bogus newest registration of this CID (a false sha256 or size, or a name pinned here to another
+    // file) must not hide an honest one.
+    const usable = named.filter((a) => !failedHere(a));
+    if (usable.length === 0) throw failedContent(ref, named);
+    const agreesWithPin = (a: ArtifactView) => {
+      const pinned = pins(choice.name ?? a.name);
+      return !pinned || pinned === a.sha256;
+    };
+    const reg = usable.find(agreesWithPin) ?? usable[0]!;
     const name = choice.name ?? reg.name;
     const pinned = pins(name);
     if (pinned && pinned !== reg.sha256) {

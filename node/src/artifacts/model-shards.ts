@@ -32,7 +32,8 @@ import { assertDiskRoom, type FreeSpace } from "./disk-room.ts";
 export const GGUF_MIME = "application/vnd.gguf";
 /** Registrations remembered as failed (a bound on what peers can make this node remember). */
 const MAX_FAILED_CONTENT = 1024;
-const contentKey = (a: Pick<ArtifactView, "cid" | "sha256" | "size">) => `${a.cid} ${a.sha256} ${a.size}`;
+/** A registration's whole claim about its content: a copy with another mime (chunking) is another claim. */
+const contentKey = (a: Pick<ArtifactView, "cid" | "sha256" | "size" | "mime">) => `${a.cid} ${a.sha256} ${a.size} ${a.mime}`;
 
 /** The mime recorded with a model artifact: the type plus the add parameters that give its CID. */
 export function modelMime(c: ChunkingParams): string {
@@ -52,10 +53,15 @@ export function chunkingFromMime(mime: string): ChunkingParams | null {
   return { chunker, rawLeaves: raw === "1", cidVersion: 1 };
 }
 
-/** The fixed chunk size a model artifact's mime records, as BlockPull's option (none when unreadable). */
-function chunkBytesOf(mime: string): { chunkBytes?: number } {
+/**
+ * The fixed chunk size a model artifact's mime records, as BlockPull's option: none when unreadable
+ * or outside what the storage policy allows (1 KiB – 2 MiB; a registration saying "size-1" must not
+ * lift the leaf cap).
+ */
+export function chunkBytesOf(mime: string): { chunkBytes?: number } {
   const chunker = chunkingFromMime(mime)?.chunker;
-  return chunker ? { chunkBytes: Number(chunker.slice("size-".length)) } : {};
+  const bytes = chunker ? Number(chunker.slice("size-".length)) : NaN;
+  return bytes >= 1024 && bytes <= 2 * 1024 * 1024 ? { chunkBytes: bytes } : {};
 }
 
 export function looksLikeCid(ref: string): boolean {

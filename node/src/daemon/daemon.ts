@@ -162,6 +162,9 @@ export class Daemon {
   async join(network: string, bootstrapUrl?: string): Promise<DaemonStatus> {
     const choice = chooseNetwork(network, { bootstrapUrl });
     if (this.phase !== "running") throw new RippleError(`the node is ${this.phase}`, "wait until it is running, then try again");
+    // A build that cannot join that network fails here, before this node leaves the one it is on.
+    await assertPinnedDnaHashes(choice.name, happFile);
+    if (this.phase !== "running") throw new RippleError(`the node is ${this.phase}`, "wait until it is running, then try again");
     this.phase = "switching";
     await this.whileStarting(this.switchMesh(choice));
     return this.status();

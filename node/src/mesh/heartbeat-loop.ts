@@ -28,7 +28,9 @@ export class HeartbeatLoop {
 
   /** Publishes one heartbeat now (so peers see the node at once), then one per interval. */
   async start(): Promise<void> {
-    await this.beat("online");
+    // In flight like any beat: a stop during it waits for it (bounded), then announces offline.
+    this.inFlight = this.beat("online").finally(() => (this.inFlight = undefined));
+    await this.inFlight;
     if (this.stopped) return; // stopped during the first beat: no interval outlives the stop
     this.timer = setInterval(() => {
       // A slow zome call must not pile up calls behind it.
