@@ -6,7 +6,7 @@ import { encodeHashToBase64 } from "@holochain/client";
 import { describe, expect, it } from "vitest";
 import type { ZomeCaller } from "@ripple-mesh/zome-bindings";
 import { ResultWriter } from "../src/worker/result-writer.ts";
-import { MAX_PENDING_RESULTS } from "../src/worker/pending-results.ts";
+import { MAX_PENDING_PER_REQUESTER, MAX_PENDING_RESULTS } from "../src/worker/pending-results.ts";
 import { silent } from "./support/inference-fixtures.ts";
 
 const hash = (prefix: string, i: number) => `uhCkk${prefix}${String(i).padStart(47, "0")}`;
@@ -37,5 +37,15 @@ describe("result writes whose assignment never arrives", () => {
     expect(Math.max(...dropped)).toBeLessThanOrEqual(1);
     expect(kept).toBeGreaterThan(3);
     await writer.stop(100);
+  });
+
+  it("one requester's flood pushes out its own oldest results, not another requester's", async () => {
+    const zomes: ZomeCaller = { callZome: async () => Promise.reject(new Error("the assignment is not on this node yet")) };
+    const writer = new ResultWriter({ zomes, log: silent, maxRetryDelayMs: 1000 });
+    const result = (who: string, i: number) => ({ job: hash("J", i), assignment: hash(who, i), output: "x", responseHash: "a".repeat(64), tokens: 1, latencyMs: 1, modelSha256: "m", requester: `uhCAk${who.repeat(48)}` });
+    for (let i = 0; i < 10; i++) writer.write(result("H", i));
+    for (let i = 0; i < MAX_PENDING_PER_REQUESTER + 100; i++) writer.write(result("M", i));
+    expect(writer.pending).toBe(MAX_PENDING_PER_REQUESTER + 10);
+    await writer.stop(10);
   });
 });

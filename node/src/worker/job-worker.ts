@@ -102,7 +102,7 @@ export class JobWorker {
     this.running++;
     this.opts.emit({ type: "job:started", job: req.job, slot: req.slot, epoch: req.epoch, expert: req.task.expert, requester });
     try {
-      return this.counted(await this.run(req, ctx, log));
+      return this.counted(await this.run(req, requester, ctx, log));
     } finally {
       this.running--;
       release();
@@ -117,7 +117,7 @@ export class JobWorker {
     return answer;
   }
 
-  private async run(req: JobRequest, ctx: ProgressContext, log: Logger): Promise<JobAnswer> {
+  private async run(req: JobRequest, requester: string, ctx: ProgressContext, log: Logger): Promise<JobAnswer> {
     const lies = this.opts.testLies?.() ?? {};
     const stream = new TokenBatcher((text) => ctx.emit({ type: "tokens", text } satisfies JobProgress));
     // "started" means generating: the requester's progress deadline runs from it, so it is sent
@@ -177,6 +177,7 @@ export class JobWorker {
       tokens: result.tokens,
       latencyMs: Math.round(result.latencyMs),
       modelSha256: result.model.sha256,
+      requester,
     });
     log.info({ tokens: result.tokens, ms: Math.round(result.latencyMs) }, "job slot answered");
     this.opts.emit({ type: "job:answered", job: req.job, slot: req.slot, epoch: req.epoch, tokens: result.tokens, latency_ms: Math.round(result.latencyMs) });

@@ -23,11 +23,18 @@ export const pendingResultSchema = z.strictObject({
   modelSha256: z.string().min(1).max(256),
   /** When the worker produced it (this node's clock, ms): the write deadline runs from here. */
   producedAt: z.number().int().min(0),
+  /** The requester agent (absent in files written before it was kept). */
+  requester: hashB64.optional(),
 });
 export type PendingResult = z.infer<typeof pendingResultSchema>;
 
 /** At most this many results wait; beyond it the oldest is dropped (and logged). */
 export const MAX_PENDING_RESULTS = 2_000;
+/**
+ * At most this many of them for one requester: a requester whose assignments never arrive (its jobs
+ * are its own to write) pushes out its own oldest results, not other requesters'.
+ */
+export const MAX_PENDING_PER_REQUESTER = 500;
 
 const fileSchema = z.strictObject({ version: z.literal(1), pending: z.array(pendingResultSchema).max(MAX_PENDING_RESULTS) });
 
@@ -58,6 +65,13 @@ export class PendingResults {
   put(r: PendingResult): void {
     this.entries.delete(PendingResults.key(r));
     this.entries.set(PendingResults.key(r), pendingResultSchema.parse(r));
+    if (r.requester) {
+      const theirs = [...this.entries.entries()].filter(([, e]) => e.requester === r.requester).map(([key]) => key);
+      for (const key of theirs.slice(0, Math.max(0, theirs.length - MAX_PENDING_PER_REQUESTER))) {
+        this.log.warn({ result: key, requester: r.requester }, "too many results of one requester waiting to be written; dropping its oldest");
+        this.entries.delete(key);
+      }
+    }
     while (this.entries.size > MAX_PENDING_RESULTS) {
       const [oldest] = this.entries.keys();
       this.log.warn({ result: oldest }, "too many results waiting to be written; dropping the oldest");

@@ -18,6 +18,8 @@ export interface ResultToWrite {
   tokens: number;
   latencyMs: number;
   modelSha256: string;
+  /** The agent that asked for the job: its share of the pending writes is bounded (pending-results.ts). */
+  requester?: string;
 }
 
 export interface ResultWriterOptions {
