@@ -66,9 +66,7 @@ export class MeshArtifacts {
   private readonly log: Logger;
   private wantTimer: NodeJS.Timeout | undefined;
   private firstWantCheck: NodeJS.Timeout | undefined;
-  /** Set by stop(): a start under way ends at its next step instead of starting more. */
-  private stopRequested = false;
-  /** Aborted by stop(): a kubo still starting is stopped instead of waited for. */
+  /** Aborted by stop(): a kubo still starting is stopped, and a start under way ends at its next step. */
   private readonly stopped = new AbortController();
   private wantRunning = false;
 
@@ -99,14 +97,14 @@ export class MeshArtifacts {
         });
     this.kubo = started;
     // A stop that came while kubo started did not see it: stop it here.
-    if (this.stopRequested) await started.stop();
+    if (this.stopped.signal.aborted) await started.stop();
     this.throwIfStopping();
     const kubo = started;
     this.ipfs = new IpfsStore({ apiUrl: () => kubo.endpoints.apiUrl });
     this.peering = new KuboPeering({ p2p: opts.p2p, ipfs: this.ipfs, log: opts.log });
     await this.peering.start();
     // Each step: a stop that came meanwhile did not reach what the step started; stop it here.
-    if (this.stopRequested) this.peering.stop();
+    if (this.stopped.signal.aborted) this.peering.stop();
     this.throwIfStopping();
     kubo.on("restarted", () => this.peering?.rehelloAll());
     const zomes = serialWrites(opts.zomes, ARTIFACT_INDEX_WRITES);
@@ -125,7 +123,7 @@ export class MeshArtifacts {
         log: opts.log,
       });
       await this.direct.start();
-      if (this.stopRequested) await this.direct.stop();
+      if (this.stopped.signal.aborted) await this.direct.stop();
       this.throwIfStopping();
     }
     this.shards = new ModelShards({
@@ -179,11 +177,10 @@ export class MeshArtifacts {
 
   /** Between start steps: a stop that came meanwhile ends the start. */
   private throwIfStopping(): void {
-    if (this.stopRequested) throw new NodeStoppedError("IPFS was stopped while it was starting", "start the node again when you want it running");
+    if (this.stopped.signal.aborted) throw new NodeStoppedError("IPFS was stopped while it was starting", "start the node again when you want it running");
   }
 
   async stop(): Promise<void> {
-    this.stopRequested = true;
     this.stopped.abort();
     clearInterval(this.wantTimer);
     clearTimeout(this.firstWantCheck);

@@ -71,13 +71,12 @@ export class Daemon {
   private phase: DaemonPhase = "starting";
   private heapTrim: NativeHeapTrimmer | undefined;
   /**
-   * Set by stop(). A start or a mesh switch under way gives up at its next step instead of starting
-   * more (a conductor or kubo started after the stop would outlive the daemon), and stop() waits for
-   * it before stopping what it started.
+   * Aborted by stop(). A start or a mesh switch under way gives up at its next step instead of
+   * starting more (a conductor or kubo started after the stop would outlive the daemon), and the
+   * start-up probe's child ends at once (it can take minutes); stop() waits for the start before
+   * stopping what it started.
    */
-  private stopRequested = false;
-  /** Aborted by stop(): ends the start-up probe's child at once (it can take minutes). */
-  private readonly startAbort = new AbortController();
+  private readonly stopAsked = new AbortController();
   private starting: Promise<unknown> | undefined;
   private stopping: Promise<void> | undefined;
   /** What stop() is doing now: named in the error when a stop overruns its deadline (cli/commands/up.ts). */
@@ -110,7 +109,7 @@ export class Daemon {
 
   /** Between the steps of a start: a stop asked for meanwhile ends the start here. */
   private throwIfStopping(): void {
-    if (this.stopRequested) throw nodeStoppedDuringStart();
+    if (this.stopAsked.signal.aborted) throw nodeStoppedDuringStart();
   }
 
   private async startSteps(): Promise<DaemonStatus> {
@@ -142,7 +141,7 @@ export class Daemon {
       // the advertised GPU and tokens/s are those of the backend that serves, and this process loads
       // node-llama-cpp only when a model first loads.
       chooseBackend: async (gpu, threads) => {
-        const probed = await runStartProbe({ dataDir, gpu, threads, measureTokens: (this.opts.measureTokens ?? true) ? 32 : 0, log, signal: this.startAbort.signal });
+        const probed = await runStartProbe({ dataDir, gpu, threads, measureTokens: (this.opts.measureTokens ?? true) ? 32 : 0, log, signal: this.stopAsked.signal });
         this.facts = new NodeFacts(probed.facts);
         return LazyLlama.forChoice(probed.choice, threads);
       },
@@ -178,11 +177,11 @@ export class Daemon {
       try {
         await this.joinMesh(choice);
       } catch (err) {
-        if (this.stopRequested || !previous) throw err;
+        if (this.stopAsked.signal.aborted || !previous) throw err;
         await this.rejoinAfterFailedSwitch(choice, previous, err as Error);
       }
     } finally {
-      if (!this.stopRequested) this.phase = "running";
+      if (!this.stopAsked.signal.aborted) this.phase = "running";
     }
   }
 
@@ -445,13 +444,12 @@ export class Daemon {
 
   private async stopSteps(): Promise<void> {
     this.phase = "stopping";
-    this.stopRequested = true;
+    this.stopAsked.abort(nodeStoppedDuringStart());
     if (this.starting) {
       // A start (or mesh switch) under way: its probe child is killed, and what it has started so far
       // is stopped now (a conductor or kubo still coming up is killed rather than waited for), while
       // the start ends at its next step. What that step started is stopped by the leaveMesh below.
       this.stopStep = "interrupting the start under way";
-      this.startAbort.abort(nodeStoppedDuringStart());
       const interrupt = this.leaveMesh().catch((err) => this.opts.log.error({ err }, "error while stopping a start under way"));
       await this.starting;
       await interrupt;
