@@ -12,15 +12,18 @@ import { silent } from "./support/inference-fixtures.ts";
 const kuboId = (i: number) => `12D3KooWkubo${String(i).padStart(40, "0")}`;
 const hello = (i: number) => ({ op: "hello", peerId: kuboId(i), addrs: [`/ip4/10.0.0.${i % 250}/tcp/4001/p2p/${kuboId(i)}`] });
 
-/** This node's kubo peering list, as the RPC calls leave it. */
+/** This node's kubo peering list, as the RPC calls leave it. Set `hold` to keep a peering add's answer back (kubo has applied it). */
 function fakeKubo() {
-  const peerings = new Set<string>();
-  const ipfs = {
+  const kubo = { peerings: new Set<string>(), hold: undefined as Promise<void> | undefined, ipfs: undefined as unknown as IpfsStore };
+  kubo.ipfs = {
     id: async () => ({ peerId: "12D3KooWself", addrs: ["/ip4/10.0.0.1/tcp/4001/p2p/12D3KooWself"] }),
-    peer: async (addr: string) => void peerings.add(addr.slice(addr.lastIndexOf("/p2p/") + 5)),
-    unpeer: async (peerId: string) => void peerings.delete(peerId),
+    peer: async (addr: string) => {
+      kubo.peerings.add(addr.slice(addr.lastIndexOf("/p2p/") + 5));
+      await kubo.hold;
+    },
+    unpeer: async (peerId: string) => void kubo.peerings.delete(peerId),
   } as unknown as IpfsStore;
-  return { ipfs, peerings };
+  return kubo;
 }
 
 /** A libp2p node with `connected` peers, whose kubo handler the test calls as a peer would. */
@@ -37,13 +40,21 @@ function fakeP2p(connected: Set<string>) {
 
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
+/** A started KuboPeering over a fake kubo and libp2p node with `connected` peers. */
+async function started(connected: Set<string>) {
+  const kubo = fakeKubo();
+  const { p2p, events, say } = fakeP2p(connected);
+  const peering = new KuboPeering({ p2p, ipfs: kubo.ipfs, log: silent });
+  await peering.start();
+  /** A daemon disconnects. */
+  const leave = (peerId: string) => (connected.delete(peerId), events.emit("peer:disconnected", peerId));
+  return { peering, peerings: kubo.peerings, kubo, say, leave };
+}
+
 describe("kubo peering from daemons' hellos", () => {
   it("one kubo per connected daemon: a new hello replaces the old id; a disconnect removes it", async () => {
     const connected = new Set(["12D3KooWmallory", "12D3KooWbob"]);
-    const { ipfs, peerings } = fakeKubo();
-    const { p2p, events, say } = fakeP2p(connected);
-    const peering = new KuboPeering({ p2p, ipfs, log: silent });
-    await peering.start();
+    const { peering, peerings, say, leave } = await started(connected);
 
     await say("12D3KooWbob", hello(1));
     for (let i = 100; i < 300; i++) await say("12D3KooWmallory", hello(i));
@@ -51,8 +62,7 @@ describe("kubo peering from daemons' hellos", () => {
     expect([...peerings].sort()).toEqual([kuboId(1), kuboId(299)].sort());
     expect(peering.kuboPeerOf("12D3KooWmallory")).toBe(kuboId(299));
 
-    connected.delete("12D3KooWmallory");
-    events.emit("peer:disconnected", "12D3KooWmallory");
+    leave("12D3KooWmallory");
     await settle();
     expect([...peerings]).toEqual([kuboId(1)]);
     expect(peering.kuboPeerOf("12D3KooWmallory")).toBeUndefined();
@@ -66,17 +76,13 @@ describe("kubo peering from daemons' hellos", () => {
 
   it("a peer naming another daemon's kubo cannot have that daemon's peering dropped", async () => {
     const connected = new Set(["12D3KooWmallory", "12D3KooWbob"]);
-    const { ipfs, peerings } = fakeKubo();
-    const { p2p, events, say } = fakeP2p(connected);
-    const peering = new KuboPeering({ p2p, ipfs, log: silent });
-    await peering.start();
+    const { peering, peerings, say, leave } = await started(connected);
     await say("12D3KooWbob", hello(1));
     await say("12D3KooWmallory", hello(1)); // bob's kubo id, repeated
     await say("12D3KooWmallory", hello(2)); // replaced: bob's peering must stay
     await settle();
     expect([...peerings].sort()).toEqual([kuboId(1), kuboId(2)].sort());
-    connected.delete("12D3KooWmallory");
-    events.emit("peer:disconnected", "12D3KooWmallory");
+    leave("12D3KooWmallory");
     await settle();
     expect([...peerings]).toEqual([kuboId(1)]);
     peering.stop();
@@ -84,29 +90,16 @@ describe("kubo peering from daemons' hellos", () => {
 
   it("a daemon leaving while another one's peering with the same kubo is under way does not drop it", async () => {
     const connected = new Set(["12D3KooWalice", "12D3KooWbob"]);
-    const { ipfs, peerings } = fakeKubo();
-    let release: () => void = () => {};
-    const gate = new Promise<void>((r) => (release = r));
-    const slowIpfs = Object.assign(Object.create(ipfs), { peer: async (addr: string) => (await gate, (ipfs as unknown as { peer: (a: string) => Promise<void> }).peer(addr)) }) as IpfsStore;
-    const { p2p, events, say } = fakeP2p(connected);
-    const peering = new KuboPeering({ p2p, ipfs: slowIpfs, log: silent });
-    await peering.start();
-    release();
+    const { peering, peerings, kubo, say, leave } = await started(connected);
     await say("12D3KooWalice", hello(5));
     await settle();
-    // bob names the same kubo; its peering waits on kubo while alice leaves.
-    let releaseBob: () => void = () => {};
-    const bobGate = new Promise<void>((r) => (releaseBob = r));
-    // kubo has applied the peering; its answer is still on the way.
-    (slowIpfs as unknown as { peer: (a: string) => Promise<void> }).peer = async (addr: string) => {
-      await (ipfs as unknown as { peer: (a: string) => Promise<void> }).peer(addr);
-      await bobGate;
-    };
+    // bob names the same kubo; kubo applies its peering, and the answer is held while alice leaves.
+    let answer: () => void = () => {};
+    kubo.hold = new Promise<void>((r) => (answer = r));
     await say("12D3KooWbob", hello(5));
-    connected.delete("12D3KooWalice");
-    events.emit("peer:disconnected", "12D3KooWalice");
+    leave("12D3KooWalice");
     await settle();
-    releaseBob();
+    answer();
     await settle();
     expect([...peerings]).toEqual([kuboId(5)]);
     expect(peering.kuboPeerOf("12D3KooWbob")).toBe(kuboId(5));
@@ -114,11 +107,7 @@ describe("kubo peering from daemons' hellos", () => {
   });
 
   it("addresses that are not the named kubo's are not dialled", async () => {
-    const connected = new Set(["12D3KooWmallory"]);
-    const { ipfs, peerings } = fakeKubo();
-    const { p2p, say } = fakeP2p(connected);
-    const peering = new KuboPeering({ p2p, ipfs, log: silent });
-    await peering.start();
+    const { peering, peerings, say } = await started(new Set(["12D3KooWmallory"]));
     await say("12D3KooWmallory", { op: "hello", peerId: kuboId(7), addrs: [`/ip4/192.168.1.1/tcp/22/p2p/${kuboId(8)}`] });
     await settle();
     expect(peerings.size).toBe(0);

@@ -22,7 +22,6 @@ import { countedWeights, diversityOf } from "../src/moe/vote-voice.ts";
 import { runSlot, type SlotContext } from "../src/moe/slot-runner.ts";
 import { JobProgressCheck, MAX_STREAMED_CHARS, MalformedProgressError } from "../src/protocol/job-progress.ts";
 import type { ExpertTask } from "../src/protocol/expert-task.ts";
-import type { JobProgress } from "../src/protocol/job-protocol.ts";
 import { silent } from "./support/inference-fixtures.ts";
 
 const qwen = "qwen2.5-coder-0.5b-instruct-q4_k_m";
@@ -182,17 +181,21 @@ describe("what a worker says about its own timing and stream", () => {
   const task: ExpertTask = { expert: "e", kind: "model", model: qwen, modelSha256: qwenSha, prompt: { kind: "completion", text: "Q" }, sampling: { temperature: 0 }, maxTokens: 400 };
   const output = "word ".repeat(200);
   const done: DoneAnswer = { outcome: "done", output, response_hash: responseHash(output), tokens: 200, prompt_tokens: 1, latency_ms: 1, model: { name: qwen, sha256: qwenSha }, finish_reason: "stop" };
-  /** One slot on `worker`, whose dispatch is `dispatch`; the observed speed afterwards. */
-  const speedAfter = async (dispatch: SlotContext["dispatch"]) => {
+  /** One slot on a worker named `name` whose dispatch is `dispatch` (no reassignment): its outcome and what was observed. */
+  const runOneSlot = async (name: string, dispatch: SlotContext["dispatch"]) => {
     const observations = new PeerObservations(undefined);
-    const worker = peer("quick");
+    const worker = peer(name);
     const ctx: SlotContext = {
       job: "uhCkk" + "A".repeat(48), traceId: "t", mesh: {} as SlotContext["mesh"], dispatch, peers: () => [worker],
       placement: new JobPlacement(1, new PeerRating(observations, classes)), observations,
       timeoutMs: 10_000, idleTimeoutMs: 10_000, progressDeadlineMs: 10_000, startDeadlineMs: 10_000, maxReassignments: 0,
       signal: new AbortController().signal, onEvent: () => {}, log: silent,
     };
-    const outcome = await runSlot(ctx, 0, task, worker, "uhCkk" + "B".repeat(48));
+    return { outcome: await runSlot(ctx, 0, task, worker, "uhCkk" + "B".repeat(48)), observations, worker };
+  };
+  /** The speed observed after one slot that `dispatch` answers. */
+  const speedAfter = async (dispatch: SlotContext["dispatch"]) => {
+    const { outcome, observations, worker } = await runOneSlot("quick", dispatch);
     expect(outcome.ok).toBe(true);
     return observations.speedOf(worker.peerId, qwenSha)!;
   };
@@ -223,22 +226,12 @@ describe("what a worker says about its own timing and stream", () => {
   });
 
   it("an answer other than the tokens the worker streamed is refused; the streamed answer passes", async () => {
-    const tryWith = async (chunks: string[]) => {
-      const observations = new PeerObservations(undefined);
-      const worker = peer("streamer");
-      const ctx: SlotContext = {
-        job: "uhCkk" + "A".repeat(48), traceId: "t", mesh: {} as SlotContext["mesh"], peers: () => [worker],
-        dispatch: async (_p, _r, o) => {
-          o.onProgress({ type: "started" });
-          for (const text of chunks) o.onProgress({ type: "tokens", text });
-          return done;
-        },
-        placement: new JobPlacement(1, new PeerRating(observations, classes)), observations,
-        timeoutMs: 10_000, idleTimeoutMs: 10_000, progressDeadlineMs: 10_000, startDeadlineMs: 10_000, maxReassignments: 0,
-        signal: new AbortController().signal, onEvent: () => {}, log: silent,
-      };
-      return { outcome: await runSlot(ctx, 0, task, worker, "uhCkk" + "B".repeat(48)), observations, worker };
-    };
+    const tryWith = (chunks: string[]) =>
+      runOneSlot("streamer", async (_p, _r, o) => {
+        o.onProgress({ type: "started" });
+        for (const text of chunks) o.onProgress({ type: "tokens", text });
+        return done;
+      });
     const honest = await tryWith([output.slice(0, 7), output.slice(7)]);
     expect(honest.outcome.ok).toBe(true);
     const liar = await tryWith(["BUY ", "NOW"]);
@@ -263,26 +256,15 @@ describe("what a worker says about its own timing and stream", () => {
 
   it("a malformed frame ends the slot on that peer at once, without a second try", async () => {
     let dispatches = 0;
-    const observations = new PeerObservations(undefined);
-    const worker = peer("mallory");
-    const seen: JobProgress[] = [];
-    const ctx: SlotContext = {
-      job: "uhCkk" + "A".repeat(48), traceId: "t", mesh: {} as SlotContext["mesh"], peers: () => [worker],
-      dispatch: async (p, _r, o) => {
-        dispatches++;
-        const check = new JobProgressCheck(p.peerId);
-        for (const raw of [{ type: "started" }, { type: "tokens", text: ["not", "text"] }]) {
-          const frame = check.check(raw);
-          if (frame) o.onProgress(frame);
-          seen.push(raw as JobProgress);
-        }
-        return done;
-      },
-      placement: new JobPlacement(1, new PeerRating(observations, classes)), observations,
-      timeoutMs: 10_000, idleTimeoutMs: 10_000, progressDeadlineMs: 10_000, startDeadlineMs: 10_000, maxReassignments: 0,
-      signal: new AbortController().signal, onEvent: () => {}, log: silent,
-    };
-    const outcome = await runSlot(ctx, 0, task, worker, "uhCkk" + "B".repeat(48));
+    const { outcome, observations, worker } = await runOneSlot("mallory", async (p, _r, o) => {
+      dispatches++;
+      const check = new JobProgressCheck(p.peerId);
+      for (const raw of [{ type: "started" }, { type: "tokens", text: ["not", "text"] }]) {
+        const frame = check.check(raw);
+        if (frame) o.onProgress(frame);
+      }
+      return done;
+    });
     expect(outcome.ok).toBe(false);
     expect(!outcome.ok && outcome.error).toMatch(/malformed progress frame/);
     expect(dispatches).toBe(1);
