@@ -1,7 +1,8 @@
 // A node's own state (GET /v1/status, `ripple status`, the UI's Node page).
 import type { InferenceStatus } from "./inference.ts";
 
-export type DaemonPhase = "starting" | "running" | "switching" | "stopping" | "stopped";
+/** offline: running but in no mesh, after a mesh switch failed and going back failed too (`offline` says why). */
+export type DaemonPhase = "starting" | "running" | "switching" | "offline" | "stopping" | "stopped";
 
 /** connected: the conductor knows other agents and their capabilities arrived; syncing: not all yet; isolated: nobody. */
 export type MeshState = "connected" | "syncing" | "isolated";
@@ -38,6 +39,8 @@ export interface NativeHeapTrimState {
 export interface DaemonStatus {
   name: string;
   phase: DaemonPhase;
+  /** Only in the offline phase: why the node is in no mesh, and how to put it back in one. */
+  offline?: { message: string; fix: string };
   pid: number;
   dataDir: string;
   api: string | null;

@@ -7,6 +7,11 @@ export class RippleError extends Error {
     this.name = new.target.name;
     this.fix = fix;
   }
+
+  /** The message without its ". Fix: …" tail (the fix is shown apart, or folded into a larger error). */
+  get reason(): string {
+    return this.message.slice(0, this.message.length - `. Fix: ${this.fix}`.length);
+  }
 }
 
 /** The conductor config file cannot be used. */

@@ -4,13 +4,15 @@
 // disconnects takes its peering with it.
 import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
-import { KuboPeering } from "../src/artifacts/kubo-peering.ts";
+import { dialableAddrs, KuboPeering } from "../src/artifacts/kubo-peering.ts";
 import type { IpfsStore } from "../src/artifacts/ipfs-store.ts";
 import type { P2pNode } from "../src/p2p/p2p-node.ts";
 import { silent } from "./support/inference-fixtures.ts";
 
 const kuboId = (i: number) => `12D3KooWkubo${String(i).padStart(40, "0")}`;
-const hello = (i: number) => ({ op: "hello", peerId: kuboId(i), addrs: [`/ip4/10.0.0.${i % 250}/tcp/4001/p2p/${kuboId(i)}`] });
+/** Every fake daemon's libp2p connection comes from this address; its kubo listens there too. */
+const daemonHost = "10.0.0.9";
+const hello = (i: number) => ({ op: "hello", peerId: kuboId(i), addrs: [`/ip4/${daemonHost}/tcp/${4000 + i}/p2p/${kuboId(i)}`] });
 
 /** This node's kubo peering list, as the RPC calls leave it. Set `hold` to keep a peering add's answer back (kubo has applied it). */
 function fakeKubo() {
@@ -33,6 +35,7 @@ function fakeP2p(connected: Set<string>) {
   const p2p = Object.assign(events, {
     handleJson: async (_protocol: string, h: typeof handler) => void (handler = h),
     connectedPeers: () => [...connected],
+    remoteHost: (peerId: string) => (connected.has(peerId) ? daemonHost : undefined),
     boundPeers: () => [],
   }) as unknown as P2pNode;
   return { p2p, events, say: (from: string, req: unknown) => handler!(req, { peerId: from }) };
@@ -106,11 +109,30 @@ describe("kubo peering from daemons' hellos", () => {
     peering.stop();
   });
 
-  it("addresses that are not the named kubo's are not dialled", async () => {
-    const { peering, peerings, say } = await started(new Set(["12D3KooWmallory"]));
-    await say("12D3KooWmallory", { op: "hello", peerId: kuboId(7), addrs: [`/ip4/192.168.1.1/tcp/22/p2p/${kuboId(8)}`] });
+  it("addresses that are not the named kubo's, or not at the daemon's own host, are not dialled", async () => {
+    const { peering, peerings, kubo, say } = await started(new Set(["12D3KooWmallory"]));
+    const dialled: string[] = [];
+    const peer = kubo.ipfs.peer.bind(kubo.ipfs);
+    kubo.ipfs.peer = async (addr: string, o?: { timeoutMs?: number }) => (dialled.push(addr), peer(addr, o));
+    await say("12D3KooWmallory", { op: "hello", peerId: kuboId(7), addrs: [`/ip4/${daemonHost}/tcp/22/p2p/${kuboId(8)}`] });
+    // Another host's SSH port, a name, a relay: kubo would dial them for the peer, and redial forever.
+    const elsewhere = [`/ip4/192.168.1.1/tcp/22/p2p/${kuboId(7)}`, `/dns4/example.org/tcp/443/p2p/${kuboId(7)}`, `/ip6/::1/tcp/4001/p2p/${kuboId(7)}`, `/ip4/${daemonHost}/tcp/4001/p2p/12D3KooWrelay/p2p-circuit/p2p/${kuboId(7)}`];
+    await say("12D3KooWmallory", { op: "hello", peerId: kuboId(7), addrs: elsewhere });
     await settle();
+    expect(dialled).toEqual([]);
     expect(peerings.size).toBe(0);
+    // Only the daemon's own host is dialled, among the others.
+    await say("12D3KooWmallory", { op: "hello", peerId: kuboId(7), addrs: [...elsewhere, `/ip4/${daemonHost}/tcp/4001/p2p/${kuboId(7)}`] });
+    await settle();
+    expect(dialled).toEqual([`/ip4/${daemonHost}/tcp/4001/p2p/${kuboId(7)}`]);
+    expect([...peerings]).toEqual([kuboId(7)]);
     peering.stop();
+  });
+
+  it("a daemon on this same machine may name its kubo's loopback address", () => {
+    const addrs = [`/ip4/127.0.0.1/tcp/4001/p2p/${kuboId(1)}`, `/ip4/10.0.0.9/tcp/4001/p2p/${kuboId(1)}`];
+    expect(dialableAddrs(addrs, kuboId(1), "10.0.0.9", new Set(["10.0.0.9", "127.0.0.1"]))).toEqual(addrs);
+    expect(dialableAddrs(addrs, kuboId(1), "10.0.0.9", new Set(["10.0.0.2", "127.0.0.1"]))).toEqual([addrs[1]]);
+    expect(dialableAddrs(addrs, kuboId(1), undefined, new Set(["10.0.0.9"]))).toEqual([]);
   });
 });

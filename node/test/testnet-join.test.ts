@@ -3,6 +3,7 @@
 // it then sees the testnet's nodes and none of the local mesh it was on before.
 import { rmSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
+import { readPreferences } from "../src/config/node-preferences.ts";
 import { RippleDaemon } from "./support/ripple-process.ts";
 import { waitFor } from "./support/wait-for.ts";
 import { describeViews, peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
@@ -68,8 +69,33 @@ describe.runIf(VethNamespace.available())("joining testnet through another host'
     expect(failed.stderr).toMatch(/could not join testnet \(.*127\.0\.0\.1:9.*\); the node is back on testnet\. Fix: /);
     const after = await statusOf(xavier);
     expect(after.phase).toBe("running");
+    // The next `ripple up` still joins where the node is, not the URL that failed.
+    expect(readPreferences(xavier.dataDir)).toEqual({ network: "testnet", bootstrapUrl: url });
     expect(after.network).toBe("testnet");
     expect(after.relayUrl).toBe(url);
     await waitFor("xavier sees tess again after the failed switch", async () => ((await seesOnline(xavier, [tessAgent])) ? true : undefined), { timeoutMs: 120_000, intervalMs: 250, diagnostics });
+
+    // With the operator's server down too, going back fails as well: xavier stays up in no mesh,
+    // says so and why, and a later join puts it back in one.
+    await operator.kill("SIGTERM");
+    const stranded = await xavier.cli(["join", "testnet", "--bootstrap", "http://127.0.0.1:9"]);
+    expect(stranded.code).not.toBe(0);
+    expect(stranded.stderr).toMatch(/could not join testnet \(.*127\.0\.0\.1:9.*\), nor go back to testnet \(.*18787.*\): this node is in no mesh now/);
+    const offline = await statusOf(xavier);
+    expect(offline.phase).toBe("offline");
+    expect(offline.offline?.message).toMatch(/nor go back to testnet/);
+    expect(offline.offline?.fix).toMatch(/ripple join NETWORK/);
+    expect(offline.conductor).toBeNull();
+    const shown = await xavier.cli(["status"]);
+    expect(shown.stdout).toMatch(/^offline +could not join testnet .*Fix: /m);
+
+    const operatorAgain = track(new RippleDaemon("operator", RippleDaemon.tempDir("rm-op2-"), ["bootstrap", "serve", "--listen", `${ns.nsIp}:18787`], { wrap: ns.wrap }));
+    await operatorAgain.waitForLog((l) => l.msg === "bootstrap/relay server listening", 30_000);
+    const rejoined = await xavier.cli(["join", "testnet", "--bootstrap", url, "--json"]);
+    expect(rejoined.code, rejoined.stderr).toBe(0);
+    const back = await statusOf(xavier);
+    expect(back.phase).toBe("running");
+    expect(back.offline).toBeUndefined();
+    expect(back.network).toBe("testnet");
   });
 });

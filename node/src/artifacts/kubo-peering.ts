@@ -7,6 +7,7 @@
 //     asker picked `block` at random from the CID's DAG and checks the bytes against the block's own
 //     hash, so a provider record by an agent that does not hold the content is caught (the provider
 //     answers from its kubo offline: it cannot borrow the block from the network on the fly).
+import { networkInterfaces } from "node:os";
 import { z } from "zod";
 import type { Logger } from "../log.ts";
 import type { P2pNode, RequestSender } from "../p2p/p2p-node.ts";
@@ -34,6 +35,32 @@ export interface KuboPeeringOptions {
 function ordered(addrs: string[]): string[] {
   const lo = (a: string) => a.startsWith("/ip4/127.") || a.startsWith("/ip6/::1/");
   return [...addrs.filter((a) => !lo(a)), ...addrs.filter(lo)].slice(0, 16);
+}
+
+/**
+ * The addresses of a daemon's hello that this node's kubo may dial: the named kubo's, at the IP
+ * address the daemon's own libp2p connection comes from. A daemon's word is not enough to have
+ * kubo dial (and redial forever) some other host and port: a peer could aim it at third parties.
+ * A relayed connection (no host of its own) gives none.
+ */
+export function dialableAddrs(addrs: string[], kuboPeer: string, daemonHost: string | undefined, ownAddresses: ReadonlySet<string> = thisMachinesAddresses()): string[] {
+  if (daemonHost === undefined) return [];
+  // A daemon on this same machine (its connection comes from one of our own addresses) may have
+  // its kubo on loopback only (storage policy kubo.swarm_bind: loopback).
+  const sameMachine = ownAddresses.has(daemonHost);
+  const reachable = (ip: string | undefined) => ip === daemonHost || (sameMachine && ip !== undefined && isLoopback(ip));
+  return addrs.filter((a) => a.endsWith(`/p2p/${kuboPeer}`) && reachable(ipOf(a)) && !a.includes("/p2p-circuit"));
+}
+
+const isLoopback = (ip: string) => ip.startsWith("127.") || ip === "::1";
+
+function thisMachinesAddresses(): Set<string> {
+  return new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)));
+}
+
+/** The IP address an /ip4/… or /ip6/… multiaddr dials (a /dns… address has none: a name could point anywhere). */
+function ipOf(addr: string): string | undefined {
+  return /^\/ip[46]\/([^/]+)\//.exec(addr)?.[1];
 }
 
 export class KuboPeering {
@@ -128,8 +155,11 @@ export class KuboPeering {
 
   private async peerWith(libp2pPeer: string, kuboPeer: string, addrs: string[]): Promise<void> {
     if (!this.opts.p2p.connectedPeers().includes(libp2pPeer)) return;
-    const own = addrs.filter((a) => a.endsWith(`/p2p/${kuboPeer}`));
-    if (own.length === 0) return;
+    const own = dialableAddrs(addrs, kuboPeer, this.opts.p2p.remoteHost(libp2pPeer));
+    if (own.length === 0) {
+      if (addrs.length > 0) this.log.debug({ peer: libp2pPeer, kubo: kuboPeer, addrs: addrs.slice(0, 4) }, "no kubo address of the daemon's own host: not peered");
+      return;
+    }
     // The daemon now names another kubo (restarted with a new identity, or lying): the old one goes.
     const known = this.kuboOf.get(libp2pPeer);
     if (known && known !== kuboPeer) {

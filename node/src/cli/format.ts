@@ -6,6 +6,7 @@ export function formatStatus(s: DaemonStatus): string {
   const relay = s.localHost ? `${s.relayUrl} (${s.localHost.self ? "hosted by this node" : `hosted by ${s.localHost.hostPeerId}`})` : (s.relayUrl ?? "-");
   const rows: Array<[string, string]> = [
     ["node", `${s.name} (${s.phase}, pid ${s.pid}, up ${Math.round(s.uptimeMs / 1000)} s)`],
+    ...(s.offline ? [["offline", `${s.offline.message}. Fix: ${s.offline.fix}`] as [string, string]] : []),
     ["network", `${s.network}: mesh ${s.mesh.state}, ${others} peer${others === 1 ? "" : "s"} (${s.mesh.onlineNodes} online, ${s.mesh.knownAgents} known to the conductor)`],
     ["agent", s.agentPubKey ?? "-"],
     ["peer id", s.peerId ?? "-"],

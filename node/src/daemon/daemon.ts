@@ -69,6 +69,8 @@ export class Daemon {
   private storagePolicy: StoragePolicy | undefined;
   private libp2pKey: PrivateKey | undefined;
   private phase: DaemonPhase = "starting";
+  /** Why the node is in no mesh (phase offline): the error of the failed switch and of going back. */
+  private offline: RippleError | undefined;
   private heapTrim: NativeHeapTrimmer | undefined;
   /**
    * Aborted by stop(). A start or a mesh switch under way gives up at its next step instead of
@@ -160,13 +162,19 @@ export class Daemon {
   /** Leave the current mesh (announcing it) and join another. */
   async join(network: string, bootstrapUrl?: string): Promise<DaemonStatus> {
     const choice = chooseNetwork(network, { bootstrapUrl });
-    if (this.phase !== "running") throw new RippleError(`the node is ${this.phase}`, "wait until it is running, then try again");
+    this.assertCanSwitch();
     // A build that cannot join that network fails here, before this node leaves the one it is on.
     await assertPinnedDnaHashes(choice.name, happFile);
-    if (this.phase !== "running") throw new RippleError(`the node is ${this.phase}`, "wait until it is running, then try again");
+    this.assertCanSwitch();
     this.phase = "switching";
+    this.offline = undefined;
     await this.whileStarting(this.switchMesh(choice));
     return this.status();
+  }
+
+  /** A node joins another mesh from a mesh (running) or from none (offline), never mid-start or mid-switch. */
+  private assertCanSwitch(): void {
+    if (this.phase !== "running" && this.phase !== "offline") throw new RippleError(`the node is ${this.phase}`, "wait until it is running, then try again");
   }
 
   private async switchMesh(choice: NetworkChoice): Promise<void> {
@@ -177,12 +185,25 @@ export class Daemon {
       try {
         await this.joinMesh(choice);
       } catch (err) {
-        if (this.stopAsked.signal.aborted || !previous) throw err;
+        if (this.stopAsked.signal.aborted) throw err;
+        if (!previous) throw await this.goOffline(err as Error, choice);
         await this.rejoinAfterFailedSwitch(choice, previous, err as Error);
       }
     } finally {
-      if (!this.stopAsked.signal.aborted) this.phase = "running";
+      if (!this.stopAsked.signal.aborted) this.phase = this.offline ? "offline" : "running";
     }
+  }
+
+  /**
+   * What is left of a mesh that could not be joined is stopped, and the node stays up in no mesh:
+   * its API answers, `ripple status` and the UI say why, and `ripple join` puts it back in one.
+   */
+  private async goOffline(err: Error, choice: NetworkChoice): Promise<RippleError> {
+    await this.leaveMesh().catch((e) => this.opts.log.error({ err: e }, "error while leaving a half-joined mesh"));
+    const offline = err instanceof RippleError ? err : new RippleError(`could not join ${choice.name}: ${err.message}`, "check the network name and its bootstrap URL, then `ripple join NETWORK`");
+    this.offline = offline;
+    this.opts.log.error({ err: offline, network: choice.name }, "this node is in no mesh now");
+    return offline;
   }
 
   /**
@@ -192,16 +213,16 @@ export class Daemon {
    */
   private async rejoinAfterFailedSwitch(choice: NetworkChoice, previous: NetworkChoice, err: Error): Promise<never> {
     const { log } = this.opts;
-    const fixAt = err.message.lastIndexOf(". Fix: ");
-    const why = err instanceof RippleError && fixAt >= 0 ? err.message.slice(0, fixAt) : err.message;
+    const why = err instanceof RippleError ? err.reason : err.message;
     const fix = err instanceof RippleError ? err.fix : "check the network name and its bootstrap URL";
     await this.leaveMesh().catch((e) => log.error({ err: e }, "error while leaving a half-joined mesh"));
     log.error({ err, network: choice.name, back: previous.name }, "could not join the mesh; going back to the previous one");
     try {
       await this.joinMesh(previous);
     } catch (back) {
-      await this.leaveMesh().catch(() => {});
-      throw new RippleError(`could not join ${choice.name} (${why}), nor go back to ${previous.name} (${(back as Error).message}): this node is in no mesh now`, `${fix}; then \`ripple join NETWORK\``);
+      if (this.stopAsked.signal.aborted) throw back;
+      const both = new RippleError(`could not join ${choice.name} (${why}), nor go back to ${previous.name} (${(back as Error).message}): this node is in no mesh now`, `${fix}; then \`ripple join NETWORK\``);
+      throw await this.goOffline(both, previous);
     }
     throw new RippleError(`could not join ${choice.name} (${why}); the node is back on ${previous.name}`, fix);
   }
@@ -415,6 +436,7 @@ export class Daemon {
     return {
       name: this.opts.name,
       phase: this.phase,
+      ...(this.phase === "offline" && this.offline ? { offline: { message: this.offline.reason, fix: this.offline.fix } } : {}),
       pid: process.pid,
       dataDir: this.opts.dataDir,
       api: this.api?.url ?? null,

@@ -28,6 +28,13 @@ export function ConnectionBanner(props: { socket: SocketState; status: DaemonSta
       </div>
     );
   }
+  if (status?.offline) {
+    return (
+      <div class="banner banner-bad" role="status" data-testid="connection-banner" data-state="offline">
+        <strong>In no mesh</strong> — {status.offline.message}. <span class="muted">Fix: {status.offline.fix}</span>
+      </div>
+    );
+  }
   if (status && status.phase !== "running") {
     return (
       <div class="banner banner-warn" role="status" data-testid="connection-banner" data-state={status.phase}>
