@@ -1,13 +1,16 @@
 // Fast tests of the artifacts seam's pure parts: the storage policy loader (errors name file and
 // key), LRU cache eviction, the chunking recorded in a model artifact's mime, block ↔ CID checks,
-// the kubo config the daemon writes, and the `ripple shards` table.
+// the kubo config the daemon writes, the `ripple shards` table, and which failed registrations are
+// remembered.
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { ArtifactVerificationError, BlockHashMismatchError } from "../src/artifacts/artifact-service.ts";
 import { lruEvictions } from "../src/artifacts/cache-ledger.ts";
+import { FailedRegistrations } from "../src/artifacts/failed-registrations.ts";
 import { meshKuboConfig, multiaddrToHttpUrl } from "../src/artifacts/kubo-supervisor.ts";
-import { chunkBytesOf, chunkingFromMime, looksLikeCid, modelMime } from "../src/artifacts/model-shards.ts";
+import { chunkBytesOf, chunkingFromMime, looksLikeCid, modelMime } from "../src/artifacts/model-mime.ts";
 import { blockMatchesCid } from "../src/artifacts/provider-check.ts";
 import { formatShards } from "../src/artifacts/shards-format.ts";
 import { decodeUnixfsNode, verifyBlock } from "../src/artifacts/unixfs-blocks.ts";
@@ -232,5 +235,34 @@ describe("ripple shards table", () => {
     expect(out).toMatch(/MODEL\s+CID\s+SIZE\s+REPLICAS\s+bob\s+mallory\s+this node/);
     expect(out).toMatch(/qwen\s+bafybeigdy…enqwen\s+491\.4 MB\s+2\/2\s+✓\s+✗\s+✓/);
     expect(out).toMatch(/tiny\s+bafkreitiny\s+0\.5 MB\s+1\/2 \(under\)\s+✓\s+-\s+-/);
+  });
+});
+
+describe("registrations remembered as failed", () => {
+  const claim = (i: number, mime = "application/vnd.gguf; chunker=size-1024; raw-leaves=1; cid-version=1") => ({ cid: `bafy${i}`, sha256: "ab".repeat(32), size: 1000 + i, mime });
+  const wrong = () => new ArtifactVerificationError("gave 10 bytes with sha256 00…", "ask its publisher to publish it again");
+
+  it("a registration whose content does not match it is remembered; a bad block from a source is not", () => {
+    const failed = new FailedRegistrations();
+    expect(failed.noteFailure(claim(1), new BlockHashMismatchError("block bafy… does not hash to its CID", "retry"))).toBe(false);
+    expect(failed.noteFailure(claim(1), new Error("kubo stopped"))).toBe(false);
+    expect(failed.has(claim(1))).toBe(false);
+    expect(failed.noteFailure(claim(1), wrong())).toBe(true);
+    expect(failed.has(claim(1))).toBe(true);
+    // The same CID registered with another chunking (mime), size or sha256 is another claim.
+    expect(failed.has(claim(1, "application/vnd.gguf; chunker=size-262144; raw-leaves=1; cid-version=1"))).toBe(false);
+    expect(failed.has({ ...claim(1), size: 1 })).toBe(false);
+    expect(failed.has({ ...claim(1), sha256: "cd".repeat(32) })).toBe(false);
+  });
+
+  it("keeps at most its bound, dropping the oldest first", () => {
+    const failed = new FailedRegistrations(3);
+    for (let i = 0; i < 5; i++) failed.noteFailure(claim(i), wrong());
+    expect(failed.size).toBe(3);
+    expect([0, 1, 2, 3, 4].map((i) => failed.has(claim(i)))).toEqual([false, false, true, true, true]);
+    // Failing again makes it the newest.
+    failed.noteFailure(claim(2), wrong());
+    failed.noteFailure(claim(5), wrong());
+    expect([2, 3, 4, 5].map((i) => failed.has(claim(i)))).toEqual([true, false, true, true]);
   });
 });

@@ -17,61 +17,19 @@ import { RippleError } from "../errors.ts";
 import type { ModelStore } from "../inference/model-store.ts";
 import type { Logger } from "../log.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
-import { ArtifactNotFoundError, ArtifactVerificationError, BlockHashMismatchError, type ArtifactService, type ArtifactView, type ProviderView } from "./artifact-service.ts";
+import { ArtifactNotFoundError, ArtifactVerificationError, type ArtifactService, type ArtifactView, type ProviderView } from "./artifact-service.ts";
 import { BlockPull } from "./block-pull.ts";
 import type { DirectTransfer } from "./direct-transfer-protocol.ts";
 import { ModelCids } from "./model-cids.ts";
-import { CID, type IpfsStore } from "./ipfs-store.ts";
+import type { IpfsStore } from "./ipfs-store.ts";
+import { chunkBytesOf, chunkingFromMime, looksLikeCid, modelMime } from "./model-mime.ts";
+import { FailedRegistrations } from "./failed-registrations.ts";
 import type { KuboNode } from "./kubo-supervisor.ts";
 import type { KuboPeering } from "./kubo-peering.ts";
-import { modelChunking, type ChunkingParams, type StoragePolicy } from "../config/storage-policy.ts";
+import { modelChunking, type StoragePolicy } from "../config/storage-policy.ts";
 import { DEFAULT_MAX_CLOCK_SKEW_MS, isFutureDated } from "../config/clock-skew.ts";
 import { chooseModelRegistration, type ModelChoice, type ModelPins } from "./model-choice.ts";
 import { assertDiskRoom, type FreeSpace } from "./disk-room.ts";
-
-export const GGUF_MIME = "application/vnd.gguf";
-/** Registrations remembered as failed (a bound on what peers can make this node remember). */
-const MAX_FAILED_CONTENT = 1024;
-/** A registration's whole claim about its content: a copy with another mime (chunking) is another claim. */
-const contentKey = (a: Pick<ArtifactView, "cid" | "sha256" | "size" | "mime">) => `${a.cid} ${a.sha256} ${a.size} ${a.mime}`;
-
-/** The mime recorded with a model artifact: the type plus the add parameters that give its CID. */
-export function modelMime(c: ChunkingParams): string {
-  return `${GGUF_MIME}; chunker=${c.chunker}; raw-leaves=${c.rawLeaves ? 1 : 0}; cid-version=${c.cidVersion}`;
-}
-
-/** The chunking a model artifact's mime records, or null when it records none we can reproduce. */
-export function chunkingFromMime(mime: string): ChunkingParams | null {
-  const [type, ...params] = mime.split(";").map((s) => s.trim());
-  if (type !== GGUF_MIME) return null;
-  const kv = new Map(params.map((p) => p.split("=", 2) as [string, string]));
-  const chunker = kv.get("chunker");
-  if (!chunker || !/^size-\d+$/.test(chunker)) return null;
-  if (kv.get("cid-version") !== "1") return null;
-  const raw = kv.get("raw-leaves");
-  if (raw !== "0" && raw !== "1") return null;
-  return { chunker, rawLeaves: raw === "1", cidVersion: 1 };
-}
-
-/**
- * The fixed chunk size a model artifact's mime records, as BlockPull's option: none when unreadable
- * or outside what the storage policy allows (1 KiB – 2 MiB; a registration saying "size-1" must not
- * lift the leaf cap).
- */
-export function chunkBytesOf(mime: string): { chunkBytes?: number } {
-  const chunker = chunkingFromMime(mime)?.chunker;
-  const bytes = chunker ? Number(chunker.slice("size-".length)) : NaN;
-  return bytes >= 1024 && bytes <= 2 * 1024 * 1024 ? { chunkBytes: bytes } : {};
-}
-
-export function looksLikeCid(ref: string): boolean {
-  try {
-    CID.parse(ref);
-    return ref.length >= 40;
-  } catch {
-    return false;
-  }
-}
 
 /** A pull could not complete; nothing was pinned, registered or added. */
 export class ModelPullError extends RippleError {}
@@ -140,7 +98,7 @@ export class ModelShards {
   private readonly log: Logger;
   private readonly pulling = new Map<string, Promise<PullResult>>();
   /** Registrations (CID, sha256, size) whose content failed the checks here, oldest first (bounded). */
-  private readonly failedContent = new Set<string>();
+  private readonly failed = new FailedRegistrations();
 
   constructor(private readonly opts: ModelShardsOptions) {
     this.cids = new ModelCids(join(opts.networkDir, "model-cids.json"));
@@ -211,7 +169,7 @@ export class ModelShards {
         "check the name or CID with `ripple shards`; a peer makes a model available with `ripple models publish <name>`",
       );
     }
-    return chooseModelRegistration(ref, byCid, usable, choice, (name) => this.pinnedSha256(name), this.clock(), (a) => this.failedContent.has(contentKey(a)));
+    return chooseModelRegistration(ref, byCid, usable, choice, (name) => this.pinnedSha256(name), this.clock(), (a) => this.failed.has(a));
   }
 
   private clock() {
@@ -356,19 +314,12 @@ export class ModelShards {
       if (prefetchPinned && !pinnedBefore) await ipfs.unpin(cid).catch(() => undefined); // nothing stays pinned by a failed pull
       // Whatever was fetched is unpinned: drop it now rather than at the next cache eviction.
       if (err instanceof ArtifactVerificationError) {
-        // What the CID names cannot change; bytes that did not match their CID came from a bad source.
-        if (!(err instanceof BlockHashMismatchError)) this.rememberFailed(artifact);
+        this.failed.noteFailure(artifact, err);
         this.log.warn({ model: name, cid, err: (err as Error).message }, "rejected a model transfer; nothing pinned or registered");
         await ipfs.gc().catch(() => undefined);
       }
       throw err;
     }
-  }
-
-  /** A CID's content never changes: a registration that failed once is not chosen again (model-choice.ts). */
-  private rememberFailed(a: ArtifactView): void {
-    this.failedContent.add(contentKey(a));
-    if (this.failedContent.size > MAX_FAILED_CONTENT) this.failedContent.delete(this.failedContent.values().next().value!);
   }
 
   /**

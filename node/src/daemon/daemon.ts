@@ -1,6 +1,7 @@
-// The one lifecycle owner. Node level: data directory, local API, libp2p identity. Mesh level (a
-// MeshSession): libp2p, bootstrap/relay, conductor, capability, heartbeats, peer view. `join`
-// leaves the current mesh cleanly and joins another without restarting the process.
+// The one lifecycle owner. Node level: data directory, local API, NATS, the start-up probe, the
+// inference engine, libp2p identity. Mesh level: one JoinedMesh (joined-mesh.ts) at a time. `join`
+// leaves the current mesh cleanly and joins another without restarting the process; a join that
+// fails goes back to the mesh the node was on, or leaves the node up in none (phase offline).
 import { EventEmitter } from "node:events";
 import { existsSync } from "node:fs";
 import { join as joinPath } from "node:path";
@@ -19,7 +20,6 @@ import { loadOrCreateLibp2pKey } from "../identity/libp2p-key.ts";
 import type { PrivateKey } from "@libp2p/interface";
 import type { DaemonPhase, DaemonStatus, LocalModel, Policies } from "@ripple-mesh/api-types";
 import { AlreadyRunningError, assertNoDaemonRunning, type DaemonOptions } from "./daemon-options.ts";
-import { MeshSession } from "../mesh/mesh-session.ts";
 import { meshModels } from "../mesh/mesh-models.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 import { NodeFacts } from "../capability/node-facts.ts";
@@ -28,18 +28,11 @@ import type { AskRequest, InferenceSource, MoeEvent } from "../api/inference-sou
 import { DaemonNotReadyError, NodeStoppedError } from "../errors.ts";
 import { NodeInference } from "../inference/node-inference.ts";
 import { LazyLlama } from "../inference/lazy-llama.ts";
-import { MeshInference } from "./mesh-inference.ts";
-import { readTestLies } from "../worker/test-lies.ts";
-import { MeshArtifacts } from "../artifacts/mesh-artifacts.ts";
+import { JoinedMesh } from "./joined-mesh.ts";
 import { loadStoragePolicy, storagePolicyFileFor, type StoragePolicy } from "../config/storage-policy.ts";
-import { agentRegistry } from "@ripple-mesh/zome-bindings";
 import type { MoeRequest } from "../moe/moe-types.ts";
 import { MoeHistory } from "../moe/moe-history.ts";
-import { retryWhileHeadMoved } from "../conductor/serial-writes.ts";
 import { NatsBus } from "../nats/nats-bus.ts";
-import { Allocations } from "../mesh/allocations.ts";
-import { MeshAccounting } from "../mesh/mesh-accounting.ts";
-import { capabilityView } from "../mesh/capability-view.ts";
 import type { CapabilityView } from "@ripple-mesh/api-types";
 import { NodeMetrics, type ScrapeFigures } from "../metrics/node-metrics.ts";
 import { nodeMemory } from "./node-memory.ts";
@@ -55,17 +48,12 @@ export class Daemon {
   private readonly metrics = new NodeMetrics();
   private readonly history = new MoeHistory({ emit: (event) => this.events.emit("event", event), metrics: this.metrics });
   private api: LocalApi | undefined;
-  private session: MeshSession | undefined;
+  /** The mesh this node is in, with all it runs there; none while starting, switching or offline. */
+  private mesh: JoinedMesh | undefined;
   private toolchain: Toolchain | undefined;
   private facts: NodeFacts | undefined;
   private inference: NodeInference | undefined;
-  private meshInference: MeshInference | undefined;
-  private meshArtifacts: MeshArtifacts | undefined;
   private natsBus: NatsBus | undefined;
-  /** This node's resource allocations in the current mesh (GET/POST /v1/resources). */
-  private allocations: Allocations | undefined;
-  /** Per-agent accounting totals in the current mesh (GET /v1/accounting). */
-  private accounting: MeshAccounting | undefined;
   private storagePolicy: StoragePolicy | undefined;
   private libp2pKey: PrivateKey | undefined;
   private phase: DaemonPhase = "starting";
@@ -178,7 +166,7 @@ export class Daemon {
   }
 
   private async switchMesh(choice: NetworkChoice): Promise<void> {
-    const previous = this.session?.choice;
+    const previous = this.mesh?.choice;
     try {
       await this.leaveMesh();
       this.throwIfStopping();
@@ -228,87 +216,28 @@ export class Daemon {
   }
 
   private async joinMesh(choice: NetworkChoice): Promise<void> {
-    const { log, dataDir } = this.opts;
-    log.info({ step: "dna-pins", network: choice.name }, "checking this build's DNA hashes against the network's pins");
-    await assertPinnedDnaHashes(choice.name, happFile);
-    this.throwIfStopping();
-    const facts = this.facts!;
-    const session = new MeshSession({
-      dataDir,
+    const mesh = new JoinedMesh({
       choice,
+      settings: this.opts,
       toolchain: this.toolchain!,
-      happFile,
       libp2pKey: this.libp2pKey!,
-      draft: (agent, multiaddrs) => this.capabilityDraft(agent, multiaddrs),
-      sampleLoad: () => facts.sampleLoad(),
-      activeJobs: () => this.meshInference?.activeJobs ?? 0,
-      p2pListen: [`/ip4/0.0.0.0/tcp/${this.opts.p2pPort ?? 0}`],
-      livenessWindowMs: this.opts.livenessWindowMs ?? choice.spec.liveness_window_ms,
-      heartbeatIntervalMs: this.opts.heartbeatIntervalMs ?? choice.spec.heartbeat_interval_ms,
-      log,
-    });
-    session.on("event", (event: object) => this.events.emit("event", event));
-    this.session = session;
-    await session.start();
-    this.throwIfStopping();
-    const meshArtifacts = new MeshArtifacts({
-      dataDir,
-      network: choice.name,
-      ...(choice.name === "local" ? { privateSwarmSeed: choice.spec.network_seed } : {}),
-      ipfsBinary: this.toolchain!.path("ipfs"),
-      ...(this.opts.ipfsApiUrl ? { ipfsApiUrl: this.opts.ipfsApiUrl } : {}),
-      ...(this.opts.ipfsSwarmPort !== undefined ? { swarmPort: this.opts.ipfsSwarmPort } : {}),
-      policy: this.storagePolicy!,
-      p2p: session.p2pNode,
-      zomes: session.zomes,
-      agentPubKey: session.agentKey,
-      peers: () => session.peers(),
-      store: this.inference!.store,
-      onModelsChanged: () => this.republishCapability(),
-      log,
-      metrics: this.metrics,
-      pins: (name) => this.inference?.inferencePolicy.models[name]?.sha256,
-      maxClockSkewMs: session.maxClockSkewMs,
-    });
-    this.meshArtifacts = meshArtifacts;
-    await meshArtifacts.start();
-    this.throwIfStopping();
-    const jobHooks = meshArtifacts.jobHooks();
-    const meshInference = new MeshInference({
-      dataDir,
-      network: choice.name,
-      p2p: session.p2pNode,
-      zomes: session.zomes,
-      agentPubKey: session.agentKey,
-      peers: () => session.peers(),
+      facts: this.facts!,
       inference: this.inference!,
-      log,
-      emit: (event) => this.events.emit("event", event),
-      storeOutput: jobHooks.storeOutput,
-      payloads: { store: jobHooks.storePayload, register: jobHooks.registerPayload },
+      storagePolicy: this.storagePolicy!,
+      events: this.events,
       metrics: this.metrics,
-      maxClockSkewMs: session.maxClockSkewMs,
+      stopAsked: this.stopAsked.signal,
+      onStopStep: (step) => (this.stopStep = step),
     });
-    await meshInference.start();
-    this.meshInference = meshInference;
-    this.throwIfStopping();
-    this.allocations = new Allocations({ zomes: meshInference.resourceMeshZomes, agentPubKey: session.agentKey, peers: () => this.peers(), log });
-    this.accounting = new MeshAccounting({ zomes: meshInference.resourceMeshZomes, agentPubKey: session.agentKey, peers: () => this.peers(), pendingWrites: () => meshInference.pendingResultWrites });
-    this.events.emit("event", { type: "mesh:joined", network: choice.name });
+    // Kept before its start: a stop meanwhile stops what it has started so far.
+    this.mesh = mesh;
+    await mesh.start();
   }
 
   private async leaveMesh(): Promise<void> {
-    this.allocations = undefined;
-    this.accounting = undefined;
-    this.stopStep = "stopping mesh inference (workers, result writes)";
-    await this.meshInference?.stop();
-    this.meshInference = undefined;
-    this.stopStep = "stopping artifacts (kubo)";
-    await this.meshArtifacts?.stop();
-    this.meshArtifacts = undefined;
-    this.stopStep = "leaving the mesh (offline heartbeat, conductor, libp2p)";
-    await this.session?.stop();
-    this.session = undefined;
+    const mesh = this.mesh;
+    this.mesh = undefined;
+    await mesh?.stop();
   }
 
   /** Tells /v1/events (and NATS) that a model was loaded or unloaded on this node. */
@@ -320,8 +249,9 @@ export class Daemon {
   /** What the inference routes of the local API call. */
   private inferenceSource(): InferenceSource {
     const mesh = () => {
-      if (!this.meshInference) throw new DaemonNotReadyError(`the node is ${this.phase} and has not joined a mesh yet`, "wait until `ripple status` says running");
-      return this.meshInference;
+      const meshInference = this.mesh?.meshInference;
+      if (!meshInference) throw new DaemonNotReadyError(`the node is ${this.phase} and has not joined a mesh yet`, "wait until `ripple status` says running");
+      return meshInference;
     };
     const node = () => this.requireInference();
     return {
@@ -348,11 +278,11 @@ export class Daemon {
         join: (req: { network: string; bootstrapUrl?: string }) => this.join(req.network, req.bootstrapUrl),
         events: this.events,
         inference: this.inferenceSource(),
-        artifacts: () => this.meshArtifacts,
+        artifacts: () => this.mesh?.artifacts,
         jobs: this.history,
         policies: async () => this.policies(),
-        resources: () => this.allocations,
-        accounting: () => this.accounting,
+        resources: () => this.mesh?.allocations,
+        accounting: () => this.mesh?.accounting,
         publishCapability: () => this.publishCapability(),
         metrics: async () => ({ contentType: this.metrics.contentType, text: await this.metrics.text() }),
       },
@@ -384,55 +314,34 @@ export class Daemon {
     return this.inference;
   }
 
-  /** This node's capability as advertised: its facts, and the models it serves (with CIDs once published). */
-  private async capabilityDraft(agentPubKey: Uint8Array, multiaddrs: string[]) {
-    const models = this.inference!.modelRefs();
-    const draft = await this.facts!.draft({ name: this.opts.name, agentPubKey, multiaddrs, libp2pKey: this.libp2pKey!, models: this.meshArtifacts?.withCids(models) ?? models, maxConcurrent: this.inference!.engine.describe().maxConcurrent });
-    // Test-only: a boastful peer (worker/test-lies.ts), published through this node's own conductor.
-    const boast = readTestLies(this.opts.dataDir, process.env.RIPPLE_TEST_EXPERTS === "1").advertise_tokens_per_second;
-    return boast === undefined ? draft : { ...draft, inference: { ...draft.inference, tokens_per_second: boast } };
-  }
-
-  /** Re-advertise this node's capability (a model got its IPFS CID); retried when it races a heartbeat. */
-  private async republishCapability(): Promise<void> {
-    const session = this.session;
-    if (!session || !this.facts || !this.inference) return;
-    const draft = await this.capabilityDraft(session.agentKey, session.p2pNode.multiaddrs().slice(0, 16));
-    await retryWhileHeadMoved(() => agentRegistry(session.zomes).publishCapability(draft));
-  }
-
   /** Publishes this node's capability again now (`holochain.register_node`) and returns it as the DHT holds it. */
   async publishCapability(): Promise<CapabilityView> {
-    const session = this.session;
-    if (!session || this.phase !== "running") throw new DaemonNotReadyError(`the node is ${this.phase} and not in a mesh`, "wait until `ripple status` says running");
-    await this.republishCapability();
-    const record = await agentRegistry(session.zomes).getMyCapability();
-    if (!record) throw new RippleError("the capability just published cannot be read back from agent_registry", "retry; if it persists, see the conductor log in DATA_DIR/<network>/logs/");
-    return capabilityView(record);
+    const mesh = this.mesh;
+    if (!mesh || this.phase !== "running") throw new DaemonNotReadyError(`the node is ${this.phase} and not in a mesh`, "wait until `ripple status` says running");
+    return mesh.publishCapability();
   }
 
   /** The mesh's nodes, with what this node makes of their claims once it runs jobs there. */
   peers(): PeerInfo[] {
-    const peers = this.session?.peers() ?? [];
-    return this.meshInference ? this.meshInference.withTrust(peers) : peers;
+    return this.mesh?.peers() ?? [];
   }
 
   /** What GET /metrics reads at scrape time: the engine's queue, the peer view, restarts. */
   private metricsFigures(): ScrapeFigures {
     const engine = this.inference?.engine.queueState();
-    const session = this.session?.describe();
+    const session = this.mesh?.meshSession?.describe();
     return {
       engineRunning: engine?.running,
       engineQueued: engine?.queued,
       peersOnline: session?.mesh.onlineNodes,
       peersKnown: session?.mesh.visibleNodes,
       conductorRestarts: session?.conductor.restarts,
-      kuboRestarts: this.meshArtifacts?.kubo?.restarts,
+      kuboRestarts: this.mesh?.artifacts?.kubo?.restarts,
     };
   }
 
   async status(): Promise<DaemonStatus> {
-    const session = this.session?.describe();
+    const session = this.mesh?.meshSession?.describe();
     return {
       name: this.opts.name,
       phase: this.phase,
@@ -453,7 +362,7 @@ export class Daemon {
       livenessWindowMs: session?.livenessWindowMs ?? null,
       mesh: session?.mesh ?? { state: "isolated", knownAgents: 0, visibleNodes: 0, onlineNodes: 0 },
       inference: this.inference?.engine.describe() ?? null,
-      memory: nodeMemory({ conductorPid: session?.conductor.pid, kuboPid: this.meshArtifacts?.kubo?.pid, relayPid: session?.relayPid, loadedModels: this.inference?.engine.loaded() ?? [], nativeHeapTrim: this.heapTrim?.state() ?? null }),
+      memory: nodeMemory({ conductorPid: session?.conductor.pid, kuboPid: this.mesh?.artifacts?.kubo?.pid, relayPid: session?.relayPid, loadedModels: this.inference?.engine.loaded() ?? [], nativeHeapTrim: this.heapTrim?.state() ?? null }),
       ...(this.opts.nats ? { nats: this.natsBus?.connectedUrl ?? null } : {}),
     };
   }
