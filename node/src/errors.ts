@@ -8,9 +8,10 @@ export class RippleError extends Error {
     this.fix = fix;
   }
 
-  /** The message without its ". Fix: …" tail (the fix is shown apart, or folded into a larger error). */
+  /** The message without its ". Fix: …" tail (the fix travels in its own field, or is folded into a larger error). */
   get reason(): string {
-    return this.message.slice(0, this.message.length - `. Fix: ${this.fix}`.length);
+    const suffix = `. Fix: ${this.fix}`;
+    return this.message.endsWith(suffix) ? this.message.slice(0, -suffix.length) : this.message;
   }
 }
 

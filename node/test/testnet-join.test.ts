@@ -86,6 +86,7 @@ describe.runIf(VethNamespace.available())("joining testnet through another host'
     expect(offline.offline?.message).toMatch(/nor go back to testnet/);
     expect(offline.offline?.fix).toMatch(/ripple join NETWORK/);
     expect(offline.conductor).toBeNull();
+    expect(offline.network).toBe("testnet"); // the mesh it was last in (and the next `ripple up` joins), not the one it started on
     const shown = await xavier.cli(["status"]);
     expect(shown.stdout).toMatch(/^offline +could not join testnet .*Fix: /m);
 

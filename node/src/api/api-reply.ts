@@ -40,18 +40,12 @@ export function sendError(reply: FastifyReply, status: number, body: ApiErrorBod
   return reply.code(status).header("content-type", "application/json; charset=utf-8").send(JSON.stringify({ error: { code: body.code, message: body.message, fix: body.fix } }));
 }
 
-/** A RippleError's message without the ". Fix: …" suffix (the fix travels in its own field). */
-export function messageOf(err: RippleError): string {
-  const suffix = `. Fix: ${err.fix}`;
-  return err.message.endsWith(suffix) ? err.message.slice(0, -suffix.length) : err.message;
-}
-
 /** The status and error body a thrown error is answered with. */
 export function failureOf(err: unknown): ApiFailure {
-  if (err instanceof InferenceError) return { status: err.httpStatus, code: err.code, message: messageOf(err), fix: err.fix };
+  if (err instanceof InferenceError) return { status: err.httpStatus, code: err.code, message: err.reason, fix: err.fix };
   if (err instanceof RippleError) {
     const status = err instanceof DaemonNotReadyError ? 503 : err instanceof SourceTimeoutError ? 504 : 500;
-    return { status, code: status === 503 ? "not_ready" : status === 504 ? "timeout" : "failed", message: messageOf(err), fix: err.fix };
+    return { status, code: status === 503 ? "not_ready" : status === 504 ? "timeout" : "failed", message: err.reason, fix: err.fix };
   }
   const message = err instanceof Error ? err.message : String(err);
   return { status: 500, code: "internal", message: `internal error: ${message}`, fix: "see the daemon's log for details" };

@@ -50,6 +50,8 @@ export class Daemon {
   private api: LocalApi | undefined;
   /** The mesh this node is in, with all it runs there; none while starting, switching or offline. */
   private mesh: JoinedMesh | undefined;
+  /** The network of the last mesh joined: what status names while the node is in none (offline). */
+  private lastJoined: string | undefined;
   private toolchain: Toolchain | undefined;
   private facts: NodeFacts | undefined;
   private inference: NodeInference | undefined;
@@ -232,6 +234,7 @@ export class Daemon {
     // Kept before its start: a stop meanwhile stops what it has started so far.
     this.mesh = mesh;
     await mesh.start();
+    this.lastJoined = choice.name;
   }
 
   private async leaveMesh(): Promise<void> {
@@ -352,7 +355,7 @@ export class Daemon {
       uptimeMs: Date.now() - this.startedAt,
       hardwareClass: this.facts?.hardwareClass ?? null,
       tokensPerSecond: this.facts?.tokensPerSecond ?? null,
-      network: session?.network ?? this.opts.network ?? "local",
+      network: session?.network ?? this.mesh?.choice.name ?? this.lastJoined ?? this.opts.network ?? "local",
       agentPubKey: session?.agentPubKey ?? null,
       peerId: session?.peerId ?? null,
       multiaddrs: session?.multiaddrs ?? [],
