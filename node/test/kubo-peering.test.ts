@@ -10,8 +10,8 @@ import type { P2pNode } from "../src/p2p/p2p-node.ts";
 import { silent } from "./support/inference-fixtures.ts";
 
 const kuboId = (i: number) => `12D3KooWkubo${String(i).padStart(40, "0")}`;
-/** Every fake daemon's libp2p connection comes from this address; its kubo listens there too. */
-const daemonHost = "10.0.0.9";
+/** Every fake daemon's libp2p connection comes from this address (TEST-NET-3: never this machine's); its kubo listens there too. */
+const daemonHost = "203.0.113.9";
 const hello = (i: number) => ({ op: "hello", peerId: kuboId(i), addrs: [`/ip4/${daemonHost}/tcp/${4000 + i}/p2p/${kuboId(i)}`] });
 
 /** This node's kubo peering list, as the RPC calls leave it. Set `hold` to keep a peering add's answer back (kubo has applied it). */

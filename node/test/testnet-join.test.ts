@@ -89,6 +89,11 @@ describe.runIf(VethNamespace.available())("joining testnet through another host'
     expect(offline.network).toBe("testnet"); // the mesh it was last in (and the next `ripple up` joins), not the one it started on
     const shown = await xavier.cli(["status"]);
     expect(shown.stdout).toMatch(/^offline +could not join testnet .*Fix: /m);
+    expect(readPreferences(xavier.dataDir)).toEqual({ network: "testnet", bootstrapUrl: url });
+    // A failed join from there says the node is still in no mesh.
+    const stillOut = await xavier.cli(["join", "testnet", "--bootstrap", "http://127.0.0.1:9"]);
+    expect(stillOut.stderr).toMatch(/could not join testnet \(.*127\.0\.0\.1:9.*\): this node is in no mesh now\. Fix: .*ripple join NETWORK/);
+    expect((await statusOf(xavier)).phase).toBe("offline");
 
     const operatorAgain = track(new RippleDaemon("operator", RippleDaemon.tempDir("rm-op2-"), ["bootstrap", "serve", "--listen", `${ns.nsIp}:18787`], { wrap: ns.wrap }));
     await operatorAgain.waitForLog((l) => l.msg === "bootstrap/relay server listening", 30_000);
@@ -98,5 +103,6 @@ describe.runIf(VethNamespace.available())("joining testnet through another host'
     expect(back.phase).toBe("running");
     expect(back.offline).toBeUndefined();
     expect(back.network).toBe("testnet");
+    expect(readPreferences(xavier.dataDir)).toEqual({ network: "testnet", bootstrapUrl: url });
   });
 });

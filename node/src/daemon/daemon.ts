@@ -12,6 +12,7 @@ import { packageVersion } from "../config/package-version.ts";
 import { removeApiDescriptor, writeApiDescriptor } from "../api/api-descriptor.ts";
 import { assertPinnedDnaHashes } from "../conductor/dna-pins.ts";
 import { ensureWritableDataDir } from "../config/data-dir.ts";
+import { writePreferences } from "../config/node-preferences.ts";
 import { chooseNetwork, type NetworkChoice } from "../config/network-choice.ts";
 import { nodePaths } from "../config/node-paths.ts";
 import { checkToolchain, type Toolchain } from "../config/toolchain.ts";
@@ -159,7 +160,20 @@ export class Daemon {
     this.phase = "switching";
     this.offline = undefined;
     await this.whileStarting(this.switchMesh(choice));
+    // Remembered here, once the node got there, for every door (CLI, MCP, HTTP): a failed join
+    // leaves the next `ripple up` where it was, and a client that gave up waiting loses nothing.
+    try {
+      writePreferences(this.opts.dataDir, { network: choice.name, ...(bootstrapUrl ? { bootstrapUrl } : {}) });
+    } catch (err) {
+      this.opts.log.warn({ err, network: choice.name }, "joined, but could not save the network for the next `ripple up`: run `ripple join` again once the data directory is writable");
+    }
     return this.status();
+  }
+
+  /** Why a call that needs the mesh cannot run now, and what makes it possible. */
+  private notInAMesh(): DaemonNotReadyError {
+    if (this.phase === "offline") return new DaemonNotReadyError(`the node is in no mesh (${this.offline?.reason ?? "a mesh switch failed"})`, "`ripple join NETWORK` puts it in one");
+    return new DaemonNotReadyError(`the node is ${this.phase} and not in a mesh`, "wait until `ripple status` says running");
   }
 
   /** A node joins another mesh from a mesh (running) or from none (offline), never mid-start or mid-switch. */
@@ -176,7 +190,7 @@ export class Daemon {
         await this.joinMesh(choice);
       } catch (err) {
         if (this.stopAsked.signal.aborted) throw err;
-        if (!previous) throw await this.goOffline(err as Error, choice);
+        if (!previous) throw await this.goOffline(stillOffline(choice, err as Error), choice);
         await this.rejoinAfterFailedSwitch(choice, previous, err as Error);
       }
     } finally {
@@ -188,9 +202,8 @@ export class Daemon {
    * What is left of a mesh that could not be joined is stopped, and the node stays up in no mesh:
    * its API answers, `ripple status` and the UI say why, and `ripple join` puts it back in one.
    */
-  private async goOffline(err: Error, choice: NetworkChoice): Promise<RippleError> {
-    await this.leaveMesh().catch((e) => this.opts.log.error({ err: e }, "error while leaving a half-joined mesh"));
-    const offline = err instanceof RippleError ? err : new RippleError(`could not join ${choice.name}: ${err.message}`, "check the network name and its bootstrap URL, then `ripple join NETWORK`");
+  private async goOffline(offline: RippleError, choice: NetworkChoice): Promise<RippleError> {
+    await this.leaveMesh();
     this.offline = offline;
     this.opts.log.error({ err: offline, network: choice.name }, "this node is in no mesh now");
     return offline;
@@ -203,15 +216,14 @@ export class Daemon {
    */
   private async rejoinAfterFailedSwitch(choice: NetworkChoice, previous: NetworkChoice, err: Error): Promise<never> {
     const { log } = this.opts;
-    const why = err instanceof RippleError ? err.reason : err.message;
-    const fix = err instanceof RippleError ? err.fix : "check the network name and its bootstrap URL";
-    await this.leaveMesh().catch((e) => log.error({ err: e }, "error while leaving a half-joined mesh"));
+    const { why, fix } = joinFailure(err);
+    await this.leaveMesh();
     log.error({ err, network: choice.name, back: previous.name }, "could not join the mesh; going back to the previous one");
     try {
       await this.joinMesh(previous);
     } catch (back) {
       if (this.stopAsked.signal.aborted) throw back;
-      const both = new RippleError(`could not join ${choice.name} (${why}), nor go back to ${previous.name} (${(back as Error).message}): this node is in no mesh now`, `${fix}; then \`ripple join NETWORK\``);
+      const both = new RippleError(`could not join ${choice.name} (${why}), nor go back to ${previous.name} (${joinFailure(back as Error).why}): this node is in no mesh now`, `${fix}; then \`ripple join NETWORK\``);
       throw await this.goOffline(both, previous);
     }
     throw new RippleError(`could not join ${choice.name} (${why}); the node is back on ${previous.name}`, fix);
@@ -237,6 +249,7 @@ export class Daemon {
     this.lastJoined = choice.name;
   }
 
+  /** Stops the mesh the node is in, or is joining; never throws (JoinedMesh.stop logs what fails). */
   private async leaveMesh(): Promise<void> {
     const mesh = this.mesh;
     this.mesh = undefined;
@@ -253,7 +266,7 @@ export class Daemon {
   private inferenceSource(): InferenceSource {
     const mesh = () => {
       const meshInference = this.mesh?.meshInference;
-      if (!meshInference) throw new DaemonNotReadyError(`the node is ${this.phase} and has not joined a mesh yet`, "wait until `ripple status` says running");
+      if (!meshInference) throw this.notInAMesh();
       return meshInference;
     };
     const node = () => this.requireInference();
@@ -320,7 +333,7 @@ export class Daemon {
   /** Publishes this node's capability again now (`holochain.register_node`) and returns it as the DHT holds it. */
   async publishCapability(): Promise<CapabilityView> {
     const mesh = this.mesh;
-    if (!mesh || this.phase !== "running") throw new DaemonNotReadyError(`the node is ${this.phase} and not in a mesh`, "wait until `ripple status` says running");
+    if (!mesh || this.phase !== "running") throw this.notInAMesh();
     return mesh.publishCapability();
   }
 
@@ -384,7 +397,7 @@ export class Daemon {
       // is stopped now (a conductor or kubo still coming up is killed rather than waited for), while
       // the start ends at its next step. What that step started is stopped by the leaveMesh below.
       this.stopStep = "interrupting the start under way";
-      const interrupt = this.leaveMesh().catch((err) => this.opts.log.error({ err }, "error while stopping a start under way"));
+      const interrupt = this.leaveMesh();
       await this.starting;
       await interrupt;
     }
@@ -392,7 +405,7 @@ export class Daemon {
     // First: running NATS submissions are answered (with an error) while the mesh is still there.
     this.stopStep = "closing the NATS event bus";
     await this.natsBus?.stop().catch((err) => this.opts.log.error({ err }, "error while closing the NATS event bus"));
-    await this.leaveMesh().catch((err) => this.opts.log.error({ err }, "error while leaving the mesh"));
+    await this.leaveMesh();
     this.stopStep = "closing the local API";
     await this.api?.close();
     this.stopStep = "disposing of the inference engine";
@@ -401,6 +414,17 @@ export class Daemon {
     this.stopStep = "stopped";
     this.phase = "stopped";
   }
+}
+
+/** Why a join failed and what fixes it, to be folded into the error that says where the node is now. */
+function joinFailure(err: Error): { why: string; fix: string } {
+  return err instanceof RippleError ? { why: err.reason, fix: err.fix } : { why: err.message, fix: "check the network name and its bootstrap URL" };
+}
+
+/** A join from no mesh (offline) that failed: the node is still in none. */
+function stillOffline(choice: NetworkChoice, err: Error): RippleError {
+  const { why, fix } = joinFailure(err);
+  return new RippleError(`could not join ${choice.name} (${why}): this node is in no mesh now`, `${fix}; then \`ripple join NETWORK\``);
 }
 
 function nodeStoppedDuringStart(): NodeStoppedError {

@@ -106,9 +106,15 @@ export class JoinedMesh {
       metrics: this.opts.metrics,
       maxClockSkewMs: session.maxClockSkewMs,
     });
-    await meshInference.start();
+    try {
+      await meshInference.start();
+    } catch (err) {
+      // Its result writers already run: they would retry against a mesh that is gone.
+      await this.stopPart("mesh inference", () => meshInference.stop());
+      throw err;
+    }
     // Its claimer would run on after a stop() that came during its start.
-    if (this.stopped) await meshInference.stop();
+    if (this.stopped) await this.stopPart("mesh inference", () => meshInference.stop());
     else this.inferencePart = meshInference;
     stopAsked.throwIfAborted();
     this.allocations = new Allocations({ zomes: meshInference.resourceMeshZomes, agentPubKey: session.agentKey, peers: () => this.peers(), log });
@@ -159,21 +165,34 @@ export class JoinedMesh {
     });
   }
 
-  /** Stops what has started, last first; during start() too. */
+  /**
+   * Stops what has started, last first; during start() too. Never throws: a part that fails to stop
+   * is logged and the others are still stopped (a kubo or conductor left running would outlive the
+   * mesh, and a switch must go on).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     const step = this.opts.onStopStep;
     this.allocations = undefined;
     this.accounting = undefined;
-    step("stopping mesh inference (workers, result writes)");
-    await this.inferencePart?.stop();
+    const { inferencePart, artifactsPart, session } = this;
     this.inferencePart = undefined;
-    step("stopping artifacts (kubo)");
-    await this.artifactsPart?.stop();
     this.artifactsPart = undefined;
-    step("leaving the mesh (offline heartbeat, conductor, libp2p)");
-    await this.session?.stop();
     this.session = undefined;
+    step("stopping mesh inference (workers, result writes)");
+    if (inferencePart) await this.stopPart("mesh inference", () => inferencePart.stop());
+    step("stopping artifacts (kubo)");
+    if (artifactsPart) await this.stopPart("artifacts (kubo)", () => artifactsPart.stop());
+    step("leaving the mesh (offline heartbeat, conductor, libp2p)");
+    if (session) await this.stopPart("the mesh session (conductor, libp2p)", () => session.stop());
+  }
+
+  private async stopPart(what: string, stop: () => Promise<void>): Promise<void> {
+    try {
+      await stop();
+    } catch (err) {
+      this.opts.settings.log.error({ err, network: this.opts.choice.name }, `error while stopping ${what}`);
+    }
   }
 
   /** The mesh's nodes, with what this node makes of their claims once it runs jobs there. */

@@ -1,9 +1,7 @@
 // The MCP tools holochain.* (seed §11.3): join a mesh, (re)publish this node's capability, list the
 // mesh's peers, the conductor's state, and the refusal to install any hApp but the pinned one.
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { ensureWritableDataDir } from "../config/data-dir.ts";
 import { networkNames, type NetworkName } from "../config/network-choice.ts";
-import { writePreferences } from "../config/node-preferences.ts";
 import type { DaemonLink } from "./daemon-link.ts";
 import { checkPinnedHapp } from "./pinned-happ.ts";
 import { field, toolInput } from "./tool-input.ts";
@@ -32,10 +30,8 @@ export function registerHolochainTools(server: McpServer, link: DaemonLink): voi
       if (current.network === network && bootstrap_url === undefined && current.phase === "running") {
         return jsonResult({ joined: false, reason: `already on ${network}`, status: current });
       }
-      ensureWritableDataDir(link.dataDir);
+      // The node remembers the network for the next `ripple up` once it has joined it.
       const status = await client.join({ network, ...(bootstrap_url ? { bootstrapUrl: bootstrap_url } : {}) });
-      // Remembered for the next `ripple up` only once the join worked.
-      writePreferences(link.dataDir, { network, ...(bootstrap_url ? { bootstrapUrl: bootstrap_url } : {}) });
       return jsonResult({ joined: true, left: current.network, status });
     },
   );

@@ -20,18 +20,16 @@ export function joinCommand(program: Command): void {
         const { dataDir } = globalOptions(cmd);
         chooseNetwork(network, { bootstrapUrl: opts.bootstrap }); // a typo fails here, before anything changes
         ensureWritableDataDir(dataDir);
-        const remember = () => writePreferences(dataDir, { network: network as "local", ...(opts.bootstrap ? { bootstrapUrl: opts.bootstrap } : {}) });
         const running = await readApiDescriptor(dataDir).catch(() => undefined);
         if (!running) {
-          remember();
+          writePreferences(dataDir, { network: network as "local", ...(opts.bootstrap ? { bootstrapUrl: opts.bootstrap } : {}) });
           if (opts.json) printJson({ network, running: false });
           else process.stdout.write(`saved: the next \`ripple up\` joins ${network}\n`);
           return;
         }
+        // The running node remembers the network itself once it has joined it (daemon.ts).
         const client = await LocalApiClient.forDataDir(dataDir);
         const status = await client.join({ network, ...(opts.bootstrap ? { bootstrapUrl: opts.bootstrap } : {}) });
-        // Remembered only once the node got there: a failed join leaves the next `ripple up` where it was.
-        remember();
         if (opts.json) printJson({ network, running: true, status });
         else process.stdout.write(`${status.name} left its mesh and joined ${status.network} (mesh ${status.mesh.state})\n`);
       } catch (err) {
