@@ -13,6 +13,7 @@ import { readSse, type SseMessage } from "./sse.ts";
 import { WebSocket } from "./ws.ts";
 import type { ArtifactView } from "../artifacts/artifact-service.ts";
 import type { PublishResult, PullProgress, PullResult } from "../artifacts/model-shards.ts";
+import { linkSignals } from "../linked-signal.ts";
 
 export interface LocalApiClientOptions {
   /** Per request (and per WebSocket handshake). Default 5 s. */
@@ -308,17 +309,20 @@ export class LocalApiClient {
     if (body !== undefined) headers["content-type"] = "application/json";
     let res: Response;
     let text: string;
+    const link = linkSignals(signal, AbortSignal.timeout(timeoutMs));
     try {
       res = await fetch(this.url + path, {
         method,
         headers,
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs),
+        signal: link.signal,
       });
       text = await res.text();
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
       throw this.transportError(err, what, timeoutMs);
+    } finally {
+      link.dispose();
     }
     if (!res.ok) throw this.errorFromBody(res.status, text, what);
     try {
@@ -334,8 +338,9 @@ export class LocalApiClient {
     const headers: Record<string, string> = { "content-type": "application/json", accept: "text/event-stream" };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     const timeout = AbortSignal.timeout(timeoutMs);
+    const link = linkSignals(signal, timeout);
     try {
-      const res = await fetch(this.url + path, { method: "POST", headers, body: JSON.stringify(body), signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+      const res = await fetch(this.url + path, { method: "POST", headers, body: JSON.stringify(body), signal: link.signal });
       if (!res.ok) throw this.errorFromBody(res.status, await res.text(), what);
       if (!res.body || !(res.headers.get("content-type") ?? "").startsWith("text/event-stream")) {
         throw new RippleError(`the daemon at ${this.url} answered ${what} without an event stream`, "check that the daemon and the CLI are the same version");
@@ -358,6 +363,8 @@ export class LocalApiClient {
       if (signal?.aborted) throw signal.reason;
       if (err instanceof RippleError) throw err;
       throw this.transportError(err, what, timeoutMs);
+    } finally {
+      link.dispose();
     }
     throw new DaemonUnreachableError(`the daemon at ${this.url} ended ${what} before its result`, this.unreachableFix());
   }

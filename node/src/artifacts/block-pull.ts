@@ -18,6 +18,7 @@ import type { DirectConnection } from "./direct-transfer-client.ts";
 import type { IpfsStore } from "./ipfs-store.ts";
 import { sha256DigestOf } from "./provider-check.ts";
 import { blockCodec, decodeUnixfsNode, verifyBlock } from "./unixfs-blocks.ts";
+import { linkSignals } from "../linked-signal.ts";
 
 const MAX_DEPTH = 32;
 /**
@@ -141,10 +142,15 @@ export class BlockPull {
     };
     const stopPrefetch = new AbortController();
     // kubo's whole-DAG session would fetch again what direct sources already wrote.
-    const prefetch = (this.directBytes ? undefined : this.opts.prefetch)?.(signal ? AbortSignal.any([signal, stopPrefetch.signal]) : stopPrefetch.signal).catch(() => undefined);
-    await Promise.all(Array.from({ length: Math.min(concurrency, leaves.length || 1) }, worker));
-    if (failure !== null) stopPrefetch.abort();
-    await prefetch;
+    const prefetchSignal = linkSignals(signal, stopPrefetch.signal);
+    const prefetch = (this.directBytes ? undefined : this.opts.prefetch)?.(prefetchSignal.signal).catch(() => undefined);
+    try {
+      await Promise.all(Array.from({ length: Math.min(concurrency, leaves.length || 1) }, worker));
+      if (failure !== null) stopPrefetch.abort();
+      await prefetch;
+    } finally {
+      prefetchSignal.dispose();
+    }
     if (failure !== null) throw failure;
   }
 

@@ -6,6 +6,7 @@ import { createReadStream } from "node:fs";
 import { create, CID, type KuboRPCClient } from "kubo-rpc-client";
 import { RippleError, TimeoutError } from "../errors.ts";
 import type { ChunkingParams } from "../config/storage-policy.ts";
+import { linkSignals } from "../linked-signal.ts";
 
 export { CID };
 
@@ -48,17 +49,14 @@ export class IpfsStore {
     return this.clientFor.client;
   }
 
-  private signalFor(o: CallOptions): AbortSignal {
-    const timeout = AbortSignal.timeout(o.timeoutMs ?? this.timeoutMs);
-    return o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
-  }
-
   private async call<T>(what: string, o: CallOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    const signal = this.signalFor(o);
+    const link = linkSignals(o.signal, AbortSignal.timeout(o.timeoutMs ?? this.timeoutMs));
     try {
-      return await fn(signal);
+      return await fn(link.signal);
     } catch (err) {
-      throw this.wrap(err, what, o, signal);
+      throw this.wrap(err, what, o, link.signal);
+    } finally {
+      link.dispose();
     }
   }
 
@@ -120,10 +118,10 @@ export class IpfsStore {
     const idle = new AbortController();
     const limit = o.timeoutMs ?? this.timeoutMs;
     let timer = setTimeout(() => idle.abort(new Error("idle")), limit);
-    const signal = o.signal ? AbortSignal.any([o.signal, idle.signal]) : idle.signal;
+    const link = linkSignals(o.signal, idle.signal);
     try {
       const it = this.client.cat(cid, {
-        signal,
+        signal: link.signal,
         ...(o.offset ? { offset: o.offset } : {}),
         ...(o.length !== undefined ? { length: o.length } : {}),
         ...(o.offline ? { searchParams: new URLSearchParams({ offline: "true" }) } : {}),
@@ -140,6 +138,7 @@ export class IpfsStore {
       throw this.wrap(err, `reading ${cid}`, o);
     } finally {
       clearTimeout(timer);
+      link.dispose();
     }
   }
 

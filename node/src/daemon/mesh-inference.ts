@@ -27,6 +27,7 @@ import { OpenJobClaimer } from "../worker/open-job-claimer.ts";
 import { ResultWriter } from "../worker/result-writer.ts";
 import { serialWrites } from "../conductor/serial-writes.ts";
 import { readTestLies } from "../worker/test-lies.ts";
+import { withLinkedSignal } from "../linked-signal.ts";
 
 export interface MeshInferenceOptions {
   dataDir: string;
@@ -177,7 +178,7 @@ export class MeshInference {
     const own = new AbortController();
     this.running.add(own);
     try {
-      return await run(AbortSignal.any([signal, own.signal]));
+      return await withLinkedSignal([signal, own.signal], run);
     } finally {
       this.running.delete(own);
     }

@@ -26,6 +26,7 @@ import { LoadedModel, type ContextShape } from "./loaded-model.ts";
 import { ModelSizing } from "./model-sizing.ts";
 import { checkGenerateRequest } from "./request-check.ts";
 import { checkEngineOptions, type InferenceEngineOptions } from "./engine-options.ts";
+import { linkSignals } from "../linked-signal.ts";
 
 export { freeCoreThreads } from "./thread-budget.ts";
 export type { InferenceEngineOptions };
@@ -145,7 +146,16 @@ export class InferenceEngine {
     this.#assertOpen();
     checkGenerateRequest(req);
     const registered = this.#resolve(req.model);
-    const signal = req.signal ? AbortSignal.any([req.signal, this.#shutdown.signal]) : this.#shutdown.signal;
+    // The engine's shutdown lives as long as the engine: linked, not AbortSignal.any (linked-signal.ts).
+    const link = linkSignals(req.signal, this.#shutdown.signal);
+    try {
+      return await this.#generateWith(req, registered, link.signal, startedAt);
+    } finally {
+      link.dispose();
+    }
+  }
+
+  async #generateWith(req: GenerateRequest, registered: RegisteredModel, signal: AbortSignal, startedAt: number): Promise<GenerateResult> {
     const aborted = (): GenerateResult => ({
       text: "",
       tokens: 0,

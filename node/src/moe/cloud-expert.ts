@@ -3,6 +3,7 @@
 import type { CloudProvider } from "../config/inference-policy.ts";
 import type { ModelVote } from "./moe-types.ts";
 import { responseHash } from "../protocol/job-protocol.ts";
+import { linkSignals } from "../linked-signal.ts";
 
 export type CloudAnswer =
   | { ok: true; vote: Omit<ModelVote, "agreed" | "counted_weight"> }
@@ -22,6 +23,7 @@ export async function callCloudExpert(
   if (!key) return fail(`environment variable ${provider.api_key_env} is not set (the provider's API key)`);
   const started = performance.now();
   const timeout = AbortSignal.timeout(provider.timeout_ms);
+  const link = linkSignals(timeout, input.signal);
   try {
     const res = await fetch(`${provider.url.replace(/\/$/, "")}/chat/completions`, {
       method: "POST",
@@ -35,7 +37,7 @@ export async function callCloudExpert(
         max_tokens: input.maxTokens,
         temperature: 0,
       }),
-      signal: AbortSignal.any([timeout, input.signal]),
+      signal: link.signal,
     });
     const body = await res.text();
     if (body.length > MAX_RESPONSE_BYTES) return fail(`the response is over ${MAX_RESPONSE_BYTES} bytes`);
@@ -50,5 +52,7 @@ export async function callCloudExpert(
     if (timeout.aborted) return fail(`no answer within ${provider.timeout_ms} ms`, true);
     input.signal.throwIfAborted();
     return fail((err as Error).message);
+  } finally {
+    link.dispose();
   }
 }

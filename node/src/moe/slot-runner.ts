@@ -18,6 +18,7 @@ import type { Misbehaviour, PeerObservations } from "./peer-observations.ts";
 import { modelKey } from "./peer-rating.ts";
 import { SlotWatchdog } from "./slot-watchdog.ts";
 import { MalformedProgressError } from "../protocol/job-progress.ts";
+import { linkSignals } from "../linked-signal.ts";
 
 export type Dispatch = (
   peer: PeerInfo,
@@ -161,9 +162,10 @@ async function dispatchOnce(ctx: SlotContext, slot: number, peer: PeerInfo, req:
   let firstTokenAt: number | undefined;
   let streamed = "";
   let answer: JobAnswer;
+  const link = linkSignals(ctx.signal, watchdog.signal, cancel);
   try {
     answer = await ctx.dispatch(peer, req, {
-      signal: AbortSignal.any([ctx.signal, watchdog.signal, ...(cancel ? [cancel] : [])]),
+      signal: link.signal,
       timeoutMs: ctx.timeoutMs,
       idleTimeoutMs: ctx.idleTimeoutMs,
       onProgress: (p) => {
@@ -181,6 +183,7 @@ async function dispatchOnce(ctx: SlotContext, slot: number, peer: PeerInfo, req:
     if (watchdog.fired && !ctx.signal.aborted) return { reason: watchdog.fired, kind: watchdog.kind };
     throw err;
   } finally {
+    link.dispose();
     watchdog.stop();
   }
   // An in-process worker answers "cancelled" instead of throwing when the watchdog or a cancel aborts it.

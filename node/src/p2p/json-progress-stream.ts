@@ -11,6 +11,7 @@ import { z } from "zod";
 import { TimeoutError } from "../errors.ts";
 import { encodeJson, FrameError, FrameOverBudgetError, FrameTooLargeError, JsonRefusal, readRequestFrame, writeFrame } from "./json-stream.ts";
 import { P2pMessageTooLargeError, P2pProtocolError, P2pRemoteError, P2pRequestError, remoteErrorCodes } from "./p2p-errors.ts";
+import { linkSignals } from "../linked-signal.ts";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -103,8 +104,10 @@ export async function requestProgressOver(
   }
   const overall = AbortSignal.timeout(opts.timeoutMs);
   const idle = new IdleTimer(opts.idleTimeoutMs ?? opts.timeoutMs);
-  const signal = AbortSignal.any([overall, idle.signal, ...(opts.signal ? [opts.signal] : [])]);
+  const link = linkSignals(overall, idle.signal, opts.signal);
+  const signal = link.signal;
   let stream: Stream | undefined;
+  let writing: Promise<void> | undefined;
   try {
     stream = await open(signal);
     // Read while writing: a server that refuses before reading the request (unbound, busy) answers
@@ -112,7 +115,7 @@ export async function requestProgressOver(
     const frames = lp.decode(stream, { maxDataLength: opts.maxBytes })[Symbol.asyncIterator]();
     let next = frames.next();
     const out = stream;
-    const writing = (async () => {
+    writing = (async () => {
       await writeFrame(out, payload, signal);
       await out.close({ signal }); // our write side only: the answer still arrives
     })();
@@ -145,6 +148,8 @@ export async function requestProgressOver(
     throw new P2pRequestError(peerId, protocol, message, "check that the peer is connected and serves this protocol", { cause: err });
   } finally {
     idle.stop();
+    // The write (and its close) may go on after the answer: the link lives until it ends too.
+    void (writing ?? Promise.resolve()).catch(() => {}).finally(link.dispose);
   }
 }
 

@@ -18,6 +18,7 @@ import {
   remoteErrorCodes,
   type RemoteErrorCode,
 } from "./p2p-errors.ts";
+import { linkSignals } from "../linked-signal.ts";
 
 /** A handler throws this to answer with a specific error code instead of "handler-error". */
 export class JsonRefusal extends Error {
@@ -237,15 +238,16 @@ export async function serveJson(stream: Stream, opts: ServeJsonOptions): Promise
 /** readFrame with the server-side read deadline and budget check; a missed deadline is a FrameDeadlineError. */
 export async function readRequestFrame(stream: Stream, opts: { maxBytes: number; readTimeoutMs?: number; reserve?: (bytes: number) => boolean; signal?: AbortSignal }): Promise<Uint8Array> {
   const deadline = opts.readTimeoutMs === undefined ? undefined : AbortSignal.timeout(opts.readTimeoutMs);
-  const signals = [deadline, opts.signal].filter((s): s is AbortSignal => s !== undefined);
-  const signal = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+  const link = deadline || opts.signal ? linkSignals(deadline, opts.signal) : undefined;
   try {
-    return await readFrame(stream, opts.maxBytes, signal, opts.reserve ? { reserve: opts.reserve } : {});
+    return await readFrame(stream, opts.maxBytes, link?.signal, opts.reserve ? { reserve: opts.reserve } : {});
   } catch (err) {
     if (deadline?.aborted && !opts.signal?.aborted && !(err instanceof FrameTooLargeError)) {
       throw new FrameDeadlineError(`the request did not arrive within ${opts.readTimeoutMs} ms`, { cause: err });
     }
     throw err;
+  } finally {
+    link?.dispose();
   }
 }
 
@@ -287,8 +289,10 @@ export async function requestJsonOver(
     throw new P2pMessageTooLargeError(peerId, protocol, `the request is ${payload.length} bytes, over the limit of ${opts.maxBytes}`, "send less, or raise maxBytes on both sides");
   }
   const timeout = AbortSignal.timeout(opts.timeoutMs);
-  const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
+  const link = linkSignals(timeout, opts.signal);
+  const signal = link.signal;
   let stream: Stream | undefined;
+  let writing: Promise<void> | undefined;
   try {
     stream = await open(signal);
     // Read while writing: a server that refuses early (too large, unbound) answers before it has
@@ -296,7 +300,7 @@ export async function requestJsonOver(
     const response = readFrame(stream, opts.maxBytes, signal);
     const out = stream;
     let written = false;
-    const writing = (async () => {
+    writing = (async () => {
       await writeFrame(out, payload, signal);
       written = true;
       await out.close({ signal });
@@ -318,6 +322,9 @@ export async function requestJsonOver(
     if (err instanceof FrameError) throw new P2pProtocolError(peerId, protocol, err.message, "the peer does not speak this protocol correctly", { cause: err });
     const message = (err as Error)?.message ?? String(err);
     throw new P2pRequestError(peerId, protocol, message, "check that the peer is connected and serves this protocol; retry later", { cause: err });
+  } finally {
+    // The write (and its close) may go on after the answer: the link lives until it ends too.
+    void (writing ?? Promise.resolve()).catch(() => {}).finally(link.dispose);
   }
 }
 

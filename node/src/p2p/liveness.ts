@@ -6,6 +6,7 @@ import type { Libp2p } from "@libp2p/interface";
 import type { Ping } from "@libp2p/ping";
 import type { Logger } from "../log.ts";
 import type { BoundPeers } from "./bound-peers.ts";
+import { linkSignals } from "../linked-signal.ts";
 
 export class Liveness {
   private timer: NodeJS.Timeout | undefined;
@@ -37,12 +38,15 @@ export class Liveness {
       if (!this.libp2p.getConnections(id).some((c) => c.status === "open")) continue;
       this.pinging.add(peer);
       // A ping may take up to two intervals (at least 5 s) before it counts as missed.
-      const signal = AbortSignal.any([AbortSignal.timeout(Math.max(5_000, 2 * this.intervalMs)), this.stopping.signal]);
+      const link = linkSignals(AbortSignal.timeout(Math.max(5_000, 2 * this.intervalMs)), this.stopping.signal);
       this.libp2p.services.ping
-        .ping(id, { signal })
+        .ping(id, { signal: link.signal })
         .then(() => this.peers.touch(peer))
         .catch((err: unknown) => this.log.debug({ peer, err: (err as Error).message }, "ping failed"))
-        .finally(() => this.pinging.delete(peer));
+        .finally(() => {
+          link.dispose();
+          this.pinging.delete(peer);
+        });
     }
   }
 }
