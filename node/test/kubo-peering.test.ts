@@ -129,6 +129,24 @@ describe("kubo peering from daemons' hellos", () => {
     peering.stop();
   });
 
+  it("hellos faster than kubo peers do not queue up: only the newest waits its turn", async () => {
+    const { peering, peerings, kubo, say } = await started(new Set(["12D3KooWmallory"]));
+    let dials = 0;
+    const peer = kubo.ipfs.peer.bind(kubo.ipfs);
+    kubo.ipfs.peer = async (addr: string, o?: { timeoutMs?: number }) => (dials++, peer(addr, o));
+    let answer: () => void = () => {};
+    kubo.hold = new Promise<void>((r) => (answer = r));
+    await say("12D3KooWmallory", hello(1)); // kubo is busy peering with this one
+    await settle();
+    await Promise.all(Array.from({ length: 200 }, (_, i) => say("12D3KooWmallory", hello(100 + i))));
+    answer();
+    await settle();
+    expect(dials).toBe(2); // the first, then only the newest of the 200 that came meanwhile
+    expect([...peerings]).toEqual([kuboId(299)]);
+    expect(peering.kuboPeerOf("12D3KooWmallory")).toBe(kuboId(299));
+    peering.stop();
+  });
+
   it("a daemon on this same machine may name its kubo's loopback address", () => {
     const addrs = [`/ip4/127.0.0.1/tcp/4001/p2p/${kuboId(1)}`, `/ip4/10.0.0.9/tcp/4001/p2p/${kuboId(1)}`];
     expect(dialableAddrs(addrs, kuboId(1), "10.0.0.9", new Set(["10.0.0.9", "127.0.0.1"]))).toEqual(addrs);

@@ -1,81 +1,92 @@
-// Dialling the peers the DHT lists: a departed node's capability stays there, and its addresses are
-// the peer's claim. A peer whose dials fail is tried less and less often, not every 10 s forever.
+// Dialling peers again: a departed node's capability stays in the DHT a while, its addresses are the
+// peer's claim, and a peer may connect without ever binding. Such a peer is tried less and less
+// often, not every few seconds forever (dial-backoff.ts, used by the DHT and mDNS dialers).
 import { describe, expect, it } from "vitest";
-import { MAX_REDIAL_AFTER_MS, PeerDialer, REDIAL_AFTER_MS } from "../src/mesh/peer-dialer.ts";
+import { MAX_REDIAL_AFTER_MS, PeerDialer } from "../src/mesh/peer-dialer.ts";
 import type { PeerInfo } from "../src/mesh/peer-view.ts";
+import type { BoundPeer } from "../src/p2p/p2p-node.ts";
 import { silent } from "./support/inference-fixtures.ts";
 
 const peer = (peerId: string) => ({ peerId, name: peerId, multiaddrs: ["/ip4/203.0.113.7/tcp/4001"] }) as unknown as PeerInfo;
 const settle = () => new Promise((r) => setImmediate(r));
 
-/** A dialer over a libp2p node whose dials fail (or succeed for peers in `reachable`), on a clock the test moves. */
-function dialer(reachable = new Set<string>()) {
+/**
+ * A dialer over a libp2p node, on a clock the test moves. Dials fail, except to peers in `binds`
+ * (they connect and bind) and `neverBinds` (they connect, and are closed again before the next read).
+ */
+function dialer(o: { binds?: string[]; neverBinds?: string[] } = {}) {
   const clock = { now: 0 };
   const connected = new Set<string>();
+  const bound = new Set<string>();
   const dialled: Array<{ at: number; peer: string }> = [];
   const p2p = {
     connectedPeers: () => [...connected],
+    boundPeers: () => [...bound].map((peerId) => ({ peerId }) as BoundPeer),
     dial: async (address: string) => {
       const id = address.slice(address.lastIndexOf("/p2p/") + 5);
       dialled.push({ at: clock.now, peer: id });
-      if (!reachable.has(id)) throw new Error("connection refused");
-      connected.add(id);
+      if (o.binds?.includes(id)) {
+        connected.add(id);
+        bound.add(id);
+      } else if (!o.neverBinds?.includes(id)) throw new Error("connection refused");
       return id;
     },
   };
-  return { d: new PeerDialer(p2p, silent, () => clock.now), clock, connected, dialled };
+  return { d: new PeerDialer(p2p, silent, () => clock.now), clock, connected, bound, dialled };
 }
 
-describe("dialling DHT peers", () => {
+/** View reads every second for `seconds`, from the clock's time on. */
+async function readEverySecond(x: ReturnType<typeof dialer>, peers: PeerInfo[], seconds: number): Promise<void> {
+  const end = x.clock.now + seconds * 1000;
+  for (; x.clock.now <= end; x.clock.now += 1000) {
+    x.d.dialUnconnected(peers);
+    await settle();
+  }
+}
+
+describe("dialling DHT peers again", () => {
   it("backs off a peer whose dials fail: 10 s, 20 s, 40 s … up to 5 minutes", async () => {
-    const { d, clock, dialled } = dialer();
-    const dead = [peer("dead")];
-    // A view read every second for an hour.
-    for (clock.now = 0; clock.now <= 3_600_000; clock.now += 1000) {
-      d.dialUnconnected(dead);
-      await settle();
-    }
-    const times = dialled.map((x) => x.at / 1000);
+    const x = dialer();
+    await readEverySecond(x, [peer("dead")], 3600);
+    const times = x.dialled.map((d) => d.at / 1000);
     expect(times.slice(0, 6)).toEqual([0, 10, 30, 70, 150, 310]);
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
     expect(Math.max(...gaps)).toBe(MAX_REDIAL_AFTER_MS / 1000);
     // Every 10 s for an hour would have been 360 dials.
-    expect(dialled.length).toBeLessThan(20);
-    expect(REDIAL_AFTER_MS).toBe(10_000);
+    expect(x.dialled.length).toBeLessThan(20);
   });
 
-  it("does not dial a connected peer, and starts over for a peer that was connected", async () => {
-    const { d, clock, connected, dialled } = dialer();
+  it("a peer that connects but never binds is backed off too (it was dialled every second)", async () => {
+    const x = dialer({ neverBinds: ["mute"] });
+    await readEverySecond(x, [peer("mute")], 600);
+    expect(x.dialled.map((d) => d.at / 1000).slice(0, 5)).toEqual([0, 10, 30, 70, 150]);
+    expect(x.dialled.length).toBeLessThan(10);
+  });
+
+  it("a peer that bound starts over: when it is gone again it is dialled at once", async () => {
+    const x = dialer();
     const p = [peer("flaky")];
-    d.dialUnconnected(p);
-    await settle();
-    clock.now = 10_000;
-    d.dialUnconnected(p);
-    await settle();
-    expect(dialled).toHaveLength(2);
-    connected.add("flaky"); // it came back (dialled us, or mDNS)
-    clock.now = 20_000;
-    d.dialUnconnected(p);
-    expect(dialled).toHaveLength(2);
-    connected.delete("flaky"); // and went away again: tried at once, then after 10 s
-    d.dialUnconnected(p);
-    await settle();
-    clock.now = 30_000;
-    d.dialUnconnected(p);
-    await settle();
-    expect(dialled.map((x) => x.at)).toEqual([0, 10_000, 20_000, 30_000]);
+    await readEverySecond(x, p, 10); // dialled at 0 and 10 s
+    x.connected.add("flaky"); // it came back and bound (it dialled us)
+    x.bound.add("flaky");
+    await readEverySecond(x, p, 20);
+    expect(x.dialled).toHaveLength(2);
+    x.connected.delete("flaky");
+    x.bound.delete("flaky");
+    x.d.dialUnconnected(p);
+    expect(x.dialled.map((d) => d.at / 1000)).toEqual([0, 10, 32]);
   });
 
   it("a reachable peer is dialled once; a peer that left the view is forgotten", async () => {
-    const { d, clock, dialled } = dialer(new Set(["alive"]));
-    d.dialUnconnected([peer("alive"), peer("gone")]);
+    const x = dialer({ binds: ["alive"] });
+    x.d.dialUnconnected([peer("alive"), peer("gone")]);
     await settle();
-    clock.now = 60_000;
-    d.dialUnconnected([peer("alive")]);
+    x.clock.now = 60_000;
+    x.d.dialUnconnected([peer("alive")]);
     await settle();
     // "gone" left the view; when it is listed again it is a new peer: dialled at once.
-    d.dialUnconnected([peer("alive"), peer("gone")]);
+    x.d.dialUnconnected([peer("alive"), peer("gone")]);
     await settle();
-    expect(dialled.map((x) => `${x.peer}@${x.at / 1000}`)).toEqual(["alive@0", "gone@0", "gone@60"]);
+    expect(x.dialled.map((d) => `${d.peer}@${d.at / 1000}`)).toEqual(["alive@0", "gone@0", "gone@60"]);
   });
 });

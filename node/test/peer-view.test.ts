@@ -3,7 +3,7 @@
 import { encodeHashToBase64 } from "@holochain/client";
 import type { CapabilityRecord, MeshView } from "@ripple-mesh/zome-bindings";
 import { describe, expect, it } from "vitest";
-import { buildPeerView, ClockAheadMemory, CLOCK_AHEAD_MEMORY_MS, mergeMeshViews } from "../src/mesh/peer-view.ts";
+import { buildPeerView, ClockAheadMemory, CLOCK_AHEAD_MEMORY_MS, forgetDeparted, mergeMeshViews } from "../src/mesh/peer-view.ts";
 import { fastReadReason, FAST_LOCAL_READ_MS, localReadEveryMs, QUIET_LOCAL_READ_MS } from "../src/mesh/read-cadence.ts";
 
 const agent = (n: number) => new Uint8Array([0x84, 0x20, 0x24, ...new Array(36).fill(n)]);
@@ -90,6 +90,34 @@ describe("merging mesh reads", () => {
     const hb = new Map(merged.heartbeats.map((h) => [encodeHashToBase64(h.author), h.timestamp]));
     expect(hb.get(encodeHashToBase64(agent(2)))).toBe((now - 1000) * 1000);
     expect(mergeMeshViews(undefined, network)).toBe(network);
+  });
+
+  it("forgets a node that left: not in the latest read, and nothing of it newer than the read window", () => {
+    const since = (now - 10 * 60_000) * 1000;
+    const names = (v: MeshView) => v.nodes.map((n) => n.capability.agent_name).sort();
+    const earlier: MeshView = {
+      nodes: [capability(2, now - 3_600_000, "bob"), capability(3, now - 3_600_000, "gone"), capability(4, now - 5000, "joiner"), capability(5, now - 3_600_000, "quiet")],
+      heartbeats: [heartbeat(2, now - 1000), heartbeat(3, now - 11 * 60_000), heartbeat(5, now - 60_000)],
+    };
+    // The latest read is a local one that has only bob (the others came with a network read).
+    const latest: MeshView = { nodes: [capability(2, now - 3_600_000, "bob")], heartbeats: [heartbeat(2, now - 1000)] };
+    const kept = forgetDeparted(mergeMeshViews(earlier, latest), latest, since);
+    // "gone" left 11 minutes ago; the joiner has no heartbeat yet but a fresh capability; "quiet" beat a minute ago.
+    expect(names(kept)).toEqual(["bob", "joiner", "quiet"]);
+    expect(kept.heartbeats.map((h) => h.author[3]).sort()).toEqual([2, 5]);
+  });
+
+  it("the merged view does not grow with every node that ever joined", () => {
+    const since = (now - 10 * 60_000) * 1000;
+    let merged: MeshView | undefined;
+    for (let n = 10; n < 110; n++) {
+      // One read per departed node, each seen once long ago, beside bob who stays.
+      const read: MeshView = { nodes: [capability(2, now - 3_600_000, "bob"), capability(n, now - 3_600_000)], heartbeats: [heartbeat(2, now - 1000), heartbeat(n, now - 20 * 60_000)] };
+      merged = forgetDeparted(mergeMeshViews(merged, read), read, since);
+    }
+    expect(merged!.nodes).toHaveLength(2);
+    const next: MeshView = { nodes: [capability(2, now - 3_600_000, "bob")], heartbeats: [heartbeat(2, now - 1000)] };
+    expect(forgetDeparted(mergeMeshViews(merged, next), next, since).nodes).toHaveLength(1);
   });
 
   it("a departed node whose last heartbeat is future-dated goes offline within the window, with the clock noted", () => {

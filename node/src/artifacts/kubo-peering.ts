@@ -74,6 +74,8 @@ export class KuboPeering {
   /** Peering changes per libp2p peer, one after another (two hellos at once must not both stay). */
   private readonly peeringChain = new Map<string, Promise<void>>();
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Per connected peer, its newest hello not yet acted on. */
+  private readonly pendingHello = new Map<string, { kuboPeer: string; addrs: string[] }>();
 
   constructor(private readonly opts: KuboPeeringOptions) {
     this.log = opts.log.child({ seam: "kubo-peering" });
@@ -193,7 +195,16 @@ export class KuboPeering {
   private async handle(raw: unknown, from: RequestSender): Promise<unknown> {
     const req = requestSchema.parse(raw);
     if (req.op === "hello") {
-      void this.serially(from.peerId, () => this.peerWith(from.peerId, req.peerId, req.addrs));
+      // Only the newest hello of a peer waits its turn: hellos sent faster than kubo peers do not queue up.
+      const queued = this.pendingHello.has(from.peerId);
+      this.pendingHello.set(from.peerId, { kuboPeer: req.peerId, addrs: req.addrs });
+      if (!queued) {
+        void this.serially(from.peerId, async () => {
+          const hello = this.pendingHello.get(from.peerId);
+          this.pendingHello.delete(from.peerId);
+          if (hello) await this.peerWith(from.peerId, hello.kuboPeer, hello.addrs);
+        });
+      }
       const me = await this.opts.ipfs.id({ timeoutMs: 5000 });
       return { peerId: me.peerId, addrs: ordered(me.addrs) };
     }

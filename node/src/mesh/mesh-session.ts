@@ -20,7 +20,7 @@ import { P2pNode } from "../p2p/p2p-node.ts";
 import { HeartbeatLoop } from "./heartbeat-loop.ts";
 import { MovingConductor } from "./moving-conductor.ts";
 import { meshState, otherAgentsInPeerStore, type MeshStatus } from "./mesh-status.ts";
-import { boundAgentKeys, buildPeerView, disconnectedBoundAgents, ClockAheadMemory, mergeMeshViews, type PeerInfo } from "./peer-view.ts";
+import { boundAgentKeys, buildPeerView, disconnectedBoundAgents, ClockAheadMemory, forgetDeparted, mergeMeshViews, type PeerInfo } from "./peer-view.ts";
 import { PeerDialer } from "./peer-dialer.ts";
 import { localReadEveryMs } from "./read-cadence.ts";
 import { lanAddress } from "./lan-address.ts";
@@ -298,7 +298,7 @@ export class MeshSession extends EventEmitter {
     try {
       const since = (Date.now() - 10 * 60_000) * 1000;
       const [view, knownAgents] = await Promise.all([agentRegistry(this.zomes).getMeshView(since, localOnly), otherAgentsInPeerStore(conductor)]);
-      this.snapshot = { ...mergeMeshViews(this.snapshot, view, { nowMs: Date.now(), maxSkewMs: this.maxClockSkewMs }), knownAgents };
+      this.snapshot = { ...forgetDeparted(mergeMeshViews(this.snapshot, view, { nowMs: Date.now(), maxSkewMs: this.maxClockSkewMs }), view, since), knownAgents };
     } catch (err) {
       this.log.debug({ err: (err as Error).message, localOnly }, "could not read the mesh from the DHT (conductor restarting?)");
     } finally {

@@ -155,6 +155,20 @@ function maxOrNull(a: number | null, b: number | null): number | null {
 }
 
 /**
+ * The merged view without the agents that left: one that the latest read did not return, whose
+ * newest heartbeat and capability are both older than the read window (`sinceMicros`), is what a
+ * node started now would not list either. Without this, every node that ever joined stayed in the
+ * view (and was dialled) for as long as this node ran.
+ */
+export function forgetDeparted(merged: MeshView, latest: MeshView, sinceMicros: number): MeshView {
+  const keep = new Set<string>();
+  for (const x of [...latest.nodes, ...latest.heartbeats]) keep.add(encodeHashToBase64(x.author));
+  for (const x of [...merged.nodes, ...merged.heartbeats]) if (x.timestamp >= sinceMicros) keep.add(encodeHashToBase64(x.author));
+  const kept = <T extends { author: Uint8Array }>(xs: T[]) => xs.filter((x) => keep.has(encodeHashToBase64(x.author)));
+  return { nodes: kept(merged.nodes), heartbeats: kept(merged.heartbeats) };
+}
+
+/**
  * Two reads of the mesh (a fast local one, a slower network one) that finish in any order: keep,
  * per agent, the newest capability and the newest heartbeat either has seen. With a clock, a record
  * stamped beyond the skew never shadows one that is not: a future-dated heartbeat read once cannot

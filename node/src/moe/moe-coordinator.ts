@@ -191,9 +191,18 @@ export class MoeCoordinator {
   private finished(outcome: SlotOutcome): SlotOutcome {
     if (!outcome.ok) return outcome;
     const now = Date.now();
-    const recent = (this.finishedOn.get(outcome.peer.agent) ?? []).filter((t) => now - t < FINISHED_MEMORY_MS);
-    this.finishedOn.set(outcome.peer.agent, [...recent, now]);
+    this.forgetFinishedBefore(now - FINISHED_MEMORY_MS);
+    this.finishedOn.set(outcome.peer.agent, [...(this.finishedOn.get(outcome.peer.agent) ?? []), now]);
     return outcome;
+  }
+
+  /** Slots finished before `cutoffMs` no longer matter; peers with none left are dropped (agents come and go). */
+  private forgetFinishedBefore(cutoffMs: number): void {
+    for (const [agent, times] of this.finishedOn) {
+      const recent = times.filter((t) => t >= cutoffMs);
+      if (recent.length === 0) this.finishedOn.delete(agent);
+      else if (recent.length < times.length) this.finishedOn.set(agent, recent);
+    }
   }
 
   /** The peer's active jobs as its last heartbeat said, less ours that finished after that heartbeat. */
