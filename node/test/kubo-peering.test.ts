@@ -147,6 +147,24 @@ describe("kubo peering from daemons' hellos", () => {
     peering.stop();
   });
 
+  it("a hello after a reconnect is not undone by the disconnect before it", async () => {
+    const connected = new Set(["12D3KooWalice"]);
+    const { peering, peerings, kubo, say, leave } = await started(connected);
+    let answer: () => void = () => {};
+    kubo.hold = new Promise<void>((r) => (answer = r));
+    await say("12D3KooWalice", hello(1)); // kubo busy peering with it
+    await settle();
+    await say("12D3KooWalice", hello(2)); // waits its turn
+    leave("12D3KooWalice");
+    connected.add("12D3KooWalice"); // back at once, with a new kubo
+    await say("12D3KooWalice", hello(3));
+    answer();
+    await settle();
+    expect([...peerings]).toEqual([kuboId(3)]);
+    expect(peering.kuboPeerOf("12D3KooWalice")).toBe(kuboId(3));
+    peering.stop();
+  });
+
   it("a daemon on this same machine may name its kubo's loopback address", () => {
     const addrs = [`/ip4/127.0.0.1/tcp/4001/p2p/${kuboId(1)}`, `/ip4/10.0.0.9/tcp/4001/p2p/${kuboId(1)}`];
     expect(dialableAddrs(addrs, kuboId(1), "10.0.0.9", new Set(["10.0.0.9", "127.0.0.1"]))).toEqual(addrs);

@@ -120,6 +120,15 @@ describe("merging mesh reads", () => {
     expect(forgetDeparted(mergeMeshViews(merged, next), next, since).nodes).toHaveLength(1);
   });
 
+  it("keeps what this node knows is alive: itself and peers bound over libp2p now, whatever the DHT reads say", () => {
+    const since = (now - 10 * 60_000) * 1000;
+    const old: MeshView = { nodes: [capability(1, now - 3_600_000, "me"), capability(2, now - 3_600_000, "pinging")], heartbeats: [heartbeat(1, now - 11 * 60_000), heartbeat(2, now - 11 * 60_000)] };
+    const empty: MeshView = { nodes: [], heartbeats: [] };
+    expect(forgetDeparted(old, empty, since).nodes).toHaveLength(0);
+    const kept = forgetDeparted(old, empty, since, [encodeHashToBase64(agent(1)), encodeHashToBase64(agent(2))]);
+    expect(kept.nodes.map((n) => n.capability.agent_name).sort()).toEqual(["me", "pinging"]);
+  });
+
   it("a departed node whose last heartbeat is future-dated goes offline within the window, with the clock noted", () => {
     // bob's heartbeat claims to be from an hour ahead; his libp2p pings stopped 9 s ago (window 8 s).
     const peers = view([capability(2, now - 60_000, "bob")], [heartbeat(2, now + 3_600_000)], { peer2: now - 9000 });

@@ -96,6 +96,8 @@ export class KuboPeering {
   private readonly onBound = ({ peerId }: { peerId: string }): void => void this.hello(peerId);
   // A daemon that left takes its kubo peering with it (kubo would otherwise redial it forever).
   private readonly onDisconnected = (peerId: string): void => {
+    // A hello still waiting is from the connection that ended: one after a reconnect queues behind the unpeer.
+    this.pendingHello.delete(peerId);
     void this.serially(peerId, async () => {
       const known = this.kuboOf.get(peerId);
       this.kuboOf.delete(peerId);
@@ -196,13 +198,16 @@ export class KuboPeering {
     const req = requestSchema.parse(raw);
     if (req.op === "hello") {
       // Only the newest hello of a peer waits its turn: hellos sent faster than kubo peers do not queue up.
-      const queued = this.pendingHello.has(from.peerId);
-      this.pendingHello.set(from.peerId, { kuboPeer: req.peerId, addrs: req.addrs });
-      if (!queued) {
+      const waiting = this.pendingHello.get(from.peerId);
+      if (waiting) Object.assign(waiting, { kuboPeer: req.peerId, addrs: req.addrs });
+      else {
+        const hello = { kuboPeer: req.peerId, addrs: req.addrs };
+        this.pendingHello.set(from.peerId, hello);
         void this.serially(from.peerId, async () => {
-          const hello = this.pendingHello.get(from.peerId);
+          // Dropped by a disconnect meanwhile: a hello after the reconnect has its own turn, after the unpeer.
+          if (this.pendingHello.get(from.peerId) !== hello) return;
           this.pendingHello.delete(from.peerId);
-          if (hello) await this.peerWith(from.peerId, hello.kuboPeer, hello.addrs);
+          await this.peerWith(from.peerId, hello.kuboPeer, hello.addrs);
         });
       }
       const me = await this.opts.ipfs.id({ timeoutMs: 5000 });

@@ -298,7 +298,8 @@ export class MeshSession extends EventEmitter {
     try {
       const since = (Date.now() - 10 * 60_000) * 1000;
       const [view, knownAgents] = await Promise.all([agentRegistry(this.zomes).getMeshView(since, localOnly), otherAgentsInPeerStore(conductor)]);
-      this.snapshot = { ...forgetDeparted(mergeMeshViews(this.snapshot, view, { nowMs: Date.now(), maxSkewMs: this.maxClockSkewMs }), view, since), knownAgents };
+      const merged = mergeMeshViews(this.snapshot, view, { nowMs: Date.now(), maxSkewMs: this.maxClockSkewMs });
+      this.snapshot = { ...forgetDeparted(merged, view, since, this.alivePerOwnMeasure()), knownAgents };
     } catch (err) {
       this.log.debug({ err: (err as Error).message, localOnly }, "could not read the mesh from the DHT (conductor restarting?)");
     } finally {
@@ -339,6 +340,15 @@ export class MeshSession extends EventEmitter {
 
   private boundAgents(): string[] {
     return this.p2p ? boundAgentKeys(this.p2p.boundPeers()) : [];
+  }
+
+  /** This node and the agents of peers connected and bound over libp2p now: never forgotten by the view. */
+  private alivePerOwnMeasure(): string[] {
+    const p2p = this.p2p;
+    const self = this.agentPubKey ? [encodeHashToBase64(this.agentPubKey)] : [];
+    if (!p2p) return self;
+    const connected = new Set(p2p.connectedPeers());
+    return [...self, ...boundAgentKeys(p2p.boundPeers().filter((p) => connected.has(p.peerId)))];
   }
 
   /**

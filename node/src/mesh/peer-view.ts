@@ -158,10 +158,11 @@ function maxOrNull(a: number | null, b: number | null): number | null {
  * The merged view without the agents that left: one that the latest read did not return, whose
  * newest heartbeat and capability are both older than the read window (`sinceMicros`), is what a
  * node started now would not list either. Without this, every node that ever joined stayed in the
- * view (and was dialled) for as long as this node ran.
+ * view (and was dialled) for as long as this node ran. `alwaysKeep` (agent keys): this node, and
+ * peers connected and bound over libp2p now (alive by our own measure, whatever the DHT says).
  */
-export function forgetDeparted(merged: MeshView, latest: MeshView, sinceMicros: number): MeshView {
-  const keep = new Set<string>();
+export function forgetDeparted(merged: MeshView, latest: MeshView, sinceMicros: number, alwaysKeep: Iterable<string> = []): MeshView {
+  const keep = new Set<string>(alwaysKeep);
   for (const x of [...latest.nodes, ...latest.heartbeats]) keep.add(encodeHashToBase64(x.author));
   for (const x of [...merged.nodes, ...merged.heartbeats]) if (x.timestamp >= sinceMicros) keep.add(encodeHashToBase64(x.author));
   const kept = <T extends { author: Uint8Array }>(xs: T[]) => xs.filter((x) => keep.has(encodeHashToBase64(x.author)));

@@ -11,7 +11,7 @@ export interface DialBackoffOptions {
 }
 
 export class DialBackoff {
-  private readonly peers = new Map<string, { nextAtMs: number; dials: number }>();
+  private readonly peers = new Map<string, { nextAtMs: number; dials: number; lastStartMs: number }>();
   private readonly now: () => number;
 
   constructor(private readonly o: DialBackoffOptions) {
@@ -28,12 +28,25 @@ export class DialBackoff {
     const dials = this.peers.get(peer)?.dials ?? 0;
     this.peers.delete(peer); // re-inserted: the map's order is oldest activity first
     if (this.peers.size >= MAX_TRACKED) this.peers.delete(this.peers.keys().next().value!);
-    this.peers.set(peer, { nextAtMs: this.now() + Math.min(this.o.maxMs, this.o.firstMs * 2 ** Math.min(dials, 20)), dials: dials + 1 });
+    const now = this.now();
+    this.peers.set(peer, { nextAtMs: now + Math.min(this.o.maxMs, this.o.firstMs * 2 ** Math.min(dials, 20)), dials: dials + 1, lastStartMs: now });
   }
 
   /** `peer` bound (or left for good): its next dial, whenever needed, starts at once. */
   reset(peer: string): void {
     this.peers.delete(peer);
+  }
+
+  /**
+   * `peer` said it is alive at `atMs` (a heartbeat): if that is after our last dial started, the
+   * backoff starts over, though never sooner than `firstMs` after that dial (a peer that heartbeats
+   * and never binds is dialled at most that often).
+   */
+  revive(peer: string, atMs: number): void {
+    const s = this.peers.get(peer);
+    if (!s || atMs <= s.lastStartMs) return;
+    s.dials = 0;
+    s.nextAtMs = Math.min(s.nextAtMs, s.lastStartMs + this.o.firstMs);
   }
 
   /** Forgets every peer `keep` says no to (peers no longer listed anywhere). */

@@ -30,8 +30,12 @@ export class MdnsDialer {
     private readonly denyList: PeerDenyList,
     private readonly onDiscovered: (peerId: string) => void,
     private readonly log: Logger,
-    private readonly isBound: (peerId: string) => boolean,
   ) {}
+
+  /** The peer completed a binding: its next dial, whenever needed, starts at once. */
+  bound(peerId: string): void {
+    this.backoff.reset(peerId);
+  }
 
   attach(discovery: PeerDiscovery): void {
     discovery.addEventListener("peer", this.onPeer);
@@ -61,7 +65,6 @@ export class MdnsDialer {
     }
     if (this.libp2p.getConnections(info.id).length > 0) {
       this.unconnectedSince.delete(peer);
-      if (this.isBound(peer)) this.backoff.reset(peer);
       return;
     }
     if (this.denyList.isDenied(peer) || this.dialing.has(peer) || info.multiaddrs.length === 0 || !this.backoff.due(peer)) return;

@@ -157,14 +157,17 @@ export class P2pNode extends EventEmitter<P2pNodeEvents> {
       bound,
       denyList,
       {
-        bound: (peerId, agentPubKey) => node?.emit("peer:bound", { peerId, agentPubKey: Uint8Array.from(agentPubKey) }),
+        bound: (peerId, agentPubKey) => {
+          mdnsDialer?.bound(peerId);
+          node?.emit("peer:bound", { peerId, agentPubKey: Uint8Array.from(agentPubKey) });
+        },
         refused: (peerId, reason, denied) => node?.emit("peer:refused", { peerId, reason, denied }),
       },
       log,
       timings,
     );
     const liveness = new Liveness(libp2p, bound, opts.pingIntervalMs ?? 2_000, log);
-    const mdnsDialer = discovery ? new MdnsDialer(libp2p, denyList, (peerId) => node?.emit("peer:discovered", peerId), log, (peerId) => bound.has(peerId)) : undefined;
+    const mdnsDialer = discovery ? new MdnsDialer(libp2p, denyList, (peerId) => node?.emit("peer:discovered", peerId), log) : undefined;
     const gate = new InboundGate({ handshake, bound, budgets, unboundGraceMs: opts.unboundGraceMs ?? 10_000, denyCooldownMs: timings.stallCooldownMs, log });
     node = new P2pNode(libp2p, handshake, bound, denyList, liveness, mdnsDialer, log, budgets, gate);
     if (opts.binding) node.setBinding(opts.binding);
