@@ -4,12 +4,9 @@
 //
 // Both nodes of a pair hear each other, so the one with the lower peer id dials; the other dials
 // only if no connection arrived within a grace period (the lower one may be unable to reach it).
-// That keeps a pair to one connection in the normal case. A peer that does not end up bound (it
-// cannot be reached, or connects and never completes the binding handshake) is dialled less and
-// less often, 1 s doubling to 30 s (dial-backoff.ts), rather than on every mDNS round.
+// That keeps a pair to one connection in the normal case.
 import type { Libp2p, PeerDiscovery, PeerId, PeerInfo } from "@libp2p/interface";
 import type { Logger } from "../log.ts";
-import { DialBackoff } from "./dial-backoff.ts";
 import type { PeerDenyList } from "./peer-deny-list.ts";
 
 const HIGHER_ID_GRACE_MS = 3_000;
@@ -22,7 +19,6 @@ export class MdnsDialer {
   /** Peers announced with onDiscovered; cleared when they disconnect, so a return is announced again. */
   private readonly announced = new Set<string>();
   private readonly dialing = new Set<string>();
-  private readonly backoff = new DialBackoff({ firstMs: 1_000, maxMs: 30_000 });
   private stopped = false;
 
   constructor(
@@ -31,11 +27,6 @@ export class MdnsDialer {
     private readonly onDiscovered: (peerId: string) => void,
     private readonly log: Logger,
   ) {}
-
-  /** The peer completed a binding: its next dial, whenever needed, starts at once. */
-  bound(peerId: string): void {
-    this.backoff.reset(peerId);
-  }
 
   attach(discovery: PeerDiscovery): void {
     discovery.addEventListener("peer", this.onPeer);
@@ -67,14 +58,13 @@ export class MdnsDialer {
       this.unconnectedSince.delete(peer);
       return;
     }
-    if (this.denyList.isDenied(peer) || this.dialing.has(peer) || info.multiaddrs.length === 0 || !this.backoff.due(peer)) return;
+    if (this.denyList.isDenied(peer) || this.dialing.has(peer) || info.multiaddrs.length === 0) return;
     const now = Date.now();
     const since = this.unconnectedSince.get(peer) ?? now;
     if (!this.unconnectedSince.has(peer) && this.unconnectedSince.size >= MAX_TRACKED) dropOldest(this.unconnectedSince);
     this.unconnectedSince.set(peer, since);
     if (self > peer && now - since < HIGHER_ID_GRACE_MS) return;
     this.dialing.add(peer);
-    this.backoff.started(peer);
     const addrs = info.multiaddrs.map((ma) => ma.encapsulate(`/p2p/${peer}`));
     this.libp2p
       .dial(addrs, { signal: AbortSignal.timeout(10_000) })

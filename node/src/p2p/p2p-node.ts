@@ -157,10 +157,7 @@ export class P2pNode extends EventEmitter<P2pNodeEvents> {
       bound,
       denyList,
       {
-        bound: (peerId, agentPubKey) => {
-          mdnsDialer?.bound(peerId);
-          node?.emit("peer:bound", { peerId, agentPubKey: Uint8Array.from(agentPubKey) });
-        },
+        bound: (peerId, agentPubKey) => node?.emit("peer:bound", { peerId, agentPubKey: Uint8Array.from(agentPubKey) }),
         refused: (peerId, reason, denied) => node?.emit("peer:refused", { peerId, reason, denied }),
       },
       log,
