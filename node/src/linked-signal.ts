@@ -11,6 +11,8 @@ export interface LinkedSignal {
   readonly signal: AbortSignal;
   /** Removes this link's listeners from its sources; call it when the operation is over (finally). */
   dispose(): void;
+  /** dispose() once `work` settles (at once without it): for work that may outlive its caller, like a background write. */
+  disposeAfter(work: Promise<unknown> | undefined): void;
 }
 
 /** A signal that aborts, with the same reason, as soon as any of `sources` does. Undefined sources are skipped. */
@@ -20,7 +22,7 @@ export function linkSignals(...sources: Array<AbortSignal | undefined>): LinkedS
   const already = live.find((s) => s.aborted);
   if (already) {
     controller.abort(already.reason);
-    return { signal: controller.signal, dispose: () => {} };
+    return withDisposeAfter({ signal: controller.signal, dispose: () => {} });
   }
   const onAbort = (event: Event) => {
     controller.abort((event.target as AbortSignal).reason);
@@ -30,7 +32,11 @@ export function linkSignals(...sources: Array<AbortSignal | undefined>): LinkedS
     for (const s of live) s.removeEventListener("abort", onAbort);
   };
   for (const s of live) s.addEventListener("abort", onAbort);
-  return { signal: controller.signal, dispose };
+  return withDisposeAfter({ signal: controller.signal, dispose });
+}
+
+function withDisposeAfter(link: Omit<LinkedSignal, "disposeAfter">): LinkedSignal {
+  return { ...link, disposeAfter: (work) => void (work ?? Promise.resolve()).catch(() => {}).finally(link.dispose) };
 }
 
 /** Runs `fn` with a signal linked to `sources`, and lets go of them when it settles. */

@@ -22,6 +22,19 @@ describe("linked signals", () => {
     expect(listeners(session.signal)).toBe(0);
   });
 
+  it("disposeAfter keeps the link while the work it outlives runs, then lets go", async () => {
+    const session = new AbortController();
+    const link = linkSignals(session.signal);
+    let finish: () => void = () => {};
+    const writing = new Promise<void>((r) => (finish = r));
+    link.disposeAfter(writing);
+    await new Promise((r) => setImmediate(r));
+    expect(listeners(session.signal)).toBe(1);
+    finish();
+    await new Promise((r) => setImmediate(r));
+    expect(listeners(session.signal)).toBe(0);
+  });
+
   it("is aborted at once when a source already is", () => {
     const done = AbortSignal.abort(new Error("stopped"));
     const session = new AbortController();

@@ -33,7 +33,7 @@ export interface KuboPeeringOptions {
 
 /** Loopback swarm addresses only reach a kubo on this same machine; they go last. */
 function ordered(addrs: string[]): string[] {
-  const lo = (a: string) => a.startsWith("/ip4/127.") || a.startsWith("/ip6/::1/");
+  const lo = (a: string) => isLoopback(ipOf(a));
   return [...addrs.filter((a) => !lo(a)), ...addrs.filter(lo)].slice(0, 16);
 }
 
@@ -48,11 +48,11 @@ export function dialableAddrs(addrs: string[], kuboPeer: string, daemonHost: str
   // A daemon on this same machine (its connection comes from one of our own addresses) may have
   // its kubo on loopback only (storage policy kubo.swarm_bind: loopback).
   const sameMachine = ownAddresses.has(daemonHost);
-  const reachable = (ip: string | undefined) => ip === daemonHost || (sameMachine && ip !== undefined && isLoopback(ip));
+  const reachable = (ip: string | undefined) => ip === daemonHost || (sameMachine && isLoopback(ip));
   return addrs.filter((a) => a.endsWith(`/p2p/${kuboPeer}`) && reachable(ipOf(a)) && !a.includes("/p2p-circuit"));
 }
 
-const isLoopback = (ip: string) => ip.startsWith("127.") || ip === "::1";
+const isLoopback = (ip: string | undefined) => ip !== undefined && (ip.startsWith("127.") || ip === "::1");
 
 function thisMachinesAddresses(): Set<string> {
   return new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)));

@@ -149,7 +149,7 @@ export async function requestProgressOver(
   } finally {
     idle.stop();
     // The write (and its close) may go on after the answer: the link lives until it ends too.
-    void (writing ?? Promise.resolve()).catch(() => {}).finally(link.dispose);
+    link.disposeAfter(writing);
   }
 }
 

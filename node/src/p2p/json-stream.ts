@@ -324,7 +324,7 @@ export async function requestJsonOver(
     throw new P2pRequestError(peerId, protocol, message, "check that the peer is connected and serves this protocol; retry later", { cause: err });
   } finally {
     // The write (and its close) may go on after the answer: the link lives until it ends too.
-    void (writing ?? Promise.resolve()).catch(() => {}).finally(link.dispose);
+    link.disposeAfter(writing);
   }
 }
 
