@@ -13,6 +13,7 @@ export type ApiEvent =
   | { type: "moe:job-started" | "moe:job-finished"; job: JobSummary }
   | { type: "moe:job-progress"; trace_id: string; event: MoeEvent }
   | { type: "model:loaded" | "model:unloaded"; model: LocalModel }
+  | { type: "models:changed"; added: string[]; removed: string[]; changed: string[] }
   | { type: string; [key: string]: unknown };
 
 /** What every error carries: a stable code, what went wrong, and how to fix it. */

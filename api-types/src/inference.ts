@@ -64,6 +64,20 @@ export interface LocalModel {
   loaded: boolean;
 }
 
+/**
+ * POST /v1/models/rescan: what changed in models.json (`ripple models add|rm`) since the running
+ * node last read it, and what it serves now. `advertised`: the capability was re-published in the
+ * mesh (false when nothing changed or the node is in no mesh).
+ */
+export interface ModelsRescan {
+  added: string[];
+  removed: string[];
+  /** Same name, another file or sha256: its loaded copy is freed once its requests end. */
+  changed: string[];
+  models: LocalModel[];
+  advertised: boolean;
+}
+
 /** `inference.gpu` of the compute policy: the backends node-llama-cpp ships, and off (CPU only). */
 export const gpuPreferences = ["auto", "cuda", "vulkan", "metal", "off"] as const;
 export type GpuPreference = (typeof gpuPreferences)[number];

@@ -28,6 +28,7 @@ export const natsEventSubjects = {
   "moe:job-finished": { kind: "job", event: "finished" },
   "model:loaded": { kind: "model", event: "loaded" },
   "model:unloaded": { kind: "model", event: "unloaded" },
+  "models:changed": { kind: "model", event: "changed" },
   "job:started": { kind: "worker", event: "started" },
   "job:answered": { kind: "worker", event: "answered" },
   "job:refused": { kind: "worker", event: "refused" },

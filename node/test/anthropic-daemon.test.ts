@@ -4,9 +4,11 @@
 // - GET /v1/models reports each model's real sha256 (the pinned one of versions.json, or the file's);
 // - POST /v1/messages streams an answer from the tiny model, with usage and a stop reason;
 // - stop_sequences end a greedy answer exactly where the same answer first shows the sequence, and the
-//   stop reason names it (the worker's engine reports which stop string ended the text).
+//   stop reason names it (the worker's engine reports which stop string ended the text);
+// - `ripple models add` while the node runs: served and listed at once (its capability re-published);
+//   `ripple models rm`: gone from the list and refused.
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
@@ -14,6 +16,7 @@ import { describe, expect, it } from "vitest";
 import { readApiDescriptor } from "../src/api/api-descriptor.ts";
 import { modelsDir, versionsFile } from "../src/config/paths.mjs";
 import { MOE_MODEL_ID } from "../src/api/inference-source.ts";
+import { ripple, type RippleDaemon } from "./support/ripple-process.ts";
 import { TestFleet } from "./support/test-fleet.ts";
 import { waitFor } from "./support/wait-for.ts";
 
@@ -38,9 +41,11 @@ function expectedSha256(name: string): string {
 describe("the Anthropic Messages API on a real node", { timeout: 180_000 }, () => {
   let anthropic: Anthropic;
   let openai: OpenAI;
+  let node: RippleDaemon;
+  const LIVE = "tiny-live";
 
   it("starts a single local node", async () => {
-    const node = fleet.up("anthropic", ["--network", "local", "--no-measure"]);
+    node = fleet.up("anthropic", ["--network", "local", "--no-measure"]);
     await node.waitUntilRunning();
     const { url } = await readApiDescriptor(node.dataDir);
     anthropic = new Anthropic({ baseURL: url, apiKey: "unused", maxRetries: 0, timeout: 60_000 });
@@ -102,5 +107,30 @@ describe("the Anthropic Messages API on a real node", { timeout: 180_000 }, () =
     expect(m).toMatchObject({ stop_reason: "stop_sequence", stop_sequence: stop });
     const before = answer.slice(0, answer.indexOf(stop));
     expect(m.content).toEqual(before === "" ? [] : [{ type: "text", text: before }]);
+  });
+
+  it("serves and advertises a model added with `ripple models add` while it runs, and drops it on `ripple models rm`", async () => {
+    const listed = async () => {
+      const ids: string[] = [];
+      for await (const m of openai.models.list()) ids.push(m.id);
+      return ids;
+    };
+    // A second name for the tiny model's file (inside the models directory: registered where it is).
+    const add = await ripple(["--data-dir", node.dataDir, "models", "add", join(modelsDir(), `${TINY}.gguf`), "--name", LIVE]);
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.stdout).toContain(`the running node serves it now (+${LIVE}) and advertised it to the mesh`);
+    // Listed from the capability this node re-published (GET /v1/models reads the mesh's adverts).
+    await waitFor("the added model in GET /v1/models", async () => ((await listed()).includes(LIVE) ? true : undefined), { timeoutMs: 60_000, diagnostics: fleet.diagnostics });
+    const m = await anthropic.messages.create({ model: LIVE, messages: [{ role: "user", content: "Say something." }], max_tokens: 8 });
+    expect(m.usage.output_tokens).toBeGreaterThan(0);
+
+    const rm = await ripple(["--data-dir", node.dataDir, "models", "rm", LIVE]);
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(rm.stdout).toContain(`the running node serves it now (-${LIVE}) and advertised it to the mesh`);
+    await waitFor("the removed model gone from GET /v1/models", async () => ((await listed()).includes(LIVE) ? undefined : true), { timeoutMs: 60_000, diagnostics: fleet.diagnostics });
+    const local = (await (await fetch(`${(await readApiDescriptor(node.dataDir)).url}/v1/models/local`)).json()) as Array<{ name: string }>;
+    expect(local.map((x) => x.name)).not.toContain(LIVE);
+    await expect(anthropic.messages.create({ model: LIVE, messages: [{ role: "user", content: "Say something." }], max_tokens: 8 })).rejects.toThrow(/tiny-live/);
+    expect(existsSync(join(modelsDir(), `${TINY}.gguf`))).toBe(true);
   });
 });

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalApi, type LocalApi } from "../src/api/local-api.ts";
 import type { MoeResult } from "../src/moe/moe-types.ts";
 import { createLogger } from "../src/log.ts";
+import { InferenceError } from "../src/inference/inference-errors.ts";
 import { fakeInference, until, type FakeInference } from "./support/fake-inference.ts";
 import { ripple, rippleBin, RippleDaemon } from "./support/ripple-process.ts";
 
@@ -156,12 +157,25 @@ describe("ripple models (no node: models.json)", () => {
     expect((await on(idle, "models", "rm", "my-model")).stderr).toContain('model "my-model" is not registered');
   });
 
-  it("add on a running node's data dir says when the change applies", async () => {
+  it("add and rm on a running node's data dir have the node serve the change, or say when it applies", async () => {
     const file = join(root, "second.gguf");
     writeFileSync(file, Buffer.concat([Buffer.from("GGUF"), randomBytes(64)]));
+    const models = (names: Partial<{ added: string[]; removed: string[] }>, advertised: boolean) => ({ added: [], removed: [], changed: [], models: [], advertised, ...names });
+    fake.rescanModels.mockResolvedValueOnce(models({ added: ["second"] }, true));
     const add = await on(running, "models", "add", file);
     expect(add.code, add.stderr).toBe(0);
-    expect(add.stderr).toContain("it serves this change from its next start");
+    expect(add.stdout).toContain("the running node serves it now (+second) and advertised it to the mesh");
+    expect(fake.rescanModels).toHaveBeenCalledTimes(1);
+    fake.rescanModels.mockResolvedValueOnce(models({ removed: ["second"] }, false));
+    const rm = await on(running, "models", "rm", "second", "--json");
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(JSON.parse(rm.stdout)).toMatchObject({ removed: { name: "second" }, running: true, rescan: { removed: ["second"], advertised: false } });
+    // A node that cannot be told: the change is registered, and the note says when it applies.
+    fake.rescanModels.mockRejectedValueOnce(new InferenceError("failed", "the node is still starting", "wait"));
+    const again = await on(running, "models", "add", file);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain("the running node was not told");
+    expect(again.stderr).toContain("it serves this change from its next start");
   });
 });
 

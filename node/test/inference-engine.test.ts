@@ -4,7 +4,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InferenceEngine } from "../src/inference/inference-engine.ts";
 import type { GenerateResult } from "../src/inference/inference-types.ts";
+import { Writable } from "node:stream";
+import { pino } from "pino";
 import { complete, expectCode, qwen, resolver, silent, tinyAs, tinyBytes, tinySha } from "./support/inference-fixtures.ts";
+
+/** Resolves once `ok()` holds (polled every 5 ms, 10 s at most). */
+async function until(ok: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error("condition not met in 10 s");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 /** A request that runs until aborted (the tiny model decodes ~2500 tokens/s; 1900 tokens is ~0.8 s). */
 function longRequest(model: string, onToken?: (t: string) => void) {
@@ -270,6 +281,42 @@ describe("InferenceEngine memory budget (tiny model under three names, 2 slots)"
     await Promise.all([ra.result, rc.result]);
     expect((await engine.generate(complete("b", "room now", 2))).finishReason).toBe("length");
     expect(engine.loaded().map((m) => m.name)).toContain("b");
+  });
+});
+
+describe("InferenceEngine.retire (a model unregistered or re-registered while the node runs)", () => {
+  it("a busy copy finishes its request on the old file; new requests get the new registration; the old copy is freed when its request ends", async () => {
+    const models = [tinyAs("tiny")];
+    const lines: Array<{ msg: string; model?: string; why?: string }> = [];
+    const log = pino({ level: "info" }, new Writable({ write: (chunk, _enc, done) => (lines.push(JSON.parse(String(chunk))), done()) }));
+    const engine = await InferenceEngine.create({ resolveModel: resolver(models), threads: 1, memoryBudgetBytes: 2 ** 30, maxConcurrent: 2, contextSize: 2048, log });
+    try {
+      expect(await engine.retire("tiny")).toBe("not-loaded");
+      const abort = new AbortController();
+      const old = engine.generate(complete("tiny", "Once upon a time", 1900, { signal: abort.signal }));
+      await until(() => engine.loaded().some((m) => m.busy));
+      // Re-registered under the same name (another sha256): the busy copy is taken out of service.
+      models[0] = { ...tinyAs("tiny"), sha256: "b".repeat(64) };
+      expect(await engine.retire("tiny")).toBe("freed-when-idle");
+      expect(engine.loaded()).toEqual([]);
+      const fresh = await engine.generate(complete("tiny", "again", 2));
+      expect(fresh.model.sha256).toBe("b".repeat(64));
+      const freedBefore = lines.filter((l) => l.msg === "inference: model unloaded").length;
+      expect(freedBefore).toBe(0);
+      abort.abort();
+      const ended = await old;
+      expect(ended.finishReason).toBe("aborted");
+      expect(ended.model.sha256).toBe(tinySha);
+      await until(() => lines.some((l) => l.msg === "inference: model unloaded" && l.why === "unregistered or replaced"));
+      expect(engine.loaded()).toEqual([expect.objectContaining({ name: "tiny", sha256: "b".repeat(64), busy: false })]);
+      // Unregistered while idle: freed at once, and the name is unknown from then on.
+      models.length = 0;
+      expect(await engine.retire("tiny")).toBe("freed");
+      expect(engine.loaded()).toEqual([]);
+      await expectCode(engine.generate(complete("tiny", "gone", 2)), "model_not_found");
+    } finally {
+      await engine.dispose();
+    }
   });
 });
 

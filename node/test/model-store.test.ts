@@ -343,6 +343,36 @@ describe("remove", () => {
   });
 });
 
+describe("rescan (models.json changed by another process: `ripple models add|rm` while the node runs)", () => {
+  it("says what was added, removed and re-registered to another file, and serves it from then on", async () => {
+    const daemonStore = await open();
+    const cli = await open();
+    expect(await daemonStore.rescan()).toEqual({ added: [], removed: [], changed: [] });
+    const second = join(modelsDir, "second.gguf");
+    copyFileSync(tinySource, second);
+    await cli.add(second, { name: "second" });
+    await cli.add(join(modelsDir, pins.tiny.file), { name: "alias" });
+    // Not seen until the rescan: the daemon's store reads models.json when told to.
+    expect(daemonStore.has("second")).toBe(false);
+    expect(await daemonStore.rescan()).toEqual({ added: ["alias", "second"], removed: [], changed: [] });
+    expect(daemonStore.get("second").file).toBe(second);
+    // "alias" now names another file (same bytes, so the same sha256): changed; the tiny pin removed.
+    await cli.remove("alias");
+    await cli.add(second, { name: "alias" });
+    await cli.remove(pins.tiny.name);
+    expect(await daemonStore.rescan()).toEqual({ added: [], removed: [pins.tiny.name], changed: ["alias"] });
+    expect(daemonStore.has(pins.tiny.name)).toBe(false);
+    expect(await daemonStore.rescan()).toEqual({ added: [], removed: [], changed: [] });
+  });
+
+  it("a corrupt models.json is an error and the store keeps serving what it had", async () => {
+    const store = await open();
+    writeFileSync(registryFile, "{ not json");
+    await expect(store.rescan()).rejects.toBeInstanceOf(ModelRegistryError);
+    expect(store.has(pins.tiny.name)).toBe(true);
+  });
+});
+
 describe("verify", () => {
   it("stat only when unchanged; re-hashes on a new mtime and records it", async () => {
     const store = await open();

@@ -7,7 +7,7 @@ import { inferenceErrorCodes, isInferenceErrorCode } from "../inference/inferenc
 import { readApiDescriptor, type ApiDescriptor } from "./api-descriptor.ts";
 import type { AskBodyInput, MoeBody } from "./inference-schemas.ts";
 import type { AccountingView, AllocateRequest, AllocationView, CapabilityView, ReleaseRequest, ResourcesView, ScheduleRequest, ScheduleResult } from "@ripple-mesh/api-types";
-import type { ApiEvent, AskResult, DaemonStatus, LocalModel, MoeEvent, MoeResult, PeerInfo, ProviderView, ShardRow } from "@ripple-mesh/api-types";
+import type { ApiEvent, AskResult, DaemonStatus, LocalModel, ModelsRescan, MoeEvent, MoeResult, PeerInfo, ProviderView, ShardRow } from "@ripple-mesh/api-types";
 import type { JoinRequest } from "./local-api.ts";
 import { readSse, type SseMessage } from "./sse.ts";
 import { WebSocket } from "./ws.ts";
@@ -131,6 +131,11 @@ export class LocalApiClient {
 
   unloadModel(name: string): Promise<LocalModel> {
     return this.request("POST", `/v1/models/${encodeURIComponent(name)}/unload`) as Promise<LocalModel>;
+  }
+
+  /** Has the running node serve what models.json registers now (after `ripple models add|rm`), and re-advertise it. */
+  rescanModels(): Promise<ModelsRescan> {
+    return this.request("POST", "/v1/models/rescan", undefined, ZOME_CALL_TIMEOUT_MS) as Promise<ModelsRescan>;
   }
 
   /** Online peers with their capacity (serving `model` when given), and this node's allocations (active ones unless `all`). */

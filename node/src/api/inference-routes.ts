@@ -5,6 +5,7 @@
 //   GET  /v1/models/local           LocalModel[]
 //   POST /v1/models/:name/load      LocalModel
 //   POST /v1/models/:name/unload    LocalModel
+//   POST /v1/models/rescan          ModelsRescan (after `ripple models add|rm` changed models.json)
 // /v1/moe and /v1/ask stream with `?stream=1` or `Accept: text/event-stream`: progress events
 // (`event: moe:assigned` …, or `event: token` {text}), then `event: result` with the JSON answer, or
 // `event: error` with the error body. A client that disconnects aborts the source call.
@@ -43,7 +44,7 @@ export interface InferenceRoutesOptions {
   maxBufferedBytes?: number;
 }
 
-export const inferenceRouteList = "POST /v1/moe, POST /v1/ask, GET /v1/models/local, POST /v1/models/:name/load, POST /v1/models/:name/unload, GET /v1/models, POST /v1/chat/completions, POST /v1/messages";
+export const inferenceRouteList = "POST /v1/moe, POST /v1/ask, GET /v1/models/local, POST /v1/models/:name/load, POST /v1/models/:name/unload, POST /v1/models/rescan, GET /v1/models, POST /v1/chat/completions, POST /v1/messages";
 
 export function toMoeRequest(b: Pick<MoeBody, "task_type" | "experts" | "max_tokens" | "require_consensus" | "trace_id" | "open" | "quorum"> & { prompt: string }): MoeRequest {
   return {
@@ -143,4 +144,5 @@ export function registerInferenceRoutes(app: ApiApp, opts: InferenceRoutesOption
     const name = parseModelParam(req.params);
     return sendJson(reply, await withTimeout(inference.unloadModel(name), opts.sourceTimeoutMs, `unload of model ${name}`));
   });
+  app.post("/v1/models/rescan", async (_req, reply) => sendJson(reply, await withTimeout(inference.rescanModels(), opts.sourceTimeoutMs, "rescan of models.json")));
 }

@@ -19,19 +19,19 @@ import { checkToolchain, type Toolchain } from "../config/toolchain.ts";
 import { RippleError } from "../errors.ts";
 import { loadOrCreateLibp2pKey } from "../identity/libp2p-key.ts";
 import type { PrivateKey } from "@libp2p/interface";
-import type { DaemonPhase, DaemonStatus, LocalModel, Policies } from "@ripple-mesh/api-types";
+import type { DaemonPhase, DaemonStatus, Policies } from "@ripple-mesh/api-types";
 import { AlreadyRunningError, assertNoDaemonRunning, type DaemonOptions } from "./daemon-options.ts";
-import { meshModels } from "../mesh/mesh-models.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 import { NodeFacts } from "../capability/node-facts.ts";
 import { runStartProbe } from "../capability/start-probe.ts";
-import type { AskRequest, InferenceSource, MoeEvent } from "../api/inference-source.ts";
+import type { InferenceSource } from "../api/inference-source.ts";
 import { DaemonNotReadyError, NodeStoppedError } from "../errors.ts";
 import { NodeInference } from "../inference/node-inference.ts";
 import { LazyLlama } from "../inference/lazy-llama.ts";
 import { JoinedMesh } from "./joined-mesh.ts";
+import { MeshSlot } from "./mesh-slot.ts";
+import { daemonInferenceSource, policiesOf } from "./daemon-inference.ts";
 import { loadStoragePolicy, storagePolicyFileFor, type StoragePolicy } from "../config/storage-policy.ts";
-import type { MoeRequest } from "../moe/moe-types.ts";
 import { MoeHistory } from "../moe/moe-history.ts";
 import { NatsBus } from "../nats/nats-bus.ts";
 import type { CapabilityView } from "@ripple-mesh/api-types";
@@ -49,10 +49,8 @@ export class Daemon {
   private readonly metrics = new NodeMetrics();
   private readonly history = new MoeHistory({ emit: (event) => this.events.emit("event", event), metrics: this.metrics });
   private api: LocalApi | undefined;
-  /** The mesh this node is in, with all it runs there; none while starting, switching or offline. */
-  private mesh: JoinedMesh | undefined;
-  /** The network of the last mesh joined: what status names while the node is in none (offline). */
-  private lastJoined: string | undefined;
+  /** The mesh this node is in (with all it runs there), or none while starting, switching or offline. */
+  private readonly meshes: MeshSlot;
   private toolchain: Toolchain | undefined;
   private facts: NodeFacts | undefined;
   private inference: NodeInference | undefined;
@@ -60,8 +58,6 @@ export class Daemon {
   private storagePolicy: StoragePolicy | undefined;
   private libp2pKey: PrivateKey | undefined;
   private phase: DaemonPhase = "starting";
-  /** Why the node is in no mesh (phase offline): the error of the failed switch and of going back. */
-  private offline: RippleError | undefined;
   private heapTrim: NativeHeapTrimmer | undefined;
   /**
    * Aborted by stop(). A start or a mesh switch under way gives up at its next step instead of
@@ -80,6 +76,12 @@ export class Daemon {
 
   constructor(private readonly opts: DaemonOptions) {
     this.metrics.readFrom(() => this.metricsFigures());
+    this.meshes = new MeshSlot({ newMesh: (choice) => this.newMesh(choice), stopAsked: this.stopAsked.signal, log: opts.log });
+  }
+
+  /** The mesh this node is in, if any. */
+  private get mesh(): JoinedMesh | undefined {
+    return this.meshes.current;
   }
 
   start(): Promise<DaemonStatus> {
@@ -142,7 +144,7 @@ export class Daemon {
     this.throwIfStopping();
     // The peer id survives restarts and network switches, like the agent key.
     this.libp2pKey = await loadOrCreateLibp2pKey(nodePaths(dataDir).libp2pKey);
-    await this.joinMesh(choice);
+    await this.meshes.join(choice);
     this.throwIfStopping();
     this.phase = "running";
     // After start-up, which frees most of what glibc would otherwise keep (native-heap-trim.ts).
@@ -158,7 +160,6 @@ export class Daemon {
     await assertPinnedDnaHashes(choice.name, happFile);
     this.assertCanSwitch();
     this.phase = "switching";
-    this.offline = undefined;
     await this.whileStarting(this.switchMesh(choice));
     // Remembered here, once the node got there, for every door (CLI, MCP, HTTP): a failed join
     // leaves the next `ripple up` where it was, and a client that gave up waiting loses nothing.
@@ -172,7 +173,7 @@ export class Daemon {
 
   /** Why a call that needs the mesh cannot run now, and what makes it possible. */
   private notInAMesh(): DaemonNotReadyError {
-    if (this.phase === "offline") return new DaemonNotReadyError(`the node is in no mesh (${this.offline?.reason ?? "a mesh switch failed"})`, "`ripple join NETWORK` puts it in one");
+    if (this.phase === "offline") return new DaemonNotReadyError(`the node is in no mesh (${this.meshes.offline?.reason ?? "a mesh switch failed"})`, "`ripple join NETWORK` puts it in one");
     return new DaemonNotReadyError(`the node is ${this.phase} and not in a mesh`, "wait until `ripple status` says running");
   }
 
@@ -182,55 +183,15 @@ export class Daemon {
   }
 
   private async switchMesh(choice: NetworkChoice): Promise<void> {
-    const previous = this.mesh?.choice;
     try {
-      await this.leaveMesh();
-      this.throwIfStopping();
-      try {
-        await this.joinMesh(choice);
-      } catch (err) {
-        if (this.stopAsked.signal.aborted) throw err;
-        if (!previous) throw await this.goOffline(stillOffline(choice, err as Error), choice);
-        await this.rejoinAfterFailedSwitch(choice, previous, err as Error);
-      }
+      await this.meshes.switchTo(choice);
     } finally {
-      if (!this.stopAsked.signal.aborted) this.phase = this.offline ? "offline" : "running";
+      if (!this.stopAsked.signal.aborted) this.phase = this.meshes.offline ? "offline" : "running";
     }
   }
 
-  /**
-   * What is left of a mesh that could not be joined is stopped, and the node stays up in no mesh:
-   * its API answers, `ripple status` and the UI say why, and `ripple join` puts it back in one.
-   */
-  private async goOffline(offline: RippleError, choice: NetworkChoice): Promise<RippleError> {
-    await this.leaveMesh();
-    this.offline = offline;
-    this.opts.log.error({ err: offline, network: choice.name }, "this node is in no mesh now");
-    return offline;
-  }
-
-  /**
-   * A switch that failed (an unreachable bootstrap, a DNA pin mismatch) leaves the half-joined mesh
-   * and goes back to the one the node was on, so that a typo does not take a node off its mesh.
-   * Throws what went wrong either way.
-   */
-  private async rejoinAfterFailedSwitch(choice: NetworkChoice, previous: NetworkChoice, err: Error): Promise<never> {
-    const { log } = this.opts;
-    const { why, fix } = joinFailure(err);
-    await this.leaveMesh();
-    log.error({ err, network: choice.name, back: previous.name }, "could not join the mesh; going back to the previous one");
-    try {
-      await this.joinMesh(previous);
-    } catch (back) {
-      if (this.stopAsked.signal.aborted) throw back;
-      const both = new RippleError(`could not join ${choice.name} (${why}), nor go back to ${previous.name} (${joinFailure(back as Error).why}): this node is in no mesh now`, `${fix}; then \`ripple join NETWORK\``);
-      throw await this.goOffline(both, previous);
-    }
-    throw new RippleError(`could not join ${choice.name} (${why}); the node is back on ${previous.name}`, fix);
-  }
-
-  private async joinMesh(choice: NetworkChoice): Promise<void> {
-    const mesh = new JoinedMesh({
+  private newMesh(choice: NetworkChoice): JoinedMesh {
+    return new JoinedMesh({
       choice,
       settings: this.opts,
       toolchain: this.toolchain!,
@@ -243,41 +204,21 @@ export class Daemon {
       stopAsked: this.stopAsked.signal,
       onStopStep: (step) => (this.stopStep = step),
     });
-    // Kept before its start: a stop meanwhile stops what it has started so far.
-    this.mesh = mesh;
-    await mesh.start();
-    this.lastJoined = choice.name;
-  }
-
-  /** Stops the mesh the node is in, or is joining; never throws (JoinedMesh.stop logs what fails). */
-  private async leaveMesh(): Promise<void> {
-    const mesh = this.mesh;
-    this.mesh = undefined;
-    await mesh?.stop();
-  }
-
-  /** Tells /v1/events (and NATS) that a model was loaded or unloaded on this node. */
-  private announceModel(type: "model:loaded" | "model:unloaded", model: LocalModel): LocalModel {
-    this.events.emit("event", { type, model });
-    return model;
   }
 
   /** What the inference routes of the local API call. */
   private inferenceSource(): InferenceSource {
-    const mesh = () => {
-      const meshInference = this.mesh?.meshInference;
-      if (!meshInference) throw this.notInAMesh();
-      return meshInference;
-    };
-    const node = () => this.requireInference();
-    return {
-      moe: (req: MoeRequest, ctl: { signal: AbortSignal; onEvent?: (e: MoeEvent) => void }) => this.history.run(req, ctl, (r, c) => mesh().moe(r, c)),
-      ask: (req: AskRequest, ctl: { signal: AbortSignal; onToken?: (text: string) => void }) => this.metrics.observeAsk(async () => mesh().ask(req, ctl)),
-      meshModels: async () => meshModels(this.peers(), (name) => (this.inference?.store.has(name) ? this.inference.store.get(name).sha256 : undefined)),
-      localModels: async () => node().localModels(),
-      loadModel: async (name: string) => this.announceModel("model:loaded", await node().loadModel(name)),
-      unloadModel: async (name: string) => this.announceModel("model:unloaded", await node().unloadModel(name)),
-    };
+    return daemonInferenceSource({
+      history: this.history,
+      metrics: this.metrics,
+      events: this.events,
+      log: this.opts.log,
+      node: () => this.requireInference(),
+      started: () => this.inference,
+      mesh: () => this.mesh,
+      notInAMesh: () => this.notInAMesh(),
+      peers: () => this.peers(),
+    });
   }
 
   private async startApi(): Promise<void> {
@@ -311,18 +252,7 @@ export class Daemon {
 
   /** The compute and inference policies in force (the web UI's Node page). */
   policies(): Policies {
-    const { inferencePolicy: p, computePolicy } = this.requireInference();
-    return {
-      compute: computePolicy,
-      inference: {
-        default_task_type: p.default_task_type,
-        task_types: Object.keys(p.task_types),
-        local_tier: { ...p.local_tier, experts: p.local_tier.experts.map((e) => ({ name: e.name, model: e.model, template: e.template, weight: e.weight, specialization: e.specialization })) },
-        cloud_tier: { enabled: p.cloud_tier.enabled, providers: p.cloud_tier.providers.map((c) => ({ name: c.name, model: c.model, weight: c.weight })) },
-        reducer: p.reducer,
-        audit: p.audit,
-      },
-    };
+    return policiesOf(this.requireInference());
   }
 
   private requireInference(): NodeInference {
@@ -361,14 +291,14 @@ export class Daemon {
     return {
       name: this.opts.name,
       phase: this.phase,
-      ...(this.phase === "offline" && this.offline ? { offline: { message: this.offline.reason, fix: this.offline.fix } } : {}),
+      ...(this.phase === "offline" && this.meshes.offline ? { offline: { message: this.meshes.offline.reason, fix: this.meshes.offline.fix } } : {}),
       pid: process.pid,
       dataDir: this.opts.dataDir,
       api: this.api?.url ?? null,
       uptimeMs: Date.now() - this.startedAt,
       hardwareClass: this.facts?.hardwareClass ?? null,
       tokensPerSecond: this.facts?.tokensPerSecond ?? null,
-      network: session?.network ?? this.mesh?.choice.name ?? this.lastJoined ?? this.opts.network ?? "local",
+      network: session?.network ?? this.mesh?.choice.name ?? this.meshes.lastJoined ?? this.opts.network ?? "local",
       agentPubKey: session?.agentPubKey ?? null,
       peerId: session?.peerId ?? null,
       multiaddrs: session?.multiaddrs ?? [],
@@ -395,9 +325,9 @@ export class Daemon {
     if (this.starting) {
       // A start (or mesh switch) under way: its probe child is killed, and what it has started so far
       // is stopped now (a conductor or kubo still coming up is killed rather than waited for), while
-      // the start ends at its next step. What that step started is stopped by the leaveMesh below.
+      // the start ends at its next step. What that step started is stopped by the meshes.leave() below.
       this.stopStep = "interrupting the start under way";
-      const interrupt = this.leaveMesh();
+      const interrupt = this.meshes.leave();
       await this.starting;
       await interrupt;
     }
@@ -405,7 +335,7 @@ export class Daemon {
     // First: running NATS submissions are answered (with an error) while the mesh is still there.
     this.stopStep = "closing the NATS event bus";
     await this.natsBus?.stop().catch((err) => this.opts.log.error({ err }, "error while closing the NATS event bus"));
-    await this.leaveMesh();
+    await this.meshes.leave();
     this.stopStep = "closing the local API";
     await this.api?.close();
     this.stopStep = "disposing of the inference engine";
@@ -414,17 +344,6 @@ export class Daemon {
     this.stopStep = "stopped";
     this.phase = "stopped";
   }
-}
-
-/** Why a join failed and what fixes it, to be folded into the error that says where the node is now. */
-function joinFailure(err: Error): { why: string; fix: string } {
-  return err instanceof RippleError ? { why: err.reason, fix: err.fix } : { why: err.message, fix: "check the network name and its bootstrap URL" };
-}
-
-/** A join from no mesh (offline) that failed: the node is still in none. */
-function stillOffline(choice: NetworkChoice, err: Error): RippleError {
-  const { why, fix } = joinFailure(err);
-  return new RippleError(`could not join ${choice.name} (${why}): this node is in no mesh now`, `${fix}; then \`ripple join NETWORK\``);
 }
 
 function nodeStoppedDuringStart(): NodeStoppedError {

@@ -12,6 +12,8 @@
 //   text generated so far (empty when the request was still queued); it never throws for an abort.
 //   The request's sequence is disposed in every case, so its slot is free for the next request.
 // - unload(name) refuses with "busy" while the model serves requests (abort them, or wait for them).
+// - retire(name) (its registration went away or changed): new requests no longer get the loaded copy;
+//   it is freed now if idle, else when its last request ends, and counts against the budget till then.
 // - Idle unload (idleUnloadMs > 0): a model that has served no request for that long is unloaded, so
 //   an idle node gives its RAM back; one serving requests is never unloaded this way (its timer starts
 //   again when its last request ends). The next request loads it again.
@@ -58,6 +60,8 @@ export class InferenceEngine {
   readonly #shutdown = new AbortController();
   /** Per loaded model, the timer that unloads it once idle for idleUnloadMs. */
   readonly #idleTimers = new Map<string, NodeJS.Timeout>();
+  /** Retired models still serving requests: out of #models, freed by the release of their last request. */
+  readonly #retired = new Set<LoadedModel>();
   readonly #gate: ConcurrencyGate;
   readonly #shape: ContextShape;
   #disposed = false;
@@ -212,6 +216,28 @@ export class InferenceEngine {
     });
   }
 
+  /**
+   * Takes a loaded model out of service (models.json no longer registers it, or registers another
+   * file under its name): freed now when idle, else when its last request ends. "not-loaded" when
+   * there was nothing to free.
+   */
+  async retire(name: string): Promise<"freed" | "freed-when-idle" | "not-loaded"> {
+    this.#assertOpen();
+    return this.#locked(async () => {
+      const model = this.#models.get(name);
+      if (!model) return "not-loaded";
+      if (model.active === 0) {
+        await this.#unloadNow(model, "unregistered or replaced");
+        return "freed";
+      }
+      this.#models.delete(name);
+      clearTimeout(this.#idleTimers.get(name));
+      this.#idleTimers.delete(name);
+      this.#retired.add(model);
+      return "freed-when-idle";
+    });
+  }
+
   /** Ends every request (queued: refused; running: aborted), then frees every model and llama.cpp. */
   async dispose(): Promise<void> {
     if (this.#disposed) return;
@@ -320,7 +346,8 @@ export class InferenceEngine {
       need,
       budgetBytes: this.gpuBudgetBytes,
       cardFreeBytes: vram.free,
-      resident: [...this.#models.values()].filter((m) => m.budget.gpuLayers > 0).map((m) => ({ name: m.name, vramBytes: m.budget.vramBytes, lastUsedMs: m.lastUsedMs, busy: m.active > 0 })),
+      // Retired models hold their VRAM until their last request ends: busy, never evicted.
+      resident: [...this.#models.values(), ...this.#retired].filter((m) => m.budget.gpuLayers > 0).map((m) => ({ name: m.name, vramBytes: m.budget.vramBytes, lastUsedMs: m.lastUsedMs, busy: m.active > 0 || this.#retired.has(m) })),
       maxLayers: this.opts.gpuLayers ?? "auto",
     });
   }
@@ -329,7 +356,14 @@ export class InferenceEngine {
   #release(model: LoadedModel): void {
     model.active--;
     model.lastUsedMs = Date.now();
-    if (model.active === 0) this.#scheduleIdleUnload(model, this.opts.idleUnloadMs ?? 0);
+    if (model.active > 0) return;
+    if (this.#retired.delete(model)) void this.#locked(() => this.#freeRetired(model));
+    else this.#scheduleIdleUnload(model, this.opts.idleUnloadMs ?? 0);
+  }
+
+  async #freeRetired(model: LoadedModel): Promise<void> {
+    await model.dispose().catch((err: unknown) => this.opts.log.warn({ model: model.name, err: (err as Error).message }, "inference: freeing a retired model failed"));
+    this.opts.log.info({ model: model.name, bytes: model.bytes, why: "unregistered or replaced" }, "inference: model unloaded");
   }
 
   #scheduleIdleUnload(model: LoadedModel, afterMs: number): void {
@@ -363,6 +397,7 @@ export class InferenceEngine {
   #used(): number {
     let sum = 0;
     for (const m of this.#models.values()) sum += m.bytes;
+    for (const m of this.#retired) sum += m.bytes;
     return sum;
   }
 

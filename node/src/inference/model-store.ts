@@ -183,6 +183,29 @@ export class ModelStore {
     });
   }
 
+  /**
+   * Read models.json again (`ripple models add|rm` writes it while the node runs) and say what
+   * changed since this store last read it: names added, removed, and registered to another file or
+   * sha256.
+   */
+  rescan(): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
+    return this.serialize(async () => {
+      const before = new Map(this.models);
+      const after = this.reload();
+      const sorted = (names: Iterable<string>) => [...names].sort();
+      return {
+        added: sorted([...after.keys()].filter((n) => !before.has(n))),
+        removed: sorted([...before.keys()].filter((n) => !after.has(n))),
+        changed: sorted(
+          [...after.values()].filter((m) => {
+            const old = before.get(m.name);
+            return old !== undefined && (old.sha256 !== m.sha256 || old.file !== m.file);
+          }).map((m) => m.name),
+        ),
+      };
+    });
+  }
+
   private serialize<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);

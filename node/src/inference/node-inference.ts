@@ -4,7 +4,7 @@
 import { statSync } from "node:fs";
 import type { ModelRef } from "@ripple-mesh/zome-bindings";
 import { modelsDir as defaultModelsDir } from "../config/paths.mjs";
-import type { GpuPreference, LocalModel } from "@ripple-mesh/api-types";
+import type { GpuPreference, LocalModel, ModelsRescan } from "@ripple-mesh/api-types";
 import { computePolicyFileFor, loadComputePolicy, type ComputePolicy } from "../config/compute-policy.ts";
 import type { Logger } from "../log.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
@@ -88,6 +88,17 @@ export class NodeInference {
     const m = this.localModels().find((x) => x.name === name);
     if (!m) throw new InferenceError("model_not_found", `no model named ${name}`, "see `ripple models list`");
     return m;
+  }
+
+  /**
+   * Serve what models.json registers now: models added are served at once, and the loaded copy of a
+   * model removed or re-registered to another file is freed (once its requests end). The caller
+   * re-advertises the capability.
+   */
+  async rescanModels(): Promise<Omit<ModelsRescan, "advertised">> {
+    const diff = await this.store.rescan();
+    for (const name of [...diff.removed, ...diff.changed]) await this.engine.retire(name);
+    return { ...diff, models: this.localModels() };
   }
 
   async dispose(): Promise<void> {

@@ -2,7 +2,7 @@
 // delay, emits MOE progress events, records every call with its AbortSignal, and can be told to fail
 // or to hold a call open until it is aborted.
 import { vi } from "vitest";
-import type { AskRequest, AskResult, InferenceSource, LocalModel, MeshModel, MoeEvent } from "../../src/api/inference-source.ts";
+import type { AskRequest, AskResult, InferenceSource, LocalModel, MeshModel, ModelsRescan, MoeEvent } from "../../src/api/inference-source.ts";
 import { InferenceError } from "../../src/inference/inference-errors.ts";
 import type { MoeRequest, MoeResult } from "../../src/moe/moe-types.ts";
 
@@ -132,6 +132,7 @@ export function fakeInference(opts: FakeInferenceOptions = {}) {
     localModels: vi.fn(async (): Promise<LocalModel[]> => local.map((m) => ({ ...m }))),
     loadModel: vi.fn(async (name: string): Promise<LocalModel> => setLoaded(name, true)),
     unloadModel: vi.fn(async (name: string): Promise<LocalModel> => setLoaded(name, false)),
+    rescanModels: vi.fn(async (): Promise<ModelsRescan> => ({ added: [], removed: [], changed: [], models: local.map((m) => ({ ...m })), advertised: false })),
   } satisfies InferenceSource & { state: unknown };
 
   function setLoaded(name: string, loaded: boolean): LocalModel {

@@ -1,17 +1,34 @@
 // `ripple models list|add|rm|load|unload`: the GGUF models this node serves.
 // list: from the running node (with what is loaded), else from <data dir>/models.json.
-// add/rm: edit models.json directly (a running node serves the change from its next start).
+// add/rm: edit models.json directly, then have a running node serve the change and advertise it.
 // load/unload: ask the running node to load a model into memory, or free it.
 import type { Command } from "commander";
 import { pino } from "pino";
 import { LocalApiClient, LocalApiRequestError } from "../../api/api-client.ts";
 import { readApiDescriptor } from "../../api/api-descriptor.ts";
-import type { LocalModel } from "../../api/inference-source.ts";
+import type { LocalModel, ModelsRescan } from "../../api/inference-source.ts";
 import { modelsDir } from "../../config/paths.mjs";
 import { formatModels } from "../inference-format.ts";
 import { fail, globalOptions, printJson } from "../run.ts";
 
-const RESTART_NOTE = "note: a node is running; it serves this change from its next start (`ripple down`, then `ripple up`)\n";
+/**
+ * After models.json changed: a running node serves what it registers now and re-advertises its
+ * models. Undefined when no node runs; a node that cannot be told serves the change from its next start.
+ */
+async function tellRunningNode(dataDir: string): Promise<{ rescan?: ModelsRescan; note?: string } | undefined> {
+  if (!(await isNodeRunning(dataDir))) return undefined;
+  try {
+    return { rescan: await (await LocalApiClient.forDataDir(dataDir)).rescanModels() };
+  } catch (err) {
+    return { note: `note: the running node was not told (${(err as Error).message}); it serves this change from its next start (\`ripple down\`, then \`ripple up\`)\n` };
+  }
+}
+
+function rescanLine(r: ModelsRescan): string {
+  const what = [...r.added.map((n) => `+${n}`), ...r.removed.map((n) => `-${n}`), ...r.changed.map((n) => `~${n}`)].join(" ");
+  if (!what) return "the running node already served this\n";
+  return `the running node serves it now (${what})${r.advertised ? " and advertised it to the mesh" : "; it is in no mesh, so nothing was advertised"}\n`;
+}
 
 /** The registry on disk. Loaded on use: the light commands do not pay for its imports. */
 async function openStore(dataDir: string) {
@@ -26,6 +43,11 @@ async function isNodeRunning(dataDir: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+function writeTold(told: { rescan?: ModelsRescan; note?: string } | undefined): void {
+  if (told?.rescan) process.stdout.write(rescanLine(told.rescan));
+  if (told?.note) process.stderr.write(told.note);
 }
 
 export function modelsCommand(program: Command): void {
@@ -70,10 +92,10 @@ export function modelsCommand(program: Command): void {
         const { dataDir } = globalOptions(cmd);
         const store = await openStore(dataDir);
         const model = await store.add(file, { ...(opts.name !== undefined ? { name: opts.name } : {}), ...(opts.sha256 !== undefined ? { sha256: opts.sha256 } : {}) });
-        const running = await isNodeRunning(dataDir);
-        if (opts.json) return printJson({ model, running });
+        const told = await tellRunningNode(dataDir);
+        if (opts.json) return printJson({ model, running: told !== undefined, ...(told?.rescan ? { rescan: told.rescan } : {}) });
         process.stdout.write(`registered ${model.name}: ${model.file} (${(model.bytes / 1e6).toFixed(1)} MB, sha256 ${model.sha256})\n`);
-        if (running) process.stderr.write(RESTART_NOTE);
+        writeTold(told);
       } catch (err) {
         fail(err);
       }
@@ -88,10 +110,10 @@ export function modelsCommand(program: Command): void {
       try {
         const { dataDir } = globalOptions(cmd);
         const { removed, fileKept } = await (await openStore(dataDir)).remove(name);
-        const running = await isNodeRunning(dataDir);
-        if (opts.json) return printJson({ removed, fileKept, running });
+        const told = await tellRunningNode(dataDir);
+        if (opts.json) return printJson({ removed, fileKept, running: told !== undefined, ...(told?.rescan ? { rescan: told.rescan } : {}) });
         process.stdout.write(`unregistered ${removed.name} (its file is kept: ${fileKept})\n`);
-        if (running) process.stderr.write(RESTART_NOTE);
+        writeTold(told);
       } catch (err) {
         fail(err);
       }
