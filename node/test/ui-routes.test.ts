@@ -25,9 +25,9 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((a) => a.close()));
 });
 
-async function start(uiDir: string, extra: Partial<ApiSource> = {}) {
+async function start(uiDir: string, extra: Partial<ApiSource> = {}, token?: string) {
   const source: ApiSource = { status: async () => ({}), peers: async () => [], shutdown: async () => {}, events: new EventEmitter(), ...extra };
-  const api = await startLocalApi({ log, source, uiDir });
+  const api = await startLocalApi({ log, source, uiDir, ...(token ? { token } : {}) });
   started.push(api);
   return api;
 }
@@ -78,6 +78,24 @@ describe("the web UI on the local API", () => {
     const res = await get(api.port, "/", { host: `evil.example:${api.port}` });
     expect(res.status).toBe(403);
     expect(JSON.parse(res.text).error.code).toBe("forbidden_host");
+  });
+
+  it("with a token: the UI's own files load without it (the page then asks for it); everything else needs it", async () => {
+    const token = "t".repeat(32);
+    const api = await start(dist, {}, token);
+    expect((await get(api.port, "/")).status).toBe(200);
+    expect((await get(api.port, "/assets/index-abc.js")).status).toBe(200);
+    expect((await get(api.port, "/favicon.svg")).status).toBe(200);
+    // Not a UI file: the token guard answers (no hint of what exists).
+    for (const path of ["/v1/status", "/v1/peers", "/.build-inputs.sha256", "/assets/other.js", "/healthz"]) {
+      const res = await get(api.port, path);
+      expect(res.status, path).toBe(401);
+      expect(JSON.parse(res.text).error.code).toBe("unauthorized");
+    }
+    expect((await get(api.port, "/v1/status", { authorization: `Bearer ${token}` })).status).toBe(200);
+    // Host and Origin are still checked on the UI's files.
+    expect((await get(api.port, "/", { host: `evil.example:${api.port}` })).status).toBe(403);
+    expect((await get(api.port, "/assets/index-abc.js", { origin: "http://evil.example" })).status).toBe(403);
   });
 
   it("says how to build the UI when it has not been built", async () => {

@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ConnectionBanner } from "./components/ConnectionBanner.tsx";
 import { NavTabs } from "./components/NavTabs.tsx";
 import { StatusPill } from "./components/StatusPill.tsx";
+import { TokenGate } from "./components/TokenGate.tsx";
 import { parseRoute, type Route } from "./lib/route.ts";
 import { ConsolePage } from "./pages/ConsolePage.tsx";
 import { JobsPage } from "./pages/JobsPage.tsx";
@@ -47,14 +48,23 @@ export function App() {
         ) : null}
         <NavTabs route={route} jobsRunning={running} />
       </header>
-      <ConnectionBanner socket={state.socket} status={status} />
+      {state.access.kind === "granted" ? <ConnectionBanner socket={state.socket} status={status} /> : null}
       <main class="content">
-        {route.page === "peers" ? <PeersPage /> : null}
-        {route.page === "shards" ? <ShardsPage /> : null}
-        {route.page === "jobs" ? <JobsPage trace={route.trace} /> : null}
-        {route.page === "console" ? <ConsolePage /> : null}
-        {route.page === "node" ? <NodePage /> : null}
+        {state.access.kind === "token-needed" ? <TokenGate access={state.access} /> : null}
+        {state.access.kind !== "granted" ? null : pageOf(route)}
       </main>
     </div>
+  );
+}
+
+function pageOf(route: Route) {
+  return (
+    <>
+      {route.page === "peers" ? <PeersPage /> : null}
+      {route.page === "shards" ? <ShardsPage /> : null}
+      {route.page === "jobs" ? <JobsPage trace={route.trace} /> : null}
+      {route.page === "console" ? <ConsolePage /> : null}
+      {route.page === "node" ? <NodePage /> : null}
+    </>
   );
 }

@@ -167,8 +167,11 @@ export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi> {
   let url = `http://${urlHost}:${requestedPort}`; // the real port is known after listen
   const guard = { allowedHostnames: allowedHostnames(host, opts.allowedHosts), token, get url() { return url; } };
 
+  // Set once the UI's routes are registered (below): which GET paths are the UI's own files.
+  let isUiFile: (path: string) => boolean = () => false;
   app.addHook("onRequest", async (req, reply) => {
-    const rejection = checkRequest({ headers: req.headers, url: req.url, isWebSocket: req.ws }, guard);
+    const uiFile = (req.method === "GET" || req.method === "HEAD") && !req.ws && isUiFile(req.url.split("?")[0]!);
+    const rejection = checkRequest({ headers: req.headers, url: req.url, isWebSocket: req.ws, isUiFile: uiFile }, guard);
     if (rejection) {
       log.warn({ method: req.method, path: req.routeOptions.url ?? "?", code: rejection.code, remote: req.ip }, "local API request refused");
       return sendError(reply, rejection.status, rejection);
@@ -186,8 +189,8 @@ export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi> {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof RippleError) {
       const failure = failureOf(err);
-      if (failure.status === 500) log.error({ err, path: req.url }, "local API request failed");
-      else if (failure.status > 500 && !(err instanceof DaemonNotReadyError)) log.warn({ err, path: req.url, code: failure.code }, "local API request failed");
+      if (failure.status === 500) log.error({ err, path: req.url.split("?")[0] }, "local API request failed");
+      else if (failure.status > 500 && !(err instanceof DaemonNotReadyError)) log.warn({ err, path: req.url.split("?")[0], code: failure.code }, "local API request failed");
       return sendError(reply, failure.status, failure);
     }
     const status = err.statusCode ?? 500;
@@ -204,7 +207,7 @@ export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi> {
     if (status >= 400 && status < 500) {
       return sendError(reply, status, { code: "bad_request", message: err.message, fix: "correct the request" });
     }
-    log.error({ err, path: req.url }, "local API request failed");
+    log.error({ err, path: req.url.split("?")[0] }, "local API request failed");
     return sendError(reply, 500, { code: "internal", message: `internal error: ${err.message}`, fix: "see the daemon's log for details" });
   });
 
@@ -263,7 +266,7 @@ export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi> {
   if (opts.source.accounting) registerAccountingRoutes(app, { accounting: opts.source.accounting, sourceTimeoutMs });
   registerJobRoutes(app, { ...(opts.source.jobs ? { jobs: opts.source.jobs } : {}), ...(opts.source.policies ? { policies: () => opts.source.policies!() } : {}), sourceTimeoutMs });
   for (const register of opts.routes ?? []) register(app);
-  if (opts.uiDir) registerUiStatic(app, opts.uiDir);
+  if (opts.uiDir) isUiFile = registerUiStatic(app, opts.uiDir);
 
   const { join } = opts.source;
   if (join) {

@@ -7,7 +7,9 @@
 //    stream. Browsers always send `Origin` on those; a request whose Origin is not the API's own is
 //    refused. Non-browser clients (the CLI) send no Origin.
 //  - Token: required when the API listens beyond loopback (anyone on the network could reach it), and
-//    checked whenever one is configured; compared in constant time.
+//    checked whenever one is configured; compared in constant time. The web UI's own files (its
+//    code, no data) are served without it: a browser cannot send a token on a page load, and the
+//    page then asks for the token and sends it on every API call.
 import { createHash, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
 import { hostname, networkInterfaces } from "node:os";
@@ -36,6 +38,8 @@ export interface GuardedRequest {
   url: string;
   /** A WebSocket upgrade: browsers cannot set headers on those, so `?token=` is accepted too. */
   isWebSocket: boolean;
+  /** A GET of one of the web UI's own files (ui-static.ts): Host and Origin are checked, not the token. */
+  isUiFile?: boolean;
 }
 
 /** Strips IPv6 brackets and a trailing dot, lower-cases. */
@@ -116,7 +120,7 @@ export function checkRequest(req: GuardedRequest, cfg: GuardConfig): GuardReject
       fix: `use the web UI served by the daemon at ${cfg.url}, or a non-browser client such as the \`ripple\` CLI`,
     };
   }
-  if (cfg.token === undefined) return undefined;
+  if (cfg.token === undefined || req.isUiFile) return undefined;
   // `x-api-key` is where Anthropic's clients put their API key (`new Anthropic({apiKey: token})`).
   const given = bearerToken(header(req, "authorization")) ?? header(req, "x-api-key") ?? (req.isWebSocket ? queryToken(req.url) : undefined);
   if (given === undefined) {

@@ -1,5 +1,6 @@
-// Serves the built web UI (ui/dist) from the local API, behind the same Host/Origin/token guard as
-// the API itself (the guard is an onRequest hook on every route). A tiny handler instead of
+// Serves the built web UI (ui/dist) from the local API, behind the same Host/Origin guard as the API
+// itself (the guard is an onRequest hook on every route); its files need no token (they are code, no
+// data: the page asks for the token and sends it with each API call), see `isUiFile`. A tiny handler instead of
 // @fastify/static: the UI is a handful of files, so they are listed once into an allow-list (rescanned
 // when index.html is asked for, so a rebuild is picked up without a restart) and only files on that
 // list are ever read — no path from a request reaches the file system, so there is no traversal to
@@ -51,7 +52,8 @@ export function listUiFiles(dir: string): Map<string, string> {
   return files;
 }
 
-export function registerUiStatic(app: ApiApp, uiDir: string): void {
+/** Registers the UI's routes; returns whether a GET path is one of the UI's files (served without a token). */
+export function registerUiStatic(app: ApiApp, uiDir: string): (path: string) => boolean {
   let files = listUiFiles(uiDir);
 
   app.get("/", async (req, reply) => {
@@ -82,4 +84,5 @@ export function registerUiStatic(app: ApiApp, uiDir: string): void {
       })
       .send(readFileSync(file));
   });
+  return (path) => path === "/" || files.has(path);
 }

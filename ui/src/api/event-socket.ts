@@ -1,6 +1,7 @@
 // The daemon's event stream (/v1/events, WebSocket), kept open: when it drops (daemon stopped or
 // restarting) it reconnects with backoff and reports each state so the UI can say what is going on.
 import { reconnectDelayMs } from "../lib/backoff.ts";
+import { withTokenQuery } from "./api-token.ts";
 import type { ApiEvent } from "@ripple-mesh/api-types";
 
 export type SocketState =
@@ -44,7 +45,7 @@ export class EventSocket {
   private connect(): void {
     if (this.closed) return;
     this.opts.onState({ kind: "connecting", attempt: this.attempt });
-    const url = this.opts.url ?? `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/events`;
+    const url = this.opts.url ?? withTokenQuery(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/events`);
     const ws = new WebSocket(url);
     this.ws = ws;
     let opened = false;

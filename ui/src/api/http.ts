@@ -1,7 +1,8 @@
 // Requests to the daemon that served this page (same origin, so the API's Host/Origin guard lets
-// them through). Every call has a time limit; failures become ApiError with the daemon's message and fix.
+// them through), with the API token when the daemon requires one (api-token.ts). Every call has a time limit; failures become ApiError with the daemon's message and fix.
 import { SseParser } from "@ripple-mesh/api-types";
 import type { ApiErrorBody } from "@ripple-mesh/api-types";
+import { authHeaders } from "./api-token.ts";
 
 export class ApiError extends Error {
   constructor(
@@ -33,7 +34,7 @@ function unreachable(err: unknown): ApiError {
 
 export async function getJson<T>(path: string, timeoutMs = 8000): Promise<T> {
   try {
-    const res = await fetch(path, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(path, { headers: { accept: "application/json", ...authHeaders() }, signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) throw await errorOf(res);
     return (await res.json()) as T;
   } catch (err) {
@@ -50,7 +51,7 @@ export async function postStream<R>(path: string, body: unknown, onEvent: (name:
   try {
     res = await fetch(path, {
       method: "POST",
-      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      headers: { "content-type": "application/json", accept: "text/event-stream", ...authHeaders() },
       body: JSON.stringify(body),
       ...(signal ? { signal } : {}),
     });

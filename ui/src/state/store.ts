@@ -3,13 +3,18 @@
 // (re)connection, live updates from /v1/events, and a slow poll for what has no event (load, last
 // heartbeat, conductor pid). Components read it through useStore().
 import { EventSocket, type SocketState } from "../api/event-socket.ts";
-import { getJson } from "../api/http.ts";
+import { ApiError, getJson } from "../api/http.ts";
+import { setApiToken } from "../api/api-token.ts";
 import type { ApiEvent, DaemonStatus, JobRecord, JobSummary, LocalModel, MoeEvent, PeerInfo, Policies, ShardRow as IpfsShard } from "@ripple-mesh/api-types";
 import { applyJobEvent, upsertJob } from "../lib/jobs.ts";
 
 export type Loadable<T> = { state: "loading" } | { state: "ready"; value: T; at: number } | { state: "error"; message: string; fix: string; last?: T };
 
+/** Whether the daemon let this page in: it asks for a token when the daemon requires one (api-token.ts). */
+export type AccessState = { kind: "checking" } | { kind: "granted" } | { kind: "token-needed"; message: string; fix: string };
+
 export interface UiState {
+  access: AccessState;
   socket: SocketState;
   status: Loadable<DaemonStatus>;
   peers: Loadable<PeerInfo[]>;
@@ -37,6 +42,7 @@ const SHARDS_EVERY_POLLS = 4;
 
 export class Store {
   state: UiState = {
+    access: { kind: "checking" },
     socket: { kind: "connecting", attempt: 0 },
     status: { state: "loading" },
     peers: { state: "loading" },
@@ -62,10 +68,46 @@ export class Store {
     for (const l of this.listeners) l();
   }
 
+  /** Checks that the daemon lets this page in (else asks for its token), then follows its events. */
   connect(): void {
+    void this.checkAccess();
+  }
+
+  /** The token typed into the page: kept for this tab and tried at once. */
+  async submitToken(token: string): Promise<void> {
+    setApiToken(token.trim());
+    await this.checkAccess();
+  }
+
+  private async checkAccess(): Promise<void> {
+    try {
+      await getJson("/v1/status");
+    } catch (err) {
+      if (this.refusedToken(err)) return;
+      // Unreachable or failing: the event stream's reconnects say so, and check again.
+    }
+    this.set({ access: { kind: "granted" } });
+    this.follow();
+  }
+
+  /** A 401 from the daemon: stop following it and ask for the token. True when that was the error. */
+  private refusedToken(err: unknown): boolean {
+    if (!(err instanceof ApiError) || err.status !== 401) return false;
+    this.disconnect();
+    this.set({ access: { kind: "token-needed", message: err.message, fix: err.fix } });
+    return true;
+  }
+
+  /** The event stream, REST reads on every (re)connection, and the slow poll. */
+  private follow(): void {
+    if (this.socket) return;
     this.socket = new EventSocket({
       onEvent: (e) => this.onEvent(e),
-      onState: (socket) => this.set({ socket }),
+      onState: (socket) => {
+        this.set({ socket });
+        // A daemon restarted with a token refuses the WebSocket without saying why: ask over HTTP.
+        if (socket.kind === "waiting") void getJson("/v1/status").catch((err: unknown) => this.refusedToken(err));
+      },
       onOpen: () => void this.reloadAll(),
     });
     this.socket.start();
@@ -78,6 +120,7 @@ export class Store {
 
   disconnect(): void {
     this.socket?.stop();
+    this.socket = undefined;
     clearInterval(this.poll);
   }
 
@@ -113,6 +156,7 @@ export class Store {
       const value = await getJson<unknown>(path);
       this.set({ [key]: { state: "ready", value, at: Date.now() } } as Partial<UiState>);
     } catch (err) {
+      if (this.refusedToken(err)) return;
       const e = err as Error & { fix?: string };
       const last = latestOf<unknown>(this.state[key]);
       this.set({ [key]: { state: "error", message: e.message, fix: e.fix ?? "", ...(last !== undefined ? { last } : {}) } } as Partial<UiState>);
@@ -126,6 +170,12 @@ export class Store {
       case "peer:online":
       case "peer:offline":
         this.set({ eventsSeen, peers: withPeer(this.state.peers, (e as { peer: PeerInfo }).peer) });
+        return;
+      case "models:changed":
+      case "model:loaded":
+      case "model:unloaded":
+        this.set({ eventsSeen });
+        void this.load("localModels", "/v1/models/local");
         return;
       case "mesh:joined":
       case "relay:changed":
