@@ -40,8 +40,13 @@ export interface PeerInfo {
 export interface PeerTrust {
   /** What the peer advertises. */
   advertisedTokensPerSecond: number;
-  /** The ceiling of the hardware class it declares. */
+  /**
+   * The tokens/s ceiling of the hardware class it declares, or of the class its declared CPU, RAM and
+   * GPU qualify for when that one's is lower.
+   */
   classCeiling: number;
+  /** The class its declared CPU, RAM, GPU and speed qualify for (its declared class is a claim too). */
+  classByHardware: string;
   /** What placement uses before any observation: advertised, capped at the class ceiling. */
   boundedTokensPerSecond: number;
   /** What this node measured on its own jobs (counts decayed), or null when never observed. */

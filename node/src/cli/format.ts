@@ -45,6 +45,7 @@ export function formatTrust(p: PeerInfo): string {
   const parts: string[] = [];
   const capped = t.advertisedTokensPerSecond > t.classCeiling ? ` (capped at ${t.classCeiling})` : "";
   parts.push(t.advertisedTokensPerSecond > 0 ? `${t.advertisedTokensPerSecond} tok/s advertised${capped}` : "speed not advertised");
+  if (t.classByHardware !== p.hardwareClass) parts.push(`declares ${p.hardwareClass}, its declared hardware fits ${t.classByHardware}`);
   const o = t.observed;
   if (o) {
     const speeds = o.models.map((m) => `${round1(m.tokensPerSecond)} tok/s, first token ${Math.round(m.ttftMs)} ms`).join("; ");

@@ -24,6 +24,11 @@ function SpeedCell(props: { peer: PeerInfo }) {
         {o && o.models.length ? `observed ${o.models.map((m) => formatRate(m.tokensPerSecond)).join(", ")}` : props.peer.self ? "" : "not observed yet"}
       </div>
       {troubles.length ? <div class="bad small">{troubles.join(", ")}</div> : null}
+      {t.classByHardware !== props.peer.hardwareClass ? (
+        <div class="warn small" title="the class its declared CPU, RAM and GPU qualify for; the lower ceiling of the two bounds its speed">
+          declares {props.peer.hardwareClass}, hardware fits {t.classByHardware}
+        </div>
+      ) : null}
       {t.sharesPeerIdWith.length ? <div class="bad small">same machine as {t.sharesPeerIdWith.join(", ")}</div> : null}
     </div>
   );
