@@ -210,6 +210,20 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     expect(r.text).toContain("5");
   });
 
+  it("sends its asks to a peer it has allocated (resources.allocate) while the allocation is active", async () => {
+    const client = await LocalApiClient.forDataDir(alice.dataDir);
+    const q = { model: "qwen2.5-coder-0.5b-instruct-q4_k_m", prompt: "What is 2 + 3? Answer with a number.", max_tokens: 8 };
+    // Where placement sends it on its own; the allocated peer is another one.
+    const unsteered = (await client.ask(q)).peer;
+    const target = ["bob", "carol"].find((n) => n !== unsteered)!;
+    const allocation = await client.allocate({ peer: target, model: q.model, duration_s: 300 });
+    const placed: string[] = [];
+    for (let i = 0; i < 3; i++) placed.push((await client.ask(q)).peer);
+    console.log(`[moe-mesh] unsteered ask on ${unsteered}; allocated ${target}; then ${placed.join(", ")}`);
+    expect(placed).toEqual([target, target, target]);
+    await client.release({ allocation: allocation.allocation });
+  });
+
   it("serves an open job: peers claim the slots they can serve and each slot goes to its claim winner", async () => {
     const client = await LocalApiClient.forDataDir(alice.dataDir);
     const result = await client.moe({ prompt: "What is the capital of Japan?", experts: 3, open: true, quorum: "all" });

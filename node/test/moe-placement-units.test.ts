@@ -9,6 +9,8 @@ import type { PeerInfo } from "../src/mesh/peer-view.ts";
 import { JobPlacement, slotCap } from "../src/moe/expert-placement.ts";
 import { OBSERVATION_HALF_LIFE_MS, PeerObservations } from "../src/moe/peer-observations.ts";
 import { PeerRating } from "../src/moe/peer-rating.ts";
+import { ReservedPeers } from "../src/mesh/reserved-peers.ts";
+import type { AllocationView } from "@ripple-mesh/api-types";
 import { classes, model, peer, qwen, qwenSha } from "./support/trust-fixtures.ts";
 
 const tmp = mkdtempSync("/tmp/rm-placement-");
@@ -134,5 +136,71 @@ describe("observations", () => {
     const file = join(tmp, "damaged.json");
     writeFileSync(file, "{not json");
     expect(new PeerObservations(file).get("p1")).toBeUndefined();
+  });
+});
+
+describe("allocations steer placement (resources.allocate)", () => {
+  const self = "uhCAk-alice";
+  const allocation = (over: Partial<AllocationView>): AllocationView => ({
+    allocation: "uhCkk-a1",
+    state: "active",
+    role: "requester",
+    resourceType: "inference",
+    requester: self,
+    provider: { agent: "uhCAk-slow", name: "slow" },
+    model: qwen,
+    locality: null,
+    durationS: 60,
+    createdAtMs: 0,
+    expiresAtMs: 60_000,
+    ...over,
+  });
+
+  it("places a job's slots on the allocated peer first, within the slot cap, never before a trusted peer when it is suspect", () => {
+    const obs = new PeerObservations(undefined);
+    const rating = new PeerRating(obs, classes);
+    const fast = peer("fast", { tokensPerSecond: 60 });
+    const slow = peer("slow", { tokensPerSecond: 5 });
+    const other = peer("other", { tokensPerSecond: 50 });
+    const reservedSlow = { rate: rating.rate, suspect: rating.suspect, reserved: (p: PeerInfo) => p.name === "slow" };
+    const place = (k: number, judge: ConstructorParameters<typeof JobPlacement>[1]) => {
+      const placement = new JobPlacement(k, judge);
+      return Array.from({ length: k }, () => placement.place(model, [fast, slow, other])?.name ?? "none");
+    };
+    expect(place(1, rating)).toEqual(["fast"]);
+    expect(place(1, reservedSlow)).toEqual(["slow"]);
+    // Five slots: the allocated peer holds its cap (2), the others the rest.
+    const five = place(5, reservedSlow);
+    expect(five.filter((n) => n === "slow")).toHaveLength(slotCap(5));
+    expect(five.slice(0, 2)).toEqual(["slow", "slow"]);
+    // A suspect allocated peer is not placed before a trusted one.
+    obs.recordMisbehaviour(slow.peerId, "stall");
+    expect(place(1, reservedSlow)).toEqual(["fast"]);
+  });
+
+  it("knows this node's own active reservations: by provider and model, until they expire or are released", () => {
+    const reserved = new ReservedPeers(self);
+    reserved.replace(
+      [
+        allocation({}),
+        allocation({ allocation: "uhCkk-any", provider: { agent: "uhCAk-any", name: "any" }, model: null }),
+        allocation({ allocation: "uhCkk-theirs", role: "provider", requester: "uhCAk-mallory", provider: { agent: "uhCAk-mine", name: "mine" } }),
+        allocation({ allocation: "uhCkk-gone", state: "released", provider: { agent: "uhCAk-gone", name: "gone" } }),
+      ],
+      1000,
+    );
+    expect(reserved.readAt).toBe(1000);
+    expect(reserved.reserves("uhCAk-slow", qwen, 1000)).toBe(true);
+    expect(reserved.reserves("uhCAk-slow", "gemma", 1000)).toBe(false);
+    expect(reserved.reserves("uhCAk-any", "gemma", 1000)).toBe(true);
+    // Another node's reservation of this one, and a released one, steer nothing.
+    expect(reserved.reserves("uhCAk-mine", qwen, 1000)).toBe(false);
+    expect(reserved.reserves("uhCAk-gone", qwen, 1000)).toBe(false);
+    // Expired by the clock, before any re-read says so.
+    expect(reserved.reserves("uhCAk-slow", qwen, 60_000)).toBe(false);
+    reserved.remove("uhCkk-a1");
+    expect(reserved.reserves("uhCAk-slow", qwen, 1000)).toBe(false);
+    reserved.add(allocation({ allocation: "uhCkk-a2" }));
+    expect(reserved.reserves("uhCAk-slow", qwen, 1000)).toBe(true);
   });
 });

@@ -105,6 +105,8 @@ export class JoinedMesh {
       payloads: { store: jobHooks.storePayload, register: jobHooks.registerPayload },
       metrics: this.opts.metrics,
       maxClockSkewMs: session.maxClockSkewMs,
+      // Allocations exist once the mesh inference has started (they share its resource_mesh writes).
+      reserved: (peer, model) => this.allocations?.reserves(peer, model) ?? false,
     });
     try {
       await meshInference.start();

@@ -49,6 +49,8 @@ export interface MeshInferenceOptions {
   metrics?: NodeMetrics;
   /** Open jobs stamped further ahead of this node's clock are not claimed (networks.json max_clock_skew_ms). */
   maxClockSkewMs?: number;
+  /** Whether this node holds an active allocation of the peer for the model: its jobs go there first. */
+  reserved?: (peer: PeerInfo, model: string) => boolean;
 }
 
 /** An open-job notice is one small request; a peer that does not answer in this time finds the job on its next read. */
@@ -110,6 +112,7 @@ export class MeshInference {
       policy: opts.inference.inferencePolicy,
       peers: opts.peers,
       rating: this.rating,
+      ...(opts.reserved ? { reserved: (peer: PeerInfo, m: { model: string }) => opts.reserved!(peer, m.model) } : {}),
       dispatch: this.dispatch,
       announceOpenJob: (job, peers) => this.announceOpenJob(job, peers),
       audit: new MoeAudit(opts.dataDir, opts.inference.inferencePolicy.audit, log),

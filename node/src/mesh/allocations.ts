@@ -12,6 +12,7 @@ import { InferenceError } from "../inference/inference-errors.ts";
 import type { Logger } from "../log.ts";
 import type { PeerInfo } from "./peer-view.ts";
 import { resolvePeerRef } from "./peer-ref.ts";
+import { ReservedPeers } from "./reserved-peers.ts";
 
 export { MAX_ALLOCATION_SECONDS } from "@ripple-mesh/api-types";
 
@@ -24,6 +25,9 @@ export interface AllocationsOptions {
   now?: () => number;
 }
 
+/** Placement re-reads this node's allocations when its snapshot is older than this (in the background). */
+const RESERVED_REFRESH_MS = 15_000;
+
 /** What this node writes into an allocation's `requirements` (a JSON object, opaque to validation). */
 const requirementsSchema = z.object({ model: z.string().max(128).nullish(), peer_name: z.string().max(64).nullish() }).loose();
 
@@ -31,11 +35,31 @@ export class Allocations {
   private readonly zome;
   private readonly self: string;
   private readonly now: () => number;
+  /** This node's active reservations of peers, for placement (reserves). */
+  private readonly reserved: ReservedPeers;
+  private refreshing = false;
 
   constructor(private readonly opts: AllocationsOptions) {
     this.zome = resourceMesh(opts.zomes);
     this.self = encodeHashToBase64(opts.agentPubKey);
     this.now = opts.now ?? Date.now;
+    this.reserved = new ReservedPeers(this.self);
+  }
+
+  /**
+   * Whether this node holds an active allocation of `peer` (for `model`, or for any model): placement
+   * sends its jobs there first. Answers from the last read; a read older than 15 s is redone in the
+   * background (placement does not wait on the DHT).
+   */
+  reserves(peer: Pick<PeerInfo, "agent">, model: string): boolean {
+    const now = this.now();
+    if (now - this.reserved.readAt > RESERVED_REFRESH_MS && !this.refreshing) {
+      this.refreshing = true;
+      void this.list()
+        .catch((err: unknown) => this.opts.log.debug({ err: (err as Error).message }, "could not re-read this node's allocations; placement keeps the last read"))
+        .finally(() => (this.refreshing = false));
+    }
+    return this.reserved.reserves(peer.agent, model, now);
   }
 
   /** Online peers (this node included) with what they offer; only those serving `model` when given. */
@@ -60,6 +84,7 @@ export class Allocations {
       views.push(this.viewOf(hash, s.allocation, s.released, names));
     }
     views.sort((a, b) => b.createdAtMs - a.createdAtMs);
+    this.reserved.replace(views, this.now());
     return q.all ? views : views.filter((v) => v.state === "active");
   }
 
@@ -81,7 +106,7 @@ export class Allocations {
     const written = (await this.list({ all: true })).find((v) => v.allocation === allocation);
     if (written) return written;
     // Not readable back yet (it is: the entry is on this node's own chain), so describe what was written.
-    return {
+    const view: AllocationView = {
       allocation,
       state: "active",
       role: "requester",
@@ -94,6 +119,8 @@ export class Allocations {
       createdAtMs: now,
       expiresAtMs: now + req.duration_s * 1000,
     };
+    this.reserved.add(view);
+    return view;
   }
 
   /** Writes an AllocationRelease for one of this node's active allocations. */
@@ -103,6 +130,7 @@ export class Allocations {
       throw new InferenceError("bad_request", `allocation ${req.allocation} is already released`, "nothing to do; `ripple resources list --all` shows every allocation of this node");
     }
     await this.zome.release({ allocation: decodeHashFromBase64(req.allocation), reason: req.reason ?? "released by its requester" });
+    this.reserved.remove(req.allocation);
     this.opts.log.info({ allocation: req.allocation, reason: req.reason ?? null }, "allocation released");
     return { ...current, state: "released" };
   }

@@ -7,6 +7,8 @@
 //   diversity is insufficient);
 // - a peer this node recently saw stall or lie is placed only when every other candidate is at
 //   the cap (it may have mended its ways, and the job must still run);
+// - a peer this node holds an active allocation of (resources.allocate), for the expert's model or
+//   any, is placed before the others, within the same cap and after the same suspicion;
 // - among the rest, the least busy per unit of speed wins, where speed is what this node observed
 //   (peer-observations.ts), or the advertised figure capped by the peer's declared hardware class,
 //   times the peer's observed reliability.
@@ -54,6 +56,8 @@ export interface PeerJudge {
   rate: PeerRate;
   /** Recently stalled or sent an answer that failed its checks. */
   suspect?: (peer: PeerInfo) => boolean;
+  /** This node holds an active allocation of the peer for this model (mesh/allocations.ts). */
+  reserved?: (peer: PeerInfo, model: ExpertModel) => boolean;
 }
 
 /**
@@ -93,7 +97,9 @@ export class JobPlacement {
     const suspect = (p: PeerInfo) => this.judge.suspect?.(p) ?? false;
     const underCap = candidates.filter((p) => this.heldBy(p) < cap);
     const trusted = underCap.filter((p) => !suspect(p));
-    const pool = trusted.length > 0 ? trusted : underCap.length > 0 ? underCap : overCapPool(candidates, (p) => this.heldBy(p));
+    const eligible = trusted.length > 0 ? trusted : underCap;
+    const reserved = eligible.filter((p) => this.judge.reserved?.(p, m) ?? false);
+    const pool = reserved.length > 0 ? reserved : eligible.length > 0 ? eligible : overCapPool(candidates, (p) => this.heldBy(p));
     const cost = (p: PeerInfo) => (1 + Math.min(Math.max(p.activeJobs, 0), MAX_REPORTED_ACTIVE_JOBS) + this.heldBy(p)) / Math.max(this.judge.rate(p, m), 1e-6);
     const best = pool.sort((a, b) => cost(a) - cost(b) || Number(b.self) - Number(a.self) || a.agent.localeCompare(b.agent))[0];
     if (best) this.take(best);

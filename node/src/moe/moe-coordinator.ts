@@ -10,7 +10,7 @@ import type { PeerInfo } from "../mesh/peer-view.ts";
 import { resolvePeerRef } from "../mesh/peer-ref.ts";
 import { callCloudExpert, type CloudAnswer } from "./cloud-expert.ts";
 import { expertTask, type ExpertTask } from "../protocol/expert-task.ts";
-import { JobPlacement, physicalPeer } from "./expert-placement.ts";
+import { JobPlacement, physicalPeer, type PeerJudge } from "./expert-placement.ts";
 import { expandSamples, expertWeight, type ExpertSpec } from "../config/inference-policy.ts";
 import { confidenceFactor } from "./vote-confidence.ts";
 import type { ModelVote, MoeRequest, MoeResult } from "./moe-types.ts";
@@ -25,6 +25,8 @@ import { JobPoster, type JobPosterOptions, type PlannedSlot } from "./job-poster
 export interface MoeCoordinatorOptions extends JobPosterOptions {
   /** What this node measured of its peers, and how it rates their claims (placement uses it). */
   rating: PeerRating;
+  /** Whether this node holds an active allocation of the peer for the model: placed first (mesh/allocations.ts). */
+  reserved?: PeerJudge["reserved"];
   dispatch: Dispatch;
   audit: MoeAudit;
   env?: NodeJS.ProcessEnv;
@@ -44,9 +46,13 @@ export class MoeCoordinator {
   private readonly finishedOn = new Map<string, number[]>();
 
   private readonly poster: JobPoster;
+  /** Placement's judgement of peers: the rating, plus this node's reservations. */
+  private readonly judge: PeerJudge;
 
   constructor(private readonly opts: MoeCoordinatorOptions) {
     this.poster = new JobPoster(opts);
+    const { rating } = opts;
+    this.judge = { rate: rating.rate, suspect: rating.suspect, ...(opts.reserved ? { reserved: opts.reserved } : {}) };
   }
 
   async moe(req: MoeRequest, ctl: { signal: AbortSignal; onEvent?: (e: MoeEvent) => void }): Promise<MoeResult> {
@@ -59,7 +65,7 @@ export class MoeCoordinator {
     const experts = this.chooseExperts(taskType, req.experts);
     const traceId = req.traceId ?? randomUUID();
     const cloud = this.cloudProviders();
-    const placement = new JobPlacement(experts.length, this.opts.rating);
+    const placement = new JobPlacement(experts.length, this.judge);
     const plan = this.place(placement, experts.map((e) => ({ expert: e, task: expertTask(policy, e, { prompt: req.prompt, taskType, maxTokens }) })));
     if (plan.length === 0 && cloud.length === 0) throw this.noPeerError(experts.map((e) => e.model));
     const { job, assignments } = req.open
@@ -134,7 +140,7 @@ export class MoeCoordinator {
       ...(req.stop ? { stop: req.stop } : {}),
     };
     const expert = { name: task.expert, model: req.model, weight: 1 } as ExpertSpec;
-    const placement = new JobPlacement(1, this.opts.rating);
+    const placement = new JobPlacement(1, this.judge);
     const plan = this.place(placement, [{ expert, task }], req.peer);
     if (plan.length === 0) throw req.peer ? this.peerUnavailableError(req.peer, req.model) : this.noPeerError([req.model]);
     const prompt = req.messages.filter((m) => m.role === "user").at(-1)?.content ?? "";
