@@ -14,6 +14,8 @@ export type ApiEvent =
   | { type: "moe:job-progress"; trace_id: string; event: MoeEvent }
   | { type: "model:loaded" | "model:unloaded"; model: LocalModel }
   | { type: "models:changed"; added: string[]; removed: string[]; changed: string[] }
+  | { type: "model:pulled"; name: string; cid: string; sha256: string; bytes: number; transferMs: number; directBytes: number; from: string[] }
+  | { type: "model:pull-failed"; ref: string; name: string | null; error: string; fix: string | null }
   | { type: string; [key: string]: unknown };
 
 /** What every error carries: a stable code, what went wrong, and how to fix it. */

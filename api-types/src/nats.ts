@@ -29,6 +29,8 @@ export const natsEventSubjects = {
   "model:loaded": { kind: "model", event: "loaded" },
   "model:unloaded": { kind: "model", event: "unloaded" },
   "models:changed": { kind: "model", event: "changed" },
+  "model:pulled": { kind: "model", event: "pulled" },
+  "model:pull-failed": { kind: "model", event: "pull-failed" },
   "job:started": { kind: "worker", event: "started" },
   "job:answered": { kind: "worker", event: "answered" },
   "job:refused": { kind: "worker", event: "refused" },

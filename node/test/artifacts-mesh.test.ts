@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import type { PullProgress } from "../src/artifacts/model-shards.ts";
+import type { ApiEvent } from "@ripple-mesh/api-types";
 import { defaultStoragePolicyFile } from "../src/config/storage-policy.ts";
 import { binDir, modelsDir } from "../src/config/paths.mjs";
 import { pino } from "pino";
@@ -63,6 +64,16 @@ const startNode = (name: string, env: NodeJS.ProcessEnv = {}, policy = policyFil
 async function kuboPinned(apiUrl: string, cid: string): Promise<boolean> {
   const res = await fetch(`${apiUrl}/api/v0/pin/ls?arg=${cid}&type=recursive`, { method: "POST" });
   return res.ok;
+}
+
+/** Collects a node's /v1/events from now on; `stop()` ends the stream. */
+function watchEvents(client: LocalApiClient): { seen: ApiEvent[]; stop: () => void } {
+  const seen: ApiEvent[] = [];
+  const abort = new AbortController();
+  void (async () => {
+    for await (const e of client.events({ signal: abort.signal })) seen.push(e);
+  })().catch(() => undefined);
+  return { seen, stop: () => abort.abort() };
 }
 
 describe("artifacts and model shards on a 2-node local mesh", { timeout: 900_000 }, () => {
@@ -175,6 +186,9 @@ describe("artifacts and model shards on a 2-node local mesh", { timeout: 900_000
     await (a as any).request("POST", "/v1/artifacts/forge-model", { cid: tamperedCid, name: "tiny-tampered", size: full.length, sha256: sha256(full) });
     const bobIpfs = String((await b.ipfs()).apiUrl);
     const bobAgent = (await statusOf(bob)).agentPubKey;
+    const events = watchEvents(b);
+    onTestFinished(events.stop);
+    await waitFor("bob's event stream open", async () => (events.seen.some((e) => e.type === "hello") ? true : undefined), { timeoutMs: 10_000 });
     for (const [name, cid] of [["tiny-truncated", truncatedCid], ["tiny-tampered", tamperedCid]] as const) {
       await waitFor(`bob sees ${name}`, async () => ((await b.artifacts({ name })).length ? true : undefined), { timeoutMs: 60_000 });
       // An explicit choice of the registered sha256 (the name is pinned nowhere).
@@ -192,6 +206,11 @@ describe("artifacts and model shards on a 2-node local mesh", { timeout: 900_000
       expect((await b.providers(cid)).some((p) => p.self)).toBe(false);
     }
     expect(readdirSync(bobModels).filter((f) => f.includes(".partial"))).toEqual([]);
+    // Each failed pull is announced on /v1/events (and so on NATS), with why.
+    await waitFor("bob's model:pull-failed events", async () => (events.seen.filter((e) => e.type === "model:pull-failed").length >= 2 ? true : undefined), { timeoutMs: 10_000 });
+    const failed = events.seen.filter((e) => e.type === "model:pull-failed") as Array<Record<string, unknown>>;
+    expect(failed.map((e) => e.ref)).toEqual(["tiny-truncated", "tiny-tampered"]);
+    for (const e of failed) expect(String(e.error)).toMatch(/registered with \d+ bytes and sha256/);
   });
 
   it("does not install a squatted name, lists its candidates on request, and refuses 1 TiB before fetching", async () => {
@@ -230,8 +249,14 @@ describe("artifacts and model shards on a 2-node local mesh", { timeout: 900_000
   it("pulls a model straight from its provider's file, then holds, pins and announces it in IPFS", async () => {
     const pub = await a.publishModel(GEMMA);
     await waitFor("bob sees Gemma and its provider", async () => ((await b.shards({})).find((r) => r.cid === pub.cid && r.replicas >= 1) ? true : undefined), { timeoutMs: 120_000 });
+    const events = watchEvents(b);
+    onTestFinished(events.stop);
+    await waitFor("bob's event stream open", async () => (events.seen.some((e) => e.type === "hello") ? true : undefined), { timeoutMs: 10_000 });
     const pulled = await b.pullModel({ ref: pub.cid });
     expect(pulled).toMatchObject({ name: GEMMA, cid: pub.cid, sha256: pub.sha256, size: pub.size, alreadyPresent: false, directBytes: pub.size });
+    // The pull is announced on /v1/events (and so on NATS): what, from whom, how.
+    const announced = await waitFor("bob's model:pulled event", async () => events.seen.find((e) => e.type === "model:pulled"), { timeoutMs: 10_000 });
+    expect(announced).toMatchObject({ name: GEMMA, cid: pub.cid, sha256: pub.sha256, bytes: pub.size, directBytes: pub.size, from: ["alice"] });
     expect(sha256(readFileSync(pulled.file))).toBe(pub.sha256);
     // bob's kubo holds every block itself now (it serves the model to others): an offline read matches.
     const bobApi = String((await b.ipfs()).apiUrl);

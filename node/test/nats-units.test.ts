@@ -97,6 +97,9 @@ describe("event messages", () => {
     expect(natsEventMessage({ type: "job:answered", job: "x" }, "local", now)?.subject).toBe("ripple.local.worker.answered");
     expect(natsEventMessage({ type: "model:loaded", model: { name: "m" } }, "local", now)?.subject).toBe("ripple.local.model.loaded");
     expect(natsEventMessage({ type: "model:unloaded", model: { name: "m" } }, "local", now)?.subject).toBe("ripple.local.model.unloaded");
+    expect(natsEventMessage({ type: "models:changed", added: ["m"], removed: [], changed: [] }, "local", now)?.subject).toBe("ripple.local.model.changed");
+    expect(natsEventMessage({ type: "model:pulled", name: "m" }, "local", now)?.subject).toBe("ripple.local.model.pulled");
+    expect(natsEventMessage({ type: "model:pull-failed", ref: "m" }, "local", now)?.subject).toBe("ripple.local.model.pull-failed");
   });
 
   it("give every subject valid tokens, and skip what is not published", () => {

@@ -16,7 +16,7 @@ import { KuboNode } from "./kubo-supervisor.ts";
 import { NodeStoppedError } from "../errors.ts";
 import { KuboPeering } from "./kubo-peering.ts";
 import { DirectTransfer } from "./direct-transfer-protocol.ts";
-import { ModelShards } from "./model-shards.ts";
+import { ModelShards, type ModelPullEvent } from "./model-shards.ts";
 import { wantedModelNames, type StoragePolicy } from "../config/storage-policy.ts";
 import type { ModelPins } from "./model-choice.ts";
 
@@ -37,6 +37,8 @@ export interface MeshArtifactsOptions {
   peers: () => PeerInfo[];
   store: ModelStore;
   onModelsChanged: () => Promise<void>;
+  /** Announces pulls' outcomes (model:pulled, model:pull-failed) on /v1/events and NATS. */
+  emit?: (event: ModelPullEvent) => void;
   log: Logger;
   /** This node's metrics (model pulls count their bytes). */
   metrics?: NodeMetrics;
@@ -137,6 +139,7 @@ export class MeshArtifacts {
       log: opts.log,
       ...(this.direct ? { direct: this.direct } : {}),
       onModelsChanged: opts.onModelsChanged,
+      ...(opts.emit ? { emit: opts.emit } : {}),
       ...(opts.metrics ? { metrics: opts.metrics } : {}),
       ...(opts.pins ? { pins: opts.pins } : {}),
       ...(opts.maxClockSkewMs !== undefined ? { maxClockSkewMs: opts.maxClockSkewMs } : {}),

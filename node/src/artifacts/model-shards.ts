@@ -91,7 +91,14 @@ export interface ModelShardsOptions {
   freeSpace?: FreeSpace;
   /** Reads models straight from providers' files before asking kubo (direct-transfer-*.ts). */
   direct?: DirectTransfer;
+  /** Announces each pull's outcome (model:pulled, model:pull-failed) on /v1/events and NATS. */
+  emit?: (event: ModelPullEvent) => void;
 }
+
+/** What a finished pull announces: pulls also run on their own (the storage policy's `want`). */
+export type ModelPullEvent =
+  | { type: "model:pulled"; name: string; cid: string; sha256: string; bytes: number; transferMs: number; directBytes: number; from: string[] }
+  | { type: "model:pull-failed"; ref: string; name: string | null; error: string; fix: string | null };
 
 export class ModelShards {
   private readonly cids: ModelCids;
@@ -181,9 +188,29 @@ export class ModelShards {
     const key = `${ref}\0${o.name ?? ""}\0${o.sha256 ?? ""}\0${o.anyPublisher ? 1 : 0}\0${o.viaKubo ? 1 : 0}`;
     const running = this.pulling.get(key);
     if (running) return running;
-    const p = this.doPull(ref, o).finally(() => this.pulling.delete(key));
+    const p = this.doPull(ref, o)
+      .then(
+        (r) => {
+          if (!r.alreadyPresent) this.announce(pulledEvent(r));
+          return r;
+        },
+        (err: Error) => {
+          this.announce({ type: "model:pull-failed", ref, name: o.name ?? null, error: err.message, fix: err instanceof RippleError ? err.fix : null });
+          throw err;
+        },
+      )
+      .finally(() => this.pulling.delete(key));
     this.pulling.set(key, p);
     return p;
+  }
+
+  /** Best effort: a listener that throws must not turn a pull into a failure. */
+  private announce(event: ModelPullEvent): void {
+    try {
+      this.opts.emit?.(event);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, event: event.type }, "could not announce a model pull");
+    }
   }
 
   private async doPull(ref: string, o: PullOptions): Promise<PullResult> {
@@ -372,4 +399,9 @@ export class ModelShards {
     );
     return rows.sort((a, b) => a.name.localeCompare(b.name) || a.cid.localeCompare(b.cid));
   }
+}
+
+function pulledEvent(r: PullResult): ModelPullEvent {
+  const from = r.providers.filter((p) => p.verified && !p.self).map((p) => p.name ?? p.agent);
+  return { type: "model:pulled", name: r.name, cid: r.cid, sha256: r.sha256, bytes: r.size, transferMs: r.transferMs, directBytes: r.directBytes, from };
 }

@@ -160,6 +160,7 @@ export class JoinedMesh {
       peers: () => session.peers(),
       store: inference.store,
       onModelsChanged: () => this.republishCapability(),
+      emit: (event) => this.opts.events.emit("event", event),
       log: settings.log,
       metrics: this.opts.metrics,
       pins: (name) => inference.inferencePolicy.models[name]?.sha256,
