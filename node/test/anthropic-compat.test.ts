@@ -247,3 +247,25 @@ describe("POST /v1/messages with ripple-moe", () => {
     expect(fake.moe).not.toHaveBeenCalled();
   });
 });
+
+describe("POST /v1/messages/count_tokens through the SDK's messages.countTokens", () => {
+  it("passes the system prompt and messages to the source and answers {input_tokens}", async () => {
+    const { client, fake } = await start();
+    const counted = await client.messages.countTokens({ model: "tiny", system: "Be terse.", messages: [{ role: "user", content: [{ type: "text", text: "two words" }] }] });
+    expect(counted.input_tokens).toBe(4 + 2 + 4 + 2);
+    expect(fake.countTokens).toHaveBeenCalledWith({ model: "tiny", messages: [{ role: "system", content: "Be terse." }, { role: "user", content: "two words" }] });
+  });
+
+  it("refuses what it cannot count in Anthropic's shape: a model not on this node, max_tokens-only fields, other blocks", async () => {
+    const { client } = await start();
+    const absent = await caught(client.messages.countTokens({ model: "claude-opus-4", messages: hi }));
+    expect(absent).toBeInstanceOf(Anthropic.NotFoundError);
+    expect(absent.message).toContain('model "claude-opus-4" is not on this node');
+    const extra = await caught(client.messages.countTokens({ model: "tiny", messages: hi, max_tokens: 8 } as unknown as Anthropic.MessageCountTokensParams));
+    expect(extra).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(extra.message).toMatch(/max_tokens/);
+    const image = await caught(client.messages.countTokens({ model: "tiny", messages: [{ role: "user", content: [{ type: "image", source: { type: "base64", media_type: "image/png", data: "AA==" } }] }] }));
+    expect(image).toBeInstanceOf(Anthropic.BadRequestError);
+    expect(image.message).toContain("ripple-mesh models read text only");
+  });
+});

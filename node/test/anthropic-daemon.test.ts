@@ -6,7 +6,8 @@
 // - stop_sequences end a greedy answer exactly where the same answer first shows the sequence, and the
 //   stop reason names it (the worker's engine reports which stop string ended the text);
 // - `ripple models add` while the node runs: served and listed at once (its capability re-published);
-//   `ripple models rm`: gone from the list and refused.
+//   `ripple models rm`: gone from the list and refused;
+// - count_tokens (the SDK's messages.countTokens) equals the input_tokens of the same request's answer.
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -96,6 +97,19 @@ describe("the Anthropic Messages API on a real node", { timeout: 180_000 }, () =
     expect(final.usage.output_tokens).toBeLessThanOrEqual(25);
     expect(ripple).toMatchObject({ peer: "anthropic" });
     console.log(`[anthropic] ${deltas.length} deltas, ${final.usage.input_tokens} in / ${final.usage.output_tokens} out, ${final.stop_reason}, ${Date.now() - t0} ms: ${JSON.stringify(answer)}`);
+  });
+
+  it("counts a request's tokens exactly as the answer's usage reports them (messages.countTokens)", async () => {
+    const req = { model: TINY, system: "You are terse.", messages: [{ role: "user" as const, content: "Say something." }, { role: "assistant" as const, content: "Something." }, { role: "user" as const, content: "Again, please." }] };
+    const counted = await anthropic.messages.countTokens(req);
+    const answered = await anthropic.messages.create({ ...req, max_tokens: 4 });
+    expect(counted.input_tokens).toBeGreaterThan(10);
+    expect(counted.input_tokens).toBe(answered.usage.input_tokens);
+    // ripple-moe: the prompt the MOE sends its experts, counted with one of their models held here.
+    const moe = (await anthropic.messages.countTokens({ ...req, model: MOE_MODEL_ID })) as { input_tokens: number; ripple?: { counted_with?: string } };
+    expect(moe.input_tokens).toBeGreaterThan(5);
+    expect(moe.ripple?.counted_with).toBeTruthy();
+    console.log(`[anthropic] count_tokens: ${counted.input_tokens} (usage ${answered.usage.input_tokens}); ripple-moe ${moe.input_tokens} with ${moe.ripple?.counted_with}`);
   });
 
   it("ends a greedy answer at a stop sequence and names it", async () => {

@@ -1,5 +1,7 @@
 // Anthropic's Messages API, so any Anthropic client can use the mesh (baseURL http://127.0.0.1:PORT):
 //   POST /v1/messages   model "ripple-moe" runs the MOE; any other model the mesh serves is asked directly.
+//   POST /v1/messages/count_tokens   {input_tokens}: counted with the model's own tokenizer and chat
+//                       template on this node (a model it holds; ripple-moe: one of its experts' models).
 // Answers are Anthropic `message` objects (one text block; usage; stop_reason end_turn / max_tokens /
 // stop_sequence) plus a `ripple` field (who answered; the MOE's votes). Streams follow Anthropic's
 // event sequence: message_start, content_block_start, content_block_delta (text_delta) per token,
@@ -13,8 +15,8 @@ import { randomBytes } from "node:crypto";
 import type { FastifyError, FastifyInstance } from "fastify";
 import type { Logger } from "../log.ts";
 import type { MoeResult } from "@ripple-mesh/api-types";
-import { failureOf, type ApiApp, type ApiFailure } from "./api-reply.ts";
-import { messagesBodySchema, messagesHints, messagesShape, toChatMessages, type MessagesBody } from "./anthropic-schemas.ts";
+import { failureOf, withTimeout, type ApiApp, type ApiFailure } from "./api-reply.ts";
+import { countTokensBodySchema, countTokensShape, messagesBodySchema, messagesHints, messagesShape, toChatMessages, type MessagesBody } from "./anthropic-schemas.ts";
 import { askExtension, moeExtension, moeOutputTokens, moePromptOf, once, requestFailure } from "./chat-compat.ts";
 import { plainInference, startInferenceCall, streamInference } from "./inference-call.ts";
 import { requireMeshModel, toMoeRequest } from "./inference-routes.ts";
@@ -102,6 +104,13 @@ function anthropicScope(app: FastifyInstance, opts: AnthropicRoutesOptions): voi
         sse.event("error", e.body);
       },
     );
+  });
+
+  // Counted with the model's own tokenizer and chat template, on this node (the model must be here).
+  app.post("/v1/messages/count_tokens", { bodyLimit: INFERENCE_BODY_LIMIT_BYTES }, async (req, reply) => {
+    const body = parseBody(countTokensBodySchema, req.body, "count_tokens", messagesHints, countTokensShape);
+    const counted = await withTimeout(inference.countTokens({ model: body.model, messages: toChatMessages(body) }), opts.inferenceTimeoutMs, "token count");
+    return reply.header("content-type", "application/json; charset=utf-8").send(JSON.stringify({ input_tokens: counted.inputTokens, ripple: { counted_with: counted.model } }));
   });
 }
 

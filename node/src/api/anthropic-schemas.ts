@@ -75,6 +75,23 @@ export const messagesBodySchema = z
 
 export type MessagesBody = z.infer<typeof messagesBodySchema>;
 
+/** POST /v1/messages/count_tokens: what would be sent, without max_tokens and sampling. */
+export const countTokensBodySchema = z
+  .strictObject({
+    model: modelName,
+    messages: z
+      .array(message, { error: "must be an array of {role, content}" })
+      .min(1, { error: "must hold at least one message" })
+      .max(MAX_MESSAGES, { error: `must hold at most ${MAX_MESSAGES} messages` }),
+    system: content.optional(),
+  })
+  .superRefine((b, ctx) => {
+    const texts = [...(b.system === undefined ? [] : [{ content: contentText(b.system) }]), ...b.messages.map((m) => ({ content: contentText(m.content) }))];
+    checkMessagesSize(texts, ctx, "messages");
+  });
+
+export const countTokensShape = "an Anthropic count_tokens request {model, messages, system?}";
+
 export const messagesShape = "an Anthropic Messages request {model, messages, max_tokens, system?, stop_sequences?, temperature?, top_p?, top_k?, stream?, metadata?}";
 
 export const messagesHints: Record<string, string> = {

@@ -3,7 +3,9 @@
 // policies in force. Model changes are announced on /v1/events (and so on NATS).
 import type { EventEmitter } from "node:events";
 import type { LocalModel, ModelsRescan, Policies } from "@ripple-mesh/api-types";
-import type { AskRequest, InferenceSource, MoeEvent } from "../api/inference-source.ts";
+import { moePromptOf } from "../api/chat-compat.ts";
+import { MOE_MODEL_ID, type AskRequest, type InferenceSource, type MoeEvent } from "../api/inference-source.ts";
+import { InferenceError } from "../inference/inference-errors.ts";
 import type { NodeInference } from "../inference/node-inference.ts";
 import type { Logger } from "../log.ts";
 import { meshModels } from "../mesh/mesh-models.ts";
@@ -50,6 +52,17 @@ export function daemonInferenceSource(deps: DaemonInferenceDeps): InferenceSourc
     loadModel: async (name: string) => announce("model:loaded", await deps.node().loadModel(name)),
     unloadModel: async (name: string) => announce("model:unloaded", await deps.node().unloadModel(name)),
     rescanModels: () => rescanModels(deps),
+    countTokens: async ({ model, messages }) => {
+      const node = deps.node();
+      if (model !== MOE_MODEL_ID) return { inputTokens: await node.countTokens(model, messages), model };
+      // The MOE's experts each render the prompt in their own template: counted with the first of
+      // their models this node holds, on the prompt the MOE sends them.
+      const counted = node.moeCountingModel();
+      if (counted === undefined) {
+        throw new InferenceError("model_not_found", `${MOE_MODEL_ID}'s tokens are counted with one of its experts' models, and this node holds none of them`, "pull one of the inference policy's expert models (`ripple models pull NAME`), or count with a model this node serves");
+      }
+      return { inputTokens: await node.countTokens(counted, [{ role: "user", content: moePromptOf(messages) }]), model: counted };
+    },
   };
 }
 

@@ -202,6 +202,20 @@ export class InferenceEngine {
     return this.loaded().find((m) => m.name === model.name)!;
   }
 
+  /**
+   * The prompt's token count with `name`'s own tokenizer and chat template, as a generation counts it
+   * (loading the model if needed, within the budget; no generation slot is taken).
+   */
+  async countPromptTokens(name: string, prompt: GenerateRequest["prompt"]): Promise<number> {
+    this.#assertOpen();
+    const model = await this.#acquireModel(this.#resolve(name));
+    try {
+      return model.countPromptTokens(prompt);
+    } finally {
+      this.#release(model);
+    }
+  }
+
   /** Unloads an idle model; refuses with "busy" while it serves requests. False if it was not loaded. */
   async unload(name: string): Promise<boolean> {
     this.#assertOpen();

@@ -179,7 +179,7 @@ export class LoadedModel {
     let confidence: number | undefined;
     let outputTokens = 0;
     try {
-      const input = this.#renderPrompt(req);
+      const input = this.#renderPrompt(req.prompt);
       promptTokens = input.promptTokenList.length;
       // +2: the token that may complete a UTF-8 character, and llama.cpp's last cell, so that a
       // request never reaches a context shift (which would silently drop the start of the prompt).
@@ -235,10 +235,15 @@ export class LoadedModel {
     }
   }
 
+  /** How many tokens the prompt is once rendered as a generation would render it (Anthropic's count_tokens). */
+  countPromptTokens(prompt: GenerateRequest["prompt"]): number {
+    return this.#renderPrompt(prompt).promptTokenList.length;
+  }
+
   /** `promptTokenList`: the tokens the sequence will hold before the answer (its length is checked against the context; answer-confidence.ts needs the tokens). */
-  #renderPrompt(req: GenerateRequest): { promptTokenList: Token[]; history?: ChatHistoryItem[]; tokens?: Token[] } {
-    if (req.prompt.kind === "chat") {
-      const history = toChatHistory(req.prompt.messages);
+  #renderPrompt(prompt: GenerateRequest["prompt"]): { promptTokenList: Token[]; history?: ChatHistoryItem[]; tokens?: Token[] } {
+    if (prompt.kind === "chat") {
+      const history = toChatHistory(prompt.messages);
       // The same rendering LlamaChat evaluates; counted here to check the context size first.
       const { contextText } = this.chatWrapper.generateContextState({ chatHistory: history });
       const promptTokenList = contextText.tokenize(this.model.tokenizer);
@@ -246,7 +251,7 @@ export class LoadedModel {
     }
     // LlamaCompletion prepends BOS itself (and tokenizes with "trimLeadingSpace" when it does).
     const bos = this.model.tokens.shouldPrependBosToken && this.model.tokens.bos != null;
-    const tokens = this.model.tokenize(req.prompt.text, false, bos ? "trimLeadingSpace" : undefined);
+    const tokens = this.model.tokenize(prompt.text, false, bos ? "trimLeadingSpace" : undefined);
     const promptTokenList = bos ? [this.model.tokens.bos!, ...tokens] : tokens;
     return { promptTokenList, tokens };
   }

@@ -11,6 +11,7 @@ import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import { loadInferencePolicy, type InferencePolicy } from "../config/inference-policy.ts";
 import { freeCoreThreads, InferenceEngine, type InferenceEngineOptions } from "./inference-engine.ts";
 import { InferenceError } from "./inference-errors.ts";
+import type { ChatMessage } from "./inference-types.ts";
 import { openLlama } from "./llama-backend.ts";
 import { LazyLlama } from "./lazy-llama.ts";
 import { resolveBudgets, type ResolvedBudgets } from "./machine-budgets.ts";
@@ -71,6 +72,26 @@ export class NodeInference {
   localModels(): LocalModel[] {
     const loaded = new Set(this.engine.loaded().map((m) => m.name));
     return this.store.list().map((m) => ({ name: m.name, sha256: m.sha256, bytes: m.bytes, file: m.file, loaded: loaded.has(m.name) }));
+  }
+
+  /**
+   * The messages' token count with `model`'s tokenizer and chat template (only a model this node
+   * holds: counting with another model's tokenizer would be a guess).
+   */
+  async countTokens(model: string, messages: ChatMessage[]): Promise<number> {
+    if (!this.store.has(model)) {
+      throw new InferenceError(
+        "model_not_found",
+        `model "${model}" is not on this node: tokens are counted with the model's own tokenizer, so only the models this node holds are counted`,
+        `pull it (\`ripple models pull ${model}\`), or ask a node that serves it; this node holds: ${this.store.list().map((m) => m.name).join(", ") || "none"}`,
+      );
+    }
+    return this.engine.countPromptTokens(model, { kind: "chat", messages });
+  }
+
+  /** The model ripple-moe's tokens are counted with: the first of the policy's experts' models this node holds. */
+  moeCountingModel(): string | undefined {
+    return this.inferencePolicy.local_tier.experts.map((e) => e.model).find((m) => this.store.has(m));
   }
 
   async loadModel(name: string): Promise<LocalModel> {

@@ -2,7 +2,7 @@
 // delay, emits MOE progress events, records every call with its AbortSignal, and can be told to fail
 // or to hold a call open until it is aborted.
 import { vi } from "vitest";
-import type { AskRequest, AskResult, InferenceSource, LocalModel, MeshModel, ModelsRescan, MoeEvent } from "../../src/api/inference-source.ts";
+import { MOE_MODEL_ID, type AskRequest, type AskResult, type InferenceSource, type LocalModel, type MeshModel, type ModelsRescan, type MoeEvent } from "../../src/api/inference-source.ts";
 import { InferenceError } from "../../src/inference/inference-errors.ts";
 import type { MoeRequest, MoeResult } from "../../src/moe/moe-types.ts";
 
@@ -132,6 +132,11 @@ export function fakeInference(opts: FakeInferenceOptions = {}) {
     localModels: vi.fn(async (): Promise<LocalModel[]> => local.map((m) => ({ ...m }))),
     loadModel: vi.fn(async (name: string): Promise<LocalModel> => setLoaded(name, true)),
     unloadModel: vi.fn(async (name: string): Promise<LocalModel> => setLoaded(name, false)),
+    // Not a tokenizer: words + 4 per message, enough for the routes' tests (the daemon counts with llama.cpp).
+    countTokens: vi.fn(async (req: { model: string; messages: Array<{ content: string }> }) => {
+      if (req.model !== MOE_MODEL_ID && !local.some((m) => m.name === req.model)) throw new InferenceError("model_not_found", `model "${req.model}" is not on this node`, "pull it");
+      return { inputTokens: req.messages.reduce((n, m) => n + 4 + m.content.split(/\s+/).filter(Boolean).length, 0), model: req.model === MOE_MODEL_ID ? local[0]!.name : req.model };
+    }),
     rescanModels: vi.fn(async (): Promise<ModelsRescan> => ({ added: [], removed: [], changed: [], models: local.map((m) => ({ ...m })), advertised: false })),
   } satisfies InferenceSource & { state: unknown };
 
