@@ -1,6 +1,10 @@
-// The daemon's in-memory MOE job history (the web UI's Jobs page): what it records while a job
-// runs and after, the events it announces, and what it keeps when full.
-import { describe, expect, it } from "vitest";
+// The daemon's MOE job history (the web UI's Jobs page): what it records while a job runs and after,
+// the events it announces, what it keeps when full, and what survives a restart through its file.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { afterAll, describe, expect, it } from "vitest";
 import type { MoeEvent } from "../src/api/inference-source.ts";
 import { MoeHistory, type JobHistoryEvent } from "../src/moe/moe-history.ts";
 import type { MoeRequest, MoeResult } from "../src/moe/moe-types.ts";
@@ -128,5 +132,43 @@ describe("MOE job history", () => {
     expect(history.get("t-slow")!.status).toBe("done");
     await history.run({ prompt: "c", traceId: "t-c" }, { signal }, fakeMoe([]).call);
     expect(history.list().map((j) => j.trace_id)).toEqual(["t-c", "t-b"]);
+  });
+});
+
+describe("MOE job history across restarts (DATA_DIR/moe-history.json)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "rm-moe-history-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const log = pino({ level: "silent" });
+
+  it("a new history reads back the last runs, results and slots included; a run cut off by the stop is failed, saying so", async () => {
+    const file = join(dir, "history.json");
+    const first = new MoeHistory({ limit: 3, persist: { file, log } });
+    await first.run({ prompt: "done one", traceId: "t-1" }, { signal }, fakeMoe([{ type: "moe:assigned", slot: 0, expert: "qwen-chat", model: "qwen", peer: "bob", epoch: 1 }, { type: "moe:token", slot: 0, text: "Paris" }]).call);
+    await first.run({ prompt: "failed one", traceId: "t-2" }, { signal }, fakeMoe([], new Error("no peer")).call).catch(() => undefined);
+    // Still running when the node stops: saved at its start.
+    void first.run({ prompt: "cut off", traceId: "t-3" }, { signal }, () => new Promise<MoeResult>(() => {}));
+    expect(existsSync(file)).toBe(true);
+    expect(readFileSync(file, "utf8")).toContain('"prompt":"cut off"');
+
+    const second = new MoeHistory({ limit: 3, persist: { file, log }, now: () => 42 });
+    expect(second.list().map((j) => [j.trace_id, j.status])).toEqual([["t-3", "failed"], ["t-2", "failed"], ["t-1", "done"]]);
+    expect(second.get("t-1")!.result?.response).toBe("Paris");
+    expect(second.get("t-1")!.slots[0]).toMatchObject({ peer: "bob", text: "Paris" });
+    expect(second.get("t-2")!.error?.message).toBe("no peer");
+    expect(second.get("t-3")).toMatchObject({ finished_ms: 42, error: { message: "the node stopped while this job ran" } });
+    // New runs go on from there, within the limit.
+    await second.run({ prompt: "after restart", traceId: "t-4" }, { signal }, fakeMoe([]).call);
+    expect(new MoeHistory({ limit: 3, persist: { file, log } }).list().map((j) => j.trace_id)).toEqual(["t-4", "t-3", "t-2"]);
+  });
+
+  it("sets a damaged file aside and skips damaged runs, starting with what is readable", () => {
+    const broken = join(dir, "broken.json");
+    writeFileSync(broken, "{ not json");
+    expect(new MoeHistory({ persist: { file: broken, log } }).list()).toEqual([]);
+    expect(existsSync(`${broken}.bad`)).toBe(true);
+    const partial = join(dir, "partial.json");
+    const good = { trace_id: "t-ok", prompt: "p", task_type: null, experts: null, status: "done", started_ms: 1, finished_ms: 2, slots: [], result: null, error: null };
+    writeFileSync(partial, JSON.stringify({ version: 1, jobs: [good, { trace_id: 7 }, { ...good, trace_id: "t-bad", status: "exploded" }] }));
+    expect(new MoeHistory({ persist: { file: partial, log } }).list().map((j) => j.trace_id)).toEqual(["t-ok"]);
   });
 });

@@ -33,6 +33,7 @@ import { MeshSlot } from "./mesh-slot.ts";
 import { daemonInferenceSource, policiesOf } from "./daemon-inference.ts";
 import { loadStoragePolicy, storagePolicyFileFor, type StoragePolicy } from "../config/storage-policy.ts";
 import { MoeHistory } from "../moe/moe-history.ts";
+import { historyFileIn } from "../moe/moe-history-file.ts";
 import { NatsBus } from "../nats/nats-bus.ts";
 import type { CapabilityView } from "@ripple-mesh/api-types";
 import { NodeMetrics, type ScrapeFigures } from "../metrics/node-metrics.ts";
@@ -44,10 +45,10 @@ export { AlreadyRunningError };
 
 export class Daemon {
   readonly events = new EventEmitter();
-  /** This node's recent MOE runs (the web UI's Jobs page); every moe() of the API goes through it. */
   /** This node's Prometheus metrics (GET /metrics); one registry per daemon. */
   private readonly metrics = new NodeMetrics();
-  private readonly history = new MoeHistory({ emit: (event) => this.events.emit("event", event), metrics: this.metrics });
+  /** This node's recent MOE runs (the web UI's Jobs page), kept across restarts; every moe() of the API goes through it. */
+  private readonly history: MoeHistory;
   private api: LocalApi | undefined;
   /** The mesh this node is in (with all it runs there), or none while starting, switching or offline. */
   private readonly meshes: MeshSlot;
@@ -76,6 +77,7 @@ export class Daemon {
 
   constructor(private readonly opts: DaemonOptions) {
     this.metrics.readFrom(() => this.metricsFigures());
+    this.history = new MoeHistory({ emit: (event) => this.events.emit("event", event), metrics: this.metrics, persist: { file: historyFileIn(opts.dataDir), log: opts.log } });
     this.meshes = new MeshSlot({ newMesh: (choice) => this.newMesh(choice), stopAsked: this.stopAsked.signal, log: opts.log });
   }
 

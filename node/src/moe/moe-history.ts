@@ -4,10 +4,12 @@
 // route and the UI all go through it. Changes are announced as events (`moe:job-started`,
 // `moe:job-progress` with the MoeEvent, `moe:job-finished`) that the local API broadcasts on
 // /v1/events; a reader that missed some fetches GET /v1/jobs/:trace for the whole record.
-// Nothing is persisted: the durable record of a job is its resource_mesh entry.
+// With a file (moe-history-file.ts) the runs survive a restart: saved whenever a run starts or ends.
 import { randomUUID } from "node:crypto";
 import type { JobHistoryEvent, JobRecord, JobSlot, JobStatus, JobSummary, MoeEvent, MoeRequest, MoeResult } from "@ripple-mesh/api-types";
+import type { Logger } from "../log.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
+import { loadHistory, saveHistory } from "./moe-history-file.ts";
 
 export type { JobHistoryEvent, JobRecord, JobSlot, JobStatus, JobSummary };
 
@@ -22,6 +24,8 @@ export interface MoeHistoryOptions {
   now?: () => number;
   /** Counts every run's outcome, slot latencies and reassignments (GET /metrics). */
   metrics?: Pick<NodeMetrics, "moeEvent" | "moeJobFinished">;
+  /** Where the runs are kept across restarts (moe-history-file.ts), with the logger for its troubles. */
+  persist?: { file: string; log: Logger };
 }
 
 type MoeCall = (req: MoeRequest, ctl: { signal: AbortSignal; onEvent?: (e: MoeEvent) => void }) => Promise<MoeResult>;
@@ -34,6 +38,7 @@ export class MoeHistory {
   private readonly emit: (event: JobHistoryEvent) => void;
   private readonly now: () => number;
   private readonly metrics: MoeHistoryOptions["metrics"];
+  private readonly persist: MoeHistoryOptions["persist"];
 
   constructor(opts: MoeHistoryOptions = {}) {
     this.limit = Math.max(1, opts.limit ?? 50);
@@ -42,6 +47,12 @@ export class MoeHistory {
     this.emit = opts.emit ?? (() => {});
     this.now = opts.now ?? Date.now;
     this.metrics = opts.metrics;
+    this.persist = opts.persist;
+    if (this.persist) for (const job of loadHistory(this.persist.file, this.persist.log, this.now())) this.add(job);
+  }
+
+  private save(): void {
+    if (this.persist) saveHistory(this.persist.file, [...this.jobs.values()], this.persist.log);
   }
 
   /**
@@ -63,6 +74,7 @@ export class MoeHistory {
       error: null,
     };
     this.add(record);
+    this.save();
     this.emit({ type: "moe:job-started", job: summarize(record) });
     const onEvent = (e: MoeEvent): void => {
       this.apply(record, e);
@@ -91,6 +103,7 @@ export class MoeHistory {
       throw err;
     } finally {
       record.finished_ms = this.now();
+      this.save();
       this.emit({ type: "moe:job-finished", job: summarize(record) });
     }
   }

@@ -6,8 +6,9 @@
 // Counts decay with a half-life, so a peer that was flaky yesterday can earn its place back, and
 // speeds are exponential moving averages. Kept in DATA_DIR/observed-peers.json (written at most
 // every few seconds) so a restart does not forget who stalled.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeJsonAtomic } from "../config/json-file.ts";
 import { z } from "zod";
 import type { Logger } from "../log.ts";
 import type { ObservedFigures } from "../mesh/peer-view.ts";
@@ -136,10 +137,7 @@ export class PeerObservations {
     this.writeTimer = undefined;
     if (!this.file) return;
     try {
-      mkdirSync(dirname(this.file), { recursive: true });
-      const tmp = `${this.file}.tmp`;
-      writeFileSync(tmp, JSON.stringify({ version: 1, peers: Object.fromEntries(this.peers) }), { mode: 0o600 });
-      renameSync(tmp, this.file);
+      writeJsonAtomic(this.file, { version: 1, peers: Object.fromEntries(this.peers) });
     } catch (err) {
       this.log?.warn({ file: this.file, err: (err as Error).message }, "could not save observed peer performance");
     }

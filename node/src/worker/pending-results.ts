@@ -3,8 +3,8 @@
 // them instead of losing them. Every change rewrites the file atomically (temp file + rename, 0600).
 // The file is this node's own, but it is still parsed with a strict schema: a damaged file is set
 // aside (renamed *.bad) and logged, never trusted or fatal.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { readFileSync, renameSync } from "node:fs";
+import { writeJsonAtomic } from "../config/json-file.ts";
 import { z } from "zod";
 import type { Logger } from "../log.ts";
 
@@ -111,10 +111,7 @@ export class PendingResults {
   private save(): void {
     if (!this.file) return;
     try {
-      mkdirSync(dirname(this.file), { recursive: true });
-      const tmp = `${this.file}.tmp`;
-      writeFileSync(tmp, JSON.stringify({ version: 1, pending: this.list() }), { mode: 0o600 });
-      renameSync(tmp, this.file);
+      writeJsonAtomic(this.file, { version: 1, pending: this.list() });
     } catch (err) {
       this.log.warn({ file: this.file, err: (err as Error).message }, "could not save the results waiting to be written");
     }
