@@ -14,7 +14,7 @@ import { chunkBytesOf, chunkingFromMime, looksLikeCid, modelMime } from "../src/
 import { blockMatchesCid } from "../src/artifacts/provider-check.ts";
 import { formatShards } from "../src/artifacts/shards-format.ts";
 import { decodeUnixfsNode, verifyBlock } from "../src/artifacts/unixfs-blocks.ts";
-import { defaultStoragePolicyFile, loadStoragePolicy, modelChunking, StoragePolicyError, storagePolicyFileFor } from "../src/config/storage-policy.ts";
+import { defaultStoragePolicyFile, loadStoragePolicy, modelChunking, StoragePolicyError, storagePolicyFileFor, wantedModels } from "../src/config/storage-policy.ts";
 import { CID, type IpfsStore } from "../src/artifacts/ipfs-store.ts";
 import { BlockPull } from "../src/artifacts/block-pull.ts";
 import { open } from "node:fs/promises";
@@ -48,6 +48,19 @@ describe("storage policy", () => {
     const notYaml = policyWith(() => "version: [1");
     expect(() => loadStoragePolicy(notYaml)).toThrow(new RegExp(`${notYaml} is not a valid storage policy`));
     expect(() => loadStoragePolicy(join(dir, "missing.yaml"))).toThrow(/missing\.yaml is not a valid storage policy: the file does not exist/);
+  });
+
+  it("wants the listed models, plus with want_experts the experts' models it has a pin for (a bare name never)", () => {
+    const experts = ["qwen", "gemma", "unpinned", "qwen"];
+    const pins = (name: string) => ({ qwen: "a".repeat(64), gemma: "b".repeat(64) })[name];
+    const listed = loadStoragePolicy(policyWith((t) => t.replace("want: []", "want: [tiny]")));
+    expect(listed.models.want_experts).toBe(false);
+    expect(wantedModels(listed, experts, pins)).toEqual(["tiny"]);
+    const withExperts = loadStoragePolicy(policyWith((t) => t.replace("want: []", "want: [tiny, qwen]").replace("want_experts: false", "want_experts: true")));
+    expect(wantedModels(withExperts, experts, pins)).toEqual(["tiny", "qwen", "gemma"]);
+    // A policy written before the key existed: off.
+    const older = loadStoragePolicy(policyWith((t) => t.replace(/\n\s*want_experts: false/, "")));
+    expect(older.models.want_experts).toBe(false);
   });
 
   it("prefers the data dir's own policy, and an explicit file over both", () => {

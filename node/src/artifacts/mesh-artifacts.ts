@@ -17,7 +17,7 @@ import { NodeStoppedError } from "../errors.ts";
 import { KuboPeering } from "./kubo-peering.ts";
 import { DirectTransfer } from "./direct-transfer-protocol.ts";
 import { ModelShards, type ModelPullEvent } from "./model-shards.ts";
-import { wantedModelNames, type StoragePolicy } from "../config/storage-policy.ts";
+import { wantedModels, type StoragePolicy } from "../config/storage-policy.ts";
 import type { ModelPins } from "./model-choice.ts";
 
 export interface MeshArtifactsOptions {
@@ -44,6 +44,8 @@ export interface MeshArtifactsOptions {
   metrics?: NodeMetrics;
   /** sha256 pinned per model name (the inference policy's `models:`): a pull by name installs only that file. */
   pins?: ModelPins;
+  /** The models the inference policy's experts run: wanted too when the storage policy's `want_experts` is on. */
+  expertModels?: () => string[];
   /** Model registrations stamped further ahead of this node's clock are never the newest. */
   maxClockSkewMs?: number;
 }
@@ -152,7 +154,7 @@ export class MeshArtifacts {
    * retried at every check until they arrive (a model nobody publishes yet is simply not there).
    */
   private startWanted(): void {
-    const want = wantedModelNames(this.opts.policy);
+    const want = wantedModels(this.opts.policy, this.opts.expertModels?.() ?? [], this.opts.pins ?? (() => undefined));
     if (want.length === 0) return;
     const check = async () => {
       if (this.wantRunning) return;

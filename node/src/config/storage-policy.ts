@@ -46,6 +46,8 @@ export const storagePolicySchema = z.strictObject({
     // A name (its sha256 pinned in the inference policy's models) or {name, sha256}: a name alone is anyone's to register.
     want: z.array(z.union([modelName, z.strictObject({ name: modelName, sha256: z.string().regex(/^[0-9a-f]{64}$/, "a lowercase hex sha256 of the GGUF file") })])).max(64),
     want_check_interval_ms: z.number().int().min(1000).max(86_400_000),
+    // Also want the models the inference policy's experts run (those it pins a sha256 for). Absent in older policies: off.
+    want_experts: z.boolean().default(false),
     // Absent in policies written before it existed: on, any free port, 2 connections per provider.
     direct_transfer: z
       .strictObject({
@@ -89,6 +91,15 @@ export interface ChunkingParams {
 /** The names `models.want` lists. */
 export function wantedModelNames(policy: StoragePolicy): string[] {
   return policy.models.want.map((w) => (typeof w === "string" ? w : w.name));
+}
+
+/**
+ * What this node fetches on its own: `models.want`, plus (with `want_experts`) the experts' models
+ * that `pinned` knows a sha256 for (a bare name is anyone's to register: never pulled on its own).
+ */
+export function wantedModels(policy: StoragePolicy, expertModels: readonly string[], pinned: (name: string) => string | undefined): string[] {
+  const experts = policy.models.want_experts ? expertModels.filter((m) => pinned(m) !== undefined) : [];
+  return [...new Set([...wantedModelNames(policy), ...experts])];
 }
 
 export function modelChunking(policy: StoragePolicy): ChunkingParams {

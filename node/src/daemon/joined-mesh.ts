@@ -164,6 +164,7 @@ export class JoinedMesh {
       log: settings.log,
       metrics: this.opts.metrics,
       pins: (name) => inference.inferencePolicy.models[name]?.sha256,
+      expertModels: () => inference.inferencePolicy.local_tier.experts.map((e) => e.model),
       maxClockSkewMs: session.maxClockSkewMs,
     });
   }
