@@ -10,7 +10,7 @@ import type { AccountingView, AllocateRequest, AllocationView, CapabilityView, R
 import type { ApiEvent, AskResult, DaemonStatus, LocalModel, ModelsRescan, MoeEvent, MoeResult, PeerInfo, ProviderView, ShardRow } from "@ripple-mesh/api-types";
 import type { JoinRequest } from "./local-api.ts";
 import { readSse, type SseMessage } from "./sse.ts";
-import { WebSocket } from "./ws.ts";
+import { DaemonUnreachableError, readEventStream, type EventStreamOptions } from "./event-stream-client.ts";
 import type { ArtifactView } from "../artifacts/artifact-service.ts";
 import type { PublishResult, PullProgress, PullResult } from "../artifacts/model-shards.ts";
 import { linkSignals } from "../linked-signal.ts";
@@ -22,13 +22,7 @@ export interface LocalApiClientOptions {
   dataDir?: string;
 }
 
-export interface EventStreamOptions {
-  /** Ends the stream (the iterator returns). */
-  signal?: AbortSignal;
-}
-
-/** Nothing answers at the daemon's URL. */
-export class DaemonUnreachableError extends RippleError {}
+export { DaemonUnreachableError, type EventStreamOptions };
 
 /** The daemon answered with an error. */
 export class LocalApiRequestError extends RippleError {
@@ -54,8 +48,6 @@ const INFERENCE_TIMEOUT_MS = 11 * 60_000;
 const ZOME_CALL_TIMEOUT_MS = 65_000;
 
 /** Events queued beyond this pause reading from the socket (the daemon drops us if we stay behind). */
-const EVENTS_HIGH_WATER = 256;
-
 export class LocalApiClient {
   readonly url: string;
   private readonly token: string | undefined;
@@ -227,84 +219,18 @@ export class LocalApiClient {
   }
 
   /** The daemon's events, starting with its `{type: "hello"}`; ends when the daemon closes the stream. */
-  async *events(opts: EventStreamOptions = {}): AsyncGenerator<ApiEvent, void, undefined> {
-    const wsUrl = `${this.url.replace(/^http/, "ws")}/v1/events`;
-    const ws = new WebSocket(wsUrl, {
-      handshakeTimeout: this.timeoutMs,
-      maxPayload: 16 * 1024 * 1024,
-      ...(this.token ? { headers: { authorization: `Bearer ${this.token}` } } : {}),
-    });
-    const queue: ApiEvent[] = [];
-    let ended = false;
-    let closingLocally = false;
-    let failure: Error | undefined;
-    let wake: (() => void) | undefined;
-    const notify = (): void => {
-      wake?.();
-      wake = undefined;
-    };
-
-    ws.on("message", (data: Buffer) => {
-      try {
-        queue.push(JSON.parse(data.toString("utf8")) as ApiEvent);
-      } catch (err) {
-        failure ??= new RippleError(`the daemon at ${this.url} sent an event that is not JSON`, "check that the daemon and the CLI are the same version", { cause: err });
-        ws.terminate();
-      }
-      if (queue.length >= EVENTS_HIGH_WATER) ws.pause();
-      notify();
-    });
-    ws.on("unexpected-response", (_req: unknown, res: NodeJS.ReadableStream & { statusCode?: number }) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        failure ??= this.errorFromBody(res.statusCode ?? 0, Buffer.concat(chunks).toString("utf8"), "GET /v1/events");
-        ws.terminate();
-        notify();
-      });
-    });
-    ws.on("error", (err: Error) => {
-      failure ??= this.transportError(err, "GET /v1/events");
-      notify();
-    });
-    ws.on("close", (code: number, reason: Buffer) => {
-      ended = true;
-      if (!closingLocally && code === 1013) {
-        failure ??= new RippleError(`the daemon at ${this.url} dropped this event stream: ${reason.toString() || "it was read too slowly"}`, "reconnect, and consume events promptly");
-      } else if (!closingLocally && code !== 1000 && code !== 1001 && code !== 1005) {
-        failure ??= new DaemonUnreachableError(`the event stream from ${this.url} ended abruptly (code ${code})`, this.unreachableFix());
-      }
-      notify();
-    });
-    const onAbort = (): void => {
-      closingLocally = true;
-      ws.terminate();
-    };
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
-    if (opts.signal?.aborted) onAbort();
-
-    try {
-      for (;;) {
-        const next = queue.shift();
-        if (next !== undefined) {
-          if (queue.length < EVENTS_HIGH_WATER / 2) ws.resume();
-          yield next;
-          continue;
-        }
-        if (ended) {
-          if (failure && !closingLocally) throw failure;
-          return;
-        }
-        await new Promise<void>((resolve) => (wake = resolve));
-      }
-    } finally {
-      opts.signal?.removeEventListener("abort", onAbort);
-      if (!ended) {
-        closingLocally = true;
-        ws.close(1000, "client done");
-        setTimeout(() => ws.terminate(), 1000).unref();
-      }
-    }
+  events(opts: EventStreamOptions = {}): AsyncGenerator<ApiEvent, void, undefined> {
+    return readEventStream(
+      {
+        url: this.url,
+        ...(this.token ? { token: this.token } : {}),
+        handshakeTimeoutMs: this.timeoutMs,
+        refused: (status, text) => this.errorFromBody(status, text, "GET /v1/events"),
+        transportError: (err) => this.transportError(err, "GET /v1/events"),
+        unreachableFix: () => this.unreachableFix(),
+      },
+      opts,
+    );
   }
 
   private async request(method: "GET" | "POST", path: string, body?: unknown, timeoutMs = this.timeoutMs, signal?: AbortSignal): Promise<unknown> {
