@@ -1,7 +1,9 @@
-// Dialling the peers the DHT lists: every 10 s while unconnected, and only while listed (the view
-// forgets departed nodes, and so does the dialer's memory of them).
+// Dialling the peers the DHT lists: every 10 s while unconnected, only while listed (the view
+// forgets departed nodes, and so does the dialer's memory of them), and only at addresses that
+// cannot aim this node at others.
 import { describe, expect, it } from "vitest";
 import { PeerDialer } from "../src/mesh/peer-dialer.ts";
+import { dialableCapabilityAddrs } from "../src/p2p/peer-addresses.ts";
 import type { PeerInfo } from "../src/mesh/peer-view.ts";
 import type { P2pNode } from "../src/p2p/p2p-node.ts";
 import { silent } from "./support/inference-fixtures.ts";
@@ -31,5 +33,40 @@ describe("dialling DHT peers", () => {
     }
     d.dialUnconnected([peer("alive"), peer("gone")]); // listed again at 26 s: a new peer, dialled at once
     expect(dialled).toEqual(["alive@0", "gone@0", "gone@10", "gone@26"]);
+  });
+});
+
+describe("which advertised addresses are dialled", () => {
+  it("plain TCP at a unicast address only, other machines' first, eight at most: a capability cannot aim the mesh elsewhere", async () => {
+    const hostile = [
+      "/ip4/169.254.169.254/tcp/80", // cloud metadata (link-local)
+      "/ip4/0.0.0.0/tcp/4001",
+      "/ip4/224.0.0.251/tcp/5353",
+      "/ip4/255.255.255.255/tcp/9",
+      "/dns4/internal.example/tcp/443", // resolved on the peer's say-so
+      "/ip4/203.0.113.7/tcp/0",
+      "/ip4/203.0.113.7/tcp/70000",
+      "/ip4/203.0.113.7/udp/4001/quic-v1",
+      "/ip4/203.0.113.7/tcp/4001/ws",
+      "/ip6/fe80::1/tcp/4001",
+      "/ip6/ff02::1/tcp/4001",
+      "/ip6/::ffff:169.254.1.1/tcp/4001",
+      "/ip4/999.1.1.1/tcp/4001",
+      "/ip4/127.0.0.1/tcp/4001",
+      "/ip4/203.0.113.7/tcp/4001",
+      "/ip4/203.0.113.7/tcp/4001",
+      "/ip6/2001:db8::7/tcp/4001",
+      ...Array.from({ length: 9 }, (_, i) => `/ip4/198.51.100.${i + 1}/tcp/${i + 1}`),
+    ];
+    const others = Array.from({ length: 6 }, (_, i) => `/ip4/198.51.100.${i + 1}/tcp/${i + 1}`);
+    expect(dialableCapabilityAddrs(hostile)).toEqual(["/ip4/203.0.113.7/tcp/4001", "/ip6/2001:db8::7/tcp/4001", ...others]);
+    // Loopback goes last (it only reaches a peer on this machine), and is kept when nothing else is listed.
+    expect(dialableCapabilityAddrs(["/ip4/127.0.0.1/tcp/4001", "/ip4/192.168.1.20/tcp/4001"])).toEqual(["/ip4/192.168.1.20/tcp/4001", "/ip4/127.0.0.1/tcp/4001"]);
+
+    const dialled: string[] = [];
+    const p2p = { connectedPeers: () => [], dial: async (address: string) => (dialled.push(address), Promise.reject(new Error("refused"))) };
+    new PeerDialer(p2p as unknown as P2pNode, silent).dialUnconnected([{ peerId: "mallory", name: "mallory", multiaddrs: hostile } as unknown as PeerInfo]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(dialled).toEqual(dialableCapabilityAddrs(hostile).map((a) => `${a}/p2p/mallory`));
   });
 });

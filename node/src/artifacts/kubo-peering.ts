@@ -10,6 +10,7 @@
 import { networkInterfaces } from "node:os";
 import { z } from "zod";
 import type { Logger } from "../log.ts";
+import { ipOf, isLoopbackIp, loopbackLast } from "../p2p/peer-addresses.ts";
 import type { P2pNode, RequestSender } from "../p2p/p2p-node.ts";
 import type { IpfsStore } from "./ipfs-store.ts";
 
@@ -33,8 +34,7 @@ export interface KuboPeeringOptions {
 
 /** Loopback swarm addresses only reach a kubo on this same machine; they go last. */
 function ordered(addrs: string[]): string[] {
-  const lo = (a: string) => isLoopback(ipOf(a));
-  return [...addrs.filter((a) => !lo(a)), ...addrs.filter(lo)].slice(0, 16);
+  return loopbackLast(addrs).slice(0, 16);
 }
 
 /**
@@ -48,19 +48,12 @@ export function dialableAddrs(addrs: string[], kuboPeer: string, daemonHost: str
   // A daemon on this same machine (its connection comes from one of our own addresses) may have
   // its kubo on loopback only (storage policy kubo.swarm_bind: loopback).
   const sameMachine = ownAddresses.has(daemonHost);
-  const reachable = (ip: string | undefined) => ip === daemonHost || (sameMachine && isLoopback(ip));
+  const reachable = (ip: string | undefined) => ip === daemonHost || (sameMachine && isLoopbackIp(ip));
   return addrs.filter((a) => a.endsWith(`/p2p/${kuboPeer}`) && reachable(ipOf(a)) && !a.includes("/p2p-circuit"));
 }
 
-const isLoopback = (ip: string | undefined) => ip !== undefined && (ip.startsWith("127.") || ip === "::1");
-
 function thisMachinesAddresses(): Set<string> {
   return new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address)));
-}
-
-/** The IP address an /ip4/… or /ip6/… multiaddr dials (a /dns… address has none: a name could point anywhere). */
-function ipOf(addr: string): string | undefined {
-  return /^\/ip[46]\/([^/]+)\//.exec(addr)?.[1];
 }
 
 export class KuboPeering {

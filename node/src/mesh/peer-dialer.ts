@@ -1,6 +1,9 @@
 // Peers found through the DHT (not mDNS) are dialled at the multiaddrs their capability advertises,
 // so that libp2p pings can judge their liveness. A peer whose dial failed is left alone a while.
+// Those addresses are the peer's claim: only plain TCP ones at addresses a peer can listen on are
+// dialled, a few at most (p2p/peer-addresses.ts), so a capability cannot aim the mesh at others.
 import type { Logger } from "../log.ts";
+import { dialableCapabilityAddrs } from "../p2p/peer-addresses.ts";
 import type { P2pNode } from "../p2p/p2p-node.ts";
 import type { PeerInfo } from "./peer-view.ts";
 
@@ -34,9 +37,8 @@ export class PeerDialer {
 
   /** LAN addresses first; loopback ones only reach a peer on this same machine. */
   private async dialAny(peer: PeerInfo): Promise<void> {
-    const loopback = (a: string) => a.startsWith("/ip4/127.") || a.startsWith("/ip6/::1/");
-    const addrs = [...peer.multiaddrs.filter((a) => !loopback(a)), ...peer.multiaddrs.filter(loopback)];
-    let lastError: unknown = new Error("no multiaddrs advertised");
+    const addrs = dialableCapabilityAddrs(peer.multiaddrs);
+    let lastError: unknown = new Error(peer.multiaddrs.length ? "no dialable multiaddr advertised (plain TCP at a unicast address)" : "no multiaddrs advertised");
     for (const addr of addrs) {
       try {
         await this.p2p.dial(`${addr}/p2p/${peer.peerId}`, AbortSignal.timeout(DIAL_TIMEOUT_MS));

@@ -6,8 +6,10 @@
 // only if no connection arrived within a grace period (the lower one may be unable to reach it).
 // That keeps a pair to one connection in the normal case.
 import type { Libp2p, PeerDiscovery, PeerId, PeerInfo } from "@libp2p/interface";
+import { multiaddr } from "@multiformats/multiaddr";
 import type { Logger } from "../log.ts";
 import type { PeerDenyList } from "./peer-deny-list.ts";
+import { dialableCapabilityAddrs } from "./peer-addresses.ts";
 
 const HIGHER_ID_GRACE_MS = 3_000;
 /** Peers remembered as reported-but-unconnected (a LAN can announce any number of ids). */
@@ -58,14 +60,16 @@ export class MdnsDialer {
       this.unconnectedSince.delete(peer);
       return;
     }
-    if (this.denyList.isDenied(peer) || this.dialing.has(peer) || info.multiaddrs.length === 0) return;
+    // What an mDNS answer lists is the answerer's claim, like a capability's addresses (peer-addresses.ts).
+    const dialable = dialableCapabilityAddrs(info.multiaddrs.map(String));
+    if (this.denyList.isDenied(peer) || this.dialing.has(peer) || dialable.length === 0) return;
     const now = Date.now();
     const since = this.unconnectedSince.get(peer) ?? now;
     if (!this.unconnectedSince.has(peer) && this.unconnectedSince.size >= MAX_TRACKED) dropOldest(this.unconnectedSince);
     this.unconnectedSince.set(peer, since);
     if (self > peer && now - since < HIGHER_ID_GRACE_MS) return;
     this.dialing.add(peer);
-    const addrs = info.multiaddrs.map((ma) => ma.encapsulate(`/p2p/${peer}`));
+    const addrs = dialable.map((a) => multiaddr(`${a}/p2p/${peer}`));
     this.libp2p
       .dial(addrs, { signal: AbortSignal.timeout(10_000) })
       .then(() => this.log.debug({ peer }, "connected to a peer found by mDNS"))
