@@ -1,8 +1,8 @@
 // The web UI of a node whose API requires a token (RIPPLE_API_TOKEN; required beyond loopback), in a
 // real browser (Debian's Chromium through playwright-core) against a real daemon: the page loads
 // without the token and asks for it, names a wrong one as not accepted, and with the right one shows
-// the node with its event stream open (the WebSocket carries the token too); a reload in the same tab
-// keeps it, a new tab asks again.
+// the node with its event stream open (the WebSocket carries the token too) and loads and unloads a
+// model from the Node page (POSTs carry it too); a reload in the same tab keeps it, a new tab asks again.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -60,6 +60,16 @@ describe("the web UI of a node that requires an API token", { timeout: 300_000 }
     // The pill reads "no contact" until the event stream (a WebSocket, token in its query) is open.
     await page.waitForFunction("!document.querySelector('[data-testid=\"whoami\"]')?.textContent?.includes('no contact')", undefined, { timeout: 15_000 });
     expect(await page.textContent('[data-testid="whoami"]')).toContain("gated");
+
+    // The Node page lists this node's models; loading one is a POST that carries the token too.
+    await page.click('[data-testid="nav-node"]');
+    const tiny = '[data-testid="local-model"][data-model="ripple-tiny-test"]';
+    await page.waitForSelector(`${tiny}[data-loaded="false"]`, { timeout: 15_000 });
+    await page.click(`${tiny} [data-testid="model-toggle"]`);
+    await page.waitForSelector(`${tiny}[data-loaded="true"]`, { timeout: 60_000 });
+    await page.click(`${tiny} [data-testid="model-toggle"]`);
+    await page.waitForSelector(`${tiny}[data-loaded="false"]`, { timeout: 30_000 });
+    await page.click('[data-testid="nav-peers"]');
 
     // Same tab: a reload keeps the token (sessionStorage). A new tab asks again.
     await page.reload();

@@ -42,6 +42,17 @@ export async function getJson<T>(path: string, timeoutMs = 8000): Promise<T> {
   }
 }
 
+/** POSTs (no body) and reads the JSON answer, e.g. a model load; its own time limit (a load can take a while). */
+export async function postJson<T>(path: string, timeoutMs = 130_000): Promise<T> {
+  try {
+    const res = await fetch(path, { method: "POST", headers: { accept: "application/json", ...authHeaders() }, signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) throw await errorOf(res);
+    return (await res.json()) as T;
+  } catch (err) {
+    throw unreachable(err);
+  }
+}
+
 /**
  * POSTs `body` asking for server-sent events, and calls `onEvent(name, data)` for each one until the
  * stream ends. Resolves with the `result` event's data; rejects with the `error` event's error.

@@ -1,5 +1,6 @@
 import { Card } from "../components/Card.tsx";
 import { KeyValue } from "../components/KeyValue.tsx";
+import { LocalModels } from "../components/LocalModels.tsx";
 import { LoadableView } from "../components/LoadableView.tsx";
 import { PolicyView } from "../components/PolicyView.tsx";
 import { StatusPill } from "../components/StatusPill.tsx";
@@ -18,7 +19,7 @@ function meshPill(state: DaemonStatus["mesh"]["state"]) {
 }
 
 export function NodePage() {
-  const { status, policies, socket, eventsSeen } = useStore();
+  const { status, policies, socket, eventsSeen, localModels } = useStore();
   return (
     <div data-testid="page-node">
       <LoadableView value={status} what="node status">
@@ -73,6 +74,11 @@ export function NodePage() {
           </div>
         )}
       </LoadableView>
+      <Card title="Models on this node" testId="models-card">
+        <LoadableView value={localModels} what="this node's models">
+          {(models) => <LocalModels models={models} />}
+        </LoadableView>
+      </Card>
       <Card title="Policies in force">
         <LoadableView value={policies} what="policies">
           {(p) => <PolicyView policies={p} />}
