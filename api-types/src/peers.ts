@@ -32,6 +32,11 @@ export interface PeerInfo {
    * when beyond the network's max_clock_skew_ms: such records are ignored for liveness. Absent otherwise.
    */
   clockAheadMs?: number;
+  /**
+   * The IP address this node's libp2p connection to the peer comes from (measured here, not
+   * claimed); absent while not connected directly. Placement counts peers at one address as one machine.
+   */
+  remoteIp?: string;
   /** What this node makes of the peer's claims (filled in by the requester side; absent in raw views). */
   trust?: PeerTrust;
 }
@@ -53,6 +58,8 @@ export interface PeerTrust {
   observed: ObservedFigures | null;
   /** Names of other agents bound to the same libp2p peer id: the same machine. */
   sharesPeerIdWith: string[];
+  /** Names of other peers (other peer ids) connecting from the same address: counted as one machine for slot caps. */
+  sharesAddressWith: string[];
 }
 
 export interface ObservedFigures {

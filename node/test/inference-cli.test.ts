@@ -170,6 +170,11 @@ describe("ripple models (no node: models.json)", () => {
     const rm = await on(running, "models", "rm", "second", "--json");
     expect(rm.code, rm.stderr).toBe(0);
     expect(JSON.parse(rm.stdout)).toMatchObject({ removed: { name: "second" }, running: true, rescan: { removed: ["second"], advertised: false } });
+    // After a hand edit: `ripple models rescan` tells the node.
+    fake.rescanModels.mockResolvedValueOnce(models({}, false));
+    const rescan = await on(running, "models", "rescan");
+    expect(rescan.code, rescan.stderr).toBe(0);
+    expect(rescan.stdout).toBe("the running node already serves what models.json registers\n");
     // A node that cannot be told: the change is registered, and the note says when it applies.
     fake.rescanModels.mockRejectedValueOnce(new InferenceError("failed", "the node is still starting", "wait"));
     const again = await on(running, "models", "add", file);

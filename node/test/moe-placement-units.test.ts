@@ -10,6 +10,7 @@ import { JobPlacement, slotCap } from "../src/moe/expert-placement.ts";
 import { OBSERVATION_HALF_LIFE_MS, PeerObservations } from "../src/moe/peer-observations.ts";
 import { PeerRating } from "../src/moe/peer-rating.ts";
 import { ReservedPeers } from "../src/mesh/reserved-peers.ts";
+import { withRemoteIps } from "../src/mesh/peer-view.ts";
 import type { AllocationView } from "@ripple-mesh/api-types";
 import { classes, model, peer, qwen, qwenSha } from "./support/trust-fixtures.ts";
 
@@ -202,5 +203,32 @@ describe("allocations steer placement (resources.allocate)", () => {
     expect(reserved.reserves("uhCAk-slow", qwen, 1000)).toBe(false);
     reserved.add(allocation({ allocation: "uhCkk-a2" }));
     expect(reserved.reserves("uhCAk-slow", qwen, 1000)).toBe(true);
+  });
+});
+
+describe("one address, one machine (measured, not claimed)", () => {
+  it("caps the slots of several keys connecting from one address together; loopback and unconnected peers count alone", () => {
+    const rating = new PeerRating(new PeerObservations(undefined), classes);
+    const sybils = ["s1", "s2", "s3"].map((n) => peer(n, { tokensPerSecond: 60, remoteIp: "198.51.100.9" }));
+    const honest = [peer("bob", { tokensPerSecond: 10, remoteIp: "203.0.113.2" }), peer("carol", { tokensPerSecond: 10 })];
+    for (const k of [3, 5, 7]) {
+      const picked = placeAll(k, [...sybils, ...honest], rating);
+      // Before: each key was its own machine, so three fast sybils took every slot of a 5-slot job.
+      expect(picked.filter((n) => n.startsWith("s")).length, `k=${k}: ${picked}`).toBeLessThanOrEqual(slotCap(k));
+      expect(picked).not.toContain("none");
+    }
+    // On loopback (peers on this machine, as in a local test mesh) the address says nothing: keys count alone.
+    const local = ["l1", "l2", "l3"].map((n) => peer(n, { tokensPerSecond: 60, remoteIp: "127.0.0.1" }));
+    expect(placeAll(5, [...local, ...honest], rating).filter((n) => n.startsWith("l")).length).toBe(5);
+    const d = rating.describe(sybils[0]!, [...sybils, ...honest]);
+    expect(d.sharesAddressWith).toEqual(["s2", "s3"]);
+    expect(rating.describe(honest[0]!, [...sybils, ...honest]).sharesAddressWith).toEqual([]);
+  });
+
+  it("takes each peer's address from its live connection, never from the peer's records", () => {
+    const view = [peer("self", { self: true }), peer("bob"), peer("gone", { remoteIp: "10.9.9.8" }), peer("liar", { remoteIp: "10.9.9.9" })];
+    const connected: Record<string, string> = { "12D3KooW-bob": "192.168.1.20", "12D3KooW-liar": "192.168.1.30" };
+    const measured = withRemoteIps(view, (id) => connected[id]);
+    expect(measured.map((p) => p.remoteIp)).toEqual([undefined, "192.168.1.20", undefined, "192.168.1.30"]);
   });
 });

@@ -57,6 +57,7 @@ export function formatTrust(p: PeerInfo): string {
     parts.push("not observed yet");
   }
   if (t.sharesPeerIdWith.length > 0) parts.push(`same machine as ${t.sharesPeerIdWith.join(", ")} (one libp2p key)`);
+  if (t.sharesAddressWith.length > 0) parts.push(`same address as ${t.sharesAddressWith.join(", ")} (slots capped together)`);
   return parts.join(" · ");
 }
 

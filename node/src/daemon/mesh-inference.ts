@@ -9,7 +9,7 @@ import { loadHardwareClasses } from "../capability/hardware-classes.ts";
 import type { NodeInference } from "../inference/node-inference.ts";
 import type { Logger } from "../log.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
-import { boundAgentKeys, onlineUnboundPeer, type PeerInfo } from "../mesh/peer-view.ts";
+import { boundAgentKeys, onlineUnboundPeer, withRemoteIps, type PeerInfo } from "../mesh/peer-view.ts";
 import { MoeAudit } from "../moe/moe-audit.ts";
 import { MoeCoordinator } from "../moe/moe-coordinator.ts";
 import type { JobPayloadStore } from "../moe/job-poster.ts";
@@ -110,7 +110,8 @@ export class MeshInference {
     this.coordinator = new MoeCoordinator({
       zomes,
       policy: opts.inference.inferencePolicy,
-      peers: opts.peers,
+      // Where each peer connects from: placement caps the slots of one address (expert-placement.ts).
+      peers: () => this.measuredPeers(opts.peers()),
       rating: this.rating,
       ...(opts.reserved ? { reserved: (peer: PeerInfo, m: { model: string }) => opts.reserved!(peer, m.model) } : {}),
       dispatch: this.dispatch,
@@ -156,9 +157,14 @@ export class MeshInference {
     return this.results.pending;
   }
 
-  /** The peers with what this node makes of their claims: advertised vs bounded vs observed, shared peer ids. */
+  /** The peers with what this node makes of their claims: advertised vs bounded vs observed, shared peer ids and addresses. */
   withTrust(peers: PeerInfo[]): PeerInfo[] {
-    return peers.map((p) => ({ ...p, trust: this.rating.describe(p, peers) }));
+    const measured = this.measuredPeers(peers);
+    return measured.map((p) => ({ ...p, trust: this.rating.describe(p, measured) }));
+  }
+
+  private measuredPeers(peers: PeerInfo[]): PeerInfo[] {
+    return withRemoteIps(peers, (peerId) => this.opts.p2p.remoteHost(peerId));
   }
 
   moe(req: MoeRequest, ctl: { signal: AbortSignal; onEvent?: (e: MoeEvent) => void }): Promise<MoeResult> {

@@ -53,6 +53,14 @@ export class ClockAheadMemory {
 }
 
 /** Agent keys (base64) of the peers bound over libp2p. */
+/** The peers with the IP address each one's libp2p connection comes from now, as this node sees it (not a claim). */
+export function withRemoteIps(peers: PeerInfo[], remoteHost: (peerId: string) => string | undefined): PeerInfo[] {
+  return peers.map(({ remoteIp: _unmeasured, ...p }) => {
+    const ip = p.self || !p.peerId ? undefined : remoteHost(p.peerId);
+    return ip === undefined ? p : { ...p, remoteIp: ip };
+  });
+}
+
 export function boundAgentKeys(bound: BoundPeer[]): string[] {
   return bound.map((p) => encodeHashToBase64(p.agentPubKey));
 }

@@ -2,8 +2,12 @@
 // after another, and five experts on one peer are one voice. So, per job:
 // - a physical peer is its libp2p peer id: agents bound to one peer id are one peer (only one of
 //   them is ever placed in a job, and their slots count together);
-// - no physical peer holds more than ⌊(k−1)/2⌋ of the job's k slots while another peer that can
-//   serve the expert is under that cap (when none is, the job runs anyway and its answer says its
+// - a machine is the IP address its libp2p connection comes from, as this node measures it (not a
+//   claim): peers with distinct keys at one address (several daemons on one host, or hosts behind
+//   one NAT) count their slots together; loopback tells nothing (every peer on this machine has it),
+//   and a peer not connected now is its own machine;
+// - no machine holds more than ⌊(k−1)/2⌋ of the job's k slots while another peer that can serve
+//   the expert is under that cap (when none is, the job runs anyway and its answer says its
 //   diversity is insufficient);
 // - a peer this node recently saw stall or lie is placed only when every other candidate is at
 //   the cap (it may have mended its ways, and the job must still run);
@@ -14,6 +18,7 @@
 //   times the peer's observed reliability.
 // Deterministic for the same view and observations.
 import type { PeerInfo } from "../mesh/peer-view.ts";
+import { isLoopbackIp } from "../p2p/peer-addresses.ts";
 
 /** Heartbeat load is a claim too: it only ever lowers a peer's own chances, but bound it anyway. */
 const MAX_REPORTED_ACTIVE_JOBS = 64;
@@ -23,7 +28,12 @@ export function physicalPeer(p: Pick<PeerInfo, "peerId" | "agent">): string {
   return p.peerId || p.agent;
 }
 
-/** The most slots of a k-slot job one physical peer may hold so that it can never be the majority alone. */
+/** What the slot cap counts against: the address a peer connects from (measured here), else its peer id. */
+export function machineOf(p: Pick<PeerInfo, "peerId" | "agent" | "remoteIp">): string {
+  return p.remoteIp !== undefined && !isLoopbackIp(p.remoteIp) ? `ip:${p.remoteIp}` : physicalPeer(p);
+}
+
+/** The most slots of a k-slot job one machine may hold so that it can never be the majority alone. */
 export function slotCap(k: number): number {
   return Math.floor((k - 1) / 2);
 }
@@ -71,9 +81,10 @@ function overCapPool(candidates: PeerInfo[], held: (p: PeerInfo) => number): Pee
   return candidates.filter((p) => held(p) === fewest);
 }
 
-/** The placement state of one job: which physical peer holds how many slots, through which agent. */
+/** The placement state of one job: which physical peer and machine hold how many slots, through which agent. */
 export class JobPlacement {
   private readonly held = new Map<string, number>();
+  private readonly heldOnMachine = new Map<string, number>();
   private readonly agentOf = new Map<string, string>();
 
   constructor(
@@ -82,9 +93,14 @@ export class JobPlacement {
     private readonly judge: PeerJudge,
   ) {}
 
-  /** Slots held by the physical peer of `p`. */
+  /** Slots held by the physical peer of `p` (one daemon: it runs them one after another). */
   heldBy(p: Pick<PeerInfo, "peerId" | "agent">): number {
     return this.held.get(physicalPeer(p)) ?? 0;
+  }
+
+  /** Slots held by every peer at `p`'s address: what the slot cap counts. */
+  heldOn(p: Pick<PeerInfo, "peerId" | "agent" | "remoteIp">): number {
+    return this.heldOnMachine.get(machineOf(p)) ?? 0;
   }
 
   /**
@@ -95,11 +111,11 @@ export class JobPlacement {
     const candidates = peers.filter((p) => p.online && servesModel(p, m) && !exclude.has(physicalPeer(p)) && this.agentAllowed(p));
     const cap = Math.max(1, slotCap(this.slots));
     const suspect = (p: PeerInfo) => this.judge.suspect?.(p) ?? false;
-    const underCap = candidates.filter((p) => this.heldBy(p) < cap);
+    const underCap = candidates.filter((p) => this.heldOn(p) < cap);
     const trusted = underCap.filter((p) => !suspect(p));
     const eligible = trusted.length > 0 ? trusted : underCap;
     const reserved = eligible.filter((p) => this.judge.reserved?.(p, m) ?? false);
-    const pool = reserved.length > 0 ? reserved : eligible.length > 0 ? eligible : overCapPool(candidates, (p) => this.heldBy(p));
+    const pool = reserved.length > 0 ? reserved : eligible.length > 0 ? eligible : overCapPool(candidates, (p) => this.heldOn(p));
     const cost = (p: PeerInfo) => (1 + Math.min(Math.max(p.activeJobs, 0), MAX_REPORTED_ACTIVE_JOBS) + this.heldBy(p)) / Math.max(this.judge.rate(p, m), 1e-6);
     const best = pool.sort((a, b) => cost(a) - cost(b) || Number(b.self) - Number(a.self) || a.agent.localeCompare(b.agent))[0];
     if (best) this.take(best);
@@ -108,13 +124,13 @@ export class JobPlacement {
 
   /** The slot `p` held was given up (it failed, refused or stalled). */
   release(p: PeerInfo): void {
-    const key = physicalPeer(p);
-    this.held.set(key, Math.max(0, (this.held.get(key) ?? 1) - 1));
+    for (const [map, key] of [[this.held, physicalPeer(p)], [this.heldOnMachine, machineOf(p)]] as const) map.set(key, Math.max(0, (map.get(key) ?? 1) - 1));
   }
 
   private take(p: PeerInfo): void {
     const key = physicalPeer(p);
     this.held.set(key, (this.held.get(key) ?? 0) + 1);
+    this.heldOnMachine.set(machineOf(p), this.heldOn(p) + 1);
     this.agentOf.set(key, p.agent);
   }
 

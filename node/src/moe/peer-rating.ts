@@ -6,7 +6,7 @@
 // one); times the reliability it earned.
 import { classifyHardware, type HardwareClass } from "../capability/hardware-classes.ts";
 import type { PeerInfo, PeerTrust } from "../mesh/peer-view.ts";
-import { physicalPeer, type ExpertModel, type PeerJudge, type PeerRate } from "./expert-placement.ts";
+import { machineOf, physicalPeer, type ExpertModel, type PeerJudge, type PeerRate } from "./expert-placement.ts";
 import type { PeerObservations } from "./peer-observations.ts";
 
 /** A peer that advertises no speed (not measured) is assumed this slow until observed. */
@@ -84,6 +84,7 @@ export class PeerRating implements PeerJudge {
       boundedTokensPerSecond: this.bounded(p),
       observed: this.observations.get(key) ?? null,
       sharesPeerIdWith: all.filter((o) => o.agent !== p.agent && physicalPeer(o) === key).map((o) => o.name),
+      sharesAddressWith: all.filter((o) => physicalPeer(o) !== key && machineOf(o) === machineOf(p)).map((o) => o.name),
     };
   }
 }

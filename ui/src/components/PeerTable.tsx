@@ -30,6 +30,7 @@ function SpeedCell(props: { peer: PeerInfo }) {
         </div>
       ) : null}
       {t.sharesPeerIdWith.length ? <div class="bad small">same machine as {t.sharesPeerIdWith.join(", ")}</div> : null}
+      {t.sharesAddressWith.length ? <div class="warn small" title="other keys connecting from the same IP address: their slots are capped together">same address as {t.sharesAddressWith.join(", ")}</div> : null}
     </div>
   );
 }

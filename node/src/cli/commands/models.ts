@@ -1,6 +1,7 @@
 // `ripple models list|add|rm|load|unload`: the GGUF models this node serves.
 // list: from the running node (with what is loaded), else from <data dir>/models.json.
 // add/rm: edit models.json directly, then have a running node serve the change and advertise it.
+// rescan: have the running node re-read models.json (a hand edit).
 // load/unload: ask the running node to load a model into memory, or free it.
 import type { Command } from "commander";
 import { pino } from "pino";
@@ -26,7 +27,7 @@ async function tellRunningNode(dataDir: string): Promise<{ rescan?: ModelsRescan
 
 function rescanLine(r: ModelsRescan): string {
   const what = [...r.added.map((n) => `+${n}`), ...r.removed.map((n) => `-${n}`), ...r.changed.map((n) => `~${n}`)].join(" ");
-  if (!what) return "the running node already served this\n";
+  if (!what) return "the running node already serves what models.json registers\n";
   return `the running node serves it now (${what})${r.advertised ? " and advertised it to the mesh" : "; it is in no mesh, so nothing was advertised"}\n`;
 }
 
@@ -51,7 +52,7 @@ function writeTold(told: { rescan?: ModelsRescan; note?: string } | undefined): 
 }
 
 export function modelsCommand(program: Command): void {
-  const models = program.command("models").description("the GGUF models this node serves: list, add, rm, load, unload");
+  const models = program.command("models").description("the GGUF models this node serves: list, add, rm, rescan, load, unload");
 
   models
     .command("list")
@@ -114,6 +115,20 @@ export function modelsCommand(program: Command): void {
         if (opts.json) return printJson({ removed, fileKept, running: told !== undefined, ...(told?.rescan ? { rescan: told.rescan } : {}) });
         process.stdout.write(`unregistered ${removed.name} (its file is kept: ${fileKept})\n`);
         writeTold(told);
+      } catch (err) {
+        fail(err);
+      }
+    });
+
+  models
+    .command("rescan")
+    .description("have the running node re-read models.json (after editing it by hand) and serve and advertise what it registers")
+    .option("--json", "print JSON for scripts")
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      try {
+        const rescan = await (await LocalApiClient.forDataDir(globalOptions(cmd).dataDir)).rescanModels();
+        if (opts.json) printJson(rescan);
+        else process.stdout.write(rescanLine(rescan));
       } catch (err) {
         fail(err);
       }
