@@ -93,4 +93,26 @@ describe("answer confidence", () => {
     expect(chat.confidence).toBeGreaterThan(0);
     expect(chat.confidence).toBeLessThanOrEqual(1);
   });
+
+  it("is what a requester gets by scoring the answer's text itself (how a peer's claimed figure is checked), on Qwen", async () => {
+    // A real model: its answers' text tokenizes back to the tokens it generated (the tiny model's
+    // random bytes do not), and that is what a requester has of a remote answer.
+    const qwen = registered("qwen", join(modelsDir(), versions.models.default.file));
+    const q = await InferenceEngine.create({ resolveModel: () => qwen, threads: 2, memoryBudgetBytes: 2 ** 31, maxConcurrent: 1, contextSize: 1024, log: silent });
+    try {
+      for (const [content, maxTokens] of [["What is 2+2? Answer with a number.", 8], ["Name a colour.", 3]] as const) {
+        const prompt = { kind: "chat" as const, messages: [{ role: "user" as const, content }] };
+        const r = await q.generate({ model: "qwen", prompt, maxTokens, sampling: { temperature: 0 }, confidence: true });
+        const rescored = await q.scoreAnswer("qwen", prompt, r.text, { endedByLength: r.finishReason === "length" });
+        expect(rescored, `${JSON.stringify(r.text)} (${r.finishReason})`).toBeCloseTo(r.confidence!, 6);
+      }
+      // A claimed answer the model would not give scores far lower than its own.
+      const prompt = { kind: "chat" as const, messages: [{ role: "user" as const, content: "What is 2+2? Answer with a number." }] };
+      const wrong = await q.scoreAnswer("qwen", prompt, "17", { endedByLength: false });
+      expect(wrong).toBeLessThan(0.05);
+      expect(await q.scoreAnswer("qwen", prompt, "", { endedByLength: false })).toBeUndefined();
+    } finally {
+      await q.dispose();
+    }
+  });
 });

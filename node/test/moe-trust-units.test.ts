@@ -57,14 +57,14 @@ describe("what a worker says about its own timing and stream", () => {
   const output = "word ".repeat(200);
   const done: DoneAnswer = { outcome: "done", output, response_hash: responseHash(output), tokens: 200, prompt_tokens: 1, latency_ms: 1, model: { name: qwen, sha256: qwenSha }, finish_reason: "stop" };
   /** One slot on a worker named `name` whose dispatch is `dispatch` (no reassignment): its outcome and what was observed. */
-  const runOneSlot = async (name: string, dispatch: SlotContext["dispatch"]) => {
+  const runOneSlot = async (name: string, dispatch: SlotContext["dispatch"], extra: Partial<SlotContext> = {}, self = false) => {
     const observations = new PeerObservations(undefined);
-    const worker = peer(name);
+    const worker = peer(name, { self });
     const ctx: SlotContext = {
       job: "uhCkk" + "A".repeat(48), traceId: "t", mesh: {} as SlotContext["mesh"], dispatch, peers: () => [worker],
       placement: new JobPlacement(1, new PeerRating(observations, classes)), observations,
       timeoutMs: 10_000, idleTimeoutMs: 10_000, progressDeadlineMs: 10_000, startDeadlineMs: 10_000, maxReassignments: 0,
-      signal: new AbortController().signal, onEvent: () => {}, log: silent,
+      signal: new AbortController().signal, onEvent: () => {}, log: silent, ...extra,
     };
     return { outcome: await runSlot(ctx, 0, task, worker, "uhCkk" + "B".repeat(48)), observations, worker };
   };
@@ -98,6 +98,24 @@ describe("what a worker says about its own timing and stream", () => {
     // 200 tokens over the 400 ms after 'started': 500 tok/s (the 700 ms since sending would give 286).
     expect(speed).toBeGreaterThan(400);
     expect(speed).toBeLessThanOrEqual(501);
+  });
+
+  it("a remote worker's confidence counts at most as high as this node's own score of the same answer", async () => {
+    const counted = async (claimed: number | undefined, measured: number | undefined, self = false) => {
+      const scored: string[] = [];
+      const rescore: SlotContext["rescore"] = async (_task, answer) => (scored.push(answer.output), measured);
+      const { outcome } = await runOneSlot("claimer", async (_p, _r, o) => (o.onProgress({ type: "started" }), { ...done, ...(claimed === undefined ? {} : { confidence: claimed }) }), { rescore }, self);
+      expect(outcome.ok).toBe(true);
+      return { confidence: outcome.ok ? outcome.answer.confidence : "failed", scored: scored.length };
+    };
+    // Inflated: this node's figure. Absent (it would count as 1): this node's figure. Modest: its own.
+    expect(await counted(0.99, 0.3)).toEqual({ confidence: 0.3, scored: 1 });
+    expect(await counted(undefined, 0.3)).toEqual({ confidence: 0.3, scored: 1 });
+    expect(await counted(0.1, 0.3)).toEqual({ confidence: 0.1, scored: 1 });
+    // Not scorable here (another file, no copy): the claim stands, bounded where it weighs.
+    expect(await counted(0.99, undefined)).toEqual({ confidence: 0.99, scored: 1 });
+    // This node's own answers are its own figure: never scored twice.
+    expect(await counted(0.99, 0.3, true)).toEqual({ confidence: 0.99, scored: 0 });
   });
 
   it("an answer other than the tokens the worker streamed is refused; the streamed answer passes", async () => {

@@ -14,6 +14,8 @@ import { MoeAudit } from "../moe/moe-audit.ts";
 import { MoeCoordinator } from "../moe/moe-coordinator.ts";
 import type { JobPayloadStore } from "../moe/job-poster.ts";
 import type { MoeRequest, MoeResult } from "../moe/moe-types.ts";
+import type { DoneAnswer } from "../moe/answer-check.ts";
+import type { ExpertTask } from "../protocol/expert-task.ts";
 import { PeerObservations } from "../moe/peer-observations.ts";
 import { PeerRating } from "../moe/peer-rating.ts";
 import type { Dispatch } from "../moe/slot-runner.ts";
@@ -114,6 +116,7 @@ export class MeshInference {
       peers: () => this.measuredPeers(opts.peers()),
       rating: this.rating,
       ...(opts.reserved ? { reserved: (peer: PeerInfo, m: { model: string }) => opts.reserved!(peer, m.model) } : {}),
+      rescore: (task, answer, signal) => this.rescore(task, answer, signal),
       dispatch: this.dispatch,
       announceOpenJob: (job, peers) => this.announceOpenJob(job, peers),
       audit: new MoeAudit(opts.dataDir, opts.inference.inferencePolicy.audit, log),
@@ -161,6 +164,14 @@ export class MeshInference {
   withTrust(peers: PeerInfo[]): PeerInfo[] {
     const measured = this.measuredPeers(peers);
     return measured.map((p) => ({ ...p, trust: this.rating.describe(p, measured) }));
+  }
+
+  /** A remote answer's confidence as this node's own copy of the same model file gives it; undefined without one. */
+  private async rescore(task: ExpertTask, answer: DoneAnswer, signal: AbortSignal): Promise<number | undefined> {
+    const { store, engine } = this.opts.inference;
+    const local = store.list().find((m) => m.sha256 === answer.model.sha256 && (task.modelSha256 === undefined || m.sha256 === task.modelSha256));
+    if (!local || task.kind !== "model") return undefined;
+    return engine.scoreAnswer(local.name, task.prompt, answer.output, { endedByLength: answer.finish_reason === "length", signal });
   }
 
   private measuredPeers(peers: PeerInfo[]): PeerInfo[] {

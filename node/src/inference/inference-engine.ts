@@ -207,12 +207,34 @@ export class InferenceEngine {
    * (loading the model if needed, within the budget; no generation slot is taken).
    */
   async countPromptTokens(name: string, prompt: GenerateRequest["prompt"]): Promise<number> {
-    this.#assertOpen();
-    const model = await this.#acquireModel(this.#resolve(name));
+    return this.#withModel(name, async (model) => model.countPromptTokens(prompt));
+  }
+
+  /**
+   * The model's own confidence in a given answer (LoadedModel.scoreAnswer): how a requester checks the
+   * confidence a peer claims for its answer. Takes a generation slot like a request (waits in line).
+   */
+  async scoreAnswer(name: string, prompt: GenerateRequest["prompt"], answer: string, opts: { endedByLength: boolean; signal?: AbortSignal }): Promise<number | undefined> {
+    const link = linkSignals(opts.signal, this.#shutdown.signal);
     try {
-      return model.countPromptTokens(prompt);
+      return await this.#withModel(name, (model) => model.scoreAnswer(prompt, answer, opts.endedByLength), link.signal);
     } finally {
-      this.#release(model);
+      link.dispose();
+    }
+  }
+
+  /** Runs `use` on the loaded model (loading it within the budget), holding a generation slot when `slotSignal` is given. */
+  async #withModel<T>(name: string, use: (model: LoadedModel) => Promise<T>, slotSignal?: AbortSignal): Promise<T> {
+    this.#assertOpen();
+    const registered = this.#resolve(name);
+    const release = slotSignal ? await this.#gate.acquire(slotSignal) : () => {};
+    let model: LoadedModel | undefined;
+    try {
+      model = await this.#acquireModel(registered);
+      return await use(model);
+    } finally {
+      if (model) this.#release(model);
+      release();
     }
   }
 

@@ -23,7 +23,7 @@ import type {
 import { llamaModule } from "./llama-module.ts";
 import type { Logger } from "../log.ts";
 import type { GpuModelNeed } from "./gpu-budget.ts";
-import { answerConfidence } from "./answer-confidence.ts";
+import { answerConfidence, MAX_SCORED_TOKENS } from "./answer-confidence.ts";
 import { InferenceError } from "./inference-errors.ts";
 import type { ChatMessage, FinishReason, GenerateRequest, GenerateResult, RegisteredModel } from "./inference-types.ts";
 
@@ -232,6 +232,31 @@ export class LoadedModel {
     } catch (err) {
       this.log.warn({ model: this.name, err: (err as Error).message }, "inference: scoring the answer's confidence failed; no confidence");
       return undefined;
+    }
+  }
+
+  /**
+   * This model's confidence in `answer` as the reply to `prompt` (answer-confidence.ts): the same
+   * score a worker reports for its own answer, computed here to check a peer's claim. The answer is
+   * tokenized again from its text; `endedByLength`: like the worker, the last token (never evaluated
+   * there) is left out. undefined when it cannot be scored (empty, or over the context).
+   */
+  async scoreAnswer(prompt: GenerateRequest["prompt"], answer: string, endedByLength: boolean): Promise<number | undefined> {
+    const promptTokens = this.#renderPrompt(prompt).promptTokenList;
+    const all = this.model.tokenize(answer, false);
+    const answerTokens = (endedByLength ? all.slice(0, -1) : all).slice(0, MAX_SCORED_TOKENS);
+    const context = await this.#takeContext();
+    if (answerTokens.length === 0 || promptTokens.length + answerTokens.length + 2 > context.contextSize) {
+      this.#idle.push(context);
+      return undefined;
+    }
+    const sequence = context.getSequence();
+    try {
+      await sequence.evaluateWithoutGeneratingNewTokens([...promptTokens, ...answerTokens]);
+      return await answerConfidence(sequence, promptTokens);
+    } finally {
+      await sequence.dispose();
+      this.#idle.push(context);
     }
   }
 

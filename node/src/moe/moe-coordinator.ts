@@ -27,6 +27,8 @@ export interface MoeCoordinatorOptions extends JobPosterOptions {
   rating: PeerRating;
   /** Whether this node holds an active allocation of the peer for the model: placed first (mesh/allocations.ts). */
   reserved?: PeerJudge["reserved"];
+  /** This node's own score of a remote answer's confidence (used when reducer.confidence is on). */
+  rescore?: SlotContext["rescore"];
   dispatch: Dispatch;
   audit: MoeAudit;
   env?: NodeJS.ProcessEnv;
@@ -269,6 +271,8 @@ export class MoeCoordinator {
       signal,
       onEvent,
       log: this.opts.log.child({ job, trace: traceId }),
+      // Only when confidence weighs votes: otherwise the figure changes nothing and scoring costs a slot.
+      ...(this.opts.policy.reducer.confidence && this.opts.rescore ? { rescore: this.opts.rescore } : {}),
     };
   }
 

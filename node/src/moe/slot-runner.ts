@@ -45,7 +45,15 @@ export interface SlotContext {
   signal: AbortSignal;
   onEvent: (e: MoeEvent) => void;
   log: Logger;
+  /**
+   * This node's own score of a remote answer's confidence with the same model file (only when the
+   * policy weighs votes by confidence and this node holds the file): undefined when it cannot score it.
+   */
+  rescore?: (task: ExpertTask, answer: DoneAnswer, signal: AbortSignal) => Promise<number | undefined>;
 }
+
+/** A claimed confidence this far above this node's own score of the same answer is logged as overstated. */
+const OVERSTATED_CONFIDENCE = 0.2;
 
 /** An answer a peer sent that failed its checks (recorded with the vote). */
 export interface RejectedAnswer {
@@ -86,8 +94,9 @@ export async function runSlot(ctx: SlotContext, slot: number, task: ExpertTask, 
       return { ok: false, cancelled: true, slot, peer: peer.name, error: (cancel.reason as Error).message, attempts, rejected };
     }
     if ("outcome" in result) {
-      ctx.onEvent({ type: "moe:answer", slot, expert: task.expert, peer: peer.name, latency_ms: result.latency_ms });
-      return { ok: true, slot, epoch, peer, answer: result, rejected };
+      const answer = peer.self ? result : await checkedConfidence(ctx, slot, task, peer, result);
+      ctx.onEvent({ type: "moe:answer", slot, expert: task.expert, peer: peer.name, latency_ms: answer.latency_ms });
+      return { ok: true, slot, epoch, peer, answer, rejected };
     }
     ctx.signal.throwIfAborted();
     attempts.push(`${peer.name} (epoch ${epoch}): ${result.reason}`);
@@ -104,6 +113,26 @@ export async function runSlot(ctx: SlotContext, slot: number, task: ExpertTask, 
   }
   if (cancel?.aborted) return { ok: false, cancelled: true, slot, peer: first.name, error: (cancel.reason as Error).message, attempts, rejected };
   return { ok: false, cancelled: false, slot, error: attempts.length ? attempts.join("; ") : `no online peer serves ${task.model}`, attempts, rejected };
+}
+
+/**
+ * A remote worker's confidence is its claim: where this node can score the answer itself (same
+ * model file), the vote counts with the lower of the two (an honest worker's figure is this node's
+ * to the digit; a worker that sends none, or inflates it, gets this node's own). Not held against
+ * the peer: the two can differ a little with the backend's arithmetic.
+ */
+async function checkedConfidence(ctx: SlotContext, slot: number, task: ExpertTask, peer: PeerInfo, answer: DoneAnswer): Promise<DoneAnswer> {
+  if (!ctx.rescore) return answer;
+  const measured = await ctx.rescore(task, answer, ctx.signal).catch((err: unknown) => {
+    ctx.log.warn({ slot, peer: peer.name, err: (err as Error).message }, "could not score a remote answer's confidence here; its claim stands (bounded)");
+    return undefined;
+  });
+  if (measured === undefined) return answer;
+  const claimed = answer.confidence;
+  if (claimed !== undefined && claimed - measured > OVERSTATED_CONFIDENCE) {
+    ctx.log.warn({ slot, expert: task.expert, peer: peer.name, claimed, measured }, "a peer claimed a higher confidence than its model gives its answer here; counted with this node's figure");
+  }
+  return { ...answer, confidence: claimed === undefined ? measured : Math.min(claimed, measured) };
 }
 
 export const expertModelOf = (task: ExpertTask) => ({ model: task.model, sha256: task.modelSha256, anyPeer: task.kind !== "model" });
