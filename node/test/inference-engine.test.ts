@@ -314,6 +314,13 @@ describe("InferenceEngine.retire (a model unregistered or re-registered while th
       expect(await engine.retire("tiny")).toBe("freed");
       expect(engine.loaded()).toEqual([]);
       await expectCode(engine.generate(complete("tiny", "gone", 2)), "model_not_found");
+      // Re-registered without a retire (a request that resolved the name just before the rescan):
+      // the copy of the old file is not served under the new registration.
+      models.push({ ...tinyAs("tiny"), sha256: "c".repeat(64) });
+      expect((await engine.generate(complete("tiny", "again", 2))).model.sha256).toBe("c".repeat(64));
+      models[0] = { ...tinyAs("tiny"), sha256: "d".repeat(64) };
+      expect((await engine.generate(complete("tiny", "again", 2))).model.sha256).toBe("d".repeat(64));
+      expect(engine.loaded()).toEqual([expect.objectContaining({ sha256: "d".repeat(64) })]);
     } finally {
       await engine.dispose();
     }

@@ -168,7 +168,8 @@ describe("MOE job history across restarts (DATA_DIR/moe-history.json)", () => {
     expect(existsSync(`${broken}.bad`)).toBe(true);
     const partial = join(dir, "partial.json");
     const good = { trace_id: "t-ok", prompt: "p", task_type: null, experts: null, status: "done", started_ms: 1, finished_ms: 2, slots: [], result: null, error: null };
-    writeFileSync(partial, JSON.stringify({ version: 1, jobs: [good, { trace_id: 7 }, { ...good, trace_id: "t-bad", status: "exploded" }] }));
+    const nullVote = { ...good, trace_id: "t-null-vote", result: { response: "x", consensus_score: 1, consensus_reached: true, model_votes: [null], failed_slots: [] } };
+    writeFileSync(partial, JSON.stringify({ version: 1, jobs: [good, { trace_id: 7 }, { ...good, trace_id: "t-bad", status: "exploded" }, nullVote] }));
     expect(new MoeHistory({ persist: { file: partial, log } }).list().map((j) => j.trace_id)).toEqual(["t-ok"]);
   });
 });

@@ -203,6 +203,12 @@ describe("allocations steer placement (resources.allocate)", () => {
     expect(reserved.reserves("uhCAk-slow", qwen, 1000)).toBe(false);
     reserved.add(allocation({ allocation: "uhCkk-a2" }));
     expect(reserved.reserves("uhCAk-slow", qwen, 1000)).toBe(true);
+    // A read that started before a release does not bring the released allocation back.
+    const before = reserved.version;
+    reserved.remove("uhCkk-a2");
+    reserved.replace([allocation({ allocation: "uhCkk-a2" })], 2000, before);
+    expect(reserved.reserves("uhCAk-slow", qwen, 2000)).toBe(false);
+    expect(reserved.readAt).toBe(2000);
   });
 });
 

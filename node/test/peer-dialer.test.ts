@@ -3,7 +3,7 @@
 // cannot aim this node at others.
 import { describe, expect, it } from "vitest";
 import { PeerDialer } from "../src/mesh/peer-dialer.ts";
-import { dialableCapabilityAddrs } from "../src/p2p/peer-addresses.ts";
+import { addressOwner, dialableCapabilityAddrs, isLoopbackIp } from "../src/p2p/peer-addresses.ts";
 import type { PeerInfo } from "../src/mesh/peer-view.ts";
 import type { P2pNode } from "../src/p2p/p2p-node.ts";
 import { silent } from "./support/inference-fixtures.ts";
@@ -52,6 +52,11 @@ describe("which advertised addresses are dialled", () => {
       "/ip6/ff02::1/tcp/4001",
       "/ip6/::ffff:169.254.1.1/tcp/4001",
       "/ip4/999.1.1.1/tcp/4001",
+      "/ip6/::ffff:a9fe:a9fe/tcp/80", // 169.254.169.254 spelled as IPv6
+      "/ip6/0:0:0:0:0:ffff:169.254.169.254/tcp/80",
+      "/ip6/0:0:0:0:0:0:0:0/tcp/4001",
+      "/ip6/64:ff9b::a9fe:a9fe/tcp/80", // NAT64
+      "/ip6/0:0:0:0:0:ffff:cb00:7107/tcp/4001", // 203.0.113.7:4001 again, another spelling
       "/ip4/127.0.0.1/tcp/4001",
       "/ip4/203.0.113.7/tcp/4001",
       "/ip4/203.0.113.7/tcp/4001",
@@ -59,7 +64,8 @@ describe("which advertised addresses are dialled", () => {
       ...Array.from({ length: 9 }, (_, i) => `/ip4/198.51.100.${i + 1}/tcp/${i + 1}`),
     ];
     const others = Array.from({ length: 6 }, (_, i) => `/ip4/198.51.100.${i + 1}/tcp/${i + 1}`);
-    expect(dialableCapabilityAddrs(hostile)).toEqual(["/ip4/203.0.113.7/tcp/4001", "/ip6/2001:db8::7/tcp/4001", ...others]);
+    // 203.0.113.7:4001 once, in the first spelling listed.
+    expect(dialableCapabilityAddrs(hostile)).toEqual(["/ip6/0:0:0:0:0:ffff:cb00:7107/tcp/4001", "/ip6/2001:db8::7/tcp/4001", ...others]);
     // Loopback goes last (it only reaches a peer on this machine), and is kept when nothing else is listed.
     expect(dialableCapabilityAddrs(["/ip4/127.0.0.1/tcp/4001", "/ip4/192.168.1.20/tcp/4001"])).toEqual(["/ip4/192.168.1.20/tcp/4001", "/ip4/127.0.0.1/tcp/4001"]);
 
@@ -68,5 +74,17 @@ describe("which advertised addresses are dialled", () => {
     new PeerDialer(p2p as unknown as P2pNode, silent).dialUnconnected([{ peerId: "mallory", name: "mallory", multiaddrs: hostile } as unknown as PeerInfo]);
     await new Promise((r) => setTimeout(r, 20));
     expect(dialled).toEqual(dialableCapabilityAddrs(hostile).map((a) => `${a}/p2p/mallory`));
+  });
+
+  it("knows an address however it is spelled: loopback, mapped IPv4, and an IPv6 host by its /64", () => {
+    expect(isLoopbackIp("::ffff:127.0.0.1")).toBe(true);
+    expect(isLoopbackIp("0:0:0:0:0:0:0:1")).toBe(true);
+    expect(isLoopbackIp("127.8.9.10")).toBe(true);
+    expect(isLoopbackIp("128.0.0.1")).toBe(false);
+    expect(addressOwner("::ffff:1.2.3.4")).toBe("1.2.3.4");
+    expect(addressOwner("1.2.3.4")).toBe("1.2.3.4");
+    expect(addressOwner("2001:db8:1:2::7")).toBe(addressOwner("2001:db8:1:2:aaaa:bbbb:cccc:dddd"));
+    expect(addressOwner("2001:db8:1:2::7")).not.toBe(addressOwner("2001:db8:1:3::7"));
+    expect(addressOwner("not-an-ip")).toBeUndefined();
   });
 });

@@ -127,7 +127,7 @@ export class LocalApiClient {
 
   /** Has the running node serve what models.json registers now (after `ripple models add|rm`), and re-advertise it. */
   rescanModels(): Promise<ModelsRescan> {
-    return this.request("POST", "/v1/models/rescan", undefined, ZOME_CALL_TIMEOUT_MS) as Promise<ModelsRescan>;
+    return this.request("POST", "/v1/models/rescan", undefined, 130_000) as Promise<ModelsRescan>;
   }
 
   /** Online peers with their capacity (serving `model` when given), and this node's allocations (active ones unless `all`). */

@@ -144,5 +144,6 @@ export function registerInferenceRoutes(app: ApiApp, opts: InferenceRoutesOption
     const name = parseModelParam(req.params);
     return sendJson(reply, await withTimeout(inference.unloadModel(name), opts.sourceTimeoutMs, `unload of model ${name}`));
   });
-  app.post("/v1/models/rescan", async (_req, reply) => sendJson(reply, await withTimeout(inference.rescanModels(), opts.sourceTimeoutMs, "rescan of models.json")));
+  // Re-advertising the capability is a DHT write: the load timeout, not the quick reads' one.
+  app.post("/v1/models/rescan", async (_req, reply) => sendJson(reply, await withTimeout(inference.rescanModels(), opts.modelLoadTimeoutMs, "rescan of models.json")));
 }

@@ -157,7 +157,8 @@ export class InferenceEngine {
     }
     let model: LoadedModel | undefined;
     try {
-      model = await this.#resident.acquire(registered);
+      // Resolved again now that it runs: a registration changed while it queued is the one it gets.
+      model = await this.#resident.acquire(this.#resolve(registered.name));
       if (signal.aborted) return aborted();
       req.onStart?.();
       const generating = performance.now();
@@ -199,19 +200,27 @@ export class InferenceEngine {
     }
   }
 
-  /** Runs `use` on the loaded model (loading it within the budget), holding a generation slot when `slotSignal` is given. */
-  async #withModel<T>(name: string, use: (model: LoadedModel) => Promise<T>, slotSignal?: AbortSignal): Promise<T> {
+  /**
+   * Runs `use` on the loaded model (loading it within the budget), holding a generation slot when
+   * `slotSignal` is given; counted in flight, so dispose() waits for it before freeing models.
+   */
+  #withModel<T>(name: string, use: (model: LoadedModel) => Promise<T>, slotSignal?: AbortSignal): Promise<T> {
     this.#assertOpen();
-    const registered = this.#resolve(name);
-    const release = slotSignal ? await this.#gate.acquire(slotSignal) : () => {};
-    let model: LoadedModel | undefined;
-    try {
-      model = await this.#resident.acquire(registered);
-      return await use(model);
-    } finally {
-      if (model) this.#resident.release(model);
-      release();
-    }
+    this.#resolve(name); // an unknown name fails before waiting in line
+    const run = (async () => {
+      const release = slotSignal ? await this.#gate.acquire(slotSignal) : () => {};
+      let model: LoadedModel | undefined;
+      try {
+        model = await this.#resident.acquire(this.#resolve(name));
+        return await use(model);
+      } finally {
+        if (model) this.#resident.release(model);
+        release();
+      }
+    })();
+    this.#inFlight.add(run);
+    void run.finally(() => this.#inFlight.delete(run)).catch(() => {});
+    return run;
   }
 
   /** Unloads an idle model; refuses with "busy" while it serves requests. False if it was not loaded. */

@@ -203,8 +203,11 @@ export class LoadedModel {
       finishReason = "aborted";
       outputTokens = sequence.tokenMeter.usedOutputTokens;
     } finally {
-      await sequence.dispose();
-      this.#idle.push(context);
+      try {
+        await sequence.dispose();
+      } finally {
+        this.#idle.push(context);
+      }
     }
     const endAt = performance.now();
     return {
@@ -246,16 +249,17 @@ export class LoadedModel {
     const all = this.model.tokenize(answer, false);
     const answerTokens = (endedByLength ? all.slice(0, -1) : all).slice(0, MAX_SCORED_TOKENS);
     const context = await this.#takeContext();
-    if (answerTokens.length === 0 || promptTokens.length + answerTokens.length + 2 > context.contextSize) {
-      this.#idle.push(context);
-      return undefined;
-    }
-    const sequence = context.getSequence();
     try {
-      await sequence.evaluateWithoutGeneratingNewTokens([...promptTokens, ...answerTokens]);
-      return await answerConfidence(sequence, promptTokens);
+      if (answerTokens.length === 0 || promptTokens.length + answerTokens.length + 2 > context.contextSize) return undefined;
+      const sequence = context.getSequence();
+      try {
+        await sequence.evaluateWithoutGeneratingNewTokens([...promptTokens, ...answerTokens]);
+        return await answerConfidence(sequence, promptTokens);
+      } finally {
+        await sequence.dispose();
+      }
     } finally {
-      await sequence.dispose();
+      // Back to the pool whatever happened: a lost context would shrink this model's slots for good.
       this.#idle.push(context);
     }
   }

@@ -38,6 +38,7 @@ export class NodeInference {
     readonly engine: InferenceEngine,
     private readonly computePolicyFile: LiveComputePolicy,
     readonly inferencePolicy: InferencePolicy,
+    private readonly log: Logger,
   ) {}
 
   /** The compute policy as of now: edits to its file apply to the next job without a restart. */
@@ -61,7 +62,7 @@ export class NodeInference {
       { step: "inference", computePolicy: live.file, models: store.list().map((m) => m.name), backend: opened.choice.backend, threads, ...budgets },
       "inference ready",
     );
-    return new NodeInference(store, engine, live, inferencePolicy);
+    return new NodeInference(store, engine, live, inferencePolicy, log);
   }
 
   /** The models this node serves, as advertised in its capability. */
@@ -118,7 +119,11 @@ export class NodeInference {
    */
   async rescanModels(): Promise<Omit<ModelsRescan, "advertised">> {
     const diff = await this.store.rescan();
-    for (const name of [...diff.removed, ...diff.changed]) await this.engine.retire(name);
+    // In the background: a retire waits behind any model load under way, and the old copies serve
+    // no new request meanwhile (the engine checks each request's file against the loaded copy).
+    for (const name of [...diff.removed, ...diff.changed]) {
+      void this.engine.retire(name).catch((err: unknown) => this.log.warn({ model: name, err: (err as Error).message }, "could not free the loaded copy of an unregistered model"));
+    }
     return { ...diff, models: this.localModels() };
   }
 

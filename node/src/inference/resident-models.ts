@@ -56,10 +56,14 @@ export class ResidentModels {
     this.#idleTimers.clear();
   }
 
-  /** Frees every loaded model (the engine's dispose, once its requests have ended). */
+  /** Frees every loaded model, retired ones too (the engine's dispose, once its requests have ended). */
   async unloadAll(): Promise<void> {
     await this.#locked(async () => {
       for (const model of [...this.#models.values()]) await this.#unloadNow(model, "dispose");
+      for (const model of [...this.#retired]) {
+        this.#retired.delete(model);
+        await this.#freeRetired(model);
+      }
     });
   }
 
@@ -101,25 +105,39 @@ export class ResidentModels {
   async retire(name: string): Promise<"freed" | "freed-when-idle" | "not-loaded"> {
     return this.#locked(async () => {
       const model = this.#models.get(name);
-      if (!model) return "not-loaded";
-      if (model.active === 0) {
-        await this.#unloadNow(model, "unregistered or replaced");
-        return "freed";
-      }
-      this.#models.delete(name);
-      clearTimeout(this.#idleTimers.get(name));
-      this.#idleTimers.delete(name);
-      this.#retired.add(model);
-      return "freed-when-idle";
+      return model ? this.#retireNow(model) : "not-loaded";
     });
   }
 
-  /** The loaded model, marked busy (active + 1) before anything can evict it. */
+  /** Out of service now (off the map); freed now when idle, else by the release of its last request. Under the lock. */
+  async #retireNow(model: LoadedModel): Promise<"freed" | "freed-when-idle"> {
+    if (model.active === 0) {
+      await this.#unloadNow(model, "unregistered or replaced");
+      return "freed";
+    }
+    if (this.#models.get(model.name) === model) this.#models.delete(model.name);
+    clearTimeout(this.#idleTimers.get(model.name));
+    this.#idleTimers.delete(model.name);
+    this.#retired.add(model);
+    return "freed-when-idle";
+  }
+
+  /**
+   * The loaded model, marked busy (active + 1) before anything can evict it. A copy loaded from
+   * another file under the same name (its registration changed since) is retired first, so a request
+   * always runs on the file it resolved, and a stale copy never serves the new registration.
+   */
   async acquire(registered: RegisteredModel): Promise<LoadedModel> {
     const ready = this.#models.get(registered.name);
-    if (ready) {
+    if (ready && sameFile(ready.registered, registered)) {
       ready.active++;
       return ready;
+    }
+    if (ready) {
+      await this.#locked(async () => {
+        if (this.#models.get(registered.name) === ready) await this.#retireNow(ready);
+      });
+      return this.acquire(registered);
     }
     let loading = this.#loading.get(registered.name);
     if (!loading) {
@@ -127,7 +145,8 @@ export class ResidentModels {
       this.#loading.set(registered.name, loading);
     }
     const model = await loading;
-    if (this.#models.get(registered.name) !== model) return this.acquire(registered); // unloaded meanwhile
+    // Unloaded meanwhile, or a load of another file under this name: look again.
+    if (this.#models.get(registered.name) !== model || !sameFile(model.registered, registered)) return this.acquire(registered);
     model.active++;
     return model;
   }
@@ -251,5 +270,8 @@ export class ResidentModels {
     return run;
   }
 }
+
+/** The same file: the registration a loaded copy came from and the one a request resolved. */
+const sameFile = (a: RegisteredModel, b: RegisteredModel) => a.sha256 === b.sha256 && a.file === b.file;
 
 const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;

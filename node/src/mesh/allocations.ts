@@ -38,6 +38,7 @@ export class Allocations {
   /** This node's active reservations of peers, for placement (reserves). */
   private readonly reserved: ReservedPeers;
   private refreshing = false;
+  private lastRefreshMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly opts: AllocationsOptions) {
     this.zome = resourceMesh(opts.zomes);
@@ -53,8 +54,10 @@ export class Allocations {
    */
   reserves(peer: Pick<PeerInfo, "agent">, model: string): boolean {
     const now = this.now();
-    if (now - this.reserved.readAt > RESERVED_REFRESH_MS && !this.refreshing) {
+    // From the last attempt: a read that fails is not retried at every placement.
+    if (now - Math.max(this.reserved.readAt, this.lastRefreshMs) > RESERVED_REFRESH_MS && !this.refreshing) {
       this.refreshing = true;
+      this.lastRefreshMs = now;
       void this.list()
         .catch((err: unknown) => this.opts.log.debug({ err: (err as Error).message }, "could not re-read this node's allocations; placement keeps the last read"))
         .finally(() => (this.refreshing = false));
@@ -73,6 +76,7 @@ export class Allocations {
 
   /** This node's allocations, newest first: active ones only unless `all`. */
   async list(q: { all?: boolean } = {}): Promise<AllocationView[]> {
+    const version = this.reserved.version;
     const statuses = await this.zome.getMyAllocations();
     const names = new Map(this.opts.peers().map((p) => [p.agent, p.name]));
     const seen = new Set<string>();
@@ -84,7 +88,7 @@ export class Allocations {
       views.push(this.viewOf(hash, s.allocation, s.released, names));
     }
     views.sort((a, b) => b.createdAtMs - a.createdAtMs);
-    this.reserved.replace(views, this.now());
+    this.reserved.replace(views, this.now(), version);
     return q.all ? views : views.filter((v) => v.state === "active");
   }
 

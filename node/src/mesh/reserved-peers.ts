@@ -7,6 +7,8 @@ import type { AllocationView } from "@ripple-mesh/api-types";
 export class ReservedPeers {
   private views: AllocationView[] = [];
   private readAtMs = Number.NEGATIVE_INFINITY;
+  /** Bumped by add and remove: a read that started before one of them is older than the snapshot. */
+  private changes = 0;
 
   constructor(private readonly self: string) {}
 
@@ -15,17 +17,28 @@ export class ReservedPeers {
     return this.readAtMs;
   }
 
-  /** A full read of this node's allocations: only its own active reservations of a provider are kept. */
-  replace(views: readonly AllocationView[], nowMs: number): void {
-    this.views = views.filter((v) => this.isMine(v));
+  /** Taken before a read: replace() ignores a read that an add or remove came after. */
+  get version(): number {
+    return this.changes;
+  }
+
+  /**
+   * A full read of this node's allocations (started at `version`): only its own active reservations
+   * of a provider are kept. A read that started before an allocate or release is not newer than them.
+   */
+  replace(views: readonly AllocationView[], nowMs: number, startedAt: number = this.changes): void {
     this.readAtMs = nowMs;
+    if (startedAt !== this.changes) return;
+    this.views = views.filter((v) => this.isMine(v));
   }
 
   add(view: AllocationView): void {
+    this.changes++;
     if (this.isMine(view)) this.views = [...this.views.filter((v) => v.allocation !== view.allocation), view];
   }
 
   remove(allocation: string): void {
+    this.changes++;
     this.views = this.views.filter((v) => v.allocation !== allocation);
   }
 

@@ -3,8 +3,8 @@
 // - a physical peer is its libp2p peer id: agents bound to one peer id are one peer (only one of
 //   them is ever placed in a job, and their slots count together);
 // - a machine is the IP address its libp2p connection comes from, as this node measures it (not a
-//   claim): peers with distinct keys at one address (several daemons on one host, or hosts behind
-//   one NAT) count their slots together; loopback tells nothing (every peer on this machine has it),
+//   claim; an IPv6 address by its /64, which one host holds whole): peers with distinct keys at one
+//   address (several daemons on one host, or hosts behind one NAT) count their slots together; loopback tells nothing (every peer on this machine has it),
 //   and a peer not connected now is its own machine;
 // - no machine holds more than ⌊(k−1)/2⌋ of the job's k slots while another peer that can serve
 //   the expert is under that cap (when none is, the job runs anyway and its answer says its
@@ -18,7 +18,7 @@
 //   times the peer's observed reliability.
 // Deterministic for the same view and observations.
 import type { PeerInfo } from "../mesh/peer-view.ts";
-import { isLoopbackIp } from "../p2p/peer-addresses.ts";
+import { addressOwner, isLoopbackIp } from "../p2p/peer-addresses.ts";
 
 /** Heartbeat load is a claim too: it only ever lowers a peer's own chances, but bound it anyway. */
 const MAX_REPORTED_ACTIVE_JOBS = 64;
@@ -30,7 +30,8 @@ export function physicalPeer(p: Pick<PeerInfo, "peerId" | "agent">): string {
 
 /** What the slot cap counts against: the address a peer connects from (measured here), else its peer id. */
 export function machineOf(p: Pick<PeerInfo, "peerId" | "agent" | "remoteIp">): string {
-  return p.remoteIp !== undefined && !isLoopbackIp(p.remoteIp) ? `ip:${p.remoteIp}` : physicalPeer(p);
+  const owner = p.remoteIp !== undefined && !isLoopbackIp(p.remoteIp) ? addressOwner(p.remoteIp) : undefined;
+  return owner !== undefined ? `ip:${owner}` : physicalPeer(p);
 }
 
 /** The most slots of a k-slot job one machine may hold so that it can never be the majority alone. */

@@ -21,8 +21,18 @@ const recordSchema = z
     status: z.enum(["running", "done", "failed"]),
     started_ms: z.number(),
     finished_ms: z.number().nullable(),
-    slots: z.array(z.object({ slot: z.number() }).loose()),
-    result: z.object({ response: z.string(), model_votes: z.array(z.unknown()), failed_slots: z.array(z.unknown()) }).loose().nullable(),
+    slots: z.array(z.object({ slot: z.number(), peer: z.string(), answered: z.boolean() }).loose()),
+    // What summarize() and the Jobs page read of a result; the rest is shown as it is.
+    result: z
+      .object({
+        response: z.string(),
+        consensus_score: z.number(),
+        consensus_reached: z.boolean(),
+        model_votes: z.array(z.object({ peer: z.string(), slot: z.number(), epoch: z.number(), expert: z.string() }).loose()),
+        failed_slots: z.array(z.object({ slot: z.number() }).loose()),
+      })
+      .loose()
+      .nullable(),
     error: z.object({ message: z.string(), code: z.string().optional() }).nullable(),
   })
   .loose();

@@ -129,10 +129,13 @@ async function checkedConfidence(ctx: SlotContext, slot: number, task: ExpertTas
   });
   if (measured === undefined) return answer;
   const claimed = answer.confidence;
+  const counted = claimed === undefined ? measured : Math.min(claimed, measured);
   if (claimed !== undefined && claimed - measured > OVERSTATED_CONFIDENCE) {
-    ctx.log.warn({ slot, expert: task.expert, peer: peer.name, claimed, measured }, "a peer claimed a higher confidence than its model gives its answer here; counted with this node's figure");
+    ctx.log.warn({ slot, expert: task.expert, peer: peer.name, claimed, measured, counted }, "a peer claimed a higher confidence than its model gives its answer here; counted with this node's figure");
+  } else {
+    ctx.log.info({ slot, expert: task.expert, peer: peer.name, claimed: claimed ?? null, measured, counted }, "scored a remote answer's confidence here");
   }
-  return { ...answer, confidence: claimed === undefined ? measured : Math.min(claimed, measured) };
+  return { ...answer, confidence: counted };
 }
 
 export const expertModelOf = (task: ExpertTask) => ({ model: task.model, sha256: task.modelSha256, anyPeer: task.kind !== "model" });

@@ -154,6 +154,7 @@ export class JobWorker {
         result = { ...result, text: lies.answer };
       }
       if (lies.model_sha256) result = { ...result, model: { ...result.model, sha256: lies.model_sha256 } };
+      if (lies.confidence !== undefined && result.confidence !== undefined) result = { ...result, confidence: lies.confidence };
     } catch (err) {
       if (ctx.signal.aborted) log.info("the requester left; generation stopped");
       if (err instanceof InferenceError) return { outcome: "refused", code: err.code, message: err.message };

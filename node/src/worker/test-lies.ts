@@ -16,6 +16,8 @@ export const testLiesSchema = z.strictObject({
   model_sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
   /** Say "started", then send keep-alives and never a token. */
   stall: z.boolean().optional(),
+  /** Claim this confidence for every answer (when the task asks for one). */
+  confidence: z.number().min(0).max(1).optional(),
 });
 export type TestLies = z.infer<typeof testLiesSchema>;
 

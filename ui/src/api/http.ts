@@ -2,9 +2,12 @@
 // them through), with the API token when the daemon requires one (api-token.ts). Every call has a time limit; failures become ApiError with the daemon's message and fix.
 import { SseParser } from "@ripple-mesh/api-types";
 import type { ApiErrorBody } from "@ripple-mesh/api-types";
-import { authHeaders } from "./api-token.ts";
+import { apiToken, authHeaders } from "./api-token.ts";
 
 export class ApiError extends Error {
+  /** On a 401: the token the request was sent with (undefined: none), to tell a stale refusal from a current one. */
+  sentToken?: string;
+
   constructor(
     message: string,
     readonly fix: string,
@@ -13,6 +16,13 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The daemon's error for a response, noting on a 401 which token the request carried. */
+async function refusal(res: Response, sentToken: string | undefined): Promise<ApiError> {
+  const err = await errorOf(res);
+  if (res.status === 401) err.sentToken = sentToken;
+  return err;
 }
 
 async function errorOf(res: Response): Promise<ApiError> {
@@ -33,9 +43,10 @@ function unreachable(err: unknown): ApiError {
 }
 
 export async function getJson<T>(path: string, timeoutMs = 8000): Promise<T> {
+  const sent = apiToken();
   try {
     const res = await fetch(path, { headers: { accept: "application/json", ...authHeaders() }, signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) throw await errorOf(res);
+    if (!res.ok) throw await refusal(res, sent);
     return (await res.json()) as T;
   } catch (err) {
     throw unreachable(err);
@@ -44,9 +55,10 @@ export async function getJson<T>(path: string, timeoutMs = 8000): Promise<T> {
 
 /** POSTs (no body) and reads the JSON answer, e.g. a model load; its own time limit (a load can take a while). */
 export async function postJson<T>(path: string, timeoutMs = 130_000): Promise<T> {
+  const sent = apiToken();
   try {
     const res = await fetch(path, { method: "POST", headers: { accept: "application/json", ...authHeaders() }, signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) throw await errorOf(res);
+    if (!res.ok) throw await refusal(res, sent);
     return (await res.json()) as T;
   } catch (err) {
     throw unreachable(err);

@@ -18,6 +18,7 @@ export function LocalModels(props: { models: LocalModel[] }) {
       await postJson<LocalModel>(`/v1/models/${encodeURIComponent(m.name)}/${m.loaded ? "unload" : "load"}`);
       await store.load("localModels", "/v1/models/local");
     } catch (err) {
+      if (store.refusedToken(err)) return; // the page asks for the token again
       const e = err instanceof ApiError ? err : new ApiError(String(err), "see the daemon's log", 0, "failed");
       setFailure({ model: m.name, message: e.message, fix: e.fix });
     } finally {

@@ -4,7 +4,7 @@
 // heartbeat, conductor pid). Components read it through useStore().
 import { EventSocket, type SocketState } from "../api/event-socket.ts";
 import { ApiError, getJson } from "../api/http.ts";
-import { setApiToken } from "../api/api-token.ts";
+import { apiToken, setApiToken } from "../api/api-token.ts";
 import type { ApiEvent, DaemonStatus, JobRecord, JobSummary, LocalModel, MoeEvent, PeerInfo, Policies, ShardRow as IpfsShard } from "@ripple-mesh/api-types";
 import { applyJobEvent, upsertJob } from "../lib/jobs.ts";
 
@@ -90,9 +90,11 @@ export class Store {
     this.follow();
   }
 
-  /** A 401 from the daemon: stop following it and ask for the token. True when that was the error. */
-  private refusedToken(err: unknown): boolean {
+  /** A 401 from the daemon: stop following it and ask for the token. True when that was the error (also a stale one, ignored). */
+  refusedToken(err: unknown): boolean {
     if (!(err instanceof ApiError) || err.status !== 401) return false;
+    // A refusal of a request sent with an older token says nothing about the current one.
+    if (err.sentToken !== apiToken()) return true;
     this.disconnect();
     this.set({ access: { kind: "token-needed", message: err.message, fix: err.fix } });
     return true;
@@ -146,6 +148,7 @@ export class Store {
       const value = await getJson<JobRecord>(`/v1/jobs/${encodeURIComponent(trace)}`);
       this.set({ jobDetails: { ...this.state.jobDetails, [trace]: { state: "ready", value, at: Date.now() } } });
     } catch (err) {
+      if (this.refusedToken(err)) return;
       const e = err as Error & { fix?: string };
       this.set({ jobDetails: { ...this.state.jobDetails, [trace]: { state: "error", message: e.message, fix: e.fix ?? "" } } });
     }
