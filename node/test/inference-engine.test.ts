@@ -298,7 +298,8 @@ describe("InferenceEngine.retire (a model unregistered or re-registered while th
       // Re-registered under the same name (another sha256): the busy copy is taken out of service.
       models[0] = { ...tinyAs("tiny"), sha256: "b".repeat(64) };
       expect(await engine.retire("tiny")).toBe("freed-when-idle");
-      expect(engine.loaded()).toEqual([]);
+      // Out of service, still in memory (and counted) until its request ends.
+      expect(engine.loaded()).toEqual([expect.objectContaining({ name: "tiny", sha256: tinySha, busy: true, retired: true })]);
       const fresh = await engine.generate(complete("tiny", "again", 2));
       expect(fresh.model.sha256).toBe("b".repeat(64));
       const freedBefore = lines.filter((l) => l.msg === "inference: model unloaded").length;

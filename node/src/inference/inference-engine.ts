@@ -176,7 +176,7 @@ export class InferenceEngine {
     this.#assertOpen();
     const model = await this.#resident.acquire(this.#resolve(name));
     this.#resident.release(model);
-    return this.loaded().find((m) => m.name === model.name)!;
+    return this.loaded().find((m) => m.name === model.name && !m.retired)!;
   }
 
   /**

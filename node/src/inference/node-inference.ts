@@ -71,7 +71,7 @@ export class NodeInference {
   }
 
   localModels(): LocalModel[] {
-    const loaded = new Set(this.engine.loaded().map((m) => m.name));
+    const loaded = new Set(this.engine.loaded().filter((m) => !m.retired).map((m) => m.name));
     return this.store.list().map((m) => ({ name: m.name, sha256: m.sha256, bytes: m.bytes, file: m.file, loaded: loaded.has(m.name) }));
   }
 

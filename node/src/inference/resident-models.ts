@@ -23,6 +23,8 @@ export interface LoadedModelInfo {
   vramBytes: number;
   lastUsedMs: number;
   busy: boolean;
+  /** Taken out of service (its registration went away or changed), still held until its last request ends. */
+  retired: boolean;
 }
 
 export interface ResidentModelsDeps {
@@ -72,8 +74,9 @@ export class ResidentModels {
     if (closed) throw closed;
   }
 
+  /** Every copy in memory: those in service, then retired ones still finishing requests (memory is memory). */
   loaded(): LoadedModelInfo[] {
-    return [...this.#models.values()].map((m) => ({
+    const info = (m: LoadedModel, retired: boolean): LoadedModelInfo => ({
       name: m.name,
       sha256: m.registered.sha256,
       bytes: m.bytes,
@@ -81,7 +84,9 @@ export class ResidentModels {
       vramBytes: m.budget.vramBytes,
       lastUsedMs: m.lastUsedMs,
       busy: m.active > 0,
-    }));
+      retired,
+    });
+    return [...[...this.#models.values()].map((m) => info(m, false)), ...[...this.#retired].map((m) => info(m, true))];
   }
 
   /** Unloads an idle model; refuses with "busy" while it serves requests. False if it was not loaded. */
