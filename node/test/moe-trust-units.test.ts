@@ -104,12 +104,16 @@ describe("what a worker says about its own timing and stream", () => {
     const counted = async (claimed: number | undefined, measured: number | undefined, self = false) => {
       const scored: string[] = [];
       const rescore: SlotContext["rescore"] = async (_task, answer) => (scored.push(answer.output), measured);
-      const { outcome } = await runOneSlot("claimer", async (_p, _r, o) => (o.onProgress({ type: "started" }), { ...done, ...(claimed === undefined ? {} : { confidence: claimed }) }), { rescore }, self);
+      const { outcome, observations, worker } = await runOneSlot("claimer", async (_p, _r, o) => (o.onProgress({ type: "started" }), { ...done, ...(claimed === undefined ? {} : { confidence: claimed }) }), { rescore }, self);
       expect(outcome.ok).toBe(true);
-      return { confidence: outcome.ok ? outcome.answer.confidence : "failed", scored: scored.length };
+      const heldAgainst = (observations.get(worker.peerId)?.badAnswers ?? 0) > 0;
+      return { confidence: outcome.ok ? outcome.answer.confidence : "failed", scored: scored.length, ...(heldAgainst ? { heldAgainst } : {}) };
     };
     // Inflated: this node's figure. Absent (it would count as 1): this node's figure. Modest: its own.
-    expect(await counted(0.99, 0.3)).toEqual({ confidence: 0.3, scored: 1 });
+    // 0.69 above this node's own figure: counted with this node's, and held against the peer.
+    expect(await counted(0.99, 0.3)).toEqual({ confidence: 0.3, scored: 1, heldAgainst: true });
+    // A little above (another backend's arithmetic): counted with this node's figure, not held against it.
+    expect(await counted(0.35, 0.3)).toEqual({ confidence: 0.3, scored: 1 });
     expect(await counted(undefined, 0.3)).toEqual({ confidence: 0.3, scored: 1 });
     expect(await counted(0.1, 0.3)).toEqual({ confidence: 0.1, scored: 1 });
     // Not scorable here (another file, no copy): the claim stands, bounded where it weighs.

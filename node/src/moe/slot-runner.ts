@@ -118,8 +118,9 @@ export async function runSlot(ctx: SlotContext, slot: number, task: ExpertTask, 
 /**
  * A remote worker's confidence is its claim: where this node can score the answer itself (same
  * model file), the vote counts with the lower of the two (an honest worker's figure is this node's
- * to the digit; a worker that sends none, or inflates it, gets this node's own). Not held against
- * the peer: the two can differ a little with the backend's arithmetic.
+ * to the digit; a worker that sends none, or inflates it, gets this node's own). A claim more than
+ * OVERSTATED_CONFIDENCE above is held against the peer (a bad answer); smaller gaps are not (the
+ * backend's arithmetic may differ a little).
  */
 async function checkedConfidence(ctx: SlotContext, slot: number, task: ExpertTask, peer: PeerInfo, answer: DoneAnswer): Promise<DoneAnswer> {
   if (!ctx.rescore) return answer;
@@ -131,7 +132,10 @@ async function checkedConfidence(ctx: SlotContext, slot: number, task: ExpertTas
   const claimed = answer.confidence;
   const counted = claimed === undefined ? measured : Math.min(claimed, measured);
   if (claimed !== undefined && claimed - measured > OVERSTATED_CONFIDENCE) {
-    ctx.log.warn({ slot, expert: task.expert, peer: peer.name, claimed, measured, counted }, "a peer claimed a higher confidence than its model gives its answer here; counted with this node's figure");
+    // Far beyond what another backend's arithmetic explains (the same file gives the same figure to
+    // the digit here): held against the peer like an answer that failed its checks.
+    ctx.observations.recordMisbehaviour(physicalPeer(peer), "bad_answer");
+    ctx.log.warn({ slot, expert: task.expert, peer: peer.name, claimed, measured, counted }, "a peer claimed a higher confidence than its model gives its answer here; counted with this node's figure, and held against it");
   } else {
     ctx.log.info({ slot, expert: task.expert, peer: peer.name, claimed: claimed ?? null, measured, counted }, "scored a remote answer's confidence here");
   }
