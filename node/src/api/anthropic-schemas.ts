@@ -46,13 +46,21 @@ const maxTokens = z
   .min(1, { error: `must be a whole number from 1 to ${MAX_TOKENS_LIMIT}` })
   .max(MAX_TOKENS_LIMIT, { error: `must be a whole number from 1 to ${MAX_TOKENS_LIMIT}` });
 
+const messages = z
+  .array(message, { error: "must be an array of {role, content}" })
+  .min(1, { error: "must hold at least one message" })
+  .max(MAX_MESSAGES, { error: `must hold at most ${MAX_MESSAGES} messages` });
+
+/** The system prompt and the messages together stay within the prompt size limit. */
+function checkTextSize(b: { system?: Content | undefined; messages: Array<{ content: Content }> }, ctx: z.RefinementCtx): void {
+  const texts = [...(b.system === undefined ? [] : [{ content: contentText(b.system) }]), ...b.messages.map((m) => ({ content: contentText(m.content) }))];
+  checkMessagesSize(texts, ctx, "messages");
+}
+
 export const messagesBodySchema = z
   .strictObject({
     model: modelName,
-    messages: z
-      .array(message, { error: "must be an array of {role, content}" })
-      .min(1, { error: "must hold at least one message" })
-      .max(MAX_MESSAGES, { error: `must hold at most ${MAX_MESSAGES} messages` }),
+    messages,
     max_tokens: maxTokens,
     system: content.optional(),
     stop_sequences: z
@@ -68,10 +76,7 @@ export const messagesBodySchema = z
     stream: z.boolean({ error: "must be true or false" }).optional(),
     metadata: z.strictObject({ user_id: z.string().max(256).nullable().optional() }, { error: "must be {user_id?}" }).optional(),
   })
-  .superRefine((b, ctx) => {
-    const texts = [...(b.system === undefined ? [] : [{ content: contentText(b.system) }]), ...b.messages.map((m) => ({ content: contentText(m.content) }))];
-    checkMessagesSize(texts, ctx, "messages");
-  });
+  .superRefine(checkTextSize);
 
 export type MessagesBody = z.infer<typeof messagesBodySchema>;
 
@@ -79,16 +84,10 @@ export type MessagesBody = z.infer<typeof messagesBodySchema>;
 export const countTokensBodySchema = z
   .strictObject({
     model: modelName,
-    messages: z
-      .array(message, { error: "must be an array of {role, content}" })
-      .min(1, { error: "must hold at least one message" })
-      .max(MAX_MESSAGES, { error: `must hold at most ${MAX_MESSAGES} messages` }),
+    messages,
     system: content.optional(),
   })
-  .superRefine((b, ctx) => {
-    const texts = [...(b.system === undefined ? [] : [{ content: contentText(b.system) }]), ...b.messages.map((m) => ({ content: contentText(m.content) }))];
-    checkMessagesSize(texts, ctx, "messages");
-  });
+  .superRefine(checkTextSize);
 
 export const countTokensShape = "an Anthropic count_tokens request {model, messages, system?}";
 
