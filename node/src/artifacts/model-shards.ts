@@ -24,6 +24,7 @@ import { ModelCids } from "./model-cids.ts";
 import type { IpfsStore } from "./ipfs-store.ts";
 import { chunkBytesOf, chunkingFromMime, looksLikeCid, modelMime } from "./model-mime.ts";
 import { FailedRegistrations } from "./failed-registrations.ts";
+import { pulledEvent, pullFailedEvent, type ModelPullEvent } from "./model-pull-events.ts";
 import type { KuboNode } from "./kubo-supervisor.ts";
 import type { KuboPeering } from "./kubo-peering.ts";
 import { modelChunking, type StoragePolicy } from "../config/storage-policy.ts";
@@ -33,6 +34,8 @@ import { assertDiskRoom, type FreeSpace } from "./disk-room.ts";
 
 /** A pull could not complete; nothing was pinned, registered or added. */
 export class ModelPullError extends RippleError {}
+
+export type { ModelPullEvent };
 
 export interface PullProgress {
   type: "pull:resolved" | "pull:progress" | "pull:resumed" | "pull:verifying" | "pull:done";
@@ -94,11 +97,6 @@ export interface ModelShardsOptions {
   /** Announces each pull's outcome (model:pulled, model:pull-failed) on /v1/events and NATS. */
   emit?: (event: ModelPullEvent) => void;
 }
-
-/** What a finished pull announces: pulls also run on their own (the storage policy's `want`). */
-export type ModelPullEvent =
-  | { type: "model:pulled"; name: string; cid: string; sha256: string; bytes: number; transferMs: number; directBytes: number; from: string[] }
-  | { type: "model:pull-failed"; ref: string; name: string | null; error: string; fix: string | null };
 
 export class ModelShards {
   private readonly cids: ModelCids;
@@ -195,7 +193,7 @@ export class ModelShards {
           return r;
         },
         (err: Error) => {
-          this.announce({ type: "model:pull-failed", ref, name: o.name ?? null, error: err.message, fix: err instanceof RippleError ? err.fix : null });
+          this.announce(pullFailedEvent(ref, o.name, err));
           throw err;
         },
       )
@@ -399,9 +397,4 @@ export class ModelShards {
     );
     return rows.sort((a, b) => a.name.localeCompare(b.name) || a.cid.localeCompare(b.cid));
   }
-}
-
-function pulledEvent(r: PullResult): ModelPullEvent {
-  const from = r.providers.filter((p) => p.verified && !p.self).map((p) => p.name ?? p.agent);
-  return { type: "model:pulled", name: r.name, cid: r.cid, sha256: r.sha256, bytes: r.size, transferMs: r.transferMs, directBytes: r.directBytes, from };
 }
