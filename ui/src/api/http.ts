@@ -42,22 +42,19 @@ function unreachable(err: unknown): ApiError {
   return new ApiError(timeout ? "the daemon did not answer in time" : "the daemon is unreachable", "check that `ripple up` is still running", 0, timeout ? "timeout" : "unreachable");
 }
 
-export async function getJson<T>(path: string, timeoutMs = 8000): Promise<T> {
-  const sent = apiToken();
-  try {
-    const res = await fetch(path, { headers: { accept: "application/json", ...authHeaders() }, signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) throw await refusal(res, sent);
-    return (await res.json()) as T;
-  } catch (err) {
-    throw unreachable(err);
-  }
+export function getJson<T>(path: string, timeoutMs = 8000): Promise<T> {
+  return requestJson<T>("GET", path, timeoutMs);
 }
 
 /** POSTs (no body) and reads the JSON answer, e.g. a model load; its own time limit (a load can take a while). */
-export async function postJson<T>(path: string, timeoutMs = 130_000): Promise<T> {
+export function postJson<T>(path: string, timeoutMs = 130_000): Promise<T> {
+  return requestJson<T>("POST", path, timeoutMs);
+}
+
+async function requestJson<T>(method: "GET" | "POST", path: string, timeoutMs: number): Promise<T> {
   const sent = apiToken();
   try {
-    const res = await fetch(path, { method: "POST", headers: { accept: "application/json", ...authHeaders() }, signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(path, { method, headers: { accept: "application/json", ...authHeaders() }, signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) throw await refusal(res, sent);
     return (await res.json()) as T;
   } catch (err) {
