@@ -16,7 +16,7 @@ import { inferencePolicyFile, loadInferencePolicy } from "../src/config/inferenc
 import { PeerObservations } from "../src/moe/peer-observations.ts";
 import { PeerRating } from "../src/moe/peer-rating.ts";
 import { SlotWatchdog } from "../src/moe/slot-watchdog.ts";
-import { countedWeights, diversityOf } from "../src/moe/vote-voice.ts";
+import { countedWeights, diversityOf, voiceOf } from "../src/moe/vote-voice.ts";
 import { runSlot, type SlotContext } from "../src/moe/slot-runner.ts";
 import { JobProgressCheck, MAX_STREAMED_CHARS, MalformedProgressError } from "../src/protocol/job-progress.ts";
 import type { ExpertTask } from "../src/protocol/expert-task.ts";
@@ -181,6 +181,27 @@ describe("one machine, one voice", () => {
     expect(counted.get(0)! + counted.get(1)!).toBeCloseTo(1.0, 9);
     expect(counted.get(0)! / counted.get(1)!).toBeCloseTo(1 / 0.9, 9);
     expect([counted.get(2), counted.get(3), counted.get(4)]).toEqual([0.8, 0.7, 0.6]);
+  });
+
+  it("counts keys that connect from one address as one voice, as placement caps them as one machine", () => {
+    const at = (peerId: string, remoteIp?: string, self = false) => ({ peerId, agent: `uhCAk-${peerId}`, self, ...(remoteIp ? { remoteIp } : {}) });
+    const [s1, s2, other] = [at("s1", "198.51.100.9"), at("s2", "198.51.100.9"), at("bob", "203.0.113.2")];
+    expect(voiceOf(s1)).toBe(voiceOf(s2));
+    expect(voiceOf(s1)).not.toBe(voiceOf(other));
+    // One IPv6 host holds its whole /64.
+    expect(voiceOf(at("v1", "2001:db8:1:2::10"))).toBe(voiceOf(at("v2", "2001:db8:1:2:ffff::7")));
+    // Loopback says nothing about the machine (every peer here has it); nor does an unconnected peer.
+    expect(voiceOf(at("l1", "127.0.0.1"))).not.toBe(voiceOf(at("l2", "127.0.0.1")));
+    expect(voiceOf(at("u1"))).not.toBe(voiceOf(at("u2")));
+    expect(voiceOf(at("me", undefined, true))).toBeNull();
+    // Two sybil keys agreeing weigh what one of them weighs; the honest peer keeps its weight.
+    const counted = countedWeights([
+      { slot: 0, weight: 1, remotePeer: voiceOf(s1) },
+      { slot: 1, weight: 1, remotePeer: voiceOf(s2) },
+      { slot: 2, weight: 1, remotePeer: voiceOf(other) },
+    ]);
+    expect(counted.get(0)! + counted.get(1)!).toBeCloseTo(1, 9);
+    expect(counted.get(2)).toBe(1);
   });
 
   it("is the same whatever order the answers arrive in", () => {

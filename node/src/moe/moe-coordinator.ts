@@ -18,7 +18,7 @@ import { MoeAudit } from "./moe-audit.ts";
 import { NoConsensusError, reduce, type ReducerAnswer } from "./reducer.ts";
 import type { PeerRating } from "./peer-rating.ts";
 import { expertModelOf, runSlot, type Dispatch, type SlotContext, type SlotOutcome } from "./slot-runner.ts";
-import { countedWeights, diversityOf } from "./vote-voice.ts";
+import { countedWeights, diversityOf, voiceOf } from "./vote-voice.ts";
 import { QuorumWatch } from "./quorum-watch.ts";
 import { JobPoster, type JobPosterOptions, type PlannedSlot } from "./job-poster.ts";
 
@@ -82,7 +82,7 @@ export class MoeCoordinator {
         plan.map((p) => {
           const cancel = quorum.expect(p.slot, p.expert.weight, true);
           return runSlot(ctx, p.slot, p.task, p.peer, assignments[p.slot], cancel).then((o) => {
-            if (o.ok) quorum.answer({ slot: o.slot, weight: this.voteWeight(p.expert.weight, o.answer.confidence), text: o.answer.output, remotePeer: o.peer.self ? null : physicalPeer(o.peer) });
+            if (o.ok) quorum.answer({ slot: o.slot, weight: this.voteWeight(p.expert.weight, o.answer.confidence), text: o.answer.output, remotePeer: voiceOf(o.peer) });
             else quorum.settle(o.slot);
             return this.finished(o);
           });
@@ -301,6 +301,7 @@ export class MoeCoordinator {
     const failed: MoeResult["failed_slots"] = input.skipped.map((e) => ({ slot: -1, expert: e.name, error: `no online node serves ${e.model}` }));
     // By slot number, not position: a fallback slot is numbered after the cloud slots.
     const planned = new Map(input.plan.map((p) => [p.slot, p]));
+    const voiceBySlot = new Map<number, string | null>();
     for (const o of input.outcomes) {
       const p = planned.get(o.slot)!;
       if (!o.ok && o.cancelled) {
@@ -313,6 +314,7 @@ export class MoeCoordinator {
       }
       const a = o.answer;
       const peerId = o.peer.self ? null : physicalPeer(o.peer);
+      voiceBySlot.set(o.slot, voiceOf(o.peer));
       const confidence = a.confidence === undefined ? {} : { confidence: a.confidence };
       votes.push({ model: p.expert.model, expert: p.expert.name, peer: o.peer.name, peer_id: peerId, response_hash: a.response_hash, weight: p.expert.weight, latency_ms: a.latency_ms, slot: o.slot, epoch: o.epoch, tokens: a.tokens, output: a.output, ...confidence });
     }
@@ -323,7 +325,7 @@ export class MoeCoordinator {
     if (votes.length === 0) {
       throw new InferenceError("failed", `no expert answered: ${failed.map((f) => `${f.expert}: ${f.error}`).join("; ")}`, "check that the named peers are online and allow this node (ripple peers); retry");
     }
-    const voices = votes.map((v) => ({ slot: v.slot, weight: this.voteWeight(v.weight, v.confidence), remotePeer: v.peer_id }));
+    const voices = votes.map((v) => ({ slot: v.slot, weight: this.voteWeight(v.weight, v.confidence), remotePeer: voiceBySlot.get(v.slot) ?? null }));
     const counted = countedWeights(voices);
     const answers: ReducerAnswer[] = votes.map((v) => ({ slot: v.slot, expert: v.expert, weight: counted.get(v.slot)!, text: v.output }));
     const requireConsensus = input.req.requireConsensus ?? policy.reducer.require_consensus;

@@ -1,16 +1,25 @@
 // One machine, one voice. Several answers from one remote machine are not independent evidence: it
 // generated all of them and could have made them agree. So, before the vote, the answers of each
-// remote physical peer (its libp2p peer id, whichever agents it used) are scaled so that together
-// they weigh what its heaviest single expert weighs; their relative weights stay as the policy says.
+// remote machine are scaled so that together they weigh what its heaviest single expert weighs;
+// their relative weights stay as the policy says. A machine is what placement's slot cap counts
+// (expert-placement.ts machineOf): the IP address its connection comes from as this node measured
+// it, else its libp2p peer id (whichever agents it used). So several keys run from one host count
+// as one voice, as they share one slot cap.
 // This node's own answers and the cloud tier's are not scaled (they are not a peer's claims).
 // Pure and order-independent, like the reducer it feeds.
-import { slotCap } from "./expert-placement.ts";
+import type { PeerInfo } from "../mesh/peer-view.ts";
+import { machineOf, slotCap } from "./expert-placement.ts";
 
 export interface Voice {
   slot: number;
   weight: number;
-  /** The answering machine's libp2p peer id; null for this node and for cloud providers. */
+  /** The answering machine (voiceOf); null for this node and for cloud providers. */
   remotePeer: string | null;
+}
+
+/** Whose voice an answer from this peer is: null for this node's own, else its machine. */
+export function voiceOf(p: Pick<PeerInfo, "peerId" | "agent" | "remoteIp" | "self">): string | null {
+  return p.self ? null : machineOf(p);
 }
 
 /** "ok": no remote machine could decide the vote alone; "insufficient": one held more than ⌊(k−1)/2⌋ of
