@@ -1,11 +1,17 @@
 // `npx tsx node/bench/rescore-bench.ts`: what checking a worker's claimed confidence costs the
-// requester (reducer.confidence on; slot-runner.ts checkedConfidence). For each expert of the shipped
-// inference policy that runs on Qwen, on one question: the worker's generation with its confidence
-// (InferenceEngine.generate, confidence: true) against the requester's rescoring of the same answer
-// (InferenceEngine.scoreAnswer), side by side in one process with the same threads, alternating, and
-// that both give the same figure. The requester pays the rescoring in its own generation queue.
+// requester (reducer.confidence on; slot-runner.ts checkedConfidence). Jobs as the shipped inference
+// policy runs them on Qwen: for each question, every Qwen expert's worker generates its answer with
+// its confidence (InferenceEngine.generate, confidence: true), then the requester rescores the
+// job's answers one after another (InferenceEngine.scoreAnswer), twice side by side:
+// - kept: as the engine does, the rescoring sequence keeps the prompt it scored, so an answer to a
+//   prompt that opens the same way (same template, same system text and few-shot examples, or the
+//   same prompt from another expert) evaluates only what differs;
+// - cold: a second requester engine whose kept sequence is cleared before every rescoring (a
+//   one-token generation between them, untimed), as every rescoring was before session 24.
+// Printed: medians per rescoring, ÷ the worker's generation, and how many prompt tokens were reused;
+// and the largest gap between a rescored figure and the worker's claim.
 //
-// Env: RIPPLE_BENCH_RUNS (runs per expert, default 5), RIPPLE_BENCH_THREADS (default 1: what
+// Env: RIPPLE_BENCH_RUNS (questions, default 6), RIPPLE_BENCH_THREADS (default 1: what
 // freeCoreThreads picks on this 2-core machine).
 import { join } from "node:path";
 import { pino } from "pino";
@@ -16,45 +22,62 @@ import { InferenceEngine } from "../src/inference/inference-engine.ts";
 import type { RegisteredModel } from "../src/inference/inference-types.ts";
 import { expertTask } from "../src/protocol/expert-task.ts";
 
-const runs = Number(process.env.RIPPLE_BENCH_RUNS ?? 5);
 const threads = Number(process.env.RIPPLE_BENCH_THREADS ?? 1);
-const question = "What is the capital of France?";
+const questions = [
+  "What is the capital of France?",
+  "What is 7 times 6?",
+  "Is a tomato a fruit or a vegetable?",
+  "What colour is the sky on a clear day?",
+  "How many legs does a spider have?",
+  "What is the opposite of cold?",
+  "Which planet is closest to the sun?",
+  "What is 15 minus 8?",
+].slice(0, Number(process.env.RIPPLE_BENCH_RUNS ?? 6));
 
 const pinned = loadVersions(versionsFile).models.default;
 const qwen: RegisteredModel = { name: pinned.name, file: join(modelsDir(), pinned.file), sha256: pinned.sha256, bytes: pinned.bytes };
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
+const engineOf = () => InferenceEngine.create({ resolveModel: () => qwen, threads, memoryBudgetBytes: 2 ** 31, maxConcurrent: 1, log: pino({ level: "warn" }) });
 
 const policy = loadInferencePolicy();
 const experts = policy.local_tier.experts.filter((e) => e.kind === "model" && e.model === qwen.name);
-const engine = await InferenceEngine.create({ resolveModel: () => qwen, threads, memoryBudgetBytes: 2 ** 31, maxConcurrent: 1, log: pino({ level: "warn" }) });
-await engine.load(qwen.name);
-console.log(`rescore-bench: Qwen2.5-Coder 0.5B, ${threads} thread(s), ${runs} runs per expert, question ${JSON.stringify(question)}`);
-console.log("expert                        answer        prompt tok  worker generate+confidence  requester rescoring  ratio  same figure");
-const ratios: number[] = [];
-for (const expert of experts) {
-  const task = expertTask(policy, { ...expert, sampling: { ...expert.sampling, temperature: 0 } }, { prompt: question, taskType: policy.default_task_type });
-  const req = { model: qwen.name, prompt: task.prompt, maxTokens: task.maxTokens, sampling: task.sampling, ...(task.stop ? { stop: task.stop } : {}), confidence: true };
-  const gen: number[] = [];
-  const score: number[] = [];
-  let same = true;
-  let answer = "";
-  let promptTokens = 0;
-  for (let i = 0; i < runs; i++) {
+const [worker, kept, cold] = [await engineOf(), await engineOf(), await engineOf()];
+for (const e of [worker, kept, cold]) await e.load(qwen.name);
+console.log(`rescore-bench: Qwen2.5-Coder 0.5B, ${threads} thread(s), ${questions.length} jobs of ${experts.length} experts (${experts.map((e) => e.name).join(", ")})`);
+
+const generation: number[] = [];
+const keptMs: number[] = [];
+const coldMs: number[] = [];
+let worstGap = 0;
+for (const question of questions) {
+  const answers = [];
+  for (const expert of experts) {
+    const task = expertTask(policy, expert, { prompt: question, taskType: policy.default_task_type });
+    const req = { model: qwen.name, prompt: task.prompt, maxTokens: task.maxTokens, sampling: task.sampling, ...(task.stop ? { stop: task.stop } : {}), confidence: true };
     const t0 = performance.now();
-    const r = await engine.generate(req);
-    gen.push(performance.now() - t0);
-    answer = r.text;
-    promptTokens = r.promptTokens;
-    const t1 = performance.now();
-    const rescored = await engine.scoreAnswer(qwen.name, task.prompt, r.text, { endedByLength: r.finishReason === "length" });
-    score.push(performance.now() - t1);
-    if (rescored === undefined || r.confidence === undefined || Math.abs(rescored - r.confidence) > 1e-3) same = false;
+    const r = await worker.generate(req);
+    generation.push(performance.now() - t0);
+    answers.push({ task, r });
   }
-  const ratio = median(score) / median(gen);
-  ratios.push(ratio);
-  console.log(
-    `${expert.name.padEnd(30)}${JSON.stringify(answer.slice(0, 10)).padEnd(14)}${String(promptTokens).padStart(10)}  ${`${median(gen).toFixed(0)} ms`.padStart(26)}  ${`${median(score).toFixed(0)} ms`.padStart(19)}  ${ratio.toFixed(2).padStart(5)}  ${same ? "yes" : "NO"}`,
-  );
+  for (const { task, r } of answers) {
+    const opts = { endedByLength: r.finishReason === "length" };
+    let t = performance.now();
+    const figure = await kept.scoreAnswer(qwen.name, task.prompt, r.text, opts);
+    keptMs.push(performance.now() - t);
+    await cold.generate({ model: qwen.name, prompt: { kind: "completion", text: "x" }, maxTokens: 1, sampling: { temperature: 0 } });
+    t = performance.now();
+    await cold.scoreAnswer(qwen.name, task.prompt, r.text, opts);
+    coldMs.push(performance.now() - t);
+    if (figure !== undefined && r.confidence !== undefined) worstGap = Math.max(worstGap, Math.abs(figure - r.confidence));
+  }
 }
-console.log(`rescoring / generation (median over experts): ${median(ratios).toFixed(2)}`);
-await engine.dispose();
+const tokens = kept.loaded()[0]!.rescoredPromptTokens;
+const gen = median(generation);
+const row = (name: string, ms: number[]) => console.log(`${name.padEnd(34)}${`${median(ms).toFixed(0)} ms`.padStart(9)}  ${`${Math.min(...ms).toFixed(0)}–${Math.max(...ms).toFixed(0)} ms`.padStart(14)}  ${(median(ms) / gen).toFixed(2).padStart(6)}`);
+console.log("per answer                          median           range  ÷ generation");
+row("worker: generation + confidence", generation);
+row("requester rescoring, cold", coldMs);
+row("requester rescoring, prompt kept", keptMs);
+console.log(`prompt tokens: ${tokens.reused} reused, ${tokens.evaluated} evaluated (${((100 * tokens.reused) / (tokens.reused + tokens.evaluated)).toFixed(0)}% reused)`);
+console.log(`kept ÷ cold: ${(median(keptMs) / median(coldMs)).toFixed(2)}; largest |rescored − claimed|: ${worstGap.toFixed(4)}`);
+for (const e of [worker, kept, cold]) await e.dispose();

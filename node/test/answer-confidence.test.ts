@@ -104,13 +104,56 @@ describe("answer confidence", () => {
         const prompt = { kind: "chat" as const, messages: [{ role: "user" as const, content }] };
         const r = await q.generate({ model: "qwen", prompt, maxTokens, sampling: { temperature: 0 }, confidence: true });
         const rescored = await q.scoreAnswer("qwen", prompt, r.text, { endedByLength: r.finishReason === "length" });
-        expect(rescored, `${JSON.stringify(r.text)} (${r.finishReason})`).toBeCloseTo(r.confidence!, 6);
+        // Not to the last digit: the worker's prompt went through the model in other batches than the
+        // requester's (llama.cpp's sums differ in their last bits by batch shape); 0.004 apart here.
+        expect(Math.abs(rescored! - r.confidence!), `${JSON.stringify(r.text)} (${r.finishReason}): ${rescored} vs ${r.confidence}`).toBeLessThan(0.01);
       }
       // A claimed answer the model would not give scores far lower than its own.
       const prompt = { kind: "chat" as const, messages: [{ role: "user" as const, content: "What is 2+2? Answer with a number." }] };
       const wrong = await q.scoreAnswer("qwen", prompt, "17", { endedByLength: false });
       expect(wrong).toBeLessThan(0.05);
       expect(await q.scoreAnswer("qwen", prompt, "", { endedByLength: false })).toBeUndefined();
+    } finally {
+      await q.dispose();
+    }
+  });
+
+  it("rescoring keeps the prompt it scored: the next answer to a prompt that opens the same way evaluates only the rest, with the same figure", async () => {
+    const qwen = registered("qwen", join(modelsDir(), versions.models.default.file));
+    const q = await InferenceEngine.create({ resolveModel: () => qwen, threads: 2, memoryBudgetBytes: 2 ** 31, maxConcurrent: 1, contextSize: 1024, log: silent });
+    const counts = () => q.loaded()[0]!.rescoredPromptTokens;
+    const chat = (content: string) => ({ kind: "chat" as const, messages: [{ role: "system" as const, content: "You are a terse assistant. Answer with one word." }, { role: "user" as const, content }] });
+    try {
+      const paris = chat("What is the capital of France?");
+      const first = await q.generate({ model: "qwen", prompt: paris, maxTokens: 4, sampling: { temperature: 0 }, confidence: true });
+      const score = (prompt: ReturnType<typeof chat>, answer: string) => q.scoreAnswer("qwen", prompt, answer, { endedByLength: false });
+      const fresh = await score(paris, "Paris");
+      const promptTokens = counts().evaluated;
+      expect(counts().reused).toBe(0);
+      // Two more peers' answers to the same prompt: only the prompt's last token is evaluated again.
+      expect(await score(paris, "Paris")).toBeCloseTo(fresh!, 6);
+      const lyon = await score(paris, "Lyon");
+      expect(lyon).toBeLessThan(fresh!);
+      expect(counts()).toEqual({ reused: 2 * (promptTokens - 1), evaluated: promptTokens + 2 });
+      // Another question in the same template: the system text and the turn markers are not evaluated again.
+      const berlin = chat("What is the capital of Germany?");
+      await score(berlin, "Berlin");
+      expect(counts().reused).toBeGreaterThan(2 * (promptTokens - 1) + 10);
+      // A generation after rescoring starts from nothing: the same answer and figure as before it.
+      const again = await q.generate({ model: "qwen", prompt: paris, maxTokens: 4, sampling: { temperature: 0 }, confidence: true });
+      expect([again.text, again.confidence]).toEqual([first.text, first.confidence]);
+      // And a rescoring after that generation, on a context emptied by it, still gives the same figure.
+      const before = counts();
+      expect(await score(paris, "Lyon")).toBeCloseTo(lyon!, 6);
+      expect(counts().reused).toBe(before.reused);
+      // The figures equal a fresh engine's, which never kept anything.
+      const other = await InferenceEngine.create({ resolveModel: () => qwen, threads: 2, memoryBudgetBytes: 2 ** 31, maxConcurrent: 1, contextSize: 1024, log: silent });
+      try {
+        expect(await other.scoreAnswer("qwen", paris, "Lyon", { endedByLength: false })).toBeCloseTo(lyon!, 6);
+        expect(await other.scoreAnswer("qwen", berlin, "Berlin", { endedByLength: false })).toBeCloseTo((await score(berlin, "Berlin"))!, 6);
+      } finally {
+        await other.dispose();
+      }
     } finally {
       await q.dispose();
     }

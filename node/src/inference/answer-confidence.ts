@@ -25,7 +25,18 @@ export async function answerConfidence(sequence: LlamaContextSequence, prompt: r
   if (scored.length === 0) return undefined;
   // Re-evaluate from the prompt's last token: its output is the distribution of the first answer token.
   await sequence.eraseContextTokenRanges([{ start: prompt.length - 1, end: context.length }]);
-  const inputs = [prompt.at(-1)!, ...scored.slice(0, -1)];
+  return continuationConfidence(sequence, prompt.at(-1)!, scored);
+}
+
+/**
+ * The geometric mean probability of `scored` following `lastPromptToken`, on a sequence that holds
+ * the prompt without that last token (answerConfidence above, or a requester rescoring a peer's
+ * answer on a sequence that kept the prompt's opening). Evaluates `lastPromptToken` and all of
+ * `scored` but the last, in one batch; the sequence is left holding them.
+ */
+export async function continuationConfidence(sequence: LlamaContextSequence, lastPromptToken: Token, scored: readonly Token[]): Promise<number | undefined> {
+  if (scored.length === 0) return undefined;
+  const inputs = [lastPromptToken, ...scored.slice(0, -1)];
   const outputs = await sequence.controlledEvaluate(
     inputs.map((token, i) => [token, { generateNext: { logits: { filter: { tokens: [scored[i]!], includeTop: 1 } }, totalLogitWeight: true } }]),
   );

@@ -9,6 +9,13 @@
 // against 50 tok/s on two 1-sequence contexts; an extra context costs ~40 MB of resident memory
 // (see node/bench/inference-bench.ts). Each request takes a fresh sequence and disposes it at the
 // end, which clears its KV cells, so nothing of one request can leak into the next.
+//
+// Rescoring (a requester checking a peer's claimed confidence, scoreAnswer) is the exception: its
+// sequence stays on its idle context holding the prompt it scored, so that the next answer to the
+// same prompt, or to one that opens the same way (the same template's system text and few-shot
+// examples), evaluates only what differs. A generation that takes that context disposes the kept
+// sequence first, so it still starts empty; what the kept KV cells hold is this node's own prompts
+// and peers' answers, never read by anything but another rescoring.
 import { existsSync } from "node:fs";
 import type {
   GgufInsights,
@@ -23,7 +30,7 @@ import type {
 import { llamaModule } from "./llama-module.ts";
 import type { Logger } from "../log.ts";
 import type { GpuModelNeed } from "./gpu-budget.ts";
-import { answerConfidence, MAX_SCORED_TOKENS } from "./answer-confidence.ts";
+import { answerConfidence, continuationConfidence, MAX_SCORED_TOKENS } from "./answer-confidence.ts";
 import { InferenceError } from "./inference-errors.ts";
 import type { ChatMessage, FinishReason, GenerateRequest, GenerateResult, RegisteredModel } from "./inference-types.ts";
 
@@ -87,6 +94,11 @@ export class LoadedModel {
   /** Every context of this model, and those no request uses now (most recently used last). */
   readonly #contexts: LlamaContext[];
   readonly #idle: LlamaContext[];
+  /** Rescoring sequences kept on idle contexts, holding the opening of the prompt they scored last. */
+  readonly #scoring = new Map<LlamaContext, LlamaContextSequence>();
+  /** Prompt tokens rescoring found already evaluated, and those it evaluated (rescoredPromptTokens). */
+  #reusedPromptTokens = 0;
+  #evaluatedPromptTokens = 0;
 
   private constructor(
     readonly registered: RegisteredModel,
@@ -123,10 +135,18 @@ export class LoadedModel {
     return this.#contexts.length;
   }
 
-  /** An idle context, or a new one while there are fewer than `slots` (the engine's gate admits no more requests than that). */
-  async #takeContext(): Promise<LlamaContext> {
-    const idle = this.#idle.pop();
-    if (idle) return idle;
+  /**
+   * An idle context, or a new one while there are fewer than `slots` (the engine's gate admits no more
+   * requests than that). `preference` ranks idle contexts (highest taken; the most recently used of
+   * equals); without one, contexts holding no kept rescoring sequence come first. A kept sequence on
+   * the context taken is the caller's to use or dispose (takeScoringSequence).
+   */
+  async #takeContext(preference: (c: LlamaContext) => number = (c) => (this.#scoring.has(c) ? 0 : 1)): Promise<LlamaContext> {
+    if (this.#idle.length > 0) {
+      let best = this.#idle.length - 1;
+      for (let i = best - 1; i >= 0; i--) if (preference(this.#idle[i]!) > preference(this.#idle[best]!)) best = i;
+      return this.#idle.splice(best, 1)[0]!;
+    }
     if (this.#contexts.length >= this.shape.slots) throw new Error(`all ${this.shape.slots} contexts of model ${this.name} are in use`);
     try {
       const context = await this.model.createContext({ contextSize: this.shape.contextSize, sequences: 1, threads: this.shape.threads });
@@ -135,6 +155,27 @@ export class LoadedModel {
     } catch (cause) {
       throw new InferenceError("failed", `cannot create another context for model ${this.name}: ${(cause as Error).message}`, "lower the node's max concurrent requests or context size, or free memory", { cause });
     }
+  }
+
+  /** A context for a generation, emptied of any kept rescoring sequence (a request starts from nothing). */
+  async #takeEmptyContext(): Promise<LlamaContext> {
+    const context = await this.#takeContext();
+    const kept = this.#scoring.get(context);
+    if (kept) {
+      this.#scoring.delete(context);
+      try {
+        await kept.dispose();
+      } catch (err) {
+        this.#idle.push(context);
+        throw err;
+      }
+    }
+    return context;
+  }
+
+  /** Prompt tokens rescoring found already evaluated and those it evaluated, since the load. */
+  get rescoredPromptTokens(): { reused: number; evaluated: number } {
+    return { reused: this.#reusedPromptTokens, evaluated: this.#evaluatedPromptTokens };
   }
 
   /** Estimated RAM bytes, the figure the RAM budget counts. */
@@ -171,7 +212,7 @@ export class LoadedModel {
       }
     };
 
-    const context = await this.#takeContext();
+    const context = await this.#takeEmptyContext();
     const sequence = context.getSequence();
     let promptTokens = 0;
     let finishReason: FinishReason;
@@ -248,17 +289,34 @@ export class LoadedModel {
     const promptTokens = this.#renderPrompt(prompt).promptTokenList;
     const all = this.model.tokenize(answer, false);
     const answerTokens = (endedByLength ? all.slice(0, -1) : all).slice(0, MAX_SCORED_TOKENS);
-    const context = await this.#takeContext();
+    if (promptTokens.length === 0 || answerTokens.length === 0) return undefined;
+    // Everything but the prompt's last token, whose output is the first answer token's distribution.
+    const head = promptTokens.slice(0, -1);
+    const shared = (c: LlamaContext) => {
+      const kept = this.#scoring.get(c);
+      return kept ? 1 + kept.compareContextTokens(head).firstDifferentIndex : 0;
+    };
+    const context = await this.#takeContext(shared);
+    let sequence = this.#scoring.get(context);
+    this.#scoring.delete(context);
     try {
-      if (answerTokens.length === 0 || promptTokens.length + answerTokens.length + 2 > context.contextSize) return undefined;
-      const sequence = context.getSequence();
-      try {
-        await sequence.evaluateWithoutGeneratingNewTokens([...promptTokens, ...answerTokens]);
-        return await answerConfidence(sequence, promptTokens);
-      } finally {
-        await sequence.dispose();
-      }
+      if (promptTokens.length + answerTokens.length + 2 > context.contextSize) return undefined;
+      sequence ??= context.getSequence();
+      // Keep what the sequence already holds of the head (erased from the first token that differs).
+      await sequence.adaptStateToTokens(head, false);
+      const reused = sequence.nextTokenIndex;
+      if (reused < head.length) await sequence.evaluateWithoutGeneratingNewTokens(head.slice(reused));
+      this.#reusedPromptTokens += reused;
+      this.#evaluatedPromptTokens += promptTokens.length - reused;
+      return await continuationConfidence(sequence, promptTokens.at(-1)!, answerTokens);
+    } catch (err) {
+      // Its state is unknown now: not kept.
+      const broken = sequence;
+      sequence = undefined;
+      await broken?.dispose().catch(() => {});
+      throw err;
     } finally {
+      if (sequence) this.#scoring.set(context, sequence);
       // Back to the pool whatever happened: a lost context would shrink this model's slots for good.
       this.#idle.push(context);
     }

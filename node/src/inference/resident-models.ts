@@ -25,6 +25,8 @@ export interface LoadedModelInfo {
   busy: boolean;
   /** Taken out of service (its registration went away or changed), still held until its last request ends. */
   retired: boolean;
+  /** Prompt tokens this node's rescoring of peers' answers found already evaluated, and those it evaluated. */
+  rescoredPromptTokens: { reused: number; evaluated: number };
 }
 
 export interface ResidentModelsDeps {
@@ -85,6 +87,7 @@ export class ResidentModels {
       lastUsedMs: m.lastUsedMs,
       busy: m.active > 0,
       retired,
+      rescoredPromptTokens: m.rescoredPromptTokens,
     });
     return [...[...this.#models.values()].map((m) => info(m, false)), ...[...this.#retired].map((m) => info(m, true))];
   }
