@@ -8,14 +8,10 @@
 // lone request decodes 6-8% slower at 2 threads, and two concurrent requests get 35 tok/s together
 // against 50 tok/s on two 1-sequence contexts; an extra context costs ~40 MB of resident memory
 // (see node/bench/inference-bench.ts). Each request takes a fresh sequence and disposes it at the
-// end, which clears its KV cells, so nothing of one request can leak into the next.
-//
-// Rescoring (a requester checking a peer's claimed confidence, scoreAnswer) is the exception: its
-// sequence stays on its idle context holding the prompt it scored, so that the next answer to the
-// same prompt, or to one that opens the same way (the same template's system text and few-shot
-// examples), evaluates only what differs. A generation that takes that context disposes the kept
-// sequence first, so it still starts empty; what the kept KV cells hold is this node's own prompts
-// and peers' answers, never read by anything but another rescoring.
+// end, which clears its KV cells, so nothing of one request can leak into the next (context-pool.ts).
+// Rescoring (a requester checking a peer's claimed confidence, scoreAnswer) keeps its sequence
+// holding the prompt it scored, so that the next answer to the same prompt, or to one that opens the
+// same way (the same template's system text and few-shot examples), evaluates only what differs.
 import { existsSync } from "node:fs";
 import type {
   GgufInsights,
@@ -32,6 +28,7 @@ import type { Logger } from "../log.ts";
 import type { GpuModelNeed } from "./gpu-budget.ts";
 import { answerConfidence, continuationConfidence, MAX_SCORED_TOKENS } from "./answer-confidence.ts";
 import { InferenceError } from "./inference-errors.ts";
+import { ContextPool } from "./context-pool.ts";
 import type { ChatMessage, FinishReason, GenerateRequest, GenerateResult, RegisteredModel } from "./inference-types.ts";
 
 export interface ContextShape {
@@ -91,11 +88,7 @@ export class LoadedModel {
   active = 0;
   /** Date.now() of the end of its last request (or of its load). */
   lastUsedMs = Date.now();
-  /** Every context of this model, and those no request uses now (most recently used last). */
-  readonly #contexts: LlamaContext[];
-  readonly #idle: LlamaContext[];
-  /** Rescoring sequences kept on idle contexts, holding the opening of the prompt they scored last. */
-  readonly #scoring = new Map<LlamaContext, LlamaContextSequence>();
+  readonly #pool: ContextPool;
   /** Prompt tokens rescoring found already evaluated, and those it evaluated (rescoredPromptTokens). */
   #reusedPromptTokens = 0;
   #evaluatedPromptTokens = 0;
@@ -106,12 +99,11 @@ export class LoadedModel {
     readonly budget: LoadBudget,
     private readonly model: LlamaModel,
     first: LlamaContext,
-    private readonly shape: ContextShape,
+    shape: ContextShape,
     private readonly chatWrapper: ChatWrapper,
     private readonly log: Logger,
   ) {
-    this.#contexts = [first];
-    this.#idle = [first];
+    this.#pool = new ContextPool(model, first, shape, registered.name);
   }
 
   static async load(llama: Llama, registered: RegisteredModel, budget: LoadBudget, shape: ContextShape, log: Logger): Promise<LoadedModel> {
@@ -132,45 +124,7 @@ export class LoadedModel {
 
   /** Contexts made so far (1 after the load, at most `slots`). */
   get contexts(): number {
-    return this.#contexts.length;
-  }
-
-  /**
-   * An idle context, or a new one while there are fewer than `slots` (the engine's gate admits no more
-   * requests than that). `preference` ranks idle contexts (highest taken; the most recently used of
-   * equals); without one, contexts holding no kept rescoring sequence come first. A kept sequence on
-   * the context taken is the caller's to use or dispose (takeScoringSequence).
-   */
-  async #takeContext(preference: (c: LlamaContext) => number = (c) => (this.#scoring.has(c) ? 0 : 1)): Promise<LlamaContext> {
-    if (this.#idle.length > 0) {
-      let best = this.#idle.length - 1;
-      for (let i = best - 1; i >= 0; i--) if (preference(this.#idle[i]!) > preference(this.#idle[best]!)) best = i;
-      return this.#idle.splice(best, 1)[0]!;
-    }
-    if (this.#contexts.length >= this.shape.slots) throw new Error(`all ${this.shape.slots} contexts of model ${this.name} are in use`);
-    try {
-      const context = await this.model.createContext({ contextSize: this.shape.contextSize, sequences: 1, threads: this.shape.threads });
-      this.#contexts.push(context);
-      return context;
-    } catch (cause) {
-      throw new InferenceError("failed", `cannot create another context for model ${this.name}: ${(cause as Error).message}`, "lower the node's max concurrent requests or context size, or free memory", { cause });
-    }
-  }
-
-  /** A context for a generation, emptied of any kept rescoring sequence (a request starts from nothing). */
-  async #takeEmptyContext(): Promise<LlamaContext> {
-    const context = await this.#takeContext();
-    const kept = this.#scoring.get(context);
-    if (kept) {
-      this.#scoring.delete(context);
-      try {
-        await kept.dispose();
-      } catch (err) {
-        this.#idle.push(context);
-        throw err;
-      }
-    }
-    return context;
+    return this.#pool.size;
   }
 
   /** Prompt tokens rescoring found already evaluated and those it evaluated, since the load. */
@@ -212,7 +166,7 @@ export class LoadedModel {
       }
     };
 
-    const context = await this.#takeEmptyContext();
+    const context = await this.#pool.takeEmpty();
     const sequence = context.getSequence();
     let promptTokens = 0;
     let finishReason: FinishReason;
@@ -247,7 +201,7 @@ export class LoadedModel {
       try {
         await sequence.dispose();
       } finally {
-        this.#idle.push(context);
+        this.#pool.release(context);
       }
     }
     const endAt = performance.now();
@@ -292,13 +246,8 @@ export class LoadedModel {
     if (promptTokens.length === 0 || answerTokens.length === 0) return undefined;
     // Everything but the prompt's last token, whose output is the first answer token's distribution.
     const head = promptTokens.slice(0, -1);
-    const shared = (c: LlamaContext) => {
-      const kept = this.#scoring.get(c);
-      return kept ? 1 + kept.compareContextTokens(head).firstDifferentIndex : 0;
-    };
-    const context = await this.#takeContext(shared);
-    let sequence = this.#scoring.get(context);
-    this.#scoring.delete(context);
+    const { context, kept } = await this.#pool.takeForRescoring(head);
+    let sequence = kept;
     try {
       if (promptTokens.length + answerTokens.length + 2 > context.contextSize) return undefined;
       sequence ??= context.getSequence();
@@ -316,9 +265,7 @@ export class LoadedModel {
       await broken?.dispose().catch(() => {});
       throw err;
     } finally {
-      if (sequence) this.#scoring.set(context, sequence);
-      // Back to the pool whatever happened: a lost context would shrink this model's slots for good.
-      this.#idle.push(context);
+      this.#pool.release(context, sequence);
     }
   }
 
@@ -385,7 +332,7 @@ export class LoadedModel {
   }
 
   async dispose(): Promise<void> {
-    for (const context of this.#contexts) await context.dispose().catch(() => {});
+    await this.#pool.dispose();
     await this.model.dispose().catch(() => {});
   }
 }
