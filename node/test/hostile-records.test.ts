@@ -14,7 +14,7 @@ import { assertDiskRoom, DiskRoomError, diskMargin, realFreeSpace } from "../src
 import { chooseModelRegistration, ModelChoiceError } from "../src/artifacts/model-choice.ts";
 import { defaultStoragePolicyFile, loadStoragePolicy, wantedModelNames } from "../src/config/storage-policy.ts";
 import { resolvePeerRef } from "../src/mesh/peer-ref.ts";
-import { judgeSlotClaims } from "../src/moe/claim-window.ts";
+import { everyKnownClaimIn, judgeSlotClaims } from "../src/moe/claim-window.ts";
 
 const now = 1_800_000_000_000;
 const clock = { nowMs: now, maxSkewMs: 30_000 };
@@ -170,5 +170,24 @@ describe("claims judged by the requester's clock", () => {
     expect(judgeSlotClaims(0, claims, ranked, window)).toEqual({ winner: honest, outside: [early, late] });
     expect(judgeSlotClaims(1, claims, [decodeHashFromBase64(late)], window)).toEqual({ winner: late, outside: [] });
     expect(judgeSlotClaims(0, [claim(late, now + 3_600_000)], [decodeHashFromBase64(late)], window).winner).toBeUndefined();
+  });
+
+  it("closes the window early only once every peer that could claim each slot has a counted claim on it", () => {
+    const [bob, carol, mallory] = [key("b"), key("c"), key("m")];
+    const slots = [
+      { slot: 0, eligible: [bob, carol] },
+      { slot: 1, eligible: [carol] },
+    ];
+    const all = [claim(bob, now + 100), claim(carol, now + 200), claim(carol, now + 300, 1)];
+    expect(everyKnownClaimIn(slots, all, window)).toBe(true);
+    // One eligible peer silent on one slot: wait (its claim may still come).
+    expect(everyKnownClaimIn(slots, all.slice(0, 2), window)).toBe(false);
+    // A fast claimant nobody listed, or claims on other slots, do not stand in for it.
+    expect(everyKnownClaimIn(slots, [...all.slice(0, 2), claim(mallory, now + 50, 1), claim(bob, now + 60, 1)], window)).toBe(false);
+    // A claim stamped outside the window is not counted, so it cannot close the window either.
+    expect(everyKnownClaimIn(slots, [claim(bob, now - 60_000), ...all.slice(1)], window)).toBe(false);
+    expect(everyKnownClaimIn(slots, [claim(bob, now + 3_600_000), ...all.slice(1)], window)).toBe(false);
+    // No peer could claim (only this node serves the model): nothing to wait for.
+    expect(everyKnownClaimIn([{ slot: 0, eligible: [] }], [], window)).toBe(true);
   });
 });

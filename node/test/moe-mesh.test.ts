@@ -235,6 +235,11 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     for (const n of [bob, carol]) expect(n.logs.some((l) => l.msg === "a peer announced an open job; reading the open jobs" && l.job === result.job), `${n.name} was told of the open job`).toBe(true);
     const decided = alice.logs.find((l) => l.msg === "open job: slots go to their claim winners" && l.job === result.job);
     expect(decided, "alice logged the claim winners").toBeDefined();
+    // bob and carol, the only peers that serve the slots, both claimed every slot: alice assigned as
+    // soon as she saw their claims, not at the end of the 15 s window (+2 s grace).
+    console.log(`[moe-mesh] open job decided after ${decided!.waitedMs} ms (every known claim in: ${decided!.everyKnownClaimIn})`);
+    expect(decided!.everyKnownClaimIn).toBe(true);
+    expect(Number(decided!.waitedMs)).toBeLessThan(15_000);
     // alice does not claim her own job; every slot was claimed, and ran on one of its claimants.
     for (const v of result.model_votes) {
       const claimants = claims.filter((c) => c.slot === v.slot).map((c) => c.node);

@@ -44,3 +44,25 @@ export function judgeSlotClaims(slot: number, claims: StampedClaim[], ranked: Ui
   const winner = ranked.map((a) => encodeHashToBase64(a)).find((a) => inside.has(a));
   return { winner, outside: [...claimants].filter((a) => !inside.has(a)) };
 }
+
+/** A slot of an open job and the peers (agent keys, base64) this node knows could claim it. */
+export interface ClaimableSlot {
+  slot: number;
+  eligible: readonly string[];
+}
+
+/**
+ * Whether every known claimant is in: each slot has a claim stamped inside the window from every
+ * peer that could claim it (online, serving the slot's model, not this node). Waiting out the rest
+ * of the window can then change nothing among the peers this node knows, so the requester assigns
+ * at once. One silent eligible peer (busy, or its policy refuses) keeps the window open to its end;
+ * a fast claimant cannot shorten it for the others.
+ */
+export function everyKnownClaimIn(slots: readonly ClaimableSlot[], claims: readonly StampedClaim[], window: RequesterWindow): boolean {
+  const inside = new Set<string>();
+  for (const c of claims) {
+    const stampedMs = c.timestamp / 1000;
+    if (stampedMs >= window.openedAtMs && stampedMs <= window.closesAtMs) inside.add(`${c.entry.slot}:${encodeHashToBase64(c.author)}`);
+  }
+  return slots.every((s) => s.eligible.every((agent) => inside.has(`${s.slot}:${agent}`)));
+}

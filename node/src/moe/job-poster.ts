@@ -7,7 +7,9 @@ import type { ExpertSpec, InferencePolicy } from "../config/inference-policy.ts"
 import type { Logger } from "../log.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 import type { ExpertTask } from "../protocol/expert-task.ts";
-import { judgeSlotClaims } from "./claim-window.ts";
+import { everyKnownClaimIn, judgeSlotClaims, type RequesterWindow } from "./claim-window.ts";
+import { peersServing } from "./expert-placement.ts";
+import { expertModelOf } from "./slot-runner.ts";
 
 /** Where a job's payload goes when it is too large to sit inline in the Job entry (IPFS). */
 export interface JobPayloadStore {
@@ -36,6 +38,8 @@ export interface JobPosterOptions {
 
 /** After an open job's claim window: time for the last claims to arrive through the DHT. */
 const CLAIM_GRACE_MS = 2000;
+/** How often the claims are read while the window is open (each read is one get_links). */
+const CLAIM_POLL_MS = 500;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -79,8 +83,7 @@ export class JobPoster {
     const closesAtMs = Date.now() + window;
     const job = this.registered(encodeHashToBase64(hash), stored);
     this.opts.announceOpenJob?.(job, this.opts.peers().filter((p) => p.online && !p.self));
-    // Claims written near the end of the window still need a moment to reach this node.
-    await sleep(window + CLAIM_GRACE_MS, input.signal);
+    const waited = await this.awaitClaims(hash, input.plan, { openedAtMs, closesAtMs }, input.signal);
     const peers = this.opts.peers();
     const [claims, ranked] = await Promise.all([mesh.getClaims(hash), Promise.all(input.plan.map((p) => mesh.getClaimWinner(hash, p.slot)))]);
     const verdicts = input.plan.map((p, i) => judgeSlotClaims(p.slot, claims, ranked[i]?.ranked ?? [], { openedAtMs, closesAtMs }));
@@ -89,8 +92,27 @@ export class JobPoster {
       if (peer) p.peer = peer;
       if (verdicts[i]!.outside.length) this.opts.log.warn({ job, slot: p.slot, claimants: verdicts[i]!.outside }, "claims stamped outside the claim window by this node's clock do not count");
     });
-    this.opts.log.info({ job, trace: input.traceId, slots: input.plan.map((p, i) => ({ slot: p.slot, claimants: ranked[i]?.ranked.length ?? 0, peer: p.peer.name })) }, "open job: slots go to their claim winners");
+    this.opts.log.info({ job, trace: input.traceId, waitedMs: waited.ms, everyKnownClaimIn: waited.early, slots: input.plan.map((p, i) => ({ slot: p.slot, claimants: ranked[i]?.ranked.length ?? 0, peer: p.peer.name })) }, "open job: slots go to their claim winners");
     return { job, assignments: [] };
+  }
+
+  /**
+   * Waits for an open job's claims: until every peer this node knows could claim a slot has a
+   * claim on it inside the window (everyKnownClaimIn: nothing known can change after that), else to
+   * the window's end plus CLAIM_GRACE_MS (claims written near the end still need a moment to reach
+   * this node). Which claims count is judged afterwards, as before.
+   */
+  private async awaitClaims(hash: Uint8Array, plan: PlannedSlot[], window: RequesterWindow, signal: AbortSignal): Promise<{ ms: number; early: boolean }> {
+    const mesh = resourceMesh(this.opts.zomes);
+    const start = Date.now();
+    const endsAt = window.closesAtMs + CLAIM_GRACE_MS;
+    while (Date.now() < endsAt) {
+      await sleep(Math.min(CLAIM_POLL_MS, endsAt - Date.now()), signal);
+      const peers = this.opts.peers().filter((p) => !p.self);
+      const slots = plan.map((p) => ({ slot: p.slot, eligible: peersServing(expertModelOf(p.task), peers).map((x) => x.agent) }));
+      if (everyKnownClaimIn(slots, await mesh.getClaims(hash), window)) return { ms: Date.now() - start, early: true };
+    }
+    return { ms: Date.now() - start, early: false };
   }
 
   /**
