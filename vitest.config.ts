@@ -43,6 +43,7 @@ const unitTests = [
   "node/test/openai-compat.test.ts",
   "node/test/peer-view.test.ts",
   "node/test/pins.test.ts",
+  "node/test/reservation-gate.test.ts",
   "node/test/toolchain-errors.test.ts",
   "node/test/ui-routes.test.ts",
   "node/test/vote-confidence.test.ts",

@@ -221,7 +221,24 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     for (let i = 0; i < 3; i++) placed.push((await client.ask(q)).peer);
     console.log(`[moe-mesh] unsteered ask on ${unsteered}; allocated ${target}; then ${placed.join(", ")}`);
     expect(placed).toEqual([target, target, target]);
+    // The provider holds its one job slot for alice (compute policy worker.allocations): the other
+    // worker's asks pinned to it are refused there (and run elsewhere) once it has read the allocation.
+    const [provider, other] = [target === "bob" ? bob : carol, target === "bob" ? carol : bob];
+    const otherClient = await LocalApiClient.forDataDir(other.dataDir);
+    const landsOn = async () => (await otherClient.ask({ ...q, peer: target })).peer;
+    const reservedRefusal = () => provider.logs.find((l) => l.msg === "job refused by policy" && String(l.reason).startsWith("this node is reserved"));
+    const deadline = Date.now() + 60_000;
+    while (!reservedRefusal() && Date.now() < deadline) await landsOn();
+    console.log(`[moe-mesh] ${target} refused ${other.name}'s ask: ${String(reservedRefusal()?.reason)}`);
+    expect(reservedRefusal()?.reason).toMatch(/held for allocation\(s\) .* by /);
+    expect(await landsOn()).not.toBe(target);
+    // alice's own asks still run there.
+    expect((await client.ask(q)).peer).toBe(target);
     await client.release({ allocation: allocation.allocation });
+    // Released: the hold ends once the provider reads the release (re-read every 15 s).
+    let after = await landsOn();
+    while (after !== target && Date.now() < deadline + 60_000) after = (await new Promise((r) => setTimeout(r, 2000)), await landsOn());
+    expect(after).toBe(target);
   });
 
   it("serves an open job: peers claim the slots they can serve and each slot goes to its claim winner", async () => {

@@ -49,6 +49,13 @@ export const computePolicySchema = z.strictObject({
         max_per_minute: z.number().int().min(1).max(100_000),
       })
       .default({ max_concurrent: 4, max_per_minute: 120 }),
+    /** Slots held for peers that allocated this node (worker/reservation-gate.ts); 0 slots: allocations only steer. */
+    allocations: z
+      .strictObject({
+        reserve_slots: z.number().int().min(0).max(64),
+        max_minutes: z.number().int().min(1).max(7 * 24 * 60),
+      })
+      .default({ reserve_slots: 1, max_minutes: 60 }),
     requesters: z.strictObject({
       default: z.enum(["mesh", "deny"]),
       allow: z.array(agentKeyText).max(1024),

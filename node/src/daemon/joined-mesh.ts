@@ -107,6 +107,7 @@ export class JoinedMesh {
       maxClockSkewMs: session.maxClockSkewMs,
       // Allocations exist once the mesh inference has started (they share its resource_mesh writes).
       reserved: (peer, model) => this.allocations?.reserves(peer, model) ?? false,
+      reservationsOfThisNode: () => this.allocations?.reservationsOfThisNode() ?? [],
     });
     try {
       await meshInference.start();

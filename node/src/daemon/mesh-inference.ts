@@ -24,6 +24,7 @@ import { jobAnswerSchema, jobProtocol, jobProtocolMaxBytes, type JobProgress } f
 import { openJobNoticeSchema, openJobProtocol, openJobProtocolMaxBytes, type OpenJobNotice } from "../protocol/open-job-protocol.ts";
 import { JobProgressCheck } from "../protocol/job-progress.ts";
 import type { RequestSender } from "../p2p/inbound-gate.ts";
+import type { ProviderReservation } from "../worker/reservation-gate.ts";
 import { JobWorker } from "../worker/job-worker.ts";
 import { OpenJobClaimer } from "../worker/open-job-claimer.ts";
 import { ResultWriter } from "../worker/result-writer.ts";
@@ -53,6 +54,8 @@ export interface MeshInferenceOptions {
   maxClockSkewMs?: number;
   /** Whether this node holds an active allocation of the peer for the model: its jobs go there first. */
   reserved?: (peer: PeerInfo, model: string) => boolean;
+  /** Active allocations of this node by other peers: its worker holds job slots for them. */
+  reservationsOfThisNode?: () => readonly ProviderReservation[];
 }
 
 /** An open-job notice is one small request; a peer that does not answer in this time finds the job on its next read. */
@@ -93,6 +96,8 @@ export class MeshInference {
       agentPubKey: opts.agentPubKey,
       testExperts,
       testLies: () => readTestLies(opts.dataDir, testExperts),
+      capacity: () => opts.inference.engine.queueState().maxConcurrent,
+      ...(opts.reservationsOfThisNode ? { reservations: opts.reservationsOfThisNode } : {}),
       log,
       emit: opts.emit,
       ...(opts.metrics ? { metrics: opts.metrics } : {}),

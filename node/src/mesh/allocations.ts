@@ -13,6 +13,7 @@ import type { Logger } from "../log.ts";
 import type { PeerInfo } from "./peer-view.ts";
 import { resolvePeerRef } from "./peer-ref.ts";
 import { ReservedPeers } from "./reserved-peers.ts";
+import type { ProviderReservation } from "../worker/reservation-gate.ts";
 
 export { MAX_ALLOCATION_SECONDS } from "@ripple-mesh/api-types";
 
@@ -39,6 +40,10 @@ export class Allocations {
   private readonly reserved: ReservedPeers;
   private refreshing = false;
   private lastRefreshMs = Number.NEGATIVE_INFINITY;
+  /** Active allocations of this node by others, from the last read. */
+  private providerHeld: ProviderReservation[] = [];
+  /** When this node first read each allocation of it (its own clock), so a hold is timed from here. */
+  private readonly firstSeen = new Map<string, number>();
 
   constructor(private readonly opts: AllocationsOptions) {
     this.zome = resourceMesh(opts.zomes);
@@ -53,16 +58,30 @@ export class Allocations {
    * background (placement does not wait on the DHT).
    */
   reserves(peer: Pick<PeerInfo, "agent">, model: string): boolean {
+    this.refreshIfStale();
+    return this.reserved.reserves(peer.agent, model, this.now());
+  }
+
+  /**
+   * Active allocations of this node by other peers (its worker holds slots for them,
+   * worker/reservation-gate.ts), from the last read; re-read in the background like reserves().
+   */
+  reservationsOfThisNode(): ProviderReservation[] {
+    this.refreshIfStale();
     const now = this.now();
-    // From the last attempt: a read that fails is not retried at every placement.
-    if (now - Math.max(this.reserved.readAt, this.lastRefreshMs) > RESERVED_REFRESH_MS && !this.refreshing) {
-      this.refreshing = true;
-      this.lastRefreshMs = now;
-      void this.list()
-        .catch((err: unknown) => this.opts.log.debug({ err: (err as Error).message }, "could not re-read this node's allocations; placement keeps the last read"))
-        .finally(() => (this.refreshing = false));
-    }
-    return this.reserved.reserves(peer.agent, model, now);
+    return this.providerHeld.filter((r) => now < r.expiresAtMs);
+  }
+
+  /** A read older than 15 s is redone in the background (placement and admission do not wait on the DHT). */
+  private refreshIfStale(): void {
+    const now = this.now();
+    // From the last attempt: a read that fails is not retried at every call.
+    if (now - Math.max(this.reserved.readAt, this.lastRefreshMs) <= RESERVED_REFRESH_MS || this.refreshing) return;
+    this.refreshing = true;
+    this.lastRefreshMs = now;
+    void this.list()
+      .catch((err: unknown) => this.opts.log.debug({ err: (err as Error).message }, "could not re-read this node's allocations; keeping the last read"))
+      .finally(() => (this.refreshing = false));
   }
 
   /** Online peers (this node included) with what they offer; only those serving `model` when given. */
@@ -89,6 +108,7 @@ export class Allocations {
     }
     views.sort((a, b) => b.createdAtMs - a.createdAtMs);
     this.reserved.replace(views, this.now(), version);
+    this.providerHeld = this.heldForOthers(views);
     return q.all ? views : views.filter((v) => v.state === "active");
   }
 
@@ -154,6 +174,18 @@ export class Allocations {
       throw new InferenceError("bad_request", `no allocation ${allocation} among this node's allocations`, "use an allocation hash that `ripple resources list --all` (GET /v1/resources?all=1) shows");
     }
     return found;
+  }
+
+  /** The active provider-role allocations, each with when this node first read it (forgetting those no longer active). */
+  private heldForOthers(views: AllocationView[]): ProviderReservation[] {
+    const now = this.now();
+    const active = views.filter((v) => v.role === "provider" && v.state === "active" && v.requester !== this.self);
+    const ids = new Set(active.map((v) => v.allocation));
+    for (const id of this.firstSeen.keys()) if (!ids.has(id)) this.firstSeen.delete(id);
+    return active.map((v) => {
+      if (!this.firstSeen.has(v.allocation)) this.firstSeen.set(v.allocation, now);
+      return { allocation: v.allocation, requester: v.requester, model: v.model, seenAtMs: this.firstSeen.get(v.allocation)!, expiresAtMs: v.expiresAtMs };
+    });
   }
 
   private choosePeer(req: AllocateRequest): PeerInfo {

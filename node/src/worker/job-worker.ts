@@ -17,7 +17,8 @@ import type { ResultWriter } from "./result-writer.ts";
 import { RequesterQuota } from "./requester-quota.ts";
 import { garbageAnswer } from "./test-experts.ts";
 import type { TestLies } from "./test-lies.ts";
-import { checkJobAllowed } from "./worker-policy.ts";
+import { checkJobAllowed, requesterAllowed } from "./worker-policy.ts";
+import { ReservationGate, ReservedNodeError, type ProviderReservation } from "./reservation-gate.ts";
 
 export interface Generator {
   generate(req: GenerateRequest): Promise<GenerateResult>;
@@ -39,6 +40,10 @@ export interface JobWorkerOptions {
   testExperts: boolean;
   /** Test-only: how this worker lies (worker/test-lies.ts); read at every job. */
   testLies?: () => TestLies;
+  /** Jobs this node runs at once (the engine's limit): what allocations hold slots of. */
+  capacity?: () => number;
+  /** Active allocations of this node by other peers (read from the DHT in the background). */
+  reservations?: () => readonly ProviderReservation[];
   log: Logger;
   emit: (event: { type: string; [k: string]: unknown }) => void;
   /** Counts every slot served, failed or refused (GET /metrics). */
@@ -53,6 +58,7 @@ const KEEPALIVE_MS = 5_000;
 export class JobWorker {
   private running = 0;
   private readonly quota = new RequesterQuota();
+  private readonly reservationGate = new ReservationGate();
 
   constructor(private readonly opts: JobWorkerOptions) {}
 
@@ -91,12 +97,26 @@ export class JobWorker {
         testExperts: this.opts.testExperts,
       });
       // This node's own requests are bounded by the engine's queue, not by a quota on itself.
-      if (!self) release = this.quota.admit(requester, policy.worker.per_requester);
+      const quotaRelease = self ? () => {} : this.quota.admit(requester, policy.worker.per_requester);
+      let held: () => void;
+      try {
+        held = this.reservationGate.admit(requester, req.task.model, {
+          capacity: this.opts.capacity?.() ?? 1,
+          reservations: this.opts.reservations?.() ?? [],
+          limits: policy.worker.allocations,
+          honoured: (agent) => requesterAllowed(policy, agent, this.opts.isMeshMember(agent)),
+          self: encodeHashToBase64(this.opts.agentPubKey),
+        });
+      } catch (err) {
+        quotaRelease();
+        throw err;
+      }
+      release = () => (quotaRelease(), held());
     } catch (err) {
       if (!(err instanceof InferenceError)) throw err;
       log.warn({ requester, code: err.code, reason: err.message }, "job refused by policy");
       this.opts.emit({ type: "job:refused", job: req.job, slot: req.slot, requester, code: err.code, reason: err.message });
-      this.opts.metrics?.workerJobRefused(err.code === "busy" ? "requester_quota" : err.code);
+      this.opts.metrics?.workerJobRefused(err instanceof ReservedNodeError ? "reserved" : err.code === "busy" ? "requester_quota" : err.code);
       return { outcome: "refused", code: err.code, message: err.message };
     }
     this.running++;

@@ -25,8 +25,7 @@ export function checkJobAllowed(policy: ComputePolicy, task: Pick<ExpertTask, "k
   if (!worker.serve_assigned_jobs) refuse("policy_refused", "this node does not run jobs for others", "set worker.serve_assigned_jobs: true in its compute policy");
   const { requesters } = worker;
   if (requesters.deny.includes(ctx.requester)) refuse("policy_refused", `requester ${ctx.requester} is on this node's deny list`, "remove it from worker.requesters.deny");
-  const allowed = requesters.allow.includes(ctx.requester) || (requesters.default === "mesh" && ctx.requesterInMesh);
-  if (!allowed) {
+  if (!requesterAllowed(policy, ctx.requester, ctx.requesterInMesh)) {
     const why = requesters.default === "mesh" ? "is not in the allow list and not a member of this node's mesh" : "is not in the allow list (default: deny)";
     refuse("policy_refused", `requester ${ctx.requester} ${why}`, "add its agent key to worker.requesters.allow in the worker's compute policy");
   }
@@ -43,4 +42,11 @@ export function checkJobAllowed(policy: ComputePolicy, task: Pick<ExpertTask, "k
   if (task.maxTokens > worker.max_tokens) {
     refuse("over_limit", `max_tokens ${task.maxTokens} is over this node's limit of ${worker.max_tokens}`, `ask for at most ${worker.max_tokens} tokens`);
   }
+}
+
+/** Whether the policy lets `requester` submit jobs here (deny list first, then allow list or mesh membership). */
+export function requesterAllowed(policy: ComputePolicy, requester: string, inMesh: boolean): boolean {
+  const { requesters } = policy.worker;
+  if (requesters.deny.includes(requester)) return false;
+  return requesters.allow.includes(requester) || (requesters.default === "mesh" && inMesh);
 }
