@@ -24,6 +24,8 @@ export interface ModelVote {
   slot: number;
   epoch: number;
   tokens: number;
+  /** Tokens of the prompt the expert read (its template applied), as its worker or provider reports it (bounded by the prompt's size). */
+  prompt_tokens: number;
   /** The expert's answer as generated. */
   output: string;
 }

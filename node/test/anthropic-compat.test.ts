@@ -224,7 +224,8 @@ describe("POST /v1/messages with ripple-moe", () => {
       maxTokens: 32,
     });
     expect(m.content).toEqual([{ type: "text", text: "answer to: What is its capital?" }]);
-    expect(m).toMatchObject({ stop_reason: "end_turn", usage: { input_tokens: 0, output_tokens: 4 + 5 + 6 } });
+    // Usage is every answering expert's prompt and output (the fake reports 20 + slot prompt tokens).
+    expect(m).toMatchObject({ stop_reason: "end_turn", usage: { input_tokens: 20 + 21 + 22, output_tokens: 4 + 5 + 6 } });
     const ripple = (m as unknown as { ripple: { consensus_score: number; model_votes: unknown[]; trace_id: string } }).ripple;
     expect(ripple.consensus_score).toBeCloseTo(2 / 3);
     expect(ripple.model_votes).toHaveLength(3);

@@ -15,8 +15,8 @@ function result(traceId: string, over: Partial<MoeResult> = {}): MoeResult {
     consensus_score: 0.8,
     consensus_reached: true,
     model_votes: [
-      { model: "qwen", expert: "qwen-chat", peer: "bob", response_hash: "a".repeat(64), weight: 1, counted_weight: 1, peer_id: "12D3KooWbob", latency_ms: 900, agreed: true, slot: 0, epoch: 1, tokens: 3, output: "Paris" },
-      { model: "gemma", expert: "gemma-fewshot", peer: "alice", response_hash: "b".repeat(64), weight: 0.25, counted_weight: 0.25, peer_id: null, latency_ms: 700, agreed: false, slot: 1, epoch: 1, tokens: 2, output: "Lyon" },
+      { model: "qwen", expert: "qwen-chat", peer: "bob", response_hash: "a".repeat(64), weight: 1, counted_weight: 1, peer_id: "12D3KooWbob", latency_ms: 900, agreed: true, slot: 0, epoch: 1, tokens: 3, prompt_tokens: 30, output: "Paris" },
+      { model: "gemma", expert: "gemma-fewshot", peer: "alice", response_hash: "b".repeat(64), weight: 0.25, counted_weight: 0.25, peer_id: null, latency_ms: 700, agreed: false, slot: 1, epoch: 1, tokens: 2, prompt_tokens: 80, output: "Lyon" },
     ],
     trace_id: traceId,
     task_type: "short_answer",

@@ -154,10 +154,19 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     }
     expect(text.toLowerCase()).toContain("berlin");
     expect(deltas).toBeGreaterThan(1);
-    const moe = await openai.chat.completions.create({ model: "ripple-moe", messages: [{ role: "user", content: "What is the capital of Spain?" }], stream: true });
+    const moe = await openai.chat.completions.create({ model: "ripple-moe", messages: [{ role: "user", content: "What is the capital of Spain?" }], stream: true, stream_options: { include_usage: true } });
     let merged = "";
-    for await (const chunk of moe) merged += chunk.choices[0]?.delta?.content ?? "";
+    let usage: { prompt_tokens: number; completion_tokens: number } | undefined;
+    for await (const chunk of moe) {
+      merged += chunk.choices[0]?.delta?.content ?? "";
+      usage = chunk.usage ?? usage;
+    }
     expect(merged.toLowerCase()).toContain("madrid");
+    // Usage is what the mesh read and wrote: every answering expert's prompt (its template applied,
+    // as its worker counted it: more than the question's 8 tokens each) and its output.
+    console.log(`[moe-mesh] ripple-moe usage: ${JSON.stringify(usage)}`);
+    expect(usage!.prompt_tokens).toBeGreaterThan(3 * 8);
+    expect(usage!.completion_tokens).toBeGreaterThan(0);
   });
 
   it("shows the votes in `ripple moe`", async () => {

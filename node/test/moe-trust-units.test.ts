@@ -20,7 +20,9 @@ import { countedWeights, diversityOf, voiceOf } from "../src/moe/vote-voice.ts";
 import { runSlot, type SlotContext } from "../src/moe/slot-runner.ts";
 import { JobProgressCheck, MAX_STREAMED_CHARS, MalformedProgressError } from "../src/protocol/job-progress.ts";
 import type { ExpertTask } from "../src/protocol/expert-task.ts";
-import { silent } from "./support/inference-fixtures.ts";
+import { qwen as qwenModel, resolver, silent } from "./support/inference-fixtures.ts";
+import { InferenceEngine } from "../src/inference/inference-engine.ts";
+import { expertTask, maxPromptTokens } from "../src/protocol/expert-task.ts";
 import { classes, peer, qwen, qwenSha } from "./support/trust-fixtures.ts";
 
 const tmp = mkdtempSync("/tmp/rm-trust-");
@@ -49,6 +51,26 @@ describe("answer checks", () => {
   it("checks an unpinned task against the file the peer advertises", () => {
     const unpinned = { kind: "model" as const, model: qwen };
     expect(answerProblem(unpinned, peer("bob"), answer({ model: { name: qwen, sha256: "e".repeat(64) } }))).toMatch(/the peer advertises/);
+  });
+});
+
+describe("what a worker says about its prompt", () => {
+  it("a prompt token count is bounded by the prompt's size, never below what the model counts for the shipped templates", async () => {
+    const policy = loadInferencePolicy();
+    const engine = await InferenceEngine.create({ resolveModel: resolver([qwenModel]), threads: 1, memoryBudgetBytes: 2 ** 31, maxConcurrent: 1, log: silent });
+    try {
+      for (const expert of policy.local_tier.experts.filter((e) => e.model === qwenModel.name)) {
+        for (const question of ["What is 2+2?", "Ünïcödé: 東京はどこですか？ ".repeat(20)]) {
+          const task = expertTask(policy, expert, { prompt: question, taskType: policy.default_task_type });
+          const counted = await engine.countPromptTokens(qwenModel.name, task.prompt);
+          expect(counted, expert.name).toBeLessThanOrEqual(maxPromptTokens(task.prompt));
+        }
+      }
+      // A claimed billion is cut to a bound of the prompt's own size.
+      expect(maxPromptTokens({ kind: "completion", text: "Q: 2+2?\nA:" })).toBeLessThan(300);
+    } finally {
+      await engine.dispose();
+    }
   });
 });
 

@@ -198,7 +198,7 @@ describe("POST /v1/chat/completions with ripple-moe", () => {
     expect(ripple.consensus_score).toBeCloseTo(0.75);
     expect(ripple.model_votes.map((v) => v.agreed)).toEqual([true, true, true, false]);
     expect(ripple.trace_id).toBe("t-42");
-    expect(c.usage?.completion_tokens).toBe(4 + 5 + 6 + 7);
+    expect(c.usage).toEqual({ prompt_tokens: 20 + 21 + 22 + 23, completion_tokens: 4 + 5 + 6 + 7, total_tokens: 86 + 22 });
   });
 
   it("streams the role at the first progress event, the answer after the reduce, then finish and [DONE]", async () => {

@@ -239,7 +239,7 @@ describe("jobs from events", () => {
   it("marks every slot that voted answered when the result arrives", () => {
     const start: JobRecord = { trace_id: "t", prompt: "p", task_type: null, experts: null, status: "running", started_ms: 0, finished_ms: null, slots: [], result: null, error: null };
     const running = applyJobEvent(start, { type: "moe:assigned", slot: 0, expert: "e0", model: "m", peer: "bob", epoch: 1 });
-    const vote = { model: "m", expert: "e0", peer: "carol", response_hash: "h", weight: 1, counted_weight: 1, peer_id: null, latency_ms: 30, agreed: true, slot: 0, epoch: 2, tokens: 1, output: "x" };
+    const vote = { model: "m", expert: "e0", peer: "carol", response_hash: "h", weight: 1, counted_weight: 1, peer_id: null, latency_ms: 30, agreed: true, slot: 0, epoch: 2, tokens: 1, prompt_tokens: 9, output: "x" };
     const result = { response: "x", consensus_score: 1, consensus_reached: true, model_votes: [vote, { ...vote, slot: 1, expert: "e1", peer: "dave", epoch: 1 }], trace_id: "t", task_type: "short_answer", job: null, wall_ms: 40, failed_slots: [], diversity: "ok" as const, cancelled_slots: [], rejected_answers: [], stopped_early: false };
     const done = settleSlots(running, result);
     expect(done.result).toBe(result);

@@ -17,7 +17,7 @@ import type { Logger } from "../log.ts";
 import type { MoeResult } from "@ripple-mesh/api-types";
 import { failureOf, withTimeout, type ApiApp, type ApiFailure } from "./api-reply.ts";
 import { countTokensBodySchema, countTokensShape, messagesBodySchema, messagesHints, messagesShape, toChatMessages, type MessagesBody } from "./anthropic-schemas.ts";
-import { askExtension, moeExtension, moeOutputTokens, moePromptOf, once, requestFailure } from "./chat-compat.ts";
+import { askExtension, moeExtension, moeInputTokens, moeOutputTokens, moePromptOf, once, requestFailure } from "./chat-compat.ts";
 import { plainInference, startInferenceCall, streamInference } from "./inference-call.ts";
 import { requireMeshModel, toMoeRequest } from "./inference-routes.ts";
 import { INFERENCE_BODY_LIMIT_BYTES, parseBody } from "./inference-schemas.ts";
@@ -161,9 +161,9 @@ function askEnding(r: AskResult): Ending {
   };
 }
 
-/** Output tokens are what the mesh generated for the answer: every expert's tokens (the MOE reports no prompt count). */
+/** Usage is what the mesh read and generated for the answer: every answering expert's prompt and tokens. */
 function moeEnding(r: MoeResult): Ending {
-  return { stop_reason: "end_turn", stop_sequence: null, usage: { input_tokens: 0, output_tokens: moeOutputTokens(r) }, ripple: moeExtension(r) };
+  return { stop_reason: "end_turn", stop_sequence: null, usage: { input_tokens: moeInputTokens(r), output_tokens: moeOutputTokens(r) }, ripple: moeExtension(r) };
 }
 
 /** Our failure as Anthropic's status and error body; the message carries the fix (clients show only the message). */

@@ -23,6 +23,11 @@ export function moeOutputTokens(r: MoeResult): number {
   return r.model_votes.reduce((n, v) => n + v.tokens, 0);
 }
 
+/** Input tokens are what the mesh read for the answer: every answering expert's prompt, its template applied. */
+export function moeInputTokens(r: MoeResult): number {
+  return r.model_votes.reduce((n, v) => n + v.prompt_tokens, 0);
+}
+
 export function moeExtension(r: MoeResult) {
   return {
     consensus_score: r.consensus_score,

@@ -10,7 +10,7 @@ import type { FastifyError, FastifyInstance } from "fastify";
 import type { Logger } from "../log.ts";
 import type { MoeResult } from "@ripple-mesh/api-types";
 import { failureOf, withTimeout, type ApiApp, type ApiFailure } from "./api-reply.ts";
-import { askExtension, moeExtension, moeOutputTokens, moePromptOf, once, requestFailure } from "./chat-compat.ts";
+import { askExtension, moeExtension, moeInputTokens, moeOutputTokens, moePromptOf, once, requestFailure } from "./chat-compat.ts";
 import { plainInference, startInferenceCall, streamInference } from "./inference-call.ts";
 import { requireMeshModel, toMoeRequest } from "./inference-routes.ts";
 import { INFERENCE_BODY_LIMIT_BYTES, InvalidBodyError, parseBody } from "./inference-schemas.ts";
@@ -164,10 +164,10 @@ function askUsage(r: AskResult): Usage {
   return { prompt_tokens: r.promptTokens, completion_tokens: r.tokens, total_tokens: r.promptTokens + r.tokens };
 }
 
-/** Completion tokens are what the mesh generated for the answer: every expert's tokens. (MoeResult has no prompt token count.) */
+/** Usage is what the mesh read and generated for the answer: every answering expert's prompt and tokens. */
 function moeUsage(r: MoeResult): Usage {
-  const completion = moeOutputTokens(r);
-  return { prompt_tokens: 0, completion_tokens: completion, total_tokens: completion };
+  const [prompt, completion] = [moeInputTokens(r), moeOutputTokens(r)];
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
 }
 
 function streamError(sse: SseWriter, log: Logger) {

@@ -42,11 +42,13 @@ export async function callCloudExpert(
     const body = await res.text();
     if (body.length > MAX_RESPONSE_BYTES) return fail(`the response is over ${MAX_RESPONSE_BYTES} bytes`);
     if (!res.ok) return fail(`HTTP ${res.status}: ${body.slice(0, 300)}`);
-    const json = JSON.parse(body) as { choices?: Array<{ message?: { content?: unknown } }>; usage?: { completion_tokens?: unknown } };
+    const json = JSON.parse(body) as { choices?: Array<{ message?: { content?: unknown } }>; usage?: { completion_tokens?: unknown; prompt_tokens?: unknown } };
     const output = json.choices?.[0]?.message?.content;
     if (typeof output !== "string") return fail("the response has no choices[0].message.content");
-    const tokens = typeof json.usage?.completion_tokens === "number" ? json.usage.completion_tokens : 0;
-    const vote = { model: provider.model, expert, peer: `cloud:${provider.name}`, response_hash: responseHash(output), weight: provider.weight, latency_ms: Math.round(performance.now() - started), slot, epoch: 1, tokens, output, peer_id: null };
+    const count = (n: unknown) => (typeof n === "number" && Number.isSafeInteger(n) && n >= 0 ? n : 0);
+    const tokens = count(json.usage?.completion_tokens);
+    const prompt_tokens = count(json.usage?.prompt_tokens);
+    const vote = { model: provider.model, expert, peer: `cloud:${provider.name}`, response_hash: responseHash(output), weight: provider.weight, latency_ms: Math.round(performance.now() - started), slot, epoch: 1, tokens, prompt_tokens, output, peer_id: null };
     return { ok: true, vote };
   } catch (err) {
     if (timeout.aborted) return fail(`no answer within ${provider.timeout_ms} ms`, true);

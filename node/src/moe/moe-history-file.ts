@@ -28,7 +28,7 @@ const recordSchema = z
         response: z.string(),
         consensus_score: z.number(),
         consensus_reached: z.boolean(),
-        model_votes: z.array(z.object({ peer: z.string(), slot: z.number(), epoch: z.number(), expert: z.string() }).loose()),
+        model_votes: z.array(z.object({ peer: z.string(), slot: z.number(), epoch: z.number(), expert: z.string(), prompt_tokens: z.number().default(0) }).loose()),
         failed_slots: z.array(z.object({ slot: z.number() }).loose()),
       })
       .loose()

@@ -75,3 +75,12 @@ export function expertTask(policy: InferencePolicy, expert: ExpertSpec, input: {
     ...(policy.reducer.confidence ? { confidence: true } : {}),
   };
 }
+
+/**
+ * The most tokens a worker can truthfully report for the task's prompt: one per UTF-8 byte of its
+ * text, plus a template's markers (a few per message, and its default system text).
+ */
+export function maxPromptTokens(prompt: ExpertTask["prompt"]): number {
+  const texts = prompt.kind === "chat" ? prompt.messages.map((m) => m.content) : [prompt.text];
+  return texts.reduce((n, t) => n + Buffer.byteLength(t, "utf8") + 16, 256);
+}

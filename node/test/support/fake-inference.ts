@@ -84,6 +84,7 @@ export function fakeInference(opts: FakeInferenceOptions = {}) {
         slot,
         epoch: 0,
         tokens: 4 + slot,
+        prompt_tokens: 20 + slot,
         output: slot === n - 1 && n > 1 ? "something else" : answer,
         // Only the first vote reports a confidence (as a worker asked for it would; the cloud tier never does).
         ...(slot === 0 ? { confidence: 0.87 } : {}),
