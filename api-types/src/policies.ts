@@ -23,8 +23,11 @@ export interface ComputePolicy {
     allowed_models: string[];
     max_tokens: number;
     per_requester: { max_concurrent: number; max_per_minute: number };
-    /** Job slots held for peers that allocated this node: at most reserve_slots (one per requester), each for at most max_minutes. */
-    allocations: { reserve_slots: number; max_minutes: number };
+    /**
+     * Job slots held for peers that allocated this node: at most reserve_slots (one per requester), each
+     * for at most max_minutes, for the requesters on the allow list only ("allow_list") or any the policy admits ("mesh").
+     */
+    allocations: { reserve_slots: number; max_minutes: number; honour: "allow_list" | "mesh" };
     requesters: { default: "mesh" | "deny"; allow: string[]; deny: string[] };
   };
 }

@@ -2,7 +2,7 @@
 // five experts spread over the peers, answered by weighted consensus; a worker SIGKILLed mid-job
 // whose slot is reassigned with a higher epoch; a garbage expert outvoted; fast failures for a
 // model nobody serves and for requests over policy; a requester refused by a worker's allow list.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
@@ -230,9 +230,13 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     for (let i = 0; i < 3; i++) placed.push((await client.ask(q)).peer);
     console.log(`[moe-mesh] unsteered ask on ${unsteered}; allocated ${target}; then ${placed.join(", ")}`);
     expect(placed).toEqual([target, target, target]);
-    // The provider holds its one job slot for alice (compute policy worker.allocations): the other
-    // worker's asks pinned to it are refused there (and run elsewhere) once it has read the allocation.
+    // The provider holds its one job slot for alice (compute policy worker.allocations, honour: mesh;
+    // the default holds slots only for its allow list): the other worker's asks pinned to it are
+    // refused there (and run elsewhere) once it has read the allocation.
     const [provider, other] = [target === "bob" ? bob : carol, target === "bob" ? carol : bob];
+    const providerPolicy = parse(readFileSync(join(repoRoot, "manifests", "distributed", "compute_policy.yaml"), "utf8"));
+    providerPolicy.worker.allocations.honour = "mesh";
+    writeFileSync(join(provider.dataDir, "compute_policy.yaml"), stringify(providerPolicy));
     const otherClient = await LocalApiClient.forDataDir(other.dataDir);
     const landsOn = async () => (await otherClient.ask({ ...q, peer: target })).peer;
     const reservedRefusal = () => provider.logs.find((l) => l.msg === "job refused by policy" && String(l.reason).startsWith("this node is reserved"));
@@ -248,6 +252,7 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     let after = await landsOn();
     while (after !== target && Date.now() < deadline + 60_000) after = (await new Promise((r) => setTimeout(r, 2000)), await landsOn());
     expect(after).toBe(target);
+    rmSync(join(provider.dataDir, "compute_policy.yaml"));
   });
 
   it("serves an open job: peers claim the slots they can serve and each slot goes to its claim winner", async () => {

@@ -1,6 +1,8 @@
 // The provider's side of allocations (worker/reservation-gate.ts): slots held for peers that
 // allocated this node, bounded by the compute policy.
 import { describe, expect, it } from "vitest";
+import { defaultComputePolicyFile, loadComputePolicy } from "../src/config/compute-policy.ts";
+import { allocationHonoured } from "../src/worker/worker-policy.ts";
 import { ReservationGate, ReservedNodeError, type ProviderReservation, type ReservationContext } from "../src/worker/reservation-gate.ts";
 
 const now = 1_800_000_000_000;
@@ -90,5 +92,19 @@ describe("slots held for allocations of this node", () => {
     // A requester the policy does not let submit jobs holds nothing; nor does this node itself.
     expect(gate.holders(context([held("uhCAk-denied"), held("uhCAk-self")])).size).toBe(0);
     expect(() => gate.admit("uhCAk-bob", qwen, context([held("uhCAk-denied")]))).not.toThrow();
+  });
+
+  it("holds slots by default only for requesters on the policy's allow list; honour: mesh, for any it admits", () => {
+    const policy = loadComputePolicy(defaultComputePolicyFile);
+    expect(policy.worker.allocations).toEqual({ reserve_slots: 1, max_minutes: 60, honour: "allow_list" });
+    expect(allocationHonoured(policy, "uhCAk-alice", true)).toBe(false);
+    policy.worker.requesters.allow.push("uhCAk-alice");
+    expect(allocationHonoured(policy, "uhCAk-alice", true)).toBe(true);
+    policy.worker.allocations.honour = "mesh";
+    expect(allocationHonoured(policy, "uhCAk-bob", true)).toBe(true);
+    // Never for a requester the policy refuses outright.
+    expect(allocationHonoured(policy, "uhCAk-bob", false)).toBe(false);
+    policy.worker.requesters.deny.push("uhCAk-alice");
+    expect(allocationHonoured(policy, "uhCAk-alice", true)).toBe(false);
   });
 });

@@ -54,8 +54,9 @@ export const computePolicySchema = z.strictObject({
       .strictObject({
         reserve_slots: z.number().int().min(0).max(64),
         max_minutes: z.number().int().min(1).max(7 * 24 * 60),
+        honour: z.enum(["allow_list", "mesh"]).default("allow_list"),
       })
-      .default({ reserve_slots: 1, max_minutes: 60 }),
+      .default({ reserve_slots: 1, max_minutes: 60, honour: "allow_list" }),
     requesters: z.strictObject({
       default: z.enum(["mesh", "deny"]),
       allow: z.array(agentKeyText).max(1024),

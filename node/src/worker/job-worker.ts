@@ -17,7 +17,7 @@ import type { ResultWriter } from "./result-writer.ts";
 import { RequesterQuota } from "./requester-quota.ts";
 import { garbageAnswer } from "./test-experts.ts";
 import type { TestLies } from "./test-lies.ts";
-import { checkJobAllowed, requesterAllowed } from "./worker-policy.ts";
+import { allocationHonoured, checkJobAllowed } from "./worker-policy.ts";
 import { ReservationGate, ReservedNodeError, type ProviderReservation } from "./reservation-gate.ts";
 
 export interface Generator {
@@ -104,7 +104,7 @@ export class JobWorker {
           capacity: this.opts.capacity?.() ?? 1,
           reservations: this.opts.reservations?.() ?? [],
           limits: policy.worker.allocations,
-          honoured: (agent) => requesterAllowed(policy, agent, this.opts.isMeshMember(agent)),
+          honoured: (agent) => allocationHonoured(policy, agent, this.opts.isMeshMember(agent)),
           self: encodeHashToBase64(this.opts.agentPubKey),
         });
       } catch (err) {

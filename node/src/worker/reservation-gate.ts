@@ -4,9 +4,9 @@
 // (the per-requester quota still applies). What an allocation claims is bounded by this node's
 // compute policy (`worker.allocations`): at most `reserve_slots` slots are held, one per requester,
 // the allocation this node saw first first; one counts for at most `max_minutes` from when this
-// node first read it (the entry's own timestamp is the requester's claim); only
-// requesters the policy lets submit jobs here are honoured. This node's own jobs are never refused
-// here (they still take a slot).
+// node first read it (the entry's own timestamp is the requester's claim); only requesters the
+// policy names are honoured (`honour`: its allow list by default, since a hold shuts others out).
+// This node's own jobs are never refused here (they still take a slot).
 import { InferenceError } from "../inference/inference-errors.ts";
 
 /** An active allocation of this node, as its provider reads it (mesh/allocations.ts). */
@@ -30,7 +30,7 @@ export interface ReservationContext {
   capacity: number;
   reservations: readonly ProviderReservation[];
   limits: ReservationLimits;
-  /** Whether the compute policy lets this requester submit jobs here at all. */
+  /** Whether the compute policy holds slots for this requester (worker-policy.ts allocationHonoured). */
   honoured: (requester: string) => boolean;
   self: string;
 }

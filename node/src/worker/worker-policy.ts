@@ -50,3 +50,9 @@ export function requesterAllowed(policy: ComputePolicy, requester: string, inMes
   if (requesters.deny.includes(requester)) return false;
   return requesters.allow.includes(requester) || (requesters.default === "mesh" && inMesh);
 }
+
+/** Whether this node holds job slots for `requester`'s allocations of it (worker.allocations.honour). */
+export function allocationHonoured(policy: ComputePolicy, requester: string, inMesh: boolean): boolean {
+  if (!requesterAllowed(policy, requester, inMesh)) return false;
+  return policy.worker.allocations.honour === "mesh" || policy.worker.requesters.allow.includes(requester);
+}
