@@ -29,6 +29,7 @@ const unitTests = [
   "node/test/mesh-models.test.ts",
   "node/test/native-heap-trim.test.ts", "node/test/result-writer.test.ts", "node/test/kubo-peering.test.ts", "node/test/peer-dialer.test.ts", "node/test/linked-signal.test.ts", "node/test/mesh-lifecycle-units.test.ts", "node/test/supervised-process.test.ts", "node/test/job-progress-wiring.test.ts",
   "node/test/model-store.test.ts",
+  "node/test/model-store-changes.test.ts",
   "node/test/moe-history.test.ts",
   "node/test/moe-policies.test.ts",
   "node/test/moe-quality-set.test.ts",
