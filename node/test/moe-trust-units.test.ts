@@ -17,7 +17,7 @@ import { PeerObservations } from "../src/moe/peer-observations.ts";
 import { PeerRating } from "../src/moe/peer-rating.ts";
 import { SlotWatchdog } from "../src/moe/slot-watchdog.ts";
 import { countedWeights, diversityOf, voiceOf } from "../src/moe/vote-voice.ts";
-import { runSlot, type SlotContext } from "../src/moe/slot-runner.ts";
+import { runSlot, type ConfidenceCheck, type SlotContext } from "../src/moe/slot-runner.ts";
 import { JobProgressCheck, MAX_STREAMED_CHARS, MalformedProgressError } from "../src/protocol/job-progress.ts";
 import type { ExpertTask } from "../src/protocol/expert-task.ts";
 import { qwen as qwenModel, resolver, silent } from "./support/inference-fixtures.ts";
@@ -122,11 +122,12 @@ describe("what a worker says about its own timing and stream", () => {
     expect(speed).toBeLessThanOrEqual(501);
   });
 
-  it("a remote worker's confidence counts at most as high as this node's own score of the same answer", async () => {
-    const counted = async (claimed: number | undefined, measured: number | undefined, self = false) => {
+  it("a remote worker's confidence counts at most as high as this node's own score of the same answer, or the unverified cap", async () => {
+    const counted = async (claimed: number | undefined, measured: number | undefined, self = false, canScore = true) => {
       const scored: string[] = [];
-      const rescore: SlotContext["rescore"] = async (_task, answer) => (scored.push(answer.output), measured);
-      const { outcome, observations, worker } = await runOneSlot("claimer", async (_p, _r, o) => (o.onProgress({ type: "started" }), { ...done, ...(claimed === undefined ? {} : { confidence: claimed }) }), { rescore }, self);
+      const rescore: ConfidenceCheck["rescore"] = async (_task, answer) => (scored.push(answer.output), measured);
+      const confidence: ConfidenceCheck = { unverifiedCap: 0.5, ...(canScore ? { rescore } : {}) };
+      const { outcome, observations, worker } = await runOneSlot("claimer", async (_p, _r, o) => (o.onProgress({ type: "started" }), { ...done, ...(claimed === undefined ? {} : { confidence: claimed }) }), { confidence }, self);
       expect(outcome.ok).toBe(true);
       const heldAgainst = (observations.get(worker.peerId)?.badAnswers ?? 0) > 0;
       return { confidence: outcome.ok ? outcome.answer.confidence : "failed", scored: scored.length, ...(heldAgainst ? { heldAgainst } : {}) };
@@ -138,8 +139,12 @@ describe("what a worker says about its own timing and stream", () => {
     expect(await counted(0.35, 0.3)).toEqual({ confidence: 0.3, scored: 1 });
     expect(await counted(undefined, 0.3)).toEqual({ confidence: 0.3, scored: 1 });
     expect(await counted(0.1, 0.3)).toEqual({ confidence: 0.1, scored: 1 });
-    // Not scorable here (another file, no copy): the claim stands, bounded where it weighs.
-    expect(await counted(0.99, undefined)).toEqual({ confidence: 0.99, scored: 1 });
+    // Not scorable here (another file, no copy, or no engine): the claim counts at most the cap;
+    // a missing one as the cap; a lower one as it is.
+    expect(await counted(0.99, undefined)).toEqual({ confidence: 0.5, scored: 1 });
+    expect(await counted(undefined, undefined)).toEqual({ confidence: 0.5, scored: 1 });
+    expect(await counted(0.2, undefined)).toEqual({ confidence: 0.2, scored: 1 });
+    expect(await counted(0.99, 0.3, false, false)).toEqual({ confidence: 0.5, scored: 0 });
     // This node's own answers are its own figure: never scored twice.
     expect(await counted(0.99, 0.3, true)).toEqual({ confidence: 0.99, scored: 0 });
   });

@@ -14,6 +14,7 @@ import { LocalApiClient } from "../src/api/api-client.ts";
 import type { MoeEvent } from "../src/api/inference-source.ts";
 import { testLiesFile, type TestLies } from "../src/worker/test-lies.ts";
 import type { MoeResult } from "../src/moe/moe-types.ts";
+import { confidenceFactor } from "../src/moe/vote-confidence.ts";
 import { RippleDaemon } from "./support/ripple-process.ts";
 import { peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
 import { TestFleet } from "./support/test-fleet.ts";
@@ -66,6 +67,8 @@ async function moe(from: RippleDaemon, prompt: string, experts = 5): Promise<{ r
 
 /** Slots first assigned to a node, and slots reassigned away from it, in one job's events. */
 const assignedTo = (events: MoeEvent[], names: string[]) => events.filter((e) => e.type === "moe:assigned" && names.includes(e.peer)).length;
+/** Slots handed to these peers: first assignments and reassignments alike. */
+const givenTo = (events: MoeEvent[], names: string[]) => assignedTo(events, names) + events.filter((e) => e.type === "moe:reassigned" && names.includes(e.to)).length;
 const reassignedFrom = (events: MoeEvent[], name: string) => events.flatMap((e) => (e.type === "moe:reassigned" && e.from === name ? [e] : []));
 /** mallory's machine, under either of the agents bound to its libp2p key (they are one peer). */
 const MALLORY = ["mallory", "mallory-2"];
@@ -118,8 +121,9 @@ describe("MOE with a lying peer beside three honest nodes", { timeout: 1_200_000
     for (const v of onMallory) expect(v.output).toBe(LIE);
     expect(result.response.toLowerCase()).toContain("paris");
     expect(onMallory.every((v) => !v.agreed)).toBe(true);
-    // One machine, one voice: mallory's answers together weigh its heaviest expert's.
-    if (onMallory.length > 0) expect(onMallory.reduce((t, v) => t + v.counted_weight, 0)).toBeCloseTo(Math.max(...onMallory.map((v) => v.weight)), 3);
+    // One machine, one voice: mallory's answers together weigh its heaviest vote's (weight × the
+    // confidence alice counted for it: reducer.confidence is on in the shipped policy).
+    if (onMallory.length > 0) expect(onMallory.reduce((t, v) => t + v.counted_weight, 0)).toBeCloseTo(Math.max(...onMallory.map((v) => v.weight * confidenceFactor(v.confidence))), 3);
     expect(result.diversity).not.toBe("local");
   });
 
@@ -155,7 +159,7 @@ describe("MOE with a lying peer beside three honest nodes", { timeout: 1_200_000
     const { result, events } = await moe(bob, "What is the capital of Germany?", 3);
     const refused = result.rejected_answers.filter((r) => isMallory(r.peer));
     expect(refused.length).toBeGreaterThan(0);
-    expect(refused.length).toBeLessThanOrEqual(assignedTo(events, MALLORY));
+    expect(refused.length).toBeLessThanOrEqual(givenTo(events, MALLORY));
     for (const r of refused) expect(r.reason).toMatch(/forged response_hash/);
     for (const e of MALLORY.flatMap((m) => reassignedFrom(events, m))) expect(e.reason).toMatch(/forged response_hash/);
     expect(result.model_votes.some((v) => isMallory(v.peer))).toBe(false);
@@ -168,15 +172,16 @@ describe("MOE with a lying peer beside three honest nodes", { timeout: 1_200_000
 
   it("refuses an answer from a model file other than the pinned one and reassigns the slot", async () => {
     lie(mallory, { advertise_tokens_per_second: 1e6, model_sha256: "e".repeat(64) });
-    // alice has seen mallory answer (wrongly, but checks passed): three slots over three machines, one each.
-    const { result, events } = await moe(alice, "What is the capital of Japan?", 3);
+    // mallory is suspect by now (its lies' confidence claims were caught), so it is placed only when
+    // every honest machine is at the cap: four slots over three honest machines (cap 1) give it one.
+    const { result, events } = await moe(alice, "What is the capital of Japan?", 4);
     const refused = result.rejected_answers.filter((r) => isMallory(r.peer));
     expect(refused.length).toBeGreaterThan(0);
-    expect(refused.length).toBeLessThanOrEqual(assignedTo(events, MALLORY));
+    expect(refused.length).toBeLessThanOrEqual(givenTo(events, MALLORY));
     for (const r of refused) expect(r.reason).toMatch(/wrong model: answered with the file sha256 eeeeeeeeeeee…, the policy pins/);
     expect(result.model_votes.some((v) => isMallory(v.peer))).toBe(false);
     expect(result.response.toLowerCase()).toContain("tokyo");
-    expect(result.model_votes).toHaveLength(3);
+    expect(result.model_votes).toHaveLength(4);
   });
 
   it("a staller that sends keep-alives but no tokens loses its slot at the progress deadline; the next job avoids it", async () => {

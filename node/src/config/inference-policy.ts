@@ -100,7 +100,9 @@ export const inferencePolicySchema = z
       /** "early": stop a short-answer job once its outcome cannot change, cancelling the slots still running; "all": wait for every slot. */
       quorum: z.enum(["early", "all"]).default("early"),
       /** Workers also report the probability their model gave its own answer, and each vote counts with weight × that probability (moe/vote-confidence.ts). */
-      confidence: z.boolean().default(false),
+      confidence: z.boolean().default(true),
+      /** The most a remote worker's confidence counts when this node cannot check it (no copy of its model file here). */
+      unverified_confidence_cap: z.number().min(0.01).max(1).default(0.5),
     }),
     audit: z.strictObject({ log_all_responses: z.boolean(), store_disagreements: z.boolean(), trace_id_propagation: z.boolean() }),
   })

@@ -17,7 +17,7 @@ import type { ModelVote, MoeRequest, MoeResult } from "./moe-types.ts";
 import { MoeAudit } from "./moe-audit.ts";
 import { NoConsensusError, reduce, type ReducerAnswer } from "./reducer.ts";
 import type { PeerRating } from "./peer-rating.ts";
-import { expertModelOf, runSlot, type Dispatch, type SlotContext, type SlotOutcome } from "./slot-runner.ts";
+import { expertModelOf, runSlot, type ConfidenceCheck, type Dispatch, type SlotContext, type SlotOutcome } from "./slot-runner.ts";
 import { countedWeights, diversityOf, voiceOf } from "./vote-voice.ts";
 import { QuorumWatch } from "./quorum-watch.ts";
 import { JobPoster, type JobPosterOptions, type PlannedSlot } from "./job-poster.ts";
@@ -28,7 +28,7 @@ export interface MoeCoordinatorOptions extends JobPosterOptions {
   /** Whether this node holds an active allocation of the peer for the model: placed first (mesh/allocations.ts). */
   reserved?: PeerJudge["reserved"];
   /** This node's own score of a remote answer's confidence (used when reducer.confidence is on). */
-  rescore?: SlotContext["rescore"];
+  rescore?: ConfidenceCheck["rescore"];
   dispatch: Dispatch;
   audit: MoeAudit;
   env?: NodeJS.ProcessEnv;
@@ -272,7 +272,9 @@ export class MoeCoordinator {
       onEvent,
       log: this.opts.log.child({ job, trace: traceId }),
       // Only when confidence weighs votes: otherwise the figure changes nothing and scoring costs a slot.
-      ...(this.opts.policy.reducer.confidence && this.opts.rescore ? { rescore: this.opts.rescore } : {}),
+      ...(this.opts.policy.reducer.confidence
+        ? { confidence: { unverifiedCap: this.opts.policy.reducer.unverified_confidence_cap, ...(this.opts.rescore ? { rescore: this.opts.rescore } : {}) } }
+        : {}),
     };
   }
 

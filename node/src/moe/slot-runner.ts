@@ -45,11 +45,18 @@ export interface SlotContext {
   signal: AbortSignal;
   onEvent: (e: MoeEvent) => void;
   log: Logger;
+  /** Set when the policy weighs votes by confidence: how a remote worker's claimed confidence is checked. */
+  confidence?: ConfidenceCheck;
+}
+
+export interface ConfidenceCheck {
   /**
-   * This node's own score of a remote answer's confidence with the same model file (only when the
-   * policy weighs votes by confidence and this node holds the file): undefined when it cannot score it.
+   * This node's own score of a remote answer's confidence with the same model file: undefined when
+   * it cannot score it (no such file here, or no engine).
    */
   rescore?: (task: ExpertTask, answer: DoneAnswer, signal: AbortSignal) => Promise<number | undefined>;
+  /** The most a claim this node could not check counts (reducer.unverified_confidence_cap). */
+  unverifiedCap: number;
 }
 
 /** A claimed confidence this far above this node's own score of the same answer is logged as overstated. */
@@ -117,23 +124,31 @@ export async function runSlot(ctx: SlotContext, slot: number, task: ExpertTask, 
 
 /**
  * A remote worker's confidence is its claim: where this node can score the answer itself (same
- * model file), the vote counts with the lower of the two (an honest worker's figure is this node's
- * to the digit; a worker that sends none, or inflates it, gets this node's own). A claim more than
- * OVERSTATED_CONFIDENCE above is held against the peer (a bad answer); smaller gaps are not (the
- * backend's arithmetic may differ a little).
+ * model file), the vote counts with the lower of the two (a worker that sends none, or inflates it,
+ * gets this node's own figure). A claim more than OVERSTATED_CONFIDENCE above is held against the
+ * peer (a bad answer); smaller gaps are not (batch shapes and backends move the last digits). A
+ * claim this node cannot check counts at most `unverifiedCap` (one that is missing counts as 1,
+ * so as the cap): a liar's claimed 1 weighs no more than that against the checked votes.
  */
 async function checkedConfidence(ctx: SlotContext, slot: number, task: ExpertTask, peer: PeerInfo, answer: DoneAnswer): Promise<DoneAnswer> {
-  if (!ctx.rescore) return answer;
-  const measured = await ctx.rescore(task, answer, ctx.signal).catch((err: unknown) => {
-    ctx.log.warn({ slot, peer: peer.name, err: (err as Error).message }, "could not score a remote answer's confidence here; its claim stands (bounded)");
-    return undefined;
-  });
-  if (measured === undefined) return answer;
+  if (!ctx.confidence) return answer;
+  const { rescore, unverifiedCap } = ctx.confidence;
+  const measured = rescore
+    ? await rescore(task, answer, ctx.signal).catch((err: unknown) => {
+        ctx.log.warn({ slot, peer: peer.name, err: (err as Error).message }, "could not score a remote answer's confidence here; its claim counts at most the unverified cap");
+        return undefined;
+      })
+    : undefined;
   const claimed = answer.confidence;
+  if (measured === undefined) {
+    const counted = Math.min(claimed ?? 1, unverifiedCap);
+    ctx.log.info({ slot, expert: task.expert, peer: peer.name, claimed: claimed ?? null, counted }, "a remote answer's confidence could not be checked here; counted at most the unverified cap");
+    return { ...answer, confidence: counted };
+  }
   const counted = claimed === undefined ? measured : Math.min(claimed, measured);
   if (claimed !== undefined && claimed - measured > OVERSTATED_CONFIDENCE) {
-    // Far beyond what another backend's arithmetic explains (the same file gives the same figure to
-    // the digit here): held against the peer like an answer that failed its checks.
+    // Far beyond what another backend's arithmetic explains: held against the peer like an answer
+    // that failed its checks.
     ctx.observations.recordMisbehaviour(physicalPeer(peer), "bad_answer");
     ctx.log.warn({ slot, expert: task.expert, peer: peer.name, claimed, measured, counted }, "a peer claimed a higher confidence than its model gives its answer here; counted with this node's figure, and held against it");
   } else {
