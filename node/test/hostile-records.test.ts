@@ -187,7 +187,9 @@ describe("claims judged by the requester's clock", () => {
     // A claim stamped outside the window is not counted, so it cannot close the window either.
     expect(everyKnownClaimIn(slots, [claim(bob, now - 60_000), ...all.slice(1)], window)).toBe(false);
     expect(everyKnownClaimIn(slots, [claim(bob, now + 3_600_000), ...all.slice(1)], window)).toBe(false);
-    // No peer could claim (only this node serves the model): nothing to wait for.
-    expect(everyKnownClaimIn([{ slot: 0, eligible: [] }], [], window)).toBe(true);
+    // No known peer could claim a slot (only this node serves it, or its view missed a late
+    // heartbeat): the window runs out, so a peer it missed still can.
+    expect(everyKnownClaimIn([{ slot: 0, eligible: [] }], [], window)).toBe(false);
+    expect(everyKnownClaimIn([...slots, { slot: 2, eligible: [] }], all, window)).toBe(false);
   });
 });

@@ -106,6 +106,8 @@ describe("a node whose clock runs 120 s ahead", { timeout: 900_000 }, () => {
     const result = await c.moe({ prompt: "What is the capital of Japan?", experts: 2, open: true, quorum: "all" });
     expect(result.response.toLowerCase()).toContain("tokyo");
     const claimed = alice.logs.filter((l) => l.msg === "claimed an open job slot" && l.job === result.job);
+    const decided = carol.logs.find((l) => l.msg === "open job: slots go to their claim winners" && l.job === result.job);
+    console.log(`[clocks] carol decided after ${String(decided?.waitedMs)} ms (every known claim in: ${String(decided?.everyKnownClaimIn)}): ${JSON.stringify(decided?.slots)}`);
     expect(claimed.length).toBeGreaterThan(0);
     // mallory's job was still open on alice's conductor (window closes 135 s after "now" there) and never claimed.
     expect(alice.logs.filter((l) => l.job === ignored.job && (l.msg === "claimed an open job slot" || l.msg === "could not claim an open job slot; going on with the others"))).toEqual([]);

@@ -232,7 +232,7 @@ export class Daemon {
       log,
       source: {
         status: () => this.status(),
-        peers: async () => this.peers(),
+        peers: async () => this.peersForApi(),
         shutdown: async () => this.onShutdownRequest(),
         join: (req: { network: string; bootstrapUrl?: string }) => this.join(req.network, req.bootstrapUrl),
         events: this.events,
@@ -270,6 +270,15 @@ export class Daemon {
   }
 
   /** The mesh's nodes, with what this node makes of their claims once it runs jobs there. */
+  /**
+   * The peer view for API clients: while the node stops, its mesh is being left and the view torn
+   * down, so say that (503) rather than answer with an empty mesh (a UI keeps the last view it had).
+   */
+  private peersForApi(): PeerInfo[] {
+    if (this.phase === "stopping") throw new DaemonNotReadyError("the node is stopping: its peer view is being torn down", "start it again with `ripple up` when you want it running");
+    return this.peers();
+  }
+
   peers(): PeerInfo[] {
     return this.mesh?.peers() ?? [];
   }

@@ -56,7 +56,7 @@ export interface ClaimableSlot {
  * peer that could claim it (online, serving the slot's model, not this node). Waiting out the rest
  * of the window can then change nothing among the peers this node knows, so the requester assigns
  * at once. One silent eligible peer (busy, or its policy refuses) keeps the window open to its end;
- * a fast claimant cannot shorten it for the others.
+ * a fast claimant cannot shorten it for the others; nor does a slot no known peer could claim.
  */
 export function everyKnownClaimIn(slots: readonly ClaimableSlot[], claims: readonly StampedClaim[], window: RequesterWindow): boolean {
   const inside = new Set<string>();
@@ -64,5 +64,7 @@ export function everyKnownClaimIn(slots: readonly ClaimableSlot[], claims: reado
     const stampedMs = c.timestamp / 1000;
     if (stampedMs >= window.openedAtMs && stampedMs <= window.closesAtMs) inside.add(`${c.entry.slot}:${encodeHashToBase64(c.author)}`);
   }
-  return slots.every((s) => s.eligible.every((agent) => inside.has(`${s.slot}:${agent}`)));
+  // A slot no known peer could claim gives nothing to wait for, but nothing to go on either: this
+  // node's view may be missing a peer for a moment (a late heartbeat), so the window runs out.
+  return slots.every((s) => s.eligible.length > 0 && s.eligible.every((agent) => inside.has(`${s.slot}:${agent}`)));
 }
