@@ -217,6 +217,11 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     const r = await client.ask({ model: "qwen2.5-coder-0.5b-instruct-q4_k_m", prompt: "What is 2 + 3? Answer with a number.", max_tokens: 8, peer: "bob" });
     expect(r.peer).toBe("bob");
     expect(r.text).toContain("5");
+    // A single answer is not voted on: alice does not spend a rescoring checking its confidence
+    // (reducer.confidence is on for her MOE jobs).
+    const job = alice.logs.find((l) => l.msg === "single query answered" && l.peer === "bob")?.job;
+    expect(job).toBeDefined();
+    expect(alice.logs.filter((l) => l.job === job && /confidence/.test(String(l.msg)))).toEqual([]);
   });
 
   it("sends its asks to a peer it has allocated (resources.allocate) while the allocation is active", async () => {

@@ -74,7 +74,7 @@ export class MoeCoordinator {
       ? await this.poster.postOpenJob({ prompt: req.prompt, taskType, traceId, plan, signal: ctl.signal })
       : await this.poster.writeJob({ prompt: req.prompt, taskType, traceId, plan, kind: "moe" });
     const onEvent = ctl.onEvent ?? (() => {});
-    const ctx = this.slotContext(job, traceId, placement, ctl.signal, onEvent);
+    const ctx = this.slotContext(job, traceId, placement, ctl.signal, onEvent, { vote: true });
     const cloudPrompt = { prompt: req.prompt, instruction: kind.instruction, maxTokens, signal: ctl.signal, env: this.opts.env ?? process.env };
     const quorum = this.quorumWatch(req, kind.answer, ctx.log);
     const [outcomes, cloudAnswers] = await Promise.all([
@@ -147,9 +147,17 @@ export class MoeCoordinator {
     if (plan.length === 0) throw req.peer ? this.peerUnavailableError(req.peer, req.model) : this.noPeerError([req.model]);
     const prompt = req.messages.filter((m) => m.role === "user").at(-1)?.content ?? "";
     const { job, assignments } = await this.poster.writeJob({ prompt, taskType: "single_query", traceId, plan, kind: "ask" });
-    const ctx = this.slotContext(job, traceId, placement, ctl.signal, (e) => {
-      if (e.type === "moe:token") ctl.onToken?.(e.text);
-    });
+    // No vote: the answer's confidence would weigh nothing, so it is not checked (a rescoring each).
+    const ctx = this.slotContext(
+      job,
+      traceId,
+      placement,
+      ctl.signal,
+      (e) => {
+        if (e.type === "moe:token") ctl.onToken?.(e.text);
+      },
+      { vote: false },
+    );
     const outcome = this.finished(await runSlot(ctx, 0, task, plan[0]!.peer, assignments[0]));
     if (!outcome.ok) throw new InferenceError("failed", `${req.model} did not answer: ${outcome.error}`, "see the named peers' logs; retry, or ask another model");
     const { answer } = outcome;
@@ -253,7 +261,7 @@ export class MoeCoordinator {
     return tier.enabled ? [...tier.providers].sort((a, b) => a.priority - b.priority) : [];
   }
 
-  private slotContext(job: string, traceId: string, placement: JobPlacement, signal: AbortSignal, onEvent: (e: MoeEvent) => void): SlotContext {
+  private slotContext(job: string, traceId: string, placement: JobPlacement, signal: AbortSignal, onEvent: (e: MoeEvent) => void, kind: { vote: boolean }): SlotContext {
     const tier = this.opts.policy.local_tier;
     return {
       job,
@@ -272,7 +280,7 @@ export class MoeCoordinator {
       onEvent,
       log: this.opts.log.child({ job, trace: traceId }),
       // Only when confidence weighs votes: otherwise the figure changes nothing and scoring costs a slot.
-      ...(this.opts.policy.reducer.confidence
+      ...(kind.vote && this.opts.policy.reducer.confidence
         ? { confidence: { unverifiedCap: this.opts.policy.reducer.unverified_confidence_cap, ...(this.opts.rescore ? { rescore: this.opts.rescore } : {}) } }
         : {}),
     };
