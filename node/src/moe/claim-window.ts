@@ -27,6 +27,12 @@ export interface SlotClaimVerdict {
   outside: string[];
 }
 
+/** Whether a claim's own stamp (the claimant's clock, Unix µs) falls inside the requester's window. */
+function stampedInside(c: StampedClaim, window: RequesterWindow): boolean {
+  const stampedMs = c.timestamp / 1000;
+  return stampedMs >= window.openedAtMs && stampedMs <= window.closesAtMs;
+}
+
 /**
  * The slot's winner among `ranked` (every claimant, best first, as get_claim_winner ranks them)
  * whose claim for the slot is stamped inside the requester's window.
@@ -38,8 +44,7 @@ export function judgeSlotClaims(slot: number, claims: StampedClaim[], ranked: Ui
     if (c.entry.slot !== slot) continue;
     const agent = encodeHashToBase64(c.author);
     claimants.add(agent);
-    const stampedMs = c.timestamp / 1000;
-    if (stampedMs >= window.openedAtMs && stampedMs <= window.closesAtMs) inside.add(agent);
+    if (stampedInside(c, window)) inside.add(agent);
   }
   const winner = ranked.map((a) => encodeHashToBase64(a)).find((a) => inside.has(a));
   return { winner, outside: [...claimants].filter((a) => !inside.has(a)) };
@@ -60,10 +65,7 @@ export interface ClaimableSlot {
  */
 export function everyKnownClaimIn(slots: readonly ClaimableSlot[], claims: readonly StampedClaim[], window: RequesterWindow): boolean {
   const inside = new Set<string>();
-  for (const c of claims) {
-    const stampedMs = c.timestamp / 1000;
-    if (stampedMs >= window.openedAtMs && stampedMs <= window.closesAtMs) inside.add(`${c.entry.slot}:${encodeHashToBase64(c.author)}`);
-  }
+  for (const c of claims) if (stampedInside(c, window)) inside.add(`${c.entry.slot}:${encodeHashToBase64(c.author)}`);
   // A slot no known peer could claim gives nothing to wait for, but nothing to go on either: this
   // node's view may be missing a peer for a moment (a late heartbeat), so the window runs out.
   return slots.every((s) => s.eligible.length > 0 && s.eligible.every((agent) => inside.has(`${s.slot}:${agent}`)));

@@ -3,6 +3,7 @@
 // the last minute per requester agent; this node's own requests are not limited here (the engine's
 // queue bounds them).
 import { InferenceError } from "../inference/inference-errors.ts";
+import { RunningJobs } from "./running-jobs.ts";
 
 const MINUTE_MS = 60_000;
 /** Requesters remembered at most (the ones idle longest are forgotten first). */
@@ -14,7 +15,7 @@ export interface RequesterLimits {
 }
 
 export class RequesterQuota {
-  private readonly running = new Map<string, number>();
+  private readonly running = new RunningJobs();
   private readonly started = new Map<string, number[]>();
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -26,7 +27,7 @@ export class RequesterQuota {
   admit(requester: string, limits: RequesterLimits): () => void {
     const now = this.now();
     const recent = (this.started.get(requester) ?? []).filter((t) => now - t < MINUTE_MS);
-    const running = this.running.get(requester) ?? 0;
+    const running = this.running.of(requester);
     if (running >= limits.max_concurrent) {
       throw new InferenceError(
         "busy",
@@ -43,16 +44,9 @@ export class RequesterQuota {
     }
     this.started.delete(requester);
     this.started.set(requester, [...recent, now]);
-    this.running.set(requester, running + 1);
+    const release = this.running.take(requester);
     this.prune();
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.running.get(requester) ?? 1) - 1;
-      if (left > 0) this.running.set(requester, left);
-      else this.running.delete(requester);
-    };
+    return release;
   }
 
   private prune(): void {

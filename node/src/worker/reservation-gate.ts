@@ -8,6 +8,7 @@
 // policy names are honoured (`honour`: its allow list by default, since a hold shuts others out).
 // This node's own jobs are never refused here (they still take a slot).
 import { InferenceError } from "../inference/inference-errors.ts";
+import { RunningJobs } from "./running-jobs.ts";
 
 /** An active allocation of this node, as its provider reads it (mesh/allocations.ts). */
 export interface ProviderReservation {
@@ -35,12 +36,17 @@ export interface ReservationContext {
   self: string;
 }
 
+/** When a reservation stops holding a slot: its expiry, or max_minutes after this node first read it. */
+function holdEndsAt(r: ProviderReservation, limits: ReservationLimits): number {
+  return Math.min(r.expiresAtMs, r.seenAtMs + limits.max_minutes * 60_000);
+}
+
 /** A job refused because the slots left are held for allocations of this node (counted as "reserved"). */
 export class ReservedNodeError extends InferenceError {}
 
 export class ReservationGate {
   /** Jobs running through this gate now, by requester. */
-  private readonly running = new Map<string, number>();
+  private readonly running = new RunningJobs();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -48,7 +54,7 @@ export class ReservationGate {
   holders(ctx: ReservationContext): Map<string, ProviderReservation> {
     const now = this.now();
     const counted = ctx.reservations
-      .filter((r) => r.requester !== ctx.self && now < Math.min(r.expiresAtMs, r.seenAtMs + ctx.limits.max_minutes * 60_000) && ctx.honoured(r.requester))
+      .filter((r) => r.requester !== ctx.self && now < holdEndsAt(r, ctx.limits) && ctx.honoured(r.requester))
       .sort((a, b) => a.seenAtMs - b.seenAtMs || (a.allocation < b.allocation ? -1 : 1));
     const holders = new Map<string, ProviderReservation>();
     for (const r of counted) {
@@ -68,11 +74,11 @@ export class ReservationGate {
     const holds = requester === ctx.self || (own !== undefined && (own.model === null || own.model === model));
     const others = [...holders.values()].filter((r) => r.requester !== requester);
     if (!holds && others.length > 0) {
-      const total = [...this.running.values()].reduce((a, b) => a + b, 0);
-      const idleHeld = others.filter((r) => !this.running.get(r.requester));
+      const total = this.running.total;
+      const idleHeld = others.filter((r) => !this.running.has(r.requester));
       // Past the capacity a job would queue in the engine ahead of the holders' next ones.
       if (total + idleHeld.length >= ctx.capacity) {
-        const until = new Date(Math.min(...others.map((r) => Math.min(r.expiresAtMs, r.seenAtMs + ctx.limits.max_minutes * 60_000)))).toISOString();
+        const until = new Date(Math.min(...others.map((r) => holdEndsAt(r, ctx.limits)))).toISOString();
         throw new ReservedNodeError(
           "busy",
           `this node is reserved: ${idleHeld.length} of its ${ctx.capacity} job slot(s) held for allocation(s) ${others.map((r) => `${r.allocation.slice(0, 12)}… by ${r.requester.slice(0, 12)}…`).join(", ")}, ${total} job(s) running; the first hold ends ${until}`,
@@ -80,14 +86,6 @@ export class ReservationGate {
         );
       }
     }
-    this.running.set(requester, (this.running.get(requester) ?? 0) + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (this.running.get(requester) ?? 1) - 1;
-      if (left > 0) this.running.set(requester, left);
-      else this.running.delete(requester);
-    };
+    return this.running.take(requester);
   }
 }
