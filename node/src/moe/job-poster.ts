@@ -7,7 +7,7 @@ import type { ExpertSpec, InferencePolicy } from "../config/inference-policy.ts"
 import type { Logger } from "../log.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 import type { ExpertTask } from "../protocol/expert-task.ts";
-import { everyKnownClaimIn, judgeSlotClaims, type RequesterWindow } from "./claim-window.ts";
+import { everyKnownClaimIn, judgeSlotClaims, type RequesterWindow, type StampedClaim } from "./claim-window.ts";
 import { peersServing } from "./expert-placement.ts";
 import { expertModelOf } from "./slot-runner.ts";
 
@@ -85,8 +85,8 @@ export class JobPoster {
     this.opts.announceOpenJob?.(job, this.opts.peers().filter((p) => p.online && !p.self));
     const waited = await this.awaitClaims(hash, input.plan, { openedAtMs, closesAtMs }, input.signal);
     const peers = this.opts.peers();
-    const [claims, ranked] = await Promise.all([mesh.getClaims(hash), Promise.all(input.plan.map((p) => mesh.getClaimWinner(hash, p.slot)))]);
-    const verdicts = input.plan.map((p, i) => judgeSlotClaims(p.slot, claims, ranked[i]?.ranked ?? [], { openedAtMs, closesAtMs }));
+    const ranked = await Promise.all(input.plan.map((p) => mesh.getClaimWinner(hash, p.slot)));
+    const verdicts = input.plan.map((p, i) => judgeSlotClaims(p.slot, waited.claims, ranked[i]?.ranked ?? [], { openedAtMs, closesAtMs }));
     input.plan.forEach((p, i) => {
       const peer = peers.find((x) => x.agent === verdicts[i]!.winner && x.online);
       if (peer) p.peer = peer;
@@ -100,19 +100,23 @@ export class JobPoster {
    * Waits for an open job's claims: until every peer this node knows could claim a slot has a
    * claim on it inside the window (everyKnownClaimIn: nothing known can change after that), else to
    * the window's end plus CLAIM_GRACE_MS (claims written near the end still need a moment to reach
-   * this node). Which claims count is judged afterwards, as before.
+   * this node). Returns the last claims read, which postOpenJob judges (claim-window.ts) without
+   * reading them again.
    */
-  private async awaitClaims(hash: Uint8Array, plan: PlannedSlot[], window: RequesterWindow, signal: AbortSignal): Promise<{ ms: number; early: boolean }> {
+  private async awaitClaims(hash: Uint8Array, plan: PlannedSlot[], window: RequesterWindow, signal: AbortSignal): Promise<{ ms: number; early: boolean; claims: StampedClaim[] }> {
     const mesh = resourceMesh(this.opts.zomes);
     const start = Date.now();
     const endsAt = window.closesAtMs + CLAIM_GRACE_MS;
-    while (Date.now() < endsAt) {
-      await sleep(Math.min(CLAIM_POLL_MS, endsAt - Date.now()), signal);
+    // The last read is the one judged: at an early close, or at the end of the grace.
+    let claims: StampedClaim[] = [];
+    do {
+      await sleep(Math.max(0, Math.min(CLAIM_POLL_MS, endsAt - Date.now())), signal);
       const peers = this.opts.peers().filter((p) => !p.self);
       const slots = plan.map((p) => ({ slot: p.slot, eligible: peersServing(expertModelOf(p.task), peers).map((x) => x.agent) }));
-      if (everyKnownClaimIn(slots, await mesh.getClaims(hash), window)) return { ms: Date.now() - start, early: true };
-    }
-    return { ms: Date.now() - start, early: false };
+      claims = await mesh.getClaims(hash);
+      if (everyKnownClaimIn(slots, claims, window)) return { ms: Date.now() - start, early: true, claims };
+    } while (Date.now() < endsAt);
+    return { ms: Date.now() - start, early: false, claims };
   }
 
   /**
