@@ -12,6 +12,7 @@ const unitTests = [
   "node/test/api-types.test.ts",
   "node/test/architecture.test.ts",
   "node/test/artifacts-units.test.ts",
+  "node/test/model-rehosting.test.ts",
   "node/test/capability-classes.test.ts",
   "node/test/capability-probe.test.ts",
   "node/test/child-processes.test.ts",

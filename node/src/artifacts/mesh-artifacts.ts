@@ -19,6 +19,7 @@ import { DirectTransfer } from "./direct-transfer-protocol.ts";
 import { ModelShards, type ModelPullEvent } from "./model-shards.ts";
 import { wantedModels, type StoragePolicy } from "../config/storage-policy.ts";
 import type { ModelPins } from "./model-choice.ts";
+import { ModelRehosting } from "./model-rehosting.ts";
 
 export interface MeshArtifactsOptions {
   dataDir: string;
@@ -67,6 +68,7 @@ export class MeshArtifacts {
   artifacts: ArtifactService | undefined;
   shards: ModelShards | undefined;
   direct: DirectTransfer | undefined;
+  rehosting: ModelRehosting | undefined;
   private readonly log: Logger;
   private wantTimer: NodeJS.Timeout | undefined;
   private firstWantCheck: NodeJS.Timeout | undefined;
@@ -147,6 +149,19 @@ export class MeshArtifacts {
       ...(opts.maxClockSkewMs !== undefined ? { maxClockSkewMs: opts.maxClockSkewMs } : {}),
     });
     this.startWanted();
+    const shards = this.shards;
+    const artifacts = this.artifacts;
+    this.rehosting = new ModelRehosting({
+      shards,
+      verifiedProviders: (cid) => artifacts.providers(cid, { verify: true, signal: this.stopped.signal }),
+      store: opts.store,
+      policy: opts.policy.replication.rehost,
+      self: artifacts.agent,
+      peers: opts.peers,
+      ledgerFile: join(networkDir, "rehosted.json"),
+      log: this.log,
+    });
+    this.rehosting.start();
   }
 
   /**
@@ -187,6 +202,7 @@ export class MeshArtifacts {
 
   async stop(): Promise<void> {
     this.stopped.abort();
+    this.rehosting?.stop();
     clearInterval(this.wantTimer);
     clearTimeout(this.firstWantCheck);
     this.peering?.stop();
@@ -223,6 +239,7 @@ export class MeshArtifacts {
       cacheBytes: this.artifacts?.cache.totalBytes ?? 0,
       cacheMaxBytes: this.opts.policy.cache.max_size_gb * 1e9,
       directTransfer: this.direct?.describe() ?? null,
+      rehosting: this.rehosting?.describe() ?? null,
     };
   }
 

@@ -29,6 +29,14 @@ export const storagePolicySchema = z.strictObject({
   replication: z.strictObject({
     min_providers: z.number().int().min(1).max(64),
     prefer_local: z.boolean(),
+    // Absent in policies written before it existed: off.
+    rehost: z
+      .strictObject({
+        enabled: z.boolean(),
+        max_gb: z.number().min(0).max(1_000_000),
+        check_interval_ms: z.number().int().min(1000).max(86_400_000),
+      })
+      .default({ enabled: false, max_gb: 20, check_interval_ms: 60_000 }),
   }),
   cache: z.strictObject({
     max_size_gb: z.number().min(0).max(1_000_000),
