@@ -9,7 +9,10 @@
 //     policy with the deadlines effectively off, as before they existed): the deadlines must not
 //     slow honest jobs (ratio ≈ 1, no slot moved by a deadline);
 //   - the MOE job with quorum early vs waiting for every slot (quorum all), and each ÷ its slowest
-//     expert's generation time.
+//     expert's generation time;
+//   - the same MOE job asked by alice (default policy: confidence weighting on, so every remote
+//     answer is rescored on alice's own copy of its model) and by carol (reducer.confidence off):
+//     what checking peers' confidence costs in wall time.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
@@ -41,28 +44,36 @@ function up(name: string, extra: string[] = []): RippleDaemon {
   return RippleDaemon.up(name, dir, ["--no-measure", ...extra]);
 }
 
-/** The default inference policy with the stall deadlines as good as off (the behaviour before them). */
-function policyWithoutDeadlines(): string {
+/** The default inference policy changed by `edit`, written to a temp file; its path. */
+function policyVariant(name: string, edit: (doc: any) => void): string {
   const doc = parse(readFileSync(inferencePolicyFile, "utf8"));
-  doc.local_tier.progress_deadline_ms = 600_000;
-  doc.local_tier.start_deadline_ms = 3_600_000;
+  edit(doc);
   const dir = mkdtempSync("/tmp/rm-bench-policy-");
   dirs.push(dir);
-  writeFileSync(join(dir, "no-deadlines.yaml"), stringify(doc));
-  return join(dir, "no-deadlines.yaml");
+  writeFileSync(join(dir, `${name}.yaml`), stringify(doc));
+  return join(dir, `${name}.yaml`);
 }
+/** Stall deadlines as good as off (the behaviour before them). */
+const policyWithoutDeadlines = () =>
+  policyVariant("no-deadlines", (doc) => {
+    doc.local_tier.progress_deadline_ms = 600_000;
+    doc.local_tier.start_deadline_ms = 3_600_000;
+  });
+/** Confidence weighting off: peers' answers are not rescored (the default before session 24). */
+const policyWithoutConfidence = () => policyVariant("no-confidence", (doc) => void (doc.reducer.confidence = false));
 const movedByDeadline = (r: MoeResult) => r.model_votes.filter((v) => v.epoch > 1).length + r.failed_slots.filter((f) => f.error.includes("stalled")).length;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-const nodes = [up("alice"), up("bob", ["--inference-policy", policyWithoutDeadlines()]), up("carol")];
+const nodes = [up("alice"), up("bob", ["--inference-policy", policyWithoutDeadlines()]), up("carol", ["--inference-policy", policyWithoutConfidence()])];
 const dataDir = mkdtempSync("/tmp/rm-bench-direct-");
 dirs.push(dataDir);
 try {
   await Promise.all(nodes.map((n) => n.waitUntilRunning()));
   const alice = await LocalApiClient.forDataDir(nodes[0]!.dataDir);
   const bob = await LocalApiClient.forDataDir(nodes[1]!.dataDir);
+  const carol = await LocalApiClient.forDataDir(nodes[2]!.dataDir);
   const agents = await Promise.all(nodes.map(async (n) => ((await (await LocalApiClient.forDataDir(n.dataDir)).status()) as DaemonStatus).agentPubKey!));
   await waitFor("alice sees both peers online with their models", async () => {
     const peers = (await alice.peers()) as PeerInfo[];
@@ -106,9 +117,11 @@ try {
   }
   await alice.moe({ prompt: moePrompt });
   await bob.moe({ prompt: moePrompt });
+  await carol.moe({ prompt: moePrompt });
 
   const moe = { mesh: [] as number[], direct: [] as number[], overhead: [] as number[], score: [] as number[], peers: [] as number[], placements: [] as string[] };
   const deadlines = { on: [] as number[], off: [] as number[], moved: 0 };
+  const confidence = { on: [] as number[], off: [] as number[], overheadOff: [] as number[], rescored: 0 };
   const quorum = { early: [] as number[], all: [] as number[], slowestAll: [] as number[], cancelled: [] as number[], same: 0 };
   for (let i = 0; i < runs; i++) {
     let t = performance.now();
@@ -129,6 +142,12 @@ try {
     deadlines.off.push(performance.now() - t);
     deadlines.moved += movedByDeadline(off);
     t = performance.now();
+    const unchecked = await carol.moe({ prompt: moePrompt, quorum: "all" });
+    confidence.off.push(performance.now() - t);
+    confidence.on.push(wall);
+    confidence.rescored += r.model_votes.filter((v) => v.peer_id !== null && v.confidence !== undefined).length;
+    confidence.overheadOff.push(confidence.off.at(-1)! - Math.max(...unchecked.model_votes.map((v) => v.latency_ms)));
+    t = performance.now();
     const early = await alice.moe({ prompt: moePrompt, quorum: "early" });
     quorum.early.push(performance.now() - t);
     quorum.all.push(wall);
@@ -144,10 +163,11 @@ try {
   console.log(`| MOE, ${tasks.length} experts over ${median(moe.peers)} nodes vs 3 parallel sequences | ${fmt(median(moe.mesh))} | ${fmt(median(moe.direct))} | ${(median(moe.mesh) / median(moe.direct)).toFixed(2)} | ≤ 1.15 |`);
   console.log(`| MOE asked by alice (stall deadlines on) vs by bob (deadlines off, as before) | ${fmt(median(deadlines.on))} | ${fmt(median(deadlines.off))} | ${(median(deadlines.on) / median(deadlines.off)).toFixed(2)} | ≈ 1.00, ${deadlines.moved} slot(s) moved (target 0) |`);
   console.log(`| MOE quorum early vs all (${median(quorum.cancelled)} slot(s) cancelled, same answer ${quorum.same}/${runs}) | ${fmt(median(quorum.early))} | ${fmt(median(quorum.all))} | ${(median(quorum.early) / median(quorum.all)).toFixed(2)} | ≤ 0.80 |`);
+  console.log(`| MOE asked by alice (confidence checked, ${confidence.rescored} remote answers over ${runs} runs) vs by carol (confidence off) | ${fmt(median(confidence.on))} | ${fmt(median(confidence.off))} | ${(median(confidence.on) / median(confidence.off)).toFixed(2)} | cost of checking |`);
   console.log(`MOE wall ÷ slowest expert's generation: quorum all ${(median(quorum.all) / median(quorum.slowestAll)).toFixed(2)}, quorum early ${(median(quorum.early) / median(quorum.slowestAll)).toFixed(2)}`);
-  console.log(`MOE mesh overhead (wall − slowest slot's generation): median ${Math.round(median(moe.overhead))} ms; consensus ${moe.score.join(", ")}`);
+  console.log(`MOE mesh overhead (wall − slowest slot's generation): median ${Math.round(median(moe.overhead))} ms (confidence off: ${Math.round(median(confidence.overheadOff))} ms); consensus ${moe.score.join(", ")}`);
   const secs = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(", ");
-  console.log(`runs (s): single mesh [${secs(single.mesh)}] direct [${secs(single.direct)}]; MOE mesh [${secs(moe.mesh)}] direct [${secs(moe.direct)}]; slot placements ${moe.placements.join(" | ")}`);
+  console.log(`runs (s): single mesh [${secs(single.mesh)}] direct [${secs(single.direct)}]; MOE mesh [${secs(moe.mesh)}] direct [${secs(moe.direct)}] confidence off [${secs(confidence.off)}]; slot placements ${moe.placements.join(" | ")}`);
 } finally {
   await Promise.all(nodes.map((n) => n.kill("SIGTERM")));
   for (const d of dirs) rmSync(d, { recursive: true, force: true });

@@ -3,11 +3,13 @@
 // policy runs them on Qwen: for each question, every Qwen expert's worker generates its answer with
 // its confidence (InferenceEngine.generate, confidence: true), then the requester rescores the
 // job's answers one after another (InferenceEngine.scoreAnswer), twice side by side:
-// - kept: as the engine does, the rescoring sequence keeps the prompt it scored, so an answer to a
-//   prompt that opens the same way (same template, same system text and few-shot examples, or the
-//   same prompt from another expert) evaluates only what differs;
-// - cold: a second requester engine whose kept sequence is cleared before every rescoring (a
-//   one-token generation between them, untimed), as every rescoring was before session 24.
+// - kept: as the engine does, on the model's rescoring context (rescoring-context.ts), whose
+//   sequences each keep the prompt they scored, so an answer to a prompt that opens the same way
+//   (same template, same system text and few-shot examples, or the same prompt from another expert)
+//   evaluates only what differs; a worker's generation between rescorings does not clear them
+//   (session 24's engine kept one prompt, on a generation context: 26% of prompt tokens reused);
+// - cold: a second requester engine whose model is unloaded and loaded again before every
+//   rescoring (untimed), so every rescoring evaluates its whole prompt, as before session 24.
 // Printed: medians per rescoring, ÷ the worker's generation, and how many prompt tokens were reused;
 // and the largest gap between a rescored figure and the worker's claim.
 //
@@ -61,10 +63,14 @@ for (const question of questions) {
   }
   for (const { task, r } of answers) {
     const opts = { endedByLength: r.finishReason === "length" };
+    // A requester runs its own slots between rescorings: a generation on its model, untimed.
+    await kept.generate({ model: qwen.name, prompt: { kind: "completion", text: "x" }, maxTokens: 1, sampling: { temperature: 0 } });
     let t = performance.now();
     const figure = await kept.scoreAnswer(qwen.name, task.prompt, r.text, opts);
     keptMs.push(performance.now() - t);
-    await cold.generate({ model: qwen.name, prompt: { kind: "completion", text: "x" }, maxTokens: 1, sampling: { temperature: 0 } });
+    await cold.unload(qwen.name);
+    await cold.load(qwen.name);
+    await cold.scoreAnswer(qwen.name, { kind: "completion", text: "x" }, "y", opts); // makes the rescoring context (untimed)
     t = performance.now();
     await cold.scoreAnswer(qwen.name, task.prompt, r.text, opts);
     coldMs.push(performance.now() - t);

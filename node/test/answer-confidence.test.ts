@@ -142,10 +142,19 @@ describe("answer confidence", () => {
       // A generation after rescoring starts from nothing: the same answer and figure as before it.
       const again = await q.generate({ model: "qwen", prompt: paris, maxTokens: 4, sampling: { temperature: 0 }, confidence: true });
       expect([again.text, again.confidence]).toEqual([first.text, first.confidence]);
-      // And a rescoring after that generation, on a context emptied by it, still gives the same figure.
-      const before = counts();
+      // Rescoring has contexts of its own: the generation did not clear what it kept (the template's
+      // opening, up to where Germany and France differ), and the figure is the same.
+      let before = counts();
       expect(await score(paris, "Lyon")).toBeCloseTo(lyon!, 6);
-      expect(counts().reused).toBe(before.reused);
+      expect(counts().reused - before.reused).toBeGreaterThan(10);
+      // Other templates (another system text) take other sequences instead of overwriting this one:
+      // after three of them, this template's prompt is still there in full.
+      for (const system of ["You are a careful mathematician.", "Reply in French, in one word.", "Think step by step, then answer."]) {
+        await score({ kind: "chat", messages: [{ role: "system", content: system }, { role: "user", content: "What is 2 + 2?" }] }, "4");
+      }
+      before = counts();
+      expect(await score(paris, "Paris")).toBeCloseTo(fresh!, 6);
+      expect(counts()).toEqual({ reused: before.reused + promptTokens - 1, evaluated: before.evaluated + 1 });
       // The figures equal a fresh engine's, which never kept anything.
       const other = await InferenceEngine.create({ resolveModel: () => qwen, threads: 2, memoryBudgetBytes: 2 ** 31, maxConcurrent: 1, contextSize: 1024, log: silent });
       try {

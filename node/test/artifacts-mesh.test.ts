@@ -36,7 +36,7 @@ import { IpfsStore } from "../src/artifacts/ipfs-store.ts";
 import { KuboNode } from "../src/artifacts/kubo-supervisor.ts";
 import { loadNetworks } from "../src/config/networks.mjs";
 import { loadStoragePolicy, modelChunking } from "../src/config/storage-policy.ts";
-import { RippleDaemon } from "./support/ripple-process.ts";
+import { ripple, RippleDaemon } from "./support/ripple-process.ts";
 import { peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
 import { TestFleet } from "./support/test-fleet.ts";
 import { waitFor } from "./support/wait-for.ts";
@@ -394,6 +394,10 @@ describe("artifacts and model shards on a 2-node local mesh", { timeout: 900_000
       return v.models.length > 0 ? v : undefined;
     }, { timeoutMs: 240_000, diagnostics });
     expect((await d.localModels()).find((m) => m.name === GEMMA)?.sha256).toBe(gemmaSha);
+    // `ripple ipfs` shows it (its sections as JSON, not "[object Object]").
+    const cli = await ripple(["--data-dir", dave.dataDir, "ipfs"]);
+    expect(cli.stdout).toMatch(/^rehosting +\{"enabled":true,"budgetBytes":300000000,"usedBytes":253113024,/m);
+    expect(cli.stdout).not.toContain("[object Object]");
     expect(view).toMatchObject({ enabled: true, budgetBytes: 300_000_000, usedBytes: 253_113_024, models: [{ name: GEMMA, size: 253_113_024 }] });
     // Qwen stays short on dave's side (it does not fit what is left of his budget), and the tiny model
     // (pinned by nobody here) is never taken on.

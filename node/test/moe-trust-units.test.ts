@@ -132,18 +132,23 @@ describe("what a worker says about its own timing and stream", () => {
       const heldAgainst = (observations.get(worker.peerId)?.badAnswers ?? 0) > 0;
       return { confidence: outcome.ok ? outcome.answer.confidence : "failed", scored: scored.length, ...(heldAgainst ? { heldAgainst } : {}) };
     };
-    // Inflated: this node's figure. Absent (it would count as 1): this node's figure. Modest: its own.
+    // Inflated: this node's figure. Absent (it would count as 1): this node's figure.
     // 0.69 above this node's own figure: counted with this node's, and held against the peer.
     expect(await counted(0.99, 0.3)).toEqual({ confidence: 0.3, scored: 1, heldAgainst: true });
     // A little above (another backend's arithmetic): counted with this node's figure, not held against it.
-    expect(await counted(0.35, 0.3)).toEqual({ confidence: 0.3, scored: 1 });
+    expect(await counted(0.75, 0.6)).toEqual({ confidence: 0.6, scored: 1 });
     expect(await counted(undefined, 0.3)).toEqual({ confidence: 0.3, scored: 1 });
-    expect(await counted(0.1, 0.3)).toEqual({ confidence: 0.1, scored: 1 });
+    // Above the cap and below this node's figure: its own.
+    expect(await counted(0.7, 0.9)).toEqual({ confidence: 0.7, scored: 1 });
+    // At or below the cap (0.5): counted as claimed without a check, even above this node's figure
+    // (it counts no more than an unchecked claim may).
+    expect(await counted(0.1, 0.3)).toEqual({ confidence: 0.1, scored: 0 });
+    expect(await counted(0.5, 0.05)).toEqual({ confidence: 0.5, scored: 0 });
     // Not scorable here (another file, no copy, or no engine): the claim counts at most the cap;
     // a missing one as the cap; a lower one as it is.
     expect(await counted(0.99, undefined)).toEqual({ confidence: 0.5, scored: 1 });
     expect(await counted(undefined, undefined)).toEqual({ confidence: 0.5, scored: 1 });
-    expect(await counted(0.2, undefined)).toEqual({ confidence: 0.2, scored: 1 });
+    expect(await counted(0.2, undefined)).toEqual({ confidence: 0.2, scored: 0 });
     expect(await counted(0.99, 0.3, false, false)).toEqual({ confidence: 0.5, scored: 0 });
     // This node's own answers are its own figure: never scored twice.
     expect(await counted(0.99, 0.3, true)).toEqual({ confidence: 0.99, scored: 0 });

@@ -29,6 +29,7 @@ import type { GpuModelNeed } from "./gpu-budget.ts";
 import { answerConfidence, continuationConfidence, MAX_SCORED_TOKENS } from "./answer-confidence.ts";
 import { InferenceError } from "./inference-errors.ts";
 import { ContextPool } from "./context-pool.ts";
+import { RescoringContext } from "./rescoring-context.ts";
 import type { ChatMessage, FinishReason, GenerateRequest, GenerateResult, RegisteredModel } from "./inference-types.ts";
 
 export interface ContextShape {
@@ -89,6 +90,7 @@ export class LoadedModel {
   /** Date.now() of the end of its last request (or of its load). */
   lastUsedMs = Date.now();
   readonly #pool: ContextPool;
+  #rescoring: Promise<RescoringContext | undefined> | undefined;
   /** Prompt tokens rescoring found already evaluated, and those it evaluated (rescoredPromptTokens). */
   #reusedPromptTokens = 0;
   #evaluatedPromptTokens = 0;
@@ -99,7 +101,7 @@ export class LoadedModel {
     readonly budget: LoadBudget,
     private readonly model: LlamaModel,
     first: LlamaContext,
-    shape: ContextShape,
+    private readonly shape: ContextShape,
     private readonly chatWrapper: ChatWrapper,
     private readonly log: Logger,
   ) {
@@ -244,29 +246,62 @@ export class LoadedModel {
     const all = this.model.tokenize(answer, false);
     const answerTokens = (endedByLength ? all.slice(0, -1) : all).slice(0, MAX_SCORED_TOKENS);
     if (promptTokens.length === 0 || answerTokens.length === 0) return undefined;
-    // Everything but the prompt's last token, whose output is the first answer token's distribution.
-    const head = promptTokens.slice(0, -1);
-    const { context, kept } = await this.#pool.takeForRescoring(head);
-    let sequence = kept;
+    const rescoring = await this.#rescoringContext();
+    const sequence = rescoring && promptTokens.length + answerTokens.length + 2 <= rescoring.tokensPerSequence ? rescoring.take(promptTokens.slice(0, -1)) : undefined;
+    if (rescoring && sequence) {
+      let kept: LlamaContextSequence | undefined = sequence;
+      try {
+        return await this.#scoreOn(sequence, promptTokens, answerTokens);
+      } catch (err) {
+        kept = undefined;
+        await rescoring.replace(sequence); // its state is unknown now
+        throw err;
+      } finally {
+        if (kept) rescoring.release(kept);
+      }
+    }
+    // A prompt too long for the rescoring context's sequences (or none free, or none made): on a
+    // generation context, keeping the sequence there until a generation needs the context.
+    const { context, kept } = await this.#pool.takeForRescoring(promptTokens.slice(0, -1));
+    let onPool = kept;
     try {
       if (promptTokens.length + answerTokens.length + 2 > context.contextSize) return undefined;
-      sequence ??= context.getSequence();
-      // Keep what the sequence already holds of the head (erased from the first token that differs).
-      await sequence.adaptStateToTokens(head, false);
-      const reused = sequence.nextTokenIndex;
-      if (reused < head.length) await sequence.evaluateWithoutGeneratingNewTokens(head.slice(reused));
-      this.#reusedPromptTokens += reused;
-      this.#evaluatedPromptTokens += promptTokens.length - reused;
-      return await continuationConfidence(sequence, promptTokens.at(-1)!, answerTokens);
+      onPool ??= context.getSequence();
+      return await this.#scoreOn(onPool, promptTokens, answerTokens);
     } catch (err) {
       // Its state is unknown now: not kept.
-      const broken = sequence;
-      sequence = undefined;
+      const broken = onPool;
+      onPool = undefined;
       await broken?.dispose().catch(() => {});
       throw err;
     } finally {
-      this.#pool.release(context, sequence);
+      this.#pool.release(context, onPool);
     }
+  }
+
+  /** Scores `answerTokens` after `promptTokens` on `sequence`, evaluating only what it does not hold yet. */
+  async #scoreOn(sequence: LlamaContextSequence, promptTokens: Token[], answerTokens: Token[]): Promise<number | undefined> {
+    // Everything but the prompt's last token, whose output is the first answer token's distribution.
+    const head = promptTokens.slice(0, -1);
+    // Keep what the sequence already holds of the head (erased from the first token that differs).
+    await sequence.adaptStateToTokens(head, false);
+    const reused = sequence.nextTokenIndex;
+    if (reused < head.length) await sequence.evaluateWithoutGeneratingNewTokens(head.slice(reused));
+    this.#reusedPromptTokens += reused;
+    this.#evaluatedPromptTokens += promptTokens.length - reused;
+    return continuationConfidence(sequence, promptTokens.at(-1)!, answerTokens);
+  }
+
+  /**
+   * The rescoring context (rescoring-context.ts), made at the first rescoring: a node that never
+   * checks a peer's confidence never pays for it. undefined when it cannot be made (the pool is used).
+   */
+  #rescoringContext(): Promise<RescoringContext | undefined> {
+    this.#rescoring ??= RescoringContext.create(this.model, { threads: this.shape.threads }).catch((err: unknown) => {
+      this.log.warn({ model: this.name, err: (err as Error).message }, "inference: no rescoring context for this model; rescoring on its generation contexts");
+      return undefined;
+    });
+    return this.#rescoring;
   }
 
   /** How many tokens the prompt is once rendered as a generation would render it (Anthropic's count_tokens). */
@@ -332,6 +367,7 @@ export class LoadedModel {
   }
 
   async dispose(): Promise<void> {
+    await (await this.#rescoring)?.dispose();
     await this.#pool.dispose();
     await this.model.dispose().catch(() => {});
   }

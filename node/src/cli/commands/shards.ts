@@ -8,16 +8,22 @@ import { fail, globalOptions, printJson } from "../run.ts";
 
 const client = (cmd: Command) => LocalApiClient.forDataDir(globalOptions(cmd).dataDir);
 
+/** One value of `ripple ipfs`: lists space-separated, sections (direct transfer, rehosting) as compact JSON. */
+function ipfsValue(v: unknown): string {
+  if (Array.isArray(v)) return v.join(" ");
+  return typeof v === "object" && v !== null ? JSON.stringify(v) : String(v);
+}
+
 export function ipfsCommand(program: Command): void {
   program
     .command("ipfs")
-    .description("this node's kubo: peer id, swarm addresses, restarts, connected peers, repo and cache size")
+    .description("this node's kubo: peer id, swarm addresses, restarts, connected peers, repo and cache size, direct transfers, rehosting")
     .option("--json", "print JSON for scripts")
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       try {
         const info = await (await client(cmd)).ipfs();
         if (opts.json) printJson(info);
-        else process.stdout.write(Object.entries(info).map(([k, v]) => `${k.padEnd(15)} ${Array.isArray(v) ? v.join(" ") : String(v)}`).join("\n") + "\n");
+        else process.stdout.write(Object.entries(info).map(([k, v]) => `${k.padEnd(15)} ${ipfsValue(v)}`).join("\n") + "\n");
       } catch (err) {
         fail(err);
       }
