@@ -16,6 +16,12 @@ export type ApiEvent =
   | { type: "models:changed"; added: string[]; removed: string[]; changed: string[] }
   | { type: "model:pulled"; name: string; cid: string; sha256: string; bytes: number; transferMs: number; directBytes: number; from: string[] }
   | { type: "model:pull-failed"; ref: string; name: string | null; error: string; fix: string | null }
+  // This node's worker serving a slot of a job (its own or another node's): refused at once, or
+  // started and then answered or failed (a generation error, or the requester left).
+  | { type: "job:refused"; job: string; slot: number; requester: string; code: string; reason: string }
+  | { type: "job:started"; job: string; slot: number; epoch: number; expert: string; requester: string }
+  | { type: "job:answered"; job: string; slot: number; epoch: number; tokens: number; latency_ms: number }
+  | { type: "job:failed"; job: string; slot: number; epoch: number; code: string; reason: string }
   | { type: string; [key: string]: unknown };
 
 /** What every error carries: a stable code, what went wrong, and how to fix it. */

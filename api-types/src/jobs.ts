@@ -53,3 +53,30 @@ export type JobHistoryEvent =
   | { type: "moe:job-started"; job: JobSummary }
   | { type: "moe:job-progress"; trace_id: string; event: MoeEvent }
   | { type: "moe:job-finished"; job: JobSummary };
+
+/** Where a slot this node served for another node's job stands. */
+export type ServedSlotStatus = "running" | "answered" | "refused" | "failed";
+
+/**
+ * One slot of another node's job that this node's worker took, or refused (GET /v1/jobs/served,
+ * the UI's Jobs page). Kept in memory: the last 50 since the node started.
+ */
+export interface ServedSlot {
+  /** The job's action hash (resource_mesh). */
+  job: string;
+  slot: number;
+  /** null for a refusal (decided before the assignment's epoch was looked at). */
+  epoch: number | null;
+  /** The requester's agent key, and its name as this node's peer view knows it (a claim), if listed. */
+  requester: string;
+  requester_name: string | null;
+  expert: string | null;
+  status: ServedSlotStatus;
+  /** Why it was refused or failed: the error code and message. */
+  code: string | null;
+  reason: string | null;
+  tokens: number | null;
+  latency_ms: number | null;
+  started_ms: number;
+  finished_ms: number | null;
+}

@@ -34,6 +34,7 @@ export const natsEventSubjects = {
   "job:started": { kind: "worker", event: "started" },
   "job:answered": { kind: "worker", event: "answered" },
   "job:refused": { kind: "worker", event: "refused" },
+  "job:failed": { kind: "worker", event: "failed" },
   "job:result-written": { kind: "worker", event: "result-written" },
 } as const satisfies Record<string, { kind: string; event: string }>;
 

@@ -222,6 +222,11 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     const job = alice.logs.find((l) => l.msg === "single query answered" && l.peer === "bob")?.job;
     expect(job).toBeDefined();
     expect(alice.logs.filter((l) => l.job === job && /confidence/.test(String(l.msg)))).toEqual([]);
+    // bob lists the slot he served for alice (GET /v1/jobs/served, the UI's Jobs page).
+    const bobClient = await LocalApiClient.forDataDir(bob.dataDir);
+    const served = await waitFor("bob lists alice's ask among the slots he served", async () => (await bobClient.servedSlots()).find((s) => s.requester_name === "alice" && s.status === "answered" && s.tokens === r.tokens), { timeoutMs: 10_000 });
+    expect(served.latency_ms).toBeGreaterThan(0);
+    expect(served.finished_ms).toBeGreaterThanOrEqual(served.started_ms);
   });
 
   it("sends its asks to a peer it has allocated (resources.allocate) while the allocation is active", async () => {
@@ -360,6 +365,10 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     const aliceKey = (await statusOf(alice)).agentPubKey!;
     const refusal = await worker.waitForLog((l) => l.msg === "job refused by policy" && l.requester === aliceKey, 10_000);
     expect(String(refusal.reason)).toMatch(/not in the allow list/);
+    // The refusal is listed among the slots the worker served, with its reason.
+    const refused = (await (await LocalApiClient.forDataDir(worker.dataDir)).servedSlots()).find((s) => s.status === "refused" && s.requester === aliceKey);
+    expect(refused?.reason).toMatch(/not in the allow list/);
+    expect(refused?.requester_name).toBe("alice");
     expect(result.model_votes.some((v) => v.peer === worker.name)).toBe(false);
     expect(result.response.toLowerCase()).toContain("rome");
   });

@@ -2,8 +2,8 @@
 // against two real daemons on a real local mesh (conductors, libp2p, the real models): every page
 // loads without console errors; a prompt from the Console streams its experts' tokens, then the
 // merged answer and its votes, and the job appears on the Jobs page; a single-model answer grows as
-// it streams; a SIGKILLed peer turns offline on the Peers page within the liveness window without a
-// reload; a stopped daemon makes the page say so and reconnect. Screenshots of each page go to
+// it streams; bob's Jobs page lists, live, the slot he serves for alice; a SIGKILLed peer turns
+// offline on the Peers page within the liveness window without a reload; a stopped daemon makes the page say so and reconnect. Screenshots of each page go to
 // docs/screenshots/ (the README shows them).
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -203,6 +203,26 @@ describe("the web UI in Chromium on a 2-node local mesh", { timeout: 600_000 }, 
     expect(lengths.length, JSON.stringify(lengths)).toBeGreaterThanOrEqual(3);
     expect(await page.textContent('[data-testid="ask-result"]')).toMatch(/alice|bob/);
     expect(errors).toEqual([]);
+  });
+
+  it("lists on bob's Jobs page, live, the slot he serves for alice", async () => {
+    const bobPage = await browser!.newPage({ viewport: { width: 1280, height: 860 } });
+    const bobErrors = watchErrors(bobPage);
+    try {
+      await bobPage.goto(`${(await statusOf(bob)).api!}/#/jobs`);
+      await bobPage.waitForSelector('[data-testid="page-jobs"]');
+      const before = await bobPage.locator('[data-testid="served-row"][data-requester="alice"][data-status="answered"]').count();
+      const asked = await (await LocalApiClient.forDataDir(alice.dataDir, { timeoutMs: 120_000 })).ask({ model: QWEN, prompt: "What is 2 + 2? Answer with a number.", max_tokens: 8, temperature: 0, peer: "bob" });
+      expect(asked.peer).toBe("bob");
+      // No reload: the worker's events make the page read /v1/jobs/served again.
+      await bobPage.waitForFunction(`document.querySelectorAll('[data-testid="served-row"][data-requester="alice"][data-status="answered"]').length > ${before}`, undefined, { timeout: 15_000 });
+      const row = bobPage.locator('[data-testid="served-row"][data-requester="alice"][data-status="answered"]').first();
+      expect(await row.textContent()).toContain(String(asked.tokens));
+      await shot(bobPage, "jobs-served");
+      expect(bobErrors).toEqual([]);
+    } finally {
+      await bobPage.close();
+    }
   });
 
   it("shows a SIGKILLed peer offline on the Peers page within the liveness window, without a reload", async () => {

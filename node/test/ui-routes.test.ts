@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { startLocalApi, type ApiSource, type LocalApi } from "../src/api/local-api.ts";
 import { createLogger } from "../src/log.ts";
+import { ServedSlots } from "../src/worker/served-slots.ts";
 import { MoeHistory } from "../src/moe/moe-history.ts";
 
 const log = createLogger("test", "silent");
@@ -132,5 +133,18 @@ describe("the web UI on the local API", () => {
     expect(missing.status).toBe(404);
     expect(JSON.parse(missing.text).error.code).toBe("job_not_found");
     expect(JSON.parse((await get(api.port, "/v1/policies")).text)).toMatchObject({ compute: { version: 1 } });
+    // Without a record of served slots the route is not there (not mistaken for a trace id).
+    expect((await get(api.port, "/v1/jobs/served")).status).toBe(404);
+  });
+
+  it("lists the slots this node served for others at /v1/jobs/served, with requester names", async () => {
+    const served = new ServedSlots({ isSelf: () => false });
+    served.observe({ type: "job:started", job: "uhCkjob", slot: 1, epoch: 1, expert: "qwen-chat-greedy", requester: "uhCAkalice" });
+    served.observe({ type: "job:answered", job: "uhCkjob", slot: 1, epoch: 1, tokens: 3, latency_ms: 420 });
+    const history = new MoeHistory();
+    const jobs = { list: () => history.list(), get: (t: string) => history.get(t), served: () => served.list((a) => (a === "uhCAkalice" ? "alice" : null)) };
+    const api = await start(dist, { jobs });
+    const list = JSON.parse((await get(api.port, "/v1/jobs/served")).text);
+    expect(list).toEqual([expect.objectContaining({ job: "uhCkjob", slot: 1, requester_name: "alice", status: "answered", tokens: 3, latency_ms: 420 })]);
   });
 });

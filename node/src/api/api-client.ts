@@ -7,7 +7,7 @@ import { inferenceErrorCodes, isInferenceErrorCode } from "../inference/inferenc
 import { readApiDescriptor, type ApiDescriptor } from "./api-descriptor.ts";
 import type { AskBodyInput, MoeBody } from "./inference-schemas.ts";
 import type { AccountingView, AllocateRequest, AllocationView, CapabilityView, ReleaseRequest, ResourcesView, ScheduleRequest, ScheduleResult } from "@ripple-mesh/api-types";
-import type { ApiEvent, AskResult, DaemonStatus, LocalModel, ModelsRescan, MoeEvent, MoeResult, PeerInfo, ProviderView, ShardRow } from "@ripple-mesh/api-types";
+import type { ApiEvent, AskResult, DaemonStatus, LocalModel, ModelsRescan, MoeEvent, MoeResult, PeerInfo, ProviderView, ServedSlot, ShardRow } from "@ripple-mesh/api-types";
 import type { JoinRequest } from "./local-api.ts";
 import { readSse, type SseMessage } from "./sse.ts";
 import { DaemonUnreachableError, readEventStream, type EventStreamOptions } from "./event-stream-client.ts";
@@ -76,6 +76,11 @@ export class LocalApiClient {
 
   peers(): Promise<PeerInfo[]> {
     return this.request("GET", "/v1/peers") as Promise<PeerInfo[]>;
+  }
+
+  /** Slots this node served for other nodes' jobs, newest first (the last 50). */
+  servedSlots(): Promise<ServedSlot[]> {
+    return this.request("GET", "/v1/jobs/served") as Promise<ServedSlot[]>;
   }
 
   /** Asks the daemon to stop; resolves once it has accepted (it then stops in the background). */

@@ -182,7 +182,7 @@ export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi> {
     sendError(reply, 404, {
       code: "not_found",
       message: `no route ${req.method} ${req.url.split("?")[0]}`,
-      fix: `the local API serves GET /healthz, GET /v1/status, GET /v1/peers, POST /v1/shutdown,${opts.source.join ? " POST /v1/join," : ""}${opts.source.inference ? ` ${inferenceRouteList},` : ""}${opts.source.jobs ? " GET /v1/jobs, GET /v1/jobs/:trace," : ""}${opts.source.policies ? " GET /v1/policies," : ""}${opts.source.resources ? ` ${resourceRouteList},` : ""}${opts.source.accounting ? ` ${accountingRouteList},` : ""}${opts.source.metrics ? " GET /metrics," : ""} GET /v1/events (WebSocket)${opts.uiDir ? ", and the web UI at /" : ""}`,
+      fix: `the local API serves GET /healthz, GET /v1/status, GET /v1/peers, POST /v1/shutdown,${opts.source.join ? " POST /v1/join," : ""}${opts.source.inference ? ` ${inferenceRouteList},` : ""}${opts.source.jobs ? ` GET /v1/jobs,${opts.source.jobs.served ? " GET /v1/jobs/served," : ""} GET /v1/jobs/:trace,` : ""}${opts.source.policies ? " GET /v1/policies," : ""}${opts.source.resources ? ` ${resourceRouteList},` : ""}${opts.source.accounting ? ` ${accountingRouteList},` : ""}${opts.source.metrics ? " GET /metrics," : ""} GET /v1/events (WebSocket)${opts.uiDir ? ", and the web UI at /" : ""}`,
     }),
   );
 

@@ -122,7 +122,9 @@ export class JobWorker {
     this.running++;
     this.opts.emit({ type: "job:started", job: req.job, slot: req.slot, epoch: req.epoch, expert: req.task.expert, requester });
     try {
-      return this.counted(await this.run(req, requester, ctx, log));
+      const answer = this.counted(await this.run(req, requester, ctx, log));
+      if (answer.outcome === "refused") this.opts.emit({ type: "job:failed", job: req.job, slot: req.slot, epoch: req.epoch, code: answer.code, reason: answer.message });
+      return answer;
     } finally {
       this.running--;
       release();

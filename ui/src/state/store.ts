@@ -5,7 +5,7 @@
 import { EventSocket, type SocketState } from "../api/event-socket.ts";
 import { ApiError, getJson } from "../api/http.ts";
 import { apiToken, setApiToken } from "../api/api-token.ts";
-import type { ApiEvent, DaemonStatus, JobRecord, JobSummary, LocalModel, MoeEvent, PeerInfo, Policies, ShardRow as IpfsShard } from "@ripple-mesh/api-types";
+import type { ApiEvent, DaemonStatus, JobRecord, JobSummary, LocalModel, MoeEvent, PeerInfo, Policies, ServedSlot, ShardRow as IpfsShard } from "@ripple-mesh/api-types";
 import { applyJobEvent, upsertJob } from "../lib/jobs.ts";
 
 export type Loadable<T> = { state: "loading" } | { state: "ready"; value: T; at: number } | { state: "error"; message: string; fix: string; last?: T };
@@ -22,6 +22,8 @@ export interface UiState {
   /** Models in IPFS: CIDs, providers, replica counts (read from the DHT, so polled slowly). */
   shards: Loadable<IpfsShard[]>;
   jobs: Loadable<JobSummary[]>;
+  /** Slots this node served for other nodes' jobs (reloaded on the worker's events). */
+  served: Loadable<ServedSlot[]>;
   policies: Loadable<Policies>;
   /** Records of jobs opened on the detail page (and the console's), kept current from events. */
   jobDetails: Record<string, Loadable<JobRecord>>;
@@ -49,6 +51,7 @@ export class Store {
     localModels: { state: "loading" },
     shards: { state: "loading" },
     jobs: { state: "loading" },
+    served: { state: "loading" },
     policies: { state: "loading" },
     jobDetails: {},
     eventsSeen: 0,
@@ -137,6 +140,7 @@ export class Store {
       this.load("localModels", "/v1/models/local"),
       this.load("shards", "/v1/shards"),
       this.load("jobs", "/v1/jobs"),
+      this.load("served", "/v1/jobs/served"),
       this.load("policies", "/v1/policies"),
       ...Object.keys(this.state.jobDetails).map((t) => this.loadJob(t)),
     ]);
@@ -154,7 +158,7 @@ export class Store {
     }
   }
 
-  async load<K extends "status" | "peers" | "localModels" | "shards" | "jobs" | "policies">(key: K, path: string): Promise<void> {
+  async load<K extends "status" | "peers" | "localModels" | "shards" | "jobs" | "served" | "policies">(key: K, path: string): Promise<void> {
     try {
       const value = await getJson<unknown>(path);
       this.set({ [key]: { state: "ready", value, at: Date.now() } } as Partial<UiState>);
@@ -202,6 +206,13 @@ export class Store {
         } else this.set({ eventsSeen });
         return;
       }
+      case "job:refused":
+      case "job:started":
+      case "job:answered":
+      case "job:failed":
+        this.set({ eventsSeen });
+        void this.load("served", "/v1/jobs/served");
+        return;
       default:
         this.set({ eventsSeen });
     }
