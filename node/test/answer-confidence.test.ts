@@ -167,4 +167,28 @@ describe("answer confidence", () => {
       await q.dispose();
     }
   });
+
+  it("checks an answer beside a running generation, not behind it; a prompt too long for the rescoring context waits its turn", async () => {
+    const qwen = registered("qwen", join(modelsDir(), versions.models.default.file));
+    const q = await InferenceEngine.create({ resolveModel: () => qwen, threads: 1, memoryBudgetBytes: 2 ** 31, maxConcurrent: 1, contextSize: 1024, log: silent });
+    const order: string[] = [];
+    try {
+      await q.load("qwen");
+      const question = { kind: "chat" as const, messages: [{ role: "user" as const, content: "What is the capital of France?" }] };
+      const long = { kind: "chat" as const, messages: [{ role: "system" as const, content: "Answer briefly. ".repeat(110) }, { role: "user" as const, content: "What is the capital of France?" }] };
+      expect(await q.countPromptTokens("qwen", long)).toBeGreaterThan(300); // beyond a rescoring sequence's 256 tokens
+      const generation = q.generate({ model: "qwen", prompt: { kind: "completion", text: "Count from one to one hundred in words:" }, maxTokens: 96, sampling: { temperature: 0 } }).then((r) => (order.push("generation"), r));
+      await new Promise((r) => setTimeout(r, 300)); // the generation holds the only slot
+      expect(q.queueState()).toMatchObject({ running: 1, queued: 0 });
+      const short = q.scoreAnswer("qwen", question, "Paris", { endedByLength: false }).then((c) => (order.push("short check"), c));
+      const longCheck = q.scoreAnswer("qwen", long, "Paris", { endedByLength: false }).then((c) => (order.push("long check"), c));
+      const [g, c1, c2] = await Promise.all([generation, short, longCheck]);
+      expect(g.tokens).toBe(96);
+      expect(order).toEqual(["short check", "generation", "long check"]);
+      expect(c1).toBeGreaterThan(0);
+      expect(c2).toBeGreaterThan(0);
+    } finally {
+      await q.dispose();
+    }
+  });
 });

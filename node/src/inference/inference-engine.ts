@@ -7,7 +7,8 @@
 // - Contexts are kept and reused (one sequence each, see loaded-model.ts for why and the figures);
 //   every request gets a fresh sequence, so no state passes from one request to the next.
 // - At most `maxConcurrent` requests run at once on the node (all models together); up to `maxQueued`
-//   (default 4 × maxConcurrent) wait in FIFO order; beyond that, "busy" at once.
+//   (default 4 × maxConcurrent) wait in FIFO order; beyond that, "busy" at once. Confidence checks
+//   (scoreAnswer) have a lane of their own beside them, one at a time.
 // - Abort (the request's signal, or dispose()): generate resolves with finishReason "aborted" and the
 //   text generated so far (empty when the request was still queued); it never throws for an abort.
 //   The request's sequence is disposed in every case, so its slot is free for the next request.
@@ -46,6 +47,8 @@ export class InferenceEngine {
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #shutdown = new AbortController();
   readonly #gate: ConcurrencyGate;
+  /** Confidence checks on rescoring contexts: one at a time, beside the generations (scoreAnswer). */
+  readonly #rescoringLane: ConcurrencyGate;
   readonly #shape: ContextShape;
   #disposed = false;
 
@@ -59,6 +62,7 @@ export class InferenceEngine {
   ) {
     this.#shape = { contextSize: opts.contextSize ?? defaultContextSize, slots: opts.maxConcurrent, threads: opts.threads };
     this.#gate = new ConcurrencyGate(opts.maxConcurrent, opts.maxQueued ?? 4 * opts.maxConcurrent);
+    this.#rescoringLane = new ConcurrencyGate(1, opts.maxQueued ?? 4 * opts.maxConcurrent);
     this.#sizing = new ModelSizing(llama, this.#shape);
     this.#resident = new ResidentModels({ llama, backend, gpuBudgetBytes, shape: this.#shape, sizing: this.#sizing, opts, closed: () => (this.#disposed ? this.#disposedError() : undefined) });
   }
@@ -188,27 +192,33 @@ export class InferenceEngine {
   }
 
   /**
-   * The model's own confidence in a given answer (LoadedModel.scoreAnswer): how a requester checks the
-   * confidence a peer claims for its answer. Takes a generation slot like a request (waits in line).
+   * The model's own confidence in a given answer (LoadedModel.scoreOnRescoringContext): how a
+   * requester checks the confidence a peer claims for its answer. A check runs in a lane of its own,
+   * one at a time, on the model's rescoring context, beside the generations rather than queued
+   * behind them: a requester checks the answers that arrive while its own slot still generates
+   * (briefly one context's threads beyond the generation slots). One too long for that context
+   * takes a generation slot like a request (waits in line).
    */
   async scoreAnswer(name: string, prompt: GenerateRequest["prompt"], answer: string, opts: { endedByLength: boolean; signal?: AbortSignal }): Promise<number | undefined> {
     const link = linkSignals(opts.signal, this.#shutdown.signal);
     try {
-      return await this.#withModel(name, (model) => model.scoreAnswer(prompt, answer, opts.endedByLength), link.signal);
+      const inLane = await this.#withModel(name, (model) => model.scoreOnRescoringContext(prompt, answer, opts.endedByLength), link.signal, this.#rescoringLane);
+      if (inLane !== "too long") return inLane;
+      return await this.#withModel(name, (model) => model.scoreOnGenerationContext(prompt, answer, opts.endedByLength), link.signal);
     } finally {
       link.dispose();
     }
   }
 
   /**
-   * Runs `use` on the loaded model (loading it within the budget), holding a generation slot when
-   * `slotSignal` is given; counted in flight, so dispose() waits for it before freeing models.
+   * Runs `use` on the loaded model (loading it within the budget), holding a slot of `gate` (the
+   * generation slots unless told) when `slotSignal` is given; counted in flight, so dispose() waits for it before freeing models.
    */
-  #withModel<T>(name: string, use: (model: LoadedModel) => Promise<T>, slotSignal?: AbortSignal): Promise<T> {
+  #withModel<T>(name: string, use: (model: LoadedModel) => Promise<T>, slotSignal?: AbortSignal, gate = this.#gate): Promise<T> {
     this.#assertOpen();
     this.#resolve(name); // an unknown name fails before waiting in line
     const run = (async () => {
-      const release = slotSignal ? await this.#gate.acquire(slotSignal) : () => {};
+      const release = slotSignal ? await gate.acquire(slotSignal) : () => {};
       let model: LoadedModel | undefined;
       try {
         model = await this.#resident.acquire(this.#resolve(name));
@@ -240,6 +250,7 @@ export class InferenceEngine {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#gate.close(this.#disposedError());
+    this.#rescoringLane.close(this.#disposedError());
     this.#shutdown.abort(new Error("inference engine disposed"));
     this.#resident.stopIdleTimers();
     await Promise.allSettled([...this.#inFlight]);

@@ -9,9 +9,10 @@
 // against 50 tok/s on two 1-sequence contexts; an extra context costs ~40 MB of resident memory
 // (see node/bench/inference-bench.ts). Each request takes a fresh sequence and disposes it at the
 // end, which clears its KV cells, so nothing of one request can leak into the next (context-pool.ts).
-// Rescoring (a requester checking a peer's claimed confidence, scoreAnswer) keeps its sequence
-// holding the prompt it scored, so that the next answer to the same prompt, or to one that opens the
-// same way (the same template's system text and few-shot examples), evaluates only what differs.
+// Rescoring (a requester checking a peer's claimed confidence) runs on a small context of its own
+// (rescoring-context.ts) whose sequences keep the prompts they scored, so that the next answer to the
+// same prompt, or to one that opens the same way (the same template's system text and few-shot
+// examples), evaluates only what differs; a prompt too long for it is scored on a generation context.
 import { existsSync } from "node:fs";
 import type {
   GgufInsights,
@@ -240,34 +241,38 @@ export class LoadedModel {
    * score a worker reports for its own answer, computed here to check a peer's claim. The answer is
    * tokenized again from its text; `endedByLength`: like the worker, the last token (never evaluated
    * there) is left out. undefined when it cannot be scored (empty, or over the context).
+   * On the model's rescoring context: "too long" when it does not fit there (scoreOnGenerationContext
+   * then, holding a generation slot).
    */
-  async scoreAnswer(prompt: GenerateRequest["prompt"], answer: string, endedByLength: boolean): Promise<number | undefined> {
-    const promptTokens = this.#renderPrompt(prompt).promptTokenList;
-    const all = this.model.tokenize(answer, false);
-    const answerTokens = (endedByLength ? all.slice(0, -1) : all).slice(0, MAX_SCORED_TOKENS);
-    if (promptTokens.length === 0 || answerTokens.length === 0) return undefined;
+  async scoreOnRescoringContext(prompt: GenerateRequest["prompt"], answer: string, endedByLength: boolean): Promise<number | undefined | "too long"> {
+    const tokens = this.#scoringTokens(prompt, answer, endedByLength);
+    if (!tokens) return undefined;
     const rescoring = await this.#rescoringContext();
-    const sequence = rescoring && promptTokens.length + answerTokens.length + 2 <= rescoring.tokensPerSequence ? rescoring.take(promptTokens.slice(0, -1)) : undefined;
-    if (rescoring && sequence) {
-      let kept: LlamaContextSequence | undefined = sequence;
-      try {
-        return await this.#scoreOn(sequence, promptTokens, answerTokens);
-      } catch (err) {
-        kept = undefined;
-        await rescoring.replace(sequence); // its state is unknown now
-        throw err;
-      } finally {
-        if (kept) rescoring.release(kept);
-      }
+    if (!rescoring || tokens.prompt.length + tokens.answer.length + 2 > rescoring.tokensPerSequence) return "too long";
+    const sequence = rescoring.take(tokens.prompt.slice(0, -1));
+    if (!sequence) return "too long"; // every sequence in use: the caller's lane admits one at a time, so not expected
+    let kept: LlamaContextSequence | undefined = sequence;
+    try {
+      return await this.#scoreOn(sequence, tokens.prompt, tokens.answer);
+    } catch (err) {
+      kept = undefined;
+      await rescoring.replace(sequence); // its state is unknown now
+      throw err;
+    } finally {
+      if (kept) rescoring.release(kept);
     }
-    // A prompt too long for the rescoring context's sequences (or none free, or none made): on a
-    // generation context, keeping the sequence there until a generation needs the context.
-    const { context, kept } = await this.#pool.takeForRescoring(promptTokens.slice(0, -1));
+  }
+
+  /** scoreOnRescoringContext for a prompt too long for it: on a generation context, keeping the sequence there until a generation needs the context. */
+  async scoreOnGenerationContext(prompt: GenerateRequest["prompt"], answer: string, endedByLength: boolean): Promise<number | undefined> {
+    const tokens = this.#scoringTokens(prompt, answer, endedByLength);
+    if (!tokens) return undefined;
+    const { context, kept } = await this.#pool.takeForRescoring(tokens.prompt.slice(0, -1));
     let onPool = kept;
     try {
-      if (promptTokens.length + answerTokens.length + 2 > context.contextSize) return undefined;
+      if (tokens.prompt.length + tokens.answer.length + 2 > context.contextSize) return undefined;
       onPool ??= context.getSequence();
-      return await this.#scoreOn(onPool, promptTokens, answerTokens);
+      return await this.#scoreOn(onPool, tokens.prompt, tokens.answer);
     } catch (err) {
       // Its state is unknown now: not kept.
       const broken = onPool;
@@ -277,6 +282,14 @@ export class LoadedModel {
     } finally {
       this.#pool.release(context, onPool);
     }
+  }
+
+  /** The prompt's tokens and the answer's scored tokens; undefined when either is empty. */
+  #scoringTokens(prompt: GenerateRequest["prompt"], answer: string, endedByLength: boolean): { prompt: Token[]; answer: Token[] } | undefined {
+    const promptTokens = this.#renderPrompt(prompt).promptTokenList;
+    const all = this.model.tokenize(answer, false);
+    const answerTokens = (endedByLength ? all.slice(0, -1) : all).slice(0, MAX_SCORED_TOKENS);
+    return promptTokens.length === 0 || answerTokens.length === 0 ? undefined : { prompt: promptTokens, answer: answerTokens };
   }
 
   /** Scores `answerTokens` after `promptTokens` on `sequence`, evaluating only what it does not hold yet. */
