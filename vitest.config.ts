@@ -14,6 +14,7 @@ const unitTests = [
   "node/test/artifacts-units.test.ts",
   "node/test/model-rehosting.test.ts",
   "node/test/served-slots.test.ts",
+  "node/test/close-client.test.ts",
   "node/test/capability-classes.test.ts",
   "node/test/capability-probe.test.ts",
   "node/test/child-processes.test.ts",

@@ -10,6 +10,7 @@ import type { Logger } from "../log.ts";
 import type { NodePaths } from "../config/node-paths.ts";
 import type { SupervisedProcess } from "../supervisor/supervised-process.ts";
 import { connectApp, type AppConnection } from "./app-setup.ts";
+import { closeClient, type ClosableClient } from "./close-client.ts";
 import { daemonOrigin, writeConductorConfig } from "./conductor-config.ts";
 import { conductorProcess } from "./conductor-process.ts";
 import { loadOrCreatePassphrase } from "./secrets.ts";
@@ -217,7 +218,6 @@ async function primeOnce(conductorData: string, prime: () => Promise<void>): Pro
 /** AppWebsocket types its client as a transport without close(); at run time it is a WsClient. */
 async function closeConnection(connection: { admin: AdminWebsocket; app: AppConnection } | undefined): Promise<void> {
   if (!connection) return;
-  const appClient = connection.app.app.client as unknown as { close?: () => Promise<unknown> };
-  await appClient.close?.().catch(() => {});
-  await connection.admin.client.close().catch(() => {});
+  await closeClient(connection.app.app.client as unknown as ClosableClient);
+  await closeClient(connection.admin.client as unknown as ClosableClient);
 }

@@ -18,6 +18,7 @@ import { daemonOrigin, writeConductorConfig } from "./conductor-config.ts";
 import { lockDbKey, newDbKey } from "./db-key.ts";
 import { loadOrCreatePassphrase } from "./secrets.ts";
 import { DB_KEY, exportPlainWasmDb, wasmCacheFile } from "./wasm-cache.ts";
+import { closeClient, type ClosableClient } from "./close-client.ts";
 
 export interface WasmCacheOptions {
   holochainBinary: string;
@@ -168,9 +169,9 @@ async function buildWasmCache(opts: WasmCacheOptions, file: string): Promise<voi
           // Only the compile matters; an empty mesh may answer with an error.
           await app.callZome(call, 30_000).catch((err: Error) => log.debug({ fn: call.fn_name, err: err.message }, "warm-up call failed"));
         }
-        await (app.client as unknown as { close?: () => Promise<unknown> }).close?.().catch(() => {});
+        await closeClient(app.client as unknown as ClosableClient);
       } finally {
-        await admin.client.close().catch(() => {});
+        await closeClient(admin.client as unknown as ClosableClient);
       }
     } finally {
       await conductor.stop();
