@@ -12,7 +12,7 @@ import type { ModelStore } from "../inference/model-store.ts";
 import type { Logger } from "../log.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 import type { ModelShards } from "./model-shards.ts";
-import { nextMissedChecks, planRehosting, type RehostDecision } from "./rehost-plan.ts";
+import { nextMissedChecks, planRehosting, whyNotRehostable, type RehostDecision } from "./rehost-plan.ts";
 
 export type RehostPolicy = StoragePolicy["replication"]["rehost"];
 
@@ -89,6 +89,12 @@ export class ModelRehosting {
     };
   }
 
+  /** What this node pins and holds, as rehost-plan.ts asks. */
+  private readonly here = {
+    pinnedSha256: (name: string) => this.opts.shards.pinnedSha256(name),
+    holds: (name: string) => this.opts.store.has(name),
+  };
+
   private get budgetBytes(): number {
     return Math.floor(this.opts.policy.max_gb * 1e9);
   }
@@ -101,8 +107,7 @@ export class ModelRehosting {
       rows,
       self: this.opts.self,
       onlinePeers: this.opts.peers().filter((p) => p.online).map((p) => p.agent),
-      pinnedSha256: (name) => shards.pinnedSha256(name),
-      holds: (name) => this.opts.store.has(name),
+      ...this.here,
       budgetLeftBytes: this.budgetBytes - held.reduce((s, m) => s + m.size, 0),
       missedChecks: this.missed,
     });
@@ -130,8 +135,7 @@ export class ModelRehosting {
    * add replicas): every check costs each provider a block read.
    */
   private async recounted(row: ShardRow): Promise<ShardRow> {
-    const candidate = !row.local && !this.opts.store.has(row.name) && this.opts.shards.pinnedSha256(row.name) === row.sha256;
-    if (!candidate || row.underReplicated) return row;
+    if (row.local || row.underReplicated || whyNotRehostable(row, this.here) !== undefined) return row;
     const providers = await this.opts.verifiedProviders(row.cid);
     const replicas = providers.filter((p) => p.online && p.verified === true).length;
     return { ...row, providers, replicas, underReplicated: replicas < row.minProviders };

@@ -36,19 +36,26 @@ export function rehostRankKey(cid: string, agent: string): string {
   return createHash("sha256").update(`${cid}\0${agent}`).digest("hex");
 }
 
+/**
+ * Why this node would never take `row` on, whatever its replica count: its sha256 is not the one
+ * pinned here, or this node holds another file under its name. undefined when it could.
+ */
+export function whyNotRehostable(row: ShardRow, here: Pick<RehostInput, "pinnedSha256" | "holds">): string | undefined {
+  const pinned = here.pinnedSha256(row.name);
+  if (pinned !== row.sha256) return pinned === undefined ? "no sha256 is pinned for this name here" : "its sha256 is not the one pinned here";
+  if (here.holds(row.name)) return "this node holds another file under this name";
+  return undefined;
+}
+
 /** What this node does about each under-replicated row, in row order. */
 export function planRehosting(input: RehostInput): RehostDecision[] {
   const out: RehostDecision[] = [];
   let budget = input.budgetLeftBytes;
   for (const row of input.rows) {
     if (!row.underReplicated || row.local) continue;
-    const pinned = input.pinnedSha256(row.name);
-    if (pinned !== row.sha256) {
-      out.push({ row, action: "skip", reason: pinned === undefined ? "no sha256 is pinned for this name here" : "its sha256 is not the one pinned here" });
-      continue;
-    }
-    if (input.holds(row.name)) {
-      out.push({ row, action: "skip", reason: "this node holds another file under this name" });
+    const refused = whyNotRehostable(row, input);
+    if (refused) {
+      out.push({ row, action: "skip", reason: refused });
       continue;
     }
     if (row.size > budget) {
