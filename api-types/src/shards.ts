@@ -7,6 +7,8 @@ export interface ProviderView {
   peerId: string | null;
   online: boolean;
   self: boolean;
+  /** When the agent's provider record was written (its own clock: a claim, used only to order providers). */
+  sinceMs: number;
   /** null: not checked (verify was not asked for). */
   verified: boolean | null;
   reason: string | null;

@@ -237,7 +237,7 @@ describe("kubo config", () => {
 
 describe("ripple shards table", () => {
   it("shows models × peers with replicas against the policy", () => {
-    const p = (name: string, over: object) => ({ agent: `uhCAk${name}`, name, peerId: "p", online: true, self: false, verified: true, reason: null, ...over });
+    const p = (name: string, over: object) => ({ agent: `uhCAk${name}`, name, peerId: "p", online: true, self: false, sinceMs: 0, verified: true, reason: null, ...over });
     const out = formatShards(
       [
         { name: "qwen", cid: "bafybeigdyrztqwenqwenqwenqwen", sha256: "a".repeat(64), size: 491_400_064, publishedBy: ["x"], providers: [p("alice", { self: true }), p("bob", {}), p("mallory", { verified: false, reason: "no block" })], replicas: 2, minProviders: 2, underReplicated: false, local: true },

@@ -159,7 +159,7 @@ describe("shard matrix", () => {
 
   it("adds CIDs, pinning peers and IPFS copies from /v1/shards, preferring this node's own file", () => {
     const peers = [peer("me", { self: true, agent: "A-me", models: ["qwen"] }), peer("bob", { agent: "A-bob", models: ["qwen"] }), peer("carol", { agent: "A-carol", models: [] })];
-    const provider = (agent: string, name: string) => ({ agent, name, peerId: null, online: true, self: agent === "A-me", verified: null, reason: null });
+    const provider = (agent: string, name: string) => ({ agent, name, peerId: null, online: true, self: agent === "A-me", sinceMs: 0, verified: null, reason: null });
     const shard = (cid: string, sha256: string, providers: ReturnType<typeof provider>[], local: boolean) => ({
       name: "qwen",
       cid,

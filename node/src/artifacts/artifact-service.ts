@@ -192,7 +192,7 @@ export class ArtifactService {
         const agent = encodeHashToBase64(r.author);
         const peer = peers.get(agent);
         const self = agent === this.agent;
-        const base = { agent, name: peer?.name ?? null, peerId: peer?.peerId ?? null, online: self || Boolean(peer?.online), self };
+        const base = { agent, name: peer?.name ?? null, peerId: peer?.peerId ?? null, online: self || Boolean(peer?.online), self, sinceMs: Math.floor(r.timestamp / 1000) };
         if (!o.verify) return { ...base, verified: null, reason: null };
         const verdict = await this.verify(cid, self, peer, o.signal);
         return { ...base, verified: verdict.verified, reason: verdict.verified ? null : verdict.reason };

@@ -20,6 +20,7 @@ import { ModelShards, type ModelPullEvent } from "./model-shards.ts";
 import { wantedModels, type StoragePolicy } from "../config/storage-policy.ts";
 import type { ModelPins } from "./model-choice.ts";
 import { ModelRehosting } from "./model-rehosting.ts";
+import { giveBackModel } from "./model-give-back.ts";
 
 export interface MeshArtifactsOptions {
   dataDir: string;
@@ -37,6 +38,8 @@ export interface MeshArtifactsOptions {
   agentPubKey: Uint8Array;
   peers: () => PeerInfo[];
   store: ModelStore;
+  /** Unregister a model and free its loaded copy (a rehosted copy given back). */
+  unregisterModel: (name: string) => Promise<void>;
   onModelsChanged: () => Promise<void>;
   /** Announces pulls' outcomes (model:pulled, model:pull-failed) on /v1/events and NATS. */
   emit?: (event: ModelPullEvent) => void;
@@ -151,6 +154,7 @@ export class MeshArtifacts {
     this.startWanted();
     const shards = this.shards;
     const artifacts = this.artifacts;
+    const ipfs = this.ipfs;
     this.rehosting = new ModelRehosting({
       shards,
       verifiedProviders: (cid) => artifacts.providers(cid, { verify: true, signal: this.stopped.signal }),
@@ -159,9 +163,16 @@ export class MeshArtifacts {
       self: artifacts.agent,
       peers: opts.peers,
       ledgerFile: join(networkDir, "rehosted.json"),
+      wanted: (name) => this.wantedNow().includes(name),
+      giveBack: (m) => giveBackModel({ store: opts.store, ipfs, unregister: opts.unregisterModel, onModelsChanged: opts.onModelsChanged, log: this.log }, m.name, m.cid).then(() => undefined),
       log: this.log,
     });
     this.rehosting.start();
+  }
+
+  /** What the storage policy wants here (want, and with want_experts the experts' pinned models). */
+  private wantedNow(): string[] {
+    return wantedModels(this.opts.policy, this.opts.expertModels?.() ?? [], this.opts.pins ?? (() => undefined));
   }
 
   /**
@@ -169,7 +180,7 @@ export class MeshArtifacts {
    * retried at every check until they arrive (a model nobody publishes yet is simply not there).
    */
   private startWanted(): void {
-    const want = wantedModels(this.opts.policy, this.opts.expertModels?.() ?? [], this.opts.pins ?? (() => undefined));
+    const want = this.wantedNow();
     if (want.length === 0) return;
     const check = async () => {
       if (this.wantRunning) return;

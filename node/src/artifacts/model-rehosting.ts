@@ -2,7 +2,9 @@
 // node lists the models registered in artifact_index, counts who verifiably provides each, and pulls
 // the under-replicated ones whose turn it is (rehost-plan.ts), within its rehosting budget. What it
 // took on is recorded in rehosted.json (the budget counts it across restarts); a model removed by
-// hand (`ripple models rm`) no longer counts.
+// hand (`ripple models rm`) no longer counts. A copy the mesh no longer needs (the model is well
+// replicated again without it, rehost-plan.ts planGiveBack) is given back: unregistered, unpinned,
+// its file deleted, and its share of the budget freed.
 import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import type { ProviderView, ShardRow } from "@ripple-mesh/api-types";
@@ -12,7 +14,17 @@ import type { ModelStore } from "../inference/model-store.ts";
 import type { Logger } from "../log.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 import type { ModelShards } from "./model-shards.ts";
-import { nextMissedChecks, planRehosting, whyNotRehostable, type RehostDecision } from "./rehost-plan.ts";
+import {
+  GIVE_BACK_AFTER_CHECKS,
+  nextMissedChecks,
+  nextSurplusChecks,
+  planGiveBack,
+  planRehosting,
+  surplusPossible,
+  whyNotRehostable,
+  type GiveBackDecision,
+  type RehostDecision,
+} from "./rehost-plan.ts";
 
 export type RehostPolicy = StoragePolicy["replication"]["rehost"];
 
@@ -34,7 +46,17 @@ export interface ModelRehostingOptions {
   self: string;
   peers: () => PeerInfo[];
   ledgerFile: string;
+  /** Whether the storage policy wants the model here for this node's own use (never given back then). */
+  wanted: (name: string) => boolean;
+  /** Stop providing a rehosted model: unregister it, unpin it, delete the file its pull wrote. */
+  giveBack: (model: RehostedModel) => Promise<void>;
   log: Logger;
+}
+
+/** One check's decisions: the under-replicated models, and the copies this node took on before. */
+export interface RehostCheck {
+  rehost: RehostDecision[];
+  giveBack: GiveBackDecision[];
 }
 
 export interface RehostingView {
@@ -44,14 +66,18 @@ export interface RehostingView {
   models: RehostedModel[];
   /** Under-replicated models this node pins and waits its turn for: its rank and the current turn. */
   waiting: Array<{ name: string; cid: string; rank: number; turn: number }>;
+  /** Rehosted copies the mesh has enough without: given back after `of` checks in a row. */
+  surplus: Array<{ name: string; cid: string; checks: number; of: number }>;
 }
 
 export class ModelRehosting {
   private missed = new Map<string, number>();
+  private surplusChecks = new Map<string, number>();
   private waiting: RehostingView["waiting"] = [];
+  private surplus: RehostingView["surplus"] = [];
   private timer: NodeJS.Timeout | undefined;
   private first: NodeJS.Timeout | undefined;
-  private running: Promise<RehostDecision[]> | undefined;
+  private running: Promise<RehostCheck> | undefined;
   private stopped = false;
   private warnedLedger = false;
 
@@ -72,8 +98,8 @@ export class ModelRehosting {
     clearTimeout(this.first);
   }
 
-  /** One check (a check still running is joined, not doubled): what was decided per under-replicated model. */
-  check(): Promise<RehostDecision[]> {
+  /** One check (a check still running is joined, not doubled): what was decided per under-replicated and per rehosted model. */
+  check(): Promise<RehostCheck> {
     this.running ??= this.runCheck().finally(() => (this.running = undefined));
     return this.running;
   }
@@ -86,6 +112,7 @@ export class ModelRehosting {
       usedBytes: models.reduce((s, m) => s + m.size, 0),
       models,
       waiting: this.waiting,
+      surplus: this.surplus,
     };
   }
 
@@ -99,9 +126,16 @@ export class ModelRehosting {
     return Math.floor(this.opts.policy.max_gb * 1e9);
   }
 
-  private async runCheck(): Promise<RehostDecision[]> {
+  private async runCheck(): Promise<RehostCheck> {
+    const listed = await this.opts.shards.shards({ verify: false });
+    const rehost = await this.rehostShort(await Promise.all(listed.map((r) => this.recounted(r))));
+    const giveBack = await this.giveBackSurplus(listed);
+    return { rehost, giveBack };
+  }
+
+  /** Pulls the under-replicated models whose turn it is. */
+  private async rehostShort(rows: ShardRow[]): Promise<RehostDecision[]> {
     const { shards, log } = this.opts;
-    const rows = await Promise.all((await shards.shards({ verify: false })).map((r) => this.recounted(r)));
     const held = this.held();
     const decisions = planRehosting({
       rows,
@@ -129,6 +163,35 @@ export class ModelRehosting {
     return decisions;
   }
 
+  /** Gives back the rehosted copies the mesh has had enough without for GIVE_BACK_AFTER_CHECKS checks. */
+  private async giveBackSurplus(rows: ShardRow[]): Promise<GiveBackDecision[]> {
+    const models = this.held();
+    const held = await Promise.all(
+      models.map(async (m) => {
+        const row = rows.find((r) => r.cid === m.cid);
+        // Providers are checked (a block read each) only where the claims leave room for a surplus copy.
+        const providers = row && surplusPossible(row) ? await this.opts.verifiedProviders(m.cid) : [];
+        return { name: m.name, cid: m.cid, row, providers };
+      }),
+    );
+    const decisions = planGiveBack({ held, self: this.opts.self, wanted: this.opts.wanted, surplusChecks: this.surplusChecks });
+    this.surplusChecks = nextSurplusChecks(decisions);
+    this.surplus = decisions.flatMap((d) => (d.action === "surplus" ? [{ name: d.name, cid: d.cid, checks: d.checks, of: GIVE_BACK_AFTER_CHECKS }] : []));
+    for (const d of decisions) {
+      if (this.stopped) break;
+      if (d.action !== "give-back") continue;
+      const model = models.find((m) => m.cid === d.cid)!;
+      this.opts.log.info({ model: d.name, cid: d.cid, rank: d.rank, checks: GIVE_BACK_AFTER_CHECKS }, "a model this node rehosted has enough providers without it again; giving its copy back (replication.rehost)");
+      try {
+        await this.opts.giveBack(model);
+        this.forget(model.name);
+      } catch (err) {
+        this.opts.log.warn({ model: d.name, cid: d.cid, err: (err as Error).message }, "could not give back a rehosted model; trying again at the next check");
+      }
+    }
+    return decisions;
+  }
+
   /**
    * The row with its replicas counted over providers that proved possession. Only for a model this
    * node could take on, and only where the claims alone reach the target (below it, checking cannot
@@ -147,8 +210,11 @@ export class ModelRehosting {
   }
 
   private record(model: RehostedModel): void {
-    const models = [...this.held().filter((m) => m.name !== model.name), model];
-    writeJsonAtomic(this.opts.ledgerFile, { schema: 1, models });
+    writeJsonAtomic(this.opts.ledgerFile, { schema: 1, models: [...this.held().filter((m) => m.name !== model.name), model] });
+  }
+
+  private forget(name: string): void {
+    writeJsonAtomic(this.opts.ledgerFile, { schema: 1, models: this.held().filter((m) => m.name !== name) });
   }
 
   private readLedger(): RehostedModel[] {

@@ -32,7 +32,7 @@ export async function sha256Files(root, relativePaths) {
 }
 
 /** A verified-file stamp: the sha256 was checked for this exact size and mtime. */
-function stampPath(file) {
+export function stampPath(file) {
   return `${file}.verified.json`;
 }
 

@@ -38,7 +38,7 @@ import { NatsBus } from "../nats/nats-bus.ts";
 import type { CapabilityView } from "@ripple-mesh/api-types";
 import { NodeMetrics, type ScrapeFigures } from "../metrics/node-metrics.ts";
 import { nodeMemory } from "./node-memory.ts";
-import { ServedSlots } from "../worker/served-slots.ts";
+import { ServedSlots, servedSlotsFileIn } from "../worker/served-slots.ts";
 import { NativeHeapTrimmer } from "../supervisor/native-heap-trim.ts";
 
 export type { DaemonPhase, DaemonStatus, DaemonOptions };
@@ -51,7 +51,7 @@ export class Daemon {
   /** This node's recent MOE runs (the web UI's Jobs page), kept across restarts; every moe() of the API goes through it. */
   private readonly history: MoeHistory;
   /** Slots this node's worker served for other nodes' jobs (the web UI's Jobs page), from the worker's events. */
-  private readonly served = new ServedSlots({ isSelf: (agent) => agent === this.mesh?.meshSession?.describe().agentPubKey });
+  private readonly served: ServedSlots;
   private api: LocalApi | undefined;
   /** The mesh this node is in (with all it runs there), or none while starting, switching or offline. */
   private readonly meshes: MeshSlot;
@@ -81,6 +81,7 @@ export class Daemon {
   constructor(private readonly opts: DaemonOptions) {
     this.metrics.readFrom(() => this.metricsFigures());
     this.history = new MoeHistory({ emit: (event) => this.events.emit("event", event), metrics: this.metrics, persist: { file: historyFileIn(opts.dataDir), log: opts.log } });
+    this.served = new ServedSlots({ isSelf: (agent) => agent === this.mesh?.meshSession?.agentKeyB64, persist: { file: servedSlotsFileIn(opts.dataDir), log: opts.log } });
     this.events.on("event", (e: { type: string; [k: string]: unknown }) => this.served.observe(e));
     this.meshes = new MeshSlot({ newMesh: (choice) => this.newMesh(choice), stopAsked: this.stopAsked.signal, log: opts.log });
   }

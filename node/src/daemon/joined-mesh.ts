@@ -160,6 +160,7 @@ export class JoinedMesh {
       agentPubKey: session.agentKey,
       peers: () => session.peers(),
       store: inference.store,
+      unregisterModel: (name) => inference.unregisterModel(name),
       onModelsChanged: () => this.republishCapability(),
       emit: (event) => this.opts.events.emit("event", event),
       log: settings.log,

@@ -106,6 +106,12 @@ export class NodeInference {
     return this.localModel(name);
   }
 
+  /** Unregister `name` (its file is kept) and free its loaded copy once its requests end. */
+  async unregisterModel(name: string): Promise<void> {
+    await this.store.remove(name);
+    this.retireInBackground([name]);
+  }
+
   private localModel(name: string): LocalModel {
     const m = this.localModels().find((x) => x.name === name);
     if (!m) throw new InferenceError("model_not_found", `no model named ${name}`, "see `ripple models list`");
@@ -121,10 +127,14 @@ export class NodeInference {
     const diff = await this.store.rescan();
     // In the background: a retire waits behind any model load under way, and the old copies serve
     // no new request meanwhile (the engine checks each request's file against the loaded copy).
-    for (const name of [...diff.removed, ...diff.changed]) {
+    this.retireInBackground([...diff.removed, ...diff.changed]);
+    return { ...diff, models: this.localModels() };
+  }
+
+  private retireInBackground(names: string[]): void {
+    for (const name of names) {
       void this.engine.retire(name).catch((err: unknown) => this.log.warn({ model: name, err: (err as Error).message }, "could not free the loaded copy of an unregistered model"));
     }
-    return { ...diff, models: this.localModels() };
   }
 
   async dispose(): Promise<void> {

@@ -103,6 +103,9 @@ export class MeshSession extends EventEmitter {
     return this.p2p;
   }
 
+  /** This node's agent key in this mesh as base64 (the form events and views carry), once started; null before. */
+  agentKeyB64: string | null = null;
+
   /** This node's agent key in this mesh, once started. */
   get agentKey(): Uint8Array {
     if (!this.agentPubKey) throw new Error("the mesh session has not started");
@@ -223,6 +226,7 @@ export class MeshSession extends EventEmitter {
         this.log.info({ step: "advertise", knownAgents: await otherAgentsInPeerStore(conductor).catch(() => -1) }, "publishing this node's capability");
         const registry = agentRegistry(this.zomes);
         this.agentPubKey = conductor.agentPubKey;
+        this.agentKeyB64 = encodeHashToBase64(conductor.agentPubKey);
         await registry.publishCapability(await this.opts.draft(conductor.agentPubKey, this.p2p!.multiaddrs().slice(0, 16)));
         const own = await registry.getMyCapability();
         if (own) this.p2p!.setBinding({ agentPubKey: conductor.agentPubKey, agentSignature: own.capability.peer.agent_signature, peerSignature: own.capability.peer.peer_signature });

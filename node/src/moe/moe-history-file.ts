@@ -2,11 +2,10 @@
 // shows a node's last runs after `ripple down` / `ripple up` too. The file is this node's own, but a
 // damaged one (or entry) is set aside and logged, never fatal; a run still "running" when the node
 // stopped is loaded as failed, saying so.
-import { existsSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import type { JobRecord } from "@ripple-mesh/api-types";
 import { z } from "zod";
-import { writeJsonAtomic } from "../config/json-file.ts";
+import { loadKeptList, saveKeptList } from "../config/kept-list-file.ts";
 import type { Logger } from "../log.ts";
 
 export const historyFileIn = (dataDir: string): string => join(dataDir, "moe-history.json");
@@ -37,41 +36,16 @@ const recordSchema = z
   })
   .loose();
 
-const fileSchema = z.object({ version: z.literal(1), jobs: z.array(z.unknown()) });
+const historyList = (file: string, log: Logger) => ({ file, key: "jobs", what: "the MOE history", entry: recordSchema, log });
 
 export function loadHistory(file: string, log: Logger, nowMs: number): JobRecord[] {
-  if (!existsSync(file)) return [];
-  let jobs: unknown[];
-  try {
-    jobs = fileSchema.parse(JSON.parse(readFileSync(file, "utf8"))).jobs;
-  } catch (err) {
-    const aside = `${file}.bad`;
-    log.warn({ file, aside, err: (err as Error).message.slice(0, 300) }, "the MOE history file is damaged; setting it aside and starting an empty history");
-    try {
-      renameSync(file, aside);
-    } catch {
-      // The next save replaces it.
-    }
-    return [];
-  }
-  const kept: JobRecord[] = [];
-  for (const raw of jobs) {
-    const parsed = recordSchema.safeParse(raw);
-    if (!parsed.success) {
-      log.warn({ file, err: parsed.error.issues[0]?.message }, "skipping a damaged run in the MOE history file");
-      continue;
-    }
-    const job = parsed.data as unknown as JobRecord;
-    kept.push(job.status === "running" ? { ...job, status: "failed", finished_ms: job.finished_ms ?? nowMs, error: { message: "the node stopped while this job ran" } } : job);
-  }
-  return kept;
+  return loadKeptList(historyList(file, log)).map((raw) => {
+    const job = raw as unknown as JobRecord;
+    return job.status === "running" ? { ...job, status: "failed", finished_ms: job.finished_ms ?? nowMs, error: { message: "the node stopped while this job ran" } } : job;
+  });
 }
 
 /** Oldest first, as the history keeps them. Never throws: a history that cannot be saved is logged. */
 export function saveHistory(file: string, jobs: JobRecord[], log: Logger): void {
-  try {
-    writeJsonAtomic(file, { version: 1, jobs });
-  } catch (err) {
-    log.warn({ file, err: (err as Error).message }, "could not save the MOE history");
-  }
+  saveKeptList(historyList(file, log), jobs);
 }
