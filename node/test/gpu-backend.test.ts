@@ -18,7 +18,7 @@ import type { RegisteredModel } from "../src/inference/inference-types.ts";
 import { openBackend, openLlama, type OpenedLlama } from "../src/inference/llama-backend.ts";
 import { LazyLlama } from "../src/inference/lazy-llama.ts";
 import { runStartProbe } from "../src/capability/start-probe.ts";
-import { estimateGpuNeed, insightsOf } from "../src/inference/loaded-model.ts";
+import { estimateGpuNeed, insightsOf } from "../src/inference/model-sizing.ts";
 import { autoMaxConcurrent, autoMemoryBudgetBytes, resolveBudgets } from "../src/inference/machine-budgets.ts";
 import { defaultComputePolicyFile, loadComputePolicy } from "../src/config/compute-policy.ts";
 

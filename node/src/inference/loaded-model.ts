@@ -15,7 +15,6 @@
 // examples), evaluates only what differs; a prompt too long for it is scored on a generation context.
 import { existsSync } from "node:fs";
 import type {
-  GgufInsights,
   ChatHistoryItem,
   ChatWrapper,
   Llama,
@@ -24,59 +23,17 @@ import type {
   LlamaModel,
   Token,
 } from "node-llama-cpp";
-import { llamaModule } from "./llama-module.ts";
 import type { Logger } from "../log.ts";
-import type { GpuModelNeed } from "./gpu-budget.ts";
 import { answerConfidence, continuationConfidence, MAX_SCORED_TOKENS } from "./answer-confidence.ts";
 import { InferenceError } from "./inference-errors.ts";
 import { ContextPool } from "./context-pool.ts";
+import { llamaModule } from "./llama-module.ts";
 import { RescoringContext } from "./rescoring-context.ts";
+import { missingModelFile, type ContextShape } from "./model-sizing.ts";
 import type { ChatMessage, FinishReason, GenerateRequest, GenerateResult, RegisteredModel } from "./inference-types.ts";
-
-export interface ContextShape {
-  /** Tokens one request may hold: prompt + generated. */
-  contextSize: number;
-  /** Requests that may run on this model at once (one context of one sequence each). */
-  slots: number;
-  threads: number;
-}
 
 /** Recent tokens the repeat penalty looks at (llama.cpp's default window). */
 const repeatPenaltyWindow = 64;
-
-/** node-llama-cpp's reading of a GGUF's header: the figures both memory budgets are computed from. */
-export async function insightsOf(llama: Llama, model: RegisteredModel): Promise<GgufInsights> {
-  if (!existsSync(model.file)) throw missingFile(model);
-  try {
-    const { GgufInsights, readGgufFileInfo } = await llamaModule();
-    return await GgufInsights.from(await readGgufFileInfo(model.file, { readTensorInfo: true, logWarnings: false }), llama);
-  } catch (cause) {
-    throw new InferenceError("failed", `cannot read the GGUF header of model ${model.name} (${model.file}): ${(cause as Error).message}`, "check that the file is a complete GGUF file (re-run `npm run setup` for pinned models)", { cause });
-  }
-}
-
-/**
- * Bytes of RAM a model may take once loaded with `gpuLayers` on the GPU: its file (weights are mmapped
- * and end up resident) plus node-llama-cpp's estimate of a context (KV cache, compute and output
- * buffers) for every slot. The estimate is an upper bound (it counts buffers that are allocated but
- * mostly never touched), which is the safe side for a budget.
- */
-export async function estimateResidentBytes(insights: GgufInsights, model: RegisteredModel, shape: Pick<ContextShape, "contextSize" | "slots">, gpuLayers = 0): Promise<number> {
-  const context = await insights.estimateContextResourceRequirementsV2({ contextSize: shape.contextSize, sequences: 1, modelGpuLayers: gpuLayers });
-  return model.bytes + shape.slots * Math.ceil(context.cpuRam);
-}
-
-/** What the VRAM budget needs to know of a model (gpu-budget.ts): its layers and its VRAM fully offloaded. */
-export async function estimateGpuNeed(insights: GgufInsights, model: RegisteredModel, shape: Pick<ContextShape, "contextSize" | "slots">): Promise<GpuModelNeed> {
-  const totalLayers = insights.totalLayers;
-  const weights = await insights.estimateModelResourceRequirementsV2({ gpuLayers: totalLayers });
-  const context = await insights.estimateContextResourceRequirementsV2({ contextSize: shape.contextSize, sequences: 1, modelGpuLayers: totalLayers });
-  return { name: model.name, totalLayers, fullVramBytes: Math.ceil(weights.gpuVram + shape.slots * context.gpuVram) };
-}
-
-function missingFile(model: RegisteredModel): InferenceError {
-  return new InferenceError("model_not_found", `model ${model.name} is registered but its file ${model.file} does not exist`, "re-run `npm run setup` or register the model again");
-}
 
 /** The share of the RAM and VRAM budgets a model was loaded with. */
 export interface LoadBudget {
@@ -110,7 +67,7 @@ export class LoadedModel {
   }
 
   static async load(llama: Llama, registered: RegisteredModel, budget: LoadBudget, shape: ContextShape, log: Logger): Promise<LoadedModel> {
-    if (!existsSync(registered.file)) throw missingFile(registered);
+    if (!existsSync(registered.file)) throw missingModelFile(registered);
     let model: LlamaModel | undefined;
     try {
       model = await llama.loadModel({ modelPath: registered.file, gpuLayers: budget.gpuLayers });

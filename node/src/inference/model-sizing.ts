@@ -1,11 +1,56 @@
 // What a model will take once loaded with the engine's context shape, read from its GGUF header
 // once per file (node-llama-cpp's insights) and kept: resident RAM per GPU layer split, and the
 // VRAM it needs on a GPU backend. A failed header read is not kept (the next ask reads again).
-import type { GgufInsights } from "node-llama-cpp";
+import { existsSync } from "node:fs";
+import type { GgufInsights, Llama } from "node-llama-cpp";
 import type { GpuModelNeed } from "./gpu-budget.ts";
+import { InferenceError } from "./inference-errors.ts";
 import type { RegisteredModel } from "./inference-types.ts";
 import type { LazyLlama } from "./lazy-llama.ts";
-import { estimateGpuNeed, estimateResidentBytes, insightsOf, type ContextShape } from "./loaded-model.ts";
+import { llamaModule } from "./llama-module.ts";
+
+export interface ContextShape {
+  /** Tokens one request may hold: prompt + generated. */
+  contextSize: number;
+  /** Requests that may run on this model at once (one context of one sequence each). */
+  slots: number;
+  threads: number;
+}
+
+/** node-llama-cpp's reading of a GGUF's header: the figures both memory budgets are computed from. */
+export async function insightsOf(llama: Llama, model: RegisteredModel): Promise<GgufInsights> {
+  if (!existsSync(model.file)) throw missingModelFile(model);
+  try {
+    const { GgufInsights, readGgufFileInfo } = await llamaModule();
+    return await GgufInsights.from(await readGgufFileInfo(model.file, { readTensorInfo: true, logWarnings: false }), llama);
+  } catch (cause) {
+    throw new InferenceError("failed", `cannot read the GGUF header of model ${model.name} (${model.file}): ${(cause as Error).message}`, "check that the file is a complete GGUF file (re-run `npm run setup` for pinned models)", { cause });
+  }
+}
+
+/**
+ * Bytes of RAM a model may take once loaded with `gpuLayers` on the GPU: its file (weights are mmapped
+ * and end up resident) plus node-llama-cpp's estimate of a context (KV cache, compute and output
+ * buffers) for every slot. The estimate is an upper bound (it counts buffers that are allocated but
+ * mostly never touched), which is the safe side for a budget.
+ */
+export async function estimateResidentBytes(insights: GgufInsights, model: RegisteredModel, shape: Pick<ContextShape, "contextSize" | "slots">, gpuLayers = 0): Promise<number> {
+  const context = await insights.estimateContextResourceRequirementsV2({ contextSize: shape.contextSize, sequences: 1, modelGpuLayers: gpuLayers });
+  return model.bytes + shape.slots * Math.ceil(context.cpuRam);
+}
+
+/** What the VRAM budget needs to know of a model (gpu-budget.ts): its layers and its VRAM fully offloaded. */
+export async function estimateGpuNeed(insights: GgufInsights, model: RegisteredModel, shape: Pick<ContextShape, "contextSize" | "slots">): Promise<GpuModelNeed> {
+  const totalLayers = insights.totalLayers;
+  const weights = await insights.estimateModelResourceRequirementsV2({ gpuLayers: totalLayers });
+  const context = await insights.estimateContextResourceRequirementsV2({ contextSize: shape.contextSize, sequences: 1, modelGpuLayers: totalLayers });
+  return { name: model.name, totalLayers, fullVramBytes: Math.ceil(weights.gpuVram + shape.slots * context.gpuVram) };
+}
+
+export function missingModelFile(model: RegisteredModel): InferenceError {
+  return new InferenceError("model_not_found", `model ${model.name} is registered but its file ${model.file} does not exist`, "re-run `npm run setup` or register the model again");
+}
+
 
 export class ModelSizing {
   readonly #ramBytes = new Map<string, number>();

@@ -9,7 +9,8 @@ import { InferenceError } from "./inference-errors.ts";
 import type { RegisteredModel } from "./inference-types.ts";
 import type { BackendChoice } from "./llama-backend.ts";
 import type { LazyLlama } from "./lazy-llama.ts";
-import { LoadedModel, type ContextShape } from "./loaded-model.ts";
+import { LoadedModel } from "./loaded-model.ts";
+import type { ContextShape } from "./model-sizing.ts";
 import type { ModelSizing } from "./model-sizing.ts";
 import type { InferenceEngineOptions } from "./engine-options.ts";
 
