@@ -16,6 +16,7 @@ export type ApiEvent =
   | { type: "models:changed"; added: string[]; removed: string[]; changed: string[] }
   | { type: "model:pulled"; name: string; cid: string; sha256: string; bytes: number; transferMs: number; directBytes: number; from: string[] }
   | { type: "model:pull-failed"; ref: string; name: string | null; error: string; fix: string | null }
+  | { type: "model:pull-progress"; name: string; cid: string; bytes: number; total: number; percent: number; mbps: number }
   // This node's worker serving a slot of a job (its own or another node's): refused at once, or
   // started and then answered or failed (a generation error, or the requester left).
   | { type: "job:refused"; job: string; slot: number; requester: string; code: string; reason: string }

@@ -31,6 +31,7 @@ export const natsEventSubjects = {
   "models:changed": { kind: "model", event: "changed" },
   "model:pulled": { kind: "model", event: "pulled" },
   "model:pull-failed": { kind: "model", event: "pull-failed" },
+  "model:pull-progress": { kind: "model", event: "pull-progress" },
   "job:started": { kind: "worker", event: "started" },
   "job:answered": { kind: "worker", event: "answered" },
   "job:refused": { kind: "worker", event: "refused" },

@@ -14,7 +14,8 @@
 // - Gemma published by alice is pulled by bob straight from alice's file (direct transfer over
 //   TLS-PSK, a ticket handed over libp2p), every block checked, then held and pinned by bob's kubo;
 // - Qwen published by alice (and held by a second provider, a bare kubo in the mesh's swarm) is
-//   pulled by bob by CID through kubo (`viaKubo`) with progress, blocks coming from both; the second provider is SIGKILLed
+//   pulled by bob by CID through kubo (`viaKubo`) with progress (streamed to the caller, and
+//   announced on /v1/events every 2 s at most), blocks coming from both; the second provider is SIGKILLed
 //   mid-transfer and the pull goes on from alice; then bob's own kubo is SIGKILLed, restarted by the
 //   supervisor, and the pull resumes with the missing blocks and verifies sha256 + CID; alice then
 //   stops and bob loads and generates with the pulled model.
@@ -295,6 +296,10 @@ describe("artifacts and model shards on a 2-node local mesh", { timeout: 900_000
     };
     console.log(`[artifacts] second provider ready ${Math.round(performance.now() - tCarol)} ms after its start (alice's publish alone: ${published.addMs + published.announceMs} ms)`);
 
+    // Everyone else learns of the pull on /v1/events (and NATS): its progress every 2 s at most.
+    const announced = watchEvents(b);
+    onTestFinished(announced.stop);
+    await waitFor("bob's event stream open", async () => (announced.seen.some((e) => e.type === "hello") ? true : undefined), { timeoutMs: 10_000 });
     const events: PullProgress[] = [];
     let killed = false;
     let carolKilledAt: number | null = null;
@@ -339,6 +344,10 @@ describe("artifacts and model shards on a 2-node local mesh", { timeout: 900_000
     expect(pulled.resumed).toBeGreaterThanOrEqual(1);
     expect(events.some((e) => e.type === "pull:resumed")).toBe(true);
     expect(events.filter((e) => e.type === "pull:progress").length).toBeGreaterThan(2);
+    const progress = announced.seen.filter((e) => e.type === "model:pull-progress") as Array<{ name: string; cid: string; bytes: number; total: number }>;
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    expect(progress.length).toBeLessThanOrEqual(Math.ceil(pulled.transferMs / 2000) + 1);
+    expect(progress[0]).toMatchObject({ name: QWEN, cid: published.cid, total: 491_400_064 });
     const ipfsB = await b.ipfs();
     expect(ipfsB.restarts).toBe(1);
     expect(await kuboPinned(String(ipfsB.apiUrl), published.cid)).toBe(true);

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ArtifactVerificationError, BlockHashMismatchError } from "../src/artifacts/artifact-service.ts";
 import { lruEvictions } from "../src/artifacts/cache-ledger.ts";
 import { FailedRegistrations } from "../src/artifacts/failed-registrations.ts";
+import { PULL_PROGRESS_EVERY_MS, pullProgress, type ModelPullEvent } from "../src/artifacts/model-pull-events.ts";
 import { meshKuboConfig, multiaddrToHttpUrl } from "../src/artifacts/kubo-supervisor.ts";
 import { chunkBytesOf, chunkingFromMime, looksLikeCid, modelMime } from "../src/artifacts/model-mime.ts";
 import { blockMatchesCid } from "../src/artifacts/provider-check.ts";
@@ -248,6 +249,35 @@ describe("ripple shards table", () => {
     expect(out).toMatch(/MODEL\s+CID\s+SIZE\s+REPLICAS\s+bob\s+mallory\s+this node/);
     expect(out).toMatch(/qwen\s+bafybeigdy…enqwen\s+491\.4 MB\s+2\/2\s+✓\s+✗\s+✓/);
     expect(out).toMatch(/tiny\s+bafkreitiny\s+0\.5 MB\s+1\/2 \(under\)\s+✓\s+-\s+-/);
+  });
+});
+
+describe("a pull's progress", () => {
+  it("counts every byte, streams progress every 250 ms to the pull's caller, and announces it every 2 s (/v1/events, NATS)", () => {
+    let t = 1000;
+    const streamed: Array<{ bytes: number; mbps: number }> = [];
+    const announced: ModelPullEvent[] = [];
+    let counted = 0;
+    const onBytes = pullProgress({
+      name: "qwen",
+      cid: "bafyqwen",
+      size: 10_000_000,
+      startedAt: 1000,
+      stream: (e) => streamed.push(e),
+      announce: (e) => announced.push(e),
+      metrics: { modelBytesPulled: (n: number) => void (counted += n) },
+      now: () => t,
+    });
+    // 100 chunks of 100 kB, one every 50 ms: 5 s.
+    for (let i = 1; i <= 100; i++) {
+      t += 50;
+      onBytes(i * 100_000, 100_000);
+    }
+    expect(counted).toBe(10_000_000);
+    expect(streamed).toHaveLength(17); // the first chunk, then one per 300 ms (the first chunk past 250 ms)
+    expect(announced).toHaveLength(Math.floor(5000 / PULL_PROGRESS_EVERY_MS) + 1); // the first chunk, ~2.1 s, ~4.2 s
+    expect(announced[0]).toEqual({ type: "model:pull-progress", name: "qwen", cid: "bafyqwen", bytes: 100_000, total: 10_000_000, percent: 1, mbps: 2 });
+    expect(announced.at(-1)).toMatchObject({ type: "model:pull-progress", percent: expect.any(Number) });
   });
 });
 

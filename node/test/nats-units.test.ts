@@ -100,6 +100,7 @@ describe("event messages", () => {
     expect(natsEventMessage({ type: "models:changed", added: ["m"], removed: [], changed: [] }, "local", now)?.subject).toBe("ripple.local.model.changed");
     expect(natsEventMessage({ type: "model:pulled", name: "m" }, "local", now)?.subject).toBe("ripple.local.model.pulled");
     expect(natsEventMessage({ type: "model:pull-failed", ref: "m" }, "local", now)?.subject).toBe("ripple.local.model.pull-failed");
+    expect(natsEventMessage({ type: "model:pull-progress", name: "m", cid: "c", bytes: 1, total: 2, percent: 50, mbps: 1 }, "local", now)?.subject).toBe("ripple.local.model.pull-progress");
   });
 
   it("give every subject valid tokens, and skip what is not published", () => {

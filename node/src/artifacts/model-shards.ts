@@ -24,7 +24,7 @@ import { ModelCids } from "./model-cids.ts";
 import type { IpfsStore } from "./ipfs-store.ts";
 import { chunkBytesOf, chunkingFromMime, looksLikeCid, modelMime } from "./model-mime.ts";
 import { FailedRegistrations } from "./failed-registrations.ts";
-import { pulledEvent, pullFailedEvent, type ModelPullEvent } from "./model-pull-events.ts";
+import { pulledEvent, pullFailedEvent, pullProgress, type ModelPullEvent } from "./model-pull-events.ts";
 import type { KuboNode } from "./kubo-supervisor.ts";
 import type { KuboPeering } from "./kubo-peering.ts";
 import { modelChunking, type StoragePolicy } from "../config/storage-policy.ts";
@@ -252,7 +252,6 @@ export class ModelShards {
     const pinnedBefore = await ipfs.isPinned(cid, { timeoutMs: 5000 }).catch(() => false);
     try {
       const file = await open(partial, "wx", 0o644);
-      let lastEmit = 0;
       const pull = new BlockPull({
         ipfs,
         cid,
@@ -270,15 +269,7 @@ export class ModelShards {
           prefetchPinned = true;
           return ipfs.pin(cid, { timeoutMs: 60 * 60_000, ...(signal ? { signal } : {}) });
         },
-        onBytes: (written, delta) => {
-          this.opts.metrics?.modelBytesPulled(delta);
-          const now = performance.now();
-          if (now - lastEmit > 250) {
-            lastEmit = now;
-            const secs = (now - t0) / 1000;
-            emit({ type: "pull:progress", bytes: written, total: size, percent: Math.floor((written / size) * 1000) / 10, mbps: Math.round(written / 1e6 / secs) });
-          }
-        },
+        onBytes: pullProgress({ name, cid, size, startedAt: t0, stream: emit, announce: (e) => this.announce(e), ...(this.opts.metrics ? { metrics: this.opts.metrics } : {}) }),
       });
       try {
         for (let attempt = 0; ; attempt++) {
