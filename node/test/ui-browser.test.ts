@@ -1,15 +1,16 @@
 // The web UI in a real browser (Debian's Chromium driven by playwright-core; no browser download)
 // against two real daemons on a real local mesh (conductors, libp2p, the real models): every page
-// loads without console errors; a prompt from the Console streams its experts' tokens, then the
+// loads without console errors; a model pull shows on the Shards page as it happens (its events),
+// and the pulled model on disk; a prompt from the Console streams its experts' tokens, then the
 // merged answer and its votes, and the job appears on the Jobs page; a single-model answer grows as
 // it streams; bob's Jobs page lists, live, the slot he serves for alice; a SIGKILLed peer turns
 // offline on the Peers page within the liveness window without a reload; a stopped daemon makes the page say so and reconnect. Screenshots of each page go to
 // docs/screenshots/ (the README shows them).
-import { existsSync, mkdirSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { repoRoot } from "../src/config/paths.mjs";
+import { modelsDir, repoRoot } from "../src/config/paths.mjs";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import { RippleDaemon } from "./support/ripple-process.ts";
 import { childrenOf, killNodeHard, seesOnline, statusOf } from "./support/mesh-views.ts";
@@ -20,12 +21,26 @@ const chromiumPath = process.env.RIPPLE_CHROMIUM ?? "/usr/bin/chromium";
 const shotsDir = join(repoRoot, "docs", "screenshots");
 const livenessWindowMs = 8000;
 const QWEN = "qwen2.5-coder-0.5b-instruct-q4_k_m";
+const GEMMA = "gemma-3-270m-q4_k_m";
 let browser: Browser | undefined;
 const fleet = new TestFleet(async () => browser?.close());
 const { diagnostics } = fleet;
 
-const startNode = (name: string): RippleDaemon =>
-  fleet.up(name, ["--no-measure", "--liveness-window", String(livenessWindowMs)], { dataDir: fleet.tempDir(`rm-ui-${name}-`) });
+const startNode = (name: string, env: NodeJS.ProcessEnv = {}): RippleDaemon =>
+  fleet.up(name, ["--no-measure", "--liveness-window", String(livenessWindowMs)], { dataDir: fleet.tempDir(`rm-ui-${name}-`), env });
+
+/** A models directory of its own holding the real models (hard links; copies across file systems): a model pulled there stays out of the shared one. */
+function ownModelsDir(name: string): string {
+  const dir = fleet.tempDir(`rm-ui-${name}-models-`);
+  for (const f of readdirSync(modelsDir())) {
+    try {
+      linkSync(join(modelsDir(), f), join(dir, f));
+    } catch {
+      copyFileSync(join(modelsDir(), f), join(dir, f));
+    }
+  }
+  return dir;
+}
 
 /** Console errors and uncaught exceptions of a page, as they happen. */
 function watchErrors(page: Page): string[] {
@@ -58,7 +73,7 @@ describe("the web UI in Chromium on a 2-node local mesh", { timeout: 600_000 }, 
   beforeAll(async () => {
     expect(existsSync(chromiumPath), `${chromiumPath} is missing: run \`npm run setup\` (it installs Debian's chromium)`).toBe(true);
     expect(existsSync(join(repoRoot, "ui", "dist", "index.html")), "ui/dist is not built: run `npm run setup`").toBe(true);
-    [alice, bob] = [startNode("alice"), startNode("bob")];
+    [alice, bob] = [startNode("alice", { RIPPLE_MODELS_DIR: ownModelsDir("alice") }), startNode("bob")];
     // Chromium starts while the conductors install the hApp.
     browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
     await Promise.all([alice, bob].map((n) => n.waitUntilRunning()));
@@ -116,6 +131,27 @@ describe("the web UI in Chromium on a 2-node local mesh", { timeout: 600_000 }, 
     await openTab(page, "peers", "page-peers");
     await page.waitForSelector('[data-testid="peer-row"][data-peer="bob"][data-online="true"]');
     await shot(page, "peers");
+    expect(errors).toEqual([]);
+  });
+
+  it("shows a model pull on the Shards page as it happens, and the pulled model on disk, without a reload", async () => {
+    // bob publishes Gemma; alice pulls it under another name (her own models directory).
+    const a = await LocalApiClient.forDataDir(alice.dataDir, { timeoutMs: 120_000 });
+    const published = await (await LocalApiClient.forDataDir(bob.dataDir, { timeoutMs: 120_000 })).publishModel(GEMMA);
+    await waitFor("alice sees bob's Gemma", async () => ((await a.shards({})).some((r) => r.cid === published.cid && r.replicas >= 1) ? true : undefined), { timeoutMs: 60_000 });
+    await openTab(page, "shards", "page-shards");
+    const pulled = await a.pullModel({ ref: published.cid, name: "gemma-copy" });
+    expect(pulled).toMatchObject({ name: "gemma-copy", sha256: published.sha256, alreadyPresent: false });
+    const row = '[data-testid="pull-row"][data-model="gemma-copy"]';
+    await page.waitForSelector(`${row}[data-status="done"]`, { timeout: 15_000 });
+    const mb = `${Math.round(published.size / 1e6)} MB`; // format.ts formatBytes: 253 MB
+    expect(await page.textContent(row)).toContain(`${mb} of ${mb}`);
+    expect(await page.textContent(row)).toContain(published.cid.slice(0, 9));
+    // model:pulled made the page read this node's models again: the copy is on disk here.
+    await page.waitForSelector('[data-testid="shard-row"][data-model="gemma-copy"] [data-testid="shard-cell"][data-peer="alice"]:has-text("on disk")', { timeout: 15_000 });
+    await page.evaluate("window.scrollTo(0, 0)");
+    await shot(page, "shards-pulls");
+    expect(await page.evaluate("window.__sameDocument")).toBe(true);
     expect(errors).toEqual([]);
   });
 

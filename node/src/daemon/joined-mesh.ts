@@ -160,7 +160,11 @@ export class JoinedMesh {
       agentPubKey: session.agentKey,
       peers: () => session.peers(),
       store: inference.store,
-      unregisterModel: (name) => inference.unregisterModel(name),
+      // A rehosted copy given back: said like any other change of this node's models.
+      unregisterModel: async (name) => {
+        await inference.unregisterModel(name);
+        this.opts.events.emit("event", { type: "models:changed", added: [], removed: [name], changed: [] });
+      },
       onModelsChanged: () => this.republishCapability(),
       emit: (event) => this.opts.events.emit("event", event),
       log: settings.log,

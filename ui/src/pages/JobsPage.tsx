@@ -30,7 +30,7 @@ export function JobsPage(props: { trace: string | undefined }) {
           {(list) =>
             list.length === 0 ? (
               <EmptyState title="Nothing served yet" testId="no-served">
-                Slots of other nodes' MOE jobs that this node runs (or refuses, by its compute policy) appear here: the last 50 since it started.
+                Slots of other nodes' MOE jobs that this node runs (or refuses, by its compute policy) appear here: the last 50, kept across restarts.
               </EmptyState>
             ) : (
               <ServedList slots={list} now={now} />

@@ -1,13 +1,15 @@
 import { Card } from "../components/Card.tsx";
 import { EmptyState } from "../components/EmptyState.tsx";
 import { LoadableView } from "../components/LoadableView.tsx";
+import { PullList } from "../components/PullList.tsx";
 import { ShardMatrix } from "../components/ShardMatrix.tsx";
 import { buildShardMatrix } from "../lib/shards.ts";
 import { latestOf } from "../state/store.ts";
-import { useStore } from "../state/use-store.ts";
+import { useNow, useStore } from "../state/use-store.ts";
 
 export function ShardsPage() {
-  const { peers, localModels, shards } = useStore();
+  const { peers, localModels, shards, pulls } = useStore();
+  const now = useNow(1000);
   const local = localModels.state === "ready" ? localModels.value : null;
   const ipfs = latestOf(shards) ?? null;
   return (
@@ -34,6 +36,11 @@ export function ShardsPage() {
           );
         }}
       </LoadableView>
+      {pulls.length > 0 ? (
+        <Card title="Model pulls" aside={<span class="muted small">this node's pulls since the page opened: `ripple models pull`, wanted models, rehosting</span>}>
+          <PullList pulls={pulls} now={now} />
+        </Card>
+      ) : null}
     </div>
   );
 }

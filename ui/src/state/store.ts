@@ -7,6 +7,7 @@ import { ApiError, getJson } from "../api/http.ts";
 import { apiToken, setApiToken } from "../api/api-token.ts";
 import type { ApiEvent, DaemonStatus, JobRecord, JobSummary, LocalModel, MoeEvent, PeerInfo, Policies, ServedSlot, ShardRow as IpfsShard } from "@ripple-mesh/api-types";
 import { applyJobEvent, upsertJob } from "../lib/jobs.ts";
+import { applyPullEvent, isPullEvent, type PullView } from "../lib/pulls.ts";
 
 export type Loadable<T> = { state: "loading" } | { state: "ready"; value: T; at: number } | { state: "error"; message: string; fix: string; last?: T };
 
@@ -25,6 +26,8 @@ export interface UiState {
   /** Slots this node served for other nodes' jobs (reloaded on the worker's events). */
   served: Loadable<ServedSlot[]>;
   policies: Loadable<Policies>;
+  /** This node's model pulls since the page opened (from their events), newest first. */
+  pulls: PullView[];
   /** Records of jobs opened on the detail page (and the console's), kept current from events. */
   jobDetails: Record<string, Loadable<JobRecord>>;
   /** Events received since the page loaded (shown on the Node page). */
@@ -53,6 +56,7 @@ export class Store {
     jobs: { state: "loading" },
     served: { state: "loading" },
     policies: { state: "loading" },
+    pulls: [],
     jobDetails: {},
     eventsSeen: 0,
   };
@@ -172,6 +176,12 @@ export class Store {
 
   private onEvent(e: ApiEvent): void {
     const eventsSeen = this.state.eventsSeen + 1;
+    if (isPullEvent(e)) {
+      this.set({ eventsSeen, pulls: applyPullEvent(this.state.pulls, e, Date.now()) });
+      // A pulled model is registered here now, and this node provides its CID.
+      if (e.type === "model:pulled") void Promise.all([this.load("localModels", "/v1/models/local"), this.load("shards", "/v1/shards")]);
+      return;
+    }
     switch (e.type) {
       case "peer:joined":
       case "peer:online":
