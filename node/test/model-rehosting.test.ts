@@ -190,7 +190,7 @@ describe("ModelRehosting", () => {
   const log = createLogger("rehost-test", "silent");
   const peers = agents.map((agent) => ({ agent, online: true }) as PeerInfo);
 
-  function rehosting(o: { rows: ShardRow[]; self: string; verified?: ProviderView[]; ledger?: string; held?: Map<string, string>; wanted?: string[] }) {
+  function rehosting(o: { rows: ShardRow[]; self: string; verified?: ProviderView[]; ledger?: string; held?: Map<string, string>; wanted?: string[]; enabled?: boolean }) {
     const held = o.held ?? new Map<string, string>();
     const pull = vi.fn(async (name: string, choice: { sha256?: string } = {}) => {
       held.set(name, choice.sha256!);
@@ -202,7 +202,7 @@ describe("ModelRehosting", () => {
       shards: { shards: async () => o.rows, pull: pull as never, pinnedSha256: () => SHA },
       verifiedProviders,
       store: { has: (n: string) => held.has(n), get: (n: string) => ({ sha256: held.get(n)! }) as never },
-      policy: { enabled: true, max_gb: 1, check_interval_ms: 60_000 },
+      policy: { enabled: o.enabled ?? true, max_gb: 1, check_interval_ms: 60_000 },
       self: o.self,
       peers: () => peers,
       ledgerFile: o.ledger ?? join(dir, `ledger-${Math.random().toString(36).slice(2)}.json`),
@@ -289,6 +289,21 @@ describe("ModelRehosting", () => {
     for (let i = 0; i < 4; i++) await kept.r.check();
     expect(kept.giveBack).not.toHaveBeenCalled();
     expect(kept.r.describe().models.map((m) => m.name)).toEqual(["qwen"]);
+  });
+
+  it("with rehosting turned off takes nothing new on but still gives back what it took on before, once surplus", async () => {
+    const dave = agents[3]!;
+    const short = row({ name: "gemma", cid: "bafygemma", size: 100e6 }); // one provider of two: dave would be a helper
+    const all = [provider(agents[0]!), provider(agents[1]!), provider(dave, { self: true })];
+    const ledger = join(dir, "ledger-off.json");
+    writeFileSync(ledger, JSON.stringify({ schema: 1, models: [{ name: "qwen", sha256: SHA, cid: "bafyqwen", size: 600e6, atMs: 1 }] }));
+    const off = rehosting({ rows: [short, row({ providers: all, local: true })], self: dave, ledger, held: new Map([["qwen", SHA]]), verified: all.map((p) => ({ ...p, verified: true })), enabled: false });
+    const checks = [];
+    for (let i = 0; i < GIVE_BACK_AFTER_CHECKS; i++) checks.push(await off.r.check());
+    expect(checks.map((c) => c.rehost)).toEqual([[], [], []]);
+    expect(off.pull).not.toHaveBeenCalled();
+    expect(checks.map((c) => c.giveBack[0]!.action)).toEqual(["surplus", "surplus", "give-back"]);
+    expect(off.r.describe()).toMatchObject({ enabled: false, models: [] });
   });
 });
 

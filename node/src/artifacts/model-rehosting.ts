@@ -83,8 +83,9 @@ export class ModelRehosting {
 
   constructor(private readonly opts: ModelRehostingOptions) {}
 
+  /** Checks every check_interval_ms; with rehosting off, only while copies taken on before remain (they are still given back when surplus). */
   start(): void {
-    if (!this.opts.policy.enabled) return;
+    if (!this.opts.policy.enabled && this.held().length === 0) return;
     const tick = () => void this.check().catch((err: Error) => this.opts.log.warn({ err: err.message }, "could not check which models need another provider; trying again at the next check"));
     this.timer = setInterval(tick, this.opts.policy.check_interval_ms);
     this.timer.unref();
@@ -128,8 +129,10 @@ export class ModelRehosting {
 
   private async runCheck(): Promise<RehostCheck> {
     const listed = await this.opts.shards.shards({ verify: false });
-    const rehost = await this.rehostShort(await Promise.all(listed.map((r) => this.recounted(r))));
+    // Off: nothing new is taken on, but what was taken on before still goes back once surplus.
+    const rehost = this.opts.policy.enabled ? await this.rehostShort(await Promise.all(listed.map((r) => this.recounted(r)))) : [];
     const giveBack = await this.giveBackSurplus(listed);
+    if (!this.opts.policy.enabled && this.held().length === 0) this.stop();
     return { rehost, giveBack };
   }
 
