@@ -107,12 +107,15 @@ const weightings: Array<[string, (e: ExpertSpec, taskType: string) => number]> =
   ["hand-set weights (before calibration)", (e) => handWeights[e.name] ?? e.weight],
   ["equal weights", () => 1],
 ];
+// Without confidence, × confidence (exponent 1), and × confidence^the policy's exponent when it is not 1.
+const exponent = policy.reducer.confidence_exponent;
+const scalings: Array<[string, number | null]> = [["", null], [" × confidence", 1], ...(exponent !== 1 ? [[` × confidence^${exponent}`, exponent] as [string, number]] : [])];
 for (const [label, weight] of weightings) {
-  for (const scaled of [false, true]) {
+  for (const [scaledLabel, power] of scalings) {
     for (const quorum of ["all", "early"] as const) {
-      const counted = (a: Answer, t: string) => weight(a.expert, t) * (scaled ? confidenceFactor(a.confidence) : 1);
+      const counted = (a: Answer, t: string) => weight(a.expert, t) * (power === null ? 1 : confidenceFactor(a.confidence, power));
       const outcomes = perQuestion.map((p) => moe(p.q, eligible(p), (a) => counted(a, p.q.task_type), (e) => weight(e, p.q.task_type), quorum));
-      rows.push({ who: `MOE, ${label}${scaled ? " × confidence" : ""}, quorum ${quorum}`, correct: outcomes.filter((o) => o.correct).length, generations: sum(outcomes.map((o) => o.generations)), wallMs: sum(outcomes.map((o) => o.wallMs)) });
+      rows.push({ who: `MOE, ${label}${scaledLabel}, quorum ${quorum}`, correct: outcomes.filter((o) => o.correct).length, generations: sum(outcomes.map((o) => o.generations)), wallMs: sum(outcomes.map((o) => o.wallMs)) });
     }
   }
 }
@@ -140,10 +143,13 @@ const pct = (c: number) => (100 * c) / n;
 console.log(`\nAnswer quality on ${n} questions of ${setFile.split("/").pop()} (${new Set(questions.map((q) => q.kind)).size} kinds), ${threads} threads, ${((performance.now() - started) / 1000).toFixed(0)} s`);
 console.log("| who | correct | accuracy | generations / question | wall / question |\n|---|---|---|---|---|");
 for (const r of rows) console.log(`| ${r.who} | ${r.correct}/${n} | ${pct(r.correct).toFixed(1)} % | ${(r.generations / n).toFixed(2)} | ${(r.wallMs / n / 1000).toFixed(2)} s |`);
-const moeRow = rows.find((r) => r.who.startsWith("MOE, policy weights") && r.who.endsWith("early"))!;
-const moeAll = rows.find((r) => r.who.startsWith("MOE, policy weights") && r.who.endsWith("all"))!;
+// The summary is for the vote as the policy runs it: its weights, × confidence^its exponent when on, its quorum.
+const shipped = `MOE, policy weights (calibrated)${policy.reducer.confidence ? scalings.at(-1)![0] : ""}, quorum `;
+const moeRow = rows.find((r) => r.who === `${shipped}${policy.reducer.quorum}`)!;
+const moeAll = rows.find((r) => r.who === `${shipped}all`)!;
+const moeEarly = rows.find((r) => r.who === `${shipped}early`)!;
 const bestKRow = rows.at(-1)!;
-console.log(`\nMOE (policy weights, early) − best single: ${(pct(moeRow.correct) - pct(best.correct)).toFixed(1)} points; − best ×${k}: ${(pct(moeRow.correct) - pct(bestKRow.correct)).toFixed(1)} points`);
-console.log(`MOE wall time, quorum early ÷ all: ${(moeRow.wallMs / moeAll.wallMs).toFixed(2)} (generations ${(moeRow.generations / n).toFixed(2)} vs ${(moeAll.generations / n).toFixed(2)})`);
+console.log(`\n${moeRow.who} (the policy's vote) − best single: ${(pct(moeRow.correct) - pct(best.correct)).toFixed(1)} points; − best ×${k}: ${(pct(moeRow.correct) - pct(bestKRow.correct)).toFixed(1)} points`);
+console.log(`its wall time, quorum early ÷ all: ${(moeEarly.wallMs / moeAll.wallMs).toFixed(2)} (generations ${(moeEarly.generations / n).toFixed(2)} vs ${(moeAll.generations / n).toFixed(2)})`);
 
 await runner.dispose();

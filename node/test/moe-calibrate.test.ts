@@ -1,7 +1,8 @@
 // `ripple moe calibrate`: weights from measured accuracy (with a prior), per task type, with experts
 // that make the same mistakes discounted so that a block of near-duplicates weighs about as much as one
-// independent expert; and the real command on the pinned models writes the same policy twice from the
-// same set and seed, keeping every other setting and comment.
+// independent expert; the confidence exponent the replayed vote does best with; and the real command
+// on the pinned models writes the same policy twice from the same set and seed, keeping every other
+// setting and comment.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -49,6 +50,31 @@ describe("calibrateWeights", () => {
     expect(w.math).toBeGreaterThan(0.05 * 10); // 2 wrong math answers do not zero it: the prior holds it up
   });
 
+  it("picks the confidence exponent under which the replayed vote is right most often, the smallest on a tie", () => {
+    // Three near-duplicate experts (one weight between them) and a less accurate fourth: on 10
+    // questions the three agree, fairly sure (0.7), on a wrong answer while the fourth is sure (0.97)
+    // and right; on 20 the fourth is wrong and unsure (0.3); on 10 all are right.
+    const set: CalibrationAnswer[] = [];
+    const add = (i: number, dups: [string, boolean, number], fourth: [string, boolean, number]) => {
+      for (const e of ["dup-a", "dup-b", "dup-c"]) set.push({ question: `q-${i}`, taskType: "short_answer", expert: e, answer: dups[0], correct: dups[1], confidence: dups[2] });
+      set.push({ question: `q-${i}`, taskType: "short_answer", expert: "fourth", answer: fourth[0], correct: fourth[1], confidence: fourth[2] });
+    };
+    for (let i = 0; i < 40; i++) {
+      if (i < 10) add(i, ["lyon", false, 0.7], [`paris${i}`, true, 0.97]);
+      else if (i < 30) add(i, [`paris${i}`, true, 0.9], [`x${i}`, false, 0.3]);
+      else add(i, [`paris${i}`, true, 0.9], [`paris${i}`, true, 0.97]);
+    }
+    const c = calibrateWeights(set).confidenceExponent!;
+    expect(c.questions).toBe(40);
+    expect(c.correct.find((x) => x.exponent === 1)!.correct).toBe(30); // the fairly sure block wins the traps
+    expect(Math.max(...c.correct.map((x) => x.correct))).toBe(40);
+    expect(c.exponent).toBe(Math.min(...c.correct.filter((x) => x.correct === 40).map((x) => x.exponent)));
+    expect(c.exponent).toBeGreaterThan(1);
+    // Confidences that change no outcome keep the plain vote; answers without them calibrate no exponent.
+    expect(calibrateWeights(set.map((a) => ({ ...a, confidence: 0.8 }))).confidenceExponent!.exponent).toBe(1);
+    expect(calibrateWeights(set.map(({ confidence: _c, ...a }) => a)).confidenceExponent).toBeUndefined();
+  });
+
   it("gives the same result for the same answers in any order", () => {
     const set = [...answers("a", 12, (i) => (i % 3 ? null : "k")), ...answers("b", 12, (i) => (i % 4 ? null : "k")), ...answers("c", 12, (i) => (i % 2 ? null : `c${i}`))];
     const shuffled = [...set].sort((x, y) => (x.expert + x.question).split("").reverse().join("").localeCompare((y.expert + y.question).split("").reverse().join("")));
@@ -57,16 +83,20 @@ describe("calibrateWeights", () => {
 });
 
 describe("the shipped policy's weights", () => {
-  it("are what calibration computes from the recorded answers of the calibration set", () => {
+  it("are what calibration computes from the recorded answers of the calibration set, confidence exponent included", () => {
     const recorded = readFileSync(join(import.meta.dirname, "..", "bench", "quality", "calibration-answers.jsonl"), "utf8")
       .split("\n")
       .filter(Boolean)
       .map((l) => JSON.parse(l) as CalibrationAnswer);
     expect(new Set(recorded.map((a) => a.question)).size).toBe(128);
-    const computed = calibrateWeights(recorded).experts;
-    for (const e of loadInferencePolicy(inferencePolicyFile).local_tier.experts) {
+    const calibrated = calibrateWeights(recorded);
+    const computed = calibrated.experts;
+    const shipped = loadInferencePolicy(inferencePolicyFile);
+    for (const e of shipped.local_tier.experts) {
       expect({ name: e.name, weight: e.weight, weights: e.weights }).toEqual({ name: e.name, weight: computed[e.name]!.weight, weights: computed[e.name]!.weights });
     }
+    // The answers carry their confidences, and the shipped exponent is the one they calibrate.
+    expect(calibrated.confidenceExponent?.exponent).toBe(shipped.reducer.confidence_exponent);
     // Experts built on one model and one prompt share mistakes; the two that only share the model less so.
     const pair = (a: string, b: string) => calibrateWeights(recorded).pairs.find((p) => p.a === a && p.b === b)!.similarity;
     expect(pair("qwen-chat-greedy", "qwen-chat-warm")).toBeGreaterThan(pair("gemma-completion-few-shot", "qwen-chat-greedy"));
@@ -93,8 +123,11 @@ describe("ripple moe calibrate on the pinned models", () => {
 
     const shipped = loadInferencePolicy(inferencePolicyFile);
     const written = loadInferencePolicy(a);
-    // Everything but the experts' weights is as it was, comments included.
-    expect({ ...written, local_tier: { ...written.local_tier, experts: [] } }).toEqual({ ...shipped, local_tier: { ...shipped.local_tier, experts: [] } });
+    // Everything but the experts' weights and the confidence exponent is as it was, comments included.
+    const apart = (p: typeof shipped) => ({ ...p, local_tier: { ...p.local_tier, experts: [] }, reducer: { ...p.reducer, confidence_exponent: 0 } });
+    expect(apart(written)).toEqual(apart(shipped));
+    expect(first.stdout).toMatch(new RegExp(`confidence exponent ${written.reducer.confidence_exponent} \\(the replayed vote, right answers of 3 per exponent: 1: \\d`));
+    expect(readFileSync(`${a}.answers.jsonl`, "utf8").split("\n").filter(Boolean).every((l) => typeof JSON.parse(l).confidence === "number")).toBe(true);
     expect(written.local_tier.experts.map(({ weight: _w, weights: _ws, ...e }) => e)).toEqual(shipped.local_tier.experts.map(({ weight: _w, weights: _ws, ...e }) => e));
     expect(readFileSync(a, "utf8")).toContain("# early: stop a short-answer job as soon as");
     expect(readFileSync(a, "utf8")).toMatch(/# weight \/ weights: `ripple moe calibrate --set set\.jsonl --seed 7` \(3 questions/);

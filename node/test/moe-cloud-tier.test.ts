@@ -12,6 +12,7 @@ import { parse, stringify } from "yaml";
 import type { MoeResult } from "@ripple-mesh/api-types";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import { repoRoot } from "../src/config/paths.mjs";
+import { confidenceFactor } from "../src/moe/vote-confidence.ts";
 import { countedWeights } from "../src/moe/vote-voice.ts";
 import { TestFleet } from "./support/test-fleet.ts";
 
@@ -109,13 +110,15 @@ describe("the MOE cloud tier on real nodes", { timeout: 600_000 }, () => {
     expect(result.response.toLowerCase()).toContain("paris");
 
     // reducer.confidence: every local vote carries the probability its model gave its answer and
-    // counts weight × that (then one voice per remote machine); the cloud vote has none and counts in full.
+    // counts weight × that^reducer.confidence_exponent (then one voice per remote machine); the cloud
+    // vote has none and counts in full.
     for (const vote of local) {
       expect(vote.confidence).toBeGreaterThan(0);
       expect(vote.confidence).toBeLessThanOrEqual(1);
     }
     expect(cloudVote!.confidence).toBeUndefined();
-    const expected = countedWeights(result.model_votes.map((x) => ({ slot: x.slot, weight: x.weight * (x.confidence ?? 1), remotePeer: x.peer_id })));
+    const exponent = Number(parse(readFileSync(join(repoRoot, "manifests", "distributed", "inference_policy.yaml"), "utf8")).reducer.confidence_exponent ?? 1);
+    const expected = countedWeights(result.model_votes.map((x) => ({ slot: x.slot, weight: x.weight * confidenceFactor(x.confidence, exponent), remotePeer: x.peer_id })));
     for (const vote of result.model_votes) expect(vote.counted_weight).toBeCloseTo(expected.get(vote.slot)!, 3);
     expect(cloudVote!.counted_weight).toBe(cloudVote!.weight);
   });

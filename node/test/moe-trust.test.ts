@@ -14,6 +14,7 @@ import { LocalApiClient } from "../src/api/api-client.ts";
 import type { MoeEvent } from "../src/api/inference-source.ts";
 import { testLiesFile, type TestLies } from "../src/worker/test-lies.ts";
 import type { MoeResult } from "../src/moe/moe-types.ts";
+import { loadInferencePolicy } from "../src/config/inference-policy.ts";
 import { confidenceFactor } from "../src/moe/vote-confidence.ts";
 import { RippleDaemon } from "./support/ripple-process.ts";
 import { peersOf, seesOnline, statusOf } from "./support/mesh-views.ts";
@@ -123,7 +124,7 @@ describe("MOE with a lying peer beside three honest nodes", { timeout: 1_200_000
     expect(onMallory.every((v) => !v.agreed)).toBe(true);
     // One machine, one voice: mallory's answers together weigh its heaviest vote's (weight × the
     // confidence alice counted for it: reducer.confidence is on in the shipped policy).
-    if (onMallory.length > 0) expect(onMallory.reduce((t, v) => t + v.counted_weight, 0)).toBeCloseTo(Math.max(...onMallory.map((v) => v.weight * confidenceFactor(v.confidence))), 3);
+    if (onMallory.length > 0) expect(onMallory.reduce((t, v) => t + v.counted_weight, 0)).toBeCloseTo(Math.max(...onMallory.map((v) => v.weight * confidenceFactor(v.confidence, loadInferencePolicy().reducer.confidence_exponent))), 3);
     expect(result.diversity).not.toBe("local");
   });
 

@@ -29,6 +29,25 @@ describe("confidence weighting", () => {
     expect(confidenceFactor(undefined)).toBe(1);
   });
 
+  it("raises the bounded figure to the policy's exponent: a sure vote outweighs unsure ones, and a claim still only lowers a vote", () => {
+    expect(confidenceFactor(0.9, 5)).toBeCloseTo(0.59049, 10);
+    expect(confidenceFactor(7, 5)).toBe(1);
+    expect(confidenceFactor(undefined, 5)).toBe(1);
+    expect(confidenceFactor(0, 16)).toBeGreaterThan(0); // a weight must stay positive for the reducer
+    // One expert sure at 0.95 against two agreeing at 0.6, equal weights: the two win with exponent 1, the sure one with 5.
+    expect(confidenceFactor(0.95)).toBeLessThan(2 * confidenceFactor(0.6));
+    expect(confidenceFactor(0.95, 5)).toBeGreaterThan(2 * confidenceFactor(0.6, 5));
+    // The policy's setting: absent in older policies (1), bounded to 1..16.
+    const policy = loadInferencePolicy();
+    const { confidence_exponent: _dropped, ...older } = policy.reducer;
+    expect(inferencePolicySchema.parse({ ...policy, reducer: older }).reducer.confidence_exponent).toBe(1);
+    for (const bad of [0.5, 17, "5"]) {
+      const r = inferencePolicySchema.safeParse({ ...policy, reducer: { ...policy.reducer, confidence_exponent: bad } });
+      expect(r.success, `confidence_exponent ${JSON.stringify(bad)}`).toBe(false);
+      expect(r.error?.issues[0]?.path).toEqual(["reducer", "confidence_exponent"]);
+    }
+  });
+
   it("the job answer schema takes a confidence in 0..1 and refuses anything else", () => {
     expect(jobAnswerSchema.safeParse(done()).success).toBe(true);
     expect(jobAnswerSchema.safeParse(done(0.8731)).success).toBe(true);

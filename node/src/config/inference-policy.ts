@@ -103,6 +103,8 @@ export const inferencePolicySchema = z
       confidence: z.boolean().default(true),
       /** The most a remote worker's confidence counts when this node cannot check it (no copy of its model file here). */
       unverified_confidence_cap: z.number().min(0.01).max(1).default(0.5),
+      /** A vote counts weight × confidence^exponent: above 1, a sure answer outweighs several unsure ones (`ripple moe calibrate` picks it). Absent in older policies: 1. */
+      confidence_exponent: z.number().min(1).max(16).default(1),
     }),
     audit: z.strictObject({ log_all_responses: z.boolean(), store_disagreements: z.boolean(), trace_id_propagation: z.boolean() }),
   })

@@ -1,8 +1,8 @@
 // `ripple moe calibrate`: every expert of an inference policy answers every question of a labelled
 // set it is specialised in, on this machine (node-llama-cpp, the policy's exact prompts and sampling;
 // no node needs to run), and calibration.ts turns the graded answers into weights. The result can be
-// written as a copy of the policy with only the experts' `weight` and `weights` changed (comments and
-// every other setting kept).
+// written as a copy of the policy with only the experts' `weight` and `weights` (and, with confidence
+// weighting on, `reducer.confidence_exponent`) changed (comments and every other setting kept).
 //
 // Reproducible: greedy experts are deterministic; an expert that samples gets, per question, the seed
 // derived from (--seed, expert, question id), so the same set, policy, seed and threads give the same
@@ -36,6 +36,8 @@ export interface CalibrationRun {
   result: CalibrationResult;
 }
 
+const round6 = (n: number) => Math.round(n * 1e6) / 1e6;
+
 /** The seed an expert that samples uses for a question: fixed by (run seed, expert, question). */
 export function sampleSeed(seed: number, expert: string, question: string): number {
   return createHash("sha256").update(`${seed}\0${expert}\0${question}`).digest().readUInt32BE(0) & 0x7fffffff;
@@ -51,8 +53,10 @@ export async function runCalibration(opts: CalibrationRunOptions): Promise<Calib
   try {
     for (const [i, { q, e }] of work.entries()) {
       // An expert that samples gets a seed fixed by (run seed, expert, question): reproducible runs.
-      const { text } = await runner.answer(e, q, e.sampling.temperature > 0 ? { sampling: { seed: sampleSeed(opts.seed, e.name, q.id) } } : {});
-      answers.push({ question: q.id, taskType: q.task_type, expert: e.name, answer: text, correct: isCorrect(q, text) });
+      // With confidence weighting on, each answer's confidence too: the exponent is calibrated from them.
+      const sampling = e.sampling.temperature > 0 ? { sampling: { seed: sampleSeed(opts.seed, e.name, q.id) } } : {};
+      const { text, confidence } = await runner.answer(e, q, { ...sampling, ...(policy.reducer.confidence ? { confidence: true } : {}) });
+      answers.push({ question: q.id, taskType: q.task_type, expert: e.name, answer: text, correct: isCorrect(q, text), ...(confidence !== undefined ? { confidence: round6(confidence) } : {}) });
       opts.onProgress?.(i + 1, work.length);
     }
   } finally {
@@ -76,6 +80,7 @@ export function calibratedPolicyText(policyFile: string, result: CalibrationResu
   }
   const setHash = createHash("sha256").update(readFileSync(source.setFile)).digest("hex").slice(0, 16);
   const note = ` weight / weights: \`ripple moe calibrate --set ${basename(source.setFile)} --seed ${source.seed}\` (${source.questions} questions, set sha256 ${setHash}…)`;
+  if (result.confidenceExponent) doc.setIn(["reducer", "confidence_exponent"], result.confidenceExponent.exponent);
   const node = doc.getIn(["local_tier", "experts"], true) as { commentBefore?: string | null } | undefined;
   if (node) node.commentBefore = [node.commentBefore?.split("\n").filter((l) => !l.includes("ripple moe calibrate")).join("\n"), note].filter(Boolean).join("\n");
   return doc.toString({ lineWidth: 0, flowCollectionPadding: false });

@@ -14,7 +14,14 @@
 //    denominator as a prior). An expert's weight is divided by its redundancy, 1 + Σ similarity to
 //    the others, so a block of n identical experts weighs as much as one of them, and an expert whose
 //    mistakes are its own keeps its full weight (a Dawid–Skene-style correction of the shared errors).
+//
+// 4. With confidences (reducer.confidence), the exponent a vote's confidence is raised to
+//    (vote-confidence.ts): the vote is replayed over the set with the weights of steps 1-3 for each
+//    exponent of EXPONENTS, and the one that answers most questions right is kept (the smallest on a
+//    tie: a sharper vote must earn its place).
 import { extractShortAnswer } from "./answer-text.ts";
+import { reduce } from "./reducer.ts";
+import { confidenceFactor } from "./vote-confidence.ts";
 
 export interface CalibrationAnswer {
   /** The question's id in the set. */
@@ -24,6 +31,8 @@ export interface CalibrationAnswer {
   /** The expert's reply as generated. */
   answer: string;
   correct: boolean;
+  /** The probability the expert's model gave its own answer (answer-confidence.ts), when asked for. */
+  confidence?: number;
 }
 
 export interface ExpertCalibration {
@@ -50,7 +59,19 @@ export interface PairSimilarity {
 export interface CalibrationResult {
   experts: Record<string, ExpertCalibration>;
   pairs: PairSimilarity[];
+  /** Step 4, when every answer came with a confidence. */
+  confidenceExponent?: ExponentCalibration;
 }
+
+export interface ExponentCalibration {
+  exponent: number;
+  /** Questions the replayed vote answered right, per exponent tried. */
+  correct: Array<{ exponent: number; correct: number }>;
+  questions: number;
+}
+
+/** The confidence exponents step 4 tries. */
+export const EXPONENTS = [1, 2, 3, 4, 5, 6, 8, 10] as const;
 
 const MIN_WEIGHT = 0.05;
 const MAX_WEIGHT = 8;
@@ -86,7 +107,26 @@ export function calibrateWeights(answers: CalibrationAnswer[]): CalibrationResul
     }
     result[expert] = { questions: own.length, correct, accuracy: round3(accuracy), redundancy: round3(r), weight: round3(Math.max(MIN_WEIGHT, logOdds(accuracy) / r)), weights };
   }
-  return { experts: result, pairs };
+  const withConfidence = answers.length > 0 && answers.every((a) => a.confidence !== undefined);
+  return { experts: result, pairs, ...(withConfidence ? { confidenceExponent: calibrateConfidenceExponent(answers, result) } : {}) };
+}
+
+/** Step 4: the exponent under which the replayed vote (weights of steps 1-3) is right most often. */
+export function calibrateConfidenceExponent(answers: readonly CalibrationAnswer[], experts: Record<string, ExpertCalibration>): ExponentCalibration {
+  const byQuestion = new Map<string, CalibrationAnswer[]>();
+  for (const a of [...answers].sort((x, y) => x.expert.localeCompare(y.expert))) byQuestion.set(a.question, [...(byQuestion.get(a.question) ?? []), a]);
+  const weightOf = (a: CalibrationAnswer) => experts[a.expert]?.weights[a.taskType] ?? experts[a.expert]?.weight ?? MIN_WEIGHT;
+  const correct = EXPONENTS.map((exponent) => {
+    let right = 0;
+    for (const group of byQuestion.values()) {
+      const votes = group.map((a, slot) => ({ slot, expert: a.expert, weight: weightOf(a) * confidenceFactor(a.confidence, exponent), text: a.answer }));
+      const won = reduce(votes, { answerKind: "short", minAgreement: 0.5, requireConsensus: false, conflictResolution: "highest_weight_wins" }).winnerSlot;
+      if (won >= 0 && group[won]!.correct) right++;
+    }
+    return { exponent, correct: right };
+  });
+  const best = correct.reduce((b, c) => (c.correct > b.correct ? c : b));
+  return { exponent: best.exponent, correct, questions: byQuestion.size };
 }
 
 function similarity(a: string, b: string, byExpert: Map<string, CalibrationAnswer[]>): PairSimilarity {

@@ -288,7 +288,8 @@ export class MoeCoordinator {
 
   /** A vote's weight before one-machine-one-voice scaling: the expert's, × its confidence when the policy says so. */
   private voteWeight(weight: number, confidence: number | undefined): number {
-    return this.opts.policy.reducer.confidence ? weight * confidenceFactor(confidence) : weight;
+    const { reducer } = this.opts.policy;
+    return reducer.confidence ? weight * confidenceFactor(confidence, reducer.confidence_exponent) : weight;
   }
 
   private async conclude(input: {

@@ -37,7 +37,11 @@ export function ShardsPage() {
         }}
       </LoadableView>
       {pulls.length > 0 ? (
-        <Card title="Model pulls" aside={<span class="muted small">this node's pulls since the page opened: `ripple models pull`, wanted models, rehosting</span>}>
+        <Card title="Model pulls" aside={
+            <span class="muted small">
+              this node's pulls since the page opened: <code>ripple models pull</code>, wanted models, rehosting
+            </span>
+          }>
           <PullList pulls={pulls} now={now} />
         </Card>
       ) : null}

@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { freeCoreThreads } from "../../inference/thread-budget.ts";
 import { createLogger } from "../../log.ts";
 import { calibratedPolicyText, runCalibration } from "../../moe/calibrate-run.ts";
-import type { CalibrationResult } from "../../moe/calibration.ts";
+import type { CalibrationResult, ExponentCalibration } from "../../moe/calibration.ts";
 import { inferencePolicyFile, loadInferencePolicy } from "../../config/inference-policy.ts";
 import { RippleError } from "../../errors.ts";
 import { fail, printJson } from "../run.ts";
@@ -85,7 +85,13 @@ function formatCalibration(r: CalibrationResult, questions: number, out: string 
     line(head),
     ...rows.map(line),
     ...(shared.length ? ["shared mistakes:", ...shared] : ["no shared mistakes"]),
+    ...(r.confidenceExponent ? [exponentLine(r.confidenceExponent)] : []),
     out ? `wrote ${out}` : "not written (give --out FILE to write the policy with these weights)",
     "",
   ].join("\n");
+}
+
+function exponentLine(c: ExponentCalibration): string {
+  const tried = c.correct.map((x) => `${x.exponent}: ${x.correct}`).join(", ");
+  return `confidence exponent ${c.exponent} (the replayed vote, right answers of ${c.questions} per exponent: ${tried})`;
 }
