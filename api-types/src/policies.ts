@@ -45,7 +45,7 @@ export interface InferencePolicySummary {
     experts: Array<{ name: string; model: string; template: string; weight: number; specialization: string[] }>;
   };
   cloud_tier: { enabled: boolean; providers: Array<{ name: string; model: string; weight: number }> };
-  reducer: { strategy: string; min_agreement: number; conflict_resolution: string; require_consensus: boolean };
+  reducer: { strategy: string; min_agreement: number; conflict_resolution: string; require_consensus: boolean; quorum: "early" | "all"; confidence: boolean; confidence_exponent: number };
   audit: { log_all_responses: boolean; store_disagreements: boolean; trace_id_propagation: boolean };
 }
 

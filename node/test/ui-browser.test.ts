@@ -121,6 +121,8 @@ describe("the web UI in Chromium on a 2-node local mesh", { timeout: 600_000 }, 
 
     await openTab(page, "node", "page-node");
     await page.waitForSelector('[data-testid="policies"]');
+    // How its votes are merged, as the shipped inference policy says.
+    expect(await page.textContent('[data-testid="policies"]')).toMatch(/weighted_consensus, votes × confidence\^4, min agreement 50%, quorum early/);
     expect(await page.textContent('[data-testid="agent-key"]')).toBe(aliceStatus.agentPubKey);
     expect(await page.textContent('[data-testid="peer-id"]')).toBe(aliceStatus.peerId);
     await shot(page, "node");

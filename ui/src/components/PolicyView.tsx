@@ -32,7 +32,7 @@ export function PolicyView(props: { policies: Policies }) {
             ["Experts per job", `${inference.local_tier.min_parallel}–${inference.local_tier.max_parallel}`],
             ["Slot timeout", formatDuration(inference.local_tier.timeout_ms)],
             ["Reassignments", String(inference.local_tier.max_reassignments)],
-            ["Reducer", `${inference.reducer.strategy}, min agreement ${formatPercent(inference.reducer.min_agreement)}${inference.reducer.require_consensus ? ", consensus required" : ""}`],
+            ["Reducer", reducerLine(inference.reducer)],
             ["Cloud tier", inference.cloud_tier.enabled ? inference.cloud_tier.providers.map((p) => p.name).join(", ") || "enabled, no provider" : "off"],
             ["Audit", inference.audit.store_disagreements ? "disagreements stored" : "off"],
           ]}
@@ -63,3 +63,9 @@ export function PolicyView(props: { policies: Policies }) {
 }
 
 const gbOrAuto = (v: "auto" | number) => (v === "auto" ? "auto (from this machine)" : `${v} GB`);
+
+/** How votes are merged: weighted consensus, × confidence^exponent when on, agreement asked, quorum. */
+function reducerLine(r: Policies["inference"]["reducer"]): string {
+  const confidence = r.confidence ? `, votes × confidence${r.confidence_exponent !== 1 ? `^${r.confidence_exponent}` : ""}` : "";
+  return `${r.strategy}${confidence}, min agreement ${formatPercent(r.min_agreement)}${r.require_consensus ? ", consensus required" : ""}, quorum ${r.quorum}`;
+}
