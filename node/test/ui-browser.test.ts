@@ -253,7 +253,8 @@ describe("the web UI in Chromium on a 2-node local mesh", { timeout: 600_000 }, 
       const asked = await (await LocalApiClient.forDataDir(alice.dataDir, { timeoutMs: 120_000 })).ask({ model: QWEN, prompt: "What is 2 + 2? Answer with a number.", max_tokens: 8, temperature: 0, peer: "bob" });
       expect(asked.peer).toBe("bob");
       // No reload: the worker's events make the page read /v1/jobs/served again.
-      await bobPage.waitForFunction(`document.querySelectorAll('[data-testid="served-row"][data-requester="alice"][data-status="answered"]').length > ${before}`, undefined, { timeout: 15_000 });
+      // (A locator, not waitForFunction: the page's CSP refuses the eval a string predicate needs once it polls.)
+      await bobPage.locator('[data-testid="served-row"][data-requester="alice"][data-status="answered"]').nth(before).waitFor({ timeout: 15_000 });
       const row = bobPage.locator('[data-testid="served-row"][data-requester="alice"][data-status="answered"]').first();
       expect(await row.textContent()).toContain(String(asked.tokens));
       await shot(bobPage, "jobs-served");
