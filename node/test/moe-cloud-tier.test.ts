@@ -12,6 +12,7 @@ import { parse, stringify } from "yaml";
 import type { MoeResult } from "@ripple-mesh/api-types";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import { repoRoot } from "../src/config/paths.mjs";
+import { loadInferencePolicy } from "../src/config/inference-policy.ts";
 import { confidenceFactor } from "../src/moe/vote-confidence.ts";
 import { countedWeights } from "../src/moe/vote-voice.ts";
 import { TestFleet } from "./support/test-fleet.ts";
@@ -117,7 +118,7 @@ describe("the MOE cloud tier on real nodes", { timeout: 600_000 }, () => {
       expect(vote.confidence).toBeLessThanOrEqual(1);
     }
     expect(cloudVote!.confidence).toBeUndefined();
-    const exponent = Number(parse(readFileSync(join(repoRoot, "manifests", "distributed", "inference_policy.yaml"), "utf8")).reducer.confidence_exponent ?? 1);
+    const exponent = loadInferencePolicy().reducer.confidence_exponent; // alice's policy is the shipped one with its cloud tier
     const expected = countedWeights(result.model_votes.map((x) => ({ slot: x.slot, weight: x.weight * confidenceFactor(x.confidence, exponent), remotePeer: x.peer_id })));
     for (const vote of result.model_votes) expect(vote.counted_weight).toBeCloseTo(expected.get(vote.slot)!, 3);
     expect(cloudVote!.counted_weight).toBe(cloudVote!.weight);

@@ -12,6 +12,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { ShardRow } from "@ripple-mesh/api-types";
 import { describe, expect, it } from "vitest";
 import { LocalApiClient } from "../src/api/api-client.ts";
 import { modelsDir } from "../src/config/paths.mjs";
@@ -53,6 +54,20 @@ describe("rehosting on a 3-node local mesh", { timeout: 900_000 }, () => {
   let b: LocalApiClient, d: LocalApiClient;
   let daveModels = "";
   let gemmaCid = "";
+
+  /** Gemma's row on bob, providers checked, once `until` holds (its providers' verdicts are the diagnostics). */
+  async function bobsGemmaRow(what: string, until: (r: ShardRow) => boolean): Promise<ShardRow> {
+    let last = "";
+    return waitFor(
+      what,
+      async () => {
+        const r = (await b.shards({ verify: true })).find((x) => x.cid === gemmaCid);
+        last = JSON.stringify(r?.providers.map((p) => [p.name, p.online, p.verified, p.reason]));
+        return r && until(r) ? r : undefined;
+      },
+      { timeoutMs: 90_000, diagnostics: async () => last },
+    );
+  }
 
   it("leaves Gemma with one live provider: alice published it, bob pulled it, alice left", async () => {
     expect(rehostOn).toContain("max_gb: 0.3");
@@ -97,16 +112,7 @@ describe("rehosting on a 3-node local mesh", { timeout: 900_000 }, () => {
     // (pinned by nobody here) is never taken on.
     await new Promise((r) => setTimeout(r, 7000)); // two more checks
     expect((await d.localModels()).map((m) => m.name).sort()).toEqual([GEMMA]);
-    let last = "";
-    const row = await waitFor(
-      "bob counts dave as a verified provider of Gemma",
-      async () => {
-        const r = (await b.shards({ verify: true })).find((x) => x.cid === gemmaCid);
-        last = JSON.stringify(r?.providers.map((p) => [p.name, p.online, p.verified, p.reason]));
-        return r && r.replicas === 2 ? r : undefined;
-      },
-      { timeoutMs: 90_000, diagnostics: async () => last },
-    );
+    const row = await bobsGemmaRow("bob counts dave as a verified provider of Gemma", (r) => r.replicas === 2);
     expect(row.underReplicated).toBe(false);
     expect(row.providers.filter((p) => p.verified).map((p) => p.name).sort()).toEqual(["bob", "dave"]);
     console.log(`[rehosting] dave rehosted ${GEMMA} (${gemmaCid}) on his own after alice left; Qwen left for a node with room`);
@@ -133,16 +139,7 @@ describe("rehosting on a 3-node local mesh", { timeout: 900_000 }, () => {
     expect(await kuboPinned(String(daveIpfs.apiUrl), gemmaCid)).toBe(false);
     expect((daveIpfs.rehosting as RehostingView).usedBytes).toBe(0);
     // Two verified providers remain (alice and bob); dave's old record is a claim nobody counts.
-    let last = "";
-    const row = await waitFor(
-      "bob counts alice and himself, not dave",
-      async () => {
-        const r = (await b.shards({ verify: true })).find((x) => x.cid === gemmaCid);
-        last = JSON.stringify(r?.providers.map((p) => [p.name, p.online, p.verified, p.reason]));
-        return r?.providers.some((p) => p.name === "alice" && p.verified) && r.providers.some((p) => p.name === "dave" && p.verified === false) ? r : undefined;
-      },
-      { timeoutMs: 90_000, diagnostics: async () => last },
-    );
+    const row = await bobsGemmaRow("bob counts alice and himself, not dave", (r) => r.providers.some((p) => p.name === "alice" && p.verified) && r.providers.some((p) => p.name === "dave" && p.verified === false));
     expect(row.replicas).toBe(2);
     expect(row.underReplicated).toBe(false);
     expect(row.providers.filter((p) => p.verified).map((p) => p.name).sort()).toEqual(["alice", "bob"]);

@@ -164,7 +164,7 @@ export class MeshArtifacts {
       peers: opts.peers,
       ledgerFile: join(networkDir, "rehosted.json"),
       wanted: (name) => this.wantedNow().includes(name),
-      giveBack: (m) => giveBackModel({ store: opts.store, ipfs, unregister: opts.unregisterModel, onModelsChanged: opts.onModelsChanged, log: this.log }, m.name, m.cid).then(() => undefined),
+      giveBack: (m) => giveBackModel({ store: opts.store, ipfs, unregister: opts.unregisterModel, onModelsChanged: opts.onModelsChanged, log: this.log }, m.name, m.cid),
       log: this.log,
     });
     this.rehosting.start();

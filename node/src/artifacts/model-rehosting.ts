@@ -49,7 +49,7 @@ export interface ModelRehostingOptions {
   /** Whether the storage policy wants the model here for this node's own use (never given back then). */
   wanted: (name: string) => boolean;
   /** Stop providing a rehosted model: unregister it, unpin it, delete the file its pull wrote. */
-  giveBack: (model: RehostedModel) => Promise<void>;
+  giveBack: (model: RehostedModel) => Promise<unknown>;
   log: Logger;
 }
 

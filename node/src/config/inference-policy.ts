@@ -146,7 +146,7 @@ export function loadInferencePolicy(file = inferencePolicyFile, env: NodeJS.Proc
 }
 
 /** An expert's vote weight for a task type: its calibrated per-type weight, else its weight. */
-export function expertWeight(expert: ExpertSpec, taskType: string): number {
+export function expertWeight(expert: Pick<ExpertSpec, "weight" | "weights">, taskType: string): number {
   return expert.weights?.[taskType] ?? expert.weight;
 }
 

@@ -19,6 +19,7 @@
 //    (vote-confidence.ts): the vote is replayed over the set with the weights of steps 1-3 for each
 //    exponent of EXPONENTS, and the one that answers most questions right is kept (the smallest on a
 //    tie: a sharper vote must earn its place).
+import { expertWeight } from "../config/inference-policy.ts";
 import { extractShortAnswer } from "./answer-text.ts";
 import { reduce } from "./reducer.ts";
 import { confidenceFactor } from "./vote-confidence.ts";
@@ -115,7 +116,7 @@ export function calibrateWeights(answers: CalibrationAnswer[]): CalibrationResul
 export function calibrateConfidenceExponent(answers: readonly CalibrationAnswer[], experts: Record<string, ExpertCalibration>): ExponentCalibration {
   const byQuestion = new Map<string, CalibrationAnswer[]>();
   for (const a of [...answers].sort((x, y) => x.expert.localeCompare(y.expert))) byQuestion.set(a.question, [...(byQuestion.get(a.question) ?? []), a]);
-  const weightOf = (a: CalibrationAnswer) => experts[a.expert]?.weights[a.taskType] ?? experts[a.expert]?.weight ?? MIN_WEIGHT;
+  const weightOf = (a: CalibrationAnswer) => expertWeight(experts[a.expert]!, a.taskType);
   const correct = EXPONENTS.map((exponent) => {
     let right = 0;
     for (const group of byQuestion.values()) {

@@ -93,17 +93,16 @@ export class ServedSlots {
         const running = this.#slots.findLast((s) => s.job === job && s.slot === slot && s.epoch === epoch && s.status === "running");
         if (!running) return; // this node's own slot, or one no longer kept
         running.finished_ms = now;
-        this.#save(() => {
-          if (e.type === "job:answered") {
-            running.status = "answered";
-            running.tokens = num(e.tokens);
-            running.latency_ms = num(e.latency_ms);
-          } else {
-            running.status = "failed";
-            running.code = str(e.code);
-            running.reason = str(e.reason);
-          }
-        });
+        if (e.type === "job:answered") {
+          running.status = "answered";
+          running.tokens = num(e.tokens);
+          running.latency_ms = num(e.latency_ms);
+        } else {
+          running.status = "failed";
+          running.code = str(e.code);
+          running.reason = str(e.reason);
+        }
+        this.#save();
         return;
       }
     }
@@ -115,10 +114,9 @@ export class ServedSlots {
   }
 
   #add(slot: ServedSlot): void {
-    this.#save(() => {
-      this.#slots.push(slot);
-      this.#trim();
-    });
+    this.#slots.push(slot);
+    this.#trim();
+    this.#save();
   }
 
   #trim(): void {
@@ -126,9 +124,8 @@ export class ServedSlots {
     if (this.#slots.length > max) this.#slots.splice(0, this.#slots.length - max);
   }
 
-  /** Applies a change, then writes the list where it is kept. */
-  #save(change: () => void): void {
-    change();
+  /** Writes the list where it is kept (after each change). */
+  #save(): void {
     if (this.opts.persist) saveKeptList(this.#list(this.opts.persist), this.#slots);
   }
 
