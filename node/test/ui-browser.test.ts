@@ -149,8 +149,16 @@ describe("the web UI in Chromium on a 2-node local mesh", { timeout: 600_000 }, 
     const mb = `${Math.round(published.size / 1e6)} MB`; // format.ts formatBytes: 253 MB
     expect(await page.textContent(row)).toContain(`${mb} of ${mb}`);
     expect(await page.textContent(row)).toContain(published.cid.slice(0, 9));
-    // model:pulled made the page read this node's models again: the copy is on disk here.
-    await page.waitForSelector('[data-testid="shard-row"][data-model="gemma-copy"] [data-testid="shard-cell"][data-peer="alice"]:has-text("on disk")', { timeout: 15_000 });
+    // model:pulled made the page read this node's models again: the copy is on disk here. One row per
+    // file: alice's copy is bob's Gemma under another name (alice's models directory also has the
+    // file under bob's name), with bob's CID and bob pinning it.
+    const copy = `[data-testid="shard-row"][data-sha256="${published.sha256}"]`;
+    await page.waitForSelector(`${copy} [data-testid="shard-aliases"]:has-text("gemma-copy"), ${copy}[data-model="gemma-copy"]`, { timeout: 15_000 });
+    expect(await page.locator(copy).count()).toBe(1);
+    expect(await page.textContent(`${copy} [data-testid="shard-cell"][data-peer="alice"]`)).toContain("on disk");
+    // The CID and bob's pin come with the page's next shards read (model:pulled starts one).
+    await page.waitForSelector(`${copy} [data-testid="shard-cid"]:text-is("${published.cid.slice(0, 8)}…${published.cid.slice(-6)}")`, { timeout: 15_000 });
+    expect(await page.textContent(`${copy} [data-testid="shard-cell"][data-peer="bob"]`)).toContain("pinned");
     await page.evaluate("window.scrollTo(0, 0)");
     await shot(page, "shards-pulls");
     expect(await page.evaluate("window.__sameDocument")).toBe(true);

@@ -185,9 +185,41 @@ describe("shard matrix", () => {
     const gemma = m.rows.find((r) => r.model === "gemma")!;
     expect(gemma).toMatchObject({ cid: "bafyGEM", bytes: 300_000_000, replicas: 0, pinned: false, ipfsReplicas: 1 });
     expect(hold(m, "gemma")).toEqual(["none", "none", "none+pin"]);
-    // Without a local copy the best-replicated CID is shown.
-    const other = buildShardMatrix(peers, [], ipfs).rows.find((r) => r.model === "qwen")!;
+    // Another file published under the same name is another row (bob and carol advertise no sha256, so
+    // their "qwen" matches both by name).
+    const other = m.rows.find((r) => r.model === "qwen" && r.sha256 === "other")!;
     expect(other).toMatchObject({ cid: "bafyOTHER", pinned: false, ipfsReplicas: 3, underReplicated: false });
+    expect(m.rows.filter((r) => r.model === "qwen").map((r) => r.sha256).sort()).toEqual(["other", "q"]);
+  });
+
+  it("is one row per file: a model pulled under another name shares the row, its CID and its replicas", () => {
+    const peers = [
+      peer("me", { self: true, agent: "A-me", models: ["gemma-copy"], modelRefs: [{ name: "gemma-copy", sha256: "g" }] }),
+      peer("bob", { agent: "A-bob", models: ["gemma-3"], modelRefs: [{ name: "gemma-3", sha256: "g" }] }),
+      peer("carol", { agent: "A-carol", models: ["gemma-3", "qwen"], modelRefs: [{ name: "gemma-3", sha256: "g" }, { name: "qwen", sha256: "q" }] }),
+      peer("dave", { agent: "A-dave", models: ["gemma-3"], modelRefs: [] }),
+    ];
+    const provider = (agent: string, name: string) => ({ agent, name, peerId: null, online: true, self: false, sinceMs: 0, verified: null, reason: null });
+    const ipfs = [{ name: "gemma-3", cid: "bafyGEM", sha256: "g", size: 253_113_024, publishedBy: ["A-bob"], providers: [provider("A-bob", "bob")], replicas: 1, minProviders: 2, underReplicated: true, local: false }];
+    const m = buildShardMatrix(peers, [{ name: "gemma-copy", sha256: "g", bytes: 253_113_024, file: "/m/g", loaded: false }], ipfs);
+    expect(m.rows.map((r) => [r.model, r.sha256, r.aliases, r.replicas])).toEqual([
+      ["gemma-copy", "g", ["gemma-3"], 4],
+      ["qwen", "q", [], 1],
+    ]);
+    expect(m.rows[0]).toMatchObject({ cid: "bafyGEM", ipfsReplicas: 1, bytes: 253_113_024 });
+    expect(hold(m, "gemma-copy")).toEqual(["on-disk", "served+pin", "served", "served"]);
+    // Without this node's copy the row takes the name most peers use.
+    expect(buildShardMatrix(peers.slice(1), [], ipfs).rows.map((r) => [r.model, r.aliases])).toEqual([
+      ["gemma-3", []],
+      ["qwen", []],
+    ]);
+    // Two files under one name stay two rows; a name with no sha256 anywhere is a row of its own.
+    const two = buildShardMatrix([peer("x", { models: ["m"], modelRefs: [{ name: "m", sha256: "1" }] }), peer("y", { models: ["m"], modelRefs: [{ name: "m", sha256: "2" }] }), peer("z", { models: ["solo"] })], []);
+    expect(two.rows.map((r) => [r.model, r.sha256, r.holders])).toEqual([
+      ["m", "1", 1],
+      ["m", "2", 1],
+      ["solo", null, 1],
+    ]);
   });
 });
 

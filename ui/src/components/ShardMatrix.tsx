@@ -51,8 +51,15 @@ export function ShardMatrix(props: { matrix: Matrix }) {
         </thead>
         <tbody>
           {rows.map((r) => (
-            <tr key={r.model} data-testid="shard-row" data-model={r.model}>
-              <td class="strong">{r.model}</td>
+            <tr key={r.sha256 ?? `name:${r.model}`} data-testid="shard-row" data-model={r.model} data-sha256={r.sha256 ?? ""}>
+              <td title={r.sha256 ? `sha256 ${r.sha256}` : "advertised without a sha256"}>
+                <span class="strong">{r.model}</span>
+                {r.aliases.length > 0 ? (
+                  <div class="muted small" data-testid="shard-aliases">
+                    also named {r.aliases.join(", ")}
+                  </div>
+                ) : null}
+              </td>
               <td class="num">{r.bytes === null ? "—" : formatBytes(r.bytes)}</td>
               {r.cells.map((c, i) => (
                 <td key={peers[i]!.agent} class={`cell cell-${c.hold}${c.pinned ? " cell-pinned" : ""}`} title={cellTitle(c)} data-testid="shard-cell" data-peer={peers[i]!.name}>
