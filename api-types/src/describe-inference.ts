@@ -9,8 +9,12 @@ export function describeBackend(i: InferenceStatus): string {
   return `${i.backend}${devices} (gpu: ${i.requested}) — ${i.reason}${i.fix ? `; fix: ${i.fix}` : ""}`;
 }
 
-/** "RAM 18.2 GiB, VRAM 120.0 GiB, 1 thread, 1 at once" (VRAM only when a GPU serves). */
+/**
+ * "RAM 18.2 GiB, VRAM 120.0 GiB, 15 threads, 8 at once in one batch per model" (VRAM only when a GPU
+ * serves; how requests share a model only when more than one runs at once).
+ */
 export function describeBudgets(i: InferenceStatus): string {
   const vram = i.gpuMemoryBudgetBytes > 0 ? `, VRAM ${gib(i.gpuMemoryBudgetBytes)}` : "";
-  return `RAM ${gib(i.memoryBudgetBytes)}${vram}, ${i.threads} thread${i.threads === 1 ? "" : "s"}, ${i.maxConcurrent} at once`;
+  const sharing = i.maxConcurrent <= 1 ? "" : i.batching.mode === "shared-context" ? " in one batch per model" : ", a context each";
+  return `RAM ${gib(i.memoryBudgetBytes)}${vram}, ${i.threads} thread${i.threads === 1 ? "" : "s"}, ${i.maxConcurrent} at once${sharing}`;
 }

@@ -104,4 +104,19 @@ export interface InferenceStatus extends BackendChoice {
   maxConcurrent: number;
   memoryBudgetBytes: number;
   gpuMemoryBudgetBytes: number;
+  batching: BatchingStatus;
+}
+
+/** The compute policy's `inference.batching`. */
+export const batchingPreferences = ["auto", "on", "off"] as const;
+export type BatchingPreference = (typeof batchingPreferences)[number];
+
+/**
+ * How a model's concurrent requests run: as sequences of one shared context, decoded in one batch per
+ * step ("shared-context"), or each on a context of its own ("context-per-request").
+ */
+export interface BatchingStatus {
+  requested: BatchingPreference;
+  mode: "shared-context" | "context-per-request";
+  reason: string;
 }

@@ -1,6 +1,6 @@
 // The policies in force on a node (GET /v1/policies, the UI's Node page). The compute policy's
 // zod schema (node/src/config/compute-policy.ts) is checked at compile time to produce exactly this.
-import type { GpuPreference } from "./inference.ts";
+import type { BatchingPreference, GpuPreference } from "./inference.ts";
 
 type AutoOr<T> = "auto" | T;
 
@@ -13,6 +13,8 @@ export interface ComputePolicy {
     threads: AutoOr<number>;
     memory_budget_gb: AutoOr<number>;
     max_concurrent: AutoOr<number>;
+    /** A model's concurrent generations in one shared context (on), a context each (off), or by backend (auto). */
+    batching: BatchingPreference;
     max_queue: number;
     /** A loaded model serving no request for this long is unloaded; 0: never. */
     idle_unload_minutes: number;

@@ -5,8 +5,9 @@
 // the random-weight 0.5B- and 7B-shape models ../shared/gpu-kit generates on a GPU machine):
 // - decode tok/s of 128 greedy tokens: the engine ÷ bare node-llama-cpp (target ≥ 0.95);
 // - prompt tok/s of a 512-token prompt (bare);
-// - aggregate tok/s of 8 requests at once: through the engine (8 slots), and bare as one context of
-//   8 sequences against 8 one-sequence contexts (which way the engine should batch on this backend);
+// - aggregate tok/s of 8 requests at once: through the engine (8 slots) with its slots batched in one
+//   context and with a context each (`batching: on | off`; auto picks by backend, batching.ts), and
+//   bare as one context of 8 sequences against 8 one-sequence contexts;
 // - the share of the memory-bandwidth ceiling: decode tok/s × bytes read per token (≈ the weights)
 //   ÷ the card's bandwidth (`RIPPLE_GPU_BANDWIDTH_GBPS`, else a table of known cards).
 // Each figure is the median of RIPPLE_GPU_BENCH_RUNS (default 3) after a warm-up. RIPPLE_GPU_BENCH_ON_CPU=1
@@ -17,6 +18,7 @@ import { pino } from "pino";
 import { LlamaCompletion, type LlamaModel } from "node-llama-cpp";
 import { modelsDir, versionsFile } from "../src/config/paths.mjs";
 import { loadVersions } from "../src/config/toolchain.ts";
+import { resolveBatching } from "../src/inference/batching.ts";
 import { InferenceEngine } from "../src/inference/inference-engine.ts";
 import type { RegisteredModel } from "../src/inference/inference-types.ts";
 import { openLlama, type BackendChoice } from "../src/inference/llama-backend.ts";
@@ -111,10 +113,10 @@ async function bareAggregate(model: LlamaModel, prompt: string, shared: boolean)
   }
 }
 
-/** The engine on its own llama.cpp of the same backend (an engine disposes the llama it is given). */
-async function engineFigures(requested: BackendChoice["requested"], model: RegisteredModel, prompt: string): Promise<{ decode: number; aggregate: number }> {
+/** The engine on its own llama.cpp of the same backend (an engine disposes the llama it is given), batching its slots in one context or not. */
+async function engineFigures(requested: BackendChoice["requested"], model: RegisteredModel, prompt: string, batching: "on" | "off"): Promise<{ decode: number; aggregate: number }> {
   const opened = await openLlama(requested, threads, log);
-  const engine = await InferenceEngine.create({ resolveModel: () => model, threads, maxConcurrent: slots, memoryBudgetBytes: 512 * 2 ** 30, contextSize, opened, log });
+  const engine = await InferenceEngine.create({ resolveModel: () => model, threads, maxConcurrent: slots, memoryBudgetBytes: 512 * 2 ** 30, contextSize, opened, batching, log });
   const ask = () => engine.generate({ model: model.name, prompt: { kind: "completion", text: prompt }, maxTokens: decodeTokens, sampling: { temperature: 0 } });
   try {
     await ask(); // warm-up (and the load)
@@ -165,7 +167,10 @@ async function main(): Promise<void> {
     }
     const bareDecode = median(single.map((s) => s.decode));
     const promptTps = median(promptRuns);
-    const engine = await engineFigures(choice.requested, model, shortPrompt);
+    const batched = await engineFigures(choice.requested, model, shortPrompt, "on");
+    const perRequest = await engineFigures(choice.requested, model, shortPrompt, "off");
+    // What `batching: auto` serves with on this backend (batching.ts): the figures the targets are read on.
+    const engine = resolveBatching("auto", choice.gpu !== null).mode === "shared-context" ? batched : perRequest;
     const ceiling = bandwidth ? (bandwidth * 1e9) / model.bytes : null;
     const row = {
       model: model.name,
@@ -176,6 +181,9 @@ async function main(): Promise<void> {
       "prompt tok/s (512)": round(promptTps, 0),
       [`engine ${slots} slots tok/s`]: round(engine.aggregate),
       [`engine ${slots} slots ÷ 1`]: round(engine.aggregate / engine.decode, 2),
+      [`engine ${slots} slots, one batch tok/s`]: round(batched.aggregate),
+      [`engine ${slots} slots, a context each tok/s`]: round(perRequest.aggregate),
+      "engine decode tok/s, one batch": round(batched.decode),
       [`bare 1 ctx × ${slots} seq tok/s`]: round(sharedAgg),
       [`bare ${slots} ctx tok/s`]: round(perSlotAgg),
       "bandwidth ceiling tok/s": ceiling ? round(ceiling, 0) : null,

@@ -261,8 +261,14 @@ describe("the compute policy's GPU keys", () => {
 
   it("ships auto everywhere, and accepts off and a layer count", () => {
     const shipped = loadComputePolicy(defaultComputePolicyFile).inference;
-    expect(shipped).toMatchObject({ gpu: "auto", gpu_layers: "auto", gpu_memory_budget_gb: "auto", memory_budget_gb: "auto", max_concurrent: "auto" });
+    expect(shipped).toMatchObject({ gpu: "auto", gpu_layers: "auto", gpu_memory_budget_gb: "auto", memory_budget_gb: "auto", max_concurrent: "auto", batching: "auto" });
     expect(loadComputePolicy(withInference("  gpu: off\n  # layers")).inference.gpu).toBe("off");
+  });
+
+  it("names the file, the key and the allowed values of a bad batching value", () => {
+    const file = withInference("  gpu: auto");
+    writeFileSync(file, readFileSync(file, "utf8").replace(/^  batching: auto$/m, "  batching: always"));
+    expect(() => loadComputePolicy(file)).toThrow(new RegExp(`${file.replace(/[.]/g, "\\.")}.*inference\\.batching.*auto, on, off`, "s"));
   });
 
   it("names the file, the key and the allowed values of a bad gpu value", () => {

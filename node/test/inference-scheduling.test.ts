@@ -2,6 +2,8 @@
 // unload (a model that served nothing for idleUnloadMs gives its memory back).
 import { availableParallelism } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeBudgets, type InferenceStatus } from "@ripple-mesh/api-types";
+import { resolveBatching } from "../src/inference/batching.ts";
 import { ConcurrencyGate } from "../src/inference/concurrency-gate.ts";
 import { freeCoreThreads, InferenceEngine } from "../src/inference/inference-engine.ts";
 import { complete, expectCode, resolver, silent, tinyAs } from "./support/inference-fixtures.ts";
@@ -17,6 +19,33 @@ describe("freeCoreThreads", () => {
     const here = freeCoreThreads();
     expect(here).toBeGreaterThanOrEqual(1);
     expect(here).toBeLessThanOrEqual(Math.max(1, availableParallelism() - 1));
+  });
+});
+
+describe("batching: how a model's concurrent requests run, by backend", () => {
+  it("auto batches them in one context on a GPU and gives each a context on the CPU; on and off force it", () => {
+    expect(resolveBatching("auto", true)).toMatchObject({ mode: "shared-context", reason: expect.stringMatching(/GPU/) });
+    expect(resolveBatching("auto", false)).toMatchObject({ mode: "context-per-request", reason: expect.stringMatching(/CPU/) });
+    expect(resolveBatching("on", false).mode).toBe("shared-context");
+    expect(resolveBatching("off", true).mode).toBe("context-per-request");
+  });
+
+  it("`ripple status` and the Node page say it when more than one request runs at once", () => {
+    const status = (maxConcurrent: number, onGpu: boolean): InferenceStatus => ({
+      backend: onGpu ? "vulkan" : "cpu",
+      requested: "auto",
+      reason: "r",
+      fix: null,
+      gpu: onGpu ? { devices: ["H200"], vramTotalBytes: 2 ** 37, vramFreeBytes: 2 ** 37 } : null,
+      threads: 15,
+      maxConcurrent,
+      memoryBudgetBytes: 2 ** 34,
+      gpuMemoryBudgetBytes: onGpu ? 2 ** 36 : 0,
+      batching: resolveBatching("auto", onGpu),
+    });
+    expect(describeBudgets(status(8, true))).toBe("RAM 16.0 GiB, VRAM 64.0 GiB, 15 threads, 8 at once in one batch per model");
+    expect(describeBudgets(status(2, false))).toBe("RAM 16.0 GiB, 15 threads, 2 at once, a context each");
+    expect(describeBudgets(status(1, false))).toBe("RAM 16.0 GiB, 15 threads, 1 at once");
   });
 });
 

@@ -3,7 +3,7 @@
 // data dir overrides the default. Nothing from a peer runs unless this policy allows it.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { gpuPreferences, type ComputePolicy, type GpuPreference } from "@ripple-mesh/api-types";
+import { batchingPreferences, gpuPreferences, type ComputePolicy, type GpuPreference } from "@ripple-mesh/api-types";
 import { z } from "zod";
 import { repoRoot } from "./paths.mjs";
 import { loadYamlManifest, nodeManifestFile } from "./yaml-manifest.ts";
@@ -33,6 +33,8 @@ export const computePolicySchema = z.strictObject({
     memory_budget_gb: autoOr(z.number().gt(0).max(4096)),
     /** Generations at once: 1 on a CPU, from the VRAM budget on a GPU (auto), or N. */
     max_concurrent: autoOr(z.number().int().min(1).max(64)),
+    /** A model's concurrent generations in one shared context, one batch per step (on), a context each (off), or by backend (auto). */
+    batching: z.enum(batchingPreferences, { error: `one of ${batchingPreferences.join(", ")}` }).default("auto"),
     max_queue: z.number().int().min(0).max(1024),
     /** A loaded model serving no request for this long is unloaded (its RAM given back); 0: never. */
     idle_unload_minutes: z.number().min(0).max(10_080).default(10),

@@ -21,7 +21,24 @@ export interface TakenContext {
   kept: LlamaContextSequence | undefined;
 }
 
-export class ContextPool {
+/**
+ * Where a loaded model's requests run (the engine's `batching`): a context of their own each
+ * (ContextPool), or sequences of one shared context that decode in one batch per step
+ * (shared-context.ts). Every take is paired with a release, whatever happened.
+ */
+export interface GenerationContexts {
+  /** Contexts made so far. */
+  readonly size: number;
+  /** A context with room for a fresh sequence of a generation. */
+  takeEmpty(): Promise<LlamaContext>;
+  /** A context for rescoring `head`, with a sequence already holding part of it, if any. */
+  takeForRescoring(head: readonly Token[]): Promise<TakenContext>;
+  /** Back to the pool; `sequence` (a rescoring's) may be kept for the next rescoring, or disposed. */
+  release(context: LlamaContext, sequence?: LlamaContextSequence): void;
+  dispose(): Promise<void>;
+}
+
+export class ContextPool implements GenerationContexts {
   readonly #contexts: LlamaContext[];
   /** Contexts no request uses now, most recently used last. */
   readonly #idle: LlamaContext[];

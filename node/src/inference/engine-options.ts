@@ -1,4 +1,5 @@
 // What an InferenceEngine is created with, and the check that refuses nonsense before anything loads.
+import { batchingPreferences, type BatchingPreference } from "@ripple-mesh/api-types";
 import type { Logger } from "../log.ts";
 import type { NodeMetrics } from "../metrics/node-metrics.ts";
 import type { RegisteredModel } from "./inference-types.ts";
@@ -33,6 +34,8 @@ export interface InferenceEngineOptions {
   metrics?: Pick<NodeMetrics, "generated">;
   /** Unload a model after this long without requests (the compute policy's idle_unload_minutes); 0 or absent: never. */
   idleUnloadMs?: number;
+  /** A model's concurrent requests in one shared context (on), a context each (off), or by backend (auto, the default; batching.ts). */
+  batching?: BatchingPreference;
 }
 
 /** Throws RangeError naming the first option that is out of range. */
@@ -46,5 +49,6 @@ export function checkEngineOptions(opts: InferenceEngineOptions): void {
   if (opts.contextSize !== undefined) positive("contextSize", opts.contextSize, 64);
   if (typeof opts.memoryBudgetBytes !== "number" || !(opts.memoryBudgetBytes > 0)) throw new RangeError(`InferenceEngine: memoryBudgetBytes must be a positive number, got ${opts.memoryBudgetBytes}`);
   if (opts.gpuLayers !== undefined && opts.gpuLayers !== "auto") positive("gpuLayers", opts.gpuLayers, 0);
+  if (opts.batching !== undefined && !batchingPreferences.includes(opts.batching)) throw new RangeError(`InferenceEngine: batching must be one of ${batchingPreferences.join(", ")}, got ${String(opts.batching)}`);
   if (opts.idleUnloadMs !== undefined && !(Number.isFinite(opts.idleUnloadMs) && opts.idleUnloadMs >= 0)) throw new RangeError(`InferenceEngine: idleUnloadMs must be a number >= 0, got ${opts.idleUnloadMs}`);
 }

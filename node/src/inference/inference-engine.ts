@@ -4,8 +4,10 @@
 // - Models load on first use. Before a load, the least-recently-used idle models are unloaded until
 //   file + contexts fit the budget; a model that alone exceeds the budget is InferenceError "over_limit";
 //   one that would fit once busy models finish is "busy" (retryable, unlike over_limit).
-// - Contexts are kept and reused (one sequence each, see loaded-model.ts for why and the figures);
-//   every request gets a fresh sequence, so no state passes from one request to the next.
+// - Contexts are kept and reused: one sequence each on the CPU (see loaded-model.ts for why and the
+//   figures), one context of maxConcurrent sequences decoded in one batch per step on a GPU
+//   (`batching`, batching.ts); every request gets a fresh sequence, so no state passes from one
+//   request to the next.
 // - At most `maxConcurrent` requests run at once on the node (all models together); up to `maxQueued`
 //   (default 4 × maxConcurrent) wait in FIFO order; beyond that, "busy" at once. Confidence checks
 //   (scoreAnswer) have a lane of their own beside them, one at a time.
@@ -18,7 +20,8 @@
 // - Idle unload (idleUnloadMs > 0): a model that has served no request for that long is unloaded, so
 //   an idle node gives its RAM back; one serving requests is never unloaded this way (its timer starts
 //   again when its last request ends). The next request loads it again.
-import type { InferenceStatus } from "@ripple-mesh/api-types";
+import type { BatchingStatus, InferenceStatus } from "@ripple-mesh/api-types";
+import { resolveBatching } from "./batching.ts";
 import { ConcurrencyGate } from "./concurrency-gate.ts";
 import { autoGpuBudgetBytes } from "./gpu-budget.ts";
 import { InferenceError } from "./inference-errors.ts";
@@ -51,6 +54,7 @@ export class InferenceEngine {
   /** Confidence checks on rescoring contexts: one at a time, beside the generations (scoreAnswer). */
   readonly #rescoringLane: ConcurrencyGate;
   readonly #shape: ContextShape;
+  readonly #batching: BatchingStatus;
   #disposed = false;
 
   private constructor(
@@ -61,7 +65,8 @@ export class InferenceEngine {
     readonly gpuBudgetBytes: number,
     private readonly opts: InferenceEngineOptions,
   ) {
-    this.#shape = { contextSize: opts.contextSize ?? defaultContextSize, slots: opts.maxConcurrent, threads: opts.threads };
+    this.#batching = resolveBatching(opts.batching ?? "auto", backend.gpu !== null);
+    this.#shape = { contextSize: opts.contextSize ?? defaultContextSize, slots: opts.maxConcurrent, threads: opts.threads, sharedContext: this.#batching.mode === "shared-context" };
     this.#gate = new ConcurrencyGate(opts.maxConcurrent, opts.maxQueued ?? 4 * opts.maxConcurrent);
     this.#rescoringLane = new ConcurrencyGate(1, opts.maxQueued ?? 4 * opts.maxConcurrent);
     this.#sizing = new ModelSizing(llama, this.#shape);
@@ -74,7 +79,7 @@ export class InferenceEngine {
     const { choice } = llama;
     const gpuBudgetBytes = choice.gpu ? (opts.gpuMemoryBudgetBytes ?? autoGpuBudgetBytes(choice.gpu.vramFreeBytes)) : 0;
     opts.log.info(
-      { backend: choice.backend, threads: opts.threads, maxConcurrent: opts.maxConcurrent, memoryBudgetBytes: opts.memoryBudgetBytes, gpuBudgetBytes, contextSize: opts.contextSize ?? defaultContextSize },
+      { backend: choice.backend, batching: opts.batching ?? "auto", threads: opts.threads, maxConcurrent: opts.maxConcurrent, memoryBudgetBytes: opts.memoryBudgetBytes, gpuBudgetBytes, contextSize: opts.contextSize ?? defaultContextSize },
       "inference engine ready",
     );
     return new InferenceEngine(llama, choice, gpuBudgetBytes, opts);
@@ -101,6 +106,7 @@ export class InferenceEngine {
       maxConcurrent: this.#gate.limit,
       memoryBudgetBytes: this.opts.memoryBudgetBytes,
       gpuMemoryBudgetBytes: this.gpuBudgetBytes,
+      batching: this.#batching,
     };
   }
 

@@ -1,13 +1,15 @@
 // One GGUF model in memory with its contexts, and the generation of one request.
 //
 // Contexts are reused, not made per request: creating one for the Qwen 0.5B model costs ~16 ms
-// (~230 ms the first time) against ~0.1 ms for taking a sequence of a live one. And each context has
-// ONE sequence; a second one is created (and then kept) only when requests run on the model at the
-// same time, up to `slots`. One context with `slots` sequences was measured and is worse on this
-// node-llama-cpp (its llama.cpp keeps one KV stream per sequence, kv_unified off): with 2 sequences a
-// lone request decodes 6-8% slower at 2 threads, and two concurrent requests get 35 tok/s together
-// against 50 tok/s on two 1-sequence contexts; an extra context costs ~40 MB of resident memory
-// (see node/bench/inference-bench.ts). Each request takes a fresh sequence and disposes it at the
+// (~230 ms the first time) against ~0.1 ms for taking a sequence of a live one. On the CPU each
+// context has ONE sequence; a second one is created (and then kept) only when requests run on the
+// model at the same time, up to `slots`. One context with `slots` sequences was measured and is worse
+// on this CPU with node-llama-cpp (its llama.cpp keeps one KV stream per sequence, kv_unified off):
+// with 2 sequences a lone request decodes 6-8% slower at 2 threads, and two concurrent requests get
+// 35 tok/s together against 50 tok/s on two 1-sequence contexts; an extra context costs ~40 MB of
+// resident memory. On a GPU the engine's `batching` makes it one context of `slots` sequences
+// instead, decoded in one batch per step (shared-context.ts, batching.ts; node/bench/inference-bench.ts
+// and gpu-bench.ts measure both). Each request takes a fresh sequence and disposes it at the
 // end, which clears its KV cells, so nothing of one request can leak into the next (context-pool.ts).
 // Rescoring (a requester checking a peer's claimed confidence) runs on a small context of its own
 // (rescoring-context.ts) whose sequences keep the prompts they scored, so that the next answer to the
@@ -26,7 +28,8 @@ import type {
 import type { Logger } from "../log.ts";
 import { answerConfidence, continuationConfidence, MAX_SCORED_TOKENS } from "./answer-confidence.ts";
 import { InferenceError } from "./inference-errors.ts";
-import { ContextPool } from "./context-pool.ts";
+import { ContextPool, type GenerationContexts } from "./context-pool.ts";
+import { SharedContext } from "./shared-context.ts";
 import { llamaModule } from "./llama-module.ts";
 import { RescoringContext } from "./rescoring-context.ts";
 import { missingModelFile, type ContextShape } from "./model-sizing.ts";
@@ -47,7 +50,7 @@ export class LoadedModel {
   active = 0;
   /** Date.now() of the end of its last request (or of its load). */
   lastUsedMs = Date.now();
-  readonly #pool: ContextPool;
+  readonly #pool: GenerationContexts;
   #rescoring: Promise<RescoringContext | undefined> | undefined;
   /** Prompt tokens rescoring found already evaluated, and those it evaluated (rescoredPromptTokens). */
   #reusedPromptTokens = 0;
@@ -63,7 +66,7 @@ export class LoadedModel {
     private readonly chatWrapper: ChatWrapper,
     private readonly log: Logger,
   ) {
-    this.#pool = new ContextPool(model, first, shape, registered.name);
+    this.#pool = shape.sharedContext ? new SharedContext(first, registered.name) : new ContextPool(model, first, shape, registered.name);
   }
 
   static async load(llama: Llama, registered: RegisteredModel, budget: LoadBudget, shape: ContextShape, log: Logger): Promise<LoadedModel> {
@@ -72,7 +75,8 @@ export class LoadedModel {
     try {
       model = await llama.loadModel({ modelPath: registered.file, gpuLayers: budget.gpuLayers });
       // The first context is made now: the slowest one (~230 ms for Qwen 0.5B), and proof that it fits.
-      const first = await model.createContext({ contextSize: shape.contextSize, sequences: 1, threads: shape.threads });
+      // With a shared context (batching), it is the only one: a sequence per slot, each of contextSize.
+      const first = await model.createContext({ contextSize: shape.contextSize, sequences: shape.sharedContext ? shape.slots : 1, threads: shape.threads });
       // The model's own template (ChatML for Qwen and the tiny test model), resolved once per load.
       const chatWrapper = (await llamaModule()).resolveChatWrapper(model);
       return new LoadedModel(registered, budget, model, first, shape, chatWrapper, log);

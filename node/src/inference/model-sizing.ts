@@ -12,9 +12,11 @@ import { llamaModule } from "./llama-module.ts";
 export interface ContextShape {
   /** Tokens one request may hold: prompt + generated. */
   contextSize: number;
-  /** Requests that may run on this model at once (one context of one sequence each). */
+  /** Requests that may run on this model at once (a context of one sequence each, or sequences of one shared context). */
   slots: number;
   threads: number;
+  /** The slots are sequences of one context, decoded in one batch per step (batching.ts). */
+  sharedContext: boolean;
 }
 
 /** node-llama-cpp's reading of a GGUF's header: the figures both memory budgets are computed from. */

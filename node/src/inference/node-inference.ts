@@ -164,6 +164,7 @@ export async function policyEngine({ inference, threads, llama, resolveModel, lo
     gpuLayers: inference.gpu_layers,
     gpuMemoryBudgetBytes: budgets.gpuMemoryBudgetBytes,
     idleUnloadMs: inference.idle_unload_minutes * 60_000,
+    batching: inference.batching,
     log,
     ...(metrics ? { metrics } : {}),
   });

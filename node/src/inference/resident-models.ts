@@ -28,6 +28,8 @@ export interface LoadedModelInfo {
   retired: boolean;
   /** Prompt tokens this node's rescoring of peers' answers found already evaluated, and those it evaluated. */
   rescoredPromptTokens: { reused: number; evaluated: number };
+  /** Generation contexts made so far (one shared by every slot when batching, else up to one per slot). */
+  contexts: number;
 }
 
 export interface ResidentModelsDeps {
@@ -89,6 +91,7 @@ export class ResidentModels {
       busy: m.active > 0,
       retired,
       rescoredPromptTokens: m.rescoredPromptTokens,
+      contexts: m.contexts,
     });
     return [...[...this.#models.values()].map((m) => info(m, false)), ...[...this.#retired].map((m) => info(m, true))];
   }

@@ -1,0 +1,63 @@
+// A loaded model's requests as sequences of ONE context (the engine's `batching` on): node-llama-cpp
+// puts the tokens every running sequence has queued into one llama.cpp batch per step, so N
+// generations read the model's weights once per step instead of N times. That is what a GPU needs to
+// give more than one request's tokens/s (decode there is bound by memory bandwidth and per-step
+// overheads); on a CPU one context per request measured faster (loaded-model.ts), so `auto` uses
+// this on GPU backends only (batching.ts).
+//
+// Each sequence has its own KV cells (node-llama-cpp sizes the context at contextSize × sequences and
+// llama.cpp keeps one KV stream per sequence), and a generation's sequence is disposed when it ends,
+// which erases its cells: nothing of one request reaches another. Rescoring on a generation context
+// keeps no sequence here (every sequence is a generation slot): its sequence is disposed on release.
+import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
+import type { GenerationContexts, TakenContext } from "./context-pool.ts";
+
+export class SharedContext implements GenerationContexts {
+  /** Takes not yet released (a generation's or a rescoring's sequence each). */
+  #taken = 0;
+  /** Rescoring sequences being disposed: a take waits for them, so their sequence ids are free again. */
+  #disposing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly context: LlamaContext,
+    private readonly modelName: string,
+  ) {}
+
+  get size(): number {
+    return 1;
+  }
+
+  /** The sequences the context was made with (the model's slots). */
+  get sequences(): number {
+    return this.context.totalSequences;
+  }
+
+  async takeEmpty(): Promise<LlamaContext> {
+    await this.#disposing;
+    // The engine's gate admits no more requests than the slots, so this holds; checked all the same,
+    // as a clear error rather than node-llama-cpp's "no sequences left".
+    if (this.#taken >= this.context.totalSequences) throw new Error(`all ${this.context.totalSequences} sequences of model ${this.modelName}'s context are in use`);
+    this.#taken++;
+    return this.context;
+  }
+
+  async takeForRescoring(_head: readonly Token[]): Promise<TakenContext> {
+    return { context: await this.takeEmpty(), kept: undefined };
+  }
+
+  release(_context: LlamaContext, sequence?: LlamaContextSequence): void {
+    if (!sequence) {
+      this.#taken--;
+      return;
+    }
+    this.#disposing = this.#disposing
+      .then(() => sequence.dispose())
+      .catch(() => {})
+      .finally(() => void this.#taken--);
+  }
+
+  async dispose(): Promise<void> {
+    await this.#disposing;
+    await this.context.dispose().catch(() => {});
+  }
+}
