@@ -1,4 +1,5 @@
 // A node's view of one peer of its mesh (GET /v1/peers, `ripple peers`, the UI's Peers page).
+import type { ServingBackend } from "./inference.ts";
 
 export interface PeerInfo {
   agent: string;
@@ -19,6 +20,8 @@ export interface PeerInfo {
   modelRefs: Array<{ name: string; sha256: string | null }>;
   /** Advertised decode tokens/s: a claim (see `trust`). */
   tokensPerSecond: number;
+  /** The llama.cpp backend it serves on, as it advertises (a claim). */
+  backend: ServingBackend;
   load: { cpu_percent: number; gpu_percent: number; memory_percent: number };
   activeJobs: number;
   /** Jobs it runs at once, as its capability advertises. */

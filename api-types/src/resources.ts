@@ -1,6 +1,7 @@
 // Resources of the mesh (GET /v1/resources, POST /v1/resources/*, `ripple resources`, the MCP
 // tools resources.*): what online peers offer, and this node's allocations — `Allocation` and
 // `AllocationRelease` entries of the resource_mesh DNA (seed §11.4 `resources.allocate` / `release`).
+import type { ServingBackend } from "./inference.ts";
 import type { MoeResult } from "./moe.ts";
 
 /** What an online peer offers now. */
@@ -105,6 +106,8 @@ export interface CapabilityView {
   compute: { cpu_cores: number; cpu_arch: string; ram_gb: number; gpu: { vendor: string; model: string; vram_gb: number } | null };
   models: Array<{ name: string; sha256: string | null; cid: string | null }>;
   tokensPerSecond: number;
+  /** The llama.cpp backend that measured tokensPerSecond and serves. */
+  backend: ServingBackend;
   availability: { status: string; max_concurrent_jobs: number };
   load: { cpu_percent: number; gpu_percent: number; memory_percent: number };
   peerId: string;

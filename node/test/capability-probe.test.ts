@@ -209,6 +209,25 @@ describe("capabilityDraft from probe facts", () => {
     expect(draft.hardware_class).toHaveLength(32);
   });
 
+  it("advertises the backend the engine serves on, with a GPU from the backend when the hardware probe found none", async () => {
+    const key = await generateKeyPair("Ed25519");
+    const draftWith = (serving: Parameters<typeof capabilityDraft>[0]["serving"], probe = facts) => capabilityDraft({ name: "b", agentPubKey: agent, libp2pKey: key, probe, ...(serving ? { serving } : {}) });
+    const cpu = await draftWith(undefined);
+    expect(cpu.inference.backend).toBe("cpu");
+    const h200 = { devices: ["NVIDIA H200"], vramTotalBytes: 140 * 2 ** 30, vramFreeBytes: 139 * 2 ** 30 };
+    const vulkan = await draftWith({ backend: "vulkan", gpu: h200 });
+    expect(complete(vulkan).error).toBeUndefined();
+    expect(vulkan.inference.backend).toBe("vulkan");
+    expect(vulkan.compute.gpu).toEqual({ vendor: "unknown", model: "NVIDIA H200", vram_gb: 140 });
+    // The hardware probe's GPU, when it found one, is what is advertised.
+    const probed = await draftWith({ backend: "cuda", gpu: h200 }, { ...facts, gpu: { vendor: "NVIDIA", model: "H200 NVL", vramGb: 141, source: "node-llama-cpp" } });
+    expect(probed.compute.gpu).toEqual({ vendor: "NVIDIA", model: "H200 NVL", vram_gb: 141 });
+    expect(probed.inference.backend).toBe("cuda");
+    // A GPU backend with no GPU known at all is not claimed (the zome refuses a GPU backend without compute.gpu).
+    expect((await draftWith({ backend: "metal", gpu: null })).inference).toMatchObject({ backend: "cpu" });
+    expect(complete({ ...cpu, inference: { ...cpu.inference, backend: "rocm" as "cpu" } }).error).toBeDefined();
+  });
+
   it("still works without probe facts (Node's os figures)", async () => {
     const draft = await capabilityDraft({ name: "bare", agentPubKey: agent, libp2pKey: await generateKeyPair("Ed25519") });
     expect(complete(draft).error).toBeUndefined();

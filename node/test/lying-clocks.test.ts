@@ -76,6 +76,10 @@ describe("a node whose clock runs 120 s ahead", { timeout: 900_000 }, () => {
     expect((await viewOf(alice, agents[1]!))?.clockAheadMs).toBeUndefined();
     const table = (await alice.cli(["peers"])).stdout;
     expect(table).toMatch(/mallory .*clock ahead by \d+ s/);
+    // The backend mallory serves on, as its capability advertises (no GPU here: the CPU).
+    expect(seen.backend).toBe("cpu");
+    expect(table.split("\n")[0]).toMatch(/GPU\s+BACKEND\s+TOK\/S/);
+    expect(table).toMatch(/^mallory\s.*\s-\s+cpu\s+[\d.]+\s/m);
     console.log(`[clocks] alice's view of mallory: ${seen.reason}, clock ahead by ${Math.round(seen.clockAheadMs! / 1000)} s`);
   });
 

@@ -21,7 +21,7 @@ function capability(n: number, timestampMs: number, name = `node${n}`): Capabili
       hardware_class: "cpu-laptop",
       compute: { cpu_cores: 2, cpu_arch: "x64", ram_gb: 24, gpu: null },
       storage: { local_ssd_gb: 10, ipfs_pinned_gb: 0 },
-      inference: { models_loaded: [], max_batch_size: 1, tokens_per_second: 30 },
+      inference: { models_loaded: [], max_batch_size: 1, tokens_per_second: 30, backend: "cpu" },
       memory: { total_gb: 24, available_gb: 20 },
       network: { bandwidth_mbps: 0, latency_region: "local" },
       availability: { status: "online", max_concurrent_jobs: 1 },

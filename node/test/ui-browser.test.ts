@@ -96,6 +96,7 @@ describe("the web UI in Chromium on a 2-node local mesh", { timeout: 600_000 }, 
 
     await page.waitForSelector('[data-testid="page-peers"]');
     await page.waitForSelector('[data-testid="peer-row"][data-peer="bob"][data-online="true"]', { timeout: 15_000 });
+    expect(await page.textContent('[data-testid="peer-row"][data-peer="bob"] [data-testid="peer-backend"]')).toBe("serves on cpu");
     await page.waitForSelector('[data-testid="topology"] [data-peer="alice"].tnode-self');
     expect(await page.locator('[data-testid="peer-row"]').count()).toBe(2);
     expect(await page.textContent('[data-testid="whoami"]')).toContain("alice");

@@ -28,6 +28,7 @@ function peer(name: string, over: Partial<PeerInfo> = {}): PeerInfo {
     models: [],
     modelRefs: [],
     tokensPerSecond: 30,
+    backend: "cpu",
     load: { cpu_percent: 10, gpu_percent: 0, memory_percent: 40 },
     activeJobs: 0,
     lastHeartbeatMs: 1,

@@ -54,6 +54,8 @@ export const nodeCapabilitySchema = z.strictObject({
     models_loaded: z.array(modelRefSchema).max(64),
     max_batch_size: z.number().int().min(1).max(4096),
     tokens_per_second: z.number().min(0).max(1e6),
+    /** The llama.cpp backend that serves (and measured tokens_per_second); a GPU one only with compute.gpu. */
+    backend: z.enum(["cpu", "cuda", "vulkan", "metal"]),
   }),
   memory: z.strictObject({ total_gb: gb, available_gb: gb }).refine((m) => m.available_gb <= m.total_gb, "memory.available_gb must not exceed total_gb"),
   network: z.strictObject({ bandwidth_mbps: z.number().min(0).max(1e7), latency_region: boundedText(32) }),

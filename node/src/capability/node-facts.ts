@@ -1,9 +1,8 @@
 // What this node knows about its own machine, probed once at start (systeminformation,
 // node-llama-cpp's GPU view, a measured tokens/s; start-probe.ts) and turned into the capability it advertises.
 import { existsSync } from "node:fs";
-import type { PrivateKey } from "@libp2p/interface";
 import type { CapabilityDraft, Load, ModelRef } from "@ripple-mesh/zome-bindings";
-import { capabilityDraft } from "./capability-draft.ts";
+import { capabilityDraft, type DraftInput } from "./capability-draft.ts";
 import { sampleLoad } from "./load-sampler.ts";
 import { pinnedDefaultModel, type MachineFacts } from "./probe.ts";
 
@@ -26,7 +25,7 @@ export class NodeFacts {
   }
 
   /** `models` replaces the default (the pinned default model) with what the node's model store serves. */
-  async draft(input: { name: string; agentPubKey: Uint8Array; multiaddrs: string[]; libp2pKey: PrivateKey; models?: ModelRef[]; maxConcurrent?: number }): Promise<CapabilityDraft> {
+  async draft(input: Pick<DraftInput, "name" | "agentPubKey" | "libp2pKey" | "models" | "maxConcurrent" | "serving"> & { multiaddrs: string[] }): Promise<CapabilityDraft> {
     return capabilityDraft({ ...input, models: input.models ?? this.models(), probe: this.facts, load: await this.sampleLoad() });
   }
 

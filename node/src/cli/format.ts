@@ -71,7 +71,7 @@ function lastHeard(p: PeerInfo, nowMs: number): string {
 
 export function formatPeers(peers: PeerInfo[], nowMs: number): string {
   if (peers.length === 0) return "no nodes yet: this node has not advertised itself (is it still starting?)\n";
-  const header = ["NAME", "STATE", "CLASS", "CPU", "RAM", "GPU", "TOK/S", "LOAD", "LAST HEARD", "MODELS", "CLAIMED VS OBSERVED"];
+  const header = ["NAME", "STATE", "CLASS", "CPU", "RAM", "GPU", "BACKEND", "TOK/S", "LOAD", "LAST HEARD", "MODELS", "CLAIMED VS OBSERVED"];
   const rows = peers.map((p) => [
     p.self ? `${p.name} (this node)` : p.name,
     p.online ? "online" : "offline",
@@ -79,6 +79,7 @@ export function formatPeers(peers: PeerInfo[], nowMs: number): string {
     `${p.cpuCores}×${p.cpuArch}`,
     `${p.ramGb} GB`,
     p.gpu ? `${p.gpu.model} ${p.gpu.vram_gb} GB` : "-",
+    p.backend,
     String(p.tokensPerSecond),
     `cpu ${p.load.cpu_percent}% mem ${p.load.memory_percent}%`,
     lastHeard(p, nowMs),

@@ -15,6 +15,7 @@ export function capabilityView(record: CapabilityRecord): CapabilityView {
     compute: c.compute,
     models: c.inference.models_loaded.map((m) => ({ name: m.name, sha256: m.sha256, cid: m.cid })),
     tokensPerSecond: c.inference.tokens_per_second,
+    backend: c.inference.backend,
     availability: c.availability,
     load: c.load,
     peerId: c.peer.peer_id,

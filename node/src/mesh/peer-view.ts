@@ -127,6 +127,7 @@ export function buildPeerView(input: PeerViewInput): PeerInfo[] {
         models: cap.inference.models_loaded.map((m) => m.name),
         modelRefs: cap.inference.models_loaded.map((m) => ({ name: m.name, sha256: m.sha256 ?? null })),
         tokensPerSecond: cap.inference.tokens_per_second,
+        backend: cap.inference.backend,
         load: heartbeat?.entry.load ?? cap.load,
         activeJobs: heartbeat?.entry.active_jobs ?? 0,
         maxConcurrentJobs: cap.availability.max_concurrent_jobs,

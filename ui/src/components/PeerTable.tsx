@@ -73,6 +73,9 @@ export function PeerTable(props: { peers: PeerInfo[]; now: number }) {
                   {p.cpuCores} × {p.cpuArch} · {Math.round(p.ramGb)} GB RAM
                 </div>
                 <div class="muted">GPU: {gpuText(p)}</div>
+                <div class="muted" data-testid="peer-backend" title="the llama.cpp backend it serves on (and measured its tokens/s on), as it advertises">
+                  serves on {p.backend}
+                </div>
               </td>
               <td>{p.models.length ? <ul class="plain">{p.models.map((m) => <li key={m}>{m}</li>)}</ul> : <span class="muted">none</span>}</td>
               <td>

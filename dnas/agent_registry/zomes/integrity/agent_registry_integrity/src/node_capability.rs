@@ -15,6 +15,8 @@ pub const MAX_TOKENS_PER_SECOND: f64 = 1.0e6;
 pub const MAX_BATCH_SIZE: u64 = 4096;
 pub const MAX_CONCURRENT_JOBS: u64 = 1024;
 pub const AVAILABILITY: [&str; 4] = ["online", "busy", "draining", "offline"];
+/// The llama.cpp backends a node can serve on (node-llama-cpp's names).
+pub const BACKENDS: [&str; 4] = ["cpu", "cuda", "vulkan", "metal"];
 
 #[derive(Serialize, Deserialize, SerializedBytes, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -62,6 +64,9 @@ pub struct Inference {
     pub models_loaded: Vec<ModelRef>,
     pub max_batch_size: u32,
     pub tokens_per_second: f64,
+    /// The llama.cpp backend that serves (and measured `tokens_per_second`): one of `BACKENDS`; a
+    /// GPU backend only with a `compute.gpu`.
+    pub backend: String,
 }
 
 #[derive(Serialize, Deserialize, SerializedBytes, Debug, Clone, PartialEq)]
@@ -123,6 +128,7 @@ pub fn validate_create_node_capability(author: &AgentPubKey, c: &NodeCapability)
         .or_else(|| bad_f64("storage.local_ssd_gb", c.storage.local_ssd_gb, 0.0, MAX_GB))
         .or_else(|| bad_f64("storage.ipfs_pinned_gb", c.storage.ipfs_pinned_gb, 0.0, MAX_GB))
         .or_else(|| bad_inference(&c.inference))
+        .or_else(|| (c.inference.backend != "cpu" && c.compute.gpu.is_none()).then(|| format!("inference.backend {:?} needs a compute.gpu", c.inference.backend)))
         .or_else(|| bad_memory(&c.memory))
         .or_else(|| bad_f64("network.bandwidth_mbps", c.network.bandwidth_mbps, 0.0, 1.0e7))
         .or_else(|| bad_len("network.latency_region", &c.network.latency_region, MAX_LABEL_LEN))
@@ -153,6 +159,7 @@ fn bad_inference(i: &Inference) -> Option<String> {
         .or_else(|| i.models_loaded.iter().find_map(bad_model_ref))
         .or_else(|| bad_u64("inference.max_batch_size", i.max_batch_size.into(), 1, MAX_BATCH_SIZE))
         .or_else(|| bad_f64("inference.tokens_per_second", i.tokens_per_second, 0.0, MAX_TOKENS_PER_SECOND))
+        .or_else(|| not_one_of("inference.backend", &i.backend, &BACKENDS))
 }
 
 pub fn bad_model_ref(m: &ModelRef) -> Option<String> {

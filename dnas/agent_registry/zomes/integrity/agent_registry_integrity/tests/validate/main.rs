@@ -126,7 +126,7 @@ fn capability(agent: &TestAgent, libp2p: &TestAgent) -> NodeCapability {
             gpu: Some(Gpu { vendor: "nvidia".into(), model: "RTX 4090".into(), vram_gb: 24.0 }),
         },
         storage: Storage { local_ssd_gb: 1000.0, ipfs_pinned_gb: 12.5 },
-        inference: Inference { models_loaded: vec![model_by_sha256(), model_by_cid()], max_batch_size: 8, tokens_per_second: 42.5 },
+        inference: Inference { models_loaded: vec![model_by_sha256(), model_by_cid()], max_batch_size: 8, tokens_per_second: 42.5, backend: "cuda".into() },
         memory: Memory { total_gb: 64.0, available_gb: 48.0 },
         network: Network { bandwidth_mbps: 1000.0, latency_region: "eu-west".into() },
         availability: Availability { status: "online".into(), max_concurrent_jobs: 4 },

@@ -64,7 +64,10 @@ fn string_fields() -> Vec<StringField> {
 #[test]
 fn valid() {
     expect_valid(check(|_| {}));
-    expect_valid(check(|c| c.compute.gpu = None));
+    expect_valid(check(|c| {
+        c.compute.gpu = None;
+        c.inference.backend = "cpu".into();
+    }));
     expect_valid(check(|c| c.inference.models_loaded.clear()));
     expect_valid(check(|c| c.peer.multiaddrs.clear()));
     // A model may be named by both keys.
@@ -169,6 +172,21 @@ fn rejects_an_unknown_availability_status() {
     for status in ["sleeping", "Online", ""] {
         expect_invalid(check(|c| c.availability.status = status.into()), &["availability.status", &format!("{AVAILABILITY:?}"), &format!("got {status:?}")]);
     }
+}
+
+#[test]
+fn rejects_an_unknown_backend_and_a_gpu_backend_without_a_gpu() {
+    for backend in ["cpu", "cuda", "vulkan", "metal"] {
+        expect_valid(check(|c| c.inference.backend = backend.into()));
+    }
+    for backend in ["rocm", "CUDA", ""] {
+        expect_invalid(check(|c| c.inference.backend = backend.into()), &["inference.backend", &format!("{BACKENDS:?}"), &format!("got {backend:?}")]);
+    }
+    expect_invalid(check(|c| c.compute.gpu = None), &["inference.backend \"cuda\" needs a compute.gpu"]);
+    expect_valid(check(|c| {
+        c.compute.gpu = None;
+        c.inference.backend = "cpu".into();
+    }));
 }
 
 #[test]
