@@ -6,6 +6,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { join } from "node:path";
 import type { ProviderView, ShardRow } from "@ripple-mesh/api-types";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { pino } from "pino";
+import { ArtifactService, type ArtifactServiceOptions } from "../src/artifacts/artifact-service.ts";
 import { giveBackModel } from "../src/artifacts/model-give-back.ts";
 import { ModelRehosting, type ModelRehostingOptions } from "../src/artifacts/model-rehosting.ts";
 import { modelsDir as realModelsDir } from "../src/config/paths.mjs";
@@ -123,6 +125,11 @@ describe("planGiveBack: which rehosted copies go back", () => {
     expect(providerOrder("bafyqwen", [...verified([alice]), provider(bob, { verified: false }), provider(dave, { verified: true, online: false })])).toEqual([alice]);
     const tied = [provider(dave, { verified: true, sinceMs: 5 }), provider(erin, { verified: true, sinceMs: 5 })];
     expect(providerOrder("bafyqwen", tied)).toEqual(order("bafyqwen", [dave, erin]));
+    // bob gave his copy back and pulled it again (a second, newer record): his copy now counts from
+    // the second record, behind dave's and erin's, which stayed.
+    const retaken = [...providers, provider(bob, { verified: true, sinceMs: 10_000 })];
+    expect(providerOrder("bafyqwen", retaken)).toEqual([alice, dave, erin, bob]);
+    expect(providerOrder("bafyqwen", [...retaken].reverse())).toEqual([alice, dave, erin, bob]);
   });
 
   it("gives back the copies behind the first min_providers only after three checks in a row found them surplus", () => {
@@ -342,5 +349,40 @@ describe("giveBackModel", () => {
     expect(existsSync(join(models, "by-hand.gguf"))).toBe(true);
     // The unregistering is what can fail it: nothing else is touched then.
     await expect(giveBackModel(deps, "renamed", "bafyrenamed")).rejects.toThrow(/not registered/);
+  });
+});
+
+describe("ArtifactService.announce: provider records (over an in-memory artifact_index)", () => {
+  const hash = (prefix: number[], n: number) => Uint8Array.from([...prefix, ...new Array(36).fill(n)]);
+  const me = hash([0x84, 0x20, 0x24], 1);
+  /** get_providers answers what add_provider wrote, each record stamped a second after the last. */
+  function fakeIndex() {
+    const records: Array<{ action_hash: Uint8Array; author: Uint8Array; timestamp: number; entry: { cid: string; agent: Uint8Array } }> = [];
+    const zomes = {
+      callZome: async ({ fn, payload }: { fn: string; payload?: unknown }) => {
+        if (fn === "get_providers") return records.filter((r) => r.entry.cid === payload);
+        if (fn === "add_provider") {
+          const action_hash = hash([0x84, 0x29, 0x24], records.length + 1);
+          records.push({ action_hash, author: me, timestamp: (records.length + 1) * 1_000_000, entry: { cid: payload as string, agent: me } });
+          return action_hash;
+        }
+        throw new Error(`unexpected zome call ${fn}`);
+      },
+    };
+    const service = new ArtifactService({ zomes, agentPubKey: me, peers: () => [], log: pino({ level: "silent" }), networkDir: mkdtempSync("/tmp/rm-announce-") } as unknown as ArtifactServiceOptions);
+    return { service, records };
+  }
+
+  it("writes one record per pin, and a new one on renew (a copy pulled again after it was given back)", async () => {
+    const { service, records } = fakeIndex();
+    await service.announce("bafyqwen");
+    await service.announce("bafyqwen"); // already announced: nothing new
+    expect(records).toHaveLength(1);
+    await service.announce("bafyqwen", { renew: true });
+    expect(records.map((r) => r.timestamp)).toEqual([1_000_000, 2_000_000]);
+    // The give-back order reads the newest: this copy counts from the second record.
+    const views = await service.providers("bafyqwen", { verify: false });
+    expect(providerOrder("bafyqwen", views.map((v) => ({ ...v, verified: true })))).toEqual([service.agent]);
+    expect(Math.max(...views.map((v) => v.sinceMs))).toBe(2000);
   });
 });

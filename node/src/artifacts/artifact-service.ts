@@ -134,10 +134,15 @@ export class ArtifactService {
     return toView({ action_hash: hash, author: this.opts.agentPubKey, timestamp: Date.now() * 1000, entry: artifact });
   }
 
-  /** Write this node's provider record for `cid` (it must be pinned here). */
-  async announce(cid: string): Promise<void> {
+  /**
+   * Write this node's provider record for `cid` (it must be pinned here). With `renew`, a new record
+   * is written even when this node has one: after a pull, an existing record is from an earlier pin
+   * that was given back, and the give-back order (rehost-plan.ts providerOrder) reads each provider's
+   * newest record as when its copy arrived.
+   */
+  async announce(cid: string, o: { renew?: boolean } = {}): Promise<void> {
     const mine = await this.index.providers(cid).catch(() => []);
-    if (mine.some((p) => encodeHashToBase64(p.author) === this.agent)) return;
+    if (!o.renew && mine.some((p) => encodeHashToBase64(p.author) === this.agent)) return;
     await this.index.addProvider(cid);
   }
 

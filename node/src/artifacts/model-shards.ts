@@ -318,7 +318,8 @@ export class ModelShards {
         throw err;
       }
       await this.pinPulled(target, artifact.mime, cid, pull.directBytes > 0);
-      await artifacts.announce(cid);
+      // A record this node wrote before is from a copy it gave back: this copy is new.
+      await artifacts.announce(cid, { renew: !pinnedBefore });
       this.cids.set(name, { cid, sha256 });
       await this.opts.onModelsChanged();
       const result: PullResult = { name, cid, sha256, size, file: added.file, providers, transferMs: Math.round(transferMs), verifyMs: Math.round(verifyMs), resumed, directBytes: pull.directBytes, alreadyPresent: false };

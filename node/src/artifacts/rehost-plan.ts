@@ -110,10 +110,15 @@ export type GiveBackDecision =
   | { name: string; cid: string; action: "surplus"; rank: number; checks: number }
   | { name: string; cid: string; action: "give-back"; rank: number; checks: number };
 
-/** The verified online providers of a CID in the order every node computes: oldest provider record first, ties by rank key. */
+/**
+ * The verified online providers of a CID in the order every node computes: the provider whose copy
+ * is oldest first, ties by rank key. A provider's copy is as old as its NEWEST record: a node writes
+ * one when it first pins the CID and a new one when it pulls it again after giving it back
+ * (ArtifactService.announce), so a copy taken on again ranks behind the copies that stayed.
+ */
 export function providerOrder(cid: string, providers: readonly ProviderView[]): string[] {
   const since = new Map<string, number>();
-  for (const p of providers) if (p.online && p.verified === true) since.set(p.agent, Math.min(since.get(p.agent) ?? Infinity, p.sinceMs));
+  for (const p of providers) if (p.online && p.verified === true) since.set(p.agent, Math.max(since.get(p.agent) ?? -Infinity, p.sinceMs));
   return [...since.keys()].sort((a, b) => since.get(a)! - since.get(b)! || rehostRankKey(cid, a).localeCompare(rehostRankKey(cid, b)));
 }
 
