@@ -2,7 +2,8 @@
 // the first moment outcomeDecided() says so gives the same answer and consensus flag as waiting for
 // every slot (never earlier than that), and on sets where the leader is clear it does stop early.
 import { describe, expect, it } from "vitest";
-import { outcomeDecided, type AnsweredVote } from "../src/moe/quorum.ts";
+import { majorityAgreed, outcomeDecided, type AnsweredVote } from "../src/moe/quorum.ts";
+import { QuorumWatch } from "../src/moe/quorum-watch.ts";
 import { reduce } from "../src/moe/reducer.ts";
 import { countedWeights } from "../src/moe/vote-voice.ts";
 
@@ -102,5 +103,71 @@ describe("early quorum", () => {
     // Leader decided (2 vs at most 0.8), but 2 ÷ 2.8 = 0.71 < 0.8 ≤ 2.8 ÷ 2.8: reached depends on slot 2.
     expect(outcomeDecided({ answered: [v(0, 1, "a"), v(1, 1, "a")], pending: [{ slot: 2, weight: 0.8 }], minAgreement: 0.8 })).toBe(false);
     expect(outcomeDecided({ answered: [v(0, 1, "a"), v(1, 1, "a")], pending: [{ slot: 2, weight: 0.8 }], minAgreement: 0.7 })).toBe(true);
+  });
+});
+
+describe("early quorum on long answers: a majority of the job's weight agrees", () => {
+  // Three versions of one function (similarity 0.42–0.77 to each other), prose and another program (≤ 0.05).
+  const add1 = "def add(a, b):\n    return a + b";
+  const add2 = "def add(x, y):\n    return x + y";
+  const add3 = "def add(a, b):\n    result = a + b\n    return result";
+  const prose = "The capital of France is Paris, a city on the Seine.";
+  const other = "import os\nprint(os.listdir('.'))";
+  const pending = (...weights: number[]) => weights.map((weight, i) => ({ slot: 10 + i, weight }));
+  const long = (answered: AnsweredVote[], pend: Array<{ slot: number; weight: number }>, minAgreement = 0.5) => majorityAgreed({ answered, pending: pend, minAgreement });
+
+  it("stops once the agreeing answers hold more than half of every slot's weight, and not before", () => {
+    // 5 slots of weight 1: two alike are 2 of 5; three alike are 3 of 5.
+    expect(long([v(0, 1, add1), v(1, 1, add2)], pending(1, 1, 1))).toBe(false);
+    expect(long([v(0, 1, add1), v(1, 1, add2), v(2, 1, add3)], pending(1, 1))).toBe(true);
+    // Disagreeing answers never make a majority, however many arrive.
+    expect(long([v(0, 1, add1), v(1, 1, prose), v(2, 1, other)], pending(1, 1))).toBe(false);
+    // Exactly half is no majority.
+    expect(long([v(0, 1, add1), v(1, 1, add3)], pending(1, 1))).toBe(false);
+    // Heavier pending slots keep it open.
+    expect(long([v(0, 1, add1), v(1, 1, add2), v(2, 1, add3)], pending(2, 1.5))).toBe(false);
+    // Nothing pending: nothing to wait for.
+    expect(long([v(0, 1, prose)], [])).toBe(true);
+  });
+
+  it("counts remote answers at their floor, and honours a min_agreement above one half", () => {
+    // m's three answers count at most 3 × 1 ÷ (3 + 2) = 0.6 if both pending slots land on m too.
+    expect(long([v(0, 1, add1, "m"), v(1, 1, add2, "m"), v(2, 1, add3, "m")], pending(1, 1))).toBe(false);
+    // Each remote machine's answer at its floor: m's and n's count 1 ÷ 3 each (both pending slots could land there).
+    expect(long([v(0, 1, add1, "m"), v(1, 1, add2, "n"), v(2, 1, add3)], pending(1, 1))).toBe(false);
+    expect(long([v(0, 1, add1, "m"), v(1, 1, add2), v(2, 1, add3), v(3, 1, add1)], pending(1))).toBe(true);
+    expect(long([v(0, 1, add1), v(1, 1, add2), v(2, 1, add3)], pending(1, 1), 0.7)).toBe(false);
+    expect(long([v(0, 1, add1), v(1, 1, add2), v(2, 1, add3), v(3, 1, add1)], pending(1), 0.7)).toBe(true);
+  });
+
+  it("the reply it stops with is one the majority agreed with, and the consensus holds for the whole job", () => {
+    const answered = [v(0, 1, prose), v(1, 1, add1), v(2, 1, add3), v(3, 1, add2)];
+    expect(long(answered.slice(0, 3), pending(1, 1))).toBe(false);
+    expect(long(answered, pending(1))).toBe(true);
+    const r = reduce(answered.map((a) => ({ slot: a.slot, expert: `e${a.slot}`, weight: a.weight, text: a.text })), { answerKind: "long", minAgreement: 0.5, requireConsensus: false, conflictResolution: "highest_weight_wins" });
+    expect([add1, add2, add3]).toContain(r.response);
+    // Whatever the pending slot would have said (alike or not), consensus is reached over all five.
+    for (const last of [prose, other, add2]) {
+      const all = reduce([...answered, v(4, 1, last)].map((a) => ({ slot: a.slot, expert: `e${a.slot}`, weight: a.weight, text: a.text })), { answerKind: "long", minAgreement: 0.5, requireConsensus: false, conflictResolution: "highest_weight_wins" });
+      expect(all.consensusReached).toBe(true);
+      expect([add1, add2, add3]).toContain(all.response);
+    }
+  });
+
+  it("QuorumWatch cancels the slots still running once a long-answer majority agrees; not with quorum: all", () => {
+    const cancelled: number[][] = [];
+    const watch = new QuorumWatch({ early: true, answerKind: "long", minAgreement: 0.5, onDecided: (c) => cancelled.push(c) });
+    const signals = [0, 1, 2, 3, 4].map((slot) => watch.expect(slot, 1, true)!);
+    watch.answer(v(0, 1, add1));
+    watch.answer(v(1, 1, add2));
+    expect(cancelled).toEqual([]);
+    watch.answer(v(2, 1, add3));
+    expect(cancelled).toEqual([[3, 4]]);
+    expect(signals.map((s) => s.aborted)).toEqual([false, false, false, true, true]);
+    expect(watch.decidedAfter).toBe(3);
+    const all = new QuorumWatch({ early: false, answerKind: "long", minAgreement: 0.5, onDecided: () => cancelled.push([-1]) });
+    for (const slot of [0, 1, 2, 3, 4]) all.expect(slot, 1, true);
+    for (const [slot, text] of [[0, add1], [1, add2], [2, add3]] as const) all.answer(v(slot, 1, text));
+    expect(cancelled).toEqual([[3, 4]]);
   });
 });

@@ -112,13 +112,15 @@ export class MoeCoordinator {
     return this.conclude({ req, taskType, answerKind: kind.answer, traceId, job, plan, outcomes, cloudAnswers, skipped, started, quorum });
   }
 
-  /** `quorum: early` (the policy's default, or the request's) stops a short-answer job once its outcome is decided. */
+  /** `quorum: early` (the policy's default, or the request's) stops a job once its outcome is decided (short answers) or a majority agreed (long ones). */
   private quorumWatch(req: MoeRequest, answerKind: "short" | "long", log: Logger): QuorumWatch {
     const mode = req.quorum ?? this.opts.policy.reducer.quorum;
     return new QuorumWatch({
-      early: mode === "early" && answerKind === "short",
+      early: mode === "early",
+      answerKind,
       minAgreement: this.opts.policy.reducer.min_agreement,
-      onDecided: (cancelled) => log.info({ cancelled }, "quorum reached: the outcome cannot change; cancelling the slots still running"),
+      onDecided: (cancelled) =>
+        log.info({ cancelled, answerKind }, answerKind === "short" ? "quorum reached: the outcome cannot change; cancelling the slots still running" : "quorum reached: a majority of the job's weight agrees; cancelling the slots still running"),
     });
   }
 

@@ -7,9 +7,13 @@
 //   every pending answer joins the leader.
 // Weights are the counted ones (vote-voice.ts): an answered vote's counted weight can still fall
 // when its machine's pending slots answer, so the leader is taken at that floor and rivals at
-// their raw weight (the ceiling of any counted weight). Long answers (similarity ranking) never
-// stop early here: a pending answer like all the others could always become the winner.
+// their raw weight (the ceiling of any counted weight).
+//
+// Long answers (similarity ranking) cannot have their winner fixed early: a pending answer like all
+// the others could always rank first. majorityAgreed() decides something weaker, said as such in the
+// policy: a strict majority of the job's whole weight already agrees with one reply.
 import { extractShortAnswer } from "./answer-text.ts";
+import { reduce } from "./reducer.ts";
 
 /** Equal within this counts as a tie, and a tie is never decided. */
 const EPSILON = 1e-9;
@@ -61,6 +65,29 @@ export function outcomeDecided(input: QuorumInput): boolean {
   const metRegardless = lowestShare + EPSILON >= input.minAgreement;
   const unreachable = highestShare + EPSILON < input.minAgreement;
   return metRegardless || unreachable;
+}
+
+/**
+ * Whether a long-answer job may stop: the answers that agree with the current winner (similarity at
+ * least reducer.ts's LONG_AGREEMENT_THRESHOLD), each at its lowest counted weight, hold more than half
+ * of the weight of every slot, answered or pending, and at least min_agreement of it. Then consensus
+ * is reached whatever the pending slots would answer (no set of them, even with every disagreeing
+ * answer, outweighs that majority), and the reply is one a majority of the job's weight agreed with;
+ * what is not fixed is which reply of that majority: a pending answer might have been a more central one.
+ */
+export function majorityAgreed(input: QuorumInput): boolean {
+  if (input.pending.length === 0) return true;
+  if (input.answered.length === 0) return false;
+  const pendingWeight = input.pending.reduce((t, p) => t + p.weight, 0);
+  const floor = countedFloors(input.answered, pendingWeight);
+  const reduction = reduce(
+    input.answered.map((v) => ({ slot: v.slot, expert: String(v.slot), weight: v.weight, text: v.text })),
+    { answerKind: "long", minAgreement: input.minAgreement, requireConsensus: false, conflictResolution: "highest_weight_wins" },
+  );
+  if (reduction.winnerSlot < 0) return false;
+  const agreeing = input.answered.filter((_, i) => reduction.agreed[i]).reduce((t, v) => t + floor.get(v.slot)!, 0);
+  const total = input.answered.reduce((t, v) => t + v.weight, 0) + pendingWeight;
+  return agreeing > total / 2 + EPSILON && agreeing + EPSILON >= input.minAgreement * total;
 }
 
 /**
