@@ -226,6 +226,8 @@ describe("capabilityDraft from probe facts", () => {
     // A GPU backend with no GPU known at all is not claimed (the zome refuses a GPU backend without compute.gpu).
     expect((await draftWith({ backend: "metal", gpu: null })).inference).toMatchObject({ backend: "cpu" });
     expect(complete({ ...cpu, inference: { ...cpu.inference, backend: "rocm" as "cpu" } }).error).toBeDefined();
+    // As the zome: a GPU backend without a compute.gpu is refused before it is sent.
+    expect(complete({ ...cpu, inference: { ...cpu.inference, backend: "vulkan" } }).error?.message).toMatch(/inference.backend other than cpu needs a compute.gpu/);
   });
 
   it("still works without probe facts (Node's os figures)", async () => {

@@ -18,7 +18,7 @@ import type { RegisteredModel } from "../src/inference/inference-types.ts";
 import { openBackend, openLlama, type OpenedLlama } from "../src/inference/llama-backend.ts";
 import { LazyLlama } from "../src/inference/lazy-llama.ts";
 import { runStartProbe } from "../src/capability/start-probe.ts";
-import { estimateGpuNeed, insightsOf } from "../src/inference/model-sizing.ts";
+import { estimateGpuNeed, estimateResidentBytes, insightsOf } from "../src/inference/model-sizing.ts";
 import { autoMaxConcurrent, autoMemoryBudgetBytes, resolveBudgets } from "../src/inference/machine-budgets.ts";
 import { defaultComputePolicyFile, loadComputePolicy } from "../src/config/compute-policy.ts";
 
@@ -38,7 +38,7 @@ let gemma: GpuModelNeed;
 beforeAll(async () => {
   cpu = await openLlama("off", 1, silent);
   // node-llama-cpp computes these from the GGUF's tensors: the same figures on a machine without a GPU.
-  const shape = { contextSize: 2048, slots: 2 };
+  const shape = { contextSize: 2048, slots: 2, sharedContext: false };
   const need = async (m: RegisteredModel) => estimateGpuNeed(await insightsOf(cpu.llama, m), m, shape);
   [qwen, gemma] = await Promise.all([need(registered("default")), need(registered("gemma"))]);
 }, 60_000);
@@ -57,6 +57,18 @@ describe("the VRAM budget over node-llama-cpp's figures", () => {
     expect(qwen.fullVramBytes).toBeLessThan(1.5 * GIB);
     expect(gemma.fullVramBytes).toBeLessThan(qwen.fullVramBytes);
     console.log(`[gpu-budget] qwen ${qwen.totalLayers} layers ${Math.round(qwen.fullVramBytes / MIB)} MiB; gemma ${gemma.totalLayers} layers ${Math.round(gemma.fullVramBytes / MIB)} MiB`);
+  });
+
+  it("counts one shared context's buffers once: 8 slots batched need far less memory than 8 contexts", async () => {
+    // On this llama.cpp without a GPU the context estimates are all RAM (their VRAM figure is 0);
+    // the VRAM estimate sums the same contexts (model-sizing.ts contextsEstimate).
+    const m = registered("default");
+    const insights = await insightsOf(cpu.llama, m);
+    const need = (slots: number, sharedContext: boolean) => estimateResidentBytes(insights, m, { contextSize: 2048, slots, sharedContext });
+    const [one, perSlot, shared] = await Promise.all([need(1, false), need(8, false), need(8, true)]);
+    expect(shared).toBeGreaterThan(one); // 8 sequences' KV cells
+    expect(shared - one).toBeLessThan((perSlot - one) / 3);
+    console.log(`[gpu-budget] qwen, 8 slots of 2048 tokens: ${Math.round(perSlot / MIB)} MiB as 8 contexts, ${Math.round(shared / MIB)} MiB as one shared context (1 slot: ${Math.round(one / MIB)} MiB)`);
   });
 
   it("puts a whole model on the GPU when the budget and the card have room", () => {

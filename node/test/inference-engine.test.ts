@@ -372,7 +372,9 @@ describe("InferenceEngine with batching on: a model's slots are sequences of one
     expect(a.finishReason).toBe("aborted");
     expect(b.text).toBe(alone);
     // All three sequences free: three at once again, and a fourth waits in the queue for one.
-    const four = await Promise.all([...prompts, prompts[0]!].map((p) => shared.generate(complete("tiny", p, 8))));
+    const running = [...prompts, prompts[0]!].map((p) => shared.generate(complete("tiny", p, 8)));
+    expect(shared.queueState()).toMatchObject({ running: 3, queued: 1 });
+    const four = await Promise.all(running);
     expect(four.map((r) => r.finishReason)).toEqual(["length", "length", "length", "length"]);
     expect(four[3]!.text).toBe(four[0]!.text);
     expect(shared.queueState()).toMatchObject({ running: 0, queued: 0 });

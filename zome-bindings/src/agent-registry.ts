@@ -65,7 +65,7 @@ export const nodeCapabilitySchema = z.strictObject({
   }),
   load: loadSchema,
   peer: peerBindingSchema,
-});
+}).refine((c) => c.inference.backend === "cpu" || c.compute.gpu !== null, { message: "inference.backend other than cpu needs a compute.gpu", path: ["inference", "backend"] });
 export type NodeCapability = z.infer<typeof nodeCapabilitySchema>;
 
 /** What a caller provides: the zome fills in `agent` and `peer.agent_signature` itself. */

@@ -131,7 +131,13 @@ export class LoadedModel {
     };
 
     const context = await this.#pool.takeEmpty();
-    const sequence = context.getSequence();
+    let sequence: LlamaContextSequence;
+    try {
+      sequence = context.getSequence();
+    } catch (cause) {
+      this.#pool.release(context); // a take is always given back, or the model loses the slot for good
+      throw new InferenceError("failed", `model ${this.name} has no free sequence: ${(cause as Error).message}`, "retry; if it fails again, unload and reload the model", { cause });
+    }
     let promptTokens = 0;
     let finishReason: FinishReason;
     let stopSequence: string | undefined;
@@ -224,7 +230,11 @@ export class LoadedModel {
     }
   }
 
-  /** scoreOnRescoringContext for a prompt too long for it: on a generation context, keeping the sequence there until a generation needs the context. */
+  /**
+   * scoreOnRescoringContext for a prompt too long for it: on a generation context, keeping the
+   * sequence there until a generation needs the context (a context per request), or disposing it at
+   * the end (a shared context, where every sequence is a generation slot).
+   */
   async scoreOnGenerationContext(prompt: GenerateRequest["prompt"], answer: string, endedByLength: boolean): Promise<number | undefined> {
     const tokens = this.#scoringTokens(prompt, answer, endedByLength);
     if (!tokens) return undefined;

@@ -31,22 +31,33 @@ export async function insightsOf(llama: Llama, model: RegisteredModel): Promise<
 }
 
 /**
- * Bytes of RAM a model may take once loaded with `gpuLayers` on the GPU: its file (weights are mmapped
- * and end up resident) plus node-llama-cpp's estimate of a context (KV cache, compute and output
- * buffers) for every slot. The estimate is an upper bound (it counts buffers that are allocated but
- * mostly never touched), which is the safe side for a budget.
+ * node-llama-cpp's estimate of the model's generation contexts (KV cache, compute and output buffers):
+ * one context of a sequence per slot, each with its own buffers, or (batching) one context of `slots`
+ * sequences, whose KV grows with the slots but whose compute and output buffers are one
+ * (Qwen 0.5B, 8 slots of 2048 tokens: 2.72 GB as 8 contexts, 0.52 GB as one shared context).
  */
-export async function estimateResidentBytes(insights: GgufInsights, model: RegisteredModel, shape: Pick<ContextShape, "contextSize" | "slots">, gpuLayers = 0): Promise<number> {
-  const context = await insights.estimateContextResourceRequirementsV2({ contextSize: shape.contextSize, sequences: 1, modelGpuLayers: gpuLayers });
-  return model.bytes + shape.slots * Math.ceil(context.cpuRam);
+async function contextsEstimate(insights: GgufInsights, shape: Pick<ContextShape, "contextSize" | "slots" | "sharedContext">, gpuLayers: number): Promise<{ cpuRam: number; gpuVram: number }> {
+  const sequences = shape.sharedContext ? shape.slots : 1;
+  const one = await insights.estimateContextResourceRequirementsV2({ contextSize: shape.contextSize, sequences, modelGpuLayers: gpuLayers });
+  const contexts = shape.sharedContext ? 1 : shape.slots;
+  return { cpuRam: contexts * Math.ceil(one.cpuRam), gpuVram: contexts * one.gpuVram };
+}
+
+/**
+ * Bytes of RAM a model may take once loaded with `gpuLayers` on the GPU: its file (weights are mmapped
+ * and end up resident) plus its contexts' estimate. The estimate is an upper bound (it counts
+ * buffers that are allocated but mostly never touched), which is the safe side for a budget.
+ */
+export async function estimateResidentBytes(insights: GgufInsights, model: RegisteredModel, shape: Pick<ContextShape, "contextSize" | "slots" | "sharedContext">, gpuLayers = 0): Promise<number> {
+  return model.bytes + (await contextsEstimate(insights, shape, gpuLayers)).cpuRam;
 }
 
 /** What the VRAM budget needs to know of a model (gpu-budget.ts): its layers and its VRAM fully offloaded. */
-export async function estimateGpuNeed(insights: GgufInsights, model: RegisteredModel, shape: Pick<ContextShape, "contextSize" | "slots">): Promise<GpuModelNeed> {
+export async function estimateGpuNeed(insights: GgufInsights, model: RegisteredModel, shape: Pick<ContextShape, "contextSize" | "slots" | "sharedContext">): Promise<GpuModelNeed> {
   const totalLayers = insights.totalLayers;
   const weights = await insights.estimateModelResourceRequirementsV2({ gpuLayers: totalLayers });
-  const context = await insights.estimateContextResourceRequirementsV2({ contextSize: shape.contextSize, sequences: 1, modelGpuLayers: totalLayers });
-  return { name: model.name, totalLayers, fullVramBytes: Math.ceil(weights.gpuVram + shape.slots * context.gpuVram) };
+  const contexts = await contextsEstimate(insights, shape, totalLayers);
+  return { name: model.name, totalLayers, fullVramBytes: Math.ceil(weights.gpuVram + contexts.gpuVram) };
 }
 
 export function missingModelFile(model: RegisteredModel): InferenceError {

@@ -11,6 +11,7 @@
 // keeps no sequence here (every sequence is a generation slot): its sequence is disposed on release.
 import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
 import type { GenerationContexts, TakenContext } from "./context-pool.ts";
+import { InferenceError } from "./inference-errors.ts";
 
 export class SharedContext implements GenerationContexts {
   /** Takes not yet released (a generation's or a rescoring's sequence each). */
@@ -36,7 +37,9 @@ export class SharedContext implements GenerationContexts {
     await this.#disposing;
     // The engine's gate admits no more requests than the slots, so this holds; checked all the same,
     // as a clear error rather than node-llama-cpp's "no sequences left".
-    if (this.#taken >= this.context.totalSequences) throw new Error(`all ${this.context.totalSequences} sequences of model ${this.modelName}'s context are in use`);
+    if (this.#taken >= this.context.totalSequences) {
+      throw new InferenceError("busy", `all ${this.context.totalSequences} sequences of model ${this.modelName}'s context are in use`, "retry when a request on this model has ended");
+    }
     this.#taken++;
     return this.context;
   }
