@@ -70,7 +70,7 @@ export interface MoeRequest {
   traceId?: string;
   /** Post the job open: workers that can serve a slot claim it, the claim winner gets the slot. */
   open?: boolean;
-  /** "early": stop once the outcome cannot change; "all": wait for every slot (default: the policy's reducer.quorum). */
+  /** "early": stop once the outcome cannot change (short answers) or a majority of the weight agrees (long ones); "all": wait for every slot (default: the policy's reducer.quorum). */
   quorum?: "early" | "all";
 }
 

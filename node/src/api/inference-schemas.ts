@@ -107,7 +107,7 @@ export const moeHints: Record<string, string> = {
   require_consensus: 'set "require_consensus" to true or false, or leave it out for the policy\'s default',
   trace_id: 'set "trace_id" to at most 128 letters, digits and _ . : -, or leave it out',
   open: 'set "open" to true (workers claim the slots) or false, or leave it out',
-  quorum: 'set "quorum" to "early" (stop once the outcome cannot change) or "all" (wait for every slot), or leave it out for the policy\'s',
+  quorum: 'set "quorum" to "early" (stop once the outcome is decided) or "all" (wait for every slot), or leave it out for the policy\'s',
 };
 export const moeShape = '{"prompt": "...", "task_type"?, "experts"?, "max_tokens"?, "require_consensus"?, "trace_id"?, "open"?, "quorum"?}';
 

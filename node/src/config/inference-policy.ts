@@ -97,7 +97,7 @@ export const inferencePolicySchema = z
       min_agreement: z.number().min(0).max(1),
       conflict_resolution: z.literal("highest_weight_wins"),
       require_consensus: z.boolean(),
-      /** "early": stop a short-answer job once its outcome cannot change, cancelling the slots still running; "all": wait for every slot. */
+      /** "early": stop a short-answer job once its outcome cannot change, a long-answer one once a majority of its weight agrees, cancelling the slots still running; "all": wait for every slot. */
       quorum: z.enum(["early", "all"]).default("early"),
       /** Workers also report the probability their model gave its own answer, and each vote counts with weight × that probability (moe/vote-confidence.ts). */
       confidence: z.boolean().default(true),

@@ -32,7 +32,7 @@ export function moeCommand(program: Command): void {
     .option("--require-consensus", "fail unless the experts reach the policy's agreement (default: the policy's)")
     .option("--no-require-consensus", "return the best-weighted answer even below the policy's agreement")
     .option("--open", "post the job open: nodes that can serve a slot claim it (adds the policy's claim window, 5 s by default)")
-    .option("--quorum <mode>", "early: stop once the outcome cannot change (cancels the slots still running); all: wait for every slot (default: the policy's)", quorumMode)
+    .option("--quorum <mode>", "early: stop once the outcome cannot change (short answers) or a majority of the weight agrees (long ones), cancelling the slots still running; all: wait for every slot (default: the policy's)", quorumMode)
     .option("--json", "print the MOE result as JSON for scripts")
     .action(async (text: string, opts: MoeOptions, cmd: Command) => {
       try {
