@@ -202,7 +202,12 @@ describe("resource_mesh: only the named assignee completes a job, even with a ro
         return records.length ? records : undefined;
       }, { diagnostics, timeoutMs: propagationMs });
       expect(accounting.map((a) => b64(a.action_hash))).toEqual([b64(first.accounting!)]);
-      const bobNow = await node.mesh.getAgentTotals(bobKey);
+      // The totals are read from bob's agent index, another link base than the job's: it can reach
+      // this node a little later than the job's accounting link (seen in a CI run: [0, 0] here).
+      const bobNow = await waitFor(`${node.name} to count bob's record in his totals`, async () => {
+        const totals = await node.mesh.getAgentTotals(bobKey);
+        return totals.records > bobBefore.get(node.name)!.records ? totals : undefined;
+      }, { diagnostics, timeoutMs: propagationMs });
       expect([bobNow.records - bobBefore.get(node.name)!.records, bobNow.tokens - bobBefore.get(node.name)!.tokens]).toEqual([1, 3]);
       // alice only ever served her own jobs.
       expect((await node.mesh.getAgentTotals(aliceKey)).records).toBe(0);
