@@ -50,7 +50,7 @@ const policyWithLongClaimWindow = () =>
     // list before answering, so early quorum has something to cancel.
     policy.local_tier.max_parallel = 6;
     policy.templates.count_first = { kind: "chat", system: "You are a patient assistant.", user: "First write the numbers from 1 to 300, one per line. Then answer: {prompt}" };
-    policy.local_tier.experts.push({ name: "slow-counter", model: "qwen2.5-coder-0.5b-instruct-q4_k_m", template: "count_first", sampling: { temperature: 0 }, weight: 0.5, specialization: ["short_answer"] });
+    policy.local_tier.experts.push({ name: "slow-counter", model: "qwen2.5-coder-0.5b-instruct-q4_k_m", template: "count_first", sampling: { temperature: 0 }, weight: 0.5, specialization: ["short_answer", "code_generation"] });
   });
 
 const startNode = (name: string, extra: string[] = []): RippleDaemon =>
@@ -287,6 +287,20 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
       expect(claimants.length, `slot ${v.slot} claimed (claims: ${JSON.stringify(claims)})`).toBeGreaterThan(0);
       expect(claimants).toContain(v.peer);
     }
+  });
+
+  it("stops a long-answer job once a majority of its weight agrees: the slow expert is cancelled", async () => {
+    // code_generation has three experts in alice's policy: the two chat experts and the slow counter
+    // (0.5 of 3.03 in weight). Three nodes: one slot each.
+    const client = await LocalApiClient.forDataDir(alice.dataDir);
+    const r = await client.moe({ prompt: "Write a Python function add(a, b) that returns the sum of two numbers.", task_type: "code_generation", experts: 3, max_tokens: 600 });
+    printVotes("long answer, quorum early", r);
+    expect(r.model_votes.map((v) => v.expert).sort()).toEqual(["qwen-chat-greedy", "qwen-chat-warm"]);
+    expect(r.model_votes.every((v) => v.agreed)).toBe(true);
+    expect(r.cancelled_slots.map((c) => c.expert)).toEqual(["slow-counter"]);
+    expect(r.stopped_early).toBe(true);
+    expect(r.consensus_reached).toBe(true);
+    expect(r.response).toMatch(/def add\(/);
   });
 
   it("reassigns the slot of a worker SIGKILLed mid-job; the job completes with one answer per slot", async () => {
