@@ -2,8 +2,7 @@
 // puts the tokens every running sequence has queued into one llama.cpp batch per step, so N
 // generations read the model's weights once per step instead of N times. That is what a GPU needs to
 // give more than one request's tokens/s (decode there is bound by memory bandwidth and per-step
-// overheads); on a CPU one context per request measured faster (loaded-model.ts), so `auto` uses
-// this on GPU backends only (batching.ts).
+// overheads); `auto` uses it on GPU backends only (batching.ts says why not on the CPU).
 //
 // Each sequence has its own KV cells (node-llama-cpp sizes the context at contextSize × sequences and
 // llama.cpp keeps one KV stream per sequence), and a generation's sequence is disposed when it ends,
@@ -26,11 +25,6 @@ export class SharedContext implements GenerationContexts {
 
   get size(): number {
     return 1;
-  }
-
-  /** The sequences the context was made with (the model's slots). */
-  get sequences(): number {
-    return this.context.totalSequences;
   }
 
   async takeEmpty(): Promise<LlamaContext> {
