@@ -215,7 +215,8 @@ export class JoinedMesh {
   private async capabilityDraft(agentPubKey: Uint8Array, multiaddrs: string[]) {
     const { settings, inference } = this.opts;
     const models = inference.modelRefs();
-    const draft = await this.opts.facts.draft({ name: settings.name, agentPubKey, multiaddrs, libp2pKey: this.opts.libp2pKey, models: this.artifactsPart?.withCids(models) ?? models, maxConcurrent: inference.engine.describe().maxConcurrent, serving: inference.engine.describe() });
+    const engine = inference.engine.describe();
+    const draft = await this.opts.facts.draft({ name: settings.name, agentPubKey, multiaddrs, libp2pKey: this.opts.libp2pKey, models: this.artifactsPart?.withCids(models) ?? models, maxConcurrent: engine.maxConcurrent, serving: engine });
     // Test-only: a boastful peer (worker/test-lies.ts), published through this node's own conductor.
     const boast = readTestLies(settings.dataDir, process.env.RIPPLE_TEST_EXPERTS === "1").advertise_tokens_per_second;
     return boast === undefined ? draft : { ...draft, inference: { ...draft.inference, tokens_per_second: boast } };

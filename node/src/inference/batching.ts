@@ -15,5 +15,5 @@ export function resolveBatching(requested: BatchingPreference, onGpu: boolean): 
   if (requested === "off") return { requested, mode: "context-per-request", reason: "batching: off in the compute policy" };
   return onGpu
     ? { requested, mode: "shared-context", reason: "a GPU serves: concurrent requests of a model decode in one batch" }
-    : { requested, mode: "context-per-request", reason: "the CPU serves: a context per request measured faster there" };
+    : { requested, mode: "context-per-request", reason: "the CPU serves: a context per request (batching measured no clear gain there)" };
 }

@@ -4,14 +4,13 @@
 // bounded to [MIN_CONFIDENCE, 1], so a worker that claims 1 (or sends none) counts with at most its
 // expert's full weight — what it had without confidence weighting — and one that claims 0 still
 // counts a little (a weight must stay positive for the reducer).
-export const MIN_CONFIDENCE = 0.01;
-
 //
 // The bounded figure is raised to `reducer.confidence_exponent` (1 by default, the calibrated policy's
 // is measured by `ripple moe calibrate`: calibration.ts calibrateConfidenceExponent): above 1, one
 // expert that is sure outweighs several that are not, which is what the models' confidences earn on
 // the labelled sets (an unsure majority of near-duplicate experts is often wrong together). The
 // factor stays within (0, 1]: a claim can still only lower a vote.
+export const MIN_CONFIDENCE = 0.01;
 
 /** What a vote's weight is multiplied by: 1 when no confidence came with it (the cloud tier). */
 export function confidenceFactor(confidence: number | undefined, exponent = 1): number {

@@ -69,19 +69,20 @@ function refsOf(peer: PeerCols[number]): Array<{ name: string; sha256: string | 
 /** Every file seen, by sha256; a name seen without one joins the file that has that name, else stands alone. */
 function groupFiles(peers: PeerCols, local: LocalModel[], ipfs: IpfsShard[]): ModelFile[] {
   const bySha = new Map<string, ModelFile>();
-  const unhashed: Array<{ name: string }> = [];
+  const unhashed: string[] = [];
   const see = (name: string, sha256: string | null) => {
-    if (sha256 === null) return void unhashed.push({ name });
+    if (sha256 === null) return void unhashed.push(name);
     const file = bySha.get(sha256) ?? { sha256, names: new Map() };
     file.names.set(name, (file.names.get(name) ?? 0) + 1);
     bySha.set(sha256, file);
   };
   for (const m of local) see(m.name, m.sha256);
-  for (const p of peers) for (const ref of refsOf(p)) if (!(p.self && local.length > 0)) see(ref.name, ref.sha256);
+  // This node's own models come from its model list when it has one, not from what it advertises.
+  for (const p of peers.filter((p) => !(p.self && local.length > 0))) for (const ref of refsOf(p)) see(ref.name, ref.sha256);
   for (const s of ipfs) see(s.name, s.sha256);
   const files = [...bySha.values()];
   const byName = new Map<string, ModelFile>();
-  for (const { name } of unhashed) {
+  for (const name of unhashed) {
     if (files.some((f) => f.names.has(name)) || byName.has(name)) continue;
     byName.set(name, { sha256: null, names: new Map([[name, 1]]) });
   }
