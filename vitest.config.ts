@@ -22,6 +22,7 @@ const unitTests = [
   "node/test/conductor-config.test.ts",
   "node/test/dna-pins.test.ts",
   "node/test/inference-api.test.ts",
+  "node/test/inference-batching.test.ts",
   "node/test/inference-engine.test.ts",
   "node/test/inference-scheduling.test.ts",
   "node/test/hostile-records.test.ts",
