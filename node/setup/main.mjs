@@ -10,11 +10,11 @@ import { debianStep } from "./step-debian.mjs";
 import { toolchainStep } from "./step-toolchain.mjs";
 import { wasmStep } from "./step-wasm.mjs";
 import { happStep } from "./step-happ.mjs";
-import { defaultModelStep, gemmaModelStep, tinyModelStep } from "./step-models.mjs";
+import { defaultModelStep, gemmaModelStep, smolModelStep, tinyModelStep } from "./step-models.mjs";
 import { uiStep } from "./step-ui.mjs";
 
 // npm first: later steps validate versions.json with zod.
-const steps = [npmStep, debianStep, toolchainStep, wasmStep, happStep, tinyModelStep, defaultModelStep, gemmaModelStep, uiStep];
+const steps = [npmStep, debianStep, toolchainStep, wasmStep, happStep, tinyModelStep, defaultModelStep, gemmaModelStep, smolModelStep, uiStep];
 
 const checkOnly = process.argv.includes("--check");
 try {

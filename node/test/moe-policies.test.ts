@@ -28,11 +28,11 @@ const mallory = "uhCAk" + "m".repeat(48);
 const qwen = "qwen2.5-coder-0.5b-instruct-q4_k_m";
 
 describe("inference policy", () => {
-  it("the shipped policy has at least 5 experts over Qwen and Gemma, some sharing a model", () => {
+  it("the shipped policy has at least 5 experts over Qwen, Gemma and SmolLM2, some sharing a model", () => {
     const policy = loadInferencePolicy(inferencePolicyFile, {});
     expect(policy.local_tier.experts.length).toBeGreaterThanOrEqual(5);
     const models = policy.local_tier.experts.map((e) => e.model);
-    expect(new Set(models)).toEqual(new Set([qwen, "gemma-3-270m-q4_k_m"]));
+    expect(new Set(models)).toEqual(new Set([qwen, "gemma-3-270m-q4_k_m", "smollm2-135m-instruct-q4_1"]));
     expect(models.filter((m) => m === qwen).length).toBeGreaterThan(1);
     expect(policy.cloud_tier.enabled).toBe(false);
   });

@@ -73,6 +73,7 @@ export const versionsSchema = z.strictObject({
   models: z.strictObject({
     default: pinnedModel,
     gemma: pinnedModel,
+    smol: pinnedModel,
     tiny: z.strictObject({
       name: modelName,
       file: z.string().regex(/^[\w.-]+\.gguf$/),
