@@ -224,7 +224,8 @@ describe("MOE on a 3-node local mesh", { timeout: 600_000 }, () => {
     expect(r.text).toContain("5");
     // A single answer is not voted on: alice does not spend a rescoring checking its confidence
     // (reducer.confidence is on for her MOE jobs).
-    const job = alice.logs.find((l) => l.msg === "single query answered" && l.peer === "bob")?.job;
+    // Waited for: the answer can reach this test before alice's log line does (a race seen once).
+    const job = (await alice.waitForLog((l) => l.msg === "single query answered" && l.peer === "bob", 10_000)).job;
     expect(job).toBeDefined();
     expect(alice.logs.filter((l) => l.job === job && /confidence/.test(String(l.msg)))).toEqual([]);
     // bob lists the slot he served for alice (GET /v1/jobs/served, the UI's Jobs page).
