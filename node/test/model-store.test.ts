@@ -78,6 +78,55 @@ describe("first open registers the pinned models present in modelsDir", () => {
   });
 });
 
+describe("a pinned model installed after models.json was written (an upgrade adds an expert's model)", () => {
+  let newFile: string;
+  let withNewPin: string;
+  beforeEach(() => {
+    // Another GGUF than the tiny one (its bytes plus one): a new pin, as a newer versions.json has.
+    newFile = join(modelsDir, "newer.gguf");
+    writeFileSync(newFile, Buffer.concat([readFileSync(tinySource), Buffer.from("x")]));
+    const raw = JSON.parse(readFileSync(versionsFile, "utf8"));
+    raw.models.smol = { ...raw.models.smol, name: "newer", file: "newer.gguf", sha256: sha256Of(newFile), bytes: statSync(newFile).size };
+    withNewPin = join(root, "versions.json");
+    writeFileSync(withNewPin, JSON.stringify(raw));
+  });
+
+  it("is registered on the next start, beside what was registered before", async () => {
+    const before = await open();
+    const outside = join(root, "Mine.gguf");
+    copyFileSync(tinySource, outside);
+    await before.add(outside);
+    const after = await open({ versionsFile: withNewPin });
+    expect(after.list().map((m) => m.name)).toEqual(["mine", "newer", pins.tiny.name]);
+    expect(after.get("newer")).toMatchObject({ file: newFile, sha256: sha256Of(newFile) });
+    expect(logs.lines.find((l) => l.model === "newer")?.msg).toMatch(/installed since this node's models\.json was written; `ripple models rm newer`/);
+    // A later start changes nothing.
+    const written = readFileSync(registryFile, "utf8");
+    expect((await open({ versionsFile: withNewPin })).list()).toEqual(after.list());
+    expect(readFileSync(registryFile, "utf8")).toBe(written);
+  });
+
+  it("stays unregistered once the user removed it, until they add it again", async () => {
+    await open();
+    const store = await open({ versionsFile: withNewPin });
+    await store.remove("newer");
+    expect(JSON.parse(readFileSync(registryFile, "utf8")).declined_pins).toEqual(["newer.gguf"]);
+    expect((await open({ versionsFile: withNewPin })).has("newer")).toBe(false);
+    const again = await open({ versionsFile: withNewPin });
+    await again.add(newFile, { name: "newer" });
+    expect(JSON.parse(readFileSync(registryFile, "utf8")).declined_pins).toBeUndefined();
+    expect((await open({ versionsFile: withNewPin })).has("newer")).toBe(true);
+  });
+
+  it("is not registered twice when it is already registered under another name", async () => {
+    const store = await open();
+    await store.add(newFile, { name: "by-hand" });
+    const after = await open({ versionsFile: withNewPin });
+    expect(after.has("newer")).toBe(false);
+    expect(after.get("by-hand").file).toBe(newFile);
+  });
+});
+
 describe("models.json", () => {
   it("is read back by a fresh store, which does not register the pins again", async () => {
     const store = await open();

@@ -19,7 +19,12 @@ const storedModelSchema = z.strictObject({
 export type StoredModel = z.infer<typeof storedModelSchema>;
 
 const registrySchema = z
-  .strictObject({ schema: z.literal(1), models: z.array(storedModelSchema).max(10_000) })
+  .strictObject({
+    schema: z.literal(1),
+    models: z.array(storedModelSchema).max(10_000),
+    /** Pinned model files (versions.json `file`) the user unregistered: not registered again on open. */
+    declined_pins: z.array(z.string().regex(/^[\w.-]+\.gguf$/, "a pinned model's file name")).max(1_000).optional(),
+  })
   .superRefine((reg, ctx) => {
     const seen = new Set<string>();
     for (const [i, m] of reg.models.entries()) {
@@ -40,8 +45,15 @@ export class ModelRegistryError extends RippleError {
   }
 }
 
+/** What models.json holds. */
+export interface Registry {
+  models: StoredModel[];
+  /** File names of pinned models the user unregistered (`ripple models rm`). */
+  declinedPins: string[];
+}
+
 /** null when there is no models.json yet; a ModelRegistryError naming the file and key when it is unusable. */
-export function readRegistry(file: string): StoredModel[] | null {
+export function readRegistry(file: string): Registry | null {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -64,12 +76,13 @@ export function readRegistry(file: string): StoredModel[] | null {
     const where = issue?.path.length ? issue.path.join(".") : "(top level)";
     throw new ModelRegistryError(file, `is not a valid model registry: key ${where}: ${issue?.message}`, fix);
   }
-  return parsed.data.models;
+  return { models: parsed.data.models, declinedPins: parsed.data.declined_pins ?? [] };
 }
 
 /** Write to a temporary file, fsync, rename: readers see the old registry or the new one, never half. */
-export function writeRegistry(file: string, models: StoredModel[]): void {
-  const body = JSON.stringify({ schema: 1, models: [...models].sort((a, b) => a.name.localeCompare(b.name)) }, null, 2) + "\n";
+export function writeRegistry(file: string, { models, declinedPins }: Registry): void {
+  const sorted = [...models].sort((a, b) => a.name.localeCompare(b.name));
+  const body = JSON.stringify({ schema: 1, models: sorted, ...(declinedPins.length ? { declined_pins: [...declinedPins].sort() } : {}) }, null, 2) + "\n";
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });

@@ -27,7 +27,7 @@ import { loadVersions, modelNameSchema } from "../config/versions-schema.mjs";
 import type { Logger } from "../log.ts";
 import { InferenceError } from "./inference-errors.ts";
 import type { RegisteredModel } from "./inference-types.ts";
-import { errText, ModelRegistryError, readRegistry, sha256Schema, writeRegistry, type StoredModel } from "./model-registry-file.ts";
+import { errText, ModelRegistryError, readRegistry, sha256Schema, writeRegistry, type Registry, type StoredModel } from "./model-registry-file.ts";
 
 export { ModelRegistryError };
 
@@ -46,12 +46,21 @@ export interface ModelStoreOptions {
   /** The node's models directory (setup's `modelsDir()`); every registered file lives under it. */
   modelsDir: string;
   log: Logger;
-  /** The pins registered on first open; defaults to manifests/holochain/versions.json. */
+  /** The pinned models registered when installed; defaults to manifests/holochain/versions.json. */
   versionsFile?: string;
+}
+
+/** A model setup installs (versions.json `models`); only the big ones carry a sha256 pin. */
+interface Pin {
+  name: string;
+  file: string;
+  sha256?: string;
 }
 
 export class ModelStore {
   private models: Map<string, StoredModel>;
+  /** Pinned files the user unregistered: open() does not register them again. */
+  private declinedPins: Set<string>;
   /** Mutations run one at a time, each reading models.json afresh (the CLI may have changed it). */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -59,24 +68,28 @@ export class ModelStore {
     readonly file: string,
     readonly modelsDir: string,
     private readonly log: Logger,
-    models: StoredModel[],
+    registry: Registry,
+    private readonly pins: Pin[],
   ) {
-    this.models = new Map(models.map((m) => [m.name, m]));
+    this.models = new Map(registry.models.map((m) => [m.name, m]));
+    this.declinedPins = new Set(registry.declinedPins);
   }
 
-  /** Read `<dataDir>/models.json`; when there is none, register the pinned models found in modelsDir. */
+  /**
+   * Read `<dataDir>/models.json` (none yet: an empty registry) and register the pinned models
+   * installed in modelsDir that it lacks: all of them on a first start, and on later starts a model
+   * a newer setup installed (an upgrade adds an expert's model), unless the user unregistered it.
+   */
   static async open(opts: ModelStoreOptions): Promise<ModelStore> {
     const file = join(resolve(opts.dataDir), "models.json");
     const log = opts.log.child({ seam: "model-store" });
     const existing = readRegistry(file);
-    const store = new ModelStore(file, resolve(opts.modelsDir), log, existing ?? []);
-    if (existing === null) {
-      await store.registerPinned(opts.versionsFile ?? pinnedVersionsFile);
-    } else {
-      for (const m of existing) {
-        if (!existsSync(m.file)) log.warn({ model: m.name, file: m.file }, `the file of model "${m.name}" is missing`);
-      }
+    const pins: Pin[] = Object.values(loadVersions(opts.versionsFile ?? pinnedVersionsFile).models);
+    const store = new ModelStore(file, resolve(opts.modelsDir), log, existing ?? { models: [], declinedPins: [] }, pins);
+    for (const m of existing?.models ?? []) {
+      if (!existsSync(m.file)) log.warn({ model: m.name, file: m.file }, `the file of model "${m.name}" is missing`);
     }
+    await store.registerPinned({ firstStart: existing === null });
     return store;
   }
 
@@ -127,7 +140,9 @@ export class ModelStore {
         }
         const st = statSync(placed.file);
         const entry: StoredModel = { name, file: placed.file, sha256, bytes: st.size, mtimeMs: st.mtimeMs };
-        this.commit(new Map(models).set(name, entry));
+        const declined = new Set(this.declinedPins);
+        declined.delete(this.pinnedFileOf(entry.file) ?? "");
+        this.commit(new Map(models).set(name, entry), declined);
         this.log.info({ model: name, file: entry.file, sha256, bytes: entry.bytes, linked: placed.created }, `registered model "${name}"`);
         return publicView(entry);
       } catch (err) {
@@ -145,7 +160,10 @@ export class ModelStore {
       if (!m) throw this.notFound(name);
       const next = new Map(models);
       next.delete(name);
-      this.commit(next);
+      // A pinned model the user unregisters stays unregistered across restarts.
+      const pinned = this.pinnedFileOf(m.file);
+      const stillRegistered = [...next.values()].some((o) => o.file === m.file);
+      this.commit(next, pinned && !stillRegistered ? new Set(this.declinedPins).add(pinned) : this.declinedPins);
       this.log.info({ model: name, file: m.file }, `unregistered model "${name}" (its file is kept)`);
       return { removed: publicView(m), fileKept: m.file };
     });
@@ -213,15 +231,22 @@ export class ModelStore {
   }
 
   private reload(): Map<string, StoredModel> {
-    const models = readRegistry(this.file) ?? [];
-    this.models = new Map(models.map((m) => [m.name, m]));
+    const registry = readRegistry(this.file) ?? { models: [], declinedPins: [] };
+    this.models = new Map(registry.models.map((m) => [m.name, m]));
+    this.declinedPins = new Set(registry.declinedPins);
     return new Map(this.models);
   }
 
   /** Write first, then adopt: a failed write leaves both models.json and memory as they were. */
-  private commit(next: Map<string, StoredModel>): void {
-    writeRegistry(this.file, [...next.values()]);
+  private commit(next: Map<string, StoredModel>, declinedPins: Set<string> = this.declinedPins): void {
+    writeRegistry(this.file, { models: [...next.values()], declinedPins: [...declinedPins] });
     this.models = next;
+    this.declinedPins = declinedPins;
+  }
+
+  /** The pin file name when `file` is a pinned model's place in the models directory. */
+  private pinnedFileOf(file: string): string | undefined {
+    return this.pins.find((p) => join(this.modelsDir, p.file) === file)?.file;
   }
 
   private notFound(name: string): InferenceError {
@@ -266,12 +291,16 @@ export class ModelStore {
     return { file: target, created: true };
   }
 
-  /** First open: register the models setup installs (versions.json) that are in modelsDir. */
-  private async registerPinned(versionsFile: string): Promise<void> {
-    const pins: Array<{ name: string; file: string; sha256?: string }> = Object.values(loadVersions(versionsFile).models);
-    const next = new Map<string, StoredModel>();
-    for (const pin of pins) {
+  /**
+   * Register the models setup installs (versions.json) that are in modelsDir and not registered yet:
+   * not under their name, not as the same file or sha256 under another name, not declined.
+   */
+  private async registerPinned({ firstStart }: { firstStart: boolean }): Promise<void> {
+    const next = new Map(this.models);
+    const registered = () => [...next.values()];
+    for (const pin of this.pins) {
       const file = join(this.modelsDir, pin.file);
+      if (next.has(pin.name) || this.declinedPins.has(pin.file) || registered().some((m) => m.file === file)) continue;
       if (!existsSync(file)) {
         this.log.debug({ model: pin.name, file }, "pinned model not installed here");
         continue;
@@ -287,10 +316,12 @@ export class ModelStore {
         this.log.warn({ model: pin.name, file, sha256, pinned: pin.sha256 }, `not registering "${pin.name}": ${file} is not the pinned file (run \`npm run setup\`)`);
         continue;
       }
+      if (registered().some((m) => m.sha256 === sha256)) continue;
       next.set(pin.name, { name: pin.name, file, sha256, bytes: st.size, mtimeMs: st.mtimeMs });
-      this.log.info({ model: pin.name, file, sha256, from: stamped ? "setup stamp" : "hashed" }, `registered pinned model "${pin.name}"`);
+      const how = firstStart ? "" : ` (installed since this node's models.json was written; \`ripple models rm ${pin.name}\` stops serving it)`;
+      this.log.info({ model: pin.name, file, sha256, from: stamped ? "setup stamp" : "hashed" }, `registered pinned model "${pin.name}"${how}`);
     }
-    this.commit(next);
+    if (firstStart || next.size !== this.models.size) this.commit(next);
   }
 }
 
