@@ -2,7 +2,7 @@
 // directly in this process, side by side from one run:
 //   - a single-expert job (64 tokens, greedy) through the mesh on another node ÷ direct local
 //     generation with the same model and threads (target ≤ 1.20);
-//   - an MOE job with the default policy's 5 experts ÷ the same 5 expert tasks run directly in one
+//   - an MOE job with the default policy's experts (6) ÷ the same expert tasks run directly in one
 //     process with the same total threads and parallelism (target ≤ 1.15), and the mesh's own
 //     overhead in ms (MOE wall time − the slowest slot's generation time);
 //   - the same MOE job asked by alice (default policy: start/progress deadlines on) and by bob (a

@@ -28,8 +28,8 @@ const limit = Number(process.env.RIPPLE_QUALITY_LIMIT ?? Infinity);
 const threads = Number(process.env.RIPPLE_BENCH_THREADS ?? 2);
 const setFile = process.env.RIPPLE_QUALITY_SET ?? join(import.meta.dirname, "quality", "evaluation.jsonl");
 const policy = loadInferencePolicy(process.env.RIPPLE_QUALITY_POLICY ?? inferencePolicyFile);
-/** The weights of the shipped policy before calibration (2026-12-04), for comparison. */
-const handWeights: Record<string, number> = { "qwen-chat-greedy": 1.0, "qwen-few-shot-greedy": 0.9, "qwen-chat-warm": 0.7, "qwen-completion-few-shot": 0.8, "gemma-completion-few-shot": 0.6 };
+/** The weights of the shipped policy before calibration (2026-12-04), for comparison; SmolLM2, added later, at Gemma's 0.6. */
+const handWeights: Record<string, number> = { "qwen-chat-greedy": 1.0, "qwen-few-shot-greedy": 0.9, "qwen-chat-warm": 0.7, "qwen-completion-few-shot": 0.8, "gemma-completion-few-shot": 0.6, "smol-completion-few-shot": 0.6 };
 
 const questions = loadQuestions(setFile).slice(0, limit);
 const runner = await openLocalExperts(policy, { threads, log });

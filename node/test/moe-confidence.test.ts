@@ -1,4 +1,4 @@
-// Confidence weighting on a real 2-node local mesh (real daemons, conductors, Qwen and Gemma): alice
+// Confidence weighting on a real 2-node local mesh (real daemons, conductors and the pinned models): alice
 // weighs votes by confidence (reducer.confidence) and holds the experts' model files; bob's worker
 // claims a confidence of 1 for every answer (worker/test-lies.ts). alice scores bob's answer with
 // her own copy of the model and counts it with her figure, not bob's claim.

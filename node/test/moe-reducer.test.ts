@@ -22,7 +22,7 @@ const EXPERTS = [
   ["gemma-completion-few-shot", 0.6],
 ] as const;
 
-/** Answers in slot order from the policy's five experts (or given weights). */
+/** Answers in slot order from the policy's first experts, one per text (or given weights). */
 function answers(texts: string[], weights?: number[]): ReducerAnswer[] {
   return texts.map((text, slot) => ({
     slot,

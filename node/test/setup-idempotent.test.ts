@@ -26,6 +26,7 @@ describe("setup", () => {
       "tiny test model",
       "default expert model",
       "second expert model",
+      "third expert model",
       "web UI",
     ]);
     for (const outcome of outcomes) expect(outcome, outcome.step).toMatchObject({ status: "skipped" });

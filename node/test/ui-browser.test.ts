@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { modelsDir, repoRoot } from "../src/config/paths.mjs";
 import { LocalApiClient } from "../src/api/api-client.ts";
+import { inferencePolicyFile, loadInferencePolicy } from "../src/config/inference-policy.ts";
 import { RippleDaemon } from "./support/ripple-process.ts";
 import { childrenOf, killNodeHard, seesOnline, statusOf } from "./support/mesh-views.ts";
 import { TestFleet } from "./support/test-fleet.ts";
@@ -123,7 +124,8 @@ describe("the web UI in Chromium on a 2-node local mesh", { timeout: 600_000 }, 
     await openTab(page, "node", "page-node");
     await page.waitForSelector('[data-testid="policies"]');
     // How its votes are merged, as the shipped inference policy says.
-    expect(await page.textContent('[data-testid="policies"]')).toMatch(/weighted_consensus, votes × confidence\^4, min agreement 50%, quorum early/);
+    const exponent = loadInferencePolicy(inferencePolicyFile).reducer.confidence_exponent;
+    expect(await page.textContent('[data-testid="policies"]')).toContain(`weighted_consensus, votes × confidence^${exponent}, min agreement 50%, quorum early`);
     expect(await page.textContent('[data-testid="agent-key"]')).toBe(aliceStatus.agentPubKey);
     expect(await page.textContent('[data-testid="peer-id"]')).toBe(aliceStatus.peerId);
     await shot(page, "node");
