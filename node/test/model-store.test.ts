@@ -23,7 +23,7 @@ describe("first open registers the pinned models present in modelsDir", () => {
     expect(logs.lines.find((l) => l.model === pins.tiny.name && l.from)).toMatchObject({ from: "hashed" });
     expect(statSync(registryFile).mode & 0o777).toBe(0o644);
     expect(JSON.parse(readFileSync(registryFile, "utf8")).models.map((m: { name: string }) => m.name)).toEqual([pins.tiny.name]);
-    expect(readdirSync(dataDir)).toEqual(["models.json"]); // no temporary file left behind
+    expect(readdirSync(dataDir)).toEqual(["models.json", "pins-offered.json"]); // no temporary file left behind
   });
 
   const installed = [pins.default, pins.gemma, pins.smol].every((p) => verifiedSha256(join(realModelsDir(), p.file)) === p.sha256);
@@ -99,23 +99,47 @@ describe("a pinned model installed after models.json was written (an upgrade add
     const after = await open({ versionsFile: withNewPin });
     expect(after.list().map((m) => m.name)).toEqual(["mine", "newer", pins.tiny.name]);
     expect(after.get("newer")).toMatchObject({ file: newFile, sha256: sha256Of(newFile) });
-    expect(logs.lines.find((l) => l.model === "newer")?.msg).toMatch(/installed since this node's models\.json was written; `ripple models rm newer`/);
+    expect(logs.lines.find((l) => l.model === "newer" && l.msg.startsWith("registered"))?.msg).toMatch(/installed since this node's models\.json was written; `ripple models rm newer`/);
     // A later start changes nothing.
     const written = readFileSync(registryFile, "utf8");
     expect((await open({ versionsFile: withNewPin })).list()).toEqual(after.list());
     expect(readFileSync(registryFile, "utf8")).toBe(written);
   });
 
-  it("stays unregistered once the user removed it, until they add it again", async () => {
+  it("is offered once: removed, it stays removed (pins-offered.json), and adding it back works", async () => {
     await open();
     const store = await open({ versionsFile: withNewPin });
+    expect(JSON.parse(readFileSync(join(dataDir, "pins-offered.json"), "utf8")).files).toEqual(["newer.gguf", pins.tiny.file]);
     await store.remove("newer");
-    expect(JSON.parse(readFileSync(registryFile, "utf8")).declined_pins).toEqual(["newer.gguf"]);
     expect((await open({ versionsFile: withNewPin })).has("newer")).toBe(false);
-    const again = await open({ versionsFile: withNewPin });
-    await again.add(newFile, { name: "newer" });
-    expect(JSON.parse(readFileSync(registryFile, "utf8")).declined_pins).toBeUndefined();
+    await (await open({ versionsFile: withNewPin })).add(newFile, { name: "newer" });
     expect((await open({ versionsFile: withNewPin })).has("newer")).toBe(true);
+  });
+
+  it("a models.json of an older build (no pins-offered.json) gets only the pins that build did not have", async () => {
+    mkdirSync(dataDir);
+    writeFileSync(registryFile, JSON.stringify({ schema: 1, models: [] })); // its user had removed the tiny model
+    const store = await open({ versionsFile: withNewPin });
+    expect(store.list().map((m) => m.name)).toEqual(["newer"]);
+  });
+
+  it("a corrupt pins-offered.json is a ModelRegistryError naming it, with the fix", async () => {
+    await open();
+    writeFileSync(join(dataDir, "pins-offered.json"), '{"schema": 1, "files": ["../x"]}');
+    const err = await open({ versionsFile: withNewPin }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelRegistryError);
+    expect((err as Error).message).toMatch(/pins-offered\.json: is not a list of offered pins: key files\.0/);
+    expect((err as ModelRegistryError).fix).toMatch(/rm .*pins-offered\.json/);
+  });
+
+  it("keeps a `ripple models add` made while a start was registering", async () => {
+    await open();
+    const outside = join(root, "Mine.gguf");
+    copyFileSync(tinySource, outside);
+    const starting = open({ versionsFile: withNewPin }); // hashes newer.gguf (no setup stamp), then writes
+    await (await open()).add(outside);
+    await starting;
+    expect((await open()).list().map((m) => m.name)).toEqual(["mine", "newer", pins.tiny.name]);
   });
 
   it("is not registered twice when it is already registered under another name", async () => {

@@ -19,12 +19,7 @@ const storedModelSchema = z.strictObject({
 export type StoredModel = z.infer<typeof storedModelSchema>;
 
 const registrySchema = z
-  .strictObject({
-    schema: z.literal(1),
-    models: z.array(storedModelSchema).max(10_000),
-    /** Pinned model files (versions.json `file`) the user unregistered: not registered again on open. */
-    declined_pins: z.array(z.string().regex(/^[\w.-]+\.gguf$/, "a pinned model's file name")).max(1_000).optional(),
-  })
+  .strictObject({ schema: z.literal(1), models: z.array(storedModelSchema).max(10_000) })
   .superRefine((reg, ctx) => {
     const seen = new Set<string>();
     for (const [i, m] of reg.models.entries()) {
@@ -45,15 +40,19 @@ export class ModelRegistryError extends RippleError {
   }
 }
 
-/** What models.json holds. */
-export interface Registry {
-  models: StoredModel[];
-  /** File names of pinned models the user unregistered (`ripple models rm`). */
-  declinedPins: string[];
+/** null when there is no models.json yet; a ModelRegistryError naming the file and key when it is unusable. */
+export function readRegistry(file: string): StoredModel[] | null {
+  const fix =
+    `correct it, or move it aside (\`mv ${file} ${file}.bad\`): the node then registers the pinned models again, ` +
+    "and others are re-added with `ripple models add <file.gguf> --name <name>` (no GGUF file is touched)";
+  return readValidatedJson(file, registrySchema, "a valid model registry", fix)?.models ?? null;
 }
 
-/** null when there is no models.json yet; a ModelRegistryError naming the file and key when it is unusable. */
-export function readRegistry(file: string): Registry | null {
+/**
+ * A small JSON file of the model store, parsed and validated: null when it does not exist; else a
+ * ModelRegistryError naming the file, what it should be and the first offending key, with `fix`.
+ */
+export function readValidatedJson<T>(file: string, schema: z.ZodType<T>, shouldBe: string, fix: string): T | null {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -61,28 +60,28 @@ export function readRegistry(file: string): Registry | null {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw new ModelRegistryError(file, `cannot read it (${errText(err)})`, `check its permissions (\`ls -l ${file}\`)`, { cause: err });
   }
-  const fix =
-    `correct it, or move it aside (\`mv ${file} ${file}.bad\`): the node then registers the pinned models again, ` +
-    "and others are re-added with `ripple models add <file.gguf> --name <name>` (no GGUF file is touched)";
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
     throw new ModelRegistryError(file, `is not valid JSON (${(err as Error).message})`, fix, { cause: err });
   }
-  const parsed = registrySchema.safeParse(raw);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.length ? issue.path.join(".") : "(top level)";
-    throw new ModelRegistryError(file, `is not a valid model registry: key ${where}: ${issue?.message}`, fix);
+    throw new ModelRegistryError(file, `is not ${shouldBe}: key ${where}: ${issue?.message}`, fix);
   }
-  return { models: parsed.data.models, declinedPins: parsed.data.declined_pins ?? [] };
+  return parsed.data;
 }
 
 /** Write to a temporary file, fsync, rename: readers see the old registry or the new one, never half. */
-export function writeRegistry(file: string, { models, declinedPins }: Registry): void {
-  const sorted = [...models].sort((a, b) => a.name.localeCompare(b.name));
-  const body = JSON.stringify({ schema: 1, models: sorted, ...(declinedPins.length ? { declined_pins: [...declinedPins].sort() } : {}) }, null, 2) + "\n";
+export function writeRegistry(file: string, models: StoredModel[]): void {
+  writeFileAtomically(file, JSON.stringify({ schema: 1, models: [...models].sort((a, b) => a.name.localeCompare(b.name)) }, null, 2) + "\n");
+}
+
+/** `body` into `file` (mode 0644) through a temporary file, fsync and rename; a ModelRegistryError naming it. */
+export function writeFileAtomically(file: string, body: string): void {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   try {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });

@@ -27,7 +27,8 @@ import { loadVersions, modelNameSchema } from "../config/versions-schema.mjs";
 import type { Logger } from "../log.ts";
 import { InferenceError } from "./inference-errors.ts";
 import type { RegisteredModel } from "./inference-types.ts";
-import { errText, ModelRegistryError, readRegistry, sha256Schema, writeRegistry, type Registry, type StoredModel } from "./model-registry-file.ts";
+import { errText, ModelRegistryError, readRegistry, sha256Schema, writeRegistry, type StoredModel } from "./model-registry-file.ts";
+import { readPinsOffered, writePinsOffered } from "./pins-offered-file.ts";
 
 export { ModelRegistryError };
 
@@ -50,17 +51,17 @@ export interface ModelStoreOptions {
   versionsFile?: string;
 }
 
-/** A model setup installs (versions.json `models`); only the big ones carry a sha256 pin. */
+/** A model setup installs (versions.json `models`); only the big ones carry a sha256 and size pin. */
 interface Pin {
   name: string;
   file: string;
   sha256?: string;
+  bytes?: number;
 }
 
 export class ModelStore {
   private models: Map<string, StoredModel>;
-  /** Pinned files the user unregistered: open() does not register them again. */
-  private declinedPins: Set<string>;
+
   /** Mutations run one at a time, each reading models.json afresh (the CLI may have changed it). */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -68,25 +69,27 @@ export class ModelStore {
     readonly file: string,
     readonly modelsDir: string,
     private readonly log: Logger,
-    registry: Registry,
+    models: StoredModel[],
+    private readonly dataDir: string,
     private readonly pins: Pin[],
   ) {
-    this.models = new Map(registry.models.map((m) => [m.name, m]));
-    this.declinedPins = new Set(registry.declinedPins);
+    this.models = new Map(models.map((m) => [m.name, m]));
   }
 
   /**
    * Read `<dataDir>/models.json` (none yet: an empty registry) and register the pinned models
-   * installed in modelsDir that it lacks: all of them on a first start, and on later starts a model
-   * a newer setup installed (an upgrade adds an expert's model), unless the user unregistered it.
+   * installed in modelsDir that were never offered to it (pins-offered-file.ts): all of them on a
+   * first start, and on later starts a model a newer setup installed (an upgrade adds an expert's
+   * model). A pin offered once is not registered again, so one the user unregistered stays so.
    */
   static async open(opts: ModelStoreOptions): Promise<ModelStore> {
-    const file = join(resolve(opts.dataDir), "models.json");
+    const dataDir = resolve(opts.dataDir);
+    const file = join(dataDir, "models.json");
     const log = opts.log.child({ seam: "model-store" });
     const existing = readRegistry(file);
     const pins: Pin[] = Object.values(loadVersions(opts.versionsFile ?? pinnedVersionsFile).models);
-    const store = new ModelStore(file, resolve(opts.modelsDir), log, existing ?? { models: [], declinedPins: [] }, pins);
-    for (const m of existing?.models ?? []) {
+    const store = new ModelStore(file, resolve(opts.modelsDir), log, existing ?? [], dataDir, pins);
+    for (const m of existing ?? []) {
       if (!existsSync(m.file)) log.warn({ model: m.name, file: m.file }, `the file of model "${m.name}" is missing`);
     }
     await store.registerPinned({ firstStart: existing === null });
@@ -121,10 +124,11 @@ export class ModelStore {
       if (expected !== undefined && !sha256Schema.safeParse(expected).success) {
         throw badRequest(`the expected sha256 "${opts.sha256}" is not 64 hex digits`, "pass the file's sha256 as printed by `sha256sum`, or leave out --sha256");
       }
-      const models = this.reload();
       const placed = this.placeInModelsDir(source);
       try {
         const sha256 = await hashFile(placed.file, this.log);
+        // Read after hashing: another process (the node, or the CLI) may have written meanwhile.
+        const models = this.reload();
         if (expected !== undefined && sha256 !== expected) {
           throw badRequest(
             `${source} has sha256 ${sha256}, but ${expected} was expected`,
@@ -140,9 +144,7 @@ export class ModelStore {
         }
         const st = statSync(placed.file);
         const entry: StoredModel = { name, file: placed.file, sha256, bytes: st.size, mtimeMs: st.mtimeMs };
-        const declined = new Set(this.declinedPins);
-        declined.delete(this.pinnedFileOf(entry.file) ?? "");
-        this.commit(new Map(models).set(name, entry), declined);
+        this.commit(new Map(models).set(name, entry));
         this.log.info({ model: name, file: entry.file, sha256, bytes: entry.bytes, linked: placed.created }, `registered model "${name}"`);
         return publicView(entry);
       } catch (err) {
@@ -160,10 +162,7 @@ export class ModelStore {
       if (!m) throw this.notFound(name);
       const next = new Map(models);
       next.delete(name);
-      // A pinned model the user unregisters stays unregistered across restarts.
-      const pinned = this.pinnedFileOf(m.file);
-      const stillRegistered = [...next.values()].some((o) => o.file === m.file);
-      this.commit(next, pinned && !stillRegistered ? new Set(this.declinedPins).add(pinned) : this.declinedPins);
+      this.commit(next);
       this.log.info({ model: name, file: m.file }, `unregistered model "${name}" (its file is kept)`);
       return { removed: publicView(m), fileKept: m.file };
     });
@@ -196,7 +195,9 @@ export class ModelStore {
         );
       }
       const entry = { ...m, bytes: st.size, mtimeMs: st.mtimeMs };
-      this.commit(new Map(models).set(name, entry));
+      // Read again after hashing (another process may have written meanwhile), and only if the entry is still this one.
+      const current = this.reload();
+      if (current.get(name)?.file === m.file && current.get(name)?.sha256 === m.sha256) this.commit(current.set(name, entry));
       return { model: publicView(entry), rehashed: true };
     });
   }
@@ -231,22 +232,15 @@ export class ModelStore {
   }
 
   private reload(): Map<string, StoredModel> {
-    const registry = readRegistry(this.file) ?? { models: [], declinedPins: [] };
-    this.models = new Map(registry.models.map((m) => [m.name, m]));
-    this.declinedPins = new Set(registry.declinedPins);
+    const models = readRegistry(this.file) ?? [];
+    this.models = new Map(models.map((m) => [m.name, m]));
     return new Map(this.models);
   }
 
   /** Write first, then adopt: a failed write leaves both models.json and memory as they were. */
-  private commit(next: Map<string, StoredModel>, declinedPins: Set<string> = this.declinedPins): void {
-    writeRegistry(this.file, { models: [...next.values()], declinedPins: [...declinedPins] });
+  private commit(next: Map<string, StoredModel>): void {
+    writeRegistry(this.file, [...next.values()]);
     this.models = next;
-    this.declinedPins = declinedPins;
-  }
-
-  /** The pin file name when `file` is a pinned model's place in the models directory. */
-  private pinnedFileOf(file: string): string | undefined {
-    return this.pins.find((p) => join(this.modelsDir, p.file) === file)?.file;
   }
 
   private notFound(name: string): InferenceError {
@@ -292,36 +286,57 @@ export class ModelStore {
   }
 
   /**
-   * Register the models setup installs (versions.json) that are in modelsDir and not registered yet:
-   * not under their name, not as the same file or sha256 under another name, not declined.
+   * Register the pinned models (versions.json) installed in modelsDir that were never offered to
+   * this registry, unless the same file or sha256 is registered already (under any name). Hashing
+   * happens outside the write; the write re-reads models.json, so a `ripple models add|rm` made
+   * meanwhile is kept.
    */
   private async registerPinned({ firstStart }: { firstStart: boolean }): Promise<void> {
-    const next = new Map(this.models);
-    const registered = () => [...next.values()];
-    for (const pin of this.pins) {
-      const file = join(this.modelsDir, pin.file);
-      if (next.has(pin.name) || this.declinedPins.has(pin.file) || registered().some((m) => m.file === file)) continue;
-      if (!existsSync(file)) {
-        this.log.debug({ model: pin.name, file }, "pinned model not installed here");
-        continue;
-      }
-      if (!hasGgufMagic(file)) {
-        this.log.warn({ model: pin.name, file }, `not registering "${pin.name}": ${file} is not a GGUF file (run \`npm run setup\`)`);
-        continue;
-      }
-      const st = statSync(file);
-      const stamped = verifiedSha256(file);
-      const sha256 = stamped ?? (await hashFile(file, this.log));
-      if (pin.sha256 !== undefined && sha256 !== pin.sha256) {
-        this.log.warn({ model: pin.name, file, sha256, pinned: pin.sha256 }, `not registering "${pin.name}": ${file} is not the pinned file (run \`npm run setup\`)`);
-        continue;
-      }
-      if (registered().some((m) => m.sha256 === sha256)) continue;
-      next.set(pin.name, { name: pin.name, file, sha256, bytes: st.size, mtimeMs: st.mtimeMs });
-      const how = firstStart ? "" : ` (installed since this node's models.json was written; \`ripple models rm ${pin.name}\` stops serving it)`;
-      this.log.info({ model: pin.name, file, sha256, from: stamped ? "setup stamp" : "hashed" }, `registered pinned model "${pin.name}"${how}`);
+    const offered = readPinsOffered(this.dataDir, !firstStart);
+    const found: StoredModel[] = [];
+    for (const pin of this.pins.filter((p) => !offered.has(p.file))) {
+      const entry = await this.installedPin(pin);
+      if (entry) found.push(entry);
     }
-    if (firstStart || next.size !== this.models.size) this.commit(next);
+    await this.serialize(async () => {
+      const next = this.reload();
+      for (const entry of found) {
+        const pinFile = basename(entry.file);
+        offered.add(pinFile);
+        const taken = next.get(entry.name) ?? [...next.values()].find((m) => m.file === entry.file || m.sha256 === entry.sha256);
+        if (taken) {
+          this.log.info({ model: entry.name, registeredAs: taken.name }, `pinned model "${entry.name}" not registered: "${taken.name}" is registered already`);
+          continue;
+        }
+        next.set(entry.name, entry);
+        const how = firstStart ? "" : ` (installed since this node's models.json was written; \`ripple models rm ${entry.name}\` stops serving it)`;
+        this.log.info({ model: entry.name, file: entry.file, sha256: entry.sha256 }, `registered pinned model "${entry.name}"${how}`);
+      }
+      if (firstStart || next.size !== this.models.size) this.commit(next);
+      if (found.length > 0) writePinsOffered(this.dataDir, offered);
+    });
+  }
+
+  /** The pin's entry when its file is installed and is the pinned file; why not, logged. */
+  private async installedPin(pin: Pin): Promise<StoredModel | undefined> {
+    const file = join(this.modelsDir, pin.file);
+    if (!existsSync(file)) {
+      this.log.debug({ model: pin.name, file }, "pinned model not installed here");
+      return undefined;
+    }
+    const st = statSync(file);
+    if (!hasGgufMagic(file) || (pin.bytes !== undefined && st.size !== pin.bytes)) {
+      this.log.warn({ model: pin.name, file, bytes: st.size, pinned: pin.bytes }, `not registering "${pin.name}": ${file} is not the pinned GGUF file (run \`npm run setup\`)`);
+      return undefined;
+    }
+    const stamped = verifiedSha256(file);
+    const sha256 = stamped ?? (await hashFile(file, this.log));
+    if (pin.sha256 !== undefined && sha256 !== pin.sha256) {
+      this.log.warn({ model: pin.name, file, sha256, pinned: pin.sha256 }, `not registering "${pin.name}": ${file} is not the pinned file (run \`npm run setup\`)`);
+      return undefined;
+    }
+    this.log.debug({ model: pin.name, file, sha256, from: stamped ? "setup stamp" : "hashed" }, `pinned model "${pin.name}" is installed`);
+    return { name: pin.name, file, sha256, bytes: st.size, mtimeMs: st.mtimeMs };
   }
 }
 
