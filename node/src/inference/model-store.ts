@@ -4,14 +4,11 @@
 // costs one stat instead of hashing half a gigabyte.
 import { randomBytes } from "node:crypto";
 import {
-  closeSync,
   constants,
   copyFileSync,
   existsSync,
   linkSync,
   mkdirSync,
-  openSync,
-  readSync,
   realpathSync,
   renameSync,
   rmSync,
@@ -20,20 +17,17 @@ import {
 } from "node:fs";
 import { basename, isAbsolute, join, relative, resolve } from "node:path";
 import type { ModelRef } from "@ripple-mesh/zome-bindings";
-import { sha256File } from "../config/hashing.mjs";
 import { versionsFile as pinnedVersionsFile } from "../config/paths.mjs";
-import { verifiedSha256 } from "../config/hashing.mjs";
-import { loadVersions, modelNameSchema } from "../config/versions-schema.mjs";
+import { modelNameSchema } from "../config/versions-schema.mjs";
 import type { Logger } from "../log.ts";
 import { InferenceError } from "./inference-errors.ts";
 import type { RegisteredModel } from "./inference-types.ts";
 import { errText, ModelRegistryError, readRegistry, sha256Schema, writeRegistry, type StoredModel } from "./model-registry-file.ts";
+import { hashFile, hasGgufMagic } from "./gguf-file.ts";
+import { installedPins, loadPins, type Pin } from "./pinned-models.ts";
 import { readPinsOffered, writePinsOffered } from "./pins-offered-file.ts";
 
 export { ModelRegistryError };
-
-/** Hashing a file at least this big logs its progress (every 10 %). */
-const PROGRESS_MIN_BYTES = 64 * 2 ** 20;
 
 /** What `remove` did: the entry is gone from the registry; its GGUF file stays where it was. */
 export interface RemovedModel {
@@ -51,17 +45,8 @@ export interface ModelStoreOptions {
   versionsFile?: string;
 }
 
-/** A model setup installs (versions.json `models`); only the big ones carry a sha256 and size pin. */
-interface Pin {
-  name: string;
-  file: string;
-  sha256?: string;
-  bytes?: number;
-}
-
 export class ModelStore {
   private models: Map<string, StoredModel>;
-
   /** Mutations run one at a time, each reading models.json afresh (the CLI may have changed it). */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -87,8 +72,7 @@ export class ModelStore {
     const file = join(dataDir, "models.json");
     const log = opts.log.child({ seam: "model-store" });
     const existing = readRegistry(file);
-    const pins: Pin[] = Object.values(loadVersions(opts.versionsFile ?? pinnedVersionsFile).models);
-    const store = new ModelStore(file, resolve(opts.modelsDir), log, existing ?? [], dataDir, pins);
+    const store = new ModelStore(file, resolve(opts.modelsDir), log, existing ?? [], dataDir, loadPins(opts.versionsFile ?? pinnedVersionsFile));
     for (const m of existing ?? []) {
       if (!existsSync(m.file)) log.warn({ model: m.name, file: m.file }, `the file of model "${m.name}" is missing`);
     }
@@ -293,16 +277,11 @@ export class ModelStore {
    */
   private async registerPinned({ firstStart }: { firstStart: boolean }): Promise<void> {
     const offered = readPinsOffered(this.dataDir, !firstStart);
-    const found: StoredModel[] = [];
-    for (const pin of this.pins.filter((p) => !offered.has(p.file))) {
-      const entry = await this.installedPin(pin);
-      if (entry) found.push(entry);
-    }
+    const found = await installedPins(this.pins.filter((p) => !offered.has(p.file)), this.modelsDir, this.log);
     await this.serialize(async () => {
       const next = this.reload();
-      for (const entry of found) {
-        const pinFile = basename(entry.file);
-        offered.add(pinFile);
+      for (const { pin, entry } of found) {
+        offered.add(pin.file);
         const taken = next.get(entry.name) ?? [...next.values()].find((m) => m.file === entry.file || m.sha256 === entry.sha256);
         if (taken) {
           this.log.info({ model: entry.name, registeredAs: taken.name }, `pinned model "${entry.name}" not registered: "${taken.name}" is registered already`);
@@ -315,28 +294,6 @@ export class ModelStore {
       if (firstStart || next.size !== this.models.size) this.commit(next);
       if (found.length > 0) writePinsOffered(this.dataDir, offered);
     });
-  }
-
-  /** The pin's entry when its file is installed and is the pinned file; why not, logged. */
-  private async installedPin(pin: Pin): Promise<StoredModel | undefined> {
-    const file = join(this.modelsDir, pin.file);
-    if (!existsSync(file)) {
-      this.log.debug({ model: pin.name, file }, "pinned model not installed here");
-      return undefined;
-    }
-    const st = statSync(file);
-    if (!hasGgufMagic(file) || (pin.bytes !== undefined && st.size !== pin.bytes)) {
-      this.log.warn({ model: pin.name, file, bytes: st.size, pinned: pin.bytes }, `not registering "${pin.name}": ${file} is not the pinned GGUF file (run \`npm run setup\`)`);
-      return undefined;
-    }
-    const stamped = verifiedSha256(file);
-    const sha256 = stamped ?? (await hashFile(file, this.log));
-    if (pin.sha256 !== undefined && sha256 !== pin.sha256) {
-      this.log.warn({ model: pin.name, file, sha256, pinned: pin.sha256 }, `not registering "${pin.name}": ${file} is not the pinned file (run \`npm run setup\`)`);
-      return undefined;
-    }
-    this.log.debug({ model: pin.name, file, sha256, from: stamped ? "setup stamp" : "hashed" }, `pinned model "${pin.name}" is installed`);
-    return { name: pin.name, file, sha256, bytes: st.size, mtimeMs: st.mtimeMs };
   }
 }
 
@@ -377,29 +334,4 @@ function checkName(name: string, defaultedFrom: string | undefined): void {
   if (modelNameSchema.safeParse(name).success) return;
   const why = defaultedFrom ? ` (taken from the file name of ${defaultedFrom})` : "";
   throw badRequest(`"${name}" is not a valid model name${why}: use 1-64 characters of a-z 0-9 . _ -`, "pass a valid name with --name, e.g. --name my-model-q4_k_m");
-}
-
-function hasGgufMagic(file: string): boolean {
-  const fd = openSync(file, "r");
-  try {
-    const magic = Buffer.alloc(4);
-    return readSync(fd, magic, 0, 4, 0) === 4 && magic.toString("latin1") === "GGUF";
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Streamed sha256; for big files, an info log line every 10 %. */
-async function hashFile(file: string, log: Logger): Promise<string> {
-  let next = 10;
-  const started = Date.now();
-  const sha = await sha256File(file, (done, total) => {
-    if (total < PROGRESS_MIN_BYTES) return;
-    const percent = Math.floor((done / total) * 100);
-    if (percent < next) return;
-    next = percent - (percent % 10) + 10;
-    log.info({ file, percent, doneMB: Math.round(done / 1e6), totalMB: Math.round(total / 1e6) }, `hashing ${basename(file)}: ${percent}%`);
-  });
-  log.debug({ file, ms: Date.now() - started }, "hashed");
-  return sha;
 }

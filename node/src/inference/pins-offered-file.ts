@@ -18,7 +18,7 @@ const offeredSchema = z.strictObject({
  */
 const PINS_BEFORE_THIS_FILE = ["qwen2.5-coder-0.5b-instruct-q4_k_m.gguf", "gemma-3-270m-q4_k_m.gguf", "ripple-tiny-test.gguf"];
 
-export function pinsOfferedFile(dataDir: string): string {
+function pinsOfferedFile(dataDir: string): string {
   return join(dataDir, "pins-offered.json");
 }
 
