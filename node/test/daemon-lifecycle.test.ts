@@ -9,6 +9,7 @@ import { createInterface } from "node:readline";
 import { afterAll, describe, expect, it } from "vitest";
 import type { DaemonStatus } from "@ripple-mesh/api-types";
 import { modelsDir, repoRoot } from "../src/config/paths.mjs";
+import { nodeModelsDir } from "../src/inference/models-dir-file.ts";
 import { ripple, rippleJson } from "./support/ripple-process.ts";
 
 const dataDir = mkdtempSync("/tmp/rm-daemon-");
@@ -61,6 +62,8 @@ describe("the daemon", () => {
     expect(node.relayUrl).toMatch(/^http:\/\/[\d.]+:\d+$/);
     expect(node.localHost.self).toBe(true);
     expect(node.mesh.state).toBe("isolated");
+    // It recorded where it serves models from: the CLI opens its registry with that directory.
+    expect(nodeModelsDir(dataDir)).toBe(modelsDir());
 
     const children = execFileSync("pgrep", ["-f", `${dataDir}/local/conductor-config.yaml`]).toString().trim().split("\n").map(Number);
     expect(children.length).toBeGreaterThan(0);

@@ -11,6 +11,7 @@ import { startLocalApi, type LocalApi } from "../src/api/local-api.ts";
 import type { MoeResult } from "../src/moe/moe-types.ts";
 import { createLogger } from "../src/log.ts";
 import { InferenceError } from "../src/inference/inference-errors.ts";
+import { recordModelsDir } from "../src/inference/models-dir-file.ts";
 import { fakeInference, until, type FakeInference } from "./support/fake-inference.ts";
 import { ripple, rippleBin, RippleDaemon } from "./support/ripple-process.ts";
 
@@ -155,6 +156,20 @@ describe("ripple models (no node: models.json)", () => {
     expect(rm.stdout).toContain("unregistered my-model (its file is kept:");
     expect(JSON.parse((await on(idle, "models", "list", "--json")).stdout)).toEqual([]);
     expect((await on(idle, "models", "rm", "my-model")).stderr).toContain('model "my-model" is not registered');
+  });
+
+  it("add links into the node's models directory when the CLI's environment names another, and says so", async () => {
+    const nodeDir = join(root, "node-data");
+    const nodeModels = join(root, "node-models");
+    mkdirSync(nodeDir, { recursive: true });
+    recordModelsDir(nodeDir, nodeModels); // as the node does at its start (RIPPLE_MODELS_DIR=node-models)
+    const file = join(root, "third.gguf");
+    writeFileSync(file, Buffer.concat([Buffer.from("GGUF"), randomBytes(64)]));
+    const add = await on(nodeDir, "models", "add", file);
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.stderr).toContain(`note: using the node's models directory ${nodeModels} (it started with it), not RIPPLE_MODELS_DIR=${modelsDir}`);
+    expect(existsSync(join(nodeModels, "third.gguf"))).toBe(true);
+    expect(existsSync(join(modelsDir, "third.gguf"))).toBe(false);
   });
 
   it("add and rm on a running node's data dir have the node serve the change, or say when it applies", async () => {

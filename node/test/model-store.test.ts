@@ -9,6 +9,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { modelsDir as realModelsDir, versionsFile } from "../src/config/paths.mjs";
 import { verifiedSha256 } from "../src/config/hashing.mjs";
 import { ModelRegistryError, ModelStore } from "../src/inference/model-store.ts";
+import { nodeModelsDir, recordModelsDir } from "../src/inference/models-dir-file.ts";
 import { dataDir, inferenceError, logs, modelsDir, open, pins, registryFile, root, sha256Of, tinySha, tinySource, useModelStoreDirs } from "./support/model-store-fixtures.ts";
 
 useModelStoreDirs();
@@ -337,5 +338,23 @@ describe("add", () => {
     const err = await inferenceError(() => store.add(source, { name: "clash" }));
     expect(err.message).toContain(`${join(modelsDir, pins.tiny.file)} already exists`);
     expectUnchanged();
+  });
+});
+
+describe("the node's models directory, recorded in its data dir for the CLI", () => {
+  it("is undefined before a start, the last recorded one after, and a damaged record is named, then replaced", () => {
+    const dir = mkdtempSync(join(tmpdir(), "rm-models-dir-"));
+    expect(nodeModelsDir(dir)).toBeUndefined();
+    recordModelsDir(dir, "/srv/models");
+    expect(nodeModelsDir(dir)).toBe("/srv/models");
+    recordModelsDir(dir, "/big/disk/models");
+    expect(nodeModelsDir(dir)).toBe("/big/disk/models");
+    writeFileSync(join(dir, "models-dir.json"), JSON.stringify({ schema: 1, modelsDir: "relative/models" }));
+    expect(() => nodeModelsDir(dir)).toThrow(ModelRegistryError);
+    expect(() => nodeModelsDir(dir)).toThrow(/models-dir\.json.*modelsDir.*absolute path[\s\S]*rm .*models-dir\.json/);
+    // The node's next start writes it again; what it records is never lost to a bad file.
+    recordModelsDir(dir, "/srv/models");
+    expect(nodeModelsDir(dir)).toBe("/srv/models");
+    rmSync(dir, { recursive: true, force: true });
   });
 });

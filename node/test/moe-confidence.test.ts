@@ -39,11 +39,10 @@ describe("confidence claims checked by the requester", { timeout: 600_000 }, () 
     for (const v of r.model_votes) console.log(`[confidence] slot ${v.slot} ${v.expert} on ${v.peer}: ${JSON.stringify(v.output.slice(0, 40))} confidence ${v.confidence}`);
     const onBob = r.model_votes.filter((v) => v.peer === "bob");
     expect(onBob.length).toBeGreaterThanOrEqual(1);
-    const scored = alice.logs.filter((l) => l.peer === "bob" && typeof l.measured === "number");
     for (const v of onBob) {
       // bob claimed 1; alice scored the same answer with her copy of the model, and her figure counts.
-      const mine = scored.find((l) => l.slot === v.slot)!;
-      expect(mine, `alice's score of slot ${v.slot}`).toBeDefined();
+      // Her log line is written before the answer but read from her stdout pipe, so it may come later.
+      const mine = await alice.waitForLog((l) => l.job === r.job && l.peer === "bob" && l.slot === v.slot && typeof l.measured === "number", 10_000);
       expect(mine.claimed).toBe(1);
       expect(v.confidence).toBe(mine.measured);
       expect(v.confidence).toBeGreaterThan(0);

@@ -16,6 +16,7 @@ import { openLlama } from "./llama-backend.ts";
 import { LazyLlama } from "./lazy-llama.ts";
 import { resolveBudgets, type ResolvedBudgets } from "./machine-budgets.ts";
 import { ModelStore, modelRefs } from "./model-store.ts";
+import { recordModelsDir } from "./models-dir-file.ts";
 
 export interface NodeInferenceOptions {
   dataDir: string;
@@ -53,6 +54,7 @@ export class NodeInference {
     const computePolicy = live.current();
     const inferencePolicy = loadInferencePolicy(opts.inferencePolicyFile);
     const store = await ModelStore.open({ dataDir: opts.dataDir, modelsDir: opts.modelsDir ?? defaultModelsDir(), log });
+    recordModelsDir(opts.dataDir, store.modelsDir);
     const { inference } = computePolicy;
     const threads = inference.threads === "auto" ? freeCoreThreads() : inference.threads;
     const chooseBackend = opts.chooseBackend ?? (async (gpu: GpuPreference, n: number) => LazyLlama.opened(await openLlama(gpu, n, log)));

@@ -34,9 +34,23 @@ function rescanLine(r: ModelsRescan): string {
 /** The registry on disk. Loaded on use: the light commands do not pay for its imports. */
 async function openStore(dataDir: string) {
   const { ModelStore } = await import("../../inference/model-store.ts");
+  const { nodeModelsDir } = await import("../../inference/models-dir-file.ts");
   // Logs (e.g. hashing progress of a big file) go to stderr: stdout is the command's output.
   const log = pino({ name: "ripple", level: process.env.RIPPLE_LOG_LEVEL ?? "warn" }, pino.destination(2));
-  return ModelStore.open({ dataDir, modelsDir: modelsDir(), log });
+  return ModelStore.open({ dataDir, modelsDir: storeModelsDir(nodeModelsDir(dataDir)), log });
+}
+
+/**
+ * The node's models directory, as it recorded at its last start; before any start, the one this
+ * environment names. An explicit RIPPLE_MODELS_DIR that differs from the node's is overridden, with a note.
+ */
+function storeModelsDir(nodes: string | undefined): string {
+  const mine = modelsDir();
+  if (nodes === undefined) return mine;
+  if (process.env.RIPPLE_MODELS_DIR && nodes !== mine) {
+    process.stderr.write(`note: using the node's models directory ${nodes} (it started with it), not RIPPLE_MODELS_DIR=${mine}\n`);
+  }
+  return nodes;
 }
 
 async function isNodeRunning(dataDir: string): Promise<boolean> {
