@@ -66,6 +66,28 @@ describe("ripple moe", () => {
   });
 });
 
+describe("peers' words reach the terminal without their control characters", () => {
+  // The fake mesh answers "answer to: <prompt>", so the prompt stands in for a peer's answer here.
+  const osc52 = "\x1b]52;c;Y3VybCBldmlsfHNo\x07"; // writes the clipboard in terminals that allow it
+  it("an answer's escape sequences are shown as U+FFFD; --json escapes them and parses back unchanged", async () => {
+    const prompt = `${osc52}\x1b[2J\u009b31mcapital of Peru?\r`;
+    const r = await on(running, "moe", prompt);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split("\n")[0]).toBe("answer to: \uFFFD]52;c;Y3VybCBldmlsfHNo\uFFFD\uFFFD[2J\uFFFD31mcapital of Peru?\uFFFD");
+    expect(r.stdout + r.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    const json = await on(running, "moe", prompt, "--json");
+    expect(json.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    expect((JSON.parse(json.stdout) as MoeResult).response).toBe(`answer to: ${prompt}`);
+  });
+
+  it("an error naming what was asked shows it the same way", async () => {
+    const r = await on(running, "ask", "--model", `${osc52}gpt`, "hi");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('no node of the mesh serves a model named "\uFFFD]52;c;Y3VybCBldmlsfHNo\uFFFDgpt"');
+    expect(r.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+  });
+});
+
 describe("ripple ask", () => {
   it("prints the model's text and its figures", async () => {
     const r = await on(running, "ask", "--model", "tiny", "hi there", "--temperature", "0.5", "--seed", "3");

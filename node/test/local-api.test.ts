@@ -277,3 +277,49 @@ describe("local API security", () => {
     expect((err as RippleError).fix).toMatch(/--api-port.*stop the other process/);
   });
 });
+
+describe("an artifact's bytes (any peer's) are served as a download, never as a page", () => {
+  const page = "<script>fetch('/v1/shutdown', { method: 'POST' })</script>";
+  /** A mesh whose artifact_index registers `page` under the mime a peer chose. */
+  function withArtifact(mime: string) {
+    const read = vi.fn(async () => ({ bytes: Buffer.from(page), sha256: "ab".repeat(32), artifact: { mime } }));
+    // The routes need only `artifacts.read` here; `shards` must exist for them to count IPFS as running.
+    return { artifacts: () => ({ artifacts: { read }, shards: {} }) as never };
+  }
+
+  it("a peer's text/html is sent as an octet-stream attachment in a sandbox, its mime named in a header of its own", async () => {
+    const source = { ...fakeSource(), ...withArtifact("text/html") };
+    const api = await startLocalApi({ log, source });
+    started.push(api);
+    const res = await http(api.port, "GET", "/v1/artifacts/bafkreiabcdefgh/content");
+    expect(res.status).toBe(200);
+    expect(res.body).toBe(page);
+    expect(res.headers["content-type"]).toBe("application/octet-stream");
+    expect(res.headers["content-disposition"]).toBe('attachment; filename="bafkreiabcdefgh"');
+    expect(res.headers["content-security-policy"]).toBe("default-src 'none'; sandbox");
+    expect(res.headers["x-content-type-options"]).toBe("nosniff");
+    expect(res.headers["x-ripple-mime"]).toBe("text/html");
+    expect(source.shutdown).not.toHaveBeenCalled();
+    const viaClient = await new LocalApiClient({ url: api.url }).artifactContent("bafkreiabcdefgh");
+    expect(viaClient).toMatchObject({ mime: "text/html", sha256: "ab".repeat(32), registered: true });
+    expect(viaClient.bytes.toString("utf8")).toBe(page);
+  });
+
+  it("a registered mime that is not a plain type/subtype is not echoed at all", async () => {
+    const api = await startLocalApi({ log, source: { ...fakeSource(), ...withArtifact("text/html; x=\"\u00e9\"") } });
+    started.push(api);
+    const res = await http(api.port, "GET", "/v1/artifacts/bafkreiabcdefgh/content");
+    expect(res.status).toBe(200);
+    expect(res.headers["x-ripple-mime"]).toBeUndefined();
+    expect(res.headers["content-type"]).toBe("application/octet-stream");
+  });
+
+  it("every JSON answer of the API forbids sniffing, scripts and framing too", async () => {
+    const { api } = await start();
+    for (const path of ["/v1/status", "/v1/no-such-route"]) {
+      const res = await http(api.port, "GET", path);
+      expect(res.headers["x-content-type-options"], path).toBe("nosniff");
+      expect(res.headers["content-security-policy"], path).toBe("default-src 'none'; frame-ancestors 'none'");
+    }
+  });
+});

@@ -184,7 +184,7 @@ export class LocalApiClient {
   }
 
   /** The bytes of an artifact and the sha256 the daemon computed over them (checked against artifact_index). */
-  async artifactContent(cid: string, opts: { timeoutMs?: number } = {}): Promise<{ bytes: Buffer; sha256: string | null; registered: boolean }> {
+  async artifactContent(cid: string, opts: { timeoutMs?: number } = {}): Promise<{ bytes: Buffer; sha256: string | null; registered: boolean; mime: string | null }> {
     const what = `GET /v1/artifacts/${cid}/content`;
     const timeoutMs = opts.timeoutMs ?? 130_000;
     let res: Response;
@@ -195,7 +195,7 @@ export class LocalApiClient {
     }
     const bytes = Buffer.from(await res.arrayBuffer());
     if (!res.ok) throw this.errorFromBody(res.status, bytes.toString("utf8"), what);
-    return { bytes, sha256: res.headers.get("x-ripple-sha256"), registered: res.headers.get("x-ripple-registered") === "1" };
+    return { bytes, sha256: res.headers.get("x-ripple-sha256"), registered: res.headers.get("x-ripple-registered") === "1", mime: res.headers.get("x-ripple-mime") };
   }
 
   /** Who says they provide a CID; with verify, each is asked to prove it holds the content. */

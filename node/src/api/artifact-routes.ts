@@ -3,7 +3,8 @@
 //   GET  /v1/ipfs                          this node's kubo: peer id, addresses, restarts, peers, repo size
 //   GET  /v1/artifacts?cid=|name=|kind=|job=   ArtifactView[] from artifact_index
 //   POST /v1/artifacts {content, name, kind?, mime?, parents?}   add text as an artifact → ArtifactView
-//   GET  /v1/artifacts/:cid/content        the bytes (checked against the registered sha256)
+//   GET  /v1/artifacts/:cid/content        the bytes (checked against the registered sha256), as a download
+//                                          (octet-stream, attachment, sandboxed: never rendered), mime in x-ripple-mime
 //   GET  /v1/artifacts/:cid/providers[?verify=1]   ProviderView[]
 //   POST /v1/models/:name/publish          PublishResult
 //   POST /v1/models/pull {ref, name?, sha256?, anyPublisher?, viaKubo?}   PullResult; streamed with ?stream=1 / Accept: text/event-stream
@@ -38,6 +39,8 @@ export interface ArtifactRoutesOptions {
   maxContentBytes?: number;
 }
 
+/** A media type without parameters (RFC 6838 names): what a registered artifact's mime may be echoed as. */
+const plainMediaType = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}$/;
 const cidParam = z.string().min(8).max(128).regex(/^[A-Za-z0-9]+$/, "a CID");
 const nameParam = z.string().min(1).max(64).regex(/^[a-z0-9._-]+$/, "a model name (a-z 0-9 . _ -)");
 const putSchema = z.strictObject({
@@ -114,8 +117,15 @@ export function registerArtifactRoutes(app: ApiApp, opts: ArtifactRoutesOptions)
     const cid = cidParam.safeParse((req.params as { cid?: unknown }).cid);
     if (!cid.success) throw bad("CID", cid.error);
     const r = await guarded(() => need().artifacts!.read(cid.data, { maxBytes: opts.maxContentBytes ?? 64 * 1024 * 1024, signal: AbortSignal.timeout(120_000) }));
+    // The bytes and their registered mime are any peer's: served as a download that a browser never
+    // renders (a peer's text/html here would run script on this API's own origin), the mime only
+    // named in a header of its own, and only when it is a plain type/subtype.
+    const mime = r.artifact?.mime;
+    if (mime !== undefined && plainMediaType.test(mime)) reply.header("x-ripple-mime", mime);
     return reply
-      .header("content-type", r.artifact?.mime ?? "application/octet-stream")
+      .header("content-type", "application/octet-stream")
+      .header("content-disposition", `attachment; filename="${cid.data}"`)
+      .header("content-security-policy", "default-src 'none'; sandbox")
       .header("x-ripple-sha256", r.sha256)
       .header("x-ripple-registered", r.artifact ? "1" : "0")
       .send(r.bytes);

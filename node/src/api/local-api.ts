@@ -178,6 +178,14 @@ export async function startLocalApi(opts: LocalApiOptions): Promise<LocalApi> {
     }
   });
 
+  // Every API answer is data, never a page: a browser must not sniff one into HTML, run anything in
+  // it or frame it. The UI's own files set their own policy (ui-static.ts).
+  app.addHook("onSend", async (_req, reply, payload) => {
+    if (reply.getHeader("content-security-policy") === undefined) reply.header("content-security-policy", "default-src 'none'; frame-ancestors 'none'");
+    reply.header("x-content-type-options", "nosniff");
+    return payload;
+  });
+
   app.setNotFoundHandler((req, reply) =>
     sendError(reply, 404, {
       code: "not_found",

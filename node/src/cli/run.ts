@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { RippleError } from "../errors.ts";
 import { exitCodeFor } from "./exit-codes.ts";
+import { terminalJson, terminalText } from "./terminal-text.ts";
 
 export function globalOptions(cmd: Command): { dataDir: string } {
   return cmd.optsWithGlobals() as { dataDir: string };
@@ -9,10 +10,20 @@ export function globalOptions(cmd: Command): { dataDir: string } {
 
 export function fail(err: unknown): never {
   const message = err instanceof RippleError || err instanceof Error ? err.message : String(err);
-  process.stderr.write(`ripple: error: ${message}\n`);
+  printErr(`ripple: error: ${message}\n`);
   process.exit(exitCodeFor(err));
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+  process.stdout.write(terminalJson(value) + "\n");
+}
+
+/** Human-readable output on stdout, control characters from peers' text made harmless (terminal-text.ts). */
+export function printOut(text: string): void {
+  process.stdout.write(terminalText(text));
+}
+
+/** Progress, notes and errors on stderr, likewise. */
+export function printErr(text: string): void {
+  process.stderr.write(terminalText(text));
 }

@@ -3,7 +3,7 @@
 import type { Command } from "commander";
 import type { AccountingView } from "@ripple-mesh/api-types";
 import { LocalApiClient } from "../../api/api-client.ts";
-import { fail, globalOptions, printJson } from "../run.ts";
+import { fail, globalOptions, printJson, printOut } from "../run.ts";
 
 export function accountingCommand(program: Command): void {
   program
@@ -16,7 +16,7 @@ export function accountingCommand(program: Command): void {
         const client = await LocalApiClient.forDataDir(globalOptions(cmd).dataDir);
         const view = await client.accounting(opts.agent !== undefined ? { agent: opts.agent } : {});
         if (opts.json) printJson(view);
-        else process.stdout.write(formatAccounting(view));
+        else printOut(formatAccounting(view));
       } catch (err) {
         fail(err);
       }

@@ -3,7 +3,7 @@
 import type { Command } from "commander";
 import { LocalApiClient } from "../../api/api-client.ts";
 import type { AskBodyInput } from "../../api/inference-schemas.ts";
-import { fail, globalOptions, printJson } from "../run.ts";
+import { fail, globalOptions, printJson, printOut, printErr } from "../run.ts";
 import { decimal, prompt, wholeNumber } from "./inference-options.ts";
 
 interface AskOptions {
@@ -44,12 +44,12 @@ export function askCommand(program: Command): void {
         let last = "";
         const r = await client.ask(req, {
           onToken: (t) => {
-            process.stdout.write(t);
+            printOut(t);
             if (t !== "") last = t;
           },
         });
-        if (!last.endsWith("\n")) process.stdout.write("\n");
-        process.stderr.write(`(${r.model} on ${r.peer}: ${r.tokens} tokens in ${r.latencyMs} ms, ${r.finishReason === "length" ? "stopped at --max-tokens" : r.finishReason}; trace ${r.traceId})\n`);
+        if (!last.endsWith("\n")) printOut("\n");
+        printErr(`(${r.model} on ${r.peer}: ${r.tokens} tokens in ${r.latencyMs} ms, ${r.finishReason === "length" ? "stopped at --max-tokens" : r.finishReason}; trace ${r.traceId})\n`);
       } catch (err) {
         fail(err);
       }

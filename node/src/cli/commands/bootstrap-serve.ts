@@ -8,7 +8,7 @@ import { checkToolchain } from "../../config/toolchain.ts";
 import { join } from "node:path";
 import { createLogger } from "../../log.ts";
 import { listenAddress } from "../options.ts";
-import { fail, globalOptions } from "../run.ts";
+import { fail, globalOptions, printErr } from "../run.ts";
 
 export function bootstrapCommand(program: Command): void {
   const bootstrap = program.command("bootstrap").description("run mesh infrastructure");
@@ -28,7 +28,7 @@ export function bootstrapCommand(program: Command): void {
         server = new BootstrapServer({ binary: tc.path("kitsune2-bootstrap-srv"), listen: opts.listen, logDir: join(dataDir, "logs"), log });
         const url = await server.start();
         log.info({ url }, "bootstrap/relay server listening");
-        process.stderr.write(`ripple: bootstrap/relay server on ${url}; nodes join with \`ripple up --network testnet --bootstrap http://<this host>:${new URL(url).port}\`\n`);
+        printErr(`ripple: bootstrap/relay server on ${url}; nodes join with \`ripple up --network testnet --bootstrap http://<this host>:${new URL(url).port}\`\n`);
       } catch (err) {
         await server?.stop().catch(() => {});
         fail(err);

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { LocalApiClient } from "../../api/api-client.ts";
 import { isProcessAlive, readApiDescriptor } from "../../api/api-descriptor.ts";
 import { TimeoutError } from "../../errors.ts";
-import { fail, globalOptions } from "../run.ts";
+import { fail, globalOptions, printOut } from "../run.ts";
 
 export function downCommand(program: Command): void {
   program
@@ -20,7 +20,7 @@ export function downCommand(program: Command): void {
           if (Date.now() > deadline) throw new TimeoutError(`the node (pid ${pid}) did not exit within ${opts.timeout} s`, `look at its output, or stop it with \`kill ${pid}\``);
           await new Promise((r) => setTimeout(r, 200));
         }
-        process.stdout.write(`stopped (pid ${pid})\n`);
+        printOut(`stopped (pid ${pid})\n`);
       } catch (err) {
         fail(err);
       }

@@ -6,7 +6,7 @@ import { chooseNetwork } from "../../config/network-choice.ts";
 import { ensureWritableDataDir } from "../../config/data-dir.ts";
 import { writePreferences } from "../../config/node-preferences.ts";
 import type { DaemonStatus } from "../../daemon/daemon.ts";
-import { fail, globalOptions, printJson } from "../run.ts";
+import { fail, globalOptions, printJson, printOut } from "../run.ts";
 
 export function joinCommand(program: Command): void {
   program
@@ -24,14 +24,14 @@ export function joinCommand(program: Command): void {
         if (!running) {
           writePreferences(dataDir, { network: network as "local", ...(opts.bootstrap ? { bootstrapUrl: opts.bootstrap } : {}) });
           if (opts.json) printJson({ network, running: false });
-          else process.stdout.write(`saved: the next \`ripple up\` joins ${network}\n`);
+          else printOut(`saved: the next \`ripple up\` joins ${network}\n`);
           return;
         }
         // The running node remembers the network itself once it has joined it (daemon.ts).
         const client = await LocalApiClient.forDataDir(dataDir);
         const status = await client.join({ network, ...(opts.bootstrap ? { bootstrapUrl: opts.bootstrap } : {}) });
         if (opts.json) printJson({ network, running: true, status });
-        else process.stdout.write(`${status.name} left its mesh and joined ${status.network} (mesh ${status.mesh.state})\n`);
+        else printOut(`${status.name} left its mesh and joined ${status.network} (mesh ${status.mesh.state})\n`);
       } catch (err) {
         fail(err);
       }

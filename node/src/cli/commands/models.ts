@@ -10,7 +10,7 @@ import { readApiDescriptor } from "../../api/api-descriptor.ts";
 import type { LocalModel, ModelsRescan } from "../../api/inference-source.ts";
 import { modelsDir } from "../../config/paths.mjs";
 import { formatModels } from "../inference-format.ts";
-import { fail, globalOptions, printJson } from "../run.ts";
+import { fail, globalOptions, printJson, printOut, printErr } from "../run.ts";
 
 /**
  * After models.json changed: a running node serves what it registers now and re-advertises its
@@ -48,7 +48,7 @@ function storeModelsDir(nodes: string | undefined): string {
   const mine = modelsDir();
   if (nodes === undefined) return mine;
   if (process.env.RIPPLE_MODELS_DIR && nodes !== mine) {
-    process.stderr.write(`note: using the node's models directory ${nodes} (it started with it), not RIPPLE_MODELS_DIR=${mine}\n`);
+    printErr(`note: using the node's models directory ${nodes} (it started with it), not RIPPLE_MODELS_DIR=${mine}\n`);
   }
   return nodes;
 }
@@ -61,8 +61,8 @@ async function isNodeRunning(dataDir: string): Promise<boolean> {
 }
 
 function writeTold(told: { rescan?: ModelsRescan; note?: string } | undefined): void {
-  if (told?.rescan) process.stdout.write(rescanLine(told.rescan));
-  if (told?.note) process.stderr.write(told.note);
+  if (told?.rescan) printOut(rescanLine(told.rescan));
+  if (told?.note) printErr(told.note);
 }
 
 export function modelsCommand(program: Command): void {
@@ -87,8 +87,8 @@ export function modelsCommand(program: Command): void {
         list ??= (await openStore(dataDir)).list().map((m) => ({ ...m, loaded: false }));
         if (opts.json) printJson(list);
         else {
-          process.stdout.write(formatModels(list, running));
-          if (!running && list.length > 0) process.stderr.write("(the node's model state is unknown: it is not running)\n");
+          printOut(formatModels(list, running));
+          if (!running && list.length > 0) printErr("(the node's model state is unknown: it is not running)\n");
         }
       } catch (err) {
         fail(err);
@@ -109,7 +109,7 @@ export function modelsCommand(program: Command): void {
         const model = await store.add(file, { ...(opts.name !== undefined ? { name: opts.name } : {}), ...(opts.sha256 !== undefined ? { sha256: opts.sha256 } : {}) });
         const told = await tellRunningNode(dataDir);
         if (opts.json) return printJson({ model, running: told !== undefined, ...(told?.rescan ? { rescan: told.rescan } : {}) });
-        process.stdout.write(`registered ${model.name}: ${model.file} (${(model.bytes / 1e6).toFixed(1)} MB, sha256 ${model.sha256})\n`);
+        printOut(`registered ${model.name}: ${model.file} (${(model.bytes / 1e6).toFixed(1)} MB, sha256 ${model.sha256})\n`);
         writeTold(told);
       } catch (err) {
         fail(err);
@@ -127,7 +127,7 @@ export function modelsCommand(program: Command): void {
         const { removed, fileKept } = await (await openStore(dataDir)).remove(name);
         const told = await tellRunningNode(dataDir);
         if (opts.json) return printJson({ removed, fileKept, running: told !== undefined, ...(told?.rescan ? { rescan: told.rescan } : {}) });
-        process.stdout.write(`unregistered ${removed.name} (its file is kept: ${fileKept})\n`);
+        printOut(`unregistered ${removed.name} (its file is kept: ${fileKept})\n`);
         writeTold(told);
       } catch (err) {
         fail(err);
@@ -142,7 +142,7 @@ export function modelsCommand(program: Command): void {
       try {
         const rescan = await (await LocalApiClient.forDataDir(globalOptions(cmd).dataDir)).rescanModels();
         if (opts.json) printJson(rescan);
-        else process.stdout.write(rescanLine(rescan));
+        else printOut(rescanLine(rescan));
       } catch (err) {
         fail(err);
       }
@@ -162,7 +162,7 @@ export function modelsCommand(program: Command): void {
           const client = await LocalApiClient.forDataDir(globalOptions(cmd).dataDir);
           const model = action === "load" ? await client.loadModel(name) : await client.unloadModel(name);
           if (opts.json) printJson(model);
-          else process.stdout.write(`${model.name}: ${model.loaded ? "loaded" : "not loaded"}\n`);
+          else printOut(`${model.name}: ${model.loaded ? "loaded" : "not loaded"}\n`);
         } catch (err) {
           fail(err);
         }

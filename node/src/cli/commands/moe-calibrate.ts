@@ -10,7 +10,7 @@ import { calibratedPolicyText, runCalibration } from "../../moe/calibrate-run.ts
 import type { CalibrationResult, ExponentCalibration } from "../../moe/calibration.ts";
 import { inferencePolicyFile, loadInferencePolicy } from "../../config/inference-policy.ts";
 import { RippleError } from "../../errors.ts";
-import { fail, printJson } from "../run.ts";
+import { fail, printJson, printOut, printErr } from "../run.ts";
 import { wholeNumber } from "./inference-options.ts";
 
 interface CalibrateOptions {
@@ -49,7 +49,7 @@ export function calibrateCommand(moe: Command): void {
           ...(opts.limit ? { limit: opts.limit } : {}),
           log: createLogger("calibrate", process.env.RIPPLE_LOG_LEVEL ?? "warn"),
           onProgress: (done, total) => {
-            if (done % 10 === 0 || done === total) process.stderr.write(`calibrate: ${done}/${total} answers, ${Math.round((performance.now() - started) / 1000)} s\n`);
+            if (done % 10 === 0 || done === total) printErr(`calibrate: ${done}/${total} answers, ${Math.round((performance.now() - started) / 1000)} s\n`);
           },
         });
         if (opts.answers) writeFileSync(opts.answers, run.answers.map((a) => JSON.stringify(a)).join("\n") + "\n");
@@ -58,7 +58,7 @@ export function calibrateCommand(moe: Command): void {
           loadInferencePolicy(opts.out); // the written file is a valid policy, or this names what is wrong
         }
         if (opts.json) printJson(run.result);
-        else process.stdout.write(formatCalibration(run.result, run.questions.length, opts.out));
+        else printOut(formatCalibration(run.result, run.questions.length, opts.out));
       } catch (err) {
         fail(err);
       }

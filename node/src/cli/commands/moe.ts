@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { LocalApiClient } from "../../api/api-client.ts";
 import type { MoeBody } from "../../api/inference-schemas.ts";
 import { formatMoeEvent, formatMoeResult } from "../inference-format.ts";
-import { fail, globalOptions, printJson } from "../run.ts";
+import { fail, globalOptions, printJson, printOut, printErr } from "../run.ts";
 import { prompt, quorumMode, wholeNumber } from "./inference-options.ts";
 import { calibrateCommand } from "./moe-calibrate.ts";
 
@@ -50,8 +50,8 @@ export function moeCommand(program: Command): void {
           printJson(await client.moe(req));
           return;
         }
-        const result = await client.moe(req, { onEvent: (e) => process.stderr.write(formatMoeEvent(e)) });
-        process.stdout.write(formatMoeResult(result));
+        const result = await client.moe(req, { onEvent: (e) => printErr(formatMoeEvent(e)) });
+        printOut(formatMoeResult(result));
       } catch (err) {
         fail(err);
       }

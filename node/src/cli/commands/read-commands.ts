@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { LocalApiClient } from "../../api/api-client.ts";
 import type { DaemonStatus } from "../../daemon/daemon.ts";
 import type { PeerInfo } from "../../mesh/peer-view.ts";
-import { fail, globalOptions, printJson } from "../run.ts";
+import { fail, globalOptions, printJson, printOut } from "../run.ts";
 import { formatPeers, formatStatus } from "../format.ts";
 
 /** A read command: fetch from the running node, print as JSON or for people. */
@@ -16,7 +16,7 @@ function readCommand<T>(program: Command, name: string, description: string, fet
       try {
         const value = (await fetch(await LocalApiClient.forDataDir(globalOptions(cmd).dataDir))) as T;
         if (opts.json) printJson(value);
-        else process.stdout.write(format(value));
+        else printOut(format(value));
       } catch (err) {
         fail(err);
       }

@@ -6,7 +6,7 @@ import { InvalidArgumentError, type Command } from "commander";
 import { LocalApiClient } from "../../api/api-client.ts";
 import { UsageError } from "../exit-codes.ts";
 import { formatMoeResult } from "../inference-format.ts";
-import { fail, globalOptions, printJson } from "../run.ts";
+import { fail, globalOptions, printJson, printOut } from "../run.ts";
 import { prompt, wholeNumber } from "./inference-options.ts";
 
 function resourceType(value: string): ResourceType {
@@ -63,7 +63,7 @@ export function resourcesCommand(program: Command): void {
         const client = await LocalApiClient.forDataDir(globalOptions(cmd).dataDir);
         const view = await client.resources({ ...(opts.model ? { model: opts.model } : {}), ...(opts.all ? { all: true } : {}) });
         if (opts.json) return printJson(view);
-        process.stdout.write(formatOffers(view.peers) + "\n" + formatAllocations(view.allocations, Date.now()));
+        printOut(formatOffers(view.peers) + "\n" + formatAllocations(view.allocations, Date.now()));
       } catch (err) {
         fail(err);
       }
@@ -90,7 +90,7 @@ export function resourcesCommand(program: Command): void {
           ...(opts.locality ? { locality: opts.locality } : {}),
         });
         if (opts.json) return printJson(a);
-        process.stdout.write(`allocated ${a.provider?.name ?? a.provider?.agent ?? "?"}${a.model ? ` for ${a.model}` : ""} until ${new Date(a.expiresAtMs).toISOString()}: ${a.allocation}\n`);
+        printOut(`allocated ${a.provider?.name ?? a.provider?.agent ?? "?"}${a.model ? ` for ${a.model}` : ""} until ${new Date(a.expiresAtMs).toISOString()}: ${a.allocation}\n`);
       } catch (err) {
         fail(err);
       }
@@ -107,7 +107,7 @@ export function resourcesCommand(program: Command): void {
         const client = await LocalApiClient.forDataDir(globalOptions(cmd).dataDir);
         const a = await client.release({ allocation, ...(opts.reason ? { reason: opts.reason } : {}) });
         if (opts.json) return printJson(a);
-        process.stdout.write(`released ${a.allocation} (${a.provider?.name ?? a.provider?.agent ?? "no provider"})\n`);
+        printOut(`released ${a.allocation} (${a.provider?.name ?? a.provider?.agent ?? "no provider"})\n`);
       } catch (err) {
         fail(err);
       }
@@ -135,7 +135,7 @@ export function resourcesCommand(program: Command): void {
           ...(opts.requireConsensus === false ? { require_consensus: false } : {}),
         });
         if (opts.json) return printJson(r);
-        process.stdout.write(`scheduled: trace ${r.trace_id}, job ${r.job ?? "(none)"}${r.allocation ? `, under ${r.allocation.allocation}` : ""}\n` + formatMoeResult(r.result));
+        printOut(`scheduled: trace ${r.trace_id}, job ${r.job ?? "(none)"}${r.allocation ? `, under ${r.allocation.allocation}` : ""}\n` + formatMoeResult(r.result));
       } catch (err) {
         fail(err);
       }

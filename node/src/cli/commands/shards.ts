@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { LocalApiClient } from "../../api/api-client.ts";
 import { formatArtifacts, formatProviders, formatPublish, formatPull, formatPullProgress, formatShards } from "../../artifacts/shards-format.ts";
-import { fail, globalOptions, printJson } from "../run.ts";
+import { fail, globalOptions, printJson, printOut, printErr } from "../run.ts";
 
 const client = (cmd: Command) => LocalApiClient.forDataDir(globalOptions(cmd).dataDir);
 
@@ -23,7 +23,7 @@ export function ipfsCommand(program: Command): void {
       try {
         const info = await (await client(cmd)).ipfs();
         if (opts.json) printJson(info);
-        else process.stdout.write(Object.entries(info).map(([k, v]) => `${k.padEnd(15)} ${ipfsValue(v)}`).join("\n") + "\n");
+        else printOut(Object.entries(info).map(([k, v]) => `${k.padEnd(15)} ${ipfsValue(v)}`).join("\n") + "\n");
       } catch (err) {
         fail(err);
       }
@@ -40,7 +40,7 @@ export function shardsCommand(program: Command): void {
       try {
         const rows = await (await client(cmd)).shards({ verify: Boolean(opts.verify) });
         if (opts.json) printJson(rows);
-        else process.stdout.write(formatShards(rows, Boolean(opts.verify)));
+        else printOut(formatShards(rows, Boolean(opts.verify)));
       } catch (err) {
         fail(err);
       }
@@ -60,7 +60,7 @@ export function modelShardCommands(program: Command): void {
       try {
         const r = await (await client(cmd)).publishModel(name);
         if (opts.json) printJson(r);
-        else process.stdout.write(formatPublish(r));
+        else printOut(formatPublish(r));
       } catch (err) {
         fail(err);
       }
@@ -79,8 +79,8 @@ export function modelShardCommands(program: Command): void {
         const c = await client(cmd);
         const req = { ref, ...(opts.name ? { name: opts.name } : {}), ...(opts.sha256 ? { sha256: opts.sha256.toLowerCase() } : {}), ...(opts.anyPublisher ? { anyPublisher: true } : {}), ...(opts.viaKubo ? { viaKubo: true } : {}) };
         if (opts.json) return printJson(await c.pullModel(req));
-        const r = await c.pullModel(req, { onProgress: (p) => process.stderr.write(formatPullProgress(p)) });
-        process.stdout.write(formatPull(r));
+        const r = await c.pullModel(req, { onProgress: (p) => printErr(formatPullProgress(p)) });
+        printOut(formatPull(r));
       } catch (err) {
         fail(err);
       }
@@ -102,14 +102,14 @@ export function artifactsCommand(program: Command): void {
         const { json, ...q } = opts;
         const list = await (await client(cmd)).artifacts(q);
         if (json) printJson(list);
-        else process.stdout.write(formatArtifacts(list));
+        else printOut(formatArtifacts(list));
       } catch (err) {
         fail(err);
       }
     });
   artifacts
     .command("get")
-    .description("the content of a CID (checked against its registered sha256), to stdout or a file")
+    .description("the content of a CID (checked against its registered sha256), to stdout (exact bytes unless stdout is a terminal) or a file")
     .argument("<cid>")
     .option("-o, --output <file>", "write it to this file")
     .action(async (cid: string, opts: { output?: string }, cmd: Command) => {
@@ -117,7 +117,10 @@ export function artifactsCommand(program: Command): void {
         const r = await (await client(cmd)).artifactContent(cid);
         if (opts.output) {
           writeFileSync(opts.output, r.bytes);
-          process.stderr.write(`wrote ${r.bytes.length} bytes (sha256 ${r.sha256}${r.registered ? ", as registered" : ", not registered in artifact_index"}) to ${opts.output}\n`);
+          printErr(`wrote ${r.bytes.length} bytes (sha256 ${r.sha256}${r.registered ? ", as registered" : ", not registered in artifact_index"}) to ${opts.output}\n`);
+        } else if (process.stdout.isTTY) {
+          // Any peer's bytes: exact into a pipe or file, made harmless for a terminal (terminal-text.ts).
+          printOut(r.bytes.toString("utf8"));
         } else process.stdout.write(r.bytes);
       } catch (err) {
         fail(err);
@@ -134,7 +137,7 @@ export function artifactsCommand(program: Command): void {
       try {
         const a = await (await client(cmd)).putArtifact({ content: text, name: opts.name, kind: opts.kind });
         if (opts.json) printJson(a);
-        else process.stdout.write(`${a.cid}\n`);
+        else printOut(`${a.cid}\n`);
       } catch (err) {
         fail(err);
       }
@@ -149,7 +152,7 @@ export function artifactsCommand(program: Command): void {
       try {
         const list = await (await client(cmd)).providers(cid, { verify: Boolean(opts.verify) });
         if (opts.json) printJson(list);
-        else process.stdout.write(formatProviders(list));
+        else printOut(formatProviders(list));
       } catch (err) {
         fail(err);
       }

@@ -6,7 +6,7 @@ import { readPreferences } from "../../config/node-preferences.ts";
 import { assertPortFree } from "../../config/port-check.ts";
 import { createLogger } from "../../log.ts";
 import { milliseconds, nodeName, port } from "../options.ts";
-import { fail, globalOptions } from "../run.ts";
+import { fail, globalOptions, printErr } from "../run.ts";
 import type { NatsSettings } from "../../nats/nats-settings.ts";
 
 interface UpOptions {
@@ -103,8 +103,8 @@ export function upCommand(program: Command): void {
       try {
         const status = await daemon.start();
         log.info({ node: status }, `node running on the ${status.network} mesh; Ctrl-C stops it`);
-        process.stderr.write(`ripple: ${status.name} is up on ${status.network} (API ${status.api}); \`ripple status\` and \`ripple peers\` show the mesh\n`);
-        if (status.api) process.stderr.write(`ripple: web UI at ${status.api}/ (peers, shards, jobs, console)\n`);
+        printErr(`ripple: ${status.name} is up on ${status.network} (API ${status.api}); \`ripple status\` and \`ripple peers\` show the mesh\n`);
+        if (status.api) printErr(`ripple: web UI at ${status.api}/ (peers, shards, jobs, console)\n`);
       } catch (err) {
         // A Ctrl-C / SIGTERM during start ends the start with NodeStoppedError: shutdown() exits.
         if (stopping) return;

@@ -1,0 +1,29 @@
+// terminal-text.ts: what the CLI prints of peers' text keeps lines and tabs and loses every control
+// character a terminal would obey; its JSON parses back to the same value.
+import { describe, expect, it } from "vitest";
+import { terminalJson, terminalText } from "../src/cli/terminal-text.ts";
+
+describe("text for a terminal", () => {
+  it("keeps \\n, \\t and every printable character (accents, CJK, emoji)", () => {
+    const text = "Ottawa\tOntario\nÉcole 東京 🚀 ✓ é";
+    expect(terminalText(text)).toBe(text);
+  });
+
+  it("shows each C0 (but \\n and \\t), DEL and C1 character as U+FFFD, one for one", () => {
+    for (let code = 0; code <= 0x9f; code++) {
+      const c = String.fromCharCode(code);
+      const control = code < 0x20 || code >= 0x7f;
+      const kept = !control || c === "\n" || c === "\t";
+      expect(terminalText(`a${c}b`), `U+${code.toString(16)}`).toBe(kept ? `a${c}b` : "a\uFFFDb");
+    }
+    expect(terminalText("\x1b]8;;https://evil.example\x07alice\x1b]8;;\x07")).toBe("\uFFFD]8;;https://evil.example\uFFFDalice\uFFFD]8;;\uFFFD");
+  });
+
+  it("JSON escapes DEL and C1 as well as C0, and parses back to the same value", () => {
+    const value = { name: "a\x1b[2Jb\u009b1m\x7f", n: 3 };
+    const json = terminalJson(value);
+    expect(json).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    expect(json).toContain("\\u009b");
+    expect(JSON.parse(json)).toEqual(value);
+  });
+});
