@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
 import { BootstrapFront, filterListing, kitsuneAgentId } from "../src/bootstrap/bootstrap-front.ts";
 import { FilteredBootstrapServer } from "../src/bootstrap/filtered-bootstrap-server.ts";
 import { checkToolchain } from "../src/config/toolchain.ts";
@@ -107,6 +107,44 @@ describe("bootstrap front (issue #20)", () => {
     } finally {
       await front.stop();
       await new Promise((r) => upstream.close(r));
+    }
+  });
+
+  it("forwards only paths, to its own server: an absolute or //host target from the LAN reaches nothing else (no open proxy)", async () => {
+    const hits: Array<{ server: string; url: string; host: string }> = [];
+    const serve = (name: string) => createServer((req, res) => {
+      hits.push({ server: name, url: req.url ?? "", host: req.headers.host ?? "" });
+      res.end("ok");
+    });
+    const upstream = serve("kitsune2");
+    const victim = serve("loopback API"); // e.g. this host's local API, which trusts loopback
+    for (const s of [upstream, victim]) await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+    const portOf = (s: typeof upstream) => (s.address() as AddressInfo).port;
+    const front = new BootstrapFront({ upstream: () => `http://127.0.0.1:${portOf(upstream)}`, listen: "127.0.0.1:0", withheld: () => new Set(), log: createLogger("test", "silent") });
+    const [host, port] = (await front.start()).split(":");
+    /** One raw request (fetch cannot send an absolute-form target); its status line. */
+    const raw = (head: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), host!, () => socket.write(head));
+        let got = "";
+        socket.on("data", (d) => (got += d));
+        socket.on("end", () => resolve(got.split("\r\n")[0]!));
+        socket.on("error", reject);
+      });
+    const victimAt = `127.0.0.1:${portOf(victim)}`;
+    try {
+      for (const target of [`http://${victimAt}/v1/shutdown`, `//${victimAt}/v1/shutdown`, "*"]) {
+        expect(await raw(`POST ${target} HTTP/1.1\r\nhost: ${victimAt}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`), target).toBe("HTTP/1.1 400 Bad Request");
+      }
+      // The relay's upgrade path likewise.
+      expect(await raw(`GET http://${victimAt}/ HTTP/1.1\r\nhost: ${victimAt}\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n`)).toBe("HTTP/1.1 400 Bad Request");
+      expect(hits).toEqual([]);
+      // A path goes to the server, with the server's own Host.
+      expect(await raw(`GET /health HTTP/1.1\r\nhost: ${victimAt}\r\nconnection: close\r\n\r\n`)).toBe("HTTP/1.1 200 OK");
+      expect(hits).toEqual([{ server: "kitsune2", url: "/health", host: `127.0.0.1:${portOf(upstream)}` }]);
+    } finally {
+      await front.stop();
+      for (const s of [upstream, victim]) await new Promise((r) => s.close(r));
     }
   });
 

@@ -105,9 +105,11 @@ export class BootstrapFront {
   }
 
   private forward(req: IncomingMessage, res: ServerResponse): void {
-    const target = new URL(req.url ?? "/", this.opts.upstream());
+    const target = upstreamTarget(req.url, this.opts.upstream());
+    if (!target) return refuseTarget(req, res, this.log);
     const filter = req.method === "GET" && listingPath.test(target.pathname);
-    const upstream = httpRequest(target, { method: req.method, headers: req.headers }, (reply) => {
+    const headers = { ...req.headers, host: target.host };
+    const upstream = httpRequest(target, { method: req.method, headers }, (reply) => {
       if (!filter || reply.statusCode !== 200) {
         res.writeHead(reply.statusCode ?? 502, reply.headers);
         reply.pipe(res);
@@ -158,6 +160,11 @@ export class BootstrapFront {
 
   /** The relay speaks over an HTTP upgrade: pass the request head and then the bytes both ways. */
   private tunnel(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    if (!upstreamTarget(req.url, this.opts.upstream())) {
+      this.log.warn({ method: req.method, target: String(req.url).slice(0, 200) }, "bootstrap front refused a request target that is not a path");
+      socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      return;
+    }
     const target = new URL(this.opts.upstream());
     const upstream = connect(Number(target.port), target.hostname, () => {
       const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
@@ -176,6 +183,25 @@ export class BootstrapFront {
     upstream.on("close", close);
     socket.on("close", close);
   }
+}
+
+/**
+ * The upstream URL for a request target: only a path (origin form, "/…", not "//…"), put on the
+ * upstream's own origin. An absolute target ("http://169.254.169.254/…") or a "//host/…" one would
+ * make `new URL(target, upstream)` take the peer's origin: the front would be an open proxy from the
+ * LAN to this host's loopback services (its local API) and beyond. Undefined for such a target.
+ */
+export function upstreamTarget(requestTarget: string | undefined, upstream: string): URL | undefined {
+  if (!requestTarget || !requestTarget.startsWith("/") || requestTarget.startsWith("//")) return undefined;
+  const base = new URL(upstream);
+  const target = new URL(requestTarget, base.origin);
+  return target.origin === base.origin ? target : undefined;
+}
+
+function refuseTarget(req: IncomingMessage, res: ServerResponse, log: Logger): void {
+  log.warn({ method: req.method, target: String(req.url).slice(0, 200) }, "bootstrap front refused a request target that is not a path");
+  res.writeHead(400, { "content-type": "text/plain", connection: "close" });
+  res.end("the bootstrap front forwards only paths (a request target starting with one /) to its bootstrap server\n");
 }
 
 function splitHostPort(listen: string): [string, number] {
