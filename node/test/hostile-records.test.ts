@@ -4,14 +4,17 @@
 // fetch, `--peer` by unique name or agent key, and which claims count by the requester's clock.
 // (Real daemons: artifacts-mesh.test.ts pulls through the API; peer-view and open-job-claimer tests
 // cover liveness and open jobs.)
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeHashFromBase64 } from "@holochain/client";
 import type { PeerInfo } from "@ripple-mesh/api-types";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import type { ArtifactView } from "../src/artifacts/artifact-service.ts";
 import { assertDiskRoom, DiskRoomError, diskMargin, realFreeSpace } from "../src/artifacts/disk-room.ts";
 import { chooseModelRegistration, ModelChoiceError } from "../src/artifacts/model-choice.ts";
+import { ModelPullError, ModelShards } from "../src/artifacts/model-shards.ts";
+import { createLogger } from "../src/log.ts";
 import { defaultStoragePolicyFile, loadStoragePolicy, wantedModelNames } from "../src/config/storage-policy.ts";
 import { resolvePeerRef } from "../src/mesh/peer-ref.ts";
 import { everyKnownClaimIn, judgeSlotClaims } from "../src/moe/claim-window.ts";
@@ -119,6 +122,33 @@ describe("which model registration a pull installs", () => {
     expect(wantedModelNames(policy)).toEqual([QWEN, "tiny"]);
     writeFileSync(file, readFileSync(defaultStoragePolicyFile, "utf8").replace("want: []", `want: [{name: tiny, sha256: NOTHEX}]`));
     expect(() => loadStoragePolicy(file)).toThrow(/models\.want/);
+  });
+});
+
+describe("a registration's name is a claim, not a path", () => {
+  it("a pull by CID of a registration named like a path is refused before any path is built or any provider asked", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rm-pull-name-"));
+    const evil = reg({ sha256: sha("e"), author: key("E"), atMs: Date.now() - 1000, cid: "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy", name: "../../../../tmp/autostart/x" });
+    const providers = vi.fn(async () => []);
+    const shards = new ModelShards({
+      artifacts: { list: async () => [evil], providers } as never,
+      store: { has: () => false, modelsDir: join(dir, "models") } as never,
+      ipfs: {} as never,
+      kubo: {} as never,
+      peering: {} as never,
+      policy: loadStoragePolicy(defaultStoragePolicyFile),
+      networkDir: dir,
+      log: createLogger("test", "silent"),
+      onModelsChanged: async () => {},
+      freeSpace: { free: () => 2 ** 50, device: () => 1 },
+    });
+    const err = (await shards.pull(evil.cid).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(ModelPullError);
+    expect(err.message).toContain('names the model "../../../../tmp/autostart/x", which is not a valid model name');
+    expect((err as ModelPullError).fix).toContain("--name");
+    expect(providers).not.toHaveBeenCalled();
+    expect(readdirSync(dir)).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
