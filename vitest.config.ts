@@ -20,6 +20,7 @@ const unitTests = [
   "node/test/child-processes.test.ts",
   "node/test/cli-bundle.test.ts",
   "node/test/cli-terminal-text.test.ts",
+  "node/test/cloud-expert-units.test.ts",
   "node/test/conductor-config.test.ts",
   "node/test/dna-pins.test.ts",
   "node/test/inference-api.test.ts",

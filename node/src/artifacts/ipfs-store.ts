@@ -7,6 +7,9 @@ import { create, CID, type KuboRPCClient } from "kubo-rpc-client";
 import { RippleError, TimeoutError } from "../errors.ts";
 import type { ChunkingParams } from "../config/storage-policy.ts";
 import { linkSignals } from "../linked-signal.ts";
+import { readBodyText } from "../http-body.ts";
+
+const KUBO_RPC_MAX_RESPONSE_BYTES = 1024 * 1024;
 
 export { CID };
 
@@ -230,7 +233,8 @@ export class IpfsStore {
     return this.call(command, o, async (signal) => {
       const qs = args.map((a) => `arg=${encodeURIComponent(a)}`).join("&");
       const res = await fetch(`${this.apiUrl}/api/v0/${command}${qs ? `?${qs}` : ""}`, { method: "POST", signal });
-      const text = await res.text();
+      // kubo's answers to these commands are a few hundred bytes; a limit all the same.
+      const text = await readBodyText(res, KUBO_RPC_MAX_RESPONSE_BYTES);
       if (!res.ok) throw new Error(`${command}: HTTP ${res.status} ${text.slice(0, 300)}`);
       return text ? JSON.parse(text) : null;
     });

@@ -4,12 +4,13 @@ import type { CloudProvider } from "../config/inference-policy.ts";
 import type { ModelVote } from "./moe-types.ts";
 import { responseHash } from "../protocol/job-protocol.ts";
 import { linkSignals } from "../linked-signal.ts";
+import { BodyTooLargeError, readBodyText } from "../http-body.ts";
 
 export type CloudAnswer =
   | { ok: true; vote: Omit<ModelVote, "agreed" | "counted_weight"> }
   | { ok: false; slot: number; expert: string; error: string; timedOut: boolean; fallback: boolean };
 
-/** A remote answer is read up to this size; beyond it the provider is treated as failed. */
+/** A remote answer is read up to this size (counted as it arrives); beyond it the provider is treated as failed. */
 const MAX_RESPONSE_BYTES = 256 * 1024;
 
 export async function callCloudExpert(
@@ -39,8 +40,7 @@ export async function callCloudExpert(
       }),
       signal: link.signal,
     });
-    const body = await res.text();
-    if (body.length > MAX_RESPONSE_BYTES) return fail(`the response is over ${MAX_RESPONSE_BYTES} bytes`);
+    const body = await readBodyText(res, MAX_RESPONSE_BYTES);
     if (!res.ok) return fail(`HTTP ${res.status}: ${body.slice(0, 300)}`);
     const json = JSON.parse(body) as { choices?: Array<{ message?: { content?: unknown } }>; usage?: { completion_tokens?: unknown; prompt_tokens?: unknown } };
     const output = json.choices?.[0]?.message?.content;
@@ -51,6 +51,7 @@ export async function callCloudExpert(
     const vote = { model: provider.model, expert, peer: `cloud:${provider.name}`, response_hash: responseHash(output), weight: provider.weight, latency_ms: Math.round(performance.now() - started), slot, epoch: 1, tokens, prompt_tokens, output, peer_id: null };
     return { ok: true, vote };
   } catch (err) {
+    if (err instanceof BodyTooLargeError) return fail(err.message);
     if (timeout.aborted) return fail(`no answer within ${provider.timeout_ms} ms`, true);
     input.signal.throwIfAborted();
     return fail((err as Error).message);
