@@ -4,7 +4,7 @@ import { decodeHashFromBase64, encodeHashToBase64 } from "@holochain/client";
 import type { ZomeCaller } from "@ripple-mesh/zome-bindings";
 import { describe, expect, it } from "vitest";
 import { loadComputePolicy, type ComputePolicy } from "../src/config/compute-policy.ts";
-import { OpenJobClaimer, QUIET_FALLBACK_READ_MS, type OpenJobClaimerOptions } from "../src/worker/open-job-claimer.ts";
+import { MAX_CLAIMS_PER_PASS, OpenJobClaimer, QUIET_FALLBACK_READ_MS, type OpenJobClaimerOptions } from "../src/worker/open-job-claimer.ts";
 import { createLogger } from "../src/log.ts";
 
 const key = (c: string) => "uhCAk" + c.repeat(48);
@@ -113,8 +113,24 @@ describe("open job claimer", () => {
 
   it("goes on past a job whose claim fails: the other jobs of the pass are claimed, the failure counted", async () => {
     const { claimer, claims } = setup([openJob(10, alice, [{ slot: 0, model: qwen }, { slot: 1, model: qwen }]), openJob(11, alice, [{ slot: 0, model: qwen }]), openJob(12, alice, [{ slot: 0, model: qwen }])], undefined, [10, 11]);
-    expect(await claimer.pass()).toEqual({ claimed: 1, failed: 3, futureDated: 0 });
+    expect(await claimer.pass()).toEqual({ claimed: 1, failed: 3, futureDated: 0, deferred: 0 });
     expect(claims).toEqual([{ job: 12, slot: 0 }]);
+  });
+
+  it("writes at most MAX_CLAIMS_PER_PASS claims a pass and a requester's max_per_minute a minute; the rest wait for a later pass", async () => {
+    const slots = (n: number) => Array.from({ length: n }, (_, slot) => ({ slot, model: qwen }));
+    const many = setup([openJob(1, alice, slots(30)), openJob(2, alice, slots(30))]);
+    expect(await many.claimer.pass()).toEqual({ claimed: MAX_CLAIMS_PER_PASS, failed: 0, futureDated: 0, deferred: 60 - MAX_CLAIMS_PER_PASS });
+    expect(await many.claimer.pass()).toEqual({ claimed: 60 - MAX_CLAIMS_PER_PASS, failed: 0, futureDated: 0, deferred: 0 });
+    expect(new Set(many.claims.map((c) => `${c.job}:${c.slot}`)).size).toBe(60);
+
+    let now = Date.now();
+    const quota = setup([openJob(3, alice, slots(12))], (p) => void (p.worker.per_requester.max_per_minute = 5), [], () => now);
+    expect(await quota.claimer.pass()).toMatchObject({ claimed: 5, deferred: 7 });
+    expect(await quota.claimer.pass()).toMatchObject({ claimed: 0, deferred: 7 });
+    now += 61_000;
+    expect(await quota.claimer.pass()).toMatchObject({ claimed: 5, deferred: 2 });
+    expect(quota.claims.map((c) => c.slot)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
   it("ignores a job stamped beyond the clock skew ahead of this node, and keeps claiming beside it", async () => {
@@ -124,14 +140,14 @@ describe("open job claimer", () => {
     // Read after the jobs are stamped: a clock read before them could be a millisecond behind job 15.
     let clock = Date.now();
     const { claimer, claims } = setup([hourAhead, slightlyAhead, current], undefined, [], () => clock);
-    expect(await claimer.pass()).toEqual({ claimed: 1, failed: 0, futureDated: 1 });
+    expect(await claimer.pass()).toEqual({ claimed: 1, failed: 0, futureDated: 1, deferred: 0 });
     expect(claims).toEqual([{ job: 15, slot: 0 }]);
     // Once this node's clock passes the slightly-ahead job's stamp, it is claimed; the hour-ahead
     // one stays ignored while listed, even once time brings it within the skew.
     clock += 10_000;
-    expect(await claimer.pass()).toEqual({ claimed: 1, failed: 0, futureDated: 1 });
+    expect(await claimer.pass()).toEqual({ claimed: 1, failed: 0, futureDated: 1, deferred: 0 });
     clock += 3_600_000;
-    expect(await claimer.pass()).toEqual({ claimed: 0, failed: 0, futureDated: 1 });
+    expect(await claimer.pass()).toEqual({ claimed: 0, failed: 0, futureDated: 1, deferred: 0 });
     expect(claims).toEqual([{ job: 15, slot: 0 }, { job: 14, slot: 0 }]);
   });
 

@@ -59,12 +59,20 @@ export interface OpenJobClaimerOptions {
   now?: () => number;
 }
 
-/** What one pass did: slots claimed, claims that failed, jobs skipped as future-dated. */
+/** What one pass did: slots claimed, claims that failed, jobs skipped as future-dated, slots left for later (budgets). */
 export interface ClaimPass {
   claimed: number;
   failed: number;
   futureDated: number;
+  deferred: number;
 }
+
+/**
+ * Claims written in one pass. Each is a conductor write that stays on this node's source chain, and
+ * any mesh member can list open jobs of 64 slots each: slots beyond this are looked at in the next pass.
+ */
+export const MAX_CLAIMS_PER_PASS = 32;
+const MINUTE_MS = 60_000;
 
 /** The read for open jobs a notice did not announce. */
 const FALLBACK_READ_MS = 10_000;
@@ -88,6 +96,8 @@ export class OpenJobClaimer {
   private readonly awaited = new Map<string, NodeJS.Timeout[]>();
   private stopped = false;
   private lastReadMs = 0;
+  /** When this node claimed each requester's slots within the last minute (its per-requester budget). */
+  private readonly claimedAt = new Map<string, number[]>();
 
   constructor(private readonly opts: OpenJobClaimerOptions) {}
 
@@ -165,7 +175,7 @@ export class OpenJobClaimer {
 
   /** One pass, with what it skipped and what failed. */
   async pass(): Promise<ClaimPass> {
-    const result: ClaimPass = { claimed: 0, failed: 0, futureDated: 0 };
+    const result: ClaimPass = { claimed: 0, failed: 0, futureDated: 0, deferred: 0 };
     const policy = this.opts.policy();
     if (!policy.worker.serve_open_jobs || !policy.worker.serve_assigned_jobs) return result;
     const mesh = resourceMesh(this.opts.zomes);
@@ -197,12 +207,18 @@ export class OpenJobClaimer {
       for (const s of slots.data.slots) {
         const key = `${jobHash}:${s.slot}`;
         if (this.seen.has(key)) continue;
-        this.seen.add(key);
         const refusal = this.refusal(policy, requester, s);
         if (refusal) {
+          this.seen.add(key);
           this.opts.log.debug({ job: jobHash, slot: s.slot, reason: refusal }, "not claiming an open slot");
           continue;
         }
+        // Over a budget: not marked seen, so a later pass claims it if its window is still open.
+        if (result.claimed + result.failed >= MAX_CLAIMS_PER_PASS || !this.takeClaimBudget(requester, policy.worker.per_requester.max_per_minute)) {
+          result.deferred++;
+          continue;
+        }
+        this.seen.add(key);
         try {
           await mesh.claimJob({ job: job.action_hash, slot: s.slot });
         } catch (err) {
@@ -214,7 +230,26 @@ export class OpenJobClaimer {
         this.opts.log.info({ job: jobHash, slot: s.slot, model: s.model, requester }, "claimed an open job slot");
       }
     }
+    if (result.deferred > 0) this.opts.log.warn({ deferred: result.deferred, claimed: result.claimed, maxPerPass: MAX_CLAIMS_PER_PASS }, "open job slots left for a later pass (claims per pass, or a requester's claims per minute, at their limit)");
     return result;
+  }
+
+  /**
+   * One claim of `requester`'s budget: as many claims per minute as the compute policy lets it start
+   * jobs here (worker.per_requester.max_per_minute), since a claim won beyond that would be refused
+   * as busy anyway. False when it is spent.
+   */
+  private takeClaimBudget(requester: string, perMinute: number): boolean {
+    const now = this.now();
+    for (const [who, times] of this.claimedAt) {
+      const recent = times.filter((t) => now - t < MINUTE_MS);
+      if (recent.length === 0) this.claimedAt.delete(who);
+      else this.claimedAt.set(who, recent);
+    }
+    const recent = this.claimedAt.get(requester) ?? [];
+    if (recent.length >= perMinute) return false;
+    this.claimedAt.set(requester, [...recent, now]);
+    return true;
   }
 
   /** Keeps `seen` to the jobs still open: a closed window cannot be claimed again anyway. */
