@@ -17,7 +17,7 @@ import { formatShards } from "../src/artifacts/shards-format.ts";
 import { decodeUnixfsNode, verifyBlock } from "../src/artifacts/unixfs-blocks.ts";
 import { defaultStoragePolicyFile, loadStoragePolicy, modelChunking, StoragePolicyError, storagePolicyFileFor, wantedModels } from "../src/config/storage-policy.ts";
 import { CID, type IpfsStore } from "../src/artifacts/ipfs-store.ts";
-import { BlockPull } from "../src/artifacts/block-pull.ts";
+import { BlockPull, MAX_LEAVES } from "../src/artifacts/block-pull.ts";
 import { open } from "node:fs/promises";
 import { cidOf, DAG_PB, field, pbNode, RAW, unixfsFile } from "./support/unixfs-fixtures.ts";
 
@@ -170,6 +170,21 @@ describe("planning a pulled model's DAG (a peer publishes it)", () => {
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(400 * 2 ** 20);
   });
 
+  it("lists at most MAX_LEAVES (2^20) leaves whatever size a registration declares (2^40 bytes here; 5000 in this test)", async () => {
+    expect(MAX_LEAVES).toBe(2 ** 20);
+    const { rootCid, blocks } = squareDag(4096, Uint8Array.of(7));
+    const ipfs = { blockGet: async (cid: string) => blocks.get(cid)! } as unknown as IpfsStore;
+    const file = await open(join(dir, "dag-huge-registration"), "w");
+    const heapBefore = process.memoryUsage().heapUsed;
+    try {
+      const pull = new BlockPull({ ipfs, cid: rootCid.toString(), maxBytes: 2 ** 40, chunkBytes: 1024, maxLeaves: 5000, file, blockTimeoutMs: 1000 });
+      await expect(pull.run()).rejects.toThrow(/splits its 1099511627776 bytes into more than 5000 leaves \(the most any pull lists\)/);
+    } finally {
+      await file.close();
+    }
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(400 * 2 ** 20);
+  });
+
   it("refuses a DAG that links empty blocks", async () => {
     const { rootCid, blocks } = squareDag(4096, new Uint8Array(0));
     const { pull, file } = await pullOf(rootCid, blocks);
@@ -201,6 +216,22 @@ describe("planning a pulled model's DAG (a peer publishes it)", () => {
       const exact = new BlockPull({ ipfs, cid: rootCid.toString(), maxBytes: 256 * 1024, chunkBytes: 1024, file, blockTimeoutMs: 1000 });
       await exact.run();
       expect(exact.declaredSize).toBe(256 * 1024);
+    } finally {
+      await file.close();
+    }
+  });
+
+  it("refuses a leaf bigger than the registration's chunk size before any of its bytes are read", async () => {
+    const leaf = randomBytes(4096);
+    const { rootCid, blocks } = squareDag(4, leaf); // 16 leaves of 4 KiB
+    const asked: string[] = [];
+    const ipfs = { blockGet: async (cid: string) => (asked.push(cid), blocks.get(cid)!) } as unknown as IpfsStore;
+    const file = await open(join(dir, "dag-big-leaf"), "w");
+    try {
+      const pull = new BlockPull({ ipfs, cid: rootCid.toString(), maxBytes: 64 * 1024, chunkBytes: 2048, file, blockTimeoutMs: 1000 });
+      await expect(pull.run()).rejects.toThrow(/has a leaf of 4096 bytes \(.*\), over the 2048-byte chunk size its registration allows/);
+      // Only the root and the inner node were read: the leaves are listed, never fetched.
+      expect(asked).not.toContain(cidOf(RAW, leaf).toString());
     } finally {
       await file.close();
     }

@@ -17,7 +17,7 @@ import { ArtifactVerificationError } from "./artifact-service.ts";
 import type { DirectConnection } from "./direct-transfer-client.ts";
 import type { IpfsStore } from "./ipfs-store.ts";
 import { sha256DigestOf } from "./provider-check.ts";
-import { blockCodec, decodeUnixfsNode, verifyBlock } from "./unixfs-blocks.ts";
+import { blockCodec, decodeUnixfsNode, MAX_BLOCK_BYTES, verifyBlock } from "./unixfs-blocks.ts";
 import { linkSignals } from "../linked-signal.ts";
 
 const MAX_DEPTH = 32;
@@ -29,6 +29,12 @@ const MAX_DEPTH = 32;
  * the size registered for a model), and with empty leaves any number.
  */
 const MIN_AVERAGE_LEAF_BYTES = 1024;
+/**
+ * Leaves listed for any one pull, whatever size its registration declares (the list costs ~100 bytes
+ * a leaf: a registration of 2^40 bytes in 1 KiB chunks would list a billion). 2^20 leaves are 1 TiB
+ * in the default 1 MiB chunks.
+ */
+export const MAX_LEAVES = 2 ** 20;
 
 interface Leaf {
   cid: string;
@@ -48,6 +54,8 @@ export interface BlockPullOptions {
    * than ⌈maxBytes / chunk⌉ leaves is refused while it is walked. Default MIN_AVERAGE_LEAF_BYTES.
    */
   chunkBytes?: number;
+  /** Leaves listed at most, whatever the registered size (default MAX_LEAVES; tests pass fewer). */
+  maxLeaves?: number;
   /** Where the file is written (opened by the caller, positional writes only). */
   file: FileHandle;
   /** Blocks asked of kubo at once (default 24). */
@@ -350,11 +358,19 @@ export class BlockPull {
     const tooBig = (n: number) =>
       new ArtifactVerificationError(`${root} is longer than the ${maxBytes} bytes registered for it (its DAG declares at least ${n})`, "do not trust that registration");
     const chunk = this.opts.chunkBytes ?? MIN_AVERAGE_LEAF_BYTES;
-    const maxLeaves = Math.ceil(maxBytes / chunk) + 1;
+    const leafCap = this.opts.maxLeaves ?? MAX_LEAVES;
+    const maxLeaves = Math.min(Math.ceil(maxBytes / chunk) + 1, leafCap);
+    // A leaf is buffered whole before its hash is checked (direct reads): none may be bigger than the
+    // registration's fixed chunk size, nor than a block at all.
+    const maxLeafBytes = Math.min(this.opts.chunkBytes ?? MAX_BLOCK_BYTES, MAX_BLOCK_BYTES);
     const leaves: Leaf[] = [];
     const add = (leaf: Leaf) => {
       if (leaves.length >= maxLeaves) {
-        throw new ArtifactVerificationError(`${root} splits its ${maxBytes} bytes into more than ${maxLeaves} leaves (chunks under ${chunk} bytes on average)`, "do not trust that registration");
+        const why = maxLeaves === leafCap ? `the most any pull lists` : `chunks under ${chunk} bytes on average`;
+        throw new ArtifactVerificationError(`${root} splits its ${maxBytes} bytes into more than ${maxLeaves} leaves (${why})`, "do not trust that registration");
+      }
+      if (leaf.size > maxLeafBytes) {
+        throw new ArtifactVerificationError(`${root} has a leaf of ${leaf.size} bytes (${leaf.cid}), over the ${maxLeafBytes}-byte chunk size its registration allows`, "do not trust that registration");
       }
       leaves.push(leaf);
     };
