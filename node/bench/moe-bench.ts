@@ -4,7 +4,9 @@
 //     generation with the same model and threads (target ≤ 1.20);
 //   - an MOE job with the default policy's experts (6) ÷ the same expert tasks run directly in one
 //     process with the same total threads and parallelism (target ≤ 1.15), and the mesh's own
-//     overhead in ms (MOE wall time − the slowest slot's generation time);
+//     overhead in ms (MOE wall time − the slowest slot's time from sending its job to its answer, as
+//     the requester measures it; until session 29 the worker's own latency figure, which left out
+//     the transport and the worker's queue);
 //   - the same MOE job asked by alice (default policy: start/progress deadlines on) and by bob (a
 //     policy with the deadlines effectively off, as before they existed): the deadlines must not
 //     slow honest jobs (ratio ≈ 1, no slot moved by a deadline);
@@ -164,8 +166,8 @@ try {
   console.log(`| MOE asked by alice (stall deadlines on) vs by bob (deadlines off, as before) | ${fmt(median(deadlines.on))} | ${fmt(median(deadlines.off))} | ${(median(deadlines.on) / median(deadlines.off)).toFixed(2)} | ≈ 1.00, ${deadlines.moved} slot(s) moved (target 0) |`);
   console.log(`| MOE quorum early vs all (${median(quorum.cancelled)} slot(s) cancelled, same answer ${quorum.same}/${runs}) | ${fmt(median(quorum.early))} | ${fmt(median(quorum.all))} | ${(median(quorum.early) / median(quorum.all)).toFixed(2)} | ≤ 0.80 |`);
   console.log(`| MOE asked by alice (confidence checked, ${confidence.rescored} remote answers over ${runs} runs) vs by carol (confidence off) | ${fmt(median(confidence.on))} | ${fmt(median(confidence.off))} | ${(median(confidence.on) / median(confidence.off)).toFixed(2)} | cost of checking |`);
-  console.log(`MOE wall ÷ slowest expert's generation: quorum all ${(median(quorum.all) / median(quorum.slowestAll)).toFixed(2)}, quorum early ${(median(quorum.early) / median(quorum.slowestAll)).toFixed(2)}`);
-  console.log(`MOE mesh overhead (wall − slowest slot's generation): median ${Math.round(median(moe.overhead))} ms (confidence off: ${Math.round(median(confidence.overheadOff))} ms); consensus ${moe.score.join(", ")}`);
+  console.log(`MOE wall ÷ slowest slot (sent to answered): quorum all ${(median(quorum.all) / median(quorum.slowestAll)).toFixed(2)}, quorum early ${(median(quorum.early) / median(quorum.slowestAll)).toFixed(2)}`);
+  console.log(`MOE mesh overhead (wall − slowest slot, sent to answered): median ${Math.round(median(moe.overhead))} ms (confidence off: ${Math.round(median(confidence.overheadOff))} ms); consensus ${moe.score.join(", ")}`);
   const secs = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(2)).join(", ");
   console.log(`runs (s): single mesh [${secs(single.mesh)}] direct [${secs(single.direct)}]; MOE mesh [${secs(moe.mesh)}] direct [${secs(moe.direct)}] confidence off [${secs(confidence.off)}]; slot placements ${moe.placements.join(" | ")}`);
 } finally {

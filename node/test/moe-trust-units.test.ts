@@ -109,6 +109,21 @@ describe("what a worker says about its own timing and stream", () => {
     expect(speed).toBeGreaterThan(100);
   });
 
+  it("an answer's latency is what this node measured, and its token counts are bounded, whatever the worker says", async () => {
+    const events: unknown[] = [];
+    const { outcome } = await runOneSlot("boaster", async () => (await sleep(300), { ...done, latency_ms: 9e15, tokens: 1e12, prompt_tokens: 1e12 }), { onEvent: (e) => events.push(e) });
+    expect(outcome.ok).toBe(true);
+    if (!outcome.ok) return;
+    expect(outcome.answer.latency_ms).toBeGreaterThanOrEqual(290);
+    expect(outcome.answer.latency_ms).toBeLessThan(5000);
+    expect(outcome.answer.tokens).toBe(Buffer.byteLength(output) + 1);
+    expect(outcome.answer.prompt_tokens).toBe(maxPromptTokens(task.prompt));
+    // The progress event (and ripple_moe_slot_seconds, which counts it) carries the measured figure.
+    expect(events).toContainEqual(expect.objectContaining({ type: "moe:answer", latency_ms: outcome.answer.latency_ms }));
+    const quick = await runOneSlot("modest", async () => ({ ...done, latency_ms: 0 }));
+    expect(quick.outcome.ok && quick.outcome.answer.latency_ms).toBeLessThan(290);
+  });
+
   it("an honest worker that loads its model first is timed mostly from its 'started'", async () => {
     const speed = await speedAfter(async (_p, _r, o) => {
       o.onProgress({ type: "queued" });

@@ -9,7 +9,7 @@ import type { Logger } from "../log.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
 import { resolvePeerRef } from "../mesh/peer-ref.ts";
 import { callCloudExpert, type CloudAnswer } from "./cloud-expert.ts";
-import { expertTask, maxPromptTokens, type ExpertTask } from "../protocol/expert-task.ts";
+import { expertTask, type ExpertTask } from "../protocol/expert-task.ts";
 import { JobPlacement, physicalPeer, type PeerJudge } from "./expert-placement.ts";
 import { expandSamples, expertWeight, type ExpertSpec } from "../config/inference-policy.ts";
 import { confidenceFactor } from "./vote-confidence.ts";
@@ -329,7 +329,7 @@ export class MoeCoordinator {
       const peerId = o.peer.self ? null : physicalPeer(o.peer);
       voiceBySlot.set(o.slot, voiceOf(o.peer));
       const confidence = a.confidence === undefined ? {} : { confidence: a.confidence };
-      votes.push({ model: p.expert.model, expert: p.expert.name, peer: o.peer.name, peer_id: peerId, response_hash: a.response_hash, weight: p.expert.weight, latency_ms: a.latency_ms, slot: o.slot, epoch: o.epoch, tokens: a.tokens, prompt_tokens: Math.min(a.prompt_tokens, maxPromptTokens(p.task.prompt)), output: a.output, ...confidence });
+      votes.push({ model: p.expert.model, expert: p.expert.name, peer: o.peer.name, peer_id: peerId, response_hash: a.response_hash, weight: p.expert.weight, latency_ms: a.latency_ms, slot: o.slot, epoch: o.epoch, tokens: a.tokens, prompt_tokens: a.prompt_tokens, output: a.output, ...confidence });
     }
     for (const c of input.cloudAnswers) {
       if (c.ok) votes.push(c.vote);

@@ -12,7 +12,7 @@ import type { PeerInfo } from "../mesh/peer-view.ts";
 import type { MoeEvent } from "@ripple-mesh/api-types";
 import { P2pRemoteError, P2pRequestError } from "../p2p/p2p-errors.ts";
 import { answerProblem, type DoneAnswer } from "./answer-check.ts";
-import type { ExpertTask } from "../protocol/expert-task.ts";
+import { maxPromptTokens, type ExpertTask } from "../protocol/expert-task.ts";
 import { physicalPeer, type JobPlacement } from "./expert-placement.ts";
 import type { Misbehaviour, PeerObservations } from "./peer-observations.ts";
 import { modelKey } from "./peer-rating.ts";
@@ -253,21 +253,38 @@ async function dispatchOnce(ctx: SlotContext, slot: number, peer: PeerInfo, req:
     ctx.log.warn({ slot, peer: peer.name, problem }, "refused a worker's answer");
     return { reason: problem, kind: "bad_answer" };
   }
-  recordSpeed(ctx, peer, req.task, answer, { sentAt, startedAt, firstTokenAt, doneAt: performance.now(), queuedBehind });
-  return answer;
+  const doneAt = performance.now();
+  const counted = withMeasuredFigures(answer, req.task, doneAt - sentAt);
+  recordSpeed(ctx, peer, req.task, counted, { sentAt, startedAt, firstTokenAt, doneAt, queuedBehind });
+  return counted;
+}
+
+/**
+ * The figures of an answer as this node counts them: its latency is the time this node measured
+ * from sending the job to the answer (the worker's own figure is a claim: 0, or 9e15, would reach
+ * the vote, the CLI and ripple_moe_slot_seconds); its token counts are the worker's claims, bounded
+ * by what they could be (a token is at least one byte of the output; the prompt's bound).
+ */
+function withMeasuredFigures(answer: DoneAnswer, task: ExpertTask, elapsedMs: number): DoneAnswer {
+  return {
+    ...answer,
+    latency_ms: Math.round(elapsedMs),
+    tokens: Math.min(answer.tokens, Buffer.byteLength(answer.output, "utf8") + 1),
+    prompt_tokens: Math.min(answer.prompt_tokens, maxPromptTokens(task.prompt)),
+  };
 }
 
 /**
  * Speed by this node's clock: tokens over the time from "started" (or sending) to the answer, and the
- * time from "started" to the first token. The token count is the worker's claim, so it is bounded by
- * the output's bytes (a token is at least one). When "started" came is the worker's word too: one
+ * time from "started" to the first token. The token count is the worker's claim, bounded by the
+ * output's bytes (a token is at least one). When "started" came is the worker's word too: one
  * that generates silently and sends "started" with its answer would look a thousand times faster. So
  * the time counted is never below a share of the time since sending (itself shared among the slots
  * this node queued on that peer, which a worker runs one after another): "started" may excuse a
  * model load or a queue, but at most START_EXCUSE_FACTOR times the answer's own time.
  */
 function recordSpeed(ctx: SlotContext, peer: PeerInfo, task: ExpertTask, answer: DoneAnswer, t: { sentAt: number; startedAt: number | undefined; firstTokenAt: number | undefined; doneAt: number; queuedBehind: number }): void {
-  const tokens = Math.min(answer.tokens, Buffer.byteLength(answer.output, "utf8") + 1);
+  const tokens = answer.tokens; // already bounded (withMeasuredFigures)
   const sinceSent = t.doneAt - t.sentAt;
   const seconds = Math.max(t.doneAt - (t.startedAt ?? t.sentAt), sinceSent / t.queuedBehind / START_EXCUSE_FACTOR, 50) / 1000;
   const ttftMs = (t.firstTokenAt ?? t.doneAt) - (t.startedAt ?? t.sentAt);
