@@ -3,7 +3,7 @@
 import { encodeHashToBase64 } from "@holochain/client";
 import type { CapabilityRecord, MeshView } from "@ripple-mesh/zome-bindings";
 import { describe, expect, it } from "vitest";
-import { buildPeerView, ClockAheadMemory, CLOCK_AHEAD_MEMORY_MS, forgetDeparted, mergeMeshViews } from "../src/mesh/peer-view.ts";
+import { buildPeerView, ClockAheadMemory, CLOCK_AHEAD_MEMORY_MAX_PEERS, CLOCK_AHEAD_MEMORY_MS, forgetDeparted, mergeMeshViews } from "../src/mesh/peer-view.ts";
 import { fastReadReason, FAST_LOCAL_READ_MS, localReadEveryMs, QUIET_LOCAL_READ_MS } from "../src/mesh/read-cadence.ts";
 
 const agent = (n: number) => new Uint8Array([0x84, 0x20, 0x24, ...new Array(36).fill(n)]);
@@ -168,6 +168,20 @@ describe("merging mesh reads", () => {
     // After the memory, an honest heartbeat counts again.
     const much = now + CLOCK_AHEAD_MEMORY_MS + 200_000;
     expect(at(much, much - 1000).online).toBe(true);
+  });
+
+  it("forgets peers that are never looked up again once their memory expires, and the stalest beyond its cap", () => {
+    const memory = new ClockAheadMemory();
+    for (let i = 0; i < 100; i++) memory.note(`gone-${i}`, 60_000, now);
+    expect(memory.size).toBe(100);
+    // One note after the memory: the 100 agents no view lists any more are gone with it.
+    memory.note("late", 60_000, now + CLOCK_AHEAD_MEMORY_MS + 1);
+    expect(memory.size).toBe(1);
+    // A flood of fresh keys, each future-dated: never more than the cap, the newest kept.
+    for (let i = 0; i < CLOCK_AHEAD_MEMORY_MAX_PEERS + 500; i++) memory.note(`sybil-${i}`, 60_000, now + CLOCK_AHEAD_MEMORY_MS + 2);
+    expect(memory.size).toBe(CLOCK_AHEAD_MEMORY_MAX_PEERS);
+    expect(memory.get(`sybil-${CLOCK_AHEAD_MEMORY_MAX_PEERS + 499}`, now + CLOCK_AHEAD_MEMORY_MS + 3)).toBe(60_000);
+    expect(memory.get("sybil-0", now + CLOCK_AHEAD_MEMORY_MS + 3)).toBeUndefined();
   });
 });
 

@@ -31,13 +31,29 @@ export interface PeerViewInput {
 /** How long a peer's heartbeats stay distrusted after one of its records was seen beyond the skew (the mesh view spans 10 minutes). */
 export const CLOCK_AHEAD_MEMORY_MS = 10 * 60_000;
 
+/** Peers remembered at most (agents are anyone's to make: each future-dated one would stay otherwise). */
+export const CLOCK_AHEAD_MEMORY_MAX_PEERS = 4096;
+
 /** Per peer: the furthest ahead of this node's clock one of its records was seen, and when. */
 export class ClockAheadMemory {
+  /** In the order they were last noted (a Map keeps insertion order), so the first is the stalest. */
   private readonly seen = new Map<string, { aheadMs: number; atMs: number }>();
 
   note(agent: string, aheadMs: number, nowMs: number): void {
     const kept = this.get(agent, nowMs);
+    this.seen.delete(agent);
     this.seen.set(agent, { aheadMs: Math.max(aheadMs, kept ?? 0), atMs: nowMs });
+    // Entries are otherwise dropped only when their agent is looked up again: an agent gone from the
+    // view would stay for good. Expired ones go here, and the stalest beyond the cap.
+    for (const [who, e] of this.seen) {
+      if (this.seen.size <= CLOCK_AHEAD_MEMORY_MAX_PEERS && nowMs - e.atMs <= CLOCK_AHEAD_MEMORY_MS) break;
+      this.seen.delete(who);
+    }
+  }
+
+  /** Peers remembered now. */
+  get size(): number {
+    return this.seen.size;
   }
 
   /** How far ahead the peer's clock was seen within the memory, or undefined. */
