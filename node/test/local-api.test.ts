@@ -267,6 +267,10 @@ describe("local API security", () => {
     expect(res.body.error.fix).toContain(api.url);
     expect((await http(api.port, "GET", "/v1/status", { host: `localhost:${api.port}` })).status).toBe(200);
     expect((await http(api.port, "GET", "/v1/status", { host: `[::1]:${api.port}` })).status).toBe(200);
+    // A port part that is not a port (the header is echoed into the UI's CSP) is refused too.
+    for (const host of [`localhost:${api.port}; script-src *`, `127.0.0.1:x`, `[::1]:${api.port} evil`]) {
+      expect((await http(api.port, "GET", "/v1/status", { host })).status, host).toBe(403);
+    }
   });
 
   it("reports a port in use with the address and the fix", async () => {

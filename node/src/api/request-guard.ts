@@ -66,13 +66,15 @@ export function isWildcardHost(host: string): boolean {
 export function hostnameOfHostHeader(header: string): string | undefined {
   const h = header.trim();
   if (h === "") return undefined;
+  // A port, when there is one, is digits only: the header is echoed into the UI's CSP (connect-src).
+  const port = (rest: string) => rest === "" || /^:\d{1,5}$/.test(rest);
   if (h.startsWith("[")) {
     const end = h.indexOf("]");
-    return end > 0 ? normalizeHostname(h.slice(0, end + 1)) : undefined;
+    return end > 0 && port(h.slice(end + 1)) ? normalizeHostname(h.slice(0, end + 1)) : undefined;
   }
   const colons = h.split(":").length - 1;
   if (colons === 0) return normalizeHostname(h);
-  if (colons === 1) return normalizeHostname(h.slice(0, h.indexOf(":")));
+  if (colons === 1) return port(h.slice(h.indexOf(":"))) ? normalizeHostname(h.slice(0, h.indexOf(":"))) : undefined;
   return normalizeHostname(h); // a bare IPv6 address
 }
 
