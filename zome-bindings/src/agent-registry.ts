@@ -8,6 +8,7 @@ import {
   boundedText,
   cidSchema,
   foundSchema,
+  recordList,
   sha256HexSchema,
   signatureSchema,
   timestampSchema,
@@ -96,8 +97,8 @@ export const nodeStatusSchema = z.strictObject({
 export type NodeStatus = z.infer<typeof nodeStatusSchema>;
 
 export const meshViewSchema = z.strictObject({
-  nodes: z.array(capabilityRecordSchema),
-  heartbeats: z.array(foundSchema(heartbeatSchema)),
+  nodes: recordList(capabilityRecordSchema),
+  heartbeats: recordList(foundSchema(heartbeatSchema)),
 });
 export type MeshView = z.infer<typeof meshViewSchema>;
 
@@ -115,11 +116,11 @@ export function agentRegistry(conductor: ZomeCaller) {
     },
     /** Every valid capability version, newest first. */
     async listCapabilities(): Promise<CapabilityRecord[]> {
-      return z.array(capabilityRecordSchema).parse(await call("list_capabilities", null));
+      return recordList(capabilityRecordSchema).parse(await call("list_capabilities", null));
     },
     /** One record per node: its latest valid capability. */
     async listNodes(): Promise<CapabilityRecord[]> {
-      return z.array(capabilityRecordSchema).parse(await call("list_nodes", null));
+      return recordList(capabilityRecordSchema).parse(await call("list_nodes", null));
     },
     async getCapability(agent: Uint8Array): Promise<CapabilityRecord | null> {
       return capabilityRecordSchema.nullable().parse(await call("get_capability", agent));
@@ -130,7 +131,7 @@ export function agentRegistry(conductor: ZomeCaller) {
     },
     /** Nodes whose latest capability holds the model with this sha256 or CID. */
     async getNodesWithModel(modelKey: string): Promise<CapabilityRecord[]> {
-      return z.array(capabilityRecordSchema).parse(await call("get_nodes_with_model", modelKey));
+      return recordList(capabilityRecordSchema).parse(await call("get_nodes_with_model", modelKey));
     },
     async publishHeartbeat(input: HeartbeatInput): Promise<Uint8Array> {
       const payload = heartbeatSchema.omit({ agent: true }).parse(input);
@@ -138,7 +139,7 @@ export function agentRegistry(conductor: ZomeCaller) {
     },
     /** Nodes heard from at or after `sinceMicros` (at most 120 minutes back). */
     async getNodesSince(sinceMicros: number): Promise<NodeStatus[]> {
-      return z.array(nodeStatusSchema).parse(await call("get_nodes_since", sinceMicros));
+      return recordList(nodeStatusSchema).parse(await call("get_nodes_since", sinceMicros));
     },
     /**
      * Every node's latest capability and newest heartbeat since `sinceMicros`, in one call.

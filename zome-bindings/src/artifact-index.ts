@@ -1,7 +1,7 @@
 // Types and typed calls for the artifact_index DNA. Limits mirror the integrity zome's
 // (dnas/artifact_index/zomes/integrity/artifact_index_integrity/src/*.rs).
 import { z } from "zod";
-import { actionHashSchema, agentPubKeySchema, boundedText, cidSchema, foundSchema, sha256HexSchema, validationStatusSchema } from "./hashes.ts";
+import { actionHashSchema, agentPubKeySchema, boundedText, cidSchema, foundSchema, recordList, sha256HexSchema, validationStatusSchema } from "./hashes.ts";
 import type { ZomeCaller } from "./zome-caller.ts";
 
 export const artifactIndexRole = "artifact_index";
@@ -32,7 +32,7 @@ export type ProviderRecord = z.infer<typeof providerRecordSchema>;
 
 export function artifactIndex(conductor: ZomeCaller) {
   const call = (fn: string, payload: unknown) => conductor.callZome({ role: artifactIndexRole, zome, fn, payload });
-  const artifacts = async (fn: string, key: unknown) => z.array(foundSchema(artifactSchema)).parse(await call(fn, key));
+  const artifacts = async (fn: string, key: unknown) => recordList(foundSchema(artifactSchema)).parse(await call(fn, key));
   return {
     registerArtifact: async (artifact: Artifact) => actionHashSchema.parse(await call("register_artifact", artifactSchema.parse(artifact))),
     /** Announce that this agent pins `cid`. */
@@ -41,7 +41,7 @@ export function artifactIndex(conductor: ZomeCaller) {
     byName: (name: string) => artifacts("get_artifacts_by_name", name),
     byKind: (kind: Artifact["kind"]) => artifacts("get_artifacts_by_kind", kind),
     byJob: (job: Uint8Array) => artifacts("get_artifacts_by_job", job),
-    providers: async (cid: string) => z.array(foundSchema(providerRecordSchema)).parse(await call("get_providers", cid)),
+    providers: async (cid: string) => recordList(foundSchema(providerRecordSchema)).parse(await call("get_providers", cid)),
     validationStatus: async (hash: Uint8Array) => validationStatusSchema.parse(await call("validation_status", hash)),
   };
 }

@@ -26,6 +26,21 @@ export const validationStatusSchema = z.enum(["Valid", "Rejected", "Abandoned"])
 export const foundSchema = <T extends z.ZodType>(entry: T) =>
   z.strictObject({ action_hash: actionHashSchema, author: agentPubKeySchema, timestamp: timestampSchema, entry });
 
+/**
+ * A list of records read from the DHT: each parsed on its own, and one that this side cannot take
+ * dropped rather than failing the list. The zomes validated every record, but a hostile peer's can
+ * still carry what JavaScript cannot hold (an integer past 2^53, such as a deadline or a timestamp
+ * of year 2300, arrives rounded and fails `.int()`): one such record must not make every node's
+ * list of open jobs, artifacts or peers unreadable.
+ */
+export const recordList = <T extends z.ZodType>(item: T) =>
+  z.array(z.unknown()).transform((items) =>
+    items.flatMap((raw) => {
+      const parsed = item.safeParse(raw);
+      return parsed.success ? [parsed.data as z.output<T>] : [];
+    }),
+  );
+
 /** Shared field schemas; limits mirror ripple_integrity_common. */
 export const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256");
 export const cidSchema = z.string().min(1).max(128);

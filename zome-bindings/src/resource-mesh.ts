@@ -8,6 +8,7 @@ import {
   cidSchema,
   foundSchema,
   optionalText,
+  recordList,
   sha256HexSchema,
   validationStatusSchema,
 } from "./hashes.ts";
@@ -117,7 +118,7 @@ export type PostedResult = z.infer<typeof postedResultSchema>;
 export function resourceMesh(conductor: ZomeCaller) {
   const call = (fn: string, payload: unknown) => conductor.callZome({ role: resourceMeshRole, zome, fn, payload });
   const hash = async (fn: string, payload: unknown) => actionHashSchema.parse(await call(fn, payload));
-  const list = async <T extends z.ZodType>(fn: string, payload: unknown, entry: T) => z.array(foundSchema(entry)).parse(await call(fn, payload));
+  const list = async <T extends z.ZodType>(fn: string, payload: unknown, entry: T) => recordList(foundSchema(entry)).parse(await call(fn, payload));
   return {
     createJob: (job: Job) => hash("create_job", jobSchema.parse(job)),
     assignJob: (assignment: Assignment) => hash("assign_job", assignmentSchema.parse(assignment)),
@@ -148,7 +149,7 @@ export function resourceMesh(conductor: ZomeCaller) {
     getClaims: (job: Uint8Array) => list("get_claims", job, claimSchema),
     /** The winning claim of a slot by the deterministic tie-break, with every claimant ranked. */
     getClaimWinner: async (job: Uint8Array, slot: number) => claimWinnerSchema.nullable().parse(await call("get_claim_winner", { job, slot })),
-    getMyAllocations: async () => z.array(allocationStatusSchema).parse(await call("get_my_allocations", null)),
+    getMyAllocations: async () => recordList(allocationStatusSchema).parse(await call("get_my_allocations", null)),
     getJobAccounting: (job: Uint8Array) => list("get_job_accounting", job, accountingRecordSchema),
     /** One record per counted assignment of the agent (current epoch, not its own job), as every node counts. */
     getAgentTotals: async (agent: Uint8Array) => agentTotalsSchema.parse(await call("get_agent_totals", agent)),

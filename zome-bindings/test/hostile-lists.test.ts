@@ -1,0 +1,49 @@
+// A list read from the DHT survives a hostile record in it: a deadline or timestamp past 2^53 (the
+// zomes bound them loosely, msgpack hands JavaScript a rounded number) is dropped, the honest
+// records are returned, where before the whole list failed to parse on every node.
+import { decode, encode } from "@msgpack/msgpack";
+import { describe, expect, it } from "vitest";
+import { agentRegistry, artifactIndex, resourceMesh, type ZomeCaller } from "../src/index.ts";
+
+const hash = (prefix: number[], n: number) => new Uint8Array([...prefix, ...new Array(36).fill(n)]);
+const action = (n: number) => hash([0x84, 0x29, 0x24], n);
+const agent = (n: number) => hash([0x84, 0x20, 0x24], n);
+const job = (deadline: bigint | number) => ({
+  kind: "inference",
+  requirements: "{}",
+  payload_inline: "{}",
+  payload_cid: null,
+  deadline_ms: deadline,
+  moe_group: null,
+  trace_id: "t",
+  claim_window_ms: 5000,
+});
+const found = (n: number, entry: unknown, timestamp: bigint | number = 1_800_000_000_000_000) => ({ action_hash: action(n), author: agent(n), timestamp, entry });
+
+/** A conductor answering `fn` with `value` as it arrives over the wire (int64s through msgpack). */
+function conductor(fn: string, value: unknown): ZomeCaller {
+  const wire = decode(encode(value, { useBigInt64: true }));
+  return { callZome: async <T,>(req: { fn: string }) => (req.fn === fn ? (wire as T) : Promise.reject(new Error(`unexpected ${req.fn}`))) };
+}
+
+describe("a hostile record in a DHT list", () => {
+  it("an open job whose deadline is 2^62 is dropped; the honest open jobs are listed", async () => {
+    const honest = found(1, job(1_800_000_060_000));
+    const hostile = found(2, job(2n ** 62n));
+    const jobs = await resourceMesh(conductor("list_open_jobs", [hostile, honest])).listOpenJobs();
+    expect(jobs.map((j) => j.action_hash[3])).toEqual([1]);
+    expect(jobs[0]!.entry.deadline_ms).toBe(1_800_000_060_000);
+  });
+
+  it("an artifact registration stamped in year 2300 is dropped; the others of the name are listed", async () => {
+    const artifact = { cid: "bafyx", name: "m", kind: "model", size: 10, sha256: "a".repeat(64), mime: "x/y", provenance: { job: null, model: null, agent: agent(1), parent_cids: [] } };
+    const list = [found(1, artifact), found(2, artifact, 2n ** 60n)];
+    const byName = await artifactIndex(conductor("get_artifacts_by_name", list)).byName("m");
+    expect(byName.map((a) => a.action_hash[3])).toEqual([1]);
+  });
+
+  it("a list that is not a list is still an error", async () => {
+    await expect(resourceMesh(conductor("list_open_jobs", { not: "a list" })).listOpenJobs()).rejects.toThrow();
+    await expect(agentRegistry(conductor("list_nodes", "nope")).listNodes()).rejects.toThrow();
+  });
+});
