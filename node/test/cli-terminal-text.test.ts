@@ -2,6 +2,7 @@
 // character a terminal would obey; its JSON parses back to the same value.
 import { describe, expect, it } from "vitest";
 import { terminalJson, terminalText } from "../src/cli/terminal-text.ts";
+import { tableCell, textTable } from "../src/text-table.ts";
 
 describe("text for a terminal", () => {
   it("keeps \\n, \\t and every printable character (accents, CJK, emoji)", () => {
@@ -25,5 +26,21 @@ describe("text for a terminal", () => {
     expect(json).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
     expect(json).toContain("\\u009b");
     expect(JSON.parse(json)).toEqual(value);
+  });
+});
+
+describe("a table cell", () => {
+  it("is one line: a peer's name with a line feed cannot forge a row; columns align by code points", () => {
+    const out = textTable([
+      ["NAME", "STATE", "TOK/S"],
+      ["x\nh200-fast   online  1000000", "online", "12"],
+      ["東京🚀", "offline", "3"],
+    ]);
+    const lines = out.split("\n");
+    expect(lines).toHaveLength(4); // three rows and the final ""
+    expect(lines[1]).toBe("x\uFFFDh200-fast   online  1000000  online   12");
+    expect(lines[2]).toBe("東京🚀                            offline  3");
+    expect(lines[0]).toBe("NAME                           STATE    TOK/S");
+    expect(tableCell("a\tb\rc\u009bd")).toBe("a\uFFFDb\uFFFDc\uFFFDd");
   });
 });

@@ -1,14 +1,11 @@
 // How `ripple shards`, `ripple models publish|pull` and `ripple artifacts` print for people.
 import type { ArtifactView, ProviderView } from "./artifact-service.ts";
 import type { PublishResult, PullProgress, PullResult, ShardRow } from "./model-shards.ts";
+import { textTable } from "../text-table.ts";
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 const short = (cid: string) => (cid.length > 20 ? `${cid.slice(0, 10)}…${cid.slice(-6)}` : cid);
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()).join("\n") + "\n";
-}
 
 function providerMark(p: ProviderView): string {
   const who = p.self ? "this node" : (p.name ?? p.agent.slice(0, 12));
@@ -33,7 +30,7 @@ export function formatShards(rows: ShardRow[], verified: boolean): string {
     return [r.name, short(r.cid), mb(r.size), `${r.replicas}/${r.minProviders}${r.underReplicated ? " (under)" : ""}`, ...cells];
   });
   const legend = verified ? "✓ proved it holds the content, ✗ provider record not trusted (see --json for why)" : "● online provider (not checked; --verify asks each for a proof)";
-  return table([header, ...body]) + `${legend}\n`;
+  return textTable([header, ...body]) + `${legend}\n`;
 }
 
 export function formatPublish(r: PublishResult): string {
@@ -59,7 +56,7 @@ export function formatPull(r: PullResult): string {
 
 export function formatArtifacts(list: ArtifactView[]): string {
   if (list.length === 0) return "no artifacts match\n";
-  return table([
+  return textTable([
     ["CID", "KIND", "SIZE", "NAME", "BY"],
     ...list.map((a) => [a.cid, a.kind, `${a.size} B`, a.name, a.author.slice(0, 12)]),
   ]);

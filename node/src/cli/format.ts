@@ -1,5 +1,6 @@
 // Human-readable output of the read commands (`--json` prints the same data unformatted).
 import { describeBackend, describeBudgets, type DaemonStatus, type InferenceStatus, type NodeMemory, type PeerInfo, type ProcessMemory } from "@ripple-mesh/api-types";
+import { textTable } from "../text-table.ts";
 
 export function formatStatus(s: DaemonStatus): string {
   const others = s.mesh.visibleNodes;
@@ -86,6 +87,5 @@ export function formatPeers(peers: PeerInfo[], nowMs: number): string {
     p.models.join(", ") || "-",
     formatTrust(p),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n") + "\n";
+  return textTable([header, ...rows]);
 }

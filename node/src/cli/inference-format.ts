@@ -1,6 +1,7 @@
 // Human-readable output of `ripple moe`, `ripple ask` and `ripple models` (`--json` prints the data as is).
 import type { LocalModel, MoeEvent } from "../api/inference-source.ts";
 import type { MoeResult } from "../moe/moe-types.ts";
+import { textTable } from "../text-table.ts";
 
 /** One progress line of an MOE job (stderr), or "" for events not worth a line (tokens). */
 export function formatMoeEvent(e: MoeEvent): string {
@@ -26,7 +27,7 @@ export function formatMoeResult(r: MoeResult): string {
   if (r.model_votes.length > 0) {
     const header = ["EXPERT", "MODEL", "PEER", "WEIGHT", "CONFIDENCE", "COUNTED", "LATENCY", "AGREED"];
     const rows = r.model_votes.map((v) => [v.expert, v.model, v.peer, v.weight.toFixed(2), v.confidence === undefined ? "-" : v.confidence.toFixed(2), v.counted_weight.toFixed(2), `${v.latency_ms} ms`, v.agreed ? "✓" : "✗"]);
-    lines.push("", table(header, rows).trimEnd());
+    lines.push("", textTable([header, ...rows]).trimEnd());
   }
   if (r.diversity === "insufficient") lines.push("diversity insufficient: one peer answered more than a minority of the slots (too few peers serve these experts), so this is not a consensus of independent peers");
   if (r.stopped_early) lines.push(`quorum reached early: ${r.cancelled_slots.map((c) => `slot ${c.slot} (${c.expert} on ${c.peer})`).join(", ")} cancelled`);
@@ -39,10 +40,6 @@ export function formatModels(models: LocalModel[], running: boolean): string {
   if (models.length === 0) return "no model is registered: add one with `ripple models add <file.gguf>`\n";
   const header = ["NAME", "LOADED", "SIZE", "SHA256", "FILE"];
   const rows = models.map((m) => [m.name, running ? (m.loaded ? "yes" : "no") : "-", `${(m.bytes / 1e6).toFixed(1)} MB`, m.sha256.slice(0, 12), m.file]);
-  return table(header, rows);
+  return textTable([header, ...rows]);
 }
 
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => [...r[i]!].length)));
-  return [header, ...rows].map((r) => r.map((c, i) => c + " ".repeat(widths[i]! - [...c].length)).join("  ").trimEnd()).join("\n") + "\n";
-}

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import type { AccountingView } from "@ripple-mesh/api-types";
 import { LocalApiClient } from "../../api/api-client.ts";
 import { fail, globalOptions, printJson, printOut } from "../run.ts";
+import { textTable } from "../../text-table.ts";
 
 export function accountingCommand(program: Command): void {
   program
@@ -32,8 +33,7 @@ export function formatAccounting(view: AccountingView): string {
     String(a.tokens),
     `${(a.served_ms / 1000).toFixed(1)} s`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const table = [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  const table = textTable([header, ...rows]).trimEnd();
   const pending = view.pending_writes ? `\n${view.pending_writes} result(s) of this node wait to be written` : "";
   return `${table}${pending}\n`;
 }

@@ -12,6 +12,7 @@ import { inferencePolicyFile, loadInferencePolicy } from "../../config/inference
 import { RippleError } from "../../errors.ts";
 import { fail, printJson, printOut, printErr } from "../run.ts";
 import { wholeNumber } from "./inference-options.ts";
+import { textTable } from "../../text-table.ts";
 
 interface CalibrateOptions {
   set: string;
@@ -77,13 +78,12 @@ function formatCalibration(r: CalibrationResult, questions: number, out: string 
       .join(", "),
   ]);
   const head = ["EXPERT", "CORRECT", "ACCURACY", "REDUNDANCY", "WEIGHT", "PER TASK TYPE"];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ");
+  const [headLine, ...rowLines] = textTable([head, ...rows]).trimEnd().split("\n");
   const shared = r.pairs.filter((p) => p.sameWrong > 0).map((p) => `  ${p.a} + ${p.b}: same wrong answer on ${p.sameWrong} of the ${p.eitherWrong} questions either got wrong (similarity ${p.similarity})`);
   return [
     `calibrated on ${questions} questions`,
-    line(head),
-    ...rows.map(line),
+    headLine!,
+    ...rowLines,
     ...(shared.length ? ["shared mistakes:", ...shared] : ["no shared mistakes"]),
     ...(r.confidenceExponent ? [exponentLine(r.confidenceExponent)] : []),
     out ? `wrote ${out}` : "not written (give --out FILE to write the policy with these weights)",

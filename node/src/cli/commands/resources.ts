@@ -8,6 +8,7 @@ import { UsageError } from "../exit-codes.ts";
 import { formatMoeResult } from "../inference-format.ts";
 import { fail, globalOptions, printJson, printOut } from "../run.ts";
 import { prompt, wholeNumber } from "./inference-options.ts";
+import { textTable } from "../../text-table.ts";
 
 function resourceType(value: string): ResourceType {
   if (!(RESOURCE_TYPES as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${RESOURCE_TYPES.join(", ")}`);
@@ -27,7 +28,7 @@ export function formatOffers(peers: ResourceOffer[]): string {
     String(p.allocatedByMe),
     p.models.join(", ") || "-",
   ]);
-  return table(["PEER", "CLASS", "JOBS", "CPU", "TOK/S", "ALLOCATED", "MODELS"], rows);
+  return textTable([["PEER", "CLASS", "JOBS", "CPU", "TOK/S", "ALLOCATED", "MODELS"], ...rows]);
 }
 
 export function formatAllocations(list: AllocationView[], nowMs: number): string {
@@ -40,13 +41,7 @@ export function formatAllocations(list: AllocationView[], nowMs: number): string
     a.model ?? "-",
     a.state === "active" ? `in ${ago(a.expiresAtMs - nowMs)}` : new Date(a.expiresAtMs).toISOString(),
   ]);
-  return table(["ALLOCATION", "STATE", "ROLE", "PROVIDER", "MODEL", "EXPIRES"], rows);
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ");
-  return [line(header), ...rows.map(line)].join("\n") + "\n";
+  return textTable([["ALLOCATION", "STATE", "ROLE", "PROVIDER", "MODEL", "EXPIRES"], ...rows]);
 }
 
 export function resourcesCommand(program: Command): void {
