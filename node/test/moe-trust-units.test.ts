@@ -8,6 +8,8 @@ import { parse, stringify } from "yaml";
 import { InferenceError } from "../src/inference/inference-errors.ts";
 import { responseHash } from "../src/protocol/job-protocol.ts";
 import { RequesterQuota } from "../src/worker/requester-quota.ts";
+import { JobWorker, REFUSALS_RECORDED_PER_MINUTE } from "../src/worker/job-worker.ts";
+import { encodeHashToBase64 } from "@holochain/client";
 import { checkJobAllowed } from "../src/worker/worker-policy.ts";
 import { defaultComputePolicyFile, loadComputePolicy } from "../src/config/compute-policy.ts";
 import { answerProblem, type DoneAnswer } from "../src/moe/answer-check.ts";
@@ -347,6 +349,35 @@ describe("the worker's quota per requester", () => {
     }
     now += 60_001;
     expect(quota.admit("uhCAk-alice", limits)).toBeTypeOf("function");
+  });
+
+  it("records a member's refusals at most REFUSALS_RECORDED_PER_MINUTE a minute, a stranger's never; the metric counts all", async () => {
+    const key = (n: number) => new Uint8Array([0x84, 0x20, 0x24, ...new Array(36).fill(n)]);
+    const [selfKey, memberKey, strangerKey] = [key(1), key(2), key(3)];
+    const events: Array<{ type: string; requester?: unknown }> = [];
+    const refusals: string[] = [];
+    const worker = new JobWorker({
+      p2p: {} as never,
+      engine: {} as never,
+      hasModel: () => false, // every job is refused: model_not_found
+      policy: () => loadComputePolicy(defaultComputePolicyFile),
+      isMeshMember: (a) => a === encodeHashToBase64(memberKey),
+      results: {} as never,
+      agentPubKey: selfKey,
+      testExperts: false,
+      log: silent,
+      emit: (e) => events.push(e),
+      metrics: { workerJobFinished: () => {}, workerJobRefused: (reason) => void refusals.push(reason) },
+    });
+    const task: ExpertTask = { expert: "e", kind: "model", model: qwen, prompt: { kind: "completion", text: "Q" }, sampling: { temperature: 0 }, maxTokens: 16 };
+    const req = { job: "uhCkk" + "A".repeat(48), assignment: "uhCkk" + "B".repeat(48), slot: 0, epoch: 1, trace_id: "t", task };
+    for (const from of [memberKey, strangerKey]) {
+      for (let i = 0; i < 20; i++) expect((await worker.serve(req, from, {} as never)).outcome).toBe("refused");
+    }
+    const recorded = (k: Uint8Array) => events.filter((e) => e.type === "job:refused" && e.requester === encodeHashToBase64(k)).length;
+    expect(recorded(memberKey)).toBe(REFUSALS_RECORDED_PER_MINUTE);
+    expect(recorded(strangerKey)).toBe(0);
+    expect(refusals).toHaveLength(40);
   });
 
   it("ships defaults in the compute policy and a worker refuses a pinned file it does not hold", () => {

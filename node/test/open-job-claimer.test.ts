@@ -4,6 +4,7 @@ import { decodeHashFromBase64, encodeHashToBase64 } from "@holochain/client";
 import type { ZomeCaller } from "@ripple-mesh/zome-bindings";
 import { describe, expect, it } from "vitest";
 import { loadComputePolicy, type ComputePolicy } from "../src/config/compute-policy.ts";
+import { PerKeyRate } from "../src/worker/per-key-rate.ts";
 import { MAX_CLAIMS_PER_PASS, OpenJobClaimer, QUIET_FALLBACK_READ_MS, type OpenJobClaimerOptions } from "../src/worker/open-job-claimer.ts";
 import { createLogger } from "../src/log.ts";
 
@@ -214,5 +215,20 @@ describe("open job claimer", () => {
     } finally {
       await claimer.stop();
     }
+  });
+});
+
+describe("a per-key rate (claims per requester, refusals recorded, open-job notices followed)", () => {
+  it("counts up to its limit per key within a minute, then again once the minute has passed; keys are bounded", () => {
+    let now = 1_000_000;
+    const rate = new PerKeyRate(3, () => now);
+    expect([1, 2, 3, 4].map(() => rate.take("a", 3))).toEqual([true, true, true, false]);
+    expect(rate.take("b", 3)).toBe(true); // another key has its own count
+    now += 30_000;
+    expect(rate.take("a", 3)).toBe(false);
+    now += 30_001;
+    expect(rate.take("a", 3)).toBe(true);
+    for (const k of ["c", "d", "e", "f"]) rate.take(k, 3);
+    expect(rate.size).toBe(3); // at most maxKeys: the least recent went first
   });
 });

@@ -27,6 +27,7 @@ import type { RequestSender } from "../p2p/inbound-gate.ts";
 import type { ProviderReservation } from "../worker/reservation-gate.ts";
 import { JobWorker } from "../worker/job-worker.ts";
 import { OpenJobClaimer } from "../worker/open-job-claimer.ts";
+import { PerKeyRate } from "../worker/per-key-rate.ts";
 import { ResultWriter } from "../worker/result-writer.ts";
 import { serialWrites } from "../conductor/serial-writes.ts";
 import { readTestLies } from "../worker/test-lies.ts";
@@ -60,6 +61,8 @@ export interface MeshInferenceOptions {
 
 /** An open-job notice is one small request; a peer that does not answer in this time finds the job on its next read. */
 const ANNOUNCE_TIMEOUT_MS = 3000;
+/** Open-job notices followed per sending member a minute (an honest requester posts far fewer jobs). */
+const OPEN_JOB_NOTICES_PER_MINUTE = 30;
 
 export class MeshInference {
   private readonly results: ResultWriter;
@@ -68,6 +71,7 @@ export class MeshInference {
   private readonly coordinator: MoeCoordinator;
   private readonly rating: PeerRating;
   private readonly running = new Set<AbortController>();
+  private readonly noticesPerSender = new PerKeyRate();
   private readonly log: Logger;
   /** resource_mesh calls with this node's writes queued one at a time (shared with allocations). */
   readonly resourceMeshZomes: ZomeCaller;
@@ -144,6 +148,8 @@ export class MeshInference {
     const agent = from.agentPubKey ? encodeHashToBase64(from.agentPubKey) : undefined;
     const peer = agent ? this.opts.peers().find((p) => p.agent === agent) : undefined;
     if (!notice.success || !peer) return { ok: false };
+    // Each notice followed costs reads of the open jobs; a member sending made-up jobs is held to a rate.
+    if (!this.noticesPerSender.take(peer.agent, OPEN_JOB_NOTICES_PER_MINUTE)) return { ok: false };
     const ok = this.claimer.wake(notice.data.job);
     if (ok) this.log.info({ job: notice.data.job, peer: peer.name }, "a peer announced an open job; reading the open jobs");
     return { ok };

@@ -15,6 +15,7 @@ import type { ComputePolicy } from "../config/compute-policy.ts";
 import { jobProtocol, jobProtocolMaxBytes, jobRequestSchema, responseHash, type JobAnswer, type JobProgress, type JobRequest } from "../protocol/job-protocol.ts";
 import type { ResultWriter } from "./result-writer.ts";
 import { RequesterQuota } from "./requester-quota.ts";
+import { PerKeyRate } from "./per-key-rate.ts";
 import { garbageAnswer } from "./test-experts.ts";
 import type { TestLies } from "./test-lies.ts";
 import { allocationHonoured, checkJobAllowed } from "./worker-policy.ts";
@@ -54,10 +55,13 @@ export interface JobWorkerOptions {
 const TOKEN_FLUSH_MS = 50;
 /** Well under the requester's idle timeout (half the slot timeout, 30 s by default). */
 const KEEPALIVE_MS = 5_000;
+/** Refusals of one requester recorded a minute (warning, job:refused event, served history); more only count in the metric. */
+export const REFUSALS_RECORDED_PER_MINUTE = 12;
 
 export class JobWorker {
   private running = 0;
   private readonly quota = new RequesterQuota();
+  private readonly refusalsRecorded = new PerKeyRate();
   private readonly reservationGate = new ReservationGate();
 
   constructor(private readonly opts: JobWorkerOptions) {}
@@ -114,8 +118,15 @@ export class JobWorker {
       release = () => (quotaRelease(), held());
     } catch (err) {
       if (!(err instanceof InferenceError)) throw err;
-      log.warn({ requester, code: err.code, reason: err.message }, "job refused by policy");
-      this.opts.emit({ type: "job:refused", job: req.job, slot: req.slot, requester, code: err.code, reason: err.message });
+      // Refusals cost the requester nothing, so what they cost here is bounded: a node outside the
+      // mesh (any fresh key can bind) leaves no trace but a debug line and the metric, and a member
+      // at most REFUSALS_RECORDED_PER_MINUTE warnings, events and served-history entries a minute.
+      if (!self && (!this.opts.isMeshMember(requester) || !this.refusalsRecorded.take(requester, REFUSALS_RECORDED_PER_MINUTE))) {
+        log.debug({ requester, code: err.code, reason: err.message }, "job refused by policy (not recorded: outside the mesh, or over its refusals a minute)");
+      } else {
+        log.warn({ requester, code: err.code, reason: err.message }, "job refused by policy");
+        this.opts.emit({ type: "job:refused", job: req.job, slot: req.slot, requester, code: err.code, reason: err.message });
+      }
       this.opts.metrics?.workerJobRefused(err instanceof ReservedNodeError ? "reserved" : err.code === "busy" ? "requester_quota" : err.code);
       return { outcome: "refused", code: err.code, message: err.message };
     }

@@ -20,6 +20,7 @@ import type { Logger } from "../log.ts";
 import type { ComputePolicy } from "../config/compute-policy.ts";
 import { aheadBeyondSkewMs, DEFAULT_MAX_CLOCK_SKEW_MS, microsToMs } from "../config/clock-skew.ts";
 import { checkJobAllowed } from "./worker-policy.ts";
+import { PerKeyRate } from "./per-key-rate.ts";
 
 /** The part of a job's requirements or payload (moe-coordinator.ts jobEntry) a worker needs to decide on a claim. */
 const openSlotsSchema = z.object({
@@ -72,7 +73,6 @@ export interface ClaimPass {
  * any mesh member can list open jobs of 64 slots each: slots beyond this are looked at in the next pass.
  */
 export const MAX_CLAIMS_PER_PASS = 32;
-const MINUTE_MS = 60_000;
 
 /** The read for open jobs a notice did not announce. */
 const FALLBACK_READ_MS = 10_000;
@@ -96,10 +96,15 @@ export class OpenJobClaimer {
   private readonly awaited = new Map<string, NodeJS.Timeout[]>();
   private stopped = false;
   private lastReadMs = 0;
-  /** When this node claimed each requester's slots within the last minute (its per-requester budget). */
-  private readonly claimedAt = new Map<string, number[]>();
+  /**
+   * Claims per requester per minute: as many as the compute policy lets it start jobs here
+   * (worker.per_requester.max_per_minute), since a claim won beyond that would be refused as busy.
+   */
+  private readonly claimsPerRequester: PerKeyRate;
 
-  constructor(private readonly opts: OpenJobClaimerOptions) {}
+  constructor(private readonly opts: OpenJobClaimerOptions) {
+    this.claimsPerRequester = new PerKeyRate(10_000, () => this.now());
+  }
 
   start(): void {
     this.timer = setInterval(() => this.fallbackRead(), this.opts.intervalMs ?? FALLBACK_READ_MS);
@@ -214,7 +219,7 @@ export class OpenJobClaimer {
           continue;
         }
         // Over a budget: not marked seen, so a later pass claims it if its window is still open.
-        if (result.claimed + result.failed >= MAX_CLAIMS_PER_PASS || !this.takeClaimBudget(requester, policy.worker.per_requester.max_per_minute)) {
+        if (result.claimed + result.failed >= MAX_CLAIMS_PER_PASS || !this.claimsPerRequester.take(requester, policy.worker.per_requester.max_per_minute)) {
           result.deferred++;
           continue;
         }
@@ -232,24 +237,6 @@ export class OpenJobClaimer {
     }
     if (result.deferred > 0) this.opts.log.warn({ deferred: result.deferred, claimed: result.claimed, maxPerPass: MAX_CLAIMS_PER_PASS }, "open job slots left for a later pass (claims per pass, or a requester's claims per minute, at their limit)");
     return result;
-  }
-
-  /**
-   * One claim of `requester`'s budget: as many claims per minute as the compute policy lets it start
-   * jobs here (worker.per_requester.max_per_minute), since a claim won beyond that would be refused
-   * as busy anyway. False when it is spent.
-   */
-  private takeClaimBudget(requester: string, perMinute: number): boolean {
-    const now = this.now();
-    for (const [who, times] of this.claimedAt) {
-      const recent = times.filter((t) => now - t < MINUTE_MS);
-      if (recent.length === 0) this.claimedAt.delete(who);
-      else this.claimedAt.set(who, recent);
-    }
-    const recent = this.claimedAt.get(requester) ?? [];
-    if (recent.length >= perMinute) return false;
-    this.claimedAt.set(requester, [...recent, now]);
-    return true;
   }
 
   /** Keeps `seen` to the jobs still open: a closed window cannot be claimed again anyway. */
