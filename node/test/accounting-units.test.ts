@@ -58,6 +58,15 @@ describe("results waiting to be written", () => {
     expect(store.list()).toHaveLength(MAX_PENDING_RESULTS);
     expect(store.has(pending(0))).toBe(false);
   });
+
+  it("when full, drop the oldest of the requester with the most waiting: four flooding keys cannot push out an honest requester's", () => {
+    const store = new PendingResults(undefined, log);
+    const of = (who: string, n: number): PendingResult => ({ ...pending(n), requester: `uhCAk${who.repeat(48)}` });
+    for (let n = 0; n < 10; n++) store.put(of("H", n)); // honest, and oldest
+    for (const who of ["S", "T", "U", "V"]) for (let n = 0; n < 500; n++) store.put(of(who, 1000 * who.charCodeAt(0) + n));
+    expect(store.list()).toHaveLength(MAX_PENDING_RESULTS);
+    expect(store.list().filter((r) => r.requester === `uhCAk${"H".repeat(48)}`)).toHaveLength(10);
+  });
 });
 
 describe("GET /v1/accounting", () => {

@@ -28,7 +28,7 @@ export const pendingResultSchema = z.strictObject({
 });
 export type PendingResult = z.infer<typeof pendingResultSchema>;
 
-/** At most this many results wait; beyond it the oldest is dropped (and logged). */
+/** At most this many results wait; beyond it the oldest of the requester with the most is dropped (and logged). */
 export const MAX_PENDING_RESULTS = 2_000;
 /**
  * At most this many of them for one requester: a requester whose assignments never arrive (its jobs
@@ -73,11 +73,24 @@ export class PendingResults {
       }
     }
     while (this.entries.size > MAX_PENDING_RESULTS) {
-      const [oldest] = this.entries.keys();
-      this.log.warn({ result: oldest }, "too many results waiting to be written; dropping the oldest");
-      this.entries.delete(oldest!);
+      const dropped = this.oldestOfBusiestRequester();
+      this.log.warn({ result: dropped }, "too many results waiting to be written; dropping the oldest of the requester with the most");
+      this.entries.delete(dropped);
     }
     this.save();
+  }
+
+  /**
+   * Which result goes when the file is full: the oldest of the requester with the most waiting. A
+   * few requesters whose assignments never arrive (made-up jobs) then push out their own results,
+   * not the honest ones still waiting on the DHT, as dropping the oldest of all would.
+   */
+  private oldestOfBusiestRequester(): string {
+    const count = new Map<string, number>();
+    for (const e of this.entries.values()) count.set(e.requester ?? "", (count.get(e.requester ?? "") ?? 0) + 1);
+    const busiest = [...count.entries()].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+    for (const [key, e] of this.entries) if ((e.requester ?? "") === busiest) return key;
+    throw new Error("unreachable: the busiest requester has an entry");
   }
 
   remove(r: { job: string; assignment: string }): void {
