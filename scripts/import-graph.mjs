@@ -26,7 +26,7 @@ export function sourceFiles(dir) {
  * or below, never above. A unit missing here is an error, so that a new folder gets a place.
  */
 export const layers = [
-  ["errors", "log", "waits", "linked-signal", "http-body", "text-table"],
+  ["errors", "log", "waits", "linked-signal", "http-body", "text-table", "per-key-rate"],
   ["config", "metrics"],
   ["identity", "supervisor", "p2p", "conductor", "bootstrap", "inference", "capability", "protocol"],
   ["mesh", "artifacts", "worker", "moe"],

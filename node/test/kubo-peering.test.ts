@@ -4,7 +4,7 @@
 // disconnects takes its peering with it.
 import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
-import { dialableAddrs, KuboPeering } from "../src/artifacts/kubo-peering.ts";
+import { dialableAddrs, KuboPeering, PROVES_PER_MINUTE } from "../src/artifacts/kubo-peering.ts";
 import type { IpfsStore } from "../src/artifacts/ipfs-store.ts";
 import type { P2pNode } from "../src/p2p/p2p-node.ts";
 import { silent } from "./support/inference-fixtures.ts";
@@ -163,6 +163,19 @@ describe("kubo peering from daemons' hellos", () => {
     expect([...peerings]).toEqual([kuboId(3)]);
     expect(peering.kuboPeerOf("12D3KooWalice")).toBe(kuboId(3));
     peering.stop();
+  });
+
+  it("answers at most PROVES_PER_MINUTE proofs a minute per asking peer (each is a block read here)", async () => {
+    const { kubo, say } = await started(new Set(["12D3KooWasker", "12D3KooWother"]));
+    let reads = 0;
+    Object.assign(kubo.ipfs, { isPinned: async () => true, blockGet: async () => (reads++, new Uint8Array([1, 2, 3])) });
+    const prove = { op: "prove", cid: "bafkreiaaaaaaaa", block: "bafkreibbbbbbbb" };
+    const answers = (await Promise.all(Array.from({ length: PROVES_PER_MINUTE + 5 }, () => say("12D3KooWasker", prove)))) as Array<{ data: string | null; error: string | null }>;
+    expect(answers.filter((a) => a.data !== null)).toHaveLength(PROVES_PER_MINUTE);
+    expect(answers.at(-1)!.error).toMatch(/more than 120 proofs asked in a minute/);
+    expect(reads).toBe(PROVES_PER_MINUTE);
+    // Another peer has its own count.
+    expect(((await say("12D3KooWother", prove)) as { data: string | null }).data).not.toBeNull();
   });
 
   it("a daemon on this same machine may name its kubo's loopback address", () => {

@@ -4,7 +4,7 @@ import { decodeHashFromBase64, encodeHashToBase64 } from "@holochain/client";
 import type { ZomeCaller } from "@ripple-mesh/zome-bindings";
 import { describe, expect, it } from "vitest";
 import { loadComputePolicy, type ComputePolicy } from "../src/config/compute-policy.ts";
-import { PerKeyRate } from "../src/worker/per-key-rate.ts";
+import { PerKeyRate } from "../src/per-key-rate.ts";
 import { MAX_CLAIMS_PER_PASS, OpenJobClaimer, QUIET_FALLBACK_READ_MS, type OpenJobClaimerOptions } from "../src/worker/open-job-claimer.ts";
 import { createLogger } from "../src/log.ts";
 

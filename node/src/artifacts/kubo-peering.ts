@@ -13,6 +13,7 @@ import type { Logger } from "../log.ts";
 import { ipOf, isLoopbackIp, loopbackLast } from "../p2p/peer-addresses.ts";
 import type { P2pNode, RequestSender } from "../p2p/p2p-node.ts";
 import type { IpfsStore } from "./ipfs-store.ts";
+import { PerKeyRate } from "../per-key-rate.ts";
 
 export const kuboProtocol = "/ripple-mesh/kubo/1.0.0";
 /** A proof carries one block (≤ 2 MiB, base64) plus the envelope. */
@@ -22,6 +23,8 @@ const cidText = z.string().min(8).max(128).regex(/^[A-Za-z0-9]+$/, "a CID");
 const helloSchema = z.strictObject({ op: z.literal("hello"), peerId: z.string().min(1).max(128), addrs: z.array(z.string().min(1).max(256)).max(16) });
 const proveSchema = z.strictObject({ op: z.literal("prove"), cid: cidText, block: cidText });
 const requestSchema = z.discriminatedUnion("op", [helloSchema, proveSchema]);
+/** Proofs answered per asking peer a minute (a verifier asks one block per provider check). */
+export const PROVES_PER_MINUTE = 120;
 export const helloAnswerSchema = z.strictObject({ peerId: z.string().min(1).max(128), addrs: z.array(z.string().max(256)).max(16) });
 export const proveAnswerSchema = z.strictObject({ pinned: z.boolean(), data: z.string().max(3 * 1024 * 1024).nullable(), error: z.string().max(512).nullable() });
 export type ProveAnswer = z.infer<typeof proveAnswerSchema>;
@@ -69,6 +72,7 @@ export class KuboPeering {
   private readonly inFlight = new Map<string, Promise<void>>();
   /** Per connected peer, its newest hello not yet acted on. */
   private readonly pendingHello = new Map<string, { kuboPeer: string; addrs: string[] }>();
+  private readonly provesPerPeer = new PerKeyRate();
 
   constructor(private readonly opts: KuboPeeringOptions) {
     this.log = opts.log.child({ seam: "kubo-peering" });
@@ -206,6 +210,8 @@ export class KuboPeering {
       const me = await this.opts.ipfs.id({ timeoutMs: 5000 });
       return { peerId: me.peerId, addrs: ordered(me.addrs) };
     }
+    // A proof costs this node a block read from disk (up to 2 MiB) and its answer: held to a rate per peer.
+    if (!this.provesPerPeer.take(from.peerId, PROVES_PER_MINUTE)) return { pinned: false, data: null, error: `more than ${PROVES_PER_MINUTE} proofs asked in a minute; retry later` };
     return this.prove(req.cid, req.block);
   }
 

@@ -27,7 +27,7 @@ import type { RequestSender } from "../p2p/inbound-gate.ts";
 import type { ProviderReservation } from "../worker/reservation-gate.ts";
 import { JobWorker } from "../worker/job-worker.ts";
 import { OpenJobClaimer } from "../worker/open-job-claimer.ts";
-import { PerKeyRate } from "../worker/per-key-rate.ts";
+import { PerKeyRate } from "../per-key-rate.ts";
 import { ResultWriter } from "../worker/result-writer.ts";
 import { serialWrites } from "../conductor/serial-writes.ts";
 import { readTestLies } from "../worker/test-lies.ts";

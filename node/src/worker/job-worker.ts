@@ -15,7 +15,7 @@ import type { ComputePolicy } from "../config/compute-policy.ts";
 import { jobProtocol, jobProtocolMaxBytes, jobRequestSchema, responseHash, type JobAnswer, type JobProgress, type JobRequest } from "../protocol/job-protocol.ts";
 import type { ResultWriter } from "./result-writer.ts";
 import { RequesterQuota } from "./requester-quota.ts";
-import { PerKeyRate } from "./per-key-rate.ts";
+import { PerKeyRate } from "../per-key-rate.ts";
 import { garbageAnswer } from "./test-experts.ts";
 import type { TestLies } from "./test-lies.ts";
 import { allocationHonoured, checkJobAllowed } from "./worker-policy.ts";

@@ -20,7 +20,7 @@ import type { Logger } from "../log.ts";
 import type { ComputePolicy } from "../config/compute-policy.ts";
 import { aheadBeyondSkewMs, DEFAULT_MAX_CLOCK_SKEW_MS, microsToMs } from "../config/clock-skew.ts";
 import { checkJobAllowed } from "./worker-policy.ts";
-import { PerKeyRate } from "./per-key-rate.ts";
+import { PerKeyRate } from "../per-key-rate.ts";
 
 /** The part of a job's requirements or payload (moe-coordinator.ts jobEntry) a worker needs to decide on a claim. */
 const openSlotsSchema = z.object({
