@@ -29,6 +29,18 @@ suite("p2p peer maps", () => {
     expect(budgets.trackedPeers()).toBe(1);
   });
 
+  it("budgets: request bytes of all peers together are bounded too, and released bytes free the shared budget", () => {
+    const budgets = new PeerBudgets({ ...defaultInboundLimits, maxBytesPerPeer: 100, maxBytesAllPeers: 250 });
+    const leases = ["p1", "p2", "p3"].map((p) => budgets.openStream(p)!);
+    expect(leases[0]!.reserve(100)).toBe(true);
+    expect(leases[1]!.reserve(100)).toBe(true);
+    expect(leases[2]!.reserve(60)).toBe(false); // each within its own 100, but 260 > 250 in all
+    expect(leases[2]!.reserve(50)).toBe(true);
+    leases[0]!.release();
+    expect(leases[2]!.reserve(50)).toBe(true);
+    expect(budgets.held("p3").bytes).toBe(100);
+  });
+
   it("strikes: the Nth unbound refusal within the window says deny; old strikes expire; forget drops them", () => {
     let now = 0;
     const budgets = new PeerBudgets({ ...defaultInboundLimits, unboundStrikes: 3, strikeWindowMs: 1_000 }, () => now);

@@ -11,6 +11,11 @@ export interface InboundLimits {
   maxStreamsPerPeer: number;
   /** Request bytes (announced frame lengths) one peer may have in flight at once. */
   maxBytesPerPeer: number;
+  /**
+   * Request bytes all peers together may have in flight: keys are free to make, so without it 256
+   * self-bound peers × maxBytesPerPeer could hold gigabytes for a read timeout.
+   */
+  maxBytesAllPeers: number;
   /** Of those streams, how many may wait for an unfinished handshake (they are paused, unread). */
   maxWaitingPerPeer: number;
   /** Bound-only requests refused as "unbound" within strikeWindowMs before the peer is denied. */
@@ -23,6 +28,7 @@ export interface InboundLimits {
 export const defaultInboundLimits: InboundLimits = {
   maxStreamsPerPeer: 64,
   maxBytesPerPeer: 8 * 1024 * 1024,
+  maxBytesAllPeers: 128 * 1024 * 1024,
   maxWaitingPerPeer: 4,
   unboundStrikes: 8,
   strikeWindowMs: 60_000,
@@ -52,6 +58,8 @@ export interface StreamLease {
 
 export class PeerBudgets {
   private readonly usage = new Map<string, PeerUsage>();
+  /** Request bytes reserved by all peers now. */
+  private totalBytes = 0;
 
   constructor(
     readonly limits: InboundLimits = defaultInboundLimits,
@@ -71,9 +79,10 @@ export class PeerBudgets {
     let released = false;
     return {
       reserve: (n) => {
-        if (released || u.bytes + n > this.limits.maxBytesPerPeer) return false;
+        if (released || u.bytes + n > this.limits.maxBytesPerPeer || this.totalBytes + n > this.limits.maxBytesAllPeers) return false;
         u.bytes += n;
         bytes += n;
+        this.totalBytes += n;
         return true;
       },
       startWaiting: () => {
@@ -94,6 +103,7 @@ export class PeerBudgets {
         if (waiting) u.waiting--;
         u.streams--;
         u.bytes -= bytes;
+        this.totalBytes -= bytes;
         this.dropIfIdle(peerId, u);
       },
     };
