@@ -7,13 +7,13 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { createServer, type AddressInfo } from "node:net";
+import { connect as connectTcp, createServer, type AddressInfo, type Socket } from "node:net";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BlockPull, DirectLeafMismatchError, type DirectSource } from "../src/artifacts/block-pull.ts";
 import { DirectConnection, DirectTransferError } from "../src/artifacts/direct-transfer-client.ts";
-import { DirectTransferServer } from "../src/artifacts/direct-transfer-server.ts";
+import { DirectTransferServer, MAX_SOCKETS_PER_ADDRESS } from "../src/artifacts/direct-transfer-server.ts";
 import { CID, IpfsStore } from "../src/artifacts/ipfs-store.ts";
 import { KuboNode } from "../src/artifacts/kubo-supervisor.ts";
 import { binDir } from "../src/config/paths.mjs";
@@ -216,6 +216,30 @@ describe("direct model transfer between providers' files and a puller", { timeou
     await new Promise((r) => setTimeout(r, 100));
     (await connect(a2)).close(); // a closed connection makes room again
     for (const c of [...open.slice(1), b]) c.close();
+  });
+
+  it("sockets that never finish their handshake hold no ticket holder's connection, are capped per address, and are cut after 3 s", async () => {
+    const s = new DirectTransferServer({ host: "127.0.0.1", port: 0, log, maxConnections: 2 });
+    await s.start();
+    servers.push(s);
+    const idle = (): Promise<Socket> =>
+      new Promise((resolve, reject) => {
+        const sock = connectTcp(s.port, "127.0.0.1", () => resolve(sock));
+        sock.on("error", reject);
+      });
+    const closedWithin = (sock: Socket, ms: number) => new Promise<boolean>((r) => (sock.destroyed ? r(true) : (sock.once("close", () => r(true)), setTimeout(() => r(false), ms))));
+    const silent = await Promise.all(Array.from({ length: 3 }, idle));
+    // Three silent sockets: the two connections maxConnections allows still go to ticket holders.
+    const t = s.issue(file, SIZE, "peer-a")!;
+    const connect = () => DirectConnection.open({ host: "127.0.0.1", port: s.port, identity: t.identity, key: t.key }, { timeoutMs: 5000, stallMs: 5000 });
+    const served = [await connect(), await connect()];
+    await expect(connect()).rejects.toThrow(DirectTransferError);
+    // One address holds at most MAX_SOCKETS_PER_ADDRESS sockets: the next one is closed at once.
+    const more = await Promise.all(Array.from({ length: MAX_SOCKETS_PER_ADDRESS - 3 - 2 }, idle));
+    expect(await closedWithin(await idle(), 1000)).toBe(true);
+    // The silent ones are cut by the handshake timeout.
+    expect((await Promise.all([...silent, ...more].map((x) => closedWithin(x, 4500)))).every(Boolean)).toBe(true);
+    for (const c of served) c.close();
   });
 
   it("serves nothing without the ticket's key, after the ticket expires, outside the file, or after it stops", async () => {

@@ -14,7 +14,7 @@
 // A request outside the file or longer than MAX_RANGE_BYTES closes the connection.
 import { randomBytes } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import tls from "node:tls";
 import type { Logger } from "../log.ts";
 
@@ -24,6 +24,12 @@ export const REQUEST_BYTES = 16;
 export const MAX_RANGE_BYTES = 64 * 1024 * 1024;
 const READ_BYTES = 1024 * 1024;
 const READ_AHEAD = 4;
+/** A TLS-PSK handshake on a LAN takes milliseconds: a socket that has not finished it by then goes. */
+const HANDSHAKE_TIMEOUT_MS = 3_000;
+/** Sockets open at once, handshaking or served (the served ones are capped by maxConnections). */
+const MAX_SOCKETS = 256;
+/** Sockets one address may have open at once (a puller opens 2 per provider; several nodes may share a host). */
+export const MAX_SOCKETS_PER_ADDRESS = 16;
 
 export interface DirectTicket {
   identity: string;
@@ -68,6 +74,7 @@ export class DirectTransferServer {
   private readonly ticketOf = new WeakMap<tls.TLSSocket, Issued>();
   private server: tls.Server | undefined;
   private readonly sockets = new Set<tls.TLSSocket>();
+  private readonly socketsPerAddress = new Map<string, number>();
   private readonly log: Logger;
   /** Bytes sent since start (all connections). */
   bytesSent = 0;
@@ -89,12 +96,21 @@ export class DirectTransferServer {
         minVersion: DIRECT_TLS_VERSION,
         maxVersion: DIRECT_TLS_VERSION,
         pskCallback: (socket, identity) => this.admit(socket, identity),
-        handshakeTimeout: 10_000,
+        // Anyone who reaches the port can open a socket: one that never finishes its handshake is
+        // cut soon, and such sockets count against their address, not against the ticket holders'
+        // connections (maxConnections counts those, in admit()).
+        handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       },
       (socket) => this.serve(socket),
     );
-    server.maxConnections = this.opts.maxConnections ?? 32;
-    server.on("tlsClientError", (err) => this.log.debug({ err: err.message }, "direct transfer: a TLS handshake failed"));
+    server.maxConnections = MAX_SOCKETS;
+    server.on("connection", (raw: Socket) => this.limitPerAddress(raw));
+    // With a listener here Node leaves the socket open (its default, without one, destroys it): a
+    // client that never finished its handshake would keep its socket past the timeout.
+    server.on("tlsClientError", (err, socket) => {
+      this.log.debug({ err: err.message }, "direct transfer: a TLS handshake failed");
+      socket.destroy();
+    });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(this.opts.port, this.opts.host, () => {
@@ -140,6 +156,9 @@ export class DirectTransferServer {
   private admit(socket: tls.TLSSocket, identity: string): Buffer | null {
     const t = this.tickets.get(identity);
     if (!t || t.expiresAtMs <= this.now() || t.connections >= (this.opts.maxConnectionsPerTicket ?? 8)) return null;
+    // Connections of every ticket together: the server's limit.
+    const allConnections = [...this.tickets.values()].reduce((n, o) => n + o.connections, 0);
+    if (allConnections >= (this.opts.maxConnections ?? 32)) return null;
     // All of one peer's tickets together: it cannot take every connection the server has.
     const peerConnections = [...this.tickets.values()].reduce((n, o) => n + (o.holder === t.holder ? o.connections : 0), 0);
     if (peerConnections >= (this.opts.maxConnectionsPerPeer ?? 8)) return null;
@@ -148,6 +167,22 @@ export class DirectTransferServer {
     socket.once("close", () => t.connections--);
     this.ticketOf.set(socket, t);
     return t.key;
+  }
+
+  /** Sockets from one address, authenticated or not, at most MAX_SOCKETS_PER_ADDRESS at once. */
+  private limitPerAddress(raw: Socket): void {
+    const address = raw.remoteAddress ?? "?";
+    const open = (this.socketsPerAddress.get(address) ?? 0) + 1;
+    if (open > MAX_SOCKETS_PER_ADDRESS) {
+      this.log.debug({ address }, "direct transfer: too many sockets from one address; closing one");
+      return void raw.destroy();
+    }
+    this.socketsPerAddress.set(address, open);
+    raw.once("close", () => {
+      const left = (this.socketsPerAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.socketsPerAddress.set(address, left);
+      else this.socketsPerAddress.delete(address);
+    });
   }
 
   private serve(socket: tls.TLSSocket): void {
