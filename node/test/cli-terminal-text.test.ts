@@ -18,6 +18,8 @@ describe("text for a terminal", () => {
       expect(terminalText(`a${c}b`), `U+${code.toString(16)}`).toBe(kept ? `a${c}b` : "a\uFFFDb");
     }
     expect(terminalText("\x1b]8;;https://evil.example\x07alice\x1b]8;;\x07")).toBe("\uFFFD]8;;https://evil.example\uFFFDalice\uFFFD]8;;\uFFFD");
+    // A CRLF line end is a line end; a lone carriage return (which would overwrite the line) is not.
+    expect(terminalText("one\r\ntwo\rthree")).toBe("one\ntwo\uFFFDthree");
   });
 
   it("JSON escapes DEL and C1 as well as C0, and parses back to the same value", () => {

@@ -309,13 +309,19 @@ describe("an artifact's bytes (any peer's) are served as a download, never as a 
     expect(viaClient.bytes.toString("utf8")).toBe(page);
   });
 
-  it("a registered mime that is not a plain type/subtype is not echoed at all", async () => {
-    const api = await startLocalApi({ log, source: { ...fakeSource(), ...withArtifact("text/html; x=\"\u00e9\"") } });
-    started.push(api);
-    const res = await http(api.port, "GET", "/v1/artifacts/bafkreiabcdefgh/content");
-    expect(res.status).toBe(200);
-    expect(res.headers["x-ripple-mime"]).toBeUndefined();
-    expect(res.headers["content-type"]).toBe("application/octet-stream");
+  it("a registered mime is echoed as its type/subtype only, and not at all when those are not plain names", async () => {
+    const mimeFor = async (mime: string) => {
+      const api = await startLocalApi({ log, source: { ...fakeSource(), ...withArtifact(mime) } });
+      started.push(api);
+      const res = await http(api.port, "GET", "/v1/artifacts/bafkreiabcdefgh/content");
+      expect(res.status).toBe(200);
+      expect(res.headers["content-type"]).toBe("application/octet-stream");
+      return res.headers["x-ripple-mime"];
+    };
+    expect(await mimeFor("text/plain; charset=utf-8")).toBe("text/plain");
+    expect(await mimeFor("application/vnd.gguf; chunker=size-1048576; raw-leaves=1")).toBe("application/vnd.gguf");
+    expect(await mimeFor("text/<script>; x=\"\u00e9\"")).toBeUndefined();
+    expect(await mimeFor("\u00e9t\u00e9/html")).toBeUndefined();
   });
 
   it("every JSON answer of the API forbids sniffing, scripts and framing too", async () => {

@@ -5,8 +5,9 @@ import type { ZomeCaller } from "@ripple-mesh/zome-bindings";
 import { describe, expect, it } from "vitest";
 import { loadComputePolicy, type ComputePolicy } from "../src/config/compute-policy.ts";
 import { PerKeyRate } from "../src/per-key-rate.ts";
-import { MAX_CLAIMS_PER_PASS, OpenJobClaimer, QUIET_FALLBACK_READ_MS, type OpenJobClaimerOptions } from "../src/worker/open-job-claimer.ts";
+import { CLAIMS_PER_STARTED_JOB, MAX_CLAIMS_PER_PASS, OpenJobClaimer, QUIET_FALLBACK_READ_MS, type OpenJobClaimerOptions } from "../src/worker/open-job-claimer.ts";
 import { createLogger } from "../src/log.ts";
+import { until } from "./support/fake-inference.ts";
 
 const key = (c: string) => "uhCAk" + c.repeat(48);
 const [self, alice, stranger] = [key("s"), key("a"), key("x")];
@@ -126,12 +127,22 @@ describe("open job claimer", () => {
     expect(new Set(many.claims.map((c) => `${c.job}:${c.slot}`)).size).toBe(60);
 
     let now = Date.now();
-    const quota = setup([openJob(3, alice, slots(12))], (p) => void (p.worker.per_requester.max_per_minute = 5), [], () => now);
-    expect(await quota.claimer.pass()).toMatchObject({ claimed: 5, deferred: 7 });
+    // max_per_minute 2 jobs: 2 × CLAIMS_PER_STARTED_JOB claims a minute for this requester.
+    const perMinute = 2 * CLAIMS_PER_STARTED_JOB;
+    const quota = setup([openJob(3, alice, slots(perMinute + 7))], (p) => void (p.worker.per_requester.max_per_minute = 2), [], () => now);
+    expect(await quota.claimer.pass()).toMatchObject({ claimed: perMinute, deferred: 7 });
     expect(await quota.claimer.pass()).toMatchObject({ claimed: 0, deferred: 7 });
     now += 61_000;
-    expect(await quota.claimer.pass()).toMatchObject({ claimed: 5, deferred: 2 });
-    expect(quota.claims.map((c) => c.slot)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(await quota.claimer.pass()).toMatchObject({ claimed: 7, deferred: 0 });
+    expect(quota.claims.map((c) => c.slot)).toEqual(slots(perMinute + 7).map((s) => s.slot));
+  });
+
+  it("after a pass that reached MAX_CLAIMS_PER_PASS, the next read runs at once: a job of 40 slots is claimed whole inside its window", async () => {
+    const slots = Array.from({ length: 40 }, (_, slot) => ({ slot, model: qwen }));
+    const { claimer, claims, reads } = setup([openJob(4, alice, slots)]);
+    claimer.wake("uhCkk" + "J".repeat(48)); // a notice: one read now
+    await until(() => claims.length === 40, "every slot claimed", 2000);
+    expect(reads.count).toBe(2);
   });
 
   it("ignores a job stamped beyond the clock skew ahead of this node, and keeps claiming beside it", async () => {

@@ -39,7 +39,7 @@ export interface ArtifactRoutesOptions {
   maxContentBytes?: number;
 }
 
-/** A media type without parameters (RFC 6838 names): what a registered artifact's mime may be echoed as. */
+/** A media type's type/subtype (RFC 6838 names): what a registered artifact's mime may be echoed as. */
 const plainMediaType = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,63}$/;
 const cidParam = z.string().min(8).max(128).regex(/^[A-Za-z0-9]+$/, "a CID");
 const nameParam = z.string().min(1).max(64).regex(/^[a-z0-9._-]+$/, "a model name (a-z 0-9 . _ -)");
@@ -119,8 +119,8 @@ export function registerArtifactRoutes(app: ApiApp, opts: ArtifactRoutesOptions)
     const r = await guarded(() => need().artifacts!.read(cid.data, { maxBytes: opts.maxContentBytes ?? 64 * 1024 * 1024, signal: AbortSignal.timeout(120_000) }));
     // The bytes and their registered mime are any peer's: served as a download that a browser never
     // renders (a peer's text/html here would run script on this API's own origin), the mime only
-    // named in a header of its own, and only when it is a plain type/subtype.
-    const mime = r.artifact?.mime;
+    // named in a header of its own: its type/subtype, without parameters, when those are plain names.
+    const mime = r.artifact?.mime.split(";")[0]!.trim();
     if (mime !== undefined && plainMediaType.test(mime)) reply.header("x-ripple-mime", mime);
     return reply
       .header("content-type", "application/octet-stream")

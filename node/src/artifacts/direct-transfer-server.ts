@@ -28,8 +28,11 @@ const READ_AHEAD = 4;
 const HANDSHAKE_TIMEOUT_MS = 3_000;
 /** Sockets open at once, handshaking or served (the served ones are capped by maxConnections). */
 const MAX_SOCKETS = 256;
-/** Sockets one address may have open at once (a puller opens 2 per provider; several nodes may share a host). */
-export const MAX_SOCKETS_PER_ADDRESS = 16;
+/**
+ * Sockets one address may have open at once, handshaking or served: a puller opens 2 per provider
+ * (the policy allows up to 8), and several nodes may share a host (or a NAT) pulling at once.
+ */
+export const MAX_SOCKETS_PER_ADDRESS = 64;
 
 export interface DirectTicket {
   identity: string;

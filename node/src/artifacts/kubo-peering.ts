@@ -14,6 +14,7 @@ import { ipOf, isLoopbackIp, loopbackLast } from "../p2p/peer-addresses.ts";
 import type { P2pNode, RequestSender } from "../p2p/p2p-node.ts";
 import type { IpfsStore } from "./ipfs-store.ts";
 import { PerKeyRate } from "../per-key-rate.ts";
+import { JsonRefusal } from "../p2p/json-stream.ts";
 
 export const kuboProtocol = "/ripple-mesh/kubo/1.0.0";
 /** A proof carries one block (≤ 2 MiB, base64) plus the envelope. */
@@ -211,7 +212,7 @@ export class KuboPeering {
       return { peerId: me.peerId, addrs: ordered(me.addrs) };
     }
     // A proof costs this node a block read from disk (up to 2 MiB) and its answer: held to a rate per peer.
-    if (!this.provesPerPeer.take(from.peerId, PROVES_PER_MINUTE)) return { pinned: false, data: null, error: `more than ${PROVES_PER_MINUTE} proofs asked in a minute; retry later` };
+    if (!this.provesPerPeer.take(from.peerId, PROVES_PER_MINUTE)) throw new JsonRefusal("busy", `more than ${PROVES_PER_MINUTE} proofs asked in a minute; retry later`);
     return this.prove(req.cid, req.block);
   }
 

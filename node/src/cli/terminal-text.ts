@@ -7,9 +7,10 @@
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 
-/** `text` with every control character but \n and \t shown as U+FFFD. */
+/** `text` with every control character but \n and \t shown as U+FFFD (a CRLF becomes \n). */
 export function terminalText(text: string): string {
-  return text.replace(CONTROL, "\uFFFD");
+  // A CRLF line end (model output, a text artifact) is a line end, not a stray carriage return.
+  return text.replace(/\r\n/g, "\n").replace(CONTROL, "\uFFFD");
 }
 
 /**

@@ -62,7 +62,7 @@ export interface MeshInferenceOptions {
 /** An open-job notice is one small request; a peer that does not answer in this time finds the job on its next read. */
 const ANNOUNCE_TIMEOUT_MS = 3000;
 /** Open-job notices followed per sending member a minute (an honest requester posts far fewer jobs). */
-const OPEN_JOB_NOTICES_PER_MINUTE = 30;
+const OPEN_JOB_NOTICES_PER_MINUTE = 120;
 
 export class MeshInference {
   private readonly results: ResultWriter;

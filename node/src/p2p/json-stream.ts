@@ -45,7 +45,7 @@ export class FrameTooLargeError extends Error {
 /** The frame fits the limit, but the sender's byte budget (peer-budget.ts) has no room for it now. */
 export class FrameOverBudgetError extends FrameTooLargeError {
   override name = "FrameOverBudgetError";
-  override message = `a frame of ${this.length} bytes does not fit this sender's budget of request bytes in flight now`;
+  override message = `a frame of ${this.length} bytes does not fit the request bytes in flight allowed now (this sender's budget, or all senders' together)`;
 }
 
 /** The whole frame did not arrive within the read deadline (a peer that trickles or sends nothing). */

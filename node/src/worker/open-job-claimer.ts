@@ -73,6 +73,8 @@ export interface ClaimPass {
  * any mesh member can list open jobs of 64 slots each: slots beyond this are looked at in the next pass.
  */
 export const MAX_CLAIMS_PER_PASS = 32;
+/** Claims a requester's per-minute job quota allows, per job (see claimsPerRequester). */
+export const CLAIMS_PER_STARTED_JOB = 4;
 
 /** The read for open jobs a notice did not announce. */
 const FALLBACK_READ_MS = 10_000;
@@ -92,13 +94,17 @@ export class OpenJobClaimer {
   private polling: Promise<unknown> | undefined;
   /** A read asked for while one was running: it runs when that one ends. */
   private again = false;
+  /** The last pass left slots for the next because of MAX_CLAIMS_PER_PASS: the next read runs at once. */
+  private passCapReached = false;
   /** Jobs a peer told this node about and it has not listed yet, with their pending wake-up timers. */
   private readonly awaited = new Map<string, NodeJS.Timeout[]>();
   private stopped = false;
   private lastReadMs = 0;
   /**
-   * Claims per requester per minute: as many as the compute policy lets it start jobs here
-   * (worker.per_requester.max_per_minute), since a claim won beyond that would be refused as busy.
+   * Claims per requester per minute: CLAIMS_PER_STARTED_JOB times the jobs the compute policy lets
+   * it start here (worker.per_requester.max_per_minute). Every worker claims every slot it can serve
+   * and wins about its share, so a claim is not a job started; but made-up jobs of 64 slots each
+   * must not make this node write claims without end.
    */
   private readonly claimsPerRequester: PerKeyRate;
 
@@ -158,8 +164,9 @@ export class OpenJobClaimer {
       .catch((err) => this.opts.log.debug({ err: (err as Error).message }, "could not read open jobs"))
       .finally(() => {
         this.polling = undefined;
-        if (this.again && !this.stopped) {
+        if ((this.again || this.passCapReached) && !this.stopped) {
           this.again = false;
+          this.passCapReached = false;
           this.read();
         }
       });
@@ -219,7 +226,13 @@ export class OpenJobClaimer {
           continue;
         }
         // Over a budget: not marked seen, so a later pass claims it if its window is still open.
-        if (result.claimed + result.failed >= MAX_CLAIMS_PER_PASS || !this.claimsPerRequester.take(requester, policy.worker.per_requester.max_per_minute)) {
+        if (result.claimed + result.failed >= MAX_CLAIMS_PER_PASS) {
+          // The next pass runs as soon as this one ends (read()), well inside a claim window.
+          result.deferred++;
+          this.passCapReached = true;
+          continue;
+        }
+        if (!this.claimsPerRequester.take(requester, policy.worker.per_requester.max_per_minute * CLAIMS_PER_STARTED_JOB)) {
           result.deferred++;
           continue;
         }
