@@ -34,12 +34,32 @@ export const foundSchema = <T extends z.ZodType>(entry: T) =>
  * list of open jobs, artifacts or peers unreadable.
  */
 export const recordList = <T extends z.ZodType>(item: T) =>
-  z.array(z.unknown()).transform((items) =>
-    items.flatMap((raw) => {
+  z.array(z.unknown()).transform((items) => {
+    let dropped = 0;
+    let firstProblem = "";
+    const kept = items.flatMap((raw) => {
       const parsed = item.safeParse(raw);
-      return parsed.success ? [parsed.data as z.output<T>] : [];
-    }),
-  );
+      if (parsed.success) return [parsed.data as z.output<T>];
+      dropped++;
+      firstProblem ||= parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ").slice(0, 300);
+      return [];
+    });
+    if (dropped > 0) droppedRecordsListener?.({ dropped, of: items.length, firstProblem });
+    return kept;
+  });
+
+/** Records a DHT list held that recordList left out: how many, of how many, and why the first. */
+export interface DroppedRecords {
+  dropped: number;
+  of: number;
+  firstProblem: string;
+}
+let droppedRecordsListener: ((d: DroppedRecords) => void) | undefined;
+
+/** Who hears of records left out of a list (the daemon logs them: a drift between these bindings and the DNA would show there). */
+export function onDroppedRecords(listener: ((d: DroppedRecords) => void) | undefined): void {
+  droppedRecordsListener = listener;
+}
 
 /** Shared field schemas; limits mirror ripple_integrity_common. */
 export const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256");

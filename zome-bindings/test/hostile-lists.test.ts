@@ -3,7 +3,7 @@
 // records are returned, where before the whole list failed to parse on every node.
 import { decode, encode } from "@msgpack/msgpack";
 import { describe, expect, it } from "vitest";
-import { agentRegistry, artifactIndex, resourceMesh, type ZomeCaller } from "../src/index.ts";
+import { agentRegistry, artifactIndex, onDroppedRecords, resourceMesh, type DroppedRecords, type ZomeCaller } from "../src/index.ts";
 
 const hash = (prefix: number[], n: number) => new Uint8Array([...prefix, ...new Array(36).fill(n)]);
 const action = (n: number) => hash([0x84, 0x29, 0x24], n);
@@ -30,8 +30,13 @@ describe("a hostile record in a DHT list", () => {
   it("an open job whose deadline is 2^62 is dropped; the honest open jobs are listed", async () => {
     const honest = found(1, job(1_800_000_060_000));
     const hostile = found(2, job(2n ** 62n));
+    const heard: DroppedRecords[] = [];
+    onDroppedRecords((d) => heard.push(d));
     const jobs = await resourceMesh(conductor("list_open_jobs", [hostile, honest])).listOpenJobs();
+    onDroppedRecords(undefined);
     expect(jobs.map((j) => j.action_hash[3])).toEqual([1]);
+    // Whoever listens hears of it (the daemon logs it).
+    expect(heard).toEqual([{ dropped: 1, of: 2, firstProblem: expect.stringContaining("entry.deadline_ms") }]);
     expect(jobs[0]!.entry.deadline_ms).toBe(1_800_000_060_000);
   });
 

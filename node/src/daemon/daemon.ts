@@ -40,6 +40,7 @@ import { NodeMetrics, type ScrapeFigures } from "../metrics/node-metrics.ts";
 import { nodeMemory } from "./node-memory.ts";
 import { ServedSlots, servedSlotsFileIn } from "../worker/served-slots.ts";
 import { NativeHeapTrimmer } from "../supervisor/native-heap-trim.ts";
+import { logDroppedRecords } from "./dropped-records-log.ts";
 
 export type { DaemonPhase, DaemonStatus, DaemonOptions };
 export { AlreadyRunningError };
@@ -118,6 +119,7 @@ export class Daemon {
     const { log, dataDir } = this.opts;
     ensureWritableDataDir(dataDir);
     await assertNoDaemonRunning(dataDir);
+    logDroppedRecords(log);
     // Validate the network choice before anything starts, so a typo fails in milliseconds.
     const choice = chooseNetwork(this.opts.network ?? "local", { bootstrapUrl: this.opts.bootstrapUrl });
     this.storagePolicy = loadStoragePolicy(storagePolicyFileFor(dataDir, this.opts.storagePolicyFile));
