@@ -70,10 +70,11 @@ describe("peers' words reach the terminal without their control characters", () 
   // The fake mesh answers "answer to: <prompt>", so the prompt stands in for a peer's answer here.
   const osc52 = "\x1b]52;c;Y3VybCBldmlsfHNo\x07"; // writes the clipboard in terminals that allow it
   it("an answer's escape sequences are shown as U+FFFD; --json escapes them and parses back unchanged", async () => {
-    const prompt = `${osc52}\x1b[2J\u009b31mcapital of Peru?\r`;
+    // A lone \r would overwrite the line (a CRLF is kept as a line end, so it is not last here).
+    const prompt = `${osc52}\x1b[2J\u009b31mcapital\r of Peru?`;
     const r = await on(running, "moe", prompt);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.split("\n")[0]).toBe("answer to: \uFFFD]52;c;Y3VybCBldmlsfHNo\uFFFD\uFFFD[2J\uFFFD31mcapital of Peru?\uFFFD");
+    expect(r.stdout.split("\n")[0]).toBe("answer to: \uFFFD]52;c;Y3VybCBldmlsfHNo\uFFFD\uFFFD[2J\uFFFD31mcapital\uFFFD of Peru?");
     expect(r.stdout + r.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
     const json = await on(running, "moe", prompt, "--json");
     expect(json.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);

@@ -210,7 +210,7 @@ suite("hostile libp2p peers", () => {
     await waitFor("60 KiB to be held", () => server.node.inboundHeld(client.node.peerId).bytes > 60 * 1024);
     const second = await ask2(60).catch((e: unknown) => e);
     expect((second as P2pRemoteError).code).toBe("busy");
-    expect((second as Error).message).toMatch(/budget of request bytes in flight/);
+    expect((second as Error).message).toMatch(/request bytes in flight allowed now \(this sender's budget, or all senders' together\)/);
     release2();
     await expect(first).resolves.toBe("ok");
     await expect(ask2(60)).resolves.toBe("ok");
