@@ -1,6 +1,6 @@
 // How many times something happened per key (a requester, a peer) within the last minute, for limits
-// that peers must not be able to outrun: claims a worker writes for one requester, refusals it
-// records, open-job notices it follows. Keys are peers' agent keys, so the map is bounded too.
+// that peers must not be able to outrun: jobs a requester starts on a worker, claims a worker writes
+// for one requester, refusals it records, open-job notices it follows, proofs it answers. Keys are peers' agent keys, so the map is bounded too.
 
 const MINUTE_MS = 60_000;
 
@@ -12,6 +12,12 @@ export class PerKeyRate {
     private readonly maxKeys = 10_000,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Events of `key` counted within the last minute. */
+  count(key: string): number {
+    const now = this.now();
+    return (this.events.get(key) ?? []).filter((t) => now - t < MINUTE_MS).length;
+  }
 
   /** Counts one event of `key` and returns true when fewer than `perMinute` were counted in the last minute; false (not counted) otherwise. */
   take(key: string, perMinute: number): boolean {

@@ -4,9 +4,9 @@
 // queue bounds them).
 import { InferenceError } from "../inference/inference-errors.ts";
 import { RunningJobs } from "./running-jobs.ts";
+import { PerKeyRate } from "../per-key-rate.ts";
 
-const MINUTE_MS = 60_000;
-/** Requesters remembered at most (the ones idle longest are forgotten first). */
+/** Requesters whose starts are remembered at most (the ones idle longest are forgotten first). */
 const MAX_REQUESTERS = 10_000;
 
 export interface RequesterLimits {
@@ -16,17 +16,18 @@ export interface RequesterLimits {
 
 export class RequesterQuota {
   private readonly running = new RunningJobs();
-  private readonly started = new Map<string, number[]>();
+  private readonly started: PerKeyRate;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(now: () => number = Date.now) {
+    this.started = new PerKeyRate(MAX_REQUESTERS, now);
+  }
 
   /**
    * Takes one job for `requester` or throws InferenceError "busy" naming the limit; the returned
    * function gives the running slot back (call it once, when the job ends).
    */
   admit(requester: string, limits: RequesterLimits): () => void {
-    const now = this.now();
-    const recent = (this.started.get(requester) ?? []).filter((t) => now - t < MINUTE_MS);
+    const startedLastMinute = this.started.count(requester);
     const running = this.running.of(requester);
     if (running >= limits.max_concurrent) {
       throw new InferenceError(
@@ -35,25 +36,13 @@ export class RequesterQuota {
         "send the slot to another peer, or raise worker.per_requester.max_concurrent in this worker's compute policy",
       );
     }
-    if (recent.length >= limits.max_per_minute) {
+    if (!this.started.take(requester, limits.max_per_minute)) {
       throw new InferenceError(
         "busy",
-        `requester ${requester} started ${recent.length} job(s) on this node in the last minute (quota: ${limits.max_per_minute} per minute per requester)`,
+        `requester ${requester} started ${startedLastMinute} job(s) on this node in the last minute (quota: ${limits.max_per_minute} per minute per requester)`,
         "send the slot to another peer, wait a minute, or raise worker.per_requester.max_per_minute in this worker's compute policy",
       );
     }
-    this.started.delete(requester);
-    this.started.set(requester, [...recent, now]);
-    const release = this.running.take(requester);
-    this.prune();
-    return release;
-  }
-
-  private prune(): void {
-    if (this.started.size <= MAX_REQUESTERS) return;
-    for (const key of this.started.keys()) {
-      if (this.started.size <= MAX_REQUESTERS) break;
-      if (!this.running.has(key)) this.started.delete(key);
-    }
+    return this.running.take(requester);
   }
 }
