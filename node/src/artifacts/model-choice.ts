@@ -6,6 +6,7 @@
 // whose registered name is pinned to another sha256 is still refused under that name. Registrations
 // stamped beyond the allowed clock skew ahead of this node's clock are never "newest".
 import { RippleError } from "../errors.ts";
+import { modelNameSchema } from "../config/versions-schema.mjs";
 import { isFutureDated, type ClockBound } from "../config/clock-skew.ts";
 import type { ArtifactView } from "./artifact-service.ts";
 
@@ -26,6 +27,16 @@ export type ModelPins = (name: string) => string | undefined;
 
 /** No registration may be installed under that name without a choice; the message lists the candidates. */
 export class ModelChoiceError extends RippleError {}
+
+/**
+ * Why a pull may not install under `name`, or undefined. A registration's name is its publisher's
+ * word, and it names the file written here: only a model name (no "/", no "..") before any path is
+ * built from it.
+ */
+export function badPulledModelName(name: string, cid: string): string | undefined {
+  if (modelNameSchema.safeParse(name).success) return undefined;
+  return `the registration of ${cid} names the model ${JSON.stringify(name.slice(0, 80))}, which is not a valid model name (1-64 characters of a-z 0-9 . _ -)`;
+}
 
 const gib = (n: number) => `${(n / 2 ** 30).toFixed(n >= 2 ** 30 ? 1 : 3)} GiB`;
 

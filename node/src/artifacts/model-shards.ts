@@ -29,9 +29,8 @@ import type { KuboNode } from "./kubo-supervisor.ts";
 import type { KuboPeering } from "./kubo-peering.ts";
 import { modelChunking, type StoragePolicy } from "../config/storage-policy.ts";
 import { DEFAULT_MAX_CLOCK_SKEW_MS, isFutureDated } from "../config/clock-skew.ts";
-import { chooseModelRegistration, type ModelChoice, type ModelPins } from "./model-choice.ts";
+import { badPulledModelName, chooseModelRegistration, type ModelChoice, type ModelPins } from "./model-choice.ts";
 import { assertDiskRoom, type FreeSpace } from "./disk-room.ts";
-import { modelNameSchema } from "../config/versions-schema.mjs";
 
 /** A pull could not complete; nothing was pinned, registered or added. */
 export class ModelPullError extends RippleError {}
@@ -218,14 +217,8 @@ export class ModelShards {
     const artifact = await this.resolve(ref, { ...(o.name ? { name: o.name } : {}), ...(o.sha256 ? { sha256: o.sha256 } : {}), ...(o.anyPublisher ? { anyPublisher: true } : {}) });
     const name = o.name ?? artifact.name;
     const { cid, sha256, size } = artifact;
-    // A registration's name is its publisher's word, and it names the file written here: only a
-    // model name (no "/", no "..") before any path is built from it.
-    if (!modelNameSchema.safeParse(name).success) {
-      throw new ModelPullError(
-        `the registration of ${cid} names the model ${JSON.stringify(name.slice(0, 80))}, which is not a valid model name (1-64 characters of a-z 0-9 . _ -)`,
-        "pull it under a name of your own: `ripple models pull <cid> --name <name>`",
-      );
-    }
+    const badName = badPulledModelName(name, cid);
+    if (badName) throw new ModelPullError(badName, "pull it under a name of your own: `ripple models pull <cid> --name <name>`");
 
     if (store.has(name)) {
       const have = store.get(name);
