@@ -19,6 +19,7 @@ const unitTests = [
   "node/test/capability-probe.test.ts",
   "node/test/child-processes.test.ts",
   "node/test/cli-bundle.test.ts",
+  "node/test/chaos-ledger.test.ts",
   "node/test/cli-terminal-text.test.ts",
   "node/test/cloud-expert-units.test.ts",
   "node/test/conductor-config.test.ts",

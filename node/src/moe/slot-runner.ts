@@ -177,6 +177,9 @@ async function tryPeer(ctx: SlotContext, slot: number, epoch: number, task: Expe
       return { reason: `could not write the assignment: ${(err as Error).message}`, kind: null };
     }
   }
+  // Which assignment is current decides whose result counts (resource_mesh pays only the slot's
+  // newest epoch): logged so an operator (and the chaos run) can tell a superseded write from a lost one.
+  ctx.log.info({ slot, epoch, peer: peer.name, assignment }, "slot assigned");
   if (epoch === 1) ctx.onEvent({ type: "moe:assigned", slot, expert: task.expert, model: task.model, peer: peer.name, epoch });
   const req: JobRequest = { job: ctx.job, assignment, slot, epoch, trace_id: ctx.traceId, task };
   for (let attempt = 1; ; attempt++) {

@@ -9,6 +9,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { AccountingView } from "@ripple-mesh/api-types";
 import { LocalApiClient } from "../../src/api/api-client.ts";
+import { chaosLedger } from "./chaos-ledger.ts";
 import { childRunning, childrenOf, killNodeHard } from "./mesh-views.ts";
 import { RippleDaemon, type LogLine } from "./ripple-process.ts";
 import { waitFor } from "./wait-for.ts";
@@ -31,11 +32,10 @@ export interface ChaosNodeView {
   /** Sum of every agent's counted records, as this node reads them. */
   accounted: number;
   /**
-   * Jobs a worker ran for another agent and wrote a result and its accounting for (distinct jobs, from
-   * the workers' logs). A job a node served for itself (its own ask placed on its own worker) gets a
-   * result and, by the DNA's rules, no accounting: counted in `ownJobs` instead, and so is a job
-   * whose slot a worker wrote for (then killed, its write resumed late) but the requester served
-   * itself in a later epoch (only the counted epoch's assignee is paid; seen in a CI run: 11 of 12).
+   * Slots a worker ran for another agent and wrote a result and its accounting for, against the
+   * slot's current assignment (chaos-ledger.ts, from the nodes' logs): what the DNA pays. A job a node
+   * served for itself gets no accounting (`ownJobs`); a write against a slot its requester had since
+   * given a newer epoch (a killed worker's resumed write) is not paid.
    */
   jobsRun: number;
   /** Jobs a node ran for itself: a result written, no accounting. */
@@ -54,6 +54,8 @@ export interface ChaosReport {
 
 const TINY = "ripple-tiny-test";
 const LIVENESS_MS = 8000;
+/** Polls (3 s apart) the counts must hold still for when they differ from the jobs run: gossip can pause that long. */
+const STILL_POLLS = 3;
 
 interface ChaosNode {
   name: string;
@@ -172,39 +174,16 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     await Promise.all(pending); // restarts queued by the kills
     event(`all ${opts.jobs} asks settled`);
 
-    // What the workers wrote, over all their runs: per agent the distinct assignments, and the
-    // distinct jobs (a slot reassigned from a slow worker has two written results but counts once:
-    // only the counted epoch's assignee is paid).
-    const ranBy = new Map<string, Set<string>>();
-    const jobsWritten = new Set<string>();
-    const ownJobs = new Set<string>();
-    const written = () => {
-      for (const n of nodes) {
-        const set = new Set<string>();
-        for (const run of n.logs) {
-          for (const l of run) {
-            if (l.msg !== "result and accounting written") continue;
-            if (!l.accounting) {
-              ownJobs.add(String(l.job));
-              continue;
-            }
-            set.add(String(l.assignment));
-            jobsWritten.add(String(l.job));
-          }
-        }
-        ranBy.set(n.agent, set);
-      }
-    };
-    // Jobs whose counted result carries accounting: a job a worker wrote for another agent, unless the
-    // requester then served that slot itself (a later epoch, self-assigned: by the DNA's rules only
-    // the counted epoch's assignee is paid, and a requester is not paid for its own job).
-    const paidJobs = () => [...jobsWritten].filter((job) => !ownJobs.has(job)).length;
+    // What the workers wrote, over all their runs, and which of it the DNA pays (chaos-ledger.ts).
+    let ledger = chaosLedger(nodes);
+    const written = () => (ledger = chaosLedger(nodes));
     const views = new Map<string, AccountingView>();
     const accountingErrors = new Map<string, string>();
-    const overCounted = (view: AccountingView) => view.agents.filter((a) => a.records > (ranBy.get(a.agent)?.size ?? 0));
+    const overCounted = (view: AccountingView) => view.agents.filter((a) => a.records > (ledger.ranBy.get(a.agent)?.size ?? 0));
     const accountedIn = (view: AccountingView) => view.agents.reduce((s, a) => s + a.records, 0);
     const answered = results.reduce((sum, r) => sum + r.completed, 0);
     let previous = "";
+    let stillPolls = 0;
     // Settled: nothing waits to be written, every node counts at least the answered asks served for
     // another agent, and either every node counts every job run for others or the counts held still
     // for one poll (gossip has stopped bringing records).
@@ -220,7 +199,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
             views.set(n.name, view);
             accountingErrors.delete(n.name);
             // Answered asks a node served for itself have no accounting record.
-            if (view.pending_writes > 0 || accountedIn(view) < answered - ownJobs.size) all = false;
+            if (view.pending_writes > 0 || accountedIn(view) < answered - ledger.ownJobs) all = false;
           } catch (err) {
             all = false;
             accountingErrors.set(n.name, `${(err as Error).message} (after ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
@@ -228,10 +207,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         }),
       );
       const now = JSON.stringify([...views.values()].map((v) => v.agents.map((a) => a.records)));
-      const still = now === previous;
+      stillPolls = now === previous ? stillPolls + 1 : 0;
       previous = now;
-      const paid = paidJobs();
-      return all && (still || [...views.values()].every((v) => accountedIn(v) === paid)) ? true : undefined;
+      return all && (stillPolls >= STILL_POLLS || [...views.values()].every((v) => accountedIn(v) === ledger.paid)) ? true : undefined;
     };
     await waitFor("every node's accounting settles", settled, { timeoutMs: 180_000, intervalMs: 3000 }).catch(() => event("accounting did not settle within 180 s; reporting what each node sees"));
     written();
@@ -239,7 +217,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       event(`${name}'s last accounting read failed: ${error}`);
       say(troubleOf(nodes.find((n) => n.name === name)!));
     }
-    const paid = paidJobs();
+    if (ledger.superseded > 0) event(`${ledger.superseded} result(s) written against a slot its requester had since given a newer epoch (not paid, by the DNA's rules)`);
     const report: ChaosNodeView[] = nodes.map((n, i) => {
       // A node that never answered: nothing accounted, and its error in the report (and the events above).
       const view = views.get(n.name) ?? { agents: [], pending_writes: -1 };
@@ -247,11 +225,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       return {
         node: n.name,
         ...results[i]!,
-        doubleCounted: Math.max(0, accounted - paid) + overCounted(view).reduce((s, a) => s + a.records - (ranBy.get(a.agent)?.size ?? 0), 0),
+        doubleCounted: Math.max(0, accounted - ledger.paid) + overCounted(view).reduce((s, a) => s + a.records - (ledger.ranBy.get(a.agent)?.size ?? 0), 0),
         accounted,
-        jobsRun: paid,
-        ownJobs: ownJobs.size,
-        mismatched: overCounted(view).map((a) => `${a.name ?? a.agent.slice(0, 12)} ${a.records}>${ranBy.get(a.agent)?.size ?? 0}`),
+        jobsRun: ledger.paid,
+        ownJobs: ledger.ownJobs,
+        mismatched: overCounted(view).map((a) => `${a.name ?? a.agent.slice(0, 12)} ${a.records}>${ledger.ranBy.get(a.agent)?.size ?? 0}`),
         ...(views.has(n.name) ? {} : { accountingError: accountingErrors.get(n.name) ?? "never answered" }),
       };
     });
