@@ -3,12 +3,11 @@
 // models, reasons): a cell is one line, so a line feed, tab or other control character in one is
 // shown as U+FFFD, and a peer named "x\nh200   online …" cannot forge a row of its own.
 
-// eslint-disable-next-line no-control-regex
-const NOT_IN_A_CELL = /[\u0000-\u001f\u007f-\u009f]/g;
+import { replaceControlCharacters } from "@ripple-mesh/zome-bindings";
 
 /** `text` on one line, its control characters (line feeds and tabs too) shown as U+FFFD. */
 export function tableCell(text: string): string {
-  return text.replace(NOT_IN_A_CELL, "\uFFFD");
+  return replaceControlCharacters(text, "\uFFFD");
 }
 
 /** Rows (the header first) as lines of aligned columns, each ending in "\n". */

@@ -122,6 +122,17 @@ describe("artifacts and model shards on a 2-node local mesh", { timeout: 900_000
     secretCid = (await a.putArtifact({ content: `not on bob ${randomBytes(8).toString("hex")}`, name: "secret" })).cid;
   });
 
+  it("refuses, naming the field, an artifact whose name or mime holds a control character (artifact_index would)", async () => {
+    const bodies: Array<[string, { name: string; mime?: string }]> = [
+      ["name", { name: "x\u001b]52;c;aGk=\u0007" }],
+      ["mime", { name: "ok", mime: "text/plain\r\nX: y" }],
+    ];
+    for (const [field, body] of bodies) {
+      const err = await a.putArtifact({ content: "x", kind: "output", ...body }).then(() => undefined, (e: Error) => e);
+      expect(err?.message).toMatch(new RegExp(`invalid artifact: ${field}: must not contain control characters`));
+    }
+  });
+
   it("stores a job output above the inline threshold in IPFS, with its job as provenance, readable on bob", async () => {
     // Only alice serves the tiny model under its pinned name, so she is the worker.
     const answer = await b.ask({ model: TINY, prompt: "Say something.", max_tokens: 24 });

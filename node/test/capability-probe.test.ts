@@ -209,6 +209,14 @@ describe("capabilityDraft from probe facts", () => {
     expect(draft.hardware_class).toHaveLength(32);
   });
 
+  it("turns control characters in probed labels into spaces (agent_registry refuses them in a label)", async () => {
+    const odd: MachineFacts = { ...facts, cpu: { ...facts.cpu, arch: "x64\u0000" }, gpu: { vendor: "\u001b[31mNV", model: "H200\tNVL\u009b2J", vramGb: 141, source: "node-llama-cpp" } };
+    const draft = await capabilityDraft({ name: "odd", agentPubKey: agent, libp2pKey: await generateKeyPair("Ed25519"), probe: odd });
+    expect(complete(draft).error).toBeUndefined();
+    expect(draft.compute.cpu_arch).toBe("x64");
+    expect(draft.compute.gpu).toMatchObject({ vendor: "[31mNV", model: "H200 NVL 2J" });
+  });
+
   it("advertises the backend the engine serves on, with a GPU from the backend when the hardware probe found none", async () => {
     const key = await generateKeyPair("Ed25519");
     const draftWith = (serving: Parameters<typeof capabilityDraft>[0]["serving"], probe = facts) => capabilityDraft({ name: "b", agentPubKey: agent, libp2pKey: key, probe, ...(serving ? { serving } : {}) });

@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { terminalJson, terminalText } from "../src/cli/terminal-text.ts";
 import { tableCell, textTable } from "../src/text-table.ts";
+import { nodeName } from "../src/cli/options.ts";
 
 describe("text for a terminal", () => {
   it("keeps \\n, \\t and every printable character (accents, CJK, emoji)", () => {
@@ -44,5 +45,18 @@ describe("a table cell", () => {
     expect(lines[2]).toBe("東京🚀                            offline  3");
     expect(lines[0]).toBe("NAME                           STATE    TOK/S");
     expect(tableCell("a\tb\rc\u009bd")).toBe("a\uFFFDb\uFFFDc\uFFFDd");
+  });
+});
+
+describe("the name a node shows its peers (ripple up --name)", () => {
+  it("takes 1 to 64 bytes of UTF-8 without control characters, as agent_registry does", () => {
+    expect(nodeName("École-東京-🚀")).toBe("École-東京-🚀");
+    expect(nodeName("n".repeat(64))).toBe("n".repeat(64));
+    // 33 two-byte characters: 66 bytes, under 64 characters, refused here rather than by every peer's validation.
+    expect(() => nodeName("é".repeat(33))).toThrow(/1 to 64 bytes of UTF-8, got 66/);
+    expect(() => nodeName("")).toThrow(/got 0/);
+    for (const bad of ["a\u001b]52;c;aGk=\u0007", "two\nlines", "del\u007f", "c1\u009b2J"]) {
+      expect(() => nodeName(bad)).toThrow(/control characters/);
+    }
   });
 });

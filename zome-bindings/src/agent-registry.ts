@@ -5,7 +5,7 @@ import { z } from "zod";
 import {
   actionHashSchema,
   agentPubKeySchema,
-  boundedText,
+  labelText,
   cidSchema,
   foundSchema,
   recordList,
@@ -28,12 +28,12 @@ export const loadSchema = z.strictObject({ cpu_percent: percent, gpu_percent: pe
 export type Load = z.infer<typeof loadSchema>;
 
 export const modelRefSchema = z
-  .strictObject({ name: boundedText(128), sha256: sha256HexSchema.nullable(), cid: cidSchema.nullable() })
+  .strictObject({ name: labelText(128), sha256: sha256HexSchema.nullable(), cid: cidSchema.nullable() })
   .refine((m) => m.sha256 !== null || m.cid !== null, "a model needs a sha256 or a cid");
 export type ModelRef = z.infer<typeof modelRefSchema>;
 
 export const peerBindingSchema = z.strictObject({
-  peer_id: boundedText(64),
+  peer_id: labelText(64),
   multiaddrs: z.array(z.string().min(1).max(256).startsWith("/")).max(16),
   agent_signature: signatureSchema,
   peer_signature: signatureSchema,
@@ -42,13 +42,13 @@ export type PeerBinding = z.infer<typeof peerBindingSchema>;
 
 export const nodeCapabilitySchema = z.strictObject({
   agent: agentPubKeySchema,
-  agent_name: boundedText(64),
-  hardware_class: boundedText(32),
+  agent_name: labelText(64),
+  hardware_class: labelText(32),
   compute: z.strictObject({
     cpu_cores: z.number().int().min(1).max(4096),
-    cpu_arch: boundedText(32),
+    cpu_arch: labelText(32),
     ram_gb: gb,
-    gpu: z.strictObject({ vendor: boundedText(32), model: boundedText(128), vram_gb: gb }).nullable(),
+    gpu: z.strictObject({ vendor: labelText(32), model: labelText(128), vram_gb: gb }).nullable(),
   }),
   storage: z.strictObject({ local_ssd_gb: gb, ipfs_pinned_gb: gb }),
   inference: z.strictObject({
@@ -59,7 +59,7 @@ export const nodeCapabilitySchema = z.strictObject({
     backend: z.enum(["cpu", "cuda", "vulkan", "metal"]),
   }),
   memory: z.strictObject({ total_gb: gb, available_gb: gb }).refine((m) => m.available_gb <= m.total_gb, "memory.available_gb must not exceed total_gb"),
-  network: z.strictObject({ bandwidth_mbps: z.number().min(0).max(1e7), latency_region: boundedText(32) }),
+  network: z.strictObject({ bandwidth_mbps: z.number().min(0).max(1e7), latency_region: labelText(32) }),
   availability: z.strictObject({
     status: z.enum(["online", "busy", "draining", "offline"]),
     max_concurrent_jobs: z.number().int().min(0).max(1024),

@@ -1,7 +1,7 @@
 // Types and typed calls for the artifact_index DNA. Limits mirror the integrity zome's
 // (dnas/artifact_index/zomes/integrity/artifact_index_integrity/src/*.rs).
 import { z } from "zod";
-import { actionHashSchema, agentPubKeySchema, boundedText, cidSchema, foundSchema, recordList, sha256HexSchema, validationStatusSchema } from "./hashes.ts";
+import { actionHashSchema, agentPubKeySchema, labelText, cidSchema, foundSchema, recordList, sha256HexSchema, validationStatusSchema } from "./hashes.ts";
 import type { ZomeCaller } from "./zome-caller.ts";
 
 export const artifactIndexRole = "artifact_index";
@@ -18,11 +18,11 @@ export const provenanceSchema = z.strictObject({
 
 export const artifactSchema = z.strictObject({
   cid: cidSchema,
-  name: boundedText(256),
+  name: labelText(256),
   kind: z.enum(artifactKinds),
   size: z.number().int().min(0).max(2 ** 40),
   sha256: sha256HexSchema,
-  mime: boundedText(128),
+  mime: labelText(128),
   provenance: provenanceSchema,
 });
 export type Artifact = z.infer<typeof artifactSchema>;

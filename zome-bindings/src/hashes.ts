@@ -1,5 +1,6 @@
 // zod schemas for Holochain's binary types as they arrive from @holochain/client (msgpack bytes).
 import { z } from "zod";
+import { hasControlCharacter, NO_CONTROL_CHARACTERS } from "./labels.ts";
 
 /** A 39-byte HoloHash (3-byte prefix, 32-byte core, 4-byte location). */
 const holoHash = (prefix: readonly [number, number, number], what: string) =>
@@ -63,6 +64,8 @@ export function onDroppedRecords(listener: ((d: DroppedRecords) => void) | undef
 
 /** Shared field schemas; limits mirror ripple_integrity_common. */
 export const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256");
-export const cidSchema = z.string().min(1).max(128);
 export const boundedText = (max: number) => z.string().min(1).max(max);
-export const optionalText = (max: number) => z.string().min(1).max(max).nullable();
+/** A label: bounded text without control characters (see labels.ts). */
+export const labelText = (max: number) => boundedText(max).refine((s) => !hasControlCharacter(s), NO_CONTROL_CHARACTERS);
+export const optionalLabel = (max: number) => labelText(max).nullable();
+export const cidSchema = labelText(128);

@@ -7,7 +7,8 @@ import {
   boundedText,
   cidSchema,
   foundSchema,
-  optionalText,
+  labelText,
+  optionalLabel,
   recordList,
   sha256HexSchema,
   validationStatusSchema,
@@ -29,8 +30,8 @@ export const jobSchema = z
     payload_inline: z.string().max(64 * 1024).nullable(),
     payload_cid: cidSchema.nullable(),
     deadline_ms: z.number().int().positive(),
-    moe_group: optionalText(64),
-    trace_id: boundedText(64),
+    moe_group: optionalLabel(64),
+    trace_id: labelText(64),
     claim_window_ms: z.number().int().min(0).max(600_000),
   })
   .refine(inlineOrCid("payload"), "exactly one of payload_inline and payload_cid must be set");
@@ -64,7 +65,7 @@ export const jobResultSchema = z
     response_hash: sha256HexSchema,
     tokens: u32,
     latency_ms: u32,
-    model: boundedText(128),
+    model: labelText(128),
   })
   .refine(inlineOrCid("output"), "exactly one of output_inline and output_cid must be set");
 export type JobResult = z.infer<typeof jobResultSchema>;
@@ -75,14 +76,14 @@ export type Claim = z.infer<typeof claimSchema>;
 export const allocationSchema = z.strictObject({
   resource_type: z.enum(["cpu", "gpu", "memory", "storage", "inference"]),
   requirements: boundedText(4096),
-  locality_preference: optionalText(32),
+  locality_preference: optionalLabel(32),
   duration_seconds: z.number().int().min(1).max(7 * 24 * 3600),
   expires_at_ms: z.number().int().positive(),
   provider: agentPubKeySchema.nullable(),
 });
 export type Allocation = z.infer<typeof allocationSchema>;
 
-export const allocationReleaseSchema = z.strictObject({ allocation: actionHashSchema, reason: boundedText(256) });
+export const allocationReleaseSchema = z.strictObject({ allocation: actionHashSchema, reason: labelText(256) });
 export type AllocationRelease = z.infer<typeof allocationReleaseSchema>;
 
 export const accountingRecordSchema = z.strictObject({

@@ -1,6 +1,7 @@
-// A list read from the DHT survives a hostile record in it: a deadline or timestamp past 2^53 (the
-// zomes bound them loosely, msgpack hands JavaScript a rounded number) is dropped, the honest
-// records are returned, where before the whole list failed to parse on every node.
+// A list read from the DHT survives a hostile record in it: a deadline or timestamp past 2^53 (msgpack
+// hands JavaScript a rounded number; records written before the zomes bounded them) or a label with
+// control characters is dropped, the honest records are returned, where before the whole list
+// failed to parse on every node.
 import { decode, encode } from "@msgpack/msgpack";
 import { describe, expect, it } from "vitest";
 import { agentRegistry, artifactIndex, onDroppedRecords, resourceMesh, type DroppedRecords, type ZomeCaller } from "../src/index.ts";
@@ -45,6 +46,17 @@ describe("a hostile record in a DHT list", () => {
     const list = [found(1, artifact), found(2, artifact, 2n ** 60n)];
     const byName = await artifactIndex(conductor("get_artifacts_by_name", list)).byName("m");
     expect(byName.map((a) => a.action_hash[3])).toEqual([1]);
+  });
+
+  it("a registration whose name holds a terminal escape is dropped, as the zomes now refuse it; a name with other Unicode is kept", async () => {
+    const artifact = (name: string) => ({ cid: "bafyx", name, kind: "model", size: 10, sha256: "a".repeat(64), mime: "x/y", provenance: { job: null, model: null, agent: agent(1), parent_cids: [] } });
+    const list = [found(1, artifact("Größe ✓ 模型")), found(2, artifact("m\u001b]52;c;aGk=\u0007")), found(3, artifact("m\u009b2J"))];
+    const heard: DroppedRecords[] = [];
+    onDroppedRecords((d) => heard.push(d));
+    const byName = await artifactIndex(conductor("get_artifacts_by_name", list)).byName("m");
+    onDroppedRecords(undefined);
+    expect(byName.map((a) => a.action_hash[3])).toEqual([1]);
+    expect(heard).toEqual([{ dropped: 2, of: 3, firstProblem: expect.stringContaining("control characters") }]);
   });
 
   it("a list that is not a list is still an error", async () => {

@@ -13,6 +13,7 @@
 //   POST /v1/artifacts/:cid/false-provider test only (RIPPLE_TEST_ARTIFACTS=1): a provider record without the content
 //   POST /v1/artifacts/forge-model         test only: a model artifact whose sha256/size lie about its CID
 import { z } from "zod";
+import { labelText } from "@ripple-mesh/zome-bindings";
 import { failureOf, sendJson, type ApiApp } from "./api-reply.ts";
 import { DaemonNotReadyError } from "../errors.ts";
 import { SseWriter } from "./sse.ts";
@@ -45,9 +46,10 @@ const cidParam = z.string().min(8).max(128).regex(/^[A-Za-z0-9]+$/, "a CID");
 const nameParam = z.string().min(1).max(64).regex(/^[a-z0-9._-]+$/, "a model name (a-z 0-9 . _ -)");
 const putSchema = z.strictObject({
   content: z.string().max(48 * 1024),
-  name: z.string().min(1).max(256),
+  // artifact_index's label rule, checked here so the caller hears which field is wrong.
+  name: labelText(256),
   kind: z.enum(["output", "prompt", "bundle"]).default("output"),
-  mime: z.string().min(1).max(128).default("text/plain; charset=utf-8"),
+  mime: labelText(128).default("text/plain; charset=utf-8"),
   parents: z.array(cidParam).max(32).default([]),
 });
 const pullSchema = z.strictObject({

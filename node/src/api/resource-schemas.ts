@@ -1,6 +1,7 @@
 // Request bodies of the resource routes (/v1/resources/*), with their limits (the allocation's mirror
 // the resource_mesh integrity zome's), and the hint each field's error carries.
 import { MAX_ALLOCATION_SECONDS, RESOURCE_TYPES } from "@ripple-mesh/api-types";
+import { hasControlCharacter, NO_CONTROL_CHARACTERS } from "@ripple-mesh/zome-bindings";
 import { z } from "zod";
 import { intIn, MAX_PROMPT_BYTES, MAX_TOKENS_LIMIT, modelName, moeBodySchema, moeHints } from "./inference-schemas.ts";
 
@@ -17,7 +18,12 @@ export const allocateBodySchema = z
     model: modelName.optional(),
     duration_s: intIn(1, MAX_ALLOCATION_SECONDS),
     resource_type: z.enum(RESOURCE_TYPES, { error: `must be one of ${RESOURCE_TYPES.join(", ")}` }).optional(),
-    locality: z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(32, { error: "must be at most 32 characters" }).optional(),
+    locality: z
+      .string({ error: "must be a string" })
+      .min(1, { error: "must not be empty" })
+      .max(32, { error: "must be at most 32 characters" })
+      .refine((l) => !hasControlCharacter(l), { error: NO_CONTROL_CHARACTERS })
+      .optional(),
   })
   .superRefine((b, ctx) => {
     if (b.peer === undefined && b.model === undefined) ctx.addIssue({ code: "custom", path: ["peer"], message: "is missing (name a peer, or a model so that a peer serving it is picked)" });
@@ -29,7 +35,7 @@ export const allocateHints: Record<string, string> = {
   model: 'set "model" to a model name some peer serves (GET /v1/resources lists them)',
   duration_s: `set "duration_s" to a whole number of seconds from 1 to ${MAX_ALLOCATION_SECONDS} (7 days)`,
   resource_type: `set "resource_type" to one of ${RESOURCE_TYPES.join(", ")}, or leave it out for inference`,
-  locality: 'set "locality" to at most 32 characters (e.g. a region), or leave it out',
+  locality: 'set "locality" to at most 32 characters without control characters (e.g. a region), or leave it out',
 };
 export const allocateShape = '{"peer"?: "<name or agent>", "model"?: "...", "duration_s": N, "resource_type"?, "locality"?}';
 

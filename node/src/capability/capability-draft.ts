@@ -3,7 +3,7 @@
 // to the entry's limits, texts cut to their byte limits. The libp2p half of the peer binding is
 // signed here; the zome adds the agent's half.
 import type { PrivateKey } from "@libp2p/interface";
-import { signAgentBinding, type CapabilityDraft, type Load, type ModelRef } from "@ripple-mesh/zome-bindings";
+import { replaceControlCharacters, signAgentBinding, type CapabilityDraft, type Load, type ModelRef } from "@ripple-mesh/zome-bindings";
 import type { BackendChoice } from "@ripple-mesh/api-types";
 import { arch, availableParallelism, freemem, totalmem } from "node:os";
 import { peerIdOf } from "../identity/libp2p-key.ts";
@@ -35,7 +35,8 @@ const gb = (n: number) => clamp(Math.round(n * 100) / 100, 0, MAX_GB);
 const gib = (bytes: number) => gb(bytes / 2 ** 30);
 /** Non-empty and at most `max` UTF-8 bytes (the zome counts bytes). */
 function text(s: string, max: number): string {
-  let out = s.trim() || "unknown";
+  // agent_registry refuses control characters in labels; a probed GPU name is not ours to trust.
+  let out = replaceControlCharacters(s, " ").trim() || "unknown";
   while (Buffer.byteLength(out) > max) out = out.slice(0, -1);
   return out;
 }

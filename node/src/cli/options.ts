@@ -2,6 +2,7 @@
 import { InvalidArgumentError } from "commander";
 import { join } from "node:path";
 import { repoRoot } from "../config/paths.mjs";
+import { hasControlCharacter } from "@ripple-mesh/zome-bindings";
 
 export const defaultDataDir = () => process.env.RIPPLE_DATA_DIR ?? join(repoRoot, "workdir", "node");
 
@@ -20,7 +21,10 @@ export function milliseconds(min: number, max: number) {
 }
 
 export function nodeName(value: string): string {
-  if (value.length < 1 || value.length > 64) throw new InvalidArgumentError("must be 1 to 64 characters");
+  // agent_registry's limits: 1..=64 bytes of UTF-8, no control characters.
+  const bytes = Buffer.byteLength(value);
+  if (bytes < 1 || bytes > 64) throw new InvalidArgumentError(`must be 1 to 64 bytes of UTF-8, got ${bytes}`);
+  if (hasControlCharacter(value)) throw new InvalidArgumentError("must not contain control characters (U+0000..U+001F, U+007F..U+009F)");
   return value;
 }
 

@@ -3,6 +3,7 @@
 // task scheduled on the mesh as an MOE job through resource_mesh.
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { MAX_ALLOCATION_SECONDS, RESOURCE_TYPES } from "@ripple-mesh/api-types";
+import { LABEL_PATTERN } from "@ripple-mesh/zome-bindings";
 import { RippleError } from "../errors.ts";
 import type { DaemonLink } from "./daemon-link.ts";
 import { moeFields, progressReporter } from "./inference-tools.ts";
@@ -41,7 +42,7 @@ export function registerResourceTools(server: McpServer, link: DaemonLink): void
         model: field.text("model", { max: 128, fix: "give a model name some peer serves (resources.query_available lists them)", description: "the model the allocation is for (the peer must serve it)" }).optional(),
         duration_s: field.int("duration_s", 1, MAX_ALLOCATION_SECONDS, { fix: `set duration_s to the allocation's length in seconds, from 1 to ${MAX_ALLOCATION_SECONDS} (7 days)`, description: "how long the allocation holds, in seconds" }),
         resource_type: field.oneOf("resource_type", RESOURCE_TYPES, "what is reserved (default inference)").optional(),
-        locality: field.text("locality", { max: 32, fix: "give at most 32 characters, or leave it out", description: "a locality preference (e.g. a region)" }).optional(),
+        locality: field.text("locality", { max: 32, pattern: LABEL_PATTERN, patternText: "free of control characters", fix: "give at most 32 characters without control characters, or leave it out", description: "a locality preference (e.g. a region)" }).optional(),
       }),
       annotations: { title: "Allocate a peer", readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },

@@ -20,9 +20,18 @@ pub fn bad_len(field: &str, value: &str, max: usize) -> Option<String> {
     (value.is_empty() || value.len() > max).then(|| format!("{field} must be 1..={max} bytes, got {}", value.len()))
 }
 
-/// `Some(reason)` when an optional text is present but not 1..=max bytes long.
-pub fn bad_optional_len(field: &str, value: &Option<String>, max: usize) -> Option<String> {
-    value.as_ref().and_then(|v| bad_len(field, v, max))
+/// `Some(reason)` when a label (a name people read: in terminals, logs and the UI) is not 1..=max
+/// bytes long or holds a control character (U+0000..U+001F, U+007F..U+009F): an escape sequence in
+/// a peer's name could rewrite what a reader's terminal shows.
+pub fn bad_label(field: &str, value: &str, max: usize) -> Option<String> {
+    bad_len(field, value, max).or_else(|| {
+        value.chars().any(char::is_control).then(|| format!("{field} must not contain control characters (U+0000..U+001F, U+007F..U+009F)"))
+    })
+}
+
+/// `Some(reason)` when an optional label is present but not a valid label (see [`bad_label`]).
+pub fn bad_optional_label(field: &str, value: &Option<String>, max: usize) -> Option<String> {
+    value.as_ref().and_then(|v| bad_label(field, v, max))
 }
 
 /// `Some(reason)` when `value` is not a finite number in `min..=max`.
@@ -45,6 +54,29 @@ pub fn not_one_of(field: &str, value: &str, allowed: &[&str]) -> Option<String> 
     (!allowed.contains(&value)).then(|| format!("{field} must be one of {allowed:?}, got {value:?}"))
 }
 
+/// The earliest and latest time an action may be stamped with: 2020-01-01 and 2200-01-01, in
+/// microseconds since the Unix epoch. An author's conductor stamps its own actions, so the time is a
+/// claim; nothing legitimate is dated outside this range, and a time past 2^53 µs (the year 2255)
+/// is not a number a JavaScript reader holds exactly.
+pub const EARLIEST_ACTION_MICROS: i64 = 1_577_836_800_000_000;
+pub const LATEST_ACTION_MICROS: i64 = 7_258_118_400_000_000;
+
+/// `Some(reason)` when an action's time is outside 2020-01-01..2200-01-01.
+pub fn bad_action_time(at: Timestamp) -> Option<String> {
+    let micros = at.as_micros();
+    (!(EARLIEST_ACTION_MICROS..LATEST_ACTION_MICROS).contains(&micros))
+        .then(|| format!("the action's time must fall between 2020-01-01 and 2200-01-01, got {micros} µs since the Unix epoch"))
+}
+
+/// `Some(reason)` unless `ms` (milliseconds since the Unix epoch) is after the action's time `at`
+/// and at most `max_after_ms` later: a deadline or expiry judged by the author's own clock, so that
+/// nobody can post one that never comes (or one that has passed already).
+pub fn bad_time_after(field: &str, ms: i64, at: Timestamp, max_after_ms: i64) -> Option<String> {
+    let at_ms = at.as_millis();
+    (!(ms > at_ms && ms <= at_ms.saturating_add(max_after_ms)))
+        .then(|| format!("{field} must be after the action's time ({at_ms} ms since the Unix epoch) and at most {max_after_ms} ms later, got {ms}"))
+}
+
 pub fn is_hex_sha256(value: &str) -> bool {
     value.len() == 64 && value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
@@ -58,7 +90,7 @@ pub fn bad_sha256(field: &str, value: &str) -> Option<String> {
 pub fn bad_inline_or_cid(field: &str, inline: &Option<String>, cid: &Option<String>, max_inline: usize) -> Option<String> {
     match (inline, cid) {
         (Some(text), None) => (text.len() > max_inline).then(|| format!("{field}_inline must be at most {max_inline} bytes (larger content goes to IPFS by CID)")),
-        (None, Some(cid)) => bad_len(&format!("{field}_cid"), cid, MAX_CID_LEN),
+        (None, Some(cid)) => bad_label(&format!("{field}_cid"), cid, MAX_CID_LEN),
         _ => Some(format!("exactly one of {field}_inline and {field}_cid must be set")),
     }
 }
@@ -163,7 +195,7 @@ pub fn bad_tag(action: &TypedAction<CreateLinkData>) -> Option<String> {
 }
 
 /// The `validate` callback of every Ripple Mesh DNA: entry creates go to `on_entry` (author, action
-/// time, entry), link creates to `on_link`; agent activity is append-only; the genesis actions and
+/// time, entry), link creates to `on_link`, each only with an action time in 2020..2200; agent activity is append-only; the genesis actions and
 /// capability grants (sys-validated; grants are the conductor's signing credentials) are allowed;
 /// everything else is denied with the operation named, so nobody's forgotten op type slips through.
 pub fn validate_op<ET, LT>(
@@ -186,9 +218,15 @@ where
     };
     match flat {
         FlatOp::CreateEntry(OpEntry::CreateEntry { app_entry, action })
-        | FlatOp::CreateRecord(OpRecord::CreateEntry { app_entry, action }) => on_entry(action.author(), action.timestamp(), app_entry),
+        | FlatOp::CreateRecord(OpRecord::CreateEntry { app_entry, action }) => match bad_action_time(action.timestamp()) {
+            Some(reason) => invalid(reason),
+            None => on_entry(action.author(), action.timestamp(), app_entry),
+        },
         FlatOp::Link(OpLink::CreateLink { link_type, action })
-        | FlatOp::CreateRecord(OpRecord::CreateLink { link_type, action }) => on_link(link_type, &action),
+        | FlatOp::CreateRecord(OpRecord::CreateLink { link_type, action }) => match bad_action_time(action.timestamp()) {
+            Some(reason) => invalid(reason),
+            None => on_link(link_type, &action),
+        },
         FlatOp::AgentActivity(activity) => Ok(validate_append_only_activity(dna, activity)),
         FlatOp::CreateEntry(OpEntry::CreateAgent { .. })
         | FlatOp::CreateRecord(OpRecord::CreateAgent { .. })

@@ -70,6 +70,10 @@ pub trait HdiWorld {
     }
 }
 
+/// Texts with a control character in them, each ending in a printable one: an OSC 52 clipboard
+/// write (ESC … BEL), a line feed, DEL and a C1 CSI (U+009B). A label holding any is invalid.
+pub const CONTROL_TEXTS: [&str; 4] = ["\u{1b}]52;c;aGk=\u{7}x", "line\nbreak", "del\u{7f}x", "c1\u{9b}2J"];
+
 /// How long the unknown field of [`padded_entry`] is.
 pub const PADDING_LEN: usize = 100_000;
 

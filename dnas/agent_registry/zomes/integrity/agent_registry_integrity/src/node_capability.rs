@@ -122,8 +122,8 @@ pub fn validate_create_node_capability(author: &AgentPubKey, c: &NodeCapability)
     if &c.agent != author {
         return invalid("a NodeCapability can only be written by the agent it describes");
     }
-    if let Some(reason) = bad_len("agent_name", &c.agent_name, MAX_NAME_LEN)
-        .or_else(|| bad_len("hardware_class", &c.hardware_class, MAX_LABEL_LEN))
+    if let Some(reason) = bad_label("agent_name", &c.agent_name, MAX_NAME_LEN)
+        .or_else(|| bad_label("hardware_class", &c.hardware_class, MAX_LABEL_LEN))
         .or_else(|| bad_compute(&c.compute))
         .or_else(|| bad_f64("storage.local_ssd_gb", c.storage.local_ssd_gb, 0.0, MAX_GB))
         .or_else(|| bad_f64("storage.ipfs_pinned_gb", c.storage.ipfs_pinned_gb, 0.0, MAX_GB))
@@ -131,7 +131,7 @@ pub fn validate_create_node_capability(author: &AgentPubKey, c: &NodeCapability)
         .or_else(|| (c.inference.backend != "cpu" && c.compute.gpu.is_none()).then(|| format!("inference.backend {:?} needs a compute.gpu", c.inference.backend)))
         .or_else(|| bad_memory(&c.memory))
         .or_else(|| bad_f64("network.bandwidth_mbps", c.network.bandwidth_mbps, 0.0, 1.0e7))
-        .or_else(|| bad_len("network.latency_region", &c.network.latency_region, MAX_LABEL_LEN))
+        .or_else(|| bad_label("network.latency_region", &c.network.latency_region, MAX_LABEL_LEN))
         .or_else(|| not_one_of("availability.status", &c.availability.status, &AVAILABILITY))
         .or_else(|| bad_u64("availability.max_concurrent_jobs", c.availability.max_concurrent_jobs.into(), 0, MAX_CONCURRENT_JOBS))
         .or_else(|| bad_load(&c.load))
@@ -143,12 +143,12 @@ pub fn validate_create_node_capability(author: &AgentPubKey, c: &NodeCapability)
 
 fn bad_compute(c: &Compute) -> Option<String> {
     bad_u64("compute.cpu_cores", c.cpu_cores.into(), 1, MAX_CPU_CORES)
-        .or_else(|| bad_len("compute.cpu_arch", &c.cpu_arch, MAX_LABEL_LEN))
+        .or_else(|| bad_label("compute.cpu_arch", &c.cpu_arch, MAX_LABEL_LEN))
         .or_else(|| bad_f64("compute.ram_gb", c.ram_gb, 0.0, MAX_GB))
         .or_else(|| {
             c.gpu.as_ref().and_then(|g| {
-                bad_len("compute.gpu.vendor", &g.vendor, MAX_LABEL_LEN)
-                    .or_else(|| bad_len("compute.gpu.model", &g.model, MAX_MODEL_NAME_LEN))
+                bad_label("compute.gpu.vendor", &g.vendor, MAX_LABEL_LEN)
+                    .or_else(|| bad_label("compute.gpu.model", &g.model, MAX_MODEL_NAME_LEN))
                     .or_else(|| bad_f64("compute.gpu.vram_gb", g.vram_gb, 0.0, MAX_GB))
             })
         })
@@ -163,9 +163,9 @@ fn bad_inference(i: &Inference) -> Option<String> {
 }
 
 pub fn bad_model_ref(m: &ModelRef) -> Option<String> {
-    bad_len("model.name", &m.name, MAX_MODEL_NAME_LEN)
+    bad_label("model.name", &m.name, MAX_MODEL_NAME_LEN)
         .or_else(|| m.sha256.as_ref().and_then(|s| bad_sha256("model.sha256", s)))
-        .or_else(|| bad_optional_len("model.cid", &m.cid, MAX_CID_LEN))
+        .or_else(|| bad_optional_label("model.cid", &m.cid, MAX_CID_LEN))
         .or_else(|| (m.sha256.is_none() && m.cid.is_none()).then(|| format!("model {:?} needs a sha256 or a cid", m.name)))
 }
 

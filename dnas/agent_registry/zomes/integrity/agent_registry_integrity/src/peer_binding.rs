@@ -47,9 +47,9 @@ pub fn ed25519_key_of_peer_id(peer_id: &str) -> Result<[u8; 32], String> {
 }
 
 pub fn validate_peer_binding(agent: &AgentPubKey, binding: &PeerBinding) -> ExternResult<ValidateCallbackResult> {
-    if let Some(reason) = bad_len("peer.peer_id", &binding.peer_id, MAX_PEER_ID_LEN)
+    if let Some(reason) = bad_label("peer.peer_id", &binding.peer_id, MAX_PEER_ID_LEN)
         .or_else(|| too_many("peer.multiaddrs", &binding.multiaddrs, MAX_MULTIADDRS))
-        .or_else(|| binding.multiaddrs.iter().find_map(|a| bad_len("peer.multiaddrs[]", a, MAX_MULTIADDR_LEN)))
+        .or_else(|| binding.multiaddrs.iter().find_map(|a| bad_label("peer.multiaddrs[]", a, MAX_MULTIADDR_LEN)))
         .or_else(|| binding.multiaddrs.iter().find(|a| !a.starts_with('/')).map(|a| format!("peer.multiaddrs[] must be a multiaddr starting with '/', got {a:?}")))
     {
         return invalid(reason);

@@ -42,14 +42,14 @@ pub fn validate_create_artifact(author: &AgentPubKey, a: &Artifact) -> ExternRes
         return invalid("an Artifact's provenance.agent must be the agent registering it");
     }
     verdict(
-        bad_len("cid", &a.cid, MAX_CID_LEN)
-            .or_else(|| bad_len("name", &a.name, MAX_ARTIFACT_NAME_LEN))
+        bad_label("cid", &a.cid, MAX_CID_LEN)
+            .or_else(|| bad_label("name", &a.name, MAX_ARTIFACT_NAME_LEN))
             .or_else(|| not_one_of("kind", &a.kind, &ARTIFACT_KINDS))
             .or_else(|| bad_u64("size", a.size, 0, MAX_ARTIFACT_SIZE))
             .or_else(|| bad_sha256("sha256", &a.sha256))
-            .or_else(|| bad_len("mime", &a.mime, MAX_MIME_LEN))
-            .or_else(|| bad_optional_len("provenance.model", &a.provenance.model, MAX_CID_LEN))
+            .or_else(|| bad_label("mime", &a.mime, MAX_MIME_LEN))
+            .or_else(|| bad_optional_label("provenance.model", &a.provenance.model, MAX_CID_LEN))
             .or_else(|| too_many("provenance.parent_cids", &a.provenance.parent_cids, MAX_PARENTS))
-            .or_else(|| a.provenance.parent_cids.iter().find_map(|c| bad_len("provenance.parent_cids[]", c, MAX_CID_LEN))),
+            .or_else(|| a.provenance.parent_cids.iter().find_map(|c| bad_label("provenance.parent_cids[]", c, MAX_CID_LEN))),
     )
 }

@@ -15,5 +15,5 @@ pub fn validate_create_provider_record(author: &AgentPubKey, p: &ProviderRecord)
     if &p.agent != author {
         return invalid("a ProviderRecord can only be written by the agent that pins the CID");
     }
-    verdict(bad_len("cid", &p.cid, MAX_CID_LEN))
+    verdict(bad_label("cid", &p.cid, MAX_CID_LEN))
 }

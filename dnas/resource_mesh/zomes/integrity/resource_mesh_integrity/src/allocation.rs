@@ -19,7 +19,8 @@ pub struct Allocation {
     /// e.g. "local", "same-region", a latency region name.
     pub locality_preference: Option<String>,
     pub duration_seconds: u32,
-    /// Milliseconds since the Unix epoch after which the allocation lapses by itself.
+    /// Milliseconds since the Unix epoch after which the allocation lapses by itself: after the
+    /// allocation's action time, at most its duration later.
     pub expires_at_ms: i64,
     pub provider: Option<AgentPubKey>,
 }
@@ -32,18 +33,18 @@ pub struct AllocationRelease {
     pub reason: String,
 }
 
-pub fn validate_create_allocation(a: &Allocation) -> ExternResult<ValidateCallbackResult> {
+pub fn validate_create_allocation(at: Timestamp, a: &Allocation) -> ExternResult<ValidateCallbackResult> {
     verdict(
         not_one_of("resource_type", &a.resource_type, &RESOURCE_TYPES)
             .or_else(|| bad_len("requirements", &a.requirements, crate::MAX_REQUIREMENTS_LEN))
-            .or_else(|| bad_optional_len("locality_preference", &a.locality_preference, 32))
+            .or_else(|| bad_optional_label("locality_preference", &a.locality_preference, 32))
             .or_else(|| bad_u64("duration_seconds", a.duration_seconds.into(), 1, MAX_ALLOCATION_SECONDS.into()))
-            .or_else(|| (a.expires_at_ms <= 0).then(|| "expires_at_ms must be positive".to_string())),
+            .or_else(|| bad_time_after("expires_at_ms", a.expires_at_ms, at, i64::from(a.duration_seconds) * 1000)),
     )
 }
 
 pub fn validate_create_allocation_release(author: &AgentPubKey, r: &AllocationRelease) -> ExternResult<ValidateCallbackResult> {
-    if let Some(reason) = bad_len("reason", &r.reason, MAX_REASON_LEN) {
+    if let Some(reason) = bad_label("reason", &r.reason, MAX_REASON_LEN) {
         return invalid(reason);
     }
     let (record, allocation) = match must_get_typed_record::<Allocation, _>(r.allocation.clone(), UnitEntryTypes::Allocation)? {

@@ -8,6 +8,8 @@ pub const MAX_PAYLOAD_INLINE_LEN: usize = 64 * 1024;
 pub const MAX_ID_LEN: usize = 64;
 /// Longest claim window of an open job (10 minutes).
 pub const MAX_CLAIM_WINDOW_MS: u32 = 600_000;
+/// Latest deadline a job may have, after the time it was written (7 days).
+pub const MAX_JOB_LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
 
 #[hdk_entry_helper]
 #[derive(Clone, PartialEq)]
@@ -18,7 +20,7 @@ pub struct Job {
     pub requirements: String,
     pub payload_inline: Option<String>,
     pub payload_cid: Option<String>,
-    /// Milliseconds since the Unix epoch.
+    /// Milliseconds since the Unix epoch: after the job's action time, at most 7 days later.
     pub deadline_ms: i64,
     pub moe_group: Option<String>,
     pub trace_id: String,
@@ -27,13 +29,13 @@ pub struct Job {
     pub claim_window_ms: u32,
 }
 
-pub fn validate_create_job(job: &Job) -> ExternResult<ValidateCallbackResult> {
+pub fn validate_create_job(at: Timestamp, job: &Job) -> ExternResult<ValidateCallbackResult> {
     let problem = not_one_of("kind", &job.kind, &JOB_KINDS)
         .or_else(|| bad_len("requirements", &job.requirements, MAX_REQUIREMENTS_LEN))
         .or_else(|| bad_inline_or_cid("payload", &job.payload_inline, &job.payload_cid, MAX_PAYLOAD_INLINE_LEN))
-        .or_else(|| bad_len("trace_id", &job.trace_id, MAX_ID_LEN))
-        .or_else(|| bad_optional_len("moe_group", &job.moe_group, MAX_ID_LEN))
-        .or_else(|| (job.deadline_ms <= 0).then(|| "deadline_ms must be positive".to_string()))
+        .or_else(|| bad_label("trace_id", &job.trace_id, MAX_ID_LEN))
+        .or_else(|| bad_optional_label("moe_group", &job.moe_group, MAX_ID_LEN))
+        .or_else(|| bad_time_after("deadline_ms", job.deadline_ms, at, MAX_JOB_LIFETIME_MS))
         .or_else(|| bad_u64("claim_window_ms", job.claim_window_ms.into(), 0, MAX_CLAIM_WINDOW_MS.into()));
     verdict(problem)
 }

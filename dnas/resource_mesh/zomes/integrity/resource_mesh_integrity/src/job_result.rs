@@ -24,7 +24,7 @@ pub struct JobResult {
 pub fn validate_create_job_result(author: &AgentPubKey, result: &JobResult) -> ExternResult<ValidateCallbackResult> {
     if let Some(reason) = bad_inline_or_cid("output", &result.output_inline, &result.output_cid, MAX_OUTPUT_INLINE_LEN)
         .or_else(|| bad_sha256("response_hash", &result.response_hash))
-        .or_else(|| bad_len("model", &result.model, MAX_CID_LEN))
+        .or_else(|| bad_label("model", &result.model, MAX_CID_LEN))
     {
         return invalid(reason);
     }

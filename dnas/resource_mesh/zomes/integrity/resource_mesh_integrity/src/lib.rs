@@ -66,11 +66,11 @@ pub fn genesis_self_check(_data: GenesisSelfCheckData) -> ExternResult<ValidateC
 
 fn validate_create_entry(author: &AgentPubKey, at: Timestamp, entry: EntryTypes) -> ExternResult<ValidateCallbackResult> {
     match entry {
-        EntryTypes::Job(job) => validate_create_job(&job),
+        EntryTypes::Job(job) => validate_create_job(at, &job),
         EntryTypes::Assignment(assignment) => validate_create_assignment(author, &assignment),
         EntryTypes::JobResult(result) => validate_create_job_result(author, &result),
         EntryTypes::Claim(claim) => validate_create_claim(at, &claim),
-        EntryTypes::Allocation(allocation) => validate_create_allocation(&allocation),
+        EntryTypes::Allocation(allocation) => validate_create_allocation(at, &allocation),
         EntryTypes::AllocationRelease(release) => validate_create_allocation_release(author, &release),
         EntryTypes::AccountingRecord(record) => validate_create_accounting(author, &record),
     }

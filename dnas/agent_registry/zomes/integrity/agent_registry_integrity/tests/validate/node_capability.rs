@@ -217,3 +217,14 @@ fn rejects_too_many_models_or_addresses() {
 fn rejects_an_address_that_is_not_a_multiaddr() {
     expect_invalid(check(|c| c.peer.multiaddrs[0] = "192.0.2.10:4001".into()), &["peer.multiaddrs[]", "starting with '/'", "192.0.2.10:4001"]);
 }
+
+/// Every text field refuses control characters, anywhere in it: C0, DEL and C1 alike (an escape
+/// sequence in a peer's name would otherwise reach every reader's terminal).
+#[test]
+fn rejects_control_characters_in_text() {
+    for (field, _, set) in string_fields() {
+        for bad in CONTROL_TEXTS {
+            expect_invalid(check(|c| set(c, format!("a{bad}"))), &[field, "control characters"]);
+        }
+    }
+}

@@ -114,3 +114,13 @@ fn rejects_too_many_parents() {
         &["provenance.parent_cids", &format!("at most {MAX_PARENTS} items, got {}", MAX_PARENTS + 1)],
     );
 }
+
+/// Every text field refuses control characters, anywhere in it (C0, DEL and C1 alike).
+#[test]
+fn rejects_control_characters_in_text() {
+    for (field, _, set) in string_fields() {
+        for bad in CONTROL_TEXTS {
+            expect_invalid(check(|a| set(a, format!("a{bad}"))), &[field, "control characters"]);
+        }
+    }
+}

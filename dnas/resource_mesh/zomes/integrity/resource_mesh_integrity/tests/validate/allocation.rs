@@ -35,9 +35,16 @@ fn rejects_duration_out_of_range() {
     }
 }
 
+/// An expiry is judged against the allocation's own action time: after it, at most its duration later.
 #[test]
-fn rejects_nonpositive_expiry() {
-    expect_invalid(check(Allocation { expires_at_ms: 0, ..allocation(None) }), &["expires_at_ms"]);
+fn rejects_expiry_not_after_its_time_or_past_its_duration() {
+    let written_ms = T0_MICROS / 1000;
+    let duration_ms = i64::from(allocation(None).duration_seconds) * 1000;
+    for expires_at_ms in [0, -1, written_ms, written_ms + duration_ms + 1, i64::MAX] {
+        expect_invalid(check(Allocation { expires_at_ms, ..allocation(None) }), &["expires_at_ms", &format!("got {expires_at_ms}")]);
+    }
+    expect_valid(check(Allocation { expires_at_ms: written_ms + 1, ..allocation(None) }));
+    expect_valid(check(Allocation { expires_at_ms: written_ms + duration_ms, ..allocation(None) }));
 }
 
 #[test]
@@ -45,4 +52,12 @@ fn rejects_oversize_requirements_and_locality() {
     expect_invalid(check(Allocation { requirements: "x".repeat(MAX_REQUIREMENTS_LEN + 1), ..allocation(None) }), &["requirements"]);
     expect_invalid(check(Allocation { locality_preference: Some("l".repeat(33)), ..allocation(None) }), &["locality_preference", "got 33"]);
     expect_invalid(check(Allocation { locality_preference: Some(String::new()), ..allocation(None) }), &["locality_preference", "got 0"]);
+}
+
+/// Labels refuse control characters, anywhere in them (C0, DEL and C1 alike).
+#[test]
+fn rejects_control_characters_in_labels() {
+    for bad in CONTROL_TEXTS {
+        expect_invalid(check(Allocation { locality_preference: Some(format!("l{bad}")), ..allocation(None) }), &["locality_preference", "control characters"]);
+    }
 }

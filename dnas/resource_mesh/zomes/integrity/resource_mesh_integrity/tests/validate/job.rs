@@ -25,10 +25,15 @@ fn rejects_unknown_kind() {
     expect_invalid(check(Job { kind: "mining".into(), ..job() }), &["kind", "mining"]);
 }
 
+/// A deadline is judged against the job's own action time: after it, and at most 7 days later.
 #[test]
-fn rejects_nonpositive_deadline() {
-    expect_invalid(check(Job { deadline_ms: 0, ..job() }), &["deadline_ms"]);
-    expect_invalid(check(Job { deadline_ms: -1, ..job() }), &["deadline_ms"]);
+fn rejects_deadline_not_after_its_time_or_past_seven_days() {
+    let written_ms = T0_MICROS / 1000;
+    for deadline_ms in [0, -1, written_ms, written_ms + MAX_JOB_LIFETIME_MS + 1, i64::MAX] {
+        expect_invalid(check(Job { deadline_ms, ..job() }), &["deadline_ms", &format!("got {deadline_ms}")]);
+    }
+    expect_valid(check(Job { deadline_ms: written_ms + 1, ..job() }));
+    expect_valid(check(Job { deadline_ms: written_ms + MAX_JOB_LIFETIME_MS, ..job() }));
 }
 
 #[test]
@@ -63,4 +68,13 @@ fn rejects_oversize_or_empty_ids() {
     expect_invalid(check(Job { trace_id: "t".repeat(MAX_ID_LEN + 1), ..job() }), &["trace_id"]);
     expect_invalid(check(Job { trace_id: String::new(), ..job() }), &["trace_id"]);
     expect_invalid(check(Job { moe_group: Some("m".repeat(MAX_ID_LEN + 1)), ..job() }), &["moe_group"]);
+}
+
+/// Labels refuse control characters, anywhere in them (C0, DEL and C1 alike).
+#[test]
+fn rejects_control_characters_in_labels() {
+    for bad in CONTROL_TEXTS {
+        expect_invalid(check(Job { trace_id: format!("t{bad}"), ..job() }), &["trace_id", "control characters"]);
+        expect_invalid(check(Job { moe_group: Some(format!("m{bad}")), ..job() }), &["moe_group", "control characters"]);
+    }
 }

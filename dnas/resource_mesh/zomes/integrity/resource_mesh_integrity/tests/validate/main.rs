@@ -320,6 +320,23 @@ ripple_test_hdi::link_type_tests! {
 
 mod link_open_job_bucket_rules;
 
+/// An author's conductor stamps its own actions: an entry or a link dated before 2020 or from 2200
+/// on is refused (a time past 2^53 µs, the year 2255, is not a number JavaScript readers hold exactly).
+#[test]
+fn rejects_action_times_outside_2020_to_2200() {
+    use ripple_integrity_common::{EARLIEST_ACTION_MICROS, LATEST_ACTION_MICROS};
+    let (w, c) = link_case(LinkTypes::JobToAccounting);
+    let ms_after_t0 = |micros: i64| (micros - T0_MICROS) / 1000;
+    let job_at = |ms: i64| Job { deadline_ms: T0_MICROS / 1000 + ms + 600_000, ..job() };
+    for ms in [ms_after_t0(EARLIEST_ACTION_MICROS) - 1, ms_after_t0(LATEST_ACTION_MICROS)] {
+        expect_invalid(w.create(&w.requester, EntryTypes::Job(job_at(ms)), ms), &["action's time", "2020-01-01"]);
+        expect_invalid(w.link_at(&c.author, c.link, c.base.clone(), c.target.clone().into(), c.tag.clone(), ms), &["action's time", "2200-01-01"]);
+    }
+    for ms in [ms_after_t0(EARLIEST_ACTION_MICROS), ms_after_t0(LATEST_ACTION_MICROS) - 1] {
+        expect_valid(w.create(&w.requester, EntryTypes::Job(job_at(ms)), ms));
+    }
+}
+
 /// The provider named by an allocation may link it too (the other base AgentToAllocations allows).
 #[test]
 fn link_agent_to_allocations_from_the_provider() {
