@@ -4,6 +4,7 @@ import { decodeHashFromBase64, encodeHashToBase64 } from "@holochain/client";
 import type { ZomeCaller } from "@ripple-mesh/zome-bindings";
 import { describe, expect, it } from "vitest";
 import { loadComputePolicy, type ComputePolicy } from "../src/config/compute-policy.ts";
+import { BIND_READS_A_MINUTE, BIND_READS_PER_AGENT_A_MINUTE, BindReadGate } from "../src/mesh/bind-read-gate.ts";
 import { PerKeyRate } from "../src/per-key-rate.ts";
 import { CLAIMS_PER_STARTED_JOB, MAX_CLAIMS_PER_PASS, OpenJobClaimer, QUIET_FALLBACK_READ_MS, type OpenJobClaimerOptions } from "../src/worker/open-job-claimer.ts";
 import { createLogger } from "../src/log.ts";
@@ -241,5 +242,24 @@ describe("a per-key rate (claims per requester, refusals recorded, open-job noti
     expect(rate.take("a", 3)).toBe(true);
     for (const k of ["c", "d", "e", "f"]) rate.take(k, 3);
     expect(rate.size).toBe(3); // at most maxKeys: the least recent went first
+  });
+});
+
+describe("early reads started by peers' binds (bind-read-gate.ts)", () => {
+  it("allows a few per agent and a few in all a minute; an agent refused for its own count does not use up the others'", () => {
+    let now = 1_000_000;
+    const gate = new BindReadGate(() => now);
+    const agents = Array.from({ length: 20 }, (_, i) => key(String.fromCharCode(97 + i)));
+    expect(Array.from({ length: BIND_READS_PER_AGENT_A_MINUTE + 2 }, () => gate.allow(agents[0]!))).toEqual([
+      ...new Array(BIND_READS_PER_AGENT_A_MINUTE).fill(true),
+      false,
+      false,
+    ]);
+    // Fresh agent keys (free to make) share one budget a minute.
+    const allowed = agents.slice(1).filter((a) => gate.allow(a)).length;
+    expect(allowed).toBe(BIND_READS_A_MINUTE - BIND_READS_PER_AGENT_A_MINUTE);
+    expect(gate.allow(agents[19]!)).toBe(false);
+    now += 60_001;
+    expect(gate.allow(agents[0]!)).toBe(true);
   });
 });

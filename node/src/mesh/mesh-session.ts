@@ -17,6 +17,7 @@ import type { NetworkChoice } from "../config/network-choice.ts";
 import type { Toolchain } from "../config/toolchain.ts";
 import type { Logger } from "../log.ts";
 import { P2pNode } from "../p2p/p2p-node.ts";
+import { BindReadGate } from "./bind-read-gate.ts";
 import { HeartbeatLoop } from "./heartbeat-loop.ts";
 import { MovingConductor } from "./moving-conductor.ts";
 import { meshState, otherAgentsInPeerStore, type MeshStatus } from "./mesh-status.ts";
@@ -73,6 +74,8 @@ export class MeshSession extends EventEmitter {
   private dialer: PeerDialer | undefined;
   /** Peers whose records were seen stamped beyond the clock skew: their heartbeats are distrusted a while. */
   private readonly clockMemory = new ClockAheadMemory();
+  /** Early DHT reads that peers' binds start, bounded (bind-read-gate.ts). */
+  private readonly bindReads = new BindReadGate();
   private readonly log: Logger;
   /** Zome calls go to whichever conductor is current (it is replaced when the relay moves). */
   readonly zomes: ZomeCaller = { callZome: async (req) => (await this.conductor.current()).callZome(req) };
@@ -361,6 +364,7 @@ export class MeshSession extends EventEmitter {
    */
   private readIfUnlisted(agentPubKey: Uint8Array): void {
     if (this.snapshot?.nodes.some((n) => sameBytes(n.author, agentPubKey))) return;
+    if (!this.bindReads.allow(encodeHashToBase64(agentPubKey))) return;
     void this.readDht(true);
     void this.readDht(false);
   }
