@@ -120,6 +120,8 @@ describe("POST /v1/moe", () => {
       [{ prompt: "q", experts: "3" }, "experts", /experts must be a whole number/],
       [{ prompt: "q", require_consensus: "yes" }, "require_consensus", /true or false/],
       [{ prompt: "q", task_type: "no spaces" }, "task_type", /task_type must be a task type/],
+      // resource_mesh keeps at most 64 bytes of a job's trace id: refused here, not by the zome.
+      [{ prompt: "q", trace_id: "t".repeat(65) }, "trace_id", /trace_id must be at most 64 characters/],
       [{ prompt: "q", temperature: 1 }, "temperature", /unknown field "temperature"/],
       [["q"], "", /invalid moe request/],
     ];

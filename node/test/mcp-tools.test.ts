@@ -55,7 +55,10 @@ describe("the MCP tools", () => {
     expect(await refused("resources.allocate", { agent: "uhCAknope", duration_s: 5 })).toMatch(/agent must be an agent key/);
     expect(await refused("resources.allocate", { peer: "a", agent: `uhCAk${"A".repeat(48)}`, duration_s: 5 })).toMatch(/peer and agent were both given.*Fix: name the provider once/);
     expect(await refused("resources.allocate", { peer: "a", duration_s: 5, resource_type: "quantum" })).toMatch(/resource_type must be one of cpu, gpu, memory, storage, inference/);
-    expect(await refused("resources.allocate", { peer: "a", duration_s: 5, locality: "eu\u001b[2J" })).toMatch(/locality must be free of control characters \(fix: give at most 32 characters without control characters/);
+    expect(await refused("resources.allocate", { peer: "a", duration_s: 5, locality: "eu\u001b[2J" })).toMatch(/locality must be free of control characters \(fix: give at most 32 bytes of UTF-8 without control characters/);
+    // 12 characters, 36 bytes: resource_mesh counts bytes.
+    expect(await refused("resources.allocate", { peer: "a", duration_s: 5, locality: "東京都渋谷区神宮前一丁目" })).toMatch(/locality is larger than 32 bytes of UTF-8/);
+    expect(await refused("resources.release", { allocation: `uhCkk${"A".repeat(48)}`, reason: "done\n\u001b[2J" })).toMatch(/reason must be free of control characters/);
     expect(await refused("holochain.register_node", { force: true })).toMatch(/unknown field "force" for holochain.register_node \(fix: remove "force"; it takes no arguments\)/);
     expect(await refused("holochain.join_mesh", { network: "testnet", bootstrap_url: "ftp://x" })).toMatch(/bootstrap_url must be an http\(s\):\/\/ or ws\(s\):\/\/ URL/);
   });

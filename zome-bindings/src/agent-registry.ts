@@ -34,7 +34,7 @@ export type ModelRef = z.infer<typeof modelRefSchema>;
 
 export const peerBindingSchema = z.strictObject({
   peer_id: labelText(64),
-  multiaddrs: z.array(z.string().min(1).max(256).startsWith("/")).max(16),
+  multiaddrs: z.array(labelText(256).refine((a) => a.startsWith("/"), "must start with /")).max(16),
   agent_signature: signatureSchema,
   peer_signature: signatureSchema,
 });

@@ -64,7 +64,13 @@ export function onDroppedRecords(listener: ((d: DroppedRecords) => void) | undef
 
 /** Shared field schemas; limits mirror ripple_integrity_common. */
 export const sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256");
-export const boundedText = (max: number) => z.string().min(1).max(max);
+const utf8 = new TextEncoder();
+/** 1..=max bytes of UTF-8, as the zomes count (bad_len): a character count would pass 64 accented letters as 64. */
+export const boundedText = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .refine((s) => s.length <= max && utf8.encode(s).length <= max, `must be at most ${max} bytes of UTF-8`);
 /** A label: bounded text without control characters (see labels.ts). */
 export const labelText = (max: number) => boundedText(max).refine((s) => !hasControlCharacter(s), NO_CONTROL_CHARACTERS);
 export const optionalLabel = (max: number) => labelText(max).nullable();

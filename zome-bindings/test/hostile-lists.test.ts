@@ -4,7 +4,7 @@
 // failed to parse on every node.
 import { decode, encode } from "@msgpack/msgpack";
 import { describe, expect, it } from "vitest";
-import { agentRegistry, artifactIndex, onDroppedRecords, resourceMesh, type DroppedRecords, type ZomeCaller } from "../src/index.ts";
+import { agentRegistry, artifactIndex, labelText, onDroppedRecords, resourceMesh, type DroppedRecords, type ZomeCaller } from "../src/index.ts";
 
 const hash = (prefix: number[], n: number) => new Uint8Array([...prefix, ...new Array(36).fill(n)]);
 const action = (n: number) => hash([0x84, 0x29, 0x24], n);
@@ -57,6 +57,12 @@ describe("a hostile record in a DHT list", () => {
     onDroppedRecords(undefined);
     expect(byName.map((a) => a.action_hash[3])).toEqual([1]);
     expect(heard).toEqual([{ dropped: 2, of: 3, firstProblem: expect.stringContaining("control characters") }]);
+  });
+
+  it("labels are measured in bytes of UTF-8, as the zomes measure them", () => {
+    expect(labelText(64).safeParse("é".repeat(32)).success).toBe(true);
+    expect(labelText(64).safeParse("é".repeat(33)).error?.issues[0]?.message).toBe("must be at most 64 bytes of UTF-8");
+    expect(labelText(64).safeParse("🚀".repeat(17)).success).toBe(false); // 34 UTF-16 units, 68 bytes
   });
 
   it("a list that is not a list is still an error", async () => {

@@ -44,11 +44,14 @@ export const promptText = z
 
 export const modelName = z.string({ error: typeError("must be a string") }).min(1, { error: "must not be empty" }).max(128, { error: "must be at most 128 characters" });
 
-const name = (what: string) =>
+/** A job's trace id as resource_mesh keeps it (Job.trace_id: 1..=64 bytes; these characters are one byte each). */
+export const MAX_TRACE_ID_CHARS = 64;
+
+const name = (what: string, max = 128) =>
   z
     .string({ error: "must be a string" })
     .min(1, { error: "must not be empty" })
-    .max(128, { error: "must be at most 128 characters" })
+    .max(max, { error: `must be at most ${max} characters` })
     .regex(/^[A-Za-z0-9_.:-]+$/, { error: `must be a ${what} of letters, digits and _ . : -` });
 
 export const moeBodySchema = z.strictObject({
@@ -57,7 +60,8 @@ export const moeBodySchema = z.strictObject({
   experts: intIn(1, 16).optional(),
   max_tokens: intIn(1, MAX_TOKENS_LIMIT).optional(),
   require_consensus: z.boolean({ error: "must be true or false" }).optional(),
-  trace_id: name("trace id").optional(),
+  // resource_mesh keeps a job's trace id in at most 64 bytes.
+  trace_id: name("trace id", MAX_TRACE_ID_CHARS).optional(),
   open: z.boolean({ error: "must be true or false" }).optional(),
   quorum: z.enum(["early", "all"], { error: 'must be "early" or "all"' }).optional(),
 });
@@ -105,7 +109,7 @@ export const moeHints: Record<string, string> = {
   experts: 'set "experts" to a whole number from 1 to 16 (the policy clamps it), or leave it out',
   max_tokens: `set "max_tokens" to a whole number from 1 to ${MAX_TOKENS_LIMIT}, or leave it out`,
   require_consensus: 'set "require_consensus" to true or false, or leave it out for the policy\'s default',
-  trace_id: 'set "trace_id" to at most 128 letters, digits and _ . : -, or leave it out',
+  trace_id: `set "trace_id" to at most ${MAX_TRACE_ID_CHARS} letters, digits and _ . : -, or leave it out`,
   open: 'set "open" to true (workers claim the slots) or false, or leave it out',
   quorum: 'set "quorum" to "early" (stop once the outcome is decided) or "all" (wait for every slot), or leave it out for the policy\'s',
 };

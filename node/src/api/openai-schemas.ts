@@ -3,7 +3,7 @@
 // the MOE's knobs. Anything else is refused with a 400 naming the field, rather than silently ignored.
 import { z } from "zod";
 import type { ChatMessage } from "../inference/inference-types.ts";
-import { checkMessagesSize, intIn, MAX_MESSAGES, MAX_PROMPT_BYTES, MAX_TOKENS_LIMIT, modelName, numberIn, InvalidBodyError } from "./inference-schemas.ts";
+import { checkMessagesSize, intIn, MAX_MESSAGES, MAX_PROMPT_BYTES, MAX_TOKENS_LIMIT, MAX_TRACE_ID_CHARS, modelName, numberIn, InvalidBodyError } from "./inference-schemas.ts";
 
 const textPart = z.strictObject({
   type: z.literal("text", { error: 'only "text" content parts are supported' }),
@@ -46,7 +46,7 @@ export const chatCompletionBodySchema = z
         task_type: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/, { error: "must be letters, digits and _ . : -" }).optional(),
         experts: intIn(1, 16).optional(),
         require_consensus: z.boolean({ error: "must be true or false" }).optional(),
-        trace_id: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/, { error: "must be letters, digits and _ . : -" }).optional(),
+        trace_id: z.string().min(1).max(MAX_TRACE_ID_CHARS).regex(/^[A-Za-z0-9_.:-]+$/, { error: "must be letters, digits and _ . : -" }).optional(),
       })
       .optional(),
   })

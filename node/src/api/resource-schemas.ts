@@ -10,6 +10,14 @@ export const actionHashText = z
   .string({ error: (iss) => (iss.input === undefined ? "is missing" : "must be a string") })
   .regex(/^uhCkk[A-Za-z0-9_-]{48}$/, { error: 'must be an allocation hash as `ripple resources list` prints it ("uhCkk…", 53 characters)' });
 
+/** A label resource_mesh keeps (bad_label): 1..=max bytes of UTF-8, no control characters. */
+const label = (max: number) =>
+  z
+    .string({ error: "must be a string" })
+    .min(1, { error: "must not be empty" })
+    .refine((s) => Buffer.byteLength(s) <= max, { error: `must be at most ${max} bytes of UTF-8` })
+    .refine((s) => !hasControlCharacter(s), { error: NO_CONTROL_CHARACTERS });
+
 const peerRef = z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(64, { error: "must be at most 64 characters" });
 
 export const allocateBodySchema = z
@@ -18,12 +26,7 @@ export const allocateBodySchema = z
     model: modelName.optional(),
     duration_s: intIn(1, MAX_ALLOCATION_SECONDS),
     resource_type: z.enum(RESOURCE_TYPES, { error: `must be one of ${RESOURCE_TYPES.join(", ")}` }).optional(),
-    locality: z
-      .string({ error: "must be a string" })
-      .min(1, { error: "must not be empty" })
-      .max(32, { error: "must be at most 32 characters" })
-      .refine((l) => !hasControlCharacter(l), { error: NO_CONTROL_CHARACTERS })
-      .optional(),
+    locality: label(32).optional(),
   })
   .superRefine((b, ctx) => {
     if (b.peer === undefined && b.model === undefined) ctx.addIssue({ code: "custom", path: ["peer"], message: "is missing (name a peer, or a model so that a peer serving it is picked)" });
@@ -35,18 +38,18 @@ export const allocateHints: Record<string, string> = {
   model: 'set "model" to a model name some peer serves (GET /v1/resources lists them)',
   duration_s: `set "duration_s" to a whole number of seconds from 1 to ${MAX_ALLOCATION_SECONDS} (7 days)`,
   resource_type: `set "resource_type" to one of ${RESOURCE_TYPES.join(", ")}, or leave it out for inference`,
-  locality: 'set "locality" to at most 32 characters without control characters (e.g. a region), or leave it out',
+  locality: 'set "locality" to at most 32 bytes of UTF-8 without control characters (e.g. a region), or leave it out',
 };
 export const allocateShape = '{"peer"?: "<name or agent>", "model"?: "...", "duration_s": N, "resource_type"?, "locality"?}';
 
 export const releaseBodySchema = z.strictObject({
   allocation: actionHashText,
-  reason: z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(256, { error: "must be at most 256 characters" }).optional(),
+  reason: label(256).optional(),
 });
 export type ReleaseBody = z.infer<typeof releaseBodySchema>;
 export const releaseHints: Record<string, string> = {
   allocation: "set \"allocation\" to an allocation hash from `ripple resources list` (GET /v1/resources)",
-  reason: 'set "reason" to at most 256 characters, or leave it out',
+  reason: 'set "reason" to at most 256 bytes of UTF-8 without control characters, or leave it out',
 };
 export const releaseShape = '{"allocation": "uhCkk…", "reason"?: "..."}';
 

@@ -51,7 +51,7 @@ export async function capabilityDraft(input: DraftInput): Promise<CapabilityDraf
   const slots = clamp(Math.round(input.maxConcurrent ?? 1), 1, 64);
   const memoryPercent = total > 0 ? clamp(Math.round((1 - available / total) * 1000) / 10, 0, 100) : 0;
   return {
-    agent_name: input.name,
+    agent_name: text(input.name, 64),
     hardware_class: text(input.hardwareClass ?? facts?.hardwareClass ?? "unclassified", 32),
     compute: {
       cpu_cores: clamp(Math.round(facts?.cpu.logicalCores ?? availableParallelism()), 1, 4096),

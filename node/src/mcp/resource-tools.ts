@@ -42,7 +42,7 @@ export function registerResourceTools(server: McpServer, link: DaemonLink): void
         model: field.text("model", { max: 128, fix: "give a model name some peer serves (resources.query_available lists them)", description: "the model the allocation is for (the peer must serve it)" }).optional(),
         duration_s: field.int("duration_s", 1, MAX_ALLOCATION_SECONDS, { fix: `set duration_s to the allocation's length in seconds, from 1 to ${MAX_ALLOCATION_SECONDS} (7 days)`, description: "how long the allocation holds, in seconds" }),
         resource_type: field.oneOf("resource_type", RESOURCE_TYPES, "what is reserved (default inference)").optional(),
-        locality: field.text("locality", { max: 32, pattern: LABEL_PATTERN, patternText: "free of control characters", fix: "give at most 32 characters without control characters, or leave it out", description: "a locality preference (e.g. a region)" }).optional(),
+        locality: field.text("locality", { max: 32, maxBytes: 32, pattern: LABEL_PATTERN, patternText: "free of control characters", fix: "give at most 32 bytes of UTF-8 without control characters, or leave it out", description: "a locality preference (e.g. a region)" }).optional(),
       }),
       annotations: { title: "Allocate a peer", readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
@@ -69,7 +69,7 @@ export function registerResourceTools(server: McpServer, link: DaemonLink): void
       description: "Ends one of this node's allocations now: writes an AllocationRelease entry to resource_mesh. The peer is no longer reserved.",
       inputSchema: toolInput("resources.release", {
         allocation: allocationHash("allocation", "the allocation's hash, as resources.allocate returned it"),
-        reason: field.text("reason", { max: 256, fix: "give at most 256 characters, or leave it out", description: "why it is released (recorded in the entry)" }).optional(),
+        reason: field.text("reason", { max: 256, maxBytes: 256, pattern: LABEL_PATTERN, patternText: "free of control characters", fix: "give at most 256 bytes of UTF-8 without control characters, or leave it out", description: "why it is released (recorded in the entry)" }).optional(),
       }),
       annotations: { title: "Release an allocation", readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
     },

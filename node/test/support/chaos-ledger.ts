@@ -61,7 +61,10 @@ export function chaosLedger(nodes: LedgerNode[]): ChaosLedger {
   return { ranBy, paid: paid.size, superseded: superseded.size, ownJobs: ownJobs.size };
 }
 
-/** Per job, per slot: the assignment of the newest epoch its requester logged. */
+/**
+ * Per job, per slot: the assignment of the newest epoch its requester logged. A requester writes each
+ * epoch of a slot once, so epochs do not tie (resource_mesh would break a tie by the lowest hash).
+ */
 function currentAssignments(nodes: LedgerNode[]): Map<string, Map<number, { epoch: number; assignment: string }>> {
   const byJob = new Map<string, Map<number, { epoch: number; assignment: string }>>();
   for (const l of nodes.flatMap((n) => n.logs.flat())) {

@@ -54,7 +54,7 @@ export interface ChaosReport {
 
 const TINY = "ripple-tiny-test";
 const LIVENESS_MS = 8000;
-/** Polls (3 s apart) the counts must hold still for when they differ from the jobs run: gossip can pause that long. */
+/** Polls in a row (3 s apart) whose counts equal the poll before, when they differ from the jobs run (4 equal reads, ~9 s): gossip can pause that long. */
 const STILL_POLLS = 3;
 
 interface ChaosNode {
@@ -186,7 +186,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     let stillPolls = 0;
     // Settled: nothing waits to be written, every node counts at least the answered asks served for
     // another agent, and either every node counts every job run for others or the counts held still
-    // for one poll (gossip has stopped bringing records).
+    // for STILL_POLLS polls (gossip has stopped bringing records).
     const settled = async () => {
       written();
       let all = true;

@@ -105,7 +105,11 @@ pub fn links_newest_first(base: impl Into<AnyLinkableHash>, link_type: impl Link
 /// `links_newest_first` with a chosen strategy: `Local` answers from this node's own store at once,
 /// where a network read can wait out a timeout on a peer that died but is still in the peer store.
 pub fn links_newest_first_by(base: impl Into<AnyLinkableHash>, link_type: impl LinkTypeFilterExt, strategy: GetStrategy) -> ExternResult<Vec<Link>> {
-    let mut links = get_links(LinkQuery::new(base.into(), link_type.try_into_filter()?), strategy)?;
+    read_links(LinkQuery::new(base.into(), link_type.try_into_filter()?), strategy)
+}
+
+fn read_links(query: LinkQuery, strategy: GetStrategy) -> ExternResult<Vec<Link>> {
+    let mut links = get_links(query, strategy)?;
     count_reads(1, links.len(), 0);
     sort_newest_first(&mut links);
     Ok(links)
@@ -119,13 +123,32 @@ where
     linked_valid_where(base, link_type, |_| Ok(true))
 }
 
+/// `linked_valid` over the links created after `after` only: a read that the links of records over
+/// by construction (an allocation lapses at most 7 days after it is written) do not grow.
+pub fn linked_valid_since<T>(base: impl Into<AnyLinkableHash>, link_type: impl LinkTypeFilterExt, after: Timestamp) -> ExternResult<Vec<Found<T>>>
+where
+    T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
+{
+    let mut query = LinkQuery::new(base.into(), link_type.try_into_filter()?);
+    query.after = Some(after);
+    valid_targets(read_links(query, GetStrategy::Network)?, |_| Ok(true))
+}
+
 /// `linked_valid`, keeping only the records `keep` accepts (see `entry_rules_hold`).
 pub fn linked_valid_where<T>(base: impl Into<AnyLinkableHash>, link_type: impl LinkTypeFilterExt, keep: impl Fn(&Found<T>) -> ExternResult<bool>) -> ExternResult<Vec<Found<T>>>
 where
     T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
 {
+    valid_targets(links_newest_first(base, link_type)?, keep)
+}
+
+/// The valid `T` records `links` point at, in the links' order, that `keep` accepts.
+fn valid_targets<T>(links: Vec<Link>, keep: impl Fn(&Found<T>) -> ExternResult<bool>) -> ExternResult<Vec<Found<T>>>
+where
+    T: TryFrom<SerializedBytes, Error = SerializedBytesError>,
+{
     let mut found = Vec::new();
-    for link in links_newest_first(base, link_type)? {
+    for link in links {
         let Some(hash) = link.target.into_action_hash() else { continue };
         if let Some(record) = get_valid::<T>(hash)? {
             if keep(&record)? {

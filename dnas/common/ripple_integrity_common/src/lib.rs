@@ -68,13 +68,14 @@ pub fn bad_action_time(at: Timestamp) -> Option<String> {
         .then(|| format!("the action's time must fall between 2020-01-01 and 2200-01-01, got {micros} µs since the Unix epoch"))
 }
 
-/// `Some(reason)` unless `ms` (milliseconds since the Unix epoch) is after the action's time `at`
-/// and at most `max_after_ms` later: a deadline or expiry judged by the author's own clock, so that
-/// nobody can post one that never comes (or one that has passed already).
-pub fn bad_time_after(field: &str, ms: i64, at: Timestamp, max_after_ms: i64) -> Option<String> {
+/// `Some(reason)` unless `ms` (milliseconds since the Unix epoch) is positive and at most
+/// `max_after_ms` after the action's time `at`: a deadline or expiry judged by the author's own
+/// clock, so that nobody can post one that never comes. One already past is allowed (it is simply
+/// over): the author reads its clock before the write, which may wait its turn in a queue.
+pub fn bad_time_until(field: &str, ms: i64, at: Timestamp, max_after_ms: i64) -> Option<String> {
     let at_ms = at.as_millis();
-    (!(ms > at_ms && ms <= at_ms.saturating_add(max_after_ms)))
-        .then(|| format!("{field} must be after the action's time ({at_ms} ms since the Unix epoch) and at most {max_after_ms} ms later, got {ms}"))
+    (!(ms > 0 && ms <= at_ms.saturating_add(max_after_ms)))
+        .then(|| format!("{field} must be positive and at most {max_after_ms} ms after the action's time ({at_ms} ms since the Unix epoch), got {ms}"))
 }
 
 pub fn is_hex_sha256(value: &str) -> bool {

@@ -205,12 +205,20 @@ pub fn get_claims(job: ActionHash) -> ExternResult<Vec<Found<Claim>>> {
     Ok(linked_valid::<Claim>(job.clone(), LinkTypes::JobToClaims)?.into_iter().filter(|c| c.entry.job == job).collect())
 }
 
+/// This agent's allocations, as requester or provider, written within the last 8 days (any older
+/// one has lapsed).
 #[hdk_extern]
 pub fn get_my_allocations(_: ()) -> ExternResult<Vec<AllocationStatus>> {
     let me = agent_info()?.agent_initial_pubkey;
-    let now_ms = sys_time()?.as_millis();
+    let now = sys_time()?;
+    let now_ms = now.as_millis();
+    // An allocation lapses at most MAX_ALLOCATION_SECONDS after it is written (the integrity zome
+    // bounds expires_at_ms by its action time): links older than that, and a day, point at
+    // allocations that are over, and are not read (each read would otherwise grow with them).
+    let horizon_us = (i64::from(MAX_ALLOCATION_SECONDS) + 24 * 3600) * 1_000_000;
+    let since = Timestamp::from_micros(now.as_micros().saturating_sub(horizon_us));
     let mut statuses = Vec::new();
-    for allocation in linked_valid::<Allocation>(me.clone(), LinkTypes::AgentToAllocations)? {
+    for allocation in linked_valid_since::<Allocation>(me.clone(), LinkTypes::AgentToAllocations, since)? {
         if allocation.author != me && allocation.entry.provider.as_ref() != Some(&me) {
             continue;
         }

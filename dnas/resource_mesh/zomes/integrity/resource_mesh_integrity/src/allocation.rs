@@ -19,8 +19,8 @@ pub struct Allocation {
     /// e.g. "local", "same-region", a latency region name.
     pub locality_preference: Option<String>,
     pub duration_seconds: u32,
-    /// Milliseconds since the Unix epoch after which the allocation lapses by itself: after the
-    /// allocation's action time, at most its duration later.
+    /// Milliseconds since the Unix epoch after which the allocation lapses by itself: at most its
+    /// duration after the allocation's action time.
     pub expires_at_ms: i64,
     pub provider: Option<AgentPubKey>,
 }
@@ -39,7 +39,7 @@ pub fn validate_create_allocation(at: Timestamp, a: &Allocation) -> ExternResult
             .or_else(|| bad_len("requirements", &a.requirements, crate::MAX_REQUIREMENTS_LEN))
             .or_else(|| bad_optional_label("locality_preference", &a.locality_preference, 32))
             .or_else(|| bad_u64("duration_seconds", a.duration_seconds.into(), 1, MAX_ALLOCATION_SECONDS.into()))
-            .or_else(|| bad_time_after("expires_at_ms", a.expires_at_ms, at, i64::from(a.duration_seconds) * 1000)),
+            .or_else(|| bad_time_until("expires_at_ms", a.expires_at_ms, at, i64::from(a.duration_seconds) * 1000)),
     )
 }
 

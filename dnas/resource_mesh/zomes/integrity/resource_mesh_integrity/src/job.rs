@@ -20,7 +20,7 @@ pub struct Job {
     pub requirements: String,
     pub payload_inline: Option<String>,
     pub payload_cid: Option<String>,
-    /// Milliseconds since the Unix epoch: after the job's action time, at most 7 days later.
+    /// Milliseconds since the Unix epoch: at most 7 days after the job's action time.
     pub deadline_ms: i64,
     pub moe_group: Option<String>,
     pub trace_id: String,
@@ -35,7 +35,7 @@ pub fn validate_create_job(at: Timestamp, job: &Job) -> ExternResult<ValidateCal
         .or_else(|| bad_inline_or_cid("payload", &job.payload_inline, &job.payload_cid, MAX_PAYLOAD_INLINE_LEN))
         .or_else(|| bad_label("trace_id", &job.trace_id, MAX_ID_LEN))
         .or_else(|| bad_optional_label("moe_group", &job.moe_group, MAX_ID_LEN))
-        .or_else(|| bad_time_after("deadline_ms", job.deadline_ms, at, MAX_JOB_LIFETIME_MS))
+        .or_else(|| bad_time_until("deadline_ms", job.deadline_ms, at, MAX_JOB_LIFETIME_MS))
         .or_else(|| bad_u64("claim_window_ms", job.claim_window_ms.into(), 0, MAX_CLAIM_WINDOW_MS.into()));
     verdict(problem)
 }
