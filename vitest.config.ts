@@ -43,6 +43,7 @@ const unitTests = [
   "node/test/moe-quorum.test.ts",
   "node/test/moe-reducer.test.ts",
   "node/test/moe-trust-units.test.ts",
+  "node/test/worker-limits-units.test.ts",
   "node/test/moe-placement-units.test.ts",
   "node/test/nats-units.test.ts",
   "node/test/node-metrics.test.ts",

@@ -17,7 +17,8 @@ import { formatShards } from "../src/artifacts/shards-format.ts";
 import { decodeUnixfsNode, verifyBlock } from "../src/artifacts/unixfs-blocks.ts";
 import { defaultStoragePolicyFile, loadStoragePolicy, modelChunking, StoragePolicyError, storagePolicyFileFor, wantedModels } from "../src/config/storage-policy.ts";
 import { CID, type IpfsStore } from "../src/artifacts/ipfs-store.ts";
-import { BlockPull, MAX_LEAVES } from "../src/artifacts/block-pull.ts";
+import { BlockPull } from "../src/artifacts/block-pull.ts";
+import { MAX_LEAVES } from "../src/artifacts/block-pull-plan.ts";
 import { open } from "node:fs/promises";
 import { cidOf, DAG_PB, field, pbNode, RAW, unixfsFile } from "./support/unixfs-fixtures.ts";
 

@@ -113,3 +113,40 @@ describe("the conductor's first start while the local mesh moves", () => {
     await expect(moving.start("http://host-a")).rejects.toThrow(/no such binary/);
   });
 });
+
+/** A started conductor whose zome calls answer `relayUrl` after `callMs`, and fail as the client does when it is stopped meanwhile. */
+function answeringConductor(relayUrl: string, callMs: number): Conductor {
+  const pending = new Set<(err: Error) => void>();
+  return {
+    relayUrl,
+    start: async () => {},
+    stop: async () => {
+      for (const fail of pending) fail(new Error("client closed with pending requests - close event code: 1000, request id: 20"));
+    },
+    callZome: (req: { fn: string }) =>
+      new Promise((resolve, reject) => {
+        const t = setTimeout(() => (pending.delete(fail), resolve(`${req.fn} on ${relayUrl}`)), callMs);
+        const fail = (err: Error) => (clearTimeout(t), reject(err));
+        pending.add(fail);
+      }),
+  } as unknown as Conductor;
+}
+
+describe("zome calls while the local mesh moves", () => {
+  it("asks a read cut off by the move again of the moved conductor; a write cut off fails", async () => {
+    const moving = new MovingConductor((url) => answeringConductor(url, 200), silent, () => {});
+    await moving.start("http://host-a");
+    const read = moving.callZome({ role: "r", zome: "z", fn: "get_my_allocations" });
+    const write = moving.callZome({ role: "r", zome: "z", fn: "post_result" }).then(
+      () => "written",
+      (err: Error) => err.message,
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    void moving.moveTo("http://host-b");
+    expect(await read).toBe("get_my_allocations on http://host-b");
+    expect(await write).toMatch(/client closed with pending requests/);
+    // Without a move, a read answers from the conductor it asked.
+    expect(await moving.callZome({ role: "r", zome: "z", fn: "list_nodes" })).toBe("list_nodes on http://host-b");
+    await moving.stop();
+  });
+});

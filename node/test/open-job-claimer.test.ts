@@ -127,10 +127,12 @@ describe("open job claimer", () => {
     expect(await many.claimer.pass()).toEqual({ claimed: 60 - MAX_CLAIMS_PER_PASS, failed: 0, futureDated: 0, deferred: 0 });
     expect(new Set(many.claims.map((c) => `${c.job}:${c.slot}`)).size).toBe(60);
 
-    let now = Date.now();
     // max_per_minute 2 jobs: 2 × CLAIMS_PER_STARTED_JOB claims a minute for this requester.
     const perMinute = 2 * CLAIMS_PER_STARTED_JOB;
-    const quota = setup([openJob(3, alice, slots(perMinute + 7))], (p) => void (p.worker.per_requester.max_per_minute = 2), [], () => now);
+    const job = openJob(3, alice, slots(perMinute + 7));
+    // The clock is read after the job is stamped: a job stamped even 1 ms ahead waits for its stamp.
+    let now = Date.now();
+    const quota = setup([job], (p) => void (p.worker.per_requester.max_per_minute = 2), [], () => now);
     expect(await quota.claimer.pass()).toMatchObject({ claimed: perMinute, deferred: 7 });
     expect(await quota.claimer.pass()).toMatchObject({ claimed: 0, deferred: 7 });
     now += 61_000;

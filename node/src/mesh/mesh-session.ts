@@ -78,7 +78,7 @@ export class MeshSession extends EventEmitter {
   private readonly bindReads = new BindReadGate();
   private readonly log: Logger;
   /** Zome calls go to whichever conductor is current (it is replaced when the relay moves). */
-  readonly zomes: ZomeCaller = { callZome: async (req) => (await this.conductor.current()).callZome(req) };
+  readonly zomes: ZomeCaller = { callZome: (req) => this.conductor.callZome(req) };
 
   constructor(private readonly opts: MeshSessionOptions) {
     super();

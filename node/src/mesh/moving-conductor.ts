@@ -3,7 +3,7 @@
 // conductor is stopped and started again on the new host. Moves are queued; a start on the new host
 // that fails is tried again until it works; zome calls wait for a move instead of failing.
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Conductor } from "../conductor/conductor.ts";
+import type { Conductor, ZomeCallRequest } from "../conductor/conductor.ts";
 import { DaemonNotReadyError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 
@@ -14,6 +14,12 @@ import type { Logger } from "../log.ts";
 const hostMoveRetryMs = [1000, 5000, 15_000, 30_000];
 /** How long a zome call waits for a move to a new host before it is answered "not ready". */
 const hostMoveWaitMs = 60_000;
+/**
+ * Zome functions that only read (the zomes name them get_…, list_…): one cut off because a move
+ * stopped its conductor under it is asked again of the moved one. A write is not: it may have been
+ * committed before the conductor stopped, and its caller decides.
+ */
+const READ_FN = /^(get_|list_)|^validation_status$/;
 
 export class MovingConductor {
   private conductor: Conductor | undefined;
@@ -77,6 +83,23 @@ export class MovingConductor {
     if (this.move) await Promise.race([this.move, sleep(hostMoveWaitMs, undefined, { signal: this.stopped.signal, ref: false }).catch(() => {})]);
     if (this.conductor && !this.move) return this.conductor;
     throw new DaemonNotReadyError("the conductor is not running: it is restarting on the local mesh's new host, or that restart failed", "retry in a minute; if it persists, see the conductor log in DATA_DIR/<network>/logs/ and restart the node");
+  }
+
+  /**
+   * A zome call on the current conductor (waiting for a move as `current` does). A read that fails
+   * because a move began while it ran ("client closed with pending requests") is asked again once,
+   * of the conductor on the new host.
+   */
+  async callZome<T>(req: ZomeCallRequest): Promise<T> {
+    const conductor = await this.current();
+    try {
+      return await conductor.callZome<T>(req);
+    } catch (err) {
+      const movedUnderIt = this.move !== undefined || this.conductor !== conductor;
+      if (!movedUnderIt || !READ_FN.test(req.fn) || this.stopping) throw err;
+      this.log.debug({ fn: req.fn, err: (err as Error).message }, "a read was cut off by a conductor move; asking the moved conductor");
+      return (await this.current()).callZome<T>(req);
+    }
   }
 
   /** Moves are queued: a second host change waits for the first move to finish (or give way). */
