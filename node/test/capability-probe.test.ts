@@ -211,8 +211,11 @@ describe("capabilityDraft from probe facts", () => {
 
   it("turns control characters in probed labels into spaces (agent_registry refuses them in a label)", async () => {
     const odd: MachineFacts = { ...facts, cpu: { ...facts.cpu, arch: "x64\u0000" }, gpu: { vendor: "\u001b[31mNV", model: "H200\tNVL\u009b2J", vramGb: 141, source: "node-llama-cpp" } };
-    const draft = await capabilityDraft({ name: "odd", agentPubKey: agent, libp2pKey: await generateKeyPair("Ed25519"), probe: odd });
+    // 30 two-byte letters, "a" and a four-byte emoji: 65 bytes, cut by whole code points to 61.
+    const name = `${"é".repeat(30)}a🚀`;
+    const draft = await capabilityDraft({ name, agentPubKey: agent, libp2pKey: await generateKeyPair("Ed25519"), probe: odd });
     expect(complete(draft).error).toBeUndefined();
+    expect(draft.agent_name).toBe(`${"é".repeat(30)}a`);
     expect(draft.compute.cpu_arch).toBe("x64");
     expect(draft.compute.gpu).toMatchObject({ vendor: "[31mNV", model: "H200 NVL 2J" });
   });

@@ -149,4 +149,13 @@ describe("zome calls while the local mesh moves", () => {
     expect(await moving.callZome({ role: "r", zome: "z", fn: "list_nodes" })).toBe("list_nodes on http://host-b");
     await moving.stop();
   });
+
+  it("keeps a read's own error when the move queued beside it leaves the conductor where it was", async () => {
+    const moving = new MovingConductor((url) => ({ ...answeringConductor(url, 0), callZome: async () => Promise.reject(new Error("zome says no")) }) as unknown as Conductor, silent, () => {});
+    await moving.start("http://host-a");
+    const read = moving.callZome({ role: "r", zome: "z", fn: "get_job" }).catch((err: Error) => err.message);
+    void moving.moveTo("http://host-a"); // the same host: nothing moves
+    expect(await read).toBe("zome says no");
+    await moving.stop();
+  });
 });

@@ -37,7 +37,8 @@ const gib = (bytes: number) => gb(bytes / 2 ** 30);
 function text(s: string, max: number): string {
   // agent_registry refuses control characters in labels; a probed GPU name is not ours to trust.
   let out = replaceControlCharacters(s, " ").trim() || "unknown";
-  while (Buffer.byteLength(out) > max) out = out.slice(0, -1);
+  // Cut by code point, not UTF-16 unit: half an emoji would be invalid UTF-8 on the wire.
+  while (Buffer.byteLength(out) > max) out = Array.from(out).slice(0, -1).join("");
   return out;
 }
 

@@ -155,7 +155,9 @@ export class Conductor {
   async ready(timeoutMs = 60_000): Promise<{ admin: AdminWebsocket; app: AppWebsocket }> {
     if (!this.started) throw new RippleError("the conductor is not started", "call start() first");
     const deadline = Date.now() + timeoutMs;
-    while (!this.connection && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    // A stop meanwhile (a move to a new host) ends the wait at once: this conductor will not connect again.
+    while (!this.connection && this.started && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (!this.started) throw new RippleError("the conductor was stopped", "call start() first");
     if (!this.connection) {
       throw new TimeoutError(
         `the conductor was not ready within ${timeoutMs} ms (restarts so far: ${this.process.restarts}); last output:\n${this.process.recentOutput()}`,

@@ -364,6 +364,8 @@ export class MeshSession extends EventEmitter {
    */
   private readIfUnlisted(agentPubKey: Uint8Array): void {
     if (this.snapshot?.nodes.some((n) => sameBytes(n.author, agentPubKey))) return;
+    // No budget is spent on a read that would not run (no conductor yet, or a read under way).
+    if (!this.conductor.now || (this.readingLocal && this.readingNetwork)) return;
     if (!this.bindReads.allow(encodeHashToBase64(agentPubKey))) return;
     void this.readDht(true);
     void this.readDht(false);

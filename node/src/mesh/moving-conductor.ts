@@ -87,18 +87,21 @@ export class MovingConductor {
 
   /**
    * A zome call on the current conductor (waiting for a move as `current` does). A read that fails
-   * because a move began while it ran ("client closed with pending requests") is asked again once,
-   * of the conductor on the new host.
+   * because a move stopped its conductor while it ran ("client closed with pending requests") is
+   * asked again once, of the conductor on the new host.
    */
   async callZome<T>(req: ZomeCallRequest): Promise<T> {
     const conductor = await this.current();
     try {
       return await conductor.callZome<T>(req);
     } catch (err) {
-      const movedUnderIt = this.move !== undefined || this.conductor !== conductor;
-      if (!movedUnderIt || !READ_FN.test(req.fn) || this.stopping) throw err;
+      if (!READ_FN.test(req.fn) || this.stopping || (this.conductor === conductor && !this.move)) throw err;
+      // A move is queued or done: wait for it; one that left the conductor as it was (the same host)
+      // means the read failed on its own, and its error stands.
+      const moved = await this.current();
+      if (moved === conductor) throw err;
       this.log.debug({ fn: req.fn, err: (err as Error).message }, "a read was cut off by a conductor move; asking the moved conductor");
-      return (await this.current()).callZome<T>(req);
+      return moved.callZome<T>(req);
     }
   }
 

@@ -71,7 +71,7 @@ export function resourcesCommand(program: Command): void {
     .option("--model <name>", "the model the allocation is for")
     .requiredOption("--duration <seconds>", `how long it holds, 1 to ${MAX_ALLOCATION_SECONDS} seconds (7 days)`, wholeNumber(1, MAX_ALLOCATION_SECONDS))
     .option("--type <type>", `what is reserved: ${RESOURCE_TYPES.join(", ")} (default inference)`, resourceType)
-    .option("--locality <text>", "a locality preference (at most 32 characters)")
+    .option("--locality <text>", "a locality preference (at most 32 bytes of UTF-8, no control characters)")
     .option("--json", "print JSON for scripts")
     .action(async (opts: { peer?: string; model?: string; duration: number; type?: ResourceType; locality?: string; json?: boolean }, cmd: Command) => {
       try {
