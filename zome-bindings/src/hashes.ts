@@ -68,8 +68,8 @@ const utf8 = new TextEncoder();
 /** 1..=max bytes of UTF-8, as the zomes count (bad_len): a character count would pass 64 accented letters as 64. */
 export const boundedText = (max: number) =>
   z
-    .string()
-    .min(1)
+    .string({ error: "must be a string" })
+    .min(1, { error: "must not be empty" })
     .refine((s) => s.length <= max && utf8.encode(s).length <= max, `must be at most ${max} bytes of UTF-8`);
 /** A label: bounded text without control characters (see labels.ts). */
 export const labelText = (max: number) => boundedText(max).refine((s) => !hasControlCharacter(s), NO_CONTROL_CHARACTERS);

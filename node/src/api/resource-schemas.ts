@@ -1,7 +1,7 @@
 // Request bodies of the resource routes (/v1/resources/*), with their limits (the allocation's mirror
 // the resource_mesh integrity zome's), and the hint each field's error carries.
 import { MAX_ALLOCATION_SECONDS, RESOURCE_TYPES } from "@ripple-mesh/api-types";
-import { hasControlCharacter, NO_CONTROL_CHARACTERS } from "@ripple-mesh/zome-bindings";
+import { labelText } from "@ripple-mesh/zome-bindings";
 import { z } from "zod";
 import { intIn, MAX_PROMPT_BYTES, MAX_TOKENS_LIMIT, modelName, moeBodySchema, moeHints } from "./inference-schemas.ts";
 
@@ -9,14 +9,6 @@ import { intIn, MAX_PROMPT_BYTES, MAX_TOKENS_LIMIT, modelName, moeBodySchema, mo
 export const actionHashText = z
   .string({ error: (iss) => (iss.input === undefined ? "is missing" : "must be a string") })
   .regex(/^uhCkk[A-Za-z0-9_-]{48}$/, { error: 'must be an allocation hash as `ripple resources list` prints it ("uhCkk…", 53 characters)' });
-
-/** A label resource_mesh keeps (bad_label): 1..=max bytes of UTF-8, no control characters. */
-const label = (max: number) =>
-  z
-    .string({ error: "must be a string" })
-    .min(1, { error: "must not be empty" })
-    .refine((s) => Buffer.byteLength(s) <= max, { error: `must be at most ${max} bytes of UTF-8` })
-    .refine((s) => !hasControlCharacter(s), { error: NO_CONTROL_CHARACTERS });
 
 const peerRef = z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).max(64, { error: "must be at most 64 characters" });
 
@@ -26,7 +18,8 @@ export const allocateBodySchema = z
     model: modelName.optional(),
     duration_s: intIn(1, MAX_ALLOCATION_SECONDS),
     resource_type: z.enum(RESOURCE_TYPES, { error: `must be one of ${RESOURCE_TYPES.join(", ")}` }).optional(),
-    locality: label(32).optional(),
+    // resource_mesh's label rule (bad_label), as the bindings check it before the zome call.
+    locality: labelText(32).optional(),
   })
   .superRefine((b, ctx) => {
     if (b.peer === undefined && b.model === undefined) ctx.addIssue({ code: "custom", path: ["peer"], message: "is missing (name a peer, or a model so that a peer serving it is picked)" });
@@ -44,7 +37,7 @@ export const allocateShape = '{"peer"?: "<name or agent>", "model"?: "...", "dur
 
 export const releaseBodySchema = z.strictObject({
   allocation: actionHashText,
-  reason: label(256).optional(),
+  reason: labelText(256).optional(),
 });
 export type ReleaseBody = z.infer<typeof releaseBodySchema>;
 export const releaseHints: Record<string, string> = {
