@@ -7,6 +7,7 @@ import { defineConfig } from "vitest/config";
 //   two cores).
 const unitTests = [
   "node/test/accounting-units.test.ts",
+  "node/test/assignment-check.test.ts",
   "node/test/answer-confidence.test.ts",
   "node/test/anthropic-compat.test.ts",
   "node/test/api-types.test.ts",

@@ -53,6 +53,7 @@ describe("the worker's quota per requester", () => {
       policy: () => loadComputePolicy(defaultComputePolicyFile),
       isMeshMember: (a) => a === encodeHashToBase64(memberKey),
       results: {} as never,
+      assignments: async () => null,
       agentPubKey: selfKey,
       testExperts: false,
       log: silent,

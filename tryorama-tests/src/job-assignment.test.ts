@@ -80,6 +80,10 @@ describe("resource_mesh: only the named assignee completes a job, even with a ro
     // bob finds his work through the assignee index and completes it.
     const mine = await waitFor("bob to see his assignment", async () => (await bob.mesh.getMyAssignments()).find((a) => b64(a.action_hash) === b64(assignment)), { diagnostics, timeoutMs: propagationMs });
     expect(b64(mine.author)).toBe(b64(alice.conductor.agentPubKey));
+    // What a worker checks before it serves a slot: the assignment with its job, by the assignment's hash.
+    const backed = await waitFor("bob to read his assignment with its job", async () => (await bob.mesh.getAssignmentWithJob(assignment)) ?? undefined, { diagnostics, timeoutMs: propagationMs });
+    expect([b64(backed.assignment.author), b64(backed.job.action_hash), backed.job.entry.trace_id, backed.assignment.entry.slot]).toEqual([b64(alice.conductor.agentPubKey), b64(job), "assign-1", 0]);
+    expect(await bob.mesh.getAssignmentWithJob(job)).toBeNull(); // a job's hash is not an assignment
     const bobResult = await bob.mesh.postResult(resultFor(assignment, job, "4"));
     await bob.mesh.recordAccounting({ job, assignment, agent: bob.conductor.agentPubKey, tokens: 3, served_ms: 42 });
 

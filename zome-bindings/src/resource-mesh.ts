@@ -112,6 +112,10 @@ export const agentTotalsSchema = z.strictObject({
   served_ms: z.number().int(),
 });
 
+/** An assignment with its job (get_assignment_with_job): both validated, the assignment written by the job's author. */
+export const assignmentWithJobSchema = z.strictObject({ assignment: foundSchema(assignmentSchema), job: foundSchema(jobSchema) });
+export type AssignmentWithJob = z.infer<typeof assignmentWithJobSchema>;
+
 /** What post_result_and_accounting wrote (or, on a retry, found): no accounting on the agent's own job. */
 export const postedResultSchema = z.strictObject({ result: actionHashSchema, accounting: actionHashSchema.nullable() });
 export type PostedResult = z.infer<typeof postedResultSchema>;
@@ -140,6 +144,8 @@ export function resourceMesh(conductor: ZomeCaller) {
     listOpenJobs: () => list("list_open_jobs", null, jobSchema),
     /** Diagnostic: the links and records one listOpenJobs read touches. */
     listOpenJobsReadCost: async () => readCostSchema.parse(await call("list_open_jobs_read_cost", null)),
+    /** The assignment at this hash and its job; null for any other hash, or until both reach this node. */
+    getAssignmentWithJob: async (assignment: Uint8Array) => assignmentWithJobSchema.nullable().parse(await call("get_assignment_with_job", assignment)),
     getAssignments: (job: Uint8Array) => list("get_assignments", job, assignmentSchema),
     getCurrentAssignments: (job: Uint8Array) => list("get_current_assignments", job, assignmentSchema),
     getMyAssignments: () => list("get_my_assignments", null, assignmentSchema),

@@ -2,8 +2,8 @@
 // its results, and the coordinator that runs this node's own MOE and single-model requests on the
 // mesh. Started after the mesh session, stopped before it.
 import { join } from "node:path";
-import { encodeHashToBase64 } from "@holochain/client";
-import type { ZomeCaller } from "@ripple-mesh/zome-bindings";
+import { decodeHashFromBase64, encodeHashToBase64 } from "@holochain/client";
+import { resourceMesh, type ZomeCaller } from "@ripple-mesh/zome-bindings";
 import type { AskRequest, AskResult, MoeEvent } from "@ripple-mesh/api-types";
 import { loadHardwareClasses } from "../capability/hardware-classes.ts";
 import type { NodeInference } from "../inference/node-inference.ts";
@@ -97,6 +97,7 @@ export class MeshInference {
       policy: () => opts.inference.computePolicy,
       isMeshMember: (agent) => opts.peers().some((p) => p.agent === agent),
       results: this.results,
+      assignments: (assignment) => resourceMesh(zomes).getAssignmentWithJob(decodeHashFromBase64(assignment)),
       agentPubKey: opts.agentPubKey,
       testExperts,
       testLies: () => readTestLies(opts.dataDir, testExperts),

@@ -12,9 +12,10 @@ export type WorkerJobOutcome = "done" | "failed" | "refused";
 
 /**
  * Why the worker refused a job: the InferenceError codes of worker-policy.ts and of the engine,
- * "requester_quota" for requester-quota.ts, "bad_request" for a frame that is not a job; anything else is "other".
+ * "requester_quota" for requester-quota.ts, "bad_request" for a frame that is not a job, "unassigned" for a job its
+ * assignment on the DHT does not back (assignment-check.ts); anything else is "other".
  */
-export const workerRefusalReasons = ["policy_refused", "requester_quota", "reserved", "model_not_found", "over_limit", "busy", "cancelled", "timeout", "bad_request", "other"] as const;
+export const workerRefusalReasons = ["policy_refused", "requester_quota", "reserved", "unassigned", "model_not_found", "over_limit", "busy", "cancelled", "timeout", "bad_request", "other"] as const;
 export type WorkerRefusalReason = (typeof workerRefusalReasons)[number];
 
 /** What the daemon knows now; read at every scrape (undefined: not known yet, reported as 0). */

@@ -1,8 +1,9 @@
 // The worker: runs the expert tasks this node is assigned, for requesters its compute policy allows.
 // A requester wakes it over libp2p (job-protocol.ts) with the slot's task; the worker checks policy
-// before anything runs, streams the answer back as it is generated, then writes the signed result
-// and accounting record to resource_mesh in the background. A requester that goes away (timeout,
-// reassignment) aborts the generation, and nothing is written for it.
+// before anything runs, checks the assignment on the DHT while it generates (assignment-check.ts:
+// nothing of the answer leaves before that passes), streams the answer back as it is generated,
+// then writes the signed result and accounting record to resource_mesh in the background. A
+// requester that goes away (timeout, reassignment) aborts the generation, and nothing is written for it.
 import { encodeHashToBase64 } from "@holochain/client";
 import type { GenerateRequest, GenerateResult } from "../inference/inference-types.ts";
 import { InferenceError } from "../inference/inference-errors.ts";
@@ -20,6 +21,8 @@ import { garbageAnswer } from "./test-experts.ts";
 import type { TestLies } from "./test-lies.ts";
 import { allocationHonoured, checkJobAllowed } from "./worker-policy.ts";
 import { ReservationGate, ReservedNodeError, type ProviderReservation } from "./reservation-gate.ts";
+import { AssignmentServes, checkAssignment, SERVES_PER_ASSIGNMENT, type AssignmentReader } from "./assignment-check.ts";
+import { linkSignals } from "../linked-signal.ts";
 
 export interface Generator {
   generate(req: GenerateRequest): Promise<GenerateResult>;
@@ -36,6 +39,10 @@ export interface JobWorkerOptions {
   /** Whether an agent (base64) advertises a capability in this node's mesh. */
   isMeshMember: (agent: string) => boolean;
   results: ResultWriter;
+  /** Reads a request's assignment and job from resource_mesh (checked before any answer leaves). */
+  assignments: AssignmentReader;
+  /** How long to wait for an assignment to reach this node (default ASSIGNMENT_WAIT_MS). */
+  assignmentWaitMs?: number;
   agentPubKey: Uint8Array;
   /** Honour test-only expert kinds (RIPPLE_TEST_EXPERTS=1). */
   testExperts: boolean;
@@ -63,6 +70,9 @@ export class JobWorker {
   private readonly quota = new RequesterQuota();
   private readonly refusalsRecorded = new PerKeyRate();
   private readonly reservationGate = new ReservationGate();
+  private readonly assignmentServes = new AssignmentServes();
+  /** Refusals of requests whose assignment did not back them (counted as "unassigned"). */
+  private readonly unassignedAnswers = new WeakSet<JobAnswer>();
 
   constructor(private readonly opts: JobWorkerOptions) {}
 
@@ -116,6 +126,11 @@ export class JobWorker {
         throw err;
       }
       release = () => (quotaRelease(), held());
+      if (!self && !this.assignmentServes.take(req.assignment)) {
+        release();
+        release = () => {};
+        throw new InferenceError("policy_refused", `assignment ${req.assignment} was already served ${SERVES_PER_ASSIGNMENT} times`, "assign the slot again (a new epoch) to have it run again");
+      }
     } catch (err) {
       if (!(err instanceof InferenceError)) throw err;
       // Refusals cost the requester nothing, so what they cost here is bounded: a node outside the
@@ -133,7 +148,7 @@ export class JobWorker {
     this.running++;
     this.opts.emit({ type: "job:started", job: req.job, slot: req.slot, epoch: req.epoch, expert: req.task.expert, requester });
     try {
-      const answer = this.counted(await this.run(req, requester, ctx, log));
+      const answer = this.counted(await this.run(req, requester, self, ctx, log));
       if (answer.outcome === "refused") this.opts.emit({ type: "job:failed", job: req.job, slot: req.slot, epoch: req.epoch, code: answer.code, reason: answer.message });
       return answer;
     } finally {
@@ -146,20 +161,49 @@ export class JobWorker {
   private counted(answer: JobAnswer): JobAnswer {
     if (answer.outcome === "done") this.opts.metrics?.workerJobFinished("done");
     else if (answer.code === "failed") this.opts.metrics?.workerJobFinished("failed");
-    else this.opts.metrics?.workerJobRefused(answer.code);
+    else this.opts.metrics?.workerJobRefused(this.unassignedAnswers.has(answer) ? "unassigned" : answer.code);
     return answer;
   }
 
-  private async run(req: JobRequest, requester: string, ctx: ProgressContext, log: Logger): Promise<JobAnswer> {
+  /** Null when the request's assignment is on the DHT and backs it; else why not, and the generation is stopped. */
+  private async checkAssignment(req: JobRequest, requester: string, requesterLeft: AbortSignal, stop: AbortController): Promise<string | null> {
+    const self = encodeHashToBase64(this.opts.agentPubKey);
+    const waitMs = this.opts.assignmentWaitMs;
+    const problem = await checkAssignment(this.opts.assignments, req, { requester, self }, { signal: requesterLeft, ...(waitMs !== undefined ? { waitMs } : {}) }).catch(
+      (err: Error) => `could not check assignment ${req.assignment}: ${err.message}`,
+    );
+    if (problem !== null) stop.abort(new InferenceError("policy_refused", problem, "none"));
+    return problem;
+  }
+
+  /**
+   * The answer to a request its assignment does not back. policy_refused, an honest refusal to the
+   * requester (a slow DHT can cause it), so older requesters read it as before.
+   */
+  private unassigned(problem: string, requester: string, log: Logger): JobAnswer {
+    log.warn({ requester, problem }, "job not run: its assignment does not back it");
+    const answer: JobAnswer = { outcome: "refused", code: "policy_refused", message: `not run: ${problem}` };
+    this.unassignedAnswers.add(answer);
+    return answer;
+  }
+
+  private async run(req: JobRequest, requester: string, self: boolean, ctx: ProgressContext, log: Logger): Promise<JobAnswer> {
     const lies = this.opts.testLies?.() ?? {};
-    const stream = new TokenBatcher((text) => ctx.emit({ type: "tokens", text } satisfies JobProgress));
+    // The generation starts at once; "started" and the tokens wait for the assignment check (this
+    // node's own slots need none), and a failed check stops the generation.
+    const stop = new AbortController();
+    const link = linkSignals(ctx.signal, stop.signal);
+    const signal = link.signal;
+    const checked = self ? Promise.resolve(null) : this.checkAssignment(req, requester, ctx.signal, stop);
+    const afterCheck = (send: () => Promise<void>) => checked.then((problem) => (problem === null ? send() : undefined));
+    const stream = new TokenBatcher((text) => afterCheck(() => ctx.emit({ type: "tokens", text } satisfies JobProgress)));
     // "started" means generating: the requester's progress deadline runs from it, so it is sent
     // only once the job has left the engine's queue and its model is loaded.
     let started = false;
     const markStarted = () => {
       if (started) return;
       started = true;
-      void ctx.emit({ type: "started" } satisfies JobProgress).catch(() => {});
+      void afterCheck(() => ctx.emit({ type: "started" } satisfies JobProgress)).catch(() => {});
     };
     // A job waiting in the engine's queue or for a model to load sends nothing for a while; the
     // requester's idle timeout is for dead or wedged workers, so say "still here" regularly.
@@ -168,14 +212,14 @@ export class JobWorker {
     try {
       if (lies.stall) {
         markStarted();
-        await stallUntilAborted(ctx.signal);
+        await stallUntilAborted(signal);
       }
       result =
         req.task.kind === "garbage"
           ? (markStarted(), garbageAnswer(req.task))
           : await this.opts.engine.generate({
               ...req.task,
-              signal: ctx.signal,
+              signal,
               onStart: markStarted,
               onToken: (t) => {
                 markStarted();
@@ -189,6 +233,8 @@ export class JobWorker {
       if (lies.model_sha256) result = { ...result, model: { ...result.model, sha256: lies.model_sha256 } };
       if (lies.confidence !== undefined && result.confidence !== undefined) result = { ...result, confidence: lies.confidence };
     } catch (err) {
+      // Stopped by a failed check; any other failure is answered without waiting for the check.
+      if (stop.signal.aborted) return this.unassigned((await checked) ?? "the assignment check failed", requester, log);
       if (ctx.signal.aborted) log.info("the requester left; generation stopped");
       if (err instanceof InferenceError) return { outcome: "refused", code: err.code, message: err.message };
       log.error({ err }, "generation failed");
@@ -196,7 +242,10 @@ export class JobWorker {
     } finally {
       clearInterval(keepAlive);
       await stream.flush();
+      link.dispose();
     }
+    const problem = await checked;
+    if (problem !== null) return this.unassigned(problem, requester, log);
     if (ctx.signal.aborted || result.finishReason === "aborted") {
       log.info({ tokens: result.tokens }, "the requester left; no result written");
       return { outcome: "refused", code: "cancelled", message: "the requester left" };

@@ -183,6 +183,26 @@ pub fn get_assignments(job: ActionHash) -> ExternResult<Vec<Found<Assignment>>> 
         .collect())
 }
 
+/// An assignment and the job it assigns, as a worker checks them before it serves the slot.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct AssignmentWithJob {
+    pub assignment: Found<Assignment>,
+    pub job: Found<Job>,
+}
+
+/// The assignment at `assignment` with its job, both validated, and only when the job's author wrote
+/// the assignment (re-checked on read, as in `get_assignments`): `None` for any other hash, or
+/// before both have reached this node.
+#[hdk_extern]
+pub fn get_assignment_with_job(assignment: ActionHash) -> ExternResult<Option<AssignmentWithJob>> {
+    let Some(assignment) = get_valid::<Assignment>(assignment)? else { return Ok(None) };
+    let Some(job) = get_valid::<Job>(assignment.entry.job.clone())? else { return Ok(None) };
+    if job.author != assignment.author {
+        return Ok(None);
+    }
+    Ok(Some(AssignmentWithJob { assignment, job }))
+}
+
 #[hdk_extern]
 pub fn get_my_assignments(_: ()) -> ExternResult<Vec<Found<Assignment>>> {
     let me = agent_info()?.agent_initial_pubkey;

@@ -1,0 +1,131 @@
+// A job request is a peer's claim: "I assigned you slot S of my job J (assignment A)". Before the
+// worker hands the requester anything, it reads A and J from resource_mesh and checks the claim:
+// A was written by the requester (who wrote J: get_assignment_with_job re-checks that), names this
+// node, and says J, S and the epoch the request says; J lists the slot with the task's model, kind
+// and at least its max_tokens; and J's deadline has not passed. So a member cannot have this node
+// run jobs that are not on the DHT (their results would never write, and no accounting would say
+// what ran), nor replay one assignment without end: each is served at most twice (the requester
+// sends it once more after a broken stream). The generation starts at once, beside the read, so an
+// honest job loses no time; nothing of the answer leaves before the check passes.
+import { encodeHashToBase64 } from "@holochain/client";
+import type { AssignmentWithJob } from "@ripple-mesh/zome-bindings";
+import type { JobRequest } from "../protocol/job-protocol.ts";
+
+/** Reads an assignment (base64 action hash) and its job; null until both have reached this node. */
+export type AssignmentReader = (assignment: string) => Promise<AssignmentWithJob | null>;
+
+/** How long the worker waits for the assignment to reach its conductor (gossip) before it refuses. */
+export const ASSIGNMENT_WAIT_MS = 30_000;
+/** A deadline is the requester's clock: this much skew between two machines is not a lie. */
+const DEADLINE_SKEW_MS = 60_000;
+/** The first wait between two reads; it doubles up to MAX_READ_GAP_MS. */
+const FIRST_READ_GAP_MS = 100;
+const MAX_READ_GAP_MS = 2_000;
+
+export interface AssignmentCheckContext {
+  /** The requester's agent key (base64), from its verified libp2p binding. */
+  requester: string;
+  /** This node's agent key (base64). */
+  self: string;
+  /** This node's clock (ms). */
+  now: number;
+}
+
+/** Why `found` does not back `req`, or null when it does. */
+export function assignmentProblem(found: AssignmentWithJob, req: JobRequest, ctx: AssignmentCheckContext): string | null {
+  const { assignment, job } = found;
+  const author = encodeHashToBase64(assignment.author);
+  if (author !== ctx.requester) return `assignment ${req.assignment} was written by ${author}, not by the requester`;
+  const assignee = encodeHashToBase64(assignment.entry.assignee);
+  if (assignee !== ctx.self) return `assignment ${req.assignment} names another worker (${assignee})`;
+  if (encodeHashToBase64(assignment.entry.job) !== req.job) return `assignment ${req.assignment} is for job ${encodeHashToBase64(assignment.entry.job)}, not ${req.job}`;
+  if (assignment.entry.slot !== req.slot || assignment.entry.epoch !== req.epoch) {
+    return `assignment ${req.assignment} is slot ${assignment.entry.slot} epoch ${assignment.entry.epoch}, the request says slot ${req.slot} epoch ${req.epoch}`;
+  }
+  if (job.entry.deadline_ms + DEADLINE_SKEW_MS < ctx.now) return `job ${req.job} passed its deadline at ${new Date(job.entry.deadline_ms).toISOString()}`;
+  return slotProblem(job.entry.requirements, req);
+}
+
+/** Whether the job's requirements (job-poster.ts: `{task_type, slots: [{slot, model, kind, max_tokens}]}`) list the task. */
+function slotProblem(requirements: string, req: JobRequest): string | null {
+  let slots: unknown;
+  try {
+    slots = (JSON.parse(requirements) as { slots?: unknown }).slots;
+  } catch {
+    return `job ${req.job}'s requirements are not JSON`;
+  }
+  // A job with too many slots to list them in 4 KiB says only how many it has.
+  if (typeof slots === "number") return req.slot < slots ? null : `job ${req.job} has ${slots} slot(s), not a slot ${req.slot}`;
+  if (!Array.isArray(slots)) return `job ${req.job}'s requirements do not list its slots`;
+  const listed = slots.find((s): s is Record<string, unknown> => typeof s === "object" && s !== null && (s as { slot?: unknown }).slot === req.slot);
+  if (!listed) return `job ${req.job} lists no slot ${req.slot}`;
+  const { task } = req;
+  if (listed.kind !== task.kind || (task.kind === "model" && listed.model !== task.model)) {
+    return `job ${req.job} lists slot ${req.slot} as ${String(listed.kind)} ${String(listed.model)}, the request asks for ${task.kind} ${task.model}`;
+  }
+  if (typeof listed.max_tokens !== "number" || task.maxTokens > listed.max_tokens) return `the request asks for ${task.maxTokens} tokens, job ${req.job} lists at most ${String(listed.max_tokens)} for slot ${req.slot}`;
+  return null;
+}
+
+/**
+ * Reads the assignment until it has reached this node (or `waitMs` passed, or `signal` aborted) and
+ * checks it: null when it backs the request, else why not.
+ */
+export async function checkAssignment(
+  read: AssignmentReader,
+  req: JobRequest,
+  ctx: Omit<AssignmentCheckContext, "now">,
+  opts: { signal: AbortSignal; waitMs?: number; now?: () => number },
+): Promise<string | null> {
+  const now = opts.now ?? Date.now;
+  const until = now() + (opts.waitMs ?? ASSIGNMENT_WAIT_MS);
+  let gap = FIRST_READ_GAP_MS;
+  let lastError: string | undefined;
+  for (;;) {
+    try {
+      const found = await read(req.assignment);
+      if (found) return assignmentProblem(found, req, { ...ctx, now: now() });
+      lastError = undefined;
+    } catch (err) {
+      lastError = (err as Error).message;
+    }
+    if (opts.signal.aborted) return "the requester left before its assignment was read";
+    if (now() + gap > until) break;
+    await sleep(gap, opts.signal);
+    gap = Math.min(gap * 2, MAX_READ_GAP_MS);
+  }
+  const waited = `${Math.round((opts.waitMs ?? ASSIGNMENT_WAIT_MS) / 1000)} s`;
+  return lastError ? `could not read assignment ${req.assignment} within ${waited}: ${lastError}` : `assignment ${req.assignment} (with its job) did not reach this node within ${waited}`;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** How many times one assignment is served: the first request, and the requester's one retry after a broken stream. */
+export const SERVES_PER_ASSIGNMENT = 2;
+/** Assignments remembered; the oldest is forgotten first (a replay that old has passed its job's deadline). */
+const ASSIGNMENTS_REMEMBERED = 10_000;
+
+/** Counts the requests for each assignment, so that one assignment cannot be replayed without end. */
+export class AssignmentServes {
+  private readonly served = new Map<string, number>();
+
+  /** Counts one request for `assignment`; false (not counted) when it was served SERVES_PER_ASSIGNMENT times. */
+  take(assignment: string): boolean {
+    const count = this.served.get(assignment) ?? 0;
+    if (count >= SERVES_PER_ASSIGNMENT) return false;
+    this.served.delete(assignment);
+    this.served.set(assignment, count + 1);
+    if (this.served.size > ASSIGNMENTS_REMEMBERED) this.served.delete(this.served.keys().next().value!);
+    return true;
+  }
+}

@@ -1,0 +1,210 @@
+// A worker runs a job only when its assignment on the DHT backs the request: the check itself (who
+// wrote it, whom it names, which job, slot and epoch, what the job lists for the slot, its
+// deadline), the wait for an assignment still on its way, and the worker around it: nothing of the
+// answer leaves before the check passes, a failed check stops the generation and writes nothing,
+// this node's own slots need no check, and one assignment is served at most twice.
+import { decodeHashFromBase64, encodeHashToBase64 } from "@holochain/client";
+import type { AssignmentWithJob } from "@ripple-mesh/zome-bindings";
+import { describe, expect, it } from "vitest";
+import { defaultComputePolicyFile, loadComputePolicy } from "../src/config/compute-policy.ts";
+import type { GenerateRequest, GenerateResult } from "../src/inference/inference-types.ts";
+import type { JobProgress, JobRequest } from "../src/protocol/job-protocol.ts";
+import { assignmentProblem, checkAssignment, SERVES_PER_ASSIGNMENT, type AssignmentReader } from "../src/worker/assignment-check.ts";
+import { JobWorker } from "../src/worker/job-worker.ts";
+import type { ResultToWrite } from "../src/worker/result-writer.ts";
+import { silent } from "./support/inference-fixtures.ts";
+import { qwen, qwenSha } from "./support/trust-fixtures.ts";
+
+const agentKey = (n: number) => new Uint8Array([0x84, 0x20, 0x24, ...new Array(36).fill(n)]);
+const actionHash = (n: number) => encodeHashToBase64(new Uint8Array([0x84, 0x29, 0x24, ...new Array(36).fill(n)]));
+const [requesterKey, workerKey, otherKey] = [agentKey(1), agentKey(2), agentKey(3)];
+const requester = encodeHashToBase64(requesterKey);
+const self = encodeHashToBase64(workerKey);
+const NOW = 1_800_000_000_000;
+
+const request = (over: Partial<JobRequest> = {}): JobRequest => ({
+  job: actionHash(10),
+  assignment: actionHash(11),
+  slot: 1,
+  epoch: 2,
+  trace_id: "t",
+  task: { expert: "e", kind: "model", model: qwen, modelSha256: qwenSha, prompt: { kind: "completion", text: "Q" }, sampling: { temperature: 0 }, maxTokens: 16 },
+  ...over,
+});
+
+/** What get_assignment_with_job returns for `request()`, as the requester (job-poster.ts) writes it. */
+function found(over: { author?: Uint8Array; assignee?: Uint8Array; job?: string; slot?: number; epoch?: number; requirements?: string; deadlineMs?: number } = {}): AssignmentWithJob {
+  const author = over.author ?? requesterKey;
+  const job = decodeHashFromBase64(over.job ?? actionHash(10));
+  const requirements = over.requirements ?? JSON.stringify({ task_type: "short_answer", slots: [{ slot: 0, model: "gemma", kind: "model", max_tokens: 16 }, { slot: 1, model: qwen, kind: "model", max_tokens: 48 }] });
+  return {
+    assignment: { action_hash: decodeHashFromBase64(actionHash(11)), author, timestamp: NOW, entry: { job, assignee: over.assignee ?? workerKey, slot: over.slot ?? 1, epoch: over.epoch ?? 2 } },
+    job: {
+      action_hash: job,
+      author,
+      timestamp: NOW,
+      entry: { kind: "inference", requirements, payload_inline: "{}", payload_cid: null, deadline_ms: over.deadlineMs ?? NOW + 180_000, moe_group: null, trace_id: "t", claim_window_ms: 0 },
+    },
+  } as AssignmentWithJob;
+}
+
+const problem = (f: AssignmentWithJob, req = request(), now = NOW) => assignmentProblem(f, req, { requester, self, now });
+
+describe("whether an assignment backs a job request", () => {
+  it("accepts the requester's own assignment naming this node for the job, slot and epoch asked", () => {
+    expect(problem(found())).toBeNull();
+    // A job too big to list its slots in 4 KiB says how many it has.
+    expect(problem(found({ requirements: JSON.stringify({ task_type: "x", slots: 2 }) }))).toBeNull();
+  });
+
+  it("names what does not match", () => {
+    expect(problem(found({ author: otherKey }))).toMatch(/was written by uhCAk.*, not by the requester/);
+    expect(problem(found({ assignee: otherKey }))).toMatch(/names another worker/);
+    expect(problem(found({ job: actionHash(12) }))).toMatch(/is for job .*, not /);
+    expect(problem(found({ slot: 0 }))).toMatch(/is slot 0 epoch 2, the request says slot 1 epoch 2/);
+    expect(problem(found({ epoch: 3 }))).toMatch(/is slot 1 epoch 3, the request says slot 1 epoch 2/);
+    expect(problem(found({ deadlineMs: NOW - 61_000 }))).toMatch(/passed its deadline at/);
+    expect(problem(found({ deadlineMs: NOW - 59_000 }))).toBeNull(); // a minute of clock skew is allowed
+  });
+
+  it("checks the task against what the job lists for the slot", () => {
+    expect(problem(found(), request({ slot: 0, assignment: actionHash(11) }))).toMatch(/is slot 1 epoch 2, the request says slot 0/);
+    const other = { ...request().task, model: "gemma" };
+    expect(problem(found(), request({ task: other }))).toMatch(/lists slot 1 as model qwen2.5.*, the request asks for model gemma/);
+    expect(problem(found(), request({ task: { ...request().task, maxTokens: 49 } }))).toMatch(/asks for 49 tokens, job .* lists at most 48/);
+    expect(problem(found({ requirements: JSON.stringify({ slots: [{ slot: 0, model: qwen, kind: "model", max_tokens: 48 }] }) }))).toMatch(/lists no slot 1/);
+    expect(problem(found({ requirements: JSON.stringify({ slots: 1 }) }))).toMatch(/has 1 slot\(s\), not a slot 1/);
+    expect(problem(found({ requirements: "{ not json" }))).toMatch(/requirements are not JSON/);
+    expect(problem(found({ requirements: JSON.stringify({ model: qwen }) }))).toMatch(/do not list its slots/);
+  });
+});
+
+describe("waiting for an assignment to reach this node", () => {
+  it("reads again until the assignment arrives, then checks it", async () => {
+    let reads = 0;
+    const read: AssignmentReader = async () => (++reads < 3 ? null : found());
+    await expect(checkAssignment(read, request(), { requester, self }, { signal: new AbortController().signal, waitMs: 5_000, now: () => NOW })).resolves.toBeNull();
+    expect(reads).toBe(3);
+  });
+
+  it("gives up after the wait, saying whether reads failed or found nothing", async () => {
+    const none: AssignmentReader = async () => null;
+    const failing: AssignmentReader = async () => {
+      throw new Error("conductor unreachable");
+    };
+    const opts = { signal: new AbortController().signal, waitMs: 250 };
+    await expect(checkAssignment(none, request(), { requester, self }, opts)).resolves.toMatch(/did not reach this node within 0 s/);
+    await expect(checkAssignment(failing, request(), { requester, self }, opts)).resolves.toMatch(/could not read assignment .*: conductor unreachable/);
+  });
+
+  it("stops waiting when the requester leaves", async () => {
+    const left = new AbortController();
+    setTimeout(() => left.abort(), 50);
+    const started = Date.now();
+    await expect(checkAssignment(async () => null, request(), { requester, self }, { signal: left.signal, waitMs: 30_000 })).resolves.toMatch(/requester left/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
+
+/** An engine that streams one token every 20 ms up to the task's max_tokens, and stops when aborted. */
+function streamingEngine(runs: { aborted: number; finished: number }) {
+  return {
+    async generate(req: GenerateRequest): Promise<GenerateResult> {
+      req.onStart?.();
+      let text = "";
+      for (let i = 0; i < req.maxTokens; i++) {
+        if (req.signal?.aborted) {
+          runs.aborted++;
+          return { text, tokens: i, promptTokens: 1, latencyMs: 1, firstTokenMs: 1, model: { name: qwen, sha256: qwenSha }, finishReason: "aborted" };
+        }
+        await new Promise((r) => setTimeout(r, 20));
+        text += "x";
+        req.onToken?.("x");
+      }
+      runs.finished++;
+      return { text, tokens: req.maxTokens, promptTokens: 1, latencyMs: 1, firstTokenMs: 1, model: { name: qwen, sha256: qwenSha }, finishReason: "length" };
+    },
+  };
+}
+
+function worker(read: AssignmentReader, waitMs = 5_000) {
+  const runs = { aborted: 0, finished: 0 };
+  const written: ResultToWrite[] = [];
+  const refusals: string[] = [];
+  const w = new JobWorker({
+    p2p: {} as never,
+    engine: streamingEngine(runs),
+    hasModel: () => true,
+    modelSha256: () => qwenSha,
+    policy: () => loadComputePolicy(defaultComputePolicyFile),
+    isMeshMember: () => true,
+    results: { write: (r: ResultToWrite) => void written.push(r) } as never,
+    assignments: read,
+    assignmentWaitMs: waitMs,
+    agentPubKey: workerKey,
+    testExperts: false,
+    log: silent,
+    emit: () => {},
+    metrics: { workerJobFinished: () => {}, workerJobRefused: (reason) => void refusals.push(reason) },
+  });
+  const serve = async (from: Uint8Array, req = request()) => {
+    const frames: Array<{ at: number; frame: JobProgress }> = [];
+    const answer = await w.serve(req, from, { signal: new AbortController().signal, emit: async (p) => void frames.push({ at: Date.now(), frame: p as JobProgress }) });
+    return { answer, frames: frames.filter((f) => f.frame.type !== "queued") };
+  };
+  return { serve, runs, written, refusals };
+}
+
+describe("the worker with the assignment check", () => {
+  it("sends nothing until the assignment arrives, then the whole answer, and writes the result", async () => {
+    let arrivesAt = Infinity;
+    const w = worker(async () => (Date.now() >= arrivesAt ? found() : null));
+    const asked = Date.now();
+    arrivesAt = asked + 600; // the generation (16 tokens, ~320 ms) is over before the assignment arrives
+    const { answer, frames } = await w.serve(requesterKey);
+    expect(answer).toMatchObject({ outcome: "done", output: "x".repeat(16) });
+    expect(frames[0]!.frame.type).toBe("started");
+    expect(Math.min(...frames.map((f) => f.at))).toBeGreaterThanOrEqual(arrivesAt);
+    expect(frames.flatMap((f) => (f.frame.type === "tokens" ? [f.frame.text] : [])).join("")).toBe("x".repeat(16));
+    expect(w.written.map((r) => r.assignment)).toEqual([actionHash(11)]);
+  });
+
+  it("refuses a request its assignment does not back: stops the generation, sends no token, writes nothing", async () => {
+    const w = worker(async () => found({ assignee: otherKey }));
+    const { answer, frames } = await w.serve(requesterKey, request({ task: { ...request().task, maxTokens: 40 } }));
+    expect(answer).toMatchObject({ outcome: "refused", code: "policy_refused" });
+    expect(answer.outcome === "refused" && answer.message).toMatch(/^not run: assignment .* names another worker/);
+    expect(frames).toEqual([]);
+    expect(w.runs).toEqual({ aborted: 1, finished: 0 });
+    expect(w.written).toEqual([]);
+    expect(w.refusals).toEqual(["unassigned"]);
+  });
+
+  it("refuses a made-up job whose assignment never arrives, once the wait is over", async () => {
+    const w = worker(async () => null, 300);
+    const { answer, frames } = await w.serve(requesterKey, request({ task: { ...request().task, maxTokens: 40 } }));
+    expect(answer.outcome === "refused" && answer.message).toMatch(/did not reach this node within/);
+    expect(frames).toEqual([]);
+    expect(w.written).toEqual([]);
+    expect(w.runs.finished).toBe(0);
+  });
+
+  it("runs this node's own slots without reading an assignment", async () => {
+    let reads = 0;
+    const w = worker(async () => (reads++, null), 300);
+    const { answer } = await w.serve(workerKey);
+    expect(answer.outcome).toBe("done");
+    expect(reads).toBe(0);
+  });
+
+  it(`serves one assignment at most ${SERVES_PER_ASSIGNMENT} times (the requester's retry after a broken stream)`, async () => {
+    const w = worker(async () => found());
+    for (let i = 0; i < SERVES_PER_ASSIGNMENT; i++) expect((await w.serve(requesterKey)).answer.outcome).toBe("done");
+    const replay = await w.serve(requesterKey);
+    expect(replay.answer.outcome === "refused" && replay.answer.message).toMatch(/already served 2 times/);
+    expect(w.runs.finished).toBe(SERVES_PER_ASSIGNMENT);
+    // A new epoch is a new assignment.
+    const next = await w.serve(requesterKey, request({ assignment: actionHash(13) }));
+    expect(next.answer.outcome).toBe("done");
+  });
+});
