@@ -148,6 +148,62 @@ describe("bootstrap front (issue #20)", () => {
     }
   });
 
+  it("limits each remote host's requests a minute and open relay connections (429 beyond them); loopback only when asked", async () => {
+    const upgrades: Array<import("node:stream").Duplex> = [];
+    let requests = 0;
+    const upstream = createServer((_req, res) => {
+      requests++;
+      res.end("ok");
+    });
+    // The relay: an upgrade the server answers and then holds open.
+    upstream.on("upgrade", (_req, socket) => {
+      upgrades.push(socket);
+      socket.write("HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n");
+    });
+    await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
+    const upstreamUrl = () => `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    const limited = new BootstrapFront({ upstream: upstreamUrl, listen: "127.0.0.1:0", withheld: () => new Set(), log: createLogger("test", "silent"), limits: { requestsPerMinute: 3, tunnels: 1 }, limitLoopback: true });
+    const unlimited = new BootstrapFront({ upstream: upstreamUrl, listen: "127.0.0.1:0", withheld: () => new Set(), log: createLogger("test", "silent"), limits: { requestsPerMinute: 3, tunnels: 1 } });
+    const [limitedAt, unlimitedAt] = [await limited.start(), await unlimited.start()];
+    /** Opens a relay connection through the front at `at`; its status line, and the socket (left open). */
+    const relay = (at: string) =>
+      new Promise<{ status: string; close: () => void }>((resolve, reject) => {
+        const [h, p] = at.split(":");
+        const socket = connect(Number(p), h!, () => socket.write("GET /relay HTTP/1.1\r\nhost: x\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n"));
+        socket.once("data", (d) => resolve({ status: String(d).split("\r\n")[0]!, close: () => socket.destroy() }));
+        socket.on("error", reject);
+      });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 5; i++) statuses.push((await fetch(`http://${limitedAt}/health`)).status);
+      expect(statuses).toEqual([200, 200, 200, 429, 429]);
+      const refused = await fetch(`http://${limitedAt}/health`);
+      expect([refused.headers.get("retry-after"), await refused.text()]).toEqual(["60", "bootstrap front: more than 3 requests a minute from 127.0.0.1; try again in a minute"]);
+      expect(requests).toBe(3);
+
+      const first = await relay(limitedAt);
+      expect(first.status).toBe("HTTP/1.1 101 Switching Protocols");
+      expect((await relay(limitedAt)).status).toBe("HTTP/1.1 429 Too Many Requests");
+      // A closed relay connection frees its place.
+      first.close();
+      await new Promise((r) => setTimeout(r, 200));
+      const again = await relay(limitedAt);
+      expect(again.status).toBe("HTTP/1.1 101 Switching Protocols");
+      again.close();
+
+      // Loopback peers are this host's own processes: not limited by default.
+      for (let i = 0; i < 5; i++) expect((await fetch(`http://${unlimitedAt}/health`)).status).toBe(200);
+      const relays = [await relay(unlimitedAt), await relay(unlimitedAt)];
+      expect(relays.map((r) => r.status)).toEqual(["HTTP/1.1 101 Switching Protocols", "HTTP/1.1 101 Switching Protocols"]);
+      for (const r of relays) r.close();
+    } finally {
+      await limited.stop();
+      await unlimited.stop();
+      for (const s of upgrades) s.destroy();
+      await new Promise((r) => upstream.close(r));
+    }
+  });
+
   it("filters listings: unreadable entries are kept, a body that is not a list is returned as it is", () => {
     const body = JSON.stringify([{ agentInfo: JSON.stringify({ agent: "a" }) }, { agentInfo: "not json" }, { other: 1 }, { agentInfo: JSON.stringify({ agent: "b" }) }]);
     const out = filterListing(body, new Set(["b"]));

@@ -14,9 +14,16 @@
 // The predicate is the host's own measurement (a peer bound over libp2p whose connection is gone),
 // never a peer's claim. A wrongly withheld agent loses nothing stored: it is still in every peer
 // store that had it and publishes its own info to the peers it knows.
+//
+// The front listens on the LAN, so each remote host (an IPv4 address, or an IPv6 /64) is limited:
+// requests a minute and relay connections open at once (answered 429 beyond them, logged at most
+// once a minute per host). Loopback is not limited: this host's own processes reach the bootstrap
+// server directly anyway.
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect, type AddressInfo, type Socket } from "node:net";
 import type { Logger } from "../log.ts";
+import { PerKeyRate } from "../per-key-rate.ts";
+import { addressOwner, isLoopbackIp } from "../p2p/peer-addresses.ts";
 
 export interface BootstrapFrontOptions {
   /** Where the kitsune2 server listens (`http://127.0.0.1:PORT`). */
@@ -28,7 +35,24 @@ export interface BootstrapFrontOptions {
   log: Logger;
   /** Listings bigger than this are passed through unfiltered. Default 8 MiB. */
   maxListingBytes?: number;
+  /** Per remote host; default FRONT_LIMITS. */
+  limits?: Partial<FrontLimits>;
+  /** Limit loopback peers too (tests; by default loopback is not limited). */
+  limitLoopback?: boolean;
 }
+
+export interface FrontLimits {
+  /** HTTP requests (agent-info PUTs, listings) one remote host may make a minute. */
+  requestsPerMinute: number;
+  /** Relay connections (HTTP upgrades) one remote host may hold open at once. */
+  tunnels: number;
+}
+
+/**
+ * A conductor PUTs and lists each space's agents every few seconds at most, one relay connection
+ * each: these leave room for a dozen nodes behind one address (a NAT) and stop a flood.
+ */
+export const FRONT_LIMITS: FrontLimits = { requestsPerMinute: 600, tunnels: 32 };
 
 const listingPath = /^\/bootstrap\/[A-Za-z0-9_-]+\/?$/;
 
@@ -71,10 +95,16 @@ export class BootstrapFront {
   private listen: string;
   private readonly sockets = new Set<Socket>();
   private readonly log: Logger;
+  private readonly limits: FrontLimits;
+  private readonly requests = new PerKeyRate();
+  private readonly tunnelsOf = new Map<string, number>();
+  /** Refusals logged, per host: at most one line a minute. */
+  private readonly refusalsLogged = new PerKeyRate();
 
   constructor(private readonly opts: BootstrapFrontOptions) {
     this.listen = opts.listen;
     this.log = opts.log.child({ seam: "bootstrap-front" });
+    this.limits = { ...FRONT_LIMITS, ...opts.limits };
   }
 
   /** Resolves to `HOST:PORT` once listening. */
@@ -105,6 +135,15 @@ export class BootstrapFront {
   }
 
   private forward(req: IncomingMessage, res: ServerResponse): void {
+    const host = this.limitedHost(req.socket);
+    if (host !== undefined && !this.requests.take(host, this.limits.requestsPerMinute)) {
+      const why = `more than ${this.limits.requestsPerMinute} requests a minute from ${host}`;
+      this.refused(host, why);
+      res.writeHead(429, { "content-type": "text/plain", "retry-after": "60" });
+      res.end(`bootstrap front: ${why}; try again in a minute`);
+      req.resume();
+      return;
+    }
     const target = upstreamTarget(req.url, this.opts.upstream());
     if (!target) return refuseTarget(req, res, this.log);
     const filter = req.method === "GET" && listingPath.test(target.pathname);
@@ -158,6 +197,14 @@ export class BootstrapFront {
     });
   }
 
+  private limitedHost(socket: Socket): string | undefined {
+    return hostKey(socket.remoteAddress, this.opts.limitLoopback ?? false);
+  }
+
+  private refused(host: string, why: string): void {
+    if (this.refusalsLogged.take(host, 1)) this.log.warn({ host, why }, "bootstrap front refused a peer over its limit (logged once a minute per host)");
+  }
+
   /** The relay speaks over an HTTP upgrade: pass the request head and then the bytes both ways. */
   private tunnel(req: IncomingMessage, socket: Socket, head: Buffer): void {
     if (!upstreamTarget(req.url, this.opts.upstream())) {
@@ -165,6 +212,21 @@ export class BootstrapFront {
       socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
       return;
     }
+    const host = this.limitedHost(socket);
+    if (host !== undefined && (this.tunnelsOf.get(host) ?? 0) >= this.limits.tunnels) {
+      this.refused(host, `more than ${this.limits.tunnels} relay connections open from ${host}`);
+      socket.end("HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+      return;
+    }
+    if (host !== undefined) this.tunnelsOf.set(host, (this.tunnelsOf.get(host) ?? 0) + 1);
+    let counted = host !== undefined;
+    const uncount = () => {
+      if (!counted || host === undefined) return;
+      counted = false;
+      const left = (this.tunnelsOf.get(host) ?? 1) - 1;
+      if (left > 0) this.tunnelsOf.set(host, left);
+      else this.tunnelsOf.delete(host);
+    };
     const target = new URL(this.opts.upstream());
     const upstream = connect(Number(target.port), target.hostname, () => {
       const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
@@ -175,6 +237,7 @@ export class BootstrapFront {
       socket.pipe(upstream);
     });
     const close = () => {
+      uncount();
       upstream.destroy();
       socket.destroy();
     };
@@ -182,7 +245,16 @@ export class BootstrapFront {
     socket.on("error", close);
     upstream.on("close", close);
     socket.on("close", close);
+    // A peer that ended its half gives up its place (the server ends its own half once it has sent
+    // the rest, which the pipe still delivers).
+    socket.on("end", uncount);
   }
+}
+
+/** The key a remote host is limited by, or undefined for loopback (unless limited too) and unknown addresses. */
+function hostKey(remoteAddress: string | undefined, limitLoopback: boolean): string | undefined {
+  if (remoteAddress === undefined || (!limitLoopback && isLoopbackIp(remoteAddress))) return undefined;
+  return addressOwner(remoteAddress);
 }
 
 /**
