@@ -19,6 +19,19 @@ export interface JobPayloadStore {
   register(cid: string, payload: string, job: string): Promise<void>;
 }
 
+/** What a job entry is written from. */
+interface JobInput {
+  prompt: string;
+  taskType: string;
+  traceId: string;
+  plan: PlannedSlot[];
+  /**
+   * Slots a timed-out cloud provider may hand to a local expert later: listed in the job
+   * (`fallback_slots`, not claimable) but not assigned now.
+   */
+  fallbacks?: PlannedSlot[];
+}
+
 export interface PlannedSlot {
   slot: number;
   expert: ExpertSpec;
@@ -56,7 +69,7 @@ export class JobPoster {
    * 1 + slots: each write costs a conductor round trip that every slot would otherwise wait for).
    * Returns the job hash and the epoch-1 assignment hash per slot.
    */
-  async writeJob(input: { prompt: string; taskType: string; traceId: string; plan: PlannedSlot[]; kind: "moe" | "ask" }): Promise<{ job: string; assignments: string[] }> {
+  async writeJob(input: JobInput & { kind: "moe" | "ask" }): Promise<{ job: string; assignments: string[] }> {
     const { job, stored } = await this.jobEntry(input, 0);
     const mesh = resourceMesh(this.opts.zomes);
     // Only cloud experts: a job without local slots.
@@ -74,7 +87,7 @@ export class JobPoster {
    * advice: the assignment written next (epoch 1) is what names the worker. Which claims count is
    * judged by this node's own clock at assignment time (claim-window.ts).
    */
-  async postOpenJob(input: { prompt: string; taskType: string; traceId: string; plan: PlannedSlot[]; signal: AbortSignal }): Promise<{ job: string; assignments: string[] }> {
+  async postOpenJob(input: JobInput & { signal: AbortSignal }): Promise<{ job: string; assignments: string[] }> {
     const window = this.opts.policy.local_tier.claim_window_ms;
     const mesh = resourceMesh(this.opts.zomes);
     const { job: entry, stored } = await this.jobEntry({ ...input, kind: "moe" }, window);
@@ -123,15 +136,18 @@ export class JobPoster {
    * The resource_mesh Job. `requirements` names each slot's model, so a worker can decide on a
    * claim without the payload; the payload (prompt and slots) goes to IPFS when it is large.
    */
-  private async jobEntry(input: { prompt: string; taskType: string; traceId: string; plan: PlannedSlot[]; kind: "moe" | "ask" }, claimWindowMs: number) {
+  private async jobEntry(input: JobInput & { kind: "moe" | "ask" }, claimWindowMs: number) {
     const tier = this.opts.policy.local_tier;
-    const slots = input.plan.map((p) => ({ slot: p.slot, expert: p.expert.name, model: p.expert.model, kind: p.task.kind, max_tokens: p.task.maxTokens }));
-    const payload = JSON.stringify({ kind: input.kind, prompt: input.prompt, task_type: input.taskType, slots });
-    const requirements = JSON.stringify({ task_type: input.taskType, slots: slots.map(({ expert: _, ...s }) => s) });
+    const slotOf = (p: PlannedSlot) => ({ slot: p.slot, expert: p.expert.name, model: p.expert.model, kind: p.task.kind, max_tokens: p.task.maxTokens });
+    const slots = input.plan.map(slotOf);
+    const fallbacks = (input.fallbacks ?? []).map(slotOf);
+    const withoutExpert = ({ expert: _, ...s }: ReturnType<typeof slotOf>) => s;
+    const payload = JSON.stringify({ kind: input.kind, prompt: input.prompt, task_type: input.taskType, slots, ...(fallbacks.length ? { fallback_slots: fallbacks } : {}) });
+    const requirements = JSON.stringify({ task_type: input.taskType, slots: slots.map(withoutExpert), ...(fallbacks.length ? { fallback_slots: fallbacks.map(withoutExpert) } : {}) });
     const cid = await this.storePayload(payload);
     const job = {
       kind: "inference" as const,
-      requirements: requirements.length <= 4096 ? requirements : JSON.stringify({ task_type: input.taskType, slots: slots.length }),
+      requirements: requirements.length <= 4096 ? requirements : JSON.stringify({ task_type: input.taskType, slots: slots.length + fallbacks.length }),
       payload_inline: cid ? null : payload.slice(0, 64 * 1024),
       payload_cid: cid,
       deadline_ms: Date.now() + claimWindowMs + tier.timeout_ms * (1 + tier.max_reassignments),

@@ -70,9 +70,12 @@ export class MoeCoordinator {
     const placement = new JobPlacement(experts.length, this.judge);
     const plan = this.place(placement, experts.map((e) => ({ expert: e, task: expertTask(policy, e, { prompt: req.prompt, taskType, maxTokens }) })));
     if (plan.length === 0 && cloud.length === 0) throw this.noPeerError(experts.map((e) => e.model));
+    // The slots a timed-out cloud provider may hand to the heaviest local expert are listed in the
+    // job too (not assigned yet), so that a worker's assignment check finds them.
+    const fallbacks = plan.length === 0 ? [] : cloud.filter((c) => c.fallback_on_timeout).map((_, k) => ({ ...plan[0]!, slot: plan.length + cloud.length + k }));
     const { job, assignments } = req.open
-      ? await this.poster.postOpenJob({ prompt: req.prompt, taskType, traceId, plan, signal: ctl.signal })
-      : await this.poster.writeJob({ prompt: req.prompt, taskType, traceId, plan, kind: "moe" });
+      ? await this.poster.postOpenJob({ prompt: req.prompt, taskType, traceId, plan, fallbacks, signal: ctl.signal })
+      : await this.poster.writeJob({ prompt: req.prompt, taskType, traceId, plan, fallbacks, kind: "moe" });
     const onEvent = ctl.onEvent ?? (() => {});
     const ctx = this.slotContext(job, traceId, placement, ctl.signal, onEvent, { vote: true });
     const cloudPrompt = { prompt: req.prompt, instruction: kind.instruction, maxTokens, signal: ctl.signal, env: this.opts.env ?? process.env };
@@ -101,10 +104,10 @@ export class MoeCoordinator {
     ]);
     // A cloud provider that timed out with fallback_on_timeout hands its slot to the heaviest local
     // expert, under a slot number of its own (after the local and the cloud slots: each vote is one slot).
-    let nextSlot = plan.length + cloud.length;
+    let nextFallback = 0;
     for (const c of cloudAnswers) {
       if (c.ok || !c.timedOut || !c.fallback || plan.length === 0 || quorum.decidedAfter !== undefined) continue;
-      const fallback = { ...plan[0]!, slot: nextSlot++ };
+      const fallback = fallbacks[nextFallback++]!;
       plan.push(fallback);
       outcomes.push(await runSlot(ctx, fallback.slot, fallback.task, fallback.peer));
     }

@@ -46,18 +46,24 @@ export function assignmentProblem(found: AssignmentWithJob, req: JobRequest, ctx
   return slotProblem(job.entry.requirements, req);
 }
 
-/** Whether the job's requirements (job-poster.ts: `{task_type, slots: [{slot, model, kind, max_tokens}]}`) list the task. */
+/**
+ * Whether the job's requirements (job-poster.ts: `{task_type, slots: [{slot, model, kind,
+ * max_tokens}], fallback_slots?: [...]}`, the slots a timed-out cloud expert may hand to a local one)
+ * list the task.
+ */
 function slotProblem(requirements: string, req: JobRequest): string | null {
-  let slots: unknown;
+  let listing: { slots?: unknown; fallback_slots?: unknown };
   try {
-    slots = (JSON.parse(requirements) as { slots?: unknown }).slots;
+    listing = (JSON.parse(requirements) ?? {}) as typeof listing;
   } catch {
     return `job ${req.job}'s requirements are not JSON`;
   }
+  const { slots } = listing;
   // A job with too many slots to list them in 4 KiB says only how many it has.
   if (typeof slots === "number") return req.slot < slots ? null : `job ${req.job} has ${slots} slot(s), not a slot ${req.slot}`;
   if (!Array.isArray(slots)) return `job ${req.job}'s requirements do not list its slots`;
-  const listed = slots.find((s): s is Record<string, unknown> => typeof s === "object" && s !== null && (s as { slot?: unknown }).slot === req.slot);
+  const all = [...slots, ...(Array.isArray(listing.fallback_slots) ? listing.fallback_slots : [])];
+  const listed = all.find((s): s is Record<string, unknown> => typeof s === "object" && s !== null && (s as { slot?: unknown }).slot === req.slot);
   if (!listed) return `job ${req.job} lists no slot ${req.slot}`;
   const { task } = req;
   if (listed.kind !== task.kind || (task.kind === "model" && listed.model !== task.model)) {
@@ -67,46 +73,62 @@ function slotProblem(requirements: string, req: JobRequest): string | null {
   return null;
 }
 
+/** What a check found: the assignment backs the request, or why not, or nothing (it was stopped first). */
+export type AssignmentVerdict = { backed: true } | { backed: false; problem: string } | { backed: "stopped" };
+
 /**
- * Reads the assignment until it has reached this node (or `waitMs` passed, or `signal` aborted) and
- * checks it: null when it backs the request, else why not.
+ * Reads the assignment until it has reached this node and checks it. The wait ends after `waitMs`
+ * even while a read hangs (a network get can wait out a dead peer), and at once when `signal` aborts.
  */
 export async function checkAssignment(
   read: AssignmentReader,
   req: JobRequest,
   ctx: Omit<AssignmentCheckContext, "now">,
   opts: { signal: AbortSignal; waitMs?: number; now?: () => number },
-): Promise<string | null> {
+): Promise<AssignmentVerdict> {
   const now = opts.now ?? Date.now;
-  const until = now() + (opts.waitMs ?? ASSIGNMENT_WAIT_MS);
+  const waitMs = opts.waitMs ?? ASSIGNMENT_WAIT_MS;
+  const until = now() + waitMs;
   let gap = FIRST_READ_GAP_MS;
   let lastError: string | undefined;
-  for (;;) {
-    try {
-      const found = await read(req.assignment);
-      if (found) return assignmentProblem(found, req, { ...ctx, now: now() });
-      lastError = undefined;
-    } catch (err) {
-      lastError = (err as Error).message;
+  while (!opts.signal.aborted) {
+    const outcome = await within(read(req.assignment), until - now(), opts.signal);
+    if (outcome.kind === "value" && outcome.value) {
+      const problem = assignmentProblem(outcome.value, req, { ...ctx, now: now() });
+      return problem === null ? { backed: true } : { backed: false, problem };
     }
-    if (opts.signal.aborted) return "the requester left before its assignment was read";
-    if (now() + gap > until) break;
-    await sleep(gap, opts.signal);
+    if (outcome.kind === "error") lastError = outcome.message;
+    if (outcome.kind === "value") lastError = undefined;
+    if (opts.signal.aborted || now() + gap > until) break;
+    await within(new Promise((r) => setTimeout(r, gap).unref()), gap, opts.signal);
     gap = Math.min(gap * 2, MAX_READ_GAP_MS);
   }
-  const waited = `${Math.round((opts.waitMs ?? ASSIGNMENT_WAIT_MS) / 1000)} s`;
-  return lastError ? `could not read assignment ${req.assignment} within ${waited}: ${lastError}` : `assignment ${req.assignment} (with its job) did not reach this node within ${waited}`;
+  if (opts.signal.aborted) return { backed: "stopped" };
+  const waited = `${(waitMs / 1000).toFixed(waitMs < 10_000 ? 1 : 0)} s`;
+  return {
+    backed: false,
+    problem: lastError ? `could not read assignment ${req.assignment} within ${waited}: ${lastError}` : `assignment ${req.assignment} (with its job) did not reach this node within ${waited}`,
+  };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+type Outcome<T> = { kind: "value"; value: T } | { kind: "error"; message: string } | { kind: "late" };
+
+/** `work`'s outcome, or "late" once `ms` passed or `signal` aborted (the work is left to finish on its own). */
+function within<T>(work: Promise<T>, ms: number, signal: AbortSignal): Promise<Outcome<T>> {
+  if (signal.aborted) return Promise.resolve({ kind: "late" });
   return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
+    const finish = (o: Outcome<T>) => {
       clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
+      signal.removeEventListener("abort", late);
+      resolve(o);
+    };
+    const late = () => finish({ kind: "late" });
+    const timer = setTimeout(late, Math.max(0, ms));
+    signal.addEventListener("abort", late, { once: true });
+    work.then(
+      (value) => finish({ kind: "value", value }),
+      (err: unknown) => finish({ kind: "error", message: (err as Error)?.message ?? String(err) }),
+    );
   });
 }
 

@@ -21,7 +21,7 @@ import { garbageAnswer } from "./test-experts.ts";
 import type { TestLies } from "./test-lies.ts";
 import { allocationHonoured, checkJobAllowed } from "./worker-policy.ts";
 import { ReservationGate, ReservedNodeError, type ProviderReservation } from "./reservation-gate.ts";
-import { AssignmentServes, checkAssignment, SERVES_PER_ASSIGNMENT, type AssignmentReader } from "./assignment-check.ts";
+import { AssignmentServes, checkAssignment, SERVES_PER_ASSIGNMENT, type AssignmentReader, type AssignmentVerdict } from "./assignment-check.ts";
 import { linkSignals } from "../linked-signal.ts";
 
 export interface Generator {
@@ -62,6 +62,8 @@ export interface JobWorkerOptions {
 const TOKEN_FLUSH_MS = 50;
 /** Well under the requester's idle timeout (half the slot timeout, 30 s by default). */
 const KEEPALIVE_MS = 5_000;
+/** An assignment check slower than this is logged at info: the answer waited for the DHT. */
+const SLOW_ASSIGNMENT_MS = 1_000;
 /** Refusals of one requester recorded a minute (warning, job:refused event, served history); more only count in the metric. */
 export const REFUSALS_RECORDED_PER_MINUTE = 12;
 
@@ -165,22 +167,27 @@ export class JobWorker {
     return answer;
   }
 
-  /** Null when the request's assignment is on the DHT and backs it; else why not, and the generation is stopped. */
-  private async checkAssignment(req: JobRequest, requester: string, requesterLeft: AbortSignal, stop: AbortController): Promise<string | null> {
+  /** Whether the request's assignment is on the DHT and backs it; when it does not, the generation is stopped. */
+  private async checkAssignment(req: JobRequest, requester: string, run: { signal: AbortSignal; stop: AbortController }, log: Logger): Promise<AssignmentVerdict> {
     const self = encodeHashToBase64(this.opts.agentPubKey);
     const waitMs = this.opts.assignmentWaitMs;
-    const problem = await checkAssignment(this.opts.assignments, req, { requester, self }, { signal: requesterLeft, ...(waitMs !== undefined ? { waitMs } : {}) }).catch(
-      (err: Error) => `could not check assignment ${req.assignment}: ${err.message}`,
+    const startedAt = performance.now();
+    const verdict = await checkAssignment(this.opts.assignments, req, { requester, self }, { signal: run.signal, ...(waitMs !== undefined ? { waitMs } : {}) }).catch(
+      (err: Error): AssignmentVerdict => ({ backed: false, problem: `could not check assignment ${req.assignment}: ${err.message}` }),
     );
-    if (problem !== null) stop.abort(new InferenceError("policy_refused", problem, "none"));
-    return problem;
+    const ms = Math.round(performance.now() - startedAt);
+    // A slow DHT delays the answer (and the requester's measure of this node's speed): worth a line.
+    if (verdict.backed === true) log[ms > SLOW_ASSIGNMENT_MS ? "info" : "debug"]({ ms }, "assignment checked");
+    if (verdict.backed === false) run.stop.abort(new InferenceError("policy_refused", verdict.problem, "none"));
+    return verdict;
   }
 
   /**
    * The answer to a request its assignment does not back. policy_refused, an honest refusal to the
    * requester (a slow DHT can cause it), so older requesters read it as before.
    */
-  private unassigned(problem: string, requester: string, log: Logger): JobAnswer {
+  private unassigned(verdict: AssignmentVerdict, requester: string, log: Logger): JobAnswer {
+    const problem = verdict.backed === false ? verdict.problem : "the assignment check did not finish";
     log.warn({ requester, problem }, "job not run: its assignment does not back it");
     const answer: JobAnswer = { outcome: "refused", code: "policy_refused", message: `not run: ${problem}` };
     this.unassignedAnswers.add(answer);
@@ -188,14 +195,40 @@ export class JobWorker {
   }
 
   private async run(req: JobRequest, requester: string, self: boolean, ctx: ProgressContext, log: Logger): Promise<JobAnswer> {
-    const lies = this.opts.testLies?.() ?? {};
     // The generation starts at once; "started" and the tokens wait for the assignment check (this
-    // node's own slots need none), and a failed check stops the generation.
+    // node's own slots need none). A failed check stops the generation; the end of the run stops the check.
+    const lies = this.opts.testLies?.() ?? {};
+    const runOver = new AbortController();
     const stop = new AbortController();
-    const link = linkSignals(ctx.signal, stop.signal);
-    const signal = link.signal;
-    const checked = self ? Promise.resolve(null) : this.checkAssignment(req, requester, ctx.signal, stop);
-    const afterCheck = (send: () => Promise<void>) => checked.then((problem) => (problem === null ? send() : undefined));
+    const checkLink = linkSignals(ctx.signal, runOver.signal);
+    const generationLink = linkSignals(ctx.signal, stop.signal);
+    const checked: Promise<AssignmentVerdict> = self ? Promise.resolve({ backed: true }) : this.checkAssignment(req, requester, { signal: checkLink.signal, stop }, log);
+    try {
+      const generated = await this.generate(req, ctx, { signal: generationLink.signal, checked, runOver, lies }, log);
+      if (stop.signal.aborted) return this.unassigned(await checked, requester, log);
+      if (!("text" in generated)) return generated;
+      const verdict = await checked;
+      if (verdict.backed === false) return this.unassigned(verdict, requester, log);
+      return this.answered(req, requester, generated, { requesterLeft: verdict.backed === "stopped" || ctx.signal.aborted, lies }, log);
+    } finally {
+      runOver.abort();
+      checkLink.dispose();
+      generationLink.dispose();
+    }
+  }
+
+  /**
+   * Generates the slot's answer, streaming it to the requester once `checked` says the assignment
+   * backs it: the result, or the refusal to answer with (a generation that failed).
+   */
+  private async generate(
+    req: JobRequest,
+    ctx: ProgressContext,
+    run: { signal: AbortSignal; checked: Promise<AssignmentVerdict>; runOver: AbortController; lies: TestLies },
+    log: Logger,
+  ): Promise<GenerateResult | JobAnswer> {
+    const { lies } = run;
+    const afterCheck = (send: () => Promise<void>) => run.checked.then((v) => (v.backed === true ? send() : undefined));
     const stream = new TokenBatcher((text) => afterCheck(() => ctx.emit({ type: "tokens", text } satisfies JobProgress)));
     // "started" means generating: the requester's progress deadline runs from it, so it is sent
     // only once the job has left the engine's queue and its model is loaded.
@@ -208,18 +241,17 @@ export class JobWorker {
     // A job waiting in the engine's queue or for a model to load sends nothing for a while; the
     // requester's idle timeout is for dead or wedged workers, so say "still here" regularly.
     const keepAlive = setInterval(() => void ctx.emit({ type: "queued" } satisfies JobProgress).catch(() => {}), KEEPALIVE_MS);
-    let result: GenerateResult;
     try {
       if (lies.stall) {
         markStarted();
-        await stallUntilAborted(signal);
+        await stallUntilAborted(run.signal);
       }
-      result =
+      let result =
         req.task.kind === "garbage"
           ? (markStarted(), garbageAnswer(req.task))
           : await this.opts.engine.generate({
               ...req.task,
-              signal,
+              signal: run.signal,
               onStart: markStarted,
               onToken: (t) => {
                 markStarted();
@@ -232,9 +264,10 @@ export class JobWorker {
       }
       if (lies.model_sha256) result = { ...result, model: { ...result.model, sha256: lies.model_sha256 } };
       if (lies.confidence !== undefined && result.confidence !== undefined) result = { ...result, confidence: lies.confidence };
+      return result;
     } catch (err) {
-      // Stopped by a failed check; any other failure is answered without waiting for the check.
-      if (stop.signal.aborted) return this.unassigned((await checked) ?? "the assignment check failed", requester, log);
+      // Nothing of a failed generation is sent, so its refusal need not wait for the check.
+      run.runOver.abort();
       if (ctx.signal.aborted) log.info("the requester left; generation stopped");
       if (err instanceof InferenceError) return { outcome: "refused", code: err.code, message: err.message };
       log.error({ err }, "generation failed");
@@ -242,11 +275,13 @@ export class JobWorker {
     } finally {
       clearInterval(keepAlive);
       await stream.flush();
-      link.dispose();
     }
-    const problem = await checked;
-    if (problem !== null) return this.unassigned(problem, requester, log);
-    if (ctx.signal.aborted || result.finishReason === "aborted") {
+  }
+
+  /** The answer to a slot whose assignment backs it: written to resource_mesh and returned, unless the requester left. */
+  private answered(req: JobRequest, requester: string, result: GenerateResult, how: { requesterLeft: boolean; lies: TestLies }, log: Logger): JobAnswer {
+    const { lies } = how;
+    if (how.requesterLeft || result.finishReason === "aborted") {
       log.info({ tokens: result.tokens }, "the requester left; no result written");
       return { outcome: "refused", code: "cancelled", message: "the requester left" };
     }
