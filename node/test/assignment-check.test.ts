@@ -13,7 +13,10 @@ import { assignmentProblem, checkAssignment, SERVES_PER_ASSIGNMENT, type Assignm
 import { JobWorker } from "../src/worker/job-worker.ts";
 import type { ResultToWrite } from "../src/worker/result-writer.ts";
 import { silent } from "./support/inference-fixtures.ts";
-import { qwen, qwenSha } from "./support/trust-fixtures.ts";
+import { peer, qwen, qwenSha } from "./support/trust-fixtures.ts";
+import { inferencePolicyFile, loadInferencePolicy } from "../src/config/inference-policy.ts";
+import { JobPoster, type PlannedSlot } from "../src/moe/job-poster.ts";
+import { expertTask } from "../src/protocol/expert-task.ts";
 
 const agentKey = (n: number) => new Uint8Array([0x84, 0x20, 0x24, ...new Array(36).fill(n)]);
 const actionHash = (n: number) => encodeHashToBase64(new Uint8Array([0x84, 0x29, 0x24, ...new Array(36).fill(n)]));
@@ -82,6 +85,43 @@ describe("whether an assignment backs a job request", () => {
   });
 });
 
+describe("the job entry a requester writes (job-poster.ts) backs its slots' requests", () => {
+  /** The job entry JobPoster.writeJob writes for `plan` and `fallbacks`, read back as the check reads it. */
+  async function written(plan: PlannedSlot[], fallbacks: PlannedSlot[]) {
+    const policy = loadInferencePolicy(inferencePolicyFile, {});
+    let job: unknown;
+    const zomes = {
+      callZome: async ({ fn, payload }: { fn: string; payload: { job: unknown; slots: unknown[] } }) => {
+        job = payload.job;
+        return { job: decodeHashFromBase64(actionHash(10)), assignments: payload.slots.map((_, i) => decodeHashFromBase64(actionHash(20 + i))) };
+      },
+    };
+    await new JobPoster({ zomes: zomes as never, policy, peers: () => [], log: silent }).writeJob({ prompt: "Q?", taskType: "short_answer", traceId: "t", plan, fallbacks, kind: "moe" });
+    return job as { requirements: string };
+  }
+  const policy = loadInferencePolicy(inferencePolicyFile, {});
+  const planned = (slot: number, expert = policy.local_tier.experts[0]!): PlannedSlot => ({ slot, expert, task: expertTask(policy, expert, { prompt: "Q?", taskType: "short_answer" }), peer: peer("bob", { agent: self }) });
+  const backs = (requirements: string, p: PlannedSlot) =>
+    problem(found({ requirements, slot: p.slot, epoch: 1 }), request({ slot: p.slot, epoch: 1, task: p.task }));
+
+  it("lists every planned slot and the cloud fallback slots, which are numbered after the cloud slots", async () => {
+    const plan = policy.local_tier.experts.map((e, i) => planned(i, e));
+    // Two cloud slots (6, 7) then their fallbacks (8, 9), each the first expert's task.
+    const fallbacks = [planned(plan.length + 2), planned(plan.length + 3)];
+    const { requirements } = await written(plan, fallbacks);
+    for (const p of [...plan, ...fallbacks]) expect(backs(requirements, p), `slot ${p.slot}`).toBeNull();
+    expect(backs(requirements, planned(plan.length))).toMatch(/lists no slot 6/); // a cloud slot is no worker's
+  });
+
+  it("counts up to the last fallback slot when the slots are too many to list in 4 KiB", async () => {
+    const plan = Array.from({ length: 50 }, (_, i) => planned(i));
+    const fallback = planned(55);
+    const { requirements } = await written(plan, [fallback]);
+    expect(JSON.parse(requirements)).toEqual({ task_type: "short_answer", slots: 56 });
+    expect(backs(requirements, fallback)).toBeNull();
+  });
+});
+
 describe("waiting for an assignment to reach this node", () => {
   it("reads again until the assignment arrives, then checks it", async () => {
     let reads = 0;
@@ -104,7 +144,7 @@ describe("waiting for an assignment to reach this node", () => {
     await expect(problem(none)).resolves.toMatch(/did not reach this node within 0.3 s/);
     await expect(problem(failing)).resolves.toMatch(/could not read assignment .*: conductor unreachable/);
     const started = Date.now();
-    await expect(problem(hanging)).resolves.toMatch(/did not reach this node within 0.3 s/);
+    await expect(problem(hanging)).resolves.toMatch(/could not read assignment .* within 0.3 s: the read did not answer in time/);
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 

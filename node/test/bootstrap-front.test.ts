@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer } from "node:http";
 import { connect, type AddressInfo } from "node:net";
-import { BootstrapFront, filterListing, kitsuneAgentId } from "../src/bootstrap/bootstrap-front.ts";
+import { BootstrapFront, filterListing, kitsuneAgentId, limitKey } from "../src/bootstrap/bootstrap-front.ts";
 import { FilteredBootstrapServer } from "../src/bootstrap/filtered-bootstrap-server.ts";
 import { checkToolchain } from "../src/config/toolchain.ts";
 import { createLogger } from "../src/log.ts";
@@ -162,9 +162,12 @@ describe("bootstrap front (issue #20)", () => {
     });
     await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
     const upstreamUrl = () => `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-    const limited = new BootstrapFront({ upstream: upstreamUrl, listen: "127.0.0.1:0", withheld: () => new Set(), log: createLogger("test", "silent"), limits: { requestsPerMinute: 3, tunnels: 1 }, limitLoopback: true });
-    const unlimited = new BootstrapFront({ upstream: upstreamUrl, listen: "127.0.0.1:0", withheld: () => new Set(), log: createLogger("test", "silent"), limits: { requestsPerMinute: 3, tunnels: 1 } });
-    const [limitedAt, unlimitedAt] = [await limited.start(), await unlimited.start()];
+    const front = (limits: { requestsPerMinute: number; tunnels: number }, limitLoopback: boolean) =>
+      new BootstrapFront({ upstream: upstreamUrl, listen: "127.0.0.1:0", withheld: () => new Set(), log: createLogger("test", "silent"), limits, limitLoopback });
+    const limited = front({ requestsPerMinute: 3, tunnels: 1 }, true);
+    const relayLimited = front({ requestsPerMinute: 2, tunnels: 1 }, true);
+    const unlimited = front({ requestsPerMinute: 3, tunnels: 1 }, false);
+    const [limitedAt, relayLimitedAt, unlimitedAt] = [await limited.start(), await relayLimited.start(), await unlimited.start()];
     /** Opens a relay connection through the front at `at`; its status line, and the socket (left open). */
     const relay = (at: string) =>
       new Promise<{ status: string; close: () => void }>((resolve, reject) => {
@@ -181,15 +184,18 @@ describe("bootstrap front (issue #20)", () => {
       expect([refused.headers.get("retry-after"), await refused.text()]).toEqual(["60", "bootstrap front: more than 3 requests a minute from 127.0.0.1; try again in a minute"]);
       expect(requests).toBe(3);
 
-      const first = await relay(limitedAt);
+      // Relay connections: one open at once, and they count against the requests a minute too.
+      const first = await relay(relayLimitedAt);
       expect(first.status).toBe("HTTP/1.1 101 Switching Protocols");
-      expect((await relay(limitedAt)).status).toBe("HTTP/1.1 429 Too Many Requests");
+      expect((await relay(relayLimitedAt)).status).toBe("HTTP/1.1 429 Too Many Requests");
       // A closed relay connection frees its place.
       first.close();
       await new Promise((r) => setTimeout(r, 200));
-      const again = await relay(limitedAt);
+      const again = await relay(relayLimitedAt);
       expect(again.status).toBe("HTTP/1.1 101 Switching Protocols");
       again.close();
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await relay(relayLimitedAt)).status).toBe("HTTP/1.1 429 Too Many Requests"); // a third in a minute
 
       // Loopback peers are this host's own processes: not limited by default.
       for (let i = 0; i < 5; i++) expect((await fetch(`http://${unlimitedAt}/health`)).status).toBe(200);
@@ -197,11 +203,23 @@ describe("bootstrap front (issue #20)", () => {
       expect(relays.map((r) => r.status)).toEqual(["HTTP/1.1 101 Switching Protocols", "HTTP/1.1 101 Switching Protocols"]);
       for (const r of relays) r.close();
     } finally {
-      await limited.stop();
-      await unlimited.stop();
+      for (const f of [limited, relayLimited, unlimited]) await f.stop();
       for (const s of upgrades) s.destroy();
       await new Promise((r) => upstream.close(r));
     }
+  });
+
+  it("limits a connection by its remote host, except this machine's own (loopback, or from the address it reached)", () => {
+    expect(limitKey("192.168.1.7", "192.168.1.5", false)).toBe("192.168.1.7");
+    expect(limitKey("::ffff:192.168.1.7", "192.168.1.5", false)).toBe("192.168.1.7");
+    expect(limitKey("2001:db8:1:2:aaaa::1", "2001:db8:1:2::5", false)).toBe("2001:db8:1:2::/64");
+    expect(limitKey(undefined, "192.168.1.5", false)).toBe("unknown");
+    // This machine: the host's own conductor reaches the front on the LAN address, from that address.
+    expect(limitKey("192.168.1.5", "192.168.1.5", false)).toBeUndefined();
+    expect(limitKey("::ffff:192.168.1.5", "192.168.1.5", false)).toBeUndefined();
+    expect(limitKey("127.0.0.1", "127.0.0.1", false)).toBeUndefined();
+    expect(limitKey("::1", "::1", false)).toBeUndefined();
+    expect(limitKey("127.0.0.1", "127.0.0.1", true)).toBe("127.0.0.1");
   });
 
   it("filters listings: unreadable entries are kept, a body that is not a list is returned as it is", () => {

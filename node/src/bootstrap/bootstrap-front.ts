@@ -16,14 +16,15 @@
 // store that had it and publishes its own info to the peers it knows.
 //
 // The front listens on the LAN, so each remote host (an IPv4 address, or an IPv6 /64) is limited:
-// requests a minute and relay connections open at once (answered 429 beyond them, logged at most
-// once a minute per host). Loopback is not limited: this host's own processes reach the bootstrap
-// server directly anyway.
+// requests and relay connections a minute, and relay connections open at once (answered 429 beyond
+// them, logged at most once a minute per host). This machine is not limited: a connection from
+// loopback, or from the very address it reached (the host's own conductor, and other nodes run on
+// this machine, come from the LAN address the front listens on).
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { connect, type AddressInfo, type Socket } from "node:net";
 import type { Logger } from "../log.ts";
 import { PerKeyRate } from "../per-key-rate.ts";
-import { addressOwner, isLoopbackIp } from "../p2p/peer-addresses.ts";
+import { addressOwner, canonicalIp, isLoopbackIp } from "../p2p/peer-addresses.ts";
 
 export interface BootstrapFrontOptions {
   /** Where the kitsune2 server listens (`http://127.0.0.1:PORT`). */
@@ -37,12 +38,12 @@ export interface BootstrapFrontOptions {
   maxListingBytes?: number;
   /** Per remote host; default FRONT_LIMITS. */
   limits?: Partial<FrontLimits>;
-  /** Limit loopback peers too (tests; by default loopback is not limited). */
+  /** Limit this machine's own connections too (tests; by default they are not limited). */
   limitLoopback?: boolean;
 }
 
 export interface FrontLimits {
-  /** HTTP requests (agent-info PUTs, listings) one remote host may make a minute. */
+  /** HTTP requests (agent-info PUTs, listings) and relay connections one remote host may make a minute. */
   requestsPerMinute: number;
   /** Relay connections (HTTP upgrades) one remote host may hold open at once. */
   tunnels: number;
@@ -141,7 +142,6 @@ export class BootstrapFront {
       this.refused(host, why);
       res.writeHead(429, { "content-type": "text/plain", "retry-after": "60" });
       res.end(`bootstrap front: ${why}; try again in a minute`);
-      req.resume();
       return;
     }
     const target = upstreamTarget(req.url, this.opts.upstream());
@@ -198,7 +198,7 @@ export class BootstrapFront {
   }
 
   private limitedHost(socket: Socket): string | undefined {
-    return hostKey(socket.remoteAddress, this.opts.limitLoopback ?? false);
+    return limitKey(socket.remoteAddress, socket.localAddress, this.opts.limitLoopback ?? false);
   }
 
   private refused(host: string, why: string): void {
@@ -213,8 +213,16 @@ export class BootstrapFront {
       return;
     }
     const host = this.limitedHost(socket);
-    if (host !== undefined && (this.tunnelsOf.get(host) ?? 0) >= this.limits.tunnels) {
-      this.refused(host, `more than ${this.limits.tunnels} relay connections open from ${host}`);
+    const over =
+      host === undefined
+        ? undefined
+        : (this.tunnelsOf.get(host) ?? 0) >= this.limits.tunnels
+          ? `more than ${this.limits.tunnels} relay connections open from ${host}`
+          : !this.requests.take(host, this.limits.requestsPerMinute)
+            ? `more than ${this.limits.requestsPerMinute} requests a minute from ${host}`
+            : undefined;
+    if (host !== undefined && over !== undefined) {
+      this.refused(host, over);
       socket.end("HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
       return;
     }
@@ -251,10 +259,21 @@ export class BootstrapFront {
   }
 }
 
-/** The key a remote host is limited by, or undefined for loopback (unless limited too) and unknown addresses. */
-function hostKey(remoteAddress: string | undefined, limitLoopback: boolean): string | undefined {
-  if (remoteAddress === undefined || (!limitLoopback && isLoopbackIp(remoteAddress))) return undefined;
-  return addressOwner(remoteAddress);
+/**
+ * The key a connection's remote host is limited by: its IPv4 address or IPv6 /64 ("unknown" when
+ * it has none readable), or undefined for this machine (loopback, or a connection from the address
+ * it reached) unless `limitSelf`.
+ */
+export function limitKey(remoteAddress: string | undefined, localAddress: string | undefined, limitSelf: boolean): string | undefined {
+  if (!limitSelf && remoteAddress !== undefined && (isLoopbackIp(remoteAddress) || sameIp(remoteAddress, localAddress))) return undefined;
+  return (remoteAddress === undefined ? undefined : addressOwner(remoteAddress)) ?? "unknown";
+}
+
+function sameIp(a: string, b: string | undefined): boolean {
+  const [x, y] = [canonicalIp(a), b === undefined ? undefined : canonicalIp(b)];
+  if (!x || !y || x.v !== y.v) return false;
+  const [p, q] = x.v === 4 ? [x.octets, (y as typeof x).octets] : [x.groups, (y as { groups: number[] }).groups];
+  return p.length === q.length && p.every((n, i) => n === q[i]);
 }
 
 /**

@@ -147,7 +147,8 @@ export class JobPoster {
     const cid = await this.storePayload(payload);
     const job = {
       kind: "inference" as const,
-      requirements: requirements.length <= 4096 ? requirements : JSON.stringify({ task_type: input.taskType, slots: slots.length + fallbacks.length }),
+      // Too long to list: the slot count, counting up to the last fallback slot (numbered after the cloud slots).
+      requirements: requirements.length <= 4096 ? requirements : JSON.stringify({ task_type: input.taskType, slots: Math.max(slots.length, ...fallbacks.map((f) => f.slot + 1)) }),
       payload_inline: cid ? null : payload.slice(0, 64 * 1024),
       payload_cid: cid,
       deadline_ms: Date.now() + claimWindowMs + tier.timeout_ms * (1 + tier.max_reassignments),

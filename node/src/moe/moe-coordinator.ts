@@ -71,7 +71,8 @@ export class MoeCoordinator {
     const plan = this.place(placement, experts.map((e) => ({ expert: e, task: expertTask(policy, e, { prompt: req.prompt, taskType, maxTokens }) })));
     if (plan.length === 0 && cloud.length === 0) throw this.noPeerError(experts.map((e) => e.model));
     // The slots a timed-out cloud provider may hand to the heaviest local expert are listed in the
-    // job too (not assigned yet), so that a worker's assignment check finds them.
+    // job too (not assigned yet), so that a worker's assignment check finds them. Only their
+    // numbers are kept from here: an open job's claims may still move plan[0] to another peer.
     const fallbacks = plan.length === 0 ? [] : cloud.filter((c) => c.fallback_on_timeout).map((_, k) => ({ ...plan[0]!, slot: plan.length + cloud.length + k }));
     const { job, assignments } = req.open
       ? await this.poster.postOpenJob({ prompt: req.prompt, taskType, traceId, plan, fallbacks, signal: ctl.signal })
@@ -107,7 +108,7 @@ export class MoeCoordinator {
     let nextFallback = 0;
     for (const c of cloudAnswers) {
       if (c.ok || !c.timedOut || !c.fallback || plan.length === 0 || quorum.decidedAfter !== undefined) continue;
-      const fallback = fallbacks[nextFallback++]!;
+      const fallback = { ...plan[0]!, slot: fallbacks[nextFallback++]!.slot };
       plan.push(fallback);
       outcomes.push(await runSlot(ctx, fallback.slot, fallback.task, fallback.peer));
     }

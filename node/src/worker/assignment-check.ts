@@ -21,6 +21,8 @@ const DEADLINE_SKEW_MS = 60_000;
 /** The first wait between two reads; it doubles up to MAX_READ_GAP_MS. */
 const FIRST_READ_GAP_MS = 100;
 const MAX_READ_GAP_MS = 2_000;
+/** A read started at the end of the wait still gets this long (the wait may run over by as much). */
+const LAST_READ_MS = 500;
 
 export interface AssignmentCheckContext {
   /** The requester's agent key (base64), from its verified libp2p binding. */
@@ -78,7 +80,8 @@ export type AssignmentVerdict = { backed: true } | { backed: false; problem: str
 
 /**
  * Reads the assignment until it has reached this node and checks it. The wait ends after `waitMs`
- * even while a read hangs (a network get can wait out a dead peer), and at once when `signal` aborts.
+ * (at most LAST_READ_MS later) even while a read hangs (a network get can wait out a dead peer),
+ * and at once when `signal` aborts.
  */
 export async function checkAssignment(
   read: AssignmentReader,
@@ -92,15 +95,18 @@ export async function checkAssignment(
   let gap = FIRST_READ_GAP_MS;
   let lastError: string | undefined;
   while (!opts.signal.aborted) {
-    const outcome = await within(read(req.assignment), until - now(), opts.signal);
+    const outcome = await within(read(req.assignment), Math.max(until - now(), LAST_READ_MS), opts.signal);
     if (outcome.kind === "value" && outcome.value) {
       const problem = assignmentProblem(outcome.value, req, { ...ctx, now: now() });
       return problem === null ? { backed: true } : { backed: false, problem };
     }
     if (outcome.kind === "error") lastError = outcome.message;
     if (outcome.kind === "value") lastError = undefined;
-    if (opts.signal.aborted || now() + gap > until) break;
-    await within(new Promise((r) => setTimeout(r, gap).unref()), gap, opts.signal);
+    if (outcome.kind === "late") lastError = "the read did not answer in time";
+    const left = until - now();
+    if (opts.signal.aborted || left <= 0) break;
+    // The last wait is cut to the deadline, so that the last read is at the end of the wait.
+    await within(new Promise((r) => setTimeout(r, Math.min(gap, left)).unref()), Math.min(gap, left), opts.signal);
     gap = Math.min(gap * 2, MAX_READ_GAP_MS);
   }
   if (opts.signal.aborted) return { backed: "stopped" };

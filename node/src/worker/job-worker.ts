@@ -203,6 +203,10 @@ export class JobWorker {
     const checkLink = linkSignals(ctx.signal, runOver.signal);
     const generationLink = linkSignals(ctx.signal, stop.signal);
     const checked: Promise<AssignmentVerdict> = self ? Promise.resolve({ backed: true }) : this.checkAssignment(req, requester, { signal: checkLink.signal, stop }, log);
+    // A job waiting in the engine's queue, for a model to load or for its assignment to arrive
+    // sends nothing for a while; the requester's idle timeout is for dead or wedged workers, so say
+    // "still here" regularly, until the answer.
+    const keepAlive = setInterval(() => void ctx.emit({ type: "queued" } satisfies JobProgress).catch(() => {}), KEEPALIVE_MS);
     try {
       const generated = await this.generate(req, ctx, { signal: generationLink.signal, checked, runOver, lies }, log);
       if (stop.signal.aborted) return this.unassigned(await checked, requester, log);
@@ -211,6 +215,7 @@ export class JobWorker {
       if (verdict.backed === false) return this.unassigned(verdict, requester, log);
       return this.answered(req, requester, generated, { requesterLeft: verdict.backed === "stopped" || ctx.signal.aborted, lies }, log);
     } finally {
+      clearInterval(keepAlive);
       runOver.abort();
       checkLink.dispose();
       generationLink.dispose();
@@ -238,9 +243,6 @@ export class JobWorker {
       started = true;
       void afterCheck(() => ctx.emit({ type: "started" } satisfies JobProgress)).catch(() => {});
     };
-    // A job waiting in the engine's queue or for a model to load sends nothing for a while; the
-    // requester's idle timeout is for dead or wedged workers, so say "still here" regularly.
-    const keepAlive = setInterval(() => void ctx.emit({ type: "queued" } satisfies JobProgress).catch(() => {}), KEEPALIVE_MS);
     try {
       if (lies.stall) {
         markStarted();
@@ -273,7 +275,6 @@ export class JobWorker {
       log.error({ err }, "generation failed");
       return { outcome: "refused", code: "failed", message: (err as Error).message };
     } finally {
-      clearInterval(keepAlive);
       await stream.flush();
     }
   }
