@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { defaultComputePolicyFile, loadComputePolicy } from "../src/config/compute-policy.ts";
 import type { GenerateRequest, GenerateResult } from "../src/inference/inference-types.ts";
 import type { JobProgress, JobRequest } from "../src/protocol/job-protocol.ts";
-import { assignmentProblem, checkAssignment, SERVES_PER_ASSIGNMENT, type AssignmentReader } from "../src/worker/assignment-check.ts";
+import { assignmentProblem, checkAssignment, CHECK_FIRST_MS, SERVES_PER_ASSIGNMENT, type AssignmentReader } from "../src/worker/assignment-check.ts";
 import { JobWorker } from "../src/worker/job-worker.ts";
 import type { ResultToWrite } from "../src/worker/result-writer.ts";
 import { silent } from "./support/inference-fixtures.ts";
@@ -160,9 +160,10 @@ describe("waiting for an assignment to reach this node", () => {
 });
 
 /** An engine that streams one token every 20 ms up to the task's max_tokens, and stops when aborted. */
-function streamingEngine(runs: { aborted: number; finished: number }) {
+function streamingEngine(runs: { calls: number; aborted: number; finished: number }) {
   return {
     async generate(req: GenerateRequest): Promise<GenerateResult> {
+      runs.calls++;
       req.onStart?.();
       let text = "";
       for (let i = 0; i < req.maxTokens; i++) {
@@ -180,8 +181,8 @@ function streamingEngine(runs: { aborted: number; finished: number }) {
   };
 }
 
-function worker(read: AssignmentReader, waitMs = 5_000) {
-  const runs = { aborted: 0, finished: 0 };
+function worker(read: AssignmentReader, waitMs = 5_000, now: () => number = Date.now) {
+  const runs = { calls: 0, aborted: 0, finished: 0 };
   const written: ResultToWrite[] = [];
   const refusals: string[] = [];
   const w = new JobWorker({
@@ -194,6 +195,7 @@ function worker(read: AssignmentReader, waitMs = 5_000) {
     results: { write: (r: ResultToWrite) => void written.push(r) } as never,
     assignments: read,
     assignmentWaitMs: waitMs,
+    now,
     agentPubKey: workerKey,
     testExperts: false,
     log: silent,
@@ -228,7 +230,7 @@ describe("the worker with the assignment check", () => {
     expect(answer).toMatchObject({ outcome: "refused", code: "policy_refused" });
     expect(answer.outcome === "refused" && answer.message).toMatch(/^not run: assignment .* names another worker/);
     expect(frames).toEqual([]);
-    expect(w.runs).toEqual({ aborted: 1, finished: 0 });
+    expect(w.runs).toEqual({ calls: 1, aborted: 1, finished: 0 });
     expect(w.written).toEqual([]);
     expect(w.refusals).toEqual(["unassigned"]);
   });
@@ -251,6 +253,32 @@ describe("the worker with the assignment check", () => {
     expect(frames).toEqual([]);
     expect(w.written).toEqual([]);
     expect(w.refusals).toEqual(["cancelled"]);
+  });
+
+  it(`checks a requester's jobs before they run for ${CHECK_FIRST_MS / 60_000} minutes after one of its requests was not backed`, async () => {
+    let clock = NOW;
+    const byAssignment: Record<string, AssignmentWithJob | null> = {
+      [actionHash(11)]: found({ assignee: otherKey }), // names another worker
+      [actionHash(12)]: null, // never arrives: a made-up job
+      [actionHash(13)]: found(),
+      [actionHash(14)]: found({ author: otherKey }), // another requester's own job
+      [actionHash(15)]: null,
+    };
+    const w = worker(async (a) => byAssignment[a] ?? null, 300, () => clock);
+    const ask = (from: Uint8Array, n: number) => w.serve(from, request({ assignment: actionHash(n), task: { ...request().task, maxTokens: 40 } }));
+    expect((await ask(requesterKey, 11)).answer.outcome).toBe("refused");
+    expect(w.runs.calls).toBe(1); // generated beside the check, then stopped
+    // From now on, the requester's jobs wait for their check: a made-up one never runs.
+    expect((await ask(requesterKey, 12)).answer.outcome).toBe("refused");
+    expect(w.runs.calls).toBe(1);
+    // A backed one runs once checked; another requester is not affected.
+    expect((await ask(requesterKey, 13)).answer.outcome).toBe("done");
+    expect((await ask(otherKey, 14)).answer.outcome).toBe("done");
+    expect(w.runs.calls).toBe(3);
+    // Later, the requester's jobs start beside their check again.
+    clock += CHECK_FIRST_MS;
+    expect((await ask(requesterKey, 15)).answer.outcome).toBe("refused");
+    expect(w.runs.calls).toBe(4);
   });
 
   it("runs this node's own slots without reading an assignment", async () => {

@@ -6,7 +6,9 @@
 // run jobs that are not on the DHT (their results would never write, and no accounting would say
 // what ran), nor replay one assignment without end: each is served at most twice (the requester
 // sends it once more after a broken stream). The generation starts at once, beside the read, so an
-// honest job loses no time; nothing of the answer leaves before the check passes.
+// honest job loses no time; nothing of the answer leaves before the check passes. A requester one
+// of whose requests the check refused has its jobs checked first, before they generate, for
+// CHECK_FIRST_MS: made-up jobs then cost this node a read each, not a generation.
 import { encodeHashToBase64 } from "@holochain/client";
 import type { AssignmentWithJob } from "@ripple-mesh/zome-bindings";
 import type { JobRequest } from "../protocol/job-protocol.ts";
@@ -142,6 +144,33 @@ function within<T>(work: Promise<T>, ms: number, signal: AbortSignal): Promise<O
 export const SERVES_PER_ASSIGNMENT = 2;
 /** Assignments remembered; the oldest is forgotten first (a replay that old has passed its job's deadline). */
 const ASSIGNMENTS_REMEMBERED = 10_000;
+
+/** How long a requester whose assignment did not back its request has its jobs checked before they run. */
+export const CHECK_FIRST_MS = 10 * 60_000;
+/** Requesters remembered so; the oldest is forgotten first. */
+const UNBACKED_REMEMBERED = 10_000;
+
+/** The requesters whose assignments recently did not back their requests (a made-up job, or a very slow DHT). */
+export class UnbackedRequesters {
+  private readonly lastAt = new Map<string, number>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  mark(requester: string): void {
+    this.lastAt.delete(requester);
+    this.lastAt.set(requester, this.now());
+    if (this.lastAt.size > UNBACKED_REMEMBERED) this.lastAt.delete(this.lastAt.keys().next().value!);
+  }
+
+  /** Whether `requester`'s jobs wait for their check before they generate. */
+  checkFirst(requester: string): boolean {
+    const at = this.lastAt.get(requester);
+    if (at === undefined) return false;
+    if (this.now() - at < CHECK_FIRST_MS) return true;
+    this.lastAt.delete(requester);
+    return false;
+  }
+}
 
 /** Counts the requests for each assignment, so that one assignment cannot be replayed without end. */
 export class AssignmentServes {

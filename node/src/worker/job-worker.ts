@@ -21,7 +21,7 @@ import { garbageAnswer } from "./test-experts.ts";
 import type { TestLies } from "./test-lies.ts";
 import { allocationHonoured, checkJobAllowed } from "./worker-policy.ts";
 import { ReservationGate, ReservedNodeError, type ProviderReservation } from "./reservation-gate.ts";
-import { AssignmentServes, checkAssignment, SERVES_PER_ASSIGNMENT, type AssignmentReader, type AssignmentVerdict } from "./assignment-check.ts";
+import { AssignmentServes, checkAssignment, CHECK_FIRST_MS, SERVES_PER_ASSIGNMENT, UnbackedRequesters, type AssignmentReader, type AssignmentVerdict } from "./assignment-check.ts";
 import { linkSignals } from "../linked-signal.ts";
 
 export interface Generator {
@@ -54,6 +54,8 @@ export interface JobWorkerOptions {
   reservations?: () => readonly ProviderReservation[];
   log: Logger;
   emit: (event: { type: string; [k: string]: unknown }) => void;
+  /** This node's clock (ms; tests). */
+  now?: () => number;
   /** Counts every slot served, failed or refused (GET /metrics). */
   metrics?: Pick<NodeMetrics, "workerJobFinished" | "workerJobRefused">;
 }
@@ -73,10 +75,13 @@ export class JobWorker {
   private readonly refusalsRecorded = new PerKeyRate();
   private readonly reservationGate = new ReservationGate();
   private readonly assignmentServes = new AssignmentServes();
+  private readonly unbacked: UnbackedRequesters;
   /** Refusals of requests whose assignment did not back them (counted as "unassigned"). */
   private readonly unassignedAnswers = new WeakSet<JobAnswer>();
 
-  constructor(private readonly opts: JobWorkerOptions) {}
+  constructor(private readonly opts: JobWorkerOptions) {
+    this.unbacked = new UnbackedRequesters(opts.now);
+  }
 
   async start(): Promise<void> {
     await this.opts.p2p.handleProgress(jobProtocol, (req, from, ctx) => this.handle(req, from, ctx), { maxBytes: jobProtocolMaxBytes });
@@ -188,7 +193,9 @@ export class JobWorker {
    */
   private unassigned(verdict: AssignmentVerdict, requester: string, log: Logger): JobAnswer {
     const problem = verdict.backed === false ? verdict.problem : "the assignment check did not finish";
-    log.warn({ requester, problem }, "job not run: its assignment does not back it");
+    this.unbacked.mark(requester);
+    // Logged with how long this requester's next jobs wait for their check before they run.
+    log.warn({ requester, problem, checkFirstMinutes: CHECK_FIRST_MS / 60_000 }, "job not run: its assignment does not back it");
     const answer: JobAnswer = { outcome: "refused", code: "policy_refused", message: `not run: ${problem}` };
     this.unassignedAnswers.add(answer);
     return answer;
@@ -208,6 +215,12 @@ export class JobWorker {
     // "still here" regularly, until the answer.
     const keepAlive = setInterval(() => void ctx.emit({ type: "queued" } satisfies JobProgress).catch(() => {}), KEEPALIVE_MS);
     try {
+      // A requester caught with an unbacked request recently: nothing runs before its check passes.
+      if (!self && this.unbacked.checkFirst(requester)) {
+        const first = await checked;
+        if (first.backed === false) return this.unassigned(first, requester, log);
+        if (first.backed === "stopped") return { outcome: "refused", code: "cancelled", message: "the requester left" };
+      }
       const generated = await this.generate(req, ctx, { signal: generationLink.signal, checked, runOver, lies }, log);
       if (stop.signal.aborted) return this.unassigned(await checked, requester, log);
       if (!("text" in generated)) return generated;
