@@ -1,15 +1,17 @@
-// A worker runs a job only when its assignment on the DHT backs the request: the check itself (who
-// wrote it, whom it names, which job, slot and epoch, what the job lists for the slot, its
-// deadline), the wait for an assignment still on its way, and the worker around it: nothing of the
-// answer leaves before the check passes, a failed check stops the generation and writes nothing,
-// this node's own slots need no check, and one assignment is served at most twice.
+// A worker checks that the assignment on the DHT backs a job request: the check itself (who wrote
+// it, whom it names, which job, slot and epoch, what the job lists for the slot, its deadline), the
+// wait for an assignment still on its way, and the worker around it: an honest slot runs beside its
+// check and its result is queued at once; a failed check stops a generation still running, and an
+// answered result whose assignment was read and does not back it is dropped; a requester with too
+// many checks open, or caught with an unbacked request, has its jobs checked first; this node's own
+// slots need no check; one assignment is served at most twice.
 import { decodeHashFromBase64, encodeHashToBase64 } from "@holochain/client";
 import type { AssignmentWithJob } from "@ripple-mesh/zome-bindings";
 import { describe, expect, it } from "vitest";
 import { defaultComputePolicyFile, loadComputePolicy } from "../src/config/compute-policy.ts";
 import type { GenerateRequest, GenerateResult } from "../src/inference/inference-types.ts";
 import type { JobProgress, JobRequest } from "../src/protocol/job-protocol.ts";
-import { assignmentProblem, checkAssignment, CHECK_FIRST_MS, SERVES_PER_ASSIGNMENT, type AssignmentReader } from "../src/worker/assignment-check.ts";
+import { assignmentProblem, checkAssignment, CHECK_FIRST_MS, MAX_UNVERIFIED_PER_REQUESTER, SERVES_PER_ASSIGNMENT, type AssignmentReader } from "../src/worker/assignment-check.ts";
 import { JobWorker } from "../src/worker/job-worker.ts";
 import type { ResultToWrite } from "../src/worker/result-writer.ts";
 import { silent } from "./support/inference-fixtures.ts";
@@ -184,6 +186,7 @@ function streamingEngine(runs: { calls: number; aborted: number; finished: numbe
 function worker(read: AssignmentReader, waitMs = 5_000, now: () => number = Date.now) {
   const runs = { calls: 0, aborted: 0, finished: 0 };
   const written: ResultToWrite[] = [];
+  const dropped: string[] = [];
   const refusals: string[] = [];
   const w = new JobWorker({
     p2p: {} as never,
@@ -192,7 +195,7 @@ function worker(read: AssignmentReader, waitMs = 5_000, now: () => number = Date
     modelSha256: () => qwenSha,
     policy: () => loadComputePolicy(defaultComputePolicyFile),
     isMeshMember: () => true,
-    results: { write: (r: ResultToWrite) => void written.push(r) } as never,
+    results: { write: (r: ResultToWrite) => void written.push(r), drop: (r: { assignment: string }) => void dropped.push(r.assignment) } as never,
     assignments: read,
     assignmentWaitMs: waitMs,
     now,
@@ -207,50 +210,67 @@ function worker(read: AssignmentReader, waitMs = 5_000, now: () => number = Date
     const answer = await w.serve(req, from, { signal, emit: async (p) => void frames.push({ at: Date.now(), frame: p as JobProgress }) });
     return { answer, frames: frames.filter((f) => f.frame.type !== "queued") };
   };
-  return { serve, runs, written, refusals };
+  return { serve, runs, written, dropped, refusals };
 }
 
 describe("the worker with the assignment check", () => {
-  it("sends nothing until the assignment arrives, then the whole answer, and writes the result", async () => {
-    let arrivesAt = Infinity;
-    const w = worker(async () => (Date.now() >= arrivesAt ? found() : null));
-    const asked = Date.now();
-    arrivesAt = asked + 600; // the generation (16 tokens, ~320 ms) is over before the assignment arrives
-    const { answer, frames } = await w.serve(requesterKey);
+  const long = () => request({ task: { ...request().task, maxTokens: 40 } }); // ~800 ms of tokens
+  const tokensOf = (frames: Array<{ frame: JobProgress }>) => frames.flatMap((f) => (f.frame.type === "tokens" ? [f.frame.text] : [])).join("");
+
+  it("answers at once, beside the check, and queues the result at once (a restart resumes it)", async () => {
+    let arrived = false;
+    let reads = 0;
+    const w = worker(async () => (reads++, arrived ? found() : null));
+    const { answer, frames } = await w.serve(requesterKey); // 16 tokens, ~320 ms
     expect(answer).toMatchObject({ outcome: "done", output: "x".repeat(16) });
-    expect(frames[0]!.frame.type).toBe("started");
-    expect(Math.min(...frames.map((f) => f.at))).toBeGreaterThanOrEqual(arrivesAt);
-    expect(frames.flatMap((f) => (f.frame.type === "tokens" ? [f.frame.text] : [])).join("")).toBe("x".repeat(16));
-    expect(w.written.map((r) => r.assignment)).toEqual([actionHash(11)]);
+    expect(tokensOf(frames)).toBe("x".repeat(16));
+    expect(w.written.map((r) => r.assignment)).toEqual([actionHash(11)]); // the assignment has not arrived yet
+    arrived = true;
+    const readsThen = reads;
+    await waitUntil(() => reads > readsThen);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(w.dropped).toEqual([]);
   });
 
-  it("refuses a request its assignment does not back: stops the generation, sends no token, writes nothing", async () => {
+  it("drops an answered result whose assignment, read after the answer, does not back it", async () => {
+    const w = worker(() => new Promise((r) => setTimeout(() => r(found({ epoch: 3 })), 300)));
+    const { answer } = await w.serve(requesterKey, request({ task: { ...request().task, maxTokens: 5 } })); // ~100 ms
+    expect(answer.outcome).toBe("done");
+    expect(w.written).toHaveLength(1);
+    await waitUntil(() => w.dropped.length > 0);
+    expect(w.dropped).toEqual([actionHash(11)]);
+  });
+
+  it("stops the generation of a request its assignment does not back, and writes nothing", async () => {
     const w = worker(async () => found({ assignee: otherKey }));
-    const { answer, frames } = await w.serve(requesterKey, request({ task: { ...request().task, maxTokens: 40 } }));
+    const { answer, frames } = await w.serve(requesterKey, long());
     expect(answer).toMatchObject({ outcome: "refused", code: "policy_refused" });
     expect(answer.outcome === "refused" && answer.message).toMatch(/^not run: assignment .* names another worker/);
-    expect(frames).toEqual([]);
+    expect(tokensOf(frames).length).toBeLessThan(40); // stopped early: it runs beside the check
     expect(w.runs).toEqual({ calls: 1, aborted: 1, finished: 0 });
     expect(w.written).toEqual([]);
     expect(w.refusals).toEqual(["unassigned"]);
   });
 
-  it("refuses a made-up job whose assignment never arrives, once the wait is over", async () => {
+  it("stops a made-up job when the wait for its assignment is over; one that finished first is answered but never written", async () => {
     const w = worker(async () => null, 300);
-    const { answer, frames } = await w.serve(requesterKey, request({ task: { ...request().task, maxTokens: 40 } }));
-    expect(answer.outcome === "refused" && answer.message).toMatch(/did not reach this node within/);
-    expect(frames).toEqual([]);
-    expect(w.written).toEqual([]);
-    expect(w.runs.finished).toBe(0);
+    const stopped = await w.serve(requesterKey, long());
+    expect(stopped.answer.outcome === "refused" && stopped.answer.message).toMatch(/did not reach this node within 0.3 s/);
+    expect(w.runs).toMatchObject({ aborted: 1, finished: 0 });
+    const quick = worker(async () => null, 300);
+    const { answer } = await quick.serve(requesterKey, request({ task: { ...request().task, maxTokens: 5 } }));
+    expect(answer.outcome).toBe("done");
+    await new Promise((r) => setTimeout(r, 600));
+    // Not read within the wait is not proof: the writer's own retries decide (a slow DHT must not cost an honest worker its accounting).
+    expect([quick.written.length, quick.dropped]).toEqual([1, []]);
   });
 
-  it("answers 'cancelled', not a refused assignment, when the requester leaves while the check waits", async () => {
+  it("answers 'cancelled' when the requester leaves, whatever the check", async () => {
     const w = worker(() => new Promise(() => {}), 30_000);
     const left = new AbortController();
     setTimeout(() => left.abort(), 100);
-    const { answer, frames } = await w.serve(requesterKey, request({ task: { ...request().task, maxTokens: 40 } }), left.signal);
+    const { answer } = await w.serve(requesterKey, long(), left.signal);
     expect(answer).toMatchObject({ outcome: "refused", code: "cancelled" });
-    expect(frames).toEqual([]);
     expect(w.written).toEqual([]);
     expect(w.refusals).toEqual(["cancelled"]);
   });
@@ -281,12 +301,27 @@ describe("the worker with the assignment check", () => {
     expect(w.runs.calls).toBe(4);
   });
 
+  it(`runs a requester's job only once checked while ${MAX_UNVERIFIED_PER_REQUESTER} of its checks are open`, async () => {
+    const arrivesAfterMs = 2_500;
+    const w = worker((a) => new Promise((r) => setTimeout(() => r(found()), arrivesAfterMs)).then(() => found()), 5_000);
+    const short = (n: number) => request({ assignment: actionHash(30 + n), task: { ...request().task, maxTokens: 3 } });
+    const started = Date.now();
+    for (let i = 0; i < MAX_UNVERIFIED_PER_REQUESTER; i++) expect((await w.serve(requesterKey, short(i))).answer.outcome).toBe("done");
+    expect(Date.now() - started).toBeLessThan(arrivesAfterMs); // beside their checks
+    const fifth = await w.serve(requesterKey, short(9));
+    expect(fifth.answer.outcome).toBe("done");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(arrivesAfterMs); // it waited for its own check
+    await waitUntil(() => w.written.length === MAX_UNVERIFIED_PER_REQUESTER + 1);
+  });
+
   it("runs this node's own slots without reading an assignment", async () => {
     let reads = 0;
     const w = worker(async () => (reads++, null), 300);
     const { answer } = await w.serve(workerKey);
     expect(answer.outcome).toBe("done");
     expect(reads).toBe(0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(w.written).toHaveLength(1);
   });
 
   it(`serves one assignment at most ${SERVES_PER_ASSIGNMENT} times (the requester's retry after a broken stream)`, async () => {
@@ -300,3 +335,11 @@ describe("the worker with the assignment check", () => {
     expect(next.answer.outcome).toBe("done");
   });
 });
+
+async function waitUntil(done: () => boolean, ms = 3_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > until) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

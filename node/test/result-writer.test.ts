@@ -39,6 +39,21 @@ describe("result writes whose assignment never arrives", () => {
     await writer.stop(100);
   });
 
+  it("a dropped result (its assignment, read, does not back it) stops being retried and is never written", async () => {
+    let calls = 0;
+    const zomes: ZomeCaller = { callZome: async () => (calls++, Promise.reject(new Error("the assignment is not on this node yet"))) };
+    const writer = new ResultWriter({ zomes, log: silent, maxRetryDelayMs: 20 });
+    const r = { job: hash("J", 1), assignment: hash("A", 1), output: "x", responseHash: "a".repeat(64), tokens: 1, latencyMs: 1, modelSha256: "m" };
+    writer.write(r);
+    await new Promise((res) => setTimeout(res, 100));
+    writer.drop(r, "names another worker");
+    expect(writer.pending).toBe(0);
+    const then = calls;
+    await new Promise((res) => setTimeout(res, 300));
+    expect(calls - then).toBeLessThanOrEqual(1); // at most the attempt already under way
+    await writer.stop(10);
+  });
+
   it("one requester's flood pushes out its own oldest results, not another requester's", async () => {
     const zomes: ZomeCaller = { callZome: async () => Promise.reject(new Error("the assignment is not on this node yet")) };
     const writer = new ResultWriter({ zomes, log: silent, maxRetryDelayMs: 1000 });

@@ -1,8 +1,8 @@
 // The libp2p protocol a requester uses to wake an assignee and receive its answer as it is generated.
 // The job and its assignment are written to resource_mesh first (the durable, validated record);
 // this request carries the slot's task so the worker can start at once instead of waiting for the
-// DHT to bring it (it reads the assignment beside the generation, and sends nothing until the
-// assignment backs the request: worker/assignment-check.ts), and the answer streams back token by token.
+// DHT to bring it (it checks the assignment beside the generation, or first for a requester that
+// gave cause: worker/assignment-check.ts), and the answer streams back token by token.
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { expertTaskSchema } from "./expert-task.ts";

@@ -1,14 +1,15 @@
-// A job request is a peer's claim: "I assigned you slot S of my job J (assignment A)". Before the
-// worker hands the requester anything, it reads A and J from resource_mesh and checks the claim:
-// A was written by the requester (who wrote J: get_assignment_with_job re-checks that), names this
-// node, and says J, S and the epoch the request says; J lists the slot with the task's model, kind
-// and at least its max_tokens; and J's deadline has not passed. So a member cannot have this node
-// run jobs that are not on the DHT (their results would never write, and no accounting would say
-// what ran), nor replay one assignment without end: each is served at most twice (the requester
-// sends it once more after a broken stream). The generation starts at once, beside the read, so an
-// honest job loses no time; nothing of the answer leaves before the check passes. A requester one
-// of whose requests the check refused has its jobs checked first, before they generate, for
-// CHECK_FIRST_MS: made-up jobs then cost this node a read each, not a generation.
+// A job request is a peer's claim: "I assigned you slot S of my job J (assignment A)". The worker
+// reads A and J from resource_mesh and checks the claim: A was written by the requester (who wrote
+// J: get_assignment_with_job re-checks that), names this node, and says J, S and the epoch the
+// request says; J lists the slot with the task's model, kind and at least its max_tokens; and J's
+// deadline has not passed. An answer whose assignment was read and does not back it is not written
+// to resource_mesh (the DNA refuses a result from anyone but the assignee anyway).
+//
+// Gossip takes 1–7 s to bring an assignment to the worker on a local mesh (measured), so an honest
+// slot does not wait for the check: it runs beside it. A requester cannot use that to have made-up
+// jobs run for long: one with MAX_UNVERIFIED_PER_REQUESTER checks open has its next job checked
+// first, and one caught with an unbacked request has all its jobs checked first for CHECK_FIRST_MS.
+// Each assignment is served at most twice (the requester sends it once more after a broken stream).
 import { encodeHashToBase64 } from "@holochain/client";
 import type { AssignmentWithJob } from "@ripple-mesh/zome-bindings";
 import type { JobRequest } from "../protocol/job-protocol.ts";
@@ -77,8 +78,11 @@ function slotProblem(requirements: string, req: JobRequest): string | null {
   return null;
 }
 
-/** What a check found: the assignment backs the request, or why not, or nothing (it was stopped first). */
-export type AssignmentVerdict = { backed: true } | { backed: false; problem: string } | { backed: "stopped" };
+/**
+ * What a check found: the assignment backs the request; or why not (`read`: the assignment was
+ * read and does not back it, as opposed to not read within the wait); or nothing (stopped first).
+ */
+export type AssignmentVerdict = { backed: true } | { backed: false; problem: string; read: boolean } | { backed: "stopped" };
 
 /**
  * Reads the assignment until it has reached this node and checks it. The wait ends after `waitMs`
@@ -100,7 +104,7 @@ export async function checkAssignment(
     const outcome = await within(read(req.assignment), Math.max(until - now(), LAST_READ_MS), opts.signal);
     if (outcome.kind === "value" && outcome.value) {
       const problem = assignmentProblem(outcome.value, req, { ...ctx, now: now() });
-      return problem === null ? { backed: true } : { backed: false, problem };
+      return problem === null ? { backed: true } : { backed: false, problem, read: true };
     }
     if (outcome.kind === "error") lastError = outcome.message;
     if (outcome.kind === "value") lastError = undefined;
@@ -115,6 +119,7 @@ export async function checkAssignment(
   const waited = `${(waitMs / 1000).toFixed(waitMs < 10_000 ? 1 : 0)} s`;
   return {
     backed: false,
+    read: false,
     problem: lastError ? `could not read assignment ${req.assignment} within ${waited}: ${lastError}` : `assignment ${req.assignment} (with its job) did not reach this node within ${waited}`,
   };
 }
@@ -145,6 +150,12 @@ export const SERVES_PER_ASSIGNMENT = 2;
 /** Assignments remembered; the oldest is forgotten first (a replay that old has passed its job's deadline). */
 const ASSIGNMENTS_REMEMBERED = 10_000;
 
+/**
+ * Checks one requester may have open before its next job waits for its check. A check takes the
+ * seconds gossip needs (1–7 s measured here), so a busy honest requester has several open: two
+ * MOE jobs in a row leave four on one worker.
+ */
+export const MAX_UNVERIFIED_PER_REQUESTER = 16;
 /** How long a requester whose assignment did not back its request has its jobs checked before they run. */
 export const CHECK_FIRST_MS = 10 * 60_000;
 /** Requesters remembered so; the oldest is forgotten first. */

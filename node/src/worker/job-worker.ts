@@ -1,9 +1,10 @@
 // The worker: runs the expert tasks this node is assigned, for requesters its compute policy allows.
 // A requester wakes it over libp2p (job-protocol.ts) with the slot's task; the worker checks policy
-// before anything runs, checks the assignment on the DHT while it generates (assignment-check.ts:
-// nothing of the answer leaves before that passes), streams the answer back as it is generated,
-// then writes the signed result and accounting record to resource_mesh in the background. A
-// requester that goes away (timeout, reassignment) aborts the generation, and nothing is written for it.
+// before anything runs, checks the assignment on the DHT (assignment-check.ts: beside the
+// generation, or first for a requester that gave cause), streams the answer back as it is
+// generated, then writes the signed result and accounting record to resource_mesh in the
+// background once the assignment check passed. A requester that goes away (timeout, reassignment)
+// aborts the generation, and nothing is written for it.
 import { encodeHashToBase64 } from "@holochain/client";
 import type { GenerateRequest, GenerateResult } from "../inference/inference-types.ts";
 import { InferenceError } from "../inference/inference-errors.ts";
@@ -21,7 +22,7 @@ import { garbageAnswer } from "./test-experts.ts";
 import type { TestLies } from "./test-lies.ts";
 import { allocationHonoured, checkJobAllowed } from "./worker-policy.ts";
 import { ReservationGate, ReservedNodeError, type ProviderReservation } from "./reservation-gate.ts";
-import { AssignmentServes, checkAssignment, CHECK_FIRST_MS, SERVES_PER_ASSIGNMENT, UnbackedRequesters, type AssignmentReader, type AssignmentVerdict } from "./assignment-check.ts";
+import { AssignmentServes, checkAssignment, CHECK_FIRST_MS, MAX_UNVERIFIED_PER_REQUESTER, SERVES_PER_ASSIGNMENT, UnbackedRequesters, type AssignmentReader, type AssignmentVerdict } from "./assignment-check.ts";
 import { linkSignals } from "../linked-signal.ts";
 
 export interface Generator {
@@ -39,7 +40,7 @@ export interface JobWorkerOptions {
   /** Whether an agent (base64) advertises a capability in this node's mesh. */
   isMeshMember: (agent: string) => boolean;
   results: ResultWriter;
-  /** Reads a request's assignment and job from resource_mesh (checked before any answer leaves). */
+  /** Reads a request's assignment and job from resource_mesh (assignment-check.ts). */
   assignments: AssignmentReader;
   /** How long to wait for an assignment to reach this node (default ASSIGNMENT_WAIT_MS). */
   assignmentWaitMs?: number;
@@ -76,6 +77,8 @@ export class JobWorker {
   private readonly reservationGate = new ReservationGate();
   private readonly assignmentServes = new AssignmentServes();
   private readonly unbacked: UnbackedRequesters;
+  /** Assignment checks still open, per requester. */
+  private readonly unverified = new Map<string, number>();
   /** Refusals of requests whose assignment did not back them (counted as "unassigned"). */
   private readonly unassignedAnswers = new WeakSet<JobAnswer>();
 
@@ -172,89 +175,91 @@ export class JobWorker {
     return answer;
   }
 
-  /** Whether the request's assignment is on the DHT and backs it; when it does not, the generation is stopped. */
-  private async checkAssignment(req: JobRequest, requester: string, run: { signal: AbortSignal; stop: AbortController }, log: Logger): Promise<AssignmentVerdict> {
+  /**
+   * Whether the request's assignment is on the DHT and backs it. It runs to its end even after the
+   * slot's run (at most ASSIGNMENT_WAIT_MS): a requester whose request it did not back is marked,
+   * and a generation still running for it is stopped.
+   */
+  private async checkAssignment(req: JobRequest, requester: string, stop: AbortController, log: Logger): Promise<AssignmentVerdict> {
     const self = encodeHashToBase64(this.opts.agentPubKey);
     const waitMs = this.opts.assignmentWaitMs;
     const startedAt = performance.now();
-    const verdict = await checkAssignment(this.opts.assignments, req, { requester, self }, { signal: run.signal, ...(waitMs !== undefined ? { waitMs } : {}) }).catch(
-      (err: Error): AssignmentVerdict => ({ backed: false, problem: `could not check assignment ${req.assignment}: ${err.message}` }),
-    );
-    const ms = Math.round(performance.now() - startedAt);
-    // A slow DHT delays the answer (and the requester's measure of this node's speed): worth a line.
-    if (verdict.backed === true) log[ms > SLOW_ASSIGNMENT_MS ? "info" : "debug"]({ ms }, "assignment checked");
-    if (verdict.backed === false) run.stop.abort(new InferenceError("policy_refused", verdict.problem, "none"));
-    return verdict;
+    this.unverified.set(requester, (this.unverified.get(requester) ?? 0) + 1);
+    try {
+      const verdict = await checkAssignment(this.opts.assignments, req, { requester, self }, { signal: new AbortController().signal, ...(waitMs !== undefined ? { waitMs } : {}) }).catch(
+        (err: Error): AssignmentVerdict => ({ backed: false, problem: `could not check assignment ${req.assignment}: ${err.message}`, read: false }),
+      );
+      const ms = Math.round(performance.now() - startedAt);
+      if (verdict.backed === true) log[ms > SLOW_ASSIGNMENT_MS ? "info" : "debug"]({ ms }, "assignment checked");
+      if (verdict.backed === false) {
+        // Its next jobs run only once checked; a generation still running stops; an answered result
+        // whose assignment was read and does not back it is not written (one not read yet is left
+        // to the writer's own retries: a slow DHT must not cost an honest worker its accounting).
+        this.unbacked.mark(requester);
+        stop.abort(new InferenceError("policy_refused", verdict.problem, "none"));
+        if (verdict.read) this.opts.results.drop(req, verdict.problem);
+        log.warn({ requester, problem: verdict.problem, checkFirstMinutes: CHECK_FIRST_MS / 60_000 }, "a job's assignment does not back it");
+      }
+      return verdict;
+    } finally {
+      const open = (this.unverified.get(requester) ?? 1) - 1;
+      if (open > 0) this.unverified.set(requester, open);
+      else this.unverified.delete(requester);
+    }
   }
 
-  /**
-   * The answer to a request its assignment does not back. policy_refused, an honest refusal to the
-   * requester (a slow DHT can cause it), so older requesters read it as before.
-   */
-  private unassigned(verdict: AssignmentVerdict, requester: string, log: Logger): JobAnswer {
+  /** The answer to a request its assignment does not back (policy_refused, an honest refusal: a slow DHT can cause it). */
+  private unassigned(verdict: AssignmentVerdict, log: Logger): JobAnswer {
     const problem = verdict.backed === false ? verdict.problem : "the assignment check did not finish";
-    this.unbacked.mark(requester);
-    // Logged with how long this requester's next jobs wait for their check before they run.
-    log.warn({ requester, problem, checkFirstMinutes: CHECK_FIRST_MS / 60_000 }, "job not run: its assignment does not back it");
+    log.warn({ problem }, "job not run: its assignment does not back it");
     const answer: JobAnswer = { outcome: "refused", code: "policy_refused", message: `not run: ${problem}` };
     this.unassignedAnswers.add(answer);
     return answer;
   }
 
+  /**
+   * Runs one slot for a requester. Another node's slot has its assignment checked: beside the
+   * generation (gossip takes seconds to bring an assignment here, which an honest slot should not
+   * wait for), with the result written only once the check passes; or first, before anything runs,
+   * for a requester with MAX_UNVERIFIED_PER_REQUESTER checks still open or one caught with an
+   * unbacked request within CHECK_FIRST_MS.
+   */
   private async run(req: JobRequest, requester: string, self: boolean, ctx: ProgressContext, log: Logger): Promise<JobAnswer> {
-    // The generation starts at once; "started" and the tokens wait for the assignment check (this
-    // node's own slots need none). A failed check stops the generation; the end of the run stops the check.
     const lies = this.opts.testLies?.() ?? {};
-    const runOver = new AbortController();
+    const checkFirst = !self && (this.unbacked.checkFirst(requester) || (this.unverified.get(requester) ?? 0) >= MAX_UNVERIFIED_PER_REQUESTER);
     const stop = new AbortController();
-    const checkLink = linkSignals(ctx.signal, runOver.signal);
-    const generationLink = linkSignals(ctx.signal, stop.signal);
-    const checked: Promise<AssignmentVerdict> = self ? Promise.resolve({ backed: true }) : this.checkAssignment(req, requester, { signal: checkLink.signal, stop }, log);
-    // A job waiting in the engine's queue, for a model to load or for its assignment to arrive
-    // sends nothing for a while; the requester's idle timeout is for dead or wedged workers, so say
-    // "still here" regularly, until the answer.
+    const checked: Promise<AssignmentVerdict> = self ? Promise.resolve({ backed: true }) : this.checkAssignment(req, requester, stop, log);
+    // A job waiting in the engine's queue, for a model to load or for its check sends nothing for a
+    // while; the requester's idle timeout is for dead or wedged workers, so say "still here" regularly.
     const keepAlive = setInterval(() => void ctx.emit({ type: "queued" } satisfies JobProgress).catch(() => {}), KEEPALIVE_MS);
+    const generation = linkSignals(ctx.signal, stop.signal);
     try {
-      // A requester caught with an unbacked request recently: nothing runs before its check passes.
-      if (!self && this.unbacked.checkFirst(requester)) {
-        const first = await checked;
-        if (first.backed === false) return this.unassigned(first, requester, log);
-        if (first.backed === "stopped") return { outcome: "refused", code: "cancelled", message: "the requester left" };
+      if (checkFirst) {
+        const first = await untilLeft(checked, ctx.signal);
+        if (first === undefined) return { outcome: "refused", code: "cancelled", message: "the requester left" };
+        if (first.backed !== true) return this.unassigned(first, log);
       }
-      const generated = await this.generate(req, ctx, { signal: generationLink.signal, checked, runOver, lies }, log);
-      if (stop.signal.aborted) return this.unassigned(await checked, requester, log);
+      const generated = await this.generate(req, ctx, { signal: generation.signal, lies }, log);
+      if (stop.signal.aborted) return this.unassigned(await checked, log);
       if (!("text" in generated)) return generated;
-      const verdict = await checked;
-      if (verdict.backed === false) return this.unassigned(verdict, requester, log);
-      return this.answered(req, requester, generated, { requesterLeft: verdict.backed === "stopped" || ctx.signal.aborted, lies }, log);
+      return this.answered(req, requester, generated, { requesterLeft: ctx.signal.aborted, lies }, log);
     } finally {
       clearInterval(keepAlive);
-      runOver.abort();
-      checkLink.dispose();
-      generationLink.dispose();
+      generation.dispose();
     }
   }
 
-  /**
-   * Generates the slot's answer, streaming it to the requester once `checked` says the assignment
-   * backs it: the result, or the refusal to answer with (a generation that failed).
-   */
-  private async generate(
-    req: JobRequest,
-    ctx: ProgressContext,
-    run: { signal: AbortSignal; checked: Promise<AssignmentVerdict>; runOver: AbortController; lies: TestLies },
-    log: Logger,
-  ): Promise<GenerateResult | JobAnswer> {
+  /** Generates the slot's answer, streaming it to the requester: the result, or the refusal to answer with (a generation that failed). */
+  private async generate(req: JobRequest, ctx: ProgressContext, run: { signal: AbortSignal; lies: TestLies }, log: Logger): Promise<GenerateResult | JobAnswer> {
     const { lies } = run;
-    const afterCheck = (send: () => Promise<void>) => run.checked.then((v) => (v.backed === true ? send() : undefined));
-    const stream = new TokenBatcher((text) => afterCheck(() => ctx.emit({ type: "tokens", text } satisfies JobProgress)));
+    const stream = new TokenBatcher((text) => ctx.emit({ type: "tokens", text } satisfies JobProgress));
     // "started" means generating: the requester's progress deadline runs from it, so it is sent
     // only once the job has left the engine's queue and its model is loaded.
     let started = false;
     const markStarted = () => {
       if (started) return;
       started = true;
-      void afterCheck(() => ctx.emit({ type: "started" } satisfies JobProgress)).catch(() => {});
+      void ctx.emit({ type: "started" } satisfies JobProgress).catch(() => {});
     };
     try {
       if (lies.stall) {
@@ -281,8 +286,6 @@ export class JobWorker {
       if (lies.confidence !== undefined && result.confidence !== undefined) result = { ...result, confidence: lies.confidence };
       return result;
     } catch (err) {
-      // Nothing of a failed generation is sent, so its refusal need not wait for the check.
-      run.runOver.abort();
       if (ctx.signal.aborted) log.info("the requester left; generation stopped");
       if (err instanceof InferenceError) return { outcome: "refused", code: err.code, message: err.message };
       log.error({ err }, "generation failed");
@@ -292,7 +295,7 @@ export class JobWorker {
     }
   }
 
-  /** The answer to a slot whose assignment backs it: written to resource_mesh and returned, unless the requester left. */
+  /** The answer to a slot, returned and written to resource_mesh unless the requester left (a failed check drops the write: checkAssignment). */
   private answered(req: JobRequest, requester: string, result: GenerateResult, how: { requesterLeft: boolean; lies: TestLies }, log: Logger): JobAnswer {
     const { lies } = how;
     if (how.requesterLeft || result.finishReason === "aborted") {
@@ -301,6 +304,7 @@ export class JobWorker {
     }
     const hash = responseHash(result.text);
     const sentHash = lies.forge_response_hash ? responseHash(`${result.text} (forged)`) : hash;
+    // Queued (and kept in the data dir) at once, so that a restart resumes it.
     this.opts.results.write({
       job: req.job,
       assignment: req.assignment,
@@ -326,6 +330,19 @@ export class JobWorker {
       ...(result.confidence !== undefined ? { confidence: Math.round(result.confidence * 10_000) / 10_000 } : {}),
     };
   }
+}
+
+/** `work`'s value, or undefined as soon as `signal` aborts. */
+function untilLeft<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const left = () => resolve(undefined);
+    signal.addEventListener("abort", left, { once: true });
+    void work.then((v) => {
+      signal.removeEventListener("abort", left);
+      resolve(v);
+    });
+  });
 }
 
 /** Test-only staller: holds the slot (keep-alives still go out) until the requester gives up. */

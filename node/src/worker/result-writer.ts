@@ -64,6 +64,13 @@ export class ResultWriter {
     return left.length;
   }
 
+  /** Forgets a result not written yet (its write loop ends at its next attempt): one that must never be written. */
+  drop(r: { job: string; assignment: string }, reason: string): void {
+    if (!this.pendingResults.has(r)) return;
+    this.pendingResults.remove(r);
+    this.opts.log.warn({ job: r.job, assignment: r.assignment, reason }, "dropped a job result before it was written");
+  }
+
   /** Results produced and not yet written (or given up on). */
   get pending(): number {
     return this.pendingResults.list().length;
