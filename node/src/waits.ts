@@ -20,3 +20,27 @@ export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<bo
     clearTimeout(timer);
   }
 }
+
+export type Outcome<T> = { kind: "value"; value: T } | { kind: "error"; message: string } | { kind: "late" };
+
+/**
+ * `work`'s outcome, or "late" once `ms` passed (when given) or `signal` aborted; the work is left to
+ * finish on its own.
+ */
+export function within<T>(work: Promise<T>, ms: number | undefined, signal?: AbortSignal): Promise<Outcome<T>> {
+  if (signal?.aborted) return Promise.resolve({ kind: "late" });
+  return new Promise((resolve) => {
+    const finish = (o: Outcome<T>) => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", late);
+      resolve(o);
+    };
+    const late = () => finish({ kind: "late" });
+    const timer = ms === undefined ? undefined : setTimeout(late, Math.max(0, ms));
+    signal?.addEventListener("abort", late, { once: true });
+    work.then(
+      (value) => finish({ kind: "value", value }),
+      (err: unknown) => finish({ kind: "error", message: (err as Error)?.message ?? String(err) }),
+    );
+  });
+}

@@ -24,7 +24,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { connect, type AddressInfo, type Socket } from "node:net";
 import type { Logger } from "../log.ts";
 import { PerKeyRate } from "../per-key-rate.ts";
-import { addressOwner, canonicalIp, isLoopbackIp } from "../p2p/peer-addresses.ts";
+import { addressOwner, ipKey, isLoopbackIp } from "../p2p/peer-addresses.ts";
 
 export interface BootstrapFrontOptions {
   /** Where the kitsune2 server listens (`http://127.0.0.1:PORT`). */
@@ -265,15 +265,10 @@ export class BootstrapFront {
  * it reached) unless `limitSelf`.
  */
 export function limitKey(remoteAddress: string | undefined, localAddress: string | undefined, limitSelf: boolean): string | undefined {
-  if (!limitSelf && remoteAddress !== undefined && (isLoopbackIp(remoteAddress) || sameIp(remoteAddress, localAddress))) return undefined;
-  return (remoteAddress === undefined ? undefined : addressOwner(remoteAddress)) ?? "unknown";
-}
-
-function sameIp(a: string, b: string | undefined): boolean {
-  const [x, y] = [canonicalIp(a), b === undefined ? undefined : canonicalIp(b)];
-  if (!x || !y || x.v !== y.v) return false;
-  const [p, q] = x.v === 4 ? [x.octets, (y as typeof x).octets] : [x.groups, (y as { groups: number[] }).groups];
-  return p.length === q.length && p.every((n, i) => n === q[i]);
+  if (remoteAddress === undefined) return "unknown";
+  const fromItsOwnAddress = localAddress !== undefined && ipKey(remoteAddress) !== undefined && ipKey(remoteAddress) === ipKey(localAddress);
+  if (!limitSelf && (isLoopbackIp(remoteAddress) || fromItsOwnAddress)) return undefined;
+  return addressOwner(remoteAddress) ?? "unknown";
 }
 
 /**

@@ -46,6 +46,12 @@ function ipv6Groups(canonical: string): number[] {
   return [...before, ...Array<number>(8 - before.length - after.length).fill(0), ...after];
 }
 
+/** One key per IP address, however it is spelled (see canonicalIp); undefined when it is not one. */
+export function ipKey(ip: string): string | undefined {
+  const c = canonicalIp(ip);
+  return c && JSON.stringify(c);
+}
+
 /**
  * Who an address belongs to, for counting machines: an IPv4 address (mapped forms unwrapped), or an
  * IPv6 /64 (one host gets a whole /64 and picks addresses in it at will).
@@ -77,7 +83,7 @@ export function dialableCapabilityAddrs(addrs: readonly string[]): string[] {
   // One per address and port, however the address is spelled.
   const seen = new Set<string>();
   const unique = ok.filter((a) => {
-    const key = `${JSON.stringify(canonicalIp(ipOf(a)!))}:${a.slice(a.lastIndexOf("/") + 1)}`;
+    const key = `${ipKey(ipOf(a)!)}:${a.slice(a.lastIndexOf("/") + 1)}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;

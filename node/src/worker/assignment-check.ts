@@ -13,6 +13,7 @@
 import { encodeHashToBase64 } from "@holochain/client";
 import type { AssignmentWithJob } from "@ripple-mesh/zome-bindings";
 import type { JobRequest } from "../protocol/job-protocol.ts";
+import { within } from "../waits.ts";
 
 /** Reads an assignment (base64 action hash) and its job; null until both have reached this node. */
 export type AssignmentReader = (assignment: string) => Promise<AssignmentWithJob | null>;
@@ -87,20 +88,20 @@ export type AssignmentVerdict = { backed: true } | { backed: false; problem: str
 /**
  * Reads the assignment until it has reached this node and checks it. The wait ends after `waitMs`
  * (at most LAST_READ_MS later) even while a read hangs (a network get can wait out a dead peer),
- * and at once when `signal` aborts.
+ * and at once when `signal` (if any) aborts.
  */
 export async function checkAssignment(
   read: AssignmentReader,
   req: JobRequest,
   ctx: Omit<AssignmentCheckContext, "now">,
-  opts: { signal: AbortSignal; waitMs?: number; now?: () => number },
+  opts: { signal?: AbortSignal; waitMs?: number; now?: () => number } = {},
 ): Promise<AssignmentVerdict> {
   const now = opts.now ?? Date.now;
   const waitMs = opts.waitMs ?? ASSIGNMENT_WAIT_MS;
   const until = now() + waitMs;
   let gap = FIRST_READ_GAP_MS;
   let lastError: string | undefined;
-  while (!opts.signal.aborted) {
+  while (!opts.signal?.aborted) {
     const outcome = await within(read(req.assignment), Math.max(until - now(), LAST_READ_MS), opts.signal);
     if (outcome.kind === "value" && outcome.value) {
       const problem = assignmentProblem(outcome.value, req, { ...ctx, now: now() });
@@ -110,39 +111,18 @@ export async function checkAssignment(
     if (outcome.kind === "value") lastError = undefined;
     if (outcome.kind === "late") lastError = "the read did not answer in time";
     const left = until - now();
-    if (opts.signal.aborted || left <= 0) break;
+    if (opts.signal?.aborted || left <= 0) break;
     // The last wait is cut to the deadline, so that the last read is at the end of the wait.
     await within(new Promise((r) => setTimeout(r, Math.min(gap, left)).unref()), Math.min(gap, left), opts.signal);
     gap = Math.min(gap * 2, MAX_READ_GAP_MS);
   }
-  if (opts.signal.aborted) return { backed: "stopped" };
+  if (opts.signal?.aborted) return { backed: "stopped" };
   const waited = `${(waitMs / 1000).toFixed(waitMs < 10_000 ? 1 : 0)} s`;
   return {
     backed: false,
     read: false,
     problem: lastError ? `could not read assignment ${req.assignment} within ${waited}: ${lastError}` : `assignment ${req.assignment} (with its job) did not reach this node within ${waited}`,
   };
-}
-
-type Outcome<T> = { kind: "value"; value: T } | { kind: "error"; message: string } | { kind: "late" };
-
-/** `work`'s outcome, or "late" once `ms` passed or `signal` aborted (the work is left to finish on its own). */
-function within<T>(work: Promise<T>, ms: number, signal: AbortSignal): Promise<Outcome<T>> {
-  if (signal.aborted) return Promise.resolve({ kind: "late" });
-  return new Promise((resolve) => {
-    const finish = (o: Outcome<T>) => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", late);
-      resolve(o);
-    };
-    const late = () => finish({ kind: "late" });
-    const timer = setTimeout(late, Math.max(0, ms));
-    signal.addEventListener("abort", late, { once: true });
-    work.then(
-      (value) => finish({ kind: "value", value }),
-      (err: unknown) => finish({ kind: "error", message: (err as Error)?.message ?? String(err) }),
-    );
-  });
 }
 
 /** How many times one assignment is served: the first request, and the requester's one retry after a broken stream. */

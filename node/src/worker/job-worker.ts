@@ -3,8 +3,8 @@
 // before anything runs, checks the assignment on the DHT (assignment-check.ts: beside the
 // generation, or first for a requester that gave cause), streams the answer back as it is
 // generated, then writes the signed result and accounting record to resource_mesh in the
-// background once the assignment check passed. A requester that goes away (timeout, reassignment)
-// aborts the generation, and nothing is written for it.
+// background (dropped if the assignment, once read, does not back it). A requester that goes away
+// (timeout, reassignment) aborts the generation, and nothing is written for it.
 import { encodeHashToBase64 } from "@holochain/client";
 import type { GenerateRequest, GenerateResult } from "../inference/inference-types.ts";
 import { InferenceError } from "../inference/inference-errors.ts";
@@ -24,6 +24,7 @@ import { allocationHonoured, checkJobAllowed } from "./worker-policy.ts";
 import { ReservationGate, ReservedNodeError, type ProviderReservation } from "./reservation-gate.ts";
 import { AssignmentServes, checkAssignment, CHECK_FIRST_MS, MAX_UNVERIFIED_PER_REQUESTER, SERVES_PER_ASSIGNMENT, UnbackedRequesters, type AssignmentReader, type AssignmentVerdict } from "./assignment-check.ts";
 import { linkSignals } from "../linked-signal.ts";
+import { within } from "../waits.ts";
 
 export interface Generator {
   generate(req: GenerateRequest): Promise<GenerateResult>;
@@ -65,7 +66,7 @@ export interface JobWorkerOptions {
 const TOKEN_FLUSH_MS = 50;
 /** Well under the requester's idle timeout (half the slot timeout, 30 s by default). */
 const KEEPALIVE_MS = 5_000;
-/** An assignment check slower than this is logged at info: the answer waited for the DHT. */
+/** An assignment check slower than this is logged at info: gossip was slow to bring the assignment. */
 const SLOW_ASSIGNMENT_MS = 1_000;
 /** Refusals of one requester recorded a minute (warning, job:refused event, served history); more only count in the metric. */
 export const REFUSALS_RECORDED_PER_MINUTE = 12;
@@ -186,7 +187,7 @@ export class JobWorker {
     const startedAt = performance.now();
     this.unverified.set(requester, (this.unverified.get(requester) ?? 0) + 1);
     try {
-      const verdict = await checkAssignment(this.opts.assignments, req, { requester, self }, { signal: new AbortController().signal, ...(waitMs !== undefined ? { waitMs } : {}) }).catch(
+      const verdict = await checkAssignment(this.opts.assignments, req, { requester, self }, waitMs !== undefined ? { waitMs } : {}).catch(
         (err: Error): AssignmentVerdict => ({ backed: false, problem: `could not check assignment ${req.assignment}: ${err.message}`, read: false }),
       );
       const ms = Math.round(performance.now() - startedAt);
@@ -220,9 +221,9 @@ export class JobWorker {
   /**
    * Runs one slot for a requester. Another node's slot has its assignment checked: beside the
    * generation (gossip takes seconds to bring an assignment here, which an honest slot should not
-   * wait for), with the result written only once the check passes; or first, before anything runs,
-   * for a requester with MAX_UNVERIFIED_PER_REQUESTER checks still open or one caught with an
-   * unbacked request within CHECK_FIRST_MS.
+   * wait for; a failed check stops the generation, or drops the result if it was answered); or
+   * first, before anything runs, for a requester with MAX_UNVERIFIED_PER_REQUESTER checks still
+   * open or one caught with an unbacked request within CHECK_FIRST_MS.
    */
   private async run(req: JobRequest, requester: string, self: boolean, ctx: ProgressContext, log: Logger): Promise<JobAnswer> {
     const lies = this.opts.testLies?.() ?? {};
@@ -235,9 +236,9 @@ export class JobWorker {
     const generation = linkSignals(ctx.signal, stop.signal);
     try {
       if (checkFirst) {
-        const first = await untilLeft(checked, ctx.signal);
-        if (first === undefined) return { outcome: "refused", code: "cancelled", message: "the requester left" };
-        if (first.backed !== true) return this.unassigned(first, log);
+        const first = await within(checked, undefined, ctx.signal);
+        if (first.kind !== "value") return { outcome: "refused", code: "cancelled", message: "the requester left" };
+        if (first.value.backed !== true) return this.unassigned(first.value, log);
       }
       const generated = await this.generate(req, ctx, { signal: generation.signal, lies }, log);
       if (stop.signal.aborted) return this.unassigned(await checked, log);
@@ -330,19 +331,6 @@ export class JobWorker {
       ...(result.confidence !== undefined ? { confidence: Math.round(result.confidence * 10_000) / 10_000 } : {}),
     };
   }
-}
-
-/** `work`'s value, or undefined as soon as `signal` aborts. */
-function untilLeft<T>(work: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
-  if (signal.aborted) return Promise.resolve(undefined);
-  return new Promise((resolve) => {
-    const left = () => resolve(undefined);
-    signal.addEventListener("abort", left, { once: true });
-    void work.then((v) => {
-      signal.removeEventListener("abort", left);
-      resolve(v);
-    });
-  });
 }
 
 /** Test-only staller: holds the slot (keep-alives still go out) until the requester gives up. */
