@@ -27,6 +27,7 @@ const unitTests = [
   "node/test/dna-pins.test.ts",
   "node/test/inference-api.test.ts",
   "node/test/inference-batching.test.ts",
+  "node/test/batch-order.test.ts",
   "node/test/inference-engine.test.ts",
   "node/test/inference-scheduling.test.ts",
   "node/test/hostile-records.test.ts",

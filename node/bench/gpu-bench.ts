@@ -8,6 +8,9 @@
 // - aggregate tok/s of 8 requests at once: through the engine (8 slots) with its slots batched in one
 //   context and with a context each (`batching: on | off`; auto picks by backend, batching.ts), and
 //   bare as one context of 8 sequences against 8 one-sequence contexts;
+// - what limits the 8 slots: one decode step's cost with 1, 2, 4 and 8 sequences in one batch (the
+//   transformer body alone, and with each sequence's greedy pick) against the 8-slot tok/s above;
+// - bare decode with flash attention forced on and forced off (a 7B-class model's bandwidth share);
 // - the share of the memory-bandwidth ceiling: decode tok/s × bytes read per token (≈ the weights)
 //   ÷ the card's bandwidth (`RIPPLE_GPU_BANDWIDTH_GBPS`, else a table of known cards).
 // Each figure is the median of RIPPLE_GPU_BENCH_RUNS (default 3) after a warm-up. RIPPLE_GPU_BENCH_ON_CPU=1
@@ -91,6 +94,67 @@ async function bareSingle(model: LlamaModel, prompt: string, decodeSteps = decod
   }
 }
 
+/**
+ * What one decode step costs the backend with 1, 2, 4 and 8 sequences in one batch, to tell a backend
+ * whose batched matmul is slow from a slow JS side: per step, each sequence feeds one token, all
+ * queued in the same tick so that node-llama-cpp decodes them as one batch. `bodyMs`: no output
+ * row (the transformer body only); `pickMs`: with each sequence's logits and a greedy pick (the LM
+ * head, the logits read back and llama.cpp's sampler). On a GPU a batch of 8 should cost little
+ * more than 1 (decode is bound by reading the weights); the 8-slot tok/s above, against 8 ÷ pickMs,
+ * then says what the JS side and the scheduling of sequences cost.
+ */
+async function bareBatchScaling(model: LlamaModel, prompt: string, flashAttention?: boolean): Promise<Record<string, number>> {
+  const steps = 32;
+  const context = await model.createContext({ contextSize: 512 * slots, sequences: slots, threads, flashAttention });
+  const figures: Record<string, number> = {};
+  try {
+    for (const n of [1, 2, 4, 8]) {
+      const sequences = Array.from({ length: n }, () => context.getSequence());
+      try {
+        const head = model.tokenize(prompt);
+        await Promise.all(sequences.map((s) => s.evaluateWithoutGeneratingNewTokens(head)));
+        const token = head[head.length - 1]!;
+        let t0 = performance.now();
+        for (let i = 0; i < steps; i++) await Promise.all(sequences.map((s) => s.evaluateWithoutGeneratingNewTokens([token])));
+        figures[`body ms ×${n}`] = round((performance.now() - t0) / steps, 2);
+        t0 = performance.now();
+        for (let i = 0; i < steps; i++) {
+          await Promise.all(sequences.map((s) => s.controlledEvaluate([[token, { generateNext: { token: true, options: { temperature: 0 } } }]])));
+        }
+        figures[`pick ms ×${n}`] = round((performance.now() - t0) / steps, 2);
+      } finally {
+        for (const s of sequences) await s.dispose();
+      }
+    }
+  } finally {
+    await context.dispose();
+  }
+  return figures;
+}
+
+/** Bare decode tok/s of one sequence with flash attention forced on or off (null: the backend refused it). */
+async function bareFlashAttention(model: LlamaModel, prompt: string, on: boolean): Promise<number | null> {
+  try {
+    const context = await model.createContext({ contextSize, sequences: 1, threads, flashAttention: on });
+    try {
+      const sequence = context.getSequence();
+      const tokens = model.tokenize(prompt);
+      let first = 0;
+      let n = 0;
+      for await (const _ of sequence.evaluate(tokens, { temperature: 0 })) {
+        if (n === 0) first = performance.now();
+        if (++n > decodeTokens) break;
+      }
+      return (n - 1) / ((performance.now() - first) / 1000);
+    } finally {
+      await context.dispose();
+    }
+  } catch (error) {
+    log.warn({ error: String(error), on }, "flash attention setting refused");
+    return null;
+  }
+}
+
 /** Bare node-llama-cpp, `slots` requests decoding together: one context of N sequences, or N contexts. */
 async function bareAggregate(model: LlamaModel, prompt: string, shared: boolean): Promise<number> {
   const contexts = shared
@@ -154,6 +218,8 @@ async function main(): Promise<void> {
     const single: Array<{ decode: number; prompt: number }> = [];
     const promptRuns: number[] = [];
     let sharedAgg: number, perSlotAgg: number;
+    let scaling: Record<string, number>;
+    let flashOn: number | null, flashOff: number | null;
     try {
       prompt512 = promptOf(bare, 512);
       shortPrompt = promptOf(bare, 16);
@@ -162,6 +228,9 @@ async function main(): Promise<void> {
       for (let i = 0; i < runs; i++) promptRuns.push((await bareSingle(bare, prompt512, 2)).prompt);
       sharedAgg = await bareAggregate(bare, shortPrompt, true);
       perSlotAgg = await bareAggregate(bare, shortPrompt, false);
+      scaling = await bareBatchScaling(bare, shortPrompt);
+      flashOn = await bareFlashAttention(bare, shortPrompt, true);
+      flashOff = await bareFlashAttention(bare, shortPrompt, false);
     } finally {
       await bare.dispose();
     }
@@ -170,7 +239,7 @@ async function main(): Promise<void> {
     const batched = await engineFigures(choice.requested, model, shortPrompt, "on");
     const perRequest = await engineFigures(choice.requested, model, shortPrompt, "off");
     // What `batching: auto` serves with on this backend (batching.ts): the figures the targets are read on.
-    const engine = resolveBatching("auto", choice.gpu !== null).mode === "shared-context" ? batched : perRequest;
+    const engine = resolveBatching("auto", slots).mode === "shared-context" ? batched : perRequest;
     const ceiling = bandwidth ? (bandwidth * 1e9) / model.bytes : null;
     const row = {
       model: model.name,
@@ -186,6 +255,11 @@ async function main(): Promise<void> {
       "engine decode tok/s, one batch": round(batched.decode),
       [`bare 1 ctx × ${slots} seq tok/s`]: round(sharedAgg),
       [`bare ${slots} ctx tok/s`]: round(perSlotAgg),
+      "bare decode tok/s, flash attention on": flashOn === null ? null : round(flashOn),
+      "bare decode tok/s, flash attention off": flashOff === null ? null : round(flashOff),
+      ...scaling,
+      "batch of 8 step ÷ 1 (pick)": round(scaling[`pick ms ×8`]! / scaling[`pick ms ×1`]!, 2),
+      [`bare ${slots} seq tok/s at the pick steps' pace`]: round((slots * 1000) / scaling[`pick ms ×${slots}`]!),
       "bandwidth ceiling tok/s": ceiling ? round(ceiling, 0) : null,
       "share of ceiling": ceiling ? `${round((engine.decode / ceiling) * 100, 0)}%` : "unknown bandwidth",
     };

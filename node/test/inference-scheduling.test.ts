@@ -22,12 +22,12 @@ describe("freeCoreThreads", () => {
   });
 });
 
-describe("batching: how a model's concurrent requests run, by backend", () => {
-  it("auto batches them in one context on a GPU and gives each a context on the CPU; on and off force it", () => {
-    expect(resolveBatching("auto", true)).toMatchObject({ mode: "shared-context", reason: expect.stringMatching(/GPU/) });
-    expect(resolveBatching("auto", false)).toMatchObject({ mode: "context-per-request", reason: expect.stringMatching(/CPU/) });
-    expect(resolveBatching("on", false).mode).toBe("shared-context");
-    expect(resolveBatching("off", true).mode).toBe("context-per-request");
+describe("batching: how a model's concurrent requests run", () => {
+  it("auto batches them in one context when more than one may run at once, on any backend; on and off force it", () => {
+    expect(resolveBatching("auto", 8)).toMatchObject({ mode: "shared-context", reason: "up to 8 requests at once: those on one model decode in one batch" });
+    expect(resolveBatching("auto", 1)).toMatchObject({ mode: "context-per-request", reason: expect.stringMatching(/one request at a time/) });
+    expect(resolveBatching("on", 1).mode).toBe("shared-context");
+    expect(resolveBatching("off", 8).mode).toBe("context-per-request");
   });
 
   it("`ripple status` and the Node page say it when more than one request runs at once", () => {
@@ -41,7 +41,7 @@ describe("batching: how a model's concurrent requests run, by backend", () => {
       maxConcurrent,
       memoryBudgetBytes: 2 ** 34,
       gpuMemoryBudgetBytes: onGpu ? 2 ** 36 : 0,
-      batching: resolveBatching("auto", onGpu),
+      batching: resolveBatching(onGpu ? "auto" : "off", maxConcurrent),
     });
     expect(describeBudgets(status(8, true))).toBe("RAM 16.0 GiB, VRAM 64.0 GiB, 15 threads, 8 at once in one batch per model");
     expect(describeBudgets(status(2, false))).toBe("RAM 16.0 GiB, 15 threads, 2 at once, a context each");

@@ -6,6 +6,7 @@
 // prompt; what those KV cells hold is this node's own prompts and peers' answers, read by nothing
 // but another rescoring.
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import type { BatchOrderStats } from "./batch-order.ts";
 import { InferenceError } from "./inference-errors.ts";
 
 export interface ContextPoolShape {
@@ -29,6 +30,8 @@ export interface TakenContext {
 export interface GenerationContexts {
   /** Contexts made so far. */
   readonly size: number;
+  /** The batches of a shared context (batch-order.ts); null for contexts of their own. */
+  readonly batchStats: BatchOrderStats | null;
   /** A context with room for a fresh sequence of a generation. */
   takeEmpty(): Promise<LlamaContext>;
   /** A context for rescoring `head`, with a sequence already holding part of it, if any. */
@@ -54,6 +57,8 @@ export class ContextPool implements GenerationContexts {
     this.#contexts = [first];
     this.#idle = [first];
   }
+
+  readonly batchStats = null;
 
   /** Contexts made so far (1 after the load, at most `slots`). */
   get size(): number {

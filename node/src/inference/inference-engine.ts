@@ -65,7 +65,7 @@ export class InferenceEngine {
     readonly gpuBudgetBytes: number,
     private readonly opts: InferenceEngineOptions,
   ) {
-    this.#batching = resolveBatching(opts.batching ?? "auto", backend.gpu !== null);
+    this.#batching = resolveBatching(opts.batching ?? "auto", opts.maxConcurrent);
     this.#shape = { contextSize: opts.contextSize ?? defaultContextSize, slots: opts.maxConcurrent, threads: opts.threads, sharedContext: this.#batching.mode === "shared-context" };
     this.#gate = new ConcurrencyGate(opts.maxConcurrent, opts.maxQueued ?? 4 * opts.maxConcurrent);
     this.#rescoringLane = new ConcurrencyGate(1, opts.maxQueued ?? 4 * opts.maxConcurrent);

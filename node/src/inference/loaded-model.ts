@@ -1,15 +1,14 @@
 // One GGUF model in memory with its contexts, and the generation of one request.
 //
 // Contexts are reused, not made per request: creating one for the Qwen 0.5B model costs ~16 ms
-// (~230 ms the first time) against ~0.1 ms for taking a sequence of a live one. On the CPU each
+// (~230 ms the first time) against ~0.1 ms for taking a sequence of a live one. Without batching each
 // context has ONE sequence; a second one is created (and then kept) only when requests run on the
-// model at the same time, up to `slots`. One context with `slots` sequences was measured and is worse
-// on this CPU with node-llama-cpp (its llama.cpp keeps one KV stream per sequence, kv_unified off):
-// with 2 sequences a lone request decodes 6-8% slower at 2 threads, and two concurrent requests get
-// 35 tok/s together against 50 tok/s on two 1-sequence contexts; an extra context costs ~40 MB of
-// resident memory. On a GPU the engine's `batching` makes it one context of `slots` sequences
-// instead, decoded in one batch per step (shared-context.ts, batching.ts; node/bench/inference-bench.ts
-// and gpu-bench.ts measure both). Each request takes a fresh sequence and disposes it at the
+// model at the same time, up to `slots` (batching off, or a single slot). With batching (batching.ts:
+// auto whenever more than one request may run at once) it is one context of `slots` sequences,
+// decoded in one batch per step in sequence-id order (shared-context.ts, batch-order.ts): measured
+// on a 2-core CPU, 2 concurrent requests 35.8 tok/s against 29.9 on two contexts, 8 requests 84.9
+// against 29.8, a lone request ~5% slower (its llama.cpp keeps a KV stream per sequence);
+// node/bench/gpu-bench.ts measures both ways. Each request takes a fresh sequence and disposes it at the
 // end, which clears its KV cells, so nothing of one request can leak into the next (context-pool.ts).
 // Rescoring (a requester checking a peer's claimed confidence) runs on a small context of its own
 // (rescoring-context.ts) whose sequences keep the prompts they scored, so that the next answer to the
@@ -20,12 +19,12 @@ import type {
   ChatHistoryItem,
   ChatWrapper,
   Llama,
-  LlamaContext,
   LlamaContextSequence,
   LlamaModel,
   Token,
 } from "node-llama-cpp";
 import type { Logger } from "../log.ts";
+import type { BatchOrderStats } from "./batch-order.ts";
 import { answerConfidence, continuationConfidence, MAX_SCORED_TOKENS } from "./answer-confidence.ts";
 import { InferenceError } from "./inference-errors.ts";
 import { ContextPool, type GenerationContexts } from "./context-pool.ts";
@@ -61,12 +60,12 @@ export class LoadedModel {
     /** What the memory budgets count for it: RAM (file + a context per slot), layers and VRAM on the GPU. */
     readonly budget: LoadBudget,
     private readonly model: LlamaModel,
-    first: LlamaContext,
+    pool: GenerationContexts,
     private readonly shape: ContextShape,
     private readonly chatWrapper: ChatWrapper,
     private readonly log: Logger,
   ) {
-    this.#pool = shape.sharedContext ? new SharedContext(first, registered.name) : new ContextPool(model, first, shape, registered.name);
+    this.#pool = pool;
   }
 
   static async load(llama: Llama, registered: RegisteredModel, budget: LoadBudget, shape: ContextShape, log: Logger): Promise<LoadedModel> {
@@ -76,10 +75,12 @@ export class LoadedModel {
       model = await llama.loadModel({ modelPath: registered.file, gpuLayers: budget.gpuLayers });
       // The first context is made now: the slowest one (~230 ms for Qwen 0.5B), and proof that it fits.
       // With a shared context (batching), it is the only one: a sequence per slot, each of contextSize.
-      const first = await model.createContext({ contextSize: shape.contextSize, sequences: shape.sharedContext ? shape.slots : 1, threads: shape.threads });
+      const pool = shape.sharedContext
+        ? await SharedContext.open(model, shape, registered.name)
+        : new ContextPool(model, await model.createContext({ contextSize: shape.contextSize, sequences: 1, threads: shape.threads }), shape, registered.name);
       // The model's own template (ChatML for Qwen and the tiny test model), resolved once per load.
       const chatWrapper = (await llamaModule()).resolveChatWrapper(model);
-      return new LoadedModel(registered, budget, model, first, shape, chatWrapper, log);
+      return new LoadedModel(registered, budget, model, pool, shape, chatWrapper, log);
     } catch (cause) {
       await model?.dispose().catch(() => {});
       throw new InferenceError("failed", `cannot load model ${registered.name} from ${registered.file}: ${(cause as Error).message}`, "check that the file is a complete GGUF file that llama.cpp supports, and that the machine has the memory for it", { cause });
@@ -89,6 +90,11 @@ export class LoadedModel {
   /** Contexts made so far (1 after the load, at most `slots`). */
   get contexts(): number {
     return this.#pool.size;
+  }
+
+  /** The shared context's batches (batching on), or null. */
+  get batchStats(): BatchOrderStats | null {
+    return this.#pool.batchStats;
   }
 
   /** Prompt tokens rescoring found already evaluated and those it evaluated, since the load. */

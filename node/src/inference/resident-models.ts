@@ -7,6 +7,7 @@
 import { planGpuLoad, type GpuPlan } from "./gpu-budget.ts";
 import { InferenceError } from "./inference-errors.ts";
 import type { RegisteredModel } from "./inference-types.ts";
+import type { BatchOrderStats } from "./batch-order.ts";
 import type { BackendChoice } from "./llama-backend.ts";
 import type { LazyLlama } from "./lazy-llama.ts";
 import { LoadedModel } from "./loaded-model.ts";
@@ -30,6 +31,8 @@ export interface LoadedModelInfo {
   rescoredPromptTokens: { reused: number; evaluated: number };
   /** Generation contexts made so far (one shared by every slot when batching, else up to one per slot). */
   contexts: number;
+  /** The shared context's batches (batching on; batch-order.ts): how many, their sequences, llama.cpp's passes. Null with a context per request. */
+  batches: BatchOrderStats | null;
 }
 
 export interface ResidentModelsDeps {
@@ -92,6 +95,7 @@ export class ResidentModels {
       retired,
       rescoredPromptTokens: m.rescoredPromptTokens,
       contexts: m.contexts,
+      batches: m.batchStats,
     });
     return [...[...this.#models.values()].map((m) => info(m, false)), ...[...this.#retired].map((m) => info(m, true))];
   }

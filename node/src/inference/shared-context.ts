@@ -8,8 +8,9 @@
 // llama.cpp keeps one KV stream per sequence), and a generation's sequence is disposed when it ends,
 // which erases its cells: nothing of one request reaches another. Rescoring on a generation context
 // keeps no sequence here (every sequence is a generation slot): its sequence is disposed on release.
-import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
-import type { GenerationContexts, TakenContext } from "./context-pool.ts";
+import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import { BatchOrder, type BatchOrderStats } from "./batch-order.ts";
+import type { ContextPoolShape, GenerationContexts, TakenContext } from "./context-pool.ts";
 import { InferenceError } from "./inference-errors.ts";
 
 export class SharedContext implements GenerationContexts {
@@ -18,10 +19,30 @@ export class SharedContext implements GenerationContexts {
   /** Rescoring sequences being disposed: a take waits for them, so their sequence ids are free again. */
   #disposing: Promise<void> = Promise.resolve();
 
-  constructor(
+  readonly #order: BatchOrder;
+
+  private constructor(
     private readonly context: LlamaContext,
+    order: BatchOrder,
     private readonly modelName: string,
-  ) {}
+  ) {
+    this.#order = order;
+  }
+
+  /** The model's one context: a sequence per slot, each of contextSize, its batches made by batch-order.ts. */
+  static async open(model: LlamaModel, shape: ContextPoolShape, modelName: string): Promise<SharedContext> {
+    let shared: SharedContext | undefined;
+    const order = new BatchOrder(() => (shared ? shared.#taken : 0));
+    const context = await model.createContext({ contextSize: shape.contextSize, sequences: shape.slots, threads: shape.threads, batching: { itemPrioritizationStrategy: order.strategy } });
+    order.attach(context);
+    shared = new SharedContext(context, order, modelName);
+    return shared;
+  }
+
+  /** Batches decoded so far, the sequences in them and llama.cpp's passes over them. */
+  get batchStats(): BatchOrderStats | null {
+    return { ...this.#order.stats };
+  }
 
   get size(): number {
     return 1;
