@@ -14,14 +14,19 @@
 //   few microtasks before the last of those sequences has queued its next token, so every step
 //   left one sequence for the next (7 of 8 a step, and the gap made a second pass).
 // Ordered, and waiting up to MAX_DEFERRALS microtask rounds for the sequences that are generating,
-// it gave 87 tok/s: 8 tokens a step in one pass. On a GPU, where a pass costs about the same for 1
+// it gave 87 tok/s: 8 tokens a step in one pass. Under churn (16 requests of 8-40 tokens through 4
+// slots, requests ending and starting): 40 tok/s against 28.5, 122 batches and 154 passes against
+// 189 and ~300. On a GPU, where a pass costs about the same for 1
 // token as for 8, the extra passes cost the most. `npm run bench:gpu` prints both side by side (bare
 // node-llama-cpp's "1 ctx × 8 seq" against the engine's "8 slots, one batch"; on a CPU with
 // RIPPLE_GPU_BENCH_ON_CPU=1).
 //
 // The strategy reads node-llama-cpp's queued decodes (an internal field, `_queuedDecodes`, for each
-// item's sequence id): the version is pinned, and batch-order.test.ts fails if the field changes.
-// Without it the items keep node-llama-cpp's order.
+// item's sequence id): the version is pinned, and inference-batching.test.ts fails if the field
+// changes (its passes then outnumber its batches). Without it the items keep node-llama-cpp's order.
+// Not done: choosing which free id a new request takes. Handing out the free id next to those in
+// use was tried (16 requests of 8-40 tokens through 4 slots) and made more passes (170 against 153
+// for node-llama-cpp's first-freed-first), so ids stay as node-llama-cpp gives them.
 import type { BatchItem, LlamaContext, PrioritizedBatchItem } from "node-llama-cpp";
 
 /** Microtask rounds a step may wait for a generating sequence's token (3 sufficed in the measurement). */
