@@ -28,6 +28,7 @@ const unitTests = [
   "node/test/inference-api.test.ts",
   "node/test/inference-batching.test.ts",
   "node/test/batch-order.test.ts",
+  "node/test/prompt-reuse.test.ts",
   "node/test/inference-engine.test.ts",
   "node/test/inference-scheduling.test.ts",
   "node/test/hostile-records.test.ts",

@@ -162,10 +162,11 @@ describe("waiting for an assignment to reach this node", () => {
 });
 
 /** An engine that streams one token every 20 ms up to the task's max_tokens, and stops when aborted. */
-function streamingEngine(runs: { calls: number; aborted: number; finished: number }) {
+function streamingEngine(runs: { calls: number; aborted: number; finished: number; scopes: Array<string | undefined> }) {
   return {
     async generate(req: GenerateRequest): Promise<GenerateResult> {
       runs.calls++;
+      runs.scopes.push(req.promptReuseScope);
       req.onStart?.();
       let text = "";
       for (let i = 0; i < req.maxTokens; i++) {
@@ -184,7 +185,7 @@ function streamingEngine(runs: { calls: number; aborted: number; finished: numbe
 }
 
 function worker(read: AssignmentReader, waitMs = 5_000, now: () => number = Date.now) {
-  const runs = { calls: 0, aborted: 0, finished: 0 };
+  const runs = { calls: 0, aborted: 0, finished: 0, scopes: [] as Array<string | undefined> };
   const written: ResultToWrite[] = [];
   const dropped: string[] = [];
   const refusals: string[] = [];
@@ -232,6 +233,13 @@ describe("the worker with the assignment check", () => {
     expect(w.dropped).toEqual([]);
   });
 
+  it("lets the engine reuse a prompt's start only for the same requester: the scope is its verified key, whatever the task says", async () => {
+    const w = worker(async () => found());
+    const task = { ...request().task, maxTokens: 2, promptReuseScope: "someone-else" };
+    await w.serve(requesterKey, request({ task } as never));
+    expect(w.runs.scopes).toEqual([encodeHashToBase64(requesterKey)]);
+  });
+
   it("drops an answered result whose assignment, read after the answer, does not back it", async () => {
     const w = worker(() => new Promise((r) => setTimeout(() => r(found({ epoch: 3 })), 300)));
     const { answer } = await w.serve(requesterKey, request({ task: { ...request().task, maxTokens: 5 } })); // ~100 ms
@@ -247,7 +255,7 @@ describe("the worker with the assignment check", () => {
     expect(answer).toMatchObject({ outcome: "refused", code: "policy_refused" });
     expect(answer.outcome === "refused" && answer.message).toMatch(/^not run: assignment .* names another worker/);
     expect(tokensOf(frames).length).toBeLessThan(40); // stopped early: it runs beside the check
-    expect(w.runs).toEqual({ calls: 1, aborted: 1, finished: 0 });
+    expect(w.runs).toMatchObject({ calls: 1, aborted: 1, finished: 0 });
     expect(w.written).toEqual([]);
     expect(w.refusals).toEqual(["unassigned"]);
   });

@@ -38,7 +38,11 @@ interface QueuedDecodeView {
   sequenceId: number;
 }
 
-/** Batches made and what they held: `passes` counts runs of consecutive sequence ids (llama.cpp's passes). */
+/**
+ * Batches made and what they held. `passes` counts runs of consecutive sequence ids: llama.cpp's
+ * passes over a decode step; a lower bound when a prompt shares the batch (a pass takes as many
+ * tokens from each sequence in it, so a prompt's rest needs passes of its own).
+ */
 export interface BatchOrderStats {
   batches: number;
   sequences: number;
@@ -46,8 +50,10 @@ export interface BatchOrderStats {
 }
 
 /**
- * Each item's share of the batch, as node-llama-cpp's "maximumParallelism" gives it (an equal share
- * each, what is left to those with more tokens, in order), then the items in sequence-id order.
+ * Each item's share of the batch (an equal share each, then what is left to those with more tokens
+ * in queue order: like node-llama-cpp's "maximumParallelism", which spreads the rest in passes and
+ * by evaluation priority, a difference that matters only when prompts fill the batch), then the
+ * items in sequence-id order.
  * `sequenceOf` is undefined for an item whose sequence is unknown: those keep their place at the end.
  */
 export function orderBatch(items: readonly BatchItem[], size: number, sequenceOf: (item: BatchItem) => number | undefined): PrioritizedBatchItem[] {

@@ -1,10 +1,13 @@
 // One model's contexts, reused across requests (loaded-model.ts says why one sequence each).
-// A generation takes an empty context: any sequence kept on it is disposed first, which clears its
-// KV cells, so nothing of one request can leak into the next. Rescoring (a requester checking a
-// peer's claimed confidence) may leave its sequence on the context it returns, holding the prompt it
-// scored, and the next rescoring takes the idle context whose kept sequence shares most with its own
-// prompt; what those KV cells hold is this node's own prompts and peers' answers, read by nothing
-// but another rescoring.
+// A generation's sequence is kept on its context when it ends, holding its prompt and answer, under
+// the request's prompt-reuse scope (GenerateRequest.promptReuseScope): the next generation of the
+// same scope takes the idle context whose kept sequence holds the longest start of its prompt, and
+// node-llama-cpp evaluates only from the first token that differs (the cells after it are erased
+// first). The KV cells of a prompt's first N tokens depend on those N tokens alone, so a request
+// reads nothing of another's but what it sent itself. A generation of another scope, or of none,
+// disposes a kept sequence before it starts, which clears its KV cells: how fast a shared start
+// evaluates would otherwise tell one requester what another sent. Rescoring (a requester checking
+// a peer's claimed confidence) keeps its sequences the same way, under a scope of its own.
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import type { BatchOrderStats } from "./batch-order.ts";
 import { InferenceError } from "./inference-errors.ts";
@@ -16,11 +19,14 @@ export interface ContextPoolShape {
   threads: number;
 }
 
-/** A context taken from the pool, with the rescoring sequence kept on it, if any (the taker's now). */
+/** A context taken from the pool, with the sequence kept on it, if any (the taker's now). */
 export interface TakenContext {
   context: LlamaContext;
   kept: LlamaContextSequence | undefined;
 }
+
+/** The scope rescoring keeps its sequences under: no generation's (those are requesters' keys). */
+export const RESCORING_SCOPE = "\u0000rescoring";
 
 /**
  * Where a loaded model's requests run (the engine's `batching`): a context of their own each
@@ -32,12 +38,16 @@ export interface GenerationContexts {
   readonly size: number;
   /** The batches of a shared context (batch-order.ts); null for contexts of their own. */
   readonly batchStats: BatchOrderStats | null;
-  /** A context with room for a fresh sequence of a generation. */
-  takeEmpty(): Promise<LlamaContext>;
+  /**
+   * A context for a generation of `prompt`, with a sequence kept under the same `scope` that holds
+   * the longest start of it, if any (none without a scope); a kept sequence of another scope is
+   * disposed first.
+   */
+  takeForGeneration(prompt: readonly Token[], scope: string | undefined): Promise<TakenContext>;
   /** A context for rescoring `head`, with a sequence already holding part of it, if any. */
   takeForRescoring(head: readonly Token[]): Promise<TakenContext>;
-  /** Back to the pool; `sequence` (a rescoring's) may be kept for the next rescoring, or disposed. */
-  release(context: LlamaContext, sequence?: LlamaContextSequence): void;
+  /** Back to the pool; `sequence` may be kept under `scope` for the next take of that scope, or disposed. */
+  release(context: LlamaContext, sequence?: LlamaContextSequence, scope?: string): void;
   dispose(): Promise<void>;
 }
 
@@ -45,8 +55,8 @@ export class ContextPool implements GenerationContexts {
   readonly #contexts: LlamaContext[];
   /** Contexts no request uses now, most recently used last. */
   readonly #idle: LlamaContext[];
-  /** Rescoring sequences kept on idle contexts. */
-  readonly #kept = new Map<LlamaContext, LlamaContextSequence>();
+  /** Sequences kept on idle contexts, with the scope that may reuse them. */
+  readonly #kept = new Map<LlamaContext, { sequence: LlamaContextSequence; scope: string }>();
 
   constructor(
     private readonly model: LlamaModel,
@@ -65,29 +75,18 @@ export class ContextPool implements GenerationContexts {
     return this.#contexts.length;
   }
 
-  /** An empty context for a generation: an idle one without a kept sequence first, else one emptied, else a new one. */
-  async takeEmpty(): Promise<LlamaContext> {
-    const { context, kept } = await this.#take((c) => (this.#kept.has(c) ? 0 : 1));
-    try {
-      await kept?.dispose();
-    } catch (err) {
-      this.#idle.push(context);
-      throw err;
-    }
-    return context;
+  takeForGeneration(prompt: readonly Token[], scope: string | undefined): Promise<TakenContext> {
+    return this.#takeFor(prompt, scope);
   }
 
   /** A context for rescoring `head`: the idle one whose kept sequence holds the longest start of it. */
   takeForRescoring(head: readonly Token[]): Promise<TakenContext> {
-    return this.#take((c) => {
-      const kept = this.#kept.get(c);
-      return kept ? 1 + kept.compareContextTokens([...head]).firstDifferentIndex : 0;
-    });
+    return this.#takeFor(head, RESCORING_SCOPE);
   }
 
   /** Back to the pool whatever happened (a lost context would shrink the model's slots for good), keeping `sequence` on it. */
-  release(context: LlamaContext, sequence?: LlamaContextSequence): void {
-    if (sequence) this.#kept.set(context, sequence);
+  release(context: LlamaContext, sequence?: LlamaContextSequence, scope = RESCORING_SCOPE): void {
+    if (sequence) this.#kept.set(context, { sequence, scope });
     this.#idle.push(context);
   }
 
@@ -95,15 +94,35 @@ export class ContextPool implements GenerationContexts {
     for (const context of this.#contexts) await context.dispose().catch(() => {});
   }
 
+  /**
+   * The idle context whose sequence kept under `scope` holds the longest start of `head` (one
+   * without a kept sequence next, then one kept for another scope, emptied), else a new one.
+   */
+  async #takeFor(head: readonly Token[], scope: string | undefined): Promise<TakenContext> {
+    const taken = await this.#take((c) => {
+      const kept = this.#kept.get(c);
+      if (!kept) return 1;
+      return scope !== undefined && kept.scope === scope ? 1 + kept.sequence.compareContextTokens([...head]).firstDifferentIndex : 0;
+    });
+    if (!taken.kept || (scope !== undefined && taken.scope === scope)) return { context: taken.context, kept: taken.kept };
+    try {
+      await taken.kept.dispose();
+    } catch (err) {
+      this.#idle.push(taken.context);
+      throw err;
+    }
+    return { context: taken.context, kept: undefined };
+  }
+
   /** The idle context `preference` ranks highest (the most recently used of equals), else a new one while under `slots`. */
-  async #take(preference: (c: LlamaContext) => number): Promise<TakenContext> {
+  async #take(preference: (c: LlamaContext) => number): Promise<TakenContext & { scope?: string }> {
     if (this.#idle.length > 0) {
       let best = this.#idle.length - 1;
       for (let i = best - 1; i >= 0; i--) if (preference(this.#idle[i]!) > preference(this.#idle[best]!)) best = i;
       const context = this.#idle.splice(best, 1)[0]!;
       const kept = this.#kept.get(context);
       this.#kept.delete(context);
-      return { context, kept };
+      return { context, kept: kept?.sequence, scope: kept?.scope };
     }
     // The engine's gate admits no more requests than `slots`.
     if (this.#contexts.length >= this.shape.slots) throw new Error(`all ${this.shape.slots} contexts of model ${this.modelName} are in use`);

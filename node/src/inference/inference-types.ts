@@ -32,6 +32,12 @@ export interface GenerateRequest {
   onToken?: (text: string) => void;
   /** Also score how sure the model was of its answer (answer-confidence.ts): GenerateResult.confidence. */
   confidence?: boolean;
+  /**
+   * Who may reuse this prompt's evaluated tokens (the worker: the requester's key). A later request of
+   * the same scope evaluates only from where its prompt differs (context-pool.ts); one of another
+   * scope never reuses them. Absent: the prompt is evaluated whole and not kept.
+   */
+  promptReuseScope?: string;
 }
 
 export interface GenerateResult {

@@ -51,6 +51,8 @@ export class LoadedModel {
   lastUsedMs = Date.now();
   readonly #pool: GenerationContexts;
   #rescoring: Promise<RescoringContext | undefined> | undefined;
+  /** Prompt tokens generations found already evaluated (a kept sequence of their scope), and those they evaluated. */
+  readonly #generationPromptTokens = { reused: 0, evaluated: 0 };
   /** Prompt tokens rescoring found already evaluated, and those it evaluated (rescoredPromptTokens). */
   #reusedPromptTokens = 0;
   #evaluatedPromptTokens = 0;
@@ -97,6 +99,11 @@ export class LoadedModel {
     return this.#pool.batchStats;
   }
 
+  /** Prompt tokens generations found already evaluated and those they evaluated, since the load. */
+  get generationPromptTokens(): { reused: number; evaluated: number } {
+    return { ...this.#generationPromptTokens };
+  }
+
   /** Prompt tokens rescoring found already evaluated and those it evaluated, since the load. */
   get rescoredPromptTokens(): { reused: number; evaluated: number } {
     return { reused: this.#reusedPromptTokens, evaluated: this.#evaluatedPromptTokens };
@@ -136,22 +143,27 @@ export class LoadedModel {
       }
     };
 
-    const context = await this.#pool.takeEmpty();
+    const input = this.#renderPrompt(req.prompt);
+    const scope = req.promptReuseScope;
+    const { context, kept } = await this.#pool.takeForGeneration(input.promptTokenList, scope);
     let sequence: LlamaContextSequence;
     try {
-      sequence = context.getSequence();
+      sequence = kept ?? context.getSequence();
     } catch (cause) {
       this.#pool.release(context); // a take is always given back, or the model loses the slot for good
       throw new InferenceError("failed", `model ${this.name} has no free sequence: ${(cause as Error).message}`, "retry; if it fails again, unload and reload the model", { cause });
     }
+    // A kept sequence's meter counts its earlier generations too.
+    const outputTokensBefore = sequence.tokenMeter.usedOutputTokens;
     let promptTokens = 0;
-    let finishReason: FinishReason;
+    let finishReason: FinishReason | undefined;
     let stopSequence: string | undefined;
     let confidence: number | undefined;
     let outputTokens = 0;
     try {
-      const input = this.#renderPrompt(req.prompt);
       promptTokens = input.promptTokenList.length;
+      // What node-llama-cpp will not evaluate again: the kept start of the prompt (all but its last token).
+      const reused = kept ? kept.compareContextTokens(input.promptTokenList.slice(0, -1)).firstDifferentIndex : 0;
       // +2: the token that may complete a UTF-8 character, and llama.cpp's last cell, so that a
       // request never reaches a context shift (which would silently drop the start of the prompt).
       if (promptTokens + req.maxTokens + 2 > context.contextSize) {
@@ -162,8 +174,10 @@ export class LoadedModel {
         );
       }
       ({ finishReason, stopSequence } = await this.#generate(sequence, req, input, signal, onTextChunk));
+      this.#generationPromptTokens.reused += reused;
+      this.#generationPromptTokens.evaluated += promptTokens - reused;
       // Read before the confidence pass, which evaluates tokens of its own.
-      outputTokens = sequence.tokenMeter.usedOutputTokens;
+      outputTokens = sequence.tokenMeter.usedOutputTokens - outputTokensBefore;
       if (req.confidence && finishReason !== "aborted") confidence = await this.#confidence(sequence, input.promptTokenList);
     } catch (err) {
       if (err instanceof InferenceError) throw err;
@@ -172,12 +186,17 @@ export class LoadedModel {
       }
       // Aborted during the prompt evaluation, before node-llama-cpp had a response to return.
       finishReason = "aborted";
-      outputTokens = sequence.tokenMeter.usedOutputTokens;
+      outputTokens = sequence.tokenMeter.usedOutputTokens - outputTokensBefore;
     } finally {
-      try {
-        await sequence.dispose();
-      } finally {
-        this.#pool.release(context);
+      // Kept for the scope's next prompt only after a generation that ended as it should: an aborted
+      // or failed one may leave the sequence's tokens and cells apart.
+      if (scope !== undefined && finishReason !== undefined && finishReason !== "aborted") this.#pool.release(context, sequence, scope);
+      else {
+        try {
+          await sequence.dispose();
+        } finally {
+          this.#pool.release(context);
+        }
       }
     }
     const endAt = performance.now();

@@ -29,6 +29,8 @@ export interface LoadedModelInfo {
   retired: boolean;
   /** Prompt tokens this node's rescoring of peers' answers found already evaluated, and those it evaluated. */
   rescoredPromptTokens: { reused: number; evaluated: number };
+  /** Prompt tokens generations found already evaluated (kept under their prompt-reuse scope), and those they evaluated. */
+  generationPromptTokens: { reused: number; evaluated: number };
   /** Generation contexts made so far (one shared by every slot when batching, else up to one per slot). */
   contexts: number;
   /** The shared context's batches (batching on; batch-order.ts): how many, their sequences, llama.cpp's passes. Null with a context per request. */
@@ -94,6 +96,7 @@ export class ResidentModels {
       busy: m.active > 0,
       retired,
       rescoredPromptTokens: m.rescoredPromptTokens,
+      generationPromptTokens: m.generationPromptTokens,
       contexts: m.contexts,
       batches: m.batchStats,
     });

@@ -2,12 +2,14 @@
 // puts the tokens every running sequence has queued into one llama.cpp batch per step, so N
 // generations read the model's weights once per step instead of N times. That is what a GPU needs to
 // give more than one request's tokens/s (decode there is bound by memory bandwidth and per-step
-// overheads); `auto` uses it on GPU backends only (batching.ts says why not on the CPU).
+// overheads), and on the CPU it measured faster too once batches went in sequence-id order
+// (batch-order.ts); `auto` uses it whenever more than one request may run at once (batching.ts).
 //
 // Each sequence has its own KV cells (node-llama-cpp sizes the context at contextSize × sequences and
 // llama.cpp keeps one KV stream per sequence), and a generation's sequence is disposed when it ends,
-// which erases its cells: nothing of one request reaches another. Rescoring on a generation context
-// keeps no sequence here (every sequence is a generation slot): its sequence is disposed on release.
+// which erases its cells: nothing of one request reaches another. So no prompt is kept here for the
+// next request of its scope (context-pool.ts does that), and rescoring on a generation context keeps
+// no sequence either (every sequence is a generation slot): its sequence is disposed on release.
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { BatchOrder, type BatchOrderStats } from "./batch-order.ts";
 import type { ContextPoolShape, GenerationContexts, TakenContext } from "./context-pool.ts";
@@ -48,7 +50,12 @@ export class SharedContext implements GenerationContexts {
     return 1;
   }
 
-  async takeEmpty(): Promise<LlamaContext> {
+  /** Sequences are not kept here (each is a generation slot): every take gets a fresh one. */
+  async takeForGeneration(_prompt: readonly Token[], _scope: string | undefined): Promise<TakenContext> {
+    return { context: await this.#takeEmpty(), kept: undefined };
+  }
+
+  async #takeEmpty(): Promise<LlamaContext> {
     await this.#disposing;
     // The engine's gate admits no more requests than the slots, so this holds; checked all the same,
     // as a clear error rather than node-llama-cpp's "no sequences left".
@@ -60,7 +67,7 @@ export class SharedContext implements GenerationContexts {
   }
 
   async takeForRescoring(_head: readonly Token[]): Promise<TakenContext> {
-    return { context: await this.takeEmpty(), kept: undefined };
+    return { context: await this.#takeEmpty(), kept: undefined };
   }
 
   release(_context: LlamaContext, sequence?: LlamaContextSequence): void {

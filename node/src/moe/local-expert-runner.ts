@@ -24,7 +24,8 @@ export async function openLocalExperts(policy: InferencePolicy, opts: { threads:
   return {
     answer: (expert, q, extra = {}) => {
       const task = expertTask(policy, expert, { prompt: q.question, taskType: q.task_type });
-      return engine.generate({ ...task, sampling: { ...task.sampling, ...extra.sampling }, ...(extra.confidence ? { confidence: true } : {}) });
+      // One user's questions, in its own engine: each expert's prompt start is evaluated once.
+      return engine.generate({ ...task, sampling: { ...task.sampling, ...extra.sampling }, ...(extra.confidence ? { confidence: true } : {}), promptReuseScope: "local" });
     },
     dispose: async () => {
       await engine.dispose();

@@ -240,7 +240,8 @@ export class JobWorker {
         if (first.kind !== "value") return { outcome: "refused", code: "cancelled", message: "the requester left" };
         if (first.value.backed !== true) return this.unassigned(first.value, log);
       }
-      const generated = await this.generate(req, ctx, { signal: generation.signal, lies }, log);
+      // The requester's own prompts only: one requester never learns from timing what another sent.
+      const generated = await this.generate(req, ctx, { signal: generation.signal, lies, promptReuseScope: requester }, log);
       if (stop.signal.aborted) return this.unassigned(await checked, log);
       if (!("text" in generated)) return generated;
       return this.answered(req, requester, generated, { requesterLeft: ctx.signal.aborted, lies }, log);
@@ -251,7 +252,7 @@ export class JobWorker {
   }
 
   /** Generates the slot's answer, streaming it to the requester: the result, or the refusal to answer with (a generation that failed). */
-  private async generate(req: JobRequest, ctx: ProgressContext, run: { signal: AbortSignal; lies: TestLies }, log: Logger): Promise<GenerateResult | JobAnswer> {
+  private async generate(req: JobRequest, ctx: ProgressContext, run: { signal: AbortSignal; lies: TestLies; promptReuseScope: string }, log: Logger): Promise<GenerateResult | JobAnswer> {
     const { lies } = run;
     const stream = new TokenBatcher((text) => ctx.emit({ type: "tokens", text } satisfies JobProgress));
     // "started" means generating: the requester's progress deadline runs from it, so it is sent
@@ -273,6 +274,7 @@ export class JobWorker {
           : await this.opts.engine.generate({
               ...req.task,
               signal: run.signal,
+              promptReuseScope: run.promptReuseScope,
               onStart: markStarted,
               onToken: (t) => {
                 markStarted();
