@@ -9,29 +9,16 @@
 // Printed: medians of the request latency and of the first token, ratios, and the prompt tokens
 // reused. Env: RIPPLE_BENCH_RUNS (questions and turns, default 5), RIPPLE_BENCH_THREADS (default 1:
 // what freeCoreThreads picks on this 2-core machine).
-import { join } from "node:path";
-import { pino } from "pino";
-import { modelsDir, versionsFile } from "../src/config/paths.mjs";
-import { loadVersions } from "../src/config/toolchain.ts";
-import { loadInferencePolicy } from "../src/config/inference-policy.ts";
-import { InferenceEngine } from "../src/inference/inference-engine.ts";
-import type { ChatMessage, GenerateRequest, GenerateResult, RegisteredModel } from "../src/inference/inference-types.ts";
+import type { ChatMessage, GenerateRequest, GenerateResult } from "../src/inference/inference-types.ts";
 import { expertTask } from "../src/protocol/expert-task.ts";
+import { loadedQwenEngine, median, policy, qwen, qwenExperts as experts } from "./qwen-experts.ts";
 
 const threads = Number(process.env.RIPPLE_BENCH_THREADS ?? 1);
 const runs = Number(process.env.RIPPLE_BENCH_RUNS ?? 5);
 const questions = ["What is the capital of France?", "What is 7 times 6?", "Is a tomato a fruit or a vegetable?", "How many legs does a spider have?", "Which planet is closest to the sun?", "What is 15 minus 8?"].slice(0, runs);
 const turns = ["Name three fruits.", "Which of them is the sweetest?", "How is it usually eaten?", "Give one recipe that uses it.", "How long does that take to make?", "Thanks. Summarise our talk in one line."].slice(0, runs);
 
-const pinned = loadVersions(versionsFile).models.default;
-const qwen: RegisteredModel = { name: pinned.name, file: join(modelsDir(), pinned.file), sha256: pinned.sha256, bytes: pinned.bytes };
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
-const engineOf = () => InferenceEngine.create({ resolveModel: () => qwen, threads, memoryBudgetBytes: 2 ** 31, maxConcurrent: 1, log: pino({ level: "warn" }) });
-
-const policy = loadInferencePolicy();
-const experts = policy.local_tier.experts.filter((e) => e.kind === "model" && e.model === qwen.name);
-const [reusing, whole] = [await engineOf(), await engineOf()];
-for (const e of [reusing, whole]) await e.load(qwen.name);
+const [reusing, whole] = [await loadedQwenEngine(threads), await loadedQwenEngine(threads)];
 console.log(`prompt-reuse-bench: Qwen2.5-Coder 0.5B, ${threads} thread(s), one slot; MOE: ${questions.length} jobs of ${experts.length} experts; chat: ${turns.length} turns`);
 
 type Timing = { latency: number[]; first: number[] };

@@ -15,14 +15,8 @@
 //
 // Env: RIPPLE_BENCH_RUNS (questions, default 6), RIPPLE_BENCH_THREADS (default 1: what
 // freeCoreThreads picks on this 2-core machine).
-import { join } from "node:path";
-import { pino } from "pino";
-import { modelsDir, versionsFile } from "../src/config/paths.mjs";
-import { loadVersions } from "../src/config/toolchain.ts";
-import { loadInferencePolicy } from "../src/config/inference-policy.ts";
-import { InferenceEngine } from "../src/inference/inference-engine.ts";
-import type { RegisteredModel } from "../src/inference/inference-types.ts";
 import { expertTask } from "../src/protocol/expert-task.ts";
+import { loadedQwenEngine, median, policy, qwen, qwenExperts as experts } from "./qwen-experts.ts";
 
 const threads = Number(process.env.RIPPLE_BENCH_THREADS ?? 1);
 const questions = [
@@ -36,15 +30,7 @@ const questions = [
   "What is 15 minus 8?",
 ].slice(0, Number(process.env.RIPPLE_BENCH_RUNS ?? 6));
 
-const pinned = loadVersions(versionsFile).models.default;
-const qwen: RegisteredModel = { name: pinned.name, file: join(modelsDir(), pinned.file), sha256: pinned.sha256, bytes: pinned.bytes };
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
-const engineOf = () => InferenceEngine.create({ resolveModel: () => qwen, threads, memoryBudgetBytes: 2 ** 31, maxConcurrent: 1, log: pino({ level: "warn" }) });
-
-const policy = loadInferencePolicy();
-const experts = policy.local_tier.experts.filter((e) => e.kind === "model" && e.model === qwen.name);
-const [worker, kept, cold] = [await engineOf(), await engineOf(), await engineOf()];
-for (const e of [worker, kept, cold]) await e.load(qwen.name);
+const [worker, kept, cold] = [await loadedQwenEngine(threads), await loadedQwenEngine(threads), await loadedQwenEngine(threads)];
 console.log(`rescore-bench: Qwen2.5-Coder 0.5B, ${threads} thread(s), ${questions.length} jobs of ${experts.length} experts (${experts.map((e) => e.name).join(", ")})`);
 
 const generation: number[] = [];
