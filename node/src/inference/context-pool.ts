@@ -25,6 +25,12 @@ export interface TakenContext {
   kept: LlamaContextSequence | undefined;
 }
 
+/** A sequence left on a context for the next take of `scope`. */
+export interface KeptSequence {
+  sequence: LlamaContextSequence;
+  scope: string;
+}
+
 /** The scope rescoring keeps its sequences under: no generation's (those are requesters' keys). */
 export const RESCORING_SCOPE = "\u0000rescoring";
 
@@ -46,8 +52,8 @@ export interface GenerationContexts {
   takeForGeneration(prompt: readonly Token[], scope: string | undefined): Promise<TakenContext>;
   /** A context for rescoring `head`, with a sequence already holding part of it, if any. */
   takeForRescoring(head: readonly Token[]): Promise<TakenContext>;
-  /** Back to the pool; `sequence` may be kept under `scope` for the next take of that scope, or disposed. */
-  release(context: LlamaContext, sequence?: LlamaContextSequence, scope?: string): void;
+  /** Back to the pool; a `kept` sequence may stay there for the next take of its scope, or be disposed. */
+  release(context: LlamaContext, kept?: KeptSequence): void;
   dispose(): Promise<void>;
 }
 
@@ -56,7 +62,7 @@ export class ContextPool implements GenerationContexts {
   /** Contexts no request uses now, most recently used last. */
   readonly #idle: LlamaContext[];
   /** Sequences kept on idle contexts, with the scope that may reuse them. */
-  readonly #kept = new Map<LlamaContext, { sequence: LlamaContextSequence; scope: string }>();
+  readonly #kept = new Map<LlamaContext, KeptSequence>();
 
   constructor(
     private readonly model: LlamaModel,
@@ -85,8 +91,8 @@ export class ContextPool implements GenerationContexts {
   }
 
   /** Back to the pool whatever happened (a lost context would shrink the model's slots for good), keeping `sequence` on it. */
-  release(context: LlamaContext, sequence?: LlamaContextSequence, scope = RESCORING_SCOPE): void {
-    if (sequence) this.#kept.set(context, { sequence, scope });
+  release(context: LlamaContext, kept?: KeptSequence): void {
+    if (kept) this.#kept.set(context, kept);
     this.#idle.push(context);
   }
 

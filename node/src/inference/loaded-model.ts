@@ -8,8 +8,10 @@
 // decoded in one batch per step in sequence-id order (shared-context.ts, batch-order.ts): measured
 // on a 2-core CPU, 2 concurrent requests 35.8 tok/s against 29.9 on two contexts, 8 requests 84.9
 // against 29.8, a lone request ~5% slower (its llama.cpp keeps a KV stream per sequence);
-// node/bench/gpu-bench.ts measures both ways. Each request takes a fresh sequence and disposes it at the
-// end, which clears its KV cells, so nothing of one request can leak into the next (context-pool.ts).
+// node/bench/gpu-bench.ts measures both ways. A request without a prompt-reuse scope takes a fresh
+// sequence and disposes it at the end, which clears its KV cells; one with a scope may continue the
+// sequence its scope's last request left, reading nothing but the start of its own prompt
+// (context-pool.ts).
 // Rescoring (a requester checking a peer's claimed confidence) runs on a small context of its own
 // (rescoring-context.ts) whose sequences keep the prompts they scored, so that the next answer to the
 // same prompt, or to one that opens the same way (the same template's system text and few-shot
@@ -27,7 +29,7 @@ import type { Logger } from "../log.ts";
 import type { BatchOrderStats } from "./batch-order.ts";
 import { answerConfidence, continuationConfidence, MAX_SCORED_TOKENS } from "./answer-confidence.ts";
 import { InferenceError } from "./inference-errors.ts";
-import { ContextPool, type GenerationContexts } from "./context-pool.ts";
+import { ContextPool, RESCORING_SCOPE, type GenerationContexts } from "./context-pool.ts";
 import { SharedContext } from "./shared-context.ts";
 import { llamaModule } from "./llama-module.ts";
 import { RescoringContext } from "./rescoring-context.ts";
@@ -53,9 +55,8 @@ export class LoadedModel {
   #rescoring: Promise<RescoringContext | undefined> | undefined;
   /** Prompt tokens generations found already evaluated (a kept sequence of their scope), and those they evaluated. */
   readonly #generationPromptTokens = { reused: 0, evaluated: 0 };
-  /** Prompt tokens rescoring found already evaluated, and those it evaluated (rescoredPromptTokens). */
-  #reusedPromptTokens = 0;
-  #evaluatedPromptTokens = 0;
+  /** Prompt tokens rescoring found already evaluated, and those it evaluated. */
+  readonly #rescoredPromptTokens = { reused: 0, evaluated: 0 };
 
   private constructor(
     readonly registered: RegisteredModel,
@@ -106,7 +107,7 @@ export class LoadedModel {
 
   /** Prompt tokens rescoring found already evaluated and those it evaluated, since the load. */
   get rescoredPromptTokens(): { reused: number; evaluated: number } {
-    return { reused: this.#reusedPromptTokens, evaluated: this.#evaluatedPromptTokens };
+    return { ...this.#rescoredPromptTokens };
   }
 
   /** Estimated RAM bytes, the figure the RAM budget counts. */
@@ -190,7 +191,7 @@ export class LoadedModel {
     } finally {
       // Kept for the scope's next prompt only after a generation that ended as it should: an aborted
       // or failed one may leave the sequence's tokens and cells apart.
-      if (scope !== undefined && finishReason !== undefined && finishReason !== "aborted") this.#pool.release(context, sequence, scope);
+      if (scope !== undefined && finishReason !== undefined && finishReason !== "aborted") this.#pool.release(context, { sequence, scope });
       else {
         try {
           await sequence.dispose();
@@ -276,7 +277,7 @@ export class LoadedModel {
       await broken?.dispose().catch(() => {});
       throw err;
     } finally {
-      this.#pool.release(context, onPool);
+      this.#pool.release(context, onPool && { sequence: onPool, scope: RESCORING_SCOPE });
     }
   }
 
@@ -296,8 +297,8 @@ export class LoadedModel {
     await sequence.adaptStateToTokens(head, false);
     const reused = sequence.nextTokenIndex;
     if (reused < head.length) await sequence.evaluateWithoutGeneratingNewTokens(head.slice(reused));
-    this.#reusedPromptTokens += reused;
-    this.#evaluatedPromptTokens += promptTokens.length - reused;
+    this.#rescoredPromptTokens.reused += reused;
+    this.#rescoredPromptTokens.evaluated += promptTokens.length - reused;
     return continuationConfidence(sequence, promptTokens.at(-1)!, answerTokens);
   }
 

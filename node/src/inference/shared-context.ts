@@ -10,9 +10,9 @@
 // which erases its cells: nothing of one request reaches another. So no prompt is kept here for the
 // next request of its scope (context-pool.ts does that), and rescoring on a generation context keeps
 // no sequence either (every sequence is a generation slot): its sequence is disposed on release.
-import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import type { LlamaContext, LlamaModel, Token } from "node-llama-cpp";
 import { BatchOrder, type BatchOrderStats } from "./batch-order.ts";
-import type { ContextPoolShape, GenerationContexts, TakenContext } from "./context-pool.ts";
+import type { ContextPoolShape, GenerationContexts, KeptSequence, TakenContext } from "./context-pool.ts";
 import { InferenceError } from "./inference-errors.ts";
 
 export class SharedContext implements GenerationContexts {
@@ -70,13 +70,13 @@ export class SharedContext implements GenerationContexts {
     return { context: await this.#takeEmpty(), kept: undefined };
   }
 
-  release(_context: LlamaContext, sequence?: LlamaContextSequence): void {
-    if (!sequence) {
+  release(_context: LlamaContext, kept?: KeptSequence): void {
+    if (!kept) {
       this.#taken--;
       return;
     }
     this.#disposing = this.#disposing
-      .then(() => sequence.dispose())
+      .then(() => kept.sequence.dispose())
       .catch(() => {})
       .finally(() => void this.#taken--);
   }
