@@ -33,8 +33,9 @@ import { ContextPool, RESCORING_SCOPE, type GenerationContexts } from "./context
 import { SharedContext } from "./shared-context.ts";
 import { llamaModule } from "./llama-module.ts";
 import { RescoringContext } from "./rescoring-context.ts";
+import { finishOf, toChatHistory } from "./llama-shapes.ts";
 import { missingModelFile, type ContextShape } from "./model-sizing.ts";
-import type { ChatMessage, FinishReason, GenerateRequest, GenerateResult, RegisteredModel } from "./inference-types.ts";
+import type { FinishReason, GenerateRequest, GenerateResult, RegisteredModel } from "./inference-types.ts";
 
 /** Recent tokens the repeat penalty looks at (llama.cpp's default window). */
 const repeatPenaltyWindow = 64;
@@ -381,28 +382,4 @@ export class LoadedModel {
     await this.#pool.dispose();
     await this.model.dispose().catch(() => {});
   }
-}
-
-function finishReasonOf(stopReason: string): FinishReason {
-  if (stopReason === "maxTokens") return "length";
-  if (stopReason === "abort") return "aborted";
-  return "stop";
-}
-
-/** The finish reason, and which of the request's stop strings ended the text (node-llama-cpp names the trigger it matched). */
-function finishOf(metadata: { stopReason: string; customStopTrigger?: ReadonlyArray<unknown> }, stop: string[] | undefined): { finishReason: FinishReason; stopSequence?: string } {
-  const finishReason = finishReasonOf(metadata.stopReason);
-  if (metadata.stopReason !== "customStopTrigger" || !stop?.length) return { finishReason };
-  const matched = (metadata.customStopTrigger ?? []).filter((p): p is string => typeof p === "string").join("");
-  const stopSequence = stop.find((s) => s === matched) ?? (stop.length === 1 ? stop[0] : undefined);
-  return stopSequence === undefined ? { finishReason } : { finishReason, stopSequence };
-}
-
-/** A trailing assistant message is a prefill: the model continues it, and only the continuation is returned. */
-function toChatHistory(messages: ChatMessage[]): ChatHistoryItem[] {
-  const history: ChatHistoryItem[] = messages.map((m) =>
-    m.role === "system" ? { type: "system", text: m.content } : m.role === "user" ? { type: "user", text: m.content } : { type: "model", response: [m.content] },
-  );
-  if (history.at(-1)?.type !== "model") history.push({ type: "model", response: [] });
-  return history;
 }
