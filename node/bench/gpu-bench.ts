@@ -253,6 +253,9 @@ async function main(): Promise<void> {
       [`engine ${slots} slots, one batch tok/s`]: round(batched.aggregate),
       [`engine ${slots} slots, a context each tok/s`]: round(perRequest.aggregate),
       "engine decode tok/s, one batch": round(batched.decode),
+      // A lone request on a context of several sequences measured 13-16% slower than on a context of
+      // one on a 2-thread CPU (batching.ts): this pair says what it costs on this backend.
+      "engine decode tok/s, a context each": round(perRequest.decode),
       [`bare 1 ctx × ${slots} seq tok/s`]: round(sharedAgg),
       [`bare ${slots} ctx tok/s`]: round(perSlotAgg),
       "bare decode tok/s, flash attention on": flashOn === null ? null : round(flashOn),

@@ -1,14 +1,22 @@
-// `npx tsx node/bench/prompt-reuse-bench.ts`: what keeping a generation's prompt for the next request
-// of the same requester (GenerateRequest.promptReuseScope, context-pool.ts) saves a worker, side by
-// side with the same requests and no scope (every prompt evaluated whole, as before). Two workloads on
+// `npx tsx node/bench/prompt-reuse-bench.ts`: what keeping generations' prompts for the next request
+// of the same requester (GenerateRequest.promptReuseScope) saves a worker, three ways side by side on
 // Qwen 0.5B, one slot (`max_concurrent: auto` on a CPU), each request alone:
-// - MOE: the shipped policy's Qwen experts answering a question each, job after job (one context, so
-//   the templates take turns on it);
+// - kept ×4: `batching: auto`, a context of KEPT_PROMPT_SEQUENCES sequences keeping one prompt each
+//   (shared-context.ts);
+// - kept ×1: `batching: off`, a context of one sequence keeping the last prompt (context-pool.ts);
+// - whole: `batching: off` and no scope, every prompt evaluated whole (as before prompts were kept).
+// Workloads:
+// - MOE: the shipped policy's Qwen experts answering a question each, job after job (their templates
+//   take turns on the slot);
 // - chat: one conversation of a few turns through the model's chat template, each turn sending the
-//   whole history again (what an OpenAI-compatible client does).
-// Printed: medians of the request latency and of the first token, ratios, and the prompt tokens
-// reused. Env: RIPPLE_BENCH_RUNS (questions and turns, default 5), RIPPLE_BENCH_THREADS (default 1:
-// what freeCoreThreads picks on this 2-core machine).
+//   whole history again (what an OpenAI-compatible client does);
+// - long: one answer of 256 tokens, nothing to reuse: what a context of several sequences costs a
+//   lone decode.
+// Printed: medians of the request latency and of the first token, ratios to whole, the prompt tokens
+// reused, and the long answer's tok/s. Env: RIPPLE_BENCH_RUNS (questions and turns, default 5),
+// RIPPLE_BENCH_THREADS (default 1: what freeCoreThreads picks on this 2-core machine).
+import { KEPT_PROMPT_SEQUENCES } from "../src/inference/batching.ts";
+import type { InferenceEngine } from "../src/inference/inference-engine.ts";
 import type { ChatMessage, GenerateRequest, GenerateResult } from "../src/inference/inference-types.ts";
 import { expertTask } from "../src/protocol/expert-task.ts";
 import { loadedQwenEngine, median, policy, qwen, qwenExperts as experts } from "./qwen-experts.ts";
@@ -18,47 +26,68 @@ const runs = Number(process.env.RIPPLE_BENCH_RUNS ?? 5);
 const questions = ["What is the capital of France?", "What is 7 times 6?", "Is a tomato a fruit or a vegetable?", "How many legs does a spider have?", "Which planet is closest to the sun?", "What is 15 minus 8?"].slice(0, runs);
 const turns = ["Name three fruits.", "Which of them is the sweetest?", "How is it usually eaten?", "Give one recipe that uses it.", "How long does that take to make?", "Thanks. Summarise our talk in one line."].slice(0, runs);
 
-const [reusing, whole] = [await loadedQwenEngine(threads), await loadedQwenEngine(threads)];
-console.log(`prompt-reuse-bench: Qwen2.5-Coder 0.5B, ${threads} thread(s), one slot; MOE: ${questions.length} jobs of ${experts.length} experts; chat: ${turns.length} turns`);
+interface Way {
+  name: string;
+  engine: InferenceEngine;
+  scoped: boolean;
+  latency: number[];
+  first: number[];
+}
+const way = async (name: string, batching: "auto" | "off", scoped: boolean): Promise<Way> => ({ name, engine: await loadedQwenEngine(threads, batching), scoped, latency: [], first: [] });
+const ways = [await way(`kept ×${KEPT_PROMPT_SEQUENCES}`, "auto", true), await way("kept ×1", "off", true), await way("whole", "off", false)];
+console.log(`prompt-reuse-bench: Qwen2.5-Coder 0.5B, ${threads} thread(s), one slot; MOE: ${questions.length} jobs of ${experts.length} experts; chat: ${turns.length} turns; long: 256 tokens`);
 
-type Timing = { latency: number[]; first: number[] };
-const timings = () => ({ reusing: { latency: [], first: [] } as Timing, whole: { latency: [], first: [] } as Timing });
-const record = (t: Timing, r: GenerateResult) => {
-  t.latency.push(r.latencyMs);
-  t.first.push(r.firstTokenMs ?? r.latencyMs);
-};
-/** The same request on both engines, one after the other; the reusing engine's answer is returned. */
-async function both(t: ReturnType<typeof timings>, req: GenerateRequest): Promise<GenerateResult> {
-  const r = await reusing.generate({ ...req, promptReuseScope: "requester" });
-  record(t.reusing, r);
-  record(t.whole, await whole.generate(req));
-  return r;
+const promptTokens = () => ways.map((w) => ({ ...w.engine.loaded()[0]!.generationPromptTokens }));
+const reset = () => ways.forEach((w) => ((w.latency = []), (w.first = [])));
+/** The same request on every way, one after the other; the first way's answer is returned. */
+async function each(req: GenerateRequest): Promise<GenerateResult> {
+  const results: GenerateResult[] = [];
+  for (const w of ways) {
+    const r = await w.engine.generate(w.scoped ? { ...req, promptReuseScope: "requester" } : req);
+    w.latency.push(r.latencyMs);
+    w.first.push(r.firstTokenMs ?? r.latencyMs);
+    results.push(r);
+  }
+  return results[0]!;
+}
+function report(workload: string, before: ReturnType<typeof promptTokens>) {
+  const after = promptTokens();
+  const whole = ways.at(-1)!;
+  const parts = ways.slice(0, -1).map((w, i) => {
+    const reused = after[i]!.reused - before[i]!.reused;
+    const all = reused + after[i]!.evaluated - before[i]!.evaluated;
+    return `${w.name}: ${median(w.latency).toFixed(0)} ms (÷ ${(median(w.latency) / median(whole.latency)).toFixed(2)}), first token ${median(w.first).toFixed(0)} ms (÷ ${(median(w.first) / median(whole.first)).toFixed(2)}), ${((100 * reused) / Math.max(1, all)).toFixed(0)}% of prompt tokens reused`;
+  });
+  console.log(`${workload.padEnd(5)} latency, median: whole ${median(whole.latency).toFixed(0)} ms, first token ${median(whole.first).toFixed(0)} ms; ${parts.join("; ")}`);
+  reset();
 }
 
-const moe = timings();
+let before = promptTokens();
 for (const question of questions) {
   for (const expert of experts) {
     const task = expertTask(policy, expert, { prompt: question, taskType: policy.default_task_type });
-    await both(moe, { model: qwen.name, prompt: task.prompt, maxTokens: task.maxTokens, sampling: task.sampling, ...(task.stop ? { stop: task.stop } : {}), confidence: true });
+    await each({ model: qwen.name, prompt: task.prompt, maxTokens: task.maxTokens, sampling: task.sampling, ...(task.stop ? { stop: task.stop } : {}), confidence: true });
   }
 }
-const moeTokens = reusing.loaded()[0]!.generationPromptTokens;
+report("MOE", before);
 
-const chat = timings();
+before = promptTokens();
 const history: ChatMessage[] = [{ role: "system", content: "You are a helpful assistant who answers briefly." }];
 for (const turn of turns) {
   history.push({ role: "user", content: turn });
-  const r = await both(chat, { model: qwen.name, prompt: { kind: "chat", messages: [...history] }, maxTokens: 48, sampling: { temperature: 0 } });
+  const r = await each({ model: qwen.name, prompt: { kind: "chat", messages: [...history] }, maxTokens: 48, sampling: { temperature: 0 } });
   history.push({ role: "assistant", content: r.text });
 }
-const allTokens = reusing.loaded()[0]!.generationPromptTokens;
-const chatTokens = { reused: allTokens.reused - moeTokens.reused, evaluated: allTokens.evaluated - moeTokens.evaluated };
+report("chat", before);
 
-const share = (t: { reused: number; evaluated: number }) => `${t.reused} of ${t.reused + t.evaluated} prompt tokens reused (${((100 * t.reused) / Math.max(1, t.reused + t.evaluated)).toFixed(0)}%)`;
-const line = (name: string, t: ReturnType<typeof timings>, tokens: { reused: number; evaluated: number }) => {
-  const [lr, lw, fr, fw] = [median(t.reusing.latency), median(t.whole.latency), median(t.reusing.first), median(t.whole.first)];
-  console.log(`${name.padEnd(6)} latency ${lr.toFixed(0)} ms reusing vs ${lw.toFixed(0)} ms whole (÷ ${(lr / lw).toFixed(2)}); first token ${fr.toFixed(0)} vs ${fw.toFixed(0)} ms (÷ ${(fr / fw).toFixed(2)}); ${share(tokens)}`);
-};
-line("MOE", moe, moeTokens);
-line("chat", chat, chatTokens);
-for (const e of [reusing, whole]) await e.dispose();
+const long: string[] = [];
+for (const w of ways.slice(0, 2)) {
+  const tps: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const r = await w.engine.generate({ model: qwen.name, prompt: { kind: "completion", text: `Story ${i}: once upon a time` }, maxTokens: 256, sampling: { temperature: 0 }, stop: [] });
+    tps.push((1000 * r.tokens) / (r.latencyMs - (r.firstTokenMs ?? 0)));
+  }
+  long.push(`${w.name} ${Math.max(...tps).toFixed(1)} tok/s`);
+}
+console.log(`long  decode of 256 tokens, best of 2: ${long.join(", ")}`);
+for (const w of ways) await w.engine.dispose();

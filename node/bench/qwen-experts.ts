@@ -2,6 +2,7 @@
 // model, the shipped inference policy and its Qwen experts, a one-slot engine on it, loaded, and the
 // median they report.
 import { join } from "node:path";
+import type { BatchingPreference } from "@ripple-mesh/api-types";
 import { pino } from "pino";
 import { modelsDir, versionsFile } from "../src/config/paths.mjs";
 import { loadVersions } from "../src/config/toolchain.ts";
@@ -18,8 +19,8 @@ export const qwenExperts = policy.local_tier.experts.filter((e) => e.kind === "m
 export const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
 
 /** An engine of one slot on Qwen (as `max_concurrent: auto` on a CPU), with the model loaded. */
-export async function loadedQwenEngine(threads: number): Promise<InferenceEngine> {
-  const engine = await InferenceEngine.create({ resolveModel: () => qwen, threads, memoryBudgetBytes: 2 ** 31, maxConcurrent: 1, log: pino({ level: "warn" }) });
+export async function loadedQwenEngine(threads: number, batching: BatchingPreference = "auto"): Promise<InferenceEngine> {
+  const engine = await InferenceEngine.create({ resolveModel: () => qwen, threads, memoryBudgetBytes: 2 ** 31, maxConcurrent: 1, batching, log: pino({ level: "warn" }) });
   await engine.load(qwen.name);
   return engine;
 }

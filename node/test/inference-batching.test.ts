@@ -18,13 +18,13 @@ describe("InferenceEngine with batching on: a model's slots are sequences of one
     await perRequest?.dispose();
   });
 
-  it("says so in describe(); auto batches when more than one request may run at once, also on the CPU", async () => {
+  it("says so in describe(); auto batches when more than one request may run at once, also on the CPU, and keeps prompts with one slot", async () => {
     expect(shared.describe().batching).toEqual({ requested: "on", mode: "shared-context", reason: "batching: on in the compute policy" });
     expect(perRequest.describe().batching).toMatchObject({ requested: "off", mode: "context-per-request" });
     const auto = (maxConcurrent: number) => InferenceEngine.create({ resolveModel: resolver([tinyAs("tiny")]), threads: 1, memoryBudgetBytes: 2 ** 30, maxConcurrent, log: silent });
     const [three, one] = [await auto(3), await auto(1)];
     expect(three.describe().batching).toMatchObject({ requested: "auto", mode: "shared-context", reason: expect.stringMatching(/up to 3 requests at once/) });
-    expect(one.describe().batching).toMatchObject({ requested: "auto", mode: "context-per-request", reason: expect.stringMatching(/one request at a time/) });
+    expect(one.describe().batching).toMatchObject({ requested: "auto", mode: "shared-context", reason: expect.stringMatching(/one request at a time, on a context that keeps the prompts of the last 4/) });
     await three.dispose();
     await one.dispose();
     await expect(InferenceEngine.create({ resolveModel: resolver([]), threads: 1, memoryBudgetBytes: 1, maxConcurrent: 1, batching: "yes" as "on", log: silent })).rejects.toThrow(/batching must be one of auto, on, off, got yes/);

@@ -25,7 +25,7 @@ describe("freeCoreThreads", () => {
 describe("batching: how a model's concurrent requests run", () => {
   it("auto batches them in one context when more than one may run at once, on any backend; on and off force it", () => {
     expect(resolveBatching("auto", 8)).toMatchObject({ mode: "shared-context", reason: "up to 8 requests at once: those on one model decode in one batch" });
-    expect(resolveBatching("auto", 1)).toMatchObject({ mode: "context-per-request", reason: expect.stringMatching(/one request at a time/) });
+    expect(resolveBatching("auto", 1)).toMatchObject({ mode: "shared-context", reason: expect.stringMatching(/one request at a time.*keeps the prompts/) });
     expect(resolveBatching("on", 1).mode).toBe("shared-context");
     expect(resolveBatching("off", 8).mode).toBe("context-per-request");
   });

@@ -1,4 +1,5 @@
-// One model's contexts, reused across requests (loaded-model.ts says why one sequence each).
+// One model's contexts with `batching: off`, reused across requests: a context of one sequence per
+// request running (loaded-model.ts has the figures; the default is one shared context, shared-context.ts).
 // A generation's sequence is kept on its context when it ends, holding its prompt and answer, under
 // the request's prompt-reuse scope (GenerateRequest.promptReuseScope): the next generation of the
 // same scope takes the idle context whose kept sequence holds the longest start of its prompt, and
@@ -19,10 +20,10 @@ export interface ContextPoolShape {
   threads: number;
 }
 
-/** A context taken from the pool, with the sequence kept on it, if any (the taker's now). */
+/** A context taken from the pool, with the taker's sequence on it: one kept for its scope (holding a start of its prompt), or a fresh one. */
 export interface TakenContext {
   context: LlamaContext;
-  kept: LlamaContextSequence | undefined;
+  sequence: LlamaContextSequence;
 }
 
 /** A sequence left on a context for the next take of `scope`. */
@@ -45,12 +46,12 @@ export interface GenerationContexts {
   /** The batches of a shared context (batch-order.ts); null for contexts of their own. */
   readonly batchStats: BatchOrderStats | null;
   /**
-   * A context for a generation of `prompt`, with a sequence kept under the same `scope` that holds
-   * the longest start of it, if any (none without a scope); a kept sequence of another scope is
-   * disposed first.
+   * A context for a generation of `prompt` and its sequence: one kept under the same `scope` that
+   * holds the longest start of it, if any (none without a scope), else a fresh one; a kept sequence of
+   * another scope is never handed over (disposed first, where it must make room).
    */
   takeForGeneration(prompt: readonly Token[], scope: string | undefined): Promise<TakenContext>;
-  /** A context for rescoring `head`, with a sequence already holding part of it, if any. */
+  /** A context for rescoring `head`, with a sequence already holding part of it, if any, else a fresh one. */
   takeForRescoring(head: readonly Token[]): Promise<TakenContext>;
   /** Back to the pool; a `kept` sequence may stay there for the next take of its scope, or be disposed. */
   release(context: LlamaContext, kept?: KeptSequence): void;
@@ -110,18 +111,18 @@ export class ContextPool implements GenerationContexts {
       if (!kept) return 1;
       return scope !== undefined && kept.scope === scope ? 1 + kept.sequence.compareContextTokens([...head]).firstDifferentIndex : 0;
     });
-    if (!taken.kept || (scope !== undefined && taken.scope === scope)) return { context: taken.context, kept: taken.kept };
+    if (taken.kept && scope !== undefined && taken.scope === scope) return { context: taken.context, sequence: taken.kept };
     try {
-      await taken.kept.dispose();
-    } catch (err) {
-      this.#idle.push(taken.context);
-      throw err;
+      await taken.kept?.dispose();
+      return { context: taken.context, sequence: taken.context.getSequence() };
+    } catch (cause) {
+      this.#idle.push(taken.context); // a take is always given back, or the model loses the slot for good
+      throw new InferenceError("failed", `model ${this.modelName} has no free sequence: ${(cause as Error).message}`, "retry; if it fails again, unload and reload the model", { cause });
     }
-    return { context: taken.context, kept: undefined };
   }
 
   /** The idle context `preference` ranks highest (the most recently used of equals), else a new one while under `slots`. */
-  async #take(preference: (c: LlamaContext) => number): Promise<TakenContext & { scope?: string }> {
+  async #take(preference: (c: LlamaContext) => number): Promise<{ context: LlamaContext; kept?: LlamaContextSequence; scope?: string }> {
     if (this.#idle.length > 0) {
       let best = this.#idle.length - 1;
       for (let i = best - 1; i >= 0; i--) if (preference(this.#idle[i]!) > preference(this.#idle[best]!)) best = i;
@@ -135,7 +136,7 @@ export class ContextPool implements GenerationContexts {
     try {
       const context = await this.model.createContext({ contextSize: this.shape.contextSize, sequences: 1, threads: this.shape.threads });
       this.#contexts.push(context);
-      return { context, kept: undefined };
+      return { context };
     } catch (cause) {
       throw new InferenceError("failed", `cannot create another context for model ${this.modelName}: ${(cause as Error).message}`, "lower the node's max concurrent requests or context size, or free memory", { cause });
     }

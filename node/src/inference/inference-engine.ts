@@ -4,16 +4,16 @@
 // - Models load on first use. Before a load, the least-recently-used idle models are unloaded until
 //   file + contexts fit the budget; a model that alone exceeds the budget is InferenceError "over_limit";
 //   one that would fit once busy models finish is "busy" (retryable, unlike over_limit).
-// - Contexts are kept and reused: one sequence each on the CPU (see loaded-model.ts for why and the
-//   figures), one context of maxConcurrent sequences decoded in one batch per step on a GPU
-//   (`batching`, batching.ts); every request gets a fresh sequence, so no state passes from one
-//   request to the next.
+// - Contexts are kept and reused (`batching`, batching.ts; loaded-model.ts has the figures): one
+//   context per model whose sequences decode in one batch per step (auto), or a context per request
+//   (off). A request's prompt may be kept for the next request of its requester (its prompt-reuse
+//   scope), never for another's; a request without a scope gets a fresh sequence.
 // - At most `maxConcurrent` requests run at once on the node (all models together); up to `maxQueued`
 //   (default 4 × maxConcurrent) wait in FIFO order; beyond that, "busy" at once. Confidence checks
 //   (scoreAnswer) have a lane of their own beside them, one at a time.
 // - Abort (the request's signal, or dispose()): generate resolves with finishReason "aborted" and the
 //   text generated so far (empty when the request was still queued); it never throws for an abort.
-//   The request's sequence is disposed in every case, so its slot is free for the next request.
+//   The request's slot is free for the next request in every case (an aborted sequence is disposed).
 // - unload(name) refuses with "busy" while the model serves requests (abort them, or wait for them).
 // - retire(name) (its registration went away or changed): new requests no longer get the loaded copy;
 //   it is freed now if idle, else when its last request ends, and counts against the budget till then.

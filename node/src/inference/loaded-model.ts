@@ -1,17 +1,15 @@
 // One GGUF model in memory with its contexts, and the generation of one request.
 //
 // Contexts are reused, not made per request: creating one for the Qwen 0.5B model costs ~16 ms
-// (~230 ms the first time) against ~0.1 ms for taking a sequence of a live one. Without batching each
-// context has ONE sequence; a second one is created (and then kept) only when requests run on the
-// model at the same time, up to `slots` (batching off, or a single slot). With batching (batching.ts:
-// auto whenever more than one request may run at once) it is one context of `slots` sequences,
-// decoded in one batch per step in sequence-id order (shared-context.ts, batch-order.ts): measured
-// on a 2-core CPU, 2 concurrent requests 35.8 tok/s against 29.9 on two contexts, 8 requests 84.9
-// against 29.8, a lone request ~5% slower (its llama.cpp keeps a KV stream per sequence);
-// node/bench/gpu-bench.ts measures both ways. A request without a prompt-reuse scope takes a fresh
-// sequence and disposes it at the end, which clears its KV cells; one with a scope may continue the
-// sequence its scope's last request left, reading nothing but the start of its own prompt
-// (context-pool.ts).
+// (~230 ms the first time) against ~0.1 ms for taking a sequence of a live one. With batching (auto,
+// batching.ts) a model has one context (shared-context.ts): a sequence per slot decoded in one batch
+// per step in sequence-id order (batch-order.ts; measured on a 2-core CPU, 2 concurrent requests
+// 35.8 tok/s against 29.9 on two contexts, 8 requests 84.9 against 29.8), or, with a single slot, 4
+// sequences that keep the last 4 prompts. With batching off each request has a context of one
+// sequence, a second one created (and then kept) only when requests run at the same time, up to
+// `slots` (context-pool.ts). A request without a prompt-reuse scope takes a fresh sequence and
+// disposes it at the end, which clears its KV cells; one with a scope may continue a sequence its
+// scope's last requests left, reading nothing but the start of its own prompt.
 // Rescoring (a requester checking a peer's claimed confidence) runs on a small context of its own
 // (rescoring-context.ts) whose sequences keep the prompts they scored, so that the next answer to the
 // same prompt, or to one that opens the same way (the same template's system text and few-shot
@@ -147,14 +145,7 @@ export class LoadedModel {
 
     const input = this.#renderPrompt(req.prompt);
     const scope = req.promptReuseScope;
-    const { context, kept } = await this.#pool.takeForGeneration(input.promptTokenList, scope);
-    let sequence: LlamaContextSequence;
-    try {
-      sequence = kept ?? context.getSequence();
-    } catch (cause) {
-      this.#pool.release(context); // a take is always given back, or the model loses the slot for good
-      throw new InferenceError("failed", `model ${this.name} has no free sequence: ${(cause as Error).message}`, "retry; if it fails again, unload and reload the model", { cause });
-    }
+    const { context, sequence } = await this.#pool.takeForGeneration(input.promptTokenList, scope);
     // A kept sequence's meter counts its earlier generations too.
     const outputTokensBefore = sequence.tokenMeter.usedOutputTokens;
     let promptTokens = 0;
@@ -165,7 +156,7 @@ export class LoadedModel {
     try {
       promptTokens = input.promptTokenList.length;
       // What node-llama-cpp will not evaluate again: the kept start of the prompt (all but its last token).
-      const reused = kept ? kept.compareContextTokens(input.promptTokenList.slice(0, -1)).firstDifferentIndex : 0;
+      const reused = sequence.compareContextTokens(input.promptTokenList.slice(0, -1)).firstDifferentIndex;
       // +2: the token that may complete a UTF-8 character, and llama.cpp's last cell, so that a
       // request never reaches a context shift (which would silently drop the start of the prompt).
       if (promptTokens + req.maxTokens + 2 > context.contextSize) {
@@ -259,23 +250,21 @@ export class LoadedModel {
 
   /**
    * scoreOnRescoringContext for a prompt too long for it: on a generation context, keeping the
-   * sequence there until a generation needs the context (a context per request), or disposing it at
-   * the end (a shared context, where every sequence is a generation slot).
+   * sequence there under rescoring's scope (a context per request, or a shared context of one slot),
+   * or disposing it at the end (a shared context of several slots, where no prompt is kept).
    */
   async scoreOnGenerationContext(prompt: GenerateRequest["prompt"], answer: string, endedByLength: boolean): Promise<number | undefined> {
     const tokens = this.#scoringTokens(prompt, answer, endedByLength);
     if (!tokens) return undefined;
-    const { context, kept } = await this.#pool.takeForRescoring(tokens.prompt.slice(0, -1));
-    let onPool = kept;
+    const { context, sequence } = await this.#pool.takeForRescoring(tokens.prompt.slice(0, -1));
+    let onPool: LlamaContextSequence | undefined = sequence;
     try {
       if (tokens.prompt.length + tokens.answer.length + 2 > context.contextSize) return undefined;
-      onPool ??= context.getSequence();
-      return await this.#scoreOn(onPool, tokens.prompt, tokens.answer);
+      return await this.#scoreOn(sequence, tokens.prompt, tokens.answer);
     } catch (err) {
       // Its state is unknown now: not kept.
-      const broken = onPool;
       onPool = undefined;
-      await broken?.dispose().catch(() => {});
+      await sequence.dispose().catch(() => {});
       throw err;
     } finally {
       this.#pool.release(context, onPool && { sequence: onPool, scope: RESCORING_SCOPE });

@@ -3,6 +3,7 @@
 // VRAM it needs on a GPU backend. A failed header read is not kept (the next ask reads again).
 import { existsSync } from "node:fs";
 import type { GgufInsights, Llama } from "node-llama-cpp";
+import { sharedContextSequences } from "./batching.ts";
 import type { GpuModelNeed } from "./gpu-budget.ts";
 import { InferenceError } from "./inference-errors.ts";
 import type { RegisteredModel } from "./inference-types.ts";
@@ -32,12 +33,13 @@ export async function insightsOf(llama: Llama, model: RegisteredModel): Promise<
 
 /**
  * node-llama-cpp's estimate of the model's generation contexts (KV cache, compute and output buffers):
- * one context of a sequence per slot, each with its own buffers, or (batching) one context of `slots`
- * sequences, whose KV grows with the slots but whose compute and output buffers are one
+ * one context of a sequence per slot, each with its own buffers, or (batching) one context of a
+ * sequence per slot (4 with one slot, batching.ts), whose KV grows with the sequences but whose
+ * compute and output buffers are one
  * (Qwen 0.5B, 8 slots of 2048 tokens: 2.72 GB as 8 contexts, 0.52 GB as one shared context).
  */
 async function contextsEstimate(insights: GgufInsights, shape: Pick<ContextShape, "contextSize" | "slots" | "sharedContext">, gpuLayers: number): Promise<{ cpuRam: number; gpuVram: number }> {
-  const sequences = shape.sharedContext ? shape.slots : 1;
+  const sequences = shape.sharedContext ? sharedContextSequences(shape.slots) : 1;
   const one = await insights.estimateContextResourceRequirementsV2({ contextSize: shape.contextSize, sequences, modelGpuLayers: gpuLayers });
   const contexts = shape.sharedContext ? 1 : shape.slots;
   return { cpuRam: contexts * Math.ceil(one.cpuRam), gpuVram: contexts * one.gpuVram };
