@@ -4,8 +4,12 @@ import type { InferenceStatus } from "./inference.ts";
 /** offline: running but in no mesh, after a mesh switch failed and going back failed too (`offline` says why). */
 export type DaemonPhase = "starting" | "running" | "switching" | "offline" | "stopping" | "stopped";
 
-/** connected: the conductor knows other agents and their capabilities arrived; syncing: not all yet; isolated: nobody. */
-export type MeshState = "connected" | "syncing" | "isolated";
+/**
+ * connected: the conductor knows other agents and their capabilities arrived; syncing: not all yet;
+ * isolated: in a mesh, knowing nobody; joining: starting or switching, not in a mesh yet; not-joined:
+ * in no mesh (offline after a failed switch, stopping, stopped).
+ */
+export type MeshState = "connected" | "syncing" | "isolated" | "joining" | "not-joined";
 
 /** One process of the node: its pid and resident memory (VmRSS; null when it cannot be read, e.g. not Linux). */
 export interface ProcessMemory {

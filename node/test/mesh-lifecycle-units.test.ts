@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import type { Conductor } from "../src/conductor/conductor.ts";
 import { HeartbeatLoop } from "../src/mesh/heartbeat-loop.ts";
+import { meshWithoutSession } from "../src/mesh/mesh-status.ts";
 import { MovingConductor } from "../src/mesh/moving-conductor.ts";
 import { silent } from "./support/inference-fixtures.ts";
 
@@ -157,5 +158,13 @@ describe("zome calls while the local mesh moves", () => {
     void moving.moveTo("http://host-a"); // the same host: nothing moves
     expect(await read).toBe("zome says no");
     await moving.stop();
+  });
+});
+
+describe("the status's mesh while the node has no mesh session", () => {
+  it("says joining while the node starts or switches, not-joined otherwise, never isolated (a joined mesh that knows nobody)", () => {
+    expect(meshWithoutSession("starting").state).toBe("joining");
+    expect(meshWithoutSession("switching").state).toBe("joining");
+    for (const phase of ["offline", "stopping", "stopped", "running"] as const) expect(meshWithoutSession(phase)).toEqual({ state: "not-joined", knownAgents: 0, visibleNodes: 0, onlineNodes: 0 });
   });
 });

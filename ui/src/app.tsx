@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { ConnectionBanner } from "./components/ConnectionBanner.tsx";
+import { MeshPill } from "./components/MeshPill.tsx";
 import { NavTabs } from "./components/NavTabs.tsx";
 import { StatusPill } from "./components/StatusPill.tsx";
 import { TokenGate } from "./components/TokenGate.tsx";
@@ -40,7 +41,7 @@ export function App() {
           <div class="whoami" data-testid="whoami">
             <span class="strong">{status.name}</span> on <span class="strong">{status.network}</span>{" "}
             {state.socket.kind === "open" ? (
-              <StatusPill tone={status.mesh.state === "connected" ? "good" : status.mesh.state === "syncing" ? "warn" : "bad"} label={status.mesh.state} />
+              <MeshPill state={status.mesh.state} />
             ) : (
               <StatusPill tone="idle" label="no contact" title="the daemon does not answer: this is the last known state" />
             )}

@@ -22,6 +22,7 @@ import type { PrivateKey } from "@libp2p/interface";
 import type { DaemonPhase, DaemonStatus, Policies } from "@ripple-mesh/api-types";
 import { AlreadyRunningError, assertNoDaemonRunning, type DaemonOptions } from "./daemon-options.ts";
 import type { PeerInfo } from "../mesh/peer-view.ts";
+import { meshWithoutSession } from "../mesh/mesh-status.ts";
 import { NodeFacts } from "../capability/node-facts.ts";
 import { runStartProbe } from "../capability/start-probe.ts";
 import type { InferenceSource } from "../api/inference-source.ts";
@@ -324,7 +325,7 @@ export class Daemon {
       localHost: session?.localHost ?? null,
       conductor: session?.conductor ?? null,
       livenessWindowMs: session?.livenessWindowMs ?? null,
-      mesh: session?.mesh ?? { state: "isolated", knownAgents: 0, visibleNodes: 0, onlineNodes: 0 },
+      mesh: session?.mesh ?? meshWithoutSession(this.phase),
       inference: this.inference?.engine.describe() ?? null,
       memory: nodeMemory({ conductorPid: session?.conductor.pid, kuboPid: this.mesh?.artifacts?.kubo?.pid, relayPid: session?.relayPid, loadedModels: this.inference?.engine.loaded() ?? [], nativeHeapTrim: this.heapTrim?.state() ?? null }),
       ...(this.opts.nats ? { nats: this.natsBus?.connectedUrl ?? null } : {}),

@@ -3,7 +3,7 @@
 // yet), isolated (it knows nobody). The conductor's peer store is the network-level truth;
 // agent_registry is what has synced.
 import { agentRegistryRole } from "@ripple-mesh/zome-bindings";
-import type { MeshState } from "@ripple-mesh/api-types";
+import type { DaemonPhase, MeshState } from "@ripple-mesh/api-types";
 import type { Conductor } from "../conductor/conductor.ts";
 
 export type { MeshState };
@@ -20,6 +20,11 @@ export interface MeshStatus {
 export function meshState(knownAgents: number, visibleNodes: number): MeshState {
   if (knownAgents === 0 && visibleNodes === 0) return "isolated";
   return knownAgents > visibleNodes ? "syncing" : "connected";
+}
+
+/** What a node reports while it has no mesh session: joining while it starts or switches, else in no mesh (not "isolated", which says a joined mesh knows nobody). */
+export function meshWithoutSession(phase: DaemonPhase): MeshStatus {
+  return { state: phase === "starting" || phase === "switching" ? "joining" : "not-joined", knownAgents: 0, visibleNodes: 0, onlineNodes: 0 };
 }
 
 /** Distinct agents other than this node in the conductor's peer store for agent_registry. */

@@ -1,6 +1,7 @@
 import { Card } from "../components/Card.tsx";
 import { KeyValue } from "../components/KeyValue.tsx";
 import { LocalModels } from "../components/LocalModels.tsx";
+import { MeshPill } from "../components/MeshPill.tsx";
 import { LoadableView } from "../components/LoadableView.tsx";
 import { PolicyView } from "../components/PolicyView.tsx";
 import { StatusPill } from "../components/StatusPill.tsx";
@@ -12,10 +13,6 @@ function conductorPill(s: DaemonStatus) {
   if (!s.conductor) return <StatusPill tone="idle" label="not started" />;
   if (s.conductor.pid === null) return <StatusPill tone="warn" label="restarting" />;
   return <StatusPill tone="good" label="running" />;
-}
-
-function meshPill(state: DaemonStatus["mesh"]["state"]) {
-  return <StatusPill tone={state === "connected" ? "good" : state === "syncing" ? "warn" : "bad"} label={state} />;
 }
 
 export function NodePage() {
@@ -47,7 +44,7 @@ export function NodePage() {
                 ]}
               />
             </Card>
-            <Card title="Network" aside={meshPill(s.mesh.state)}>
+            <Card title="Network" aside={<MeshPill state={s.mesh.state} />}>
               <KeyValue
                 rows={[
                   ["Network", s.network],
