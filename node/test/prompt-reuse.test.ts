@@ -72,6 +72,14 @@ describe.each([
     expect(counts().reused).toBe(before.reused);
   });
 
+  it("keeps a scope's prompt when its next request is refused as too long for the context", async () => {
+    await engine.generate(ask("What is rain?", { promptReuseScope: "erin" }));
+    await expect(engine.generate(ask("What is snow?", { promptReuseScope: "erin", maxTokens: 5000 }))).rejects.toMatchObject({ code: "over_limit" });
+    const before = counts();
+    await engine.generate(ask("What is hail?", { promptReuseScope: "erin" }));
+    expect(counts().reused - before.reused).toBeGreaterThan(20);
+  });
+
   it("counts each request's own tokens on a reused sequence, and scores its confidence as a fresh engine does", async () => {
     await engine.generate(ask("What is salt?", { promptReuseScope: "dave" }));
     const reused = await engine.generate(ask("What is sugar?", { promptReuseScope: "dave", confidence: true }));
@@ -119,5 +127,12 @@ describe("a one-slot shared context keeps a prompt per template, least recently 
     expect(await reusedBy(0, "Where do birds sleep?")).toBe(0); // evicted: evaluated whole, taking template 2's
     expect(await reusedBy(3, "Where do birds sleep?")).toBeGreaterThanOrEqual(16);
     expect(await reusedBy(2, "Where do birds sleep?")).toBe(0);
+  });
+
+  it("keeps every kept prompt when a confidence check is too long for the context", async () => {
+    // Kept now, least recent first: templates 4, 0, 3, 2. A check of a prompt over the context's 1024 tokens is not scored...
+    expect(await engine.scoreAnswer("tiny", { kind: "completion", text: templates[1]! + "word ".repeat(1100) }, "an answer", { endedByLength: false })).toBeUndefined();
+    // ...and took no kept prompt's place (not even the least recent one's).
+    for (const t of [4, 0, 3, 2]) expect(await reusedBy(t, "Why is grass green?")).toBeGreaterThanOrEqual(16);
   });
 });

@@ -43,6 +43,8 @@ export const RESCORING_SCOPE = "\u0000rescoring";
 export interface GenerationContexts {
   /** Contexts made so far. */
   readonly size: number;
+  /** Tokens one request's sequence may hold (llama.cpp may round the context size up). */
+  readonly tokensPerSequence: number;
   /** The batches of a shared context (batch-order.ts); null for contexts of their own. */
   readonly batchStats: BatchOrderStats | null;
   /**
@@ -80,6 +82,10 @@ export class ContextPool implements GenerationContexts {
   /** Contexts made so far (1 after the load, at most `slots`). */
   get size(): number {
     return this.#contexts.length;
+  }
+
+  get tokensPerSequence(): number {
+    return this.#contexts[0]!.contextSize;
   }
 
   takeForGeneration(prompt: readonly Token[], scope: string | undefined): Promise<TakenContext> {

@@ -76,7 +76,7 @@ export class LoadedModel {
     try {
       model = await llama.loadModel({ modelPath: registered.file, gpuLayers: budget.gpuLayers });
       // The first context is made now: the slowest one (~230 ms for Qwen 0.5B), and proof that it fits.
-      // With a shared context (batching), it is the only one: a sequence per slot, each of contextSize.
+      // With a shared context (batching), it is the only one: a sequence per slot (4 with one slot), each of contextSize.
       const pool = shape.sharedContext
         ? await SharedContext.open(model, shape, registered.name)
         : new ContextPool(model, await model.createContext({ contextSize: shape.contextSize, sequences: 1, threads: shape.threads }), shape, registered.name);
@@ -123,7 +123,8 @@ export class LoadedModel {
   }
 
   /**
-   * Runs one request on a fresh sequence. `startedAt` (performance.now()) is when the caller asked,
+   * Runs one request on a fresh sequence, or on one its prompt-reuse scope's last requests left that
+   * holds a start of its prompt. `startedAt` (performance.now()) is when the caller asked,
    * so latency and first-token time include the queue and the load. An abort ends the generation after
    * the current token and resolves with finishReason "aborted" and the text generated so far.
    */
@@ -145,33 +146,36 @@ export class LoadedModel {
 
     const input = this.#renderPrompt(req.prompt);
     const scope = req.promptReuseScope;
+    const promptTokens = input.promptTokenList.length;
+    // Checked before a sequence is taken, so that a kept one is not lost to a request that cannot run.
+    // +2: the token that may complete a UTF-8 character, and llama.cpp's last cell, so that a
+    // request never reaches a context shift (which would silently drop the start of the prompt).
+    const tokensPerSequence = this.#pool.tokensPerSequence;
+    if (promptTokens + req.maxTokens + 2 > tokensPerSequence) {
+      throw new InferenceError(
+        "over_limit",
+        `prompt (${promptTokens} tokens) + maxTokens (${req.maxTokens}) do not fit the ${tokensPerSequence}-token context of model ${this.name}`,
+        "shorten the prompt, lower maxTokens, or give the node a larger inference context size",
+      );
+    }
     const { context, sequence } = await this.#pool.takeForGeneration(input.promptTokenList, scope);
     // A kept sequence's meter counts its earlier generations too.
     const outputTokensBefore = sequence.tokenMeter.usedOutputTokens;
-    let promptTokens = 0;
     let finishReason: FinishReason | undefined;
     let stopSequence: string | undefined;
     let confidence: number | undefined;
+    /** False once a confidence pass failed midway: the sequence's tokens and cells may then disagree. */
+    let intact = true;
     let outputTokens = 0;
     try {
-      promptTokens = input.promptTokenList.length;
       // What node-llama-cpp will not evaluate again: the kept start of the prompt (all but its last token).
       const reused = sequence.compareContextTokens(input.promptTokenList.slice(0, -1)).firstDifferentIndex;
-      // +2: the token that may complete a UTF-8 character, and llama.cpp's last cell, so that a
-      // request never reaches a context shift (which would silently drop the start of the prompt).
-      if (promptTokens + req.maxTokens + 2 > context.contextSize) {
-        throw new InferenceError(
-          "over_limit",
-          `prompt (${promptTokens} tokens) + maxTokens (${req.maxTokens}) do not fit the ${context.contextSize}-token context of model ${this.name}`,
-          "shorten the prompt, lower maxTokens, or give the node a larger inference context size",
-        );
-      }
       ({ finishReason, stopSequence } = await this.#generate(sequence, req, input, signal, onTextChunk));
       this.#generationPromptTokens.reused += reused;
       this.#generationPromptTokens.evaluated += promptTokens - reused;
       // Read before the confidence pass, which evaluates tokens of its own.
       outputTokens = sequence.tokenMeter.usedOutputTokens - outputTokensBefore;
-      if (req.confidence && finishReason !== "aborted") confidence = await this.#confidence(sequence, input.promptTokenList);
+      if (req.confidence && finishReason !== "aborted") ({ confidence, intact } = await this.#confidence(sequence, input.promptTokenList));
     } catch (err) {
       if (err instanceof InferenceError) throw err;
       if (!signal.aborted) {
@@ -181,9 +185,9 @@ export class LoadedModel {
       finishReason = "aborted";
       outputTokens = sequence.tokenMeter.usedOutputTokens - outputTokensBefore;
     } finally {
-      // Kept for the scope's next prompt only after a generation that ended as it should: an aborted
-      // or failed one may leave the sequence's tokens and cells apart.
-      if (scope !== undefined && finishReason !== undefined && finishReason !== "aborted") this.#pool.release(context, { sequence, scope });
+      // Kept for the scope's next prompt only after a generation (and confidence pass) that ended as
+      // it should: an aborted or failed one may leave the sequence's tokens and cells apart.
+      if (scope !== undefined && finishReason !== undefined && finishReason !== "aborted" && intact) this.#pool.release(context, { sequence, scope });
       else {
         try {
           await sequence.dispose();
@@ -209,15 +213,18 @@ export class LoadedModel {
     };
   }
 
-  /** The answer's confidence, or nothing (logged) when it cannot be scored: the answer itself stands. */
-  async #confidence(sequence: LlamaContextSequence, prompt: Token[]): Promise<number | undefined> {
+  /**
+   * The answer's confidence, or nothing (logged) when it cannot be scored: the answer itself stands.
+   * `intact` is false when the pass failed midway (the sequence is then not kept for reuse).
+   */
+  async #confidence(sequence: LlamaContextSequence, prompt: Token[]): Promise<{ confidence: number | undefined; intact: boolean }> {
     try {
       const confidence = await answerConfidence(sequence, prompt);
       if (confidence === undefined && sequence.contextTokens.length > prompt.length) this.log.warn({ model: this.name, promptTokens: prompt.length }, "inference: the sequence does not start with the prompt; no confidence");
-      return confidence;
+      return { confidence, intact: true };
     } catch (err) {
       this.log.warn({ model: this.name, err: (err as Error).message }, "inference: scoring the answer's confidence failed; no confidence");
-      return undefined;
+      return { confidence: undefined, intact: false };
     }
   }
 
@@ -256,10 +263,11 @@ export class LoadedModel {
   async scoreOnGenerationContext(prompt: GenerateRequest["prompt"], answer: string, endedByLength: boolean): Promise<number | undefined> {
     const tokens = this.#scoringTokens(prompt, answer, endedByLength);
     if (!tokens) return undefined;
+    // Checked before a sequence is taken: an empty one kept would take a kept prompt's place.
+    if (tokens.prompt.length + tokens.answer.length + 2 > this.#pool.tokensPerSequence) return undefined;
     const { context, sequence } = await this.#pool.takeForRescoring(tokens.prompt.slice(0, -1));
     let onPool: LlamaContextSequence | undefined = sequence;
     try {
-      if (tokens.prompt.length + tokens.answer.length + 2 > context.contextSize) return undefined;
       return await this.#scoreOn(sequence, tokens.prompt, tokens.answer);
     } catch (err) {
       // Its state is unknown now: not kept.

@@ -62,6 +62,12 @@ export async function estimateGpuNeed(insights: GgufInsights, model: RegisteredM
   return { name: model.name, totalLayers, fullVramBytes: Math.ceil(weights.gpuVram + contexts.gpuVram) };
 }
 
+/** The contexts a model's estimate counts, in words: "4 sequences of 2048 tokens in one context", "2 contexts of 2048 tokens". */
+export function describeContexts(shape: Pick<ContextShape, "contextSize" | "slots" | "sharedContext">): string {
+  if (shape.sharedContext) return `${sharedContextSequences(shape.slots)} sequences of ${shape.contextSize} tokens in one context`;
+  return `${shape.slots} context${shape.slots === 1 ? "" : "s"} of ${shape.contextSize} tokens`;
+}
+
 export function missingModelFile(model: RegisteredModel): InferenceError {
   return new InferenceError("model_not_found", `model ${model.name} is registered but its file ${model.file} does not exist`, "re-run `npm run setup` or register the model again");
 }

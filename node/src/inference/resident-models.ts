@@ -13,6 +13,7 @@ import type { LazyLlama } from "./lazy-llama.ts";
 import { LoadedModel } from "./loaded-model.ts";
 import type { ContextShape } from "./model-sizing.ts";
 import type { ModelSizing } from "./model-sizing.ts";
+import { describeContexts } from "./model-sizing.ts";
 import type { InferenceEngineOptions } from "./engine-options.ts";
 
 export interface LoadedModelInfo {
@@ -185,8 +186,8 @@ export class ResidentModels {
     if (need > budget) {
       throw new InferenceError(
         "over_limit",
-        `model ${registered.name} needs ~${mib(need)} (file ${mib(registered.bytes)} + contexts ${mib(need - registered.bytes)} for ${this.deps.shape.slots} × ${this.deps.shape.contextSize} tokens) but the inference memory budget is ${mib(budget)}`,
-        "raise the node's inference memory budget, or lower its context size or max concurrent requests, or use a smaller model",
+        `model ${registered.name} needs ~${mib(need)} (file ${mib(registered.bytes)} + contexts ${mib(need - registered.bytes)} for ${describeContexts(this.deps.shape)}) but the inference memory budget is ${mib(budget)}`,
+        "raise the node's inference memory budget, or lower its context size or max concurrent requests (with one, `batching: off` keeps one prompt instead of 4), or use a smaller model",
       );
     }
     // Least recently used idle models go first, until the new one fits. Chosen afresh each time: a

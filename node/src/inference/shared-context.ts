@@ -70,6 +70,10 @@ export class SharedContext implements GenerationContexts {
     return 1;
   }
 
+  get tokensPerSequence(): number {
+    return this.context.contextSize;
+  }
+
   /** Prompts kept now (for tests and the bench). */
   get keptPrompts(): number {
     return this.#kept.length;
