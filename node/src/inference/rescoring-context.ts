@@ -27,13 +27,14 @@ export class RescoringContext {
   }
 
   static async create(model: LlamaModel, shape: RescoringShape): Promise<RescoringContext> {
-    const context = await model.createContext({ contextSize: RESCORING_SEQUENCES * RESCORING_TOKENS_PER_SEQUENCE, sequences: RESCORING_SEQUENCES, threads: shape.threads });
+    // contextSize is per sequence: node-llama-cpp makes the context contextSize × sequences.
+    const context = await model.createContext({ contextSize: RESCORING_TOKENS_PER_SEQUENCE, sequences: RESCORING_SEQUENCES, threads: shape.threads });
     return new RescoringContext(context);
   }
 
   /** Tokens one rescoring may hold (prompt + scored answer + 2). */
   get tokensPerSequence(): number {
-    return Math.floor(this.context.contextSize / RESCORING_SEQUENCES);
+    return this.context.contextSize;
   }
 
   /**

@@ -187,7 +187,7 @@ export class ResidentModels {
       throw new InferenceError(
         "over_limit",
         `model ${registered.name} needs ~${mib(need)} (file ${mib(registered.bytes)} + contexts ${mib(need - registered.bytes)} for ${describeContexts(this.deps.shape)}) but the inference memory budget is ${mib(budget)}`,
-        "raise the node's inference memory budget, or lower its context size or max concurrent requests (with one, `batching: off` keeps one prompt instead of 4), or use a smaller model",
+        `raise the node's inference memory budget, or lower its context size or max concurrent requests${this.deps.shape.sharedContext && this.deps.shape.slots === 1 ? " (with one, `batching: off` keeps one prompt instead of 4)" : ""}, or use a smaller model`,
       );
     }
     // Least recently used idle models go first, until the new one fits. Chosen afresh each time: a

@@ -1,7 +1,7 @@
 // Mesh status as `holochain.join_mesh` reports it: connected (the conductor knows other agents and
 // their capabilities have reached us), syncing (it knows agents whose capabilities have not arrived
-// yet), isolated (it knows nobody). The conductor's peer store is the network-level truth;
-// agent_registry is what has synced.
+// yet), isolated (it knows nobody); and, with no mesh session, joining (starting or switching) or
+// not-joined. The conductor's peer store is the network-level truth; agent_registry is what has synced.
 import { agentRegistryRole } from "@ripple-mesh/zome-bindings";
 import type { DaemonPhase, MeshState } from "@ripple-mesh/api-types";
 import type { Conductor } from "../conductor/conductor.ts";

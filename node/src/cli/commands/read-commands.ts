@@ -24,7 +24,7 @@ function readCommand<T>(program: Command, name: string, description: string, fet
 }
 
 export function statusCommand(program: Command): void {
-  readCommand<DaemonStatus>(program, "status", "this node: network, mesh status (connected/syncing/isolated), identity, relay", (c) => c.status(), formatStatus);
+  readCommand<DaemonStatus>(program, "status", "this node: network, mesh status (connected/syncing/isolated/joining/not-joined), identity, relay", (c) => c.status(), formatStatus);
 }
 
 export function peersCommand(program: Command): void {
