@@ -74,11 +74,6 @@ export class SharedContext implements GenerationContexts {
     return this.context.contextSize;
   }
 
-  /** Prompts kept now (for tests and the bench). */
-  get keptPrompts(): number {
-    return this.#kept.length;
-  }
-
   get #keepsPrompts(): boolean {
     return this.slots === 1;
   }
